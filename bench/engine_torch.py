@@ -1,0 +1,58 @@
+"""PyTorch reference for `npm run bench:engine`: the same models, batch 60, Adam, random data.
+
+Run with Debian's /usr/bin/python3 (python3-torch); prints JSON on stdout.
+"""
+import json
+import sys
+import time
+
+import torch
+import torch.nn as nn
+
+QUICK = "--quick" in sys.argv
+BATCH = 60
+
+
+def lenet_300_100():
+    return nn.Sequential(nn.Flatten(), nn.Linear(784, 300), nn.ReLU(), nn.Linear(300, 100), nn.ReLU(), nn.Linear(100, 10))
+
+
+def conv4():
+    def conv(i, o):
+        return [nn.Conv2d(i, o, 3, padding=1), nn.ReLU()]
+
+    return nn.Sequential(
+        *conv(3, 64), *conv(64, 64), nn.MaxPool2d(2),
+        *conv(64, 128), *conv(128, 128), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(128 * 8 * 8, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 10),
+    )
+
+
+def measure(model, shape, steps):
+    x = torch.randn(BATCH, *shape)
+    y = torch.randint(0, 10, (BATCH,))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loss_fn = nn.CrossEntropyLoss()
+
+    def step():
+        opt.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    for _ in range(max(2, steps // 10)):
+        step()
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    return steps * BATCH / (time.perf_counter() - start)
+
+
+torch.manual_seed(0)
+scale = 0.2 if QUICK else 1.0
+out = [
+    {"model": "lenet-300-100", "samplesPerSecond": measure(lenet_300_100(), (1, 28, 28), int(500 * scale)), "threads": torch.get_num_threads(), "torch": torch.__version__},
+    {"model": "conv-4", "samplesPerSecond": measure(conv4(), (3, 32, 32), max(2, int(40 * scale))), "threads": torch.get_num_threads(), "torch": torch.__version__},
+]
+print(json.dumps(out))

@@ -1,0 +1,51 @@
+// @ts-check
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', 'dist/**', 'out/**', 'coverage/**', 'scratch/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly' } },
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    // The one rule of DESIGN.md: the core never imports electron or react.
+    files: ['src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['electron', 'electron/*'], message: 'src/ never imports electron.' },
+            { group: ['react', 'react-dom', 'react/*'], message: 'src/ never imports react.' },
+            { group: ['**/renderer/**', '**/electron/**'], message: 'src/ may not reach up.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Engine and pruning are pure compute: no store, services, UI or transports.
+    files: ['src/engine/**/*.ts', 'src/pruning/**/*.ts', 'src/data/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/store/**', '**/services/**', '**/cli/**', '**/server/**', '**/jobs/**'],
+              message:
+                'engine, pruning and data never know about the store, services or transports.',
+            },
+            { group: ['electron', 'react'], message: 'src/ never imports electron or react.' },
+          ],
+        },
+      ],
+    },
+  },
+);

@@ -1,0 +1,253 @@
+import { z } from 'zod';
+import { TicketLabError } from '../core/errors.ts';
+import { sha256Hex } from '../core/hash.ts';
+import { MODEL_NAMES, type ModelName } from '../engine/architectures.ts';
+
+export { MODEL_NAMES, type ModelName };
+
+/**
+ * The experiment spec: what a user writes in a spec file or the wizard. Its resolved form
+ * is the experiment's identity (STYLE.md §4, after OpenLTH): the hash covers only fields
+ * that differ from their defaults, so adding an option with a default never changes the
+ * hash of an old experiment.
+ */
+
+export const PRESET_NAMES = ['frankle-carbin-2019', 'openlth'] as const;
+export type PresetName = (typeof PRESET_NAMES)[number];
+
+/** Training length or a step, as OpenLTH writes them: `500it`, `2ep`, `1ep50it`. */
+export const DURATION_PATTERN = /^(?:(\d+)ep)?(?:(\d+)it)?$/;
+const duration = z
+  .string()
+  .regex(DURATION_PATTERN, 'expected a duration such as "50000it", "40ep" or "1ep50it"')
+  .refine((s) => s.length > 0, 'expected a duration such as "50000it", "40ep" or "1ep50it"');
+
+export function durationToIterations(d: string, iterationsPerEpoch: number): number {
+  const m = DURATION_PATTERN.exec(d);
+  if (!m || d.length === 0) throw new TicketLabError('INVALID_SPEC', `invalid duration "${d}"`);
+  return Number(m[1] ?? 0) * iterationsPerEpoch + Number(m[2] ?? 0);
+}
+
+const rate = z.number().min(0).max(1);
+
+export const TrainingSpec = z.strictObject({
+  optimizer: z.enum(['adam', 'sgd']).default('adam'),
+  learningRate: z.number().positive().default(1.2e-3),
+  momentum: z.number().min(0).max(1).default(0),
+  weightDecay: z.number().min(0).default(0),
+  batchSize: z.number().int().positive().max(65536).default(60),
+  duration: duration.default('50000it'),
+  /** Iterations between evaluations on the validation and test sets. */
+  evalEvery: z.number().int().positive().default(100),
+});
+
+export const PruningSpec = z.strictObject({
+  /** layerwise: each layer loses its own rate per level (Frankle & Carbin 2019);
+   *  global: one magnitude threshold over all prunable layers (OpenLTH). */
+  scope: z.enum(['layerwise', 'global']).default('layerwise'),
+  /** Layer-wise rates per level, as fractions of the weights still kept. */
+  rates: z
+    .strictObject({
+      dense: rate.default(0.2),
+      conv: rate.default(0.1),
+      output: rate.default(0.1),
+    })
+    .prefault({}),
+  /** Global scope: fraction of the remaining prunable weights removed per level. */
+  globalRate: rate.default(0.2),
+  /** Whether the output layer is pruned at all (OpenLTH never prunes it). */
+  pruneOutput: z.boolean().default(true),
+  /** Pruning rounds after the dense level 0. */
+  levels: z.number().int().min(0).max(100).default(10),
+  /** Where surviving weights go back to: "0it" resets to θ0; "500it" rewinds to θ_500. */
+  rewind: duration.default('0it'),
+});
+
+export const ControlsSpec = z.strictObject({
+  /** Same mask, fresh initialisation (Frankle & Carbin 2019 §2). */
+  randomReinit: z.boolean().default(false),
+  /** Random mask with the same per-layer sparsity, same initial weights. */
+  randomPrune: z.boolean().default(false),
+});
+
+export const ExperimentSpec = z.strictObject({
+  /** Display name; not part of the experiment's identity. */
+  name: z.string().min(1).max(200).optional(),
+  /** Fills unset fields with a paper's settings; the resolved values are the identity. */
+  preset: z.enum(PRESET_NAMES).optional(),
+  method: z.literal('imp').default('imp'),
+  dataset: z.string().min(1).default('builtin:mnist'),
+  model: z.enum(MODEL_NAMES),
+  init: z.enum(['glorot-normal', 'kaiming-normal']).default('glorot-normal'),
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 31 - 1)
+    .default(0),
+  /** Fraction of the training set held out for validation (early stopping). */
+  validationFraction: z.number().gt(0).lt(1).default(0.1),
+  training: TrainingSpec.prefault({}),
+  pruning: PruningSpec.prefault({}),
+  controls: ControlsSpec.prefault({}),
+});
+
+export type ExperimentSpecInput = z.input<typeof ExperimentSpec>;
+export type ResolvedSpec = z.output<typeof ExperimentSpec>;
+
+type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
+
+/** Settings from the papers, per model (REFERENCES.md). */
+export function presetValues(preset: PresetName, model: ModelName): DeepPartial<ResolvedSpec> {
+  if (preset === 'openlth') {
+    // open_lth mnist_lenet_300_100 defaults; the same optimiser settings for other models.
+    return {
+      init: 'kaiming-normal',
+      training: {
+        optimizer: 'sgd',
+        learningRate: 0.1,
+        momentum: 0,
+        batchSize: 128,
+        duration: '40ep',
+      },
+      pruning: { scope: 'global', globalRate: 0.2, pruneOutput: false },
+    };
+  }
+  // Frankle & Carbin 2019, Figure 2 and Appendix: Adam, batch 60, Glorot normal.
+  const conv: Partial<Record<ModelName, { lr: number; it: string; conv: number }>> = {
+    'conv-2': { lr: 2e-4, it: '20000it', conv: 0.1 },
+    'conv-4': { lr: 3e-4, it: '25000it', conv: 0.1 },
+    'conv-6': { lr: 3e-4, it: '30000it', conv: 0.15 },
+  };
+  const c = conv[model];
+  return {
+    init: 'glorot-normal',
+    validationFraction: 5000 / 60000,
+    training: {
+      optimizer: 'adam',
+      learningRate: c?.lr ?? 1.2e-3,
+      batchSize: 60,
+      duration: c?.it ?? '50000it',
+    },
+    pruning: {
+      scope: 'layerwise',
+      rates: { dense: 0.2, conv: c?.conv ?? 0.1, output: 0.1 },
+      pruneOutput: true,
+    },
+  };
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function mergeUnder(base: unknown, over: unknown): unknown {
+  if (!isPlainObject(base) || !isPlainObject(over)) return over === undefined ? base : over;
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) out[k] = mergeUnder(base[k], v);
+  return out;
+}
+
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1;
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+function allowedKeysAt(path: PropertyKey[]): string[] {
+  let schema: z.ZodType = ExperimentSpec;
+  for (const key of path) {
+    let inner: unknown = schema;
+    while (inner && !(inner instanceof z.ZodObject) && 'unwrap' in (inner as object)) {
+      inner = (inner as { unwrap(): unknown }).unwrap();
+    }
+    if (!(inner instanceof z.ZodObject)) return [];
+    schema = (inner.shape as Record<string, z.ZodType>)[String(key)]!;
+  }
+  let inner: unknown = schema;
+  while (inner && !(inner instanceof z.ZodObject) && 'unwrap' in (inner as object)) {
+    inner = (inner as { unwrap(): unknown }).unwrap();
+  }
+  return inner instanceof z.ZodObject ? Object.keys(inner.shape) : [];
+}
+
+/** Turns zod issues into one message that names each field and what it accepts. */
+export function describeIssues(issues: z.core.$ZodIssue[], root = 'spec'): string {
+  const lines: string[] = [];
+  for (const issue of issues) {
+    const where = [root, ...issue.path.map(String)].join('.');
+    if (issue.code === 'unrecognized_keys') {
+      const allowed = allowedKeysAt(issue.path);
+      for (const key of issue.keys) {
+        const close = allowed
+          .map((a) => [a, editDistance(key, a)] as const)
+          .filter(([, dist]) => dist <= 3)
+          .sort((x, y) => x[1] - y[1])[0];
+        lines.push(
+          `${where}.${key}: unknown field` +
+            (close ? ` (did you mean "${close[0]}"?)` : '') +
+            (allowed.length ? `; allowed: ${allowed.join(', ')}` : ''),
+        );
+      }
+    } else {
+      lines.push(`${where}: ${issue.message}`);
+    }
+  }
+  return lines.join('\n');
+}
+
+/** Validates a spec and fills its preset and defaults. Unknown fields are errors. */
+export function resolveSpec(input: unknown): ResolvedSpec {
+  let value = input;
+  if (isPlainObject(input) && typeof input.preset === 'string' && typeof input.model === 'string') {
+    const preset = z.enum(PRESET_NAMES).safeParse(input.preset);
+    const model = z.enum(MODEL_NAMES).safeParse(input.model);
+    if (preset.success && model.success) {
+      value = mergeUnder(presetValues(preset.data, model.data), input);
+    }
+  }
+  const parsed = ExperimentSpec.safeParse(value);
+  if (!parsed.success) {
+    throw new TicketLabError(
+      'INVALID_SPEC',
+      `Invalid spec:\n${describeIssues(parsed.error.issues)}`,
+    );
+  }
+  return parsed.data;
+}
+
+/** Fields that do not change what is computed, so they are not part of the identity. */
+const NOT_IDENTITY = new Set(['name', 'preset']);
+
+function diffFromDefaults(value: unknown, defaults: unknown): unknown {
+  if (isPlainObject(value)) {
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(value).sort()) {
+      const d = isPlainObject(defaults) ? defaults[key] : undefined;
+      const diff = diffFromDefaults(value[key], d);
+      if (diff !== undefined) out[key] = diff;
+    }
+    return Object.keys(out).length > 0 ? out : undefined;
+  }
+  return JSON.stringify(value) === JSON.stringify(defaults) ? undefined : value;
+}
+
+/** The canonical form: only fields that differ from their defaults, keys sorted. */
+export function canonicalSpec(spec: ResolvedSpec): string {
+  const defaults = ExperimentSpec.parse({ model: spec.model });
+  const identity = Object.fromEntries(Object.entries(spec).filter(([k]) => !NOT_IDENTITY.has(k)));
+  const diff = diffFromDefaults(identity, defaults) as Record<string, unknown> | undefined;
+  // model is required (it has no default), so it is always part of the identity.
+  const entries = Object.entries({ ...diff, model: spec.model });
+  return JSON.stringify(Object.fromEntries(entries.sort(([a], [b]) => (a < b ? -1 : 1))));
+}
+
+export function specHash(spec: ResolvedSpec): string {
+  return sha256Hex(canonicalSpec(spec));
+}

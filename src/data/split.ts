@@ -1,0 +1,135 @@
+import { Rng } from '../core/random.ts';
+import type { DecodedDataset, ImageSet } from './dataset.ts';
+import { exampleSize } from './dataset.ts';
+
+/** A split ready for training: normalised float32 examples (NHWC) and labels. */
+export interface Split {
+  x: Float32Array;
+  y: Uint8Array;
+  count: number;
+  /** [h, w, c] of one example */
+  shape: [number, number, number];
+}
+
+export interface PreparedData {
+  train: Split;
+  val: Split;
+  test: Split;
+  classes: number;
+  /** per-channel mean and std of the training split, in 0–1 pixel units */
+  mean: number[];
+  std: number[];
+}
+
+/** Seed of the held-out validation split; fixed so replicates share their split. */
+export const SPLIT_SEED = 1;
+
+function pick(
+  set: ImageSet,
+  idx: ArrayLike<number>,
+  size: number,
+): { images: Uint8Array; labels: Uint8Array } {
+  const images = new Uint8Array(idx.length * size);
+  const labels = new Uint8Array(idx.length);
+  for (let r = 0; r < idx.length; r++) {
+    const i = idx[r]!;
+    images.set(set.images.subarray(i * size, (i + 1) * size), r * size);
+    labels[r] = set.labels[i]!;
+  }
+  return { images, labels };
+}
+
+function channelStats(images: Uint8Array, channels: number): { mean: number[]; std: number[] } {
+  const sum = new Float64Array(channels);
+  const sq = new Float64Array(channels);
+  for (let i = 0; i < images.length; i++) {
+    const v = images[i]! / 255;
+    sum[i % channels]! += v;
+    sq[i % channels]! += v * v;
+  }
+  const n = images.length / channels;
+  const mean = Array.from(sum, (s) => s / n);
+  const std = Array.from(sq, (s, c) => Math.sqrt(Math.max(s / n - mean[c]! ** 2, 1e-12)));
+  return { mean, std };
+}
+
+function normalise(
+  images: Uint8Array,
+  labels: Uint8Array,
+  shape: [number, number, number],
+  mean: number[],
+  std: number[],
+): Split {
+  const channels = shape[2];
+  const x = new Float32Array(images.length);
+  const scale = std.map((s) => 1 / (255 * s));
+  const shift = mean.map((m, c) => m / std[c]!);
+  for (let i = 0; i < images.length; i++) {
+    const c = i % channels;
+    x[i] = images[i]! * scale[c]! - shift[c]!;
+  }
+  return { x, y: labels, count: labels.length, shape };
+}
+
+/**
+ * Holds out a seeded random validation share of the training set (Frankle & Carbin hold
+ * out 5K of MNIST's 60K) and normalises every split with the training split's per-channel
+ * mean and std.
+ */
+export function prepareData(ds: DecodedDataset, validationFraction: number): PreparedData {
+  const size = exampleSize(ds.inputShape);
+  const order = new Rng(SPLIT_SEED).permutation(ds.train.count);
+  const nVal = Math.max(1, Math.round(ds.train.count * validationFraction));
+  const val = pick(ds.train, order.subarray(0, nVal), size);
+  const train = pick(ds.train, order.subarray(nVal), size);
+  const { mean, std } = channelStats(train.images, ds.inputShape[2]);
+  return {
+    train: normalise(train.images, train.labels, ds.inputShape, mean, std),
+    val: normalise(val.images, val.labels, ds.inputShape, mean, std),
+    test: normalise(ds.test.images, ds.test.labels, ds.inputShape, mean, std),
+    classes: ds.classNames.length,
+    mean,
+    std,
+  };
+}
+
+/** Seeded epoch-wise shuffling: each epoch visits every example once in a new order. */
+export class BatchSampler {
+  private readonly rng: Rng;
+  private order: Uint32Array;
+  private at = 0;
+
+  constructor(
+    private readonly count: number,
+    seed: number,
+  ) {
+    this.rng = new Rng(seed);
+    this.order = this.rng.permutation(count);
+  }
+
+  /** Indices of the next batch; an epoch's last partial batch is skipped, as in OpenLTH. */
+  next(batchSize: number): Uint32Array {
+    if (this.at + batchSize > this.count) {
+      this.order = this.rng.permutation(this.count);
+      this.at = 0;
+    }
+    const batch = this.order.subarray(this.at, this.at + batchSize);
+    this.at += batchSize;
+    return batch;
+  }
+}
+
+/** Gathers examples into a caller-owned buffer (no allocation per step). */
+export function gatherExamples(
+  split: Split,
+  indices: ArrayLike<number>,
+  into: Float32Array,
+  labels: Int32Array,
+): void {
+  const size = exampleSize(split.shape);
+  for (let r = 0; r < indices.length; r++) {
+    const i = indices[r]!;
+    into.set(split.x.subarray(i * size, (i + 1) * size), r * size);
+    labels[r] = split.y[i]!;
+  }
+}

@@ -1,0 +1,415 @@
+import { TicketLabError } from '../core/errors.ts';
+
+/**
+ * Model architectures from the lottery-ticket literature as plain data: a list of layers
+ * (with residual blocks for ResNet-20). Shapes, parameters and FLOPs are derived from
+ * this description; the forward pass in model.ts interprets it.
+ */
+export const MODEL_NAMES = [
+  'lenet-300-100',
+  'lenet-5',
+  'conv-2',
+  'conv-4',
+  'conv-6',
+  'vgg-11',
+  'resnet-20',
+] as const;
+export type ModelName = (typeof MODEL_NAMES)[number];
+
+export type Activation = 'relu' | 'linear';
+
+export type LayerDef =
+  | { kind: 'dense'; name: string; units: number; activation: Activation }
+  | {
+      kind: 'conv2d';
+      name: string;
+      filters: number;
+      kernel: number;
+      stride: number;
+      padding: 'same' | 'valid';
+      activation: Activation;
+      bias: boolean;
+    }
+  | { kind: 'batchnorm'; name: string; activation: Activation }
+  | { kind: 'maxpool'; size: number }
+  | { kind: 'globalavgpool' }
+  | { kind: 'flatten' }
+  | { kind: 'residual'; body: LayerDef[]; shortcut: LayerDef[] };
+
+export type Shape3 = [number, number, number];
+
+export interface Architecture {
+  model: ModelName;
+  inputShape: Shape3;
+  classes: number;
+  layers: LayerDef[];
+}
+
+export type ParamRole = 'kernel' | 'bias' | 'gamma' | 'beta' | 'movingMean' | 'movingVariance';
+
+export interface ParamSpec {
+  /** `<layer>.<role>`, e.g. `fc1.kernel` */
+  name: string;
+  layer: string;
+  role: ParamRole;
+  shape: number[];
+  /** Dense and conv kernels are pruned; biases and batch-norm never (Frankle & Carbin §2). */
+  prunable: boolean;
+  /** Updated by the optimiser (moving statistics are not). */
+  trainable: boolean;
+  fanIn: number;
+  fanOut: number;
+  /** For kernels: output positions per example, to count FLOPs (1 for dense). */
+  positions: number;
+  isOutput: boolean;
+}
+
+const dense = (name: string, units: number, activation: Activation = 'relu'): LayerDef => ({
+  kind: 'dense',
+  name,
+  units,
+  activation,
+});
+const conv = (
+  name: string,
+  filters: number,
+  opts: Partial<{
+    stride: number;
+    kernel: number;
+    padding: 'same' | 'valid';
+    activation: Activation;
+    bias: boolean;
+  }> = {},
+): LayerDef => ({
+  kind: 'conv2d',
+  name,
+  filters,
+  kernel: opts.kernel ?? 3,
+  stride: opts.stride ?? 1,
+  padding: opts.padding ?? 'same',
+  activation: opts.activation ?? 'relu',
+  bias: opts.bias ?? true,
+});
+const pool: LayerDef = { kind: 'maxpool', size: 2 };
+const flatten: LayerDef = { kind: 'flatten' };
+
+/** Frankle & Carbin 2019 Conv-2/4/6: 3×3 same convs, 2×2 max-pool, FC 256-256-classes. */
+function convNet(blocks: number[][], classes: number): LayerDef[] {
+  const layers: LayerDef[] = [];
+  let i = 0;
+  for (const block of blocks) {
+    for (const filters of block) layers.push(conv(`conv${++i}`, filters));
+    layers.push(pool);
+  }
+  return [
+    ...layers,
+    flatten,
+    dense('fc1', 256),
+    dense('fc2', 256),
+    dense('fc3', classes, 'linear'),
+  ];
+}
+
+/** VGG-11 for CIFAR with batch norm (as in OpenLTH's cifar_vgg_11). */
+function vgg11(classes: number): LayerDef[] {
+  const plan: (number | 'M')[] = [64, 'M', 128, 'M', 256, 256, 'M', 512, 512, 'M', 512, 512];
+  const layers: LayerDef[] = [];
+  let i = 0;
+  for (const p of plan) {
+    if (p === 'M') layers.push(pool);
+    else {
+      i++;
+      layers.push(conv(`conv${i}`, p, { activation: 'linear', bias: false }));
+      layers.push({ kind: 'batchnorm', name: `bn${i}`, activation: 'relu' });
+    }
+  }
+  return [...layers, { kind: 'globalavgpool' }, dense('fc', classes, 'linear')];
+}
+
+/** ResNet-20 for CIFAR (He et al. 2016 §4.2), 1×1 conv shortcuts where the shape changes (OpenLTH). */
+function resnet20(classes: number): LayerDef[] {
+  const layers: LayerDef[] = [
+    conv('conv', 16, { activation: 'linear', bias: false }),
+    { kind: 'batchnorm', name: 'bn', activation: 'relu' },
+  ];
+  let inFilters = 16;
+  [16, 32, 64].forEach((filters, stage) => {
+    for (let b = 0; b < 3; b++) {
+      const stride = stage > 0 && b === 0 ? 2 : 1;
+      const p = `block${stage + 1}.${b + 1}`;
+      const body: LayerDef[] = [
+        conv(`${p}.conv1`, filters, { stride, activation: 'linear', bias: false }),
+        { kind: 'batchnorm', name: `${p}.bn1`, activation: 'relu' },
+        conv(`${p}.conv2`, filters, { activation: 'linear', bias: false }),
+        { kind: 'batchnorm', name: `${p}.bn2`, activation: 'linear' },
+      ];
+      const shortcut: LayerDef[] =
+        stride !== 1 || inFilters !== filters
+          ? [
+              conv(`${p}.shortcut`, filters, {
+                kernel: 1,
+                stride,
+                activation: 'linear',
+                bias: false,
+              }),
+              { kind: 'batchnorm', name: `${p}.shortcut_bn`, activation: 'linear' },
+            ]
+          : [];
+      layers.push({ kind: 'residual', body, shortcut });
+      inFilters = filters;
+    }
+  });
+  return [...layers, { kind: 'globalavgpool' }, dense('fc', classes, 'linear')];
+}
+
+export function buildArchitecture(
+  model: ModelName,
+  inputShape: Shape3,
+  classes: number,
+): Architecture {
+  const layers = ((): LayerDef[] => {
+    switch (model) {
+      case 'lenet-300-100':
+        // Frankle & Carbin 2019 Figure 2: 784-300-100-10, ReLU.
+        return [flatten, dense('fc1', 300), dense('fc2', 100), dense('fc3', classes, 'linear')];
+      case 'lenet-5':
+        // LeNet-5 as in Caffe (Han et al. 2015, Louizos et al. 2017): 20-50-500.
+        return [
+          conv('conv1', 20, { kernel: 5, padding: 'valid' }),
+          pool,
+          conv('conv2', 50, { kernel: 5, padding: 'valid' }),
+          pool,
+          flatten,
+          dense('fc1', 500),
+          dense('fc2', classes, 'linear'),
+        ];
+      case 'conv-2':
+        return convNet([[64, 64]], classes);
+      case 'conv-4':
+        return convNet(
+          [
+            [64, 64],
+            [128, 128],
+          ],
+          classes,
+        );
+      case 'conv-6':
+        return convNet(
+          [
+            [64, 64],
+            [128, 128],
+            [256, 256],
+          ],
+          classes,
+        );
+      case 'vgg-11':
+        return vgg11(classes);
+      case 'resnet-20':
+        return resnet20(classes);
+    }
+  })();
+  const arch = { model, inputShape, classes, layers };
+  describeParams(arch); // validates that the layers fit the input
+  return arch;
+}
+
+function convOut(size: number, kernel: number, stride: number, padding: 'same' | 'valid'): number {
+  return padding === 'same' ? Math.ceil(size / stride) : Math.floor((size - kernel) / stride) + 1;
+}
+
+type Shape = number[];
+
+/** Walks the layers, inferring shapes, and lists every parameter in forward order. */
+export function describeParams(arch: Architecture): ParamSpec[] {
+  const params: ParamSpec[] = [];
+  const lastDense = [...arch.layers].reverse().find((l) => l.kind === 'dense');
+  const walk = (layers: LayerDef[], input: Shape): Shape => {
+    let shape = input;
+    for (const layer of layers) {
+      switch (layer.kind) {
+        case 'flatten':
+          shape = [shape.reduce((a, b) => a * b, 1)];
+          break;
+        case 'dense': {
+          if (shape.length !== 1) {
+            throw new TicketLabError(
+              'INVALID_SPEC',
+              `${arch.model}: layer ${layer.name} needs a flat input`,
+            );
+          }
+          const inUnits = shape[0]!;
+          const isOutput = layer === lastDense;
+          params.push(
+            {
+              name: `${layer.name}.kernel`,
+              layer: layer.name,
+              role: 'kernel',
+              shape: [inUnits, layer.units],
+              prunable: true,
+              trainable: true,
+              fanIn: inUnits,
+              fanOut: layer.units,
+              positions: 1,
+              isOutput,
+            },
+            {
+              name: `${layer.name}.bias`,
+              layer: layer.name,
+              role: 'bias',
+              shape: [layer.units],
+              prunable: false,
+              trainable: true,
+              fanIn: inUnits,
+              fanOut: layer.units,
+              positions: 1,
+              isOutput,
+            },
+          );
+          shape = [layer.units];
+          break;
+        }
+        case 'conv2d': {
+          const [h, w, c] = shape as Shape3;
+          const oh = convOut(h, layer.kernel, layer.stride, layer.padding);
+          const ow = convOut(w, layer.kernel, layer.stride, layer.padding);
+          if (shape.length !== 3 || oh < 1 || ow < 1) {
+            throw new TicketLabError(
+              'INVALID_SPEC',
+              `${arch.model}: input ${arch.inputShape.join('×')} is too small or not an image for layer ${layer.name}`,
+            );
+          }
+          const k2 = layer.kernel * layer.kernel;
+          params.push({
+            name: `${layer.name}.kernel`,
+            layer: layer.name,
+            role: 'kernel',
+            shape: [layer.kernel, layer.kernel, c, layer.filters],
+            prunable: true,
+            trainable: true,
+            fanIn: k2 * c,
+            fanOut: k2 * layer.filters,
+            positions: oh * ow,
+            isOutput: false,
+          });
+          if (layer.bias) {
+            params.push({
+              name: `${layer.name}.bias`,
+              layer: layer.name,
+              role: 'bias',
+              shape: [layer.filters],
+              prunable: false,
+              trainable: true,
+              fanIn: k2 * c,
+              fanOut: k2 * layer.filters,
+              positions: oh * ow,
+              isOutput: false,
+            });
+          }
+          shape = [oh, ow, layer.filters];
+          break;
+        }
+        case 'batchnorm': {
+          const c = shape[shape.length - 1]!;
+          for (const role of ['gamma', 'beta', 'movingMean', 'movingVariance'] as const) {
+            params.push({
+              name: `${layer.name}.${role}`,
+              layer: layer.name,
+              role,
+              shape: [c],
+              prunable: false,
+              trainable: role === 'gamma' || role === 'beta',
+              fanIn: c,
+              fanOut: c,
+              positions: 1,
+              isOutput: false,
+            });
+          }
+          break;
+        }
+        case 'maxpool': {
+          const [h, w, c] = shape as Shape3;
+          if (h < layer.size || w < layer.size) {
+            throw new TicketLabError(
+              'INVALID_SPEC',
+              `${arch.model}: input ${arch.inputShape.join('×')} is too small to pool`,
+            );
+          }
+          shape = [Math.floor(h / layer.size), Math.floor(w / layer.size), c];
+          break;
+        }
+        case 'globalavgpool':
+          shape = [shape[2]!];
+          break;
+        case 'residual': {
+          const out = walk(layer.body, shape);
+          const skip = layer.shortcut.length > 0 ? walk(layer.shortcut, shape) : shape;
+          if (out.join() !== skip.join())
+            throw new Error(`residual shapes differ: ${out} vs ${skip}`);
+          shape = out;
+          break;
+        }
+      }
+    }
+    return shape;
+  };
+  walk(arch.layers, arch.inputShape);
+  return params;
+}
+
+export interface LayerCount {
+  /** the parameter's name, e.g. `fc1.kernel` */
+  layer: string;
+  total: number;
+  kept: number;
+}
+
+export interface Size {
+  totalParams: number;
+  /** parameters left: kept prunable weights plus every non-prunable parameter */
+  remainingParams: number;
+  prunableTotal: number;
+  prunableKept: number;
+  /** prunableKept / prunableTotal */
+  remainingFraction: number;
+  /**
+   * Forward FLOPs per example: 2 × multiply–accumulates of dense and conv layers with
+   * only kept weights counted, plus one add per bias output. Pooling, normalisation and
+   * activations are not counted.
+   */
+  flops: number;
+  layers: LayerCount[];
+}
+
+/** Parameter and FLOP counts; `kept(name)` gives the number of unpruned weights of a kernel. */
+export function measureSize(specs: ParamSpec[], kept: (name: string) => number): Size {
+  let totalParams = 0;
+  let remainingParams = 0;
+  let prunableTotal = 0;
+  let prunableKept = 0;
+  let flops = 0;
+  const layers: LayerCount[] = [];
+  for (const p of specs) {
+    const total = p.shape.reduce((a, b) => a * b, 1);
+    totalParams += total;
+    if (p.prunable) {
+      const k = kept(p.name);
+      prunableTotal += total;
+      prunableKept += k;
+      remainingParams += k;
+      flops += 2 * k * p.positions;
+      layers.push({ layer: p.name, total, kept: k });
+    } else {
+      remainingParams += total;
+      if (p.role === 'bias') flops += total * p.positions;
+    }
+  }
+  return {
+    totalParams,
+    remainingParams,
+    prunableTotal,
+    prunableKept,
+    remainingFraction: prunableTotal === 0 ? 1 : prunableKept / prunableTotal,
+    flops,
+    layers,
+  };
+}

@@ -1,0 +1,104 @@
+import * as tf from '@tensorflow/tfjs-core';
+// tfjs-core's CommonJS build has no gradients; the union package registers them all.
+import '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
+import { TicketLabError } from '../core/errors.ts';
+import { wasmConv2DBackpropFilterKernel } from './wasm-conv2d-backprop-filter.ts';
+
+export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+export const BACKEND_ORDER: readonly BackendName[] = [
+  'tensorflow-gpu',
+  'tensorflow',
+  'wasm',
+  'cpu',
+];
+
+export interface BackendInfo {
+  name: BackendName;
+  /** What actually computes: 'GPU (CUDA)', 'CPU (libtensorflow)', 'CPU (WebAssembly, SIMD)', … */
+  device: string;
+  /** Why each faster backend was skipped, for the user to read. */
+  skipped: string[];
+}
+
+let active: BackendInfo | null = null;
+let wasmKernelRegistered = false;
+
+async function tryNative(pkg: string): Promise<boolean> {
+  try {
+    await import(pkg);
+  } catch {
+    return false;
+  }
+  return tf.findBackend('tensorflow') !== null && (await tf.setBackend('tensorflow'));
+}
+
+async function activate(name: BackendName): Promise<string | null> {
+  switch (name) {
+    case 'tensorflow-gpu': {
+      if (!(await tryNative('@tensorflow/tfjs-node-gpu'))) {
+        return '@tensorflow/tfjs-node-gpu is not installed (or libtensorflow could not load)';
+      }
+      return null;
+    }
+    case 'tensorflow':
+      return (await tryNative('@tensorflow/tfjs-node'))
+        ? null
+        : '@tensorflow/tfjs-node is not installed (or libtensorflow could not load)';
+    case 'wasm': {
+      if (!wasmKernelRegistered) {
+        tf.registerKernel(wasmConv2DBackpropFilterKernel);
+        wasmKernelRegistered = true;
+      }
+      try {
+        return (await tf.setBackend('wasm')) ? null : 'the wasm backend failed to initialise';
+      } catch (e) {
+        return `the wasm backend failed to initialise: ${(e as Error).message}`;
+      }
+    }
+    case 'cpu':
+      return (await tf.setBackend('cpu')) ? null : 'the cpu backend failed to initialise';
+  }
+}
+
+function describeDevice(name: BackendName): string {
+  if (name === 'wasm') {
+    const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
+    return `CPU (WebAssembly${simd ? ', SIMD' : ''})`;
+  }
+  if (name === 'cpu') return 'CPU (JavaScript)';
+  return name === 'tensorflow-gpu' ? 'GPU (libtensorflow, CUDA)' : 'CPU (libtensorflow)';
+}
+
+/**
+ * Chooses the compute backend once per process, fastest first (DESIGN.md "Compute
+ * backends"): native GPU, native CPU, wasm, then pure-JS cpu. `TICKETLAB_BACKEND` or
+ * `preferred` forces one, and fails clearly if it cannot start.
+ */
+export async function initBackend(preferred = process.env.TICKETLAB_BACKEND): Promise<BackendInfo> {
+  if (active && (!preferred || preferred === active.name)) return active;
+  if (preferred && !BACKEND_ORDER.includes(preferred as BackendName)) {
+    throw new TicketLabError(
+      'BACKEND_UNAVAILABLE',
+      `Unknown backend "${preferred}"; choose one of ${BACKEND_ORDER.join(', ')}.`,
+    );
+  }
+  // Production mode: no debug checks, and no "install tfjs-node" banner on the console.
+  tf.enableProdMode();
+  const order = preferred ? [preferred as BackendName] : BACKEND_ORDER;
+  const skipped: string[] = [];
+  for (const name of order) {
+    const why = await activate(name);
+    if (why === null) {
+      await tf.ready();
+      active = { name, device: describeDevice(name), skipped };
+      return active;
+    }
+    skipped.push(`${name}: ${why}`);
+  }
+  throw new TicketLabError(
+    'BACKEND_UNAVAILABLE',
+    `No compute backend could start:\n${skipped.join('\n')}`,
+  );
+}

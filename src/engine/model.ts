@@ -1,0 +1,189 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { Rng } from '../core/random.ts';
+import type { TensorBundle } from '../core/tensorfile.ts';
+import {
+  describeParams,
+  type Architecture,
+  type LayerDef,
+  type ParamSpec,
+} from './architectures.ts';
+
+export type Init = 'glorot-normal' | 'kaiming-normal';
+
+/** A model's parameters as host arrays (what is stored, pruned and rewound). */
+export type Weights = Map<string, Float32Array>;
+
+/**
+ * Seeded initialisation on the host, identical on every backend.
+ * Glorot normal: N(0, 2/(fanIn+fanOut)) (Frankle & Carbin 2019); Kaiming normal:
+ * N(0, 2/fanIn) (OpenLTH). Biases and β start at 0, γ and moving variances at 1.
+ */
+export function initWeights(specs: ParamSpec[], init: Init, seed: number): Weights {
+  const rng = new Rng(seed);
+  const weights: Weights = new Map();
+  for (const p of specs) {
+    const size = p.shape.reduce((a, b) => a * b, 1);
+    const w = new Float32Array(size);
+    if (p.role === 'kernel') {
+      const std =
+        init === 'glorot-normal' ? Math.sqrt(2 / (p.fanIn + p.fanOut)) : Math.sqrt(2 / p.fanIn);
+      for (let i = 0; i < size; i++) w[i] = rng.normal() * std;
+    } else if (p.role === 'gamma' || p.role === 'movingVariance') {
+      w.fill(1);
+    }
+    weights.set(p.name, w);
+  }
+  return weights;
+}
+
+export function weightsToBundle(specs: ParamSpec[], weights: Weights): TensorBundle {
+  return new Map(
+    specs.map((p) => [p.name, { dtype: 'F32', shape: p.shape, data: weights.get(p.name)! }]),
+  );
+}
+
+export function bundleToWeights(bundle: TensorBundle): Weights {
+  const weights: Weights = new Map();
+  for (const [name, t] of bundle) {
+    if (t.dtype !== 'F32') throw new Error(`${name}: expected F32 weights, found ${t.dtype}`);
+    weights.set(name, t.data);
+  }
+  return weights;
+}
+
+/** Batch-norm moving averages follow PyTorch's momentum 0.1, ε 1e-5. */
+const BN_MOMENTUM = 0.1;
+const BN_EPSILON = 1e-5;
+
+let modelCount = 0;
+
+/** A model living on the active backend: variables for every parameter. */
+export class Model {
+  readonly specs: ParamSpec[];
+  readonly variables: Map<string, tf.Variable>;
+  private readonly trainableList: tf.Variable[];
+
+  constructor(
+    readonly arch: Architecture,
+    weights: Weights,
+  ) {
+    modelCount++; // tfjs variable names are global and must be unique
+    this.specs = describeParams(arch);
+    this.variables = new Map(
+      this.specs.map((p) => [
+        p.name,
+        tf.variable(
+          tf.tensor(weights.get(p.name)!, p.shape, 'float32'),
+          p.trainable,
+          `m${modelCount}/${p.name}`,
+        ),
+      ]),
+    );
+    this.trainableList = this.specs
+      .filter((p) => p.trainable)
+      .map((p) => this.variables.get(p.name)!);
+  }
+
+  get trainable(): tf.Variable[] {
+    return this.trainableList;
+  }
+
+  v(name: string): tf.Variable {
+    return this.variables.get(name)!;
+  }
+
+  setWeights(weights: Weights): void {
+    for (const p of this.specs) {
+      tf.tidy(() => this.v(p.name).assign(tf.tensor(weights.get(p.name)!, p.shape, 'float32')));
+    }
+  }
+
+  async readWeights(): Promise<Weights> {
+    const out: Weights = new Map();
+    for (const p of this.specs) out.set(p.name, (await this.v(p.name).data()) as Float32Array);
+    return out;
+  }
+
+  /**
+   * The forward pass. In training mode batch norm uses batch statistics and pushes the
+   * moving-average updates into `bnUpdates` (applied by the caller after the step).
+   */
+  apply(x: tf.Tensor, training: boolean, bnUpdates?: [tf.Variable, tf.Tensor][]): tf.Tensor {
+    const run = (layers: LayerDef[], input: tf.Tensor): tf.Tensor => {
+      let h = input;
+      for (const layer of layers) {
+        switch (layer.kind) {
+          case 'flatten':
+            h = tf.reshape(h, [h.shape[0]!, -1]);
+            break;
+          case 'dense':
+            h = tf.fused.matMul({
+              a: h as tf.Tensor2D,
+              b: this.v(`${layer.name}.kernel`) as tf.Tensor2D,
+              bias: this.v(`${layer.name}.bias`),
+              activation: layer.activation,
+            });
+            break;
+          case 'conv2d':
+            h = tf.fused.conv2d({
+              x: h as tf.Tensor4D,
+              filter: this.v(`${layer.name}.kernel`) as tf.Tensor4D,
+              strides: layer.stride,
+              pad: layer.padding,
+              bias: layer.bias ? this.v(`${layer.name}.bias`) : undefined,
+              activation: layer.activation,
+            });
+            break;
+          case 'batchnorm': {
+            const gamma = this.v(`${layer.name}.gamma`);
+            const beta = this.v(`${layer.name}.beta`);
+            const movingMean = this.v(`${layer.name}.movingMean`);
+            const movingVar = this.v(`${layer.name}.movingVariance`);
+            if (training) {
+              const { mean, variance } = tf.moments(h, [0, 1, 2]);
+              h = tf.batchNorm(h, mean, variance, beta, gamma, BN_EPSILON);
+              if (bnUpdates) {
+                const n = h.size / h.shape[3]!;
+                const unbiased = tf.mul(variance, n / Math.max(n - 1, 1));
+                bnUpdates.push(
+                  [
+                    movingMean,
+                    tf.keep(tf.add(tf.mul(movingMean, 1 - BN_MOMENTUM), tf.mul(mean, BN_MOMENTUM))),
+                  ],
+                  [
+                    movingVar,
+                    tf.keep(
+                      tf.add(tf.mul(movingVar, 1 - BN_MOMENTUM), tf.mul(unbiased, BN_MOMENTUM)),
+                    ),
+                  ],
+                );
+              }
+            } else {
+              h = tf.batchNorm(h, movingMean, movingVar, beta, gamma, BN_EPSILON);
+            }
+            if (layer.activation === 'relu') h = tf.relu(h);
+            break;
+          }
+          case 'maxpool':
+            h = tf.maxPool(h as tf.Tensor4D, layer.size, layer.size, 'valid');
+            break;
+          case 'globalavgpool':
+            h = tf.mean(h, [1, 2]);
+            break;
+          case 'residual': {
+            const body = run(layer.body, h);
+            const skip = layer.shortcut.length > 0 ? run(layer.shortcut, h) : h;
+            h = tf.relu(tf.add(body, skip));
+            break;
+          }
+        }
+      }
+      return h;
+    };
+    return run(this.arch.layers, x);
+  }
+
+  dispose(): void {
+    for (const v of this.variables.values()) v.dispose();
+  }
+}

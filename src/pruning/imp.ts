@@ -1,0 +1,208 @@
+import { deriveSeed, Rng } from '../core/random.ts';
+import type { PreparedData } from '../data/split.ts';
+import {
+  describeParams,
+  measureSize,
+  type Architecture,
+  type ParamSpec,
+  type Size,
+} from '../engine/architectures.ts';
+import { initWeights, Model, type Init, type Weights } from '../engine/model.ts';
+import {
+  train,
+  type EvalPoint,
+  type TrainProgress,
+  type TrainResult,
+  type TrainingSettings,
+} from '../engine/train.ts';
+import { applyMask, countKept, denseMask, maskToFloat, type Mask } from './mask.ts';
+import { pruneGlobal, pruneLayerwise, randomMaskLike } from './magnitude.ts';
+
+export type TicketMethod = 'dense' | 'imp' | 'random-reinit' | 'random-prune';
+
+export interface ImpConfig {
+  arch: Architecture;
+  data: PreparedData;
+  init: Init;
+  seed: number;
+  training: TrainingSettings;
+  /** 0 resets survivors to θ0 (Frankle & Carbin 2019); k > 0 rewinds to θ_k (Frankle et al. 2020). */
+  rewindIteration: number;
+  /** pruning rounds after the dense level 0 */
+  levels: number;
+  scope: 'layerwise' | 'global';
+  rates: { dense: number; conv: number; output: number };
+  globalRate: number;
+  pruneOutput: boolean;
+  controls: { randomReinit: boolean; randomPrune: boolean };
+}
+
+/** What one trained ticket hands to whoever stores it. */
+export interface TicketOutcome {
+  level: number;
+  method: TicketMethod;
+  /** the IMP ticket this one derives from: the previous level, or the same level for controls */
+  parent: { level: number; method: TicketMethod } | null;
+  seed: number;
+  mask: Mask;
+  /** the (masked) weights training started from */
+  startWeights: Weights;
+  /** θ_k for rewinding, recorded on the dense ticket when k > 0 */
+  rewindWeights: Weights | null;
+  trainedWeights: Weights;
+  size: Size;
+  training: TrainResult;
+}
+
+export interface RunInfo {
+  level: number;
+  method: TicketMethod;
+  seed: number;
+  remainingFraction: number;
+}
+
+export interface ImpHooks {
+  onRunStart?(run: RunInfo): void;
+  onEval?(run: RunInfo, point: EvalPoint): void;
+  onProgress?(run: RunInfo, p: TrainProgress): void;
+  /** Called when a ticket is trained; the next level starts only after it resolves. */
+  onTicket(ticket: TicketOutcome): void | Promise<void>;
+}
+
+/** State to continue an interrupted experiment after its last stored IMP level. */
+export interface ImpResume {
+  level: number;
+  mask: Mask;
+  trainedWeights: Weights;
+  /** θ0 (reset) or θ_k (rewind), unmasked */
+  rewindWeights: Weights;
+}
+
+export function sizeOf(specs: ParamSpec[], mask: Mask): Size {
+  return measureSize(specs, (name) => countKept(mask.get(name)!));
+}
+
+/** Per-level pruning of the trained weights, layer-wise or global, by the config. */
+export function pruneLevel(
+  config: ImpConfig,
+  specs: ParamSpec[],
+  trained: Weights,
+  mask: Mask,
+): Mask {
+  const isOutput = new Set(specs.filter((p) => p.isOutput).map((p) => p.name));
+  const isConv = new Set(
+    specs.filter((p) => p.prunable && p.shape.length === 4).map((p) => p.name),
+  );
+  if (config.scope === 'global') {
+    return pruneGlobal(
+      trained,
+      mask,
+      config.globalRate,
+      (l) => config.pruneOutput || !isOutput.has(l),
+    );
+  }
+  return pruneLayerwise(trained, mask, (l) => {
+    if (isOutput.has(l)) return config.pruneOutput ? config.rates.output : 0;
+    return isConv.has(l) ? config.rates.conv : config.rates.dense;
+  });
+}
+
+/**
+ * Iterative magnitude pruning (Frankle & Carbin 2019 §2): train, prune the smallest
+ * surviving weights, reset the survivors to θ0 (or rewind them to θ_k), repeat. Level 0
+ * is the dense network. Each level can be joined by the two controls: the same mask
+ * randomly re-initialised, and a random mask of the same per-layer sparsity.
+ */
+export async function runImp(
+  config: ImpConfig,
+  hooks: ImpHooks,
+  options: { signal?: AbortSignal; resume?: ImpResume } = {},
+): Promise<void> {
+  const specs = describeParams(config.arch);
+  const k = config.rewindIteration;
+
+  /** Trains one ticket from `startWeights` under `mask` and hands it to the hooks. */
+  const trainTicket = async (
+    level: number,
+    method: TicketMethod,
+    parent: TicketOutcome['parent'],
+    mask: Mask,
+    startWeights: Weights,
+  ): Promise<TicketOutcome> => {
+    const seed = deriveSeed(config.seed, 'batch-order', level, method);
+    const size = sizeOf(specs, mask);
+    const info: RunInfo = { level, method, seed, remainingFraction: size.remainingFraction };
+    hooks.onRunStart?.(info);
+    const model = new Model(config.arch, startWeights);
+    let training: TrainResult;
+    let trainedWeights: Weights;
+    try {
+      training = await train({
+        model,
+        masks: maskToFloat(mask),
+        data: config.data,
+        settings: config.training,
+        seed,
+        // Level 0 starts at θ0 and records θ_k; later levels continue from θ_k.
+        startIteration: level === 0 ? 0 : k,
+        captureAt: level === 0 && k > 0 ? k : undefined,
+        signal: options.signal,
+        onEval: (p) => hooks.onEval?.(info, p),
+        onProgress: (p) => hooks.onProgress?.(info, p),
+      });
+      trainedWeights = await model.readWeights();
+    } finally {
+      model.dispose();
+    }
+    const ticket: TicketOutcome = {
+      level,
+      method,
+      parent,
+      seed,
+      mask,
+      startWeights,
+      rewindWeights: level === 0 && k > 0 ? training.captured! : null,
+      trainedWeights,
+      size,
+      training,
+    };
+    await hooks.onTicket(ticket);
+    return ticket;
+  };
+
+  let mask: Mask;
+  let trained: Weights;
+  let rewind: Weights;
+  let first: number;
+  if (options.resume) {
+    ({ mask, trainedWeights: trained, rewindWeights: rewind } = options.resume);
+    first = options.resume.level + 1;
+  } else {
+    mask = denseMask(specs);
+    const theta0 = initWeights(specs, config.init, config.seed);
+    const dense = await trainTicket(0, 'dense', null, mask, theta0);
+    trained = dense.trainedWeights;
+    rewind = dense.rewindWeights ?? theta0;
+    first = 1;
+  }
+
+  for (let level = first; level <= config.levels; level++) {
+    const parent = { level: level - 1, method: (level === 1 ? 'dense' : 'imp') as TicketMethod };
+    mask = pruneLevel(config, specs, trained, mask);
+    const ticket = await trainTicket(level, 'imp', parent, mask, applyMask(rewind, mask));
+    trained = ticket.trainedWeights;
+
+    const self = { level, method: 'imp' as TicketMethod };
+    if (config.controls.randomReinit) {
+      const fresh = initWeights(specs, config.init, deriveSeed(config.seed, 'reinit', level));
+      await trainTicket(level, 'random-reinit', self, mask, applyMask(fresh, mask));
+    }
+    if (config.controls.randomPrune) {
+      const randomMask = randomMaskLike(
+        mask,
+        new Rng(deriveSeed(config.seed, 'random-mask', level)),
+      );
+      await trainTicket(level, 'random-prune', self, randomMask, applyMask(rewind, randomMask));
+    }
+  }
+}

@@ -1,0 +1,466 @@
+import Database from 'better-sqlite3';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { TensorBundle } from '../core/tensorfile.ts';
+import { BlobStore } from './blobs.ts';
+import { migrate, readMigrations } from './migrate.ts';
+
+export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url));
+
+export type ExperimentStatus =
+  'created' | 'running' | 'done' | 'failed' | 'cancelled' | 'interrupted';
+
+export interface DatasetRow {
+  id: string;
+  name: string;
+  format: string;
+  inputShape: [number, number, number];
+  classNames: string[];
+  trainCount: number;
+  testCount: number;
+  contentHash: string;
+  sourcePath: string | null;
+  tensorsBlob: string;
+  createdAt: string;
+}
+
+export interface ExperimentRow {
+  id: string;
+  name: string;
+  specJson: string;
+  specHash: string;
+  replicate: number;
+  method: string;
+  datasetId: string;
+  model: string;
+  status: ExperimentStatus;
+  error: string | null;
+  notes: string;
+  tags: string[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ExperimentListRow extends ExperimentRow {
+  /** stored tickets of the IMP lineage (dense + imp) */
+  levels: number;
+  minRemainingFraction: number | null;
+}
+
+export interface LayerRemaining {
+  layer: string;
+  total: number;
+  kept: number;
+}
+
+export interface TicketRow {
+  id: string;
+  experimentId: string;
+  parentId: string | null;
+  method: string;
+  level: number;
+  datasetId: string;
+  architecture: string;
+  remainingFraction: number;
+  remainingParams: number;
+  totalParams: number;
+  flops: number;
+  layerRemaining: LayerRemaining[];
+  maskBlob: string | null;
+  initBlob: string | null;
+  rewindBlob: string | null;
+  trainedBlob: string | null;
+  createdAt: string;
+}
+
+export interface RunRow {
+  id: string;
+  ticketId: string;
+  seed: number;
+  startIteration: number;
+  hyperparams: Record<string, unknown>;
+  backend: string;
+  status: 'running' | 'done' | 'failed' | 'cancelled';
+  iterations: number;
+  earlyStopIteration: number | null;
+  bestValLoss: number | null;
+  valAccuracy: number | null;
+  testAccuracy: number | null;
+  finalTestAccuracy: number | null;
+  wallTimeMs: number | null;
+  error: string | null;
+  startedAt: string;
+  finishedAt: string | null;
+}
+
+export interface MetricRow {
+  runId: string;
+  split: 'train' | 'val' | 'test';
+  step: number;
+  epoch: number;
+  loss: number;
+  accuracy: number | null;
+}
+
+export function newId(prefix: string): string {
+  return `${prefix}_${randomBytes(6).toString('hex')}`;
+}
+
+const now = () => new Date().toISOString();
+
+type Row = Record<string, unknown>;
+
+function toDataset(r: Row): DatasetRow {
+  return {
+    id: r.id as string,
+    name: r.name as string,
+    format: r.format as string,
+    inputShape: JSON.parse(r.input_shape as string),
+    classNames: JSON.parse(r.class_names as string),
+    trainCount: r.train_count as number,
+    testCount: r.test_count as number,
+    contentHash: r.content_hash as string,
+    sourcePath: r.source_path as string | null,
+    tensorsBlob: r.tensors_blob as string,
+    createdAt: r.created_at as string,
+  };
+}
+
+function toExperiment(r: Row): ExperimentRow {
+  return {
+    id: r.id as string,
+    name: r.name as string,
+    specJson: r.spec_json as string,
+    specHash: r.spec_hash as string,
+    replicate: r.replicate as number,
+    method: r.method as string,
+    datasetId: r.dataset_id as string,
+    model: r.model as string,
+    status: r.status as ExperimentStatus,
+    error: r.error as string | null,
+    notes: r.notes as string,
+    tags: JSON.parse(r.tags as string),
+    createdAt: r.created_at as string,
+    updatedAt: r.updated_at as string,
+  };
+}
+
+function toTicket(r: Row): TicketRow {
+  return {
+    id: r.id as string,
+    experimentId: r.experiment_id as string,
+    parentId: r.parent_id as string | null,
+    method: r.method as string,
+    level: r.level as number,
+    datasetId: r.dataset_id as string,
+    architecture: r.architecture as string,
+    remainingFraction: r.remaining_fraction as number,
+    remainingParams: r.remaining_params as number,
+    totalParams: r.total_params as number,
+    flops: r.flops as number,
+    layerRemaining: JSON.parse(r.layer_remaining as string),
+    maskBlob: r.mask_blob as string | null,
+    initBlob: r.init_blob as string | null,
+    rewindBlob: r.rewind_blob as string | null,
+    trainedBlob: r.trained_blob as string | null,
+    createdAt: r.created_at as string,
+  };
+}
+
+function toRun(r: Row): RunRow {
+  return {
+    id: r.id as string,
+    ticketId: r.ticket_id as string,
+    seed: r.seed as number,
+    startIteration: r.start_iteration as number,
+    hyperparams: JSON.parse(r.hyperparams as string),
+    backend: r.backend as string,
+    status: r.status as RunRow['status'],
+    iterations: r.iterations as number,
+    earlyStopIteration: r.early_stop_iteration as number | null,
+    bestValLoss: r.best_val_loss as number | null,
+    valAccuracy: r.val_accuracy as number | null,
+    testAccuracy: r.test_accuracy as number | null,
+    finalTestAccuracy: r.final_test_accuracy as number | null,
+    wallTimeMs: r.wall_time_ms as number | null,
+    error: r.error as string | null,
+    startedAt: r.started_at as string,
+    finishedAt: r.finished_at as string | null,
+  };
+}
+
+/**
+ * The experiment store: one SQLite database (WAL, foreign keys) and the blob folder
+ * beside it. Every query is a named method; no SQL leaves this file.
+ */
+export class Store {
+  private constructor(
+    readonly db: Database.Database,
+    readonly blobs: BlobStore,
+    readonly dataDir: string,
+  ) {}
+
+  static open(dataDir: string, migrationsDir = MIGRATIONS_DIR): Store {
+    mkdirSync(dataDir, { recursive: true });
+    const migrations = readMigrations(migrationsDir);
+    const db = new Database(join(dataDir, 'ticketlab.db'));
+    try {
+      db.pragma('journal_mode = WAL');
+      db.pragma('foreign_keys = ON');
+      db.pragma('busy_timeout = 5000');
+      migrate(db, migrations);
+    } catch (e) {
+      db.close();
+      throw e;
+    }
+    return new Store(db, new BlobStore(join(dataDir, 'blobs')), dataDir);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  // ── blobs ────────────────────────────────────────────────────────────────
+  /** Writes the bundle to the blob folder and records it. */
+  putTensors(bundle: TensorBundle): string {
+    const sha = this.blobs.putTensors(bundle);
+    this.recordBlob(sha, 'tensors');
+    return sha;
+  }
+
+  recordBlob(sha256: string, kind: 'tensors' | 'raw'): void {
+    const size = this.blobs.byteSize(sha256);
+    this.db
+      .prepare(
+        'INSERT OR IGNORE INTO blobs (sha256, kind, byte_size, created_at) VALUES (?, ?, ?, ?)',
+      )
+      .run(sha256, kind, size, now());
+  }
+
+  getTensors(sha256: string): TensorBundle {
+    return this.blobs.getTensors(sha256);
+  }
+
+  // ── datasets ─────────────────────────────────────────────────────────────
+  insertDataset(d: Omit<DatasetRow, 'createdAt'>): DatasetRow {
+    const createdAt = now();
+    this.db
+      .prepare(
+        `INSERT INTO datasets (id, name, format, input_shape, class_count, class_names, train_count,
+          test_count, content_hash, source_path, tensors_blob, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        d.id,
+        d.name,
+        d.format,
+        JSON.stringify(d.inputShape),
+        d.classNames.length,
+        JSON.stringify(d.classNames),
+        d.trainCount,
+        d.testCount,
+        d.contentHash,
+        d.sourcePath,
+        d.tensorsBlob,
+        createdAt,
+      );
+    return { ...d, createdAt };
+  }
+
+  getDataset(id: string): DatasetRow | undefined {
+    const r = this.db.prepare('SELECT * FROM datasets WHERE id = ?').get(id) as Row | undefined;
+    return r && toDataset(r);
+  }
+
+  findDatasetByHash(contentHash: string): DatasetRow | undefined {
+    const r = this.db.prepare('SELECT * FROM datasets WHERE content_hash = ?').get(contentHash) as
+      Row | undefined;
+    return r && toDataset(r);
+  }
+
+  listDatasets(): DatasetRow[] {
+    return (this.db.prepare('SELECT * FROM datasets ORDER BY created_at').all() as Row[]).map(
+      toDataset,
+    );
+  }
+
+  // ── experiments ──────────────────────────────────────────────────────────
+  insertExperiment(
+    e: Pick<
+      ExperimentRow,
+      'name' | 'specJson' | 'specHash' | 'replicate' | 'method' | 'datasetId' | 'model'
+    >,
+  ): ExperimentRow {
+    const id = newId('exp');
+    const t = now();
+    this.db
+      .prepare(
+        `INSERT INTO experiments (id, name, spec_json, spec_hash, replicate, method, dataset_id, model, status, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'created', ?, ?)`,
+      )
+      .run(id, e.name, e.specJson, e.specHash, e.replicate, e.method, e.datasetId, e.model, t, t);
+    return this.getExperiment(id)!;
+  }
+
+  getExperiment(id: string): ExperimentRow | undefined {
+    const r = this.db.prepare('SELECT * FROM experiments WHERE id = ?').get(id) as Row | undefined;
+    return r && toExperiment(r);
+  }
+
+  /** The experiments with this spec hash, replicate 0 first. */
+  findExperimentsByHash(specHash: string): ExperimentRow[] {
+    return (
+      this.db
+        .prepare('SELECT * FROM experiments WHERE spec_hash = ? ORDER BY replicate')
+        .all(specHash) as Row[]
+    ).map(toExperiment);
+  }
+
+  /** A page of experiments, newest first, with the IMP lineage's level count and sparsest level. */
+  listExperiments(limit = 100, offset = 0): ExperimentListRow[] {
+    const rows = this.db
+      .prepare(
+        `SELECT e.*, count(t.id) AS levels, min(t.remaining_fraction) AS min_remaining
+         FROM experiments e LEFT JOIN tickets t ON t.experiment_id = e.id AND t.method IN ('dense', 'imp')
+         GROUP BY e.id ORDER BY e.created_at DESC, e.id LIMIT ? OFFSET ?`,
+      )
+      .all(limit, offset) as Row[];
+    return rows.map((r) => ({
+      ...toExperiment(r),
+      levels: r.levels as number,
+      minRemainingFraction: r.min_remaining as number | null,
+    }));
+  }
+
+  setExperimentStatus(id: string, status: ExperimentStatus, error: string | null = null): void {
+    this.db
+      .prepare('UPDATE experiments SET status = ?, error = ?, updated_at = ? WHERE id = ?')
+      .run(status, error, now(), id);
+  }
+
+  // ── tickets, runs, metrics ───────────────────────────────────────────────
+  insertTicket(t: Omit<TicketRow, 'id' | 'createdAt'>): TicketRow {
+    const id = newId('tkt');
+    this.db
+      .prepare(
+        `INSERT INTO tickets (id, experiment_id, parent_id, method, level, dataset_id, architecture,
+          remaining_fraction, remaining_params, total_params, flops, layer_remaining, mask_blob,
+          init_blob, rewind_blob, trained_blob, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        id,
+        t.experimentId,
+        t.parentId,
+        t.method,
+        t.level,
+        t.datasetId,
+        t.architecture,
+        t.remainingFraction,
+        t.remainingParams,
+        t.totalParams,
+        t.flops,
+        JSON.stringify(t.layerRemaining),
+        t.maskBlob,
+        t.initBlob,
+        t.rewindBlob,
+        t.trainedBlob,
+        now(),
+      );
+    return this.getTicket(id)!;
+  }
+
+  getTicket(id: string): TicketRow | undefined {
+    const r = this.db.prepare('SELECT * FROM tickets WHERE id = ?').get(id) as Row | undefined;
+    return r && toTicket(r);
+  }
+
+  listTickets(experimentId: string): TicketRow[] {
+    return (
+      this.db
+        .prepare('SELECT * FROM tickets WHERE experiment_id = ? ORDER BY level, created_at')
+        .all(experimentId) as Row[]
+    ).map(toTicket);
+  }
+
+  deleteTicketsAbove(experimentId: string, level: number): void {
+    this.db
+      .prepare('DELETE FROM tickets WHERE experiment_id = ? AND level > ?')
+      .run(experimentId, level);
+  }
+
+  insertRun(r: Omit<RunRow, 'id'>): RunRow {
+    const id = newId('run');
+    this.db
+      .prepare(
+        `INSERT INTO runs (id, ticket_id, seed, start_iteration, hyperparams, backend, status, iterations,
+          early_stop_iteration, best_val_loss, val_accuracy, test_accuracy, final_test_accuracy,
+          wall_time_ms, error, started_at, finished_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        id,
+        r.ticketId,
+        r.seed,
+        r.startIteration,
+        JSON.stringify(r.hyperparams),
+        r.backend,
+        r.status,
+        r.iterations,
+        r.earlyStopIteration,
+        r.bestValLoss,
+        r.valAccuracy,
+        r.testAccuracy,
+        r.finalTestAccuracy,
+        r.wallTimeMs,
+        r.error,
+        r.startedAt,
+        r.finishedAt,
+      );
+    return { ...r, id };
+  }
+
+  listRunsOfExperiment(experimentId: string): RunRow[] {
+    return (
+      this.db
+        .prepare(
+          `SELECT runs.* FROM runs JOIN tickets ON tickets.id = runs.ticket_id
+           WHERE tickets.experiment_id = ? ORDER BY tickets.level, runs.started_at`,
+        )
+        .all(experimentId) as Row[]
+    ).map(toRun);
+  }
+
+  insertMetrics(rows: MetricRow[]): void {
+    const stmt = this.db.prepare(
+      'INSERT INTO metrics (run_id, split, step, epoch, loss, accuracy) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    this.transaction(() => {
+      for (const m of rows) stmt.run(m.runId, m.split, m.step, m.epoch, m.loss, m.accuracy);
+    });
+  }
+
+  listMetrics(runId: string, split?: MetricRow['split']): MetricRow[] {
+    const rows = (
+      split
+        ? this.db
+            .prepare('SELECT * FROM metrics WHERE run_id = ? AND split = ? ORDER BY step')
+            .all(runId, split)
+        : this.db.prepare('SELECT * FROM metrics WHERE run_id = ? ORDER BY split, step').all(runId)
+    ) as Row[];
+    return rows.map((r) => ({
+      runId: r.run_id as string,
+      split: r.split as MetricRow['split'],
+      step: r.step as number,
+      epoch: r.epoch as number,
+      loss: r.loss as number,
+      accuracy: r.accuracy as number | null,
+    }));
+  }
+}

@@ -1,0 +1,168 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { resolveSpec } from '../../src/api/spec.ts';
+import { buildArchitecture, describeParams } from '../../src/engine/architectures.ts';
+import { initWeights } from '../../src/engine/model.ts';
+import { pruneLevel, sizeOf, type ImpConfig } from '../../src/pruning/imp.ts';
+import { denseMask } from '../../src/pruning/mask.ts';
+import { tempDir } from '../helpers.ts';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+const BIN = join(ROOT, 'bin', 'ticketlab.mjs');
+
+function cli(args: string[], dataDir: string) {
+  const r = spawnSync(process.execPath, [BIN, ...args, '--data-dir', dataDir], {
+    encoding: 'utf8',
+    env: { ...process.env, TICKETLAB_BACKEND: 'wasm' },
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function writeSpec(dir: string, spec: unknown): string {
+  const path = join(dir, 'spec.json');
+  writeFileSync(path, JSON.stringify(spec));
+  return path;
+}
+
+const TINY = {
+  model: 'lenet-300-100',
+  preset: 'frankle-carbin-2019',
+  training: { duration: '30it', evalEvery: 10 },
+  pruning: { levels: 2 },
+  controls: { randomReinit: true },
+};
+
+describe('ticketlab CLI', () => {
+  it('runs an experiment, stores every level, and lists/shows it as JSON', () => {
+    const data = tempDir();
+    const run = cli(['run', writeSpec(data, TINY)], data);
+    expect(run.stderr).not.toMatch(/ticketlab:/);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/Backend: wasm/);
+    expect(run.stdout).toMatch(/^\s+0\s+dense\s+100\.0%\s+\d+\.\d\d%\s+\d+/m);
+    expect(run.stdout).toMatch(/^\s+2\s+imp\s+64\.1%/m);
+    expect(run.stdout).toContain(join(data, 'ticketlab.db'));
+
+    const ls = JSON.parse(cli(['ls', '--json'], data).stdout);
+    expect(ls).toHaveLength(1);
+    expect(ls[0]).toMatchObject({ status: 'done', model: 'lenet-300-100', levels: 3 });
+
+    const show = JSON.parse(cli(['show', ls[0].id, '--json'], data).stdout);
+    expect(
+      show.tickets.map((t: { level: number; method: string }) => `${t.level}/${t.method}`),
+    ).toEqual(['0/dense', '1/imp', '1/random-reinit', '2/imp', '2/random-reinit']);
+    const [dense, imp1, , imp2] = show.tickets;
+    for (const t of show.tickets) {
+      expect(Object.keys(t)).toEqual(
+        expect.arrayContaining([
+          'id',
+          'parentId',
+          'level',
+          'remainingWeights',
+          'testAccuracy',
+          'earlyStopIteration',
+          'remainingWeightsPerLayer',
+        ]),
+      );
+      expect(t.testAccuracy).toBeGreaterThan(0);
+      expect(t.testAccuracy).toBeLessThanOrEqual(1);
+    }
+    expect(dense.parentId).toBeNull();
+    expect(imp1.parentId).toBe(dense.id);
+    expect(imp2.parentId).toBe(imp1.id);
+    expect(show.tickets[2].parentId).toBe(imp1.id);
+    expect(dense.remainingWeights).toBe(1);
+    expect(imp2.remainingWeights).toBeLessThan(imp1.remainingWeights);
+    expect(imp1.remainingWeightsPerLayer[0]).toMatchObject({
+      layer: 'fc1.kernel',
+      total: 235200,
+      kept: 188160,
+      remaining: 0.8,
+    });
+    expect(show.runs).toHaveLength(5);
+    expect(show.runs[0]).toMatchObject({ backend: 'wasm', status: 'done', iterations: 30 });
+
+    // The same spec again finds the stored experiment instead of starting a duplicate.
+    const again = cli(['run', writeSpec(data, TINY)], data);
+    expect(again.stdout).toMatch(/already done/);
+    expect(JSON.parse(cli(['ls', '--json'], data).stdout)).toHaveLength(1);
+  });
+
+  it('rejects an invalid spec, naming the field and the allowed values, and stores nothing', () => {
+    const data = tempDir();
+    const r = cli(
+      ['run', writeSpec(data, { model: 'lenet-300-100', training: { optimiser: 'adam' } })],
+      data,
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      /\[INVALID_SPEC\][\s\S]*spec\.training\.optimiser: unknown field \(did you mean "optimizer"\?\)/,
+    );
+    expect(JSON.parse(cli(['ls', '--json'], data).stdout)).toEqual([]);
+  });
+
+  it('stops on Ctrl-C after saving finished levels, and continues on the next run', async () => {
+    const data = tempDir();
+    const spec = writeSpec(data, {
+      ...TINY,
+      training: { duration: '200it', evalEvery: 100 },
+      pruning: { levels: 2 },
+      controls: {},
+    });
+    const child = spawn(process.execPath, [BIN, 'run', spec, '--data-dir', data], {
+      env: { ...process.env, TICKETLAB_BACKEND: 'wasm' },
+    });
+    let stdout = '';
+    const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+    await new Promise<void>((ready) =>
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+        if (/^\s+0\s+dense/m.test(stdout)) ready();
+      }),
+    );
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(stdout).toMatch(/Stopped\. \d+ tickets from this session are stored/);
+    const [experiment] = JSON.parse(cli(['ls', '--json'], data).stdout);
+    expect(experiment.status).toBe('cancelled');
+    const stored = JSON.parse(cli(['show', experiment.id, '--json'], data).stdout).tickets.length;
+    expect(stored).toBeGreaterThanOrEqual(1);
+
+    const resumed = cli(['run', spec], data);
+    expect(resumed.stdout).toMatch(new RegExp(`Continuing experiment ${experiment.id}`));
+    expect(resumed.stdout).toMatch(new RegExp(`\\(${stored} already done\\)`));
+    const final = JSON.parse(cli(['show', experiment.id, '--json'], data).stdout);
+    expect(final.status).toBe('done');
+    expect(final.tickets.map((t: { level: number }) => t.level)).toEqual([0, 1, 2]);
+  });
+
+  it('prints usage and fails on an unknown command', () => {
+    const data = tempDir();
+    expect(cli(['frobnicate'], data)).toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(
+        /Unknown command "frobnicate"[\s\S]*ticketlab run <spec\.json>/,
+      ),
+    });
+  });
+});
+
+describe('examples/quickstart.json', () => {
+  it('is a valid LeNet-300-100 IMP spec on the built-in MNIST that goes below 20% remaining weights', () => {
+    const spec = resolveSpec(
+      JSON.parse(
+        spawnSync('cat', [join(ROOT, 'examples', 'quickstart.json')], { encoding: 'utf8' }).stdout,
+      ),
+    );
+    expect(spec).toMatchObject({ model: 'lenet-300-100', dataset: 'builtin:mnist', method: 'imp' });
+    expect(spec.pruning.rewind).toBe('0it');
+    const specs = describeParams(buildArchitecture('lenet-300-100', [28, 28, 1], 10));
+    const weights = initWeights(specs, 'glorot-normal', 0);
+    let mask = denseMask(specs);
+    for (let l = 0; l < spec.pruning.levels; l++)
+      mask = pruneLevel({ ...spec.pruning } as unknown as ImpConfig, specs, weights, mask);
+    expect(sizeOf(specs, mask).remainingFraction).toBeLessThan(0.2);
+  });
+});

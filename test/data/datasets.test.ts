@@ -1,0 +1,237 @@
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { loadBuiltinMnist } from '../../src/data/builtin.ts';
+import { importDatasetFolder } from '../../src/data/import.ts';
+import { BatchSampler, prepareData } from '../../src/data/split.ts';
+import { ensureBuiltinDataset, importDataset, loadDataset } from '../../src/services/datasets.ts';
+import { Store } from '../../src/store/store.ts';
+import { hasShared, SHARED_DATASETS, tempDir } from '../helpers.ts';
+
+function idx(magic: number, dims: number[], data: Uint8Array | number[]): Buffer {
+  const header = Buffer.alloc(4 + 4 * dims.length);
+  header.writeUInt32BE(magic, 0);
+  dims.forEach((d, i) => header.writeUInt32BE(d, 4 + 4 * i));
+  return Buffer.concat([header, Buffer.from(data)]);
+}
+
+/** A small, valid IDX dataset folder: n train and n test images of 4×4, labels 0–9. */
+function writeIdxFolder(dir: string, n = 6, overrides: Record<string, Buffer> = {}) {
+  mkdirSync(dir, { recursive: true });
+  const images = (count: number) =>
+    idx(
+      2051,
+      [count, 4, 4],
+      Array.from({ length: count * 16 }, (_, i) => i % 256),
+    );
+  const labels = (count: number) =>
+    idx(
+      2049,
+      [count],
+      Array.from({ length: count }, (_, i) => i % 10),
+    );
+  const files: Record<string, Buffer> = {
+    'train-images-idx3-ubyte.gz': gzipSync(images(n)),
+    'train-labels-idx1-ubyte.gz': gzipSync(labels(n)),
+    't10k-images-idx3-ubyte': images(n),
+    't10k-labels-idx1-ubyte': labels(n),
+    ...overrides,
+  };
+  for (const [name, bytes] of Object.entries(files)) writeFileSync(join(dir, name), bytes);
+}
+
+/** Malformed inputs and the message each must produce (STYLE.md §13: a table of bad files). */
+const MALFORMED: {
+  name: string;
+  files: Record<string, Buffer>;
+  error: RegExp;
+  without?: string;
+}[] = [
+  {
+    name: 'labels file given as images (bad magic)',
+    files: { 'train-images-idx3-ubyte.gz': gzipSync(idx(2049, [6], [0, 1, 2, 3, 4, 5])) },
+    error:
+      /train-images-idx3-ubyte\.gz: expected magic 2051 for images, found 2049 \(is this a labels file\?\)/,
+  },
+  {
+    name: 'truncated images',
+    files: { 't10k-images-idx3-ubyte': idx(2051, [6, 4, 4], new Uint8Array(50)) },
+    error: /t10k-images-idx3-ubyte: truncated: header promises 6×4×4 values/,
+  },
+  {
+    name: 'image/label count mismatch',
+    files: { 't10k-labels-idx1-ubyte': idx(2049, [5], [0, 1, 2, 3, 4]) },
+    error: /t10k-labels-idx1-ubyte: has 5 labels but t10k-images-idx3-ubyte has 6 images/,
+  },
+  {
+    name: 'label out of range',
+    files: { 'train-labels-idx1-ubyte.gz': gzipSync(idx(2049, [6], [0, 1, 2, 12, 4, 5])) },
+    error: /train-labels-idx1-ubyte\.gz: label 12 at record 3 is out of range 0–9/,
+  },
+  {
+    name: 'wrong dimensions',
+    files: { 'train-images-idx3-ubyte.gz': gzipSync(idx(2050, [6, 16], new Uint8Array(96))) },
+    error: /train-images-idx3-ubyte\.gz: expected 3 dimensions for images, found 2/,
+  },
+  {
+    name: 'a file that is not IDX',
+    files: { 't10k-labels-idx1-ubyte': Buffer.from('PK\u0003\u0004 this is a zip file') },
+    error:
+      /t10k-labels-idx1-ubyte: expected magic 2049 for labels, found \d+ \(not an IDX file of unsigned bytes\)/,
+  },
+  {
+    name: 'damaged gzip',
+    files: {
+      'train-images-idx3-ubyte.gz': gzipSync(idx(2051, [6, 4, 4], new Uint8Array(96))).subarray(
+        0,
+        30,
+      ),
+    },
+    error: /train-images-idx3-ubyte\.gz: gzip data is damaged or truncated/,
+  },
+  {
+    name: 'train and test of different sizes',
+    files: {
+      't10k-images-idx3-ubyte': idx(2051, [6, 5, 5], new Uint8Array(150)),
+    },
+    error: /train images are 4×4×1 but test images are 5×5×1/,
+  },
+  {
+    name: 'missing labels file',
+    files: {},
+    error: /has train-images-idx3-ubyte\.gz but no train-labels-idx1-ubyte file/,
+    without: 'train-labels-idx1-ubyte.gz',
+  },
+];
+
+describe('IDX importer', () => {
+  it('reads a valid gzipped/raw folder', () => {
+    const dir = join(tempDir(), 'tiny');
+    writeIdxFolder(dir);
+    const ds = importDatasetFolder(dir);
+    expect(ds.inputShape).toEqual([4, 4, 1]);
+    expect(ds.train.count).toBe(6);
+    expect(Array.from(ds.train.labels)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(ds.train.images[17]).toBe(17);
+  });
+
+  for (const bad of MALFORMED) {
+    it(`refuses ${bad.name}, and stores nothing`, () => {
+      const dir = join(tempDir(), 'bad');
+      writeIdxFolder(dir, 6, bad.files);
+      const data = tempDir();
+      const store = Store.open(data);
+      if (bad.without) rmSync(join(dir, bad.without));
+      expect(() => importDataset(store, dir)).toThrowError(bad.error);
+      expect(store.listDatasets()).toEqual([]);
+      expect(readdirSync(join(data, 'blobs'))).toEqual([]);
+      store.close();
+    });
+  }
+});
+
+describe('CIFAR importer', () => {
+  it('takes the record count from the file size and refuses partial records', () => {
+    const dir = join(tempDir(), 'cifar');
+    mkdirSync(dir);
+    const record = (label: number, value: number) =>
+      Buffer.concat([Buffer.from([label]), Buffer.alloc(3072, value)]);
+    writeFileSync(
+      join(dir, 'data_batch_1.bin'),
+      Buffer.concat([record(3, 10), record(7, 20), record(9, 30)]),
+    );
+    writeFileSync(join(dir, 'test_batch.bin'), gzipSync(record(1, 40)));
+    const ds = importDatasetFolder(dir);
+    expect(ds.train.count).toBe(3);
+    expect(Array.from(ds.train.labels)).toEqual([3, 7, 9]);
+    expect(ds.test.count).toBe(1);
+    writeFileSync(join(dir, 'test_batch.bin'), record(1, 40).subarray(0, 3000));
+    expect(() => importDatasetFolder(dir)).toThrowError(
+      /test_batch\.bin: 3000 bytes is not a whole number of 3073-byte cifar10 records/,
+    );
+    writeFileSync(join(dir, 'test_batch.bin'), record(11, 40));
+    expect(() => importDatasetFolder(dir)).toThrowError(
+      /test_batch\.bin: label 11 at record 0 is out of range 0–9/,
+    );
+  });
+
+  it('stores channels last: red, green, blue planes interleave per pixel', () => {
+    const dir = join(tempDir(), 'cifar');
+    mkdirSync(dir);
+    const planes = Buffer.concat([
+      Buffer.from([0]),
+      Buffer.alloc(1024, 1),
+      Buffer.alloc(1024, 2),
+      Buffer.alloc(1024, 3),
+    ]);
+    writeFileSync(join(dir, 'data_batch_1.bin'), planes);
+    writeFileSync(join(dir, 'test_batch.bin'), planes);
+    expect(Array.from(importDatasetFolder(dir).train.images.subarray(0, 6))).toEqual([
+      1, 2, 3, 1, 2, 3,
+    ]);
+  });
+});
+
+describe.runIf(hasShared('mnist-10k'))('real datasets from ../shared/datasets', () => {
+  it('imports MNIST (10k, IDX gz) and finds it again by content', () => {
+    const store = Store.open(tempDir());
+    const row = importDataset(store, join(SHARED_DATASETS, 'mnist-10k'));
+    expect(row).toMatchObject({
+      format: 'idx',
+      trainCount: 8000,
+      testCount: 2000,
+      inputShape: [28, 28, 1],
+    });
+    expect(importDataset(store, join(SHARED_DATASETS, 'mnist-10k')).id).toBe(row.id);
+    const ds = loadDataset(store, row.id);
+    expect(Math.max(...ds.train.labels)).toBe(9);
+    store.close();
+  });
+
+  it.runIf(hasShared('cifar10'))('imports the CIFAR-10 subset with its class names', () => {
+    const ds = importDatasetFolder(join(SHARED_DATASETS, 'cifar10'));
+    expect(ds.train.count).toBe(4000);
+    expect(ds.test.count).toBe(1000);
+    expect(ds.classNames[0]).toBe('airplane');
+    const counts = new Array(10).fill(0);
+    for (const l of ds.train.labels) counts[l]++;
+    expect(counts).toEqual([396, 366, 420, 384, 422, 393, 414, 385, 407, 413]); // README's counts
+  });
+
+  it.runIf(hasShared('fashion-mnist'))('imports Fashion-MNIST (70k)', () => {
+    const ds = importDatasetFolder(join(SHARED_DATASETS, 'fashion-mnist'));
+    expect([ds.train.count, ds.test.count]).toEqual([60000, 10000]);
+  });
+});
+
+describe('built-in MNIST and splits', () => {
+  it('ships 10,000 digits with no import step', () => {
+    const store = Store.open(tempDir());
+    const row = ensureBuiltinDataset(store);
+    expect(row.id).toBe('builtin:mnist');
+    expect(row.trainCount + row.testCount).toBe(10000);
+    const ds = loadDataset(store, 'builtin:mnist');
+    expect(new Set(ds.test.labels).size).toBe(10);
+    store.close();
+  });
+
+  it('splits and batches deterministically', () => {
+    const ds = loadBuiltinMnist();
+    const a = prepareData(ds, 0.1);
+    const b = prepareData(ds, 0.1);
+    expect(a.val.count).toBe(800);
+    expect(a.train.count).toBe(7200);
+    expect(Array.from(a.val.y.subarray(0, 50))).toEqual(Array.from(b.val.y.subarray(0, 50)));
+    // normalised with the training split's statistics
+    let sum = 0;
+    for (const v of a.train.x) sum += v;
+    expect(Math.abs(sum / a.train.x.length)).toBeLessThan(1e-3);
+    const s1 = new BatchSampler(100, 5);
+    const s2 = new BatchSampler(100, 5);
+    const epoch = [...s1.next(50), ...s1.next(50)];
+    expect([...s2.next(50), ...s2.next(50)]).toEqual(epoch);
+    expect(new Set(epoch).size).toBe(100); // an epoch visits every example once
+    expect([...new BatchSampler(100, 6).next(50)]).not.toEqual(epoch.slice(0, 50));
+  });
+});

@@ -1,0 +1,41 @@
+import type { DecodedDataset } from '../../src/data/dataset.ts';
+import { loadBuiltinMnist } from '../../src/data/builtin.ts';
+import { prepareData, type PreparedData } from '../../src/data/split.ts';
+
+let mnist: DecodedDataset | null = null;
+
+/** The first `train` and `test` built-in digits: tiny, real data for short trainings. */
+export function tinyMnist(train = 1200, test = 300): PreparedData {
+  mnist ??= loadBuiltinMnist();
+  const cut = (s: DecodedDataset['train'], n: number) => ({
+    images: s.images.subarray(0, n * 784),
+    labels: s.labels.subarray(0, n),
+    count: n,
+  });
+  return prepareData(
+    { ...mnist, train: cut(mnist.train, train), test: cut(mnist.test, test) },
+    0.1,
+  );
+}
+
+/** Random images with random labels, for convnet shape checks. */
+export function randomImages(
+  shape: [number, number, number],
+  count: number,
+  classes: number,
+): DecodedDataset {
+  const size = shape[0] * shape[1] * shape[2];
+  const set = (n: number, seed: number) => ({
+    images: Uint8Array.from({ length: n * size }, (_, i) => (i * 7919 + seed * 104729) % 256),
+    labels: Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) % classes),
+    count: n,
+  });
+  return {
+    name: 'random',
+    format: 'test',
+    inputShape: shape,
+    classNames: Array.from({ length: classes }, (_, i) => String(i)),
+    train: set(count, 1),
+    test: set(Math.ceil(count / 4), 2),
+  };
+}

@@ -1,0 +1,106 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import { initBackend } from '../../src/engine/backend.ts';
+
+type Pad = 'same' | 'valid' | number;
+const CASES: {
+  x: [number, number, number, number];
+  f: [number, number, number, number];
+  s: number | [number, number];
+  p: Pad;
+}[] = [
+  { x: [2, 8, 8, 3], f: [3, 3, 3, 4], s: 1, p: 'same' },
+  { x: [3, 9, 7, 2], f: [3, 3, 2, 5], s: 2, p: 'same' },
+  { x: [2, 10, 10, 3], f: [5, 5, 3, 4], s: 1, p: 'valid' },
+  { x: [1, 11, 11, 2], f: [3, 3, 2, 3], s: [2, 3], p: 'valid' },
+  { x: [4, 6, 6, 8], f: [1, 1, 8, 16], s: 2, p: 'same' },
+  { x: [2, 7, 7, 3], f: [3, 3, 3, 2], s: 1, p: 1 },
+  { x: [64, 16, 16, 16], f: [3, 3, 16, 8], s: 1, p: 'same' }, // large enough to be chunked
+];
+
+/** max |a − b| relative to max |b|: float32 sums of thousands of terms differ in order. */
+function maxRelativeError(a: Float32Array, b: Float32Array): number {
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < a.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
+    scale = Math.max(scale, Math.abs(b[i]!));
+  }
+  return diff / scale;
+}
+
+/** Filter gradient of sum(conv2d(x, w) ⊙ dy) on the given backend, through tf.grad. */
+async function filterGrad(
+  backend: 'wasm' | 'cpu',
+  c: (typeof CASES)[number],
+  xv: Float32Array,
+  wv: Float32Array,
+  dyv: Float32Array,
+) {
+  await tf.setBackend(backend);
+  return tf.tidy(() => {
+    const x = tf.tensor4d(xv, c.x);
+    const g = tf.grad((w) => {
+      const y = tf.conv2d(x, w as tf.Tensor4D, c.s, c.p);
+      return tf.sum(tf.mul(y, tf.tensor(dyv, y.shape)));
+    })(tf.tensor4d(wv, c.f));
+    return g.dataSync() as Float32Array;
+  });
+}
+
+describe('wasm Conv2DBackpropFilter', () => {
+  it('is registered so convnets can train on wasm', async () => {
+    await initBackend('wasm');
+    expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeDefined();
+  });
+
+  for (const c of CASES) {
+    it(`matches the cpu backend: x ${c.x.join('×')}, filter ${c.f.join('×')}, stride ${c.s}, pad ${c.p}`, async () => {
+      await initBackend('wasm');
+      const rand = (n: number, seed: number) =>
+        Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898 + seed) * 0.5);
+      const xv = rand(
+        c.x.reduce((a, b) => a * b),
+        1,
+      );
+      const wv = rand(
+        c.f.reduce((a, b) => a * b),
+        2,
+      );
+      const outShape = tf.tidy(
+        () => tf.conv2d(tf.zeros(c.x) as tf.Tensor4D, tf.zeros(c.f) as tf.Tensor4D, c.s, c.p).shape,
+      );
+      const dyv = rand(
+        outShape.reduce((a, b) => a * b),
+        3,
+      );
+      const wasm = await filterGrad('wasm', c, xv, wv, dyv);
+      const cpu = await filterGrad('cpu', c, xv, wv, dyv);
+      expect(maxRelativeError(wasm, cpu)).toBeLessThan(1e-4);
+      await tf.setBackend('wasm');
+    });
+  }
+
+  it('does not leak wasm memory', async () => {
+    await initBackend('wasm');
+    const x = tf.randomNormal([4, 8, 8, 3]);
+    const dy = tf.randomNormal([4, 8, 8, 5]);
+    const backend = tf.engine().backend;
+    const run = () =>
+      (
+        tf
+          .engine()
+          .runKernel(
+            'Conv2DBackpropFilter',
+            { x, dy },
+            { strides: 1, pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 3, 5] },
+          ) as tf.Tensor
+      ).dispose();
+    run();
+    const dataIds = backend.numDataIds();
+    const tensors = tf.memory().numTensors;
+    for (let i = 0; i < 5; i++) run();
+    expect(backend.numDataIds()).toBe(dataIds); // the patch matrix and dy views are freed
+    expect(tf.memory().numTensors).toBe(tensors);
+  });
+});
