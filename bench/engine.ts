@@ -150,11 +150,15 @@ if (typeof torch === 'string') process.stdout.write(torch + '\n');
 else {
   for (const t of torch) {
     process.stdout.write(
-      `${t.model.padEnd(14)} ${`pytorch ${t.torch}`.padEnd(15)} ${t.samplesPerSecond.toFixed(0).padStart(8)} samples/s  (${t.threads} threads)\n`,
+      `${t.model.padEnd(14)} ${`pytorch ${t.torch}`.padEnd(15)} ${t.samplesPerSecond.toFixed(0).padStart(8)} samples/s  (${t.threads} thread${t.threads > 1 ? 's' : ''})\n`,
     );
-    for (const r of results.filter((r) => r.model === t.model)) {
+  }
+  // The reference is PyTorch's best thread count for each model.
+  for (const model of new Set(torch.map((t) => t.model))) {
+    const best = Math.max(...torch.filter((t) => t.model === model).map((t) => t.samplesPerSecond));
+    for (const r of results.filter((r) => r.model === model)) {
       process.stdout.write(
-        `  ratio ${r.backend}/pytorch: ${(r.samplesPerSecond / t.samplesPerSecond).toFixed(2)}×\n`,
+        `ratio ${model} ${r.backend}/pytorch: ${(r.samplesPerSecond / best).toFixed(3)}×\n`,
       );
     }
   }

@@ -4,7 +4,7 @@ import '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { TicketLabError } from '../core/errors.ts';
-import { wasmConv2DBackpropFilterKernel } from './wasm-conv2d-backprop-filter.ts';
+import { registerWasmConvBackprop } from './wasm-conv-backprop.ts';
 
 export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
 export const BACKEND_ORDER: readonly BackendName[] = [
@@ -48,7 +48,7 @@ async function activate(name: BackendName): Promise<string | null> {
         : '@tensorflow/tfjs-node is not installed (or libtensorflow could not load)';
     case 'wasm': {
       if (!wasmKernelRegistered) {
-        tf.registerKernel(wasmConv2DBackpropFilterKernel);
+        registerWasmConvBackprop();
         wasmKernelRegistered = true;
       }
       try {

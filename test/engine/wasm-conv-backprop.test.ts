@@ -15,6 +15,8 @@ const CASES: {
   { x: [1, 11, 11, 2], f: [3, 3, 2, 3], s: [2, 3], p: 'valid' },
   { x: [4, 6, 6, 8], f: [1, 1, 8, 16], s: 2, p: 'same' },
   { x: [2, 7, 7, 3], f: [3, 3, 3, 2], s: 1, p: 1 },
+  { x: [2, 8, 8, 2], f: [3, 3, 2, 2], s: 3, p: 'valid' }, // leftover rows past the last window
+  { x: [1, 5, 5, 1], f: [2, 2, 1, 1], s: 1, p: 3 }, // padding wider than the kernel: the fallback path
   { x: [64, 16, 16, 16], f: [3, 3, 16, 8], s: 1, p: 'same' }, // large enough to be chunked
 ];
 
@@ -29,8 +31,8 @@ function maxRelativeError(a: Float32Array, b: Float32Array): number {
   return diff / scale;
 }
 
-/** Filter gradient of sum(conv2d(x, w) ⊙ dy) on the given backend, through tf.grad. */
-async function filterGrad(
+/** Gradients of sum(conv2d(x, w) ⊙ dy) with respect to x and w on the given backend. */
+async function convGrads(
   backend: 'wasm' | 'cpu',
   c: (typeof CASES)[number],
   xv: Float32Array,
@@ -39,16 +41,15 @@ async function filterGrad(
 ) {
   await tf.setBackend(backend);
   return tf.tidy(() => {
-    const x = tf.tensor4d(xv, c.x);
-    const g = tf.grad((w) => {
-      const y = tf.conv2d(x, w as tf.Tensor4D, c.s, c.p);
+    const [dx, dw] = tf.grads((x, w) => {
+      const y = tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.s, c.p);
       return tf.sum(tf.mul(y, tf.tensor(dyv, y.shape)));
-    })(tf.tensor4d(wv, c.f));
-    return g.dataSync() as Float32Array;
+    })([tf.tensor4d(xv, c.x), tf.tensor4d(wv, c.f)]);
+    return { dx: dx!.dataSync() as Float32Array, dw: dw!.dataSync() as Float32Array };
   });
 }
 
-describe('wasm Conv2DBackpropFilter', () => {
+describe('wasm backward convolutions', () => {
   it('is registered so convnets can train on wasm', async () => {
     await initBackend('wasm');
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeDefined();
@@ -74,9 +75,10 @@ describe('wasm Conv2DBackpropFilter', () => {
         outShape.reduce((a, b) => a * b),
         3,
       );
-      const wasm = await filterGrad('wasm', c, xv, wv, dyv);
-      const cpu = await filterGrad('cpu', c, xv, wv, dyv);
-      expect(maxRelativeError(wasm, cpu)).toBeLessThan(1e-4);
+      const wasm = await convGrads('wasm', c, xv, wv, dyv);
+      const cpu = await convGrads('cpu', c, xv, wv, dyv);
+      expect(maxRelativeError(wasm.dw, cpu.dw), 'filter gradient').toBeLessThan(1e-4);
+      expect(maxRelativeError(wasm.dx, cpu.dx), 'input gradient').toBeLessThan(1e-4);
       await tf.setBackend('wasm');
     });
   }
@@ -100,7 +102,7 @@ describe('wasm Conv2DBackpropFilter', () => {
     const dataIds = backend.numDataIds();
     const tensors = tf.memory().numTensors;
     for (let i = 0; i < 5; i++) run();
-    expect(backend.numDataIds()).toBe(dataIds); // the patch matrix and dy views are freed
+    expect(backend.numDataIds()).toBe(dataIds); // temporaries (transposes, dilated dy, rotated filter) are freed
     expect(tf.memory().numTensors).toBe(tensors);
   });
 });
