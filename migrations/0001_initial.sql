@@ -32,7 +32,7 @@ CREATE TABLE experiments (
   method       TEXT NOT NULL,
   dataset_id   TEXT NOT NULL REFERENCES datasets(id),
   model        TEXT NOT NULL,
-  status       TEXT NOT NULL CHECK (status IN ('created','running','done','failed','cancelled','interrupted')),
+  status       TEXT NOT NULL CHECK (status IN ('created','running','paused','done','failed','cancelled','interrupted')),
   error        TEXT,
   notes        TEXT NOT NULL DEFAULT '',
   tags         TEXT NOT NULL DEFAULT '[]',  -- JSON array of strings
@@ -57,8 +57,9 @@ CREATE TABLE tickets (
   mask_blob           TEXT REFERENCES blobs(sha256),
   init_blob           TEXT REFERENCES blobs(sha256),   -- weights training started from (θ0 or θk, masked)
   rewind_blob         TEXT REFERENCES blobs(sha256),   -- θk of the dense level when rewinding (k > 0)
-  trained_blob        TEXT REFERENCES blobs(sha256),
-  created_at          TEXT NOT NULL
+  trained_blob        TEXT REFERENCES blobs(sha256),   -- null while its run is training
+  created_at          TEXT NOT NULL,
+  UNIQUE (experiment_id, level, method)
 ) STRICT;
 CREATE INDEX tickets_experiment ON tickets(experiment_id, level);
 CREATE INDEX tickets_parent ON tickets(parent_id);
@@ -95,18 +96,22 @@ CREATE TABLE metrics (
 ) STRICT, WITHOUT ROWID;
 
 CREATE TABLE jobs (
-  id              TEXT PRIMARY KEY,
-  experiment_id   TEXT NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
-  kind            TEXT NOT NULL,
-  state           TEXT NOT NULL CHECK (state IN ('queued','running','paused','done','failed','cancelled','interrupted')),
-  progress        REAL NOT NULL DEFAULT 0,
-  phase           TEXT,
-  heartbeat_at    TEXT,
-  attempt         INTEGER NOT NULL DEFAULT 0,
-  error           TEXT,
-  checkpoint_blob TEXT REFERENCES blobs(sha256),
-  created_at      TEXT NOT NULL,
-  updated_at      TEXT NOT NULL
+  id                    TEXT PRIMARY KEY,
+  experiment_id         TEXT NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
+  kind                  TEXT NOT NULL,
+  state                 TEXT NOT NULL CHECK (state IN ('queued','running','paused','done','failed','cancelled','interrupted')),
+  progress              REAL NOT NULL DEFAULT 0,   -- 0..1 of the whole job
+  phase                 TEXT,                      -- e.g. 'level 3 imp'
+  owner                 TEXT,                      -- 'hostname:pid' of the host running it
+  heartbeat_at          TEXT,
+  attempt               INTEGER NOT NULL DEFAULT 0,
+  auto_resume           INTEGER NOT NULL DEFAULT 1, -- resume after a crash without asking
+  error                 TEXT,
+  checkpoint_blob       TEXT REFERENCES blobs(sha256),
+  checkpoint_run        TEXT,                      -- 'level/method' of the run it continues
+  checkpoint_iteration  INTEGER,
+  created_at            TEXT NOT NULL,
+  updated_at            TEXT NOT NULL
 ) STRICT;
 CREATE INDEX jobs_state ON jobs(state);
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { TicketLabError } from '../core/errors.ts';
 import { sha256Hex } from '../core/hash.ts';
+import { deriveSeed } from '../core/random.ts';
 import { MODEL_NAMES, type ModelName } from '../engine/architectures.ts';
 
 export { MODEL_NAMES, type ModelName };
@@ -160,8 +161,8 @@ function editDistance(a: string, b: string): number {
   return d[a.length]![b.length]!;
 }
 
-function allowedKeysAt(path: PropertyKey[]): string[] {
-  let schema: z.ZodType = ExperimentSpec;
+function allowedKeysAt(root: z.ZodType, path: PropertyKey[]): string[] {
+  let schema: z.ZodType = root;
   for (const key of path) {
     let inner: unknown = schema;
     while (inner && !(inner instanceof z.ZodObject) && 'unwrap' in (inner as object)) {
@@ -178,12 +179,16 @@ function allowedKeysAt(path: PropertyKey[]): string[] {
 }
 
 /** Turns zod issues into one message that names each field and what it accepts. */
-export function describeIssues(issues: z.core.$ZodIssue[], root = 'spec'): string {
+export function describeIssues(
+  issues: z.core.$ZodIssue[],
+  root = 'spec',
+  schema: z.ZodType = ExperimentSpec,
+): string {
   const lines: string[] = [];
   for (const issue of issues) {
     const where = [root, ...issue.path.map(String)].join('.');
     if (issue.code === 'unrecognized_keys') {
-      const allowed = allowedKeysAt(issue.path);
+      const allowed = allowedKeysAt(schema, issue.path);
       for (const key of issue.keys) {
         const close = allowed
           .map((a) => [a, editDistance(key, a)] as const)
@@ -250,4 +255,9 @@ export function canonicalSpec(spec: ResolvedSpec): string {
 
 export function specHash(spec: ResolvedSpec): string {
   return sha256Hex(canonicalSpec(spec));
+}
+
+/** The seed a replicate trains with: replicate 0 uses the spec's seed, others derive theirs. */
+export function replicateSeed(spec: ResolvedSpec, replicate: number): number {
+  return replicate === 0 ? spec.seed : deriveSeed(spec.seed, 'replicate', replicate) % 2 ** 31;
 }

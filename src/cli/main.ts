@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { isTicketLabError } from '../core/errors.ts';
-import { Store } from '../store/store.ts';
+import { Lab } from '../services/lab.ts';
 import { parseArgs } from './args.ts';
 import { bar, formatDuration, formatRow, percent, table } from './format.ts';
 
@@ -11,6 +10,11 @@ const USAGE = `ticketlab — lottery tickets and pruning experiments
 Usage:
   ticketlab run <spec.json> [--data-dir DIR] [--new-replicate]
       Validate the spec, run (or continue) its experiment, print a table per level.
+      Ctrl-C pauses with a checkpoint; continue with \`ticketlab resume <job-id>\`.
+  ticketlab resume <job-id> [--data-dir DIR]
+  ticketlab jobs [--json] [--data-dir DIR]
+  ticketlab serve [--port N] [--data-dir DIR]
+      Browser mode: the UI and the API on 127.0.0.1, with a token in the printed URL.
   ticketlab ls [--json] [--data-dir DIR]
   ticketlab show <experiment-id> [--json] [--data-dir DIR]
   ticketlab datasets ls [--json] [--data-dir DIR]
@@ -19,7 +23,8 @@ Usage:
 Data folder: --data-dir, else $TICKETLAB_HOME, else ~/.ticketlab.
 Backend: $TICKETLAB_BACKEND (tensorflow-gpu, tensorflow, wasm, cpu) forces one.`;
 
-const VALUED = ['data-dir', 'name', 'classes'] as const;
+const VALUED = ['data-dir', 'name', 'classes', 'port'] as const;
+const COMMANDS = ['run', 'resume', 'jobs', 'ls', 'show', 'datasets', 'serve'];
 /** Rows are printed as tickets finish, so the level table has fixed column widths. */
 const RUN_WIDTHS = [5, 13, 8, 9, 10, 9];
 
@@ -33,21 +38,102 @@ function dataDir(options: Map<string, string | true>): string {
 
 const out = (s: string) => process.stdout.write(s + '\n');
 
+/** Prints a job's progress and its tickets as they come, until it ends or pauses. */
+async function watchJob(lab: Lab, jobId: string, experimentId: string): Promise<number> {
+  const tty = process.stderr.isTTY === true;
+  const started = Date.now();
+  let tickets = 0;
+  let lastDraw = 0;
+  let pausing = false;
+  const onSigint = () => {
+    if (pausing) process.exit(130);
+    pausing = true;
+    process.stderr.write(
+      '\nPausing after the current step (a checkpoint keeps it; Ctrl-C again to quit at once)…\n',
+    );
+    lab.scheduler.pause(jobId);
+  };
+  process.on('SIGINT', onSigint);
+  const unsubscribe = lab.subscribe((e) => {
+    if (e.jobId !== jobId) return;
+    if (e.type === 'job.progress' && tty && Date.now() - lastDraw > 200) {
+      lastDraw = Date.now();
+      process.stderr.write(
+        `\r${bar(e.progress)} ${percent(e.progress, 0).padStart(4)}  ${e.phase}  it ${e.step}/${e.steps}  loss ${e.loss?.toFixed(4) ?? '-'}  ETA ${formatDuration(e.etaMs ?? NaN)}   `,
+      );
+    } else if (e.type === 'ticket.created') {
+      tickets++;
+      if (tty) process.stderr.write('\r\x1b[2K');
+      out(
+        formatRow(
+          [
+            String(e.level),
+            e.method,
+            percent(e.remainingWeights),
+            percent(e.testAccuracy, 2),
+            String(e.earlyStopIteration ?? '-'),
+            formatDuration(e.wallTimeMs ?? NaN),
+          ],
+          RUN_WIDTHS,
+        ),
+      );
+    } else if (e.type === 'log') {
+      process.stderr.write(`${e.level}: ${e.message}\n`);
+    }
+  });
+  try {
+    const job = await lab.scheduler.wait(jobId);
+    if (tty) process.stderr.write('\r\x1b[2K');
+    out('');
+    if (job.state === 'done') {
+      out(
+        `Done: ${tickets} tickets trained in ${formatDuration(Date.now() - started)}. Stored in ${join(lab.store.dataDir, 'ticketlab.db')}`,
+      );
+      out(`See them with: ticketlab show ${experimentId}`);
+      return 0;
+    }
+    if (job.state === 'paused') {
+      out(
+        `Paused job ${jobId}${job.checkpointIteration !== null ? ` at iteration ${job.checkpointIteration} of ${job.phase}` : ''}; ${tickets} tickets from this session are stored.`,
+      );
+      out(`Continue with: ticketlab resume ${jobId}`);
+      return 130;
+    }
+    process.stderr.write(`Job ${jobId} ${job.state}${job.error ? `: ${job.error}` : ''}\n`);
+    return 1;
+  } finally {
+    unsubscribe();
+    process.off('SIGINT', onSigint);
+  }
+}
+
+function printLevelHeader(lab: Lab, experiment: { id: string; name: string }) {
+  out(`Experiment ${experiment.id}: ${experiment.name}`);
+  out(`Data folder: ${lab.store.dataDir}`);
+  out('');
+  out(formatRow(['level', 'method', 'weights', 'test acc', 'early stop', 'wall time'], RUN_WIDTHS));
+  out(
+    formatRow(
+      RUN_WIDTHS.map((w) => '-'.repeat(w)),
+      RUN_WIDTHS,
+    ),
+  );
+}
+
 async function cmdRun(
-  store: Store,
+  lab: Lab,
   specPath: string | undefined,
   options: Map<string, string | true>,
 ): Promise<number> {
   if (!specPath) throw new Error('run needs a spec file: ticketlab run <spec.json>');
-  let input: unknown;
+  let spec: unknown;
   try {
-    input = JSON.parse(readFileSync(specPath, 'utf8'));
+    spec = JSON.parse(readFileSync(specPath, 'utf8'));
   } catch (e) {
     throw new Error(`${specPath}: ${(e as Error).message}`);
   }
-  // Training code loads only for `run`, so ls/show start fast.
-  const { createExperiment, runExperiment } = await import('../services/experiments.ts');
-  const { experiment, created } = createExperiment(store, input, {
+  const { experiment, created } = await lab.invoke('experiments.create', {
+    spec,
     newReplicate: options.has('new-replicate'),
   });
   if (!created && experiment.status === 'done') {
@@ -59,116 +145,59 @@ async function cmdRun(
   }
   if (!created)
     out(
-      `Continuing experiment ${experiment.id} (same spec hash ${experiment.specHash.slice(0, 12)}…).`,
+      `Continuing experiment ${experiment.id} (same spec hash ${experiment.specHash.slice(0, 12)}…; ${experiment.levels} levels already stored).`,
     );
-
-  const controller = new AbortController();
-  let interrupts = 0;
-  const onSigint = () => {
-    interrupts++;
-    if (interrupts > 1) process.exit(130);
-    process.stderr.write(
-      '\nStopping after saving what is finished (Ctrl-C again to quit at once)…\n',
-    );
-    controller.abort();
-  };
-  process.on('SIGINT', onSigint);
-
-  const tty = process.stderr.isTTY === true;
-  const started = Date.now();
-  let itersTotal = 0;
-  let itersDone = 0;
-  let itersAtStart = 0;
-  let perRun = 0;
-  let lastDraw = 0;
-  const headers = ['level', 'method', 'weights', 'test acc', 'early stop', 'wall time'];
-  const rows: string[][] = [];
-
-  try {
-    const final = await runExperiment(store, experiment.id, {
-      signal: controller.signal,
-      events: {
-        onStart: (s) => {
-          perRun = s.iterationsPerRun;
-          itersTotal = s.runsTotal * perRun;
-          itersDone = itersAtStart = s.runsDone * perRun;
-          out(`Experiment ${s.experiment.id}: ${s.experiment.name}`);
-          out(
-            `Backend: ${s.backend} — ${s.device}; ${s.runsTotal} trainings of ${perRun} iterations (${s.runsDone} already done)`,
-          );
-          out(`Data folder: ${store.dataDir}`);
-          out('');
-          out(formatRow(headers, RUN_WIDTHS));
-          out(
-            formatRow(
-              RUN_WIDTHS.map((w) => '-'.repeat(w)),
-              RUN_WIDTHS,
-            ),
-          );
-        },
-        onProgress: (run, p) => {
-          const now = Date.now();
-          const done = itersDone + p.iteration;
-          if (!tty || now - lastDraw < 200) return;
-          lastDraw = now;
-          const fraction = itersTotal ? done / itersTotal : 0;
-          const rate = (done - itersAtStart) / (now - started);
-          const eta = rate > 0 ? (itersTotal - done) / rate : NaN;
-          process.stderr.write(
-            `\r${bar(fraction)} ${percent(fraction, 0).padStart(4)}  level ${run.level} ${run.method} ${percent(run.remainingFraction)} weights  it ${p.iteration}/${p.iterations}  loss ${p.loss.toFixed(4)}  ETA ${formatDuration(eta)}   `,
-          );
-        },
-        onTicket: (t, r) => {
-          itersDone += perRun;
-          const row = [
-            String(t.level),
-            t.method,
-            percent(t.remainingFraction),
-            percent(r.testAccuracy, 2),
-            String(r.earlyStopIteration ?? '-'),
-            formatDuration(r.wallTimeMs ?? NaN),
-          ];
-          rows.push(row);
-          if (tty) process.stderr.write('\r\x1b[2K');
-          out(formatRow(row, RUN_WIDTHS));
-        },
-      },
-    });
-    out('');
-    out(
-      `Done: ${rows.length} tickets trained in ${formatDuration(Date.now() - started)}. Stored in ${join(store.dataDir, 'ticketlab.db')}`,
-    );
-    out(`See them with: ticketlab show ${final.id}`);
-    return 0;
-  } catch (e) {
-    if (isTicketLabError(e, 'CANCELLED')) {
-      if (tty) process.stderr.write('\r\x1b[2K');
-      out(
-        `Stopped. ${rows.length} tickets from this session are stored; run the same spec again to continue.`,
-      );
-      return 130;
-    }
-    throw e;
-  } finally {
-    process.off('SIGINT', onSigint);
-  }
+  const job = await lab.invoke('jobs.start', { experimentId: experiment.id });
+  printLevelHeader(lab, experiment);
+  return watchJob(lab, job.id, experiment.id);
 }
 
-async function cmdLs(store: Store, options: Map<string, string | true>): Promise<number> {
-  const { listExperiments } = await import('../services/experiments.ts');
-  const list = listExperiments(store);
+async function cmdResume(lab: Lab, jobId: string | undefined): Promise<number> {
+  if (!jobId)
+    throw new Error('resume needs a job id: ticketlab resume <job-id> (ticketlab jobs lists them)');
+  const job = await lab.invoke('jobs.resume', { jobId });
+  const experiment = await lab.invoke('experiments.get', { id: job.experimentId });
+  printLevelHeader(lab, experiment);
+  return watchJob(lab, job.id, experiment.id);
+}
+
+async function cmdJobs(lab: Lab, options: Map<string, string | true>): Promise<number> {
+  const jobs = await lab.invoke('jobs.list', {});
+  if (options.has('json')) out(JSON.stringify(jobs, null, 2));
+  else if (jobs.length === 0) out('No jobs.');
+  else
+    out(
+      table(
+        ['job', 'experiment', 'state', 'progress', 'phase', 'attempt', 'updated', 'error'],
+        jobs.map((j) => [
+          j.id,
+          j.experimentId,
+          j.state,
+          percent(j.progress, 0),
+          j.phase ?? '-',
+          String(j.attempt),
+          j.updatedAt.slice(0, 19).replace('T', ' '),
+          j.error ?? '',
+        ]),
+      ),
+    );
+  return 0;
+}
+
+async function cmdLs(lab: Lab, options: Map<string, string | true>): Promise<number> {
+  const { items } = await lab.invoke('experiments.list', { limit: 1000 });
   if (options.has('json')) {
-    out(JSON.stringify(list, null, 2));
+    out(JSON.stringify(items, null, 2));
     return 0;
   }
-  if (list.length === 0) {
+  if (items.length === 0) {
     out('No experiments yet. Start one with: ticketlab run examples/quickstart.json');
     return 0;
   }
   out(
     table(
       ['id', 'status', 'model', 'dataset', 'levels', 'min weights', 'created', 'name'],
-      list.map((e) => [
+      items.map((e) => [
         e.id,
         e.status,
         e.model,
@@ -184,19 +213,18 @@ async function cmdLs(store: Store, options: Map<string, string | true>): Promise
 }
 
 async function cmdShow(
-  store: Store,
+  lab: Lab,
   id: string | undefined,
   options: Map<string, string | true>,
 ): Promise<number> {
   if (!id) throw new Error('show needs an experiment id: ticketlab show <experiment-id>');
-  const { showExperiment } = await import('../services/experiments.ts');
-  const view = showExperiment(store, id);
+  const view = await lab.invoke('experiments.get', { id });
   if (options.has('json')) {
     out(JSON.stringify(view, null, 2));
     return 0;
   }
   out(`${view.name}  (${view.id}, ${view.status}, spec ${view.specHash.slice(0, 12)}…)`);
-  if (view.error) out(`error: ${view.error}`);
+  if (view.error) out(`note: ${view.error}`);
   out('');
   out(
     table(
@@ -205,7 +233,7 @@ async function cmdShow(
         String(t.level),
         t.method,
         percent(t.remainingWeights),
-        percent(t.testAccuracy, 2),
+        t.trained ? percent(t.testAccuracy, 2) : 'training',
         String(t.earlyStopIteration ?? '-'),
         t.id,
         t.parentId ?? '-',
@@ -216,18 +244,19 @@ async function cmdShow(
 }
 
 async function cmdDatasets(
-  store: Store,
+  lab: Lab,
   args: string[],
   options: Map<string, string | true>,
 ): Promise<number> {
-  const { ensureBuiltinDataset, importDataset } = await import('../services/datasets.ts');
   const sub = args[0] ?? 'ls';
   if (sub === 'import') {
     const folder = args[1];
     if (!folder) throw new Error('datasets import needs a folder');
     const classes = options.get('classes');
-    const row = importDataset(store, resolve(folder), {
-      name: typeof options.get('name') === 'string' ? (options.get('name') as string) : undefined,
+    const name = options.get('name');
+    const row = await lab.invoke('datasets.import', {
+      path: resolve(folder),
+      name: typeof name === 'string' ? name : undefined,
       classes: typeof classes === 'string' ? Number(classes) : undefined,
     });
     out(
@@ -236,8 +265,7 @@ async function cmdDatasets(
     return 0;
   }
   if (sub !== 'ls') throw new Error(`unknown datasets command "${sub}" (ls, import)`);
-  ensureBuiltinDataset(store);
-  const list = store.listDatasets();
+  const list = await lab.invoke('datasets.list', {});
   if (options.has('json')) out(JSON.stringify(list, null, 2));
   else
     out(
@@ -257,6 +285,22 @@ async function cmdDatasets(
   return 0;
 }
 
+async function cmdServe(lab: Lab, options: Map<string, string | true>): Promise<number> {
+  const { startServer } = await import('../server/http.ts');
+  const port = options.get('port');
+  const server = await startServer(lab, { port: typeof port === 'string' ? Number(port) : 0 });
+  out(`TicketLab is serving ${lab.store.dataDir}`);
+  out(`Open: ${server.url}`);
+  await new Promise<void>((done) => {
+    const stop = () => done();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  out('Stopping: pausing running jobs…');
+  await server.close();
+  return 0;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const { positionals, options } = parseArgs(argv, VALUED);
   const [command, ...rest] = positionals;
@@ -264,22 +308,30 @@ export async function main(argv: string[]): Promise<number> {
     out(USAGE);
     return command || options.has('help') ? 0 : 1;
   }
-  const store = Store.open(dataDir(options));
+  if (!COMMANDS.includes(command)) {
+    process.stderr.write(`Unknown command "${command}".\n\n${USAGE}\n`);
+    return 1;
+  }
+  // `serve` is a long-lived host: it runs every queued job and resumes interrupted ones.
+  const lab = Lab.open({ dataDir: dataDir(options), runAll: command === 'serve' });
   try {
     switch (command) {
       case 'run':
-        return await cmdRun(store, rest[0], options);
+        return await cmdRun(lab, rest[0], options);
+      case 'resume':
+        return await cmdResume(lab, rest[0]);
+      case 'jobs':
+        return await cmdJobs(lab, options);
       case 'ls':
-        return await cmdLs(store, options);
+        return await cmdLs(lab, options);
       case 'show':
-        return await cmdShow(store, rest[0], options);
+        return await cmdShow(lab, rest[0], options);
       case 'datasets':
-        return await cmdDatasets(store, rest, options);
+        return await cmdDatasets(lab, rest, options);
       default:
-        process.stderr.write(`Unknown command "${command}".\n\n${USAGE}\n`);
-        return 1;
+        return await cmdServe(lab, options);
     }
   } finally {
-    store.close();
+    await lab.close({ pauseRunning: true });
   }
 }

@@ -5,6 +5,7 @@
  */
 export type ErrorCode =
   | 'INVALID_SPEC'
+  | 'INVALID_INPUT'
   | 'INVALID_DATASET'
   | 'DATASET_NOT_FOUND'
   | 'MIGRATION_MISMATCH'
@@ -15,6 +16,7 @@ export type ErrorCode =
   | 'NOT_FOUND'
   | 'TRAINING_DIVERGED'
   | 'CANCELLED'
+  | 'PAUSED'
   | 'LAYER_COLLAPSE'
   | 'BACKEND_UNAVAILABLE';
 

@@ -83,3 +83,13 @@ export function decodeBundle(bytes: Uint8Array, what = 'tensor file'): TensorBun
   }
   return bundle;
 }
+
+/** The `__metadata__` string map of a safetensors file (empty when it has none). */
+export function decodeMetadata(bytes: Uint8Array): Record<string, string> {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLength = Number(view.getBigUint64(0, true));
+  const header = JSON.parse(
+    Buffer.from(bytes.buffer, bytes.byteOffset + 8, headerLength).toString(),
+  );
+  return (header.__metadata__ ?? {}) as Record<string, string>;
+}

@@ -1,4 +1,4 @@
-import { Rng } from '../core/random.ts';
+import { deriveSeed, Rng } from '../core/random.ts';
 import type { DecodedDataset, ImageSet } from './dataset.ts';
 import { exampleSize } from './dataset.ts';
 
@@ -93,29 +93,34 @@ export function prepareData(ds: DecodedDataset, validationFraction: number): Pre
   };
 }
 
-/** Seeded epoch-wise shuffling: each epoch visits every example once in a new order. */
+/**
+ * Seeded epoch-wise shuffling: each epoch visits every example once in its own order, and
+ * the batch of any iteration can be computed directly, so training resumes mid-epoch from
+ * a checkpoint with exactly the batches it would have seen.
+ */
 export class BatchSampler {
-  private readonly rng: Rng;
-  private order: Uint32Array;
-  private at = 0;
+  private epoch = -1;
+  private order: Uint32Array = new Uint32Array(0);
+  readonly batchesPerEpoch: number;
 
   constructor(
     private readonly count: number,
-    seed: number,
+    private readonly batchSize: number,
+    private readonly seed: number,
   ) {
-    this.rng = new Rng(seed);
-    this.order = this.rng.permutation(count);
+    // An epoch's last partial batch is skipped, as in OpenLTH.
+    this.batchesPerEpoch = Math.max(1, Math.floor(count / batchSize));
   }
 
-  /** Indices of the next batch; an epoch's last partial batch is skipped, as in OpenLTH. */
-  next(batchSize: number): Uint32Array {
-    if (this.at + batchSize > this.count) {
-      this.order = this.rng.permutation(this.count);
-      this.at = 0;
+  /** Indices of the batch of 1-based `iteration`. */
+  batchAt(iteration: number): Uint32Array {
+    const epoch = Math.floor((iteration - 1) / this.batchesPerEpoch);
+    if (epoch !== this.epoch) {
+      this.order = new Rng(deriveSeed(this.seed, 'epoch', epoch)).permutation(this.count);
+      this.epoch = epoch;
     }
-    const batch = this.order.subarray(this.at, this.at + batchSize);
-    this.at += batchSize;
-    return batch;
+    const at = ((iteration - 1) % this.batchesPerEpoch) * this.batchSize;
+    return this.order.subarray(at, at + this.batchSize);
   }
 }
 

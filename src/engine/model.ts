@@ -72,10 +72,12 @@ export class Model {
     this.variables = new Map(
       this.specs.map((p) => [
         p.name,
-        tf.variable(
-          tf.tensor(weights.get(p.name)!, p.shape, 'float32'),
-          p.trainable,
-          `m${modelCount}/${p.name}`,
+        tf.tidy(() =>
+          tf.variable(
+            tf.tensor(weights.get(p.name)!, p.shape, 'float32'),
+            p.trainable,
+            `m${modelCount}/${p.name}`,
+          ),
         ),
       ]),
     );

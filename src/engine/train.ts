@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { TicketLabError } from '../core/errors.ts';
-import { BatchSampler, gatherExamples, type PreparedData, type Split } from '../data/split.ts';
 import { exampleSize } from '../data/dataset.ts';
+import { BatchSampler, gatherExamples, type PreparedData, type Split } from '../data/split.ts';
 import type { Model, Weights } from './model.ts';
+import { Optimizer, type OptimizerState } from './optimizer.ts';
 
 export interface TrainingSettings {
   optimizer: 'adam' | 'sgd';
@@ -10,7 +11,7 @@ export interface TrainingSettings {
   momentum: number;
   weightDecay: number;
   batchSize: number;
-  /** Iterations to run (from `startIteration`, exclusive of it, up to this count). */
+  /** The iteration training ends at (counted from 0, including any rewind start). */
   iterations: number;
   evalEvery: number;
 }
@@ -18,7 +19,7 @@ export interface TrainingSettings {
 export interface EvalPoint {
   iteration: number;
   epoch: number;
-  /** mean training loss since the previous evaluation (null at iteration 0) */
+  /** mean training loss since the previous evaluation (null at the first) */
   trainLoss: number | null;
   valLoss: number;
   valAccuracy: number;
@@ -31,6 +32,17 @@ export interface TrainProgress {
   iterations: number;
   epoch: number;
   loss: number;
+}
+
+/** The state of a training in flight: enough to continue it exactly. */
+export interface TrainCheckpoint {
+  iteration: number;
+  weights: Weights;
+  optimizer: OptimizerState;
+  evals: EvalPoint[];
+  lossSinceEval: number;
+  stepsSinceEval: number;
+  captured: Weights | null;
 }
 
 export interface TrainResult {
@@ -52,12 +64,19 @@ export interface TrainOptions {
   settings: TrainingSettings;
   /** Seed of the batch order. */
   seed: number;
-  /** Iteration the weights correspond to (rewinding to θ_k continues from k). */
+  /** Iteration the model's weights correspond to (rewinding to θ_k continues from k). */
   startIteration?: number;
   captureAt?: number;
+  /** Continue a training from its checkpoint instead of from `model`'s weights. */
+  resumeFrom?: TrainCheckpoint;
   onEval?: (point: EvalPoint) => void;
   onProgress?: (p: TrainProgress) => void;
+  /** Called at the end of every epoch and when pausing; training waits for it. */
+  onCheckpoint?: (checkpoint: TrainCheckpoint) => void | Promise<void>;
+  /** Aborting cancels: the training throws CANCELLED. */
   signal?: AbortSignal;
+  /** Aborting pauses: a checkpoint is written, then the training throws PAUSED. */
+  pauseSignal?: AbortSignal;
 }
 
 const EVAL_BATCH = 1000;
@@ -94,24 +113,18 @@ export async function evaluate(
   return { loss: lossSum / split.count, accuracy: correct / split.count };
 }
 
-function makeOptimizer(s: TrainingSettings): tf.Optimizer {
-  if (s.optimizer === 'adam') return tf.train.adam(s.learningRate);
-  return s.momentum > 0
-    ? tf.train.momentum(s.learningRate, s.momentum)
-    : tf.train.sgd(s.learningRate);
-}
-
 /**
  * The masked training loop. After every step the pruned weights are exactly zero: the
  * gradients are masked before the update and the weights after it. Evaluates on the
- * validation and test splits every `evalEvery` iterations and at the end, and stops with
- * TRAINING_DIVERGED on a NaN or infinite loss.
+ * validation and test splits every `evalEvery` iterations and at the end, checkpoints at
+ * every epoch's end, and stops with TRAINING_DIVERGED on a NaN or infinite loss.
  */
 export async function train(opts: TrainOptions): Promise<TrainResult> {
-  const { model, data, settings, signal } = opts;
+  const { model, data, settings, signal, pauseSignal } = opts;
   const started = performance.now();
   const batchSize = Math.min(settings.batchSize, data.train.count);
-  const itersPerEpoch = Math.floor(data.train.count / batchSize);
+  const sampler = new BatchSampler(data.train.count, batchSize, opts.seed);
+  const itersPerEpoch = sampler.batchesPerEpoch;
   const maskTensors = new Map<string, tf.Tensor>();
   for (const [name, m] of opts.masks)
     maskTensors.set(name, tf.tensor(m, model.v(name).shape, 'float32'));
@@ -119,17 +132,24 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     tf.tidy(() => {
       for (const [name, m] of maskTensors) model.v(name).assign(tf.mul(model.v(name), m));
     });
-  applyMasks();
-
-  const optimizer = makeOptimizer(settings);
-  const sampler = new BatchSampler(data.train.count, opts.seed);
+  const trainable = new Map(
+    model.specs.filter((p) => p.trainable).map((p) => [p.name, model.v(p.name)]),
+  );
+  const optimizer = new Optimizer(settings, trainable);
   const xBuf = new Float32Array(batchSize * exampleSize(data.train.shape));
   const yBuf = new Int32Array(batchSize);
-  const evals: EvalPoint[] = [];
-  let captured: Weights | undefined;
-  let lossSinceEval = 0;
-  let stepsSinceEval = 0;
-  const start = opts.startIteration ?? 0;
+
+  const resume = opts.resumeFrom;
+  if (resume) {
+    model.setWeights(resume.weights);
+    optimizer.load(resume.optimizer);
+  }
+  applyMasks();
+  const evals: EvalPoint[] = resume ? [...resume.evals] : [];
+  let captured: Weights | undefined = resume?.captured ?? undefined;
+  let lossSinceEval = resume?.lossSinceEval ?? 0;
+  let stepsSinceEval = resume?.stepsSinceEval ?? 0;
+  const first = resume ? resume.iteration + 1 : (opts.startIteration ?? 0) + 1;
 
   const evalAt = async (iteration: number) => {
     const val = await evaluate(model, data.val);
@@ -148,33 +168,47 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     evals.push(point);
     opts.onEval?.(point);
   };
+  const checkpoint = async (iteration: number) =>
+    opts.onCheckpoint?.({
+      iteration,
+      weights: await model.readWeights(),
+      optimizer: await optimizer.state(),
+      evals: [...evals],
+      lossSinceEval,
+      stepsSinceEval,
+      captured: captured ?? null,
+    });
 
   try {
-    if (opts.captureAt === start) captured = await model.readWeights();
-    await evalAt(start);
-    for (let it = start + 1; it <= settings.iterations; it++) {
+    if (!resume) {
+      if (opts.captureAt === first - 1) captured = await model.readWeights();
+      await evalAt(first - 1);
+    }
+    for (let it = first; it <= settings.iterations; it++) {
       // On wasm/cpu every await resolves as a microtask: yield a macrotask so signals,
       // Ctrl-C and worker messages are handled while training runs.
       await new Promise<void>((resolve) => setImmediate(resolve));
       if (signal?.aborted) throw new TicketLabError('CANCELLED', 'Training was cancelled.');
-      gatherExamples(data.train, sampler.next(batchSize), xBuf, yBuf);
+      if (pauseSignal?.aborted) {
+        await checkpoint(it - 1);
+        throw new TicketLabError('PAUSED', `Training paused at iteration ${it - 1}.`);
+      }
+      gatherExamples(data.train, sampler.batchAt(it), xBuf, yBuf);
       const bnUpdates: [tf.Variable, tf.Tensor][] = [];
       const lossTensor = tf.tidy(() => {
         const x = tf.tensor4d(xBuf, [batchSize, ...data.train.shape]);
         const y = tf.oneHot(tf.tensor1d(yBuf, 'int32'), data.classes);
         const { value, grads } = tf.variableGrads(
           () => tf.losses.softmaxCrossEntropy(y, model.apply(x, true, bnUpdates)) as tf.Scalar,
-          model.trainable,
+          [...trainable.values()],
         );
-        for (const [name, m] of maskTensors) {
-          const g = grads[model.v(name).name];
-          if (g) grads[model.v(name).name] = tf.mul(g, m);
+        const byName = new Map<string, tf.Tensor>();
+        for (const [name, v] of trainable) {
+          const g = grads[v.name]!;
+          const m = maskTensors.get(name);
+          byName.set(name, m ? tf.mul(g, m) : g);
         }
-        if (settings.weightDecay > 0) {
-          for (const v of model.trainable)
-            grads[v.name] = tf.add(grads[v.name]!, tf.mul(v, settings.weightDecay));
-        }
-        optimizer.applyGradients(grads);
+        optimizer.apply(byName);
         return value;
       });
       for (const [variable, update] of bnUpdates) {
@@ -200,6 +234,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         loss,
       });
       if (it % settings.evalEvery === 0 || it === settings.iterations) await evalAt(it);
+      if (it % itersPerEpoch === 0 && it < settings.iterations) await checkpoint(it);
     }
   } finally {
     optimizer.dispose();

@@ -11,6 +11,7 @@ import { initWeights, Model, type Init, type Weights } from '../engine/model.ts'
 import {
   train,
   type EvalPoint,
+  type TrainCheckpoint,
   type TrainProgress,
   type TrainResult,
   type TrainingSettings,
@@ -61,22 +62,44 @@ export interface RunInfo {
   remainingFraction: number;
 }
 
+/** What is known when a run starts: enough to store its ticket before training. */
+export interface RunStart extends RunInfo {
+  parent: TicketOutcome['parent'];
+  mask: Mask;
+  startWeights: Weights;
+  size: Size;
+  startIteration: number;
+  /** true when the run continues from a checkpoint */
+  resumed: boolean;
+}
+
 export interface ImpHooks {
-  onRunStart?(run: RunInfo): void;
+  onRunStart?(run: RunStart): void | Promise<void>;
   onEval?(run: RunInfo, point: EvalPoint): void;
   onProgress?(run: RunInfo, p: TrainProgress): void;
-  /** Called when a ticket is trained; the next level starts only after it resolves. */
+  onCheckpoint?(run: RunInfo, checkpoint: TrainCheckpoint): void | Promise<void>;
+  /** Called when a ticket is trained; the next run starts only after it resolves. */
   onTicket(ticket: TicketOutcome): void | Promise<void>;
 }
 
-/** State to continue an interrupted experiment after its last stored IMP level. */
+/** Where an interrupted experiment stands: what it needs to continue exactly. */
 export interface ImpResume {
-  level: number;
-  mask: Mask;
-  trainedWeights: Weights;
+  /** `level/method` of every run already stored */
+  completed: Set<string>;
+  /** the last stored IMP (or dense) level */
+  last: { level: number; mask: Mask; trainedWeights: Weights };
   /** θ0 (reset) or θ_k (rewind), unmasked */
   rewindWeights: Weights;
 }
+
+/** A run cut short, to be continued from its checkpoint. */
+export interface InFlight {
+  level: number;
+  method: TicketMethod;
+  checkpoint: TrainCheckpoint;
+}
+
+export const runKey = (r: { level: number; method: string }): string => `${r.level}/${r.method}`;
 
 export function sizeOf(specs: ParamSpec[], mask: Mask): Size {
   return measureSize(specs, (name) => countKept(mask.get(name)!));
@@ -116,10 +139,16 @@ export function pruneLevel(
 export async function runImp(
   config: ImpConfig,
   hooks: ImpHooks,
-  options: { signal?: AbortSignal; resume?: ImpResume } = {},
+  options: {
+    signal?: AbortSignal;
+    pauseSignal?: AbortSignal;
+    resume?: ImpResume;
+    inFlight?: InFlight;
+  } = {},
 ): Promise<void> {
   const specs = describeParams(config.arch);
   const k = config.rewindIteration;
+  let inFlight = options.inFlight;
 
   /** Trains one ticket from `startWeights` under `mask` and hands it to the hooks. */
   const trainTicket = async (
@@ -132,7 +161,20 @@ export async function runImp(
     const seed = deriveSeed(config.seed, 'batch-order', level, method);
     const size = sizeOf(specs, mask);
     const info: RunInfo = { level, method, seed, remainingFraction: size.remainingFraction };
-    hooks.onRunStart?.(info);
+    const resumeFrom =
+      inFlight && runKey(inFlight) === runKey(info) ? inFlight.checkpoint : undefined;
+    inFlight = undefined;
+    // Level 0 starts at θ0 and records θ_k; later levels continue from θ_k.
+    const startIteration = level === 0 ? 0 : k;
+    await hooks.onRunStart?.({
+      ...info,
+      parent,
+      mask,
+      startWeights,
+      size,
+      startIteration,
+      resumed: resumeFrom !== undefined,
+    });
     const model = new Model(config.arch, startWeights);
     let training: TrainResult;
     let trainedWeights: Weights;
@@ -143,12 +185,14 @@ export async function runImp(
         data: config.data,
         settings: config.training,
         seed,
-        // Level 0 starts at θ0 and records θ_k; later levels continue from θ_k.
-        startIteration: level === 0 ? 0 : k,
+        startIteration,
         captureAt: level === 0 && k > 0 ? k : undefined,
+        resumeFrom,
         signal: options.signal,
+        pauseSignal: options.pauseSignal,
         onEval: (p) => hooks.onEval?.(info, p),
         onProgress: (p) => hooks.onProgress?.(info, p),
+        onCheckpoint: (c) => hooks.onCheckpoint?.(info, c),
       });
       trainedWeights = await model.readWeights();
     } finally {
@@ -170,13 +214,32 @@ export async function runImp(
     return ticket;
   };
 
+  const controls = async (level: number, mask: Mask, rewind: Weights, done: Set<string>) => {
+    const self = { level, method: 'imp' as TicketMethod };
+    if (config.controls.randomReinit && !done.has(`${level}/random-reinit`)) {
+      const fresh = initWeights(specs, config.init, deriveSeed(config.seed, 'reinit', level));
+      await trainTicket(level, 'random-reinit', self, mask, applyMask(fresh, mask));
+    }
+    if (config.controls.randomPrune && !done.has(`${level}/random-prune`)) {
+      const randomMask = randomMaskLike(
+        mask,
+        new Rng(deriveSeed(config.seed, 'random-mask', level)),
+      );
+      await trainTicket(level, 'random-prune', self, randomMask, applyMask(rewind, randomMask));
+    }
+  };
+
   let mask: Mask;
   let trained: Weights;
   let rewind: Weights;
   let first: number;
-  if (options.resume) {
-    ({ mask, trainedWeights: trained, rewindWeights: rewind } = options.resume);
-    first = options.resume.level + 1;
+  const resume = options.resume;
+  if (resume) {
+    ({ mask, trainedWeights: trained } = resume.last);
+    rewind = resume.rewindWeights;
+    // The controls of the last stored level may still be missing.
+    if (resume.last.level > 0) await controls(resume.last.level, mask, rewind, resume.completed);
+    first = resume.last.level + 1;
   } else {
     mask = denseMask(specs);
     const theta0 = initWeights(specs, config.init, config.seed);
@@ -191,18 +254,6 @@ export async function runImp(
     mask = pruneLevel(config, specs, trained, mask);
     const ticket = await trainTicket(level, 'imp', parent, mask, applyMask(rewind, mask));
     trained = ticket.trainedWeights;
-
-    const self = { level, method: 'imp' as TicketMethod };
-    if (config.controls.randomReinit) {
-      const fresh = initWeights(specs, config.init, deriveSeed(config.seed, 'reinit', level));
-      await trainTicket(level, 'random-reinit', self, mask, applyMask(fresh, mask));
-    }
-    if (config.controls.randomPrune) {
-      const randomMask = randomMaskLike(
-        mask,
-        new Rng(deriveSeed(config.seed, 'random-mask', level)),
-      );
-      await trainTicket(level, 'random-prune', self, randomMask, applyMask(rewind, randomMask));
-    }
+    await controls(level, mask, rewind, new Set());
   }
 }

@@ -1,19 +1,8 @@
 import { TicketLabError } from '../core/errors.ts';
-import type { TensorBundle } from '../core/tensorfile.ts';
 import { BUILTIN_MNIST_ID, loadBuiltinMnist } from '../data/builtin.ts';
-import type { DecodedDataset } from '../data/dataset.ts';
+import { datasetFromBundle, datasetToBundle, type DecodedDataset } from '../data/dataset.ts';
 import { importDatasetFolder, type ImportOptions } from '../data/import.ts';
 import type { DatasetRow, Store } from '../store/store.ts';
-
-function toBundle(ds: DecodedDataset): TensorBundle {
-  const [h, w, c] = ds.inputShape;
-  return new Map([
-    ['train.images', { dtype: 'U8', shape: [ds.train.count, h, w, c], data: ds.train.images }],
-    ['train.labels', { dtype: 'U8', shape: [ds.train.count], data: ds.train.labels }],
-    ['test.images', { dtype: 'U8', shape: [ds.test.count, h, w, c], data: ds.test.images }],
-    ['test.labels', { dtype: 'U8', shape: [ds.test.count], data: ds.test.labels }],
-  ]);
-}
 
 /**
  * Stores a decoded dataset: its tensors become one blob (whose hash is the dataset's
@@ -25,7 +14,7 @@ function register(
   id: string | null,
   sourcePath: string | null,
 ): DatasetRow {
-  const tensorsBlob = store.putTensors(toBundle(ds));
+  const tensorsBlob = store.putTensors(datasetToBundle(ds));
   const existing = store.findDatasetByHash(tensorsBlob);
   if (existing) return existing;
   return store.insertDataset({
@@ -70,19 +59,5 @@ export function getDatasetRow(store: Store, id: string): DatasetRow {
 
 export function loadDataset(store: Store, id: string): DecodedDataset {
   const row = getDatasetRow(store, id);
-  const bundle = store.getTensors(row.tensorsBlob);
-  const u8 = (name: string) => {
-    const t = bundle.get(name);
-    if (!t || t.dtype !== 'U8')
-      throw new TicketLabError('BLOB_CORRUPT', `Dataset ${id}: tensor ${name} is missing`);
-    return t.data;
-  };
-  return {
-    name: row.name,
-    format: row.format,
-    inputShape: row.inputShape,
-    classNames: row.classNames,
-    train: { images: u8('train.images'), labels: u8('train.labels'), count: row.trainCount },
-    test: { images: u8('test.images'), labels: u8('test.labels'), count: row.testCount },
-  };
+  return datasetFromBundle(row, store.getTensors(row.tensorsBlob));
 }

@@ -10,7 +10,7 @@ import { migrate, readMigrations } from './migrate.ts';
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url));
 
 export type ExperimentStatus =
-  'created' | 'running' | 'done' | 'failed' | 'cancelled' | 'interrupted';
+  'created' | 'running' | 'paused' | 'done' | 'failed' | 'cancelled' | 'interrupted';
 
 export interface DatasetRow {
   id: string;
@@ -41,6 +41,61 @@ export interface ExperimentRow {
   tags: string[];
   createdAt: string;
   updatedAt: string;
+}
+
+export type JobState =
+  'queued' | 'running' | 'paused' | 'done' | 'failed' | 'cancelled' | 'interrupted';
+
+export interface JobRow {
+  id: string;
+  experimentId: string;
+  kind: string;
+  state: JobState;
+  progress: number;
+  phase: string | null;
+  owner: string | null;
+  heartbeatAt: string | null;
+  attempt: number;
+  autoResume: boolean;
+  error: string | null;
+  checkpointBlob: string | null;
+  checkpointRun: string | null;
+  checkpointIteration: number | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ExperimentFilter {
+  id?: string;
+  /** matched against name, model, dataset and notes */
+  search?: string;
+  status?: ExperimentStatus;
+  tag?: string;
+}
+
+function experimentWhere(f: ExperimentFilter): { where: string; params: unknown[] } {
+  const clauses: string[] = [];
+  const params: unknown[] = [];
+  if (f.id) {
+    clauses.push('e.id = ?');
+    params.push(f.id);
+  }
+  if (f.search) {
+    clauses.push(
+      "(e.name LIKE ? ESCAPE '\\' OR e.model LIKE ? ESCAPE '\\' OR e.dataset_id LIKE ? ESCAPE '\\' OR e.notes LIKE ? ESCAPE '\\')",
+    );
+    const like = `%${f.search.replace(/[\\%_]/g, (c) => '\\' + c)}%`;
+    params.push(like, like, like, like);
+  }
+  if (f.status) {
+    clauses.push('e.status = ?');
+    params.push(f.status);
+  }
+  if (f.tag) {
+    clauses.push('EXISTS (SELECT 1 FROM json_each(e.tags) WHERE json_each.value = ?)');
+    params.push(f.tag);
+  }
+  return { where: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params };
 }
 
 export interface ExperimentListRow extends ExperimentRow {
@@ -166,6 +221,27 @@ function toTicket(r: Row): TicketRow {
     rewindBlob: r.rewind_blob as string | null,
     trainedBlob: r.trained_blob as string | null,
     createdAt: r.created_at as string,
+  };
+}
+
+function toJob(r: Row): JobRow {
+  return {
+    id: r.id as string,
+    experimentId: r.experiment_id as string,
+    kind: r.kind as string,
+    state: r.state as JobState,
+    progress: r.progress as number,
+    phase: r.phase as string | null,
+    owner: r.owner as string | null,
+    heartbeatAt: r.heartbeat_at as string | null,
+    attempt: r.attempt as number,
+    autoResume: r.auto_resume === 1,
+    error: r.error as string | null,
+    checkpointBlob: r.checkpoint_blob as string | null,
+    checkpointRun: r.checkpoint_run as string | null,
+    checkpointIteration: r.checkpoint_iteration as number | null,
+    createdAt: r.created_at as string,
+    updatedAt: r.updated_at as string,
   };
 }
 
@@ -323,19 +399,53 @@ export class Store {
   }
 
   /** A page of experiments, newest first, with the IMP lineage's level count and sparsest level. */
-  listExperiments(limit = 100, offset = 0): ExperimentListRow[] {
+  listExperiments(filter: ExperimentFilter = {}, limit = 100, offset = 0): ExperimentListRow[] {
+    const { where, params } = experimentWhere(filter);
     const rows = this.db
       .prepare(
         `SELECT e.*, count(t.id) AS levels, min(t.remaining_fraction) AS min_remaining
-         FROM experiments e LEFT JOIN tickets t ON t.experiment_id = e.id AND t.method IN ('dense', 'imp')
-         GROUP BY e.id ORDER BY e.created_at DESC, e.id LIMIT ? OFFSET ?`,
+         FROM experiments e LEFT JOIN tickets t ON t.experiment_id = e.id
+           AND t.method IN ('dense', 'imp') AND t.trained_blob IS NOT NULL
+         ${where} GROUP BY e.id ORDER BY e.created_at DESC, e.id LIMIT ? OFFSET ?`,
       )
-      .all(limit, offset) as Row[];
+      .all(...params, limit, offset) as Row[];
     return rows.map((r) => ({
       ...toExperiment(r),
       levels: r.levels as number,
       minRemainingFraction: r.min_remaining as number | null,
     }));
+  }
+
+  countExperiments(filter: ExperimentFilter = {}): number {
+    const { where, params } = experimentWhere(filter);
+    return (
+      this.db.prepare(`SELECT count(*) AS n FROM experiments e ${where}`).get(...params) as {
+        n: number;
+      }
+    ).n;
+  }
+
+  updateExperiment(
+    id: string,
+    fields: Partial<Pick<ExperimentRow, 'name' | 'notes' | 'tags'>>,
+  ): void {
+    if (fields.name !== undefined)
+      this.db
+        .prepare('UPDATE experiments SET name = ?, updated_at = ? WHERE id = ?')
+        .run(fields.name, now(), id);
+    if (fields.notes !== undefined)
+      this.db
+        .prepare('UPDATE experiments SET notes = ?, updated_at = ? WHERE id = ?')
+        .run(fields.notes, now(), id);
+    if (fields.tags !== undefined)
+      this.db
+        .prepare('UPDATE experiments SET tags = ?, updated_at = ? WHERE id = ?')
+        .run(JSON.stringify(fields.tags), now(), id);
+  }
+
+  /** Deletes the experiment with its tickets, runs, metrics and jobs (cascade). Blob files stay (shared by content). */
+  deleteExperiment(id: string): void {
+    this.db.prepare('DELETE FROM experiments WHERE id = ?').run(id);
   }
 
   setExperimentStatus(id: string, status: ExperimentStatus, error: string | null = null): void {
@@ -389,10 +499,17 @@ export class Store {
     ).map(toTicket);
   }
 
-  deleteTicketsAbove(experimentId: string, level: number): void {
+  findTicket(experimentId: string, level: number, method: string): TicketRow | undefined {
+    const r = this.db
+      .prepare('SELECT * FROM tickets WHERE experiment_id = ? AND level = ? AND method = ?')
+      .get(experimentId, level, method) as Row | undefined;
+    return r && toTicket(r);
+  }
+
+  setTicketTrained(id: string, trainedBlob: string, rewindBlob: string | null): void {
     this.db
-      .prepare('DELETE FROM tickets WHERE experiment_id = ? AND level > ?')
-      .run(experimentId, level);
+      .prepare('UPDATE tickets SET trained_blob = ?, rewind_blob = ? WHERE id = ?')
+      .run(trainedBlob, rewindBlob, id);
   }
 
   insertRun(r: Omit<RunRow, 'id'>): RunRow {
@@ -426,6 +543,82 @@ export class Store {
     return { ...r, id };
   }
 
+  runOfTicket(ticketId: string): RunRow | undefined {
+    const r = this.db
+      .prepare('SELECT * FROM runs WHERE ticket_id = ? ORDER BY started_at DESC LIMIT 1')
+      .get(ticketId) as Row | undefined;
+    return r && toRun(r);
+  }
+
+  getRun(id: string): RunRow | undefined {
+    const r = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as Row | undefined;
+    return r && toRun(r);
+  }
+
+  finishRun(
+    id: string,
+    r: Pick<
+      RunRow,
+      | 'status'
+      | 'iterations'
+      | 'earlyStopIteration'
+      | 'bestValLoss'
+      | 'valAccuracy'
+      | 'testAccuracy'
+      | 'finalTestAccuracy'
+      | 'wallTimeMs'
+      | 'error'
+    >,
+  ): void {
+    this.db
+      .prepare(
+        `UPDATE runs SET status = ?, iterations = ?, early_stop_iteration = ?, best_val_loss = ?,
+          val_accuracy = ?, test_accuracy = ?, final_test_accuracy = ?, wall_time_ms = ?, error = ?,
+          finished_at = ? WHERE id = ?`,
+      )
+      .run(
+        r.status,
+        r.iterations,
+        r.earlyStopIteration,
+        r.bestValLoss,
+        r.valAccuracy,
+        r.testAccuracy,
+        r.finalTestAccuracy,
+        r.wallTimeMs,
+        r.error,
+        now(),
+        id,
+      );
+  }
+
+  /**
+   * A metric series downsampled in SQL to at most `maxPoints` buckets of equal step width
+   * (mean loss and accuracy per bucket, its last step), so plots never load a whole history.
+   */
+  metricSeries(runId: string, split: MetricRow['split'], maxPoints: number): MetricRow[] {
+    const span = this.db
+      .prepare(
+        'SELECT min(step) AS lo, max(step) AS hi, count(*) AS n FROM metrics WHERE run_id = ? AND split = ?',
+      )
+      .get(runId, split) as { lo: number | null; hi: number | null; n: number };
+    if (span.n === 0) return [];
+    const width = span.n <= maxPoints ? 1 : Math.ceil((span.hi! - span.lo! + 1) / maxPoints);
+    const rows = this.db
+      .prepare(
+        `SELECT max(step) AS step, max(epoch) AS epoch, avg(loss) AS loss, avg(accuracy) AS accuracy
+         FROM metrics WHERE run_id = ? AND split = ? GROUP BY CAST((step - ?) / ? AS INTEGER) ORDER BY step`,
+      )
+      .all(runId, split, span.lo, width) as Row[];
+    return rows.map((r) => ({
+      runId,
+      split,
+      step: r.step as number,
+      epoch: r.epoch as number,
+      loss: r.loss as number,
+      accuracy: r.accuracy as number | null,
+    }));
+  }
+
   listRunsOfExperiment(experimentId: string): RunRow[] {
     return (
       this.db
@@ -439,7 +632,8 @@ export class Store {
 
   insertMetrics(rows: MetricRow[]): void {
     const stmt = this.db.prepare(
-      'INSERT INTO metrics (run_id, split, step, epoch, loss, accuracy) VALUES (?, ?, ?, ?, ?, ?)',
+      // Idempotent: a run resumed from a checkpoint reports the evaluations after it again.
+      'INSERT OR REPLACE INTO metrics (run_id, split, step, epoch, loss, accuracy) VALUES (?, ?, ?, ?, ?, ?)',
     );
     this.transaction(() => {
       for (const m of rows) stmt.run(m.runId, m.split, m.step, m.epoch, m.loss, m.accuracy);
@@ -462,5 +656,102 @@ export class Store {
       loss: r.loss as number,
       accuracy: r.accuracy as number | null,
     }));
+  }
+
+  // ── jobs ─────────────────────────────────────────────────────────────────
+  insertJob(experimentId: string, kind: string): JobRow {
+    const id = newId('job');
+    const t = now();
+    this.db
+      .prepare(
+        `INSERT INTO jobs (id, experiment_id, kind, state, created_at, updated_at) VALUES (?, ?, ?, 'queued', ?, ?)`,
+      )
+      .run(id, experimentId, kind, t, t);
+    return this.getJob(id)!;
+  }
+
+  /** Takes a queued job for this host; false if another host took it first. */
+  claimJob(id: string, owner: string, attempt: number): boolean {
+    const t = now();
+    return (
+      this.db
+        .prepare(
+          `UPDATE jobs SET state = 'running', owner = ?, heartbeat_at = ?, attempt = ?, error = NULL, updated_at = ?
+           WHERE id = ? AND state = 'queued'`,
+        )
+        .run(owner, t, attempt, t, id).changes === 1
+    );
+  }
+
+  getJob(id: string): JobRow | undefined {
+    const r = this.db.prepare('SELECT * FROM jobs WHERE id = ?').get(id) as Row | undefined;
+    return r && toJob(r);
+  }
+
+  /** Jobs in queue order (oldest first), optionally only in the given states. */
+  listJobs(states?: JobState[]): JobRow[] {
+    const rows = (
+      states
+        ? this.db
+            .prepare(
+              `SELECT * FROM jobs WHERE state IN (${states.map(() => '?').join(',')}) ORDER BY created_at, id`,
+            )
+            .all(...states)
+        : this.db.prepare('SELECT * FROM jobs ORDER BY created_at, id').all()
+    ) as Row[];
+    return rows.map(toJob);
+  }
+
+  activeJobOf(experimentId: string): JobRow | undefined {
+    const r = this.db
+      .prepare(
+        `SELECT * FROM jobs WHERE experiment_id = ? AND state IN ('queued','running','paused','interrupted') ORDER BY created_at DESC LIMIT 1`,
+      )
+      .get(experimentId) as Row | undefined;
+    return r && toJob(r);
+  }
+
+  updateJob(
+    id: string,
+    fields: Partial<
+      Pick<
+        JobRow,
+        | 'state'
+        | 'progress'
+        | 'phase'
+        | 'owner'
+        | 'heartbeatAt'
+        | 'attempt'
+        | 'error'
+        | 'checkpointBlob'
+        | 'checkpointRun'
+        | 'checkpointIteration'
+      >
+    >,
+  ): void {
+    const columns: Record<string, string> = {
+      state: 'state',
+      progress: 'progress',
+      phase: 'phase',
+      owner: 'owner',
+      heartbeatAt: 'heartbeat_at',
+      attempt: 'attempt',
+      error: 'error',
+      checkpointBlob: 'checkpoint_blob',
+      checkpointRun: 'checkpoint_run',
+      checkpointIteration: 'checkpoint_iteration',
+    };
+    const keys = Object.keys(fields) as (keyof typeof fields)[];
+    if (keys.length === 0) return;
+    const sets = keys.map((k) => `${columns[k]} = ?`).join(', ');
+    this.db
+      .prepare(`UPDATE jobs SET ${sets}, updated_at = ? WHERE id = ?`)
+      .run(...keys.map((k) => fields[k] ?? null), now(), id);
+  }
+
+  /** Removes a blob that only one row referenced (a superseded checkpoint). */
+  deleteBlob(sha256: string): void {
+    this.db.prepare('DELETE FROM blobs WHERE sha256 = ?').run(sha256);
+    this.blobs.remove(sha256);
   }
 }

@@ -40,7 +40,7 @@ describe('ticketlab CLI', () => {
     const run = cli(['run', writeSpec(data, TINY)], data);
     expect(run.stderr).not.toMatch(/ticketlab:/);
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/Backend: wasm/);
+    expect(run.stderr).toMatch(/Compute worker ready: wasm/);
     expect(run.stdout).toMatch(/^\s+0\s+dense\s+100\.0%\s+\d+\.\d\d%\s+\d+/m);
     expect(run.stdout).toMatch(/^\s+2\s+imp\s+64\.1%/m);
     expect(run.stdout).toContain(join(data, 'ticketlab.db'));
@@ -81,8 +81,12 @@ describe('ticketlab CLI', () => {
       kept: 188160,
       remaining: 0.8,
     });
-    expect(show.runs).toHaveLength(5);
-    expect(show.runs[0]).toMatchObject({ backend: 'wasm', status: 'done', iterations: 30 });
+    for (const t of show.tickets)
+      expect(t).toMatchObject({
+        trained: true,
+        backend: 'wasm',
+        runId: expect.stringMatching(/^run_/),
+      });
 
     // The same spec again finds the stored experiment instead of starting a duplicate.
     const again = cli(['run', writeSpec(data, TINY)], data);
@@ -103,11 +107,11 @@ describe('ticketlab CLI', () => {
     expect(JSON.parse(cli(['ls', '--json'], data).stdout)).toEqual([]);
   });
 
-  it('stops on Ctrl-C after saving finished levels, and continues on the next run', async () => {
+  it('pauses on Ctrl-C with a checkpoint; `ticketlab resume` and `run` continue it', async () => {
     const data = tempDir();
     const spec = writeSpec(data, {
       ...TINY,
-      training: { duration: '200it', evalEvery: 100 },
+      training: { duration: '300it', evalEvery: 100 },
       pruning: { levels: 2 },
       controls: {},
     });
@@ -124,18 +128,20 @@ describe('ticketlab CLI', () => {
     );
     child.kill('SIGINT');
     expect(await exited).toBe(130);
-    expect(stdout).toMatch(/Stopped\. \d+ tickets from this session are stored/);
+    const paused = /Paused job (job_\w+)/.exec(stdout);
+    expect(paused).not.toBeNull();
+    expect(stdout).toMatch(/Continue with: ticketlab resume job_/);
     const [experiment] = JSON.parse(cli(['ls', '--json'], data).stdout);
-    expect(experiment.status).toBe('cancelled');
-    const stored = JSON.parse(cli(['show', experiment.id, '--json'], data).stdout).tickets.length;
-    expect(stored).toBeGreaterThanOrEqual(1);
+    expect(experiment.status).toBe('paused');
+    const jobs = JSON.parse(cli(['jobs', '--json'], data).stdout);
+    expect(jobs).toMatchObject([{ id: paused![1], state: 'paused' }]);
 
-    const resumed = cli(['run', spec], data);
-    expect(resumed.stdout).toMatch(new RegExp(`Continuing experiment ${experiment.id}`));
-    expect(resumed.stdout).toMatch(new RegExp(`\\(${stored} already done\\)`));
+    const resumed = cli(['resume', paused![1]!], data);
+    expect(resumed.code).toBe(0);
     const final = JSON.parse(cli(['show', experiment.id, '--json'], data).stdout);
     expect(final.status).toBe('done');
     expect(final.tickets.map((t: { level: number }) => t.level)).toEqual([0, 1, 2]);
+    expect(cli(['run', spec], data).stdout).toMatch(/already done/);
   });
 
   it('prints usage and fails on an unknown command', () => {

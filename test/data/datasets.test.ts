@@ -227,11 +227,13 @@ describe('built-in MNIST and splits', () => {
     let sum = 0;
     for (const v of a.train.x) sum += v;
     expect(Math.abs(sum / a.train.x.length)).toBeLessThan(1e-3);
-    const s1 = new BatchSampler(100, 5);
-    const s2 = new BatchSampler(100, 5);
-    const epoch = [...s1.next(50), ...s1.next(50)];
-    expect([...s2.next(50), ...s2.next(50)]).toEqual(epoch);
+    const s1 = new BatchSampler(100, 50, 5);
+    const epoch = [...s1.batchAt(1), ...s1.batchAt(2)];
     expect(new Set(epoch).size).toBe(100); // an epoch visits every example once
-    expect([...new BatchSampler(100, 6).next(50)]).not.toEqual(epoch.slice(0, 50));
+    const s2 = new BatchSampler(100, 50, 5);
+    expect([...s2.batchAt(2)]).toEqual(epoch.slice(50)); // any batch directly, for resuming
+    expect([...s2.batchAt(3)]).not.toEqual(epoch.slice(0, 50)); // a new order each epoch
+    expect([...new BatchSampler(100, 50, 6).batchAt(1)]).not.toEqual(epoch.slice(0, 50));
+    expect(new BatchSampler(130, 50, 5).batchesPerEpoch).toBe(2);
   });
 });

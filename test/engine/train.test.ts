@@ -9,7 +9,12 @@ import {
   type ModelName,
 } from '../../src/engine/architectures.ts';
 import { initWeights, Model } from '../../src/engine/model.ts';
-import { train, type TrainingSettings } from '../../src/engine/train.ts';
+import {
+  train,
+  type TrainCheckpoint,
+  type TrainingSettings,
+  type TrainResult,
+} from '../../src/engine/train.ts';
 import { randomImages, tinyMnist } from './fixtures.ts';
 
 const settings = (over: Partial<TrainingSettings> = {}): TrainingSettings => ({
@@ -127,6 +132,53 @@ describe('training', () => {
         /diverged at iteration \d+: the loss is (NaN|Infinity)/.test((e as Error).message),
     );
     model.dispose();
+  });
+
+  it('pauses with a checkpoint and resumes to exactly the same weights and metrics', async () => {
+    await initBackend('wasm');
+    const data = tinyMnist(600, 100); // 9 batches of 60 per epoch
+    const run = async (pauseAt?: number) => {
+      const { specs, model } = setup('lenet-300-100', data);
+      const masks = halfMasks(specs);
+      const pause = new AbortController();
+      const checkpoints: TrainCheckpoint[] = [];
+      const options = {
+        model,
+        masks,
+        data,
+        seed: 7,
+        settings: settings({ iterations: 25, evalEvery: 5 }),
+        onCheckpoint: (c: TrainCheckpoint) => void checkpoints.push(c),
+      };
+      let result: TrainResult;
+      if (pauseAt === undefined) result = await train(options);
+      else {
+        const paused = train({
+          ...options,
+          pauseSignal: pause.signal,
+          onProgress: (p) => p.iteration === pauseAt && pause.abort(),
+        });
+        await expect(paused).rejects.toSatisfy((e: unknown) => isTicketLabError(e, 'PAUSED'));
+        const last = checkpoints[checkpoints.length - 1]!;
+        expect(last.iteration).toBe(pauseAt);
+        model.dispose();
+        const fresh = setup('lenet-300-100', data).model; // a new process would start from nothing
+        result = await train({ ...options, model: fresh, resumeFrom: last });
+        const weights = await fresh.readWeights();
+        fresh.dispose();
+        return { result, weights, checkpoints };
+      }
+      const weights = await model.readWeights();
+      model.dispose();
+      return { result, weights, checkpoints };
+    };
+    const straight = await run();
+    expect(straight.checkpoints.map((c) => c.iteration)).toEqual([9, 18]); // every epoch's end
+    const resumed = await run(12);
+    expect(Array.from(resumed.weights.get('fc1.kernel')!)).toEqual(
+      Array.from(straight.weights.get('fc1.kernel')!),
+    );
+    expect(resumed.result.evals).toEqual(straight.result.evals);
   });
 
   it('is cancelled by its signal', async () => {

@@ -128,6 +128,26 @@ describe('iterative magnitude pruning', () => {
     expect(imp1.training.evals[0]!.iteration).toBe(4);
   });
 
+  it('continues with the missing controls of the last stored level', async () => {
+    await initBackend('wasm');
+    const full = await collect({ ...base, levels: 1 });
+    const [dense, imp1] = full as [TicketOutcome, TicketOutcome];
+    const rest: TicketOutcome[] = [];
+    await runImp(
+      { ...base, levels: 1 },
+      { onTicket: (t) => void rest.push(t) },
+      {
+        resume: {
+          completed: new Set(['0/dense', '1/imp', '1/random-reinit']),
+          last: { level: 1, mask: imp1.mask, trainedWeights: imp1.trainedWeights },
+          rewindWeights: dense.startWeights,
+        },
+      },
+    );
+    expect(rest.map((t) => `${t.level}/${t.method}`)).toEqual(['1/random-prune']);
+    expect(rest[0]!.training.final.testAccuracy).toBe(full[3]!.training.final.testAccuracy);
+  });
+
   it('continues from a stored level and reaches the same tickets', async () => {
     await initBackend('wasm');
     const config = { ...base, controls: { randomReinit: false, randomPrune: false } };
@@ -139,9 +159,8 @@ describe('iterative magnitude pruning', () => {
       { onTicket: (t) => void rest.push(t) },
       {
         resume: {
-          level: 0,
-          mask: dense.mask,
-          trainedWeights: dense.trainedWeights,
+          completed: new Set(['0/dense']),
+          last: { level: 0, mask: dense.mask, trainedWeights: dense.trainedWeights },
           rewindWeights: initWeights(specs, 'glorot-normal', 4),
         },
       },

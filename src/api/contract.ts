@@ -1,0 +1,232 @@
+import { z } from 'zod';
+import { JobStateSchema } from './events.ts';
+
+/**
+ * The one API contract (DESIGN.md "One contract, three transports"): every operation the
+ * UI, the CLI and the HTTP server use, named once with its input and output schema. The
+ * transports (Electron IPC, HTTP + SSE, in-process) carry these and add nothing.
+ */
+const id = z.string().min(1).max(100);
+const page = {
+  limit: z.number().int().min(1).max(1000).default(50),
+  offset: z.number().int().min(0).default(0),
+};
+const fraction = z.number().min(0).max(1);
+const EXPERIMENT_STATUSES = [
+  'created',
+  'running',
+  'paused',
+  'done',
+  'failed',
+  'cancelled',
+  'interrupted',
+] as const;
+
+export const ExperimentSummary = z.object({
+  id: z.string(),
+  name: z.string(),
+  status: z.enum(EXPERIMENT_STATUSES),
+  method: z.string(),
+  model: z.string(),
+  dataset: z.string(),
+  specHash: z.string(),
+  replicate: z.number().int(),
+  /** trained tickets of the IMP lineage (dense + imp) */
+  levels: z.number().int(),
+  /** lowest remaining-weight fraction reached by a trained IMP ticket */
+  minRemainingWeights: fraction.nullable(),
+  tags: z.array(z.string()),
+  notes: z.string(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+
+export const LayerRemaining = z.object({
+  layer: z.string(),
+  total: z.number().int(),
+  kept: z.number().int(),
+  remaining: fraction,
+});
+
+export const TicketView = z.object({
+  id: z.string(),
+  parentId: z.string().nullable(),
+  level: z.number().int(),
+  method: z.string(),
+  /** fraction 0–1 of prunable weights kept */
+  remainingWeights: fraction,
+  /** test accuracy 0–1 at the early-stopping iteration; null while training */
+  testAccuracy: fraction.nullable(),
+  finalTestAccuracy: fraction.nullable(),
+  earlyStopIteration: z.number().int().nullable(),
+  remainingParams: z.number().int(),
+  totalParams: z.number().int(),
+  flops: z.number(),
+  remainingWeightsPerLayer: z.array(LayerRemaining),
+  trained: z.boolean(),
+  runId: z.string().nullable(),
+  wallTimeMs: z.number().nullable(),
+  backend: z.string().nullable(),
+});
+
+export const ExperimentDetail = ExperimentSummary.extend({
+  spec: z.record(z.string(), z.unknown()),
+  error: z.string().nullable(),
+  tickets: z.array(TicketView),
+});
+
+export const JobView = z.object({
+  id: z.string(),
+  experimentId: z.string(),
+  state: JobStateSchema,
+  progress: fraction,
+  phase: z.string().nullable(),
+  attempt: z.number().int(),
+  error: z.string().nullable(),
+  checkpointIteration: z.number().int().nullable(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+
+export const DatasetView = z.object({
+  id: z.string(),
+  name: z.string(),
+  format: z.string(),
+  inputShape: z.tuple([z.number().int(), z.number().int(), z.number().int()]),
+  classNames: z.array(z.string()),
+  trainCount: z.number().int(),
+  testCount: z.number().int(),
+  sourcePath: z.string().nullable(),
+  createdAt: z.string(),
+});
+
+export const MetricPoint = z.object({
+  step: z.number().int(),
+  epoch: z.number(),
+  loss: z.number(),
+  accuracy: z.number().nullable(),
+});
+
+function method<I extends z.ZodType, O extends z.ZodType>(input: I, output: O) {
+  return { input, output };
+}
+
+export const METHODS = {
+  'experiments.list': method(
+    z.strictObject({
+      ...page,
+      search: z.string().max(200).optional(),
+      status: z.enum(EXPERIMENT_STATUSES).optional(),
+      tag: z.string().max(100).optional(),
+    }),
+    z.object({ items: z.array(ExperimentSummary), total: z.number().int() }),
+  ),
+  'experiments.get': method(z.strictObject({ id }), ExperimentDetail),
+  'experiments.create': method(
+    z.strictObject({
+      spec: z.unknown(),
+      newReplicate: z.boolean().default(false),
+      start: z.boolean().default(false),
+    }),
+    z.object({ experiment: ExperimentSummary, created: z.boolean(), job: JobView.nullable() }),
+  ),
+  'experiments.duplicate': method(z.strictObject({ id }), ExperimentSummary),
+  'experiments.rename': method(
+    z.strictObject({ id, name: z.string().min(1).max(200) }),
+    ExperimentSummary,
+  ),
+  'experiments.tag': method(
+    z.strictObject({ id, tags: z.array(z.string().min(1).max(50)).max(50) }),
+    ExperimentSummary,
+  ),
+  'experiments.annotate': method(
+    z.strictObject({ id, notes: z.string().max(100_000) }),
+    ExperimentSummary,
+  ),
+  'experiments.delete': method(z.strictObject({ id }), z.object({ deleted: z.literal(true) })),
+  'experiments.lineage': method(
+    z.strictObject({ id }),
+    z.object({ experimentId: z.string(), tickets: z.array(TicketView) }),
+  ),
+  'runs.metrics': method(
+    z.strictObject({
+      runId: id,
+      split: z.enum(['train', 'val', 'test']),
+      maxPoints: z.number().int().min(2).max(10_000).default(500),
+    }),
+    z.object({ runId: z.string(), split: z.string(), points: z.array(MetricPoint) }),
+  ),
+  compare: method(
+    z.strictObject({ experimentIds: z.array(id).min(1).max(100) }),
+    z.object({
+      rows: z.array(
+        z.object({
+          experimentId: z.string(),
+          specHash: z.string(),
+          replicate: z.number().int(),
+          ticketId: z.string(),
+          level: z.number().int(),
+          method: z.string(),
+          remainingWeights: fraction,
+          testAccuracy: fraction.nullable(),
+          earlyStopIteration: z.number().int().nullable(),
+        }),
+      ),
+    }),
+  ),
+  'datasets.list': method(z.strictObject({}), z.array(DatasetView)),
+  'datasets.import': method(
+    z.strictObject({
+      path: z.string().min(1),
+      name: z.string().min(1).max(200).optional(),
+      classes: z.number().int().min(2).max(1000).optional(),
+    }),
+    DatasetView,
+  ),
+  'datasets.inspect': method(
+    z.strictObject({ id, count: z.number().int().min(1).max(100).default(16) }),
+    z.object({
+      dataset: DatasetView,
+      /** the first `count` test images, uint8 pixels in HWC order */
+      samples: z.array(
+        z.object({
+          index: z.number().int(),
+          label: z.number().int(),
+          className: z.string(),
+          pixels: z.array(z.number().int()),
+        }),
+      ),
+    }),
+  ),
+  'jobs.start': method(z.strictObject({ experimentId: id }), JobView),
+  'jobs.pause': method(z.strictObject({ jobId: id }), JobView),
+  'jobs.resume': method(z.strictObject({ jobId: id }), JobView),
+  'jobs.cancel': method(z.strictObject({ jobId: id }), JobView),
+  'jobs.list': method(z.strictObject({}), z.array(JobView)),
+  'system.info': method(
+    z.strictObject({}),
+    z.object({
+      backend: z.string().nullable(),
+      device: z.string().nullable(),
+      dataDir: z.string(),
+      versions: z.record(z.string(), z.string()),
+    }),
+  ),
+} as const;
+
+export type Methods = typeof METHODS;
+export type MethodName = keyof Methods;
+export type MethodInput<M extends MethodName> = z.input<Methods[M]['input']>;
+export type MethodArgs<M extends MethodName> = z.output<Methods[M]['input']>;
+export type MethodOutput<M extends MethodName> = z.output<Methods[M]['output']>;
+
+export function isMethodName(name: string): name is MethodName {
+  return Object.hasOwn(METHODS, name);
+}
+
+/** An error as it crosses a boundary: rebuilt on the other side, tested by `code`. */
+export interface WireError {
+  name: string;
+  code: string;
+  message: string;
+}

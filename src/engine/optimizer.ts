@@ -1,0 +1,93 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+export interface OptimizerSettings {
+  optimizer: 'adam' | 'sgd';
+  learningRate: number;
+  momentum: number;
+  weightDecay: number;
+}
+
+/** Everything an optimiser needs to continue exactly: its step count and slot values. */
+export interface OptimizerState {
+  step: number;
+  /** `<param>/m`, `<param>/v` (Adam) or `<param>/momentum` (SGD) */
+  slots: Map<string, Float32Array>;
+}
+
+// Adam's constants as in PyTorch and the TF default the papers used.
+const BETA1 = 0.9;
+const BETA2 = 0.999;
+const EPSILON = 1e-8;
+
+/**
+ * Adam and SGD with momentum, written with tfjs ops so that the state is ours to
+ * checkpoint by parameter name (tfjs optimisers restore slots by position) and so that
+ * masked gradients keep pruned weights' slots at zero. Updates follow PyTorch's formulas
+ * (coupled L2 weight decay, SGD momentum without dampening).
+ */
+export class Optimizer {
+  private step = 0;
+  private readonly slots = new Map<string, tf.Variable>();
+
+  constructor(
+    private readonly settings: OptimizerSettings,
+    private readonly params: Map<string, tf.Variable>,
+  ) {
+    const names =
+      settings.optimizer === 'adam' ? ['m', 'v'] : settings.momentum > 0 ? ['momentum'] : [];
+    for (const [param, v] of params) {
+      for (const slot of names) {
+        this.slots.set(
+          `${param}/${slot}`,
+          tf.tidy(() => tf.variable(tf.zerosLike(v), false)),
+        );
+      }
+    }
+  }
+
+  /** One update from gradients by parameter name; call inside tf.tidy. */
+  apply(grads: Map<string, tf.Tensor>): void {
+    this.step++;
+    const { learningRate: lr, weightDecay, momentum } = this.settings;
+    for (const [name, w] of this.params) {
+      let g = grads.get(name);
+      if (!g) continue;
+      if (weightDecay > 0) g = tf.add(g, tf.mul(w, weightDecay));
+      if (this.settings.optimizer === 'adam') {
+        const m = this.slots.get(`${name}/m`)!;
+        const v = this.slots.get(`${name}/v`)!;
+        m.assign(tf.add(tf.mul(m, BETA1), tf.mul(g, 1 - BETA1)));
+        v.assign(tf.add(tf.mul(v, BETA2), tf.mul(tf.square(g), 1 - BETA2)));
+        const bc1 = 1 - BETA1 ** this.step;
+        const bc2 = 1 - BETA2 ** this.step;
+        const denom = tf.add(tf.div(tf.sqrt(v), Math.sqrt(bc2)), EPSILON);
+        w.assign(tf.sub(w, tf.mul(tf.div(m, denom), lr / bc1)));
+      } else if (momentum > 0) {
+        const buf = this.slots.get(`${name}/momentum`)!;
+        buf.assign(tf.add(tf.mul(buf, momentum), g));
+        w.assign(tf.sub(w, tf.mul(buf, lr)));
+      } else {
+        w.assign(tf.sub(w, tf.mul(g, lr)));
+      }
+    }
+  }
+
+  async state(): Promise<OptimizerState> {
+    const slots = new Map<string, Float32Array>();
+    for (const [name, v] of this.slots) slots.set(name, (await v.data()) as Float32Array);
+    return { step: this.step, slots };
+  }
+
+  load(state: OptimizerState): void {
+    this.step = state.step;
+    for (const [name, v] of this.slots) {
+      const values = state.slots.get(name);
+      if (!values) throw new Error(`optimizer checkpoint has no slot ${name}`);
+      tf.tidy(() => v.assign(tf.tensor(values, v.shape)));
+    }
+  }
+
+  dispose(): void {
+    for (const v of this.slots.values()) v.dispose();
+  }
+}

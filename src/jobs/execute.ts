@@ -1,0 +1,173 @@
+import { durationToIterations, type ResolvedSpec } from '../api/spec.ts';
+import { isTicketLabError, TicketLabError } from '../core/errors.ts';
+import { datasetFromBundle } from '../data/dataset.ts';
+import { prepareData } from '../data/split.ts';
+import { buildArchitecture, describeParams } from '../engine/architectures.ts';
+import { bundleToWeights, weightsToBundle } from '../engine/model.ts';
+import { runImp, type ImpResume, type InFlight, type RunInfo } from '../pruning/imp.ts';
+import { bundleToMask, maskToBundle } from '../pruning/mask.ts';
+import type { BlobStore } from '../store/blobs.ts';
+import { decodeCheckpoint, encodeCheckpoint } from './checkpoint.ts';
+import type { RunRef, StartJob, WorkerMessage } from './protocol.ts';
+
+/** Runs per level the spec asks for: the IMP ticket (or dense at level 0) and its controls. */
+export function methodsPerLevel(spec: ResolvedSpec, level: number): string[] {
+  if (level === 0) return ['dense'];
+  return [
+    'imp',
+    ...(spec.controls.randomReinit ? ['random-reinit'] : []),
+    ...(spec.controls.randomPrune ? ['random-prune'] : []),
+  ];
+}
+
+export function runsInJob(spec: ResolvedSpec): number {
+  let n = 0;
+  for (let level = 0; level <= spec.pruning.levels; level++)
+    n += methodsPerLevel(spec, level).length;
+  return n;
+}
+
+const PROGRESS_INTERVAL_MS = 250;
+
+/**
+ * The compute side of a job, run inside the worker: trains an experiment's remaining
+ * runs, writes masks, weights and checkpoints to the blob folder, and reports everything
+ * else as messages for the host to store. Never touches SQLite.
+ */
+export async function executeJob(
+  job: StartJob,
+  blobs: BlobStore,
+  post: (m: WorkerMessage) => void,
+  signals: { cancel: AbortSignal; pause: AbortSignal },
+): Promise<void> {
+  const { jobId, spec, dataset: ref } = job;
+  const finish = (
+    outcome: 'done' | 'paused' | 'cancelled' | 'failed',
+    error?: { code: string; message: string },
+  ) => post({ type: 'finished', jobId, outcome, error });
+  try {
+    const dataset = datasetFromBundle(ref, blobs.getTensors(ref.tensorsBlob));
+    const arch = buildArchitecture(spec.model, dataset.inputShape, dataset.classNames.length);
+    const specs = describeParams(arch);
+    const data = prepareData(dataset, spec.validationFraction);
+    const batchSize = Math.min(spec.training.batchSize, data.train.count);
+    const itersPerEpoch = Math.max(1, Math.floor(data.train.count / batchSize));
+    const iterations = durationToIterations(spec.training.duration, itersPerEpoch);
+    const rewindIteration = durationToIterations(spec.pruning.rewind, itersPerEpoch);
+    if (iterations < 1) {
+      throw new TicketLabError(
+        'INVALID_SPEC',
+        `spec.training.duration: "${spec.training.duration}" is zero iterations`,
+      );
+    }
+    if (rewindIteration >= iterations) {
+      throw new TicketLabError(
+        'INVALID_SPEC',
+        `spec.pruning.rewind: ${spec.pruning.rewind} (${rewindIteration} iterations) must come before the end of training (${iterations} iterations)`,
+      );
+    }
+
+    const r = job.resume;
+    const resume: ImpResume | undefined = r.last
+      ? {
+          completed: new Set(r.completed),
+          last: {
+            level: r.last.level,
+            mask: bundleToMask(blobs.getTensors(r.last.maskBlob)),
+            trainedWeights: bundleToWeights(blobs.getTensors(r.last.trainedBlob)),
+          },
+          rewindWeights: bundleToWeights(blobs.getTensors(r.rewindBlob!)),
+        }
+      : undefined;
+    const inFlight: InFlight | undefined = r.inFlight
+      ? {
+          level: r.inFlight.level,
+          method: r.inFlight.method,
+          checkpoint: decodeCheckpoint(
+            blobs.get(r.inFlight.checkpointBlob),
+            `checkpoint ${r.inFlight.checkpointBlob.slice(0, 12)}…`,
+          ),
+        }
+      : undefined;
+
+    const runsTotal = runsInJob(spec);
+    let runsDone = r.completed.length;
+    const hyperparams = { ...spec.training, iterations, rewindIteration, batchSize };
+    const ref_ = (run: RunInfo): RunRef => ({ level: run.level, method: run.method });
+    let lastProgress = 0;
+
+    await runImp(
+      {
+        arch,
+        data,
+        init: spec.init,
+        seed: job.seed,
+        training: { ...spec.training, batchSize, iterations },
+        rewindIteration,
+        levels: spec.pruning.levels,
+        scope: spec.pruning.scope,
+        rates: spec.pruning.rates,
+        globalRate: spec.pruning.globalRate,
+        pruneOutput: spec.pruning.pruneOutput,
+        controls: spec.controls,
+      },
+      {
+        onRunStart: (run) =>
+          post({
+            type: 'run-start',
+            jobId,
+            run: ref_(run),
+            seed: run.seed,
+            parent: run.parent,
+            maskBlob: blobs.putTensors(maskToBundle(specs, run.mask)),
+            initBlob: blobs.putTensors(weightsToBundle(specs, run.startWeights)),
+            size: run.size,
+            startIteration: run.startIteration,
+            hyperparams,
+            runsTotal,
+            runsDone,
+          }),
+        onEval: (run, point) => post({ type: 'eval', jobId, run: ref_(run), point }),
+        onProgress: (run, p) => {
+          const now = Date.now();
+          if (now - lastProgress < PROGRESS_INTERVAL_MS && p.iteration !== p.iterations) return;
+          lastProgress = now;
+          post({ type: 'progress', jobId, run: ref_(run), ...p });
+        },
+        onCheckpoint: (run, c) =>
+          post({
+            type: 'checkpoint',
+            jobId,
+            run: ref_(run),
+            iteration: c.iteration,
+            blob: blobs.put(encodeCheckpoint(c)),
+          }),
+        onTicket: (t) => {
+          runsDone++;
+          post({
+            type: 'ticket',
+            jobId,
+            run: { level: t.level, method: t.method },
+            trainedBlob: blobs.putTensors(weightsToBundle(specs, t.trainedWeights)),
+            rewindBlob: t.rewindWeights
+              ? blobs.putTensors(weightsToBundle(specs, t.rewindWeights))
+              : null,
+            earlyStop: t.training.earlyStop,
+            final: t.training.final,
+            iterations,
+            wallTimeMs: Math.round(t.training.wallTimeMs),
+          });
+        },
+      },
+      { signal: signals.cancel, pauseSignal: signals.pause, resume, inFlight },
+    );
+    finish('done');
+  } catch (e) {
+    if (isTicketLabError(e, 'PAUSED')) finish('paused');
+    else if (isTicketLabError(e, 'CANCELLED')) finish('cancelled');
+    else {
+      const err = e as Error & { code?: string };
+      finish('failed', { code: err.code ?? 'INTERNAL', message: err.message });
+    }
+  }
+}

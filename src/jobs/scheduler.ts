@@ -1,0 +1,593 @@
+import { hostname } from 'node:os';
+import type { ApiEvent } from '../api/events.ts';
+import { replicateSeed, resolveSpec } from '../api/spec.ts';
+import { TicketLabError } from '../core/errors.ts';
+import type { TicketMethod } from '../pruning/imp.ts';
+import type { JobRow, Store } from '../store/store.ts';
+import type { ResumeRef, RunRef, StartJob, WorkerMessage } from './protocol.ts';
+import { forkWorker, type WorkerFactory, type WorkerProcess } from './worker-host.ts';
+
+export interface SchedulerOptions {
+  store: Store;
+  emit: (event: ApiEvent) => void;
+  workerFactory?: WorkerFactory;
+  /** compute jobs at a time (each in its own worker process) */
+  concurrency?: number;
+  /** a running job whose heartbeat is older than this is considered dead */
+  staleMs?: number;
+  /** starts of one job after which a crashing job is failed instead of resumed */
+  maxAttempts?: number;
+  /**
+   * true for a long-lived host (browser mode, desktop app): runs every queued job and
+   * requeues recovered ones. false for the CLI: runs only the jobs it was asked to.
+   */
+  runAll?: boolean;
+}
+
+const HEARTBEAT_MS = 2000;
+const TERMINAL: JobRow['state'][] = ['done', 'failed', 'cancelled'];
+
+interface Slot {
+  worker: WorkerProcess | null;
+  ready: boolean;
+  backend: { name: string; device: string } | null;
+  jobId: string | null;
+  pending: StartJob | null;
+}
+
+interface Live {
+  experimentId: string;
+  runId: string | null;
+  ticketId: string | null;
+  run: RunRef | null;
+  runsTotal: number;
+  runsDone: number;
+  startedAt: number;
+  progressAtStart: number;
+  lastWrite: number;
+  lastAccuracy: number | null;
+}
+
+const key = (r: RunRef) => `${r.level}/${r.method}`;
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * The job scheduler in the hosting process: keeps the queue in SQLite, runs jobs in
+ * long-lived compute workers, and is the only writer of what they report. A worker that
+ * dies marks its job interrupted and is replaced; the job resumes from its last
+ * checkpoint. A host that dies leaves a stale heartbeat, which the next host recovers.
+ */
+export class Scheduler {
+  readonly owner = `${hostname()}:${process.pid}`;
+  private readonly slots: Slot[];
+  private readonly live = new Map<string, Live>();
+  private readonly waiters = new Map<string, ((job: JobRow) => void)[]>();
+  /** jobs this host was asked to run (all queued jobs when runAll) */
+  private readonly mine = new Set<string>();
+  private readonly heartbeat: NodeJS.Timeout;
+  private readonly store: Store;
+  private readonly factory: WorkerFactory;
+  private closed = false;
+
+  constructor(private readonly options: SchedulerOptions) {
+    this.store = options.store;
+    this.factory = options.workerFactory ?? forkWorker;
+    this.slots = Array.from({ length: options.concurrency ?? 1 }, () => ({
+      worker: null,
+      ready: false,
+      backend: null,
+      jobId: null,
+      pending: null,
+    }));
+    this.heartbeat = setInterval(() => this.beat(), HEARTBEAT_MS);
+    this.heartbeat.unref();
+  }
+
+  /** Process ids of the live compute workers (for the app's process metrics, and tests). */
+  workerPids(): number[] {
+    return this.slots.flatMap((s) => (s.worker?.pid !== undefined ? [s.worker.pid] : []));
+  }
+
+  /** The backend the first worker reported, once one has started. */
+  get backend(): { name: string; device: string } | null {
+    return this.slots.find((s) => s.backend)?.backend ?? null;
+  }
+
+  private emit(e: ApiEvent) {
+    this.options.emit(e);
+  }
+
+  private setState(job: JobRow, state: JobRow['state'], error: string | null = null) {
+    this.store.updateJob(job.id, { state, error });
+    this.emit({ type: 'job.state', jobId: job.id, experimentId: job.experimentId, state, error });
+    const updated = this.store.getJob(job.id)!;
+    if (TERMINAL.includes(state) || state === 'paused') {
+      for (const resolve of this.waiters.get(job.id) ?? []) resolve(updated);
+      this.waiters.delete(job.id);
+    }
+  }
+
+  /**
+   * Finds jobs left running by a host that is gone (its process is dead, or its heartbeat
+   * is stale), marks them interrupted and, where auto-resume is on, queues them again.
+   */
+  recover({ requeue = this.options.runAll ?? false } = {}): JobRow[] {
+    const staleMs = this.options.staleMs ?? 30_000;
+    const recovered: JobRow[] = [];
+    for (const job of this.store.listJobs(['running'])) {
+      if (job.owner === this.owner) continue;
+      const [host, pid] = (job.owner ?? ':').split(':');
+      const ownerDead = host === hostname() && pid !== undefined && !processAlive(Number(pid));
+      const stale = !job.heartbeatAt || Date.now() - Date.parse(job.heartbeatAt) > staleMs;
+      if (!ownerDead && !stale) continue;
+      this.setState(job, 'interrupted', 'The app stopped while this job was running.');
+      this.store.setExperimentStatus(job.experimentId, 'interrupted');
+      if (requeue && job.autoResume) this.setState(job, 'queued');
+      recovered.push(this.store.getJob(job.id)!);
+    }
+    this.pump();
+    return recovered;
+  }
+
+  /** Queues a job for the experiment, or returns the one it already has. */
+  enqueue(experimentId: string): JobRow {
+    const existing = this.store.activeJobOf(experimentId);
+    if (existing) {
+      if (existing.state === 'paused' || existing.state === 'interrupted')
+        return this.resume(existing.id);
+      return existing;
+    }
+    const job = this.store.insertJob(experimentId, 'imp');
+    this.mine.add(job.id);
+    this.emit({ type: 'job.state', jobId: job.id, experimentId, state: 'queued', error: null });
+    this.pump();
+    return job;
+  }
+
+  list(): JobRow[] {
+    return this.store.listJobs();
+  }
+
+  private job(id: string): JobRow {
+    const job = this.store.getJob(id);
+    if (!job) throw new TicketLabError('NOT_FOUND', `No job ${id}; \`ticketlab jobs\` lists them.`);
+    return job;
+  }
+
+  /** Pauses at the next step boundary, keeping a checkpoint; a queued job just waits. */
+  pause(id: string): JobRow {
+    const job = this.job(id);
+    if (job.state === 'running') {
+      this.slots.find((s) => s.jobId === id)?.worker?.send({ type: 'pause', jobId: id });
+    } else if (job.state === 'queued') {
+      this.setState(job, 'paused');
+    } else {
+      throw new TicketLabError(
+        'INVALID_SPEC',
+        `Job ${id} is ${job.state}; only a queued or running job can be paused.`,
+      );
+    }
+    return this.store.getJob(id)!;
+  }
+
+  resume(id: string): JobRow {
+    const job = this.job(id);
+    if (!['paused', 'interrupted', 'cancelled', 'failed'].includes(job.state)) {
+      throw new TicketLabError(
+        'INVALID_SPEC',
+        `Job ${id} is ${job.state}; only a paused, interrupted, cancelled or failed job can be resumed.`,
+      );
+    }
+    this.mine.add(id);
+    this.setState(job, 'queued');
+    this.pump();
+    return this.store.getJob(id)!;
+  }
+
+  /** Stops a job and keeps every finished level; the run in flight is dropped. */
+  cancel(id: string): JobRow {
+    const job = this.job(id);
+    if (job.state === 'running') {
+      this.slots.find((s) => s.jobId === id)?.worker?.send({ type: 'cancel', jobId: id });
+    } else if (!TERMINAL.includes(job.state)) {
+      this.dropCheckpoint(job);
+      this.setState(job, 'cancelled');
+      this.store.setExperimentStatus(
+        job.experimentId,
+        'cancelled',
+        'Stopped by the user; finished levels are kept.',
+      );
+    }
+    return this.store.getJob(id)!;
+  }
+
+  /** Resolves when the job is done, failed, cancelled or paused. */
+  wait(id: string): Promise<JobRow> {
+    const job = this.job(id);
+    if (TERMINAL.includes(job.state) || job.state === 'paused') return Promise.resolve(job);
+    return new Promise((resolve) =>
+      this.waiters.set(id, [...(this.waiters.get(id) ?? []), resolve]),
+    );
+  }
+
+  /**
+   * Stops every worker. With `pauseRunning`, running jobs are paused first (checkpoint
+   * written) so that quitting loses nothing.
+   */
+  async close({ pauseRunning = true } = {}): Promise<void> {
+    if (pauseRunning) {
+      const running = this.slots.filter((s) => s.jobId).map((s) => s.jobId!);
+      for (const id of running) this.pause(id);
+      await Promise.all(running.map((id) => this.wait(id)));
+    }
+    this.closed = true;
+    clearInterval(this.heartbeat);
+    for (const slot of this.slots) {
+      slot.worker?.kill();
+      slot.worker = null;
+    }
+  }
+
+  private beat() {
+    const at = new Date().toISOString();
+    for (const slot of this.slots)
+      if (slot.jobId) this.store.updateJob(slot.jobId, { heartbeatAt: at });
+  }
+
+  private pump() {
+    if (this.closed) return;
+    for (const slot of this.slots) {
+      if (slot.jobId) continue;
+      const next = this.store
+        .listJobs(['queued'])
+        .find((j) => this.options.runAll || this.mine.has(j.id));
+      if (!next) return;
+      // Another host on the same data folder may take it first.
+      if (!this.store.claimJob(next.id, this.owner, next.attempt + 1)) continue;
+      this.dispatch(slot, this.store.getJob(next.id)!);
+    }
+  }
+
+  private resumeRef(experimentId: string, job: JobRow): ResumeRef {
+    const tickets = this.store.listTickets(experimentId).filter((t) => t.trainedBlob);
+    const completed = tickets.map((t) => `${t.level}/${t.method}`);
+    const lineage = tickets
+      .filter((t) => t.method === 'dense' || t.method === 'imp')
+      .sort((a, b) => b.level - a.level);
+    const last = lineage[0];
+    const dense = tickets.find((t) => t.method === 'dense');
+    const [level, method] = (job.checkpointRun ?? '').split('/');
+    return {
+      completed,
+      last: last
+        ? { level: last.level, maskBlob: last.maskBlob!, trainedBlob: last.trainedBlob! }
+        : null,
+      rewindBlob: dense ? (dense.rewindBlob ?? dense.initBlob) : null,
+      inFlight:
+        job.checkpointBlob && job.checkpointRun && !completed.includes(job.checkpointRun)
+          ? {
+              level: Number(level),
+              method: method as TicketMethod,
+              checkpointBlob: job.checkpointBlob,
+            }
+          : null,
+    };
+  }
+
+  private dispatch(slot: Slot, job: JobRow) {
+    const experiment = this.store.getExperiment(job.experimentId)!;
+    const spec = resolveSpec(JSON.parse(experiment.specJson));
+    const dataset = this.store.getDataset(spec.dataset);
+    if (!dataset) {
+      this.setState(job, 'failed', `Dataset ${spec.dataset} is no longer in this data folder.`);
+      return;
+    }
+    const start: StartJob = {
+      type: 'start',
+      jobId: job.id,
+      spec,
+      seed: replicateSeed(spec, experiment.replicate),
+      dataset: {
+        id: dataset.id,
+        tensorsBlob: dataset.tensorsBlob,
+        inputShape: dataset.inputShape,
+        classNames: dataset.classNames,
+        trainCount: dataset.trainCount,
+        testCount: dataset.testCount,
+      },
+      resume: this.resumeRef(job.experimentId, job),
+    };
+    slot.jobId = job.id;
+    this.store.setExperimentStatus(job.experimentId, 'running');
+    this.emit({
+      type: 'job.state',
+      jobId: job.id,
+      experimentId: job.experimentId,
+      state: 'running',
+      error: null,
+    });
+    this.live.set(job.id, {
+      experimentId: job.experimentId,
+      runId: null,
+      ticketId: null,
+      run: null,
+      runsTotal: 1,
+      runsDone: 0,
+      startedAt: Date.now(),
+      progressAtStart: job.progress,
+      lastWrite: 0,
+      lastAccuracy: null,
+    });
+    if (!slot.worker) this.startWorker(slot);
+    if (slot.ready) slot.worker!.send(start);
+    else slot.pending = start;
+  }
+
+  private startWorker(slot: Slot) {
+    const worker = this.factory(this.store.blobs.root);
+    slot.worker = worker;
+    slot.ready = false;
+    worker.onMessage((m) => this.onMessage(slot, m));
+    worker.onExit((code, signal) => {
+      if (slot.worker !== worker) return;
+      slot.worker = null;
+      slot.ready = false;
+      const id = slot.jobId;
+      slot.jobId = null;
+      slot.pending = null;
+      if (id && !this.closed) {
+        const job = this.store.getJob(id)!;
+        const why = `The compute worker stopped unexpectedly (${signal ?? `exit code ${code}`}).`;
+        this.live.delete(id);
+        this.setState(job, 'interrupted', why);
+        this.store.setExperimentStatus(job.experimentId, 'interrupted', why);
+        this.emit({ type: 'log', jobId: id, level: 'error', message: why });
+        if (job.autoResume && job.attempt < (this.options.maxAttempts ?? 3))
+          this.setState(job, 'queued');
+        else this.setState(job, 'failed', `${why} Gave up after ${job.attempt} attempts.`);
+      }
+      this.pump();
+    });
+  }
+
+  private dropCheckpoint(job: JobRow) {
+    if (job.checkpointBlob) {
+      this.store.updateJob(job.id, {
+        checkpointBlob: null,
+        checkpointRun: null,
+        checkpointIteration: null,
+      });
+      this.store.deleteBlob(job.checkpointBlob);
+    }
+  }
+
+  private onMessage(slot: Slot, m: WorkerMessage) {
+    if (m.type === 'ready') {
+      slot.ready = true;
+      slot.backend = { name: m.backend, device: m.device };
+      this.emit({
+        type: 'log',
+        jobId: slot.pending?.jobId ?? slot.jobId,
+        level: 'info',
+        message: `Compute worker ready: ${m.backend} — ${m.device}`,
+      });
+      if (slot.pending) slot.worker!.send(slot.pending);
+      slot.pending = null;
+      return;
+    }
+    const job = this.store.getJob(m.jobId);
+    const live = this.live.get(m.jobId);
+    if (!job || !live) return;
+    switch (m.type) {
+      case 'run-start': {
+        live.run = m.run;
+        live.runsTotal = m.runsTotal;
+        live.runsDone = m.runsDone;
+        this.store.transaction(() => {
+          this.store.recordBlob(m.maskBlob, 'tensors');
+          this.store.recordBlob(m.initBlob, 'tensors');
+          let ticket = this.store.findTicket(job.experimentId, m.run.level, m.run.method);
+          if (!ticket) {
+            const experiment = this.store.getExperiment(job.experimentId)!;
+            const parent = m.parent
+              ? this.store.findTicket(job.experimentId, m.parent.level, m.parent.method)
+              : undefined;
+            ticket = this.store.insertTicket({
+              experimentId: job.experimentId,
+              parentId: parent?.id ?? null,
+              method: m.run.method,
+              level: m.run.level,
+              datasetId: experiment.datasetId,
+              architecture: experiment.model,
+              remainingFraction: m.size.remainingFraction,
+              remainingParams: m.size.remainingParams,
+              totalParams: m.size.totalParams,
+              flops: m.size.flops,
+              layerRemaining: m.size.layers,
+              maskBlob: m.maskBlob,
+              initBlob: m.initBlob,
+              rewindBlob: null,
+              trainedBlob: null,
+            });
+          }
+          const run =
+            this.store.runOfTicket(ticket.id) ??
+            this.store.insertRun({
+              ticketId: ticket.id,
+              seed: m.seed,
+              startIteration: m.startIteration,
+              hyperparams: m.hyperparams,
+              backend: slot.backend?.name ?? 'unknown',
+              status: 'running',
+              iterations: 0,
+              earlyStopIteration: null,
+              bestValLoss: null,
+              valAccuracy: null,
+              testAccuracy: null,
+              finalTestAccuracy: null,
+              wallTimeMs: null,
+              error: null,
+              startedAt: new Date().toISOString(),
+              finishedAt: null,
+            });
+          live.ticketId = ticket.id;
+          live.runId = run.id;
+        });
+        this.store.updateJob(job.id, { phase: `level ${m.run.level} ${m.run.method}` });
+        return;
+      }
+      case 'eval': {
+        const p = m.point;
+        if (!live.runId) return;
+        live.lastAccuracy = p.testAccuracy;
+        this.store.insertMetrics([
+          ...(p.trainLoss !== null
+            ? [
+                {
+                  runId: live.runId,
+                  split: 'train' as const,
+                  step: p.iteration,
+                  epoch: p.epoch,
+                  loss: p.trainLoss,
+                  accuracy: null,
+                },
+              ]
+            : []),
+          {
+            runId: live.runId,
+            split: 'val',
+            step: p.iteration,
+            epoch: p.epoch,
+            loss: p.valLoss,
+            accuracy: p.valAccuracy,
+          },
+          {
+            runId: live.runId,
+            split: 'test',
+            step: p.iteration,
+            epoch: p.epoch,
+            loss: p.testLoss,
+            accuracy: p.testAccuracy,
+          },
+        ]);
+        return;
+      }
+      case 'progress': {
+        const progress = (live.runsDone + m.iteration / m.iterations) / live.runsTotal;
+        const elapsed = Date.now() - live.startedAt;
+        const gained = progress - live.progressAtStart;
+        const etaMs = gained > 0 && elapsed > 2000 ? (elapsed / gained) * (1 - progress) : null;
+        const phase = `level ${m.run.level} ${m.run.method}`;
+        if (Date.now() - live.lastWrite > 1000) {
+          live.lastWrite = Date.now();
+          this.store.updateJob(job.id, { progress, phase, heartbeatAt: new Date().toISOString() });
+        }
+        this.emit({
+          type: 'job.progress',
+          jobId: job.id,
+          experimentId: job.experimentId,
+          phase,
+          level: m.run.level,
+          method: m.run.method,
+          epoch: m.epoch,
+          step: m.iteration,
+          steps: m.iterations,
+          loss: m.loss,
+          accuracy: live.lastAccuracy,
+          progress,
+          etaMs,
+        });
+        return;
+      }
+      case 'checkpoint': {
+        const previous = job.checkpointBlob;
+        this.store.recordBlob(m.blob, 'raw');
+        this.store.updateJob(job.id, {
+          checkpointBlob: m.blob,
+          checkpointRun: key(m.run),
+          checkpointIteration: m.iteration,
+        });
+        if (previous && previous !== m.blob) this.store.deleteBlob(previous);
+        return;
+      }
+      case 'ticket': {
+        const ticketId = live.ticketId!;
+        const runId = live.runId!;
+        this.store.transaction(() => {
+          this.store.recordBlob(m.trainedBlob, 'tensors');
+          if (m.rewindBlob) this.store.recordBlob(m.rewindBlob, 'tensors');
+          this.store.setTicketTrained(ticketId, m.trainedBlob, m.rewindBlob);
+          this.store.finishRun(runId, {
+            status: 'done',
+            iterations: m.iterations,
+            earlyStopIteration: m.earlyStop.iteration,
+            bestValLoss: m.earlyStop.valLoss,
+            valAccuracy: m.earlyStop.valAccuracy,
+            testAccuracy: m.earlyStop.testAccuracy,
+            finalTestAccuracy: m.final.testAccuracy,
+            wallTimeMs: m.wallTimeMs,
+            error: null,
+          });
+        });
+        const current = this.store.getJob(job.id)!;
+        if (current.checkpointRun === key(m.run)) this.dropCheckpoint(current);
+        live.runsDone++;
+        const ticket = this.store.getTicket(ticketId)!;
+        this.store.updateJob(job.id, { progress: live.runsDone / live.runsTotal });
+        this.emit({
+          type: 'ticket.created',
+          jobId: job.id,
+          experimentId: job.experimentId,
+          ticketId,
+          level: ticket.level,
+          method: ticket.method,
+          remainingWeights: ticket.remainingFraction,
+          testAccuracy: m.earlyStop.testAccuracy,
+          earlyStopIteration: m.earlyStop.iteration,
+          wallTimeMs: m.wallTimeMs,
+        });
+        return;
+      }
+      case 'log':
+        this.emit({ type: 'log', jobId: m.jobId, level: m.level, message: m.message });
+        return;
+      case 'finished': {
+        slot.jobId = null;
+        this.live.delete(job.id);
+        if (m.outcome === 'failed' && live.runId) {
+          const run = this.store.getRun(live.runId);
+          if (run && run.status === 'running')
+            this.store.finishRun(live.runId, {
+              ...run,
+              status: 'failed',
+              error: m.error?.message ?? null,
+            });
+        }
+        if (m.outcome === 'cancelled') this.dropCheckpoint(this.store.getJob(job.id)!);
+        const note = {
+          done: null,
+          paused: 'Paused.',
+          cancelled: 'Stopped by the user; finished levels are kept.',
+          failed: m.error?.message ?? 'failed',
+        }[m.outcome];
+        this.store.setExperimentStatus(job.experimentId, m.outcome, note);
+        if (m.outcome === 'done') this.store.updateJob(job.id, { progress: 1 });
+        this.setState(
+          job,
+          m.outcome,
+          m.outcome === 'failed' ? `${m.error?.code}: ${m.error?.message}` : null,
+        );
+        this.pump();
+        return;
+      }
+    }
+  }
+}

@@ -1,0 +1,40 @@
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { HostMessage, WorkerMessage } from './protocol.ts';
+import { asWorkerMessage } from './protocol.ts';
+
+/**
+ * A compute worker process as the scheduler sees it. The desktop shell provides one backed
+ * by Electron's utilityProcess; browser mode and the CLI fork a Node process. Either way a
+ * native crash or an out-of-memory kills the worker, never the host.
+ */
+export interface WorkerProcess {
+  readonly pid: number | undefined;
+  send(message: HostMessage): void;
+  onMessage(listener: (message: WorkerMessage) => void): void;
+  onExit(listener: (code: number | null, signal: string | null) => void): void;
+  kill(): void;
+}
+
+export type WorkerFactory = (blobRoot: string) => WorkerProcess;
+
+const BOOTSTRAP = fileURLToPath(new URL('./worker-bootstrap.mjs', import.meta.url));
+
+export const forkWorker: WorkerFactory = (blobRoot) => {
+  const child = fork(BOOTSTRAP, [], {
+    env: { ...process.env, TICKETLAB_BLOBS: blobRoot },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    serialization: 'advanced',
+  });
+  return {
+    get pid() {
+      return child.pid;
+    },
+    send: (m) => {
+      if (child.connected) child.send(m);
+    },
+    onMessage: (listener) => child.on('message', (m) => listener(asWorkerMessage(m))),
+    onExit: (listener) => child.on('exit', (code, signal) => listener(code, signal)),
+    kill: () => child.kill('SIGKILL'),
+  };
+};

@@ -1,0 +1,49 @@
+/**
+ * The compute worker's entry: a thin adapter between the host's messages and
+ * executeJob. It loads the tfjs backend once and runs one job at a time. Started by the
+ * host as a forked Node process (browser mode, CLI) or an Electron utilityProcess.
+ */
+import { initBackend } from '../engine/backend.ts';
+import { BlobStore } from '../store/blobs.ts';
+import { executeJob } from './execute.ts';
+import { asHostMessage, type WorkerMessage } from './protocol.ts';
+
+const blobRoot = process.env.TICKETLAB_BLOBS;
+if (!blobRoot || !process.send) {
+  process.stderr.write(
+    'worker-main: start me from the host (TICKETLAB_BLOBS and an IPC channel are needed)\n',
+  );
+  process.exit(2);
+}
+const blobs = new BlobStore(blobRoot);
+const post = (m: WorkerMessage) => process.send!(m);
+
+const backend = await initBackend();
+post({ type: 'ready', backend: backend.name, device: backend.device, skipped: backend.skipped });
+
+let current: { jobId: string; cancel: AbortController; pause: AbortController } | null = null;
+const queue: Parameters<typeof executeJob>[0][] = [];
+
+async function drain() {
+  while (!current && queue.length > 0) {
+    const job = queue.shift()!;
+    current = { jobId: job.jobId, cancel: new AbortController(), pause: new AbortController() };
+    await executeJob(job, blobs, post, {
+      cancel: current.cancel.signal,
+      pause: current.pause.signal,
+    });
+    current = null;
+  }
+}
+
+process.on('message', (raw) => {
+  const m = asHostMessage(raw);
+  if (m.type === 'start') {
+    queue.push(m);
+    void drain();
+  } else if (current?.jobId === m.jobId) {
+    (m.type === 'pause' ? current.pause : current.cancel).abort();
+  }
+});
+// The host went away: nothing left to report to.
+process.on('disconnect', () => process.exit(0));

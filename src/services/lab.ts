@@ -1,0 +1,248 @@
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import type { z } from 'zod';
+import { describeIssues } from '../api/spec.ts';
+import {
+  METHODS,
+  isMethodName,
+  type MethodArgs,
+  type MethodName,
+  type MethodOutput,
+  JobView,
+  DatasetView,
+} from '../api/contract.ts';
+import type { SequencedEvent } from '../api/events.ts';
+import { TicketLabError } from '../core/errors.ts';
+import { Scheduler } from '../jobs/scheduler.ts';
+import type { WorkerFactory } from '../jobs/worker-host.ts';
+import { Store, type DatasetRow, type JobRow } from '../store/store.ts';
+import { ensureBuiltinDataset, getDatasetRow, importDataset, loadDataset } from './datasets.ts';
+import { EventBus } from './events.ts';
+import {
+  createExperiment,
+  experimentSummary,
+  lineage,
+  listExperiments,
+  showExperiment,
+} from './experiments.ts';
+
+export interface LabOptions {
+  dataDir: string;
+  workerFactory?: WorkerFactory;
+  concurrency?: number;
+  /** long-lived hosts (server, desktop) run every queued job; the CLI only its own */
+  runAll?: boolean;
+  staleMs?: number;
+}
+
+type Handlers = {
+  [M in MethodName]: (args: MethodArgs<M>) => MethodOutput<M> | Promise<MethodOutput<M>>;
+};
+
+function jobView(j: JobRow): z.output<typeof JobView> {
+  return {
+    id: j.id,
+    experimentId: j.experimentId,
+    state: j.state,
+    progress: j.progress,
+    phase: j.phase,
+    attempt: j.attempt,
+    error: j.error,
+    checkpointIteration: j.checkpointIteration,
+    createdAt: j.createdAt,
+    updatedAt: j.updatedAt,
+  };
+}
+
+function datasetView(d: DatasetRow): z.output<typeof DatasetView> {
+  return {
+    id: d.id,
+    name: d.name,
+    format: d.format,
+    inputShape: d.inputShape,
+    classNames: d.classNames,
+    trainCount: d.trainCount,
+    testCount: d.testCount,
+    sourcePath: d.sourcePath,
+    createdAt: d.createdAt,
+  };
+}
+
+function version(pkg: string): string {
+  try {
+    return (createRequire(import.meta.url)(`${pkg}/package.json`) as { version: string }).version;
+  } catch {
+    return 'not installed';
+  }
+}
+
+/**
+ * The core as one object: the store, the event bus, the job scheduler and a handler for
+ * every contract method. Each transport holds a Lab and calls `invoke`, which validates
+ * the input at the boundary (a bad field never reaches the store).
+ */
+export class Lab {
+  readonly events = new EventBus();
+  readonly scheduler: Scheduler;
+  private readonly handlers: Handlers;
+
+  private constructor(
+    readonly store: Store,
+    options: LabOptions,
+  ) {
+    this.scheduler = new Scheduler({
+      store,
+      emit: (e) => this.events.emit(e),
+      workerFactory: options.workerFactory,
+      concurrency: options.concurrency,
+      runAll: options.runAll,
+      staleMs: options.staleMs,
+    });
+    this.handlers = this.makeHandlers();
+  }
+
+  static open(options: LabOptions): Lab {
+    const lab = new Lab(Store.open(options.dataDir), options);
+    lab.scheduler.recover();
+    return lab;
+  }
+
+  async invoke<M extends MethodName>(method: M, input: unknown): Promise<MethodOutput<M>> {
+    if (!isMethodName(method))
+      throw new TicketLabError('NOT_FOUND', `Unknown method "${String(method)}".`);
+    const parsed = METHODS[method].input.safeParse(input ?? {});
+    if (!parsed.success) {
+      throw new TicketLabError(
+        'INVALID_INPUT',
+        `Invalid input for ${method}:\n${describeIssues(parsed.error.issues, 'input', METHODS[method].input)}`,
+      );
+    }
+    const handler = this.handlers[method] as (
+      args: unknown,
+    ) => MethodOutput<M> | Promise<MethodOutput<M>>;
+    return handler(parsed.data);
+  }
+
+  subscribe(listener: (e: SequencedEvent) => void, after?: number): () => void {
+    return this.events.subscribe(listener, after);
+  }
+
+  async close(options?: { pauseRunning?: boolean }): Promise<void> {
+    await this.scheduler.close(options);
+    this.store.close();
+  }
+
+  private makeHandlers(): Handlers {
+    const store = this.store;
+    const scheduler = this.scheduler;
+    return {
+      'experiments.list': ({ limit, offset, search, status, tag }) =>
+        listExperiments(store, { search, status, tag }, limit, offset),
+      'experiments.get': ({ id }) => showExperiment(store, id),
+      'experiments.create': ({ spec, newReplicate, start }) => {
+        const { experiment, created } = createExperiment(store, spec, { newReplicate });
+        const job = start ? jobView(scheduler.enqueue(experiment.id)) : null;
+        return { experiment: experimentSummary(store, experiment.id), created, job };
+      },
+      'experiments.duplicate': ({ id }) => {
+        const e = showExperiment(store, id);
+        const { experiment } = createExperiment(store, e.spec, { newReplicate: true });
+        return experimentSummary(store, experiment.id);
+      },
+      'experiments.rename': ({ id, name }) => {
+        experimentSummary(store, id);
+        store.updateExperiment(id, { name });
+        return experimentSummary(store, id);
+      },
+      'experiments.tag': ({ id, tags }) => {
+        experimentSummary(store, id);
+        store.updateExperiment(id, { tags: [...new Set(tags)] });
+        return experimentSummary(store, id);
+      },
+      'experiments.annotate': ({ id, notes }) => {
+        experimentSummary(store, id);
+        store.updateExperiment(id, { notes });
+        return experimentSummary(store, id);
+      },
+      'experiments.delete': ({ id }) => {
+        experimentSummary(store, id);
+        const active = store.activeJobOf(id);
+        if (active && active.state === 'running') {
+          throw new TicketLabError(
+            'INVALID_INPUT',
+            `Experiment ${id} has a running job (${active.id}); cancel it first.`,
+          );
+        }
+        store.deleteExperiment(id);
+        return { deleted: true as const };
+      },
+      'experiments.lineage': ({ id }) => ({ experimentId: id, tickets: lineage(store, id) }),
+      'runs.metrics': ({ runId, split, maxPoints }) => {
+        if (!store.getRun(runId)) throw new TicketLabError('NOT_FOUND', `No run ${runId}.`);
+        const points = store
+          .metricSeries(runId, split, maxPoints)
+          .map(({ step, epoch, loss, accuracy }) => ({ step, epoch, loss, accuracy }));
+        return { runId, split, points };
+      },
+      compare: ({ experimentIds }) => ({
+        rows: experimentIds.flatMap((id) => {
+          const e = experimentSummary(store, id);
+          return lineage(store, id)
+            .filter((t) => t.trained)
+            .map((t) => ({
+              experimentId: id,
+              specHash: e.specHash,
+              replicate: e.replicate,
+              ticketId: t.id,
+              level: t.level,
+              method: t.method,
+              remainingWeights: t.remainingWeights,
+              testAccuracy: t.testAccuracy,
+              earlyStopIteration: t.earlyStopIteration,
+            }));
+        }),
+      }),
+      'datasets.list': () => {
+        ensureBuiltinDataset(store);
+        return store.listDatasets().map(datasetView);
+      },
+      'datasets.import': ({ path, name, classes }) =>
+        datasetView(importDataset(store, path, { name, classes })),
+      'datasets.inspect': ({ id, count }) => {
+        const row = getDatasetRow(store, id);
+        const ds = loadDataset(store, id);
+        const size = ds.inputShape[0] * ds.inputShape[1] * ds.inputShape[2];
+        const n = Math.min(count, ds.test.count);
+        const samples = Array.from({ length: n }, (_, i) => ({
+          index: i,
+          label: ds.test.labels[i]!,
+          className: ds.classNames[ds.test.labels[i]!] ?? String(ds.test.labels[i]),
+          pixels: Array.from(ds.test.images.subarray(i * size, (i + 1) * size)),
+        }));
+        return { dataset: datasetView(row), samples };
+      },
+      'jobs.start': ({ experimentId }) => {
+        experimentSummary(store, experimentId);
+        return jobView(scheduler.enqueue(experimentId));
+      },
+      'jobs.pause': ({ jobId }) => jobView(scheduler.pause(jobId)),
+      'jobs.resume': ({ jobId }) => jobView(scheduler.resume(jobId)),
+      'jobs.cancel': ({ jobId }) => jobView(scheduler.cancel(jobId)),
+      'jobs.list': () => scheduler.list().map(jobView),
+      'system.info': () => ({
+        backend: scheduler.backend?.name ?? null,
+        device: scheduler.backend?.device ?? null,
+        dataDir: store.dataDir,
+        versions: {
+          ticketlab: version('../..'),
+          node: process.versions.node,
+          tfjs: version('@tensorflow/tfjs-core'),
+          sqlite: (store.db.prepare('SELECT sqlite_version() AS v').get() as { v: string }).v,
+          database: join(store.dataDir, 'ticketlab.db'),
+        },
+      }),
+    };
+  }
+}
+
+export { jobView };
