@@ -84,6 +84,7 @@ export const JobView = z.object({
   attempt: z.number().int(),
   error: z.string().nullable(),
   checkpointIteration: z.number().int().nullable(),
+  autoResume: z.boolean(),
   createdAt: z.string(),
   updatedAt: z.string(),
 });
@@ -198,7 +199,14 @@ export const METHODS = {
       ),
     }),
   ),
-  'jobs.start': method(z.strictObject({ experimentId: id }), JobView),
+  'jobs.start': method(
+    z.strictObject({
+      experimentId: id,
+      /** resume on its own after a crash of the worker or the app (default on) */
+      autoResume: z.boolean().default(true),
+    }),
+    JobView,
+  ),
   'jobs.pause': method(z.strictObject({ jobId: id }), JobView),
   'jobs.resume': method(z.strictObject({ jobId: id }), JobView),
   'jobs.cancel': method(z.strictObject({ jobId: id }), JobView),

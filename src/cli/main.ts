@@ -13,8 +13,9 @@ Usage:
       Ctrl-C pauses with a checkpoint; continue with \`ticketlab resume <job-id>\`.
   ticketlab resume <job-id> [--data-dir DIR]
   ticketlab jobs [--json] [--data-dir DIR]
-  ticketlab serve [--port N] [--data-dir DIR]
+  ticketlab serve [--port N] [--concurrency N] [--data-dir DIR]
       Browser mode: the UI and the API on 127.0.0.1, with a token in the printed URL.
+      Runs N compute jobs at a time (default 1), each in its own worker process.
   ticketlab ls [--json] [--data-dir DIR]
   ticketlab show <experiment-id> [--json] [--data-dir DIR]
   ticketlab datasets ls [--json] [--data-dir DIR]
@@ -23,7 +24,7 @@ Usage:
 Data folder: --data-dir, else $TICKETLAB_HOME, else ~/.ticketlab.
 Backend: $TICKETLAB_BACKEND (tensorflow-gpu, tensorflow, wasm, cpu) forces one.`;
 
-const VALUED = ['data-dir', 'name', 'classes', 'port'] as const;
+const VALUED = ['data-dir', 'name', 'classes', 'port', 'concurrency'] as const;
 const COMMANDS = ['run', 'resume', 'jobs', 'ls', 'show', 'datasets', 'serve'];
 /** Rows are printed as tickets finish, so the level table has fixed column widths. */
 const RUN_WIDTHS = [5, 13, 8, 9, 10, 9];
@@ -313,7 +314,12 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
   // `serve` is a long-lived host: it runs every queued job and resumes interrupted ones.
-  const lab = Lab.open({ dataDir: dataDir(options), runAll: command === 'serve' });
+  const concurrency = options.get('concurrency');
+  const lab = Lab.open({
+    dataDir: dataDir(options),
+    runAll: command === 'serve',
+    concurrency: typeof concurrency === 'string' ? Math.max(1, Number(concurrency) || 1) : 1,
+  });
   try {
     switch (command) {
       case 'run':

@@ -2,9 +2,10 @@ import { hostname } from 'node:os';
 import type { ApiEvent } from '../api/events.ts';
 import { replicateSeed, resolveSpec } from '../api/spec.ts';
 import { TicketLabError } from '../core/errors.ts';
+import { runKey } from '../core/run-key.ts';
 import type { TicketMethod } from '../pruning/imp.ts';
 import type { JobRow, Store } from '../store/store.ts';
-import type { ResumeRef, RunRef, StartJob, WorkerMessage } from './protocol.ts';
+import type { ResumeRef, StartJob, WorkerMessage } from './protocol.ts';
 import { forkWorker, type WorkerFactory, type WorkerProcess } from './worker-host.ts';
 
 export interface SchedulerOptions {
@@ -35,11 +36,10 @@ interface Slot {
   pending: StartJob | null;
 }
 
+/** What the host tracks of a running job between the worker's messages. */
 interface Live {
-  experimentId: string;
   runId: string | null;
   ticketId: string | null;
-  run: RunRef | null;
   runsTotal: number;
   runsDone: number;
   startedAt: number;
@@ -47,8 +47,6 @@ interface Live {
   lastWrite: number;
   lastAccuracy: number | null;
 }
-
-const key = (r: RunRef) => `${r.level}/${r.method}`;
 
 function processAlive(pid: number): boolean {
   try {
@@ -138,14 +136,14 @@ export class Scheduler {
   }
 
   /** Queues a job for the experiment, or returns the one it already has. */
-  enqueue(experimentId: string): JobRow {
+  enqueue(experimentId: string, { autoResume = true } = {}): JobRow {
     const existing = this.store.activeJobOf(experimentId);
     if (existing) {
       if (existing.state === 'paused' || existing.state === 'interrupted')
         return this.resume(existing.id);
       return existing;
     }
-    const job = this.store.insertJob(experimentId, 'imp');
+    const job = this.store.insertJob(experimentId, 'imp', autoResume);
     this.mine.add(job.id);
     this.emit({ type: 'job.state', jobId: job.id, experimentId, state: 'queued', error: null });
     this.pump();
@@ -258,7 +256,7 @@ export class Scheduler {
 
   private resumeRef(experimentId: string, job: JobRow): ResumeRef {
     const tickets = this.store.listTickets(experimentId).filter((t) => t.trainedBlob);
-    const completed = tickets.map((t) => `${t.level}/${t.method}`);
+    const completed = tickets.map(runKey);
     const lineage = tickets
       .filter((t) => t.method === 'dense' || t.method === 'imp')
       .sort((a, b) => b.level - a.level);
@@ -315,10 +313,8 @@ export class Scheduler {
       error: null,
     });
     this.live.set(job.id, {
-      experimentId: job.experimentId,
       runId: null,
       ticketId: null,
-      run: null,
       runsTotal: 1,
       runsDone: 0,
       startedAt: Date.now(),
@@ -388,7 +384,6 @@ export class Scheduler {
     if (!job || !live) return;
     switch (m.type) {
       case 'run-start': {
-        live.run = m.run;
         live.runsTotal = m.runsTotal;
         live.runsDone = m.runsDone;
         this.store.transaction(() => {
@@ -512,7 +507,7 @@ export class Scheduler {
         this.store.recordBlob(m.blob, 'raw');
         this.store.updateJob(job.id, {
           checkpointBlob: m.blob,
-          checkpointRun: key(m.run),
+          checkpointRun: runKey(m.run),
           checkpointIteration: m.iteration,
         });
         if (previous && previous !== m.blob) this.store.deleteBlob(previous);
@@ -538,7 +533,7 @@ export class Scheduler {
           });
         });
         const current = this.store.getJob(job.id)!;
-        if (current.checkpointRun === key(m.run)) this.dropCheckpoint(current);
+        if (current.checkpointRun === runKey(m.run)) this.dropCheckpoint(current);
         live.runsDone++;
         const ticket = this.store.getTicket(ticketId)!;
         this.store.updateJob(job.id, { progress: live.runsDone / live.runsTotal });

@@ -47,3 +47,6 @@ process.on('message', (raw) => {
 });
 // The host went away: nothing left to report to.
 process.on('disconnect', () => process.exit(0));
+// Ctrl-C in a terminal signals the whole process group: the host decides (it pauses the
+// job, which writes a checkpoint), so the worker must not die of it first.
+process.on('SIGINT', () => {});

@@ -1,4 +1,5 @@
 import { deriveSeed, Rng } from '../core/random.ts';
+import { runKey } from '../core/run-key.ts';
 import type { PreparedData } from '../data/split.ts';
 import {
   describeParams,
@@ -98,8 +99,6 @@ export interface InFlight {
   method: TicketMethod;
   checkpoint: TrainCheckpoint;
 }
-
-export const runKey = (r: { level: number; method: string }): string => `${r.level}/${r.method}`;
 
 export function sizeOf(specs: ParamSpec[], mask: Mask): Size {
   return measureSize(specs, (name) => countKept(mask.get(name)!));
@@ -216,11 +215,11 @@ export async function runImp(
 
   const controls = async (level: number, mask: Mask, rewind: Weights, done: Set<string>) => {
     const self = { level, method: 'imp' as TicketMethod };
-    if (config.controls.randomReinit && !done.has(`${level}/random-reinit`)) {
+    if (config.controls.randomReinit && !done.has(runKey({ level, method: 'random-reinit' }))) {
       const fresh = initWeights(specs, config.init, deriveSeed(config.seed, 'reinit', level));
       await trainTicket(level, 'random-reinit', self, mask, applyMask(fresh, mask));
     }
-    if (config.controls.randomPrune && !done.has(`${level}/random-prune`)) {
+    if (config.controls.randomPrune && !done.has(runKey({ level, method: 'random-prune' }))) {
       const randomMask = randomMaskLike(
         mask,
         new Rng(deriveSeed(config.seed, 'random-mask', level)),

@@ -12,6 +12,7 @@ import {
   DatasetView,
 } from '../api/contract.ts';
 import type { SequencedEvent } from '../api/events.ts';
+import { ApiError, type Transport } from '../api/client.ts';
 import { TicketLabError } from '../core/errors.ts';
 import { Scheduler } from '../jobs/scheduler.ts';
 import type { WorkerFactory } from '../jobs/worker-host.ts';
@@ -49,6 +50,7 @@ function jobView(j: JobRow): z.output<typeof JobView> {
     attempt: j.attempt,
     error: j.error,
     checkpointIteration: j.checkpointIteration,
+    autoResume: j.autoResume,
     createdAt: j.createdAt,
     updatedAt: j.updatedAt,
   };
@@ -125,6 +127,21 @@ export class Lab {
 
   subscribe(listener: (e: SequencedEvent) => void, after?: number): () => void {
     return this.events.subscribe(listener, after);
+  }
+
+  /** The in-process transport (CLI, tests): errors are rebuilt as they would be across a wire. */
+  transport(): Transport {
+    return {
+      invoke: async (method, input) => {
+        try {
+          return await this.invoke(method as MethodName, input);
+        } catch (e) {
+          const err = e as Error & { code?: string };
+          throw new ApiError(err.code ?? 'INTERNAL', err.message);
+        }
+      },
+      subscribe: (listener, after) => this.subscribe(listener, after),
+    };
   }
 
   async close(options?: { pauseRunning?: boolean }): Promise<void> {
@@ -221,9 +238,9 @@ export class Lab {
         }));
         return { dataset: datasetView(row), samples };
       },
-      'jobs.start': ({ experimentId }) => {
+      'jobs.start': ({ experimentId, autoResume }) => {
         experimentSummary(store, experimentId);
-        return jobView(scheduler.enqueue(experimentId));
+        return jobView(scheduler.enqueue(experimentId, { autoResume }));
       },
       'jobs.pause': ({ jobId }) => jobView(scheduler.pause(jobId)),
       'jobs.resume': ({ jobId }) => jobView(scheduler.resume(jobId)),

@@ -659,14 +659,14 @@ export class Store {
   }
 
   // ── jobs ─────────────────────────────────────────────────────────────────
-  insertJob(experimentId: string, kind: string): JobRow {
+  insertJob(experimentId: string, kind: string, autoResume = true): JobRow {
     const id = newId('job');
     const t = now();
     this.db
       .prepare(
-        `INSERT INTO jobs (id, experiment_id, kind, state, created_at, updated_at) VALUES (?, ?, ?, 'queued', ?, ?)`,
+        `INSERT INTO jobs (id, experiment_id, kind, state, auto_resume, created_at, updated_at) VALUES (?, ?, ?, 'queued', ?, ?, ?)`,
       )
-      .run(id, experimentId, kind, t, t);
+      .run(id, experimentId, kind, autoResume ? 1 : 0, t, t);
     return this.getJob(id)!;
   }
 

@@ -115,8 +115,10 @@ describe('ticketlab CLI', () => {
       pruning: { levels: 2 },
       controls: {},
     });
+    // Its own process group, so that Ctrl-C can be sent as a terminal sends it: to the group.
     const child = spawn(process.execPath, [BIN, 'run', spec, '--data-dir', data], {
       env: { ...process.env, TICKETLAB_BACKEND: 'wasm' },
+      detached: true,
     });
     let stdout = '';
     const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
@@ -126,7 +128,7 @@ describe('ticketlab CLI', () => {
         if (/^\s+0\s+dense/m.test(stdout)) ready();
       }),
     );
-    child.kill('SIGINT');
+    process.kill(-child.pid!, 'SIGINT');
     expect(await exited).toBe(130);
     const paused = /Paused job (job_\w+)/.exec(stdout);
     expect(paused).not.toBeNull();

@@ -156,6 +156,23 @@ describe('CIFAR importer', () => {
     );
   });
 
+  it('reads CIFAR-100 (coarse + fine label bytes; the fine label is the class)', () => {
+    const dir = join(tempDir(), 'cifar100');
+    mkdirSync(dir);
+    const record = (coarse: number, fine: number) =>
+      Buffer.concat([Buffer.from([coarse, fine]), Buffer.alloc(3072, 7)]);
+    writeFileSync(join(dir, 'train.bin'), Buffer.concat([record(3, 87), record(19, 99)]));
+    writeFileSync(join(dir, 'test.bin'), record(0, 4));
+    const ds = importDatasetFolder(dir);
+    expect(ds).toMatchObject({ format: 'cifar100', inputShape: [32, 32, 3] });
+    expect(ds.classNames).toHaveLength(100);
+    expect(Array.from(ds.train.labels)).toEqual([87, 99]);
+    writeFileSync(join(dir, 'test.bin'), record(0, 100));
+    expect(() => importDatasetFolder(dir)).toThrowError(
+      /test\.bin: label 100 at record 0 is out of range 0–99/,
+    );
+  });
+
   it('stores channels last: red, green, blue planes interleave per pixel', () => {
     const dir = join(tempDir(), 'cifar');
     mkdirSync(dir);

@@ -96,6 +96,28 @@ describe('job scheduler with a real compute worker', () => {
     }
   });
 
+  it('runs jobs side by side in separate workers when concurrency allows', async () => {
+    const lab = Lab.open({ dataDir: tempDir(), runAll: true, concurrency: 2 });
+    try {
+      const tiny = {
+        ...SMALL_SPEC,
+        training: { duration: '100it', evalEvery: 50 },
+        pruning: { levels: 1 },
+      };
+      const a = await lab.invoke('experiments.create', { spec: { ...tiny, seed: 1 }, start: true });
+      const b = await lab.invoke('experiments.create', { spec: { ...tiny, seed: 2 }, start: true });
+      expect((await lab.invoke('jobs.list', {})).map((j) => j.state)).toEqual([
+        'running',
+        'running',
+      ]);
+      expect(lab.scheduler.workerPids()).toHaveLength(2);
+      expect((await lab.scheduler.wait(a.job!.id)).state).toBe('done');
+      expect((await lab.scheduler.wait(b.job!.id)).state).toBe('done');
+    } finally {
+      await lab.close();
+    }
+  });
+
   it('cancel stops a job and keeps its finished levels', async () => {
     const dataDir = tempDir();
     const lab = Lab.open({ dataDir, runAll: true });
@@ -112,6 +134,50 @@ describe('job scheduler with a real compute worker', () => {
       expect((await lab.invoke('experiments.get', { id: experiment.id })).status).toBe('cancelled');
     } finally {
       await lab.close();
+    }
+  });
+});
+
+describe('recovery after a host died', () => {
+  it('marks stale running jobs interrupted and requeues only those with auto-resume on', async () => {
+    const { Store } = await import('../../src/store/store.ts');
+    const { Scheduler } = await import('../../src/jobs/scheduler.ts');
+    const { createExperiment } = await import('../../src/services/experiments.ts');
+    const store = Store.open(tempDir());
+    try {
+      const a = createExperiment(store, { model: 'lenet-5', seed: 1 }).experiment;
+      const b = createExperiment(store, { model: 'lenet-5', seed: 2 }).experiment;
+      const live = createExperiment(store, { model: 'lenet-5', seed: 3 }).experiment;
+      const hourAgo = new Date(Date.now() - 3600_000).toISOString();
+      const resumeMe = store.insertJob(a.id, 'imp', true);
+      const leaveMe = store.insertJob(b.id, 'imp', false);
+      const otherHost = store.insertJob(live.id, 'imp', true);
+      for (const j of [resumeMe, leaveMe])
+        store.updateJob(j.id, { state: 'running', owner: 'elsewhere:1', heartbeatAt: hourAgo });
+      // A job another live host is running (fresh heartbeat) is left alone.
+      store.updateJob(otherHost.id, {
+        state: 'running',
+        owner: 'elsewhere:2',
+        heartbeatAt: new Date().toISOString(),
+      });
+      const events: string[] = [];
+      const scheduler = new Scheduler({
+        store,
+        emit: (e) => e.type === 'job.state' && events.push(`${e.jobId}:${e.state}`),
+      });
+      const recovered = scheduler.recover({ requeue: true });
+      const states = Object.fromEntries(recovered.map((j) => [j.id, j.state]));
+      expect(states).toEqual({ [resumeMe.id]: 'queued', [leaveMe.id]: 'interrupted' });
+      expect(events).toContain(`${resumeMe.id}:interrupted`);
+      expect(events.indexOf(`${resumeMe.id}:queued`)).toBeGreaterThan(
+        events.indexOf(`${resumeMe.id}:interrupted`),
+      );
+      expect(events.filter((e) => e.startsWith(leaveMe.id))).toEqual([`${leaveMe.id}:interrupted`]);
+      expect(store.getJob(otherHost.id)!.state).toBe('running');
+      expect(store.getExperiment(b.id)!.status).toBe('interrupted');
+      await scheduler.close({ pauseRunning: false });
+    } finally {
+      store.close();
     }
   });
 });

@@ -96,6 +96,14 @@ describe('browser mode: the contract over HTTP and SSE (ticketlab serve)', () =>
       expect(series.points.length).toBeLessThanOrEqual(3); // downsampled in SQL
       expect(series.points.at(-1)!.step).toBe(300);
 
+      const compared = (
+        await s.call<{ rows: { level: number; remainingWeights: number; testAccuracy: number }[] }>(
+          'compare',
+          { experimentIds: [experiment.id] },
+        )
+      ).body.result;
+      expect(compared.rows.map((r) => r.level)).toEqual([0, 1, 2]);
+      expect(compared.rows[2]!.remainingWeights).toBeLessThan(compared.rows[1]!.remainingWeights);
       const info = (await s.call<{ backend: string; dataDir: string }>('system.info')).body.result;
       expect(info).toMatchObject({ backend: 'wasm', dataDir });
       const renamed = (

@@ -1,0 +1,66 @@
+import type { MethodInput, MethodName, MethodOutput, WireError } from './contract.ts';
+import type { SequencedEvent } from './events.ts';
+
+/**
+ * The renderer's (and scripts') view of the contract: one generic, typed proxy over any
+ * transport. Electron's preload, HTTP + SSE and the in-process Lab each provide the two
+ * functions of a Transport and nothing else.
+ */
+export interface Transport {
+  invoke(method: string, input: unknown): Promise<unknown>;
+  subscribe(listener: (e: SequencedEvent) => void, after?: number): () => void;
+}
+
+/** An error rebuilt on the client side of a boundary; test `code`, not the class. */
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface Client {
+  call<M extends MethodName>(method: M, input: MethodInput<M>): Promise<MethodOutput<M>>;
+  subscribe(listener: (e: SequencedEvent) => void, after?: number): () => void;
+}
+
+export function createClient(transport: Transport): Client {
+  return {
+    call: async (method, input) => (await transport.invoke(method, input)) as never,
+    subscribe: (listener, after) => transport.subscribe(listener, after),
+  };
+}
+
+/** HTTP + SSE transport for browser mode: POST /api/<method>, events from /api/events. */
+export function httpTransport(base: string, token: string): Transport {
+  return {
+    async invoke(method, input) {
+      const res = await fetch(new URL(`/api/${method}`, base), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify(input ?? {}),
+      });
+      const body = (await res.json()) as { ok: boolean; result?: unknown; error?: WireError };
+      if (!body.ok)
+        throw new ApiError(
+          body.error?.code ?? 'INTERNAL',
+          body.error?.message ?? `HTTP ${res.status}`,
+        );
+      return body.result;
+    },
+    subscribe(listener, after) {
+      // EventSource reconnects by itself and sends Last-Event-ID, so nothing is missed.
+      const url = new URL('/api/events', base);
+      url.searchParams.set('token', token);
+      if (after !== undefined) url.searchParams.set('lastEventId', String(after));
+      const source = new EventSource(url);
+      const onMessage = (m: MessageEvent<string>) => listener(JSON.parse(m.data) as SequencedEvent);
+      for (const type of ['job.state', 'job.progress', 'ticket.created', 'log'])
+        source.addEventListener(type, onMessage);
+      return () => source.close();
+    },
+  };
+}
