@@ -3,6 +3,7 @@ import { TicketLabError } from '../core/errors.ts';
 import { sha256Hex } from '../core/hash.ts';
 import { deriveSeed } from '../core/random.ts';
 import { MODEL_NAMES, type ModelName } from '../engine/architectures.ts';
+import { SCORE_NAMES } from '../pruning/methods.ts';
 
 export { MODEL_NAMES, type ModelName };
 
@@ -71,12 +72,24 @@ export const ControlsSpec = z.strictObject({
   randomPrune: z.boolean().default(false),
 });
 
+export const PaiSpec = z.strictObject({
+  score: z.enum(SCORE_NAMES).default('synflow'),
+  scope: z.enum(['global', 'layerwise']).default('global'),
+  /** log10 compression ratios, one level each: level i keeps 10^−c of the prunable weights. */
+  compressions: z.array(z.number().min(0).max(6)).min(1).max(30).default([0.5, 1, 1.5, 2, 2.5, 3]),
+  /** SynFlow's scoring rounds (Tanaka et al. 2020: 100). */
+  rounds: z.number().int().min(1).max(1000).default(100),
+  /** SNIP/GraSP batch: this many training examples per class (Lee et al.: 10). */
+  samplesPerClass: z.number().int().min(1).max(1000).default(10),
+});
+
 export const ExperimentSpec = z.strictObject({
   /** Display name; not part of the experiment's identity. */
   name: z.string().min(1).max(200).optional(),
   /** Fills unset fields with a paper's settings; the resolved values are the identity. */
   preset: z.enum(PRESET_NAMES).optional(),
-  method: z.literal('imp').default('imp'),
+  /** imp: iterative magnitude pruning; pai: pruning at initialisation with a score. */
+  method: z.enum(['imp', 'pai']).default('imp'),
   dataset: z.string().min(1).default('builtin:mnist'),
   model: z.enum(MODEL_NAMES),
   init: z.enum(['glorot-normal', 'kaiming-normal']).default('glorot-normal'),
@@ -91,6 +104,7 @@ export const ExperimentSpec = z.strictObject({
   training: TrainingSpec.prefault({}),
   pruning: PruningSpec.prefault({}),
   controls: ControlsSpec.prefault({}),
+  pai: PaiSpec.prefault({}),
 });
 
 export type ExperimentSpecInput = z.input<typeof ExperimentSpec>;
@@ -260,4 +274,26 @@ export function specHash(spec: ResolvedSpec): string {
 /** The seed a replicate trains with: replicate 0 uses the spec's seed, others derive theirs. */
 export function replicateSeed(spec: ResolvedSpec, replicate: number): number {
   return replicate === 0 ? spec.seed : deriveSeed(spec.seed, 'replicate', replicate) % 2 ** 31;
+}
+
+/** Runs per level the spec asks for: the level's ticket (dense at level 0) and its controls. */
+export function methodsPerLevel(spec: ResolvedSpec, level: number): string[] {
+  if (level === 0) return ['dense'];
+  return [
+    spec.method === 'imp' ? 'imp' : spec.pai.score,
+    ...(spec.controls.randomReinit ? ['random-reinit'] : []),
+    ...(spec.controls.randomPrune ? ['random-prune'] : []),
+  ];
+}
+
+/** Pruned levels after the dense level 0. */
+export function prunedLevels(spec: ResolvedSpec): number {
+  return spec.method === 'imp' ? spec.pruning.levels : spec.pai.compressions.length;
+}
+
+export function runsInJob(spec: ResolvedSpec): number {
+  let n = 0;
+  for (let level = 0; level <= prunedLevels(spec); level++)
+    n += methodsPerLevel(spec, level).length;
+  return n;
 }

@@ -57,6 +57,15 @@ const BN_EPSILON = 1e-5;
 
 let modelCount = 0;
 
+export interface ApplyOptions {
+  /** training mode: where batch norm puts its moving-average updates */
+  bnUpdates?: [tf.Variable, tf.Tensor][];
+  /** tensors to use instead of the model's variables (by parameter name), to differentiate by them */
+  params?: Map<string, tf.Tensor>;
+  /** fused kernels (fast); false for ops that support second derivatives (GraSP) */
+  fused?: boolean;
+}
+
 /** A model living on the active backend: variables for every parameter. */
 export class Model {
   readonly specs: ParamSpec[];
@@ -110,7 +119,9 @@ export class Model {
    * The forward pass. In training mode batch norm uses batch statistics and pushes the
    * moving-average updates into `bnUpdates` (applied by the caller after the step).
    */
-  apply(x: tf.Tensor, training: boolean, bnUpdates?: [tf.Variable, tf.Tensor][]): tf.Tensor {
+  apply(x: tf.Tensor, training: boolean, options: ApplyOptions = {}): tf.Tensor {
+    const { bnUpdates, params, fused = true } = options;
+    const p = (name: string): tf.Tensor => params?.get(name) ?? this.v(name);
     const run = (layers: LayerDef[], input: tf.Tensor): tf.Tensor => {
       let h = input;
       for (const layer of layers) {
@@ -118,27 +129,44 @@ export class Model {
           case 'flatten':
             h = tf.reshape(h, [h.shape[0]!, -1]);
             break;
-          case 'dense':
-            h = tf.fused.matMul({
-              a: h as tf.Tensor2D,
-              b: this.v(`${layer.name}.kernel`) as tf.Tensor2D,
-              bias: this.v(`${layer.name}.bias`),
-              activation: layer.activation,
-            });
+          case 'dense': {
+            const kernel = p(`${layer.name}.kernel`) as tf.Tensor2D;
+            const bias = p(`${layer.name}.bias`);
+            if (fused) {
+              h = tf.fused.matMul({
+                a: h as tf.Tensor2D,
+                b: kernel,
+                bias,
+                activation: layer.activation,
+              });
+            } else {
+              h = tf.add(tf.matMul(h as tf.Tensor2D, kernel), bias);
+              if (layer.activation === 'relu') h = tf.relu(h);
+            }
             break;
-          case 'conv2d':
-            h = tf.fused.conv2d({
-              x: h as tf.Tensor4D,
-              filter: this.v(`${layer.name}.kernel`) as tf.Tensor4D,
-              strides: layer.stride,
-              pad: layer.padding,
-              bias: layer.bias ? this.v(`${layer.name}.bias`) : undefined,
-              activation: layer.activation,
-            });
+          }
+          case 'conv2d': {
+            const filter = p(`${layer.name}.kernel`) as tf.Tensor4D;
+            const bias = layer.bias ? p(`${layer.name}.bias`) : undefined;
+            if (fused) {
+              h = tf.fused.conv2d({
+                x: h as tf.Tensor4D,
+                filter,
+                strides: layer.stride,
+                pad: layer.padding,
+                bias,
+                activation: layer.activation,
+              });
+            } else {
+              h = tf.conv2d(h as tf.Tensor4D, filter, layer.stride, layer.padding);
+              if (bias) h = tf.add(h, bias);
+              if (layer.activation === 'relu') h = tf.relu(h);
+            }
             break;
+          }
           case 'batchnorm': {
-            const gamma = this.v(`${layer.name}.gamma`);
-            const beta = this.v(`${layer.name}.beta`);
+            const gamma = p(`${layer.name}.gamma`);
+            const beta = p(`${layer.name}.beta`);
             const movingMean = this.v(`${layer.name}.movingMean`);
             const movingVar = this.v(`${layer.name}.movingVariance`);
             if (training) {

@@ -199,7 +199,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         const x = tf.tensor4d(xBuf, [batchSize, ...data.train.shape]);
         const y = tf.oneHot(tf.tensor1d(yBuf, 'int32'), data.classes);
         const { value, grads } = tf.variableGrads(
-          () => tf.losses.softmaxCrossEntropy(y, model.apply(x, true, bnUpdates)) as tf.Scalar,
+          () => tf.losses.softmaxCrossEntropy(y, model.apply(x, true, { bnUpdates })) as tf.Scalar,
           [...trainable.values()],
         );
         const byName = new Map<string, tf.Tensor>();

@@ -1,31 +1,21 @@
-import { durationToIterations, type ResolvedSpec } from '../api/spec.ts';
+import { durationToIterations, runsInJob } from '../api/spec.ts';
 import { isTicketLabError, TicketLabError } from '../core/errors.ts';
 import { datasetFromBundle } from '../data/dataset.ts';
 import { prepareData } from '../data/split.ts';
 import { buildArchitecture, describeParams } from '../engine/architectures.ts';
 import { bundleToWeights, weightsToBundle } from '../engine/model.ts';
-import { runImp, type ImpResume, type InFlight, type RunInfo } from '../pruning/imp.ts';
+import {
+  runImp,
+  type ImpHooks,
+  type ImpResume,
+  type InFlight,
+  type RunInfo,
+} from '../pruning/imp.ts';
+import { runPai } from '../pruning/pai.ts';
 import { bundleToMask, maskToBundle } from '../pruning/mask.ts';
 import type { BlobStore } from '../store/blobs.ts';
 import { decodeCheckpoint, encodeCheckpoint } from './checkpoint.ts';
 import type { RunRef, StartJob, WorkerMessage } from './protocol.ts';
-
-/** Runs per level the spec asks for: the IMP ticket (or dense at level 0) and its controls. */
-export function methodsPerLevel(spec: ResolvedSpec, level: number): string[] {
-  if (level === 0) return ['dense'];
-  return [
-    'imp',
-    ...(spec.controls.randomReinit ? ['random-reinit'] : []),
-    ...(spec.controls.randomPrune ? ['random-prune'] : []),
-  ];
-}
-
-export function runsInJob(spec: ResolvedSpec): number {
-  let n = 0;
-  for (let level = 0; level <= spec.pruning.levels; level++)
-    n += methodsPerLevel(spec, level).length;
-  return n;
-}
 
 const PROGRESS_INTERVAL_MS = 250;
 
@@ -68,17 +58,18 @@ export async function executeJob(
     }
 
     const r = job.resume;
-    const resume: ImpResume | undefined = r.last
-      ? {
-          completed: new Set(r.completed),
-          last: {
-            level: r.last.level,
-            mask: bundleToMask(blobs.getTensors(r.last.maskBlob)),
-            trainedWeights: bundleToWeights(blobs.getTensors(r.last.trainedBlob)),
-          },
-          rewindWeights: bundleToWeights(blobs.getTensors(r.rewindBlob!)),
-        }
-      : undefined;
+    const resume: ImpResume | undefined =
+      spec.method === 'imp' && r.last
+        ? {
+            completed: new Set(r.completed),
+            last: {
+              level: r.last.level,
+              mask: bundleToMask(blobs.getTensors(r.last.maskBlob)),
+              trainedWeights: bundleToWeights(blobs.getTensors(r.last.trainedBlob)),
+            },
+            rewindWeights: bundleToWeights(blobs.getTensors(r.rewindBlob!)),
+          }
+        : undefined;
     const inFlight: InFlight | undefined = r.inFlight
       ? {
           level: r.inFlight.level,
@@ -96,71 +87,91 @@ export async function executeJob(
     const ref_ = (run: RunInfo): RunRef => ({ level: run.level, method: run.method });
     let lastProgress = 0;
 
-    await runImp(
-      {
-        arch,
-        data,
-        init: spec.init,
-        seed: job.seed,
-        training: { ...spec.training, batchSize, iterations },
-        rewindIteration,
-        levels: spec.pruning.levels,
-        scope: spec.pruning.scope,
-        rates: spec.pruning.rates,
-        globalRate: spec.pruning.globalRate,
-        pruneOutput: spec.pruning.pruneOutput,
-        controls: spec.controls,
+    const hooks: ImpHooks = {
+      onRunStart: (run) =>
+        post({
+          type: 'run-start',
+          jobId,
+          run: ref_(run),
+          seed: run.seed,
+          parent: run.parent,
+          maskBlob: blobs.putTensors(maskToBundle(specs, run.mask)),
+          initBlob: blobs.putTensors(weightsToBundle(specs, run.startWeights)),
+          size: run.size,
+          startIteration: run.startIteration,
+          hyperparams,
+          runsTotal,
+          runsDone,
+        }),
+      onEval: (run, point) => post({ type: 'eval', jobId, run: ref_(run), point }),
+      onProgress: (run, p) => {
+        const now = Date.now();
+        if (now - lastProgress < PROGRESS_INTERVAL_MS && p.iteration !== p.iterations) return;
+        lastProgress = now;
+        post({ type: 'progress', jobId, run: ref_(run), ...p });
       },
-      {
-        onRunStart: (run) =>
-          post({
-            type: 'run-start',
-            jobId,
-            run: ref_(run),
-            seed: run.seed,
-            parent: run.parent,
-            maskBlob: blobs.putTensors(maskToBundle(specs, run.mask)),
-            initBlob: blobs.putTensors(weightsToBundle(specs, run.startWeights)),
-            size: run.size,
-            startIteration: run.startIteration,
-            hyperparams,
-            runsTotal,
-            runsDone,
-          }),
-        onEval: (run, point) => post({ type: 'eval', jobId, run: ref_(run), point }),
-        onProgress: (run, p) => {
-          const now = Date.now();
-          if (now - lastProgress < PROGRESS_INTERVAL_MS && p.iteration !== p.iterations) return;
-          lastProgress = now;
-          post({ type: 'progress', jobId, run: ref_(run), ...p });
-        },
-        onCheckpoint: (run, c) =>
-          post({
-            type: 'checkpoint',
-            jobId,
-            run: ref_(run),
-            iteration: c.iteration,
-            blob: blobs.put(encodeCheckpoint(c)),
-          }),
-        onTicket: (t) => {
-          runsDone++;
-          post({
-            type: 'ticket',
-            jobId,
-            run: { level: t.level, method: t.method },
-            trainedBlob: blobs.putTensors(weightsToBundle(specs, t.trainedWeights)),
-            rewindBlob: t.rewindWeights
-              ? blobs.putTensors(weightsToBundle(specs, t.rewindWeights))
-              : null,
-            earlyStop: t.training.earlyStop,
-            final: t.training.final,
-            iterations,
-            wallTimeMs: Math.round(t.training.wallTimeMs),
-          });
-        },
+      onCheckpoint: (run, c) =>
+        post({
+          type: 'checkpoint',
+          jobId,
+          run: ref_(run),
+          iteration: c.iteration,
+          blob: blobs.put(encodeCheckpoint(c)),
+        }),
+      onTicket: (t) => {
+        runsDone++;
+        post({
+          type: 'ticket',
+          jobId,
+          run: { level: t.level, method: t.method },
+          trainedBlob: blobs.putTensors(weightsToBundle(specs, t.trainedWeights)),
+          rewindBlob: t.rewindWeights
+            ? blobs.putTensors(weightsToBundle(specs, t.rewindWeights))
+            : null,
+          earlyStop: t.training.earlyStop,
+          final: t.training.final,
+          iterations,
+          wallTimeMs: Math.round(t.training.wallTimeMs),
+        });
       },
-      { signal: signals.cancel, pauseSignal: signals.pause, resume, inFlight },
-    );
+    };
+    const base = {
+      arch,
+      data,
+      init: spec.init,
+      seed: job.seed,
+      training: { ...spec.training, batchSize, iterations },
+      rewindIteration,
+      controls: spec.controls,
+    };
+    const options = { signal: signals.cancel, pauseSignal: signals.pause, inFlight };
+    if (spec.method === 'pai') {
+      await runPai(
+        {
+          ...base,
+          score: spec.pai.score,
+          scope: spec.pai.scope,
+          compressions: spec.pai.compressions,
+          rounds: spec.pai.rounds,
+          samples: spec.pai.samplesPerClass * dataset.classNames.length,
+        },
+        hooks,
+        { ...options, completed: new Set(r.completed) },
+      );
+    } else {
+      await runImp(
+        {
+          ...base,
+          levels: spec.pruning.levels,
+          scope: spec.pruning.scope,
+          rates: spec.pruning.rates,
+          globalRate: spec.pruning.globalRate,
+          pruneOutput: spec.pruning.pruneOutput,
+        },
+        hooks,
+        { ...options, resume },
+      );
+    }
     finish('done');
   } catch (e) {
     if (isTicketLabError(e, 'PAUSED')) finish('paused');

@@ -1,5 +1,6 @@
 import { deriveSeed, Rng } from '../core/random.ts';
 import { runKey } from '../core/run-key.ts';
+import type { TicketMethod } from './methods.ts';
 import type { PreparedData } from '../data/split.ts';
 import {
   describeParams,
@@ -20,9 +21,10 @@ import {
 import { applyMask, countKept, denseMask, maskToFloat, type Mask } from './mask.ts';
 import { pruneGlobal, pruneLayerwise, randomMaskLike } from './magnitude.ts';
 
-export type TicketMethod = 'dense' | 'imp' | 'random-reinit' | 'random-prune';
+export type { TicketMethod };
 
-export interface ImpConfig {
+/** What every training of a job shares. */
+export interface TrainerConfig {
   arch: Architecture;
   data: PreparedData;
   init: Init;
@@ -30,13 +32,16 @@ export interface ImpConfig {
   training: TrainingSettings;
   /** 0 resets survivors to θ0 (Frankle & Carbin 2019); k > 0 rewinds to θ_k (Frankle et al. 2020). */
   rewindIteration: number;
+  controls: { randomReinit: boolean; randomPrune: boolean };
+}
+
+export interface ImpConfig extends TrainerConfig {
   /** pruning rounds after the dense level 0 */
   levels: number;
   scope: 'layerwise' | 'global';
   rates: { dense: number; conv: number; output: number };
   globalRate: number;
   pruneOutput: boolean;
-  controls: { randomReinit: boolean; randomPrune: boolean };
 }
 
 /** What one trained ticket hands to whoever stores it. */
@@ -135,16 +140,20 @@ export function pruneLevel(
  * is the dense network. Each level can be joined by the two controls: the same mask
  * randomly re-initialised, and a random mask of the same per-layer sparsity.
  */
-export async function runImp(
-  config: ImpConfig,
-  hooks: ImpHooks,
-  options: {
-    signal?: AbortSignal;
-    pauseSignal?: AbortSignal;
-    resume?: ImpResume;
-    inFlight?: InFlight;
-  } = {},
-): Promise<void> {
+/** Options shared by every training of a job. */
+export interface RunOptions {
+  signal?: AbortSignal;
+  pauseSignal?: AbortSignal;
+  /** a run cut short, continued from its checkpoint when it comes up */
+  inFlight?: InFlight;
+}
+
+/**
+ * Trains tickets for a pruning method: each from its start weights under its mask, with
+ * the run's hooks (stored as it goes) and the controls of a level. Shared by IMP and
+ * pruning at initialisation.
+ */
+export function ticketTrainer(config: TrainerConfig, hooks: ImpHooks, options: RunOptions) {
   const specs = describeParams(config.arch);
   const k = config.rewindIteration;
   let inFlight = options.inFlight;
@@ -213,8 +222,14 @@ export async function runImp(
     return ticket;
   };
 
-  const controls = async (level: number, mask: Mask, rewind: Weights, done: Set<string>) => {
-    const self = { level, method: 'imp' as TicketMethod };
+  /** The controls of a level, each a child of the ticket (`self`) whose mask they test. */
+  const controls = async (
+    level: number,
+    mask: Mask,
+    rewind: Weights,
+    done: Set<string>,
+    self: { level: number; method: TicketMethod } = { level, method: 'imp' },
+  ) => {
     if (config.controls.randomReinit && !done.has(runKey({ level, method: 'random-reinit' }))) {
       const fresh = initWeights(specs, config.init, deriveSeed(config.seed, 'reinit', level));
       await trainTicket(level, 'random-reinit', self, mask, applyMask(fresh, mask));
@@ -227,6 +242,16 @@ export async function runImp(
       await trainTicket(level, 'random-prune', self, randomMask, applyMask(rewind, randomMask));
     }
   };
+
+  return { specs, trainTicket, controls };
+}
+
+export async function runImp(
+  config: ImpConfig,
+  hooks: ImpHooks,
+  options: RunOptions & { resume?: ImpResume } = {},
+): Promise<void> {
+  const { specs, trainTicket, controls } = ticketTrainer(config, hooks, options);
 
   let mask: Mask;
   let trained: Weights;

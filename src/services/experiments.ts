@@ -35,7 +35,9 @@ export function createExperiment(
     return { experiment: existing[0]!, created: false };
   const replicate = existing.length === 0 ? 0 : Math.max(...existing.map((e) => e.replicate)) + 1;
   const experiment = store.insertExperiment({
-    name: spec.name ?? `${spec.model} IMP on ${spec.dataset}`,
+    name:
+      spec.name ??
+      `${spec.model} ${spec.method === 'imp' ? 'IMP' : spec.pai.score} on ${spec.dataset}`,
     specJson: JSON.stringify(spec),
     specHash: hash,
     replicate,

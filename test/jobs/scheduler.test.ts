@@ -181,3 +181,42 @@ describe('recovery after a host died', () => {
     }
   });
 });
+
+describe('pruning at initialisation as a job', () => {
+  it('trains the dense network and one SynFlow ticket per compression ratio, with controls', async () => {
+    const dataDir = tempDir();
+    const lab = Lab.open({ dataDir, runAll: true });
+    try {
+      const spec = {
+        model: 'lenet-300-100',
+        method: 'pai',
+        training: { duration: '60it', evalEvery: 30 },
+        pai: { score: 'synflow', compressions: [1, 2], rounds: 5 },
+        controls: { randomPrune: true },
+      };
+      const { experiment, job } = await lab.invoke('experiments.create', { spec, start: true });
+      expect(experiment.name).toBe('lenet-300-100 synflow on builtin:mnist');
+      expect((await lab.scheduler.wait(job!.id)).state).toBe('done');
+      const { tickets } = await lab.invoke('experiments.lineage', { id: experiment.id });
+      expect(tickets.map((t) => `${t.level}/${t.method}`)).toEqual([
+        '0/dense',
+        '1/synflow',
+        '1/random-prune',
+        '2/synflow',
+        '2/random-prune',
+      ]);
+      const dense = tickets[0]!;
+      expect(tickets[1]!.parentId).toBe(dense.id);
+      expect(tickets[2]!.parentId).toBe(tickets[1]!.id);
+      expect(tickets[1]!.remainingWeights).toBeCloseTo(0.1, 4);
+      expect(tickets[3]!.remainingWeights).toBeCloseTo(0.01, 4);
+      // The random control keeps SynFlow's per-layer sparsity.
+      expect(tickets[2]!.remainingWeightsPerLayer.map((l) => l.kept)).toEqual(
+        tickets[1]!.remainingWeightsPerLayer.map((l) => l.kept),
+      );
+      expect(tickets.every((t) => t.trained && t.testAccuracy !== null)).toBe(true);
+    } finally {
+      await lab.close();
+    }
+  });
+});

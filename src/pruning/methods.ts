@@ -1,0 +1,9 @@
+/**
+ * The pruning vocabulary, free of tensor code so that the contract (and the renderer)
+ * can name methods without loading tfjs.
+ */
+export const SCORE_NAMES = ['synflow', 'snip', 'grasp', 'magnitude', 'random'] as const;
+export type ScoreName = (typeof SCORE_NAMES)[number];
+
+/** What produced a ticket: the dense level, an IMP level, a score at init, or a control. */
+export type TicketMethod = 'dense' | 'imp' | 'random-reinit' | 'random-prune' | ScoreName;

@@ -1,0 +1,71 @@
+import { deriveSeed } from '../core/random.ts';
+import { runKey } from '../core/run-key.ts';
+import { initWeights, Model } from '../engine/model.ts';
+import { ticketTrainer, type ImpHooks, type RunOptions, type TrainerConfig } from './imp.ts';
+import { applyMask, denseMask } from './mask.ts';
+import type { ScoreName } from './methods.ts';
+import { pruneAtInit } from './scores.ts';
+
+export interface PaiConfig extends TrainerConfig {
+  score: ScoreName;
+  scope: 'global' | 'layerwise';
+  /** log10 compression ratios; level i keeps 10^−compressions[i−1] of the prunable weights */
+  compressions: number[];
+  /** SynFlow's scoring rounds */
+  rounds: number;
+  /** training examples for SNIP and GraSP */
+  samples: number;
+}
+
+/**
+ * Pruning at initialisation: level 0 trains the dense network; level i prunes θ0 with the
+ * score to the i-th compression ratio (Tanaka et al. 2020 sweep 10^0.5 … 10^3) and trains
+ * that ticket from θ0, with the controls of the level. Every ticket's parent is the dense
+ * one. Runs already stored (`completed`) are skipped; masks are recomputed, as scoring is
+ * deterministic.
+ */
+export async function runPai(
+  config: PaiConfig,
+  hooks: ImpHooks,
+  options: RunOptions & { completed?: Set<string> } = {},
+): Promise<void> {
+  const { specs, trainTicket, controls } = ticketTrainer(config, hooks, options);
+  const done = options.completed ?? new Set<string>();
+  const theta0 = initWeights(specs, config.init, config.seed);
+  const dense = denseMask(specs);
+  if (!done.has(runKey({ level: 0, method: 'dense' })))
+    await trainTicket(0, 'dense', null, dense, theta0);
+
+  for (let level = 1; level <= config.compressions.length; level++) {
+    const method = config.score;
+    const ticketDone = done.has(runKey({ level, method }));
+    const controlsDone =
+      (!config.controls.randomReinit || done.has(runKey({ level, method: 'random-reinit' }))) &&
+      (!config.controls.randomPrune || done.has(runKey({ level, method: 'random-prune' })));
+    if (ticketDone && controlsDone) continue;
+    const model = new Model(config.arch, theta0);
+    let mask;
+    try {
+      mask = await pruneAtInit(model, dense, {
+        score: config.score,
+        density: 10 ** -config.compressions[level - 1]!,
+        scope: config.scope,
+        rounds: config.rounds,
+        samples: config.samples,
+        seed: deriveSeed(config.seed, 'score', level),
+        data: config.data,
+      });
+    } finally {
+      model.dispose();
+    }
+    if (!ticketDone)
+      await trainTicket(
+        level,
+        method,
+        { level: 0, method: 'dense' },
+        mask,
+        applyMask(theta0, mask),
+      );
+    await controls(level, mask, theta0, done, { level, method });
+  }
+}

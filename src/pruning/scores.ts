@@ -1,0 +1,242 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { Rng } from '../core/random.ts';
+import { exampleSize } from '../data/dataset.ts';
+import type { PreparedData } from '../data/split.ts';
+import type { Model } from '../engine/model.ts';
+import { countKept, type Mask } from './mask.ts';
+import type { ScoreName } from './methods.ts';
+
+/**
+ * Saliency scores for pruning at initialisation. Each returns a score per prunable weight;
+ * higher means keep (GraSP's is negated here so that the same rule applies).
+ */
+export type Scores = Map<string, Float32Array>;
+
+/** GraSP's temperature on the logits (Wang et al. 2020, reference code). */
+const GRASP_TEMPERATURE = 200;
+
+function prunable(model: Model) {
+  return model.specs.filter((p) => p.prunable);
+}
+
+/** Reads tensors (returned by a tidy, in `names` order) into host scores and frees them. */
+async function toHost(names: string[], tensors: tf.Tensor[]): Promise<Scores> {
+  const out: Scores = new Map();
+  for (let i = 0; i < names.length; i++)
+    out.set(names[i]!, (await tensors[i]!.data()) as Float32Array);
+  tf.dispose(tensors);
+  return out;
+}
+
+function maskTensor(model: Model, mask: Mask, name: string): tf.Tensor {
+  return tf.tensor(Float32Array.from(mask.get(name)!), model.v(name).shape);
+}
+
+/**
+ * SynFlow (Tanaka et al. 2020): R = 1ᵀ(∏ₗ|W⁽ˡ⁾|)1, computed as the sum of the outputs of
+ * the network with every parameter replaced by its absolute value, for one all-ones input;
+ * score = |θ ⊙ ∂R/∂θ|. Data-free. Batch norm runs in inference mode.
+ */
+export async function synflowScores(model: Model, mask: Mask): Promise<Scores> {
+  const names = model.specs.filter((p) => p.trainable).map((p) => p.name);
+  const grads = tf.tidy(() => {
+    const abs = names.map((n) => {
+      const w = tf.abs(model.v(n));
+      return mask.has(n) ? tf.mul(w, maskTensor(model, mask, n)) : w;
+    });
+    const x = tf.ones([1, ...model.arch.inputShape]);
+    const g = tf.grads((...ps: tf.Tensor[]) =>
+      tf.sum(
+        model.apply(x, false, { params: new Map(names.map((n, i) => [n, ps[i]!])), fused: false }),
+      ),
+    )(abs);
+    return names.flatMap((n, i) => (mask.has(n) ? [tf.abs(tf.mul(g[i]!, abs[i]!))] : []));
+  });
+  return toHost(
+    names.filter((n) => mask.has(n)),
+    grads,
+  );
+}
+
+/** A seeded sample of training examples for data-dependent scores. */
+function sampleBatch(
+  data: PreparedData,
+  count: number,
+  seed: number,
+): { x: tf.Tensor; y: tf.Tensor } {
+  const n = Math.min(count, data.train.count);
+  const idx = new Rng(seed).permutation(data.train.count).subarray(0, n);
+  const size = exampleSize(data.train.shape);
+  const xs = new Float32Array(n * size);
+  const ys = new Int32Array(n);
+  idx.forEach((i, r) => {
+    xs.set(data.train.x.subarray(i * size, (i + 1) * size), r * size);
+    ys[r] = data.train.y[i]!;
+  });
+  return {
+    x: tf.tensor4d(xs, [n, ...data.train.shape]),
+    y: tf.oneHot(tf.tensor1d(ys, 'int32'), data.classes),
+  };
+}
+
+/** SNIP (Lee et al. 2019): |∂L/∂θ ⊙ θ| on a batch of training data (10 × classes samples by default). */
+export async function snipScores(
+  model: Model,
+  mask: Mask,
+  data: PreparedData,
+  samples: number,
+  seed: number,
+): Promise<Scores> {
+  const names = prunable(model).map((p) => p.name);
+  const scores = tf.tidy(() => {
+    const { x, y } = sampleBatch(data, samples, seed);
+    const ws = names.map((n) => tf.mul(model.v(n), maskTensor(model, mask, n)));
+    const g = tf.grads(
+      (...ps: tf.Tensor[]) =>
+        tf.losses.softmaxCrossEntropy(
+          y,
+          model.apply(x, true, { params: new Map(names.map((n, i) => [n, ps[i]!])) }),
+        ) as tf.Scalar,
+    )(ws);
+    return names.map((_, i) => tf.abs(tf.mul(g[i]!, ws[i]!)));
+  });
+  return toHost(names, scores);
+}
+
+/**
+ * GraSP (Wang et al. 2020): S = −θ ⊙ Hg, the change in gradient flow when a weight is
+ * removed; the reference prunes the highest S, so the score returned is Hg ⊙ θ (keep the
+ * highest). Hg is a Hessian-gradient product by double back-propagation, with the logits
+ * divided by the temperature 200.
+ */
+export async function graspScores(
+  model: Model,
+  mask: Mask,
+  data: PreparedData,
+  samples: number,
+  seed: number,
+): Promise<Scores> {
+  const names = prunable(model).map((p) => p.name);
+  const scores = tf.tidy(() => {
+    const { x, y } = sampleBatch(data, samples, seed);
+    const ws = names.map((n) => tf.mul(model.v(n), maskTensor(model, mask, n)));
+    const loss = (ps: tf.Tensor[]) =>
+      tf.losses.softmaxCrossEntropy(
+        y,
+        tf.div(
+          model.apply(x, true, { params: new Map(names.map((n, i) => [n, ps[i]!])), fused: false }),
+          GRASP_TEMPERATURE,
+        ),
+      ) as tf.Scalar;
+    const g = tf
+      .grads((...ps: tf.Tensor[]) => loss(ps))(ws)
+      .map((t) => tf.tensor(t.dataSync(), t.shape)); // a constant
+    const hg = tf.grads((...ps: tf.Tensor[]) => {
+      const inner = tf.grads((...qs: tf.Tensor[]) => loss(qs))(ps);
+      return tf.addN(inner.map((gi, i) => tf.sum(tf.mul(gi, g[i]!)))) as tf.Scalar;
+    })(ws);
+    return names.map((_, i) => tf.mul(hg[i]!, ws[i]!));
+  });
+  return toHost(names, scores);
+}
+
+export async function magnitudeScores(model: Model): Promise<Scores> {
+  const out: Scores = new Map();
+  for (const p of prunable(model))
+    out.set(p.name, ((await model.v(p.name).data()) as Float32Array).map(Math.abs));
+  return out;
+}
+
+/**
+ * Keeps the `density` share of the currently kept weights with the highest scores, over
+ * all layers (global) or in each layer (layerwise). Pruned weights stay pruned.
+ */
+export function keepTop(
+  scores: Scores,
+  mask: Mask,
+  density: number,
+  scope: 'global' | 'layerwise',
+): Mask {
+  const next: Mask = new Map([...mask].map(([n, m]) => [n, new Uint8Array(m.length)]));
+  const total = [...mask.values()].reduce((a, m) => a + m.length, 0);
+  const pick = (entries: { layer: string; index: number; score: number }[], count: number) => {
+    entries.sort((a, b) => b.score - a.score || a.index - b.index);
+    for (let i = 0; i < count && i < entries.length; i++)
+      next.get(entries[i]!.layer)![entries[i]!.index] = 1;
+  };
+  const candidates = (layer: string) => {
+    const m = mask.get(layer)!;
+    const s = scores.get(layer)!;
+    const out: { layer: string; index: number; score: number }[] = [];
+    for (let i = 0; i < m.length; i++)
+      if (m[i]) out.push({ layer, index: i, score: Number.isFinite(s[i]!) ? s[i]! : -Infinity });
+    return out;
+  };
+  if (scope === 'global') pick([...mask.keys()].flatMap(candidates), Math.round(total * density));
+  else for (const [layer, m] of mask) pick(candidates(layer), Math.round(m.length * density));
+  return next;
+}
+
+export function randomMask(mask: Mask, density: number, rng: Rng): Mask {
+  const out: Mask = new Map();
+  for (const [name, m] of mask) {
+    const keep = Math.round(m.length * density);
+    const order = rng.permutation(m.length);
+    const r = new Uint8Array(m.length);
+    for (let i = 0; i < keep; i++) r[order[i]!] = 1;
+    out.set(name, r);
+  }
+  return out;
+}
+
+export interface PruneAtInitOptions {
+  score: ScoreName;
+  /** fraction of prunable weights to keep, 0–1 */
+  density: number;
+  scope: 'global' | 'layerwise';
+  /** SynFlow's iterations (Tanaka et al.: 100) */
+  rounds: number;
+  /** training examples for SNIP and GraSP */
+  samples: number;
+  seed: number;
+  data: PreparedData;
+}
+
+/**
+ * Prunes the model's current (initial) weights to `density`. SynFlow is iterative with the
+ * exponential schedule: after round k of n it keeps density^(k/n), re-scoring the masked
+ * network each round; the others score once.
+ */
+export async function pruneAtInit(model: Model, mask: Mask, o: PruneAtInitOptions): Promise<Mask> {
+  switch (o.score) {
+    case 'random':
+      return randomMask(mask, o.density, new Rng(o.seed));
+    case 'magnitude':
+      return keepTop(await magnitudeScores(model), mask, o.density, o.scope);
+    case 'snip':
+      return keepTop(
+        await snipScores(model, mask, o.data, o.samples, o.seed),
+        mask,
+        o.density,
+        o.scope,
+      );
+    case 'grasp':
+      return keepTop(
+        await graspScores(model, mask, o.data, o.samples, o.seed),
+        mask,
+        o.density,
+        o.scope,
+      );
+    case 'synflow': {
+      let current = mask;
+      const start =
+        [...mask.values()].reduce((a, m) => a + countKept(m), 0) /
+        [...mask.values()].reduce((a, m) => a + m.length, 0);
+      for (let k = 1; k <= o.rounds; k++) {
+        const target = start * (o.density / start) ** (k / o.rounds);
+        current = keepTop(await synflowScores(model, current), current, target, o.scope);
+      }
+      return current;
+    }
+  }
+}

@@ -1,0 +1,179 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import { Rng } from '../../src/core/random.ts';
+import { buildArchitecture, describeParams } from '../../src/engine/architectures.ts';
+import { initBackend } from '../../src/engine/backend.ts';
+import { initWeights, Model } from '../../src/engine/model.ts';
+import { countKept, denseMask } from '../../src/pruning/mask.ts';
+import {
+  graspScores,
+  keepTop,
+  pruneAtInit,
+  snipScores,
+  synflowScores,
+} from '../../src/pruning/scores.ts';
+import { tinyMnist } from '../engine/fixtures.ts';
+
+const arch = buildArchitecture('lenet-300-100', [28, 28, 1], 10);
+const specs = describeParams(arch);
+const theta0 = initWeights(specs, 'glorot-normal', 11);
+
+function closeRelative(
+  actual: Float32Array,
+  expected: Float64Array | Float32Array,
+  tolerance: number,
+) {
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < expected.length; i++) {
+    diff = Math.max(diff, Math.abs(actual[i]! - expected[i]!));
+    scale = Math.max(scale, Math.abs(expected[i]!));
+  }
+  expect(diff / scale).toBeLessThan(tolerance);
+}
+
+function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let ab = 0;
+  let aa = 0;
+  let bb = 0;
+  for (let i = 0; i < a.length; i++) {
+    ab += a[i]! * b[i]!;
+    aa += a[i]! ** 2;
+    bb += b[i]! ** 2;
+  }
+  return ab / Math.sqrt(aa * bb);
+}
+
+describe('pruning scores at initialisation', () => {
+  it('SynFlow equals |θ| times the sums of absolute paths through it (computed by hand)', async () => {
+    await initBackend('wasm');
+    const model = new Model(arch, theta0);
+    const scores = await synflowScores(model, denseMask(specs));
+    model.dispose();
+    const W1 = theta0.get('fc1.kernel')!; // [784, 300], biases are 0 at initialisation
+    const W2 = theta0.get('fc2.kernel')!; // [300, 100]
+    const W3 = theta0.get('fc3.kernel')!; // [100, 10]
+    // Paths to the output after each unit: u2[k] = Σ_l |W3[k,l]|, u1[j] = Σ_k |W2[j,k]| u2[k].
+    const u2 = Float64Array.from({ length: 100 }, (_, k) =>
+      Array.from({ length: 10 }, (_, l) => Math.abs(W3[k * 10 + l]!)).reduce((a, b) => a + b),
+    );
+    const u1 = Float64Array.from({ length: 300 }, (_, j) =>
+      Array.from({ length: 100 }, (_, k) => Math.abs(W2[j * 100 + k]!) * u2[k]!).reduce(
+        (a, b) => a + b,
+      ),
+    );
+    // Paths from the all-ones input to each unit: a1[j] = Σ_i |W1[i,j]|, a2[k] = Σ_j |W2[j,k]| a1[j].
+    const a1 = Float64Array.from({ length: 300 }, (_, j) =>
+      Array.from({ length: 784 }, (_, i) => Math.abs(W1[i * 300 + j]!)).reduce((a, b) => a + b),
+    );
+    const a2 = Float64Array.from({ length: 100 }, (_, k) =>
+      Array.from({ length: 300 }, (_, j) => Math.abs(W2[j * 100 + k]!) * a1[j]!).reduce(
+        (a, b) => a + b,
+      ),
+    );
+    closeRelative(
+      scores.get('fc1.kernel')!,
+      Float64Array.from(W1, (w, idx) => Math.abs(w) * u1[idx % 300]!),
+      1e-4,
+    );
+    closeRelative(
+      scores.get('fc3.kernel')!,
+      Float64Array.from(W3, (w, idx) => Math.abs(w) * a2[Math.floor(idx / 10)]!),
+      1e-4,
+    );
+  });
+
+  it('SNIP equals |∂L/∂θ ⊙ θ| computed through the training loss', async () => {
+    await initBackend('wasm');
+    const data = tinyMnist(40, 10);
+    const model = new Model(arch, theta0);
+    const scores = await snipScores(model, denseMask(specs), data, data.train.count, 3);
+    // Independently: the gradient of the same mean loss over every training example.
+    const x = tf.tensor4d(data.train.x, [data.train.count, 28, 28, 1]);
+    const y = tf.oneHot(tf.tensor1d(Int32Array.from(data.train.y), 'int32'), 10);
+    const { grads } = tf.variableGrads(
+      () => tf.losses.softmaxCrossEntropy(y, model.apply(x, true)) as tf.Scalar,
+      [model.v('fc2.kernel')],
+    );
+    const g = grads[model.v('fc2.kernel').name]!.dataSync();
+    closeRelative(
+      scores.get('fc2.kernel')!,
+      Float64Array.from(g, (gi, i) => Math.abs(gi * theta0.get('fc2.kernel')![i]!)),
+      1e-4,
+    );
+    tf.dispose([x, y, ...Object.values(grads)]);
+    model.dispose();
+  });
+
+  it('GraSP’s Hessian-gradient product matches finite differences of the gradient', async () => {
+    await initBackend('cpu');
+    const data = tinyMnist(20, 10);
+    const small = buildArchitecture('lenet-300-100', [28, 28, 1], 10);
+    const model = new Model(small, theta0);
+    const scores = await graspScores(model, denseMask(specs), data, data.train.count, 3);
+    // Hg ≈ (∇L(θ + εg) − ∇L(θ − εg)) / 2ε, with L on logits / 200 as in GraSP.
+    const x = tf.tensor4d(data.train.x, [data.train.count, 28, 28, 1]);
+    const y = tf.oneHot(tf.tensor1d(Int32Array.from(data.train.y), 'int32'), 10);
+    const vars = specs.filter((p) => p.prunable).map((p) => model.v(p.name));
+    const grad = () => {
+      const { grads, value } = tf.variableGrads(
+        () =>
+          tf.losses.softmaxCrossEntropy(
+            y,
+            tf.div(model.apply(x, true, { fused: false }), 200),
+          ) as tf.Scalar,
+        vars,
+      );
+      value.dispose();
+      return vars.map((v) => grads[v.name]!);
+    };
+    const g = grad();
+    const eps = 1e-2 / Math.sqrt(g.reduce((a, t) => a + tf.sum(tf.square(t)).dataSync()[0]!, 0));
+    const shift = (sign: number) =>
+      vars.forEach((v, i) => v.assign(tf.add(v, tf.mul(g[i]!, sign * eps))));
+    shift(1);
+    const plus = grad();
+    shift(-2);
+    const minus = grad();
+    shift(1);
+    const i3 = 2; // fc3.kernel
+    const hg = tf.div(tf.sub(plus[i3]!, minus[i3]!), 2 * eps).dataSync();
+    const expected = Float64Array.from(hg, (h, i) => h * theta0.get('fc3.kernel')![i]!);
+    expect(cosine(scores.get('fc3.kernel')!, expected)).toBeGreaterThan(0.99);
+    tf.dispose([x, y, ...g, ...plus, ...minus]);
+    model.dispose();
+  });
+
+  it('keeps exactly the requested share, globally or per layer, and never revives a pruned weight', () => {
+    const rng = new Rng(5);
+    const scores = new Map(
+      [...denseMask(specs)].map(([n, m]) => [n, Float32Array.from(m, () => rng.next())]),
+    );
+    const global = keepTop(scores, denseMask(specs), 0.1, 'global');
+    const kept = [...global.values()].reduce((a, m) => a + countKept(m), 0);
+    expect(kept).toBe(Math.round(266200 * 0.1));
+    const layerwise = keepTop(scores, denseMask(specs), 0.1, 'layerwise');
+    expect(countKept(layerwise.get('fc3.kernel')!)).toBe(100);
+    const again = keepTop(scores, global, 0.05, 'global');
+    for (const [n, m] of again) m.forEach((v, i) => v && expect(global.get(n)![i]).toBe(1));
+  });
+
+  it('iterative SynFlow reaches the target density (exponential schedule), data-free', async () => {
+    await initBackend('wasm');
+    const model = new Model(arch, theta0);
+    const mask = await pruneAtInit(model, denseMask(specs), {
+      score: 'synflow',
+      density: 0.01,
+      scope: 'global',
+      rounds: 5,
+      samples: 0,
+      seed: 1,
+      data: undefined as never,
+    });
+    model.dispose();
+    const kept = [...mask.values()].reduce((a, m) => a + countKept(m), 0);
+    expect(Math.abs(kept - 2662)).toBeLessThanOrEqual(1);
+    // No layer is cut off entirely at 100× compression (SynFlow's claim against layer collapse).
+    for (const m of mask.values()) expect(countKept(m)).toBeGreaterThan(0);
+  });
+});
