@@ -104,6 +104,7 @@ export async function executeJob(
           runsDone,
         }),
       onEval: (run, point) => post({ type: 'eval', jobId, run: ref_(run), point }),
+      onWarning: (message) => post({ type: 'log', jobId, level: 'warn', message }),
       onProgress: (run, p) => {
         const now = Date.now();
         if (now - lastProgress < PROGRESS_INTERVAL_MS && p.iteration !== p.iterations) return;

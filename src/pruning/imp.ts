@@ -86,6 +86,8 @@ export interface ImpHooks {
   onCheckpoint?(run: RunInfo, checkpoint: TrainCheckpoint): void | Promise<void>;
   /** Called when a ticket is trained; the next run starts only after it resolves. */
   onTicket(ticket: TicketOutcome): void | Promise<void>;
+  /** Warnings for the user, e.g. a layer pruned to nothing. */
+  onWarning?(message: string): void;
 }
 
 /** Where an interrupted experiment stands: what it needs to continue exactly. */

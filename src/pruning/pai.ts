@@ -2,7 +2,7 @@ import { deriveSeed } from '../core/random.ts';
 import { runKey } from '../core/run-key.ts';
 import { initWeights, Model } from '../engine/model.ts';
 import { ticketTrainer, type ImpHooks, type RunOptions, type TrainerConfig } from './imp.ts';
-import { applyMask, denseMask } from './mask.ts';
+import { applyMask, countKept, denseMask } from './mask.ts';
 import type { ScoreName } from './methods.ts';
 import { pruneAtInit } from './scores.ts';
 
@@ -57,6 +57,14 @@ export async function runPai(
       });
     } finally {
       model.dispose();
+    }
+    // Layer collapse (Tanaka et al. 2020 §3): the ticket is still trained, since showing it
+    // is the point of the comparison, but the user is told which layers were cut off.
+    const collapsed = [...mask].filter(([, m]) => countKept(m) === 0).map(([name]) => name);
+    if (collapsed.length > 0) {
+      hooks.onWarning?.(
+        `Layer collapse: ${config.score} at compression 10^${config.compressions[level - 1]} prunes every weight of ${collapsed.join(', ')}; the network is disconnected and will train to chance.`,
+      );
     }
     if (!ticketDone)
       await trainTicket(

@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { buildArchitecture } from '../../src/engine/architectures.ts';
+import { initBackend } from '../../src/engine/backend.ts';
+import type { TicketOutcome } from '../../src/pruning/imp.ts';
+import { countKept } from '../../src/pruning/mask.ts';
+import { runPai, type PaiConfig } from '../../src/pruning/pai.ts';
+import { tinyMnist } from '../engine/fixtures.ts';
+
+const data = tinyMnist(300, 100);
+const config = (over: Partial<PaiConfig>): PaiConfig => ({
+  arch: buildArchitecture('lenet-300-100', [28, 28, 1], 10),
+  data,
+  init: 'glorot-normal',
+  seed: 2,
+  training: {
+    optimizer: 'adam',
+    learningRate: 1.2e-3,
+    momentum: 0,
+    weightDecay: 0,
+    batchSize: 60,
+    iterations: 4,
+    evalEvery: 4,
+  },
+  rewindIteration: 0,
+  controls: { randomReinit: false, randomPrune: false },
+  score: 'magnitude',
+  scope: 'global',
+  compressions: [1],
+  rounds: 3,
+  samples: 50,
+  ...over,
+});
+
+describe('pruning at initialisation', () => {
+  it('prunes θ0 to each compression ratio, trains from θ0, and skips stored runs', async () => {
+    await initBackend('wasm');
+    const tickets: TicketOutcome[] = [];
+    await runPai(config({ score: 'snip', compressions: [1, 2] }), {
+      onTicket: (t) => void tickets.push(t),
+    });
+    expect(tickets.map((t) => `${t.level}/${t.method}`)).toEqual(['0/dense', '1/snip', '2/snip']);
+    expect(tickets[1]!.size.prunableKept).toBe(Math.round(266200 * 0.1));
+    expect(tickets[2]!.size.prunableKept).toBe(Math.round(266200 * 0.01));
+    const theta0 = tickets[0]!.startWeights.get('fc2.kernel')!;
+    const mask = tickets[2]!.mask.get('fc2.kernel')!;
+    expect(
+      tickets[2]!.startWeights.get('fc2.kernel')!.every((w, i) => w === (mask[i] ? theta0[i] : 0)),
+    ).toBe(true);
+    const rest: TicketOutcome[] = [];
+    await runPai(
+      config({ score: 'snip', compressions: [1, 2] }),
+      { onTicket: (t) => void rest.push(t) },
+      { completed: new Set(['0/dense', '1/snip']) },
+    );
+    expect(rest.map((t) => `${t.level}/${t.method}`)).toEqual(['2/snip']);
+    expect(Array.from(rest[0]!.mask.get('fc1.kernel')!)).toEqual(
+      Array.from(tickets[2]!.mask.get('fc1.kernel')!),
+    );
+  });
+
+  it('reports layer collapse, naming the layers cut off', async () => {
+    await initBackend('wasm');
+    const warnings: string[] = [];
+    const tickets: TicketOutcome[] = [];
+    // At 10^4 compression, global magnitude keeps only the output layer's large Glorot weights.
+    await runPai(config({ score: 'magnitude', compressions: [4] }), {
+      onTicket: (t) => void tickets.push(t),
+      onWarning: (m) => warnings.push(m),
+    });
+    const emptied = [...tickets[1]!.mask].filter(([, m]) => countKept(m) === 0).map(([n]) => n);
+    expect(emptied.length).toBeGreaterThan(0);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(
+      new RegExp(
+        `Layer collapse: magnitude at compression 10\\^4 prunes every weight of ${emptied.join(', ')}`,
+      ),
+    );
+  });
+});
