@@ -79,6 +79,34 @@ function sampleBatch(
   };
 }
 
+/**
+ * The training loss on a batch as a function of the prunable kernels, for scores that
+ * differentiate by them; `temperature` divides the logits, `fused: false` allows second
+ * derivatives.
+ */
+function kernelLoss(
+  model: Model,
+  names: string[],
+  batch: { x: tf.Tensor; y: tf.Tensor },
+  temperature = 1,
+  fused = true,
+) {
+  return (...ps: tf.Tensor[]): tf.Scalar => {
+    const logits = model.apply(batch.x, true, {
+      params: new Map(names.map((n, i) => [n, ps[i]!])),
+      fused,
+    });
+    return tf.losses.softmaxCrossEntropy(
+      batch.y,
+      temperature === 1 ? logits : tf.div(logits, temperature),
+    ) as tf.Scalar;
+  };
+}
+
+function maskedKernels(model: Model, mask: Mask, names: string[]): tf.Tensor[] {
+  return names.map((n) => tf.mul(model.v(n), maskTensor(model, mask, n)));
+}
+
 /** SNIP (Lee et al. 2019): |∂L/∂θ ⊙ θ| on a batch of training data (10 × classes samples by default). */
 export async function snipScores(
   model: Model,
@@ -89,15 +117,8 @@ export async function snipScores(
 ): Promise<Scores> {
   const names = prunable(model).map((p) => p.name);
   const scores = tf.tidy(() => {
-    const { x, y } = sampleBatch(data, samples, seed);
-    const ws = names.map((n) => tf.mul(model.v(n), maskTensor(model, mask, n)));
-    const g = tf.grads(
-      (...ps: tf.Tensor[]) =>
-        tf.losses.softmaxCrossEntropy(
-          y,
-          model.apply(x, true, { params: new Map(names.map((n, i) => [n, ps[i]!])) }),
-        ) as tf.Scalar,
-    )(ws);
+    const ws = maskedKernels(model, mask, names);
+    const g = tf.grads(kernelLoss(model, names, sampleBatch(data, samples, seed)))(ws);
     return names.map((_, i) => tf.abs(tf.mul(g[i]!, ws[i]!)));
   });
   return toHost(names, scores);
@@ -118,21 +139,19 @@ export async function graspScores(
 ): Promise<Scores> {
   const names = prunable(model).map((p) => p.name);
   const scores = tf.tidy(() => {
-    const { x, y } = sampleBatch(data, samples, seed);
-    const ws = names.map((n) => tf.mul(model.v(n), maskTensor(model, mask, n)));
-    const loss = (ps: tf.Tensor[]) =>
-      tf.losses.softmaxCrossEntropy(
-        y,
-        tf.div(
-          model.apply(x, true, { params: new Map(names.map((n, i) => [n, ps[i]!])), fused: false }),
-          GRASP_TEMPERATURE,
-        ),
-      ) as tf.Scalar;
+    const ws = maskedKernels(model, mask, names);
+    const loss = kernelLoss(
+      model,
+      names,
+      sampleBatch(data, samples, seed),
+      GRASP_TEMPERATURE,
+      false,
+    );
     const g = tf
-      .grads((...ps: tf.Tensor[]) => loss(ps))(ws)
+      .grads(loss)(ws)
       .map((t) => tf.tensor(t.dataSync(), t.shape)); // a constant
     const hg = tf.grads((...ps: tf.Tensor[]) => {
-      const inner = tf.grads((...qs: tf.Tensor[]) => loss(qs))(ps);
+      const inner = tf.grads(loss)(ps);
       return tf.addN(inner.map((gi, i) => tf.sum(tf.mul(gi, g[i]!)))) as tf.Scalar;
     })(ws);
     return names.map((_, i) => tf.mul(hg[i]!, ws[i]!));
