@@ -415,23 +415,12 @@ export class Scheduler {
           }
           const run =
             this.store.runOfTicket(ticket.id) ??
-            this.store.insertRun({
+            this.store.startRun({
               ticketId: ticket.id,
               seed: m.seed,
               startIteration: m.startIteration,
               hyperparams: m.hyperparams,
               backend: slot.backend?.name ?? 'unknown',
-              status: 'running',
-              iterations: 0,
-              earlyStopIteration: null,
-              bestValLoss: null,
-              valAccuracy: null,
-              testAccuracy: null,
-              finalTestAccuracy: null,
-              wallTimeMs: null,
-              error: null,
-              startedAt: new Date().toISOString(),
-              finishedAt: null,
             });
           live.ticketId = ticket.id;
           live.runId = run.id;

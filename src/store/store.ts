@@ -512,14 +512,15 @@ export class Store {
       .run(trainedBlob, rewindBlob, id);
   }
 
-  insertRun(r: Omit<RunRow, 'id'>): RunRow {
+  /** Starts a run of a ticket; its results come with finishRun. */
+  startRun(
+    r: Pick<RunRow, 'ticketId' | 'seed' | 'startIteration' | 'hyperparams' | 'backend'>,
+  ): RunRow {
     const id = newId('run');
     this.db
       .prepare(
-        `INSERT INTO runs (id, ticket_id, seed, start_iteration, hyperparams, backend, status, iterations,
-          early_stop_iteration, best_val_loss, val_accuracy, test_accuracy, final_test_accuracy,
-          wall_time_ms, error, started_at, finished_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO runs (id, ticket_id, seed, start_iteration, hyperparams, backend, status, started_at)
+         VALUES (?, ?, ?, ?, ?, ?, 'running', ?)`,
       )
       .run(
         id,
@@ -528,19 +529,9 @@ export class Store {
         r.startIteration,
         JSON.stringify(r.hyperparams),
         r.backend,
-        r.status,
-        r.iterations,
-        r.earlyStopIteration,
-        r.bestValLoss,
-        r.valAccuracy,
-        r.testAccuracy,
-        r.finalTestAccuracy,
-        r.wallTimeMs,
-        r.error,
-        r.startedAt,
-        r.finishedAt,
+        now(),
       );
-    return { ...r, id };
+    return this.getRun(id)!;
   }
 
   runOfTicket(ticketId: string): RunRow | undefined {
