@@ -15,10 +15,6 @@ export type TensorBundle = Map<string, HostTensor>;
 
 const BYTES_PER = { F32: 4, U8: 1, I32: 4 } as const;
 
-export function f32(shape: number[], data: Float32Array): HostTensor {
-  return { dtype: 'F32', shape, data };
-}
-
 export function encodeBundle(bundle: TensorBundle, metadata: Record<string, string> = {}): Buffer {
   const names = [...bundle.keys()].sort();
   const header: Record<string, unknown> = {};

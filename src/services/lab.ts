@@ -261,5 +261,3 @@ export class Lab {
     };
   }
 }
-
-export { jobView };

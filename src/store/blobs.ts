@@ -31,10 +31,6 @@ export class BlobStore {
     return join(this.root, sha256.slice(0, 2), sha256.slice(2));
   }
 
-  has(sha256: string): boolean {
-    return existsSync(this.pathOf(sha256));
-  }
-
   remove(sha256: string): void {
     rmSync(this.pathOf(sha256), { force: true });
   }

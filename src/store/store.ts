@@ -631,24 +631,6 @@ export class Store {
     });
   }
 
-  listMetrics(runId: string, split?: MetricRow['split']): MetricRow[] {
-    const rows = (
-      split
-        ? this.db
-            .prepare('SELECT * FROM metrics WHERE run_id = ? AND split = ? ORDER BY step')
-            .all(runId, split)
-        : this.db.prepare('SELECT * FROM metrics WHERE run_id = ? ORDER BY split, step').all(runId)
-    ) as Row[];
-    return rows.map((r) => ({
-      runId: r.run_id as string,
-      split: r.split as MetricRow['split'],
-      step: r.step as number,
-      epoch: r.epoch as number,
-      loss: r.loss as number,
-      accuracy: r.accuracy as number | null,
-    }));
-  }
-
   // ── jobs ─────────────────────────────────────────────────────────────────
   insertJob(experimentId: string, kind: string, autoResume = true): JobRow {
     const id = newId('job');
