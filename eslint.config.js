@@ -30,8 +30,8 @@ export default tseslint.config(
     },
   },
   {
-    // Engine and pruning are pure compute: no store, services, UI or transports.
-    files: ['src/engine/**/*.ts', 'src/pruning/**/*.ts', 'src/data/**/*.ts'],
+    // Engine, pruning, data and export are pure compute: no store, services, UI or transports.
+    files: ['src/engine/**/*.ts', 'src/pruning/**/*.ts', 'src/data/**/*.ts', 'src/export/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -40,7 +40,7 @@ export default tseslint.config(
             {
               group: ['**/store/**', '**/services/**', '**/cli/**', '**/server/**', '**/jobs/**'],
               message:
-                'engine, pruning and data never know about the store, services or transports.',
+                'engine, pruning, data and export never know about the store, services or transports.',
             },
             { group: ['electron', 'react'], message: 'src/ never imports electron or react.' },
           ],

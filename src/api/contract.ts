@@ -108,6 +108,24 @@ export const MetricPoint = z.object({
   accuracy: z.number().nullable(),
 });
 
+export const MODEL_FORMATS = ['onnx', 'tfjs', 'safetensors'] as const;
+export const RESULT_FORMATS = ['csv', 'json', 'lineage'] as const;
+
+export const ExportView = z.object({
+  id: z.string(),
+  experimentId: z.string(),
+  ticketId: z.string().nullable(),
+  format: z.string(),
+  path: z.string(),
+  bytes: z.number().int(),
+  /** sha256 of the file */
+  checksum: z.string(),
+  createdAt: z.string(),
+});
+
+/** Where an export goes: an absolute path on the machine that runs the core. */
+const exportPath = z.string().min(1).max(4096);
+
 function method<I extends z.ZodType, O extends z.ZodType>(input: I, output: O) {
   return { input, output };
 }
@@ -175,6 +193,30 @@ export const METHODS = {
       ),
     }),
   ),
+  'tickets.export': method(
+    z.strictObject({
+      ticketId: id,
+      format: z.enum(MODEL_FORMATS),
+      /** a file for onnx and safetensors (plus <name>.architecture.json), a folder for tfjs */
+      path: exportPath,
+      /** trained weights, or the weights its training started from (θ0 or the rewind point) */
+      weights: z.enum(['trained', 'initial']).default('trained'),
+      /** replace existing files (otherwise an existing file is a FILE_EXISTS error) */
+      force: z.boolean().default(false),
+    }),
+    z.object({ files: z.array(ExportView) }),
+  ),
+  'experiments.export': method(
+    z.strictObject({
+      id,
+      format: z.enum(RESULT_FORMATS),
+      /** a folder for csv (tickets.csv, runs.csv, metrics.csv), a file for json and lineage */
+      path: exportPath,
+      force: z.boolean().default(false),
+    }),
+    z.object({ files: z.array(ExportView) }),
+  ),
+  'exports.list': method(z.strictObject({ experimentId: id }), z.array(ExportView)),
   'datasets.list': method(z.strictObject({}), z.array(DatasetView)),
   'datasets.import': method(
     z.strictObject({

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { MODEL_FORMATS, RESULT_FORMATS } from '../api/contract.ts';
 import { Lab } from '../services/lab.ts';
 import { parseArgs } from './args.ts';
 import { bar, formatDuration, formatRow, percent, table } from './format.ts';
@@ -20,12 +21,28 @@ Usage:
   ticketlab show <experiment-id> [--json] [--data-dir DIR]
   ticketlab datasets ls [--json] [--data-dir DIR]
   ticketlab datasets import <folder> [--name NAME] [--classes N] [--data-dir DIR]
+  ticketlab export <ticket-id> --format onnx|tfjs|safetensors --out PATH
+                   [--weights trained|initial] [--force] [--data-dir DIR]
+      A ticket's model, pruned weights zero: onnx and safetensors write a file
+      (safetensors also <name>.architecture.json), tfjs a folder.
+  ticketlab export <experiment-id> --format csv|json|lineage --out PATH [--force]
+      An experiment's results: csv writes a folder (tickets, runs, metrics),
+      json and lineage a file. Existing files are only replaced with --force.
 
 Data folder: --data-dir, else $TICKETLAB_HOME, else ~/.ticketlab.
 Backend: $TICKETLAB_BACKEND (tensorflow-gpu, tensorflow, wasm, cpu) forces one.`;
 
-const VALUED = ['data-dir', 'name', 'classes', 'port', 'concurrency'] as const;
-const COMMANDS = ['run', 'resume', 'jobs', 'ls', 'show', 'datasets', 'serve'];
+const VALUED = [
+  'data-dir',
+  'name',
+  'classes',
+  'port',
+  'concurrency',
+  'format',
+  'out',
+  'weights',
+] as const;
+const COMMANDS = ['run', 'resume', 'jobs', 'ls', 'show', 'datasets', 'export', 'serve'];
 /** Rows are printed as tickets finish, so the level table has fixed column widths. */
 const RUN_WIDTHS = [5, 13, 8, 9, 10, 9];
 
@@ -286,6 +303,40 @@ async function cmdDatasets(
   return 0;
 }
 
+async function cmdExport(
+  lab: Lab,
+  id: string | undefined,
+  options: Map<string, string | true>,
+): Promise<number> {
+  const format = options.get('format');
+  const outPath = options.get('out');
+  if (!id || typeof format !== 'string' || typeof outPath !== 'string') {
+    throw new Error(
+      'export needs an id, --format and --out: ticketlab export <ticket-id> --format onnx --out model.onnx',
+    );
+  }
+  const path = resolve(outPath);
+  const force = options.has('force');
+  const isModel = (MODEL_FORMATS as readonly string[]).includes(format);
+  if (!isModel && !(RESULT_FORMATS as readonly string[]).includes(format)) {
+    throw new Error(
+      `unknown export format "${format}" (models: ${MODEL_FORMATS.join(', ')}; results: ${RESULT_FORMATS.join(', ')})`,
+    );
+  }
+  const weights = options.get('weights');
+  const { files } = isModel
+    ? await lab.invoke('tickets.export', {
+        ticketId: id,
+        format,
+        path,
+        force,
+        weights: typeof weights === 'string' ? weights : undefined,
+      })
+    : await lab.invoke('experiments.export', { id, format, path, force });
+  for (const f of files) out(`${f.path}  ${f.bytes} bytes  sha256 ${f.checksum}`);
+  return 0;
+}
+
 async function cmdServe(lab: Lab, options: Map<string, string | true>): Promise<number> {
   const { startServer } = await import('../server/http.ts');
   const port = options.get('port');
@@ -334,6 +385,8 @@ export async function main(argv: string[]): Promise<number> {
         return await cmdShow(lab, rest[0], options);
       case 'datasets':
         return await cmdDatasets(lab, rest, options);
+      case 'export':
+        return await cmdExport(lab, rest[0], options);
       default:
         return await cmdServe(lab, options);
     }

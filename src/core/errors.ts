@@ -18,7 +18,8 @@ export type ErrorCode =
   | 'CANCELLED'
   | 'PAUSED'
   | 'LAYER_COLLAPSE'
-  | 'BACKEND_UNAVAILABLE';
+  | 'BACKEND_UNAVAILABLE'
+  | 'FILE_EXISTS';
 
 export class TicketLabError extends Error {
   override readonly name = 'TicketLabError';

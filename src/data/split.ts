@@ -71,17 +71,31 @@ function normalise(
   return { x, y: labels, count: labels.length, shape };
 }
 
+function holdOut(ds: DecodedDataset, validationFraction: number) {
+  const size = exampleSize(ds.inputShape);
+  const order = new Rng(SPLIT_SEED).permutation(ds.train.count);
+  const nVal = Math.max(1, Math.round(ds.train.count * validationFraction));
+  return {
+    val: pick(ds.train, order.subarray(0, nVal), size),
+    train: pick(ds.train, order.subarray(nVal), size),
+  };
+}
+
+/** The normalisation `prepareData` applies (per-channel mean and std in 0–1 pixel units). */
+export function inputNormalisation(
+  ds: DecodedDataset,
+  validationFraction: number,
+): { mean: number[]; std: number[] } {
+  return channelStats(holdOut(ds, validationFraction).train.images, ds.inputShape[2]);
+}
+
 /**
  * Holds out a seeded random validation share of the training set (Frankle & Carbin hold
  * out 5K of MNIST's 60K) and normalises every split with the training split's per-channel
  * mean and std.
  */
 export function prepareData(ds: DecodedDataset, validationFraction: number): PreparedData {
-  const size = exampleSize(ds.inputShape);
-  const order = new Rng(SPLIT_SEED).permutation(ds.train.count);
-  const nVal = Math.max(1, Math.round(ds.train.count * validationFraction));
-  const val = pick(ds.train, order.subarray(0, nVal), size);
-  const train = pick(ds.train, order.subarray(nVal), size);
+  const { train, val } = holdOut(ds, validationFraction);
   const { mean, std } = channelStats(train.images, ds.inputShape[2]);
   return {
     train: normalise(train.images, train.labels, ds.inputShape, mean, std),

@@ -36,6 +36,7 @@ const STATUS: Record<string, number> = {
   INVALID_DATASET: 400,
   DATASET_NOT_FOUND: 404,
   NOT_FOUND: 404,
+  FILE_EXISTS: 409,
 };
 
 function toWire(e: unknown): WireError {

@@ -19,6 +19,7 @@ import type { WorkerFactory } from '../jobs/worker-host.ts';
 import { Store, type DatasetRow, type JobRow } from '../store/store.ts';
 import { ensureBuiltinDataset, getDatasetRow, importDataset, loadDataset } from './datasets.ts';
 import { EventBus } from './events.ts';
+import { exportResults, exportTicket } from './exports.ts';
 import {
   createExperiment,
   experimentSummary,
@@ -219,6 +220,16 @@ export class Lab {
             }));
         }),
       }),
+      'tickets.export': (args) => ({
+        files: exportTicket(store, { ...args, producer: `TicketLab ${version('../..')}` }),
+      }),
+      'experiments.export': ({ id, format, path, force }) => ({
+        files: exportResults(store, { experimentId: id, format, path, force }),
+      }),
+      'exports.list': ({ experimentId }) => {
+        experimentSummary(store, experimentId);
+        return store.listExports(experimentId);
+      },
       'datasets.list': () => {
         ensureBuiltinDataset(store);
         return store.listDatasets().map(datasetView);

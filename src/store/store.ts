@@ -159,6 +159,19 @@ export interface MetricRow {
   accuracy: number | null;
 }
 
+export interface ExportRow {
+  id: string;
+  experimentId: string;
+  /** null for exports of a whole experiment's results */
+  ticketId: string | null;
+  format: string;
+  path: string;
+  bytes: number;
+  /** sha256 of the written file */
+  checksum: string;
+  createdAt: string;
+}
+
 export function newId(prefix: string): string {
   return `${prefix}_${randomBytes(6).toString('hex')}`;
 }
@@ -629,6 +642,60 @@ export class Store {
     this.transaction(() => {
       for (const m of rows) stmt.run(m.runId, m.split, m.step, m.epoch, m.loss, m.accuracy);
     });
+  }
+
+  /** Every recorded metric of a run, in step order (exports; plots use metricSeries). */
+  allMetrics(runId: string): MetricRow[] {
+    return (
+      this.db
+        .prepare('SELECT * FROM metrics WHERE run_id = ? ORDER BY split, step')
+        .all(runId) as Row[]
+    ).map((r) => ({
+      runId,
+      split: r.split as MetricRow['split'],
+      step: r.step as number,
+      epoch: r.epoch as number,
+      loss: r.loss as number,
+      accuracy: r.accuracy as number | null,
+    }));
+  }
+
+  // ── exports ──────────────────────────────────────────────────────────────
+  insertExport(e: Omit<ExportRow, 'id' | 'createdAt'>): ExportRow {
+    const row = { ...e, id: newId('xpt'), createdAt: now() };
+    this.db
+      .prepare(
+        `INSERT INTO exports (id, experiment_id, ticket_id, format, path, bytes, checksum, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        row.id,
+        row.experimentId,
+        row.ticketId,
+        row.format,
+        row.path,
+        row.bytes,
+        row.checksum,
+        row.createdAt,
+      );
+    return row;
+  }
+
+  listExports(experimentId: string): ExportRow[] {
+    return (
+      this.db
+        .prepare('SELECT * FROM exports WHERE experiment_id = ? ORDER BY created_at, path')
+        .all(experimentId) as Row[]
+    ).map((r) => ({
+      id: r.id as string,
+      experimentId: r.experiment_id as string,
+      ticketId: r.ticket_id as string | null,
+      format: r.format as string,
+      path: r.path as string,
+      bytes: r.bytes as number,
+      checksum: r.checksum as string,
+      createdAt: r.created_at as string,
+    }));
   }
 
   // ── jobs ─────────────────────────────────────────────────────────────────

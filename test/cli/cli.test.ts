@@ -1,30 +1,12 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resolveSpec } from '../../src/api/spec.ts';
 import { buildArchitecture, describeParams } from '../../src/engine/architectures.ts';
 import { initWeights } from '../../src/engine/model.ts';
 import { pruneLevel, sizeOf, type ImpConfig } from '../../src/pruning/imp.ts';
 import { denseMask } from '../../src/pruning/mask.ts';
-import { tempDir } from '../helpers.ts';
-
-const ROOT = resolve(import.meta.dirname, '..', '..');
-const BIN = join(ROOT, 'bin', 'ticketlab.mjs');
-
-function cli(args: string[], dataDir: string) {
-  const r = spawnSync(process.execPath, [BIN, ...args, '--data-dir', dataDir], {
-    encoding: 'utf8',
-    env: { ...process.env, TICKETLAB_BACKEND: 'wasm' },
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function writeSpec(dir: string, spec: unknown): string {
-  const path = join(dir, 'spec.json');
-  writeFileSync(path, JSON.stringify(spec));
-  return path;
-}
+import { BIN, ROOT, cli, tempDir, writeSpec } from '../helpers.ts';
 
 const TINY = {
   model: 'lenet-300-100',

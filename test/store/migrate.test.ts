@@ -2,6 +2,7 @@ import { copyFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from '
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { ensureBuiltinDataset } from '../../src/services/datasets.ts';
 import { MIGRATIONS_DIR, Store } from '../../src/store/store.ts';
 import { tempDir } from '../helpers.ts';
 
@@ -87,6 +88,57 @@ describe('migration runner', () => {
     );
     expect(db.prepare('SELECT max(version) AS v FROM schema_migrations').get()).toEqual({ v: 1 });
     db.close();
+  });
+
+  it("0002 keeps exports recorded before it, attached to their ticket's experiment", () => {
+    const data = tempDir();
+    const old = Store.open(data, migrationsCopy());
+    const dataset = ensureBuiltinDataset(old);
+    const experiment = old.insertExperiment({
+      name: 'x',
+      specJson: '{}',
+      specHash: 'h',
+      replicate: 0,
+      method: 'imp',
+      datasetId: dataset.id,
+      model: 'lenet-300-100',
+    });
+    const ticket = old.insertTicket({
+      experimentId: experiment.id,
+      parentId: null,
+      method: 'dense',
+      level: 0,
+      datasetId: dataset.id,
+      architecture: 'lenet-300-100',
+      remainingFraction: 1,
+      remainingParams: 10,
+      totalParams: 10,
+      flops: 20,
+      layerRemaining: [],
+      maskBlob: null,
+      initBlob: null,
+      rewindBlob: null,
+      trainedBlob: null,
+    });
+    old.db
+      .prepare('INSERT INTO exports VALUES (?, ?, ?, ?, ?, ?)')
+      .run('xpt_1', ticket.id, 'onnx', '/tmp/m.onnx', 'ab'.repeat(32), '2026-01-01T00:00:00Z');
+    old.close();
+
+    const store = Store.open(data);
+    expect(store.listExports(experiment.id)).toEqual([
+      {
+        id: 'xpt_1',
+        experimentId: experiment.id,
+        ticketId: ticket.id,
+        format: 'onnx',
+        path: '/tmp/m.onnx',
+        bytes: 0,
+        checksum: 'ab'.repeat(32),
+        createdAt: '2026-01-01T00:00:00Z',
+      },
+    ]);
+    store.close();
   });
 
   it('enforces foreign keys', () => {

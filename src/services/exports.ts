@@ -1,0 +1,197 @@
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  writeSync,
+} from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { basename, dirname, isAbsolute, join } from 'node:path';
+import { MODEL_FORMATS, RESULT_FORMATS } from '../api/contract.ts';
+import { resolveSpec } from '../api/spec.ts';
+import { TicketLabError } from '../core/errors.ts';
+import { sha256Hex } from '../core/hash.ts';
+import { buildArchitecture } from '../engine/architectures.ts';
+import { bundleToWeights } from '../engine/model.ts';
+import { toOnnx } from '../export/onnx.ts';
+import { lineageTree, resultsCsv, resultsJson } from '../export/results.ts';
+import { toSafetensors } from '../export/safetensors.ts';
+import { TFJS_WEIGHTS_FILE, toTfjs } from '../export/tfjs.ts';
+import { bundleToMask } from '../pruning/mask.ts';
+import { inputNormalisation } from '../data/split.ts';
+import type { ExportModel } from '../export/model.ts';
+import type { ExportRow, Store } from '../store/store.ts';
+import { getDatasetRow, loadDataset } from './datasets.ts';
+import { showExperiment } from './experiments.ts';
+
+export type ModelFormat = (typeof MODEL_FORMATS)[number];
+export type ResultFormat = (typeof RESULT_FORMATS)[number];
+
+interface OutputFile {
+  path: string;
+  bytes: Uint8Array;
+}
+
+function requireAbsolute(path: string): void {
+  if (!isAbsolute(path))
+    throw new TicketLabError('INVALID_INPUT', `Export path must be absolute: "${path}".`);
+}
+
+/**
+ * Writes every file or none: all targets are checked first (an existing file is an
+ * error unless `force`), then each is written to a temp file, fsynced and renamed.
+ */
+function writeAll(files: OutputFile[], force: boolean): void {
+  const existing = files.filter((f) => existsSync(f.path)).map((f) => f.path);
+  if (existing.length > 0 && !force) {
+    throw new TicketLabError(
+      'FILE_EXISTS',
+      `Not overwriting ${existing.join(', ')}: choose another path or pass --force.`,
+    );
+  }
+  for (const f of files) {
+    mkdirSync(dirname(f.path), { recursive: true });
+    const tmp = join(dirname(f.path), `.${basename(f.path)}.${randomBytes(4).toString('hex')}.tmp`);
+    const fd = openSync(tmp, 'w');
+    try {
+      let written = 0;
+      while (written < f.bytes.byteLength)
+        written += writeSync(fd, f.bytes, written, f.bytes.byteLength - written);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, f.path);
+  }
+}
+
+function record(
+  store: Store,
+  files: OutputFile[],
+  experimentId: string,
+  ticketId: string | null,
+  format: string,
+): ExportRow[] {
+  return store.transaction(() =>
+    files.map((f) =>
+      store.insertExport({
+        experimentId,
+        ticketId,
+        format,
+        path: f.path,
+        bytes: f.bytes.byteLength,
+        checksum: sha256Hex(f.bytes),
+      }),
+    ),
+  );
+}
+
+const text = (s: string) => new TextEncoder().encode(s);
+
+export interface TicketExportOptions {
+  ticketId: string;
+  format: ModelFormat;
+  /** a file for onnx and safetensors, a folder for tfjs (model.json + weights.bin) */
+  path: string;
+  /** the trained weights, or the weights its training started from (θ0 or θk) */
+  weights: 'trained' | 'initial';
+  force: boolean;
+  producer: string;
+}
+
+/** Exports one ticket's model, pruned weights zero, and records each file with its sha256. */
+export function exportTicket(store: Store, o: TicketExportOptions): ExportRow[] {
+  requireAbsolute(o.path);
+  const ticket = store.getTicket(o.ticketId);
+  if (!ticket) throw new TicketLabError('NOT_FOUND', `No ticket ${o.ticketId}.`);
+  const experiment = store.getExperiment(ticket.experimentId)!;
+  const spec = resolveSpec(JSON.parse(experiment.specJson));
+  const dataset = getDatasetRow(store, ticket.datasetId);
+  const arch = buildArchitecture(spec.model, dataset.inputShape, dataset.classNames.length);
+  const blob = o.weights === 'trained' ? ticket.trainedBlob : ticket.initBlob;
+  if (!blob || !ticket.maskBlob) {
+    throw new TicketLabError(
+      'INVALID_INPUT',
+      o.weights === 'trained'
+        ? `Ticket ${ticket.id} has no trained weights yet (its run has not finished); export --weights initial for the weights its training starts from.`
+        : `Ticket ${ticket.id} has no stored initial weights.`,
+    );
+  }
+  const weights = bundleToWeights(store.getTensors(blob));
+  const mask = bundleToMask(store.getTensors(ticket.maskBlob));
+  const normalisation = inputNormalisation(loadDataset(store, dataset.id), spec.validationFraction);
+  const model: ExportModel = { arch, weights, mask, normalisation };
+  const about = `${arch.model} ticket ${ticket.id} (${ticket.method}, level ${ticket.level}, ${(ticket.remainingFraction * 100).toFixed(1)}% weights, ${o.weights} weights) on ${dataset.name}, exported by ${o.producer}`;
+  let files: OutputFile[];
+  switch (o.format) {
+    case 'onnx':
+      files = [
+        {
+          path: o.path,
+          bytes: toOnnx(model, {
+            producerVersion: o.producer,
+            docString: `${about}. Input "input": float32 [N, C, H, W], the dataset's pixels / 255 (normalised inside); output "logits".`,
+          }),
+        },
+      ];
+      break;
+    case 'tfjs': {
+      const { modelJson, weightsBin } = toTfjs(
+        model,
+        `${about}. Input: float32 [N, H, W, C], pixels / 255 (normalised inside).`,
+      );
+      files = [
+        { path: join(o.path, 'model.json'), bytes: text(JSON.stringify(modelJson)) },
+        { path: join(o.path, TFJS_WEIGHTS_FILE), bytes: weightsBin },
+      ];
+      break;
+    }
+    case 'safetensors': {
+      const { bytes, architecture } = toSafetensors(model, {
+        ticket: ticket.id,
+        weights: o.weights,
+        description: about,
+      });
+      const sidecar = o.path.replace(/\.safetensors$/, '') + '.architecture.json';
+      files = [
+        { path: o.path, bytes },
+        { path: sidecar, bytes: text(JSON.stringify(architecture, null, 2) + '\n') },
+      ];
+      break;
+    }
+  }
+  writeAll(files, o.force);
+  return record(store, files, ticket.experimentId, ticket.id, o.format);
+}
+
+export interface ResultsExportOptions {
+  experimentId: string;
+  format: ResultFormat;
+  /** a folder for csv (tickets.csv, runs.csv, metrics.csv), a file for json and lineage */
+  path: string;
+  force: boolean;
+}
+
+export function exportResults(store: Store, o: ResultsExportOptions): ExportRow[] {
+  requireAbsolute(o.path);
+  const experiment = showExperiment(store, o.experimentId);
+  let files: OutputFile[];
+  if (o.format === 'lineage') {
+    const tree = { experimentId: experiment.id, roots: lineageTree(experiment.tickets) };
+    files = [{ path: o.path, bytes: text(JSON.stringify(tree, null, 2) + '\n') }];
+  } else {
+    const runs = store.listRunsOfExperiment(experiment.id);
+    const results = { experiment, runs, metrics: runs.flatMap((r) => store.allMetrics(r.id)) };
+    files =
+      o.format === 'json'
+        ? [{ path: o.path, bytes: text(resultsJson(results)) }]
+        : Object.entries(resultsCsv(results)).map(([name, csv]) => ({
+            path: join(o.path, name),
+            bytes: text(csv),
+          }));
+  }
+  writeAll(files, o.force);
+  return record(store, files, experiment.id, null, o.format);
+}
