@@ -3,7 +3,17 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', 'out/**', 'coverage/**', 'scratch/**'] },
+  {
+    ignores: [
+      'node_modules/**',
+      'dist/**',
+      'renderer/dist/**',
+      'out/**',
+      'coverage/**',
+      'scratch/**',
+      'test-results/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -11,6 +21,45 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    // The renderer talks to the core only through the contract (src/api).
+    files: ['renderer/src/**/*.{ts,tsx}'],
+    languageOptions: {
+      globals: {
+        window: 'readonly',
+        document: 'readonly',
+        location: 'readonly',
+        localStorage: 'readonly',
+        matchMedia: 'readonly',
+        getComputedStyle: 'readonly',
+        confirm: 'readonly',
+        prompt: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        URL: 'readonly',
+        URLSearchParams: 'readonly',
+        Blob: 'readonly',
+        Image: 'readonly',
+        XMLSerializer: 'readonly',
+        KeyboardEvent: 'readonly',
+        MessageEvent: 'readonly',
+      },
+    },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/src/*/**', '!**/src/api/**'],
+              message: 'the renderer imports only the contract (src/api).',
+            },
+            { group: ['electron', 'node:*'], message: 'the renderer runs in a browser sandbox.' },
+          ],
+        },
+      ],
     },
   },
   {

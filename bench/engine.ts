@@ -17,7 +17,8 @@ import { prepareData } from '../src/data/split.ts';
 import type { DecodedDataset } from '../src/data/dataset.ts';
 import { buildArchitecture, describeParams, type ModelName } from '../src/engine/architectures.ts';
 import { BACKEND_ORDER, initBackend, type BackendName } from '../src/engine/backend.ts';
-import { initWeights, Model } from '../src/engine/model.ts';
+import { Model } from '../src/engine/model.ts';
+import { initWeights } from '../src/engine/weights.ts';
 import { train } from '../src/engine/train.ts';
 import { denseMask, maskToFloat } from '../src/pruning/mask.ts';
 

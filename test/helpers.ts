@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach } from 'vitest';
@@ -36,4 +36,28 @@ export function writeSpec(dir: string, spec: unknown): string {
   const path = join(dir, 'spec.json');
   writeFileSync(path, JSON.stringify(spec));
   return path;
+}
+
+function idxFile(magic: number, dims: number[], data: Uint8Array): Buffer {
+  const header = Buffer.alloc(4 + 4 * dims.length);
+  header.writeUInt32BE(magic, 0);
+  dims.forEach((d, i) => header.writeUInt32BE(d, 4 + 4 * i));
+  return Buffer.concat([header, Buffer.from(data)]);
+}
+
+/** Writes a grayscale image set as an IDX dataset folder (train and t10k files). */
+export function writeIdxDataset(
+  dir: string,
+  sets: Record<'train' | 't10k', { images: Uint8Array; labels: Uint8Array; count: number }>,
+  [h, w]: [number, number],
+): string {
+  mkdirSync(dir, { recursive: true });
+  for (const [prefix, s] of Object.entries(sets)) {
+    writeFileSync(
+      join(dir, `${prefix}-images-idx3-ubyte`),
+      idxFile(2051, [s.count, h, w], s.images),
+    );
+    writeFileSync(join(dir, `${prefix}-labels-idx1-ubyte`), idxFile(2049, [s.count], s.labels));
+  }
+  return dir;
 }

@@ -51,6 +51,8 @@ export const LayerRemaining = z.object({
 export const TicketView = z.object({
   id: z.string(),
   parentId: z.string().nullable(),
+  /** a transferred ticket: the ticket on another dataset it came from */
+  sourceTicketId: z.string().nullable(),
   level: z.number().int(),
   method: z.string(),
   /** fraction 0–1 of prunable weights kept */
@@ -126,6 +128,46 @@ export const ExportView = z.object({
 /** Where an export goes: an absolute path on the machine that runs the core. */
 const exportPath = z.string().min(1).max(4096);
 
+const accuracy = fraction.nullable();
+
+export const TransferMatrix = z.object({
+  rows: z.array(
+    z.object({
+      experimentId: z.string(),
+      ticketId: z.string(),
+      sourceTicketId: z.string(),
+      sourceDataset: z.string(),
+      targetDataset: z.string(),
+      model: z.string(),
+      remainingWeights: fraction,
+      /** test accuracies at the early-stop iteration; null while training */
+      transferAccuracy: accuracy,
+      randomAccuracy: accuracy,
+      /**
+       * the IMP tickets found on the target with the closest remaining weights (within a
+       * factor 1.5): one of them, how many (replicates), and their mean accuracy
+       */
+      targetTicketId: z.string().nullable(),
+      targetTicketRemainingWeights: fraction.nullable(),
+      targetTicketCount: z.number().int(),
+      targetTicketAccuracy: accuracy,
+      /** transferred minus random ticket, and minus the target-found ticket (−1…1) */
+      vsRandom: z.number().nullable(),
+      vsTargetTicket: z.number().nullable(),
+    }),
+  ),
+  /** source dataset × target dataset: mean differences over the rows of the pair */
+  cells: z.array(
+    z.object({
+      sourceDataset: z.string(),
+      targetDataset: z.string(),
+      n: z.number().int(),
+      vsRandom: z.number().nullable(),
+      vsTargetTicket: z.number().nullable(),
+    }),
+  ),
+});
+
 function method<I extends z.ZodType, O extends z.ZodType>(input: I, output: O) {
   return { input, output };
 }
@@ -147,6 +189,7 @@ export const METHODS = {
       newReplicate: z.boolean().default(false),
       start: z.boolean().default(false),
     }),
+    /** job: the queued job, or null when not asked to start or already done */
     z.object({ experiment: ExperimentSummary, created: z.boolean(), job: JobView.nullable() }),
   ),
   'experiments.duplicate': method(z.strictObject({ id }), ExperimentSummary),
@@ -165,7 +208,21 @@ export const METHODS = {
   'experiments.delete': method(z.strictObject({ id }), z.object({ deleted: z.literal(true) })),
   'experiments.lineage': method(
     z.strictObject({ id }),
-    z.object({ experimentId: z.string(), tickets: z.array(TicketView) }),
+    z.object({
+      experimentId: z.string(),
+      tickets: z.array(TicketView),
+      /** edges to tickets in other experiments (other datasets) transferred from these */
+      transfers: z.array(
+        z.object({
+          sourceTicketId: z.string(),
+          ticketId: z.string(),
+          experimentId: z.string(),
+          dataset: z.string(),
+          method: z.string(),
+          testAccuracy: fraction.nullable(),
+        }),
+      ),
+    }),
   ),
   'runs.metrics': method(
     z.strictObject({
@@ -187,10 +244,24 @@ export const METHODS = {
           level: z.number().int(),
           method: z.string(),
           remainingWeights: fraction,
+          /** test accuracy at the early-stop iteration */
           testAccuracy: fraction.nullable(),
+          /** at the last iteration, and the lowest and highest over every evaluation */
+          finalTestAccuracy: fraction.nullable(),
+          minTestAccuracy: fraction.nullable(),
+          maxTestAccuracy: fraction.nullable(),
           earlyStopIteration: z.number().int().nullable(),
         }),
       ),
+    }),
+  ),
+  'tickets.get': method(
+    z.strictObject({ id }),
+    z.object({
+      ticket: TicketView,
+      experiment: ExperimentSummary,
+      parent: TicketView.nullable(),
+      children: z.array(TicketView),
     }),
   ),
   'tickets.export': method(
@@ -217,6 +288,25 @@ export const METHODS = {
     z.object({ files: z.array(ExportView) }),
   ),
   'exports.list': method(z.strictObject({ experimentId: id }), z.array(ExportView)),
+  'transfer.create': method(
+    z.strictObject({
+      ticketId: id,
+      /** dataset ids to train the ticket on, one experiment each */
+      targets: z.array(id).min(1).max(20),
+      /** training length on the targets (e.g. "2000it"); the source experiment's by default */
+      duration: z.string().max(30).optional(),
+      newReplicate: z.boolean().default(false),
+      start: z.boolean().default(true),
+    }),
+    z.object({
+      experiments: z.array(ExperimentSummary),
+      /** false for a target whose transfer experiment already existed */
+      created: z.array(z.boolean()),
+      /** the job queued per experiment; null when not started or already done */
+      jobs: z.array(JobView.nullable()),
+    }),
+  ),
+  'transfer.matrix': method(z.strictObject({}), TransferMatrix),
   'datasets.list': method(z.strictObject({}), z.array(DatasetView)),
   'datasets.import': method(
     z.strictObject({
@@ -230,6 +320,8 @@ export const METHODS = {
     z.strictObject({ id, count: z.number().int().min(1).max(100).default(16) }),
     z.object({
       dataset: DatasetView,
+      /** examples per class, indexed like classNames */
+      classCounts: z.object({ train: z.array(z.number().int()), test: z.array(z.number().int()) }),
       /** the first `count` test images, uint8 pixels in HWC order */
       samples: z.array(
         z.object({

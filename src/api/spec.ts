@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { TicketLabError } from '../core/errors.ts';
-import { sha256Hex } from '../core/hash.ts';
 import { deriveSeed } from '../core/random.ts';
 import { MODEL_NAMES, type ModelName } from '../engine/architectures.ts';
 import { SCORE_NAMES } from '../pruning/methods.ts';
@@ -83,13 +82,21 @@ export const PaiSpec = z.strictObject({
   samplesPerClass: z.number().int().min(1).max(1000).default(10),
 });
 
+export const TransferSpec = z.strictObject({
+  /** The ticket to transfer: its mask and the weights its training started from. */
+  source: z.string().min(1).max(100).optional(),
+});
+
 export const ExperimentSpec = z.strictObject({
   /** Display name; not part of the experiment's identity. */
   name: z.string().min(1).max(200).optional(),
   /** Fills unset fields with a paper's settings; the resolved values are the identity. */
   preset: z.enum(PRESET_NAMES).optional(),
-  /** imp: iterative magnitude pruning; pai: pruning at initialisation with a score. */
-  method: z.enum(['imp', 'pai']).default('imp'),
+  /**
+   * imp: iterative magnitude pruning; pai: pruning at initialisation with a score;
+   * transfer: train a ticket found on another dataset (`transfer.source`) on this one.
+   */
+  method: z.enum(['imp', 'pai', 'transfer']).default('imp'),
   dataset: z.string().min(1).default('builtin:mnist'),
   model: z.enum(MODEL_NAMES),
   init: z.enum(['glorot-normal', 'kaiming-normal']).default('glorot-normal'),
@@ -105,6 +112,7 @@ export const ExperimentSpec = z.strictObject({
   pruning: PruningSpec.prefault({}),
   controls: ControlsSpec.prefault({}),
   pai: PaiSpec.prefault({}),
+  transfer: TransferSpec.prefault({}),
 });
 
 export type ExperimentSpecInput = z.input<typeof ExperimentSpec>;
@@ -238,6 +246,12 @@ export function resolveSpec(input: unknown): ResolvedSpec {
       `Invalid spec:\n${describeIssues(parsed.error.issues)}`,
     );
   }
+  if (parsed.data.method === 'transfer' && !parsed.data.transfer.source) {
+    throw new TicketLabError(
+      'INVALID_SPEC',
+      'Invalid spec:\nspec.transfer.source: a transfer needs the id of the ticket to transfer',
+    );
+  }
   return parsed.data;
 }
 
@@ -267,20 +281,20 @@ export function canonicalSpec(spec: ResolvedSpec): string {
   return JSON.stringify(Object.fromEntries(entries.sort(([a], [b]) => (a < b ? -1 : 1))));
 }
 
-export function specHash(spec: ResolvedSpec): string {
-  return sha256Hex(canonicalSpec(spec));
-}
-
 /** The seed a replicate trains with: replicate 0 uses the spec's seed, others derive theirs. */
 export function replicateSeed(spec: ResolvedSpec, replicate: number): number {
   return replicate === 0 ? spec.seed : deriveSeed(spec.seed, 'replicate', replicate) % 2 ** 31;
 }
 
-/** Runs per level the spec asks for: the level's ticket (dense at level 0) and its controls. */
+/**
+ * Runs per level the spec asks for: the level's ticket (dense at level 0) and its
+ * controls. A transfer trains no dense network: its one level is the transferred ticket.
+ */
 export function methodsPerLevel(spec: ResolvedSpec, level: number): string[] {
+  if (spec.method === 'transfer' && level === 0) return [];
   if (level === 0) return ['dense'];
   return [
-    spec.method === 'imp' ? 'imp' : spec.pai.score,
+    { imp: 'imp', pai: spec.pai.score, transfer: 'transfer' }[spec.method],
     ...(spec.controls.randomReinit ? ['random-reinit'] : []),
     ...(spec.controls.randomPrune ? ['random-prune'] : []),
   ];
@@ -288,7 +302,7 @@ export function methodsPerLevel(spec: ResolvedSpec, level: number): string[] {
 
 /** Pruned levels after the dense level 0. */
 export function prunedLevels(spec: ResolvedSpec): number {
-  return spec.method === 'imp' ? spec.pruning.levels : spec.pai.compressions.length;
+  return { imp: spec.pruning.levels, pai: spec.pai.compressions.length, transfer: 1 }[spec.method];
 }
 
 export function runsInJob(spec: ResolvedSpec): number {

@@ -21,6 +21,11 @@ Usage:
   ticketlab show <experiment-id> [--json] [--data-dir DIR]
   ticketlab datasets ls [--json] [--data-dir DIR]
   ticketlab datasets import <folder> [--name NAME] [--classes N] [--data-dir DIR]
+  ticketlab transfer <ticket-id> --to DATASET[,DATASET…] [--duration 2000it] [--data-dir DIR]
+      Train a ticket on other datasets (same input shape; another class count
+      re-initialises the output layer), each beside a random ticket of the same sparsity.
+  ticketlab transfer matrix [--json] [--data-dir DIR]
+      Transferred minus random ticket, and minus the ticket found on the target.
   ticketlab export <ticket-id> --format onnx|tfjs|safetensors --out PATH
                    [--weights trained|initial] [--force] [--data-dir DIR]
       A ticket's model, pruned weights zero: onnx and safetensors write a file
@@ -41,8 +46,10 @@ const VALUED = [
   'format',
   'out',
   'weights',
+  'to',
+  'duration',
 ] as const;
-const COMMANDS = ['run', 'resume', 'jobs', 'ls', 'show', 'datasets', 'export', 'serve'];
+const COMMANDS = ['run', 'resume', 'jobs', 'ls', 'show', 'datasets', 'transfer', 'export', 'serve'];
 /** Rows are printed as tickets finish, so the level table has fixed column widths. */
 const RUN_WIDTHS = [5, 13, 8, 9, 10, 9];
 
@@ -303,6 +310,73 @@ async function cmdDatasets(
   return 0;
 }
 
+const signed = (x: number | null) =>
+  x === null ? '-' : `${x >= 0 ? '+' : '−'}${Math.abs(x * 100).toFixed(2)}`;
+
+async function cmdTransfer(
+  lab: Lab,
+  id: string | undefined,
+  options: Map<string, string | true>,
+): Promise<number> {
+  if (id === 'matrix') {
+    const matrix = await lab.invoke('transfer.matrix', {});
+    if (options.has('json')) {
+      out(JSON.stringify(matrix, null, 2));
+      return 0;
+    }
+    out(
+      table(
+        [
+          'source',
+          'target',
+          'weights',
+          'transfer',
+          'random',
+          'target ticket',
+          'vs random',
+          'vs target',
+        ],
+        matrix.rows.map((r) => [
+          r.sourceDataset,
+          r.targetDataset,
+          percent(r.remainingWeights),
+          percent(r.transferAccuracy, 2),
+          percent(r.randomAccuracy, 2),
+          r.targetTicketAccuracy === null
+            ? '-'
+            : `${percent(r.targetTicketAccuracy, 2)} at ${percent(r.targetTicketRemainingWeights)}`,
+          signed(r.vsRandom),
+          signed(r.vsTargetTicket),
+        ]),
+      ),
+    );
+    return 0;
+  }
+  const to = options.get('to');
+  if (!id || typeof to !== 'string') {
+    throw new Error(
+      'transfer needs a ticket and targets: ticketlab transfer <ticket-id> --to fashion',
+    );
+  }
+  const duration = options.get('duration');
+  const made = await lab.invoke('transfer.create', {
+    ticketId: id,
+    targets: to.split(',').filter(Boolean),
+    duration: typeof duration === 'string' ? duration : undefined,
+  });
+  let code = 0;
+  for (const [i, experiment] of made.experiments.entries()) {
+    const job = made.jobs[i];
+    if (!job) {
+      out(`Experiment ${experiment.id} (${experiment.name}) is already done.`);
+      continue;
+    }
+    printLevelHeader(lab, experiment);
+    code = Math.max(code, await watchJob(lab, job.id, experiment.id));
+  }
+  return code;
+}
+
 async function cmdExport(
   lab: Lab,
   id: string | undefined,
@@ -385,6 +459,8 @@ export async function main(argv: string[]): Promise<number> {
         return await cmdShow(lab, rest[0], options);
       case 'datasets':
         return await cmdDatasets(lab, rest, options);
+      case 'transfer':
+        return await cmdTransfer(lab, rest[0], options);
       case 'export':
         return await cmdExport(lab, rest[0], options);
       default:

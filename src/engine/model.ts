@@ -1,55 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { Rng } from '../core/random.ts';
-import type { TensorBundle } from '../core/tensorfile.ts';
 import {
   describeParams,
   type Architecture,
   type LayerDef,
   type ParamSpec,
 } from './architectures.ts';
-
-export type Init = 'glorot-normal' | 'kaiming-normal';
-
-/** A model's parameters as host arrays (what is stored, pruned and rewound). */
-export type Weights = Map<string, Float32Array>;
-
-/**
- * Seeded initialisation on the host, identical on every backend.
- * Glorot normal: N(0, 2/(fanIn+fanOut)) (Frankle & Carbin 2019); Kaiming normal:
- * N(0, 2/fanIn) (OpenLTH). Biases and β start at 0, γ and moving variances at 1.
- */
-export function initWeights(specs: ParamSpec[], init: Init, seed: number): Weights {
-  const rng = new Rng(seed);
-  const weights: Weights = new Map();
-  for (const p of specs) {
-    const size = p.shape.reduce((a, b) => a * b, 1);
-    const w = new Float32Array(size);
-    if (p.role === 'kernel') {
-      const std =
-        init === 'glorot-normal' ? Math.sqrt(2 / (p.fanIn + p.fanOut)) : Math.sqrt(2 / p.fanIn);
-      for (let i = 0; i < size; i++) w[i] = rng.normal() * std;
-    } else if (p.role === 'gamma' || p.role === 'movingVariance') {
-      w.fill(1);
-    }
-    weights.set(p.name, w);
-  }
-  return weights;
-}
-
-export function weightsToBundle(specs: ParamSpec[], weights: Weights): TensorBundle {
-  return new Map(
-    specs.map((p) => [p.name, { dtype: 'F32', shape: p.shape, data: weights.get(p.name)! }]),
-  );
-}
-
-export function bundleToWeights(bundle: TensorBundle): Weights {
-  const weights: Weights = new Map();
-  for (const [name, t] of bundle) {
-    if (t.dtype !== 'F32') throw new Error(`${name}: expected F32 weights, found ${t.dtype}`);
-    weights.set(name, t.data);
-  }
-  return weights;
-}
+import type { Weights } from './weights.ts';
 
 /** Batch-norm moving averages follow PyTorch's momentum 0.1, ε 1e-5. */
 const BN_MOMENTUM = 0.1;

@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { TicketLabError } from '../core/errors.ts';
 import { exampleSize } from '../data/dataset.ts';
 import { BatchSampler, gatherExamples, type PreparedData, type Split } from '../data/split.ts';
-import type { Model, Weights } from './model.ts';
+import type { Model } from './model.ts';
+import type { Weights } from './weights.ts';
 import { Optimizer, type OptimizerState } from './optimizer.ts';
 
 export interface TrainingSettings {

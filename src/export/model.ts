@@ -1,5 +1,5 @@
 import type { Architecture } from '../engine/architectures.ts';
-import type { Weights } from '../engine/model.ts';
+import type { Weights } from '../engine/weights.ts';
 import type { Mask } from '../pruning/mask.ts';
 
 /** Everything an export needs to reproduce what the app computes. */

@@ -4,7 +4,7 @@ import {
   encodeBundle,
   type TensorBundle,
 } from '../core/tensorfile.ts';
-import type { Weights } from '../engine/model.ts';
+import type { Weights } from '../engine/weights.ts';
 import type { TrainCheckpoint } from '../engine/train.ts';
 
 /**

@@ -3,7 +3,7 @@ import { isTicketLabError, TicketLabError } from '../core/errors.ts';
 import { datasetFromBundle } from '../data/dataset.ts';
 import { prepareData } from '../data/split.ts';
 import { buildArchitecture, describeParams } from '../engine/architectures.ts';
-import { bundleToWeights, weightsToBundle } from '../engine/model.ts';
+import { bundleToWeights, weightsToBundle } from '../engine/weights.ts';
 import {
   runImp,
   type ImpHooks,
@@ -12,6 +12,7 @@ import {
   type RunInfo,
 } from '../pruning/imp.ts';
 import { runPai } from '../pruning/pai.ts';
+import { runTransfer } from '../pruning/transfer.ts';
 import { bundleToMask, maskToBundle } from '../pruning/mask.ts';
 import type { BlobStore } from '../store/blobs.ts';
 import { decodeCheckpoint, encodeCheckpoint } from './checkpoint.ts';
@@ -146,7 +147,22 @@ export async function executeJob(
       controls: spec.controls,
     };
     const options = { signal: signals.cancel, pauseSignal: signals.pause, inFlight };
-    if (spec.method === 'pai') {
+    if (spec.method === 'transfer') {
+      const source = job.transfer!;
+      await runTransfer(
+        {
+          ...base,
+          source: {
+            ticketId: source.ticketId,
+            arch: buildArchitecture(spec.model, source.inputShape, source.classes),
+            mask: bundleToMask(blobs.getTensors(source.maskBlob)),
+            startWeights: bundleToWeights(blobs.getTensors(source.initBlob)),
+          },
+        },
+        hooks,
+        { ...options, completed: new Set(r.completed) },
+      );
+    } else if (spec.method === 'pai') {
       await runPai(
         {
           ...base,

@@ -34,6 +34,16 @@ export interface StartJob {
   seed: number;
   dataset: DatasetRef;
   resume: ResumeRef;
+  /** for transfer experiments: the source ticket and the shape of the data it was found on */
+  transfer: TransferRef | null;
+}
+
+export interface TransferRef {
+  ticketId: string;
+  maskBlob: string;
+  initBlob: string;
+  inputShape: [number, number, number];
+  classes: number;
 }
 
 export type HostMessage =

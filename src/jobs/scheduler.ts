@@ -5,7 +5,7 @@ import { TicketLabError } from '../core/errors.ts';
 import { runKey } from '../core/run-key.ts';
 import type { TicketMethod } from '../pruning/imp.ts';
 import type { JobRow, Store } from '../store/store.ts';
-import type { ResumeRef, StartJob, WorkerMessage } from './protocol.ts';
+import type { ResumeRef, StartJob, TransferRef, WorkerMessage } from './protocol.ts';
 import { forkWorker, type WorkerFactory, type WorkerProcess } from './worker-host.ts';
 
 export interface SchedulerOptions {
@@ -280,12 +280,31 @@ export class Scheduler {
     };
   }
 
+  private transferRef(ticketId: string): TransferRef | null {
+    const source = this.store.getTicket(ticketId);
+    const dataset = source && this.store.getDataset(source.datasetId);
+    if (!source || !dataset || !source.maskBlob || !source.initBlob) return null;
+    return {
+      ticketId,
+      maskBlob: source.maskBlob,
+      initBlob: source.initBlob,
+      inputShape: dataset.inputShape,
+      classes: dataset.classNames.length,
+    };
+  }
+
   private dispatch(slot: Slot, job: JobRow) {
     const experiment = this.store.getExperiment(job.experimentId)!;
     const spec = resolveSpec(JSON.parse(experiment.specJson));
     const dataset = this.store.getDataset(spec.dataset);
     if (!dataset) {
       this.setState(job, 'failed', `Dataset ${spec.dataset} is no longer in this data folder.`);
+      return;
+    }
+    const transfer = spec.method === 'transfer' ? this.transferRef(spec.transfer.source!) : null;
+    if (spec.method === 'transfer' && !transfer) {
+      const source = spec.transfer.source!;
+      this.setState(job, 'failed', `Source ticket ${source} is no longer in this data folder.`);
       return;
     }
     const start: StartJob = {
@@ -302,6 +321,7 @@ export class Scheduler {
         testCount: dataset.testCount,
       },
       resume: this.resumeRef(job.experimentId, job),
+      transfer,
     };
     slot.jobId = job.id;
     this.store.setExperimentStatus(job.experimentId, 'running');
@@ -411,6 +431,10 @@ export class Scheduler {
               initBlob: m.initBlob,
               rewindBlob: null,
               trainedBlob: null,
+              sourceTicketId:
+                m.run.method === 'transfer'
+                  ? (resolveSpec(JSON.parse(experiment.specJson)).transfer.source ?? null)
+                  : null,
             });
           }
           const run =

@@ -9,7 +9,8 @@ import {
   type ParamSpec,
   type Size,
 } from '../engine/architectures.ts';
-import { initWeights, Model, type Init, type Weights } from '../engine/model.ts';
+import { Model } from '../engine/model.ts';
+import { initWeights, type Init, type Weights } from '../engine/weights.ts';
 import {
   train,
   type EvalPoint,

@@ -1,6 +1,6 @@
 import { TicketLabError } from '../core/errors.ts';
 import type { Rng } from '../core/random.ts';
-import type { Weights } from '../engine/model.ts';
+import type { Weights } from '../engine/weights.ts';
 import { countKept, type Mask } from './mask.ts';
 
 /** Indices of the kept weights of one layer, ordered by |w| ascending (ties by index). */

@@ -1,6 +1,6 @@
 import type { TensorBundle } from '../core/tensorfile.ts';
 import type { ParamSpec } from '../engine/architectures.ts';
-import type { Weights } from '../engine/model.ts';
+import type { Weights } from '../engine/weights.ts';
 
 /** Per-layer 0/1 masks over the prunable kernels, keyed by parameter name (`fc1.kernel`). */
 export type Mask = Map<string, Uint8Array>;

@@ -5,5 +5,9 @@
 export const SCORE_NAMES = ['synflow', 'snip', 'grasp', 'magnitude', 'random'] as const;
 export type ScoreName = (typeof SCORE_NAMES)[number];
 
-/** What produced a ticket: the dense level, an IMP level, a score at init, or a control. */
-export type TicketMethod = 'dense' | 'imp' | 'random-reinit' | 'random-prune' | ScoreName;
+/**
+ * What produced a ticket: the dense level, an IMP level, a score at init, a ticket
+ * transferred from another dataset, or a control.
+ */
+export type TicketMethod =
+  'dense' | 'imp' | 'transfer' | 'random-reinit' | 'random-prune' | ScoreName;

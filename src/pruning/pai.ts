@@ -1,6 +1,7 @@
 import { deriveSeed } from '../core/random.ts';
 import { runKey } from '../core/run-key.ts';
-import { initWeights, Model } from '../engine/model.ts';
+import { Model } from '../engine/model.ts';
+import { initWeights } from '../engine/weights.ts';
 import { ticketTrainer, type ImpHooks, type RunOptions, type TrainerConfig } from './imp.ts';
 import { applyMask, countKept, denseMask } from './mask.ts';
 import type { ScoreName } from './methods.ts';

@@ -1,4 +1,5 @@
-import { resolveSpec, specHash } from '../api/spec.ts';
+import { resolveSpec } from '../api/spec.ts';
+import { specHash } from '../api/spec-hash.ts';
 import { TicketLabError } from '../core/errors.ts';
 import type { z } from 'zod';
 import type { ExperimentDetail, ExperimentSummary, TicketView } from '../api/contract.ts';
@@ -11,6 +12,7 @@ import type {
   TicketRow,
 } from '../store/store.ts';
 import { getDatasetRow } from './datasets.ts';
+import { checkTransferSpec } from './transfer.ts';
 
 export interface CreateResult {
   experiment: ExperimentRow;
@@ -29,6 +31,7 @@ export function createExperiment(
 ): CreateResult {
   const spec = resolveSpec(input);
   getDatasetRow(store, spec.dataset); // fails early, naming the known datasets
+  if (spec.method === 'transfer') checkTransferSpec(store, spec);
   const hash = specHash(spec);
   const existing = store.findExperimentsByHash(hash);
   if (existing.length > 0 && !options.newReplicate)
@@ -37,7 +40,7 @@ export function createExperiment(
   const experiment = store.insertExperiment({
     name:
       spec.name ??
-      `${spec.model} ${spec.method === 'imp' ? 'IMP' : spec.pai.score} on ${spec.dataset}`,
+      `${spec.model} ${{ imp: 'IMP', pai: spec.pai.score, transfer: `transfer of ${spec.transfer.source}` }[spec.method]} on ${spec.dataset}`,
     specJson: JSON.stringify(spec),
     specHash: hash,
     replicate,
@@ -77,6 +80,7 @@ export function toTicketView(t: TicketRow, run: RunRow | undefined): TicketViewT
   return {
     id: t.id,
     parentId: t.parentId,
+    sourceTicketId: t.sourceTicketId,
     level: t.level,
     method: t.method,
     remainingWeights: t.remainingFraction,

@@ -14,7 +14,7 @@ import { resolveSpec } from '../api/spec.ts';
 import { TicketLabError } from '../core/errors.ts';
 import { sha256Hex } from '../core/hash.ts';
 import { buildArchitecture } from '../engine/architectures.ts';
-import { bundleToWeights } from '../engine/model.ts';
+import { bundleToWeights } from '../engine/weights.ts';
 import { toOnnx } from '../export/onnx.ts';
 import { lineageTree, resultsCsv, resultsJson } from '../export/results.ts';
 import { toSafetensors } from '../export/safetensors.ts';

@@ -20,6 +20,7 @@ import { Store, type DatasetRow, type JobRow } from '../store/store.ts';
 import { ensureBuiltinDataset, getDatasetRow, importDataset, loadDataset } from './datasets.ts';
 import { EventBus } from './events.ts';
 import { exportResults, exportTicket } from './exports.ts';
+import { createTransfers, transferMatrix } from './transfer.ts';
 import {
   createExperiment,
   experimentSummary,
@@ -159,7 +160,8 @@ export class Lab {
       'experiments.get': ({ id }) => showExperiment(store, id),
       'experiments.create': ({ spec, newReplicate, start }) => {
         const { experiment, created } = createExperiment(store, spec, { newReplicate });
-        const job = start ? jobView(scheduler.enqueue(experiment.id)) : null;
+        const job =
+          start && experiment.status !== 'done' ? jobView(scheduler.enqueue(experiment.id)) : null;
         return { experiment: experimentSummary(store, experiment.id), created, job };
       },
       'experiments.duplicate': ({ id }) => {
@@ -194,7 +196,18 @@ export class Lab {
         store.deleteExperiment(id);
         return { deleted: true as const };
       },
-      'experiments.lineage': ({ id }) => ({ experimentId: id, tickets: lineage(store, id) }),
+      'experiments.lineage': ({ id }) => ({
+        experimentId: id,
+        tickets: lineage(store, id),
+        transfers: store.ticketsTransferredFrom(id).map((t) => ({
+          sourceTicketId: t.sourceTicketId!,
+          ticketId: t.id,
+          experimentId: t.experimentId,
+          dataset: t.datasetId,
+          method: t.method,
+          testAccuracy: store.runOfTicket(t.id)?.testAccuracy ?? null,
+        })),
+      }),
       'runs.metrics': ({ runId, split, maxPoints }) => {
         if (!store.getRun(runId)) throw new TicketLabError('NOT_FOUND', `No run ${runId}.`);
         const points = store
@@ -205,6 +218,7 @@ export class Lab {
       compare: ({ experimentIds }) => ({
         rows: experimentIds.flatMap((id) => {
           const e = experimentSummary(store, id);
+          const ranges = store.testAccuracyRanges(id);
           return lineage(store, id)
             .filter((t) => t.trained)
             .map((t) => ({
@@ -216,10 +230,25 @@ export class Lab {
               method: t.method,
               remainingWeights: t.remainingWeights,
               testAccuracy: t.testAccuracy,
+              finalTestAccuracy: t.finalTestAccuracy,
+              minTestAccuracy: ranges.get(t.runId ?? '')?.min ?? null,
+              maxTestAccuracy: ranges.get(t.runId ?? '')?.max ?? null,
               earlyStopIteration: t.earlyStopIteration,
             }));
         }),
       }),
+      'tickets.get': ({ id }) => {
+        const row = store.getTicket(id);
+        if (!row) throw new TicketLabError('NOT_FOUND', `No ticket ${id}.`);
+        const tickets = lineage(store, row.experimentId);
+        const ticket = tickets.find((t) => t.id === id)!;
+        return {
+          ticket,
+          experiment: experimentSummary(store, row.experimentId),
+          parent: tickets.find((t) => t.id === ticket.parentId) ?? null,
+          children: tickets.filter((t) => t.parentId === id),
+        };
+      },
       'tickets.export': (args) => ({
         files: exportTicket(store, { ...args, producer: `TicketLab ${version('../..')}` }),
       }),
@@ -230,6 +259,19 @@ export class Lab {
         experimentSummary(store, experimentId);
         return store.listExports(experimentId);
       },
+      'transfer.create': ({ ticketId, targets, duration, newReplicate, start }) => {
+        const made = createTransfers(store, { ticketId, targets, duration, newReplicate });
+        return {
+          experiments: made.map(({ experiment }) => experimentSummary(store, experiment.id)),
+          created: made.map(({ created }) => created),
+          jobs: made.map(({ experiment }) =>
+            start && store.getExperiment(experiment.id)!.status !== 'done'
+              ? jobView(scheduler.enqueue(experiment.id))
+              : null,
+          ),
+        };
+      },
+      'transfer.matrix': () => transferMatrix(store),
       'datasets.list': () => {
         ensureBuiltinDataset(store);
         return store.listDatasets().map(datasetView);
@@ -247,7 +289,16 @@ export class Lab {
           className: ds.classNames[ds.test.labels[i]!] ?? String(ds.test.labels[i]),
           pixels: Array.from(ds.test.images.subarray(i * size, (i + 1) * size)),
         }));
-        return { dataset: datasetView(row), samples };
+        const counts = (labels: Uint8Array) => {
+          const c = new Array<number>(ds.classNames.length).fill(0);
+          for (const l of labels) c[l]!++;
+          return c;
+        };
+        return {
+          dataset: datasetView(row),
+          classCounts: { train: counts(ds.train.labels), test: counts(ds.test.labels) },
+          samples,
+        };
       },
       'jobs.start': ({ experimentId, autoResume }) => {
         experimentSummary(store, experimentId);

@@ -127,6 +127,8 @@ export interface TicketRow {
   initBlob: string | null;
   rewindBlob: string | null;
   trainedBlob: string | null;
+  /** for transferred tickets: the ticket (in another experiment) it came from */
+  sourceTicketId: string | null;
   createdAt: string;
 }
 
@@ -233,6 +235,7 @@ function toTicket(r: Row): TicketRow {
     initBlob: r.init_blob as string | null,
     rewindBlob: r.rewind_blob as string | null,
     trainedBlob: r.trained_blob as string | null,
+    sourceTicketId: r.source_ticket_id as string | null,
     createdAt: r.created_at as string,
   };
 }
@@ -474,8 +477,8 @@ export class Store {
       .prepare(
         `INSERT INTO tickets (id, experiment_id, parent_id, method, level, dataset_id, architecture,
           remaining_fraction, remaining_params, total_params, flops, layer_remaining, mask_blob,
-          init_blob, rewind_blob, trained_blob, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          init_blob, rewind_blob, trained_blob, source_ticket_id, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         id,
@@ -494,6 +497,7 @@ export class Store {
         t.initBlob,
         t.rewindBlob,
         t.trainedBlob,
+        t.sourceTicketId,
         now(),
       );
     return this.getTicket(id)!;
@@ -509,6 +513,39 @@ export class Store {
       this.db
         .prepare('SELECT * FROM tickets WHERE experiment_id = ? ORDER BY level, created_at')
         .all(experimentId) as Row[]
+    ).map(toTicket);
+  }
+
+  /** Tickets in other experiments transferred from this experiment's tickets. */
+  ticketsTransferredFrom(experimentId: string): TicketRow[] {
+    return (
+      this.db
+        .prepare(
+          `SELECT t.* FROM tickets t JOIN tickets s ON s.id = t.source_ticket_id
+           WHERE s.experiment_id = ? ORDER BY t.created_at`,
+        )
+        .all(experimentId) as Row[]
+    ).map(toTicket);
+  }
+
+  /** Every transferred ticket, for the transfer matrix. */
+  transferredTickets(): TicketRow[] {
+    return (
+      this.db
+        .prepare('SELECT * FROM tickets WHERE source_ticket_id IS NOT NULL ORDER BY created_at')
+        .all() as Row[]
+    ).map(toTicket);
+  }
+
+  /** Trained tickets of a model on a dataset with the given method (any experiment). */
+  trainedTicketsOn(datasetId: string, model: string, method: string): TicketRow[] {
+    return (
+      this.db
+        .prepare(
+          `SELECT * FROM tickets WHERE dataset_id = ? AND architecture = ? AND method = ?
+           AND trained_blob IS NOT NULL`,
+        )
+        .all(datasetId, model, method) as Row[]
     ).map(toTicket);
   }
 
@@ -621,6 +658,18 @@ export class Store {
       loss: r.loss as number,
       accuracy: r.accuracy as number | null,
     }));
+  }
+
+  /** Lowest and highest test accuracy over every evaluation of each run of an experiment. */
+  testAccuracyRanges(experimentId: string): Map<string, { min: number; max: number }> {
+    const rows = this.db
+      .prepare(
+        `SELECT m.run_id AS run, min(m.accuracy) AS lo, max(m.accuracy) AS hi FROM metrics m
+         JOIN runs r ON r.id = m.run_id JOIN tickets t ON t.id = r.ticket_id
+         WHERE t.experiment_id = ? AND m.split = 'test' AND m.accuracy IS NOT NULL GROUP BY m.run_id`,
+      )
+      .all(experimentId) as { run: string; lo: number; hi: number }[];
+    return new Map(rows.map((r) => [r.run, { min: r.lo, max: r.hi }]));
   }
 
   listRunsOfExperiment(experimentId: string): RunRow[] {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalSpec, ExperimentSpec, resolveSpec, specHash } from '../../src/api/spec.ts';
+import { specHash } from '../../src/api/spec-hash.ts';
+import { canonicalSpec, ExperimentSpec, resolveSpec } from '../../src/api/spec.ts';
 import { createExperiment } from '../../src/services/experiments.ts';
 import { Store } from '../../src/store/store.ts';
 import { tempDir } from '../helpers.ts';
@@ -96,6 +97,24 @@ describe('experiment spec', () => {
       /spec\.pruning\.rewind: expected a duration/,
     );
     expect(() => resolveSpec({})).toThrowError(/spec\.model/);
+  });
+
+  it('a transfer names its source ticket, which must exist', () => {
+    expect(() => resolveSpec({ model: 'lenet-300-100', method: 'transfer' })).toThrowError(
+      /spec\.transfer\.source: a transfer needs the id of the ticket to transfer/,
+    );
+    const store = Store.open(tempDir());
+    try {
+      expect(() =>
+        createExperiment(store, {
+          model: 'lenet-300-100',
+          method: 'transfer',
+          transfer: { source: 'tkt_nope' },
+        }),
+      ).toThrowError(/No ticket tkt_nope to transfer/);
+    } finally {
+      store.close();
+    }
   });
 
   it('finds the stored experiment for a known hash, and makes a replicate only when asked', () => {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resolveSpec } from '../../src/api/spec.ts';
 import { buildArchitecture, describeParams } from '../../src/engine/architectures.ts';
-import { initWeights } from '../../src/engine/model.ts';
+import { initWeights } from '../../src/engine/weights.ts';
 import { pruneLevel, sizeOf, type ImpConfig } from '../../src/pruning/imp.ts';
 import { denseMask } from '../../src/pruning/mask.ts';
 import { BIN, ROOT, cli, tempDir, writeSpec } from '../helpers.ts';

@@ -8,7 +8,8 @@ import {
   describeParams,
   type ModelName,
 } from '../../src/engine/architectures.ts';
-import { initWeights, Model } from '../../src/engine/model.ts';
+import { Model } from '../../src/engine/model.ts';
+import { initWeights } from '../../src/engine/weights.ts';
 import {
   train,
   type TrainCheckpoint,

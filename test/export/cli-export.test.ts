@@ -111,7 +111,7 @@ describe('ticketlab export on a trained ticket', () => {
       .trim()
       .split('\n');
     expect(ticketsCsv[0]).toMatch(
-      /^experiment_id,ticket_id,parent_id,level,method,remaining_weights/,
+      /^experiment_id,ticket_id,parent_id,source_ticket_id,level,method,remaining_weights/,
     );
     expect(ticketsCsv).toHaveLength(1 + show.tickets.length);
     expect(ticketsCsv.some((l) => l.includes(ticket.id) && l.includes(',imp,'))).toBe(true);

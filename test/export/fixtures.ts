@@ -6,7 +6,8 @@ import {
   type ModelName,
   type Shape3,
 } from '../../src/engine/architectures.ts';
-import { Model, initWeights } from '../../src/engine/model.ts';
+import { Model } from '../../src/engine/model.ts';
+import { initWeights } from '../../src/engine/weights.ts';
 import type { ExportModel } from '../../src/export/model.ts';
 import type { Mask } from '../../src/pruning/mask.ts';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildArchitecture, describeParams } from '../../src/engine/architectures.ts';
 import { initBackend } from '../../src/engine/backend.ts';
-import { initWeights } from '../../src/engine/model.ts';
+import { initWeights } from '../../src/engine/weights.ts';
 import { runImp, type ImpConfig, type TicketOutcome } from '../../src/pruning/imp.ts';
 import { tinyMnist } from '../engine/fixtures.ts';
 

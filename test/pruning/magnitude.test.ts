@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/core/random.ts';
 import { buildArchitecture, describeParams } from '../../src/engine/architectures.ts';
-import { initWeights } from '../../src/engine/model.ts';
+import { initWeights } from '../../src/engine/weights.ts';
 import { pruneLevel, sizeOf, type ImpConfig } from '../../src/pruning/imp.ts';
 import { pruneGlobal, pruneLayerwise, randomMaskLike } from '../../src/pruning/magnitude.ts';
 import { countKept, denseMask } from '../../src/pruning/mask.ts';

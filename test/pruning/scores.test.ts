@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/core/random.ts';
 import { buildArchitecture, describeParams } from '../../src/engine/architectures.ts';
 import { initBackend } from '../../src/engine/backend.ts';
-import { initWeights, Model } from '../../src/engine/model.ts';
+import { Model } from '../../src/engine/model.ts';
+import { initWeights } from '../../src/engine/weights.ts';
 import { countKept, denseMask } from '../../src/pruning/mask.ts';
 import {
   graspScores,

@@ -103,23 +103,14 @@ describe('migration runner', () => {
       datasetId: dataset.id,
       model: 'lenet-300-100',
     });
-    const ticket = old.insertTicket({
-      experimentId: experiment.id,
-      parentId: null,
-      method: 'dense',
-      level: 0,
-      datasetId: dataset.id,
-      architecture: 'lenet-300-100',
-      remainingFraction: 1,
-      remainingParams: 10,
-      totalParams: 10,
-      flops: 20,
-      layerRemaining: [],
-      maskBlob: null,
-      initBlob: null,
-      rewindBlob: null,
-      trainedBlob: null,
-    });
+    const ticket = { id: 'tkt_1' };
+    old.db
+      .prepare(
+        `INSERT INTO tickets (id, experiment_id, method, level, dataset_id, architecture,
+           remaining_fraction, remaining_params, total_params, flops, layer_remaining, created_at)
+         VALUES ('tkt_1', ?, 'dense', 0, ?, 'lenet-300-100', 1, 10, 10, 20, '[]', 'now')`,
+      )
+      .run(experiment.id, dataset.id);
     old.db
       .prepare('INSERT INTO exports VALUES (?, ?, ?, ?, ?, ?)')
       .run('xpt_1', ticket.id, 'onnx', '/tmp/m.onnx', 'ab'.repeat(32), '2026-01-01T00:00:00Z');

@@ -1,0 +1,113 @@
+import { useEffect, useState } from 'react';
+import { ComparePage } from './views/Compare.tsx';
+import { DatasetsPage } from './views/Datasets.tsx';
+import { ExperimentPage } from './views/Experiment.tsx';
+import { ExperimentsPage } from './views/Experiments.tsx';
+import { MonitorPage } from './views/Monitor.tsx';
+import { NewExperimentPage } from './views/NewExperiment.tsx';
+import { SettingsPage } from './views/Settings.tsx';
+import { TicketPage } from './views/Ticket.tsx';
+
+/** Hash routes keep the token in the query string and work from a custom protocol too. */
+function useRoute(): string[] {
+  const read = () => location.hash.replace(/^#\/?/, '').split('/').filter(Boolean);
+  const [route, setRoute] = useState(read);
+  useEffect(() => {
+    const onChange = () => setRoute(read());
+    window.addEventListener('hashchange', onChange);
+    return () => window.removeEventListener('hashchange', onChange);
+  }, []);
+  return route;
+}
+
+export const go = (path: string) => {
+  location.hash = `#/${path}`;
+};
+
+const NAV: [string, string, string][] = [
+  ['experiments', 'Experiments', 'e'],
+  ['new', 'New experiment', 'n'],
+  ['monitor', 'Monitor', 'm'],
+  ['compare', 'Compare', 'c'],
+  ['datasets', 'Datasets', 'd'],
+  ['settings', 'Settings', 's'],
+];
+
+type Theme = 'system' | 'light' | 'dark';
+
+/** Follows the system theme live unless the user picked one (remembered). */
+function useTheme(): [Theme, (t: Theme) => void] {
+  const [theme, setTheme] = useState<Theme>(
+    () => (localStorage.getItem('ticketlab.theme') as Theme | null) ?? 'system',
+  );
+  useEffect(() => {
+    const media = matchMedia('(prefers-color-scheme: dark)');
+    const apply = () =>
+      (document.documentElement.dataset.theme =
+        theme === 'system' ? (media.matches ? 'dark' : 'light') : theme);
+    apply();
+    localStorage.setItem('ticketlab.theme', theme);
+    media.addEventListener('change', apply);
+    return () => media.removeEventListener('change', apply);
+  }, [theme]);
+  return [theme, setTheme];
+}
+
+export function App() {
+  const [page = 'experiments', id] = useRoute();
+  const [theme, setTheme] = useTheme();
+  useEffect(() => {
+    // Alt+letter jumps to a page (shown in each link's title).
+    const onKey = (e: KeyboardEvent) => {
+      if (!e.altKey) return;
+      const hit = NAV.find(([, , key]) => key === e.key.toLowerCase());
+      if (hit) {
+        e.preventDefault();
+        go(hit[0]);
+      }
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, []);
+  return (
+    <div className="app">
+      <nav className="sidebar" aria-label="Main">
+        <div className="brand">TicketLab</div>
+        {NAV.map(([path, label, key]) => (
+          <a
+            key={path}
+            href={`#/${path}`}
+            className={
+              page === path || (path === 'experiments' && page === 'experiment') ? 'active' : ''
+            }
+            title={`${label} (Alt+${key.toUpperCase()})`}
+          >
+            {label}
+          </a>
+        ))}
+        <label className="theme">
+          Theme{' '}
+          <select
+            value={theme}
+            onChange={(e) => setTheme(e.target.value as Theme)}
+            aria-label="Theme"
+          >
+            <option value="system">System</option>
+            <option value="light">Light</option>
+            <option value="dark">Dark</option>
+          </select>
+        </label>
+      </nav>
+      <main>
+        {page === 'experiments' && <ExperimentsPage />}
+        {page === 'experiment' && id && <ExperimentPage id={id} />}
+        {page === 'ticket' && id && <TicketPage id={id} />}
+        {page === 'new' && <NewExperimentPage />}
+        {page === 'monitor' && <MonitorPage />}
+        {page === 'compare' && <ComparePage initial={id?.split(',') ?? []} />}
+        {page === 'datasets' && <DatasetsPage />}
+        {page === 'settings' && <SettingsPage />}
+      </main>
+    </div>
+  );
+}

@@ -1,0 +1,79 @@
+import {
+  resolveSpec,
+  runsInJob,
+  durationToIterations,
+  type ExperimentSpecInput,
+} from '../../../src/api/spec.ts';
+
+/** The classic setups, ready to edit (issue 4: templates for the new-experiment form). */
+export interface Template {
+  id: string;
+  title: string;
+  about: string;
+  spec: ExperimentSpecInput;
+  /** a dataset this template is meant for, picked when imported (by name) */
+  prefers?: RegExp;
+}
+
+export const TEMPLATES: Template[] = [
+  {
+    id: 'lenet-imp',
+    title: 'LeNet-300-100 IMP on MNIST',
+    about: 'Frankle & Carbin 2019: iterative magnitude pruning with reset to θ₀, with controls.',
+    spec: {
+      model: 'lenet-300-100',
+      preset: 'frankle-carbin-2019',
+      dataset: 'builtin:mnist',
+      training: { duration: '2000it', evalEvery: 200 },
+      pruning: { levels: 5 },
+      controls: { randomReinit: true },
+    },
+  },
+  {
+    id: 'conv4-rewind',
+    title: 'Conv-4 with rewinding on CIFAR-10',
+    about: 'Frankle et al. 2020: rewind surviving weights to iteration 500 instead of θ₀.',
+    spec: {
+      model: 'conv-4',
+      preset: 'frankle-carbin-2019',
+      dataset: 'builtin:mnist',
+      pruning: { levels: 5, rewind: '500it' },
+    },
+    prefers: /cifar-?10\b/i,
+  },
+  {
+    id: 'synflow',
+    title: 'SynFlow at initialisation',
+    about: 'Tanaka et al. 2020: data-free pruning before training, 10^0.5 … 10^3 compression.',
+    spec: {
+      model: 'lenet-300-100',
+      preset: 'frankle-carbin-2019',
+      method: 'pai',
+      dataset: 'builtin:mnist',
+      training: { duration: '2000it', evalEvery: 200 },
+      pai: { score: 'synflow' },
+    },
+  },
+];
+
+export interface Validation {
+  ok: boolean;
+  /** one message per line, naming the field */
+  errors: string[];
+  /** trainings × iterations, before the dataset size is known for epoch durations */
+  cost: { runs: number; iterationsPerRun: string } | null;
+}
+
+/** Validates as the core will (the same schema), with a cost summary for the form. */
+export function validateSpec(spec: unknown): Validation {
+  try {
+    const resolved = resolveSpec(spec);
+    const it = /^\d+it$/.test(resolved.training.duration)
+      ? String(durationToIterations(resolved.training.duration, 1))
+      : resolved.training.duration;
+    return { ok: true, errors: [], cost: { runs: runsInJob(resolved), iterationsPerRun: it } };
+  } catch (e) {
+    const message = (e as Error).message.replace(/^Invalid spec:\n/, '');
+    return { ok: false, errors: message.split('\n'), cost: null };
+  }
+}

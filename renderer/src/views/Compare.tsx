@@ -1,0 +1,203 @@
+import { useMemo, useRef, useState } from 'react';
+import { Chart } from '../charts/Chart.tsx';
+import { useLoad } from '../hooks.ts';
+import { groupSeries, REDUCERS, seriesCsv, type CompareRow, type Reducer } from '../lib/compare.ts';
+import { download } from '../lib/format.ts';
+
+const ACCURACY: Record<Reducer, (r: CompareRow) => number | null> = {
+  'at early stop': (r) => r.testAccuracy,
+  last: (r) => r.finalTestAccuracy,
+  best: (r) => r.maxTestAccuracy,
+  min: (r) => r.minTestAccuracy,
+  max: (r) => r.maxTestAccuracy,
+};
+
+/** Serialises an SVG with the computed theme colours inlined, so the file looks as shown. */
+function svgText(svg: SVGSVGElement): string {
+  const clone = svg.cloneNode(true) as SVGSVGElement;
+  const style = getComputedStyle(document.documentElement);
+  const vars = [
+    '--fg',
+    '--bg',
+    '--muted',
+    '--grid',
+    ...Array.from({ length: 8 }, (_, i) => `--series-${i}`),
+  ];
+  clone.setAttribute('style', vars.map((v) => `${v}:${style.getPropertyValue(v)}`).join(';'));
+  clone.setAttribute('xmlns', 'http://www.w3.org/2000/svg');
+  const css = Array.from(document.styleSheets)
+    .flatMap((s) => Array.from(s.cssRules, (r) => r.cssText))
+    .filter((t) => t.includes('.chart'));
+  clone.insertAdjacentHTML('afterbegin', `<style>${css.join('\n')}</style>`);
+  return new XMLSerializer().serializeToString(clone);
+}
+
+export function ComparePage({ initial }: { initial: string[] }) {
+  const experiments = useLoad((c) => c.call('experiments.list', { limit: 1000 }), []);
+  const [selected, setSelected] = useState<string[]>(initial);
+  const [reducer, setReducer] = useState<Reducer>('at early stop');
+  const [band, setBand] = useState<'minmax' | 'std'>('minmax');
+  const rows = useLoad(
+    async (c) =>
+      selected.length ? (await c.call('compare', { experimentIds: selected })).rows : [],
+    [selected.join()],
+  );
+  const names = useMemo(
+    () => new Map((experiments.data?.items ?? []).map((e) => [e.id, e.name])),
+    [experiments.data],
+  );
+  const accuracy = useMemo(
+    () => groupSeries(rows.data ?? [], names, ACCURACY[reducer]),
+    [rows.data, names, reducer],
+  );
+  const earlyStop = useMemo(
+    () => groupSeries(rows.data ?? [], names, (r) => r.earlyStopIteration),
+    [rows.data, names],
+  );
+  const chart = useRef<SVGSVGElement>(null);
+  const toChart = (s: typeof accuracy) =>
+    s.map((x) => ({
+      label: x.label,
+      points: x.points.map((p) => ({
+        x: p.remainingWeights,
+        y: p.mean,
+        lo: band === 'minmax' ? p.min : p.mean - p.std,
+        hi: band === 'minmax' ? p.max : p.mean + p.std,
+        n: p.n,
+      })),
+    }));
+
+  const savePng = () => {
+    const svg = chart.current!;
+    const img = new Image();
+    const { width, height } = svg.viewBox.baseVal;
+    img.onload = () => {
+      const canvas = document.createElement('canvas');
+      canvas.width = width * 2;
+      canvas.height = height * 2;
+      const ctx = canvas.getContext('2d')!;
+      ctx.fillStyle = getComputedStyle(document.documentElement).getPropertyValue('--bg');
+      ctx.fillRect(0, 0, canvas.width, canvas.height);
+      ctx.drawImage(img, 0, 0, canvas.width, canvas.height);
+      canvas.toBlob((b) => b && download('compare.png', b));
+    };
+    img.src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svgText(svg))}`;
+  };
+
+  return (
+    <section>
+      <h1>Compare</h1>
+      <div className="picker" aria-label="Experiments to compare">
+        {(experiments.data?.items ?? []).map((e) => (
+          <label key={e.id} className="chip">
+            <input
+              type="checkbox"
+              checked={selected.includes(e.id)}
+              onChange={(ev) =>
+                setSelected((s) => (ev.target.checked ? [...s, e.id] : s.filter((x) => x !== e.id)))
+              }
+            />
+            {e.name}
+            {e.replicate > 0 ? ` (replicate ${e.replicate})` : ''}
+          </label>
+        ))}
+      </div>
+      <div className="toolbar">
+        <label>
+          Accuracy{' '}
+          <select
+            value={reducer}
+            onChange={(e) => setReducer(e.target.value as Reducer)}
+            aria-label="Reducer"
+          >
+            {REDUCERS.map((r) => (
+              <option key={r}>{r}</option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Band{' '}
+          <select
+            value={band}
+            onChange={(e) => setBand(e.target.value as 'minmax')}
+            aria-label="Band"
+          >
+            <option value="minmax">min–max</option>
+            <option value="std">± std</option>
+          </select>
+        </label>
+        <button
+          disabled={!accuracy.length}
+          onClick={() => download('compare.svg', svgText(chart.current!), 'image/svg+xml')}
+        >
+          Save SVG
+        </button>
+        <button disabled={!accuracy.length} onClick={savePng}>
+          Save PNG
+        </button>
+        <button
+          disabled={!accuracy.length}
+          onClick={() => download('compare.csv', seriesCsv(accuracy, 'test_accuracy'), 'text/csv')}
+        >
+          Save CSV
+        </button>
+      </div>
+      {rows.error && <p className="error">{rows.error}</p>}
+      {selected.length === 0 ? (
+        <p className="empty">
+          Pick experiments above; replicates of one spec are drawn as one line with a band.
+        </p>
+      ) : (
+        <>
+          <Chart
+            ref={chart}
+            series={toChart(accuracy)}
+            xLabel="remaining weights (log scale)"
+            yLabel={`test accuracy (${reducer})`}
+            xLog
+            xReverse
+            format={(y) => `${(y * 100).toFixed(1)}%`}
+          />
+          <table aria-label="Compare table">
+            <thead>
+              <tr>
+                <th>series</th>
+                <th>level</th>
+                <th>remaining</th>
+                <th>N</th>
+                <th>mean</th>
+                <th>min</th>
+                <th>max</th>
+                <th>± std</th>
+              </tr>
+            </thead>
+            <tbody>
+              {accuracy.flatMap((s) =>
+                s.points.map((p) => (
+                  <tr key={`${s.key}/${p.level}`}>
+                    <td>{s.label}</td>
+                    <td>{p.level}</td>
+                    <td>{(p.remainingWeights * 100).toFixed(1)}%</td>
+                    <td>{p.n}</td>
+                    <td>{(p.mean * 100).toFixed(2)}%</td>
+                    <td>{(p.min * 100).toFixed(2)}%</td>
+                    <td>{(p.max * 100).toFixed(2)}%</td>
+                    <td>{(p.std * 100).toFixed(2)}</td>
+                  </tr>
+                )),
+              )}
+            </tbody>
+          </table>
+          <h2>Early-stop iteration</h2>
+          <Chart
+            series={toChart(earlyStop)}
+            xLabel="remaining weights (log scale)"
+            yLabel="early-stop iteration"
+            xLog
+            xReverse
+          />
+        </>
+      )}
+    </section>
+  );
+}

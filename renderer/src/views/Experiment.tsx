@@ -1,0 +1,184 @@
+import { useState } from 'react';
+import type { JobProgressEvent } from '../../../src/api/events.ts';
+import type { z } from 'zod';
+import { go } from '../App.tsx';
+import { Chart } from '../charts/Chart.tsx';
+import { LineageTree } from '../charts/LineageTree.tsx';
+import { useClient, useEvents, useLoad, useReloadOn } from '../hooks.ts';
+import { duration, pct } from '../lib/format.ts';
+import { JobControls } from './JobControls.tsx';
+
+type Progress = z.infer<typeof JobProgressEvent>;
+
+export function ExperimentPage({ id }: { id: string }) {
+  const client = useClient();
+  const detail = useLoad((c) => c.call('experiments.get', { id }), [id]);
+  const lineage = useLoad((c) => c.call('experiments.lineage', { id }), [id]);
+  const jobs = useLoad((c) => c.call('jobs.list', {}), [id]);
+  const [progress, setProgress] = useState<Progress | null>(null);
+  const [losses, setLosses] = useState<{ x: number; y: number }[]>([]);
+  const [error, setError] = useState<string | null>(null);
+  const reload = () => {
+    detail.reload();
+    lineage.reload();
+    jobs.reload();
+  };
+  useReloadOn(
+    reload,
+    (e) => (e.type === 'ticket.created' || e.type === 'job.state') && e.experimentId === id,
+  );
+  useEvents((e) => {
+    if (e.type !== 'job.progress' || e.experimentId !== id) return;
+    setProgress((prev) => {
+      if (prev && prev.phase !== e.phase) setLosses([]);
+      return e;
+    });
+    if (e.loss !== null) setLosses((l) => [...l.slice(-400), { x: e.step, y: e.loss! }]);
+  });
+  const e = detail.data;
+  const job = jobs.data?.find(
+    (j) => j.experimentId === id && !['done', 'cancelled'].includes(j.state),
+  );
+  const lastJob = jobs.data?.filter((j) => j.experimentId === id).at(-1);
+
+  const edit = async (f: () => Promise<unknown>) => {
+    try {
+      setError(null);
+      await f();
+      detail.reload();
+    } catch (err) {
+      setError((err as Error).message);
+    }
+  };
+
+  if (detail.error) return <p className="error">{detail.error}</p>;
+  if (!e) return <p className="muted">Loading…</p>;
+  return (
+    <section>
+      <h1>
+        <input
+          className="title"
+          defaultValue={e.name}
+          key={e.name}
+          aria-label="Experiment name"
+          onBlur={(ev) =>
+            ev.target.value !== e.name &&
+            edit(() => client.call('experiments.rename', { id, name: ev.target.value }))
+          }
+        />
+      </h1>
+      <p>
+        <span className={`status ${e.status}`}>{e.status}</span> · {e.method} · {e.model} on{' '}
+        {e.dataset} · replicate {e.replicate} · spec {e.specHash.slice(0, 12)}
+      </p>
+      {e.error && <p className="error">Failed: {e.error}</p>}
+      {lastJob?.state === 'failed' && lastJob.error && (
+        <p className="error">Job failed: {lastJob.error}</p>
+      )}
+      <div className="toolbar">
+        {job ? (
+          <>
+            <span>
+              job {job.state}
+              {progress && job.state === 'running'
+                ? ` · ${progress.phase} · it ${progress.step}/${progress.steps} · ${pct(progress.progress, 0)} · ETA ${duration(progress.etaMs)}`
+                : ''}
+            </span>
+            <JobControls job={job} onChange={reload} />
+          </>
+        ) : (
+          e.status !== 'done' && (
+            <button onClick={() => edit(() => client.call('jobs.start', { experimentId: id }))}>
+              Start
+            </button>
+          )
+        )}
+        <button onClick={() => go(`compare/${id}`)}>Compare…</button>
+      </div>
+      {job?.state === 'running' && (
+        <progress max={1} value={progress?.progress ?? 0} aria-label="Job progress" />
+      )}
+      {losses.length > 1 && (
+        <Chart
+          series={[{ label: 'training loss', points: losses }]}
+          xLabel="iteration"
+          yLabel="loss"
+          format={(y) => y.toFixed(2)}
+        />
+      )}
+      <div className="form">
+        <label>
+          Tags
+          <input
+            defaultValue={e.tags.join(', ')}
+            key={e.tags.join()}
+            aria-label="Tags"
+            onBlur={(ev) =>
+              edit(() =>
+                client.call('experiments.tag', {
+                  id,
+                  tags: ev.target.value
+                    .split(',')
+                    .map((t) => t.trim())
+                    .filter(Boolean),
+                }),
+              )
+            }
+          />
+        </label>
+        <label>
+          Notes
+          <textarea
+            defaultValue={e.notes}
+            key={e.notes}
+            aria-label="Notes"
+            onBlur={(ev) =>
+              ev.target.value !== e.notes &&
+              edit(() => client.call('experiments.annotate', { id, notes: ev.target.value }))
+            }
+          />
+        </label>
+      </div>
+      {error && <p className="error">{error}</p>}
+      <h2>Lineage</h2>
+      {lineage.data && lineage.data.tickets.length > 0 ? (
+        <LineageTree
+          tickets={lineage.data.tickets}
+          transfers={lineage.data.transfers}
+          onOpen={(t) => go(`ticket/${t}`)}
+        />
+      ) : (
+        <p className="empty">No tickets yet: they appear here as each level finishes training.</p>
+      )}
+      <h2>Tickets</h2>
+      <table aria-label="Tickets">
+        <thead>
+          <tr>
+            <th>level</th>
+            <th>method</th>
+            <th>weights</th>
+            <th>test acc (early stop)</th>
+            <th>final</th>
+            <th>early stop</th>
+            <th>wall time</th>
+          </tr>
+        </thead>
+        <tbody>
+          {e.tickets.map((t) => (
+            <tr key={t.id}>
+              <td>{t.level}</td>
+              <td>
+                <a href={`#/ticket/${t.id}`}>{t.method}</a>
+              </td>
+              <td>{pct(t.remainingWeights)}</td>
+              <td>{t.trained ? pct(t.testAccuracy, 2) : 'training…'}</td>
+              <td>{pct(t.finalTestAccuracy, 2)}</td>
+              <td>{t.earlyStopIteration ?? '–'}</td>
+              <td>{duration(t.wallTimeMs)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}

@@ -1,0 +1,166 @@
+import { useMemo, useState } from 'react';
+import { MODEL_NAMES } from '../../../src/api/spec.ts';
+import { go } from '../App.tsx';
+import { useClient, useLoad } from '../hooks.ts';
+import { TEMPLATES, validateSpec } from '../lib/templates.ts';
+
+type Spec = Record<string, unknown> & {
+  training?: Record<string, unknown>;
+  pruning?: Record<string, unknown>;
+};
+
+export function NewExperimentPage() {
+  const client = useClient();
+  const datasets = useLoad((c) => c.call('datasets.list', {}), []);
+  const [text, setText] = useState(() => JSON.stringify(TEMPLATES[0]!.spec, null, 2));
+  const [submitError, setSubmitError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const parsed = useMemo((): { spec: Spec | null; error: string | null } => {
+    try {
+      return { spec: JSON.parse(text) as Spec, error: null };
+    } catch (e) {
+      return { spec: null, error: `Not JSON: ${(e as Error).message}` };
+    }
+  }, [text]);
+  const validation = parsed.spec ? validateSpec(parsed.spec) : null;
+  const spec = parsed.spec ?? {};
+  const set = (path: string[], value: unknown) => {
+    const next = structuredClone(spec) as Record<string, unknown>;
+    let at = next;
+    for (const key of path.slice(0, -1)) {
+      at[key] = { ...((at[key] as Record<string, unknown>) ?? {}) };
+      at = at[key] as Record<string, unknown>;
+    }
+    if (value === '' || value === undefined) delete at[path.at(-1)!];
+    else at[path.at(-1)!] = value;
+    setText(JSON.stringify(next, null, 2));
+  };
+
+  const useTemplate = (id: string) => {
+    const t = TEMPLATES.find((x) => x.id === id)!;
+    const preferred = t.prefers && datasets.data?.find((d) => t.prefers!.test(d.name));
+    setText(
+      JSON.stringify({ ...t.spec, ...(preferred ? { dataset: preferred.id } : {}) }, null, 2),
+    );
+  };
+
+  const create = async () => {
+    setBusy(true);
+    setSubmitError(null);
+    try {
+      const r = await client.call('experiments.create', { spec: parsed.spec, start: true });
+      go(`experiment/${r.experiment.id}`);
+    } catch (e) {
+      setSubmitError((e as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <section>
+      <h1>New experiment</h1>
+      <div className="templates" role="list" aria-label="Templates">
+        {TEMPLATES.map((t) => (
+          <button key={t.id} role="listitem" className="template" onClick={() => useTemplate(t.id)}>
+            <strong>{t.title}</strong>
+            <span>{t.about}</span>
+          </button>
+        ))}
+      </div>
+      <div className="form">
+        <label>
+          Name
+          <input
+            value={(spec.name as string) ?? ''}
+            onChange={(e) => set(['name'], e.target.value)}
+            placeholder="(from the spec)"
+          />
+        </label>
+        <label>
+          Model
+          <select
+            value={(spec.model as string) ?? ''}
+            onChange={(e) => set(['model'], e.target.value)}
+          >
+            {MODEL_NAMES.map((m) => (
+              <option key={m}>{m}</option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Dataset
+          <select
+            value={(spec.dataset as string) ?? 'builtin:mnist'}
+            onChange={(e) => set(['dataset'], e.target.value)}
+          >
+            {(datasets.data ?? []).map((d) => (
+              <option key={d.id} value={d.id}>
+                {d.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Method
+          <select
+            value={(spec.method as string) ?? 'imp'}
+            onChange={(e) => set(['method'], e.target.value)}
+          >
+            <option value="imp">imp</option>
+            <option value="pai">pai</option>
+          </select>
+        </label>
+        <label>
+          Training length
+          <input
+            value={(spec.training?.duration as string) ?? ''}
+            onChange={(e) => set(['training', 'duration'], e.target.value)}
+            placeholder="e.g. 2000it or 10ep"
+            aria-label="Training length"
+          />
+        </label>
+        <label>
+          Pruning levels
+          <input
+            type="number"
+            min={0}
+            value={(spec.pruning?.levels as number | undefined) ?? ''}
+            onChange={(e) =>
+              set(['pruning', 'levels'], e.target.value === '' ? '' : Number(e.target.value))
+            }
+            aria-label="Pruning levels"
+          />
+        </label>
+      </div>
+      <label className="spec-text">
+        Spec (JSON; every field of a spec file)
+        <textarea
+          value={text}
+          onChange={(e) => setText(e.target.value)}
+          rows={14}
+          spellCheck={false}
+          aria-label="Spec JSON"
+        />
+      </label>
+      {parsed.error && <p className="error">{parsed.error}</p>}
+      {validation && !validation.ok && (
+        <ul className="error" aria-label="Spec errors">
+          {validation.errors.map((e) => (
+            <li key={e}>{e}</li>
+          ))}
+        </ul>
+      )}
+      {validation?.cost && (
+        <p className="summary" aria-label="Cost">
+          {validation.cost.runs} trainings × {validation.cost.iterationsPerRun} iterations each
+        </p>
+      )}
+      {submitError && <p className="error">{submitError}</p>}
+      <button className="primary" disabled={!validation?.ok || busy} onClick={create}>
+        Create and start
+      </button>
+    </section>
+  );
+}

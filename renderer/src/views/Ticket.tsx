@@ -1,0 +1,210 @@
+import { useState } from 'react';
+import type { MethodOutput } from '../../../src/api/contract.ts';
+import { Chart } from '../charts/Chart.tsx';
+import { useClient, useLoad } from '../hooks.ts';
+import { pct } from '../lib/format.ts';
+
+type Ticket = MethodOutput<'tickets.get'>['ticket'];
+
+/** Per-layer kept weights of two tickets side by side, with the change. */
+function Diff({ a, b }: { a: Ticket; b: Ticket }) {
+  const other = new Map(b.remainingWeightsPerLayer.map((l) => [l.layer, l]));
+  return (
+    <table aria-label="Diff">
+      <thead>
+        <tr>
+          <th>layer</th>
+          <th>kept here</th>
+          <th>kept there</th>
+          <th>change</th>
+        </tr>
+      </thead>
+      <tbody>
+        {a.remainingWeightsPerLayer.map((l) => {
+          const o = other.get(l.layer);
+          return (
+            <tr key={l.layer}>
+              <td>{l.layer}</td>
+              <td>
+                {l.kept} ({pct(l.remaining)})
+              </td>
+              <td>{o ? `${o.kept} (${pct(o.remaining)})` : '–'}</td>
+              <td>{o ? (l.kept - o.kept).toLocaleString() : '–'}</td>
+            </tr>
+          );
+        })}
+        <tr>
+          <td>test accuracy</td>
+          <td>{pct(a.testAccuracy, 2)}</td>
+          <td>{pct(b.testAccuracy, 2)}</td>
+          <td>
+            {a.testAccuracy !== null && b.testAccuracy !== null
+              ? `${((a.testAccuracy - b.testAccuracy) * 100).toFixed(2)} points`
+              : '–'}
+          </td>
+        </tr>
+        <tr>
+          <td>FLOPs per example</td>
+          <td>{a.flops.toLocaleString()}</td>
+          <td>{b.flops.toLocaleString()}</td>
+          <td>
+            {b.flops
+              ? `${a.flops >= b.flops ? '+' : ''}${((a.flops / b.flops - 1) * 100).toFixed(1)}%`
+              : '–'}
+          </td>
+        </tr>
+      </tbody>
+    </table>
+  );
+}
+
+export function TicketPage({ id }: { id: string }) {
+  const client = useClient();
+  const view = useLoad((c) => c.call('tickets.get', { id }), [id]);
+  const lineage = useLoad(
+    async (c) =>
+      view.data ? c.call('experiments.lineage', { id: view.data.experiment.id }) : null,
+    [view.data?.experiment.id],
+  );
+  const runId = view.data?.ticket.runId;
+  const curves = useLoad(
+    async (c) =>
+      runId
+        ? Promise.all(
+            (['train', 'val', 'test'] as const).map((split) =>
+              c.call('runs.metrics', { runId, split, maxPoints: 300 }),
+            ),
+          )
+        : [],
+    [runId],
+  );
+  const [against, setAgainst] = useState<string>('');
+  const [exportState, setExportState] = useState<string | null>(null);
+  if (view.error) return <p className="error">{view.error}</p>;
+  if (!view.data) return <p className="muted">Loading…</p>;
+  const { ticket, experiment, parent, children } = view.data;
+  const others = lineage.data?.tickets.filter((t) => t.id !== id) ?? [];
+  const compareTo = others.find((t) => t.id === against) ?? parent;
+
+  const exportModel = async () => {
+    const format = prompt('Format: onnx, tfjs or safetensors', 'onnx');
+    if (!format) return;
+    const path = prompt(
+      'Save to (a path on this machine; tfjs: a folder)',
+      `${ticket.id}.${format === 'tfjs' ? 'tfjs' : format}`,
+    );
+    if (!path) return;
+    const run = (force: boolean) =>
+      client.call('tickets.export', { ticketId: id, format: format as 'onnx', path, force });
+    try {
+      let r;
+      try {
+        r = await run(false);
+      } catch (e) {
+        if (
+          (e as { code?: string }).code !== 'FILE_EXISTS' ||
+          !confirm(`${(e as Error).message}\n\nOverwrite?`)
+        )
+          throw e;
+        r = await run(true);
+      }
+      setExportState(
+        r.files
+          .map((f) => `${f.path} (${f.bytes} bytes, sha256 ${f.checksum.slice(0, 12)}…)`)
+          .join('; '),
+      );
+    } catch (e) {
+      setExportState(`Export failed: ${(e as Error).message}`);
+    }
+  };
+
+  return (
+    <section>
+      <h1>
+        Ticket {ticket.method} · level {ticket.level}
+      </h1>
+      <p>
+        In <a href={`#/experiment/${experiment.id}`}>{experiment.name}</a> ·{' '}
+        {pct(ticket.remainingWeights)} of prunable weights · test {pct(ticket.testAccuracy, 2)}{' '}
+        (final {pct(ticket.finalTestAccuracy, 2)}) · early stop {ticket.earlyStopIteration ?? '–'} ·{' '}
+        {ticket.remainingParams.toLocaleString()} / {ticket.totalParams.toLocaleString()} parameters
+        · {ticket.flops.toLocaleString()} FLOPs
+      </p>
+      <p>
+        Parent:{' '}
+        {parent ? (
+          <a href={`#/ticket/${parent.id}`}>{`${parent.method} level ${parent.level}`}</a>
+        ) : (
+          '–'
+        )}
+        {ticket.sourceTicketId && (
+          <>
+            {' '}
+            · transferred from <a href={`#/ticket/${ticket.sourceTicketId}`}>its source ticket</a>
+          </>
+        )}{' '}
+        · Children:{' '}
+        {children.length === 0
+          ? '–'
+          : children.map((c) => (
+              <a key={c.id} href={`#/ticket/${c.id}`} className="chip">
+                {c.method} L{c.level}
+              </a>
+            ))}
+      </p>
+      <button onClick={exportModel}>Export model…</button>
+      {exportState && (
+        <p className={exportState.startsWith('Export failed') ? 'error' : 'muted'}>{exportState}</p>
+      )}
+      <h2>Remaining weights per layer</h2>
+      <div className="bars" aria-label="Remaining weights per layer">
+        {ticket.remainingWeightsPerLayer.map((l) => (
+          <div key={l.layer} className="bar">
+            <span>{l.layer}</span>
+            <span className="track">
+              <span className="fill" style={{ width: `${l.remaining * 100}%` }} />
+            </span>
+            <span>
+              {pct(l.remaining)} of {l.total.toLocaleString()}
+            </span>
+          </div>
+        ))}
+      </div>
+      <h2>Training curves</h2>
+      {curves.data && curves.data.length > 0 ? (
+        <Chart
+          series={curves.data.map((c) => ({
+            label: `${c.split} loss`,
+            points: c.points.map((p) => ({ x: p.step, y: p.loss })),
+          }))}
+          xLabel="iteration"
+          yLabel="loss"
+          format={(y) => y.toFixed(2)}
+        />
+      ) : (
+        <p className="muted">No run recorded yet.</p>
+      )}
+      <h2>Diff</h2>
+      <label>
+        Against{' '}
+        <select
+          value={against}
+          onChange={(e) => setAgainst(e.target.value)}
+          aria-label="Diff against"
+        >
+          <option value="">its parent</option>
+          {others.map((t) => (
+            <option key={t.id} value={t.id}>
+              {t.method} level {t.level} ({pct(t.remainingWeights)})
+            </option>
+          ))}
+        </select>
+      </label>
+      {compareTo ? (
+        <Diff a={ticket} b={compareTo} />
+      ) : (
+        <p className="muted">No parent to compare with.</p>
+      )}
+    </section>
+  );
+}

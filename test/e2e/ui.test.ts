@@ -1,0 +1,222 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadBuiltinMnist } from '../../src/data/builtin.ts';
+import { ROOT, writeIdxDataset } from '../helpers.ts';
+import { serve, type Served } from '../server/serve.ts';
+
+/**
+ * The workbench end to end: Debian's Chromium against a real `ticketlab serve` on a
+ * temporary data folder. Screenshots of the main screens go to test-results/screenshots.
+ */
+const SHOTS = join(ROOT, 'test-results', 'screenshots');
+let browser: Browser;
+let server: Served;
+let page: Page;
+let data: string;
+
+const shot = (name: string) =>
+  page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+
+beforeAll(async () => {
+  const built = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build-renderer.mjs')], {
+    encoding: 'utf8',
+  });
+  if (built.status !== 0) throw new Error(`renderer build failed: ${built.stderr}`);
+  mkdirSync(SHOTS, { recursive: true });
+  // Not tempDir(): that is emptied after each test, and the server lives for the file.
+  data = mkdtempSync(join(tmpdir(), 'ticketlab-e2e-'));
+  server = await serve(data);
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+    ],
+  });
+  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  page.on('dialog', (d) => void d.accept());
+  await page.goto(server.url.toString());
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  server?.child.kill('SIGTERM');
+  await server?.stopped;
+  rmSync(data, { recursive: true, force: true });
+});
+
+const setSpec = async (spec: unknown) => {
+  await page.getByLabel('Spec JSON').fill(JSON.stringify(spec, null, 2));
+};
+
+describe('workbench UI in Chromium', () => {
+  it('creates an experiment from a template, shows it run, grow its lineage and finish', async () => {
+    await expect.poll(() => page.getByText('No experiments yet.').isVisible()).toBe(true);
+    await shot('experiments-empty');
+    await page.getByRole('link', { name: 'New experiment' }).click();
+    await page.getByRole('listitem').filter({ hasText: 'LeNet-300-100 IMP on MNIST' }).click();
+    // invalid as typed: the schema's message names the field
+    await page.getByLabel('Training length').fill('2000 iterations');
+    await expect
+      .poll(() => page.getByLabel('Spec errors').textContent())
+      .toMatch(/spec\.training\.duration/);
+    expect(await page.getByRole('button', { name: 'Create and start' }).isDisabled()).toBe(true);
+    await page.getByLabel('Training length').fill('40it');
+    await page.getByLabel('Pruning levels').fill('2');
+    await expect
+      .poll(() => page.getByLabel('Cost').textContent())
+      .toBe('5 trainings × 40 iterations each');
+    await shot('new-experiment');
+    await page.getByRole('button', { name: 'Create and start' }).click();
+    await page.waitForURL(/#\/experiment\/exp_/);
+    // the lineage grows as levels finish: dense, 2 IMP levels and their re-init controls
+    await expect
+      .poll(() => page.locator('svg[aria-label="Lineage tree"]').getAttribute('data-nodes'), {
+        timeout: 90_000,
+      })
+      .toBe('5');
+    await expect
+      .poll(() => page.locator('.status').first().textContent(), { timeout: 30_000 })
+      .toBe('done');
+    await shot('experiment-lineage');
+    const rows = await page
+      .getByRole('table', { name: 'Tickets' })
+      .locator('tbody tr')
+      .allTextContents();
+    expect(rows).toHaveLength(5);
+    expect(rows[0]).toMatch(/^0dense100\.0%\d+\.\d\d%/);
+
+    // open a ticket from the tree: its layers, curves and a diff against its parent
+    await page.locator('g.node').filter({ hasText: 'imp 64' }).first().click();
+    await page.waitForURL(/#\/ticket\/tkt_/);
+    await expect
+      .poll(() => page.getByLabel('Remaining weights per layer').textContent())
+      .toMatch(/fc1\.kernel.*64\.0% of 235,200/);
+    expect(await page.getByRole('table', { name: 'Diff' }).textContent()).toMatch(/fc1\.kernel/);
+    await expect.poll(() => page.locator('svg.chart g.series').count()).toBe(3); // train, val, test
+    await shot('ticket');
+  }, 150_000);
+
+  it('pauses, resumes and cancels a running job from the monitor, which shows why a job failed', async () => {
+    await page.goto(`${server.url.origin}/?token=${server.token}#/new`);
+    await setSpec({
+      model: 'lenet-300-100',
+      training: { duration: '20000it', evalEvery: 1000 },
+      pruning: { levels: 1 },
+    });
+    await page.getByRole('button', { name: 'Create and start' }).click();
+    await page.waitForURL(/#\/experiment\/exp_/);
+    await page.getByRole('link', { name: 'Monitor' }).click();
+    const row = page.getByRole('table', { name: 'Jobs' }).locator('tbody tr').first();
+    await expect
+      .poll(() => row.locator('.status').textContent(), { timeout: 30_000 })
+      .toBe('running');
+    await row.getByRole('button', { name: 'Pause' }).click();
+    await expect
+      .poll(() => row.locator('.status').textContent(), { timeout: 30_000 })
+      .toBe('paused');
+    await shot('monitor-paused');
+    await row.getByRole('button', { name: 'Resume' }).click();
+    await expect
+      .poll(() => row.locator('.status').textContent(), { timeout: 30_000 })
+      .toMatch(/queued|running/);
+    await row.getByRole('button', { name: 'Cancel' }).click();
+    await expect
+      .poll(() => row.locator('.status').textContent(), { timeout: 30_000 })
+      .toBe('cancelled');
+
+    // a spec that fails in the worker (rewind past the end of training): the reason is shown
+    await page.getByRole('link', { name: 'New experiment' }).click();
+    await setSpec({
+      model: 'lenet-300-100',
+      training: { duration: '20it' },
+      pruning: { levels: 1, rewind: '50it' },
+    });
+    await page.getByRole('button', { name: 'Create and start' }).click();
+    await page.waitForURL(/#\/experiment\/exp_/);
+    await expect
+      .poll(() => page.locator('.error').first().textContent(), { timeout: 30_000 })
+      .toMatch(/rewind: 50it \(50 iterations\) must come before the end of training/);
+  }, 120_000);
+
+  it('compares replicates: one line with its band, N in the table, the reducer chosen, early stops', async () => {
+    type Summary = { id: string; method: string; status: string; levels: number };
+    const list = await server.call<{ items: Summary[] }>('experiments.list', {});
+    const first = list.body.result.items.find((e) => e.status === 'done')!;
+    const detail = await server.call<{ spec: unknown }>('experiments.get', { id: first.id });
+    const replica = await server.call<{ experiment: Summary; job: { id: string } }>(
+      'experiments.create',
+      { spec: detail.body.result.spec, newReplicate: true, start: true },
+    );
+    const second = replica.body.result.experiment.id;
+    await expect
+      .poll(
+        async () =>
+          (await server.call<Summary>('experiments.get', { id: second })).body.result.status,
+        { timeout: 90_000 },
+      )
+      .toBe('done');
+    await page.goto(`${server.url.origin}/?token=${server.token}#/compare/${first.id},${second}`);
+    // dense, imp and random-reinit: one series each, replicates pooled
+    await expect.poll(() => page.locator('svg.chart').first().locator('g.series').count()).toBe(3);
+    await expect
+      .poll(() => page.getByRole('table', { name: 'Compare table' }).textContent())
+      .toMatch(/· imp264\.1%2\d/);
+    await page.getByLabel('Reducer').selectOption('last');
+    await expect
+      .poll(() => page.locator('svg.chart').first().getAttribute('aria-label'))
+      .toMatch(/\(last\)/);
+    expect(await page.locator('svg.chart').nth(1).getAttribute('aria-label')).toMatch(/early-stop/);
+    await shot('compare');
+  }, 120_000);
+
+  it('imports a dataset file and shows its sample grid; a malformed one shows its reason', async () => {
+    const mnist = loadBuiltinMnist();
+    const cut = (s: typeof mnist.train, n: number) => ({
+      images: s.images.subarray(0, n * 784),
+      labels: s.labels.subarray(0, n),
+      count: n,
+    });
+    const good = writeIdxDataset(
+      join(data, 'digits'),
+      { train: cut(mnist.train, 50), t10k: cut(mnist.test, 40) },
+      [28, 28],
+    );
+    await page.getByRole('link', { name: 'Datasets' }).click();
+    await page.getByLabel('Dataset folder').fill(good);
+    await page.getByLabel('Dataset name').fill('forty digits');
+    await page.getByRole('button', { name: 'Import' }).click();
+    await expect.poll(() => page.getByLabel('Samples').locator('canvas').count()).toBe(40);
+    expect(await page.getByLabel('Class counts').textContent()).toMatch(/Examples per class/);
+    await shot('datasets');
+
+    const bad = join(data, 'bad');
+    mkdirSync(bad);
+    writeFileSync(join(bad, 'train-images-idx3-ubyte'), Buffer.from([0, 0, 8, 1, 0, 0, 0, 1]));
+    writeFileSync(join(bad, 'train-labels-idx1-ubyte'), Buffer.from([0, 0, 8, 1, 0, 0, 0, 1, 3]));
+    writeFileSync(join(bad, 't10k-images-idx3-ubyte'), Buffer.from([0, 0, 8, 3]));
+    writeFileSync(join(bad, 't10k-labels-idx1-ubyte'), Buffer.from([0, 0, 8, 1]));
+    await page.getByLabel('Dataset folder').fill(bad);
+    await page.getByLabel('Dataset name').fill('');
+    await page.getByRole('button', { name: 'Import' }).click();
+    await expect
+      .poll(() => page.getByRole('alert').textContent())
+      .toMatch(/train-images-idx3-ubyte/);
+    await shot('datasets-error');
+  }, 60_000);
+
+  it('follows the theme setting and shows the backend in settings', async () => {
+    await page.getByLabel('Theme').selectOption('dark');
+    expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
+    await page.getByRole('link', { name: 'Settings' }).click();
+    await expect.poll(() => page.locator('.facts').textContent()).toMatch(/Compute backendwasm/);
+    await shot('settings-dark');
+  });
+});
