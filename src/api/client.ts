@@ -64,3 +64,24 @@ export function httpTransport(base: string, token: string): Transport {
     },
   };
 }
+
+/** A contract call's result as it crosses Electron IPC (errors as data: IPC drops their fields). */
+export type IpcReply = { ok: true; result: unknown } | { ok: false; error: WireError };
+
+/** What the desktop preload exposes as `window.ticketlab` (contextBridge). */
+export interface DesktopBridge {
+  invoke(method: string, input: unknown): Promise<IpcReply>;
+  subscribe(listener: (e: SequencedEvent) => void): () => void;
+}
+
+/** The transport over the desktop bridge: same errors as over HTTP. */
+export function bridgeTransport(bridge: DesktopBridge): Transport {
+  return {
+    async invoke(method, input) {
+      const reply = await bridge.invoke(method, input ?? {});
+      if (!reply.ok) throw new ApiError(reply.error.code, reply.error.message);
+      return reply.result;
+    },
+    subscribe: (listener) => bridge.subscribe(listener),
+  };
+}

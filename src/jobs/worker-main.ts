@@ -8,15 +8,24 @@ import { BlobStore } from '../store/blobs.ts';
 import { executeJob } from './execute.ts';
 import { asHostMessage, type WorkerMessage } from './protocol.ts';
 
+/** Electron's utilityProcess talks through `process.parentPort`; a forked Node process through `process.send`. */
+interface ParentPort {
+  postMessage(message: unknown): void;
+  on(event: 'message', listener: (e: { data: unknown }) => void): void;
+}
+const parentPort = (process as NodeJS.Process & { parentPort?: ParentPort }).parentPort;
+
 const blobRoot = process.env.TICKETLAB_BLOBS;
-if (!blobRoot || !process.send) {
+if (!blobRoot || (!process.send && !parentPort)) {
   process.stderr.write(
     'worker-main: start me from the host (TICKETLAB_BLOBS and an IPC channel are needed)\n',
   );
   process.exit(2);
 }
 const blobs = new BlobStore(blobRoot);
-const post = (m: WorkerMessage) => process.send!(m);
+const post = (m: WorkerMessage) => (parentPort ? parentPort.postMessage(m) : process.send!(m));
+const onHostMessage = (listener: (raw: unknown) => void) =>
+  parentPort ? parentPort.on('message', (e) => listener(e.data)) : process.on('message', listener);
 
 const backend = await initBackend();
 post({ type: 'ready', backend: backend.name, device: backend.device, skipped: backend.skipped });
@@ -36,7 +45,7 @@ async function drain() {
   }
 }
 
-process.on('message', (raw) => {
+onHostMessage((raw) => {
   const m = asHostMessage(raw);
   if (m.type === 'start') {
     queue.push(m);
@@ -45,7 +54,7 @@ process.on('message', (raw) => {
     (m.type === 'pause' ? current.pause : current.cancel).abort();
   }
 });
-// The host went away: nothing left to report to.
+// The host went away: nothing left to report to (a utilityProcess dies with its app).
 process.on('disconnect', () => process.exit(0));
 // Ctrl-C in a terminal signals the whole process group: the host decides (it pauses the
 // job, which writes a checkpoint), so the worker must not die of it first.

@@ -1,0 +1,172 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { METHODS } from '../../src/api/contract.ts';
+import { Lab } from '../../src/services/lab.ts';
+import { resolveAppFile } from '../../electron/app-protocol.ts';
+import { channelOf, registerContract, type IpcEventLike } from '../../electron/ipc.ts';
+import { menuTemplate } from '../../electron/menu.ts';
+import {
+  APP_ORIGIN,
+  CONTENT_SECURITY_POLICY,
+  isAllowedNavigation,
+  isSafeExternalUrl,
+  secureWebPreferences,
+} from '../../electron/security.ts';
+import { DEFAULT_WINDOW, loadWindowState, saveWindowState } from '../../electron/window-state.ts';
+import { ROOT, tempDir } from '../helpers.ts';
+
+/**
+ * The desktop shell's logic, tested without the Electron binary (it cannot be downloaded
+ * here): the IPC contract against a real Lab, the security policy, the app:// file mapping,
+ * window state, menus, and the bundles that Electron would load.
+ */
+describe('IPC: the contract and nothing else', () => {
+  const fromApp: IpcEventLike = { senderFrame: { url: `${APP_ORIGIN}/index.html#/experiments` } };
+
+  it('registers one handler per contract method, validated by its schema, from the app frame only', async () => {
+    const handlers = new Map<string, (e: IpcEventLike, payload: unknown) => unknown>();
+    const lab = Lab.open({ dataDir: tempDir() });
+    try {
+      const methods = registerContract({ handle: (c, f) => void handlers.set(c, f) }, lab);
+      expect(methods.sort()).toEqual(Object.keys(METHODS).sort());
+      expect([...handlers.keys()].sort()).toEqual(methods.map(channelOf).sort());
+
+      const list = handlers.get(channelOf('datasets.list'))!;
+      const ok = (await list(fromApp, {})) as { ok: true; result: { id: string }[] };
+      expect(ok.ok).toBe(true);
+      expect(ok.result.map((d) => d.id)).toContain('builtin:mnist');
+
+      for (const url of [
+        'https://evil.example/',
+        'app://ticketlab.evil.example/',
+        'file:///etc/passwd',
+      ]) {
+        expect(await list({ senderFrame: { url } }, {})).toMatchObject({
+          ok: false,
+          error: { code: 'FORBIDDEN' },
+        });
+      }
+      expect(await list({ senderFrame: null }, {})).toMatchObject({ ok: false });
+
+      const bad = await handlers.get(channelOf('experiments.get'))!(fromApp, { id: 5 });
+      expect(bad).toMatchObject({ ok: false, error: { code: 'INVALID_INPUT' } });
+      const missing = await handlers.get(channelOf('experiments.get'))!(fromApp, { id: 'exp_x' });
+      expect(missing).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+    } finally {
+      await lab.close();
+    }
+  });
+});
+
+describe('security policy', () => {
+  it('keeps the renderer isolated and sandboxed without Node', () => {
+    expect(secureWebPreferences('/p.cjs')).toMatchObject({
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      webSecurity: true,
+      webviewTag: false,
+      allowRunningInsecureContent: false,
+    });
+    expect(CONTENT_SECURITY_POLICY).toMatch(/default-src 'self'/);
+    expect(CONTENT_SECURITY_POLICY).not.toMatch(/unsafe-eval|script-src[^;]*unsafe-inline/);
+  });
+
+  it('allows navigation inside the app only, comparing parsed origins', () => {
+    expect(isAllowedNavigation('app://ticketlab/index.html#/new')).toBe(true);
+    for (const url of [
+      'https://ticketlab/',
+      'app://ticketlab.evil.com/',
+      'app://evil/ticketlab',
+      'file:///index.html',
+      'not a url',
+    ])
+      expect(isAllowedNavigation(url), url).toBe(false);
+  });
+
+  it('opens only http(s) links externally', () => {
+    expect(isSafeExternalUrl('https://arxiv.org/abs/1803.03635')).toBe(true);
+    for (const url of [
+      'file:///etc/passwd',
+      'javascript:alert(1)',
+      'smb://host/share',
+      'https://u:p@x.org/',
+    ])
+      expect(isSafeExternalUrl(url), url).toBe(false);
+  });
+});
+
+describe('app:// files', () => {
+  it('maps to files inside the renderer build and nowhere else', () => {
+    const root = '/opt/app/renderer/dist';
+    expect(resolveAppFile('app://ticketlab/', root)).toEqual({
+      path: '/opt/app/renderer/dist/index.html',
+      type: 'text/html; charset=utf-8',
+    });
+    expect(resolveAppFile('app://ticketlab/app.js', root)?.path).toBe(
+      '/opt/app/renderer/dist/app.js',
+    );
+    // the URL parser resolves dot segments first: this one stays inside the build
+    expect(resolveAppFile('app://ticketlab/../../../etc/passwd.js', root)?.path).toBe(
+      '/opt/app/renderer/dist/etc/passwd.js',
+    );
+    // encoded slashes survive URL parsing and decode to a traversal: refused
+    expect(resolveAppFile('app://ticketlab/..%2f..%2fsecret.js', root)).toBeNull();
+    expect(resolveAppFile('app://other/app.js', root)).toBeNull();
+    expect(resolveAppFile('app://ticketlab/binary.exe', root)).toBeNull();
+  });
+});
+
+describe('window state', () => {
+  it('is remembered, and a damaged file falls back to the default', () => {
+    const file = join(tempDir(), 'w', 'window-state.json');
+    expect(loadWindowState(file)).toEqual(DEFAULT_WINDOW);
+    saveWindowState(file, { x: 10, y: 20, width: 900, height: 700, maximized: true });
+    expect(loadWindowState(file)).toEqual({
+      x: 10,
+      y: 20,
+      width: 900,
+      height: 700,
+      maximized: true,
+    });
+    writeFileSync(file, '{"width": 90');
+    expect(loadWindowState(file)).toEqual(DEFAULT_WINDOW);
+  });
+});
+
+describe('menus', () => {
+  it('has File (new experiment, import, export, data folder), Edit, View and Help', () => {
+    const calls: string[] = [];
+    const menu = menuTemplate(
+      {
+        go: (r) => calls.push(`go ${r}`),
+        importDataset: () => calls.push('import'),
+        exportResults: () => calls.push('export'),
+        openDataFolder: () => calls.push('folder'),
+        about: () => calls.push('about'),
+      },
+      false,
+    );
+    expect(menu.map((m) => m.label ?? m.role)).toEqual(['File', 'editMenu', 'View', 'help']);
+    const file = menu[0]!.submenu as { label?: string; click?: () => void }[];
+    for (const item of file) item.click?.();
+    expect(calls).toEqual(['go new', 'import', 'export', 'folder']);
+  });
+});
+
+describe('bundles', () => {
+  it('builds the main process, the worker and a preload that requires only electron', () => {
+    const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build-electron.mjs')], {
+      encoding: 'utf8',
+    });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const preload = readFileSync(join(ROOT, 'electron', 'dist', 'preload.cjs'), 'utf8');
+    expect([...preload.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1])).toEqual(['electron']);
+    expect(preload).toContain('exposeInMainWorld("ticketlab"');
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+    expect(readFileSync(join(ROOT, pkg.main), 'utf8')).toContain('registerSchemesAsPrivileged');
+  });
+});
