@@ -113,6 +113,7 @@ const server = spawn(
     stdio: ['ignore', 'pipe', 'inherit'],
   },
 );
+process.on('exit', () => server.kill('SIGTERM')); // also when the benchmark fails
 const url = await new Promise<string>((ready) => {
   let out = '';
   server.stdout!.on('data', (c: Buffer) => {
@@ -138,26 +139,26 @@ await page.waitForSelector('nav');
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const p95 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.95)]!;
 
-/** Frame intervals (ms) recorded by requestAnimationFrame while `act` runs. */
+/**
+ * Frame intervals (ms) recorded by requestAnimationFrame while `act` runs. The page scripts
+ * are strings: tsx would wrap functions in a helper the page does not have.
+ */
 async function frames(act: () => Promise<void>): Promise<number[]> {
-  await page.evaluate(() => {
-    const w = window as unknown as { frames_: number[]; stop_: boolean };
-    w.frames_ = [];
-    w.stop_ = false;
+  await page.evaluate(`(() => {
+    window.frames_ = [];
+    window.stop_ = false;
     let last = performance.now();
-    const tick = (t: number) => {
-      w.frames_.push(t - last);
+    const tick = (t) => {
+      window.frames_.push(t - last);
       last = t;
-      if (!w.stop_) requestAnimationFrame(tick);
+      if (!window.stop_) requestAnimationFrame(tick);
     };
     requestAnimationFrame(tick);
-  });
+  })()`);
   await act();
-  return page.evaluate(() => {
-    const w = window as unknown as { frames_: number[]; stop_: boolean };
-    w.stop_ = true;
-    return w.frames_.slice(1);
-  });
+  return (await page.evaluate(
+    '(() => { window.stop_ = true; return window.frames_.slice(1); })()',
+  )) as number[];
 }
 
 const lines: string[] = [];
