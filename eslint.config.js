@@ -37,6 +37,7 @@ export default tseslint.config(
         getComputedStyle: 'readonly',
         confirm: 'readonly',
         prompt: 'readonly',
+        alert: 'readonly',
         setTimeout: 'readonly',
         clearTimeout: 'readonly',
         URL: 'readonly',

@@ -7,6 +7,7 @@ import { MonitorPage } from './views/Monitor.tsx';
 import { NewExperimentPage } from './views/NewExperiment.tsx';
 import { SettingsPage } from './views/Settings.tsx';
 import { TicketPage } from './views/Ticket.tsx';
+import { TransferPage } from './views/Transfer.tsx';
 
 /** Hash routes keep the token in the query string and work from a custom protocol too. */
 function useRoute(): string[] {
@@ -29,6 +30,7 @@ const NAV: [string, string, string][] = [
   ['new', 'New experiment', 'n'],
   ['monitor', 'Monitor', 'm'],
   ['compare', 'Compare', 'c'],
+  ['transfer', 'Transfer', 't'],
   ['datasets', 'Datasets', 'd'],
   ['settings', 'Settings', 's'],
 ];
@@ -105,6 +107,7 @@ export function App() {
         {page === 'new' && <NewExperimentPage />}
         {page === 'monitor' && <MonitorPage />}
         {page === 'compare' && <ComparePage initial={id?.split(',') ?? []} />}
+        {page === 'transfer' && <TransferPage ticketId={id} />}
         {page === 'datasets' && <DatasetsPage />}
         {page === 'settings' && <SettingsPage />}
       </main>

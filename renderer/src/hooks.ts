@@ -35,6 +35,12 @@ export function useLoad<T>(load: (client: Client) => Promise<T>, deps: unknown[]
   return { data, error, reload: useCallback(() => setTick((t) => t + 1), []) };
 }
 
+/** Where exports go by default: an `exports` folder in the data folder of the running core. */
+export function useExportDir(): string {
+  const info = useLoad((c) => c.call('system.info', {}), []);
+  return info.data ? `${info.data.dataDir}/exports` : '';
+}
+
 /** Calls `onEvent` for every event from the core while mounted. */
 export function useEvents(onEvent: (e: SequencedEvent) => void): void {
   const client = useClient();

@@ -31,10 +31,11 @@ export const ExperimentSummary = z.object({
   dataset: z.string(),
   specHash: z.string(),
   replicate: z.number().int(),
-  /** trained tickets of the IMP lineage (dense + imp) */
+  /** trained tickets of the experiment's own method (dense, imp, a score, transfer; no controls) */
   levels: z.number().int(),
-  /** lowest remaining-weight fraction reached by a trained IMP ticket */
+  /** lowest remaining-weight fraction reached by such a ticket, and its test accuracy */
   minRemainingWeights: fraction.nullable(),
+  accuracyAtMinRemaining: fraction.nullable(),
   tags: z.array(z.string()),
   notes: z.string(),
   createdAt: z.string(),

@@ -36,6 +36,8 @@ interface Slot {
   pending: StartJob | null;
 }
 
+/** The phase a job shows while its compute worker loads the backend. */
+export const WARMING_UP = 'warming up the compute backend';
 /** What the host tracks of a running job between the worker's messages. */
 interface Live {
   runId: string | null;
@@ -344,7 +346,12 @@ export class Scheduler {
     });
     if (!slot.worker) this.startWorker(slot);
     if (slot.ready) slot.worker!.send(start);
-    else slot.pending = start;
+    else {
+      // Loading a backend can take minutes (a new GPU compiles its kernels on first use):
+      // say so instead of showing a frozen 0%.
+      slot.pending = start;
+      this.store.updateJob(job.id, { phase: WARMING_UP });
+    }
   }
 
   private startWorker(slot: Slot) {

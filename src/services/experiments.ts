@@ -69,6 +69,7 @@ export function toSummary(e: ExperimentListRow): ExperimentSummaryView {
     replicate: e.replicate,
     levels: e.levels,
     minRemainingWeights: e.minRemainingFraction,
+    accuracyAtMinRemaining: e.accuracyAtMinRemaining,
     tags: e.tags,
     notes: e.notes,
     createdAt: e.createdAt,

@@ -99,9 +99,10 @@ function experimentWhere(f: ExperimentFilter): { where: string; params: unknown[
 }
 
 export interface ExperimentListRow extends ExperimentRow {
-  /** stored tickets of the IMP lineage (dense + imp) */
+  /** trained tickets of the experiment's own method (controls not counted) */
   levels: number;
   minRemainingFraction: number | null;
+  accuracyAtMinRemaining: number | null;
 }
 
 export interface LayerRemaining {
@@ -419,9 +420,13 @@ export class Store {
     const { where, params } = experimentWhere(filter);
     const rows = this.db
       .prepare(
-        `SELECT e.*, count(t.id) AS levels, min(t.remaining_fraction) AS min_remaining
+        // With one min() aggregate, SQLite takes the bare r.test_accuracy from the row
+        // holding that minimum: the accuracy at the lowest remaining weights.
+        `SELECT e.*, count(t.id) AS levels, min(t.remaining_fraction) AS min_remaining,
+           r.test_accuracy AS accuracy_at_min
          FROM experiments e LEFT JOIN tickets t ON t.experiment_id = e.id
-           AND t.method IN ('dense', 'imp') AND t.trained_blob IS NOT NULL
+           AND t.method NOT IN ('random-reinit', 'random-prune') AND t.trained_blob IS NOT NULL
+         LEFT JOIN runs r ON r.ticket_id = t.id
          ${where} GROUP BY e.id ORDER BY e.created_at DESC, e.id LIMIT ? OFFSET ?`,
       )
       .all(...params, limit, offset) as Row[];
@@ -429,6 +434,7 @@ export class Store {
       ...toExperiment(r),
       levels: r.levels as number,
       minRemainingFraction: r.min_remaining as number | null,
+      accuracyAtMinRemaining: r.accuracy_at_min as number | null,
     }));
   }
 

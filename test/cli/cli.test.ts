@@ -36,6 +36,9 @@ describe('ticketlab CLI', () => {
       show.tickets.map((t: { level: number; method: string }) => `${t.level}/${t.method}`),
     ).toEqual(['0/dense', '1/imp', '1/random-reinit', '2/imp', '2/random-reinit']);
     const [dense, imp1, , imp2] = show.tickets;
+    // the list shows the fewest weights reached and the accuracy there
+    expect(ls[0].minRemainingWeights).toBe(imp2.remainingWeights);
+    expect(ls[0].accuracyAtMinRemaining).toBe(imp2.testAccuracy);
     for (const t of show.tickets) {
       expect(Object.keys(t)).toEqual(
         expect.arrayContaining([

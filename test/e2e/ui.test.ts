@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -41,7 +41,8 @@ beforeAll(async () => {
     ],
   });
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  page.on('dialog', (d) => void d.accept());
+  // confirm() says yes, prompt() takes its default value
+  page.on('dialog', (d) => void d.accept(d.defaultValue()));
   await page.goto(server.url.toString());
 }, 60_000);
 
@@ -211,6 +212,50 @@ describe('workbench UI in Chromium', () => {
       .toMatch(/train-images-idx3-ubyte/);
     await shot('datasets-error');
   }, 60_000);
+
+  it('transfers a ticket to another dataset from its page, shows the heatmap, and exports models and results', async () => {
+    type Summary = { id: string; status: string; method: string };
+    const list = await server.call<{ items: Summary[] }>('experiments.list', {});
+    const source = list.body.result.items.find((e) => e.status === 'done' && e.method === 'imp')!;
+    const detail = await server.call<{ tickets: { id: string; method: string; level: number }[] }>(
+      'experiments.get',
+      { id: source.id },
+    );
+    const ticket = detail.body.result.tickets.find((t) => t.method === 'imp' && t.level === 2)!;
+    await page.goto(`${server.url.origin}/?token=${server.token}#/ticket/${ticket.id}`);
+
+    // Export the model with the prompts' defaults: a file under the data folder's exports.
+    await page.getByRole('button', { name: 'Export model…' }).click();
+    await expect.poll(() => page.locator('p.muted').filter({ hasText: 'sha256' }).count()).toBe(1);
+    expect(existsSync(join(data, 'exports', `${ticket.id}.onnx`))).toBe(true);
+
+    await page.getByRole('button', { name: 'Transfer to other datasets…' }).click();
+    await page.waitForURL(/#\/transfer\/tkt_/);
+    expect(await page.getByLabel('Source ticket').inputValue()).toBe(ticket.id);
+    await page.getByLabel('Target datasets').getByText('forty digits').click();
+    await page.getByLabel('Transfer training length').fill('20it');
+    await page.getByRole('button', { name: 'Transfer and train' }).click();
+    await page.waitForURL(/#\/experiment\/exp_/);
+    await expect
+      .poll(() => page.locator('.status').first().textContent(), { timeout: 60_000 })
+      .toBe('done');
+    await expect
+      .poll(() => page.locator('svg[aria-label="Lineage tree"]').getAttribute('data-nodes'))
+      .toBe('2'); // the transferred ticket and its random ticket
+
+    // Results of the transfer experiment as CSV, again with the defaults.
+    await page.getByRole('button', { name: 'Export results…' }).click();
+    const experimentId = /#\/experiment\/([^/]+)/.exec(page.url())![1]!;
+    await expect
+      .poll(() => existsSync(join(data, 'exports', `${experimentId}-csv`, 'tickets.csv')))
+      .toBe(true);
+
+    await page.getByRole('navigation').getByRole('link', { name: 'Transfer' }).click();
+    await expect
+      .poll(() => page.getByRole('table', { name: 'Transfer heatmap' }).textContent())
+      .toMatch(/MNIST \(built-in.*[+−]\d+\.\d\d \(N=1\)/);
+    await shot('transfer');
+  }, 120_000);
 
   it('follows the theme setting and shows the backend in settings', async () => {
     await page.getByLabel('Theme').selectOption('dark');

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { WARMING_UP } from '../../src/jobs/scheduler.ts';
 import { Lab } from '../../src/services/lab.ts';
 import { tempDir } from '../helpers.ts';
 import { expectCompleteExperiment, SMALL_SPEC, waitForEvent } from './fixtures.ts';
@@ -16,6 +17,8 @@ describe('job scheduler with a real compute worker', () => {
         spec: SMALL_SPEC,
         start: true,
       });
+      // Until the worker has loaded its backend the job says it is warming up, not 0%.
+      expect(lab.store.getJob(job!.id)!.phase).toBe(WARMING_UP);
       await waitForEvent(lab, (e) => e.type === 'job.progress' && e.level === 1 && e.step > 130);
       await lab.invoke('jobs.pause', { jobId: job!.id });
       const paused = await lab.scheduler.wait(job!.id);

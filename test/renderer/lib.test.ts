@@ -12,6 +12,7 @@ import {
   nodeRadius,
   type TicketView,
 } from '../../renderer/src/lib/lineage.ts';
+import { heatmapGrid } from '../../renderer/src/lib/heatmap.ts';
 import { TEMPLATES, validateSpec } from '../../renderer/src/lib/templates.ts';
 
 const ticket = (
@@ -134,5 +135,33 @@ describe('new-experiment validation', () => {
       /spec\.trainnig: unknown field \(did you mean "training"\?\)/,
     );
     expect(v.errors.join('\n')).toMatch(/spec\.pruning\.levels/);
+  });
+});
+
+describe('transfer heatmap', () => {
+  it('lays cells out source × target, with a symmetric colour extent', () => {
+    const cell = (sourceDataset: string, targetDataset: string, vsRandom: number | null) => ({
+      sourceDataset,
+      targetDataset,
+      n: 2,
+      vsRandom,
+      vsTargetTicket: null,
+    });
+    const grid = heatmapGrid(
+      {
+        rows: [],
+        cells: [
+          cell('mnist', 'fashion', -0.03),
+          cell('fashion', 'mnist', 0.01),
+          cell('mnist', 'kmnist', null),
+        ],
+      },
+      'vsRandom',
+    );
+    expect(grid.sources).toEqual(['fashion', 'mnist']);
+    expect(grid.targets).toEqual(['fashion', 'kmnist', 'mnist']);
+    expect(grid.value('mnist', 'fashion')).toEqual({ v: -0.03, n: 2 });
+    expect(grid.value('fashion', 'fashion')).toBeUndefined();
+    expect(grid.extent).toBe(0.03);
   });
 });

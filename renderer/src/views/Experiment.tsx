@@ -4,7 +4,7 @@ import type { z } from 'zod';
 import { go } from '../App.tsx';
 import { Chart } from '../charts/Chart.tsx';
 import { LineageTree } from '../charts/LineageTree.tsx';
-import { useClient, useEvents, useLoad, useReloadOn } from '../hooks.ts';
+import { useClient, useEvents, useExportDir, useLoad, useReloadOn } from '../hooks.ts';
 import { duration, pct } from '../lib/format.ts';
 import { JobControls } from './JobControls.tsx';
 
@@ -18,6 +18,7 @@ export function ExperimentPage({ id }: { id: string }) {
   const [progress, setProgress] = useState<Progress | null>(null);
   const [losses, setLosses] = useState<{ x: number; y: number }[]>([]);
   const [error, setError] = useState<string | null>(null);
+  const exportDir = useExportDir();
   const reload = () => {
     detail.reload();
     lineage.reload();
@@ -48,6 +49,36 @@ export function ExperimentPage({ id }: { id: string }) {
       detail.reload();
     } catch (err) {
       setError((err as Error).message);
+    }
+  };
+
+  // Results go to a path on the machine running the core; an existing file needs a yes.
+  const exportResults = async () => {
+    const format = prompt('Format: csv (a folder), json or lineage', 'csv');
+    if (!format) return;
+    const path = prompt(
+      'Save to (a path on this machine)',
+      `${exportDir}/${id}-${format}${format === 'csv' ? '' : '.json'}`,
+    );
+    if (!path) return;
+    const run = (force: boolean) =>
+      client.call('experiments.export', { id, format: format as 'csv', path, force });
+    try {
+      let r;
+      try {
+        r = await run(false);
+      } catch (e) {
+        if (
+          (e as { code?: string }).code !== 'FILE_EXISTS' ||
+          !confirm(`${(e as Error).message}\n\nOverwrite?`)
+        )
+          throw e;
+        r = await run(true);
+      }
+      setError(null);
+      alert(`Exported:\n${r.files.map((f) => f.path).join('\n')}`);
+    } catch (e) {
+      setError(`Export failed: ${(e as Error).message}`);
     }
   };
 
@@ -94,6 +125,7 @@ export function ExperimentPage({ id }: { id: string }) {
           )
         )}
         <button onClick={() => go(`compare/${id}`)}>Compare…</button>
+        <button onClick={() => void exportResults()}>Export results…</button>
       </div>
       {job?.state === 'running' && (
         <progress max={1} value={progress?.progress ?? 0} aria-label="Job progress" />

@@ -108,6 +108,7 @@ export function ExperimentsPage() {
             <span>dataset</span>
             <span>levels</span>
             <span>fewest weights</span>
+            <span>accuracy there</span>
             <span>tags</span>
             <span>created</span>
             <span />
@@ -134,6 +135,7 @@ export function ExperimentsPage() {
                   <span>{e.dataset}</span>
                   <span>{e.levels}</span>
                   <span>{pct(e.minRemainingWeights)}</span>
+                  <span>{pct(e.accuracyAtMinRemaining, 2)}</span>
                   <span>{e.tags.join(', ')}</span>
                   <span>{when(e.createdAt)}</span>
                   <span className="actions">

@@ -1,7 +1,8 @@
 import { useState } from 'react';
 import type { MethodOutput } from '../../../src/api/contract.ts';
+import { go } from '../App.tsx';
 import { Chart } from '../charts/Chart.tsx';
-import { useClient, useLoad } from '../hooks.ts';
+import { useClient, useExportDir, useLoad } from '../hooks.ts';
 import { pct } from '../lib/format.ts';
 
 type Ticket = MethodOutput<'tickets.get'>['ticket'];
@@ -80,6 +81,7 @@ export function TicketPage({ id }: { id: string }) {
   );
   const [against, setAgainst] = useState<string>('');
   const [exportState, setExportState] = useState<string | null>(null);
+  const exportDir = useExportDir();
   if (view.error) return <p className="error">{view.error}</p>;
   if (!view.data) return <p className="muted">Loading…</p>;
   const { ticket, experiment, parent, children } = view.data;
@@ -91,7 +93,7 @@ export function TicketPage({ id }: { id: string }) {
     if (!format) return;
     const path = prompt(
       'Save to (a path on this machine; tfjs: a folder)',
-      `${ticket.id}.${format === 'tfjs' ? 'tfjs' : format}`,
+      `${exportDir}/${ticket.id}${format === 'tfjs' ? '-tfjs' : `.${format}`}`,
     );
     if (!path) return;
     const run = (force: boolean) =>
@@ -152,7 +154,10 @@ export function TicketPage({ id }: { id: string }) {
               </a>
             ))}
       </p>
-      <button onClick={exportModel}>Export model…</button>
+      <div className="toolbar">
+        <button onClick={exportModel}>Export model…</button>
+        <button onClick={() => go(`transfer/${ticket.id}`)}>Transfer to other datasets…</button>
+      </div>
       {exportState && (
         <p className={exportState.startsWith('Export failed') ? 'error' : 'muted'}>{exportState}</p>
       )}

@@ -1,0 +1,174 @@
+import { useState } from 'react';
+import { go } from '../App.tsx';
+import { useClient, useLoad, useReloadOn } from '../hooks.ts';
+import { pct } from '../lib/format.ts';
+import { heatmapGrid } from '../lib/heatmap.ts';
+
+const signed = (x: number | null | undefined) =>
+  x === null || x === undefined ? '–' : `${x >= 0 ? '+' : '−'}${Math.abs(x * 100).toFixed(2)}`;
+
+/** Diverging colour through the theme's accuracy colours: green above 0, red below. */
+const cellColour = (v: number | null, extent: number) =>
+  v === null
+    ? 'var(--untrained)'
+    : `color-mix(in srgb, ${v >= 0 ? 'var(--acc-high)' : 'var(--acc-low)'} ${Math.round((Math.abs(v) / extent) * 85)}%, var(--bg))`;
+
+export function TransferPage({ ticketId }: { ticketId?: string }) {
+  const client = useClient();
+  const datasets = useLoad((c) => c.call('datasets.list', {}), []);
+  const matrix = useLoad((c) => c.call('transfer.matrix', {}), []);
+  useReloadOn(matrix.reload, (e) => e.type === 'ticket.created');
+  const [source, setSource] = useState(ticketId ?? '');
+  const [targets, setTargets] = useState<string[]>([]);
+  const [duration, setDuration] = useState('');
+  const [metric, setMetric] = useState<'vsRandom' | 'vsTargetTicket'>('vsRandom');
+  const [error, setError] = useState<string | null>(null);
+
+  const start = async () => {
+    try {
+      setError(null);
+      const r = await client.call('transfer.create', {
+        ticketId: source,
+        targets,
+        duration: duration || undefined,
+      });
+      go(`experiment/${r.experiments[0]!.id}`);
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  };
+  const grid = matrix.data ? heatmapGrid(matrix.data, metric) : null;
+  const names = new Map((datasets.data ?? []).map((d) => [d.id, d.name]));
+  const nameOf = (id: string) => names.get(id) ?? id;
+
+  return (
+    <section>
+      <h1>Ticket transfer</h1>
+      <p className="muted">
+        Train a ticket found on one dataset on others of the same input shape, each beside a random
+        ticket of the same per-layer sparsity (Morcos et al. 2019).
+      </p>
+      <div className="form">
+        <label>
+          Source ticket
+          <input
+            value={source}
+            onChange={(e) => setSource(e.target.value)}
+            placeholder="tkt_…"
+            aria-label="Source ticket"
+          />
+        </label>
+        <label>
+          Training length (optional)
+          <input
+            value={duration}
+            onChange={(e) => setDuration(e.target.value)}
+            placeholder="the source's"
+            aria-label="Transfer training length"
+          />
+        </label>
+      </div>
+      <div className="picker" aria-label="Target datasets">
+        {(datasets.data ?? []).map((d) => (
+          <label key={d.id} className="chip">
+            <input
+              type="checkbox"
+              checked={targets.includes(d.id)}
+              onChange={(e) =>
+                setTargets((t) => (e.target.checked ? [...t, d.id] : t.filter((x) => x !== d.id)))
+              }
+            />
+            {d.name} ({d.inputShape.join('×')}, {d.classNames.length} classes)
+          </label>
+        ))}
+      </div>
+      {error && <p className="error">{error}</p>}
+      <button className="primary" disabled={!source || targets.length === 0} onClick={start}>
+        Transfer and train
+      </button>
+
+      <h2>Transfer matrix</h2>
+      <label>
+        Cell{' '}
+        <select
+          value={metric}
+          onChange={(e) => setMetric(e.target.value as 'vsRandom')}
+          aria-label="Matrix metric"
+        >
+          <option value="vsRandom">transferred − random ticket</option>
+          <option value="vsTargetTicket">transferred − ticket found on the target</option>
+        </select>
+      </label>
+      {grid && grid.sources.length > 0 ? (
+        <table className="heatmap" aria-label="Transfer heatmap">
+          <thead>
+            <tr>
+              <th>source ↓ target →</th>
+              {grid.targets.map((t) => (
+                <th key={t}>{nameOf(t)}</th>
+              ))}
+            </tr>
+          </thead>
+          <tbody>
+            {grid.sources.map((s) => (
+              <tr key={s}>
+                <th>{nameOf(s)}</th>
+                {grid.targets.map((t) => {
+                  const cell = grid.value(s, t);
+                  return (
+                    <td
+                      key={t}
+                      style={{ background: cell ? cellColour(cell.v, grid.extent) : undefined }}
+                    >
+                      {cell ? `${signed(cell.v)} (N=${cell.n})` : ''}
+                    </td>
+                  );
+                })}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : (
+        <p className="empty">
+          No transfers yet: pick a ticket (its page has a Transfer button) and targets above.
+        </p>
+      )}
+      {matrix.data && matrix.data.rows.length > 0 && (
+        <table aria-label="Transfers">
+          <thead>
+            <tr>
+              <th>source → target</th>
+              <th>weights</th>
+              <th>transferred</th>
+              <th>random</th>
+              <th>target's own</th>
+              <th>vs random</th>
+              <th>vs target's</th>
+            </tr>
+          </thead>
+          <tbody>
+            {matrix.data.rows.map((r) => (
+              <tr key={r.ticketId}>
+                <td>
+                  <a href={`#/experiment/${r.experimentId}`}>
+                    {nameOf(r.sourceDataset)} → {nameOf(r.targetDataset)}
+                  </a>
+                </td>
+                <td>{pct(r.remainingWeights)}</td>
+                <td>{pct(r.transferAccuracy, 2)}</td>
+                <td>{pct(r.randomAccuracy, 2)}</td>
+                <td>
+                  {r.targetTicketAccuracy === null
+                    ? '–'
+                    : `${pct(r.targetTicketAccuracy, 2)} (N=${r.targetTicketCount})`}
+                </td>
+                <td>{signed(r.vsRandom)}</td>
+                <td>{signed(r.vsTargetTicket)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
