@@ -1,0 +1,130 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Rng } from '../../src/core/random.ts';
+import {
+  buildArchitecture,
+  describeParams,
+  measureSize,
+  type Architecture,
+  type ModelName,
+  type Shape3,
+} from '../../src/engine/architectures.ts';
+import { initBackend } from '../../src/engine/backend.ts';
+import { measureLatency } from '../../src/engine/latency.ts';
+import { Model } from '../../src/engine/model.ts';
+import { initWeights, type Weights } from '../../src/engine/weights.ts';
+import { l1UnitMask } from '../../src/pruning/structured/l1-filter.ts';
+import { compact, zeroUnits } from '../../src/pruning/structured/surgery.ts';
+
+beforeAll(async () => {
+  await initBackend('cpu');
+});
+
+async function outputs(arch: Architecture, weights: Weights, input: Float32Array, n: number) {
+  const model = new Model(arch, weights);
+  const x = tf.tensor4d(input, [n, ...arch.inputShape]);
+  const y = model.apply(x, false);
+  const out = (await y.data()) as Float32Array;
+  tf.dispose([x, y]);
+  model.dispose();
+  return out;
+}
+
+/** Random weights with batch-norm statistics away from 0/1, as after training. */
+function trainedLike(arch: Architecture, seed: number): Weights {
+  const rng = new Rng(seed);
+  const w = initWeights(describeParams(arch), 'kaiming-normal', seed);
+  for (const [name, t] of w) {
+    if (name.endsWith('.kernel')) continue;
+    t.forEach(
+      (_, i) => (t[i] = name.endsWith('movingVariance') ? 0.5 + rng.next() : 0.2 * rng.normal()),
+    );
+  }
+  return w;
+}
+
+const CASES: [ModelName, string, Shape3][] = [
+  ['lenet-300-100', 'dense neurons', [28, 28, 1]],
+  ['lenet-5', 'conv filters through flatten into dense rows', [28, 28, 1]],
+  ['conv-2', 'same-padded convs, pooling, flatten', [16, 16, 3]],
+  ['vgg-11', 'batch norm and global average pooling', [32, 32, 3]],
+];
+
+describe('structured surgery', () => {
+  it.each(CASES)(
+    '%s: the compacted model computes what the masked model computes (%s)',
+    async (model, _what, shape) => {
+      const arch = buildArchitecture(model, shape, 10);
+      const weights = trainedLike(arch, 4);
+      const units = l1UnitMask(arch, weights, 0.5);
+      const n = 3;
+      const rng = new Rng(8);
+      const input = Float32Array.from({ length: n * shape[0] * shape[1] * shape[2] }, () =>
+        rng.next(),
+      );
+      const masked = await outputs(arch, zeroUnits(arch, weights, units), input, n);
+      const small = compact(arch, weights, units);
+      const got = await outputs(small.arch, small.weights, input, n);
+      let diff = 0;
+      for (let i = 0; i < got.length; i++) diff = Math.max(diff, Math.abs(got[i]! - masked[i]!));
+      expect(diff).toBeLessThan(1e-5);
+      expect(Math.max(...masked) - Math.min(...masked)).toBeGreaterThan(1e-3); // not vacuous
+
+      // a smaller ordinary model: its shapes, parameters and FLOPs come from itself
+      const before = measureSize(describeParams(arch), () => 0);
+      const specs = describeParams(small.arch);
+      for (const p of specs)
+        expect(small.weights.get(p.name)!.length).toBe(p.shape.reduce((a, b) => a * b, 1));
+      const after = measureSize(specs, (name) => small.weights.get(name)!.length);
+      expect(after.totalParams).toBeLessThan(before.totalParams * 0.6);
+      // and it saves and loads as itself (plain data), no pruning steps replayed
+      const reloaded = JSON.parse(JSON.stringify(small.arch)) as Architecture;
+      expect(await outputs(reloaded, small.weights, input, n)).toEqual(got);
+    },
+  );
+
+  it('keeps the output layer whole and removes from the previous layer’s outputs and the next one’s inputs', () => {
+    const arch = buildArchitecture('lenet-300-100', [28, 28, 1], 10);
+    const weights = trainedLike(arch, 1);
+    const units = l1UnitMask(arch, weights, 0.25);
+    expect([...units.keys()]).toEqual(['fc1', 'fc2']);
+    const small = compact(arch, weights, units);
+    expect(small.arch.layers.map((l) => (l.kind === 'dense' ? l.units : l.kind))).toEqual([
+      'flatten',
+      225,
+      75,
+      10,
+    ]);
+    expect(small.weights.get('fc2.kernel')!.length).toBe(225 * 75);
+  });
+
+  it('refuses residual networks and a layer pruned to nothing, with the reason', () => {
+    const resnet = buildArchitecture('resnet-20', [32, 32, 3], 10);
+    expect(() => compact(resnet, new Map(), new Map())).toThrowError(
+      /residual networks .* not available yet/,
+    );
+    const lenet = buildArchitecture('lenet-300-100', [28, 28, 1], 10);
+    expect(() =>
+      compact(lenet, trainedLike(lenet, 2), new Map([['fc1', new Uint8Array(300)]])),
+    ).toThrowError(/fc1: every unit removed/);
+  });
+
+  it('L1 filter pruning keeps the filters with the largest absolute sums', () => {
+    const arch = buildArchitecture('lenet-5', [28, 28, 1], 10);
+    const weights = trainedLike(arch, 3);
+    const k = weights.get('conv1.kernel')!; // [5, 5, 1, 20]
+    for (let i = 0; i < k.length; i++) k[i] = i % 20 === 7 ? 10 : i % 20 === 3 ? 0 : k[i]!;
+    const keep = l1UnitMask(arch, weights, 0.5).get('conv1')!;
+    expect(keep.reduce((a, b) => a + b, 0)).toBe(10);
+    expect(keep[7]).toBe(1);
+    expect(keep[3]).toBe(0);
+  });
+
+  it('measures inference latency of the compacted model (median after warm-up)', async () => {
+    const arch = buildArchitecture('lenet-300-100', [28, 28, 1], 10);
+    const lat = await measureLatency(arch, trainedLike(arch, 5), 8, { warmup: 1, runs: 5 });
+    expect(lat).toMatchObject({ batch: 8, runs: 5 });
+    expect(lat.medianMs).toBeGreaterThan(0);
+    expect(lat.throughput).toBeCloseTo((8 * 1000) / lat.medianMs, 6);
+  });
+});
