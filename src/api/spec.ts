@@ -82,6 +82,13 @@ export const PaiSpec = z.strictObject({
   samplesPerClass: z.number().int().min(1).max(1000).default(10),
 });
 
+export const OneShotSpec = z.strictObject({
+  /** global: one magnitude threshold over all prunable layers; layerwise: each layer alike */
+  scope: z.enum(['global', 'layerwise']).default('global'),
+  /** log10 compression ratios, one level each: level i keeps 10^−c of the prunable weights. */
+  compressions: z.array(z.number().min(0).max(6)).min(1).max(30).default([0.5, 1, 1.5, 2]),
+});
+
 export const TransferSpec = z.strictObject({
   /** The ticket to transfer: its mask and the weights its training started from. */
   source: z.string().min(1).max(100).optional(),
@@ -93,10 +100,11 @@ export const ExperimentSpec = z.strictObject({
   /** Fills unset fields with a paper's settings; the resolved values are the identity. */
   preset: z.enum(PRESET_NAMES).optional(),
   /**
-   * imp: iterative magnitude pruning; pai: pruning at initialisation with a score;
-   * transfer: train a ticket found on another dataset (`transfer.source`) on this one.
+   * imp: iterative magnitude pruning; oneshot: magnitude pruning once, after training;
+   * pai: pruning at initialisation with a score; transfer: train a ticket found on another
+   * dataset (`transfer.source`) on this one.
    */
-  method: z.enum(['imp', 'pai', 'transfer']).default('imp'),
+  method: z.enum(['imp', 'oneshot', 'pai', 'transfer']).default('imp'),
   dataset: z.string().min(1).default('builtin:mnist'),
   model: z.enum(MODEL_NAMES),
   init: z.enum(['glorot-normal', 'kaiming-normal']).default('glorot-normal'),
@@ -112,6 +120,7 @@ export const ExperimentSpec = z.strictObject({
   pruning: PruningSpec.prefault({}),
   controls: ControlsSpec.prefault({}),
   pai: PaiSpec.prefault({}),
+  oneshot: OneShotSpec.prefault({}),
   transfer: TransferSpec.prefault({}),
 });
 
@@ -294,7 +303,7 @@ export function methodsPerLevel(spec: ResolvedSpec, level: number): string[] {
   if (spec.method === 'transfer' && level === 0) return [];
   if (level === 0) return ['dense'];
   return [
-    { imp: 'imp', pai: spec.pai.score, transfer: 'transfer' }[spec.method],
+    { imp: 'imp', oneshot: 'oneshot', pai: spec.pai.score, transfer: 'transfer' }[spec.method],
     ...(spec.controls.randomReinit ? ['random-reinit'] : []),
     ...(spec.controls.randomPrune ? ['random-prune'] : []),
   ];
@@ -302,7 +311,12 @@ export function methodsPerLevel(spec: ResolvedSpec, level: number): string[] {
 
 /** Pruned levels after the dense level 0. */
 export function prunedLevels(spec: ResolvedSpec): number {
-  return { imp: spec.pruning.levels, pai: spec.pai.compressions.length, transfer: 1 }[spec.method];
+  return {
+    imp: spec.pruning.levels,
+    oneshot: spec.oneshot.compressions.length,
+    pai: spec.pai.compressions.length,
+    transfer: 1,
+  }[spec.method];
 }
 
 export function runsInJob(spec: ResolvedSpec): number {

@@ -11,6 +11,7 @@ import {
   type InFlight,
   type RunInfo,
 } from '../pruning/imp.ts';
+import { runOneShot } from '../pruning/oneshot.ts';
 import { runPai } from '../pruning/pai.ts';
 import { runTransfer } from '../pruning/transfer.ts';
 import { bundleToMask, maskToBundle } from '../pruning/mask.ts';
@@ -161,6 +162,23 @@ export async function executeJob(
         },
         hooks,
         { ...options, completed: new Set(r.completed) },
+      );
+    } else if (spec.method === 'oneshot') {
+      await runOneShot(
+        { ...base, scope: spec.oneshot.scope, compressions: spec.oneshot.compressions },
+        hooks,
+        {
+          ...options,
+          completed: new Set(r.completed),
+          // the dense network is stored once trained: later levels prune its weights
+          resume:
+            r.last?.level === 0 && r.rewindBlob
+              ? {
+                  denseTrained: bundleToWeights(blobs.getTensors(r.last.trainedBlob)),
+                  rewindWeights: bundleToWeights(blobs.getTensors(r.rewindBlob)),
+                }
+              : undefined,
+        },
       );
     } else if (spec.method === 'pai') {
       await runPai(

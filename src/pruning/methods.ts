@@ -6,8 +6,8 @@ export const SCORE_NAMES = ['synflow', 'snip', 'grasp', 'magnitude', 'random'] a
 export type ScoreName = (typeof SCORE_NAMES)[number];
 
 /**
- * What produced a ticket: the dense level, an IMP level, a score at init, a ticket
- * transferred from another dataset, or a control.
+ * What produced a ticket: the dense level, an IMP level, one-shot pruning after training,
+ * a score at init, a ticket transferred from another dataset, or a control.
  */
 export type TicketMethod =
-  'dense' | 'imp' | 'transfer' | 'random-reinit' | 'random-prune' | ScoreName;
+  'dense' | 'imp' | 'oneshot' | 'transfer' | 'random-reinit' | 'random-prune' | ScoreName;

@@ -40,7 +40,7 @@ export function createExperiment(
   const experiment = store.insertExperiment({
     name:
       spec.name ??
-      `${spec.model} ${{ imp: 'IMP', pai: spec.pai.score, transfer: `transfer of ${spec.transfer.source}` }[spec.method]} on ${spec.dataset}`,
+      `${spec.model} ${{ imp: 'IMP', oneshot: 'one-shot', pai: spec.pai.score, transfer: `transfer of ${spec.transfer.source}` }[spec.method]} on ${spec.dataset}`,
     specJson: JSON.stringify(spec),
     specHash: hash,
     replicate,

@@ -79,6 +79,26 @@ describe('ticketlab CLI', () => {
     expect(JSON.parse(cli(['ls', '--json'], data).stdout)).toHaveLength(1);
   });
 
+  it('runs one-shot pruning after training as a job: the dense network, then one ticket per compression', () => {
+    const data = tempDir();
+    const spec = {
+      model: 'lenet-300-100',
+      method: 'oneshot',
+      training: { duration: '20it', evalEvery: 10 },
+      oneshot: { compressions: [1] },
+    };
+    const run = cli(['run', writeSpec(data, spec)], data);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/lenet-300-100 one-shot on builtin:mnist/);
+    const [experiment] = JSON.parse(cli(['ls', '--json'], data).stdout);
+    const show = JSON.parse(cli(['show', experiment.id, '--json'], data).stdout);
+    expect(
+      show.tickets.map((t: { level: number; method: string }) => `${t.level}/${t.method}`),
+    ).toEqual(['0/dense', '1/oneshot']);
+    expect(show.tickets[1].remainingWeights).toBeCloseTo(0.1, 4);
+    expect(show.tickets[1].parentId).toBe(show.tickets[0].id);
+  });
+
   it('rejects an invalid spec, naming the field and the allowed values, and stores nothing', () => {
     const data = tempDir();
     const r = cli(

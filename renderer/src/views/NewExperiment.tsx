@@ -109,6 +109,7 @@ export function NewExperimentPage() {
             onChange={(e) => set(['method'], e.target.value)}
           >
             <option value="imp">imp</option>
+            <option value="oneshot">oneshot</option>
             <option value="pai">pai</option>
           </select>
         </label>
