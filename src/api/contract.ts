@@ -263,6 +263,10 @@ export const METHODS = {
       experiment: ExperimentSummary,
       parent: TicketView.nullable(),
       children: z.array(TicketView),
+      /** per prunable layer: output units (neurons/filters) and those left with no weights */
+      units: z.array(
+        z.object({ layer: z.string(), total: z.number().int(), removed: z.number().int() }),
+      ),
     }),
   ),
   'tickets.export': method(

@@ -68,7 +68,13 @@ function describeDevice(name: BackendName): string {
     return `CPU (WebAssembly${simd ? ', SIMD' : ''})`;
   }
   if (name === 'cpu') return 'CPU (JavaScript)';
-  return name === 'tensorflow-gpu' ? 'GPU (libtensorflow, CUDA)' : 'CPU (libtensorflow)';
+  if (name === 'tensorflow') return 'CPU (libtensorflow)';
+  // tfjs-node-gpu 4.22 is built for CUDA 11.2 / cuDNN 8.1 and quietly computes on the CPU
+  // when it finds neither (e.g. CUDA 12 systems): ask the binding what it really uses.
+  const native = tf.backend() as { isUsingGpuDevice?: boolean };
+  return native.isUsingGpuDevice
+    ? 'GPU (libtensorflow, CUDA)'
+    : 'CPU (libtensorflow-gpu found no usable GPU: it needs CUDA 11.2 and cuDNN 8.1)';
 }
 
 /**

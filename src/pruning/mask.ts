@@ -55,3 +55,20 @@ export function bundleToMask(bundle: TensorBundle): Mask {
   }
   return mask;
 }
+
+/**
+ * Output units (dense neurons, conv filters: the last axis of a kernel) whose every
+ * incoming weight is pruned: removed in effect, though still computed by the masked model.
+ */
+export function removedUnits(
+  bundle: TensorBundle,
+): { layer: string; total: number; removed: number }[] {
+  return [...bundle].map(([layer, t]) => {
+    const units = t.shape[t.shape.length - 1]!;
+    const alive = new Uint8Array(units);
+    t.data.forEach((keep, i) => {
+      if (keep) alive[i % units] = 1;
+    });
+    return { layer, total: units, removed: units - alive.reduce((a, b) => a + b, 0) };
+  });
+}

@@ -21,6 +21,7 @@ import { ensureBuiltinDataset, getDatasetRow, importDataset, loadDataset } from 
 import { EventBus } from './events.ts';
 import { exportResults, exportTicket } from './exports.ts';
 import { createTransfers, transferMatrix } from './transfer.ts';
+import { removedUnits } from '../pruning/mask.ts';
 import {
   createExperiment,
   experimentSummary,
@@ -247,6 +248,7 @@ export class Lab {
           experiment: experimentSummary(store, row.experimentId),
           parent: tickets.find((t) => t.id === ticket.parentId) ?? null,
           children: tickets.filter((t) => t.parentId === id),
+          units: row.maskBlob ? removedUnits(store.getTensors(row.maskBlob)) : [],
         };
       },
       'tickets.export': (args) => ({

@@ -100,7 +100,9 @@ describe('workbench UI in Chromium', () => {
     await expect
       .poll(() => page.getByLabel('Remaining weights per layer').textContent())
       .toMatch(/fc1\.kernel.*64\.0% of 235,200/);
-    expect(await page.getByRole('table', { name: 'Diff' }).textContent()).toMatch(/fc1\.kernel/);
+    await expect
+      .poll(() => page.getByRole('table', { name: 'Diff' }).textContent())
+      .toMatch(/fc1\.kernel: units removed\d+ of 300/);
     await expect.poll(() => page.locator('svg.chart g.series').count()).toBe(3); // train, val, test
     await shot('ticket');
   }, 150_000);
@@ -119,6 +121,10 @@ describe('workbench UI in Chromium', () => {
     await expect
       .poll(() => row.locator('.status').textContent(), { timeout: 30_000 })
       .toBe('running');
+    // the curves of the running job update live
+    await expect
+      .poll(() => page.locator('.live svg.chart g.series circle').count(), { timeout: 30_000 })
+      .toBeGreaterThan(2);
     await row.getByRole('button', { name: 'Pause' }).click();
     await expect
       .poll(() => row.locator('.status').textContent(), { timeout: 30_000 })

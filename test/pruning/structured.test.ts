@@ -15,6 +15,7 @@ import { Model } from '../../src/engine/model.ts';
 import { initWeights, type Weights } from '../../src/engine/weights.ts';
 import { l1UnitMask } from '../../src/pruning/structured/l1-filter.ts';
 import { compact, zeroUnits } from '../../src/pruning/structured/surgery.ts';
+import { maskToBundle, removedUnits } from '../../src/pruning/mask.ts';
 
 beforeAll(async () => {
   await initBackend('cpu');
@@ -126,5 +127,31 @@ describe('structured surgery', () => {
     expect(lat).toMatchObject({ batch: 8, runs: 5 });
     expect(lat.medianMs).toBeGreaterThan(0);
     expect(lat.throughput).toBeCloseTo((8 * 1000) / lat.medianMs, 6);
+  });
+});
+
+describe('units an unstructured mask removes', () => {
+  it('counts neurons and filters left without any incoming weight', () => {
+    const arch = buildArchitecture('lenet-5', [28, 28, 1], 10);
+    const specs = describeParams(arch);
+    const mask = new Map(
+      specs
+        .filter((p) => p.prunable)
+        .map((p) => [p.name, new Uint8Array(p.shape.reduce((a, b) => a * b, 1)).fill(1)]),
+    );
+    const conv1 = mask.get('conv1.kernel')!; // [5, 5, 1, 20]: filter = index % 20
+    conv1.forEach((_, i) => (conv1[i] = i % 20 === 4 || i % 20 === 9 ? 0 : 1));
+    conv1[3 * 20 + 9] = 1; // one weight left: filter 9 still lives
+    const units = removedUnits(maskToBundle(specs, mask));
+    expect(units.find((u) => u.layer === 'conv1.kernel')).toEqual({
+      layer: 'conv1.kernel',
+      total: 20,
+      removed: 1,
+    });
+    expect(units.find((u) => u.layer === 'fc1.kernel')).toEqual({
+      layer: 'fc1.kernel',
+      total: 500,
+      removed: 0,
+    });
   });
 });

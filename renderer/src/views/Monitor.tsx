@@ -1,4 +1,5 @@
 import { useState } from 'react';
+import { Chart } from '../charts/Chart.tsx';
 import { useEvents, useLoad, useReloadOn } from '../hooks.ts';
 import { duration, pct, when } from '../lib/format.ts';
 import { JobControls } from './JobControls.tsx';
@@ -9,9 +10,30 @@ export function MonitorPage() {
     Record<string, { phase: string; progress: number; etaMs: number | null; loss: number | null }>
   >({});
   useReloadOn(jobs.reload, (e) => e.type === 'job.state');
+  // Live curves of the run each job is training now (restarted when its phase changes).
+  const [curves, setCurves] = useState<
+    Record<
+      string,
+      { phase: string; loss: { x: number; y: number }[]; acc: { x: number; y: number }[] }
+    >
+  >({});
   useEvents((e) => {
-    if (e.type === 'job.progress') setLive((l) => ({ ...l, [e.jobId]: e }));
+    if (e.type !== 'job.progress') return;
+    setLive((l) => ({ ...l, [e.jobId]: e }));
+    setCurves((all) => {
+      const prev = all[e.jobId];
+      const c = prev && prev.phase === e.phase ? prev : { phase: e.phase, loss: [], acc: [] };
+      return {
+        ...all,
+        [e.jobId]: {
+          phase: e.phase,
+          loss: e.loss === null ? c.loss : [...c.loss.slice(-300), { x: e.step, y: e.loss }],
+          acc: e.accuracy === null ? c.acc : [...c.acc, { x: e.step, y: e.accuracy }],
+        },
+      };
+    });
   });
+  const running = (jobs.data ?? []).filter((j) => j.state === 'running' && curves[j.id]);
   const list = jobs.data ?? [];
   return (
     <section>
@@ -64,6 +86,27 @@ export function MonitorPage() {
           </tbody>
         </table>
       )}
+      {running.map((j) => (
+        <div key={j.id} className="live" aria-label={`Live curves of ${j.id}`}>
+          <h2>
+            {j.id} · {curves[j.id]!.phase}
+          </h2>
+          <Chart
+            series={[{ label: 'training loss', points: curves[j.id]!.loss }]}
+            xLabel="iteration"
+            yLabel="loss"
+            format={(y) => y.toFixed(2)}
+          />
+          {curves[j.id]!.acc.length > 0 && (
+            <Chart
+              series={[{ label: 'test accuracy', points: curves[j.id]!.acc }]}
+              xLabel="iteration"
+              yLabel="test accuracy"
+              format={(y) => `${(y * 100).toFixed(1)}%`}
+            />
+          )}
+        </div>
+      ))}
     </section>
   );
 }

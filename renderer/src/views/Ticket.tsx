@@ -5,11 +5,14 @@ import { Chart } from '../charts/Chart.tsx';
 import { useClient, useExportDir, useLoad } from '../hooks.ts';
 import { pct } from '../lib/format.ts';
 
-type Ticket = MethodOutput<'tickets.get'>['ticket'];
+type TicketDetail = MethodOutput<'tickets.get'>;
 
-/** Per-layer kept weights of two tickets side by side, with the change. */
-function Diff({ a, b }: { a: Ticket; b: Ticket }) {
+/** Per-layer kept weights and removed units of two tickets side by side, with the change. */
+function Diff({ here, there }: { here: TicketDetail; there: TicketDetail }) {
+  const a = here.ticket;
+  const b = there.ticket;
   const other = new Map(b.remainingWeightsPerLayer.map((l) => [l.layer, l]));
+  const otherUnits = new Map(there.units.map((u) => [u.layer, u]));
   return (
     <table aria-label="Diff">
       <thead>
@@ -31,6 +34,19 @@ function Diff({ a, b }: { a: Ticket; b: Ticket }) {
               </td>
               <td>{o ? `${o.kept} (${pct(o.remaining)})` : '–'}</td>
               <td>{o ? (l.kept - o.kept).toLocaleString() : '–'}</td>
+            </tr>
+          );
+        })}
+        {here.units.map((u) => {
+          const o = otherUnits.get(u.layer);
+          return (
+            <tr key={`units-${u.layer}`}>
+              <td>{u.layer}: units removed</td>
+              <td>
+                {u.removed} of {u.total}
+              </td>
+              <td>{o ? `${o.removed} of ${o.total}` : '–'}</td>
+              <td>{o ? u.removed - o.removed : '–'}</td>
             </tr>
           );
         })}
@@ -82,11 +98,15 @@ export function TicketPage({ id }: { id: string }) {
   const [against, setAgainst] = useState<string>('');
   const [exportState, setExportState] = useState<string | null>(null);
   const exportDir = useExportDir();
+  const otherId = against || view.data?.parent?.id || null;
+  const other = useLoad(
+    async (c) => (otherId ? c.call('tickets.get', { id: otherId }) : null),
+    [otherId],
+  );
   if (view.error) return <p className="error">{view.error}</p>;
   if (!view.data) return <p className="muted">Loading…</p>;
   const { ticket, experiment, parent, children } = view.data;
   const others = lineage.data?.tickets.filter((t) => t.id !== id) ?? [];
-  const compareTo = others.find((t) => t.id === against) ?? parent;
 
   const exportModel = async () => {
     const format = prompt('Format: onnx, tfjs or safetensors', 'onnx');
@@ -205,11 +225,15 @@ export function TicketPage({ id }: { id: string }) {
           ))}
         </select>
       </label>
-      {compareTo ? (
-        <Diff a={ticket} b={compareTo} />
+      {other.data ? (
+        <Diff here={view.data} there={other.data} />
       ) : (
-        <p className="muted">No parent to compare with.</p>
+        <p className="muted">{otherId ? 'Loading…' : 'No parent to compare with.'}</p>
       )}
+      <p className="muted">
+        Speed: an unstructured mask removes no units, so the masked model runs as fast as the dense
+        one; only the FLOP count falls.
+      </p>
     </section>
   );
 }

@@ -1,0 +1,75 @@
+import * as tfl from '@tensorflow/tfjs';
+import { InferenceSession, Tensor } from 'onnxruntime-node';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { decodeBundle, decodeMetadata } from '../../src/core/tensorfile.ts';
+import { describeParams, type ModelName, type Shape3 } from '../../src/engine/architectures.ts';
+import { initBackend } from '../../src/engine/backend.ts';
+import { toOnnx } from '../../src/export/onnx.ts';
+import { ARCHITECTURE_METADATA_KEY, toSafetensors } from '../../src/export/safetensors.ts';
+import { toTfjs } from '../../src/export/tfjs.ts';
+import { denseMask } from '../../src/pruning/mask.ts';
+import { l1UnitMask } from '../../src/pruning/structured/l1-filter.ts';
+import { compact } from '../../src/pruning/structured/surgery.ts';
+import { appOutputs, maxAbsDiff, randomTicket, toNchw, type TicketFixture } from './fixtures.ts';
+import { torchReferenceForward } from './torch-reference.ts';
+
+beforeAll(async () => {
+  await initBackend('cpu');
+  await tfl.setBackend('cpu');
+});
+
+/** A structured ticket: half the filters/neurons of every layer removed by surgery. */
+function compacted(model: ModelName, shape: Shape3): TicketFixture {
+  const t = randomTicket(model, shape, 10, 7, 1);
+  const small = compact(t.arch, t.weights, l1UnitMask(t.arch, t.weights, 0.5));
+  return {
+    ...t,
+    arch: small.arch,
+    weights: small.weights,
+    mask: denseMask(describeParams(small.arch)),
+  };
+}
+
+describe('exports of compacted (structured) models', () => {
+  it.each([
+    ['lenet-5', [28, 28, 1]],
+    ['vgg-11', [32, 32, 3]],
+  ] as [ModelName, Shape3][])(
+    '%s: ONNX, TF.js and safetensors of the smaller model compute what the app computes',
+    async (model, shape) => {
+      const ticket = compacted(model, shape);
+      const expected = await appOutputs(ticket);
+      const [h, w, c] = shape;
+      const nchw = toNchw(ticket.input, ticket.batch, shape);
+
+      const session = await InferenceSession.create(
+        toOnnx(ticket, { producerVersion: 't', docString: 't' }),
+      );
+      const { logits } = await session.run({
+        input: new Tensor('float32', nchw, [ticket.batch, c, h, w]),
+      });
+      expect(maxAbsDiff(logits!.data as Float32Array, expected)).toBeLessThan(1e-4);
+      await session.release();
+
+      const { modelJson, weightsBin } = toTfjs(ticket, 't');
+      const json = JSON.parse(JSON.stringify(modelJson));
+      const loaded = await tfl.loadLayersModel(
+        tfl.io.fromMemory({
+          modelTopology: json.modelTopology,
+          weightSpecs: json.weightsManifest[0].weights,
+          weightData: weightsBin.slice().buffer,
+        }),
+      );
+      const y = loaded.predict(tfl.tensor4d(ticket.input, [ticket.batch, ...shape])) as tfl.Tensor;
+      expect(maxAbsDiff(await y.data(), expected)).toBeLessThan(1e-4);
+      loaded.dispose();
+
+      const { bytes } = toSafetensors(ticket, {});
+      const arch = JSON.parse(decodeMetadata(bytes)[ARCHITECTURE_METADATA_KEY]!);
+      expect(
+        maxAbsDiff(torchReferenceForward(arch, decodeBundle(bytes), nchw, ticket.batch), expected),
+      ).toBeLessThan(1e-4);
+    },
+    60_000,
+  );
+});
