@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import type { ApiEvent } from '../api/events.ts';
-import { replicateSeed, resolveSpec } from '../api/spec.ts';
+import { replicateSeed, resolveSpec, type ResolvedSpec } from '../api/spec.ts';
 import { TicketLabError } from '../core/errors.ts';
 import { runKey } from '../core/run-key.ts';
 import type { TicketMethod } from '../pruning/imp.ts';
@@ -38,6 +38,7 @@ interface Slot {
 
 /** The phase a job shows while its compute worker loads the backend. */
 export const WARMING_UP = 'warming up the compute backend';
+
 /** What the host tracks of a running job between the worker's messages. */
 interface Live {
   runId: string | null;
@@ -440,7 +441,7 @@ export class Scheduler {
               trainedBlob: null,
               sourceTicketId:
                 m.run.method === 'transfer'
-                  ? (resolveSpec(JSON.parse(experiment.specJson)).transfer.source ?? null)
+                  ? ((JSON.parse(experiment.specJson) as ResolvedSpec).transfer.source ?? null)
                   : null,
             });
           }

@@ -6,6 +6,7 @@ import { Chart } from '../charts/Chart.tsx';
 import { LineageTree } from '../charts/LineageTree.tsx';
 import { useClient, useEvents, useExportDir, useLoad, useReloadOn } from '../hooks.ts';
 import { duration, pct } from '../lib/format.ts';
+import { exportAskingToOverwrite } from '../lib/export.ts';
 import { JobControls } from './JobControls.tsx';
 
 type Progress = z.infer<typeof JobProgressEvent>;
@@ -64,17 +65,7 @@ export function ExperimentPage({ id }: { id: string }) {
     const run = (force: boolean) =>
       client.call('experiments.export', { id, format: format as 'csv', path, force });
     try {
-      let r;
-      try {
-        r = await run(false);
-      } catch (e) {
-        if (
-          (e as { code?: string }).code !== 'FILE_EXISTS' ||
-          !confirm(`${(e as Error).message}\n\nOverwrite?`)
-        )
-          throw e;
-        r = await run(true);
-      }
+      const r = await exportAskingToOverwrite(run);
       setError(null);
       alert(`Exported:\n${r.files.map((f) => f.path).join('\n')}`);
     } catch (e) {

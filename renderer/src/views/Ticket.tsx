@@ -3,6 +3,7 @@ import type { MethodOutput } from '../../../src/api/contract.ts';
 import { go } from '../App.tsx';
 import { Chart } from '../charts/Chart.tsx';
 import { useClient, useExportDir, useLoad } from '../hooks.ts';
+import { exportAskingToOverwrite } from '../lib/export.ts';
 import { pct } from '../lib/format.ts';
 
 type TicketDetail = MethodOutput<'tickets.get'>;
@@ -119,17 +120,7 @@ export function TicketPage({ id }: { id: string }) {
     const run = (force: boolean) =>
       client.call('tickets.export', { ticketId: id, format: format as 'onnx', path, force });
     try {
-      let r;
-      try {
-        r = await run(false);
-      } catch (e) {
-        if (
-          (e as { code?: string }).code !== 'FILE_EXISTS' ||
-          !confirm(`${(e as Error).message}\n\nOverwrite?`)
-        )
-          throw e;
-        r = await run(true);
-      }
+      const r = await exportAskingToOverwrite(run);
       setExportState(
         r.files
           .map((f) => `${f.path} (${f.bytes} bytes, sha256 ${f.checksum.slice(0, 12)}…)`)
