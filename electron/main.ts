@@ -11,6 +11,7 @@ import { Lab } from '../src/services/lab.ts';
 import { resolveAppFile } from './app-protocol.ts';
 import { forwardEvents, registerContract } from './ipc.ts';
 import { menuTemplate } from './menu.ts';
+import { beforeQuitHandler } from './quit.ts';
 import {
   APP_ORIGIN,
   APP_SCHEME,
@@ -32,7 +33,6 @@ protocol.registerSchemesAsPrivileged([
 if (!app.requestSingleInstanceLock()) app.quit();
 
 let lab: Lab | null = null;
-let quitting = false;
 const windows = () => BrowserWindow.getAllWindows();
 const stateFile = () => join(app.getPath('userData'), 'window-state.json');
 
@@ -200,21 +200,23 @@ app.on('window-all-closed', () => {
 });
 
 // Quitting while a job runs asks first, then pauses it with a checkpoint before exit.
-app.on('before-quit', (e) => {
-  if (quitting || !lab) return;
-  e.preventDefault();
-  const running = lab.scheduler.list().filter((j) => j.state === 'running');
-  if (running.length > 0) {
-    const choice = dialog.showMessageBoxSync({
-      type: 'question',
-      buttons: ['Pause and quit', 'Keep running'],
-      defaultId: 0,
-      cancelId: 1,
-      message: `${running.length} job${running.length > 1 ? 's are' : ' is'} training.`,
-      detail: 'Quitting pauses them with a checkpoint; they continue where they stopped next time.',
-    });
-    if (choice === 1) return;
-  }
-  quitting = true;
-  void lab.close({ pauseRunning: true }).finally(() => app.quit());
-});
+app.on(
+  'before-quit',
+  beforeQuitHandler({
+    runningJobs: () => lab?.scheduler.list().filter((j) => j.state === 'running').length ?? 0,
+    confirmQuit: (running) =>
+      dialog.showMessageBoxSync({
+        type: 'question',
+        buttons: ['Pause and quit', 'Keep running'],
+        defaultId: 0,
+        cancelId: 1,
+        message: `${running} job${running > 1 ? 's are' : ' is'} training.`,
+        detail:
+          'Quitting pauses them with a checkpoint; they continue where they stopped next time.',
+      }) === 0,
+    pauseAndClose: async () => {
+      await lab?.close({ pauseRunning: true });
+    },
+    quit: () => app.quit(),
+  }),
+);

@@ -17,6 +17,7 @@ let browser: Browser;
 let server: Served;
 let page: Page;
 let data: string;
+const remote: string[] = [];
 
 const shot = (name: string) =>
   page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
@@ -41,6 +42,12 @@ beforeAll(async () => {
     ],
   });
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  // Nothing remote: every request goes to the local server (or stays in the page).
+  page.on('request', (r) => {
+    const url = new URL(r.url());
+    if (!['data:', 'blob:'].includes(url.protocol) && url.origin !== server.url.origin)
+      remote.push(r.url());
+  });
   // confirm() says yes, prompt() takes its default value
   page.on('dialog', (d) => void d.accept(d.defaultValue()));
   await page.goto(server.url.toString());
@@ -262,6 +269,15 @@ describe('workbench UI in Chromium', () => {
       .toMatch(/MNIST \(built-in.*[+−]\d+\.\d\d \(N=1\)/);
     await shot('transfer');
   }, 120_000);
+
+  it('loaded nothing remote, under the Content Security Policy of index.html', async () => {
+    expect(remote).toEqual([]);
+    const csp = await page
+      .locator('meta[http-equiv="Content-Security-Policy"]')
+      .getAttribute('content');
+    expect(csp).toMatch(/default-src 'self'/);
+    expect(csp).toMatch(/connect-src 'self'/);
+  });
 
   it('follows the theme setting and shows the backend in settings', async () => {
     await page.getByLabel('Theme').selectOption('dark');

@@ -1,4 +1,6 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -7,6 +9,7 @@ import { Lab } from '../../src/services/lab.ts';
 import { resolveAppFile } from '../../electron/app-protocol.ts';
 import { channelOf, registerContract, type IpcEventLike } from '../../electron/ipc.ts';
 import { menuTemplate } from '../../electron/menu.ts';
+import { beforeQuitHandler } from '../../electron/quit.ts';
 import {
   APP_ORIGIN,
   CONTENT_SECURITY_POLICY,
@@ -169,4 +172,117 @@ describe('bundles', () => {
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
     expect(readFileSync(join(ROOT, pkg.main), 'utf8')).toContain('registerSchemesAsPrivileged');
   });
+});
+
+describe('quitting', () => {
+  const setup = (running: number, answer: boolean) => {
+    const calls: string[] = [];
+    let release: () => void = () => {};
+    const handler = beforeQuitHandler({
+      runningJobs: () => running,
+      confirmQuit: (n) => (calls.push(`ask ${n}`), answer),
+      pauseAndClose: () => new Promise<void>((done) => (calls.push('pause'), (release = done))),
+      quit: () => void calls.push('quit'),
+    });
+    const event = () => {
+      let prevented = false;
+      handler({ preventDefault: () => (prevented = true) });
+      return prevented;
+    };
+    return { calls, event, release: () => release() };
+  };
+
+  it('asks while jobs train, pauses them with a checkpoint, then quits', async () => {
+    const q = setup(2, true);
+    expect(q.event()).toBe(true); // held back while pausing
+    expect(q.calls).toEqual(['ask 2', 'pause']);
+    expect(q.event()).toBe(true); // a second Cmd-Q while pausing does not pause twice
+    q.release();
+    await new Promise((r) => setTimeout(r, 0));
+    expect(q.calls).toEqual(['ask 2', 'pause', 'quit']);
+    expect(q.event()).toBe(false); // the final quit goes through
+  });
+
+  it('keeps running when the user says so, and does not ask when nothing trains', async () => {
+    const keep = setup(1, false);
+    expect(keep.event()).toBe(true);
+    expect(keep.calls).toEqual(['ask 1']);
+    const idle = setup(0, false);
+    idle.event();
+    expect(idle.calls).toEqual(['pause']);
+  });
+});
+
+/** The Electron executable, when its binary was downloaded (never on this CI machine). */
+function electronBinary(): string | null {
+  try {
+    const path = createRequire(import.meta.url)('electron') as unknown;
+    return typeof path === 'string' && existsSync(path) ? path : null;
+  } catch {
+    return null;
+  }
+}
+
+describe('npm start', () => {
+  it.runIf(electronBinary() === null)(
+    'without the Electron binary says so in one line and starts browser mode',
+    async () => {
+      const data = tempDir();
+      const child = spawn(
+        process.execPath,
+        [join(ROOT, 'scripts', 'start.mjs'), '--data-dir', data],
+        {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        },
+      );
+      let out = '';
+      await new Promise<void>((done) =>
+        child.stdout!.on('data', (c: Buffer) => {
+          out += c.toString();
+          if (/Open: http:\/\/127\.0\.0\.1:\d+/.test(out)) done();
+        }),
+      );
+      child.kill('SIGTERM');
+      await new Promise((r) => child.on('exit', r));
+      const lines = out.trim().split('\n');
+      expect(lines[0]).toMatch(
+        /^The Electron binary is not installed \(get it with .*install\.js`\); starting browser mode instead\.$/,
+      );
+      expect(out).toContain(`TicketLab is serving ${data}`);
+    },
+    60_000,
+  );
+});
+
+describe('the desktop app end to end (Playwright Electron)', () => {
+  const binary = electronBinary();
+  if (!binary)
+    console.info('Skipping the Electron smoke test: the Electron binary is not installed here.');
+  it.runIf(binary !== null)(
+    'opens, creates an experiment and shows its lineage',
+    async () => {
+      const { _electron } = await import('playwright-core');
+      spawnSync(process.execPath, [join(ROOT, 'scripts', 'build-renderer.mjs')]);
+      spawnSync(process.execPath, [join(ROOT, 'scripts', 'build-electron.mjs')]);
+      const app = await _electron.launch({
+        executablePath: binary!,
+        args: [ROOT],
+        env: { ...process.env, TICKETLAB_BACKEND: 'wasm' },
+      });
+      try {
+        const page = await app.firstWindow();
+        await page.getByRole('link', { name: 'New experiment' }).click();
+        await page.getByLabel('Training length').fill('20it');
+        await page.getByLabel('Pruning levels').fill('1');
+        await page.getByRole('button', { name: 'Create and start' }).click();
+        await page.waitForSelector('svg[aria-label="Lineage tree"]', { timeout: 120_000 });
+        expect(
+          await page.evaluate(() => typeof (window as { ticketlab?: unknown }).ticketlab),
+        ).toBe('object');
+      } finally {
+        await app.close();
+      }
+    },
+    180_000,
+  );
 });

@@ -1,0 +1,39 @@
+// `npm start`: build and open the desktop app. Where the Electron binary is not installed
+// (ELECTRON_SKIP_BINARY_DOWNLOAD, no internet), say so in one line and start browser mode.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const run = (script) =>
+  spawnSync(process.execPath, [join(root, 'scripts', script)], { stdio: 'inherit' }).status;
+if (run('build-renderer.mjs') !== 0) process.exit(1);
+
+/** The Electron executable, or null when its binary was never downloaded. */
+function electronBinary() {
+  try {
+    const path = createRequire(import.meta.url)('electron');
+    return typeof path === 'string' && existsSync(path) ? path : null;
+  } catch {
+    return null;
+  }
+}
+
+const electron = electronBinary();
+const child = electron
+  ? (run('build-electron.mjs') === 0 || process.exit(1),
+    spawn(electron, [root], { stdio: 'inherit' }))
+  : (console.log(
+      'The Electron binary is not installed (get it with `node node_modules/electron/install.js`); starting browser mode instead.',
+    ),
+    spawn(
+      process.execPath,
+      [join(root, 'bin', 'ticketlab.mjs'), 'serve', ...process.argv.slice(2)],
+      {
+        stdio: 'inherit',
+      },
+    ));
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
+child.on('exit', (code) => process.exit(code ?? 0));
