@@ -94,6 +94,8 @@ describe('workbench UI in Chromium', () => {
       .poll(() => page.locator('.status').first().textContent(), { timeout: 30_000 })
       .toBe('done');
     await shot('experiment-lineage');
+    // the accuracy column follows the chosen reducer
+    await page.getByLabel('Accuracy reducer').selectOption('max');
     const rows = await page
       .getByRole('table', { name: 'Tickets' })
       .locator('tbody tr')
@@ -111,6 +113,9 @@ describe('workbench UI in Chromium', () => {
       .poll(() => page.getByRole('table', { name: 'Diff' }).textContent())
       .toMatch(/fc1\.kernel: units removed\d+ of 300/);
     await expect.poll(() => page.locator('svg.chart g.series').count()).toBe(3); // train, val, test
+    expect(await page.getByRole('table', { name: 'Metrics' }).textContent()).toMatch(
+      /test accuracy at early stop\d+\.\d\d%.*best val accuracy \(of \d+ evaluations\)/,
+    );
     await shot('ticket');
   }, 150_000);
 

@@ -10,6 +10,15 @@ export type CompareRow = MethodOutput<'compare'>['rows'][number];
 export const REDUCERS = ['at early stop', 'last', 'best', 'min', 'max'] as const;
 export type Reducer = (typeof REDUCERS)[number];
 
+/** Test accuracy of a run by reducer (accuracy: best is the highest). */
+export const ACCURACY: Record<Reducer, (r: CompareRow) => number | null> = {
+  'at early stop': (r) => r.testAccuracy,
+  last: (r) => r.finalTestAccuracy,
+  best: (r) => r.maxTestAccuracy,
+  min: (r) => r.minTestAccuracy,
+  max: (r) => r.maxTestAccuracy,
+};
+
 export interface SeriesPoint {
   level: number;
   remainingWeights: number;

@@ -1,16 +1,8 @@
 import { useMemo, useRef, useState } from 'react';
 import { Chart } from '../charts/Chart.tsx';
 import { useLoad } from '../hooks.ts';
-import { groupSeries, REDUCERS, seriesCsv, type CompareRow, type Reducer } from '../lib/compare.ts';
+import { ACCURACY, groupSeries, REDUCERS, seriesCsv, type Reducer } from '../lib/compare.ts';
 import { download } from '../lib/format.ts';
-
-const ACCURACY: Record<Reducer, (r: CompareRow) => number | null> = {
-  'at early stop': (r) => r.testAccuracy,
-  last: (r) => r.finalTestAccuracy,
-  best: (r) => r.maxTestAccuracy,
-  min: (r) => r.minTestAccuracy,
-  max: (r) => r.maxTestAccuracy,
-};
 
 /** Serialises an SVG with the computed theme colours inlined, so the file looks as shown. */
 function svgText(svg: SVGSVGElement): string {

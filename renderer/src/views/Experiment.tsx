@@ -5,6 +5,7 @@ import { go } from '../App.tsx';
 import { Chart } from '../charts/Chart.tsx';
 import { LineageTree } from '../charts/LineageTree.tsx';
 import { useClient, useEvents, useExportDir, useLoad, useReloadOn } from '../hooks.ts';
+import { ACCURACY, REDUCERS, type Reducer } from '../lib/compare.ts';
 import { duration, pct } from '../lib/format.ts';
 import { exportAskingToOverwrite } from '../lib/export.ts';
 import { JobControls } from './JobControls.tsx';
@@ -20,8 +21,15 @@ export function ExperimentPage({ id }: { id: string }) {
   const [losses, setLosses] = useState<{ x: number; y: number }[]>([]);
   const [error, setError] = useState<string | null>(null);
   const exportDir = useExportDir();
+  // every accuracy column lets the user choose the reducer (not only the last value)
+  const [reducer, setReducer] = useState<Reducer>('at early stop');
+  const accuracies = useLoad((c) => c.call('compare', { experimentIds: [id] }), [id]);
+  const byTicket = new Map(
+    (accuracies.data?.rows ?? []).map((r) => [r.ticketId, ACCURACY[reducer](r)]),
+  );
   const reload = () => {
     detail.reload();
+    accuracies.reload();
     lineage.reload();
     jobs.reload();
   };
@@ -180,8 +188,18 @@ export function ExperimentPage({ id }: { id: string }) {
             <th>level</th>
             <th>method</th>
             <th>weights</th>
-            <th>test acc (early stop)</th>
-            <th>final</th>
+            <th>
+              test accuracy{' '}
+              <select
+                value={reducer}
+                onChange={(ev) => setReducer(ev.target.value as Reducer)}
+                aria-label="Accuracy reducer"
+              >
+                {REDUCERS.map((r) => (
+                  <option key={r}>{r}</option>
+                ))}
+              </select>
+            </th>
             <th>early stop</th>
             <th>wall time</th>
           </tr>
@@ -194,8 +212,7 @@ export function ExperimentPage({ id }: { id: string }) {
                 <a href={`#/ticket/${t.id}`}>{t.method}</a>
               </td>
               <td>{pct(t.remainingWeights)}</td>
-              <td>{t.trained ? pct(t.testAccuracy, 2) : 'training…'}</td>
-              <td>{pct(t.finalTestAccuracy, 2)}</td>
+              <td>{t.trained ? pct(byTicket.get(t.id) ?? null, 2) : 'training…'}</td>
               <td>{t.earlyStopIteration ?? '–'}</td>
               <td>{duration(t.wallTimeMs)}</td>
             </tr>

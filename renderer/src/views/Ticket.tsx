@@ -4,7 +4,7 @@ import { go } from '../App.tsx';
 import { Chart } from '../charts/Chart.tsx';
 import { useClient, useExportDir, useLoad } from '../hooks.ts';
 import { exportAskingToOverwrite } from '../lib/export.ts';
-import { pct } from '../lib/format.ts';
+import { duration, pct } from '../lib/format.ts';
 
 type TicketDetail = MethodOutput<'tickets.get'>;
 
@@ -172,6 +172,43 @@ export function TicketPage({ id }: { id: string }) {
       {exportState && (
         <p className={exportState.startsWith('Export failed') ? 'error' : 'muted'}>{exportState}</p>
       )}
+      <h2>Metrics</h2>
+      <table aria-label="Metrics">
+        <tbody>
+          {[
+            ['test accuracy at early stop', pct(ticket.testAccuracy, 2)],
+            ['test accuracy at the last iteration', pct(ticket.finalTestAccuracy, 2)],
+            ...(['val', 'test'] as const).flatMap((split) => {
+              const points = curves.data?.find((c) => c.split === split)?.points ?? [];
+              const acc = points.map((p) => p.accuracy).filter((a): a is number => a !== null);
+              const loss = points.map((p) => p.loss);
+              return acc.length
+                ? [
+                    [
+                      `best ${split} accuracy (of ${acc.length} evaluations)`,
+                      pct(Math.max(...acc), 2),
+                    ],
+                    [`lowest ${split} loss`, Math.min(...loss).toFixed(4)],
+                  ]
+                : [];
+            }),
+            ['early-stop iteration', String(ticket.earlyStopIteration ?? '–')],
+            ['remaining weights', `${pct(ticket.remainingWeights, 2)} of prunable`],
+            [
+              'parameters',
+              `${ticket.remainingParams.toLocaleString()} of ${ticket.totalParams.toLocaleString()}`,
+            ],
+            ['FLOPs per example', ticket.flops.toLocaleString()],
+            ['wall time', duration(ticket.wallTimeMs)],
+            ['backend', ticket.backend ?? '–'],
+          ].map(([k, v]) => (
+            <tr key={k}>
+              <th>{k}</th>
+              <td>{v}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
       <h2>Remaining weights per layer</h2>
       <div className="bars" aria-label="Remaining weights per layer">
         {ticket.remainingWeightsPerLayer.map((l) => (
