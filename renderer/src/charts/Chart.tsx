@@ -44,6 +44,15 @@ export const Chart = forwardRef<
     .domain([y0, y1])
     .nice()
     .range([H - M.bottom, M.top]);
+  // Log axes get a tick per 1–9 of each decade; label only 1, 2, 5 (only 1 over wide spans).
+  const xTicks = x.ticks(6);
+  const decades = Math.log10(Math.max(x1, 1e-12) / Math.max(x0, 1e-12));
+  const labelled = (t: number) => {
+    const lead = Math.round(t / 10 ** Math.floor(Math.log10(t) + 1e-9));
+    return decades > 1.5 ? lead === 1 : [1, 2, 5].includes(lead);
+  };
+  // the legend sits right of the plot, never over a line
+  const legendWidth = series.length > 1 ? 150 : 0;
   const path = line<{ x: number; y: number }>()
     .x((p) => x(p.x))
     .y((p) => y(p.y));
@@ -54,17 +63,17 @@ export const Chart = forwardRef<
   return (
     <svg
       ref={ref}
-      viewBox={`0 0 ${W} ${H}`}
+      viewBox={`0 0 ${W + legendWidth} ${H}`}
       className="chart"
       role="img"
       aria-label={`${yLabel} vs ${xLabel}`}
     >
       <g className="axis">
-        {x.ticks(6).map((t) => (
+        {xTicks.map((t) => (
           <g key={`x${t}`} transform={`translate(${x(t)},${H - M.bottom})`}>
             <line y2={5} />
             <text y={18} textAnchor="middle">
-              {xLog ? `${+(t * 100).toPrecision(2)}%` : String(t)}
+              {!xLog ? String(t) : labelled(t) ? `${+(t * 100).toPrecision(2)}%` : ''}
             </text>
           </g>
         ))}
@@ -94,16 +103,13 @@ export const Chart = forwardRef<
             <path className="line" d={path(pts) ?? ''} />
             {pts.map((p) => (
               <circle key={p.x} cx={x(p.x)} cy={y(p.y)} r={3}>
-                <title>
-                  {s.label}: {format(p.y)}
-                  {p.n !== undefined ? ` (N=${p.n})` : ''}
-                </title>
+                <title>{`${s.label}: ${format(p.y)}${p.n !== undefined ? ` (N=${p.n})` : ''}`}</title>
               </circle>
             ))}
           </g>
         );
       })}
-      <g className="legend" transform={`translate(${W - M.right - 150},${M.top})`}>
+      <g className="legend" transform={`translate(${W + 4},${M.top})`}>
         {series.map((s, i) => (
           <g key={s.label} className={`legend-item s${i % 8}`} transform={`translate(0,${i * 14})`}>
             <rect width={10} height={3} y={-2} className="swatch" />

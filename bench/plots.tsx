@@ -1,0 +1,88 @@
+/**
+ * The plots the app shows, drawn from the benchmark results with the app's own chart
+ * component (renderer/src/charts/Chart.tsx) and stylesheet, as standalone SVG files:
+ *
+ *   npm run bench:paper && npm run bench:plots
+ *
+ * Reads bench/results/paper.json; writes docs/plots/*.svg (linked from BENCHMARKS.md).
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { renderToStaticMarkup } from 'react-dom/server';
+import { Chart, type ChartSeries } from '../renderer/src/charts/Chart.tsx';
+import { summarise } from '../renderer/src/lib/compare.ts';
+
+interface Row {
+  level: number;
+  method: string;
+  remaining: number;
+  acc: number[];
+  earlyStop: number[];
+}
+const root = join(import.meta.dirname, '..');
+const paper = JSON.parse(readFileSync(join(root, 'bench', 'results', 'paper.json'), 'utf8')) as {
+  imp: Row[];
+  pai: Record<string, Row[]>;
+  iterations: number;
+  seeds: number;
+};
+const css = readFileSync(join(root, 'renderer', 'src', 'app.css'), 'utf8');
+const out = join(root, 'docs', 'plots');
+mkdirSync(out, { recursive: true });
+
+/** One series per method: mean over seeds with the min–max band, as the compare view draws it. */
+function series(rows: Row[], methods: string[], value: (r: Row) => number[]): ChartSeries[] {
+  return methods.map((method) => ({
+    label: method,
+    points: rows
+      .filter((r) => r.method === method || (r.method === 'dense' && methods[0] === method))
+      .map((r) => {
+        const s = summarise(value(r));
+        return { x: r.remaining, y: s.mean, lo: s.min, hi: s.max, n: s.n };
+      }),
+  }));
+}
+
+function write(name: string, chart: React.ReactElement) {
+  const svg = renderToStaticMarkup(chart).replace(
+    /^<svg/,
+    `<svg xmlns="http://www.w3.org/2000/svg" style="background:#fff"`,
+  );
+  writeFileSync(join(out, name), svg.replace(/(<svg[^>]*>)/, `$1<style>${css}</style>`));
+  process.stdout.write(`docs/plots/${name}\n`);
+}
+
+const pct = (y: number) => `${(y * 100).toFixed(1)}%`;
+write(
+  'imp-accuracy.svg',
+  <Chart
+    series={series(paper.imp, ['imp', 'random-reinit', 'random-prune'], (r) => r.acc)}
+    xLabel="remaining weights (log scale)"
+    yLabel="test accuracy at early stop"
+    xLog
+    xReverse
+    format={pct}
+  />,
+);
+write(
+  'imp-early-stop.svg',
+  <Chart
+    series={series(paper.imp, ['imp', 'random-reinit', 'random-prune'], (r) => r.earlyStop)}
+    xLabel="remaining weights (log scale)"
+    yLabel="early-stop iteration"
+    xLog
+    xReverse
+  />,
+);
+const scores = Object.keys(paper.pai);
+write(
+  'pai-accuracy.svg',
+  <Chart
+    series={scores.map((score) => series(paper.pai[score]!, [score], (r) => r.acc)[0]!)}
+    xLabel="remaining weights (log scale)"
+    yLabel="test accuracy at early stop"
+    xLog
+    xReverse
+    format={pct}
+  />,
+);
