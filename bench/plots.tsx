@@ -53,36 +53,35 @@ function write(name: string, chart: React.ReactElement) {
 }
 
 const pct = (y: number) => `${(y * 100).toFixed(1)}%`;
-write(
+/** Every plot is against remaining weights on a reversed log axis, as in the compare view. */
+const plot = (name: string, lines: ChartSeries[], yLabel: string, format?: (y: number) => string) =>
+  write(
+    name,
+    <Chart
+      series={lines}
+      xLabel="remaining weights (log scale)"
+      yLabel={yLabel}
+      xLog
+      xReverse
+      format={format}
+    />,
+  );
+
+const controls = ['imp', 'random-reinit', 'random-prune'];
+plot(
   'imp-accuracy.svg',
-  <Chart
-    series={series(paper.imp, ['imp', 'random-reinit', 'random-prune'], (r) => r.acc)}
-    xLabel="remaining weights (log scale)"
-    yLabel="test accuracy at early stop"
-    xLog
-    xReverse
-    format={pct}
-  />,
+  series(paper.imp, controls, (r) => r.acc),
+  'test accuracy at early stop',
+  pct,
 );
-write(
+plot(
   'imp-early-stop.svg',
-  <Chart
-    series={series(paper.imp, ['imp', 'random-reinit', 'random-prune'], (r) => r.earlyStop)}
-    xLabel="remaining weights (log scale)"
-    yLabel="early-stop iteration"
-    xLog
-    xReverse
-  />,
+  series(paper.imp, controls, (r) => r.earlyStop),
+  'early-stop iteration',
 );
-const scores = Object.keys(paper.pai);
-write(
+plot(
   'pai-accuracy.svg',
-  <Chart
-    series={scores.map((score) => series(paper.pai[score]!, [score], (r) => r.acc)[0]!)}
-    xLabel="remaining weights (log scale)"
-    yLabel="test accuracy at early stop"
-    xLog
-    xReverse
-    format={pct}
-  />,
+  Object.keys(paper.pai).map((score) => series(paper.pai[score]!, [score], (r) => r.acc)[0]!),
+  'test accuracy at early stop',
+  pct,
 );

@@ -15,9 +15,9 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { chromium } from 'playwright-core';
 import { ensureBuiltinDataset } from '../src/services/datasets.ts';
 import { Store } from '../src/store/store.ts';
+import { launchChromium } from '../test/chromium.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const dataDir = mkdtempSync(join(tmpdir(), 'ticketlab-ui-bench-'));
@@ -122,16 +122,7 @@ const url = await new Promise<string>((ready) => {
     if (m) ready(m[1]!);
   });
 });
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-component-update',
-  ],
-});
+const browser = await launchChromium();
 const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
 await page.goto(url);
 await page.waitForSelector('nav');

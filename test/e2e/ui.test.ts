@@ -2,7 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../chromium.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadBuiltinMnist } from '../../src/data/builtin.ts';
 import { ROOT, writeIdxDataset } from '../helpers.ts';
@@ -31,16 +32,7 @@ beforeAll(async () => {
   // Not tempDir(): that is emptied after each test, and the server lives for the file.
   data = mkdtempSync(join(tmpdir(), 'ticketlab-e2e-'));
   server = await serve(data);
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-    ],
-  });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   // Nothing remote: every request goes to the local server (or stays in the page).
   page.on('request', (r) => {
