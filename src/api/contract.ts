@@ -70,6 +70,36 @@ export const TicketView = z.object({
   runId: z.string().nullable(),
   wallTimeMs: z.number().nullable(),
   backend: z.string().nullable(),
+  /**
+   * Structured tickets: measured inference speed-up of the compacted model over the dense
+   * one (ratio of median latencies) at batch 1 and 64; null for masked tickets.
+   */
+  speedup: z.object({ batch1: z.number(), batch64: z.number() }).nullable(),
+});
+
+/** One Early-Bird search at one pruning ratio (You et al. 2020). */
+export const EarlyBirdView = z.object({
+  ratio: fraction,
+  detectedEpoch: z.number().int().nullable(),
+  prunedEpoch: z.number(),
+  /** normalised Hamming distance between the channel masks of epochs i+1 and j+1 */
+  distances: z.array(z.array(z.number())),
+});
+
+/** Inference of a compacted model against the dense one, measured on `backend`. */
+export const InferenceView = z.object({
+  backend: z.string(),
+  runs: z.number().int(),
+  fileBytes: z.object({ dense: z.number().int(), compact: z.number().int() }),
+  latency: z.array(
+    z.object({
+      batch: z.number().int(),
+      denseMs: z.number(),
+      compactMs: z.number(),
+      denseThroughput: z.number(),
+      compactThroughput: z.number(),
+    }),
+  ),
 });
 
 export const ExperimentDetail = ExperimentSummary.extend({
@@ -263,10 +293,24 @@ export const METHODS = {
       experiment: ExperimentSummary,
       parent: TicketView.nullable(),
       children: z.array(TicketView),
-      /** per prunable layer: output units (neurons/filters) and those left with no weights */
+      /**
+       * per prunable layer: output units (neurons/filters) and those removed: left with no
+       * weights by a mask, or cut out by structured surgery
+       */
       units: z.array(
         z.object({ layer: z.string(), total: z.number().int(), removed: z.number().int() }),
       ),
+      /** structured tickets and slimming searches: what was measured and found */
+      structure: z
+        .object({
+          /** the compacted model's layers, when the ticket is one */
+          layers: z.array(
+            z.object({ name: z.string(), kind: z.string(), units: z.number().int() }),
+          ),
+          earlyBird: z.array(EarlyBirdView),
+          inference: InferenceView.nullable(),
+        })
+        .nullable(),
     }),
   ),
   'tickets.export': method(

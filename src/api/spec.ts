@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { TicketLabError } from '../core/errors.ts';
 import { deriveSeed } from '../core/random.ts';
 import { MODEL_NAMES, type ModelName } from '../engine/architectures.ts';
-import { SCORE_NAMES } from '../pruning/methods.ts';
+import { SCORE_NAMES, STRUCTURED_NAMES } from '../pruning/methods.ts';
 
 export { MODEL_NAMES, type ModelName };
 
@@ -94,6 +94,32 @@ export const TransferSpec = z.strictObject({
   source: z.string().min(1).max(100).optional(),
 });
 
+export const StructuredSpec = z.strictObject({
+  /** l1-filter: Li et al. 2017 on the trained network; slimming: Liu et al. 2017 with Early-Bird tickets (You et al. 2020) */
+  method: z.enum(STRUCTURED_NAMES).default('l1-filter'),
+  /**
+   * Share of units (neurons, filters) removed, one level each: in every hidden layer
+   * (l1-filter) or under one global threshold on the scale factors (slimming).
+   */
+  rates: z.array(z.number().min(0).max(0.95)).min(1).max(20).default([0.3, 0.5, 0.7]),
+  /** Retraining of each compacted model, from its pruned weights. */
+  fineTune: duration.default('2ep'),
+  /** Network slimming's λ in λ·Σ|γ| (You et al.: 1e-4). */
+  sparsity: z.number().min(0).max(1).default(1e-4),
+  earlyBird: z
+    .strictObject({
+      /** stop slimming's training once every rate's Early-Bird ticket is drawn */
+      enabled: z.boolean().default(true),
+      /** largest mask distance between the newest epoch and each older one in the window */
+      threshold: z.number().min(0).max(1).default(0.1),
+      /** epochs compared (You et al.: 5) */
+      window: z.number().int().min(2).max(50).default(5),
+    })
+    .prefault({}),
+  /** Timed runs per inference-latency median (after 5 warm-up runs). */
+  latencyRuns: z.number().int().min(1).max(1000).default(30),
+});
+
 export const ExperimentSpec = z.strictObject({
   /** Display name; not part of the experiment's identity. */
   name: z.string().min(1).max(200).optional(),
@@ -102,9 +128,10 @@ export const ExperimentSpec = z.strictObject({
   /**
    * imp: iterative magnitude pruning; oneshot: magnitude pruning once, after training;
    * pai: pruning at initialisation with a score; transfer: train a ticket found on another
-   * dataset (`transfer.source`) on this one.
+   * dataset (`transfer.source`) on this one; structured: remove whole neurons and channels
+   * and retrain the smaller model.
    */
-  method: z.enum(['imp', 'oneshot', 'pai', 'transfer']).default('imp'),
+  method: z.enum(['imp', 'oneshot', 'pai', 'transfer', 'structured']).default('imp'),
   dataset: z.string().min(1).default('builtin:mnist'),
   model: z.enum(MODEL_NAMES),
   init: z.enum(['glorot-normal', 'kaiming-normal']).default('glorot-normal'),
@@ -122,6 +149,7 @@ export const ExperimentSpec = z.strictObject({
   pai: PaiSpec.prefault({}),
   oneshot: OneShotSpec.prefault({}),
   transfer: TransferSpec.prefault({}),
+  structured: StructuredSpec.prefault({}),
 });
 
 export type ExperimentSpecInput = z.input<typeof ExperimentSpec>;
@@ -261,6 +289,13 @@ export function resolveSpec(input: unknown): ResolvedSpec {
       'Invalid spec:\nspec.transfer.source: a transfer needs the id of the ticket to transfer',
     );
   }
+  const { controls } = parsed.data;
+  if (parsed.data.method === 'structured' && (controls.randomReinit || controls.randomPrune)) {
+    throw new TicketLabError(
+      'INVALID_SPEC',
+      'Invalid spec:\nspec.controls: the random controls test unstructured masks; structured experiments have none',
+    );
+  }
   return parsed.data;
 }
 
@@ -303,7 +338,13 @@ export function methodsPerLevel(spec: ResolvedSpec, level: number): string[] {
   if (spec.method === 'transfer' && level === 0) return [];
   if (level === 0) return ['dense'];
   return [
-    { imp: 'imp', oneshot: 'oneshot', pai: spec.pai.score, transfer: 'transfer' }[spec.method],
+    {
+      imp: 'imp',
+      oneshot: 'oneshot',
+      pai: spec.pai.score,
+      transfer: 'transfer',
+      structured: spec.structured.method,
+    }[spec.method],
     ...(spec.controls.randomReinit ? ['random-reinit'] : []),
     ...(spec.controls.randomPrune ? ['random-prune'] : []),
   ];
@@ -316,6 +357,7 @@ export function prunedLevels(spec: ResolvedSpec): number {
     oneshot: spec.oneshot.compressions.length,
     pai: spec.pai.compressions.length,
     transfer: 1,
+    structured: spec.structured.rates.length,
   }[spec.method];
 }
 

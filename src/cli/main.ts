@@ -251,15 +251,34 @@ async function cmdShow(
   out(`${view.name}  (${view.id}, ${view.status}, spec ${view.specHash.slice(0, 12)}…)`);
   if (view.error) out(`note: ${view.error}`);
   out('');
+  // structured tickets are smaller models: show what they cost and what they gained
+  const structured = view.tickets.some((t) => t.speedup);
+  const times = (x: number) => `${x.toFixed(2)}×`;
   out(
     table(
-      ['level', 'method', 'weights', 'test acc', 'early stop', 'ticket', 'parent'],
+      [
+        'level',
+        'method',
+        'weights',
+        'test acc',
+        'early stop',
+        ...(structured ? ['MFLOPs', 'speed-up b1', 'speed-up b64'] : []),
+        'ticket',
+        'parent',
+      ],
       view.tickets.map((t) => [
         String(t.level),
         t.method,
         percent(t.remainingWeights),
         t.trained ? percent(t.testAccuracy, 2) : 'training',
         String(t.earlyStopIteration ?? '-'),
+        ...(structured
+          ? [
+              (t.flops / 1e6).toFixed(2),
+              t.speedup ? times(t.speedup.batch1) : '-',
+              t.speedup ? times(t.speedup.batch64) : '-',
+            ]
+          : []),
         t.id,
         t.parentId ?? '-',
       ]),

@@ -19,7 +19,14 @@ export type ModelName = (typeof MODEL_NAMES)[number];
 export type Activation = 'relu' | 'linear';
 
 export type LayerDef =
-  | { kind: 'dense'; name: string; units: number; activation: Activation }
+  | {
+      kind: 'dense';
+      name: string;
+      units: number;
+      activation: Activation;
+      /** a trainable per-unit factor before the activation (network slimming of layers without batch norm) */
+      unitScale?: boolean;
+    }
   | {
       kind: 'conv2d';
       name: string;
@@ -29,6 +36,7 @@ export type LayerDef =
       padding: 'same' | 'valid';
       activation: Activation;
       bias: boolean;
+      unitScale?: boolean;
     }
   | { kind: 'batchnorm'; name: string; activation: Activation }
   | { kind: 'maxpool'; size: number }
@@ -45,7 +53,8 @@ export interface Architecture {
   layers: LayerDef[];
 }
 
-export type ParamRole = 'kernel' | 'bias' | 'gamma' | 'beta' | 'movingMean' | 'movingVariance';
+export type ParamRole =
+  'kernel' | 'bias' | 'scale' | 'gamma' | 'beta' | 'movingMean' | 'movingVariance';
 
 export interface ParamSpec {
   /** `<layer>.<role>`, e.g. `fc1.kernel` */
@@ -219,6 +228,19 @@ function convOut(size: number, kernel: number, stride: number, padding: 'same' |
 
 type Shape = number[];
 
+const unitScaleParam = (layer: string, units: number): ParamSpec => ({
+  name: `${layer}.scale`,
+  layer,
+  role: 'scale',
+  shape: [units],
+  prunable: false,
+  trainable: true,
+  fanIn: units,
+  fanOut: units,
+  positions: 1,
+  isOutput: false,
+});
+
 /** Walks the layers, inferring shapes, and lists every parameter in forward order. */
 export function describeParams(arch: Architecture): ParamSpec[] {
   const params: ParamSpec[] = [];
@@ -265,6 +287,7 @@ export function describeParams(arch: Architecture): ParamSpec[] {
               isOutput,
             },
           );
+          if (layer.unitScale) params.push(unitScaleParam(layer.name, layer.units));
           shape = [layer.units];
           break;
         }
@@ -305,6 +328,7 @@ export function describeParams(arch: Architecture): ParamSpec[] {
               isOutput: false,
             });
           }
+          if (layer.unitScale) params.push(unitScaleParam(layer.name, layer.filters));
           shape = [oh, ow, layer.filters];
           break;
         }

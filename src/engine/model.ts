@@ -88,7 +88,13 @@ export class Model {
           case 'dense': {
             const kernel = p(`${layer.name}.kernel`) as tf.Tensor2D;
             const bias = p(`${layer.name}.bias`);
-            if (fused) {
+            if (layer.unitScale) {
+              h = tf.mul(
+                tf.add(tf.matMul(h as tf.Tensor2D, kernel), bias),
+                p(`${layer.name}.scale`),
+              );
+              if (layer.activation === 'relu') h = tf.relu(h);
+            } else if (fused) {
               h = tf.fused.matMul({
                 a: h as tf.Tensor2D,
                 b: kernel,
@@ -104,7 +110,12 @@ export class Model {
           case 'conv2d': {
             const filter = p(`${layer.name}.kernel`) as tf.Tensor4D;
             const bias = layer.bias ? p(`${layer.name}.bias`) : undefined;
-            if (fused) {
+            if (layer.unitScale) {
+              h = tf.conv2d(h as tf.Tensor4D, filter, layer.stride, layer.padding);
+              if (bias) h = tf.add(h, bias);
+              h = tf.mul(h, p(`${layer.name}.scale`));
+              if (layer.activation === 'relu') h = tf.relu(h);
+            } else if (fused) {
               h = tf.fused.conv2d({
                 x: h as tf.Tensor4D,
                 filter,

@@ -44,9 +44,12 @@ export interface TrainCheckpoint {
   lossSinceEval: number;
   stepsSinceEval: number;
   captured: Weights | null;
+  /** what the caller keeps across epochs (`checkpointState`), as JSON */
+  state?: unknown;
 }
 
 export interface TrainResult {
+  /** the last iteration trained (before `settings.iterations` when `onEpochEnd` stopped it) */
   iterations: number;
   evals: EvalPoint[];
   /** The evaluation with minimum validation loss (Frankle & Carbin's early-stopping iteration). */
@@ -74,6 +77,12 @@ export interface TrainOptions {
   onProgress?: (p: TrainProgress) => void;
   /** Called at the end of every epoch and when pausing; training waits for it. */
   onCheckpoint?: (checkpoint: TrainCheckpoint) => void | Promise<void>;
+  /** L1 penalty λ·Σ|w| on these parameters (network slimming's scale factors): λ·sign(w) joins their gradients. */
+  sparsity?: { params: string[]; lambda: number };
+  /** Called at the end of every epoch (1-based), before its checkpoint; true ends training there. */
+  onEpochEnd?: (epoch: number, model: Model) => boolean | Promise<boolean>;
+  /** The caller's state to keep in checkpoints (JSON), handed back in `resumeFrom.state`. */
+  checkpointState?: () => unknown;
   /** Aborting cancels: the training throws CANCELLED. */
   signal?: AbortSignal;
   /** Aborting pauses: a checkpoint is written, then the training throws PAUSED. */
@@ -151,6 +160,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   let lossSinceEval = resume?.lossSinceEval ?? 0;
   let stepsSinceEval = resume?.stepsSinceEval ?? 0;
   const first = resume ? resume.iteration + 1 : (opts.startIteration ?? 0) + 1;
+  const penalised = new Set(opts.sparsity?.params ?? []);
+  let last = first - 1;
 
   const evalAt = async (iteration: number) => {
     const val = await evaluate(model, data.val);
@@ -178,6 +189,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       lossSinceEval,
       stepsSinceEval,
       captured: captured ?? null,
+      state: opts.checkpointState?.(),
     });
 
   try {
@@ -207,7 +219,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         for (const [name, v] of trainable) {
           const g = grads[v.name]!;
           const m = maskTensors.get(name);
-          byName.set(name, m ? tf.mul(g, m) : g);
+          const penalty = penalised.has(name) ? tf.mul(tf.sign(v), opts.sparsity!.lambda) : null;
+          const g2 = penalty ? tf.add(g, penalty) : g;
+          byName.set(name, m ? tf.mul(g2, m) : g2);
         }
         optimizer.apply(byName);
         return value;
@@ -234,8 +248,18 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         epoch: it / itersPerEpoch,
         loss,
       });
-      if (it % settings.evalEvery === 0 || it === settings.iterations) await evalAt(it);
-      if (it % itersPerEpoch === 0 && it < settings.iterations) await checkpoint(it);
+      last = it;
+      const evaluated = it % settings.evalEvery === 0 || it === settings.iterations;
+      if (evaluated) await evalAt(it);
+      if (it % itersPerEpoch === 0) {
+        const stop = (await opts.onEpochEnd?.(it / itersPerEpoch, model)) === true;
+        if (it === settings.iterations) break;
+        if (stop) {
+          if (!evaluated) await evalAt(it);
+          break;
+        }
+        await checkpoint(it);
+      }
     }
   } finally {
     optimizer.dispose();
@@ -243,7 +267,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   }
   const earlyStop = evals.reduce((best, p) => (p.valLoss < best.valLoss ? p : best));
   return {
-    iterations: settings.iterations,
+    iterations: last,
     evals,
     earlyStop,
     final: evals[evals.length - 1]!,

@@ -13,7 +13,7 @@ export type Weights = Map<string, Float32Array>;
 /**
  * Seeded initialisation on the host, identical on every backend.
  * Glorot normal: N(0, 2/(fanIn+fanOut)) (Frankle & Carbin 2019); Kaiming normal:
- * N(0, 2/fanIn) (OpenLTH). Biases and β start at 0, γ and moving variances at 1.
+ * N(0, 2/fanIn) (OpenLTH). Biases and β start at 0, γ, unit scales and moving variances at 1.
  */
 export function initWeights(specs: ParamSpec[], init: Init, seed: number): Weights {
   const rng = new Rng(seed);
@@ -25,7 +25,7 @@ export function initWeights(specs: ParamSpec[], init: Init, seed: number): Weigh
       const std =
         init === 'glorot-normal' ? Math.sqrt(2 / (p.fanIn + p.fanOut)) : Math.sqrt(2 / p.fanIn);
       for (let i = 0; i < size; i++) w[i] = rng.normal() * std;
-    } else if (p.role === 'gamma' || p.role === 'movingVariance') {
+    } else if (p.role === 'gamma' || p.role === 'scale' || p.role === 'movingVariance') {
       w.fill(1);
     }
     weights.set(p.name, w);

@@ -1,8 +1,9 @@
+import * as tf from '@tensorflow/tfjs-core';
 import { durationToIterations, runsInJob } from '../api/spec.ts';
 import { isTicketLabError, TicketLabError } from '../core/errors.ts';
 import { datasetFromBundle } from '../data/dataset.ts';
 import { prepareData } from '../data/split.ts';
-import { buildArchitecture, describeParams } from '../engine/architectures.ts';
+import { buildArchitecture, describeParams, type Architecture } from '../engine/architectures.ts';
 import { bundleToWeights, weightsToBundle } from '../engine/weights.ts';
 import {
   runImp,
@@ -14,6 +15,7 @@ import {
 import { runOneShot } from '../pruning/oneshot.ts';
 import { runPai } from '../pruning/pai.ts';
 import { runTransfer } from '../pruning/transfer.ts';
+import { runStructured } from '../pruning/structured/run.ts';
 import { bundleToMask, maskToBundle } from '../pruning/mask.ts';
 import type { BlobStore } from '../store/blobs.ts';
 import { decodeCheckpoint, encodeCheckpoint } from './checkpoint.ts';
@@ -41,6 +43,8 @@ export async function executeJob(
     const dataset = datasetFromBundle(ref, blobs.getTensors(ref.tensorsBlob));
     const arch = buildArchitecture(spec.model, dataset.inputShape, dataset.classNames.length);
     const specs = describeParams(arch);
+    // a structured ticket's weights belong to its compacted architecture
+    const specsOf = (a: Architecture) => (a === arch ? specs : describeParams(a));
     const data = prepareData(dataset, spec.validationFraction);
     const batchSize = Math.min(spec.training.batchSize, data.train.count);
     const itersPerEpoch = Math.max(1, Math.floor(data.train.count / batchSize));
@@ -97,9 +101,10 @@ export async function executeJob(
           run: ref_(run),
           seed: run.seed,
           parent: run.parent,
-          maskBlob: blobs.putTensors(maskToBundle(specs, run.mask)),
-          initBlob: blobs.putTensors(weightsToBundle(specs, run.startWeights)),
+          maskBlob: blobs.putTensors(maskToBundle(specsOf(run.arch), run.mask)),
+          initBlob: blobs.putTensors(weightsToBundle(specsOf(run.arch), run.startWeights)),
           size: run.size,
+          structure: run.structure,
           startIteration: run.startIteration,
           hyperparams,
           runsTotal,
@@ -107,6 +112,7 @@ export async function executeJob(
         }),
       onEval: (run, point) => post({ type: 'eval', jobId, run: ref_(run), point }),
       onWarning: (message) => post({ type: 'log', jobId, level: 'warn', message }),
+      onInfo: (message) => post({ type: 'log', jobId, level: 'info', message }),
       onProgress: (run, p) => {
         const now = Date.now();
         if (now - lastProgress < PROGRESS_INTERVAL_MS && p.iteration !== p.iterations) return;
@@ -127,13 +133,15 @@ export async function executeJob(
           type: 'ticket',
           jobId,
           run: { level: t.level, method: t.method },
-          trainedBlob: blobs.putTensors(weightsToBundle(specs, t.trainedWeights)),
+          trainedBlob: blobs.putTensors(weightsToBundle(specsOf(t.arch), t.trainedWeights)),
           rewindBlob: t.rewindWeights
-            ? blobs.putTensors(weightsToBundle(specs, t.rewindWeights))
+            ? blobs.putTensors(weightsToBundle(specsOf(t.arch), t.rewindWeights))
             : null,
+          structure: t.structure,
+          inference: t.inference,
           earlyStop: t.training.earlyStop,
           final: t.training.final,
-          iterations,
+          iterations: t.training.iterations,
           wallTimeMs: Math.round(t.training.wallTimeMs),
         });
       },
@@ -176,6 +184,32 @@ export async function executeJob(
               ? {
                   denseTrained: bundleToWeights(blobs.getTensors(r.last.trainedBlob)),
                   rewindWeights: bundleToWeights(blobs.getTensors(r.rewindBlob)),
+                }
+              : undefined,
+        },
+      );
+    } else if (spec.method === 'structured') {
+      const s = spec.structured;
+      await runStructured(
+        {
+          ...base,
+          method: s.method,
+          rates: s.rates,
+          fineTuneIterations: durationToIterations(s.fineTune, itersPerEpoch),
+          sparsity: s.sparsity,
+          earlyBird: s.earlyBird,
+          latencyRuns: s.latencyRuns,
+          backend: tf.getBackend(),
+        },
+        hooks,
+        {
+          ...options,
+          completed: new Set(r.completed),
+          resume:
+            r.last?.level === 0
+              ? {
+                  denseTrained: bundleToWeights(blobs.getTensors(r.last.trainedBlob)),
+                  structure: r.last.structure,
                 }
               : undefined,
         },

@@ -2,6 +2,7 @@ import type { ResolvedSpec } from '../api/spec.ts';
 import type { Size } from '../engine/architectures.ts';
 import type { EvalPoint } from '../engine/train.ts';
 import type { TicketMethod } from '../pruning/imp.ts';
+import type { InferenceMeasurement, TicketStructure } from '../pruning/structured/record.ts';
 
 /**
  * Messages between the host (the only SQLite writer) and the compute worker (which owns
@@ -21,7 +22,12 @@ export interface DatasetRef {
 /** Where an experiment stands, as the host read it from the store. */
 export interface ResumeRef {
   completed: string[];
-  last: { level: number; maskBlob: string; trainedBlob: string } | null;
+  last: {
+    level: number;
+    maskBlob: string;
+    trainedBlob: string;
+    structure: TicketStructure | null;
+  } | null;
   rewindBlob: string | null;
   inFlight: { level: number; method: TicketMethod; checkpointBlob: string } | null;
 }
@@ -65,6 +71,7 @@ export type WorkerMessage =
       maskBlob: string;
       initBlob: string;
       size: Size;
+      structure?: TicketStructure;
       startIteration: number;
       hyperparams: Record<string, unknown>;
       /** runs in the whole job and how many were stored before this one */
@@ -88,6 +95,8 @@ export type WorkerMessage =
       run: RunRef;
       trainedBlob: string;
       rewindBlob: string | null;
+      structure?: TicketStructure;
+      inference?: InferenceMeasurement;
       earlyStop: EvalPoint;
       final: EvalPoint;
       iterations: number;

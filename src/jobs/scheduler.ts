@@ -269,7 +269,12 @@ export class Scheduler {
     return {
       completed,
       last: last
-        ? { level: last.level, maskBlob: last.maskBlob!, trainedBlob: last.trainedBlob! }
+        ? {
+            level: last.level,
+            maskBlob: last.maskBlob!,
+            trainedBlob: last.trainedBlob!,
+            structure: last.structure,
+          }
         : null,
       rewindBlob: dense ? (dense.rewindBlob ?? dense.initBlob) : null,
       inFlight:
@@ -443,6 +448,7 @@ export class Scheduler {
                 m.run.method === 'transfer'
                   ? ((JSON.parse(experiment.specJson) as ResolvedSpec).transfer.source ?? null)
                   : null,
+              structure: m.structure ?? null,
             });
           }
           const run =
@@ -540,7 +546,7 @@ export class Scheduler {
         this.store.transaction(() => {
           this.store.recordBlob(m.trainedBlob, 'tensors');
           if (m.rewindBlob) this.store.recordBlob(m.rewindBlob, 'tensors');
-          this.store.setTicketTrained(ticketId, m.trainedBlob, m.rewindBlob);
+          this.store.setTicketTrained(ticketId, m);
           this.store.finishRun(runId, {
             status: 'done',
             iterations: m.iterations,

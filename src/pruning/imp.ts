@@ -11,8 +11,10 @@ import {
 } from '../engine/architectures.ts';
 import { Model } from '../engine/model.ts';
 import { initWeights, type Init, type Weights } from '../engine/weights.ts';
+import type { InferenceMeasurement, TicketStructure } from './structured/record.ts';
 import {
   train,
+  type TrainOptions,
   type EvalPoint,
   type TrainCheckpoint,
   type TrainProgress,
@@ -60,6 +62,10 @@ export interface TicketOutcome {
   trainedWeights: Weights;
   size: Size;
   training: TrainResult;
+  /** the architecture its weights belong to: the model's, or a compacted one */
+  arch: Architecture;
+  structure?: TicketStructure;
+  inference?: InferenceMeasurement;
 }
 
 export interface RunInfo {
@@ -78,6 +84,9 @@ export interface RunStart extends RunInfo {
   startIteration: number;
   /** true when the run continues from a checkpoint */
   resumed: boolean;
+  /** the architecture of `mask` and `startWeights` */
+  arch: Architecture;
+  structure?: TicketStructure;
 }
 
 export interface ImpHooks {
@@ -89,6 +98,8 @@ export interface ImpHooks {
   onTicket(ticket: TicketOutcome): void | Promise<void>;
   /** Warnings for the user, e.g. a layer pruned to nothing. */
   onWarning?(message: string): void;
+  /** Events worth a line in the job's log, e.g. an Early-Bird ticket drawn. */
+  onInfo?(message: string): void;
 }
 
 /** Where an interrupted experiment stands: what it needs to continue exactly. */
@@ -151,6 +162,28 @@ export interface RunOptions {
   inFlight?: InFlight;
 }
 
+/** How one ticket's training differs from the job's usual one (structured methods). */
+export interface TicketRun {
+  /** the architecture trained, when not the job's (a compacted model; slimming's scaled one) */
+  arch?: Architecture;
+  /** the architecture the stored weights belong to, when not `arch` (slimming folds its scales) */
+  storedArch?: Architecture;
+  /** size to record, when not the mask's over `arch` (a compacted model against the dense one) */
+  size?: Size;
+  structure?: TicketStructure;
+  /** iterations to train, when not the job's (fine-tuning a compacted model) */
+  iterations?: number;
+  startIteration?: number;
+  train?: Pick<TrainOptions, 'sparsity' | 'onEpochEnd' | 'checkpointState'>;
+  /** restores the caller's state from a checkpoint's before training continues */
+  restore?: (state: unknown) => void;
+  /** turns the trained weights into what is stored, with what was measured */
+  finish?: (
+    trained: Weights,
+    training: TrainResult,
+  ) => Promise<Pick<TicketOutcome, 'trainedWeights' | 'structure' | 'inference'>>;
+}
+
 /**
  * Trains tickets for a pruning method: each from its start weights under its mask, with
  * the run's hooks (stored as it goes) and the controls of a level. Shared by IMP and
@@ -168,15 +201,17 @@ export function ticketTrainer(config: TrainerConfig, hooks: ImpHooks, options: R
     parent: TicketOutcome['parent'],
     mask: Mask,
     startWeights: Weights,
+    run: TicketRun = {},
   ): Promise<TicketOutcome> => {
     const seed = deriveSeed(config.seed, 'batch-order', level, method);
-    const size = sizeOf(specs, mask);
+    const arch = run.arch ?? config.arch;
+    const size = run.size ?? sizeOf(run.arch ? describeParams(arch) : specs, mask);
     const info: RunInfo = { level, method, seed, remainingFraction: size.remainingFraction };
     const resumeFrom =
       inFlight && runKey(inFlight) === runKey(info) ? inFlight.checkpoint : undefined;
     inFlight = undefined;
     // Level 0 starts at θ0 and records θ_k; later levels continue from θ_k.
-    const startIteration = level === 0 ? 0 : k;
+    const startIteration = run.startIteration ?? (level === 0 ? 0 : k);
     await hooks.onRunStart?.({
       ...info,
       parent,
@@ -185,8 +220,11 @@ export function ticketTrainer(config: TrainerConfig, hooks: ImpHooks, options: R
       size,
       startIteration,
       resumed: resumeFrom !== undefined,
+      arch: run.storedArch ?? arch,
+      structure: run.structure,
     });
-    const model = new Model(config.arch, startWeights);
+    if (resumeFrom) run.restore?.(resumeFrom.state);
+    const model = new Model(arch, startWeights);
     let training: TrainResult;
     let trainedWeights: Weights;
     try {
@@ -194,7 +232,9 @@ export function ticketTrainer(config: TrainerConfig, hooks: ImpHooks, options: R
         model,
         masks: maskToFloat(mask),
         data: config.data,
-        settings: config.training,
+        settings: run.iterations
+          ? { ...config.training, iterations: run.iterations }
+          : config.training,
         seed,
         startIteration,
         captureAt: level === 0 && k > 0 ? k : undefined,
@@ -204,11 +244,13 @@ export function ticketTrainer(config: TrainerConfig, hooks: ImpHooks, options: R
         onEval: (p) => hooks.onEval?.(info, p),
         onProgress: (p) => hooks.onProgress?.(info, p),
         onCheckpoint: (c) => hooks.onCheckpoint?.(info, c),
+        ...run.train,
       });
       trainedWeights = await model.readWeights();
     } finally {
       model.dispose();
     }
+    const finished = run.finish ? await run.finish(trainedWeights, training) : { trainedWeights };
     const ticket: TicketOutcome = {
       level,
       method,
@@ -217,9 +259,10 @@ export function ticketTrainer(config: TrainerConfig, hooks: ImpHooks, options: R
       mask,
       startWeights,
       rewindWeights: level === 0 && k > 0 ? training.captured! : null,
-      trainedWeights,
       size,
       training,
+      arch: run.storedArch ?? arch,
+      ...finished,
     };
     await hooks.onTicket(ticket);
     return ticket;

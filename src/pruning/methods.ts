@@ -5,9 +5,20 @@
 export const SCORE_NAMES = ['synflow', 'snip', 'grasp', 'magnitude', 'random'] as const;
 export type ScoreName = (typeof SCORE_NAMES)[number];
 
+/** Structured methods: their tickets are physically smaller models. */
+export const STRUCTURED_NAMES = ['l1-filter', 'slimming'] as const;
+export type StructuredName = (typeof STRUCTURED_NAMES)[number];
+
 /**
  * What produced a ticket: the dense level, an IMP level, one-shot pruning after training,
  * a score at init, a ticket transferred from another dataset, or a control.
  */
 export type TicketMethod =
-  'dense' | 'imp' | 'oneshot' | 'transfer' | 'random-reinit' | 'random-prune' | ScoreName;
+  | 'dense'
+  | 'imp'
+  | 'oneshot'
+  | 'transfer'
+  | 'random-reinit'
+  | 'random-prune'
+  | ScoreName
+  | StructuredName;

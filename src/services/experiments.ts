@@ -11,6 +11,7 @@ import type {
   Store,
   TicketRow,
 } from '../store/store.ts';
+import type { InferenceMeasurement } from '../pruning/structured/record.ts';
 import { getDatasetRow } from './datasets.ts';
 import { checkTransferSpec } from './transfer.ts';
 
@@ -40,7 +41,7 @@ export function createExperiment(
   const experiment = store.insertExperiment({
     name:
       spec.name ??
-      `${spec.model} ${{ imp: 'IMP', oneshot: 'one-shot', pai: spec.pai.score, transfer: `transfer of ${spec.transfer.source}` }[spec.method]} on ${spec.dataset}`,
+      `${spec.model} ${{ imp: 'IMP', oneshot: 'one-shot', pai: spec.pai.score, transfer: `transfer of ${spec.transfer.source}`, structured: spec.structured.method }[spec.method]} on ${spec.dataset}`,
     specJson: JSON.stringify(spec),
     specHash: hash,
     replicate,
@@ -77,6 +78,17 @@ export function toSummary(e: ExperimentListRow): ExperimentSummaryView {
   };
 }
 
+/** Dense over compacted median latency at batch 1 and 64, as measured. */
+function speedupOf(m: InferenceMeasurement | null): TicketViewT['speedup'] {
+  const at = (batch: number) => {
+    const l = m?.latency.find((x) => x.batch === batch);
+    return l ? l.denseMs / l.compactMs : null;
+  };
+  const batch1 = at(1);
+  const batch64 = at(64);
+  return batch1 !== null && batch64 !== null ? { batch1, batch64 } : null;
+}
+
 export function toTicketView(t: TicketRow, run: RunRow | undefined): TicketViewT {
   return {
     id: t.id,
@@ -99,6 +111,7 @@ export function toTicketView(t: TicketRow, run: RunRow | undefined): TicketViewT
     runId: run?.id ?? null,
     wallTimeMs: run?.wallTimeMs ?? null,
     backend: run?.backend ?? null,
+    speedup: speedupOf(t.inference),
   };
 }
 

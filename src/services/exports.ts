@@ -109,7 +109,10 @@ export function exportTicket(store: Store, o: TicketExportOptions): ExportRow[] 
   const experiment = store.getExperiment(ticket.experimentId)!;
   const spec = resolveSpec(JSON.parse(experiment.specJson));
   const dataset = getDatasetRow(store, ticket.datasetId);
-  const arch = buildArchitecture(spec.model, dataset.inputShape, dataset.classNames.length);
+  // a structured ticket's weights belong to its compacted architecture
+  const arch =
+    ticket.structure?.architecture ??
+    buildArchitecture(spec.model, dataset.inputShape, dataset.classNames.length);
   const blob = o.weights === 'trained' ? ticket.trainedBlob : ticket.initBlob;
   if (!blob || !ticket.maskBlob) {
     throw new TicketLabError(
@@ -123,7 +126,8 @@ export function exportTicket(store: Store, o: TicketExportOptions): ExportRow[] 
   const mask = bundleToMask(store.getTensors(ticket.maskBlob));
   const normalisation = inputNormalisation(loadDataset(store, dataset.id), spec.validationFraction);
   const model: ExportModel = { arch, weights, mask, normalisation };
-  const about = `${arch.model} ticket ${ticket.id} (${ticket.method}, level ${ticket.level}, ${(ticket.remainingFraction * 100).toFixed(1)}% weights, ${o.weights} weights) on ${dataset.name}, exported by ${o.producer}`;
+  const shape = ticket.structure?.architecture ? 'compacted, ' : '';
+  const about = `${arch.model} ticket ${ticket.id} (${ticket.method}, level ${ticket.level}, ${shape}${(ticket.remainingFraction * 100).toFixed(1)}% weights, ${o.weights} weights) on ${dataset.name}, exported by ${o.producer}`;
   let files: OutputFile[];
   switch (o.format) {
     case 'onnx':

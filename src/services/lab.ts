@@ -248,7 +248,29 @@ export class Lab {
           experiment: experimentSummary(store, row.experimentId),
           parent: tickets.find((t) => t.id === ticket.parentId) ?? null,
           children: tickets.filter((t) => t.parentId === id),
-          units: row.maskBlob ? removedUnits(store.getTensors(row.maskBlob)) : [],
+          units: row.structure?.units
+            ? row.structure.units.map((u) => ({
+                layer: `${u.layer}.kernel`,
+                total: u.total,
+                removed: u.total - u.kept,
+              }))
+            : row.maskBlob
+              ? removedUnits(store.getTensors(row.maskBlob))
+              : [],
+          structure: row.structure
+            ? {
+                layers: (row.structure.architecture?.layers ?? []).flatMap(
+                  (l): { name: string; kind: string; units: number }[] =>
+                    l.kind === 'dense'
+                      ? [{ name: l.name, kind: l.kind, units: l.units }]
+                      : l.kind === 'conv2d'
+                        ? [{ name: l.name, kind: l.kind, units: l.filters }]
+                        : [],
+                ),
+                earlyBird: (row.structure.earlyBird ?? []).map(({ mask: _mask, ...eb }) => eb),
+                inference: row.inference,
+              }
+            : null,
         };
       },
       'tickets.export': (args) => ({

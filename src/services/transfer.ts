@@ -19,6 +19,12 @@ function sourceOf(store: Store, ticketId: string): { ticket: TicketRow; spec: Re
   if (!ticket.maskBlob || !ticket.initBlob) {
     throw new TicketLabError('INVALID_INPUT', `Ticket ${ticketId} has no stored mask yet.`);
   }
+  if (ticket.structure?.architecture) {
+    throw new TicketLabError(
+      'INVALID_INPUT',
+      `Ticket ${ticketId} is a compacted (structured) model; transfer takes masked tickets of the full architecture.`,
+    );
+  }
   const experiment = store.getExperiment(ticket.experimentId)!;
   return { ticket, spec: resolveSpec(JSON.parse(experiment.specJson)) };
 }

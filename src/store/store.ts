@@ -4,6 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TensorBundle } from '../core/tensorfile.ts';
+import type { InferenceMeasurement, TicketStructure } from '../pruning/structured/record.ts';
 import { BlobStore } from './blobs.ts';
 import { migrate, readMigrations } from './migrate.ts';
 
@@ -130,6 +131,10 @@ export interface TicketRow {
   trainedBlob: string | null;
   /** for transferred tickets: the ticket (in another experiment) it came from */
   sourceTicketId: string | null;
+  /** for structured tickets: the compacted architecture, units kept, Early-Bird records */
+  structure: TicketStructure | null;
+  /** for structured tickets: measured inference of the compacted model against the dense one */
+  inference: InferenceMeasurement | null;
   createdAt: string;
 }
 
@@ -237,6 +242,8 @@ function toTicket(r: Row): TicketRow {
     rewindBlob: r.rewind_blob as string | null,
     trainedBlob: r.trained_blob as string | null,
     sourceTicketId: r.source_ticket_id as string | null,
+    structure: r.structure ? JSON.parse(r.structure as string) : null,
+    inference: r.inference ? JSON.parse(r.inference as string) : null,
     createdAt: r.created_at as string,
   };
 }
@@ -477,14 +484,18 @@ export class Store {
   }
 
   // ── tickets, runs, metrics ───────────────────────────────────────────────
-  insertTicket(t: Omit<TicketRow, 'id' | 'createdAt'>): TicketRow {
+  insertTicket(
+    t: Omit<TicketRow, 'id' | 'createdAt' | 'structure' | 'inference'> & {
+      structure?: TicketStructure | null;
+    },
+  ): TicketRow {
     const id = newId('tkt');
     this.db
       .prepare(
         `INSERT INTO tickets (id, experiment_id, parent_id, method, level, dataset_id, architecture,
           remaining_fraction, remaining_params, total_params, flops, layer_remaining, mask_blob,
-          init_blob, rewind_blob, trained_blob, source_ticket_id, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          init_blob, rewind_blob, trained_blob, source_ticket_id, structure, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         id,
@@ -504,6 +515,7 @@ export class Store {
         t.rewindBlob,
         t.trainedBlob,
         t.sourceTicketId,
+        t.structure ? JSON.stringify(t.structure) : null,
         now(),
       );
     return this.getTicket(id)!;
@@ -562,10 +574,28 @@ export class Store {
     return r && toTicket(r);
   }
 
-  setTicketTrained(id: string, trainedBlob: string, rewindBlob: string | null): void {
+  /** Records a ticket's trained weights, and what was learned or measured with them. */
+  setTicketTrained(
+    id: string,
+    trained: {
+      trainedBlob: string;
+      rewindBlob: string | null;
+      structure?: TicketStructure;
+      inference?: InferenceMeasurement;
+    },
+  ): void {
     this.db
-      .prepare('UPDATE tickets SET trained_blob = ?, rewind_blob = ? WHERE id = ?')
-      .run(trainedBlob, rewindBlob, id);
+      .prepare(
+        `UPDATE tickets SET trained_blob = ?, rewind_blob = ?,
+           structure = COALESCE(?, structure), inference = COALESCE(?, inference) WHERE id = ?`,
+      )
+      .run(
+        trained.trainedBlob,
+        trained.rewindBlob,
+        trained.structure ? JSON.stringify(trained.structure) : null,
+        trained.inference ? JSON.stringify(trained.inference) : null,
+        id,
+      );
   }
 
   /** Starts a run of a ticket; its results come with finishRun. */

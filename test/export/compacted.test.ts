@@ -34,6 +34,7 @@ describe('exports of compacted (structured) models', () => {
   it.each([
     ['lenet-5', [28, 28, 1]],
     ['vgg-11', [32, 32, 3]],
+    ['resnet-20', [16, 16, 3]],
   ] as [ModelName, Shape3][])(
     '%s: ONNX, TF.js and safetensors of the smaller model compute what the app computes',
     async (model, shape) => {

@@ -14,7 +14,7 @@ import { measureLatency } from '../../src/engine/latency.ts';
 import { Model } from '../../src/engine/model.ts';
 import { initWeights, type Weights } from '../../src/engine/weights.ts';
 import { l1UnitMask } from '../../src/pruning/structured/l1-filter.ts';
-import { compact, zeroUnits } from '../../src/pruning/structured/surgery.ts';
+import { compact, couplingGroups, zeroUnits } from '../../src/pruning/structured/surgery.ts';
 import { maskToBundle, removedUnits } from '../../src/pruning/mask.ts';
 
 beforeAll(async () => {
@@ -49,6 +49,7 @@ const CASES: [ModelName, string, Shape3][] = [
   ['lenet-5', 'conv filters through flatten into dense rows', [28, 28, 1]],
   ['conv-2', 'same-padded convs, pooling, flatten', [16, 16, 3]],
   ['vgg-11', 'batch norm and global average pooling', [32, 32, 3]],
+  ['resnet-20', 'channels coupled by skip connections, 1×1 shortcuts', [16, 16, 3]],
 ];
 
 describe('structured surgery', () => {
@@ -99,11 +100,36 @@ describe('structured surgery', () => {
     expect(small.weights.get('fc2.kernel')!.length).toBe(225 * 75);
   });
 
-  it('refuses residual networks and a layer pruned to nothing, with the reason', () => {
-    const resnet = buildArchitecture('resnet-20', [32, 32, 3], 10);
-    expect(() => compact(resnet, new Map(), new Map())).toThrowError(
-      /residual networks .* not available yet/,
+  it('prunes a ResNet stage’s coupled channels together and refuses masks that split them', () => {
+    const resnet = buildArchitecture('resnet-20', [16, 16, 3], 10);
+    expect(couplingGroups(resnet)).toEqual([
+      ['conv', 'block1.1.conv2', 'block1.2.conv2', 'block1.3.conv2'],
+      ['block2.1.conv2', 'block2.1.shortcut', 'block2.2.conv2', 'block2.3.conv2'],
+      ['block3.1.conv2', 'block3.1.shortcut', 'block3.2.conv2', 'block3.3.conv2'],
+    ]);
+    const weights = trainedLike(resnet, 6);
+    const units = l1UnitMask(resnet, weights, 0.25);
+    expect(units.get('block1.2.conv2')).toEqual(units.get('conv'));
+    expect(units.get('block1.1.conv1')!.reduce((a, b) => a + b, 0)).toBe(12);
+    const small = compact(resnet, weights, units);
+    const widths = describeParams(small.arch)
+      .filter((p) => p.role === 'kernel')
+      .map((p) => `${p.layer}:${p.shape.at(-1)}`);
+    expect(widths).toContain('conv:12');
+    expect(widths).toContain('block2.1.shortcut:24');
+    expect(widths).toContain('block3.3.conv1:48');
+    expect(widths.at(-1)).toBe('fc:10');
+    const split = new Map(units);
+    split.set(
+      'block1.3.conv2',
+      Uint8Array.from(units.get('conv')!, (k, i) => (i === 0 ? 1 - k : k)),
     );
+    expect(() => compact(resnet, weights, split)).toThrowError(
+      /block1\.3\.conv2 shares its output channels with conv, block1\.1\.conv2, block1\.2\.conv2 through skip connections/,
+    );
+  });
+
+  it('refuses a layer pruned to nothing, with the reason', () => {
     const lenet = buildArchitecture('lenet-300-100', [28, 28, 1], 10);
     expect(() =>
       compact(lenet, trainedLike(lenet, 2), new Map([['fc1', new Uint8Array(300)]])),

@@ -39,6 +39,7 @@ const ticket = (
   runId: null,
   wallTimeMs: null,
   backend: null,
+  speedup: null,
 });
 
 describe('lineage tree data', () => {

@@ -20,14 +20,53 @@ export type UnitMask = Map<string, Uint8Array>;
 
 type Shape = { h: number; w: number; c: number } | { features: number };
 
-function sequentialLayers(arch: Architecture): LayerDef[] {
-  if (arch.layers.some((l) => l.kind === 'residual')) {
-    throw new TicketLabError(
-      'INVALID_SPEC',
-      `${arch.model}: structured surgery of residual networks (channels coupled by skip connections) is not available yet.`,
-    );
+/**
+ * Layers whose output channels are added together by skip connections (a ResNet stage's
+ * stem or first shortcut and every block's last conv): they are one set of channels and are
+ * pruned together, with one mask. Sequential networks have none.
+ */
+export function couplingGroups(arch: Architecture): string[][] {
+  const groups: string[][] = [];
+  let stream: string[] | null = null; // the group producing the current residual stream
+  let last: string | null = null; // the last conv/dense layer on the main path
+  const lastConv = (layers: LayerDef[]) =>
+    [...layers].reverse().find((l) => l.kind === 'conv2d' || l.kind === 'dense')?.name ?? null;
+  for (const layer of arch.layers) {
+    if (layer.kind === 'residual') {
+      const body = lastConv(layer.body)!;
+      if (layer.shortcut.length > 0) {
+        stream = [body, lastConv(layer.shortcut)!];
+        groups.push(stream);
+      } else {
+        if (!stream) {
+          stream = [last!];
+          groups.push(stream);
+        }
+        stream.push(body);
+      }
+    } else if (layer.kind === 'conv2d' || layer.kind === 'dense') {
+      last = layer.name;
+      stream = null;
+    }
   }
-  return arch.layers;
+  return groups;
+}
+
+/** Refuses a unit mask that would cut channels joined by a skip connection apart. */
+function checkCoupling(arch: Architecture, units: UnitMask): void {
+  for (const group of couplingGroups(arch)) {
+    const masks = group.map((name) => units.get(name));
+    const first = masks.find((m) => m !== undefined);
+    if (!first) continue;
+    group.forEach((name, i) => {
+      const m = masks[i];
+      if (!m || m.length !== first.length || m.some((k, u) => k !== first[u]))
+        throw new TicketLabError(
+          'INVALID_INPUT',
+          `${name} shares its output channels with ${group.filter((g) => g !== name).join(', ')} through skip connections: they must be pruned with one mask.`,
+        );
+    });
+  }
 }
 
 const all = (n: number) => new Uint8Array(n).fill(1);
@@ -78,90 +117,109 @@ function checkMask(layer: string, keep: Uint8Array, units: number): void {
     );
 }
 
-/** The physically smaller model: every removed unit gone from every tensor it touches. */
+interface Flow {
+  /** the tensor's shape in the original model */
+  shape: Shape;
+  /** which of its channels/features are kept */
+  incoming: Uint8Array;
+}
+
+/**
+ * The physically smaller model: every removed unit gone from every tensor it touches.
+ * Channels joined by skip connections must share one mask (`couplingGroups`).
+ */
 export function compact(arch: Architecture, weights: Weights, units: UnitMask): Compacted {
+  checkCoupling(arch, units);
   const out: Weights = new Map();
-  const layers: LayerDef[] = [];
-  const [h0, w0, c0] = arch.inputShape;
-  let shape: Shape = { h: h0, w: w0, c: c0 };
-  let incoming: Uint8Array = all(c0); // kept channels/features of the current tensor
-  const specs = new Map(describeParams(arch).map((p) => [p.name, p]));
-  const outputLayer = [...specs.values()].find((p) => p.isOutput)?.layer;
-  for (const layer of sequentialLayers(arch)) {
-    switch (layer.kind) {
-      case 'flatten':
-        if ('c' in shape) {
-          incoming = expandChannels(incoming, shape.h * shape.w);
-          shape = { features: shape.h * shape.w * shape.c };
-        }
-        layers.push(layer);
-        break;
-      case 'dense': {
-        const keep =
-          layer.name === outputLayer
-            ? all(layer.units)
-            : (units.get(layer.name) ?? all(layer.units));
-        checkMask(layer.name, keep, layer.units);
-        const inUnits = (shape as { features: number }).features;
-        out.set(
-          `${layer.name}.kernel`,
-          select2d(weights.get(`${layer.name}.kernel`)!, inUnits, layer.units, incoming, keep),
-        );
-        out.set(`${layer.name}.bias`, select1d(weights.get(`${layer.name}.bias`)!, keep));
-        layers.push({ ...layer, units: count(keep) });
-        shape = { features: layer.units };
-        incoming = keep;
-        break;
-      }
-      case 'conv2d': {
-        const keep = units.get(layer.name) ?? all(layer.filters);
-        checkMask(layer.name, keep, layer.filters);
-        const s = shape as { h: number; w: number; c: number };
-        const k2 = layer.kernel * layer.kernel;
-        // [kh, kw, cin, cout] = [k² · cin rows, cout columns] with input channels repeating per position
-        out.set(
-          `${layer.name}.kernel`,
-          select2d(
-            weights.get(`${layer.name}.kernel`)!,
-            k2 * s.c,
-            layer.filters,
-            expandChannels(incoming, k2),
-            keep,
-          ),
-        );
-        if (layer.bias)
-          out.set(`${layer.name}.bias`, select1d(weights.get(`${layer.name}.bias`)!, keep));
-        layers.push({ ...layer, filters: count(keep) });
-        const size = (n: number) =>
-          layer.padding === 'same'
-            ? Math.ceil(n / layer.stride)
-            : Math.floor((n - layer.kernel) / layer.stride) + 1;
-        shape = { h: size(s.h), w: size(s.w), c: layer.filters };
-        incoming = keep;
-        break;
-      }
-      case 'batchnorm':
-        for (const role of ['gamma', 'beta', 'movingMean', 'movingVariance'])
+  const outputLayer = describeParams(arch).find((p) => p.isOutput)?.layer;
+  const walk = (defs: LayerDef[], flow: Flow): { layers: LayerDef[]; flow: Flow } => {
+    let { shape, incoming } = flow;
+    const layers: LayerDef[] = [];
+    for (const layer of defs) {
+      switch (layer.kind) {
+        case 'flatten':
+          if ('c' in shape) {
+            incoming = expandChannels(incoming, shape.h * shape.w);
+            shape = { features: shape.h * shape.w * shape.c };
+          }
+          layers.push(layer);
+          break;
+        case 'dense': {
+          const keep =
+            layer.name === outputLayer
+              ? all(layer.units)
+              : (units.get(layer.name) ?? all(layer.units));
+          checkMask(layer.name, keep, layer.units);
+          const inUnits = (shape as { features: number }).features;
           out.set(
-            `${layer.name}.${role}`,
-            select1d(weights.get(`${layer.name}.${role}`)!, incoming),
+            `${layer.name}.kernel`,
+            select2d(weights.get(`${layer.name}.kernel`)!, inUnits, layer.units, incoming, keep),
           );
-        layers.push(layer);
-        break;
-      case 'maxpool': {
-        const s = shape as { h: number; w: number; c: number };
-        shape = { h: Math.floor(s.h / layer.size), w: Math.floor(s.w / layer.size), c: s.c };
-        layers.push(layer);
-        break;
+          out.set(`${layer.name}.bias`, select1d(weights.get(`${layer.name}.bias`)!, keep));
+          layers.push({ ...layer, units: count(keep) });
+          shape = { features: layer.units };
+          incoming = keep;
+          break;
+        }
+        case 'conv2d': {
+          const keep = units.get(layer.name) ?? all(layer.filters);
+          checkMask(layer.name, keep, layer.filters);
+          const s = shape as { h: number; w: number; c: number };
+          const k2 = layer.kernel * layer.kernel;
+          // [kh, kw, cin, cout] = [k² · cin rows, cout columns] with input channels repeating per position
+          out.set(
+            `${layer.name}.kernel`,
+            select2d(
+              weights.get(`${layer.name}.kernel`)!,
+              k2 * s.c,
+              layer.filters,
+              expandChannels(incoming, k2),
+              keep,
+            ),
+          );
+          if (layer.bias)
+            out.set(`${layer.name}.bias`, select1d(weights.get(`${layer.name}.bias`)!, keep));
+          layers.push({ ...layer, filters: count(keep) });
+          const size = (n: number) =>
+            layer.padding === 'same'
+              ? Math.ceil(n / layer.stride)
+              : Math.floor((n - layer.kernel) / layer.stride) + 1;
+          shape = { h: size(s.h), w: size(s.w), c: layer.filters };
+          incoming = keep;
+          break;
+        }
+        case 'batchnorm':
+          for (const role of ['gamma', 'beta', 'movingMean', 'movingVariance'])
+            out.set(
+              `${layer.name}.${role}`,
+              select1d(weights.get(`${layer.name}.${role}`)!, incoming),
+            );
+          layers.push(layer);
+          break;
+        case 'maxpool': {
+          const s = shape as { h: number; w: number; c: number };
+          shape = { h: Math.floor(s.h / layer.size), w: Math.floor(s.w / layer.size), c: s.c };
+          layers.push(layer);
+          break;
+        }
+        case 'globalavgpool':
+          shape = { features: (shape as { c: number }).c };
+          layers.push(layer);
+          break;
+        case 'residual': {
+          // both branches read the block's input; coupling makes them keep the same channels
+          const body = walk(layer.body, { shape, incoming });
+          const shortcut = walk(layer.shortcut, { shape, incoming });
+          layers.push({ kind: 'residual', body: body.layers, shortcut: shortcut.layers });
+          ({ shape, incoming } = body.flow);
+          break;
+        }
       }
-      case 'globalavgpool':
-        shape = { features: (shape as { c: number }).c };
-        layers.push(layer);
-        break;
-      case 'residual':
-        break; // refused by sequentialLayers
     }
-  }
+    return { layers, flow: { shape, incoming } };
+  };
+  const [h, w, c] = arch.inputShape;
+  const { layers } = walk(arch.layers, { shape: { h, w, c }, incoming: all(c) });
   return { arch: { ...arch, layers }, weights: out };
 }
 
@@ -170,26 +228,34 @@ export function compact(arch: Architecture, weights: Weights, units: UnitMask): 
  * scale and shift), so each removed unit outputs exactly 0: what `compact` must reproduce.
  */
 export function zeroUnits(arch: Architecture, weights: Weights, units: UnitMask): Weights {
+  checkCoupling(arch, units);
   const out: Weights = new Map([...weights].map(([k, v]) => [k, v.slice()]));
   const specs: ParamSpec[] = describeParams(arch);
-  let lastUnits: Uint8Array | null = null;
-  for (const layer of sequentialLayers(arch)) {
-    if (layer.kind === 'dense' || layer.kind === 'conv2d') {
-      const keep = units.get(layer.name);
-      const p = specs.find((s) => s.name === `${layer.name}.kernel`)!;
-      lastUnits = keep && !p.isOutput ? keep : null;
-      if (!lastUnits) continue;
-      const kernel = out.get(`${layer.name}.kernel`)!;
-      const n = lastUnits.length;
-      for (let i = 0; i < kernel.length; i++) if (!lastUnits[i % n]) kernel[i] = 0;
-      const bias = out.get(`${layer.name}.bias`);
-      if (bias) for (let u = 0; u < n; u++) if (!lastUnits[u]) bias[u] = 0;
-    } else if (layer.kind === 'batchnorm' && lastUnits) {
-      for (const role of ['gamma', 'beta']) {
-        const t = out.get(`${layer.name}.${role}`)!;
-        for (let u = 0; u < t.length; u++) if (!lastUnits[u]) t[u] = 0;
+  const zero = (defs: LayerDef[]) => {
+    let lastUnits: Uint8Array | null = null;
+    for (const layer of defs) {
+      if (layer.kind === 'residual') {
+        zero(layer.body);
+        zero(layer.shortcut);
+        lastUnits = null;
+      } else if (layer.kind === 'dense' || layer.kind === 'conv2d') {
+        const keep = units.get(layer.name);
+        const p = specs.find((s) => s.name === `${layer.name}.kernel`)!;
+        lastUnits = keep && !p.isOutput ? keep : null;
+        if (!lastUnits) continue;
+        const kernel = out.get(`${layer.name}.kernel`)!;
+        const n = lastUnits.length;
+        for (let i = 0; i < kernel.length; i++) if (!lastUnits[i % n]) kernel[i] = 0;
+        const bias = out.get(`${layer.name}.bias`);
+        if (bias) for (let u = 0; u < n; u++) if (!lastUnits[u]) bias[u] = 0;
+      } else if (layer.kind === 'batchnorm' && lastUnits) {
+        for (const role of ['gamma', 'beta']) {
+          const t = out.get(`${layer.name}.${role}`)!;
+          for (let u = 0; u < t.length; u++) if (!lastUnits[u]) t[u] = 0;
+        }
       }
     }
-  }
+  };
+  zero(arch.layers);
   return out;
 }

@@ -1,0 +1,245 @@
+import { encodeBundle } from '../../core/tensorfile.ts';
+import { runKey } from '../../core/run-key.ts';
+import {
+  describeParams,
+  measureSize,
+  type Architecture,
+  type ParamSpec,
+  type Size,
+} from '../../engine/architectures.ts';
+import { measureLatency } from '../../engine/latency.ts';
+import { initWeights, weightsToBundle, type Weights } from '../../engine/weights.ts';
+import { ticketTrainer, type ImpHooks, type RunOptions, type TrainerConfig } from '../imp.ts';
+import { denseMask } from '../mask.ts';
+import type { StructuredName } from '../methods.ts';
+import { l1UnitMask } from './l1-filter.ts';
+import type { EarlyBirdRecord, InferenceMeasurement, TicketStructure } from './record.ts';
+import {
+  EarlyBird,
+  foldUnitScales,
+  maskFromString,
+  maskString,
+  scaleFactors,
+  slimmingMask,
+  withUnitScales,
+} from './slimming.ts';
+import { compact, type UnitMask } from './surgery.ts';
+
+export interface StructuredConfig extends TrainerConfig {
+  method: StructuredName;
+  /** share of units removed, one level each */
+  rates: number[];
+  /** iterations of retraining each compacted model */
+  fineTuneIterations: number;
+  /** slimming's λ on |γ| */
+  sparsity: number;
+  earlyBird: { enabled: boolean; threshold: number; window: number };
+  /** timed runs per latency median */
+  latencyRuns: number;
+  /** the backend measured on, as recorded */
+  backend: string;
+}
+
+/** Where an interrupted structured experiment stands: its trained dense (or searched) network. */
+export interface StructuredResume {
+  denseTrained: Weights;
+  structure: TicketStructure | null;
+}
+
+const LATENCY_BATCHES = [1, 64];
+const WARMUP_RUNS = 5;
+
+const numel = (p: ParamSpec) => p.shape.reduce((a, b) => a * b, 1);
+
+/** A compacted model's size against the dense model it came from, from its real shapes. */
+export function compactedSize(dense: ParamSpec[], small: ParamSpec[]): Size {
+  const kept = new Map(small.map((p) => [p.name, numel(p)]));
+  const own = measureSize(small, (name) => kept.get(name)!);
+  const whole = measureSize(dense, (name) => numel(dense.find((p) => p.name === name)!));
+  return {
+    totalParams: whole.totalParams,
+    remainingParams: own.totalParams,
+    prunableTotal: whole.prunableTotal,
+    prunableKept: own.prunableTotal,
+    remainingFraction: own.prunableTotal / whole.prunableTotal,
+    flops: own.flops,
+    layers: whole.layers.map((l) => ({ ...l, kept: kept.get(l.layer) ?? 0 })),
+  };
+}
+
+function fileBytes(arch: Architecture, weights: Weights): number {
+  return encodeBundle(weightsToBundle(describeParams(arch), weights)).length;
+}
+
+/**
+ * Structured pruning ending in surgery (issue 7): train the dense network (for network
+ * slimming: with the L1 penalty on the scale factors, stopping at the Early-Bird tickets
+ * when asked), then per rate choose the units to remove, cut them out of every tensor they
+ * flow through, and retrain the smaller model. Each ticket stores its compacted
+ * architecture, its size from the real shapes, and its measured inference speed against
+ * the dense model. Runs already stored (`completed`) are skipped.
+ */
+export async function runStructured(
+  config: StructuredConfig,
+  hooks: ImpHooks,
+  options: RunOptions & { completed?: Set<string>; resume?: StructuredResume } = {},
+): Promise<void> {
+  const { specs, trainTicket } = ticketTrainer(config, hooks, options);
+  const done = options.completed ?? new Set<string>();
+  const factors = config.method === 'slimming' ? scaleFactors(config.arch) : [];
+  let { denseTrained, structure } = options.resume ?? {};
+  if (!denseTrained) {
+    const dense =
+      config.method === 'slimming'
+        ? await slimmingSearch(config, factors, trainTicket, hooks)
+        : await trainTicket(
+            0,
+            'dense',
+            null,
+            denseMask(specs),
+            initWeights(specs, config.init, config.seed),
+          );
+    denseTrained = dense.trainedWeights;
+    structure = dense.structure ?? null;
+  }
+
+  let denseLatency: Map<number, { ms: number; throughput: number }> | undefined;
+  const measure = async (arch: Architecture, weights: Weights): Promise<InferenceMeasurement> => {
+    const time = async (a: Architecture, w: Weights) => {
+      const out = new Map<number, { ms: number; throughput: number }>();
+      for (const batch of LATENCY_BATCHES) {
+        const l = await measureLatency(a, w, batch, {
+          warmup: WARMUP_RUNS,
+          runs: config.latencyRuns,
+        });
+        out.set(batch, { ms: l.medianMs, throughput: l.throughput });
+      }
+      return out;
+    };
+    denseLatency ??= await time(config.arch, denseTrained!);
+    const own = await time(arch, weights);
+    return {
+      backend: config.backend,
+      runs: config.latencyRuns,
+      fileBytes: {
+        dense: fileBytes(config.arch, denseTrained!),
+        compact: fileBytes(arch, weights),
+      },
+      latency: LATENCY_BATCHES.map((batch) => ({
+        batch,
+        denseMs: denseLatency!.get(batch)!.ms,
+        compactMs: own.get(batch)!.ms,
+        denseThroughput: denseLatency!.get(batch)!.throughput,
+        compactThroughput: own.get(batch)!.throughput,
+      })),
+    };
+  };
+
+  const unitsOf = (layer: string) => specs.find((p) => p.name === `${layer}.kernel`)!.shape.at(-1)!;
+  const sizes = factors.map((f) => unitsOf(f.layer));
+  for (let level = 1; level <= config.rates.length; level++) {
+    const rate = config.rates[level - 1]!;
+    if (done.has(runKey({ level, method: config.method }))) continue;
+    let units: UnitMask;
+    let earlyBird: EarlyBirdRecord | undefined;
+    if (config.method === 'slimming') {
+      earlyBird = structure?.earlyBird?.[level - 1];
+      units = maskFromString(factors, sizes, earlyBird!.mask);
+    } else {
+      units = l1UnitMask(config.arch, denseTrained, rate);
+    }
+    const small = compact(config.arch, denseTrained, units);
+    const smallSpecs = describeParams(small.arch);
+    await trainTicket(
+      level,
+      config.method,
+      { level: 0, method: 'dense' },
+      denseMask(smallSpecs),
+      small.weights,
+      {
+        arch: small.arch,
+        size: compactedSize(specs, smallSpecs),
+        structure: {
+          architecture: small.arch,
+          units: [...units].map(([layer, keep]) => ({
+            layer,
+            total: keep.length,
+            kept: keep.reduce((a, b) => a + b, 0),
+          })),
+          ...(earlyBird ? { earlyBird: [earlyBird] } : {}),
+        },
+        iterations: config.fineTuneIterations,
+        startIteration: 0,
+        finish: async (trained) => ({
+          trainedWeights: trained,
+          inference: await measure(small.arch, trained),
+        }),
+      },
+    );
+  }
+}
+
+/**
+ * Network slimming's training (level 0): the model with a scale factor per unit, λ·sign(γ)
+ * added to the factors' gradients, and at every epoch's end the channel mask of each ratio
+ * recorded for Early-Bird detection. With Early-Bird on, training stops once every ratio
+ * has drawn its ticket; all ratios are then pruned from that state (with one ratio, exactly
+ * at its detection). The stored network has its unit scales folded into its weights.
+ */
+async function slimmingSearch(
+  config: StructuredConfig,
+  factors: ReturnType<typeof scaleFactors>,
+  trainTicket: ReturnType<typeof ticketTrainer>['trainTicket'],
+  hooks: ImpHooks,
+) {
+  const scaled = withUnitScales(config.arch);
+  const scaledSpecs = describeParams(scaled);
+  const { window, threshold } = config.earlyBird;
+  let birds = config.rates.map(() => new EarlyBird(window, threshold));
+  return trainTicket(
+    0,
+    'dense',
+    null,
+    denseMask(describeParams(config.arch)),
+    initWeights(scaledSpecs, config.init, config.seed),
+    {
+      arch: scaled,
+      storedArch: config.arch,
+      train: {
+        sparsity: { params: factors.map((f) => f.param), lambda: config.sparsity },
+        checkpointState: () => birds.map((b) => b.state()),
+        onEpochEnd: async (epoch, model) => {
+          const now: Weights = new Map();
+          for (const f of factors)
+            now.set(f.param, (await model.v(f.param).data()) as Float32Array);
+          birds.forEach((bird, i) => {
+            if (bird.push(maskString(slimmingMask(config.arch, factors, now, config.rates[i]!))))
+              hooks.onInfo?.(
+                `Early-Bird ticket at pruning ratio ${config.rates[i]} drawn at epoch ${epoch}.`,
+              );
+          });
+          return config.earlyBird.enabled && birds.every((b) => b.detectedEpoch !== null);
+        },
+      },
+      restore: (state) => {
+        const saved = state as ReturnType<EarlyBird['state']>[] | undefined;
+        if (saved) birds = saved.map((s) => new EarlyBird(window, threshold, s));
+      },
+      finish: async (trained, training) => {
+        const missed = config.rates.filter((_, i) => birds[i]!.detectedEpoch === null);
+        if (config.earlyBird.enabled && missed.length > 0)
+          hooks.onWarning?.(
+            `No Early-Bird ticket by the end of training at pruning ratio ${missed.join(', ')}: pruned the trained network instead.`,
+          );
+        const earlyBird: EarlyBirdRecord[] = config.rates.map((ratio, i) => ({
+          ratio,
+          detectedEpoch: birds[i]!.detectedEpoch,
+          prunedEpoch: training.final.epoch,
+          distances: birds[i]!.distances(),
+          mask: maskString(slimmingMask(config.arch, factors, trained, ratio)),
+        }));
+        return { trainedWeights: foldUnitScales(trained), structure: { earlyBird } };
+      },
+    },
+  );
+}

@@ -1,0 +1,280 @@
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { InferenceSession, Tensor } from 'onnxruntime-node';
+import { describe, expect, it } from 'vitest';
+import { loadBuiltinMnist } from '../../src/data/builtin.ts';
+import { Lab } from '../../src/services/lab.ts';
+import { waitForEvent } from '../jobs/fixtures.ts';
+import { cli, tempDir, writeIdxDataset, writeSpec } from '../helpers.ts';
+
+const TRAIN = 600;
+const TEST = 200;
+
+/** The first 600/200 digits of the built-in MNIST as an IDX dataset: 9 iterations per epoch at batch 60. */
+function smallMnist(dir: string) {
+  const mnist = loadBuiltinMnist();
+  const take = (set: typeof mnist.train, n: number) => ({
+    images: set.images.slice(0, n * 784),
+    labels: set.labels.slice(0, n),
+    count: n,
+  });
+  const folder = writeIdxDataset(
+    dir,
+    { train: take(mnist.train, TRAIN), t10k: take(mnist.test, TEST) },
+    [28, 28],
+  );
+  return { folder, test: take(mnist.test, TEST) };
+}
+
+function importSmall(data: string) {
+  const small = smallMnist(join(data, 'small'));
+  const imported = cli(['datasets', 'import', small.folder], data);
+  expect(imported.code).toBe(0);
+  return { id: /as (\S+):/.exec(imported.stdout)![1]!, test: small.test };
+}
+
+type Ticket = {
+  id: string;
+  level: number;
+  method: string;
+  parentId: string | null;
+  runId: string;
+  remainingParams: number;
+  finalTestAccuracy: number;
+  speedup: { batch1: number; batch64: number } | null;
+};
+
+const argmax = (row: ArrayLike<number>) => {
+  let best = 0;
+  for (let i = 1; i < row.length; i++) if (row[i]! > row[best]!) best = i;
+  return best;
+};
+
+describe('structured pruning jobs', () => {
+  it('L1 filter pruning cuts neurons out, retrains the smaller model, measures it, and exports it as itself', async () => {
+    const data = tempDir();
+    const dataset = importSmall(data);
+    const spec = {
+      model: 'lenet-300-100',
+      dataset: dataset.id,
+      method: 'structured',
+      training: { duration: '36it', evalEvery: 18 },
+      structured: { method: 'l1-filter', rates: [0.5, 0.8], fineTune: '18it', latencyRuns: 3 },
+    };
+    const run = cli(['run', writeSpec(data, spec)], data);
+    expect(run.stderr).not.toMatch(/failed/);
+    expect(run.code).toBe(0);
+    const [experiment] = JSON.parse(cli(['ls', '--json'], data).stdout);
+    const tickets: Ticket[] = JSON.parse(
+      cli(['show', experiment.id, '--json'], data).stdout,
+    ).tickets;
+    const dense = tickets.find((t) => t.method === 'dense')!;
+    const cut = tickets.filter((t) => t.method === 'l1-filter').sort((a, b) => a.level - b.level);
+    expect(cut.map((t) => t.parentId)).toEqual([dense.id, dense.id]);
+    expect(dense.speedup).toBeNull();
+
+    const lab = Lab.open({ dataDir: data });
+    try {
+      const half = await lab.invoke('tickets.get', { id: cut[0]!.id });
+      // floor(0.5·300) and floor(0.5·100) neurons removed; the output layer keeps its 10
+      expect(half.units).toEqual([
+        { layer: 'fc1.kernel', total: 300, removed: 150 },
+        { layer: 'fc2.kernel', total: 100, removed: 50 },
+      ]);
+      expect(half.structure!.layers).toEqual([
+        { name: 'fc1', kind: 'dense', units: 150 },
+        { name: 'fc2', kind: 'dense', units: 50 },
+        { name: 'fc3', kind: 'dense', units: 10 },
+      ]);
+      expect(cut[0]!.remainingParams).toBe(784 * 150 + 150 + 150 * 50 + 50 + 50 * 10 + 10);
+      expect(cut[1]!.remainingParams).toBe(784 * 60 + 60 + 60 * 20 + 20 + 20 * 10 + 10);
+
+      // measured: the file size is the stored weights' own, the latencies are medians of real runs
+      const inference = half.structure!.inference!;
+      const row = lab.store.getTicket(cut[0]!.id)!;
+      expect(inference.fileBytes.compact).toBe(lab.store.blobs.get(row.trainedBlob!).length);
+      expect(inference.fileBytes.dense).toBe(
+        lab.store.blobs.get(lab.store.getTicket(dense.id)!.trainedBlob!).length,
+      );
+      expect(inference.runs).toBe(3);
+      expect(inference.latency.map((l) => l.batch)).toEqual([1, 64]);
+      for (const l of inference.latency) {
+        expect(l.compactMs).toBeGreaterThan(0);
+        expect(l.compactThroughput).toBeCloseTo((l.batch * 1000) / l.compactMs, 6);
+      }
+      expect(cut[0]!.speedup!.batch64).toBeCloseTo(
+        inference.latency[1]!.denseMs / inference.latency[1]!.compactMs,
+        10,
+      );
+      // the fine-tuning trained the compacted weights (it starts from the cut ones)
+      expect(row.initBlob).not.toBe(row.trainedBlob);
+      expect(lab.store.getRun(cut[0]!.runId)!.iterations).toBe(18);
+    } finally {
+      lab.close();
+    }
+
+    // The ONNX export is the smaller model: onnxruntime scores it as the app recorded.
+    const onnxPath = join(data, 'cut.onnx');
+    const exported = cli(['export', cut[1]!.id, '--format', 'onnx', '--out', onnxPath], data);
+    expect(exported.code).toBe(0);
+    const densePath = join(data, 'dense.onnx');
+    expect(cli(['export', dense.id, '--format', 'onnx', '--out', densePath], data).code).toBe(0);
+    expect(statSync(onnxPath).size).toBeLessThan(statSync(densePath).size / 4);
+    const session = await InferenceSession.create(readFileSync(onnxPath));
+    const pixels = Float32Array.from(dataset.test.images, (v) => v / 255);
+    const { logits } = await session.run({
+      input: new Tensor('float32', pixels, [TEST, 1, 28, 28]),
+    });
+    const out = logits!.data as Float32Array;
+    let correct = 0;
+    for (let i = 0; i < TEST; i++)
+      if (argmax(out.subarray(i * 10, i * 10 + 10)) === dataset.test.labels[i]) correct++;
+    expect(Math.abs(correct / TEST - cut[1]!.finalTestAccuracy)).toBeLessThanOrEqual(1 / TEST);
+    await session.release();
+
+    // a compacted ticket is not a mask to transfer
+    const refused = cli(['transfer', cut[0]!.id, '--to', dataset.id], data);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/compacted \(structured\) model/);
+  });
+
+  it('network slimming stops at the Early-Bird ticket, folds its unit scales, and prunes the smallest scale factors globally', async () => {
+    const data = tempDir();
+    const dataset = importSmall(data);
+    const spec = {
+      model: 'lenet-300-100',
+      dataset: dataset.id,
+      method: 'structured',
+      training: { duration: '30ep', evalEvery: 9 },
+      structured: {
+        method: 'slimming',
+        rates: [0.4],
+        fineTune: '9it',
+        sparsity: 1e-3,
+        earlyBird: { window: 3, threshold: 0.3 },
+        latencyRuns: 2,
+      },
+    };
+    const run = cli(['run', writeSpec(data, spec)], data);
+    expect(run.code).toBe(0);
+    const [experiment] = JSON.parse(cli(['ls', '--json'], data).stdout);
+    const tickets: Ticket[] = JSON.parse(
+      cli(['show', experiment.id, '--json'], data).stdout,
+    ).tickets;
+    const dense = tickets.find((t) => t.method === 'dense')!;
+    const slim = tickets.find((t) => t.method === 'slimming')!;
+    const lab = Lab.open({ dataDir: data });
+    try {
+      const search = await lab.invoke('tickets.get', { id: dense.id });
+      const [bird] = search.structure!.earlyBird;
+      expect(bird!.ratio).toBe(0.4);
+      // the rule, applied to the stored distances, fires exactly at the recorded epoch
+      const d = bird!.distances;
+      const fires = (e: number) =>
+        e >= 3 && [1, 2].every((back) => d[e - 1]![e - 1 - back]! <= 0.3);
+      const first = d.findIndex((_, i) => fires(i + 1)) + 1;
+      expect(first).toBeGreaterThan(0);
+      expect(bird!.detectedEpoch).toBe(first);
+      expect(d).toHaveLength(first); // no epoch recorded after it: training stopped there
+      expect(bird!.prunedEpoch).toBe(first);
+      expect(run.stderr).toContain(
+        `Early-Bird ticket at pruning ratio 0.4 drawn at epoch ${first}.`,
+      );
+      const itersPerEpoch = Math.floor((TRAIN - TRAIN * 0.1) / 60);
+      expect(lab.store.getRun(dense.runId)!.iterations).toBe(first * itersPerEpoch);
+
+      // the stored network is plain LeNet-300-100: its unit scales are folded away
+      const weights = lab.store.getTensors(lab.store.getTicket(dense.id)!.trainedBlob!);
+      expect([...weights.keys()].sort()).toEqual(
+        ['fc1.bias', 'fc1.kernel', 'fc2.bias', 'fc2.kernel', 'fc3.bias', 'fc3.kernel'].sort(),
+      );
+
+      // 40% of the 400 hidden units, chosen across both layers by one threshold
+      const cut = await lab.invoke('tickets.get', { id: slim.id });
+      expect(cut.units.reduce((n, u) => n + u.removed, 0)).toBe(160);
+      expect(cut.ticket.parentId).toBe(dense.id);
+      expect(cut.structure!.earlyBird[0]!.detectedEpoch).toBe(first);
+      expect(slim.speedup).not.toBeNull();
+    } finally {
+      lab.close();
+    }
+  });
+
+  it('a slimming search paused mid-epoch resumes exactly: same Early-Bird record, same weights', async () => {
+    const spec = {
+      model: 'lenet-300-100',
+      method: 'structured',
+      training: { duration: '4ep', evalEvery: 150 },
+      structured: {
+        method: 'slimming',
+        rates: [0.5],
+        fineTune: '10it',
+        sparsity: 1e-3,
+        earlyBird: { enabled: false, window: 3 },
+        latencyRuns: 1,
+      },
+    };
+    const searched = async (lab: Lab, experimentId: string) => {
+      const dense = lab.store.listTickets(experimentId).find((t) => t.method === 'dense')!;
+      return { weights: dense.trainedBlob, earlyBird: dense.structure!.earlyBird };
+    };
+    const straight = Lab.open({ dataDir: tempDir(), runAll: true });
+    let expected: Awaited<ReturnType<typeof searched>>;
+    try {
+      const { experiment, job } = await straight.invoke('experiments.create', {
+        spec,
+        start: true,
+      });
+      expect((await straight.scheduler.wait(job!.id)).state).toBe('done');
+      expected = await searched(straight, experiment.id);
+    } finally {
+      await straight.close();
+    }
+    expect(expected.earlyBird![0]!.distances).toHaveLength(4);
+
+    const lab = Lab.open({ dataDir: tempDir(), runAll: true });
+    try {
+      const { experiment, job } = await lab.invoke('experiments.create', { spec, start: true });
+      // past the first epoch's checkpoint (150 iterations), inside the second
+      await waitForEvent(lab, (e) => e.type === 'job.progress' && e.level === 0 && e.step > 160);
+      await lab.invoke('jobs.pause', { jobId: job!.id });
+      const paused = await lab.scheduler.wait(job!.id);
+      expect(paused.state).toBe('paused');
+      expect(paused.checkpointRun).toBe('0/dense');
+      await lab.invoke('jobs.resume', { jobId: job!.id });
+      expect((await lab.scheduler.wait(job!.id)).state).toBe('done');
+      expect(await searched(lab, experiment.id)).toEqual(expected);
+    } finally {
+      await lab.close();
+    }
+  });
+
+  it('refuses structured specs it cannot run, naming the field', () => {
+    const data = tempDir();
+    const controls = cli(
+      [
+        'run',
+        writeSpec(data, {
+          model: 'lenet-300-100',
+          method: 'structured',
+          controls: { randomPrune: true },
+        }),
+      ],
+      data,
+    );
+    expect(controls.code).not.toBe(0);
+    expect(controls.stderr).toMatch(/spec\.controls: the random controls/);
+    const rate = cli(
+      [
+        'run',
+        writeSpec(data, {
+          model: 'lenet-300-100',
+          method: 'structured',
+          structured: { rates: [1] },
+        }),
+      ],
+      data,
+    );
+    expect(rate.stderr).toMatch(/spec\.structured\.rates\.0/);
+  });
+});
