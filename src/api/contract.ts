@@ -307,6 +307,10 @@ export const METHODS = {
           layers: z.array(
             z.object({ name: z.string(), kind: z.string(), units: z.number().int() }),
           ),
+          /** PCA replacement: per hidden layer, its full rank and the rank kept */
+          ranks: z.array(
+            z.object({ layer: z.string(), total: z.number().int(), kept: z.number().int() }),
+          ),
           earlyBird: z.array(EarlyBirdView),
           inference: InferenceView.nullable(),
         })

@@ -95,13 +95,20 @@ export const TransferSpec = z.strictObject({
 });
 
 export const StructuredSpec = z.strictObject({
-  /** l1-filter: Li et al. 2017 on the trained network; slimming: Liu et al. 2017 with Early-Bird tickets (You et al. 2020) */
+  /**
+   * l1-filter: Li et al. 2017 on the trained network; slimming: Liu et al. 2017 with
+   * Early-Bird tickets (You et al. 2020); pca: low-rank replacement of layers (Zhang et al.)
+   */
   method: z.enum(STRUCTURED_NAMES).default('l1-filter'),
   /**
    * Share of units (neurons, filters) removed, one level each: in every hidden layer
    * (l1-filter) or under one global threshold on the scale factors (slimming).
    */
   rates: z.array(z.number().min(0).max(0.95)).min(1).max(20).default([0.3, 0.5, 0.7]),
+  /** PCA: share of each layer's response variance kept, one level each. */
+  energies: z.array(z.number().gt(0).max(1)).min(1).max(20).default([0.99, 0.95, 0.9]),
+  /** PCA: training examples whose responses the principal components come from. */
+  calibrationSamples: z.number().int().min(10).max(100000).default(1000),
   /** Retraining of each compacted model, from its pruned weights. */
   fineTune: duration.default('2ep'),
   /** Network slimming's λ in λ·Σ|γ| (You et al.: 1e-4). */
@@ -357,7 +364,10 @@ export function prunedLevels(spec: ResolvedSpec): number {
     oneshot: spec.oneshot.compressions.length,
     pai: spec.pai.compressions.length,
     transfer: 1,
-    structured: spec.structured.rates.length,
+    structured:
+      spec.structured.method === 'pca'
+        ? spec.structured.energies.length
+        : spec.structured.rates.length,
   }[spec.method];
 }
 

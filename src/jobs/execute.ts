@@ -195,6 +195,8 @@ export async function executeJob(
           ...base,
           method: s.method,
           rates: s.rates,
+          energies: s.energies,
+          calibrationSamples: s.calibrationSamples,
           fineTuneIterations: durationToIterations(s.fineTune, itersPerEpoch),
           sparsity: s.sparsity,
           earlyBird: s.earlyBird,

@@ -248,8 +248,8 @@ export class Lab {
           experiment: experimentSummary(store, row.experimentId),
           parent: tickets.find((t) => t.id === ticket.parentId) ?? null,
           children: tickets.filter((t) => t.parentId === id),
-          units: row.structure?.units
-            ? row.structure.units.map((u) => ({
+          units: row.structure
+            ? (row.structure.units ?? []).map((u) => ({
                 layer: `${u.layer}.kernel`,
                 total: u.total,
                 removed: u.total - u.kept,
@@ -267,6 +267,7 @@ export class Lab {
                         ? [{ name: l.name, kind: l.kind, units: l.filters }]
                         : [],
                 ),
+                ranks: row.structure.ranks ?? [],
                 earlyBird: (row.structure.earlyBird ?? []).map(({ mask: _mask, ...eb }) => eb),
                 inference: row.inference,
               }

@@ -10,6 +10,7 @@ import { toTfjs } from '../../src/export/tfjs.ts';
 import { denseMask } from '../../src/pruning/mask.ts';
 import { l1UnitMask } from '../../src/pruning/structured/l1-filter.ts';
 import { compact } from '../../src/pruning/structured/surgery.ts';
+import { lowRankApproximate } from '../../src/pruning/structured/pca.ts';
 import { appOutputs, maxAbsDiff, randomTicket, toNchw, type TicketFixture } from './fixtures.ts';
 import { torchReferenceForward } from './torch-reference.ts';
 
@@ -30,15 +31,32 @@ function compacted(model: ModelName, shape: Shape3): TicketFixture {
   };
 }
 
+/** A PCA ticket: its hidden layers replaced by low-rank pairs (a 1×1 conv after convolutions). */
+async function lowRank(): Promise<TicketFixture> {
+  const t = randomTicket('lenet-5', [28, 28, 1], 10, 7, 1, 3);
+  const count = 60;
+  const x = Float32Array.from({ length: count * 784 }, (_, i) => Math.sin(i * 0.37) * 0.5 + 0.5);
+  const small = await lowRankApproximate(t.arch, t.weights, { x, count }, 0.9);
+  expect(small.ranks.some((r) => r.kept < r.total)).toBe(true);
+  return {
+    ...t,
+    arch: small.arch,
+    weights: small.weights,
+    mask: denseMask(describeParams(small.arch)),
+  };
+}
+
 describe('exports of compacted (structured) models', () => {
   it.each([
     ['lenet-5', [28, 28, 1]],
     ['vgg-11', [32, 32, 3]],
     ['resnet-20', [16, 16, 3]],
-  ] as [ModelName, Shape3][])(
+    ['lenet-5 PCA', [28, 28, 1]],
+  ] as [string, Shape3][])(
     '%s: ONNX, TF.js and safetensors of the smaller model compute what the app computes',
     async (model, shape) => {
-      const ticket = compacted(model, shape);
+      const ticket =
+        model === 'lenet-5 PCA' ? await lowRank() : compacted(model as ModelName, shape);
       const expected = await appOutputs(ticket);
       const [h, w, c] = shape;
       const nchw = toNchw(ticket.input, ticket.batch, shape);

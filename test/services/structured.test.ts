@@ -200,6 +200,55 @@ describe('structured pruning jobs', () => {
     }
   });
 
+  it('PCA replaces hidden layers by low-rank pairs from the trained network’s responses and retrains them', async () => {
+    const data = tempDir();
+    const dataset = importSmall(data);
+    const spec = {
+      model: 'lenet-300-100',
+      dataset: dataset.id,
+      method: 'structured',
+      training: { duration: '36it', evalEvery: 18 },
+      structured: {
+        method: 'pca',
+        energies: [0.9],
+        calibrationSamples: 300,
+        fineTune: '9it',
+        latencyRuns: 2,
+      },
+    };
+    expect(cli(['run', writeSpec(data, spec)], data).code).toBe(0);
+    const [experiment] = JSON.parse(cli(['ls', '--json'], data).stdout);
+    const tickets: Ticket[] = JSON.parse(
+      cli(['show', experiment.id, '--json'], data).stdout,
+    ).tickets;
+    const pca = tickets.find((t) => t.method === 'pca')!;
+    const lab = Lab.open({ dataDir: data });
+    try {
+      const view = await lab.invoke('tickets.get', { id: pca.id });
+      expect(view.units).toEqual([]); // no neuron is removed: each layer's rank is
+      const ranks = view.structure!.ranks;
+      expect(ranks.map((r) => [r.layer, r.total])).toEqual([
+        ['fc1', 300],
+        ['fc2', 100],
+      ]);
+      expect(ranks[0]!.kept).toBeLessThan(300);
+      const layers = view.structure!.layers;
+      expect(layers[0]).toEqual({ name: 'fc1_lowrank', kind: 'dense', units: ranks[0]!.kept });
+      expect(layers.at(-1)).toEqual({ name: 'fc3', kind: 'dense', units: 10 });
+      // its size is the pairs' real parameter count
+      const arch = lab.store.getTicket(pca.id)!.structure!.architecture!;
+      const weights = lab.store.getTensors(lab.store.getTicket(pca.id)!.trainedBlob!);
+      const params = [...weights.values()].reduce((n, t) => n + t.data.length, 0);
+      expect(pca.remainingParams).toBe(params);
+      expect(arch.layers.filter((l) => l.kind === 'dense')).toHaveLength(
+        3 + ranks.filter((r) => r.kept < r.total).length,
+      );
+      expect(pca.speedup).not.toBeNull();
+    } finally {
+      lab.close();
+    }
+  });
+
   it('a slimming search paused mid-epoch resumes exactly: same Early-Bird record, same weights', async () => {
     const spec = {
       model: 'lenet-300-100',

@@ -28,8 +28,10 @@ export interface EarlyBirdRecord {
 export interface TicketStructure {
   /** the compacted architecture the ticket's weights belong to */
   architecture?: Architecture;
-  /** output units kept per pruned layer */
+  /** output units kept per pruned layer (neurons, filters) */
   units?: UnitCount[];
+  /** PCA replacement: each hidden layer's full rank and the rank kept */
+  ranks?: UnitCount[];
   /** on the network trained by a slimming search: its Early-Bird record per ratio */
   earlyBird?: EarlyBirdRecord[];
 }

@@ -24,11 +24,15 @@ import {
   withUnitScales,
 } from './slimming.ts';
 import { compact, type UnitMask } from './surgery.ts';
+import { LOW_RANK_SUFFIX, lowRankApproximate } from './pca.ts';
 
 export interface StructuredConfig extends TrainerConfig {
   method: StructuredName;
-  /** share of units removed, one level each */
+  /** share of units removed, one level each (l1-filter, slimming) */
   rates: number[];
+  /** share of response variance kept, one level each (pca) */
+  energies: number[];
+  calibrationSamples: number;
   /** iterations of retraining each compacted model */
   fineTuneIterations: number;
   /** slimming's λ on |γ| */
@@ -53,8 +57,13 @@ const numel = (p: ParamSpec) => p.shape.reduce((a, b) => a * b, 1);
 
 /** A compacted model's size against the dense model it came from, from its real shapes. */
 export function compactedSize(dense: ParamSpec[], small: ParamSpec[]): Size {
-  const kept = new Map(small.map((p) => [p.name, numel(p)]));
-  const own = measureSize(small, (name) => kept.get(name)!);
+  const own = measureSize(small, (name) => numel(small.find((p) => p.name === name)!));
+  // a low-rank pair's thin kernel counts toward the layer it replaced
+  const kept = new Map<string, number>();
+  for (const p of small.filter((q) => q.prunable)) {
+    const name = p.name.replace(`${LOW_RANK_SUFFIX}.`, '.');
+    kept.set(name, (kept.get(name) ?? 0) + numel(p));
+  }
   const whole = measureSize(dense, (name) => numel(dense.find((p) => p.name === name)!));
   return {
     totalParams: whole.totalParams,
@@ -137,18 +146,43 @@ export async function runStructured(
 
   const unitsOf = (layer: string) => specs.find((p) => p.name === `${layer}.kernel`)!.shape.at(-1)!;
   const sizes = factors.map((f) => unitsOf(f.layer));
-  for (let level = 1; level <= config.rates.length; level++) {
-    const rate = config.rates[level - 1]!;
+  const levels = config.method === 'pca' ? config.energies.length : config.rates.length;
+  for (let level = 1; level <= levels; level++) {
     if (done.has(runKey({ level, method: config.method }))) continue;
-    let units: UnitMask;
-    let earlyBird: EarlyBirdRecord | undefined;
-    if (config.method === 'slimming') {
-      earlyBird = structure?.earlyBird?.[level - 1];
-      units = maskFromString(factors, sizes, earlyBird!.mask);
+    let small: { arch: Architecture; weights: Weights };
+    let shape: TicketStructure;
+    if (config.method === 'pca') {
+      const train = config.data.train;
+      const count = Math.min(config.calibrationSamples, train.count);
+      const size = train.shape[0] * train.shape[1] * train.shape[2];
+      const replaced = await lowRankApproximate(
+        config.arch,
+        denseTrained,
+        { x: train.x.subarray(0, count * size), count },
+        config.energies[level - 1]!,
+      );
+      small = replaced;
+      shape = { architecture: replaced.arch, ranks: replaced.ranks };
     } else {
-      units = l1UnitMask(config.arch, denseTrained, rate);
+      let units: UnitMask;
+      let earlyBird: EarlyBirdRecord | undefined;
+      if (config.method === 'slimming') {
+        earlyBird = structure?.earlyBird?.[level - 1];
+        units = maskFromString(factors, sizes, earlyBird!.mask);
+      } else {
+        units = l1UnitMask(config.arch, denseTrained, config.rates[level - 1]!);
+      }
+      small = compact(config.arch, denseTrained, units);
+      shape = {
+        architecture: small.arch,
+        units: [...units].map(([layer, keep]) => ({
+          layer,
+          total: keep.length,
+          kept: keep.reduce((a, b) => a + b, 0),
+        })),
+        ...(earlyBird ? { earlyBird: [earlyBird] } : {}),
+      };
     }
-    const small = compact(config.arch, denseTrained, units);
     const smallSpecs = describeParams(small.arch);
     await trainTicket(
       level,
@@ -159,15 +193,7 @@ export async function runStructured(
       {
         arch: small.arch,
         size: compactedSize(specs, smallSpecs),
-        structure: {
-          architecture: small.arch,
-          units: [...units].map(([layer, keep]) => ({
-            layer,
-            total: keep.length,
-            kept: keep.reduce((a, b) => a + b, 0),
-          })),
-          ...(earlyBird ? { earlyBird: [earlyBird] } : {}),
-        },
+        structure: shape,
         iterations: config.fineTuneIterations,
         startIteration: 0,
         finish: async (trained) => ({
