@@ -235,6 +235,8 @@ export class Lab {
               minTestAccuracy: ranges.get(t.runId ?? '')?.min ?? null,
               maxTestAccuracy: ranges.get(t.runId ?? '')?.max ?? null,
               earlyStopIteration: t.earlyStopIteration,
+              speedup:
+                t.speedup?.batch64 ?? (e.method === 'structured' && t.level === 0 ? 1 : null),
             }));
         }),
       }),
@@ -248,7 +250,8 @@ export class Lab {
           experiment: experimentSummary(store, row.experimentId),
           parent: tickets.find((t) => t.id === ticket.parentId) ?? null,
           children: tickets.filter((t) => t.parentId === id),
-          units: row.structure
+          // a compacted model's units are the ones surgery kept; a masked one's, its mask's
+          units: row.structure?.architecture
             ? (row.structure.units ?? []).map((u) => ({
                 layer: `${u.layer}.kernel`,
                 total: u.total,

@@ -267,6 +267,57 @@ describe('workbench UI in Chromium', () => {
     await shot('transfer');
   }, 120_000);
 
+  it('runs network slimming from its template: the ticket shows its compacted layers, measured speed and Early-Bird matrix; compare plots accuracy vs speed-up', async () => {
+    const datasets = await server.call<{ id: string; name: string }[]>('datasets.list', {});
+    const forty = datasets.body.result.find((d) => d.name === 'forty digits')!;
+    await page.goto(`${server.url.origin}/?token=${server.token}#/new`);
+    await page
+      .getByRole('listitem')
+      .filter({ hasText: 'Network slimming with Early-Bird tickets' })
+      .click();
+    const template = JSON.parse(await page.getByLabel('Spec JSON').inputValue());
+    expect(template.structured.method).toBe('slimming');
+    // the template on the small imported set: one iteration per epoch
+    await setSpec({
+      ...template,
+      dataset: forty.id,
+      training: { duration: '12ep', evalEvery: 3 },
+      structured: {
+        ...template.structured,
+        fineTune: '3it',
+        earlyBird: { window: 3, threshold: 0.3 },
+        latencyRuns: 2,
+      },
+    });
+    await page.getByRole('button', { name: 'Create and start' }).click();
+    await page.waitForURL(/#\/experiment\/exp_/);
+    const experimentId = /#\/experiment\/([^/]+)/.exec(page.url())![1]!;
+    await expect
+      .poll(() => page.locator('.status').first().textContent(), { timeout: 60_000 })
+      .toBe('done');
+    await page.locator('g.node').filter({ hasText: 'slimming' }).first().click();
+    await page.waitForURL(/#\/ticket\/tkt_/);
+    await expect
+      .poll(() => page.getByRole('table', { name: 'Measured inference' }).textContent())
+      .toMatch(/^batch.*1\d+\.\d{3} ms\d+\.\d{3} ms\d+\.\d\d×.*64.*file size/);
+    expect(await page.getByRole('table', { name: 'Compacted layers' }).textContent()).toMatch(
+      /fc1dense\d+300 \(\d+ removed\)/,
+    );
+    expect(await page.locator('svg.distance-matrix').first().getAttribute('aria-label')).toMatch(
+      /Mask distances between \d+ epochs/,
+    );
+    expect(await page.getByRole('table', { name: 'Diff' }).textContent()).toMatch(
+      /measured speed-up over the dense model \(batch 1 \/ 64\)\d+\.\d\d× \/ \d+\.\d\d×/,
+    );
+    await shot('ticket-structured');
+
+    await page.goto(`${server.url.origin}/?token=${server.token}#/compare/${experimentId}`);
+    await expect
+      .poll(() => page.getByRole('table', { name: 'Accuracy vs speed-up' }).textContent())
+      .toMatch(/· dense01\.00×100\.0%.*· slimming1\d+\.\d\d×/);
+    await shot('compare-speed');
+  }, 90_000);
+
   it('loaded nothing remote, under the Content Security Policy of index.html', async () => {
     expect(remote).toEqual([]);
     const csp = await page

@@ -81,6 +81,7 @@ describe('compare data shaping', () => {
     specHash: string,
     level: number,
     acc: number | null,
+    speedup: number | null = null,
   ): CompareRow => ({
     experimentId,
     specHash,
@@ -94,6 +95,7 @@ describe('compare data shaping', () => {
     minTestAccuracy: acc,
     maxTestAccuracy: acc,
     earlyStopIteration: 100,
+    speedup,
   });
 
   it('pools replicates of one spec per level with mean, min, max, std and N', () => {
@@ -116,6 +118,17 @@ describe('compare data shaping', () => {
     expect(seriesCsv(series, 'acc').split('\n')[1]).toMatch(
       /^"Spec one · imp",h1,imp,1,0\.8,2,0\.85/,
     );
+  });
+
+  it('places points by another measure when asked (accuracy vs measured speed-up), skipping rows without it', () => {
+    const series = groupSeries(
+      [row('a', 'h1', 1, 0.9, 2), row('b', 'h1', 1, 0.8, 3), row('c', 'h2', 1, 0.7, null)],
+      new Map(),
+      (r) => r.testAccuracy,
+      (r) => r.speedup,
+    );
+    expect(series).toHaveLength(1);
+    expect(series[0]!.points[0]).toMatchObject({ x: 2.5, n: 2, remainingWeights: 0.8 });
   });
 
   it('summarises one value with zero spread', () => {

@@ -22,6 +22,8 @@ export const ACCURACY: Record<Reducer, (r: CompareRow) => number | null> = {
 export interface SeriesPoint {
   level: number;
   remainingWeights: number;
+  /** where the point sits on the x axis: remaining weights, or what `position` gave */
+  x: number;
   n: number;
   mean: number;
   min: number;
@@ -37,7 +39,7 @@ export interface Series {
   points: SeriesPoint[];
 }
 
-export function summarise(values: number[]): Omit<SeriesPoint, 'level' | 'remainingWeights'> {
+export function summarise(values: number[]): Omit<SeriesPoint, 'level' | 'remainingWeights' | 'x'> {
   const n = values.length;
   const mean = values.reduce((a, b) => a + b, 0) / n;
   const variance = n > 1 ? values.reduce((a, v) => a + (v - mean) ** 2, 0) / (n - 1) : 0;
@@ -52,12 +54,17 @@ export function groupSeries(
   rows: CompareRow[],
   names: Map<string, string>,
   value: (row: CompareRow) => number | null,
+  position: (row: CompareRow) => number | null = (r) => r.remainingWeights,
 ): Series[] {
-  const bySeries = new Map<string, Map<number, { remaining: number[]; values: number[] }>>();
+  const bySeries = new Map<
+    string,
+    Map<number, { remaining: number[]; xs: number[]; values: number[] }>
+  >();
   const meta = new Map<string, { specHash: string; method: string; label: string }>();
   for (const row of rows) {
     const v = value(row);
-    if (v === null) continue;
+    const x = position(row);
+    if (v === null || x === null) continue;
     const key = `${row.specHash}/${row.method}`;
     if (!meta.has(key))
       meta.set(key, {
@@ -66,8 +73,9 @@ export function groupSeries(
         label: `${names.get(row.experimentId) ?? row.specHash.slice(0, 8)} · ${row.method}`,
       });
     const levels = bySeries.get(key) ?? new Map();
-    const at = levels.get(row.level) ?? { remaining: [], values: [] };
+    const at = levels.get(row.level) ?? { remaining: [], xs: [], values: [] };
     at.remaining.push(row.remainingWeights);
+    at.xs.push(x);
     at.values.push(v);
     levels.set(row.level, at);
     bySeries.set(key, levels);
@@ -77,9 +85,10 @@ export function groupSeries(
     ...meta.get(key)!,
     points: [...levels]
       .sort(([a], [b]) => a - b)
-      .map(([level, { remaining, values }]) => ({
+      .map(([level, { remaining, xs, values }]) => ({
         level,
         remainingWeights: remaining.reduce((a, b) => a + b, 0) / remaining.length,
+        x: xs.reduce((a, b) => a + b, 0) / xs.length,
         ...summarise(values),
       })),
   }));

@@ -54,6 +54,32 @@ export const TEMPLATES: Template[] = [
       pai: { score: 'synflow' },
     },
   },
+  {
+    id: 'slimming-early-bird',
+    title: 'Network slimming with Early-Bird tickets',
+    about:
+      'You et al. 2020: L1 on per-unit scale factors, stop when the channel masks settle, cut the units out and retrain the smaller model; measured speed-up.',
+    spec: {
+      model: 'lenet-300-100',
+      method: 'structured',
+      dataset: 'builtin:mnist',
+      training: { duration: '20ep', evalEvery: 150 },
+      structured: { method: 'slimming', rates: [0.5], sparsity: 1e-3, fineTune: '2ep' },
+    },
+  },
+  {
+    id: 'l1-filter',
+    title: 'L1 filter pruning of LeNet-5',
+    about:
+      'Li et al. 2017: remove the filters and neurons with the smallest L1 norms at 30/50/70%, retrain each smaller model.',
+    spec: {
+      model: 'lenet-5',
+      method: 'structured',
+      dataset: 'builtin:mnist',
+      training: { duration: '2ep', evalEvery: 150 },
+      structured: { method: 'l1-filter', rates: [0.3, 0.5, 0.7], fineTune: '1ep' },
+    },
+  },
 ];
 
 export interface Validation {

@@ -46,12 +46,17 @@ export function ComparePage({ initial }: { initial: string[] }) {
     () => groupSeries(rows.data ?? [], names, (r) => r.earlyStopIteration),
     [rows.data, names],
   );
+  // structured tickets are smaller models: their accuracy against the speed-up measured
+  const speed = useMemo(
+    () => groupSeries(rows.data ?? [], names, ACCURACY[reducer], (r) => r.speedup),
+    [rows.data, names, reducer],
+  );
   const chart = useRef<SVGSVGElement>(null);
   const toChart = (s: typeof accuracy) =>
     s.map((x) => ({
       label: x.label,
       points: x.points.map((p) => ({
-        x: p.remainingWeights,
+        x: p.x,
         y: p.mean,
         lo: band === 'minmax' ? p.min : p.mean - p.std,
         hi: band === 'minmax' ? p.max : p.mean + p.std,
@@ -180,6 +185,47 @@ export function ComparePage({ initial }: { initial: string[] }) {
               )}
             </tbody>
           </table>
+          {speed.length > 0 && (
+            <>
+              <h2>Accuracy vs measured speed-up</h2>
+              <p className="muted">
+                Structured tickets: inference speed-up of the compacted model over the dense one,
+                measured at batch 64 (the dense network at 1×).
+              </p>
+              <Chart
+                series={toChart(speed)}
+                xLabel="measured speed-up (batch 64)"
+                yLabel={`test accuracy (${reducer})`}
+                format={(y) => `${(y * 100).toFixed(1)}%`}
+              />
+              <table aria-label="Accuracy vs speed-up">
+                <thead>
+                  <tr>
+                    <th>series</th>
+                    <th>level</th>
+                    <th>speed-up</th>
+                    <th>remaining</th>
+                    <th>N</th>
+                    <th>mean accuracy</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {speed.flatMap((s) =>
+                    s.points.map((p) => (
+                      <tr key={`${s.key}/${p.level}`}>
+                        <td>{s.label}</td>
+                        <td>{p.level}</td>
+                        <td>{p.x.toFixed(2)}×</td>
+                        <td>{(p.remainingWeights * 100).toFixed(1)}%</td>
+                        <td>{p.n}</td>
+                        <td>{(p.mean * 100).toFixed(2)}%</td>
+                      </tr>
+                    )),
+                  )}
+                </tbody>
+              </table>
+            </>
+          )}
           <h2>Early-stop iteration</h2>
           <Chart
             series={toChart(earlyStop)}

@@ -2,11 +2,118 @@ import { useState } from 'react';
 import type { MethodOutput } from '../../../src/api/contract.ts';
 import { go } from '../App.tsx';
 import { Chart } from '../charts/Chart.tsx';
+import { DistanceMatrix } from '../charts/DistanceMatrix.tsx';
 import { useClient, useExportDir, useLoad } from '../hooks.ts';
 import { exportAskingToOverwrite } from '../lib/export.ts';
 import { duration, pct } from '../lib/format.ts';
 
 type TicketDetail = MethodOutput<'tickets.get'>;
+
+/** A masked model runs at the dense model's speed: only structured tickets are faster. */
+const speedups = (s: TicketDetail['ticket']['speedup']) =>
+  s ? `${s.batch1.toFixed(2)}× / ${s.batch64.toFixed(2)}×` : '1× (dense speed)';
+
+const bytes = (n: number) =>
+  n >= 1e6 ? `${(n / 1e6).toFixed(2)} MB` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} kB` : `${n} B`;
+
+/** What structured pruning made of the ticket: its layers, measured speed, Early-Bird search. */
+function Structure({ detail }: { detail: TicketDetail }) {
+  const s = detail.structure!;
+  const m = s.inference;
+  return (
+    <>
+      {s.layers.length > 0 && (
+        <>
+          <h2>Compacted model</h2>
+          <table aria-label="Compacted layers">
+            <thead>
+              <tr>
+                <th>layer</th>
+                <th>kind</th>
+                <th>units</th>
+                <th>of</th>
+              </tr>
+            </thead>
+            <tbody>
+              {s.layers.map((l) => {
+                const unit = detail.units.find((u) => u.layer === `${l.name}.kernel`);
+                const rank = s.ranks.find((r) => r.layer === l.name);
+                return (
+                  <tr key={l.name}>
+                    <td>{l.name}</td>
+                    <td>{l.kind}</td>
+                    <td>{l.units}</td>
+                    <td>
+                      {unit
+                        ? `${unit.total} (${unit.removed} removed)`
+                        : rank && rank.kept < rank.total
+                          ? `rank ${rank.kept} of ${rank.total}`
+                          : '–'}
+                    </td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </>
+      )}
+      {m && (
+        <>
+          <h2>Measured inference</h2>
+          <p className="muted">
+            On {m.backend}: median of {m.runs} timed runs after 5 warm-up runs, compacted model
+            against the dense one.
+          </p>
+          <table aria-label="Measured inference">
+            <thead>
+              <tr>
+                <th>batch</th>
+                <th>dense</th>
+                <th>compacted</th>
+                <th>speed-up</th>
+                <th>throughput</th>
+              </tr>
+            </thead>
+            <tbody>
+              {m.latency.map((l) => (
+                <tr key={l.batch}>
+                  <td>{l.batch}</td>
+                  <td>{l.denseMs.toFixed(3)} ms</td>
+                  <td>{l.compactMs.toFixed(3)} ms</td>
+                  <td>{(l.denseMs / l.compactMs).toFixed(2)}×</td>
+                  <td>
+                    {Math.round(l.denseThroughput).toLocaleString()} →{' '}
+                    {Math.round(l.compactThroughput).toLocaleString()} examples/s
+                  </td>
+                </tr>
+              ))}
+              <tr>
+                <td>file size</td>
+                <td>{bytes(m.fileBytes.dense)}</td>
+                <td>{bytes(m.fileBytes.compact)}</td>
+                <td>{(m.fileBytes.dense / m.fileBytes.compact).toFixed(2)}× smaller</td>
+                <td />
+              </tr>
+            </tbody>
+          </table>
+        </>
+      )}
+      {s.earlyBird.map((eb) => (
+        <div key={eb.ratio} aria-label={`Early-Bird at ratio ${eb.ratio}`}>
+          <h2>Early-Bird search at pruning ratio {eb.ratio}</h2>
+          <p>
+            {eb.detectedEpoch !== null
+              ? `Ticket drawn at epoch ${eb.detectedEpoch}; pruned at epoch ${+eb.prunedEpoch.toFixed(2)}.`
+              : `No Early-Bird ticket drawn; pruned at the end of training (epoch ${+eb.prunedEpoch.toFixed(2)}).`}
+          </p>
+          {eb.distances.length > 0 && (
+            <DistanceMatrix distances={eb.distances} detectedEpoch={eb.detectedEpoch} />
+          )}
+        </div>
+      ))}
+    </>
+  );
+}
 
 /** Per-layer kept weights and removed units of two tickets side by side, with the change. */
 function Diff({ here, there }: { here: TicketDetail; there: TicketDetail }) {
@@ -58,6 +165,16 @@ function Diff({ here, there }: { here: TicketDetail; there: TicketDetail }) {
           <td>
             {a.testAccuracy !== null && b.testAccuracy !== null
               ? `${((a.testAccuracy - b.testAccuracy) * 100).toFixed(2)} points`
+              : '–'}
+          </td>
+        </tr>
+        <tr>
+          <td>measured speed-up over the dense model (batch 1 / 64)</td>
+          <td>{speedups(a.speedup)}</td>
+          <td>{speedups(b.speedup)}</td>
+          <td>
+            {a.speedup && b.speedup
+              ? `${(a.speedup.batch64 / b.speedup.batch64).toFixed(2)}× at batch 64`
               : '–'}
           </td>
         </tr>
@@ -223,6 +340,7 @@ export function TicketPage({ id }: { id: string }) {
           </div>
         ))}
       </div>
+      {view.data.structure && <Structure detail={view.data} />}
       <h2>Training curves</h2>
       {curves.data && curves.data.length > 0 ? (
         <Chart
@@ -258,10 +376,12 @@ export function TicketPage({ id }: { id: string }) {
       ) : (
         <p className="muted">{otherId ? 'Loading…' : 'No parent to compare with.'}</p>
       )}
-      <p className="muted">
-        Speed: an unstructured mask removes no units, so the masked model runs as fast as the dense
-        one; only the FLOP count falls.
-      </p>
+      {!ticket.speedup && (
+        <p className="muted">
+          Speed: an unstructured mask removes no units, so the masked model runs as fast as the
+          dense one; only the FLOP count falls.
+        </p>
+      )}
     </section>
   );
 }
