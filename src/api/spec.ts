@@ -97,7 +97,9 @@ export const TransferSpec = z.strictObject({
 export const StructuredSpec = z.strictObject({
   /**
    * l1-filter: Li et al. 2017 on the trained network; slimming: Liu et al. 2017 with
-   * Early-Bird tickets (You et al. 2020); pca: low-rank replacement of layers (Zhang et al.)
+   * Early-Bird tickets (You et al. 2020); pca: low-rank replacement of layers (Zhang et al.);
+   * l0: hard-concrete gates (Louizos et al. 2018); bayesian: group noise with a sparsity
+   * prior (Louizos et al. 2017)
    */
   method: z.enum(STRUCTURED_NAMES).default('l1-filter'),
   /**
@@ -109,6 +111,10 @@ export const StructuredSpec = z.strictObject({
   energies: z.array(z.number().gt(0).max(1)).min(1).max(20).default([0.99, 0.95, 0.9]),
   /** PCA: training examples whose responses the principal components come from. */
   calibrationSamples: z.number().int().min(10).max(100000).default(1000),
+  /** L0: λ per expected open gate, the penalty divided by the training-set size (Louizos et al.: 0.1). */
+  l0Lambda: z.number().min(0).max(1e6).default(0.1),
+  /** Bayesian: a unit is removed when log α = log σ²/μ² exceeds this, one level each (Louizos et al.: 3). */
+  logAlphaThresholds: z.array(z.number().min(-20).max(20)).min(1).max(20).default([3]),
   /** Retraining of each compacted model, from its pruned weights. */
   fineTune: duration.default('2ep'),
   /** Network slimming's λ in λ·Σ|γ| (You et al.: 1e-4). */
@@ -364,11 +370,21 @@ export function prunedLevels(spec: ResolvedSpec): number {
     oneshot: spec.oneshot.compressions.length,
     pai: spec.pai.compressions.length,
     transfer: 1,
-    structured:
-      spec.structured.method === 'pca'
-        ? spec.structured.energies.length
-        : spec.structured.rates.length,
+    structured: structuredLevels(spec.structured),
   }[spec.method];
+}
+
+/** Levels of a structured experiment: one per rate, energy or threshold its method takes. */
+export function structuredLevels(
+  s: Pick<ResolvedSpec['structured'], 'method' | 'rates' | 'energies' | 'logAlphaThresholds'>,
+): number {
+  return {
+    'l1-filter': s.rates.length,
+    slimming: s.rates.length,
+    pca: s.energies.length,
+    l0: 1,
+    bayesian: s.logAlphaThresholds.length,
+  }[s.method];
 }
 
 export function runsInJob(spec: ResolvedSpec): number {

@@ -26,6 +26,7 @@ export type LayerDef =
       activation: Activation;
       /** a trainable per-unit factor before the activation (network slimming of layers without batch norm) */
       unitScale?: boolean;
+      unitGate?: UnitGate;
     }
   | {
       kind: 'conv2d';
@@ -37,14 +38,22 @@ export type LayerDef =
       activation: Activation;
       bias: boolean;
       unitScale?: boolean;
+      unitGate?: UnitGate;
     }
-  | { kind: 'batchnorm'; name: string; activation: Activation }
+  | { kind: 'batchnorm'; name: string; activation: Activation; unitGate?: UnitGate }
   | { kind: 'maxpool'; size: number }
   | { kind: 'globalavgpool' }
   | { kind: 'flatten' }
   | { kind: 'residual'; body: LayerDef[]; shortcut: LayerDef[] };
 
 export type Shape3 = [number, number, number];
+
+/**
+ * A learned per-unit gate before the activation, used while searching for units to remove:
+ * L0 hard-concrete gates (Louizos, Welling, Kingma 2018: parameter log α) or multiplicative
+ * Gaussian noise with a sparsity prior (Louizos, Ullrich, Welling 2017: mean and log σ²).
+ */
+export type UnitGate = 'hard-concrete' | 'gaussian';
 
 export interface Architecture {
   model: ModelName;
@@ -54,7 +63,16 @@ export interface Architecture {
 }
 
 export type ParamRole =
-  'kernel' | 'bias' | 'scale' | 'gamma' | 'beta' | 'movingMean' | 'movingVariance';
+  | 'kernel'
+  | 'bias'
+  | 'scale'
+  | 'gamma'
+  | 'beta'
+  | 'movingMean'
+  | 'movingVariance'
+  | 'logAlpha'
+  | 'noiseMean'
+  | 'noiseLogVar';
 
 export interface ParamSpec {
   /** `<layer>.<role>`, e.g. `fc1.kernel` */
@@ -228,10 +246,18 @@ function convOut(size: number, kernel: number, stride: number, padding: 'same' |
 
 type Shape = number[];
 
-const unitScaleParam = (layer: string, units: number): ParamSpec => ({
-  name: `${layer}.scale`,
+const unitGateParams = (layer: string, units: number, gate: UnitGate | undefined) =>
+  gate === undefined
+    ? []
+    : (gate === 'hard-concrete'
+        ? (['logAlpha'] as const)
+        : (['noiseMean', 'noiseLogVar'] as const)
+      ).map((role) => unitScaleParam(layer, units, role));
+
+const unitScaleParam = (layer: string, units: number, role: ParamRole = 'scale'): ParamSpec => ({
+  name: `${layer}.${role}`,
   layer,
-  role: 'scale',
+  role,
   shape: [units],
   prunable: false,
   trainable: true,
@@ -288,6 +314,7 @@ export function describeParams(arch: Architecture): ParamSpec[] {
             },
           );
           if (layer.unitScale) params.push(unitScaleParam(layer.name, layer.units));
+          params.push(...unitGateParams(layer.name, layer.units, layer.unitGate));
           shape = [layer.units];
           break;
         }
@@ -329,6 +356,7 @@ export function describeParams(arch: Architecture): ParamSpec[] {
             });
           }
           if (layer.unitScale) params.push(unitScaleParam(layer.name, layer.filters));
+          params.push(...unitGateParams(layer.name, layer.filters, layer.unitGate));
           shape = [oh, ow, layer.filters];
           break;
         }
@@ -348,6 +376,7 @@ export function describeParams(arch: Architecture): ParamSpec[] {
               isOutput: false,
             });
           }
+          params.push(...unitGateParams(layer.name, c, layer.unitGate));
           break;
         }
         case 'maxpool': {

@@ -20,6 +20,22 @@ export interface ApplyOptions {
   params?: Map<string, tf.Tensor>;
   /** fused kernels (fast); false for ops that support second derivatives (GraSP) */
   fused?: boolean;
+  /** training mode: seeds the noise of unit gates, so a step's noise is reproducible */
+  noiseSeed?: number;
+}
+
+// L0 hard-concrete constants (Louizos, Welling, Kingma 2018).
+export const HARD_CONCRETE = { gamma: -0.1, zeta: 1.1, beta: 2 / 3, eps: 1e-6 };
+const LOG_ALPHA_RANGE = [Math.log(1e-2), Math.log(1e2)] as const;
+
+/** Test-time hard-concrete gate: clip(σ(log α)(ζ − γ) + γ, 0, 1). */
+export function hardConcreteTestGate(logAlpha: tf.Tensor): tf.Tensor {
+  const { gamma, zeta } = HARD_CONCRETE;
+  return tf.clipByValue(
+    tf.add(tf.mul(tf.sigmoid(tf.clipByValue(logAlpha, ...LOG_ALPHA_RANGE)), zeta - gamma), gamma),
+    0,
+    1,
+  );
 }
 
 /** A model living on the active backend: variables for every parameter. */
@@ -78,6 +94,27 @@ export class Model {
   apply(x: tf.Tensor, training: boolean, options: ApplyOptions = {}): tf.Tensor {
     const { bnUpdates, params, fused = true } = options;
     const p = (name: string): tf.Tensor => params?.get(name) ?? this.v(name);
+    let gateIndex = 0;
+    /** A unit gate's multiplier: sampled per example and unit in training, its mean at test time. */
+    const gate = (h: tf.Tensor, name: string, kind: 'hard-concrete' | 'gaussian'): tf.Tensor => {
+      const units = h.shape[h.shape.length - 1]!;
+      const noise = h.rank === 2 ? [h.shape[0]!, units] : [h.shape[0]!, 1, 1, units];
+      const seed =
+        options.noiseSeed === undefined ? undefined : options.noiseSeed * 64 + gateIndex++;
+      if (kind === 'hard-concrete') {
+        const logAlpha = p(`${name}.logAlpha`);
+        if (!training) return tf.mul(h, hardConcreteTestGate(logAlpha));
+        const { gamma, zeta, beta, eps } = HARD_CONCRETE;
+        const u = tf.randomUniform(noise, eps, 1 - eps, 'float32', seed);
+        const clamped = tf.clipByValue(logAlpha, ...LOG_ALPHA_RANGE);
+        const s = tf.sigmoid(tf.div(tf.add(tf.sub(tf.log(u), tf.log1p(tf.neg(u))), clamped), beta));
+        return tf.mul(h, tf.clipByValue(tf.add(tf.mul(s, zeta - gamma), gamma), 0, 1));
+      }
+      const mean = p(`${name}.noiseMean`);
+      if (!training) return tf.mul(h, mean);
+      const eps = tf.randomNormal(noise, 0, 1, 'float32', seed);
+      return tf.mul(h, tf.add(mean, tf.mul(tf.exp(tf.mul(p(`${name}.noiseLogVar`), 0.5)), eps)));
+    };
     const run = (layers: LayerDef[], input: tf.Tensor): tf.Tensor => {
       let h = input;
       for (const layer of layers) {
@@ -88,11 +125,10 @@ export class Model {
           case 'dense': {
             const kernel = p(`${layer.name}.kernel`) as tf.Tensor2D;
             const bias = p(`${layer.name}.bias`);
-            if (layer.unitScale) {
-              h = tf.mul(
-                tf.add(tf.matMul(h as tf.Tensor2D, kernel), bias),
-                p(`${layer.name}.scale`),
-              );
+            if (layer.unitScale || layer.unitGate) {
+              h = tf.add(tf.matMul(h as tf.Tensor2D, kernel), bias);
+              if (layer.unitScale) h = tf.mul(h, p(`${layer.name}.scale`));
+              if (layer.unitGate) h = gate(h, layer.name, layer.unitGate);
               if (layer.activation === 'relu') h = tf.relu(h);
             } else if (fused) {
               h = tf.fused.matMul({
@@ -110,10 +146,11 @@ export class Model {
           case 'conv2d': {
             const filter = p(`${layer.name}.kernel`) as tf.Tensor4D;
             const bias = layer.bias ? p(`${layer.name}.bias`) : undefined;
-            if (layer.unitScale) {
+            if (layer.unitScale || layer.unitGate) {
               h = tf.conv2d(h as tf.Tensor4D, filter, layer.stride, layer.padding);
               if (bias) h = tf.add(h, bias);
-              h = tf.mul(h, p(`${layer.name}.scale`));
+              if (layer.unitScale) h = tf.mul(h, p(`${layer.name}.scale`));
+              if (layer.unitGate) h = gate(h, layer.name, layer.unitGate);
               if (layer.activation === 'relu') h = tf.relu(h);
             } else if (fused) {
               h = tf.fused.conv2d({
@@ -158,6 +195,7 @@ export class Model {
             } else {
               h = tf.batchNorm(h, movingMean, movingVar, beta, gamma, BN_EPSILON);
             }
+            if (layer.unitGate) h = gate(h, layer.name, layer.unitGate);
             if (layer.activation === 'relu') h = tf.relu(h);
             break;
           }

@@ -81,6 +81,8 @@ export interface TrainOptions {
   sparsity?: { params: string[]; lambda: number };
   /** Called at the end of every epoch (1-based), before its checkpoint; true ends training there. */
   onEpochEnd?: (epoch: number, model: Model) => boolean | Promise<boolean>;
+  /** A regulariser added to the loss (unit gates' expected L0 norm or KL), differentiated with it. */
+  penalty?: (model: Model) => tf.Scalar;
   /** The caller's state to keep in checkpoints (JSON), handed back in `resumeFrom.state`. */
   checkpointState?: () => unknown;
   /** Aborting cancels: the training throws CANCELLED. */
@@ -211,10 +213,11 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       const lossTensor = tf.tidy(() => {
         const x = tf.tensor4d(xBuf, [batchSize, ...data.train.shape]);
         const y = tf.oneHot(tf.tensor1d(yBuf, 'int32'), data.classes);
-        const { value, grads } = tf.variableGrads(
-          () => tf.losses.softmaxCrossEntropy(y, model.apply(x, true, { bnUpdates })) as tf.Scalar,
-          [...trainable.values()],
-        );
+        const { value, grads } = tf.variableGrads(() => {
+          const logits = model.apply(x, true, { bnUpdates, noiseSeed: opts.seed * 1_000_003 + it });
+          const loss = tf.losses.softmaxCrossEntropy(y, logits) as tf.Scalar;
+          return opts.penalty ? tf.add(loss, opts.penalty(model)) : loss;
+        }, [...trainable.values()]);
         const byName = new Map<string, tf.Tensor>();
         for (const [name, v] of trainable) {
           const g = grads[v.name]!;

@@ -4,6 +4,9 @@ import type { ParamSpec } from './architectures.ts';
 
 export type Init = 'glorot-normal' | 'kaiming-normal';
 
+/** Gaussian unit noise starts almost deterministic (Louizos et al. 2017's code: log σ² = −9). */
+const NOISE_LOG_VAR_INIT = -9;
+
 /**
  * A model's parameters as host arrays (what is stored, pruned, rewound and exported),
  * free of tensor code so the host process handles them without loading tfjs.
@@ -25,8 +28,15 @@ export function initWeights(specs: ParamSpec[], init: Init, seed: number): Weigh
       const std =
         init === 'glorot-normal' ? Math.sqrt(2 / (p.fanIn + p.fanOut)) : Math.sqrt(2 / p.fanIn);
       for (let i = 0; i < size; i++) w[i] = rng.normal() * std;
-    } else if (p.role === 'gamma' || p.role === 'scale' || p.role === 'movingVariance') {
+    } else if (
+      p.role === 'gamma' ||
+      p.role === 'scale' ||
+      p.role === 'movingVariance' ||
+      p.role === 'noiseMean'
+    ) {
       w.fill(1);
+    } else if (p.role === 'noiseLogVar') {
+      w.fill(NOISE_LOG_VAR_INIT);
     }
     weights.set(p.name, w);
   }

@@ -196,6 +196,8 @@ export async function executeJob(
           method: s.method,
           rates: s.rates,
           energies: s.energies,
+          l0Lambda: s.l0Lambda,
+          logAlphaThresholds: s.logAlphaThresholds,
           calibrationSamples: s.calibrationSamples,
           fineTuneIterations: durationToIterations(s.fineTune, itersPerEpoch),
           sparsity: s.sparsity,

@@ -174,7 +174,7 @@ export interface TicketRun {
   /** iterations to train, when not the job's (fine-tuning a compacted model) */
   iterations?: number;
   startIteration?: number;
-  train?: Pick<TrainOptions, 'sparsity' | 'onEpochEnd' | 'checkpointState'>;
+  train?: Pick<TrainOptions, 'sparsity' | 'penalty' | 'onEpochEnd' | 'checkpointState'>;
   /** restores the caller's state from a checkpoint's before training continues */
   restore?: (state: unknown) => void;
   /** turns the trained weights into what is stored, with what was measured */

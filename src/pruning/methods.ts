@@ -6,7 +6,7 @@ export const SCORE_NAMES = ['synflow', 'snip', 'grasp', 'magnitude', 'random'] a
 export type ScoreName = (typeof SCORE_NAMES)[number];
 
 /** Structured methods: their tickets are physically smaller models. */
-export const STRUCTURED_NAMES = ['l1-filter', 'slimming', 'pca'] as const;
+export const STRUCTURED_NAMES = ['l1-filter', 'slimming', 'pca', 'l0', 'bayesian'] as const;
 export type StructuredName = (typeof STRUCTURED_NAMES)[number];
 
 /**

@@ -249,6 +249,57 @@ describe('structured pruning jobs', () => {
     }
   });
 
+  it('L0 gates and Bayesian group noise learn which units to remove; each level keeps what its mask says', async () => {
+    const data = tempDir();
+    const dataset = importSmall(data);
+    const base = {
+      model: 'lenet-300-100',
+      dataset: dataset.id,
+      method: 'structured',
+      training: { duration: '300it', evalEvery: 100, learningRate: 0.02 },
+    };
+    const specs = [
+      { ...base, structured: { method: 'l0', l0Lambda: 100, fineTune: '9it', latencyRuns: 1 } },
+      {
+        ...base,
+        structured: {
+          method: 'bayesian',
+          logAlphaThresholds: [3, -2],
+          fineTune: '9it',
+          latencyRuns: 1,
+        },
+      },
+    ];
+    for (const spec of specs) expect(cli(['run', writeSpec(data, spec)], data).code).toBe(0);
+    const lab = Lab.open({ dataDir: data });
+    try {
+      for (const e of (await lab.invoke('experiments.list', {})).items) {
+        const tickets = lab.store.listTickets(e.id);
+        const dense = tickets.find((t) => t.method === 'dense')!;
+        const masks = dense.structure!.levelMasks!;
+        // the stored network is plain: its gates are folded away
+        const names = [...lab.store.getTensors(dense.trainedBlob!).keys()];
+        expect(names.filter((n) => !/\.(kernel|bias)$/.test(n))).toEqual([]);
+        const levels = tickets.filter((t) => t.level > 0).sort((a, b) => a.level - b.level);
+        expect(levels).toHaveLength(masks.length);
+        const removed = levels.map((t, i) => {
+          const kept = t.structure!.units!.reduce((n, u) => n + u.kept, 0);
+          expect(kept).toBe([...masks[i]!].filter((c) => c === '1').length);
+          const widths = t.structure!.architecture!.layers.flatMap((l) =>
+            l.kind === 'dense' ? [l.units] : [],
+          );
+          expect(widths).toEqual([...t.structure!.units!.map((u) => u.kept), 10]);
+          return 400 - kept;
+        });
+        if (levels[0]!.method === 'l0') expect(removed[0]).toBeGreaterThan(0);
+        // a lower log α threshold removes at least the units a higher one does
+        else expect(removed[1]).toBeGreaterThanOrEqual(removed[0]!);
+      }
+    } finally {
+      lab.close();
+    }
+  });
+
   it('a slimming search paused mid-epoch resumes exactly: same Early-Bird record, same weights', async () => {
     const spec = {
       model: 'lenet-300-100',

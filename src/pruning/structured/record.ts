@@ -34,6 +34,8 @@ export interface TicketStructure {
   ranks?: UnitCount[];
   /** on the network trained by a slimming search: its Early-Bird record per ratio */
   earlyBird?: EarlyBirdRecord[];
+  /** on the network trained with unit gates (l0, bayesian): the units each level keeps, one 0/1 per unit */
+  levelMasks?: string[];
 }
 
 export interface LatencyPair {

@@ -25,6 +25,15 @@ import {
 } from './slimming.ts';
 import { compact, type UnitMask } from './surgery.ts';
 import { LOW_RANK_SUFFIX, lowRankApproximate } from './pca.ts';
+import {
+  foldUnitGates,
+  gatePenalty,
+  gateSites,
+  gateUnitMask,
+  withUnitGates,
+  type GateMethod,
+} from './gates.ts';
+import { structuredLevels } from '../../api/spec.ts';
 
 export interface StructuredConfig extends TrainerConfig {
   method: StructuredName;
@@ -32,6 +41,10 @@ export interface StructuredConfig extends TrainerConfig {
   rates: number[];
   /** share of response variance kept, one level each (pca) */
   energies: number[];
+  /** l0's λ */
+  l0Lambda: number;
+  /** bayesian: log α thresholds, one level each */
+  logAlphaThresholds: number[];
   calibrationSamples: number;
   /** iterations of retraining each compacted model */
   fineTuneIterations: number;
@@ -95,19 +108,22 @@ export async function runStructured(
 ): Promise<void> {
   const { specs, trainTicket } = ticketTrainer(config, hooks, options);
   const done = options.completed ?? new Set<string>();
-  const factors = config.method === 'slimming' ? scaleFactors(config.arch) : [];
+  const gated = config.method === 'l0' || config.method === 'bayesian';
+  const factors = config.method === 'slimming' || gated ? scaleFactors(config.arch) : [];
   let { denseTrained, structure } = options.resume ?? {};
   if (!denseTrained) {
     const dense =
       config.method === 'slimming'
         ? await slimmingSearch(config, factors, trainTicket, hooks)
-        : await trainTicket(
-            0,
-            'dense',
-            null,
-            denseMask(specs),
-            initWeights(specs, config.init, config.seed),
-          );
+        : gated
+          ? await gatedSearch(config, config.method as GateMethod, trainTicket)
+          : await trainTicket(
+              0,
+              'dense',
+              null,
+              denseMask(specs),
+              initWeights(specs, config.init, config.seed),
+            );
     denseTrained = dense.trainedWeights;
     structure = dense.structure ?? null;
   }
@@ -146,7 +162,12 @@ export async function runStructured(
 
   const unitsOf = (layer: string) => specs.find((p) => p.name === `${layer}.kernel`)!.shape.at(-1)!;
   const sizes = factors.map((f) => unitsOf(f.layer));
-  const levels = config.method === 'pca' ? config.energies.length : config.rates.length;
+  const levels = structuredLevels({
+    method: config.method,
+    rates: config.rates,
+    energies: config.energies,
+    logAlphaThresholds: config.logAlphaThresholds,
+  });
   for (let level = 1; level <= levels; level++) {
     if (done.has(runKey({ level, method: config.method }))) continue;
     let small: { arch: Architecture; weights: Weights };
@@ -169,6 +190,8 @@ export async function runStructured(
       if (config.method === 'slimming') {
         earlyBird = structure?.earlyBird?.[level - 1];
         units = maskFromString(factors, sizes, earlyBird!.mask);
+      } else if (gated) {
+        units = maskFromString(factors, sizes, structure!.levelMasks![level - 1]!);
       } else {
         units = l1UnitMask(config.arch, denseTrained, config.rates[level - 1]!);
       }
@@ -203,6 +226,43 @@ export async function runStructured(
       },
     );
   }
+}
+
+/**
+ * Training with unit gates (level 0) for l0 and bayesian: the model with a gate before each
+ * pruned unit's activation and the gates' regulariser added to the loss. The stored network
+ * has its test-time gates folded into its weights; the units each level keeps are recorded.
+ */
+async function gatedSearch(
+  config: StructuredConfig,
+  method: GateMethod,
+  trainTicket: ReturnType<typeof ticketTrainer>['trainTicket'],
+) {
+  const gatedArch = withUnitGates(config.arch, method);
+  const sites = gateSites(config.arch);
+  const thresholds = method === 'l0' ? [0] : config.logAlphaThresholds;
+  return trainTicket(
+    0,
+    'dense',
+    null,
+    denseMask(describeParams(config.arch)),
+    initWeights(describeParams(gatedArch), config.init, config.seed),
+    {
+      arch: gatedArch,
+      storedArch: config.arch,
+      train: {
+        penalty: gatePenalty(method, sites, config.l0Lambda, config.data.train.count),
+      },
+      finish: async (trained) => ({
+        trainedWeights: foldUnitGates(method, sites, trained),
+        structure: {
+          levelMasks: thresholds.map((t) =>
+            maskString(gateUnitMask(config.arch, method, trained, t)),
+          ),
+        },
+      }),
+    },
+  );
 }
 
 /**

@@ -1,0 +1,169 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Rng } from '../../src/core/random.ts';
+import {
+  buildArchitecture,
+  describeParams,
+  type Architecture,
+  type ModelName,
+  type Shape3,
+} from '../../src/engine/architectures.ts';
+import { initBackend } from '../../src/engine/backend.ts';
+import { Model } from '../../src/engine/model.ts';
+import { initWeights, type Weights } from '../../src/engine/weights.ts';
+import {
+  foldUnitGates,
+  gatePenalty,
+  gateSites,
+  gateUnitMask,
+  noiseLogAlpha,
+  testGates,
+  withUnitGates,
+  type GateMethod,
+} from '../../src/pruning/structured/gates.ts';
+import { compact, zeroUnits } from '../../src/pruning/structured/surgery.ts';
+
+beforeAll(async () => {
+  await initBackend('cpu');
+});
+
+async function outputs(
+  arch: Architecture,
+  weights: Weights,
+  input: Float32Array,
+  n: number,
+  noiseSeed?: number,
+) {
+  const model = new Model(arch, weights);
+  const y = tf.tidy(() =>
+    model.apply(tf.tensor4d(input, [n, ...arch.inputShape]), noiseSeed !== undefined, {
+      noiseSeed,
+    }),
+  );
+  const out = (await y.data()) as Float32Array;
+  y.dispose();
+  model.dispose();
+  return out;
+}
+
+/** Gate parameters spread so that some units are shut and some open. */
+function gatedWeights(arch: Architecture, method: GateMethod, seed: number): Weights {
+  const rng = new Rng(seed);
+  const w = initWeights(describeParams(arch), 'kaiming-normal', seed);
+  for (const [name, t] of w) {
+    if (name.endsWith('.logAlpha')) t.forEach((_, i) => (t[i] = i % 3 === 0 ? -4 : rng.normal()));
+    else if (name.endsWith('.noiseMean')) t.forEach((_, i) => (t[i] = 0.5 + rng.next()));
+    else if (name.endsWith('.noiseLogVar'))
+      t.forEach((_, i) => (t[i] = i % 3 === 0 ? 4 : -6 + rng.normal()));
+    else if (name.endsWith('movingVariance')) t.forEach((_, i) => (t[i] = 0.5 + rng.next()));
+    else if (!name.endsWith('.kernel')) t.forEach((_, i) => (t[i] = 0.2 * rng.normal()));
+  }
+  return w;
+}
+
+const CASES: [ModelName, Shape3, string][] = [
+  ['lenet-300-100', [28, 28, 1], 'gates on dense layers'],
+  ['conv-2', [12, 12, 3], 'gates on convolutions'],
+  ['resnet-20', [16, 16, 3], 'gates after batch norm, channels coupled by skips'],
+];
+
+describe('unit gates: L0 hard-concrete and Bayesian group noise (Louizos et al.)', () => {
+  it.each(
+    CASES.flatMap(([m, s, what]) =>
+      (['l0', 'bayesian'] as const).map((g) => [m, s, what, g] as const),
+    ),
+  )(
+    '%s (%s), %s: the folded, compacted model computes what the gated model computes at test time',
+    async (model, shape, _what, method) => {
+      const arch = buildArchitecture(model, shape, 10);
+      const gated = withUnitGates(arch, method);
+      const weights = gatedWeights(gated, method, 3);
+      const rng = new Rng(4);
+      const n = 2;
+      const input = Float32Array.from({ length: n * shape[0] * shape[1] * shape[2] }, () =>
+        rng.next(),
+      );
+      const want = await outputs(gated, weights, input, n);
+      const folded = foldUnitGates(method, gateSites(arch), weights);
+      expect([...folded.keys()].sort()).toEqual(
+        describeParams(arch)
+          .map((p) => p.name)
+          .sort(),
+      );
+      const plain = await outputs(arch, folded, input, n);
+      const close = (a: Float32Array, tol: number) =>
+        a.forEach((v, i) =>
+          expect(Math.abs(v - want[i]!)).toBeLessThan(tol * (1 + Math.abs(want[i]!))),
+        );
+      close(plain, 1e-4);
+      const mask = gateUnitMask(arch, method, weights, 3);
+      const removed = [...mask.values()].reduce(
+        (s, m) => s + m.length - m.reduce((a, b) => a + b, 0),
+        0,
+      );
+      expect(removed).toBeGreaterThan(0);
+      const small = compact(arch, folded, mask);
+      const got = await outputs(small.arch, small.weights, input, n);
+      // surgery computes what the folded model with those units zeroed computes…
+      const masked = await outputs(arch, zeroUnits(arch, folded, mask), input, n);
+      got.forEach((v, i) =>
+        expect(Math.abs(v - masked[i]!)).toBeLessThan(1e-4 * (1 + Math.abs(v))),
+      );
+      // …and for L0, whose removed units' gates are exactly 0, what the gated model computes
+      if (method === 'l0') close(got, 1e-4);
+    },
+  );
+
+  it('L0: test-time gate clip(σ(log α)(ζ − γ) + γ, 0, 1); a unit is removed exactly when it is 0', () => {
+    const arch = buildArchitecture('lenet-300-100', [28, 28, 1], 10);
+    const weights = initWeights(describeParams(withUnitGates(arch, 'l0')), 'glorot-normal', 1);
+    const la = weights.get('fc1.logAlpha')!;
+    la[0] = 0; // σ = 0.5 → 0.5·1.2 − 0.1 = 0.5
+    la[1] = -3; // σ ≈ 0.047 → < 0.1/1.2: gate 0
+    la[2] = 9; // clamped to log 100: σ ≈ 0.990 → 1.088 → 1
+    const z = testGates('l0', gateSites(arch), weights).get('fc1')!;
+    expect(z[0]).toBeCloseTo(0.5, 6);
+    expect(z[1]).toBe(0);
+    expect(z[2]).toBe(1);
+    const keep = gateUnitMask(arch, 'l0', weights, 0).get('fc1')!;
+    expect([keep[0], keep[1], keep[2]]).toEqual([1, 0, 1]);
+  });
+
+  it('the regularisers: λ/N·Σ P(z ≠ 0) for L0, KL/N with log α = log σ² − log μ² for Bayesian noise', async () => {
+    const arch = buildArchitecture('lenet-300-100', [28, 28, 1], 10);
+    for (const method of ['l0', 'bayesian'] as const) {
+      const gated = withUnitGates(arch, method);
+      const weights = gatedWeights(gated, method, 7);
+      const model = new Model(gated, weights);
+      const value = (await gatePenalty(method, gateSites(arch), 0.5, 1000)(model).data())[0]!;
+      model.dispose();
+      let expected = 0;
+      for (const site of ['fc1', 'fc2']) {
+        if (method === 'l0') {
+          const clamp = (a: number) => Math.min(Math.log(100), Math.max(Math.log(0.01), a));
+          for (const a of weights.get(`${site}.logAlpha`)!)
+            expected += 1 / (1 + Math.exp(-(clamp(a) - (2 / 3) * Math.log(0.1 / 1.1))));
+        } else {
+          for (const a of noiseLogAlpha(weights, site)) {
+            const negKl =
+              0.63576 / (1 + Math.exp(-(1.8732 + 1.48695 * a))) -
+              0.5 * Math.log1p(Math.exp(-a)) -
+              0.63576;
+            expected -= negKl;
+          }
+        }
+      }
+      expected *= (method === 'l0' ? 0.5 : 1) / 1000;
+      expect(value).toBeCloseTo(expected, 5);
+    }
+  });
+
+  it('training noise is drawn per step: the same seed repeats it, another seed changes it', async () => {
+    const arch = withUnitGates(buildArchitecture('lenet-300-100', [28, 28, 1], 10), 'l0');
+    const weights = gatedWeights(arch, 'l0', 2);
+    const input = Float32Array.from({ length: 784 }, (_, i) => (i % 7) / 7);
+    const a = await outputs(arch, weights, input, 1, 5);
+    expect(await outputs(arch, weights, input, 1, 5)).toEqual(a);
+    expect(await outputs(arch, weights, input, 1, 6)).not.toEqual(a);
+  });
+});
