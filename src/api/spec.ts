@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { TicketLabError } from '../core/errors.ts';
 import { deriveSeed } from '../core/random.ts';
 import { MODEL_NAMES, type ModelName } from '../engine/architectures.ts';
-import { SCORE_NAMES, STRUCTURED_NAMES } from '../pruning/methods.ts';
+import { SCORE_NAMES, STRUCTURED_NAMES, structuredLevels } from '../pruning/methods.ts';
 
 export { MODEL_NAMES, type ModelName };
 
@@ -372,19 +372,6 @@ export function prunedLevels(spec: ResolvedSpec): number {
     transfer: 1,
     structured: structuredLevels(spec.structured),
   }[spec.method];
-}
-
-/** Levels of a structured experiment: one per rate, energy or threshold its method takes. */
-export function structuredLevels(
-  s: Pick<ResolvedSpec['structured'], 'method' | 'rates' | 'energies' | 'logAlphaThresholds'>,
-): number {
-  return {
-    'l1-filter': s.rates.length,
-    slimming: s.rates.length,
-    pca: s.energies.length,
-    l0: 1,
-    bayesian: s.logAlphaThresholds.length,
-  }[s.method];
 }
 
 export function runsInJob(spec: ResolvedSpec): number {

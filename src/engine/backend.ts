@@ -5,6 +5,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { TicketLabError } from '../core/errors.ts';
 import { registerWasmConvBackprop } from './wasm-conv-backprop.ts';
+import { registerWasmMatMul } from './wasm-matmul.ts';
 
 export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
 export const BACKEND_ORDER: readonly BackendName[] = [
@@ -49,6 +50,7 @@ async function activate(name: BackendName): Promise<string | null> {
     case 'wasm': {
       if (!wasmKernelRegistered) {
         registerWasmConvBackprop();
+        registerWasmMatMul();
         wasmKernelRegistered = true;
       }
       try {

@@ -205,7 +205,8 @@ export function ticketTrainer(config: TrainerConfig, hooks: ImpHooks, options: R
   ): Promise<TicketOutcome> => {
     const seed = deriveSeed(config.seed, 'batch-order', level, method);
     const arch = run.arch ?? config.arch;
-    const size = run.size ?? sizeOf(run.arch ? describeParams(arch) : specs, mask);
+    const stored = run.storedArch ?? arch;
+    const size = run.size ?? sizeOf(stored === config.arch ? specs : describeParams(stored), mask);
     const info: RunInfo = { level, method, seed, remainingFraction: size.remainingFraction };
     const resumeFrom =
       inFlight && runKey(inFlight) === runKey(info) ? inFlight.checkpoint : undefined;
@@ -220,7 +221,7 @@ export function ticketTrainer(config: TrainerConfig, hooks: ImpHooks, options: R
       size,
       startIteration,
       resumed: resumeFrom !== undefined,
-      arch: run.storedArch ?? arch,
+      arch: stored,
       structure: run.structure,
     });
     if (resumeFrom) run.restore?.(resumeFrom.state);
@@ -261,7 +262,7 @@ export function ticketTrainer(config: TrainerConfig, hooks: ImpHooks, options: R
       rewindWeights: level === 0 && k > 0 ? training.captured! : null,
       size,
       training,
-      arch: run.storedArch ?? arch,
+      arch: stored,
       ...finished,
     };
     await hooks.onTicket(ticket);

@@ -22,3 +22,19 @@ export type TicketMethod =
   | 'random-prune'
   | ScoreName
   | StructuredName;
+
+/** Levels of a structured experiment: one per rate, energy or threshold its method takes. */
+export function structuredLevels(s: {
+  method: StructuredName;
+  rates: number[];
+  energies: number[];
+  logAlphaThresholds: number[];
+}): number {
+  return {
+    'l1-filter': s.rates.length,
+    slimming: s.rates.length,
+    pca: s.energies.length,
+    l0: 1,
+    bayesian: s.logAlphaThresholds.length,
+  }[s.method];
+}

@@ -310,6 +310,11 @@ describe('workbench UI in Chromium', () => {
       /measured speed-up over the dense model \(batch 1 \/ 64\)\d+\.\d\d× \/ \d+\.\d\d×/,
     );
     await shot('ticket-structured');
+    // its export is the compacted model (the CLI test runs such a file in onnxruntime)
+    const ticketId = /#\/ticket\/([^/]+)/.exec(page.url())![1]!;
+    await page.getByRole('button', { name: 'Export model…' }).click();
+    await expect.poll(() => page.locator('p.muted').filter({ hasText: 'sha256' }).count()).toBe(1);
+    expect(existsSync(join(data, 'exports', `${ticketId}.onnx`))).toBe(true);
 
     await page.goto(`${server.url.origin}/?token=${server.token}#/compare/${experimentId}`);
     await expect

@@ -1,5 +1,5 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { outputs } from './fixtures.ts';
 import { Rng } from '../../src/core/random.ts';
 import {
   buildArchitecture,
@@ -26,25 +26,6 @@ import { compact, zeroUnits } from '../../src/pruning/structured/surgery.ts';
 beforeAll(async () => {
   await initBackend('cpu');
 });
-
-async function outputs(
-  arch: Architecture,
-  weights: Weights,
-  input: Float32Array,
-  n: number,
-  noiseSeed?: number,
-) {
-  const model = new Model(arch, weights);
-  const y = tf.tidy(() =>
-    model.apply(tf.tensor4d(input, [n, ...arch.inputShape]), noiseSeed !== undefined, {
-      noiseSeed,
-    }),
-  );
-  const out = (await y.data()) as Float32Array;
-  y.dispose();
-  model.dispose();
-  return out;
-}
 
 /** Gate parameters spread so that some units are shut and some open. */
 function gatedWeights(arch: Architecture, method: GateMethod, seed: number): Weights {

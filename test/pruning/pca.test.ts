@@ -1,5 +1,5 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { outputs } from './fixtures.ts';
 import { Rng } from '../../src/core/random.ts';
 import {
   buildArchitecture,
@@ -8,7 +8,6 @@ import {
   type LayerDef,
 } from '../../src/engine/architectures.ts';
 import { initBackend } from '../../src/engine/backend.ts';
-import { Model } from '../../src/engine/model.ts';
 import { initWeights, type Weights } from '../../src/engine/weights.ts';
 import {
   lowRankApproximate,
@@ -20,15 +19,6 @@ import {
 beforeAll(async () => {
   await initBackend('cpu');
 });
-
-async function outputs(arch: Architecture, weights: Weights, input: Float32Array, n: number) {
-  const model = new Model(arch, weights);
-  const y = tf.tidy(() => model.apply(tf.tensor4d(input, [n, ...arch.inputShape]), false));
-  const out = (await y.data()) as Float32Array;
-  y.dispose();
-  model.dispose();
-  return out;
-}
 
 function randomWeights(arch: Architecture, seed: number): Weights {
   const rng = new Rng(seed);

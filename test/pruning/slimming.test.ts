@@ -1,13 +1,8 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { outputs } from './fixtures.ts';
 import { Rng } from '../../src/core/random.ts';
-import {
-  buildArchitecture,
-  describeParams,
-  type Architecture,
-} from '../../src/engine/architectures.ts';
+import { buildArchitecture, describeParams } from '../../src/engine/architectures.ts';
 import { initBackend } from '../../src/engine/backend.ts';
-import { Model } from '../../src/engine/model.ts';
 import { initWeights, type Weights } from '../../src/engine/weights.ts';
 import {
   EarlyBird,
@@ -25,15 +20,6 @@ import { compact } from '../../src/pruning/structured/surgery.ts';
 beforeAll(async () => {
   await initBackend('cpu');
 });
-
-async function outputs(arch: Architecture, weights: Weights, input: Float32Array, n: number) {
-  const model = new Model(arch, weights);
-  const y = tf.tidy(() => model.apply(tf.tensor4d(input, [n, ...arch.inputShape]), false));
-  const out = (await y.data()) as Float32Array;
-  y.dispose();
-  model.dispose();
-  return out;
-}
 
 describe('Early-Bird detection (You et al. 2020)', () => {
   it('fires at the first epoch whose mask is within the threshold of each of the window’s older masks', () => {

@@ -1,5 +1,5 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { outputs } from './fixtures.ts';
 import { Rng } from '../../src/core/random.ts';
 import {
   buildArchitecture,
@@ -11,7 +11,6 @@ import {
 } from '../../src/engine/architectures.ts';
 import { initBackend } from '../../src/engine/backend.ts';
 import { measureLatency } from '../../src/engine/latency.ts';
-import { Model } from '../../src/engine/model.ts';
 import { initWeights, type Weights } from '../../src/engine/weights.ts';
 import { l1UnitMask } from '../../src/pruning/structured/l1-filter.ts';
 import { compact, couplingGroups, zeroUnits } from '../../src/pruning/structured/surgery.ts';
@@ -20,16 +19,6 @@ import { maskToBundle, removedUnits } from '../../src/pruning/mask.ts';
 beforeAll(async () => {
   await initBackend('cpu');
 });
-
-async function outputs(arch: Architecture, weights: Weights, input: Float32Array, n: number) {
-  const model = new Model(arch, weights);
-  const x = tf.tensor4d(input, [n, ...arch.inputShape]);
-  const y = model.apply(x, false);
-  const out = (await y.data()) as Float32Array;
-  tf.dispose([x, y]);
-  model.dispose();
-  return out;
-}
 
 /** Random weights with batch-norm statistics away from 0/1, as after training. */
 function trainedLike(arch: Architecture, seed: number): Weights {

@@ -184,6 +184,7 @@ describe('structured pruning jobs', () => {
       expect(lab.store.getRun(dense.runId)!.iterations).toBe(first * itersPerEpoch);
 
       // the stored network is plain LeNet-300-100: its unit scales are folded away
+      expect(lab.store.getTicket(dense.id)!.totalParams).toBe(266_610);
       const weights = lab.store.getTensors(lab.store.getTicket(dense.id)!.trainedBlob!);
       expect([...weights.keys()].sort()).toEqual(
         ['fc1.bias', 'fc1.kernel', 'fc2.bias', 'fc2.kernel', 'fc3.bias', 'fc3.kernel'].sort(),

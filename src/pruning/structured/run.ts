@@ -11,7 +11,7 @@ import { measureLatency } from '../../engine/latency.ts';
 import { initWeights, weightsToBundle, type Weights } from '../../engine/weights.ts';
 import { ticketTrainer, type ImpHooks, type RunOptions, type TrainerConfig } from '../imp.ts';
 import { denseMask } from '../mask.ts';
-import type { StructuredName } from '../methods.ts';
+import { structuredLevels, type StructuredName } from '../methods.ts';
 import { l1UnitMask } from './l1-filter.ts';
 import type { EarlyBirdRecord, InferenceMeasurement, TicketStructure } from './record.ts';
 import {
@@ -33,7 +33,6 @@ import {
   withUnitGates,
   type GateMethod,
 } from './gates.ts';
-import { structuredLevels } from '../../api/spec.ts';
 
 export interface StructuredConfig extends TrainerConfig {
   method: StructuredName;
@@ -94,12 +93,13 @@ function fileBytes(arch: Architecture, weights: Weights): number {
 }
 
 /**
- * Structured pruning ending in surgery (issue 7): train the dense network (for network
- * slimming: with the L1 penalty on the scale factors, stopping at the Early-Bird tickets
- * when asked), then per rate choose the units to remove, cut them out of every tensor they
- * flow through, and retrain the smaller model. Each ticket stores its compacted
- * architecture, its size from the real shapes, and its measured inference speed against
- * the dense model. Runs already stored (`completed`) are skipped.
+ * Structured pruning ending in a smaller model (issue 7). Level 0 trains the dense network:
+ * plainly (l1-filter, pca), with the L1 penalty on scale factors stopping at the Early-Bird
+ * tickets (slimming), or with learned unit gates (l0, bayesian). Each level then chooses
+ * the units to remove and cuts them out of every tensor they flow through (or, for pca,
+ * replaces layers by low-rank pairs), and retrains the smaller model from those weights.
+ * Each ticket stores its compacted architecture, its size from the real shapes, and its
+ * measured inference speed against the dense model. Runs already stored are skipped.
  */
 export async function runStructured(
   config: StructuredConfig,

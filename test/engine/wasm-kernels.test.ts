@@ -106,3 +106,57 @@ describe('wasm backward convolutions', () => {
     expect(tf.memory().numTensors).toBe(tensors);
   });
 });
+
+describe('wasm matrix products with transposed operands', () => {
+  const MATMUL: { a: number[]; b: number[]; ta: boolean; tb: boolean }[] = [
+    { a: [60, 784], b: [60, 300], ta: true, tb: false }, // a weight gradient xᵀ·dy
+    { a: [60, 300], b: [784, 300], ta: false, tb: true }, // an input gradient dy·Wᵀ
+    { a: [7, 5], b: [9, 7], ta: true, tb: true },
+    { a: [3, 6, 4], b: [3, 6, 5], ta: true, tb: false }, // batched
+    { a: [2, 4, 6], b: [1, 5, 6], ta: false, tb: true }, // batch broadcast
+    { a: [8, 16], b: [16, 3], ta: false, tb: false }, // untouched path
+  ];
+  const values = (shape: number[], seed: number) =>
+    Float32Array.from({ length: shape.reduce((x, y) => x * y, 1) }, (_, i) =>
+      Math.sin(i * 12.9898 + seed),
+    );
+  const product = async (backend: 'wasm' | 'cpu', c: (typeof MATMUL)[number], fused: boolean) => {
+    await tf.setBackend(backend);
+    return tf.tidy(() => {
+      const a = tf.tensor(values(c.a, 1), c.a);
+      const b = tf.tensor(values(c.b, 2), c.b);
+      if (!fused) return tf.matMul(a, b, c.ta, c.tb).dataSync() as Float32Array;
+      const cols = c.tb ? c.b[c.b.length - 2]! : c.b[c.b.length - 1]!;
+      const bias = tf.tensor1d(values([cols], 3));
+      return tf.fused
+        .matMul({ a, b, transposeA: c.ta, transposeB: c.tb, bias, activation: 'relu' })
+        .dataSync() as Float32Array;
+    });
+  };
+
+  for (const c of MATMUL) {
+    // tfjs-backend-wasm's own _FusedMatMul is wrong for batched (rank-3) operands even
+    // untransposed; the engine only fuses rank-2 products, so only those are checked fused
+    for (const fused of c.a.length === 2 ? [false, true] : [false]) {
+      it(`${fused ? 'fused (bias, relu)' : 'plain'}: a ${c.a.join('×')}${c.ta ? 'ᵀ' : ''} · b ${c.b.join('×')}${c.tb ? 'ᵀ' : ''} matches the cpu backend`, async () => {
+        await initBackend('wasm');
+        const wasm = await product('wasm', c, fused);
+        const cpu = await product('cpu', c, fused);
+        expect(wasm.length).toBe(cpu.length);
+        expect(maxRelativeError(wasm, cpu)).toBeLessThan(1e-5);
+        await tf.setBackend('wasm');
+      });
+    }
+  }
+
+  it('frees its transposed copies', async () => {
+    await initBackend('wasm');
+    const a = tf.randomNormal([30, 20]);
+    const b = tf.randomNormal([30, 10]);
+    const backend = tf.engine().backend;
+    tf.matMul(a, b, true, false).dispose();
+    const dataIds = backend.numDataIds();
+    for (let i = 0; i < 5; i++) tf.matMul(a, b, true, false).dispose();
+    expect(backend.numDataIds()).toBe(dataIds);
+  });
+});

@@ -1,0 +1,115 @@
+/**
+ * Where a training step's time goes (issue 9, before changing anything): the real masked
+ * training loop (src/engine/train.ts) under tfjs's profiler, per kernel.
+ *
+ *   npm run bench:profile [-- --backend wasm|cpu] [-- --steps N]
+ *
+ * LeNet-300-100 (28×28×1) and Conv-4 (32×32×3) at batch 60 on random data; the validation
+ * and test splits hold one example each so evaluation adds nothing measurable. Reports the
+ * wall time per step, each kernel's share of it, and the time outside any kernel (tfjs's
+ * dispatch, tensor bookkeeping, the loop itself). Writes bench/results/profile.md.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { parseArgs } from '../src/cli/args.ts';
+import type { DecodedDataset } from '../src/data/dataset.ts';
+import { prepareData } from '../src/data/split.ts';
+import { buildArchitecture, describeParams, type ModelName } from '../src/engine/architectures.ts';
+import { initBackend, type BackendName } from '../src/engine/backend.ts';
+import { Model } from '../src/engine/model.ts';
+import { train } from '../src/engine/train.ts';
+import { initWeights } from '../src/engine/weights.ts';
+import { denseMask, maskToFloat } from '../src/pruning/mask.ts';
+
+const { options } = parseArgs(process.argv.slice(2), ['backend', 'steps']);
+const BATCH = 60;
+const backend = await initBackend(options.get('backend') as BackendName | undefined);
+
+function randomData(shape: [number, number, number], train: number) {
+  const size = shape[0] * shape[1] * shape[2];
+  const set = (count: number) => ({
+    images: Uint8Array.from({ length: count * size }, (_, i) => (i * 2654435761) >>> 24),
+    labels: Uint8Array.from({ length: count }, (_, i) => i % 10),
+    count,
+  });
+  const ds: DecodedDataset = {
+    name: 'random',
+    format: 'bench',
+    inputShape: shape,
+    classNames: Array.from({ length: 10 }, (_, i) => String(i)),
+    train: set(train + 1),
+    test: set(1),
+  };
+  return prepareData(ds, 1 / (train + 1));
+}
+
+const lines = [
+  `Backend: ${backend.name} (${backend.device}). Batch ${BATCH}; per-kernel times from tf.profile over the timed steps.`,
+];
+const cases: [ModelName, [number, number, number], number][] = [
+  ['lenet-300-100', [28, 28, 1], Number(options.get('steps') ?? 200)],
+  ['conv-4', [32, 32, 3], Number(options.get('steps') ?? 200) / 20],
+];
+for (const [name, shape, steps] of cases) {
+  const arch = buildArchitecture(name, shape, 10);
+  const specs = describeParams(arch);
+  const data = randomData(shape, BATCH * 50);
+  const settings = {
+    optimizer: 'adam' as const,
+    learningRate: 1e-3,
+    momentum: 0,
+    weightDecay: 0,
+    batchSize: BATCH,
+    iterations: steps,
+    evalEvery: 1_000_000,
+  };
+  const run = async (iterations: number) => {
+    const model = new Model(arch, initWeights(specs, 'glorot-normal', 1));
+    const t0 = performance.now();
+    const info = await tf.profile(() =>
+      train({
+        model,
+        masks: maskToFloat(denseMask(specs)),
+        data,
+        settings: { ...settings, iterations },
+        seed: 1,
+      }).then(() => undefined),
+    );
+    const wall = performance.now() - t0;
+    model.dispose();
+    return { info, wall };
+  };
+  await run(Math.max(2, Math.ceil(steps / 10))); // warm-up: kernels compiled, buffers grown
+  const { info, wall } = await run(steps);
+  const byKernel = new Map<string, { ms: number; calls: number }>();
+  for (const k of info.kernels) {
+    const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+    const e = byKernel.get(k.name) ?? { ms: 0, calls: 0 };
+    e.ms += ms;
+    e.calls++;
+    byKernel.set(k.name, e);
+  }
+  const kernelMs = [...byKernel.values()].reduce((s, e) => s + e.ms, 0);
+  const perStep = wall / steps;
+  lines.push(
+    '',
+    `### ${name}: ${perStep.toFixed(2)} ms per step (${Math.round((BATCH * 1000) / perStep).toLocaleString('en')} samples/s), ${steps} steps`,
+    '',
+    `Kernels: ${(kernelMs / steps).toFixed(2)} ms per step (${((kernelMs / wall) * 100).toFixed(0)}%) in ${(info.kernels.length / steps).toFixed(0)} kernel calls; outside kernels: ${((wall - kernelMs) / steps).toFixed(2)} ms per step (${(((wall - kernelMs) / wall) * 100).toFixed(0)}%).`,
+    '',
+    '| kernel | ms per step | share of the step | calls per step |',
+    '|---|---|---|---|',
+    ...[...byKernel]
+      .sort((a, b) => b[1].ms - a[1].ms)
+      .slice(0, 15)
+      .map(
+        ([k, e]) =>
+          `| ${k} | ${(e.ms / steps).toFixed(3)} | ${((e.ms / wall) * 100).toFixed(1)}% | ${(e.calls / steps).toFixed(1)} |`,
+      ),
+  );
+  process.stdout.write(lines.slice(-20).join('\n') + '\n');
+}
+const out = join(import.meta.dirname, 'results');
+mkdirSync(out, { recursive: true });
+writeFileSync(join(out, 'profile.md'), lines.join('\n') + '\n');
