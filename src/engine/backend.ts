@@ -6,6 +6,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { TicketLabError } from '../core/errors.ts';
 import { registerWasmConvBackprop } from './wasm-conv-backprop.ts';
 import { registerWasmMatMul } from './wasm-matmul.ts';
+import { nativeBlas } from './native-blas.ts';
 
 export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
 export const BACKEND_ORDER: readonly BackendName[] = [
@@ -67,7 +68,8 @@ async function activate(name: BackendName): Promise<string | null> {
 function describeDevice(name: BackendName): string {
   if (name === 'wasm') {
     const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
-    return `CPU (WebAssembly${simd ? ', SIMD' : ''})`;
+    const products = nativeBlas() ? '; matrix products on the system BLAS' : '';
+    return `CPU (WebAssembly${simd ? ', SIMD' : ''}${products})`;
   }
   if (name === 'cpu') return 'CPU (JavaScript)';
   if (name === 'tensorflow') return 'CPU (libtensorflow)';

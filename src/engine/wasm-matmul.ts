@@ -1,6 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
+import {
+  broadcast_util,
+  util,
+  type KernelConfig,
+  type KernelFunc,
+  type NamedAttrMap,
+  type TensorInfo,
+} from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { nativeBlas, type NativeBlas } from './native-blas.ts';
 
 /**
  * Matrix products with a transposed operand on the wasm backend. tfjs-backend-wasm passes
@@ -44,19 +52,95 @@ function untransposed(original: KernelFunc): KernelFunc {
   };
 }
 
-/** Replaces both kernels on the wasm backend; call before the backend initialises. */
+interface MatMulAttrs {
+  transposeA: boolean;
+  transposeB: boolean;
+  activation?: string;
+  leakyreluAlpha?: number;
+}
+
+/**
+ * The product by the system BLAS, in place on the wasm heap (no copies, transposes passed
+ * to sgemm), with a fused kernel's bias and ReLU applied by the wasm kernels. Returns null
+ * for what it does not cover (other dtypes or activations, empty or broadcast batches),
+ * which the WebAssembly path computes.
+ */
+function nativeProduct(blas: NativeBlas, name: string) {
+  const kernel = (k: string) => tf.getKernel(k, 'wasm')!.kernelFunc;
+  return ({ inputs, backend, attrs }: Parameters<KernelFunc>[0]): TensorInfo | null => {
+    const wasm = backend as BackendWasm;
+    const { a, b, bias, preluActivationWeights } = inputs as Record<string, TensorInfo>;
+    const { transposeA, transposeB, activation = 'linear' } = attrs as unknown as MatMulAttrs;
+    if (a!.dtype !== 'float32' || b!.dtype !== 'float32') return null;
+    if (preluActivationWeights || !['linear', 'relu'].includes(activation)) return null;
+    const ra = a!.shape.length;
+    const rb = b!.shape.length;
+    const m = transposeA ? a!.shape[ra - 1]! : a!.shape[ra - 2]!;
+    const k = transposeA ? a!.shape[ra - 2]! : a!.shape[ra - 1]!;
+    const n = transposeB ? b!.shape[rb - 2]! : b!.shape[rb - 1]!;
+    const batchA = util.sizeFromShape(a!.shape.slice(0, -2));
+    const batchB = util.sizeFromShape(b!.shape.slice(0, -2));
+    if (m * n * k === 0 || (batchA !== batchB && batchA !== 1 && batchB !== 1)) return null;
+    const outer = broadcast_util.assertAndGetBroadcastShape(
+      a!.shape.slice(0, -2),
+      b!.shape.slice(0, -2),
+    );
+    let out = wasm.makeOutput([...outer, m, n], 'float32');
+    const offset = (t: TensorInfo) => wasm.dataIdMap.get(t.dataId)!.memoryOffset;
+    blas.sgemm(
+      // the heap as the backend reads it (a view on the module's memory)
+      wasm.typedArrayFromHeap(out).buffer as ArrayBuffer,
+      transposeA,
+      transposeB,
+      Math.max(batchA, batchB),
+      m,
+      n,
+      k,
+      offset(a!),
+      offset(b!),
+      offset(out),
+      batchA === 1 ? 0 : m * k,
+      batchB === 1 ? 0 : k * n,
+    );
+    if (name === tf._FusedMatMul) {
+      const then = (kernelName: string, x: Record<string, TensorInfo>) => {
+        const next = kernel(kernelName)({ inputs: x, backend, attrs: {} }) as TensorInfo;
+        wasm.disposeData(out.dataId);
+        out = next;
+      };
+      if (bias) then('Add', { a: out, b: bias });
+      if (activation === 'relu') then('Relu', { x: out });
+    }
+    return out;
+  };
+}
+
+/**
+ * Replaces both kernels on the wasm backend; call before the backend initialises. With the
+ * native kernels built, products run on the system BLAS; otherwise on XNNPACK, untransposed.
+ */
 export function registerWasmMatMul(): void {
+  const blas = nativeBlas();
   for (const name of [tf.BatchMatMul, tf._FusedMatMul]) {
     const original = tf.getKernel(name, 'wasm');
     if (!original) throw new Error(`tfjs-backend-wasm has no ${name} kernel`);
     tf.unregisterKernel(name, 'wasm');
+    const webAssembly = untransposed(original.kernelFunc);
+    const native = blas ? nativeProduct(blas, name) : null;
     const replacement: KernelConfig = {
       kernelName: name,
       backendName: 'wasm',
-      // the original's setup binds its wasm function, which the replacement calls
+      // the original's setup binds its wasm function, which the replacement may call
       setupFunc: original.setupFunc,
-      kernelFunc: untransposed(original.kernelFunc),
+      kernelFunc: (args) => (useNative ? native?.(args) : null) ?? webAssembly(args),
     };
     tf.registerKernel(replacement);
   }
+}
+
+let useNative = true;
+
+/** Whether products use the native kernels when built (tests check both paths). */
+export function setNativeMatMul(on: boolean): void {
+  useNative = on;
 }

@@ -1,6 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { initBackend } from '../../src/engine/backend.ts';
+import { nativeBlas, nativeBlasStatus } from '../../src/engine/native-blas.ts';
+import { setNativeMatMul } from '../../src/engine/wasm-matmul.ts';
+import { ROOT } from '../helpers.ts';
 
 type Pad = 'same' | 'valid' | number;
 const CASES: {
@@ -134,20 +139,47 @@ describe('wasm matrix products with transposed operands', () => {
     });
   };
 
-  for (const c of MATMUL) {
-    // tfjs-backend-wasm's own _FusedMatMul is wrong for batched (rank-3) operands even
-    // untransposed; the engine only fuses rank-2 products, so only those are checked fused
-    for (const fused of c.a.length === 2 ? [false, true] : [false]) {
-      it(`${fused ? 'fused (bias, relu)' : 'plain'}: a ${c.a.join('×')}${c.ta ? 'ᵀ' : ''} · b ${c.b.join('×')}${c.tb ? 'ᵀ' : ''} matches the cpu backend`, async () => {
-        await initBackend('wasm');
-        const wasm = await product('wasm', c, fused);
-        const cpu = await product('cpu', c, fused);
-        expect(wasm.length).toBe(cpu.length);
-        expect(maxRelativeError(wasm, cpu)).toBeLessThan(1e-5);
-        await tf.setBackend('wasm');
-      });
+  const paths = nativeBlas()
+    ? (['native BLAS', 'WebAssembly'] as const)
+    : (['WebAssembly'] as const);
+  for (const path of paths)
+    for (const c of MATMUL) {
+      // tfjs-backend-wasm's own _FusedMatMul is wrong for batched (rank-3) operands even
+      // untransposed; the engine only fuses rank-2 products, so only those are checked fused
+      for (const fused of c.a.length === 2 ? [false, true] : [false]) {
+        it(`${path}, ${fused ? 'fused (bias, relu)' : 'plain'}: a ${c.a.join('×')}${c.ta ? 'ᵀ' : ''} · b ${c.b.join('×')}${c.tb ? 'ᵀ' : ''} matches the cpu backend`, async () => {
+          await initBackend('wasm');
+          setNativeMatMul(path === 'native BLAS');
+          try {
+            const wasm = await product('wasm', c, fused);
+            const cpu = await product('cpu', c, fused);
+            expect(wasm.length).toBe(cpu.length);
+            expect(maxRelativeError(wasm, cpu)).toBeLessThan(1e-5);
+          } finally {
+            setNativeMatMul(true);
+            await tf.setBackend('wasm');
+          }
+        });
+      }
     }
-  }
+
+  it('uses the native kernels where they are built, and they refuse operands outside the memory', async () => {
+    const built = existsSync(join(ROOT, 'native', 'build', 'Release', 'ticketlab_blas.node'));
+    if (!built || process.env.TICKETLAB_NATIVE === '0') {
+      expect(nativeBlas()).toBeNull();
+      expect(nativeBlasStatus()).toMatch(/^WebAssembly; native BLAS/);
+      return;
+    }
+    const blas = nativeBlas()!;
+    expect(nativeBlasStatus()).toBe('system BLAS (native)');
+    // [[1, 2], [3, 4]]ᵀ · [[5, 6], [7, 8]] at byte offsets 0 and 16, into offset 32
+    const memory = new Float32Array([1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 0]);
+    blas.sgemm(memory.buffer, true, false, 1, 2, 2, 2, 0, 16, 32, 0, 0);
+    expect([...memory.subarray(8)]).toEqual([26, 30, 38, 44]);
+    expect(() => blas.sgemm(memory.buffer, false, false, 1, 2, 2, 2, 0, 16, 40, 0, 0)).toThrow(
+      /outside the memory/,
+    );
+  });
 
   it('frees its transposed copies', async () => {
     await initBackend('wasm');

@@ -1,0 +1,13 @@
+{
+  "targets": [
+    {
+      "target_name": "ticketlab_blas",
+      "sources": ["blas.c"],
+      "cflags": ["-O2"],
+      "conditions": [
+        ["OS=='mac'", { "libraries": ["-framework Accelerate"] }],
+        ["OS=='linux'", { "libraries": ["-l:libblas.so.3"] }]
+      ]
+    }
+  ]
+}

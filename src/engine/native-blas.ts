@@ -1,0 +1,51 @@
+import { createRequire } from 'node:module';
+
+/**
+ * The optional native kernels (native/blas.c): matrix products by the system BLAS, computed
+ * in place on the WebAssembly backend's memory. Built on install where a compiler and a BLAS
+ * exist (scripts/build-native.mjs); everywhere else, and with TICKETLAB_NATIVE=0, the engine
+ * uses the WebAssembly kernels.
+ */
+export interface NativeBlas {
+  /**
+   * For each of `batch` products, C[m×n] = op(A)·op(B), row-major, operands at byte offsets
+   * of `memory`; A and B advance by strideA and strideB floats (0 broadcasts), C by m·n.
+   */
+  sgemm(
+    memory: ArrayBuffer,
+    transposeA: boolean,
+    transposeB: boolean,
+    batch: number,
+    m: number,
+    n: number,
+    k: number,
+    a: number,
+    b: number,
+    c: number,
+    strideA: number,
+    strideB: number,
+  ): void;
+}
+
+let loaded: NativeBlas | null | undefined;
+let reason = '';
+
+export function nativeBlas(): NativeBlas | null {
+  if (loaded !== undefined) return loaded;
+  if (process.env.TICKETLAB_NATIVE === '0') {
+    reason = 'turned off (TICKETLAB_NATIVE=0)';
+    return (loaded = null);
+  }
+  try {
+    loaded = createRequire(import.meta.url)('../../native/build/Release/ticketlab_blas.node');
+  } catch (e) {
+    reason = `not built (${(e as Error).message.split('\n')[0]}); \`npm run build:native\` builds it`;
+    loaded = null;
+  }
+  return loaded ?? null;
+}
+
+/** How matrix products run, in words: for the backend's description. */
+export function nativeBlasStatus(): string {
+  return nativeBlas() ? 'system BLAS (native)' : `WebAssembly; native BLAS ${reason}`;
+}
