@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Architecture } from '../../src/engine/architectures.ts';
+import { Rng } from '../../src/core/random.ts';
+import { describeParams, type Architecture } from '../../src/engine/architectures.ts';
 import { Model } from '../../src/engine/model.ts';
-import type { Weights } from '../../src/engine/weights.ts';
+import { initWeights, type Weights } from '../../src/engine/weights.ts';
 
 /**
  * A model's outputs on `n` NHWC inputs: at test time, or in training mode with unit-gate
@@ -24,4 +25,17 @@ export async function outputs(
   y.dispose();
   model.dispose();
   return out;
+}
+
+/** Random weights with biases, γ, β and batch-norm statistics away from 0/1, as after training. */
+export function trainedLike(arch: Architecture, seed: number): Weights {
+  const rng = new Rng(seed);
+  const w = initWeights(describeParams(arch), 'kaiming-normal', seed);
+  for (const [name, t] of w) {
+    if (name.endsWith('.kernel')) continue;
+    t.forEach(
+      (_, i) => (t[i] = name.endsWith('movingVariance') ? 0.5 + rng.next() : 0.2 * rng.normal()),
+    );
+  }
+  return w;
 }

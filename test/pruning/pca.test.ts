@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { outputs } from './fixtures.ts';
+import { outputs, trainedLike } from './fixtures.ts';
 import { Rng } from '../../src/core/random.ts';
 import {
   buildArchitecture,
@@ -8,7 +8,6 @@ import {
   type LayerDef,
 } from '../../src/engine/architectures.ts';
 import { initBackend } from '../../src/engine/backend.ts';
-import { initWeights, type Weights } from '../../src/engine/weights.ts';
 import {
   lowRankApproximate,
   lowRankReplace,
@@ -19,18 +18,6 @@ import {
 beforeAll(async () => {
   await initBackend('cpu');
 });
-
-function randomWeights(arch: Architecture, seed: number): Weights {
-  const rng = new Rng(seed);
-  const w = initWeights(describeParams(arch), 'kaiming-normal', seed);
-  for (const [name, t] of w) {
-    if (name.endsWith('.kernel')) continue;
-    t.forEach(
-      (_, i) => (t[i] = name.endsWith('movingVariance') ? 0.5 + rng.next() : 0.2 * rng.normal()),
-    );
-  }
-  return w;
-}
 
 const maxRelDiff = (a: Float32Array, b: Float32Array) => {
   let diff = 0;
@@ -83,7 +70,7 @@ describe('PCA low-rank replacement (Zhang et al.)', () => {
     '%s: replacing %s at full rank reproduces the layer (dense; conv with a 1×1 conv; conv before batch norm)',
     async (model, name, shape) => {
       const arch = buildArchitecture(model, [...shape], 10);
-      const weights = randomWeights(arch, 4);
+      const weights = trainedLike(arch, 4);
       const index = arch.layers.findIndex((l) => 'name' in l && l.name === name);
       const layer = arch.layers[index] as Extract<LayerDef, { kind: 'dense' | 'conv2d' }>;
       const d = layer.kind === 'dense' ? layer.units : layer.filters;
@@ -110,7 +97,7 @@ describe('PCA low-rank replacement (Zhang et al.)', () => {
 
   it('approximates layer by layer: thinner pairs, ranks recorded, outputs close on the calibration data', async () => {
     const arch = buildArchitecture('lenet-5', [28, 28, 1], 10);
-    const weights = randomWeights(arch, 5);
+    const weights = trainedLike(arch, 5);
     const rng = new Rng(1);
     // inputs with low-dimensional structure, as images have
     const count = 200;

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { outputs } from './fixtures.ts';
+import { outputs, trainedLike } from './fixtures.ts';
 import { Rng } from '../../src/core/random.ts';
 import {
   buildArchitecture,
@@ -11,7 +11,6 @@ import {
 } from '../../src/engine/architectures.ts';
 import { initBackend } from '../../src/engine/backend.ts';
 import { measureLatency } from '../../src/engine/latency.ts';
-import { initWeights, type Weights } from '../../src/engine/weights.ts';
 import { l1UnitMask } from '../../src/pruning/structured/l1-filter.ts';
 import { compact, couplingGroups, zeroUnits } from '../../src/pruning/structured/surgery.ts';
 import { maskToBundle, removedUnits } from '../../src/pruning/mask.ts';
@@ -19,19 +18,6 @@ import { maskToBundle, removedUnits } from '../../src/pruning/mask.ts';
 beforeAll(async () => {
   await initBackend('cpu');
 });
-
-/** Random weights with batch-norm statistics away from 0/1, as after training. */
-function trainedLike(arch: Architecture, seed: number): Weights {
-  const rng = new Rng(seed);
-  const w = initWeights(describeParams(arch), 'kaiming-normal', seed);
-  for (const [name, t] of w) {
-    if (name.endsWith('.kernel')) continue;
-    t.forEach(
-      (_, i) => (t[i] = name.endsWith('movingVariance') ? 0.5 + rng.next() : 0.2 * rng.normal()),
-    );
-  }
-  return w;
-}
 
 const CASES: [ModelName, string, Shape3][] = [
   ['lenet-300-100', 'dense neurons', [28, 28, 1]],

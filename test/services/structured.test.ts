@@ -44,6 +44,12 @@ type Ticket = {
   speedup: { batch1: number; batch64: number } | null;
 };
 
+/** The tickets of the (only) experiment in a data folder, as `ticketlab show --json` lists them. */
+function ticketsOf(data: string): Ticket[] {
+  const [experiment] = JSON.parse(cli(['ls', '--json'], data).stdout);
+  return JSON.parse(cli(['show', experiment.id, '--json'], data).stdout).tickets;
+}
+
 const argmax = (row: ArrayLike<number>) => {
   let best = 0;
   for (let i = 1; i < row.length; i++) if (row[i]! > row[best]!) best = i;
@@ -64,10 +70,7 @@ describe('structured pruning jobs', () => {
     const run = cli(['run', writeSpec(data, spec)], data);
     expect(run.stderr).not.toMatch(/failed/);
     expect(run.code).toBe(0);
-    const [experiment] = JSON.parse(cli(['ls', '--json'], data).stdout);
-    const tickets: Ticket[] = JSON.parse(
-      cli(['show', experiment.id, '--json'], data).stdout,
-    ).tickets;
+    const tickets = ticketsOf(data);
     const dense = tickets.find((t) => t.method === 'dense')!;
     const cut = tickets.filter((t) => t.method === 'l1-filter').sort((a, b) => a.level - b.level);
     expect(cut.map((t) => t.parentId)).toEqual([dense.id, dense.id]);
@@ -157,10 +160,7 @@ describe('structured pruning jobs', () => {
     };
     const run = cli(['run', writeSpec(data, spec)], data);
     expect(run.code).toBe(0);
-    const [experiment] = JSON.parse(cli(['ls', '--json'], data).stdout);
-    const tickets: Ticket[] = JSON.parse(
-      cli(['show', experiment.id, '--json'], data).stdout,
-    ).tickets;
+    const tickets = ticketsOf(data);
     const dense = tickets.find((t) => t.method === 'dense')!;
     const slim = tickets.find((t) => t.method === 'slimming')!;
     const lab = Lab.open({ dataDir: data });
@@ -218,10 +218,7 @@ describe('structured pruning jobs', () => {
       },
     };
     expect(cli(['run', writeSpec(data, spec)], data).code).toBe(0);
-    const [experiment] = JSON.parse(cli(['ls', '--json'], data).stdout);
-    const tickets: Ticket[] = JSON.parse(
-      cli(['show', experiment.id, '--json'], data).stdout,
-    ).tickets;
+    const tickets = ticketsOf(data);
     const pca = tickets.find((t) => t.method === 'pca')!;
     const lab = Lab.open({ dataDir: data });
     try {
