@@ -233,9 +233,10 @@ export function ticketTrainer(config: TrainerConfig, hooks: ImpHooks, options: R
         model,
         masks: maskToFloat(mask),
         data: config.data,
-        settings: run.iterations
-          ? { ...config.training, iterations: run.iterations }
-          : config.training,
+        settings:
+          run.iterations !== undefined
+            ? { ...config.training, iterations: run.iterations }
+            : config.training,
         seed,
         startIteration,
         captureAt: level === 0 && k > 0 ? k : undefined,
