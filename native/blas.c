@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* CBLAS, declared here so that only the shared library is needed, not its headers. */
 enum { ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112 };
@@ -67,6 +68,80 @@ static napi_value sgemm(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+#define CONV_ARGS 18
+
+/*
+ * conv(memory, mode, x, w, y, n, h, wd, ci, kh, kw, co, oh, ow, sh, sw, pt, pl): a 2-D
+ * convolution in NHWC with filter [kh, kw, ci, co] (dilation 1) as products of im2col rows,
+ * in chunks of rows so the column buffer stays small. mode 0: y = conv(x, w); mode 1: w =
+ * the filter gradient from x and y = dy; mode 2: x = the input gradient from y = dy and w.
+ * Offsets x, w, y are bytes in `memory`.
+ */
+static napi_value conv(napi_env env, napi_callback_info info) {
+  size_t argc = CONV_ARGS;
+  napi_value argv[CONV_ARGS];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != CONV_ARGS)
+    return fail(env, "conv: expected 18 arguments");
+  void *memory;
+  size_t bytes;
+  if (napi_get_arraybuffer_info(env, argv[0], &memory, &bytes) != napi_ok)
+    return fail(env, "conv: the first argument must be an ArrayBuffer");
+  int64_t v[17];
+  for (int i = 0; i < 17; i++)
+    if (napi_get_value_int64(env, argv[1 + i], &v[i]) != napi_ok)
+      return fail(env, "conv: sizes and offsets must be numbers");
+  int64_t mode = v[0], ox = v[1], ow_ = v[2], oy = v[3], n = v[4], h = v[5], wd = v[6], ci = v[7],
+          kh = v[8], kw = v[9], co = v[10], oh = v[11], owd = v[12], sh = v[13], sw = v[14],
+          pt = v[15], pl = v[16];
+  int64_t k = kh * kw * ci, rows = n * oh * owd;
+  if (mode < 0 || mode > 2 || n < 1 || k < 1 || co < 1 || rows < 1 || ox < 0 || ow_ < 0 ||
+      oy < 0 || ox + 4 * n * h * wd * ci > (int64_t)bytes || ow_ + 4 * k * co > (int64_t)bytes ||
+      oy + 4 * rows * co > (int64_t)bytes)
+    return fail(env, "conv: operands outside the memory");
+  float *base = (float *)memory;
+  float *X = base + ox / 4, *W = base + ow_ / 4, *Y = base + oy / 4;
+  int64_t chunk = (1 << 22) / k;
+  if (chunk < 1) chunk = 1;
+  if (chunk > rows) chunk = rows;
+  float *cols = malloc(sizeof(float) * chunk * k);
+  if (!cols) return fail(env, "conv: out of memory");
+  if (mode == 2) memset(X, 0, sizeof(float) * n * h * wd * ci);
+  for (int64_t r0 = 0; r0 < rows; r0 += chunk) {
+    int64_t count = rows - r0 < chunk ? rows - r0 : chunk;
+    if (mode == 2)
+      cblas_sgemm(ROW_MAJOR, NO_TRANS, TRANS, (int)count, (int)k, (int)co, 1.0f, Y + r0 * co,
+                  (int)co, W, (int)co, 0.0f, cols, (int)k);
+    for (int64_t r = 0; r < count; r++) {
+      int64_t idx = r0 + r, b = idx / (oh * owd), rem = idx % (oh * owd);
+      int64_t y0 = (rem / owd) * sh - pt, x0 = (rem % owd) * sw - pl;
+      float *col = cols + r * k;
+      for (int64_t a = 0; a < kh; a++)
+        for (int64_t c = 0; c < kw; c++) {
+          int64_t iy = y0 + a, ix = x0 + c;
+          float *cell = col + (a * kw + c) * ci;
+          int inside = iy >= 0 && iy < h && ix >= 0 && ix < wd;
+          float *pixel = X + ((b * h + iy) * wd + ix) * ci;
+          if (mode == 2) {
+            if (inside)
+              for (int64_t q = 0; q < ci; q++) pixel[q] += cell[q];
+          } else if (inside) {
+            memcpy(cell, pixel, sizeof(float) * ci);
+          } else {
+            memset(cell, 0, sizeof(float) * ci);
+          }
+        }
+    }
+    if (mode == 0)
+      cblas_sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, (int)count, (int)co, (int)k, 1.0f, cols,
+                  (int)k, W, (int)co, 0.0f, Y + r0 * co, (int)co);
+    else if (mode == 1)
+      cblas_sgemm(ROW_MAJOR, TRANS, NO_TRANS, (int)k, (int)co, (int)count, 1.0f, cols, (int)k,
+                  Y + r0 * co, (int)co, r0 == 0 ? 0.0f : 1.0f, W, (int)co);
+  }
+  free(cols);
+  return NULL;
+}
+
 NAPI_MODULE_INIT() {
   /* One thread unless OPENBLAS_NUM_THREADS says otherwise: the products here are small, and
      OpenBLAS's idle threads spin on the cores the WebAssembly kernels need (measured: a
@@ -75,5 +150,7 @@ NAPI_MODULE_INIT() {
   napi_value fn;
   napi_create_function(env, "sgemm", NAPI_AUTO_LENGTH, sgemm, NULL, &fn);
   napi_set_named_property(env, exports, "sgemm", fn);
+  napi_create_function(env, "conv", NAPI_AUTO_LENGTH, conv, NULL, &fn);
+  napi_set_named_property(env, exports, "conv", fn);
   return exports;
 }

@@ -6,6 +6,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { TicketLabError } from '../core/errors.ts';
 import { registerWasmConvBackprop } from './wasm-conv-backprop.ts';
 import { registerWasmMatMul } from './wasm-matmul.ts';
+import { registerWasmNativeConv } from './wasm-native-conv.ts';
 import { nativeBlas } from './native-blas.ts';
 
 export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
@@ -52,6 +53,7 @@ async function activate(name: BackendName): Promise<string | null> {
       if (!wasmKernelRegistered) {
         registerWasmConvBackprop();
         registerWasmMatMul();
+        registerWasmNativeConv();
         wasmKernelRegistered = true;
       }
       try {

@@ -25,6 +25,42 @@ export interface NativeBlas {
     strideA: number,
     strideB: number,
   ): void;
+  /**
+   * A 2-D convolution (NHWC, filter [kh, kw, ci, co], dilation 1) through im2col: mode 0
+   * writes y from x and w, 1 the filter gradient w from x and y = dy, 2 the input gradient x
+   * from y = dy and w. Offsets in bytes; sizes as named.
+   */
+  conv(
+    memory: ArrayBuffer,
+    mode: number,
+    x: number,
+    w: number,
+    y: number,
+    n: number,
+    h: number,
+    width: number,
+    ci: number,
+    kh: number,
+    kw: number,
+    co: number,
+    oh: number,
+    ow: number,
+    sh: number,
+    sw: number,
+    padTop: number,
+    padLeft: number,
+  ): void;
+}
+
+let useNative = true;
+
+/** Whether the native kernels, when built, are used (tests check both paths). */
+export function setNativeKernels(on: boolean): void {
+  useNative = on;
+}
+
+export function nativeKernelsOn(): boolean {
+  return useNative;
 }
 
 let loaded: NativeBlas | null | undefined;

@@ -8,7 +8,7 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { nativeBlas, type NativeBlas } from './native-blas.ts';
+import { nativeBlas, nativeKernelsOn, type NativeBlas } from './native-blas.ts';
 
 /**
  * Matrix products with a transposed operand on the wasm backend. tfjs-backend-wasm passes
@@ -132,15 +132,8 @@ export function registerWasmMatMul(): void {
       backendName: 'wasm',
       // the original's setup binds its wasm function, which the replacement may call
       setupFunc: original.setupFunc,
-      kernelFunc: (args) => (useNative ? native?.(args) : null) ?? webAssembly(args),
+      kernelFunc: (args) => (nativeKernelsOn() ? native?.(args) : null) ?? webAssembly(args),
     };
     tf.registerKernel(replacement);
   }
-}
-
-let useNative = true;
-
-/** Whether products use the native kernels when built (tests check both paths). */
-export function setNativeMatMul(on: boolean): void {
-  useNative = on;
 }

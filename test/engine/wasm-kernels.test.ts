@@ -3,8 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend } from '../../src/engine/backend.ts';
-import { nativeBlas, nativeBlasStatus } from '../../src/engine/native-blas.ts';
-import { setNativeMatMul } from '../../src/engine/wasm-matmul.ts';
+import { nativeBlas, nativeBlasStatus, setNativeKernels } from '../../src/engine/native-blas.ts';
 import { ROOT } from '../helpers.ts';
 
 type Pad = 'same' | 'valid' | number;
@@ -24,6 +23,9 @@ const CASES: {
   { x: [1, 5, 5, 1], f: [2, 2, 1, 1], s: 1, p: 3 }, // padding wider than the kernel: the fallback path
   { x: [64, 16, 16, 16], f: [3, 3, 16, 8], s: 1, p: 'same' }, // large enough to be chunked
 ];
+
+/** Both product and convolution paths where the native kernels are built. */
+const PATHS = nativeBlas() ? (['native BLAS', 'WebAssembly'] as const) : (['WebAssembly'] as const);
 
 /** max |a − b| relative to max |b|: float32 sums of thousands of terms differ in order. */
 function maxRelativeError(a: Float32Array, b: Float32Array): number {
@@ -46,11 +48,16 @@ async function convGrads(
 ) {
   await tf.setBackend(backend);
   return tf.tidy(() => {
+    const y = tf.conv2d(tf.tensor4d(xv, c.x), tf.tensor4d(wv, c.f), c.s, c.p);
     const [dx, dw] = tf.grads((x, w) => {
       const y = tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.s, c.p);
       return tf.sum(tf.mul(y, tf.tensor(dyv, y.shape)));
     })([tf.tensor4d(xv, c.x), tf.tensor4d(wv, c.f)]);
-    return { dx: dx!.dataSync() as Float32Array, dw: dw!.dataSync() as Float32Array };
+    return {
+      y: y.dataSync() as Float32Array,
+      dx: dx!.dataSync() as Float32Array,
+      dw: dw!.dataSync() as Float32Array,
+    };
   });
 }
 
@@ -60,33 +67,41 @@ describe('wasm backward convolutions', () => {
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeDefined();
   });
 
-  for (const c of CASES) {
-    it(`matches the cpu backend: x ${c.x.join('×')}, filter ${c.f.join('×')}, stride ${c.s}, pad ${c.p}`, async () => {
-      await initBackend('wasm');
-      const rand = (n: number, seed: number) =>
-        Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898 + seed) * 0.5);
-      const xv = rand(
-        c.x.reduce((a, b) => a * b),
-        1,
-      );
-      const wv = rand(
-        c.f.reduce((a, b) => a * b),
-        2,
-      );
-      const outShape = tf.tidy(
-        () => tf.conv2d(tf.zeros(c.x) as tf.Tensor4D, tf.zeros(c.f) as tf.Tensor4D, c.s, c.p).shape,
-      );
-      const dyv = rand(
-        outShape.reduce((a, b) => a * b),
-        3,
-      );
-      const wasm = await convGrads('wasm', c, xv, wv, dyv);
-      const cpu = await convGrads('cpu', c, xv, wv, dyv);
-      expect(maxRelativeError(wasm.dw, cpu.dw), 'filter gradient').toBeLessThan(1e-4);
-      expect(maxRelativeError(wasm.dx, cpu.dx), 'input gradient').toBeLessThan(1e-4);
-      await tf.setBackend('wasm');
-    });
-  }
+  for (const path of PATHS)
+    for (const c of CASES) {
+      it(`${path}: matches the cpu backend: x ${c.x.join('×')}, filter ${c.f.join('×')}, stride ${c.s}, pad ${c.p}`, async () => {
+        await initBackend('wasm');
+        const rand = (n: number, seed: number) =>
+          Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898 + seed) * 0.5);
+        const xv = rand(
+          c.x.reduce((a, b) => a * b),
+          1,
+        );
+        const wv = rand(
+          c.f.reduce((a, b) => a * b),
+          2,
+        );
+        const outShape = tf.tidy(
+          () =>
+            tf.conv2d(tf.zeros(c.x) as tf.Tensor4D, tf.zeros(c.f) as tf.Tensor4D, c.s, c.p).shape,
+        );
+        const dyv = rand(
+          outShape.reduce((a, b) => a * b),
+          3,
+        );
+        setNativeKernels(path === 'native BLAS');
+        try {
+          const wasm = await convGrads('wasm', c, xv, wv, dyv);
+          const cpu = await convGrads('cpu', c, xv, wv, dyv);
+          expect(maxRelativeError(wasm.y, cpu.y), 'output').toBeLessThan(1e-4);
+          expect(maxRelativeError(wasm.dw, cpu.dw), 'filter gradient').toBeLessThan(1e-4);
+          expect(maxRelativeError(wasm.dx, cpu.dx), 'input gradient').toBeLessThan(1e-4);
+        } finally {
+          setNativeKernels(true);
+          await tf.setBackend('wasm');
+        }
+      });
+    }
 
   it('does not leak wasm memory', async () => {
     await initBackend('wasm');
@@ -139,24 +154,21 @@ describe('wasm matrix products with transposed operands', () => {
     });
   };
 
-  const paths = nativeBlas()
-    ? (['native BLAS', 'WebAssembly'] as const)
-    : (['WebAssembly'] as const);
-  for (const path of paths)
+  for (const path of PATHS)
     for (const c of MATMUL) {
       // tfjs-backend-wasm's own _FusedMatMul is wrong for batched (rank-3) operands even
       // untransposed; the engine only fuses rank-2 products, so only those are checked fused
       for (const fused of c.a.length === 2 ? [false, true] : [false]) {
         it(`${path}, ${fused ? 'fused (bias, relu)' : 'plain'}: a ${c.a.join('×')}${c.ta ? 'ᵀ' : ''} · b ${c.b.join('×')}${c.tb ? 'ᵀ' : ''} matches the cpu backend`, async () => {
           await initBackend('wasm');
-          setNativeMatMul(path === 'native BLAS');
+          setNativeKernels(path === 'native BLAS');
           try {
             const wasm = await product('wasm', c, fused);
             const cpu = await product('cpu', c, fused);
             expect(wasm.length).toBe(cpu.length);
             expect(maxRelativeError(wasm, cpu)).toBeLessThan(1e-5);
           } finally {
-            setNativeMatMul(true);
+            setNativeKernels(true);
             await tf.setBackend('wasm');
           }
         });
