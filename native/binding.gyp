@@ -3,10 +3,10 @@
     {
       "target_name": "ticketlab_blas",
       "sources": ["blas.c"],
-      "cflags": ["-O2"],
+      "cflags": ["-O3"],
       "conditions": [
         ["OS=='mac'", { "libraries": ["-framework Accelerate"] }],
-        ["OS=='linux'", { "libraries": ["-l:libblas.so.3"] }]
+        ["OS=='linux'", { "libraries": ["-l:libblas.so.3", "-lm"] }]
       ]
     }
   ]

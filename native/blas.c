@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <math.h>
 
 /* CBLAS, declared here so that only the shared library is needed, not its headers. */
 enum { ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112 };
@@ -142,6 +143,54 @@ static napi_value conv(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+#define ADAM_ARGS 15
+
+/*
+ * adam(memory, count, w, g, m, v, w2, m2, v2, lr, beta1, beta2, epsilon, weightDecay, step):
+ * Adam's update of one parameter (PyTorch's formulas, coupled L2 weight decay) in one pass,
+ * writing the new weights and moments to w2, m2, v2. Offsets are bytes in `memory`.
+ */
+static napi_value adam(napi_env env, napi_callback_info info) {
+  size_t argc = ADAM_ARGS;
+  napi_value argv[ADAM_ARGS];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != ADAM_ARGS)
+    return fail(env, "adam: expected 15 arguments");
+  void *memory;
+  size_t bytes;
+  if (napi_get_arraybuffer_info(env, argv[0], &memory, &bytes) != napi_ok)
+    return fail(env, "adam: the first argument must be an ArrayBuffer");
+  int64_t v[8];
+  for (int i = 0; i < 8; i++)
+    if (napi_get_value_int64(env, argv[1 + i], &v[i]) != napi_ok)
+      return fail(env, "adam: sizes and offsets must be numbers");
+  double s[6];
+  for (int i = 0; i < 6; i++)
+    if (napi_get_value_double(env, argv[9 + i], &s[i]) != napi_ok)
+      return fail(env, "adam: settings must be numbers");
+  int64_t count = v[0];
+  for (int i = 1; i < 8; i++)
+    if (count < 0 || v[i] < 0 || v[i] + 4 * count > (int64_t)bytes)
+      return fail(env, "adam: operands outside the memory");
+  float *base = (float *)memory;
+  const float *w = base + v[1] / 4, *g = base + v[2] / 4, *m = base + v[3] / 4,
+              *vv = base + v[4] / 4;
+  float *w2 = base + v[5] / 4, *m2 = base + v[6] / 4, *v2 = base + v[7] / 4;
+  const float lr = (float)s[0], b1 = (float)s[1], b2 = (float)s[2], eps = (float)s[3],
+              wd = (float)s[4];
+  const double step = s[5];
+  const float rate = (float)(lr / (1 - pow(b1, step)));
+  const float inv_sqrt_bc2 = (float)(1 / sqrt(1 - pow(b2, step)));
+  for (int64_t i = 0; i < count; i++) {
+    const float grad = g[i] + wd * w[i];
+    const float mi = b1 * m[i] + (1 - b1) * grad;
+    const float vi = b2 * vv[i] + (1 - b2) * grad * grad;
+    m2[i] = mi;
+    v2[i] = vi;
+    w2[i] = w[i] - rate * (mi / (sqrtf(vi) * inv_sqrt_bc2 + eps));
+  }
+  return NULL;
+}
+
 NAPI_MODULE_INIT() {
   /* One thread unless OPENBLAS_NUM_THREADS says otherwise: the products here are small, and
      OpenBLAS's idle threads spin on the cores the WebAssembly kernels need (measured: a
@@ -152,5 +201,7 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "sgemm", fn);
   napi_create_function(env, "conv", NAPI_AUTO_LENGTH, conv, NULL, &fn);
   napi_set_named_property(env, exports, "conv", fn);
+  napi_create_function(env, "adam", NAPI_AUTO_LENGTH, adam, NULL, &fn);
+  napi_set_named_property(env, exports, "adam", fn);
   return exports;
 }

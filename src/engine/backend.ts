@@ -7,6 +7,7 @@ import { TicketLabError } from '../core/errors.ts';
 import { registerWasmConvBackprop } from './wasm-conv-backprop.ts';
 import { registerWasmMatMul } from './wasm-matmul.ts';
 import { registerWasmNativeConv } from './wasm-native-conv.ts';
+import { registerWasmNativeAdam } from './wasm-native-adam.ts';
 import { nativeBlas } from './native-blas.ts';
 
 export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
@@ -54,6 +55,7 @@ async function activate(name: BackendName): Promise<string | null> {
         registerWasmConvBackprop();
         registerWasmMatMul();
         registerWasmNativeConv();
+        registerWasmNativeAdam();
         wasmKernelRegistered = true;
       }
       try {

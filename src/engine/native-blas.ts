@@ -50,6 +50,24 @@ export interface NativeBlas {
     padTop: number,
     padLeft: number,
   ): void;
+  /** Adam's update of `count` weights: new w, m, v written to w2, m2, v2 (byte offsets). */
+  adam(
+    memory: ArrayBuffer,
+    count: number,
+    w: number,
+    g: number,
+    m: number,
+    v: number,
+    w2: number,
+    m2: number,
+    v2: number,
+    learningRate: number,
+    beta1: number,
+    beta2: number,
+    epsilon: number,
+    weightDecay: number,
+    step: number,
+  ): void;
 }
 
 let useNative = true;

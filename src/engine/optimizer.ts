@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { nativeKernelsOn } from './native-blas.ts';
+import { ADAM_UPDATE, type AdamAttrs } from './wasm-native-adam.ts';
 
 export interface OptimizerSettings {
   optimizer: 'adam' | 'sgd';
@@ -13,6 +15,10 @@ export interface OptimizerState {
   /** `<param>/m`, `<param>/v` (Adam) or `<param>/momentum` (SGD) */
   slots: Map<string, Float32Array>;
 }
+
+/** One native kernel per parameter where the backend has it (wasm with the addon). */
+const fusedAdam = () =>
+  nativeKernelsOn() && tf.getKernel(ADAM_UPDATE, tf.getBackend()) !== undefined;
 
 // Adam's constants as in PyTorch and the TF default the papers used.
 const BETA1 = 0.9;
@@ -52,6 +58,25 @@ export class Optimizer {
     for (const [name, w] of this.params) {
       let g = grads.get(name);
       if (!g) continue;
+      if (this.settings.optimizer === 'adam' && fusedAdam()) {
+        const m = this.slots.get(`${name}/m`)!;
+        const v = this.slots.get(`${name}/v`)!;
+        const attrs: AdamAttrs = {
+          learningRate: lr,
+          beta1: BETA1,
+          beta2: BETA2,
+          epsilon: EPSILON,
+          weightDecay,
+          step: this.step,
+        };
+        const [w2, m2, v2] = tf
+          .engine()
+          .runKernel(ADAM_UPDATE, { w, g, m, v }, attrs) as tf.Tensor[];
+        w.assign(w2!);
+        m.assign(m2!);
+        v.assign(v2!);
+        continue;
+      }
       if (weightDecay > 0) g = tf.add(g, tf.mul(w, weightDecay));
       if (this.settings.optimizer === 'adam') {
         const m = this.slots.get(`${name}/m`)!;

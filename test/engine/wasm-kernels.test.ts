@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend } from '../../src/engine/backend.ts';
+import { Optimizer } from '../../src/engine/optimizer.ts';
+import { ADAM_UPDATE } from '../../src/engine/wasm-native-adam.ts';
 import { nativeBlas, nativeBlasStatus, setNativeKernels } from '../../src/engine/native-blas.ts';
 import { ROOT } from '../helpers.ts';
 
@@ -202,5 +204,46 @@ describe('wasm matrix products with transposed operands', () => {
     const dataIds = backend.numDataIds();
     for (let i = 0; i < 5; i++) tf.matMul(a, b, true, false).dispose();
     expect(backend.numDataIds()).toBe(dataIds);
+  });
+});
+
+describe('native fused Adam update', () => {
+  /** Three Adam steps with weight decay on the given backend: weights and both moments. */
+  const steps = async (backend: 'wasm' | 'cpu') => {
+    await tf.setBackend(backend);
+    const init = Float32Array.from({ length: 1000 }, (_, i) => Math.sin(i));
+    const w = tf.variable(tf.tensor(init, [40, 25]), true, `adam-${backend}`);
+    const optimizer = new Optimizer(
+      { optimizer: 'adam', learningRate: 1e-2, momentum: 0, weightDecay: 1e-3 },
+      new Map([['w', w]]),
+    );
+    for (let s = 1; s <= 3; s++)
+      tf.tidy(() => {
+        const g = tf.tensor(
+          Float32Array.from(init, (x, i) => Math.cos(i * s) * (i % 7 === 0 ? 0 : 1) + x),
+          [40, 25],
+        );
+        optimizer.apply(new Map([['w', g]]));
+      });
+    const out = { w: (await w.data()) as Float32Array, state: await optimizer.state() };
+    optimizer.dispose();
+    w.dispose();
+    return out;
+  };
+
+  it('is one kernel on wasm where the addon is built, and agrees with the tfjs ops on cpu', async () => {
+    await initBackend('wasm');
+    expect(tf.getKernel(ADAM_UPDATE, 'wasm') !== undefined).toBe(nativeBlas() !== null);
+    expect(tf.getKernel(ADAM_UPDATE, 'cpu')).toBeUndefined();
+    const wasm = await steps('wasm');
+    const cpu = await steps('cpu');
+    // 1e-4 relative, issue 9's tolerance: the compiler may contract a·b + c into one rounding
+    expect(maxRelativeError(wasm.w, cpu.w)).toBeLessThan(1e-4);
+    for (const slot of ['w/m', 'w/v'])
+      expect(
+        maxRelativeError(wasm.state.slots.get(slot)!, cpu.state.slots.get(slot)!),
+      ).toBeLessThan(1e-4);
+    expect(wasm.state.step).toBe(3);
+    await tf.setBackend('wasm');
   });
 });
