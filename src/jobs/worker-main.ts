@@ -23,7 +23,14 @@ if (!blobRoot || (!process.send && !parentPort)) {
   process.exit(2);
 }
 const blobs = new BlobStore(blobRoot);
-const post = (m: WorkerMessage) => (parentPort ? parentPort.postMessage(m) : process.send!(m));
+// A host killed outright leaves the pipe closed before 'disconnect' arrives: the failed send
+// then means the same thing, and the worker leaves quietly instead of dying of EPIPE.
+const post = (m: WorkerMessage) =>
+  parentPort
+    ? parentPort.postMessage(m)
+    : process.send!(m, undefined, undefined, (error) => {
+        if (error) process.exit(0);
+      });
 const onHostMessage = (listener: (raw: unknown) => void) =>
   parentPort ? parentPort.on('message', (e) => listener(e.data)) : process.on('message', listener);
 
