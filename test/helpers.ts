@@ -61,3 +61,14 @@ export function writeIdxDataset(
   }
   return dir;
 }
+
+/** max |a − b| relative to max |b|: float32 sums of many terms differ with their order. */
+export function maxRelativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < a.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
+    scale = Math.max(scale, Math.abs(b[i]!));
+  }
+  return diff / scale;
+}

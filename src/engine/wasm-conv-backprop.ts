@@ -23,14 +23,15 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
  * test/engine/wasm-conv-backprop.test.ts.
  */
 
-interface ConvAttrs {
+export interface ConvAttrs {
   strides: [number, number] | number;
   pad: 'valid' | 'same' | number | backend_util.ExplicitPadding;
   dataFormat: 'NHWC' | 'NCHW';
+  dilations?: [number, number] | number;
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
 }
 
-type Shape4 = [number, number, number, number];
+export type Shape4 = [number, number, number, number];
 
 function kernelFunc(name: string): KernelFunc {
   const k = tf.getKernel(name, 'wasm');
@@ -67,7 +68,8 @@ function conv(
   }) as TensorInfo;
 }
 
-function info(xShape: Shape4, filterShape: Shape4, attrs: ConvAttrs) {
+/** Shapes, strides and padding of an NHWC convolution with dilation 1. */
+export function info(xShape: Shape4, filterShape: Shape4, attrs: ConvAttrs) {
   if (attrs.dataFormat === 'NCHW') throw new Error('wasm conv backprop: only NHWC is supported');
   return backend_util.computeConv2DInfo(
     xShape,

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { backend_util, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { info, type ConvAttrs, type Shape4 } from './wasm-conv-backprop.ts';
 import { nativeBlas, nativeKernelsOn, type NativeBlas } from './native-blas.ts';
 
 /**
@@ -10,33 +11,15 @@ import { nativeBlas, nativeKernelsOn, type NativeBlas } from './native-blas.ts';
  * for what this does not cover (dilation, NCHW, other dtypes or activations). Checked
  * against the cpu backend in test/engine/wasm-kernels.test.ts.
  */
-type Shape4 = [number, number, number, number];
-
-interface ConvAttrs {
-  strides: [number, number] | number;
-  pad: 'valid' | 'same' | number | backend_util.ExplicitPadding;
-  dataFormat: 'NHWC' | 'NCHW';
-  dilations?: [number, number] | number;
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
-  activation?: string;
-}
+type NativeConvAttrs = ConvAttrs & { activation?: string };
 
 const MODES = { forward: 0, filterGrad: 1, inputGrad: 2 } as const;
 
+/** The convolution's geometry, or null for what the native kernel does not cover. */
 function plan(xShape: Shape4, filterShape: Shape4, attrs: ConvAttrs) {
   if (attrs.dataFormat === 'NCHW') return null;
-  const dilations = attrs.dilations ?? 1;
-  if (dilations !== 1 && (dilations as number[]).some?.((d) => d !== 1)) return null;
-  return backend_util.computeConv2DInfo(
-    xShape,
-    filterShape,
-    attrs.strides,
-    1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-    false,
-    'channelsLast',
-  );
+  if ([attrs.dilations ?? 1].flat().some((d) => d !== 1)) return null;
+  return info(xShape, filterShape, attrs);
 }
 
 function run(
@@ -81,7 +64,7 @@ function nativeKernel(name: string, blas: NativeBlas): KernelFunc | null {
       return ({ inputs, backend, attrs }) => {
         const wasm = backend as BackendWasm;
         const { x, filter, bias, preluActivationWeights } = inputs as Record<string, TensorInfo>;
-        const a = attrs as unknown as ConvAttrs;
+        const a = attrs as unknown as NativeConvAttrs;
         const activation = a.activation ?? 'linear';
         if (preluActivationWeights || !['linear', 'relu'].includes(activation)) return null!;
         const c = plan(x!.shape as Shape4, filter!.shape as Shape4, a);

@@ -6,7 +6,7 @@ import { initBackend } from '../../src/engine/backend.ts';
 import { Optimizer } from '../../src/engine/optimizer.ts';
 import { ADAM_UPDATE } from '../../src/engine/wasm-native-adam.ts';
 import { nativeBlas, nativeBlasStatus, setNativeKernels } from '../../src/engine/native-blas.ts';
-import { ROOT } from '../helpers.ts';
+import { maxRelativeError, ROOT } from '../helpers.ts';
 
 type Pad = 'same' | 'valid' | number;
 const CASES: {
@@ -28,17 +28,6 @@ const CASES: {
 
 /** Both product and convolution paths where the native kernels are built. */
 const PATHS = nativeBlas() ? (['native BLAS', 'WebAssembly'] as const) : (['WebAssembly'] as const);
-
-/** max |a − b| relative to max |b|: float32 sums of thousands of terms differ in order. */
-function maxRelativeError(a: Float32Array, b: Float32Array): number {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return diff / scale;
-}
 
 /** Gradients of sum(conv2d(x, w) ⊙ dy) with respect to x and w on the given backend. */
 async function convGrads(

@@ -1,3 +1,4 @@
+import * as tfl from '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../../src/core/random.ts';
 import {
@@ -9,6 +10,7 @@ import {
 import { Model } from '../../src/engine/model.ts';
 import { initWeights } from '../../src/engine/weights.ts';
 import type { ExportModel } from '../../src/export/model.ts';
+import { toTfjs } from '../../src/export/tfjs.ts';
 import type { Mask } from '../../src/pruning/mask.ts';
 
 export interface TicketFixture extends ExportModel {
@@ -91,4 +93,28 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
   return m;
+}
+
+/**
+ * The ticket's TF.js export loaded with tf.loadLayersModel (through JSON text, as the file on
+ * disk is read) and run on its inputs.
+ */
+export async function tfjsOutputs(
+  t: TicketFixture,
+): Promise<{ shape: number[]; data: Float32Array }> {
+  const { modelJson, weightsBin } = toTfjs(t, 'test');
+  const json = JSON.parse(JSON.stringify(modelJson));
+  const loaded = await tfl.loadLayersModel(
+    tfl.io.fromMemory({
+      modelTopology: json.modelTopology,
+      weightSpecs: json.weightsManifest[0].weights,
+      weightData: weightsBin.slice().buffer,
+    }),
+  );
+  const x = tfl.tensor4d(t.input, [t.batch, ...t.arch.inputShape]);
+  const y = loaded.predict(x) as tfl.Tensor;
+  const out = { shape: y.shape, data: (await y.data()) as Float32Array };
+  tfl.dispose([x, y]);
+  loaded.dispose();
+  return out;
 }

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { outputs, trainedLike } from './fixtures.ts';
+import { maxRelativeError } from '../helpers.ts';
 import { Rng } from '../../src/core/random.ts';
 import {
   buildArchitecture,
@@ -18,16 +19,6 @@ import {
 beforeAll(async () => {
   await initBackend('cpu');
 });
-
-const maxRelDiff = (a: Float32Array, b: Float32Array) => {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return diff / scale;
-};
 
 describe('PCA low-rank replacement (Zhang et al.)', () => {
   it('Jacobi eigen-decomposition: A = V Λ Vᵀ (n = 12 and n = 300) with orthonormal V and eigenvalues descending', () => {
@@ -91,7 +82,7 @@ describe('PCA low-rank replacement (Zhang et al.)', () => {
       );
       const want = await outputs(arch, weights, input, n);
       const got = await outputs(replaced, new Map([...weights, ...pair.weights]), input, n);
-      expect(maxRelDiff(got, want)).toBeLessThan(1e-4);
+      expect(maxRelativeError(got, want)).toBeLessThan(1e-4);
     },
   );
 
