@@ -19,6 +19,7 @@ import { buildArchitecture, describeParams, type ModelName } from '../src/engine
 import { BACKEND_ORDER, initBackend, type BackendName } from '../src/engine/backend.ts';
 import { Model } from '../src/engine/model.ts';
 import { initWeights } from '../src/engine/weights.ts';
+import { kernelThreads, nativeBlasStatus } from '../src/engine/native-blas.ts';
 import { train } from '../src/engine/train.ts';
 import { denseMask, maskToFloat } from '../src/pruning/mask.ts';
 
@@ -37,13 +38,13 @@ const CASES: Case[] = [
   {
     model: 'lenet-300-100',
     shape: [28, 28, 1],
-    steps: { 'tensorflow-gpu': 500, tensorflow: 500, wasm: 300, cpu: 40 },
+    steps: { 'tensorflow-gpu': 500, tensorflow: 500, wasm: 1000, cpu: 40 },
   },
   // The pure-JS cpu backend needs minutes per Conv-4 step: measured only with --all.
   {
     model: 'conv-4',
     shape: [32, 32, 3],
-    steps: { 'tensorflow-gpu': 100, tensorflow: 40, wasm: 10, cpu: 1 },
+    steps: { 'tensorflow-gpu': 100, tensorflow: 40, wasm: 40, cpu: 1 },
   },
 ];
 
@@ -183,7 +184,7 @@ else {
 }
 const peakRssMiB = process.resourceUsage().maxRSS / 1024;
 process.stdout.write(
-  `peak RSS of this process: ${peakRssMiB.toFixed(0)} MiB; ${cpus().length} cores: ${cpus()[0]?.model}; tfjs ${tf.version_core}\n`,
+  `peak RSS of this process: ${peakRssMiB.toFixed(0)} MiB; ${cpus().length} cores: ${cpus()[0]?.model}; tfjs ${tf.version_core}; ${nativeBlasStatus()}, ${kernelThreads()} convolution thread(s)\n`,
 );
 mkdirSync(join(import.meta.dirname, 'results'), { recursive: true });
 writeFileSync(
@@ -196,6 +197,8 @@ writeFileSync(
       results,
       torch,
       peakRssMiB,
+      native: nativeBlasStatus(),
+      convolutionThreads: kernelThreads(),
     },
     null,
     2,

@@ -7,9 +7,9 @@ import type { WorkerFactory } from '../src/jobs/worker-host.ts';
  * libtensorflow kills the worker, not the app), killable, and listed in the app's metrics.
  */
 export function utilityWorkerFactory(entry: string): WorkerFactory {
-  return (blobRoot) => {
+  return (env) => {
     const child = utilityProcess.fork(entry, [], {
-      env: { ...process.env, TICKETLAB_BLOBS: blobRoot },
+      env: { ...process.env, ...env },
       serviceName: 'TicketLab compute worker',
       stdio: 'inherit',
     });

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
+#include <pthread.h>
 
 /* CBLAS, declared here so that only the shared library is needed, not its headers. */
 enum { ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112 };
@@ -69,47 +70,37 @@ static napi_value sgemm(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-#define CONV_ARGS 18
+#define CONV_ARGS 19
 
-/*
- * conv(memory, mode, x, w, y, n, h, wd, ci, kh, kw, co, oh, ow, sh, sw, pt, pl): a 2-D
- * convolution in NHWC with filter [kh, kw, ci, co] (dilation 1) as products of im2col rows,
- * in chunks of rows so the column buffer stays small. mode 0: y = conv(x, w); mode 1: w =
- * the filter gradient from x and y = dy; mode 2: x = the input gradient from y = dy and w.
- * Offsets x, w, y are bytes in `memory`.
- */
-static napi_value conv(napi_env env, napi_callback_info info) {
-  size_t argc = CONV_ARGS;
-  napi_value argv[CONV_ARGS];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != CONV_ARGS)
-    return fail(env, "conv: expected 18 arguments");
-  void *memory;
-  size_t bytes;
-  if (napi_get_arraybuffer_info(env, argv[0], &memory, &bytes) != napi_ok)
-    return fail(env, "conv: the first argument must be an ArrayBuffer");
-  int64_t v[17];
-  for (int i = 0; i < 17; i++)
-    if (napi_get_value_int64(env, argv[1 + i], &v[i]) != napi_ok)
-      return fail(env, "conv: sizes and offsets must be numbers");
-  int64_t mode = v[0], ox = v[1], ow_ = v[2], oy = v[3], n = v[4], h = v[5], wd = v[6], ci = v[7],
-          kh = v[8], kw = v[9], co = v[10], oh = v[11], owd = v[12], sh = v[13], sw = v[14],
-          pt = v[15], pl = v[16];
-  int64_t k = kh * kw * ci, rows = n * oh * owd;
-  if (mode < 0 || mode > 2 || n < 1 || k < 1 || co < 1 || rows < 1 || ox < 0 || ow_ < 0 ||
-      oy < 0 || ox + 4 * n * h * wd * ci > (int64_t)bytes || ow_ + 4 * k * co > (int64_t)bytes ||
-      oy + 4 * rows * co > (int64_t)bytes)
-    return fail(env, "conv: operands outside the memory");
-  float *base = (float *)memory;
-  float *X = base + ox / 4, *W = base + ow_ / 4, *Y = base + oy / 4;
+/* Threads for the convolutions (setThreads): they split the batch, one image range each. */
+static int conv_threads = 1;
+
+typedef struct {
+  int64_t mode, b0, b1, h, wd, ci, kh, kw, co, oh, owd, sh, sw, pt, pl;
+  float *X, *W, *Y;
+  const float *bias;
+  int failed;
+} conv_task;
+
+/* The convolution of images [b0, b1), as products of im2col rows in chunks of about 16 MB. */
+static void *conv_range(void *arg) {
+  conv_task *t = arg;
+  const int64_t h = t->h, wd = t->wd, ci = t->ci, kh = t->kh, kw = t->kw, co = t->co,
+                oh = t->oh, owd = t->owd, sh = t->sh, sw = t->sw, pt = t->pt, pl = t->pl;
+  const int64_t k = kh * kw * ci, first = t->b0 * oh * owd, rows = (t->b1 - t->b0) * oh * owd;
+  float *X = t->X, *W = t->W, *Y = t->Y;
   int64_t chunk = (1 << 22) / k;
   if (chunk < 1) chunk = 1;
   if (chunk > rows) chunk = rows;
   float *cols = malloc(sizeof(float) * chunk * k);
-  if (!cols) return fail(env, "conv: out of memory");
-  if (mode == 2) memset(X, 0, sizeof(float) * n * h * wd * ci);
-  for (int64_t r0 = 0; r0 < rows; r0 += chunk) {
-    int64_t count = rows - r0 < chunk ? rows - r0 : chunk;
-    if (mode == 2)
+  if (!cols) {
+    t->failed = 1;
+    return NULL;
+  }
+  if (t->mode == 2) memset(X + t->b0 * h * wd * ci, 0, sizeof(float) * (t->b1 - t->b0) * h * wd * ci);
+  for (int64_t r0 = first; r0 < first + rows; r0 += chunk) {
+    int64_t count = first + rows - r0 < chunk ? first + rows - r0 : chunk;
+    if (t->mode == 2)
       cblas_sgemm(ROW_MAJOR, NO_TRANS, TRANS, (int)count, (int)k, (int)co, 1.0f, Y + r0 * co,
                   (int)co, W, (int)co, 0.0f, cols, (int)k);
     for (int64_t r = 0; r < count; r++) {
@@ -122,7 +113,7 @@ static napi_value conv(napi_env env, napi_callback_info info) {
           float *cell = col + (a * kw + c) * ci;
           int inside = iy >= 0 && iy < h && ix >= 0 && ix < wd;
           float *pixel = X + ((b * h + iy) * wd + ix) * ci;
-          if (mode == 2) {
+          if (t->mode == 2) {
             if (inside)
               for (int64_t q = 0; q < ci; q++) pixel[q] += cell[q];
           } else if (inside) {
@@ -132,44 +123,231 @@ static napi_value conv(napi_env env, napi_callback_info info) {
           }
         }
     }
-    if (mode == 0)
+    if (t->mode == 0) {
       cblas_sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, (int)count, (int)co, (int)k, 1.0f, cols,
                   (int)k, W, (int)co, 0.0f, Y + r0 * co, (int)co);
-    else if (mode == 1)
+      if (t->bias)
+        for (int64_t r = 0; r < count; r++)
+          for (int64_t q = 0; q < co; q++) Y[(r0 + r) * co + q] += t->bias[q];
+    }
+    else if (t->mode == 1)
       cblas_sgemm(ROW_MAJOR, TRANS, NO_TRANS, (int)k, (int)co, (int)count, 1.0f, cols, (int)k,
-                  Y + r0 * co, (int)co, r0 == 0 ? 0.0f : 1.0f, W, (int)co);
+                  Y + r0 * co, (int)co, r0 == first ? 0.0f : 1.0f, W, (int)co);
   }
   free(cols);
   return NULL;
 }
 
-#define ADAM_ARGS 15
+/*
+ * conv(memory, mode, x, w, y, n, h, wd, ci, kh, kw, co, oh, ow, sh, sw, pt, pl, bias): a 2-D
+ * convolution in NHWC with filter [kh, kw, ci, co] (dilation 1) as products of im2col rows.
+ * mode 0: y = conv(x, w) (+ bias[co] unless its offset is -1); mode 1: w = the filter gradient from x and y = dy; mode 2: x = the
+ * input gradient from y = dy and w. Offsets x, w, y are bytes in `memory`. With several
+ * threads each takes a range of images (own output rows; for the filter gradient its own
+ * partial sum, added at the end); BLAS itself runs single-threaded inside each.
+ */
+static napi_value conv(napi_env env, napi_callback_info info) {
+  size_t argc = CONV_ARGS;
+  napi_value argv[CONV_ARGS];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != CONV_ARGS)
+    return fail(env, "conv: expected 19 arguments");
+  void *memory;
+  size_t bytes;
+  if (napi_get_arraybuffer_info(env, argv[0], &memory, &bytes) != napi_ok)
+    return fail(env, "conv: the first argument must be an ArrayBuffer");
+  int64_t v[18];
+  for (int i = 0; i < 18; i++)
+    if (napi_get_value_int64(env, argv[1 + i], &v[i]) != napi_ok)
+      return fail(env, "conv: sizes and offsets must be numbers");
+  int64_t mode = v[0], ox = v[1], ow_ = v[2], oy = v[3], n = v[4], h = v[5], wd = v[6], ci = v[7],
+          kh = v[8], kw = v[9], co = v[10], oh = v[11], owd = v[12];
+  int64_t k = kh * kw * ci, rows = n * oh * owd;
+  if (mode < 0 || mode > 2 || n < 1 || k < 1 || co < 1 || rows < 1 || ox < 0 || ow_ < 0 ||
+      oy < 0 || ox + 4 * n * h * wd * ci > (int64_t)bytes || ow_ + 4 * k * co > (int64_t)bytes ||
+      oy + 4 * rows * co > (int64_t)bytes || v[17] < -1 || v[17] + 4 * co > (int64_t)bytes)
+    return fail(env, "conv: operands outside the memory");
+  float *base = (float *)memory;
+  int threads = conv_threads < n ? conv_threads : (int)n;
+  conv_task tasks[64];
+  pthread_t ids[64];
+  float *partials = NULL;
+  if (mode == 1 && threads > 1) {
+    partials = malloc(sizeof(float) * (threads - 1) * k * co);
+    if (!partials) threads = 1;
+  }
+  for (int i = 0; i < threads; i++) {
+    conv_task task = {.mode = mode, .b0 = n * i / threads, .b1 = n * (i + 1) / threads,
+                      .h = h, .wd = wd, .ci = ci, .kh = kh, .kw = kw, .co = co, .oh = oh,
+                      .owd = owd, .sh = v[13], .sw = v[14], .pt = v[15], .pl = v[16],
+                      .X = base + ox / 4, .W = base + ow_ / 4, .Y = base + oy / 4,
+                      .bias = mode == 0 && v[17] >= 0 ? base + v[17] / 4 : NULL};
+    if (mode == 1 && i > 0) task.W = partials + (i - 1) * k * co;
+    tasks[i] = task;
+  }
+  int started = 1;
+  for (; started < threads; started++)
+    if (pthread_create(&ids[started], NULL, conv_range, &tasks[started]) != 0) break;
+  conv_range(&tasks[0]);
+  /* Ranges whose thread could not start run here, in turn. */
+  for (int i = started; i < threads; i++) conv_range(&tasks[i]);
+  int failed = tasks[0].failed;
+  for (int i = 1; i < threads; i++) {
+    if (i < started) pthread_join(ids[i], NULL);
+    failed |= tasks[i].failed;
+  }
+  if (partials) {
+    float *W = base + ow_ / 4;
+    for (int i = 1; i < threads; i++)
+      for (int64_t j = 0; j < k * co; j++) W[j] += partials[(i - 1) * k * co + j];
+    free(partials);
+  }
+  return failed ? fail(env, "conv: out of memory") : NULL;
+}
+
+/* setThreads(count): threads for the convolutions (1 to 64). */
+static napi_value set_threads(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t count;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1 ||
+      napi_get_value_int32(env, argv[0], &count) != napi_ok || count < 1 || count > 64)
+    return fail(env, "setThreads: expected a count from 1 to 64");
+  conv_threads = count;
+  return NULL;
+}
+
+#define SUM_ARGS 5
 
 /*
- * adam(memory, count, w, g, m, v, w2, m2, v2, lr, beta1, beta2, epsilon, weightDecay, step):
- * Adam's update of one parameter (PyTorch's formulas, coupled L2 weight decay) in one pass,
- * writing the new weights and moments to w2, m2, v2. Offsets are bytes in `memory`.
+ * sumRows(memory, rows, cols, x, out): out[j] = Σ_i x[i·cols + j], a reduction over the
+ * leading axes (the bias gradients), accumulated in double. Offsets are bytes in `memory`.
+ */
+static napi_value sum_rows(napi_env env, napi_callback_info info) {
+  size_t argc = SUM_ARGS;
+  napi_value argv[SUM_ARGS];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != SUM_ARGS)
+    return fail(env, "sumRows: expected 5 arguments");
+  void *memory;
+  size_t bytes;
+  if (napi_get_arraybuffer_info(env, argv[0], &memory, &bytes) != napi_ok)
+    return fail(env, "sumRows: the first argument must be an ArrayBuffer");
+  int64_t v[4];
+  for (int i = 0; i < 4; i++)
+    if (napi_get_value_int64(env, argv[1 + i], &v[i]) != napi_ok)
+      return fail(env, "sumRows: sizes and offsets must be numbers");
+  int64_t rows = v[0], cols = v[1], ox = v[2], oo = v[3];
+  if (rows < 1 || cols < 1 || ox < 0 || oo < 0 || ox + 4 * rows * cols > (int64_t)bytes ||
+      oo + 4 * cols > (int64_t)bytes)
+    return fail(env, "sumRows: operands outside the memory");
+  const float *x = (const float *)memory + ox / 4;
+  float *out = (float *)memory + oo / 4;
+  double *acc = calloc(cols, sizeof(double));
+  if (!acc) return fail(env, "sumRows: out of memory");
+  for (int64_t i = 0; i < rows; i++) {
+    const float *row = x + i * cols;
+    for (int64_t j = 0; j < cols; j++) acc[j] += row[j];
+  }
+  for (int64_t j = 0; j < cols; j++) out[j] = (float)acc[j];
+  free(acc);
+  return NULL;
+}
+
+#define POOL_ARGS 16
+
+/*
+ * maxPoolGrad(memory, x, dy, dx, n, h, w, c, fh, fw, oh, ow, sh, sw, pt, pl): the gradient of
+ * a max pooling in NHWC (dilation 1): each output's gradient goes to the first largest input
+ * of its window, as in tfjs's reference kernels. Offsets are bytes in `memory`.
+ */
+static napi_value max_pool_grad(napi_env env, napi_callback_info info) {
+  size_t argc = POOL_ARGS;
+  napi_value argv[POOL_ARGS];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != POOL_ARGS)
+    return fail(env, "maxPoolGrad: expected 16 arguments");
+  void *memory;
+  size_t bytes;
+  if (napi_get_arraybuffer_info(env, argv[0], &memory, &bytes) != napi_ok)
+    return fail(env, "maxPoolGrad: the first argument must be an ArrayBuffer");
+  int64_t v[15];
+  for (int i = 0; i < 15; i++)
+    if (napi_get_value_int64(env, argv[1 + i], &v[i]) != napi_ok)
+      return fail(env, "maxPoolGrad: sizes and offsets must be numbers");
+  int64_t ox = v[0], ody = v[1], odx = v[2], n = v[3], h = v[4], w = v[5], c = v[6], fh = v[7],
+          fw = v[8], oh = v[9], ow = v[10], sh = v[11], sw = v[12], pt = v[13], pl = v[14];
+  if (n < 1 || h < 1 || w < 1 || c < 1 || oh < 1 || ow < 1 || ox < 0 || ody < 0 || odx < 0 ||
+      ox + 4 * n * h * w * c > (int64_t)bytes || odx + 4 * n * h * w * c > (int64_t)bytes ||
+      ody + 4 * n * oh * ow * c > (int64_t)bytes)
+    return fail(env, "maxPoolGrad: operands outside the memory");
+  const float *x = (const float *)memory + ox / 4, *dy = (const float *)memory + ody / 4;
+  float *dx = (float *)memory + odx / 4;
+  float *best = malloc(sizeof(float) * c);
+  int64_t *where = malloc(sizeof(int64_t) * c);
+  if (!best || !where) {
+    free(best);
+    free(where);
+    return fail(env, "maxPoolGrad: out of memory");
+  }
+  memset(dx, 0, sizeof(float) * n * h * w * c);
+  for (int64_t b = 0; b < n; b++)
+    for (int64_t py = 0; py < oh; py++)
+      for (int64_t px = 0; px < ow; px++) {
+        for (int64_t q = 0; q < c; q++) {
+          best[q] = -INFINITY;
+          where[q] = -1;
+        }
+        for (int64_t a = 0; a < fh; a++) {
+          int64_t iy = py * sh - pt + a;
+          if (iy < 0 || iy >= h) continue;
+          for (int64_t e = 0; e < fw; e++) {
+            int64_t ix = px * sw - pl + e;
+            if (ix < 0 || ix >= w) continue;
+            int64_t at = ((b * h + iy) * w + ix) * c;
+            for (int64_t q = 0; q < c; q++)
+              if (x[at + q] > best[q]) {
+                best[q] = x[at + q];
+                where[q] = at + q;
+              }
+          }
+        }
+        const float *g = dy + ((b * oh + py) * ow + px) * c;
+        for (int64_t q = 0; q < c; q++)
+          if (where[q] >= 0) dx[where[q]] += g[q];
+      }
+  free(best);
+  free(where);
+  return NULL;
+}
+
+#define ADAM_ARGS 16
+
+/*
+ * adam(memory, count, w, g, m, v, w2, m2, v2, mask, lr, beta1, beta2, epsilon, weightDecay,
+ * step): Adam's update of one parameter (PyTorch's formulas, coupled L2 weight decay) in one
+ * pass, writing the new weights and moments to w2, m2, v2. Where the 0/1 mask (offset -1:
+ * none) is 0 the weight and both moments become 0, which is what masking the gradient before
+ * the update and the weight after it gives, without the two extra passes. Offsets are bytes
+ * in `memory`.
  */
 static napi_value adam(napi_env env, napi_callback_info info) {
   size_t argc = ADAM_ARGS;
   napi_value argv[ADAM_ARGS];
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != ADAM_ARGS)
-    return fail(env, "adam: expected 15 arguments");
+    return fail(env, "adam: expected 16 arguments");
   void *memory;
   size_t bytes;
   if (napi_get_arraybuffer_info(env, argv[0], &memory, &bytes) != napi_ok)
     return fail(env, "adam: the first argument must be an ArrayBuffer");
-  int64_t v[8];
-  for (int i = 0; i < 8; i++)
+  int64_t v[9];
+  for (int i = 0; i < 9; i++)
     if (napi_get_value_int64(env, argv[1 + i], &v[i]) != napi_ok)
       return fail(env, "adam: sizes and offsets must be numbers");
   double s[6];
   for (int i = 0; i < 6; i++)
-    if (napi_get_value_double(env, argv[9 + i], &s[i]) != napi_ok)
+    if (napi_get_value_double(env, argv[10 + i], &s[i]) != napi_ok)
       return fail(env, "adam: settings must be numbers");
   int64_t count = v[0];
-  for (int i = 1; i < 8; i++)
-    if (count < 0 || v[i] < 0 || v[i] + 4 * count > (int64_t)bytes)
+  for (int i = 1; i < 9; i++)
+    if (count < 0 || (v[i] < 0 && !(i == 8 && v[i] == -1)) || v[i] + 4 * count > (int64_t)bytes)
       return fail(env, "adam: operands outside the memory");
   float *base = (float *)memory;
   const float *w = base + v[1] / 4, *g = base + v[2] / 4, *m = base + v[3] / 4,
@@ -180,13 +358,15 @@ static napi_value adam(napi_env env, napi_callback_info info) {
   const double step = s[5];
   const float rate = (float)(lr / (1 - pow(b1, step)));
   const float inv_sqrt_bc2 = (float)(1 / sqrt(1 - pow(b2, step)));
+  const float *mask = v[8] < 0 ? NULL : base + v[8] / 4;
   for (int64_t i = 0; i < count; i++) {
+    const float keep = mask ? mask[i] : 1.0f;
     const float grad = g[i] + wd * w[i];
     const float mi = b1 * m[i] + (1 - b1) * grad;
     const float vi = b2 * vv[i] + (1 - b2) * grad * grad;
-    m2[i] = mi;
-    v2[i] = vi;
-    w2[i] = w[i] - rate * (mi / (sqrtf(vi) * inv_sqrt_bc2 + eps));
+    m2[i] = keep * mi;
+    v2[i] = keep * vi;
+    w2[i] = keep * (w[i] - rate * (mi / (sqrtf(vi) * inv_sqrt_bc2 + eps)));
   }
   return NULL;
 }
@@ -203,5 +383,11 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "conv", fn);
   napi_create_function(env, "adam", NAPI_AUTO_LENGTH, adam, NULL, &fn);
   napi_set_named_property(env, exports, "adam", fn);
+  napi_create_function(env, "setThreads", NAPI_AUTO_LENGTH, set_threads, NULL, &fn);
+  napi_set_named_property(env, exports, "setThreads", fn);
+  napi_create_function(env, "sumRows", NAPI_AUTO_LENGTH, sum_rows, NULL, &fn);
+  napi_set_named_property(env, exports, "sumRows", fn);
+  napi_create_function(env, "maxPoolGrad", NAPI_AUTO_LENGTH, max_pool_grad, NULL, &fn);
+  napi_set_named_property(env, exports, "maxPoolGrad", fn);
   return exports;
 }

@@ -8,6 +8,7 @@ import { registerWasmConvBackprop } from './wasm-conv-backprop.ts';
 import { registerWasmMatMul } from './wasm-matmul.ts';
 import { registerWasmNativeConv } from './wasm-native-conv.ts';
 import { registerWasmNativeAdam } from './wasm-native-adam.ts';
+import { registerWasmNativeKernels } from './wasm-native-kernels.ts';
 import { nativeBlas } from './native-blas.ts';
 
 export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
@@ -56,6 +57,7 @@ async function activate(name: BackendName): Promise<string | null> {
         registerWasmMatMul();
         registerWasmNativeConv();
         registerWasmNativeAdam();
+        registerWasmNativeKernels();
         wasmKernelRegistered = true;
       }
       try {

@@ -95,6 +95,9 @@ export class Model {
     const { bnUpdates, params, fused = true } = options;
     const p = (name: string): tf.Tensor => params?.get(name) ?? this.v(name);
     let gateIndex = 0;
+    // While gradients are recorded tfjs runs a fused op with an activation unfused, bias
+    // included: in training fuse only the bias (one kernel) and apply the activation after.
+    const fusedActivation = (activation: 'relu' | 'linear') => (training ? 'linear' : activation);
     /** A unit gate's multiplier: sampled per example and unit in training, its mean at test time. */
     const gate = (h: tf.Tensor, name: string, kind: 'hard-concrete' | 'gaussian'): tf.Tensor => {
       const units = h.shape[h.shape.length - 1]!;
@@ -135,8 +138,9 @@ export class Model {
                 a: h as tf.Tensor2D,
                 b: kernel,
                 bias,
-                activation: layer.activation,
+                activation: fusedActivation(layer.activation),
               });
+              if (training && layer.activation === 'relu') h = tf.relu(h);
             } else {
               h = tf.add(tf.matMul(h as tf.Tensor2D, kernel), bias);
               if (layer.activation === 'relu') h = tf.relu(h);
@@ -159,8 +163,9 @@ export class Model {
                 strides: layer.stride,
                 pad: layer.padding,
                 bias,
-                activation: layer.activation,
+                activation: fusedActivation(layer.activation),
               });
+              if (training && layer.activation === 'relu') h = tf.relu(h);
             } else {
               h = tf.conv2d(h as tf.Tensor4D, filter, layer.stride, layer.padding);
               if (bias) h = tf.add(h, bias);

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
 
 /**
  * The optional native kernels (native/blas.c): matrix products by the system BLAS, computed
@@ -27,8 +28,9 @@ export interface NativeBlas {
   ): void;
   /**
    * A 2-D convolution (NHWC, filter [kh, kw, ci, co], dilation 1) through im2col: mode 0
-   * writes y from x and w, 1 the filter gradient w from x and y = dy, 2 the input gradient x
-   * from y = dy and w. Offsets in bytes; sizes as named.
+   * writes y from x and w (plus the bias, unless its offset is -1), 1 the filter gradient w
+   * from x and y = dy, 2 the input gradient x from y = dy and w. Offsets in bytes; sizes as
+   * named.
    */
   conv(
     memory: ArrayBuffer,
@@ -49,8 +51,12 @@ export interface NativeBlas {
     sw: number,
     padTop: number,
     padLeft: number,
+    bias: number,
   ): void;
-  /** Adam's update of `count` weights: new w, m, v written to w2, m2, v2 (byte offsets). */
+  /**
+   * Adam's update of `count` weights: new w, m, v written to w2, m2, v2 (byte offsets); where
+   * the 0/1 mask (offset -1: none) is 0, all three become 0.
+   */
   adam(
     memory: ArrayBuffer,
     count: number,
@@ -61,6 +67,7 @@ export interface NativeBlas {
     w2: number,
     m2: number,
     v2: number,
+    mask: number,
     learningRate: number,
     beta1: number,
     beta2: number,
@@ -68,6 +75,29 @@ export interface NativeBlas {
     weightDecay: number,
     step: number,
   ): void;
+  /** out[j] = Σ_i x[i·cols + j]: a sum over the leading axes (byte offsets). */
+  sumRows(memory: ArrayBuffer, rows: number, cols: number, x: number, out: number): void;
+  /** The gradient of a max pooling (NHWC, dilation 1) into dx, from x and dy (byte offsets). */
+  maxPoolGrad(
+    memory: ArrayBuffer,
+    x: number,
+    dy: number,
+    dx: number,
+    n: number,
+    h: number,
+    w: number,
+    c: number,
+    filterHeight: number,
+    filterWidth: number,
+    outHeight: number,
+    outWidth: number,
+    strideHeight: number,
+    strideWidth: number,
+    padTop: number,
+    padLeft: number,
+  ): void;
+  /** Threads for the convolutions, each taking a range of the batch (default 1). */
+  setThreads(count: number): void;
 }
 
 let useNative = true;
@@ -81,6 +111,16 @@ export function nativeKernelsOn(): boolean {
   return useNative;
 }
 
+/**
+ * Threads for the native convolutions: TICKETLAB_THREADS (the scheduler gives each worker
+ * its share of the cores), else every core.
+ */
+export function kernelThreads(): number {
+  const asked = Number(process.env.TICKETLAB_THREADS);
+  const threads = Number.isInteger(asked) && asked >= 1 ? asked : availableParallelism();
+  return Math.min(64, threads);
+}
+
 let loaded: NativeBlas | null | undefined;
 let reason = '';
 
@@ -91,7 +131,10 @@ export function nativeBlas(): NativeBlas | null {
     return (loaded = null);
   }
   try {
-    loaded = createRequire(import.meta.url)('../../native/build/Release/ticketlab_blas.node');
+    loaded = createRequire(import.meta.url)(
+      '../../native/build/Release/ticketlab_blas.node',
+    ) as NativeBlas;
+    loaded.setThreads(kernelThreads());
   } catch (e) {
     reason = `not built (${(e as Error).message.split('\n')[0]}); \`npm run build:native\` builds it`;
     loaded = null;

@@ -27,9 +27,11 @@ const EPSILON = 1e-8;
 
 /**
  * Adam and SGD with momentum, written with tfjs ops so that the state is ours to
- * checkpoint by parameter name (tfjs optimisers restore slots by position) and so that
- * masked gradients keep pruned weights' slots at zero. Updates follow PyTorch's formulas
- * (coupled L2 weight decay, SGD momentum without dampening).
+ * checkpoint by parameter name (tfjs optimisers restore slots by position). Updates follow
+ * PyTorch's formulas (coupled L2 weight decay, SGD momentum without dampening). Parameters
+ * with a 0/1 mask keep their pruned weights and those weights' slots at exactly zero: the
+ * gradient is masked before the update and the weight after it (in the same pass, by the
+ * native Adam kernel, where it runs).
  */
 export class Optimizer {
   private step = 0;
@@ -38,6 +40,7 @@ export class Optimizer {
   constructor(
     private readonly settings: OptimizerSettings,
     private readonly params: Map<string, tf.Variable>,
+    private readonly masks: ReadonlyMap<string, tf.Tensor> = new Map(),
   ) {
     const names =
       settings.optimizer === 'adam' ? ['m', 'v'] : settings.momentum > 0 ? ['momentum'] : [];
@@ -58,6 +61,7 @@ export class Optimizer {
     for (const [name, w] of this.params) {
       let g = grads.get(name);
       if (!g) continue;
+      const mask = this.masks.get(name);
       if (this.settings.optimizer === 'adam' && fusedAdam()) {
         const m = this.slots.get(`${name}/m`)!;
         const v = this.slots.get(`${name}/v`)!;
@@ -71,12 +75,17 @@ export class Optimizer {
         };
         const [w2, m2, v2] = tf
           .engine()
-          .runKernel(ADAM_UPDATE, { w, g, m, v }, attrs) as tf.Tensor[];
+          .runKernel(
+            ADAM_UPDATE,
+            mask ? { w, g, m, v, mask } : { w, g, m, v },
+            attrs,
+          ) as tf.Tensor[];
         w.assign(w2!);
         m.assign(m2!);
         v.assign(v2!);
         continue;
       }
+      if (mask) g = tf.mul(g, mask);
       if (weightDecay > 0) g = tf.add(g, tf.mul(w, weightDecay));
       if (this.settings.optimizer === 'adam') {
         const m = this.slots.get(`${name}/m`)!;
@@ -94,6 +103,7 @@ export class Optimizer {
       } else {
         w.assign(tf.sub(w, tf.mul(g, lr)));
       }
+      if (mask) w.assign(tf.mul(w, mask));
     }
   }
 

@@ -127,7 +127,7 @@ export async function evaluate(
 
 /**
  * The masked training loop. After every step the pruned weights are exactly zero: the
- * gradients are masked before the update and the weights after it. Evaluates on the
+ * optimiser masks the gradients before the update and the weights after it. Evaluates on the
  * validation and test splits every `evalEvery` iterations and at the end, checkpoints at
  * every epoch's end, and stops with TRAINING_DIVERGED on a NaN or infinite loss.
  */
@@ -140,14 +140,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const maskTensors = new Map<string, tf.Tensor>();
   for (const [name, m] of opts.masks)
     maskTensors.set(name, tf.tensor(m, model.v(name).shape, 'float32'));
-  const applyMasks = () =>
-    tf.tidy(() => {
-      for (const [name, m] of maskTensors) model.v(name).assign(tf.mul(model.v(name), m));
-    });
   const trainable = new Map(
     model.specs.filter((p) => p.trainable).map((p) => [p.name, model.v(p.name)]),
   );
-  const optimizer = new Optimizer(settings, trainable);
+  const optimizer = new Optimizer(settings, trainable, maskTensors);
   const xBuf = new Float32Array(batchSize * exampleSize(data.train.shape));
   const yBuf = new Int32Array(batchSize);
 
@@ -156,7 +152,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     model.setWeights(resume.weights);
     optimizer.load(resume.optimizer);
   }
-  applyMasks();
+  // Pruned weights start at zero; the optimiser keeps them there.
+  tf.tidy(() => {
+    for (const [name, m] of maskTensors) model.v(name).assign(tf.mul(model.v(name), m));
+  });
   const evals: EvalPoint[] = resume ? [...resume.evals] : [];
   let captured: Weights | undefined = resume?.captured ?? undefined;
   let lossSinceEval = resume?.lossSinceEval ?? 0;
@@ -221,10 +220,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         const byName = new Map<string, tf.Tensor>();
         for (const [name, v] of trainable) {
           const g = grads[v.name]!;
-          const m = maskTensors.get(name);
           const penalty = penalised.has(name) ? tf.mul(tf.sign(v), opts.sparsity!.lambda) : null;
-          const g2 = penalty ? tf.add(g, penalty) : g;
-          byName.set(name, m ? tf.mul(g2, m) : g2);
+          byName.set(name, penalty ? tf.add(g, penalty) : g);
         }
         optimizer.apply(byName);
         return value;
@@ -233,7 +230,6 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         variable.assign(update);
         update.dispose();
       }
-      applyMasks();
       const loss = (await lossTensor.data())[0]!;
       lossTensor.dispose();
       if (!Number.isFinite(loss)) {

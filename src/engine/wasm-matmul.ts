@@ -9,6 +9,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { nativeBlas, nativeKernelsOn, type NativeBlas } from './native-blas.ts';
+import { heapOffset } from './wasm-native-kernels.ts';
 
 /**
  * Matrix products with a transposed operand on the wasm backend. tfjs-backend-wasm passes
@@ -86,7 +87,7 @@ function nativeProduct(blas: NativeBlas, name: string) {
       b!.shape.slice(0, -2),
     );
     let out = wasm.makeOutput([...outer, m, n], 'float32');
-    const offset = (t: TensorInfo) => wasm.dataIdMap.get(t.dataId)!.memoryOffset;
+    const offset = (t: TensorInfo) => heapOffset(wasm, t);
     blas.sgemm(
       // the heap as the backend reads it (a view on the module's memory)
       wasm.typedArrayFromHeap(out).buffer as ArrayBuffer,

@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { backend_util, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { info, type ConvAttrs, type Shape4 } from './wasm-conv-backprop.ts';
-import { nativeBlas, nativeKernelsOn, type NativeBlas } from './native-blas.ts';
+import { nativeBlas, type NativeBlas } from './native-blas.ts';
+import { heapOffset, overrideWasmKernel } from './wasm-native-kernels.ts';
 
 /**
  * Convolutions and their two gradients on the system BLAS (native/blas.c: im2col rows times
@@ -30,14 +31,14 @@ function run(
   w: TensorInfo,
   y: TensorInfo,
   c: backend_util.Conv2DInfo,
+  bias?: TensorInfo,
 ) {
-  const offset = (t: TensorInfo) => wasm.dataIdMap.get(t.dataId)!.memoryOffset;
   blas.conv(
     wasm.typedArrayFromHeap(y).buffer as ArrayBuffer,
     mode,
-    offset(x),
-    offset(w),
-    offset(y),
+    heapOffset(wasm, x),
+    heapOffset(wasm, w),
+    heapOffset(wasm, y),
     c.batchSize,
     c.inHeight,
     c.inWidth,
@@ -51,6 +52,7 @@ function run(
     c.strideWidth,
     c.padInfo.top,
     c.padInfo.left,
+    bias ? heapOffset(wasm, bias) : -1,
   );
 }
 
@@ -69,14 +71,17 @@ function nativeKernel(name: string, blas: NativeBlas): KernelFunc | null {
         if (preluActivationWeights || !['linear', 'relu'].includes(activation)) return null!;
         const c = plan(x!.shape as Shape4, filter!.shape as Shape4, a);
         if (!c || !f32(x!, filter!)) return null!;
+        // a bias of one value per channel is added in the same pass; others broadcast after
+        const perChannel =
+          bias?.dtype === 'float32' && tf.util.sizeFromShape(bias.shape) === c.outChannels;
         let out = wasm.makeOutput([c.batchSize, c.outHeight, c.outWidth, c.outChannels], 'float32');
-        run(blas, wasm, MODES.forward, x!, filter!, out, c);
+        run(blas, wasm, MODES.forward, x!, filter!, out, c, perChannel ? bias : undefined);
         const then = (k: string, ins: Record<string, TensorInfo>) => {
           const next = kernel(k)({ inputs: ins, backend, attrs: {} }) as TensorInfo;
           wasm.disposeData(out.dataId);
           out = next;
         };
-        if (bias) then('Add', { a: out, b: bias });
+        if (bias && !perChannel) then('Add', { a: out, b: bias });
         if (activation === 'relu') then('Relu', { x: out });
         return out;
       };
@@ -110,18 +115,6 @@ function nativeKernel(name: string, blas: NativeBlas): KernelFunc | null {
 export function registerWasmNativeConv(): void {
   const blas = nativeBlas();
   if (!blas) return;
-  for (const name of [tf.Conv2D, tf.FusedConv2D, tf.Conv2DBackpropFilter, tf.Conv2DBackpropInput]) {
-    const previous = tf.getKernel(name, 'wasm');
-    if (!previous) throw new Error(`the wasm backend has no ${name} kernel`);
-    const native = nativeKernel(name, blas)!;
-    tf.unregisterKernel(name, 'wasm');
-    tf.registerKernel({
-      kernelName: name,
-      backendName: 'wasm',
-      setupFunc: previous.setupFunc,
-      kernelFunc: (args) =>
-        (nativeKernelsOn() ? (native(args) as TensorInfo | null) : null) ??
-        previous.kernelFunc(args),
-    });
-  }
+  for (const name of [tf.Conv2D, tf.FusedConv2D, tf.Conv2DBackpropFilter, tf.Conv2DBackpropInput])
+    overrideWasmKernel(name, nativeKernel(name, blas)!);
 }

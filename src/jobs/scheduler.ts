@@ -1,4 +1,4 @@
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import type { ApiEvent } from '../api/events.ts';
 import { replicateSeed, resolveSpec, type ResolvedSpec } from '../api/spec.ts';
 import { TicketLabError } from '../core/errors.ts';
@@ -361,7 +361,12 @@ export class Scheduler {
   }
 
   private startWorker(slot: Slot) {
-    const worker = this.factory(this.store.blobs.root);
+    // Each worker's kernels get an equal share of the cores (one thread at least).
+    const threads = Math.max(1, Math.floor(availableParallelism() / this.slots.length));
+    const worker = this.factory({
+      TICKETLAB_BLOBS: this.store.blobs.root,
+      TICKETLAB_THREADS: process.env.TICKETLAB_THREADS ?? String(threads),
+    });
     slot.worker = worker;
     slot.ready = false;
     worker.onMessage((m) => this.onMessage(slot, m));

@@ -16,13 +16,19 @@ export interface WorkerProcess {
   kill(): void;
 }
 
-export type WorkerFactory = (blobRoot: string) => WorkerProcess;
+/**
+ * What a worker is started with, as environment variables: TICKETLAB_BLOBS (the blob store's
+ * root) and TICKETLAB_THREADS (its share of the cores, for the native kernels).
+ */
+export type WorkerEnv = Record<'TICKETLAB_BLOBS' | 'TICKETLAB_THREADS', string>;
+
+export type WorkerFactory = (env: WorkerEnv) => WorkerProcess;
 
 const BOOTSTRAP = fileURLToPath(new URL('./worker-bootstrap.mjs', import.meta.url));
 
-export const forkWorker: WorkerFactory = (blobRoot) => {
+export const forkWorker: WorkerFactory = (env) => {
   const child = fork(BOOTSTRAP, [], {
-    env: { ...process.env, TICKETLAB_BLOBS: blobRoot },
+    env: { ...process.env, ...env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     serialization: 'advanced',
   });

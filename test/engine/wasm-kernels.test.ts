@@ -5,10 +5,16 @@ import { join } from 'node:path';
 import { initBackend } from '../../src/engine/backend.ts';
 import { Optimizer } from '../../src/engine/optimizer.ts';
 import { ADAM_UPDATE } from '../../src/engine/wasm-native-adam.ts';
-import { nativeBlas, nativeBlasStatus, setNativeKernels } from '../../src/engine/native-blas.ts';
+import {
+  kernelThreads,
+  nativeBlas,
+  nativeBlasStatus,
+  setNativeKernels,
+} from '../../src/engine/native-blas.ts';
 import { maxRelativeError, ROOT } from '../helpers.ts';
 
 type Pad = 'same' | 'valid' | number;
+type Shape4 = [number, number, number, number];
 const CASES: {
   x: [number, number, number, number];
   f: [number, number, number, number];
@@ -26,8 +32,27 @@ const CASES: {
   { x: [64, 16, 16, 16], f: [3, 3, 16, 8], s: 1, p: 'same' }, // large enough to be chunked
 ];
 
-/** Both product and convolution paths where the native kernels are built. */
-const PATHS = nativeBlas() ? (['native BLAS', 'WebAssembly'] as const) : (['WebAssembly'] as const);
+type Path = 'native BLAS' | 'native BLAS, 3 threads' | 'WebAssembly';
+/** Both product paths where the native kernels are built. */
+const PATHS: Path[] = nativeBlas() ? ['native BLAS', 'WebAssembly'] : ['WebAssembly'];
+/** Convolutions also split over threads (batches of 1 to 64 images over 3 threads). */
+const CONV_PATHS: Path[] = nativeBlas()
+  ? ['native BLAS', 'native BLAS, 3 threads', 'WebAssembly']
+  : ['WebAssembly'];
+
+/** Runs `check` with the kernels of one path, then restores the defaults. */
+async function onPath<T>(path: Path, check: () => Promise<T>): Promise<T> {
+  await initBackend('wasm');
+  setNativeKernels(path !== 'WebAssembly');
+  nativeBlas()?.setThreads(path.endsWith('threads') ? 3 : 1);
+  try {
+    return await check();
+  } finally {
+    setNativeKernels(true);
+    nativeBlas()?.setThreads(kernelThreads());
+    await tf.setBackend('wasm');
+  }
+}
 
 /** Gradients of sum(conv2d(x, w) ⊙ dy) with respect to x and w on the given backend. */
 async function convGrads(
@@ -58,7 +83,7 @@ describe('wasm backward convolutions', () => {
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeDefined();
   });
 
-  for (const path of PATHS)
+  for (const path of CONV_PATHS)
     for (const c of CASES) {
       it(`${path}: matches the cpu backend: x ${c.x.join('×')}, filter ${c.f.join('×')}, stride ${c.s}, pad ${c.p}`, async () => {
         await initBackend('wasm');
@@ -80,17 +105,13 @@ describe('wasm backward convolutions', () => {
           outShape.reduce((a, b) => a * b),
           3,
         );
-        setNativeKernels(path === 'native BLAS');
-        try {
+        await onPath(path, async () => {
           const wasm = await convGrads('wasm', c, xv, wv, dyv);
           const cpu = await convGrads('cpu', c, xv, wv, dyv);
           expect(maxRelativeError(wasm.y, cpu.y), 'output').toBeLessThan(1e-4);
           expect(maxRelativeError(wasm.dw, cpu.dw), 'filter gradient').toBeLessThan(1e-4);
           expect(maxRelativeError(wasm.dx, cpu.dx), 'input gradient').toBeLessThan(1e-4);
-        } finally {
-          setNativeKernels(true);
-          await tf.setBackend('wasm');
-        }
+        });
       });
     }
 
@@ -151,17 +172,12 @@ describe('wasm matrix products with transposed operands', () => {
       // untransposed; the engine only fuses rank-2 products, so only those are checked fused
       for (const fused of c.a.length === 2 ? [false, true] : [false]) {
         it(`${path}, ${fused ? 'fused (bias, relu)' : 'plain'}: a ${c.a.join('×')}${c.ta ? 'ᵀ' : ''} · b ${c.b.join('×')}${c.tb ? 'ᵀ' : ''} matches the cpu backend`, async () => {
-          await initBackend('wasm');
-          setNativeKernels(path === 'native BLAS');
-          try {
+          await onPath(path, async () => {
             const wasm = await product('wasm', c, fused);
             const cpu = await product('cpu', c, fused);
             expect(wasm.length).toBe(cpu.length);
             expect(maxRelativeError(wasm, cpu)).toBeLessThan(1e-5);
-          } finally {
-            setNativeKernels(true);
-            await tf.setBackend('wasm');
-          }
+          });
         });
       }
     }
@@ -197,14 +213,24 @@ describe('wasm matrix products with transposed operands', () => {
 });
 
 describe('native fused Adam update', () => {
-  /** Three Adam steps with weight decay on the given backend: weights and both moments. */
-  const steps = async (backend: 'wasm' | 'cpu') => {
+  /** Every third weight pruned. */
+  const MASK = Float32Array.from({ length: 1000 }, (_, i) => (i % 3 === 0 ? 0 : 1));
+
+  /**
+   * Three Adam steps with weight decay on the given backend (with the mask: from weights
+   * already masked, as training starts): weights and both moments.
+   */
+  const steps = async (backend: 'wasm' | 'cpu', masked = false) => {
     await tf.setBackend(backend);
-    const init = Float32Array.from({ length: 1000 }, (_, i) => Math.sin(i));
+    const init = Float32Array.from({ length: 1000 }, (_, i) =>
+      masked ? Math.sin(i) * MASK[i]! : Math.sin(i),
+    );
     const w = tf.variable(tf.tensor(init, [40, 25]), true, `adam-${backend}`);
+    const mask = tf.tensor(MASK, [40, 25]);
     const optimizer = new Optimizer(
       { optimizer: 'adam', learningRate: 1e-2, momentum: 0, weightDecay: 1e-3 },
       new Map([['w', w]]),
+      masked ? new Map([['w', mask]]) : new Map(),
     );
     for (let s = 1; s <= 3; s++)
       tf.tidy(() => {
@@ -217,6 +243,7 @@ describe('native fused Adam update', () => {
     const out = { w: (await w.data()) as Float32Array, state: await optimizer.state() };
     optimizer.dispose();
     w.dispose();
+    mask.dispose();
     return out;
   };
 
@@ -234,5 +261,151 @@ describe('native fused Adam update', () => {
       ).toBeLessThan(1e-4);
     expect(wasm.state.step).toBe(3);
     await tf.setBackend('wasm');
+  });
+
+  it('keeps pruned weights and their moments at exactly zero in the same pass, as the tfjs ops do', async () => {
+    await initBackend('wasm');
+    const wasm = await steps('wasm', true);
+    const cpu = await steps('cpu', true);
+    for (const [name, values] of [
+      ['w', wasm.w],
+      ['w/m', wasm.state.slots.get('w/m')!],
+      ['w/v', wasm.state.slots.get('w/v')!],
+    ] as const) {
+      expect(
+        values.filter((_, i) => MASK[i] === 0 && values[i] !== 0),
+        `${name} where pruned`,
+      ).toHaveLength(0);
+      expect(values.filter((x, i) => MASK[i] === 1 && x !== 0).length, `${name} kept`).toBe(666);
+    }
+    expect(maxRelativeError(wasm.w, cpu.w)).toBeLessThan(1e-4);
+    expect(
+      maxRelativeError(wasm.state.slots.get('w/v')!, cpu.state.slots.get('w/v')!),
+    ).toBeLessThan(1e-4);
+    await tf.setBackend('wasm');
+  });
+});
+
+describe('native bias sums, max-pool gradients, and copies without copying', () => {
+  const values = (shape: number[], seed: number) =>
+    Float32Array.from({ length: shape.reduce((x, y) => x * y, 1) }, (_, i) =>
+      Math.sin(i * 12.9898 + seed),
+    );
+  const on = async <T extends tf.TensorContainer>(
+    backend: 'wasm' | 'cpu',
+    f: () => T,
+  ): Promise<T> => {
+    await tf.setBackend(backend);
+    return tf.tidy(f);
+  };
+
+  const SUMS: { shape: number[]; axis: number[]; keepDims?: boolean }[] = [
+    { shape: [60, 32, 32, 64], axis: [0, 1, 2] }, // a conv layer's bias gradient
+    { shape: [60, 300], axis: [0] }, // a dense layer's
+    { shape: [4, 5, 6], axis: [1, 0], keepDims: true },
+    { shape: [4, 5, 6], axis: [-3] },
+    { shape: [4, 5, 6], axis: [1, 2] }, // trailing axes: tfjs-backend-wasm's kernel
+    { shape: [7], axis: [0] }, // everything: tfjs-backend-wasm's kernel
+  ];
+  for (const path of PATHS)
+    for (const c of SUMS)
+      it(`${path}: sum of ${c.shape.join('×')} over [${c.axis}]${c.keepDims ? ' (keepDims)' : ''} matches the cpu backend`, async () => {
+        await onPath(path, async () => {
+          const sum = () => tf.sum(tf.tensor(values(c.shape, 1), c.shape), c.axis, c.keepDims);
+          const wasm = await on('wasm', () => ({ v: sum().dataSync(), shape: sum().shape }));
+          const cpu = await on('cpu', () => ({ v: sum().dataSync(), shape: sum().shape }));
+          expect(wasm.shape).toEqual(cpu.shape);
+          expect(maxRelativeError(wasm.v as Float32Array, cpu.v as Float32Array)).toBeLessThan(
+            1e-4,
+          );
+        });
+      });
+
+  const POOLS: {
+    x: number[];
+    size: number | [number, number];
+    stride: number;
+    pad: Pad;
+    nativeOnly?: boolean;
+  }[] = [
+    { x: [60, 32, 32, 16], size: 2, stride: 2, pad: 'valid' }, // Conv-4's pooling
+    { x: [2, 7, 7, 3], size: 3, stride: 2, pad: 'same' }, // overlapping windows, padding
+    { x: [3, 6, 5, 2], size: [2, 3], stride: 1, pad: 'valid' },
+    { x: [1, 5, 5, 4], size: 2, stride: 2, pad: 'same', nativeOnly: true }, // a window past the edge
+  ];
+  for (const path of PATHS)
+    // tfjs-backend-wasm's own kernel counts the padding as zeros: a window past the edge
+    // whose inputs are all negative loses its gradient (models here pool 'valid')
+    for (const c of POOLS.filter((p) => path !== 'WebAssembly' || !p.nativeOnly))
+      it(`${path}: max-pool gradient of ${c.x.join('×')}, window ${c.size}, stride ${c.stride}, pad ${c.pad} matches the cpu backend`, async () => {
+        await onPath(path, async () => {
+          // natively with ties too (rounded values): the first largest gets the gradient, as
+          // on cpu; tfjs-backend-wasm's own kernel breaks ties otherwise
+          const xv = values(c.x, 1).map((v) =>
+            path === 'WebAssembly' ? v : Math.round(v * 4) / 4,
+          );
+          const grad = () =>
+            tf
+              .grad((x: tf.Tensor) => {
+                const y = tf.maxPool(x as tf.Tensor4D, c.size, c.stride, c.pad);
+                return tf.sum(tf.mul(y, tf.tensor(values(y.shape, 2), y.shape)));
+              })(tf.tensor(xv, c.x))
+              .dataSync() as Float32Array;
+          expect(maxRelativeError(await on('wasm', grad), await on('cpu', grad))).toBeLessThan(
+            1e-5,
+          );
+        });
+      });
+
+  for (const path of CONV_PATHS)
+    it(`${path}: a convolution with its bias added in the same pass, and its bias gradient, match the cpu backend`, async () => {
+      await onPath(path, async () => {
+        const x = [3, 8, 8, 4];
+        const f = [3, 3, 4, 6];
+        const run = () => {
+          const filter = tf.tensor4d(values(f, 2), f as Shape4);
+          const conv = (input: tf.Tensor, bias: tf.Tensor) =>
+            tf.fused.conv2d({ x: input as tf.Tensor4D, filter, strides: 1, pad: 'same', bias });
+          const inference = tf.fused.conv2d({
+            x: tf.tensor4d(values(x, 1), x as Shape4),
+            filter,
+            strides: 1,
+            pad: 'same',
+            bias: tf.tensor1d(values([6], 3)),
+            activation: 'relu',
+          });
+          // a bias that is not one value per channel (tfjs-backend-wasm refuses it)
+          const broadcast =
+            path === 'WebAssembly'
+              ? tf.ones([1])
+              : conv(tf.tensor(values(x, 1), x), tf.tensor(values([6], 3), [1, 1, 1, 6]));
+          const [dx, dbias] = tf.grads((input: tf.Tensor, bias: tf.Tensor) =>
+            tf.sum(tf.mul(conv(input, bias), tf.tensor(values([3, 8, 8, 6], 4), [3, 8, 8, 6]))),
+          )([tf.tensor(values(x, 1), x), tf.tensor1d(values([6], 3))]);
+          return [inference, broadcast, dx!, dbias!].map((t) => t.dataSync() as Float32Array);
+        };
+        const wasm = await on('wasm', run);
+        const cpu = await on('cpu', run);
+        wasm.forEach((v, i) =>
+          expect(maxRelativeError(v, cpu[i]!), `output ${i}`).toBeLessThan(1e-4),
+        );
+      });
+    });
+
+  it('clones and same-type casts share the data on wasm, and disposing either keeps the other', async () => {
+    await initBackend('wasm');
+    const backend = tf.engine().backend;
+    const x = tf.tensor([1, 2, 3]);
+    const before = backend.numDataIds();
+    const copy = tf.clone(x);
+    const cast = tf.cast(x, 'float32');
+    expect(backend.numDataIds()).toBe(before); // no new buffers
+    x.dispose();
+    expect([...copy.dataSync()]).toEqual([1, 2, 3]);
+    copy.dispose();
+    expect([...cast.dataSync()]).toEqual([1, 2, 3]);
+    cast.dispose();
+    expect(backend.numDataIds()).toBe(before - 1);
+    expect([...tf.cast(tf.tensor([1.5, 2.5]), 'int32').dataSync()]).toEqual([1, 2]); // a real cast still converts
   });
 });

@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { WARMING_UP } from '../../src/jobs/scheduler.ts';
 import { Lab } from '../../src/services/lab.ts';
@@ -114,6 +115,14 @@ describe('job scheduler with a real compute worker', () => {
         'running',
       ]);
       expect(lab.scheduler.workerPids()).toHaveLength(2);
+      // each worker's native kernels get half the cores
+      if (existsSync('/proc/self/environ') && !process.env.TICKETLAB_THREADS) {
+        const share = Math.max(1, Math.floor(availableParallelism() / 2));
+        for (const pid of lab.scheduler.workerPids())
+          expect(readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0')).toContain(
+            `TICKETLAB_THREADS=${share}`,
+          );
+      }
       expect((await lab.scheduler.wait(a.job!.id)).state).toBe('done');
       expect((await lab.scheduler.wait(b.job!.id)).state).toBe('done');
     } finally {

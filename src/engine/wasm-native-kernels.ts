@@ -1,0 +1,133 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { backend_util, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { nativeBlas, nativeKernelsOn, type NativeBlas } from './native-blas.ts';
+
+/**
+ * Puts a native kernel in front of the wasm backend's own: it answers what it covers and
+ * returns null for the rest, which the previous kernel computes (also whenever the native
+ * kernels are switched off). Call after the wasm kernels are registered.
+ */
+export function overrideWasmKernel(name: string, native: KernelFunc): void {
+  const previous = tf.getKernel(name, 'wasm');
+  if (!previous) throw new Error(`the wasm backend has no ${name} kernel`);
+  tf.unregisterKernel(name, 'wasm');
+  tf.registerKernel({
+    kernelName: name,
+    backendName: 'wasm',
+    setupFunc: previous.setupFunc,
+    kernelFunc: (args) =>
+      (nativeKernelsOn() ? (native(args) as TensorInfo | null) : null) ?? previous.kernelFunc(args),
+  });
+}
+
+/** Byte offset of a tensor's data on the wasm heap. */
+export const heapOffset = (wasm: BackendWasm, t: TensorInfo) =>
+  wasm.dataIdMap.get(t.dataId)!.memoryOffset;
+
+/**
+ * Sum over leading axes (every bias gradient: dy summed over batch and positions) as one
+ * pass; tfjs-backend-wasm transposes the reduced axes innermost first, which cost Conv-4 a
+ * sixth of its training step (BENCHMARKS.md). Other reductions go to the wasm kernel.
+ */
+function nativeSum(blas: NativeBlas): KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const wasm = backend as BackendWasm;
+    const { x } = inputs as { x: TensorInfo };
+    const { axis, keepDims } = attrs as unknown as { axis: number | number[]; keepDims: boolean };
+    const axes = tf.util.parseAxisParam(axis, x.shape).sort((a, b) => a - b);
+    const leading = axes.every((a, i) => a === i) && axes.length < x.shape.length;
+    if (x.dtype !== 'float32' || axes.length === 0 || !leading) return null!;
+    const kept = x.shape.slice(axes.length);
+    const rows = tf.util.sizeFromShape(x.shape.slice(0, axes.length));
+    const cols = tf.util.sizeFromShape(kept);
+    if (rows === 0 || cols === 0) return null!;
+    const out = wasm.makeOutput(keepDims ? [...axes.map(() => 1), ...kept] : kept, 'float32');
+    blas.sumRows(
+      wasm.typedArrayFromHeap(out).buffer as ArrayBuffer,
+      rows,
+      cols,
+      heapOffset(wasm, x),
+      heapOffset(wasm, out),
+    );
+    return out;
+  };
+}
+
+/** The gradient of a 2-D max pooling in one pass (tfjs-backend-wasm's took 40 ms a call on Conv-4). */
+function nativeMaxPoolGrad(blas: NativeBlas): KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const wasm = backend as BackendWasm;
+    const { dy, input } = inputs as Record<'dy' | 'input', TensorInfo>;
+    const a = attrs as unknown as {
+      filterSize: number | [number, number];
+      strides: number | [number, number];
+      pad: 'valid' | 'same' | number;
+      dimRoundingMode?: 'floor' | 'round' | 'ceil';
+    };
+    if (input!.dtype !== 'float32' || dy!.dtype !== 'float32') return null!;
+    const c = backend_util.computePool2DInfo(
+      input!.shape as [number, number, number, number],
+      a.filterSize,
+      a.strides,
+      1,
+      a.pad,
+      a.dimRoundingMode,
+    );
+    const dx = wasm.makeOutput(input!.shape, 'float32');
+    blas.maxPoolGrad(
+      wasm.typedArrayFromHeap(dx).buffer as ArrayBuffer,
+      heapOffset(wasm, input!),
+      heapOffset(wasm, dy!),
+      heapOffset(wasm, dx),
+      c.batchSize,
+      c.inHeight,
+      c.inWidth,
+      c.inChannels,
+      c.filterHeight,
+      c.filterWidth,
+      c.outHeight,
+      c.outWidth,
+      c.strideHeight,
+      c.strideWidth,
+      c.padInfo.top,
+      c.padInfo.left,
+    );
+    return dx;
+  };
+}
+
+/**
+ * Identity (tf.clone; the engine clones every input a gradient needs) shares the data, as the
+ * cpu backend's does, instead of copying it: tensors are immutable and every kernel writes a
+ * new output. The copies cost Conv-4 about 8% of a training step.
+ */
+function sharedIdentity(): KernelFunc {
+  return ({ inputs, backend }) => {
+    const { x } = inputs as { x: TensorInfo };
+    if (x.dtype === 'string') return null!;
+    (backend as BackendWasm).incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+  };
+}
+
+/** A cast to the dtype a tensor already has (ReLU's gradient casts its input) is an Identity. */
+function sharedSameTypeCast(identity: KernelFunc): KernelFunc {
+  return (args) => {
+    const { x } = args.inputs as { x: TensorInfo };
+    return x.dtype === (args.attrs as { dtype: string }).dtype ? identity(args) : null!;
+  };
+}
+
+/**
+ * Identity without copies everywhere; Sum over leading axes and MaxPoolGrad natively where
+ * the addon is built.
+ */
+export function registerWasmNativeKernels(): void {
+  overrideWasmKernel(tf.Identity, sharedIdentity());
+  overrideWasmKernel(tf.Cast, sharedSameTypeCast(sharedIdentity()));
+  const blas = nativeBlas();
+  if (!blas) return;
+  overrideWasmKernel(tf.Sum, nativeSum(blas));
+  overrideWasmKernel(tf.MaxPoolGrad, nativeMaxPoolGrad(blas));
+}
