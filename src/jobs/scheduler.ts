@@ -399,7 +399,7 @@ export class Scheduler {
         checkpointRun: null,
         checkpointIteration: null,
       });
-      this.store.deleteBlob(job.checkpointBlob);
+      this.store.deleteBlobIfUnused(job.checkpointBlob);
     }
   }
 
@@ -542,7 +542,7 @@ export class Scheduler {
           checkpointRun: runKey(m.run),
           checkpointIteration: m.iteration,
         });
-        if (previous && previous !== m.blob) this.store.deleteBlob(previous);
+        if (previous && previous !== m.blob) this.store.deleteBlobIfUnused(previous);
         return;
       }
       case 'ticket': {

@@ -874,9 +874,19 @@ export class Store {
       .run(...keys.map((k) => fields[k] ?? null), now(), id);
   }
 
-  /** Removes a blob that only one row referenced (a superseded checkpoint). */
-  deleteBlob(sha256: string): void {
-    this.db.prepare('DELETE FROM blobs WHERE sha256 = ?').run(sha256);
+  /**
+   * Removes a blob no row refers to any more (a superseded checkpoint), and says whether it
+   * did. Blobs are content-addressed, so rows can share one (two identical trainings side by
+   * side write identical checkpoints): the foreign keys refuse to drop a blob still in use.
+   */
+  deleteBlobIfUnused(sha256: string): boolean {
+    try {
+      this.db.prepare('DELETE FROM blobs WHERE sha256 = ?').run(sha256);
+    } catch (e) {
+      if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_FOREIGNKEY') return false;
+      throw e;
+    }
     this.blobs.remove(sha256);
+    return true;
   }
 }

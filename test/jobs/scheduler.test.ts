@@ -100,16 +100,21 @@ describe('job scheduler with a real compute worker', () => {
     }
   });
 
-  it('runs jobs side by side in separate workers when concurrency allows', async () => {
+  it('runs jobs side by side in separate workers when concurrency allows, sharing identical checkpoints safely', async () => {
     const lab = Lab.open({ dataDir: tempDir(), runAll: true, concurrency: 2 });
     try {
-      const tiny = {
+      // Two scores from the same seed: their dense trainings are identical and write
+      // identical, content-addressed checkpoints (over two epochs, so one is superseded);
+      // neither job may delete the checkpoint the other still holds.
+      const tiny = (score: 'synflow' | 'magnitude') => ({
         ...SMALL_SPEC,
-        training: { duration: '100it', evalEvery: 50 },
-        pruning: { levels: 1 },
-      };
-      const a = await lab.invoke('experiments.create', { spec: { ...tiny, seed: 1 }, start: true });
-      const b = await lab.invoke('experiments.create', { spec: { ...tiny, seed: 2 }, start: true });
+        seed: 1,
+        method: 'pai' as const,
+        pai: { score, compressions: [1] },
+        training: { duration: '400it', evalEvery: 100 },
+      });
+      const a = await lab.invoke('experiments.create', { spec: tiny('synflow'), start: true });
+      const b = await lab.invoke('experiments.create', { spec: tiny('magnitude'), start: true });
       expect((await lab.invoke('jobs.list', {})).map((j) => j.state)).toEqual([
         'running',
         'running',
