@@ -177,4 +177,25 @@ describe('pruning scores at initialisation', () => {
     // No layer is cut off entirely at 100× compression (SynFlow's claim against layer collapse).
     for (const m of mask.values()) expect(countKept(m)).toBeGreaterThan(0);
   });
+
+  it('GraSP prunes a conv net (its Hessian-gradient product differentiates convolutions and pooling twice)', async () => {
+    await initBackend('wasm');
+    const lenet5 = buildArchitecture('lenet-5', [28, 28, 1], 10);
+    const lenet5Specs = describeParams(lenet5);
+    const model = new Model(lenet5, initWeights(lenet5Specs, 'glorot-normal', 3));
+    const mask = await pruneAtInit(model, denseMask(lenet5Specs), {
+      score: 'grasp',
+      density: 0.1,
+      scope: 'global',
+      rounds: 1,
+      samples: 10,
+      seed: 1,
+      data: tinyMnist(20, 10),
+    });
+    model.dispose();
+    const total = [...denseMask(lenet5Specs).values()].reduce((a, m) => a + m.length, 0);
+    const kept = [...mask.values()].reduce((a, m) => a + countKept(m), 0);
+    expect(kept).toBe(Math.round(total * 0.1));
+    expect(countKept(mask.get('conv1.kernel')!)).toBeGreaterThan(0);
+  });
 });

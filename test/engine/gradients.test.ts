@@ -1,0 +1,61 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import { initBackend } from '../../src/engine/backend.ts';
+
+/** Deterministic values in [−k, k]. */
+const values = (shape: number[], seed: number, k = 0.7) =>
+  tf.tensor(
+    Float32Array.from(
+      { length: shape.reduce((a, b) => a * b) },
+      (_, i) => Math.sin(i * 12.9898 + seed) * k,
+    ),
+    shape,
+  );
+
+function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i]! * b[i]!;
+    na += a[i]! ** 2;
+    nb += b[i]! ** 2;
+  }
+  return dot / Math.sqrt(na * nb);
+}
+
+describe('second derivatives (GraSP on conv nets)', () => {
+  it('Hessian-vector products through two convolutions, ReLU and max pooling match finite differences', async () => {
+    await initBackend('cpu');
+    const x = values([4, 14, 14, 1], 1);
+    // conv → relu → pool → conv → relu → pool → dense: the second derivative needs the
+    // gradients of Conv2DBackpropFilter (both inputs), Conv2DBackpropInput and MaxPoolGrad
+    const loss = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => {
+      let h = tf.relu(tf.conv2d(x as tf.Tensor4D, a as tf.Tensor4D, 1, 'valid'));
+      h = tf.maxPool(h, 2, 2, 'valid');
+      h = tf.relu(tf.conv2d(h, b as tf.Tensor4D, 1, 'valid'));
+      h = tf.maxPool(h, 2, 2, 'valid');
+      return tf.sum(tf.square(tf.sin(tf.matMul(tf.reshape(h, [4, -1]), c))));
+    };
+    const weights = [
+      values([3, 3, 1, 4], 2),
+      values([3, 3, 4, 5], 3, 0.3),
+      values([20, 3], 4, 0.3),
+    ];
+    const direction = weights.map((w, i) => values(w.shape, 10 + i));
+    const gradient = (ws: tf.Tensor[]) => tf.grads(loss)(ws);
+    const hv = tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
+      tf.addN(gradient([a, b, c]).map((g, i) => tf.sum(tf.mul(g, direction[i]!)))),
+    )(weights);
+    // central differences, a step small enough not to cross ReLU kinks or pooling ties
+    const eps = 1e-4;
+    const shifted = (sign: number) =>
+      gradient(weights.map((w, i) => tf.add(w, tf.mul(direction[i]!, sign * eps))));
+    const plus = shifted(1);
+    const minus = shifted(-1);
+    weights.forEach((_, i) => {
+      const fd = tf.div(tf.sub(plus[i]!, minus[i]!), 2 * eps).dataSync();
+      expect(cosine(hv[i]!.dataSync(), fd), `layer ${i}`).toBeGreaterThan(0.9999);
+    });
+  });
+});
