@@ -184,7 +184,7 @@ else {
 }
 const peakRssMiB = process.resourceUsage().maxRSS / 1024;
 process.stdout.write(
-  `peak RSS of this process: ${peakRssMiB.toFixed(0)} MiB; ${cpus().length} cores: ${cpus()[0]?.model}; tfjs ${tf.version_core}; ${nativeBlasStatus()}, ${kernelThreads()} convolution thread(s)\n`,
+  `peak RSS of this process: ${peakRssMiB.toFixed(0)} MiB; ${cpus().length} cores: ${cpus()[0]?.model}; tfjs ${tf.version_core}; ${nativeBlasStatus()}, ${kernelThreads()} native kernel thread(s)\n`,
 );
 mkdirSync(join(import.meta.dirname, 'results'), { recursive: true });
 writeFileSync(
@@ -198,7 +198,7 @@ writeFileSync(
       torch,
       peakRssMiB,
       native: nativeBlasStatus(),
-      convolutionThreads: kernelThreads(),
+      nativeThreads: kernelThreads(),
     },
     null,
     2,

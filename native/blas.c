@@ -29,6 +29,102 @@ static napi_value fail(napi_env env, const char *message) {
 }
 
 /*
+ * A pool of helper threads, started on first use and asleep between jobs: unlike OpenBLAS's
+ * own threads they do not spin after a call on the cores the WebAssembly kernels need.
+ * run_parts(fn, arg, parts) runs fn(arg, part) for every part on the calling thread and the
+ * helpers, and returns when all are done. setThreads caps how many parts a job has.
+ */
+typedef void part_fn(void *arg, int part);
+static int threads = 1;
+static pthread_mutex_t one_job_at_a_time = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+  pthread_mutex_t lock;
+  pthread_cond_t wake, done;
+  int helpers;
+  unsigned job; /* bumped per job: sleeping helpers wake on a change */
+  part_fn *fn;
+  void *arg;
+  int parts, next, finished;
+} pool = {.lock = PTHREAD_MUTEX_INITIALIZER,
+          .wake = PTHREAD_COND_INITIALIZER,
+          .done = PTHREAD_COND_INITIALIZER};
+
+/* Claims and runs parts of the current job until none is left; called with the lock held. */
+static void work_on_job(void) {
+  while (pool.next < pool.parts) {
+    int part = pool.next++;
+    part_fn *fn = pool.fn;
+    void *arg = pool.arg;
+    pthread_mutex_unlock(&pool.lock);
+    fn(arg, part);
+    pthread_mutex_lock(&pool.lock);
+    if (++pool.finished == pool.parts) pthread_cond_signal(&pool.done);
+  }
+}
+
+static void *helper(void *first_job) {
+  unsigned seen = (unsigned)(uintptr_t)first_job - 1;
+  pthread_mutex_lock(&pool.lock);
+  for (;;) {
+    while (pool.job == seen) pthread_cond_wait(&pool.wake, &pool.lock);
+    seen = pool.job;
+    work_on_job();
+  }
+  return NULL;
+}
+
+static void run_parts(part_fn *fn, void *arg, int parts) {
+  if (parts <= 1) {
+    if (parts == 1) fn(arg, 0);
+    return;
+  }
+  pthread_mutex_lock(&one_job_at_a_time);
+  pthread_mutex_lock(&pool.lock);
+  unsigned job = pool.job + 1;
+  /* Where a helper cannot start, the calling thread runs more of the parts. */
+  for (pthread_t id; pool.helpers < parts - 1; pool.helpers++) {
+    if (pthread_create(&id, NULL, helper, (void *)(uintptr_t)job) != 0) break;
+    pthread_detach(id);
+  }
+  pool.fn = fn;
+  pool.arg = arg;
+  pool.parts = parts;
+  pool.next = 0;
+  pool.finished = 0;
+  pool.job = job;
+  pthread_cond_broadcast(&pool.wake);
+  work_on_job();
+  while (pool.finished < pool.parts) pthread_cond_wait(&pool.done, &pool.lock);
+  pthread_mutex_unlock(&pool.lock);
+  pthread_mutex_unlock(&one_job_at_a_time);
+}
+
+typedef struct {
+  bool trans_a, trans_b;
+  int64_t batch, m, n, k;
+  const float *a, *b;
+  float *c;
+  int64_t stride_a, stride_b;
+  int parts;
+} sgemm_job;
+
+/* Part p of the products: a range of the batch, or of C's columns when the batch is small. */
+static void sgemm_part(void *arg, int p) {
+  const sgemm_job *j = arg;
+  const bool by_batch = j->batch >= j->parts;
+  const int64_t i0 = by_batch ? j->batch * p / j->parts : 0,
+                i1 = by_batch ? j->batch * (p + 1) / j->parts : j->batch;
+  const int64_t n0 = by_batch ? 0 : j->n * p / j->parts,
+                n1 = by_batch ? j->n : j->n * (p + 1) / j->parts;
+  for (int64_t i = i0; i < i1 && n1 > n0; i++)
+    cblas_sgemm(ROW_MAJOR, j->trans_a ? TRANS : NO_TRANS, j->trans_b ? TRANS : NO_TRANS,
+                (int)j->m, (int)(n1 - n0), (int)j->k, 1.0f, j->a + i * j->stride_a,
+                j->trans_a ? (int)j->m : (int)j->k,
+                j->b + i * j->stride_b + (j->trans_b ? n0 * j->k : n0),
+                j->trans_b ? (int)j->k : (int)j->n, 0.0f, j->c + i * j->m * j->n + n0, (int)j->n);
+}
+
+/*
  * sgemm(memory, transA, transB, batch, m, n, k, a, b, c, strideA, strideB): for each of
  * `batch` products, C[m×n] = op(A) · op(B) with row-major operands at byte offsets a, b, c
  * of `memory` (an ArrayBuffer), A and B advancing by strideA and strideB floats per product
@@ -59,21 +155,16 @@ static napi_value sgemm(napi_env env, napi_callback_info info) {
       last_a > (int64_t)bytes || last_b > (int64_t)bytes || last_c > (int64_t)bytes)
     return fail(env, "sgemm: operands outside the memory");
   float *base = (float *)memory;
-  for (int64_t i = 0; i < batch; i++) {
-    const float *pa = base + a / 4 + i * stride_a;
-    const float *pb = base + b / 4 + i * stride_b;
-    float *pc = base + c / 4 + i * m * n;
-    cblas_sgemm(ROW_MAJOR, trans_a ? TRANS : NO_TRANS, trans_b ? TRANS : NO_TRANS, (int)m, (int)n,
-                (int)k, 1.0f, pa, trans_a ? (int)m : (int)k, pb, trans_b ? (int)k : (int)n, 0.0f,
-                pc, (int)n);
-  }
+  sgemm_job job = {trans_a, trans_b, batch, m, n, k, base + a / 4, base + b / 4, base + c / 4,
+                   stride_a, stride_b, 1};
+  /* Threads pay from about 4M multiply-adds (LeNet-300-100's first layer is 14M). */
+  if (threads > 1 && batch * m * n * k >= (1 << 22))
+    job.parts = batch >= threads ? threads : (int)(n / 16 < threads ? (n + 15) / 16 : threads);
+  run_parts(sgemm_part, &job, job.parts);
   return NULL;
 }
 
 #define CONV_ARGS 19
-
-/* Threads for the convolutions (setThreads): they split the batch, one image range each. */
-static int conv_threads = 1;
 
 typedef struct {
   int64_t mode, b0, b1, h, wd, ci, kh, kw, co, oh, owd, sh, sw, pt, pl;
@@ -83,8 +174,8 @@ typedef struct {
 } conv_task;
 
 /* The convolution of images [b0, b1), as products of im2col rows in chunks of about 16 MB. */
-static void *conv_range(void *arg) {
-  conv_task *t = arg;
+static void conv_part(void *arg, int part) {
+  conv_task *t = (conv_task *)arg + part;
   const int64_t h = t->h, wd = t->wd, ci = t->ci, kh = t->kh, kw = t->kw, co = t->co,
                 oh = t->oh, owd = t->owd, sh = t->sh, sw = t->sw, pt = t->pt, pl = t->pl;
   const int64_t k = kh * kw * ci, first = t->b0 * oh * owd, rows = (t->b1 - t->b0) * oh * owd;
@@ -95,7 +186,7 @@ static void *conv_range(void *arg) {
   float *cols = malloc(sizeof(float) * chunk * k);
   if (!cols) {
     t->failed = 1;
-    return NULL;
+    return;
   }
   if (t->mode == 2) memset(X + t->b0 * h * wd * ci, 0, sizeof(float) * (t->b1 - t->b0) * h * wd * ci);
   for (int64_t r0 = first; r0 < first + rows; r0 += chunk) {
@@ -135,7 +226,6 @@ static void *conv_range(void *arg) {
                   Y + r0 * co, (int)co, r0 == first ? 0.0f : 1.0f, W, (int)co);
   }
   free(cols);
-  return NULL;
 }
 
 /*
@@ -144,7 +234,7 @@ static void *conv_range(void *arg) {
  * mode 0: y = conv(x, w) (+ bias[co] unless its offset is -1); mode 1: w = the filter gradient from x and y = dy; mode 2: x = the
  * input gradient from y = dy and w. Offsets x, w, y are bytes in `memory`. With several
  * threads each takes a range of images (own output rows; for the filter gradient its own
- * partial sum, added at the end); BLAS itself runs single-threaded inside each.
+ * partial sum, added at the end); BLAS runs single-threaded inside each part.
  */
 static napi_value conv(napi_env env, napi_callback_info info) {
   size_t argc = CONV_ARGS;
@@ -167,16 +257,15 @@ static napi_value conv(napi_env env, napi_callback_info info) {
       oy + 4 * rows * co > (int64_t)bytes || v[17] < -1 || v[17] + 4 * co > (int64_t)bytes)
     return fail(env, "conv: operands outside the memory");
   float *base = (float *)memory;
-  int threads = conv_threads < n ? conv_threads : (int)n;
+  int parts = threads < n ? threads : (int)n;
   conv_task tasks[64];
-  pthread_t ids[64];
   float *partials = NULL;
-  if (mode == 1 && threads > 1) {
-    partials = malloc(sizeof(float) * (threads - 1) * k * co);
-    if (!partials) threads = 1;
+  if (mode == 1 && parts > 1) {
+    partials = malloc(sizeof(float) * (parts - 1) * k * co);
+    if (!partials) parts = 1;
   }
-  for (int i = 0; i < threads; i++) {
-    conv_task task = {.mode = mode, .b0 = n * i / threads, .b1 = n * (i + 1) / threads,
+  for (int i = 0; i < parts; i++) {
+    conv_task task = {.mode = mode, .b0 = n * i / parts, .b1 = n * (i + 1) / parts,
                       .h = h, .wd = wd, .ci = ci, .kh = kh, .kw = kw, .co = co, .oh = oh,
                       .owd = owd, .sh = v[13], .sw = v[14], .pt = v[15], .pl = v[16],
                       .X = base + ox / 4, .W = base + ow_ / 4, .Y = base + oy / 4,
@@ -184,27 +273,19 @@ static napi_value conv(napi_env env, napi_callback_info info) {
     if (mode == 1 && i > 0) task.W = partials + (i - 1) * k * co;
     tasks[i] = task;
   }
-  int started = 1;
-  for (; started < threads; started++)
-    if (pthread_create(&ids[started], NULL, conv_range, &tasks[started]) != 0) break;
-  conv_range(&tasks[0]);
-  /* Ranges whose thread could not start run here, in turn. */
-  for (int i = started; i < threads; i++) conv_range(&tasks[i]);
-  int failed = tasks[0].failed;
-  for (int i = 1; i < threads; i++) {
-    if (i < started) pthread_join(ids[i], NULL);
-    failed |= tasks[i].failed;
-  }
+  run_parts(conv_part, tasks, parts);
+  int failed = 0;
+  for (int i = 0; i < parts; i++) failed |= tasks[i].failed;
   if (partials) {
     float *W = base + ow_ / 4;
-    for (int i = 1; i < threads; i++)
+    for (int i = 1; i < parts; i++)
       for (int64_t j = 0; j < k * co; j++) W[j] += partials[(i - 1) * k * co + j];
     free(partials);
   }
   return failed ? fail(env, "conv: out of memory") : NULL;
 }
 
-/* setThreads(count): threads for the convolutions (1 to 64). */
+/* setThreads(count): threads for the products, convolutions and updates (1 to 64). */
 static napi_value set_threads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -212,7 +293,7 @@ static napi_value set_threads(napi_env env, napi_callback_info info) {
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1 ||
       napi_get_value_int32(env, argv[0], &count) != napi_ok || count < 1 || count > 64)
     return fail(env, "setThreads: expected a count from 1 to 64");
-  conv_threads = count;
+  threads = count;
   return NULL;
 }
 
@@ -320,6 +401,44 @@ static napi_value max_pool_grad(napi_env env, napi_callback_info info) {
 
 #define ADAM_ARGS 16
 
+typedef struct {
+  float b1, b2, eps, wd, rate, inv_sqrt_bc2;
+} adam_settings;
+
+/* The update's arithmetic. `restrict` (the outputs are fresh buffers) lets the compiler
+   vectorise it, which it does not do through eight possibly overlapping pointers; the
+   loop-invariant mask test is hoisted out. */
+static void adam_update(int64_t count, const float *restrict w, const float *restrict g,
+                        const float *restrict m, const float *restrict v, float *restrict w2,
+                        float *restrict m2, float *restrict v2, const float *restrict mask,
+                        adam_settings a) {
+  for (int64_t i = 0; i < count; i++) {
+    const float keep = mask ? mask[i] : 1.0f;
+    const float grad = g[i] + a.wd * w[i];
+    const float mi = a.b1 * m[i] + (1 - a.b1) * grad;
+    const float vi = a.b2 * v[i] + (1 - a.b2) * grad * grad;
+    m2[i] = keep * mi;
+    v2[i] = keep * vi;
+    w2[i] = keep * (w[i] - a.rate * (mi / (sqrtf(vi) * a.inv_sqrt_bc2 + a.eps)));
+  }
+}
+
+typedef struct {
+  int64_t count;
+  const float *w, *g, *m, *v;
+  float *w2, *m2, *v2;
+  const float *mask;
+  adam_settings settings;
+  int parts;
+} adam_job;
+
+static void adam_part(void *arg, int p) {
+  const adam_job *j = arg;
+  const int64_t i0 = j->count * p / j->parts, i1 = j->count * (p + 1) / j->parts;
+  adam_update(i1 - i0, j->w + i0, j->g + i0, j->m + i0, j->v + i0, j->w2 + i0, j->m2 + i0,
+              j->v2 + i0, j->mask ? j->mask + i0 : NULL, j->settings);
+}
+
 /*
  * adam(memory, count, w, g, m, v, w2, m2, v2, mask, lr, beta1, beta2, epsilon, weightDecay,
  * step): Adam's update of one parameter (PyTorch's formulas, coupled L2 weight decay) in one
@@ -350,24 +469,23 @@ static napi_value adam(napi_env env, napi_callback_info info) {
     if (count < 0 || (v[i] < 0 && !(i == 8 && v[i] == -1)) || v[i] + 4 * count > (int64_t)bytes)
       return fail(env, "adam: operands outside the memory");
   float *base = (float *)memory;
-  const float *w = base + v[1] / 4, *g = base + v[2] / 4, *m = base + v[3] / 4,
-              *vv = base + v[4] / 4;
-  float *w2 = base + v[5] / 4, *m2 = base + v[6] / 4, *v2 = base + v[7] / 4;
   const float lr = (float)s[0], b1 = (float)s[1], b2 = (float)s[2], eps = (float)s[3],
               wd = (float)s[4];
   const double step = s[5];
-  const float rate = (float)(lr / (1 - pow(b1, step)));
-  const float inv_sqrt_bc2 = (float)(1 / sqrt(1 - pow(b2, step)));
-  const float *mask = v[8] < 0 ? NULL : base + v[8] / 4;
-  for (int64_t i = 0; i < count; i++) {
-    const float keep = mask ? mask[i] : 1.0f;
-    const float grad = g[i] + wd * w[i];
-    const float mi = b1 * m[i] + (1 - b1) * grad;
-    const float vi = b2 * vv[i] + (1 - b2) * grad * grad;
-    m2[i] = keep * mi;
-    v2[i] = keep * vi;
-    w2[i] = keep * (w[i] - rate * (mi / (sqrtf(vi) * inv_sqrt_bc2 + eps)));
-  }
+  const adam_settings settings = {
+      .b1 = b1,
+      .b2 = b2,
+      .eps = eps,
+      .wd = wd,
+      .rate = (float)(lr / (1 - pow(b1, step))),
+      .inv_sqrt_bc2 = (float)(1 / sqrt(1 - pow(b2, step))),
+  };
+  adam_job job = {count,           base + v[1] / 4, base + v[2] / 4, base + v[3] / 4,
+                  base + v[4] / 4, base + v[5] / 4, base + v[6] / 4, base + v[7] / 4,
+                  v[8] < 0 ? NULL : base + v[8] / 4, settings,        1};
+  /* Threads pay from about 64K weights (LeNet-300-100's first layer has 235K). */
+  if (threads > 1 && count >= (1 << 16)) job.parts = threads;
+  run_parts(adam_part, &job, job.parts);
   return NULL;
 }
 

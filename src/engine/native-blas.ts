@@ -96,7 +96,10 @@ export interface NativeBlas {
     padTop: number,
     padLeft: number,
   ): void;
-  /** Threads for the convolutions, each taking a range of the batch (default 1). */
+  /**
+   * Threads that large products (by batch or columns), convolutions (by images) and Adam
+   * updates (by weights) are split over; they sleep between calls (default 1).
+   */
   setThreads(count: number): void;
 }
 
@@ -112,7 +115,7 @@ export function nativeKernelsOn(): boolean {
 }
 
 /**
- * Threads for the native convolutions: TICKETLAB_THREADS (the scheduler gives each worker
+ * Threads for the native kernels: TICKETLAB_THREADS (the scheduler gives each worker
  * its share of the cores), else every core.
  */
 export function kernelThreads(): number {

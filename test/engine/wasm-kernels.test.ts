@@ -33,10 +33,13 @@ const CASES: {
 ];
 
 type Path = 'native BLAS' | 'native BLAS, 3 threads' | 'WebAssembly';
-/** Both product paths where the native kernels are built. */
+/** Both paths where the native kernels are built. */
 const PATHS: Path[] = nativeBlas() ? ['native BLAS', 'WebAssembly'] : ['WebAssembly'];
-/** Convolutions also split over threads (batches of 1 to 64 images over 3 threads). */
-const CONV_PATHS: Path[] = nativeBlas()
+/**
+ * The native kernels that split their work over threads (convolutions by images, products
+ * by batch or columns, Adam by weights) also on three.
+ */
+const THREAD_PATHS: Path[] = nativeBlas()
   ? ['native BLAS', 'native BLAS, 3 threads', 'WebAssembly']
   : ['WebAssembly'];
 
@@ -83,7 +86,7 @@ describe('wasm backward convolutions', () => {
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeDefined();
   });
 
-  for (const path of CONV_PATHS)
+  for (const path of THREAD_PATHS)
     for (const c of CASES) {
       it(`${path}: matches the cpu backend: x ${c.x.join('×')}, filter ${c.f.join('×')}, stride ${c.s}, pad ${c.p}`, async () => {
         await initBackend('wasm');
@@ -147,6 +150,7 @@ describe('wasm matrix products with transposed operands', () => {
     { a: [3, 6, 4], b: [3, 6, 5], ta: true, tb: false }, // batched
     { a: [2, 4, 6], b: [1, 5, 6], ta: false, tb: true }, // batch broadcast
     { a: [8, 16], b: [16, 3], ta: false, tb: false }, // untouched path
+    { a: [3, 200, 300], b: [3, 300, 100], ta: false, tb: false }, // batched, large enough for threads
   ];
   const values = (shape: number[], seed: number) =>
     Float32Array.from({ length: shape.reduce((x, y) => x * y, 1) }, (_, i) =>
@@ -166,7 +170,7 @@ describe('wasm matrix products with transposed operands', () => {
     });
   };
 
-  for (const path of PATHS)
+  for (const path of THREAD_PATHS)
     for (const c of MATMUL) {
       // tfjs-backend-wasm's own _FusedMatMul is wrong for batched (rank-3) operands even
       // untransposed; the engine only fuses rank-2 products, so only those are checked fused
@@ -213,8 +217,9 @@ describe('wasm matrix products with transposed operands', () => {
 });
 
 describe('native fused Adam update', () => {
-  /** Every third weight pruned. */
-  const MASK = Float32Array.from({ length: 1000 }, (_, i) => (i % 3 === 0 ? 0 : 1));
+  /** Enough weights for the update to be split over threads; every third pruned. */
+  const SHAPE = [400, 250];
+  const MASK = Float32Array.from({ length: 100_000 }, (_, i) => (i % 3 === 0 ? 0 : 1));
 
   /**
    * Three Adam steps with weight decay on the given backend (with the mask: from weights
@@ -222,11 +227,9 @@ describe('native fused Adam update', () => {
    */
   const steps = async (backend: 'wasm' | 'cpu', masked = false) => {
     await tf.setBackend(backend);
-    const init = Float32Array.from({ length: 1000 }, (_, i) =>
-      masked ? Math.sin(i) * MASK[i]! : Math.sin(i),
-    );
-    const w = tf.variable(tf.tensor(init, [40, 25]), true, `adam-${backend}`);
-    const mask = tf.tensor(MASK, [40, 25]);
+    const init = Float32Array.from(MASK, (keep, i) => (masked ? Math.sin(i) * keep : Math.sin(i)));
+    const w = tf.variable(tf.tensor(init, SHAPE), true, `adam-${backend}`);
+    const mask = tf.tensor(MASK, SHAPE);
     const optimizer = new Optimizer(
       { optimizer: 'adam', learningRate: 1e-2, momentum: 0, weightDecay: 1e-3 },
       new Map([['w', w]]),
@@ -236,7 +239,7 @@ describe('native fused Adam update', () => {
       tf.tidy(() => {
         const g = tf.tensor(
           Float32Array.from(init, (x, i) => Math.cos(i * s) * (i % 7 === 0 ? 0 : 1) + x),
-          [40, 25],
+          SHAPE,
         );
         optimizer.apply(new Map([['w', g]]));
       });
@@ -263,27 +266,30 @@ describe('native fused Adam update', () => {
     await tf.setBackend('wasm');
   });
 
-  it('keeps pruned weights and their moments at exactly zero in the same pass, as the tfjs ops do', async () => {
-    await initBackend('wasm');
-    const wasm = await steps('wasm', true);
-    const cpu = await steps('cpu', true);
-    for (const [name, values] of [
-      ['w', wasm.w],
-      ['w/m', wasm.state.slots.get('w/m')!],
-      ['w/v', wasm.state.slots.get('w/v')!],
-    ] as const) {
-      expect(
-        values.filter((_, i) => MASK[i] === 0 && values[i] !== 0),
-        `${name} where pruned`,
-      ).toHaveLength(0);
-      expect(values.filter((x, i) => MASK[i] === 1 && x !== 0).length, `${name} kept`).toBe(666);
-    }
-    expect(maxRelativeError(wasm.w, cpu.w)).toBeLessThan(1e-4);
-    expect(
-      maxRelativeError(wasm.state.slots.get('w/v')!, cpu.state.slots.get('w/v')!),
-    ).toBeLessThan(1e-4);
-    await tf.setBackend('wasm');
-  });
+  for (const path of THREAD_PATHS)
+    it(`${path}: keeps pruned weights and their moments at exactly zero in the same pass, as the tfjs ops do`, async () => {
+      await onPath(path, async () => {
+        const wasm = await steps('wasm', true);
+        const cpu = await steps('cpu', true);
+        for (const [name, values] of [
+          ['w', wasm.w],
+          ['w/m', wasm.state.slots.get('w/m')!],
+          ['w/v', wasm.state.slots.get('w/v')!],
+        ] as const) {
+          expect(
+            values.filter((_, i) => MASK[i] === 0 && values[i] !== 0),
+            `${name} where pruned`,
+          ).toHaveLength(0);
+          expect(values.filter((x, i) => MASK[i] === 1 && x !== 0).length, `${name} kept`).toBe(
+            MASK.filter((keep) => keep === 1).length,
+          );
+        }
+        expect(maxRelativeError(wasm.w, cpu.w)).toBeLessThan(1e-4);
+        expect(
+          maxRelativeError(wasm.state.slots.get('w/v')!, cpu.state.slots.get('w/v')!),
+        ).toBeLessThan(1e-4);
+      });
+    });
 });
 
 describe('native bias sums, max-pool gradients, and copies without copying', () => {
@@ -357,7 +363,7 @@ describe('native bias sums, max-pool gradients, and copies without copying', () 
         });
       });
 
-  for (const path of CONV_PATHS)
+  for (const path of THREAD_PATHS)
     it(`${path}: a convolution with its bias added in the same pass, and its bias gradient, match the cpu backend`, async () => {
       await onPath(path, async () => {
         const x = [3, 8, 8, 4];
