@@ -4,28 +4,20 @@
  *
  *   npm run bench:paper && npm run bench:plots
  *
- * Reads bench/results/paper.json; writes docs/plots/*.svg (linked from BENCHMARKS.md).
+ * Reads bench/results/paper.json (the parts present); writes docs/plots/*.svg (linked from
+ * BENCHMARKS.md).
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderToStaticMarkup } from 'react-dom/server';
 import { Chart, type ChartSeries } from '../renderer/src/charts/Chart.tsx';
 import { summarise } from '../renderer/src/lib/compare.ts';
+import type { Part, Results, Row } from './paper-results.ts';
 
-interface Row {
-  level: number;
-  method: string;
-  remaining: number;
-  acc: number[];
-  earlyStop: number[];
-}
 const root = join(import.meta.dirname, '..');
-const paper = JSON.parse(readFileSync(join(root, 'bench', 'results', 'paper.json'), 'utf8')) as {
-  imp: Row[];
-  pai: Record<string, Row[]>;
-  iterations: number;
-  seeds: number;
-};
+const paper = JSON.parse(
+  readFileSync(join(root, 'bench', 'results', 'paper.json'), 'utf8'),
+) as Results;
 const css = readFileSync(join(root, 'renderer', 'src', 'app.css'), 'utf8');
 const out = join(root, 'docs', 'plots');
 mkdirSync(out, { recursive: true });
@@ -68,20 +60,21 @@ const plot = (name: string, lines: ChartSeries[], yLabel: string, format?: (y: n
   );
 
 const controls = ['imp', 'random-reinit', 'random-prune'];
-plot(
-  'imp-accuracy.svg',
-  series(paper.imp, controls, (r) => r.acc),
-  'test accuracy at early stop',
-  pct,
-);
-plot(
-  'imp-early-stop.svg',
-  series(paper.imp, controls, (r) => r.earlyStop),
-  'early-stop iteration',
-);
-plot(
-  'pai-accuracy.svg',
-  Object.keys(paper.pai).map((score) => series(paper.pai[score]!, [score], (r) => r.acc)[0]!),
-  'test accuracy at early stop',
-  pct,
-);
+if (paper.imp?.rows) {
+  plot(
+    'imp-accuracy.svg',
+    series(paper.imp.rows, controls, (r) => r.acc),
+    'test accuracy at early stop',
+    pct,
+  );
+  plot(
+    'imp-early-stop.svg',
+    series(paper.imp.rows, controls, (r) => r.earlyStop),
+    'early-stop iteration',
+  );
+}
+const scores = (part: Part) =>
+  Object.entries(part.scores ?? {}).map(([score, rows]) => series(rows, [score], (r) => r.acc)[0]!);
+if (paper.pai) plot('pai-accuracy.svg', scores(paper.pai), 'test accuracy at early stop', pct);
+if (paper.conv4)
+  plot('conv4-pai-accuracy.svg', scores(paper.conv4), 'test accuracy at early stop', pct);
