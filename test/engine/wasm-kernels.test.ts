@@ -340,8 +340,8 @@ describe('native bias sums, max-pool gradients, and copies without copying', () 
     { x: [1, 5, 5, 4], size: 2, stride: 2, pad: 'same', nativeOnly: true }, // a window past the edge
   ];
   for (const path of PATHS)
-    // tfjs-backend-wasm's own kernel counts the padding as zeros: a window past the edge
-    // whose inputs are all negative loses its gradient (models here pool 'valid')
+    // tfjs-backend-wasm's own kernel disagrees with cpu for a 'same' window past the edge
+    // (the models here pool 'valid'); the native kernel agrees
     for (const c of POOLS.filter((p) => path !== 'WebAssembly' || !p.nativeOnly))
       it(`${path}: max-pool gradient of ${c.x.join('×')}, window ${c.size}, stride ${c.stride}, pad ${c.pad} matches the cpu backend`, async () => {
         await onPath(path, async () => {
