@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/engine/backend.ts';
+import { cosine } from '../helpers.ts';
 
 /** Deterministic values in [−k, k]. */
 const values = (shape: number[], seed: number, k = 0.7) =>
@@ -11,18 +12,6 @@ const values = (shape: number[], seed: number, k = 0.7) =>
     ),
     shape,
   );
-
-function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i]! * b[i]!;
-    na += a[i]! ** 2;
-    nb += b[i]! ** 2;
-  }
-  return dot / Math.sqrt(na * nb);
-}
 
 describe('second derivatives (GraSP on conv nets)', () => {
   it('Hessian-vector products through two convolutions, ReLU and max pooling match finite differences', async () => {

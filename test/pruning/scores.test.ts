@@ -14,6 +14,7 @@ import {
   synflowScores,
 } from '../../src/pruning/scores.ts';
 import { tinyMnist } from '../engine/fixtures.ts';
+import { cosine } from '../helpers.ts';
 
 const arch = buildArchitecture('lenet-300-100', [28, 28, 1], 10);
 const specs = describeParams(arch);
@@ -31,18 +32,6 @@ function closeRelative(
     scale = Math.max(scale, Math.abs(expected[i]!));
   }
   expect(diff / scale).toBeLessThan(tolerance);
-}
-
-function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let ab = 0;
-  let aa = 0;
-  let bb = 0;
-  for (let i = 0; i < a.length; i++) {
-    ab += a[i]! * b[i]!;
-    aa += a[i]! ** 2;
-    bb += b[i]! ** 2;
-  }
-  return ab / Math.sqrt(aa * bb);
 }
 
 describe('pruning scores at initialisation', () => {
