@@ -7,6 +7,7 @@
 #include <node_api.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
@@ -26,6 +27,35 @@ extern void openblas_set_num_threads(int threads) __attribute__((weak));
 static napi_value fail(napi_env env, const char *message) {
   napi_throw_error(env, NULL, message);
   return NULL;
+}
+
+/*
+ * Reads a kernel's arguments: exactly `count` of them, the first an ArrayBuffer (the wasm
+ * heap), and `ints` integers (sizes and byte offsets) from argument `first` on. Throws a
+ * JavaScript error naming the kernel and returns false when they are not so.
+ */
+static bool read_args(napi_env env, napi_callback_info info, const char *name, size_t count,
+                      napi_value *argv, void **memory, size_t *bytes, int first, int64_t *ints,
+                      int n_ints) {
+  char message[128];
+  size_t argc = count;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != count) {
+    snprintf(message, sizeof message, "%s: expected %zu arguments", name, count);
+    fail(env, message);
+    return false;
+  }
+  if (napi_get_arraybuffer_info(env, argv[0], memory, bytes) != napi_ok) {
+    snprintf(message, sizeof message, "%s: the first argument must be an ArrayBuffer", name);
+    fail(env, message);
+    return false;
+  }
+  for (int i = 0; i < n_ints; i++)
+    if (napi_get_value_int64(env, argv[first + i], &ints[i]) != napi_ok) {
+      snprintf(message, sizeof message, "%s: sizes and offsets must be numbers", name);
+      fail(env, message);
+      return false;
+    }
+  return true;
 }
 
 /*
@@ -131,21 +161,14 @@ static void sgemm_part(void *arg, int p) {
  * (0 broadcasts one operand) and C by m·n.
  */
 static napi_value sgemm(napi_env env, napi_callback_info info) {
-  size_t argc = ARGS;
   napi_value argv[ARGS];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != ARGS)
-    return fail(env, "sgemm: expected 12 arguments");
   void *memory;
   size_t bytes;
-  if (napi_get_arraybuffer_info(env, argv[0], &memory, &bytes) != napi_ok)
-    return fail(env, "sgemm: the first argument must be an ArrayBuffer");
+  int64_t v[9];
+  if (!read_args(env, info, "sgemm", ARGS, argv, &memory, &bytes, 3, v, 9)) return NULL;
   bool trans_a, trans_b;
   napi_get_value_bool(env, argv[1], &trans_a);
   napi_get_value_bool(env, argv[2], &trans_b);
-  int64_t v[9];
-  for (int i = 0; i < 9; i++)
-    if (napi_get_value_int64(env, argv[3 + i], &v[i]) != napi_ok)
-      return fail(env, "sgemm: sizes and offsets must be numbers");
   int64_t batch = v[0], m = v[1], n = v[2], k = v[3];
   int64_t a = v[4], b = v[5], c = v[6], stride_a = v[7], stride_b = v[8];
   int64_t last_a = a + 4 * ((batch - 1) * stride_a + m * k);
@@ -188,7 +211,8 @@ static void conv_part(void *arg, int part) {
     t->failed = 1;
     return;
   }
-  if (t->mode == 2) memset(X + t->b0 * h * wd * ci, 0, sizeof(float) * (t->b1 - t->b0) * h * wd * ci);
+  if (t->mode == 2)
+    memset(X + t->b0 * h * wd * ci, 0, sizeof(float) * (t->b1 - t->b0) * h * wd * ci);
   for (int64_t r0 = first; r0 < first + rows; r0 += chunk) {
     int64_t count = first + rows - r0 < chunk ? first + rows - r0 : chunk;
     if (t->mode == 2)
@@ -231,24 +255,18 @@ static void conv_part(void *arg, int part) {
 /*
  * conv(memory, mode, x, w, y, n, h, wd, ci, kh, kw, co, oh, ow, sh, sw, pt, pl, bias): a 2-D
  * convolution in NHWC with filter [kh, kw, ci, co] (dilation 1) as products of im2col rows.
- * mode 0: y = conv(x, w) (+ bias[co] unless its offset is -1); mode 1: w = the filter gradient from x and y = dy; mode 2: x = the
- * input gradient from y = dy and w. Offsets x, w, y are bytes in `memory`. With several
+ * mode 0: y = conv(x, w) (+ bias[co] unless its offset is -1); mode 1: w = the filter
+ * gradient from x and y = dy; mode 2: x = the input gradient from y = dy and w. Offsets x, w,
+ * y are bytes in `memory`. With several
  * threads each takes a range of images (own output rows; for the filter gradient its own
  * partial sum, added at the end); BLAS runs single-threaded inside each part.
  */
 static napi_value conv(napi_env env, napi_callback_info info) {
-  size_t argc = CONV_ARGS;
   napi_value argv[CONV_ARGS];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != CONV_ARGS)
-    return fail(env, "conv: expected 19 arguments");
   void *memory;
   size_t bytes;
-  if (napi_get_arraybuffer_info(env, argv[0], &memory, &bytes) != napi_ok)
-    return fail(env, "conv: the first argument must be an ArrayBuffer");
   int64_t v[18];
-  for (int i = 0; i < 18; i++)
-    if (napi_get_value_int64(env, argv[1 + i], &v[i]) != napi_ok)
-      return fail(env, "conv: sizes and offsets must be numbers");
+  if (!read_args(env, info, "conv", CONV_ARGS, argv, &memory, &bytes, 1, v, 18)) return NULL;
   int64_t mode = v[0], ox = v[1], ow_ = v[2], oy = v[3], n = v[4], h = v[5], wd = v[6], ci = v[7],
           kh = v[8], kw = v[9], co = v[10], oh = v[11], owd = v[12];
   int64_t k = kh * kw * ci, rows = n * oh * owd;
@@ -304,18 +322,11 @@ static napi_value set_threads(napi_env env, napi_callback_info info) {
  * leading axes (the bias gradients), accumulated in double. Offsets are bytes in `memory`.
  */
 static napi_value sum_rows(napi_env env, napi_callback_info info) {
-  size_t argc = SUM_ARGS;
   napi_value argv[SUM_ARGS];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != SUM_ARGS)
-    return fail(env, "sumRows: expected 5 arguments");
   void *memory;
   size_t bytes;
-  if (napi_get_arraybuffer_info(env, argv[0], &memory, &bytes) != napi_ok)
-    return fail(env, "sumRows: the first argument must be an ArrayBuffer");
   int64_t v[4];
-  for (int i = 0; i < 4; i++)
-    if (napi_get_value_int64(env, argv[1 + i], &v[i]) != napi_ok)
-      return fail(env, "sumRows: sizes and offsets must be numbers");
+  if (!read_args(env, info, "sumRows", SUM_ARGS, argv, &memory, &bytes, 1, v, 4)) return NULL;
   int64_t rows = v[0], cols = v[1], ox = v[2], oo = v[3];
   if (rows < 1 || cols < 1 || ox < 0 || oo < 0 || ox + 4 * rows * cols > (int64_t)bytes ||
       oo + 4 * cols > (int64_t)bytes)
@@ -341,18 +352,12 @@ static napi_value sum_rows(napi_env env, napi_callback_info info) {
  * of its window, as in tfjs's reference kernels. Offsets are bytes in `memory`.
  */
 static napi_value max_pool_grad(napi_env env, napi_callback_info info) {
-  size_t argc = POOL_ARGS;
   napi_value argv[POOL_ARGS];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != POOL_ARGS)
-    return fail(env, "maxPoolGrad: expected 16 arguments");
   void *memory;
   size_t bytes;
-  if (napi_get_arraybuffer_info(env, argv[0], &memory, &bytes) != napi_ok)
-    return fail(env, "maxPoolGrad: the first argument must be an ArrayBuffer");
   int64_t v[15];
-  for (int i = 0; i < 15; i++)
-    if (napi_get_value_int64(env, argv[1 + i], &v[i]) != napi_ok)
-      return fail(env, "maxPoolGrad: sizes and offsets must be numbers");
+  if (!read_args(env, info, "maxPoolGrad", POOL_ARGS, argv, &memory, &bytes, 1, v, 15))
+    return NULL;
   int64_t ox = v[0], ody = v[1], odx = v[2], n = v[3], h = v[4], w = v[5], c = v[6], fh = v[7],
           fw = v[8], oh = v[9], ow = v[10], sh = v[11], sw = v[12], pt = v[13], pl = v[14];
   if (n < 1 || h < 1 || w < 1 || c < 1 || oh < 1 || ow < 1 || ox < 0 || ody < 0 || odx < 0 ||
@@ -448,18 +453,11 @@ static void adam_part(void *arg, int p) {
  * in `memory`.
  */
 static napi_value adam(napi_env env, napi_callback_info info) {
-  size_t argc = ADAM_ARGS;
   napi_value argv[ADAM_ARGS];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != ADAM_ARGS)
-    return fail(env, "adam: expected 16 arguments");
   void *memory;
   size_t bytes;
-  if (napi_get_arraybuffer_info(env, argv[0], &memory, &bytes) != napi_ok)
-    return fail(env, "adam: the first argument must be an ArrayBuffer");
   int64_t v[9];
-  for (int i = 0; i < 9; i++)
-    if (napi_get_value_int64(env, argv[1 + i], &v[i]) != napi_ok)
-      return fail(env, "adam: sizes and offsets must be numbers");
+  if (!read_args(env, info, "adam", ADAM_ARGS, argv, &memory, &bytes, 1, v, 9)) return NULL;
   double s[6];
   for (int i = 0; i < 6; i++)
     if (napi_get_value_double(env, argv[10 + i], &s[i]) != napi_ok)
