@@ -1,16 +1,18 @@
 """PyTorch reference for `npm run bench:engine`: the same models, batch 60, Adam, random data.
 
-Run with Debian's /usr/bin/python3 (python3-torch); prints JSON on stdout.
+Run with Debian's /usr/bin/python3 (python3-torch). It serves measurements so that the
+benchmark can interleave them with its own: each line on stdin is a JSON request
+{"model": "lenet-300-100" | "conv-4", "threads": n, "steps": n}, answered by one JSON line
+{"samplesPerSecond": ..., "threads": n, "torch": version, "peakRssMiB": ...} on stdout.
 """
 import json
-import os
+import resource
 import sys
 import time
 
 import torch
 import torch.nn as nn
 
-QUICK = "--quick" in sys.argv
 BATCH = 60
 
 
@@ -27,6 +29,9 @@ def conv4():
         *conv(64, 128), *conv(128, 128), nn.MaxPool2d(2),
         nn.Flatten(), nn.Linear(128 * 8 * 8, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 10),
     )
+
+
+MODELS = {"lenet-300-100": (lenet_300_100, (1, 28, 28)), "conv-4": (conv4, (3, 32, 32))}
 
 
 def measure(model, shape, steps):
@@ -51,12 +56,12 @@ def measure(model, shape, steps):
 
 
 torch.manual_seed(0)
-scale = 0.2 if QUICK else 1.0
-out = []
-# PyTorch defaults to one thread on this machine (omp_get_max_threads() = 1); the fair
-# reference uses every core, and the one-thread number is kept beside it.
-for threads in sorted({1, os.cpu_count() or 1}, reverse=True):
-    torch.set_num_threads(threads)
-    out.append({"model": "lenet-300-100", "samplesPerSecond": measure(lenet_300_100(), (1, 28, 28), int(1000 * scale)), "threads": threads, "torch": torch.__version__})
-    out.append({"model": "conv-4", "samplesPerSecond": measure(conv4(), (3, 32, 32), max(2, int(40 * scale))), "threads": threads, "torch": torch.__version__})
-print(json.dumps(out))
+for line in sys.stdin:
+    request = json.loads(line)
+    # PyTorch defaults to one thread on this machine (omp_get_max_threads() = 1); the
+    # benchmark asks for every core too.
+    torch.set_num_threads(request["threads"])
+    build, shape = MODELS[request["model"]]
+    sps = measure(build(), shape, request["steps"])
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"samplesPerSecond": sps, "threads": request["threads"], "torch": torch.__version__, "peakRssMiB": peak}), flush=True)

@@ -1,13 +1,16 @@
 /**
- * Where a training step's time goes (issue 9, before changing anything): the real masked
- * training loop (src/engine/train.ts) under tfjs's profiler, per kernel.
+ * Where a training step's time goes: the native training step (src/engine/native-step.ts)
+ * per layer, forward and backward, and its loss and update, where it runs; then the real
+ * masked training loop (src/engine/train.ts) on tfjs's kernels under tfjs's profiler, per
+ * kernel.
  *
  *   npm run bench:profile [-- --backend wasm|cpu] [-- --steps N]
  *
  * LeNet-300-100 (28×28×1) and Conv-4 (32×32×3) at batch 60 on random data; the validation
- * and test splits hold one example each so evaluation adds nothing measurable. Reports the
- * wall time per step, each kernel's share of it, and the time outside any kernel (tfjs's
- * dispatch, tensor bookkeeping, the loop itself). Writes bench/results/profile.md.
+ * and test splits hold one example each so evaluation adds nothing measurable. For tfjs's
+ * kernels: the wall time per step, each kernel's share of it, and the time outside any
+ * kernel (tfjs's dispatch, tensor bookkeeping, the loop itself). Writes
+ * bench/results/profile.md.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,6 +21,8 @@ import { prepareData } from '../src/data/split.ts';
 import { buildArchitecture, describeParams, type ModelName } from '../src/engine/architectures.ts';
 import { initBackend, type BackendName } from '../src/engine/backend.ts';
 import { Model } from '../src/engine/model.ts';
+import { NativeTrainingStep, setNativeTrainingStep } from '../src/engine/native-step.ts';
+import { Optimizer } from '../src/engine/optimizer.ts';
 import { train } from '../src/engine/train.ts';
 import { initWeights } from '../src/engine/weights.ts';
 import { denseMask, maskToFloat } from '../src/pruning/mask.ts';
@@ -64,13 +69,60 @@ for (const [name, shape, steps] of cases) {
     iterations: steps,
     evalEvery: 1_000_000,
   };
+  const masks = maskToFloat(denseMask(specs));
+  // The native step alone, on one batch over and over.
+  const model = new Model(arch, initWeights(specs, 'glorot-normal', 1));
+  const params = new Map(specs.filter((p) => p.trainable).map((p) => [p.name, model.v(p.name)]));
+  const optimizer = new Optimizer(settings, params);
+  const nativeStep = NativeTrainingStep.create({
+    model,
+    optimizer,
+    settings,
+    masks,
+    batchSize: BATCH,
+    classes: 10,
+  });
+  if (nativeStep) {
+    const x = data.train.x.subarray(0, BATCH * shape[0] * shape[1] * shape[2]);
+    const y = Int32Array.from(data.train.y.subarray(0, BATCH));
+    for (let i = 0; i < Math.max(2, steps / 10); i++) nativeStep.step(x, y);
+    const before = nativeStep.profile();
+    const t0 = performance.now();
+    for (let i = 0; i < steps; i++) nativeStep.step(x, y);
+    const perStep = (performance.now() - t0) / steps;
+    const after = nativeStep.profile();
+    // mean ms per timed step: the profile's running means minus the warm-up's share
+    const part = (total: (p: typeof after) => number) =>
+      (total(after) * after.steps - total(before) * before.steps) / steps;
+    lines.push(
+      '',
+      `### ${name}, native training step: ${perStep.toFixed(2)} ms per step (${Math.round((BATCH * 1000) / perStep).toLocaleString('en')} samples/s), ${steps} steps`,
+      '',
+      '| part | forward ms | backward ms | share of the step |',
+      '|---|---|---|---|',
+      ...after.layers.map((l, i) => {
+        const f = part((p) => p.layers[i]!.forwardMs);
+        const b = part((p) => p.layers[i]!.backwardMs);
+        return `| ${l.layer} | ${f.toFixed(3)} | ${b.toFixed(3)} | ${(((f + b) / perStep) * 100).toFixed(1)}% |`;
+      }),
+      `| loss (softmax cross-entropy) | ${part((p) => p.lossMs).toFixed(3)} | | ${((part((p) => p.lossMs) / perStep) * 100).toFixed(1)}% |`,
+      `| update (masked Adam) | | ${part((p) => p.updateMs).toFixed(3)} | ${((part((p) => p.updateMs) / perStep) * 100).toFixed(1)}% |`,
+    );
+    process.stdout.write(lines.slice(-(after.layers.length + 6)).join('\n') + '\n');
+    nativeStep.dispose();
+  }
+  optimizer.dispose();
+  model.dispose();
+
+  // The training loop on tfjs's kernels.
+  setNativeTrainingStep(false);
   const run = async (iterations: number) => {
     const model = new Model(arch, initWeights(specs, 'glorot-normal', 1));
     const t0 = performance.now();
     const info = await tf.profile(() =>
       train({
         model,
-        masks: maskToFloat(denseMask(specs)),
+        masks,
         data,
         settings: { ...settings, iterations },
         seed: 1,
@@ -94,7 +146,7 @@ for (const [name, shape, steps] of cases) {
   const perStep = wall / steps;
   lines.push(
     '',
-    `### ${name}: ${perStep.toFixed(2)} ms per step (${Math.round((BATCH * 1000) / perStep).toLocaleString('en')} samples/s), ${steps} steps`,
+    `### ${name}, tfjs kernels: ${perStep.toFixed(2)} ms per step (${Math.round((BATCH * 1000) / perStep).toLocaleString('en')} samples/s), ${steps} steps`,
     '',
     `Kernels: ${(kernelMs / steps).toFixed(2)} ms per step (${((kernelMs / wall) * 100).toFixed(0)}%) in ${(info.kernels.length / steps).toFixed(0)} kernel calls; outside kernels: ${((wall - kernelMs) / steps).toFixed(2)} ms per step (${(((wall - kernelMs) / wall) * 100).toFixed(0)}%).`,
     '',
@@ -109,6 +161,7 @@ for (const [name, shape, steps] of cases) {
       ),
   );
   process.stdout.write(lines.slice(-20).join('\n') + '\n');
+  setNativeTrainingStep(true);
 }
 const out = join(import.meta.dirname, 'results');
 mkdirSync(out, { recursive: true });

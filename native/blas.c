@@ -12,12 +12,10 @@
 #include <string.h>
 #include <math.h>
 #include <pthread.h>
+#include "kernels.h"
 
-/* CBLAS, declared here so that only the shared library is needed, not its headers. */
-enum { ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112 };
-extern void cblas_sgemm(int order, int trans_a, int trans_b, int m, int n, int k, float alpha,
-                        const float *a, int lda, const float *b, int ldb, float beta, float *c,
-                        int ldc);
+/* trainer.c's createTrainer and trainStep. */
+void register_trainer(napi_env env, napi_value exports);
 
 /* OpenBLAS only (weak: absent from other BLAS libraries). */
 extern void openblas_set_num_threads(int threads) __attribute__((weak));
@@ -64,8 +62,7 @@ static bool read_args(napi_env env, napi_callback_info info, const char *name, s
  * run_parts(fn, arg, parts) runs fn(arg, part) for every part on the calling thread and the
  * helpers, and returns when all are done. setThreads caps how many parts a job has.
  */
-typedef void part_fn(void *arg, int part);
-static int threads = 1;
+int threads = 1;
 static pthread_mutex_t one_job_at_a_time = PTHREAD_MUTEX_INITIALIZER;
 static struct {
   pthread_mutex_t lock;
@@ -103,7 +100,7 @@ static void *helper(void *first_job) {
   return NULL;
 }
 
-static void run_parts(part_fn *fn, void *arg, int parts) {
+void run_parts(part_fn *fn, void *arg, int parts) {
   if (parts <= 1) {
     if (parts == 1) fn(arg, 0);
     return;
@@ -135,6 +132,7 @@ typedef struct {
   const float *a, *b;
   float *c;
   int64_t stride_a, stride_b;
+  float beta;
   int parts;
 } sgemm_job;
 
@@ -151,7 +149,25 @@ static void sgemm_part(void *arg, int p) {
                 (int)j->m, (int)(n1 - n0), (int)j->k, 1.0f, j->a + i * j->stride_a,
                 j->trans_a ? (int)j->m : (int)j->k,
                 j->b + i * j->stride_b + (j->trans_b ? n0 * j->k : n0),
-                j->trans_b ? (int)j->k : (int)j->n, 0.0f, j->c + i * j->m * j->n + n0, (int)j->n);
+                j->trans_b ? (int)j->k : (int)j->n, j->beta, j->c + i * j->m * j->n + n0,
+                (int)j->n);
+}
+
+/* Splits a job over the pool: threads pay from about 4M multiply-adds (LeNet-300-100's first
+   layer is 14M); by batch where there are enough products, else by columns of 16 or more. */
+static void run_sgemm(sgemm_job *job) {
+  job->parts = 1;
+  if (threads > 1 && job->batch * job->m * job->n * job->k >= (1 << 22))
+    job->parts = job->batch >= threads
+                     ? threads
+                     : (int)(job->n / 16 < threads ? (job->n + 15) / 16 : threads);
+  run_parts(sgemm_part, job, job->parts);
+}
+
+void sgemm_threaded(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float *a,
+                    const float *b, float *c, bool accumulate) {
+  sgemm_job job = {trans_a, trans_b, 1, m, n, k, a, b, c, 0, 0, accumulate ? 1.0f : 0.0f, 1};
+  run_sgemm(&job);
 }
 
 /*
@@ -178,29 +194,28 @@ static napi_value sgemm(napi_env env, napi_callback_info info) {
       last_a > (int64_t)bytes || last_b > (int64_t)bytes || last_c > (int64_t)bytes)
     return fail(env, "sgemm: operands outside the memory");
   float *base = (float *)memory;
-  sgemm_job job = {trans_a, trans_b, batch, m, n, k, base + a / 4, base + b / 4, base + c / 4,
-                   stride_a, stride_b, 1};
-  /* Threads pay from about 4M multiply-adds (LeNet-300-100's first layer is 14M). */
-  if (threads > 1 && batch * m * n * k >= (1 << 22))
-    job.parts = batch >= threads ? threads : (int)(n / 16 < threads ? (n + 15) / 16 : threads);
-  run_parts(sgemm_part, &job, job.parts);
+  sgemm_job job = {trans_a,     trans_b,     batch,    m,        n,    k, base + a / 4,
+                   base + b / 4, base + c / 4, stride_a, stride_b, 0.0f, 1};
+  run_sgemm(&job);
   return NULL;
 }
 
-#define CONV_ARGS 19
-
 typedef struct {
-  int64_t mode, b0, b1, h, wd, ci, kh, kw, co, oh, owd, sh, sw, pt, pl;
+  int mode;
+  int64_t b0, b1;
+  const conv_geometry *g;
   float *X, *W, *Y;
   const float *bias;
+  bool relu;
   int failed;
 } conv_task;
 
 /* The convolution of images [b0, b1), as products of im2col rows in chunks of about 16 MB. */
 static void conv_part(void *arg, int part) {
   conv_task *t = (conv_task *)arg + part;
-  const int64_t h = t->h, wd = t->wd, ci = t->ci, kh = t->kh, kw = t->kw, co = t->co,
-                oh = t->oh, owd = t->owd, sh = t->sh, sw = t->sw, pt = t->pt, pl = t->pl;
+  const conv_geometry *g = t->g;
+  const int64_t h = g->h, wd = g->w, ci = g->ci, kh = g->kh, kw = g->kw, co = g->co,
+                oh = g->oh, owd = g->ow, sh = g->sh, sw = g->sw, pt = g->pt, pl = g->pl;
   const int64_t k = kh * kw * ci, first = t->b0 * oh * owd, rows = (t->b1 - t->b0) * oh * owd;
   float *X = t->X, *W = t->W, *Y = t->Y;
   int64_t chunk = (1 << 22) / k;
@@ -211,11 +226,11 @@ static void conv_part(void *arg, int part) {
     t->failed = 1;
     return;
   }
-  if (t->mode == 2)
+  if (t->mode == CONV_INPUT_GRAD)
     memset(X + t->b0 * h * wd * ci, 0, sizeof(float) * (t->b1 - t->b0) * h * wd * ci);
   for (int64_t r0 = first; r0 < first + rows; r0 += chunk) {
     int64_t count = first + rows - r0 < chunk ? first + rows - r0 : chunk;
-    if (t->mode == 2)
+    if (t->mode == CONV_INPUT_GRAD)
       cblas_sgemm(ROW_MAJOR, NO_TRANS, TRANS, (int)count, (int)k, (int)co, 1.0f, Y + r0 * co,
                   (int)co, W, (int)co, 0.0f, cols, (int)k);
     for (int64_t r = 0; r < count; r++) {
@@ -228,7 +243,7 @@ static void conv_part(void *arg, int part) {
           float *cell = col + (a * kw + c) * ci;
           int inside = iy >= 0 && iy < h && ix >= 0 && ix < wd;
           float *pixel = X + ((b * h + iy) * wd + ix) * ci;
-          if (t->mode == 2) {
+          if (t->mode == CONV_INPUT_GRAD) {
             if (inside)
               for (int64_t q = 0; q < ci; q++) pixel[q] += cell[q];
           } else if (inside) {
@@ -238,14 +253,16 @@ static void conv_part(void *arg, int part) {
           }
         }
     }
-    if (t->mode == 0) {
+    if (t->mode == CONV_FORWARD) {
       cblas_sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, (int)count, (int)co, (int)k, 1.0f, cols,
                   (int)k, W, (int)co, 0.0f, Y + r0 * co, (int)co);
       if (t->bias)
         for (int64_t r = 0; r < count; r++)
           for (int64_t q = 0; q < co; q++) Y[(r0 + r) * co + q] += t->bias[q];
-    }
-    else if (t->mode == 1)
+      if (t->relu)
+        for (int64_t i = r0 * co; i < (r0 + count) * co; i++)
+          Y[i] = Y[i] < 0 ? 0 : Y[i]; /* NaN stays */
+    } else if (t->mode == CONV_FILTER_GRAD)
       cblas_sgemm(ROW_MAJOR, TRANS, NO_TRANS, (int)k, (int)co, (int)count, 1.0f, cols, (int)k,
                   Y + r0 * co, (int)co, r0 == first ? 0.0f : 1.0f, W, (int)co);
   }
@@ -253,54 +270,76 @@ static void conv_part(void *arg, int part) {
 }
 
 /*
- * conv(memory, mode, x, w, y, n, h, wd, ci, kh, kw, co, oh, ow, sh, sw, pt, pl, bias): a 2-D
- * convolution in NHWC with filter [kh, kw, ci, co] (dilation 1) as products of im2col rows.
- * mode 0: y = conv(x, w) (+ bias[co] unless its offset is -1); mode 1: w = the filter
- * gradient from x and y = dy; mode 2: x = the input gradient from y = dy and w. Offsets x, w,
- * y are bytes in `memory`. With several
- * threads each takes a range of images (own output rows; for the filter gradient its own
- * partial sum, added at the end); BLAS runs single-threaded inside each part.
+ * im2col + sgemm: with several threads each takes a range of images (own output rows; for the
+ * filter gradient its own partial sum, added at the end); BLAS runs single-threaded inside
+ * each part.
  */
-static napi_value conv(napi_env env, napi_callback_info info) {
-  napi_value argv[CONV_ARGS];
-  void *memory;
-  size_t bytes;
-  int64_t v[18];
-  if (!read_args(env, info, "conv", CONV_ARGS, argv, &memory, &bytes, 1, v, 18)) return NULL;
-  int64_t mode = v[0], ox = v[1], ow_ = v[2], oy = v[3], n = v[4], h = v[5], wd = v[6], ci = v[7],
-          kh = v[8], kw = v[9], co = v[10], oh = v[11], owd = v[12];
-  int64_t k = kh * kw * ci, rows = n * oh * owd;
-  if (mode < 0 || mode > 2 || n < 1 || k < 1 || co < 1 || rows < 1 || ox < 0 || ow_ < 0 ||
-      oy < 0 || ox + 4 * n * h * wd * ci > (int64_t)bytes || ow_ + 4 * k * co > (int64_t)bytes ||
-      oy + 4 * rows * co > (int64_t)bytes || v[17] < -1 || v[17] + 4 * co > (int64_t)bytes)
-    return fail(env, "conv: operands outside the memory");
-  float *base = (float *)memory;
+static bool im2col_conv(int mode, const conv_geometry *g, float *x, float *w, float *y,
+                        const float *bias, bool relu) {
+  const int64_t k = g->kh * g->kw * g->ci, n = g->n, co = g->co;
   int parts = threads < n ? threads : (int)n;
   conv_task tasks[64];
   float *partials = NULL;
-  if (mode == 1 && parts > 1) {
+  if (mode == CONV_FILTER_GRAD && parts > 1) {
     partials = malloc(sizeof(float) * (parts - 1) * k * co);
     if (!partials) parts = 1;
   }
   for (int i = 0; i < parts; i++) {
-    conv_task task = {.mode = mode, .b0 = n * i / parts, .b1 = n * (i + 1) / parts,
-                      .h = h, .wd = wd, .ci = ci, .kh = kh, .kw = kw, .co = co, .oh = oh,
-                      .owd = owd, .sh = v[13], .sw = v[14], .pt = v[15], .pl = v[16],
-                      .X = base + ox / 4, .W = base + ow_ / 4, .Y = base + oy / 4,
-                      .bias = mode == 0 && v[17] >= 0 ? base + v[17] / 4 : NULL};
-    if (mode == 1 && i > 0) task.W = partials + (i - 1) * k * co;
+    conv_task task = {.mode = mode, .b0 = n * i / parts, .b1 = n * (i + 1) / parts, .g = g,
+                      .X = x, .W = w, .Y = y, .bias = mode == CONV_FORWARD ? bias : NULL,
+                      .relu = mode == CONV_FORWARD && relu};
+    if (mode == CONV_FILTER_GRAD && i > 0) task.W = partials + (i - 1) * k * co;
     tasks[i] = task;
   }
   run_parts(conv_part, tasks, parts);
   int failed = 0;
   for (int i = 0; i < parts; i++) failed |= tasks[i].failed;
   if (partials) {
-    float *W = base + ow_ / 4;
     for (int i = 1; i < parts; i++)
-      for (int64_t j = 0; j < k * co; j++) W[j] += partials[(i - 1) * k * co + j];
+      for (int64_t j = 0; j < k * co; j++) w[j] += partials[(i - 1) * k * co + j];
     free(partials);
   }
-  return failed ? fail(env, "conv: out of memory") : NULL;
+  return !failed;
+}
+
+bool run_conv(int mode, const conv_geometry *g, float *x, float *w, float *y, const float *bias,
+              bool relu) {
+  return onednn_conv(mode, g, x, w, y, bias, relu) || im2col_conv(mode, g, x, w, y, bias, relu);
+}
+
+#define CONV_ARGS 22
+
+/*
+ * conv(memory, mode, x, w, y, n, h, wd, ci, kh, kw, co, oh, ow, sh, sw, pt, pl, pb, pr, bias,
+ * relu): a 2-D convolution in NHWC with filter [kh, kw, ci, co] (dilation 1; padding top,
+ * left, bottom, right). mode 0: y = conv(x, w) (+ bias[co] unless its offset is -1, then
+ * max(·, 0) when relu is true); mode 1: w =
+ * the filter gradient from x and y = dy; mode 2: x = the input gradient from y = dy and w.
+ * Offsets x, w, y are bytes in `memory`.
+ */
+static napi_value conv(napi_env env, napi_callback_info info) {
+  napi_value argv[CONV_ARGS];
+  void *memory;
+  size_t bytes;
+  int64_t v[20];
+  if (!read_args(env, info, "conv", CONV_ARGS, argv, &memory, &bytes, 1, v, 20)) return NULL;
+  bool relu;
+  if (napi_get_value_bool(env, argv[21], &relu) != napi_ok)
+    return fail(env, "conv: relu must be true or false");
+  int64_t mode = v[0], ox = v[1], ow_ = v[2], oy = v[3], ob = v[19];
+  conv_geometry g = {.n = v[4], .h = v[5], .w = v[6], .ci = v[7], .kh = v[8], .kw = v[9],
+                     .co = v[10], .oh = v[11], .ow = v[12], .sh = v[13], .sw = v[14],
+                     .pt = v[15], .pl = v[16], .pb = v[17], .pr = v[18]};
+  int64_t k = g.kh * g.kw * g.ci, rows = g.n * g.oh * g.ow;
+  if (mode < 0 || mode > 2 || g.n < 1 || k < 1 || g.co < 1 || rows < 1 || ox < 0 || ow_ < 0 ||
+      oy < 0 || ox + 4 * g.n * g.h * g.w * g.ci > (int64_t)bytes ||
+      ow_ + 4 * k * g.co > (int64_t)bytes || oy + 4 * rows * g.co > (int64_t)bytes || ob < -1 ||
+      ob + 4 * g.co > (int64_t)bytes)
+    return fail(env, "conv: operands outside the memory");
+  float *base = (float *)memory;
+  bool done = run_conv((int)mode, &g, base + ox / 4, base + ow_ / 4, base + oy / 4,
+                       mode == CONV_FORWARD && ob >= 0 ? base + ob / 4 : NULL, relu);
+  return done ? NULL : fail(env, "conv: out of memory");
 }
 
 /* setThreads(count): threads for the products, convolutions and updates (1 to 64). */
@@ -406,26 +445,16 @@ static napi_value max_pool_grad(napi_env env, napi_callback_info info) {
 
 #define ADAM_ARGS 16
 
-typedef struct {
-  float b1, b2, eps, wd, rate, inv_sqrt_bc2;
-} adam_settings;
-
-/* The update's arithmetic. `restrict` (the outputs are fresh buffers) lets the compiler
-   vectorise it, which it does not do through eight possibly overlapping pointers; the
+/* The update's loop. `restrict` (no two arrays overlap: the outputs are fresh buffers) lets
+   the compiler vectorise it, which it does not do through possibly overlapping pointers; the
    loop-invariant mask test is hoisted out. */
-static void adam_update(int64_t count, const float *restrict w, const float *restrict g,
-                        const float *restrict m, const float *restrict v, float *restrict w2,
-                        float *restrict m2, float *restrict v2, const float *restrict mask,
-                        adam_settings a) {
-  for (int64_t i = 0; i < count; i++) {
-    const float keep = mask ? mask[i] : 1.0f;
-    const float grad = g[i] + a.wd * w[i];
-    const float mi = a.b1 * m[i] + (1 - a.b1) * grad;
-    const float vi = a.b2 * v[i] + (1 - a.b2) * grad * grad;
-    m2[i] = keep * mi;
-    v2[i] = keep * vi;
-    w2[i] = keep * (w[i] - a.rate * (mi / (sqrtf(vi) * a.inv_sqrt_bc2 + a.eps)));
-  }
+VECTOR_CLONES static void adam_update(int64_t count, const float *restrict w,
+                                      const float *restrict g, const float *restrict m,
+                                      const float *restrict v, float *restrict w2,
+                                      float *restrict m2, float *restrict v2,
+                                      const float *restrict mask, adam_settings a) {
+  for (int64_t i = 0; i < count; i++)
+    adam_element(w[i], g[i], m[i], v[i], mask ? mask[i] : 1.0f, &a, &w2[i], &m2[i], &v2[i]);
 }
 
 typedef struct {
@@ -442,6 +471,27 @@ static void adam_part(void *arg, int p) {
   const int64_t i0 = j->count * p / j->parts, i1 = j->count * (p + 1) / j->parts;
   adam_update(i1 - i0, j->w + i0, j->g + i0, j->m + i0, j->v + i0, j->w2 + i0, j->m2 + i0,
               j->v2 + i0, j->mask ? j->mask + i0 : NULL, j->settings);
+}
+
+adam_settings adam_settings_for(double lr, double b1, double b2, double eps, double wd,
+                                double step) {
+  return (adam_settings){
+      .b1 = (float)b1,
+      .b2 = (float)b2,
+      .eps = (float)eps,
+      .wd = (float)wd,
+      .rate = (float)(lr / (1 - pow(b1, step))),
+      .inv_sqrt_bc2 = (float)(1 / sqrt(1 - pow(b2, step))),
+  };
+}
+
+void adam_threaded(int64_t count, const float *w, const float *g, const float *m,
+                   const float *v, float *w2, float *m2, float *v2, const float *mask,
+                   adam_settings settings) {
+  adam_job job = {count, w, g, m, v, w2, m2, v2, mask, settings, 1};
+  /* Threads pay from about 64K weights (LeNet-300-100's first layer has 235K). */
+  if (threads > 1 && count >= (1 << 16)) job.parts = threads;
+  run_parts(adam_part, &job, job.parts);
 }
 
 /*
@@ -467,23 +517,31 @@ static napi_value adam(napi_env env, napi_callback_info info) {
     if (count < 0 || (v[i] < 0 && !(i == 8 && v[i] == -1)) || v[i] + 4 * count > (int64_t)bytes)
       return fail(env, "adam: operands outside the memory");
   float *base = (float *)memory;
-  const float lr = (float)s[0], b1 = (float)s[1], b2 = (float)s[2], eps = (float)s[3],
-              wd = (float)s[4];
-  const double step = s[5];
-  const adam_settings settings = {
-      .b1 = b1,
-      .b2 = b2,
-      .eps = eps,
-      .wd = wd,
-      .rate = (float)(lr / (1 - pow(b1, step))),
-      .inv_sqrt_bc2 = (float)(1 / sqrt(1 - pow(b2, step))),
-  };
-  adam_job job = {count,           base + v[1] / 4, base + v[2] / 4, base + v[3] / 4,
-                  base + v[4] / 4, base + v[5] / 4, base + v[6] / 4, base + v[7] / 4,
-                  v[8] < 0 ? NULL : base + v[8] / 4, settings,        1};
-  /* Threads pay from about 64K weights (LeNet-300-100's first layer has 235K). */
-  if (threads > 1 && count >= (1 << 16)) job.parts = threads;
-  run_parts(adam_part, &job, job.parts);
+  adam_threaded(count, base + v[1] / 4, base + v[2] / 4, base + v[3] / 4, base + v[4] / 4,
+                base + v[5] / 4, base + v[6] / 4, base + v[7] / 4,
+                v[8] < 0 ? NULL : base + v[8] / 4,
+                adam_settings_for(s[0], s[1], s[2], s[3], s[4], s[5]));
+  return NULL;
+}
+
+/* convLibrary(): "oneDNN x.y.z" where convolutions run on it, else "im2col + BLAS". */
+static napi_value conv_library(napi_env env, napi_callback_info info) {
+  (void)info;
+  const char *name = onednn_name();
+  napi_value out;
+  napi_create_string_utf8(env, name ? name : "im2col + BLAS", NAPI_AUTO_LENGTH, &out);
+  return out;
+}
+
+/* useOneDnn(on): convolutions on oneDNN where it is built (default), or im2col + BLAS. */
+static napi_value use_onednn(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  bool on;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1 ||
+      napi_get_value_bool(env, argv[0], &on) != napi_ok)
+    return fail(env, "useOneDnn: expected true or false");
+  onednn_enable(on);
   return NULL;
 }
 
@@ -505,5 +563,10 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "sumRows", fn);
   napi_create_function(env, "maxPoolGrad", NAPI_AUTO_LENGTH, max_pool_grad, NULL, &fn);
   napi_set_named_property(env, exports, "maxPoolGrad", fn);
+  napi_create_function(env, "convLibrary", NAPI_AUTO_LENGTH, conv_library, NULL, &fn);
+  napi_set_named_property(env, exports, "convLibrary", fn);
+  napi_create_function(env, "useOneDnn", NAPI_AUTO_LENGTH, use_onednn, NULL, &fn);
+  napi_set_named_property(env, exports, "useOneDnn", fn);
+  register_trainer(env, exports);
   return exports;
 }

@@ -32,18 +32,36 @@ if (candidates.length === 0) {
   );
   process.exit(0);
 }
+/**
+ * Whether oneDNN 2's headers are here (Debian/Ubuntu's libdnnl-dev; version 3's C API
+ * differs): then the addon is built to run convolutions on libdnnl.so.2, which it opens at
+ * run time where present.
+ */
+function hasOneDnn2() {
+  const probe = spawnSync(process.env.CC ?? 'cc', ['-fsyntax-only', '-x', 'c', '-'], {
+    input:
+      '#include <oneapi/dnnl/dnnl.h>\n#if DNNL_VERSION_MAJOR != 2\n#error oneDNN 2 needed\n#endif\n',
+    encoding: 'utf8',
+  });
+  return probe.status === 0;
+}
+
 // Headers installed beside this node (distribution packages) spare node-gyp a download.
 const prefix = join(dirname(process.execPath), '..');
 const nodedir =
   process.env.npm_config_nodedir ??
   (existsSync(join(prefix, 'include', 'node', 'node_api.h')) ? prefix : undefined);
 const args = [candidates[0], 'rebuild', ...(nodedir ? [`--nodedir=${nodedir}`] : [])];
+const onednn = process.env.TICKETLAB_ONEDNN === '0' ? false : hasOneDnn2();
 const built = spawnSync(process.execPath, args, {
   cwd: join(root, 'native'),
   encoding: 'utf8',
+  env: { ...process.env, TICKETLAB_ONEDNN: onednn ? '1' : '0' },
 });
 if (built.status === 0) {
-  console.log('TicketLab: native BLAS kernels built (native/build/Release/ticketlab_blas.node).');
+  console.log(
+    `TicketLab: native BLAS kernels built (native/build/Release/ticketlab_blas.node); convolutions ${onednn ? 'on oneDNN where libdnnl.so.2 loads' : 'as im2col + BLAS (oneDNN 2 not found: apt-get install libdnnl-dev for faster ones)'}.`,
+  );
 } else {
   const why = `${built.stderr}${built.stdout}`
     .split('\n')

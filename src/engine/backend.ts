@@ -75,7 +75,10 @@ async function activate(name: BackendName): Promise<string | null> {
 function describeDevice(name: BackendName): string {
   if (name === 'wasm') {
     const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
-    const products = nativeBlas() ? '; matrix products on the system BLAS' : '';
+    const blas = nativeBlas();
+    const products = blas
+      ? `; matrix products on the system BLAS, convolutions on ${blas.convLibrary()}`
+      : '';
     return `CPU (WebAssembly${simd ? ', SIMD' : ''}${products})`;
   }
   if (name === 'cpu') return 'CPU (JavaScript)';

@@ -7,6 +7,9 @@ import { availableParallelism } from 'node:os';
  * exist (scripts/build-native.mjs); everywhere else, and with TICKETLAB_NATIVE=0, the engine
  * uses the WebAssembly kernels.
  */
+/** A network planned by createTrainer (native/trainer.c): opaque. */
+export type NativeTrainer = { readonly __nativeTrainer: unique symbol };
+
 export interface NativeBlas {
   /**
    * For each of `batch` products, C[m×n] = op(A)·op(B), row-major, operands at byte offsets
@@ -27,10 +30,11 @@ export interface NativeBlas {
     strideB: number,
   ): void;
   /**
-   * A 2-D convolution (NHWC, filter [kh, kw, ci, co], dilation 1) through im2col: mode 0
-   * writes y from x and w (plus the bias, unless its offset is -1), 1 the filter gradient w
-   * from x and y = dy, 2 the input gradient x from y = dy and w. Offsets in bytes; sizes as
-   * named.
+   * A 2-D convolution (NHWC, filter [kh, kw, ci, co], dilation 1) on oneDNN where the addon
+   * was built with it, else through im2col and sgemm: mode 0 writes y from x and w (plus the
+   * bias, unless its offset is -1), 1 the filter gradient w from x and y = dy, 2 the input
+   * gradient x from y = dy and w. Offsets in bytes; sizes as named; `relu` applies
+   * max(·, 0) after the bias in mode 0.
    */
   conv(
     memory: ArrayBuffer,
@@ -51,8 +55,15 @@ export interface NativeBlas {
     sw: number,
     padTop: number,
     padLeft: number,
+    padBottom: number,
+    padRight: number,
     bias: number,
+    relu: boolean,
   ): void;
+  /** What the convolutions run on: "oneDNN 2.6.3", or "im2col + BLAS". */
+  convLibrary(): string;
+  /** Convolutions on oneDNN where built (the default), or on im2col + BLAS (tests check both). */
+  useOneDnn(on: boolean): void;
   /**
    * Adam's update of `count` weights: new w, m, v written to w2, m2, v2 (byte offsets); where
    * the 0/1 mask (offset -1: none) is 0, all three become 0.
@@ -96,6 +107,38 @@ export interface NativeBlas {
     padTop: number,
     padLeft: number,
   ): void;
+  /**
+   * Plans the whole-step trainer for a plain feed-forward network (see native/trainer.c for
+   * the layer list's and the optimizer settings' layout); masks: one 0/1 mask or null per
+   * parameter, copied.
+   */
+  createTrainer(
+    layers: Float64Array,
+    batch: number,
+    classes: number,
+    masks: (Float32Array | null)[],
+    optimizer: Float64Array,
+  ): NativeTrainer;
+  /**
+   * One training step: parameters and optimiser slots at byte `offsets` of `memory` (three
+   * per parameter: weights, then Adam's m and v or SGD's momentum buffer, −1 where none) are
+   * updated in place; returns the batch's mean loss.
+   */
+  trainStep(
+    trainer: NativeTrainer,
+    memory: ArrayBuffer,
+    offsets: Float64Array,
+    x: Float32Array,
+    labels: Int32Array,
+    step: number,
+  ): number;
+  /** Frees a trainer's buffers now (they are freed at garbage collection otherwise). */
+  freeTrainer(trainer: NativeTrainer): void;
+  /**
+   * Where a trainer's steps' time went: [steps, loss ns, update ns, then each layer's
+   * forward ns and backward ns], summed over its steps.
+   */
+  trainerProfile(trainer: NativeTrainer): Float64Array;
   /**
    * Threads that large products (by batch or columns), convolutions (by images) and Adam
    * updates (by weights) are split over; they sleep between calls (default 1).
@@ -147,5 +190,8 @@ export function nativeBlas(): NativeBlas | null {
 
 /** How matrix products run, in words: for the backend's description. */
 export function nativeBlasStatus(): string {
-  return nativeBlas() ? 'system BLAS (native)' : `WebAssembly; native BLAS ${reason}`;
+  const blas = nativeBlas();
+  return blas
+    ? `system BLAS (native), convolutions on ${blas.convLibrary()}`
+    : `WebAssembly; native BLAS ${reason}`;
 }

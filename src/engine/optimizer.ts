@@ -21,9 +21,9 @@ const fusedAdam = () =>
   nativeKernelsOn() && tf.getKernel(ADAM_UPDATE, tf.getBackend()) !== undefined;
 
 // Adam's constants as in PyTorch and the TF default the papers used.
-const BETA1 = 0.9;
-const BETA2 = 0.999;
-const EPSILON = 1e-8;
+export const BETA1 = 0.9;
+export const BETA2 = 0.999;
+export const EPSILON = 1e-8;
 
 /**
  * Adam and SGD with momentum, written with tfjs ops so that the state is ours to
@@ -54,9 +54,19 @@ export class Optimizer {
     }
   }
 
+  /** Counts the step about to be taken (from 1, for Adam's bias corrections) and returns it. */
+  nextStep(): number {
+    return ++this.step;
+  }
+
+  /** A parameter's slot variable: `m` and `v` (Adam) or `momentum` (SGD with momentum). */
+  slot(param: string, name: 'm' | 'v' | 'momentum'): tf.Variable | undefined {
+    return this.slots.get(`${param}/${name}`);
+  }
+
   /** One update from gradients by parameter name; call inside tf.tidy. */
   apply(grads: Map<string, tf.Tensor>): void {
-    this.step++;
+    this.nextStep();
     const { learningRate: lr, weightDecay, momentum } = this.settings;
     for (const [name, w] of this.params) {
       let g = grads.get(name);

@@ -5,6 +5,7 @@ import { BatchSampler, gatherExamples, type PreparedData, type Split } from '../
 import type { Model } from './model.ts';
 import type { Weights } from './weights.ts';
 import { Optimizer, type OptimizerState } from './optimizer.ts';
+import { NativeTrainingStep } from './native-step.ts';
 
 export interface TrainingSettings {
   optimizer: 'adam' | 'sgd';
@@ -144,6 +145,18 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     model.specs.filter((p) => p.trainable).map((p) => [p.name, model.v(p.name)]),
   );
   const optimizer = new Optimizer(settings, trainable, maskTensors);
+  // One native call per step where the model and loss allow it; tfjs's kernels otherwise.
+  const nativeStep =
+    opts.penalty || opts.sparsity
+      ? null
+      : NativeTrainingStep.create({
+          model,
+          optimizer,
+          settings,
+          masks: opts.masks,
+          batchSize,
+          classes: data.classes,
+        });
   const xBuf = new Float32Array(batchSize * exampleSize(data.train.shape));
   const yBuf = new Int32Array(batchSize);
 
@@ -193,6 +206,35 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       state: opts.checkpointState?.(),
     });
 
+  /** One step through tfjs's kernels (any model, penalties, batch norm); returns the loss. */
+  const tfjsStep = async (it: number): Promise<number> => {
+    const bnUpdates: [tf.Variable, tf.Tensor][] = [];
+    const lossTensor = tf.tidy(() => {
+      const x = tf.tensor4d(xBuf, [batchSize, ...data.train.shape]);
+      const y = tf.oneHot(tf.tensor1d(yBuf, 'int32'), data.classes);
+      const { value, grads } = tf.variableGrads(() => {
+        const logits = model.apply(x, true, { bnUpdates, noiseSeed: opts.seed * 1_000_003 + it });
+        const loss = tf.losses.softmaxCrossEntropy(y, logits) as tf.Scalar;
+        return opts.penalty ? tf.add(loss, opts.penalty(model)) : loss;
+      }, [...trainable.values()]);
+      const byName = new Map<string, tf.Tensor>();
+      for (const [name, v] of trainable) {
+        const g = grads[v.name]!;
+        const penalty = penalised.has(name) ? tf.mul(tf.sign(v), opts.sparsity!.lambda) : null;
+        byName.set(name, penalty ? tf.add(g, penalty) : g);
+      }
+      optimizer.apply(byName);
+      return value;
+    });
+    for (const [variable, update] of bnUpdates) {
+      variable.assign(update);
+      update.dispose();
+    }
+    const loss = (await lossTensor.data())[0]!;
+    lossTensor.dispose();
+    return loss;
+  };
+
   try {
     if (!resume) {
       if (opts.captureAt === first - 1) captured = await model.readWeights();
@@ -208,30 +250,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         throw new TicketLabError('PAUSED', `Training paused at iteration ${it - 1}.`);
       }
       gatherExamples(data.train, sampler.batchAt(it), xBuf, yBuf);
-      const bnUpdates: [tf.Variable, tf.Tensor][] = [];
-      const lossTensor = tf.tidy(() => {
-        const x = tf.tensor4d(xBuf, [batchSize, ...data.train.shape]);
-        const y = tf.oneHot(tf.tensor1d(yBuf, 'int32'), data.classes);
-        const { value, grads } = tf.variableGrads(() => {
-          const logits = model.apply(x, true, { bnUpdates, noiseSeed: opts.seed * 1_000_003 + it });
-          const loss = tf.losses.softmaxCrossEntropy(y, logits) as tf.Scalar;
-          return opts.penalty ? tf.add(loss, opts.penalty(model)) : loss;
-        }, [...trainable.values()]);
-        const byName = new Map<string, tf.Tensor>();
-        for (const [name, v] of trainable) {
-          const g = grads[v.name]!;
-          const penalty = penalised.has(name) ? tf.mul(tf.sign(v), opts.sparsity!.lambda) : null;
-          byName.set(name, penalty ? tf.add(g, penalty) : g);
-        }
-        optimizer.apply(byName);
-        return value;
-      });
-      for (const [variable, update] of bnUpdates) {
-        variable.assign(update);
-        update.dispose();
-      }
-      const loss = (await lossTensor.data())[0]!;
-      lossTensor.dispose();
+      const loss = nativeStep ? nativeStep.step(xBuf, yBuf) : await tfjsStep(it);
       if (!Number.isFinite(loss)) {
         throw new TicketLabError(
           'TRAINING_DIVERGED',
@@ -261,6 +280,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       }
     }
   } finally {
+    nativeStep?.dispose();
     optimizer.dispose();
     for (const m of maskTensors.values()) m.dispose();
   }

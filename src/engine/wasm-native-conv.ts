@@ -32,6 +32,7 @@ function run(
   y: TensorInfo,
   c: backend_util.Conv2DInfo,
   bias?: TensorInfo,
+  relu = false,
 ) {
   blas.conv(
     wasm.typedArrayFromHeap(y).buffer as ArrayBuffer,
@@ -52,7 +53,10 @@ function run(
     c.strideWidth,
     c.padInfo.top,
     c.padInfo.left,
+    c.padInfo.bottom,
+    c.padInfo.right,
     bias ? heapOffset(wasm, bias) : -1,
+    relu,
   );
 }
 
@@ -71,18 +75,31 @@ function nativeKernel(name: string, blas: NativeBlas): KernelFunc | null {
         if (preluActivationWeights || !['linear', 'relu'].includes(activation)) return null!;
         const c = plan(x!.shape as Shape4, filter!.shape as Shape4, a);
         if (!c || !f32(x!, filter!)) return null!;
-        // a bias of one value per channel is added in the same pass; others broadcast after
+        // a bias of one value per channel, and then the ReLU, in the same pass; other biases
+        // broadcast after
         const perChannel =
           bias?.dtype === 'float32' && tf.util.sizeFromShape(bias.shape) === c.outChannels;
+        const relu = activation === 'relu';
         let out = wasm.makeOutput([c.batchSize, c.outHeight, c.outWidth, c.outChannels], 'float32');
-        run(blas, wasm, MODES.forward, x!, filter!, out, c, perChannel ? bias : undefined);
+        const fusedRelu = relu && (!bias || perChannel);
+        run(
+          blas,
+          wasm,
+          MODES.forward,
+          x!,
+          filter!,
+          out,
+          c,
+          perChannel ? bias : undefined,
+          fusedRelu,
+        );
         const then = (k: string, ins: Record<string, TensorInfo>) => {
           const next = kernel(k)({ inputs: ins, backend, attrs: {} }) as TensorInfo;
           wasm.disposeData(out.dataId);
           out = next;
         };
         if (bias && !perChannel) then('Add', { a: out, b: bias });
-        if (activation === 'relu') then('Relu', { x: out });
+        if (relu && !fusedRelu) then('Relu', { x: out });
         return out;
       };
     case tf.Conv2DBackpropFilter:

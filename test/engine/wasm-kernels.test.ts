@@ -32,7 +32,12 @@ const CASES: {
   { x: [64, 16, 16, 16], f: [3, 3, 16, 8], s: 1, p: 'same' }, // large enough to be chunked
 ];
 
-type Path = 'native BLAS' | 'native BLAS, 3 threads' | 'WebAssembly';
+type Path =
+  | 'native BLAS'
+  | 'native BLAS, 3 threads'
+  | 'native oneDNN'
+  | 'native oneDNN, 3 threads'
+  | 'WebAssembly';
 /** Both paths where the native kernels are built. */
 const PATHS: Path[] = nativeBlas() ? ['native BLAS', 'WebAssembly'] : ['WebAssembly'];
 /**
@@ -42,17 +47,24 @@ const PATHS: Path[] = nativeBlas() ? ['native BLAS', 'WebAssembly'] : ['WebAssem
 const THREAD_PATHS: Path[] = nativeBlas()
   ? ['native BLAS', 'native BLAS, 3 threads', 'WebAssembly']
   : ['WebAssembly'];
+/** Convolutions also on oneDNN where the addon was built with it ('native BLAS': im2col). */
+const ONEDNN = nativeBlas()?.convLibrary().startsWith('oneDNN') ?? false;
+const CONV_PATHS: Path[] = ONEDNN
+  ? ['native oneDNN', 'native oneDNN, 3 threads', ...THREAD_PATHS]
+  : THREAD_PATHS;
 
 /** Runs `check` with the kernels of one path, then restores the defaults. */
 async function onPath<T>(path: Path, check: () => Promise<T>): Promise<T> {
   await initBackend('wasm');
   setNativeKernels(path !== 'WebAssembly');
   nativeBlas()?.setThreads(path.endsWith('threads') ? 3 : 1);
+  nativeBlas()?.useOneDnn(path.startsWith('native oneDNN'));
   try {
     return await check();
   } finally {
     setNativeKernels(true);
     nativeBlas()?.setThreads(kernelThreads());
+    nativeBlas()?.useOneDnn(true);
     await tf.setBackend('wasm');
   }
 }
@@ -86,7 +98,7 @@ describe('wasm backward convolutions', () => {
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeDefined();
   });
 
-  for (const path of THREAD_PATHS)
+  for (const path of CONV_PATHS)
     for (const c of CASES) {
       it(`${path}: matches the cpu backend: x ${c.x.join('×')}, filter ${c.f.join('×')}, stride ${c.s}, pad ${c.p}`, async () => {
         await initBackend('wasm');
@@ -194,7 +206,9 @@ describe('wasm matrix products with transposed operands', () => {
       return;
     }
     const blas = nativeBlas()!;
-    expect(nativeBlasStatus()).toBe('system BLAS (native)');
+    expect(nativeBlasStatus()).toMatch(
+      /^system BLAS \(native\), convolutions on (oneDNN \d+\.\d+\.\d+|im2col \+ BLAS)$/,
+    );
     // [[1, 2], [3, 4]]ᵀ · [[5, 6], [7, 8]] at byte offsets 0 and 16, into offset 32
     const memory = new Float32Array([1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 0]);
     blas.sgemm(memory.buffer, true, false, 1, 2, 2, 2, 0, 16, 32, 0, 0);
@@ -363,7 +377,7 @@ describe('native bias sums, max-pool gradients, and copies without copying', () 
         });
       });
 
-  for (const path of THREAD_PATHS)
+  for (const path of CONV_PATHS)
     it(`${path}: a convolution with its bias added in the same pass, and its bias gradient, match the cpu backend`, async () => {
       await onPath(path, async () => {
         const x = [3, 8, 8, 4];

@@ -1,0 +1,302 @@
+/*
+ * Convolutions on oneDNN (Intel's deep-learning kernels, the library PyTorch's CPU
+ * convolutions run on), where scripts/build-native.mjs found its version-2 headers
+ * (Debian/Ubuntu: libdnnl-dev) and libdnnl.so.2 loads at run time: the library is opened
+ * with dlopen rather than linked, so that an addon built where oneDNN is installed (a
+ * packaged app, say) still loads where it is not, and convolves by im2col there.
+ * Activations stay NHWC and filters HWIO, as tfjs keeps them; oneDNN's own filter layout
+ * (blocked for its AVX-512 and AVX2 kernels) is reordered to and from on every call, which
+ * costs little beside the convolution.
+ */
+#include <stddef.h>
+#include "kernels.h"
+
+#ifdef TICKETLAB_DNNL
+#include <dlfcn.h>
+#include <oneapi/dnnl/dnnl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The oneDNN functions used, looked up in the library at first use. */
+#define ONEDNN_FUNCTIONS(X)                                                                    \
+  X(dnnl_version) X(dnnl_engine_create) X(dnnl_stream_create) X(dnnl_stream_wait)          \
+  X(dnnl_memory_desc_init_by_tag) X(dnnl_memory_desc_equal) X(dnnl_memory_desc_get_size)    \
+  X(dnnl_memory_create) X(dnnl_memory_destroy) X(dnnl_memory_set_data_handle)               \
+  X(dnnl_convolution_forward_desc_init) X(dnnl_convolution_backward_data_desc_init)         \
+  X(dnnl_convolution_backward_weights_desc_init) X(dnnl_reorder_primitive_desc_create)      \
+  X(dnnl_primitive_desc_create) X(dnnl_primitive_desc_destroy) X(dnnl_primitive_desc_query_md) \
+  X(dnnl_primitive_create) X(dnnl_primitive_destroy) X(dnnl_primitive_execute)              \
+  X(dnnl_primitive_attr_create) X(dnnl_primitive_attr_destroy)                               \
+  X(dnnl_primitive_attr_set_post_ops) X(dnnl_post_ops_create) X(dnnl_post_ops_destroy)      \
+  X(dnnl_post_ops_append_eltwise)
+#define DECLARE(name) static __typeof__(name) *loaded_##name;
+ONEDNN_FUNCTIONS(DECLARE)
+#define dnnl_version (*loaded_dnnl_version)
+#define dnnl_engine_create (*loaded_dnnl_engine_create)
+#define dnnl_stream_create (*loaded_dnnl_stream_create)
+#define dnnl_stream_wait (*loaded_dnnl_stream_wait)
+#define dnnl_memory_desc_init_by_tag (*loaded_dnnl_memory_desc_init_by_tag)
+#define dnnl_memory_desc_equal (*loaded_dnnl_memory_desc_equal)
+#define dnnl_memory_desc_get_size (*loaded_dnnl_memory_desc_get_size)
+#define dnnl_memory_create (*loaded_dnnl_memory_create)
+#define dnnl_memory_destroy (*loaded_dnnl_memory_destroy)
+#define dnnl_memory_set_data_handle (*loaded_dnnl_memory_set_data_handle)
+#define dnnl_convolution_forward_desc_init (*loaded_dnnl_convolution_forward_desc_init)
+#define dnnl_convolution_backward_data_desc_init (*loaded_dnnl_convolution_backward_data_desc_init)
+#define dnnl_convolution_backward_weights_desc_init \
+  (*loaded_dnnl_convolution_backward_weights_desc_init)
+#define dnnl_reorder_primitive_desc_create (*loaded_dnnl_reorder_primitive_desc_create)
+#define dnnl_primitive_desc_create (*loaded_dnnl_primitive_desc_create)
+#define dnnl_primitive_desc_destroy (*loaded_dnnl_primitive_desc_destroy)
+#define dnnl_primitive_desc_query_md (*loaded_dnnl_primitive_desc_query_md)
+#define dnnl_primitive_create (*loaded_dnnl_primitive_create)
+#define dnnl_primitive_destroy (*loaded_dnnl_primitive_destroy)
+#define dnnl_primitive_execute (*loaded_dnnl_primitive_execute)
+#define dnnl_primitive_attr_create (*loaded_dnnl_primitive_attr_create)
+#define dnnl_primitive_attr_destroy (*loaded_dnnl_primitive_attr_destroy)
+#define dnnl_primitive_attr_set_post_ops (*loaded_dnnl_primitive_attr_set_post_ops)
+#define dnnl_post_ops_create (*loaded_dnnl_post_ops_create)
+#define dnnl_post_ops_destroy (*loaded_dnnl_post_ops_destroy)
+#define dnnl_post_ops_append_eltwise (*loaded_dnnl_post_ops_append_eltwise)
+
+/* The OpenMP runtime oneDNN threads with (libgomp on Debian): its thread count follows
+   setThreads. Found through the library's own dependencies. */
+static void (*omp_set_num_threads)(int count);
+
+static bool enabled = true;
+static dnnl_engine_t engine;
+static dnnl_stream_t stream;
+static int engine_state; /* 0 not tried, 1 ready, -1 failed */
+static int omp_threads;
+
+/* One convolution's primitive for one mode and geometry, with its filter reorder. */
+typedef struct {
+  bool used, usable;
+  unsigned long stamp;
+  int mode, threads;
+  bool bias, relu;
+  conv_geometry g;
+  dnnl_primitive_t conv, reorder;
+  /* user layouts (data set per call) and oneDNN's filter layout (own buffer) */
+  dnnl_memory_t src, dst, user_w, w, b;
+  void *w_buffer;
+} plan;
+
+#define PLANS 48
+static plan plans[PLANS];
+static unsigned long clock_;
+
+static void release(plan *p) {
+  if (p->conv) dnnl_primitive_destroy(p->conv);
+  if (p->reorder) dnnl_primitive_destroy(p->reorder);
+  dnnl_memory_t *ms[] = {&p->src, &p->dst, &p->user_w, &p->w, &p->b};
+  for (int i = 0; i < 5; i++)
+    if (*ms[i]) dnnl_memory_destroy(*ms[i]);
+  free(p->w_buffer);
+  memset(p, 0, sizeof *p);
+}
+
+#define OK(call)                          \
+  do {                                    \
+    if ((call) != dnnl_success) goto fail; \
+  } while (0)
+
+/* Builds the primitive for p->mode and p->g; leaves p->usable false where oneDNN refuses. */
+static void build(plan *p) {
+  const conv_geometry *g = &p->g;
+  dnnl_memory_desc_t src, dst, user_w, any_w, bias;
+  dnnl_dims_t src_dims = {g->n, g->ci, g->h, g->w}, dst_dims = {g->n, g->co, g->oh, g->ow},
+              w_dims = {g->co, g->ci, g->kh, g->kw}, b_dims = {g->co}, strides = {g->sh, g->sw},
+              pad_l = {g->pt, g->pl}, pad_r = {g->pb, g->pr};
+  dnnl_convolution_desc_t desc;
+  dnnl_primitive_desc_t fwd = NULL, pd = NULL, rpd = NULL;
+  dnnl_primitive_attr_t attr = NULL;
+  dnnl_post_ops_t ops = NULL;
+  OK(dnnl_memory_desc_init_by_tag(&src, 4, src_dims, dnnl_f32, dnnl_nhwc));
+  OK(dnnl_memory_desc_init_by_tag(&dst, 4, dst_dims, dnnl_f32, dnnl_nhwc));
+  OK(dnnl_memory_desc_init_by_tag(&user_w, 4, w_dims, dnnl_f32, dnnl_hwio));
+  OK(dnnl_memory_desc_init_by_tag(&any_w, 4, w_dims, dnnl_f32, dnnl_format_tag_any));
+  OK(dnnl_memory_desc_init_by_tag(&bias, 1, b_dims, dnnl_f32, dnnl_x));
+  /* The forward descriptor is also the backward ones' hint. */
+  OK(dnnl_convolution_forward_desc_init(&desc, dnnl_forward_training, dnnl_convolution_direct,
+                                        &src, &any_w, p->bias ? &bias : NULL, &dst, strides,
+                                        pad_l, pad_r));
+  if (p->relu) {
+    OK(dnnl_primitive_attr_create(&attr));
+    OK(dnnl_post_ops_create(&ops));
+    OK(dnnl_post_ops_append_eltwise(ops, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f));
+    OK(dnnl_primitive_attr_set_post_ops(attr, ops));
+  }
+  OK(dnnl_primitive_desc_create(&fwd, &desc, attr, engine, NULL));
+  if (p->mode == CONV_FORWARD) {
+    pd = fwd;
+    fwd = NULL;
+  } else if (p->mode == CONV_FILTER_GRAD) {
+    OK(dnnl_convolution_backward_weights_desc_init(&desc, dnnl_convolution_direct, &src, &any_w,
+                                                   NULL, &dst, strides, pad_l, pad_r));
+    OK(dnnl_primitive_desc_create(&pd, &desc, NULL, engine, fwd));
+  } else {
+    OK(dnnl_convolution_backward_data_desc_init(&desc, dnnl_convolution_direct, &src, &any_w,
+                                                &dst, strides, pad_l, pad_r));
+    OK(dnnl_primitive_desc_create(&pd, &desc, NULL, engine, fwd));
+  }
+  const dnnl_memory_desc_t *w = dnnl_primitive_desc_query_md(
+      pd, p->mode == CONV_FILTER_GRAD ? dnnl_query_diff_weights_md : dnnl_query_weights_md, 0);
+  OK(dnnl_primitive_create(&p->conv, pd));
+  OK(dnnl_memory_create(&p->src, &src, engine, DNNL_MEMORY_NONE));
+  OK(dnnl_memory_create(&p->dst, &dst, engine, DNNL_MEMORY_NONE));
+  OK(dnnl_memory_create(&p->user_w, &user_w, engine, DNNL_MEMORY_NONE));
+  if (p->bias) OK(dnnl_memory_create(&p->b, &bias, engine, DNNL_MEMORY_NONE));
+  if (!dnnl_memory_desc_equal(w, &user_w)) {
+    p->w_buffer = aligned_alloc(64, (dnnl_memory_desc_get_size(w) + 63) / 64 * 64);
+    if (!p->w_buffer) goto fail;
+    OK(dnnl_memory_create(&p->w, w, engine, p->w_buffer));
+    /* the filter gradient comes out in oneDNN's layout; the filter goes in in it */
+    if (p->mode == CONV_FILTER_GRAD)
+      OK(dnnl_reorder_primitive_desc_create(&rpd, w, engine, &user_w, engine, NULL));
+    else
+      OK(dnnl_reorder_primitive_desc_create(&rpd, &user_w, engine, w, engine, NULL));
+    OK(dnnl_primitive_create(&p->reorder, rpd));
+  }
+  p->usable = true;
+fail:
+  if (ops) dnnl_post_ops_destroy(ops);
+  if (attr) dnnl_primitive_attr_destroy(attr);
+  if (fwd) dnnl_primitive_desc_destroy(fwd);
+  if (pd) dnnl_primitive_desc_destroy(pd);
+  if (rpd) dnnl_primitive_desc_destroy(rpd);
+  if (!p->usable) {
+    /* keep the entry as a record that oneDNN declines this one */
+    conv_geometry kept = p->g;
+    int mode = p->mode, t = p->threads;
+    bool b = p->bias, r = p->relu;
+    release(p);
+    p->g = kept;
+    p->mode = mode;
+    p->threads = t;
+    p->bias = b;
+    p->relu = r;
+  }
+  p->used = true;
+}
+
+static plan *find(int mode, const conv_geometry *g, bool bias, bool relu) {
+  plan *oldest = &plans[0];
+  for (int i = 0; i < PLANS; i++) {
+    plan *p = &plans[i];
+    if (p->used && p->mode == mode && p->bias == bias && p->relu == relu &&
+        p->threads == threads &&
+        memcmp(&p->g, g, sizeof *g) == 0) {
+      p->stamp = ++clock_;
+      return p;
+    }
+    if (!p->used || p->stamp < oldest->stamp) oldest = p;
+  }
+  if (oldest->used) release(oldest);
+  oldest->mode = mode;
+  oldest->g = *g;
+  oldest->bias = bias;
+  oldest->relu = relu;
+  oldest->threads = threads;
+  oldest->stamp = ++clock_;
+  build(oldest);
+  return oldest;
+}
+
+/* Opens libdnnl.so.2 and finds every function used; false (for good) where it cannot. */
+static bool load(void) {
+  void *library = dlopen("libdnnl.so.2", RTLD_NOW | RTLD_LOCAL);
+  if (!library) return false;
+#define FIND(name) loaded_##name = (__typeof__(loaded_##name))dlsym(library, #name);
+  ONEDNN_FUNCTIONS(FIND)
+#define MISSING(name) !loaded_##name ||
+  omp_set_num_threads = (void (*)(int))dlsym(library, "omp_set_num_threads");
+  if (ONEDNN_FUNCTIONS(MISSING) !omp_set_num_threads || dnnl_version()->major != 2) {
+    dlclose(library);
+    return false;
+  }
+  return true;
+}
+
+static bool ready(void) {
+  if (engine_state == 0) {
+    engine_state = load() && dnnl_engine_create(&engine, dnnl_cpu, 0) == dnnl_success &&
+                           dnnl_stream_create(&stream, engine, dnnl_stream_default_flags) ==
+                               dnnl_success
+                       ? 1
+                       : -1;
+  }
+  return engine_state == 1;
+}
+
+static bool execute(dnnl_primitive_t prim, int count, const dnnl_exec_arg_t *args) {
+  return dnnl_primitive_execute(prim, stream, count, args) == dnnl_success &&
+         dnnl_stream_wait(stream) == dnnl_success;
+}
+
+bool onednn_conv(int mode, const conv_geometry *g, float *x, float *w, float *y,
+                 const float *bias, bool relu) {
+  /* oneDNN's input gradient for a few input channels (a first layer's, which training never
+     needs) runs at about 1 GFLOP/s; im2col does it far faster. */
+  if (!enabled || (mode == CONV_INPUT_GRAD && g->ci < 8) || !ready()) return false;
+  if (omp_threads != threads) {
+    omp_set_num_threads(threads);
+    omp_threads = threads;
+  }
+  const bool forward = mode == CONV_FORWARD;
+  plan *p = find(mode, g, forward && bias != NULL, forward && relu);
+  if (!p->usable) return false;
+  dnnl_memory_set_data_handle(p->src, x);
+  dnnl_memory_set_data_handle(p->dst, y);
+  dnnl_memory_set_data_handle(p->user_w, w);
+  if (p->b) dnnl_memory_set_data_handle(p->b, (void *)bias);
+  dnnl_memory_t filter = p->w ? p->w : p->user_w;
+  if (p->reorder && mode != CONV_FILTER_GRAD) {
+    dnnl_exec_arg_t r[] = {{DNNL_ARG_FROM, p->user_w}, {DNNL_ARG_TO, p->w}};
+    if (!execute(p->reorder, 2, r)) return false;
+  }
+  bool done;
+  if (mode == CONV_FORWARD) {
+    dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, p->src},
+                           {DNNL_ARG_WEIGHTS, filter},
+                           {DNNL_ARG_DST, p->dst},
+                           {DNNL_ARG_BIAS, p->b}};
+    done = execute(p->conv, p->b ? 4 : 3, a);
+  } else if (mode == CONV_FILTER_GRAD) {
+    dnnl_exec_arg_t a[] = {
+        {DNNL_ARG_SRC, p->src}, {DNNL_ARG_DIFF_DST, p->dst}, {DNNL_ARG_DIFF_WEIGHTS, filter}};
+    done = execute(p->conv, 3, a);
+    if (done && p->reorder) {
+      dnnl_exec_arg_t r[] = {{DNNL_ARG_FROM, p->w}, {DNNL_ARG_TO, p->user_w}};
+      done = execute(p->reorder, 2, r);
+    }
+  } else {
+    dnnl_exec_arg_t a[] = {
+        {DNNL_ARG_DIFF_DST, p->dst}, {DNNL_ARG_WEIGHTS, filter}, {DNNL_ARG_DIFF_SRC, p->src}};
+    done = execute(p->conv, 3, a);
+  }
+  return done;
+}
+
+const char *onednn_name(void) {
+  static char text[32];
+  if (!enabled || !ready()) return NULL;
+  const dnnl_version_t *v = dnnl_version();
+  snprintf(text, sizeof text, "oneDNN %d.%d.%d", v->major, v->minor, v->patch);
+  return text;
+}
+
+void onednn_enable(bool on) { enabled = on; }
+
+#else
+
+bool onednn_conv(int mode, const conv_geometry *g, float *x, float *w, float *y,
+                 const float *bias, bool relu) {
+  (void)mode, (void)g, (void)x, (void)w, (void)y, (void)bias, (void)relu;
+  return false;
+}
+const char *onednn_name(void) { return NULL; }
+void onednn_enable(bool on) { (void)on; }
+
+#endif

@@ -1,0 +1,678 @@
+/*
+ * A whole training step of a plain feed-forward network (dense and convolutional layers with
+ * ReLU, max pooling, flattening; softmax cross-entropy) as one native call: forward pass,
+ * backward pass and the masked Adam or SGD update, on the pool's threads, with the
+ * convolutions on run_conv (oneDNN or im2col + BLAS) and the products on BLAS. tfjs runs the
+ * same step as about a hundred kernels, each through its engine's bookkeeping; this is what
+ * src/engine/native-step.ts uses where the model allows it, and it is checked against tfjs's
+ * own step in test/engine/native-step.test.ts.
+ *
+ * createTrainer(layers, batch, classes, masks, optimizer) plans a network once: buffers for
+ * every layer's output, the gradients and the masks (freeTrainer releases them).
+ * trainStep(trainer, memory, offsets, x, labels, step) then runs one step on parameters and
+ * optimiser slots that live on the WebAssembly heap (`memory`, at byte `offsets`), updating
+ * them in place, and returns the batch's mean loss. trainerProfile says where the time went.
+ */
+#include <node_api.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "kernels.h"
+
+enum { LAYER_DENSE = 1, LAYER_CONV = 2, LAYER_MAXPOOL = 3 };
+enum { OPT_ADAM = 0, OPT_SGD = 1 };
+
+#define MAX_LAYERS 64
+#define MAX_PARAMS (2 * MAX_LAYERS)
+
+typedef struct {
+  int kind;
+  bool relu, bias;
+  int64_t in, out; /* floats per example of the input and output */
+  conv_geometry g; /* convolutions; pooling uses n, h, w, ci (= c), kh/kw (window), sh/sw, oh, ow */
+  int kernel;      /* index of the layer's kernel among the parameters (-1: none); bias next */
+  float *y;        /* the batch's output, after the activation */
+} layer;
+
+typedef struct {
+  int layers_count, params_count;
+  layer layers[MAX_LAYERS];
+  int64_t batch, classes, in;
+  int64_t sizes[MAX_PARAMS];
+  float *grads[MAX_PARAMS];
+  /* 0/1 per weight, or NULL: a byte is a quarter of a float's memory traffic */
+  uint8_t *masks[MAX_PARAMS];
+  float *dy, *dx; /* gradients flowing back, each as large as the largest layer output */
+  double *partials; /* per-part bias-gradient sums */
+  int64_t widest;   /* the most output channels or units of any layer */
+  int optimizer;
+  double lr, beta1, beta2, epsilon, weight_decay, momentum;
+  /* where the steps' time went (trainerProfile): per layer forward and backward, then the
+     loss and the update, in nanoseconds summed over `steps` */
+  double forward_ns[MAX_LAYERS], backward_ns[MAX_LAYERS], loss_ns, update_ns;
+  int64_t steps;
+} trainer;
+
+static double now_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec * 1e9 + t.tv_nsec;
+}
+
+/* ---- element-wise passes, split over the pool by rows when large ---- */
+
+typedef struct {
+  float *y;
+  const float *bias;
+  int64_t rows, cols;
+  bool relu;
+  int parts;
+} bias_job;
+
+VECTOR_CLONES static void bias_part(void *arg, int p) {
+  const bias_job *j = arg;
+  const int64_t r0 = j->rows * p / j->parts, r1 = j->rows * (p + 1) / j->parts;
+  for (int64_t r = r0; r < r1; r++) {
+    float *row = j->y + r * j->cols;
+    if (j->bias)
+      for (int64_t c = 0; c < j->cols; c++) row[c] += j->bias[c];
+    if (j->relu)
+      for (int64_t c = 0; c < j->cols; c++) row[c] = row[c] < 0 ? 0 : row[c]; /* NaN stays */
+  }
+}
+
+/* Parts for a pass over `elements` floats: one below about 64K, where waking helpers costs
+   more than it saves. */
+static int parts_for(int64_t elements, int64_t rows) {
+  int parts = elements >= (1 << 16) ? threads : 1;
+  return parts > rows ? (int)rows : parts;
+}
+
+static void add_bias_relu(float *y, const float *bias, int64_t rows, int64_t cols, bool relu) {
+  if (!bias && !relu) return;
+  bias_job job = {y, bias, rows, cols, relu, parts_for(rows * cols, rows)};
+  run_parts(bias_part, &job, job.parts);
+}
+
+typedef struct {
+  float *dy;
+  const float *y;
+  double *sums; /* per part: cols sums */
+  int64_t rows, cols;
+  bool relu, bias;
+  int parts;
+} back_job;
+
+/* dy ⊙= (y > 0) for a ReLU (its gradient at the pre-activation), and the column sums of the
+   result (the bias gradient) in the same pass. */
+VECTOR_CLONES static void back_part(void *arg, int p) {
+  const back_job *j = arg;
+  const int64_t r0 = j->rows * p / j->parts, r1 = j->rows * (p + 1) / j->parts;
+  double *sums = j->sums + p * j->cols;
+  if (j->bias) memset(sums, 0, sizeof(double) * j->cols);
+  for (int64_t r = r0; r < r1; r++) {
+    float *d = j->dy + r * j->cols;
+    const float *y = j->y + r * j->cols;
+    if (j->relu)
+      for (int64_t c = 0; c < j->cols; c++) d[c] = y[c] > 0 ? d[c] : 0;
+    if (j->bias)
+      for (int64_t c = 0; c < j->cols; c++) sums[c] += d[c];
+  }
+}
+
+static void relu_back_and_bias(trainer *t, float *dy, const float *y, int64_t rows,
+                               int64_t cols, bool relu, float *bias_grad) {
+  back_job job = {dy, y, t->partials, rows, cols, relu, bias_grad != NULL,
+                  parts_for(rows * cols, rows)};
+  if (!relu && !bias_grad) return;
+  run_parts(back_part, &job, job.parts);
+  if (!bias_grad) return;
+  for (int64_t c = 0; c < cols; c++) {
+    double s = 0;
+    for (int p = 0; p < job.parts; p++) s += t->partials[p * cols + c];
+    bias_grad[c] = (float)s;
+  }
+}
+
+typedef struct {
+  const float *x;
+  float *y, *dx;
+  const float *dy;
+  const conv_geometry *g;
+  int parts;
+} pool_job;
+
+/*
+ * Max pooling over images [b0, b1) with windows as wide as their stride (they tile the input):
+ * forward (y), or backward (dx from dy: each output's gradient to the first largest input of
+ * its window, as tfjs does, every other input of the window 0). Vectorised across channels:
+ * `which` holds, per channel, the window position of the largest input so far.
+ */
+#define MAX_POOL_CHANNELS 4096
+
+/* dx[q] = dy[q] where window position k held channel q's maximum, else 0. */
+static inline void route_gradient(float *restrict dx, const float *restrict dy,
+                                  const int32_t *restrict which, int32_t k, int64_t c) {
+  for (int64_t q = 0; q < c; q++) dx[q] = which[q] == k ? dy[q] : 0;
+}
+VECTOR_CLONES static void pool_part(void *arg, int p) {
+  const pool_job *j = arg;
+  const conv_geometry *g = j->g;
+  const int64_t b0 = g->n * p / j->parts, b1 = g->n * (p + 1) / j->parts, c = g->ci;
+  const int64_t s = g->sh, window = s * s;
+  /* inputs past the last window (leftover rows or columns) get no gradient */
+  if (j->dx && (g->oh * s != g->h || g->ow * s != g->w))
+    memset(j->dx + b0 * g->h * g->w * c, 0, sizeof(float) * (b1 - b0) * g->h * g->w * c);
+  float best[MAX_POOL_CHANNELS];
+  int32_t which[MAX_POOL_CHANNELS];
+  for (int64_t b = b0; b < b1; b++)
+    for (int64_t oy = 0; oy < g->oh; oy++)
+      for (int64_t ox = 0; ox < g->ow; ox++) {
+        const float *corner = j->x + ((b * g->h + oy * s) * g->w + ox * s) * c;
+        for (int64_t q = 0; q < c; q++) {
+          best[q] = corner[q];
+          which[q] = 0;
+        }
+        for (int64_t k = 1; k < window; k++) {
+          const float *x = corner + ((k / s) * g->w + k % s) * c;
+          for (int64_t q = 0; q < c; q++) {
+            const bool larger = x[q] > best[q];
+            best[q] = larger ? x[q] : best[q];
+            which[q] = larger ? (int32_t)k : which[q];
+          }
+        }
+        const int64_t out = ((b * g->oh + oy) * g->ow + ox) * c;
+        if (!j->dx) {
+          memcpy(j->y + out, best, sizeof(float) * c);
+          continue;
+        }
+        for (int64_t k = 0; k < window; k++)
+          route_gradient(j->dx + (corner - j->x) + ((k / s) * g->w + k % s) * c, j->dy + out,
+                         which, (int32_t)k, c);
+      }
+}
+
+static void max_pool(const conv_geometry *g, const float *x, float *y, float *dx,
+                     const float *dy) {
+  pool_job job = {x, y, dx, dy, g, parts_for(g->n * g->h * g->w * g->ci, g->n)};
+  run_parts(pool_part, &job, job.parts);
+}
+
+/* ---- the step ---- */
+
+/* Softmax cross-entropy: the mean loss, and its gradient by the logits into d. */
+static double softmax_cross_entropy(const float *logits, const int32_t *labels, int64_t n,
+                                    int64_t classes, float *d) {
+  double loss = 0;
+  for (int64_t i = 0; i < n; i++) {
+    const float *z = logits + i * classes;
+    float *g = d + i * classes;
+    float top = z[0];
+    for (int64_t c = 1; c < classes; c++) top = z[c] > top ? z[c] : top;
+    double sum = 0;
+    for (int64_t c = 0; c < classes; c++) sum += exp((double)z[c] - top);
+    const double log_sum = log(sum) + top;
+    loss += log_sum - z[labels[i]];
+    for (int64_t c = 0; c < classes; c++)
+      g[c] = (float)((exp((double)z[c] - log_sum) - (c == labels[i])) / (double)n);
+  }
+  return loss / (double)n;
+}
+
+/* Parameters at byte offsets of the heap: kernel then bias, per layer with parameters. */
+typedef struct {
+  float *w[MAX_PARAMS], *m[MAX_PARAMS], *v[MAX_PARAMS];
+} parameters;
+
+static bool forward_and_backward(trainer *t, const parameters *p, const float *x,
+                                 const int32_t *labels, double *loss) {
+  const int64_t n = t->batch;
+  const float *in = x;
+  double started = now_ns();
+  for (int l = 0; l < t->layers_count; l++) {
+    layer *L = &t->layers[l];
+    float *w = L->kernel >= 0 ? p->w[L->kernel] : NULL;
+    const float *bias = L->bias ? p->w[L->kernel + 1] : NULL;
+    if (L->kind == LAYER_DENSE) {
+      sgemm_threaded(false, false, n, L->out, L->in, in, w, L->y, false);
+      add_bias_relu(L->y, bias, n, L->out, L->relu);
+    } else if (L->kind == LAYER_CONV) {
+      if (!run_conv(CONV_FORWARD, &L->g, (float *)in, w, L->y, bias, L->relu)) return false;
+    } else {
+      max_pool(&L->g, in, L->y, NULL, NULL);
+    }
+    in = L->y;
+    const double done = now_ns();
+    t->forward_ns[l] += done - started;
+    started = done;
+  }
+  *loss = softmax_cross_entropy(in, labels, n, t->classes, t->dy);
+  const double scored = now_ns();
+  t->loss_ns += scored - started;
+  started = scored;
+  for (int l = t->layers_count - 1; l >= 0; l--) {
+    layer *L = &t->layers[l];
+    const float *input = l > 0 ? t->layers[l - 1].y : x;
+    const bool need_dx = l > 0;
+    float *w = L->kernel >= 0 ? p->w[L->kernel] : NULL;
+    float *dw = L->kernel >= 0 ? t->grads[L->kernel] : NULL;
+    float *db = L->bias ? t->grads[L->kernel + 1] : NULL;
+    if (L->kind == LAYER_DENSE) {
+      relu_back_and_bias(t, t->dy, L->y, n, L->out, L->relu, db);
+      sgemm_threaded(true, false, L->in, L->out, n, input, t->dy, dw, false);
+      if (need_dx) sgemm_threaded(false, true, n, L->in, L->out, t->dy, w, t->dx, false);
+    } else if (L->kind == LAYER_CONV) {
+      relu_back_and_bias(t, t->dy, L->y, n * L->g.oh * L->g.ow, L->g.co, L->relu, db);
+      if (!run_conv(CONV_FILTER_GRAD, &L->g, (float *)input, dw, t->dy, NULL, false))
+        return false;
+      if (need_dx && !run_conv(CONV_INPUT_GRAD, &L->g, t->dx, w, t->dy, NULL, false))
+        return false;
+    } else if (need_dx) {
+      max_pool(&L->g, input, NULL, t->dx, t->dy);
+    }
+    float *swap = t->dy;
+    t->dy = t->dx;
+    t->dx = swap;
+    const double done = now_ns();
+    t->backward_ns[l] += done - started;
+    started = done;
+  }
+  return true;
+}
+
+typedef struct {
+  int64_t count;
+  float *w, *m, *v; /* Adam: moments; SGD: m is the momentum buffer (or NULL) */
+  const float *g;
+  const uint8_t *mask;
+  adam_settings adam;
+  float lr, momentum, wd;
+  int parts;
+} update_job;
+
+/* Adam in place (restrict: the arrays are distinct, each element read before it is written). */
+VECTOR_CLONES static void adam_in_place(int64_t count, float *restrict w, const float *restrict g,
+                                        float *restrict m, float *restrict v,
+                                        const uint8_t *restrict mask, adam_settings a) {
+  for (int64_t i = 0; i < count; i++)
+    adam_element(w[i], g[i], m[i], v[i], mask ? (float)mask[i] : 1.0f, &a, &w[i], &m[i], &v[i]);
+}
+
+/* SGD as the tfjs ops do it: the gradient masked, weight decay added, momentum without
+   dampening, the weight masked after the update. */
+VECTOR_CLONES static void sgd_in_place(int64_t count, float *restrict w, const float *restrict g,
+                                       float *restrict buf, const uint8_t *restrict mask,
+                                       float lr, float momentum, float wd) {
+  for (int64_t i = 0; i < count; i++) {
+    const float keep = mask ? (float)mask[i] : 1.0f;
+    const float grad = keep * g[i] + wd * w[i];
+    float step = grad;
+    if (buf) step = buf[i] = buf[i] * momentum + grad;
+    w[i] = keep * (w[i] - lr * step);
+  }
+}
+
+static void adam_part(void *arg, int p) {
+  const update_job *j = arg;
+  const int64_t i0 = j->count * p / j->parts, i1 = j->count * (p + 1) / j->parts;
+  adam_in_place(i1 - i0, j->w + i0, j->g + i0, j->m + i0, j->v + i0,
+                j->mask ? j->mask + i0 : NULL, j->adam);
+}
+
+static void sgd_part(void *arg, int p) {
+  const update_job *j = arg;
+  const int64_t i0 = j->count * p / j->parts, i1 = j->count * (p + 1) / j->parts;
+  sgd_in_place(i1 - i0, j->w + i0, j->g + i0, j->m ? j->m + i0 : NULL,
+               j->mask ? j->mask + i0 : NULL, j->lr, j->momentum, j->wd);
+}
+
+static void update(trainer *t, const parameters *p, double step) {
+  const adam_settings adam = adam_settings_for(t->lr, t->beta1, t->beta2, t->epsilon,
+                                               t->weight_decay, step);
+  for (int i = 0; i < t->params_count; i++) {
+    update_job job = {.count = t->sizes[i],
+                      .w = p->w[i],
+                      .m = p->m[i],
+                      .v = p->v[i],
+                      .g = t->grads[i],
+                      .mask = t->masks[i],
+                      .adam = adam,
+                      .lr = (float)t->lr,
+                      .momentum = (float)t->momentum,
+                      .wd = (float)t->weight_decay,
+                      /* threads pay from about 64K weights (LeNet-300-100's fc1 has 235K) */
+                      .parts = threads > 1 && t->sizes[i] >= (1 << 16) ? threads : 1};
+    run_parts(t->optimizer == OPT_ADAM ? adam_part : sgd_part, &job, job.parts);
+  }
+}
+
+/* ---- N-API ---- */
+
+static napi_value throw_error(napi_env env, const char *message) {
+  napi_throw_error(env, NULL, message);
+  return NULL;
+}
+
+static void free_trainer(trainer *t) {
+  if (!t) return;
+  for (int l = 0; l < t->layers_count; l++) free(t->layers[l].y);
+  for (int i = 0; i < t->params_count; i++) {
+    free(t->grads[i]);
+    free(t->masks[i]);
+  }
+  free(t->dy);
+  free(t->dx);
+  free(t->partials);
+  free(t);
+}
+
+/* What JavaScript holds: freeTrainer empties it at once, the garbage collector frees it. */
+typedef struct {
+  trainer *t;
+} handle;
+
+static void finalize(napi_env env, void *data, void *hint) {
+  (void)env, (void)hint;
+  free_trainer(((handle *)data)->t);
+  free(data);
+}
+
+static bool typed_array(napi_env env, napi_value value, napi_typedarray_type type, void **data,
+                        size_t *length) {
+  bool is;
+  napi_typedarray_type actual;
+  if (napi_is_typedarray(env, value, &is) != napi_ok || !is) return false;
+  if (napi_get_typedarray_info(env, value, &actual, length, data, NULL, NULL) != napi_ok)
+    return false;
+  return actual == type;
+}
+
+/*
+ * createTrainer(layers: Float64Array, batch, classes, masks: (Float32Array | null)[],
+ * optimizer: Float64Array): `layers` lists each layer as a kind and its sizes —
+ *   1 (dense): in, out, relu, bias
+ *   2 (conv):  h, w, ci, kh, kw, co, oh, ow, sh, sw, pt, pl, pb, pr, relu, bias
+ *   3 (max pool): h, w, c, window, stride, oh, ow
+ * — flattening is implicit (NHWC rows are the dense layer's inputs). Parameters are each
+ * weighted layer's kernel, then its bias; `masks` holds one 0/1 mask or null per parameter.
+ * `optimizer`: [0 (Adam), lr, beta1, beta2, epsilon, weightDecay] or [1 (SGD), lr,
+ * momentum, weightDecay].
+ */
+static napi_value create_trainer(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 5)
+    return throw_error(env, "createTrainer: expected 5 arguments");
+  double *spec, *opt;
+  size_t spec_length, opt_length;
+  int64_t batch, classes;
+  if (!typed_array(env, argv[0], napi_float64_array, (void **)&spec, &spec_length) ||
+      napi_get_value_int64(env, argv[1], &batch) != napi_ok ||
+      napi_get_value_int64(env, argv[2], &classes) != napi_ok ||
+      !typed_array(env, argv[4], napi_float64_array, (void **)&opt, &opt_length) ||
+      opt_length < 1 || batch < 1 || classes < 1)
+    return throw_error(env, "createTrainer: expected layers, batch, classes, masks, optimizer");
+  trainer *t = calloc(1, sizeof *t);
+  if (!t) return throw_error(env, "createTrainer: out of memory");
+  t->batch = batch;
+  t->classes = classes;
+  const char *bad = NULL;
+  int64_t largest = 0, in = -1;
+  for (size_t i = 0; i < spec_length && !bad;) {
+    if (t->layers_count == MAX_LAYERS) {
+      bad = "createTrainer: too many layers";
+      break;
+    }
+    layer *L = &t->layers[t->layers_count++];
+    L->kind = (int)spec[i++];
+    L->kernel = -1;
+    const size_t need = L->kind == LAYER_DENSE ? 4 : L->kind == LAYER_CONV ? 16 : 7;
+    if (L->kind < LAYER_DENSE || L->kind > LAYER_MAXPOOL || i + need > spec_length) {
+      bad = "createTrainer: malformed layer list";
+      break;
+    }
+    const double *s = spec + i;
+    i += need;
+    if (L->kind == LAYER_DENSE) {
+      L->in = (int64_t)s[0];
+      L->out = (int64_t)s[1];
+      L->relu = s[2] != 0;
+      L->bias = s[3] != 0;
+    } else if (L->kind == LAYER_CONV) {
+      L->g = (conv_geometry){.n = batch, .h = (int64_t)s[0], .w = (int64_t)s[1],
+                             .ci = (int64_t)s[2], .kh = (int64_t)s[3], .kw = (int64_t)s[4],
+                             .co = (int64_t)s[5], .oh = (int64_t)s[6], .ow = (int64_t)s[7],
+                             .sh = (int64_t)s[8], .sw = (int64_t)s[9], .pt = (int64_t)s[10],
+                             .pl = (int64_t)s[11], .pb = (int64_t)s[12], .pr = (int64_t)s[13]};
+      L->relu = s[14] != 0;
+      L->bias = s[15] != 0;
+      L->in = L->g.h * L->g.w * L->g.ci;
+      L->out = L->g.oh * L->g.ow * L->g.co;
+    } else {
+      L->g = (conv_geometry){.n = batch, .h = (int64_t)s[0], .w = (int64_t)s[1],
+                             .ci = (int64_t)s[2], .kh = (int64_t)s[3], .kw = (int64_t)s[3],
+                             .sh = (int64_t)s[4], .sw = (int64_t)s[4], .oh = (int64_t)s[5],
+                             .ow = (int64_t)s[6]};
+      L->in = L->g.h * L->g.w * L->g.ci;
+      L->out = L->g.oh * L->g.ow * L->g.ci;
+      if ((L->g.oh - 1) * L->g.sh + L->g.kh > L->g.h || (L->g.ow - 1) * L->g.sw + L->g.kw > L->g.w)
+        bad = "createTrainer: a pooling window reaches past its input";
+      if (L->g.kh != L->g.sh || L->g.ci > MAX_POOL_CHANNELS)
+        bad = "createTrainer: pooling windows must be as wide as their stride, over at most "
+              "4096 channels";
+    }
+    if (L->in < 1 || L->out < 1 || (in >= 0 && L->in != in)) {
+      bad = "createTrainer: layer sizes do not chain";
+      break;
+    }
+    if (in < 0) t->in = L->in;
+    in = L->out;
+    if (L->kind != LAYER_MAXPOOL) {
+      if (t->params_count + 2 > MAX_PARAMS) {
+        bad = "createTrainer: too many parameters";
+        break;
+      }
+      L->kernel = t->params_count;
+      t->sizes[t->params_count++] =
+          L->kind == LAYER_DENSE ? L->in * L->out : L->g.kh * L->g.kw * L->g.ci * L->g.co;
+      if (L->bias) t->sizes[t->params_count++] = L->kind == LAYER_DENSE ? L->out : L->g.co;
+      const int64_t units = L->kind == LAYER_DENSE ? L->out : L->g.co;
+      if (units > t->widest) t->widest = units;
+    }
+    if (L->out > largest) largest = L->out;
+    L->y = malloc(sizeof(float) * batch * L->out);
+    if (!L->y) bad = "createTrainer: out of memory";
+  }
+  if (!bad && (t->layers_count == 0 || in != classes))
+    bad = "createTrainer: the last layer must give one logit per class";
+  bool is_array;
+  uint32_t masks_length = 0;
+  if (!bad && (napi_is_array(env, argv[3], &is_array) != napi_ok || !is_array ||
+               napi_get_array_length(env, argv[3], &masks_length) != napi_ok ||
+               masks_length != (uint32_t)t->params_count))
+    bad = "createTrainer: expected one mask (or null) per parameter";
+  for (int i = 0; i < t->params_count && !bad; i++) {
+    napi_value m;
+    napi_valuetype type;
+    napi_get_element(env, argv[3], (uint32_t)i, &m);
+    napi_typeof(env, m, &type);
+    t->grads[i] = malloc(sizeof(float) * t->sizes[i]);
+    if (!t->grads[i]) bad = "createTrainer: out of memory";
+    if (bad || type == napi_null) continue;
+    float *values;
+    size_t length;
+    if (!typed_array(env, m, napi_float32_array, (void **)&values, &length) ||
+        (int64_t)length != t->sizes[i]) {
+      bad = "createTrainer: a mask's size differs from its parameter's";
+      break;
+    }
+    t->masks[i] = malloc(length);
+    if (!t->masks[i]) {
+      bad = "createTrainer: out of memory";
+      break;
+    }
+    for (size_t j = 0; j < length && !bad; j++) {
+      if (values[j] != 0 && values[j] != 1)
+        bad = "createTrainer: a mask holds values other than 0 and 1";
+      t->masks[i][j] = values[j] == 1;
+    }
+  }
+  if (!bad) {
+    t->dy = malloc(sizeof(float) * batch * (largest > t->in ? largest : t->in));
+    t->dx = malloc(sizeof(float) * batch * (largest > t->in ? largest : t->in));
+    t->partials = malloc(sizeof(double) * 64 * (t->widest > 0 ? t->widest : 1));
+    if (!t->dy || !t->dx || !t->partials) bad = "createTrainer: out of memory";
+  }
+  t->optimizer = (int)opt[0];
+  if (!bad && t->optimizer == OPT_ADAM && opt_length == 6) {
+    t->lr = opt[1];
+    t->beta1 = opt[2];
+    t->beta2 = opt[3];
+    t->epsilon = opt[4];
+    t->weight_decay = opt[5];
+  } else if (!bad && t->optimizer == OPT_SGD && opt_length == 4) {
+    t->lr = opt[1];
+    t->momentum = opt[2];
+    t->weight_decay = opt[3];
+  } else if (!bad) {
+    bad = "createTrainer: unknown optimizer settings";
+  }
+  if (bad) {
+    free_trainer(t);
+    return throw_error(env, bad);
+  }
+  napi_value out;
+  handle *h = malloc(sizeof *h);
+  if (!h || napi_create_external(env, h, finalize, NULL, &out) != napi_ok) {
+    free(h);
+    free_trainer(t);
+    return throw_error(env, "createTrainer: could not wrap the trainer");
+  }
+  h->t = t;
+  return out;
+}
+
+static trainer *unwrap(napi_env env, napi_value value) {
+  handle *h;
+  napi_valuetype type;
+  if (napi_typeof(env, value, &type) != napi_ok || type != napi_external ||
+      napi_get_value_external(env, value, (void **)&h) != napi_ok)
+    return NULL;
+  return h->t;
+}
+
+/* freeTrainer(trainer): frees its buffers now; a later trainStep on it throws. */
+static napi_value free_trainer_now(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  handle *h;
+  napi_valuetype type;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1 ||
+      napi_typeof(env, argv[0], &type) != napi_ok || type != napi_external ||
+      napi_get_value_external(env, argv[0], (void **)&h) != napi_ok)
+    return throw_error(env, "freeTrainer: expected a trainer");
+  free_trainer(h->t);
+  h->t = NULL;
+  return NULL;
+}
+
+/*
+ * trainStep(trainer, memory: ArrayBuffer, offsets: Float64Array, x: Float32Array,
+ * labels: Int32Array, step): one step on the batch x (batch × input floats, NHWC) with
+ * integer labels. offsets holds three byte offsets into memory per parameter: its weights,
+ * then Adam's first and second moments (SGD: its momentum buffer, or -1 without momentum, and
+ * -1). Updates them in place; returns the mean loss before the update.
+ */
+static napi_value train_step(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 6)
+    return throw_error(env, "trainStep: expected 6 arguments");
+  trainer *t;
+  void *memory;
+  size_t bytes, offsets_length, x_length, labels_length;
+  double *offsets, step;
+  float *x;
+  int32_t *labels;
+  if (!(t = unwrap(env, argv[0])) ||
+      napi_get_arraybuffer_info(env, argv[1], &memory, &bytes) != napi_ok ||
+      !typed_array(env, argv[2], napi_float64_array, (void **)&offsets, &offsets_length) ||
+      !typed_array(env, argv[3], napi_float32_array, (void **)&x, &x_length) ||
+      !typed_array(env, argv[4], napi_int32_array, (void **)&labels, &labels_length) ||
+      napi_get_value_double(env, argv[5], &step) != napi_ok || step < 1)
+    return throw_error(env, "trainStep: expected trainer, memory, offsets, x, labels, step");
+  if (offsets_length != 3 * (size_t)t->params_count)
+    return throw_error(env, "trainStep: expected three offsets per parameter");
+  if ((int64_t)x_length != t->batch * t->in || (int64_t)labels_length != t->batch)
+    return throw_error(env, "trainStep: the batch's size differs from the trainer's");
+  for (int64_t i = 0; i < t->batch; i++)
+    if (labels[i] < 0 || labels[i] >= t->classes)
+      return throw_error(env, "trainStep: a label is outside the classes");
+  parameters p;
+  for (int i = 0; i < t->params_count; i++) {
+    float **slot[3] = {&p.w[i], &p.m[i], &p.v[i]};
+    for (int s = 0; s < 3; s++) {
+      const double o = offsets[3 * i + s];
+      const bool optional = s > 0 && t->optimizer == OPT_SGD;
+      if (optional && o == -1) {
+        *slot[s] = NULL;
+        continue;
+      }
+      if (o < 0 || o != floor(o) || (int64_t)o % 4 != 0 ||
+          (int64_t)o + 4 * t->sizes[i] > (int64_t)bytes)
+        return throw_error(env, "trainStep: a parameter lies outside the memory");
+      *slot[s] = (float *)((char *)memory + (int64_t)o);
+    }
+  }
+  double loss;
+  if (!forward_and_backward(t, &p, x, labels, &loss))
+    return throw_error(env, "trainStep: out of memory");
+  const double updating = now_ns();
+  update(t, &p, step);
+  t->update_ns += now_ns() - updating;
+  t->steps++;
+  napi_value out;
+  napi_create_double(env, loss, &out);
+  return out;
+}
+
+/*
+ * trainerProfile(trainer): where its steps' time went, as a Float64Array: the number of
+ * steps, the nanoseconds summed over them of the loss and of the update, then each layer's
+ * forward and backward nanoseconds.
+ */
+static napi_value trainer_profile(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  trainer *t;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1 ||
+      !(t = unwrap(env, argv[0])))
+    return throw_error(env, "trainerProfile: expected a trainer");
+  const size_t count = 3 + 2 * (size_t)t->layers_count;
+  napi_value buffer, out;
+  double *values;
+  if (napi_create_arraybuffer(env, count * sizeof(double), (void **)&values, &buffer) != napi_ok ||
+      napi_create_typedarray(env, napi_float64_array, count, buffer, 0, &out) != napi_ok)
+    return throw_error(env, "trainerProfile: out of memory");
+  values[0] = (double)t->steps;
+  values[1] = t->loss_ns;
+  values[2] = t->update_ns;
+  for (int l = 0; l < t->layers_count; l++) {
+    values[3 + 2 * l] = t->forward_ns[l];
+    values[4 + 2 * l] = t->backward_ns[l];
+  }
+  return out;
+}
+
+void register_trainer(napi_env env, napi_value exports) {
+  napi_value fn;
+  napi_create_function(env, "createTrainer", NAPI_AUTO_LENGTH, create_trainer, NULL, &fn);
+  napi_set_named_property(env, exports, "createTrainer", fn);
+  napi_create_function(env, "trainStep", NAPI_AUTO_LENGTH, train_step, NULL, &fn);
+  napi_set_named_property(env, exports, "trainStep", fn);
+  napi_create_function(env, "freeTrainer", NAPI_AUTO_LENGTH, free_trainer_now, NULL, &fn);
+  napi_set_named_property(env, exports, "freeTrainer", fn);
+  napi_create_function(env, "trainerProfile", NAPI_AUTO_LENGTH, trainer_profile, NULL, &fn);
+  napi_set_named_property(env, exports, "trainerProfile", fn);
+}

@@ -1,0 +1,222 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { backend_util } from '@tensorflow/tfjs-core';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import type { Architecture } from './architectures.ts';
+import type { Model } from './model.ts';
+import { nativeBlas, nativeKernelsOn, type NativeTrainer } from './native-blas.ts';
+import { BETA1, BETA2, EPSILON, type Optimizer, type OptimizerSettings } from './optimizer.ts';
+import { heapOffset } from './wasm-native-kernels.ts';
+
+/**
+ * A whole training step as one native call (native/trainer.c: forward pass, backward pass and
+ * the masked update, with convolutions on oneDNN or im2col + BLAS and products on BLAS), for
+ * the plain feed-forward networks of the lottery-ticket papers: dense and convolutional
+ * layers with ReLU, max pooling and flattening (LeNet-300-100, LeNet-5, Conv-2/4/6). tfjs
+ * runs the same step as about a hundred kernels, each paying its engine's bookkeeping, which
+ * was most of a LeNet-300-100 step (BENCHMARKS.md).
+ *
+ * It computes what train.ts's tfjs step computes (softmax cross-entropy, Adam or SGD as in
+ * optimizer.ts, pruned weights and their slots kept at zero), checked against it in
+ * test/engine/native-step.test.ts. The model's and the optimiser's variables are updated in
+ * place on the wasm heap, as `assign` would; a variable whose data another tensor shares is
+ * first given its own copy, so that no other tensor sees the change.
+ */
+
+let enabled = true;
+
+/** Whether train() takes the native step where it can (tests and benchmarks compare both). */
+export function setNativeTrainingStep(on: boolean): void {
+  enabled = on;
+}
+
+const LAYER = { dense: 1, conv: 2, maxpool: 3 } as const;
+
+/**
+ * The layer list as the native trainer reads it, with the parameters in its order, or null
+ * for an architecture it does not cover (batch norm, residual blocks, unit gates or scales,
+ * global pooling).
+ */
+export function nativeLayers(
+  arch: Architecture,
+  batch: number,
+): { layers: number[]; params: string[]; labels: string[] } | null {
+  let [h, w, c] = arch.inputShape;
+  const layers: number[] = [];
+  const params: string[] = [];
+  /** each native layer in words, for profiles */
+  const labels: string[] = [];
+  for (const layer of arch.layers) {
+    switch (layer.kind) {
+      case 'flatten':
+        [h, w, c] = [1, 1, h * w * c];
+        break;
+      case 'dense':
+        if (layer.unitScale || layer.unitGate) return null;
+        layers.push(LAYER.dense, h * w * c, layer.units, layer.activation === 'relu' ? 1 : 0, 1);
+        params.push(`${layer.name}.kernel`, `${layer.name}.bias`);
+        labels.push(`${layer.name}: dense ${h * w * c}→${layer.units}`);
+        [h, w, c] = [1, 1, layer.units];
+        break;
+      case 'conv2d': {
+        if (layer.unitScale || layer.unitGate) return null;
+        const k = layer.kernel;
+        const g = backend_util.computeConv2DInfo(
+          [batch, h, w, c],
+          [k, k, c, layer.filters],
+          layer.stride,
+          1,
+          layer.padding,
+        );
+        const pad = g.padInfo;
+        layers.push(
+          LAYER.conv,
+          ...[h, w, c, k, k, layer.filters, g.outHeight, g.outWidth, g.strideHeight],
+          ...[g.strideWidth, pad.top, pad.left, pad.bottom, pad.right],
+          layer.activation === 'relu' ? 1 : 0,
+          layer.bias ? 1 : 0,
+        );
+        params.push(`${layer.name}.kernel`, ...(layer.bias ? [`${layer.name}.bias`] : []));
+        labels.push(`${layer.name}: conv ${k}×${k} ${c}→${layer.filters} at ${h}×${w}`);
+        [h, w, c] = [g.outHeight, g.outWidth, layer.filters];
+        break;
+      }
+      case 'maxpool': {
+        const g = backend_util.computePool2DInfo(
+          [batch, h, w, c],
+          layer.size,
+          layer.size,
+          1,
+          'valid',
+        );
+        layers.push(LAYER.maxpool, h, w, c, layer.size, layer.size, g.outHeight, g.outWidth);
+        labels.push(`max pool ${layer.size}×${layer.size} at ${h}×${w}×${c}`);
+        [h, w] = [g.outHeight, g.outWidth];
+        break;
+      }
+      default:
+        return null;
+    }
+  }
+  return { layers, params, labels };
+}
+
+/** Mean milliseconds per step of each part of the native step. */
+export interface NativeStepProfile {
+  steps: number;
+  layers: { layer: string; forwardMs: number; backwardMs: number }[];
+  lossMs: number;
+  updateMs: number;
+}
+
+export class NativeTrainingStep {
+  private readonly offsets: Float64Array;
+
+  private constructor(
+    private trainer: NativeTrainer | null,
+    private readonly model: Model,
+    private readonly optimizer: Optimizer,
+    private readonly params: string[],
+    private readonly slots: ('m' | 'v' | 'momentum' | null)[],
+    private readonly labels: string[],
+  ) {
+    this.offsets = new Float64Array(3 * params.length);
+  }
+
+  /**
+   * The native step for this model and training, or null where it does not apply: another
+   * backend than wasm, the addon not built or switched off, an architecture it does not
+   * cover, or a loss with a penalty (the caller's tfjs step differentiates those).
+   */
+  static create(opts: {
+    model: Model;
+    optimizer: Optimizer;
+    settings: OptimizerSettings;
+    masks: ReadonlyMap<string, Float32Array>;
+    batchSize: number;
+    classes: number;
+  }): NativeTrainingStep | null {
+    const blas = nativeBlas();
+    if (!enabled || !blas || !nativeKernelsOn() || tf.getBackend() !== 'wasm') return null;
+    const plan = nativeLayers(opts.model.arch, opts.batchSize);
+    if (!plan) return null;
+    const trainable = new Set(opts.model.specs.filter((p) => p.trainable).map((p) => p.name));
+    if (plan.params.length !== trainable.size || plan.params.some((p) => !trainable.has(p)))
+      return null;
+    const s = opts.settings;
+    const adam = s.optimizer === 'adam';
+    const optimizer = adam
+      ? [0, s.learningRate, BETA1, BETA2, EPSILON, s.weightDecay]
+      : [1, s.learningRate, s.momentum, s.weightDecay];
+    const trainer = blas.createTrainer(
+      Float64Array.from(plan.layers),
+      opts.batchSize,
+      opts.classes,
+      plan.params.map((p) => opts.masks.get(p) ?? null),
+      Float64Array.from(optimizer),
+    );
+    const slots = adam ? (['m', 'v'] as const) : s.momentum > 0 ? (['momentum'] as const) : [];
+    for (const p of plan.params)
+      for (const slot of slots)
+        if (!opts.optimizer.slot(p, slot))
+          throw new Error(
+            `the optimiser has no ${slot} slot for ${p}: it must be keyed by parameter name`,
+          );
+    return new NativeTrainingStep(
+      trainer,
+      opts.model,
+      opts.optimizer,
+      plan.params,
+      [...slots, ...Array<null>(2 - slots.length).fill(null)],
+      plan.labels,
+    );
+  }
+
+  /** One training step on a batch (NHWC floats, integer labels); returns its mean loss. */
+  step(x: Float32Array, labels: Int32Array): number {
+    const blas = nativeBlas()!;
+    if (!this.trainer) throw new Error('the native training step was disposed');
+    const wasm = tf.backend() as BackendWasm;
+    const variables = this.params.map((name) => [
+      this.model.v(name),
+      ...this.slots.map((slot) => (slot ? this.optimizer.slot(name, slot)! : null)),
+    ]);
+    // Own data first (a copy may grow the heap, so offsets are read after).
+    for (const v of variables.flat())
+      if (v && wasm.refCount(v.dataId) > 1) tf.tidy(() => v.assign(tf.mul(v, 1)));
+    variables.forEach((vs, i) =>
+      vs.forEach((v, j) => (this.offsets[3 * i + j] = v ? heapOffset(wasm, v) : -1)),
+    );
+    return blas.trainStep(
+      this.trainer,
+      wasm.typedArrayFromHeap(variables[0]![0]!).buffer as ArrayBuffer,
+      this.offsets,
+      x,
+      labels,
+      this.optimizer.nextStep(),
+    );
+  }
+
+  /** Where this step's time went so far (bench:profile). */
+  profile(): NativeStepProfile {
+    if (!this.trainer) throw new Error('the native training step was disposed');
+    const p = nativeBlas()!.trainerProfile(this.trainer);
+    const steps = p[0]!;
+    const ms = (ns: number) => ns / 1e6 / Math.max(steps, 1);
+    return {
+      steps,
+      lossMs: ms(p[1]!),
+      updateMs: ms(p[2]!),
+      layers: this.labels.map((layer, l) => ({
+        layer,
+        forwardMs: ms(p[3 + 2 * l]!),
+        backwardMs: ms(p[4 + 2 * l]!),
+      })),
+    };
+  }
+
+  /** Frees the native buffers (the layers' outputs and gradients) now rather than at GC. */
+  dispose(): void {
+    if (this.trainer) nativeBlas()?.freeTrainer(this.trainer);
+    this.trainer = null;
+  }
+}

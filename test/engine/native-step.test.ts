@@ -1,0 +1,387 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { prepareData } from '../../src/data/split.ts';
+import {
+  buildArchitecture,
+  describeParams,
+  MODEL_NAMES,
+  type Architecture,
+  type LayerDef,
+  type Shape3,
+} from '../../src/engine/architectures.ts';
+import { initBackend } from '../../src/engine/backend.ts';
+import { Model } from '../../src/engine/model.ts';
+import { kernelThreads, nativeBlas } from '../../src/engine/native-blas.ts';
+import {
+  nativeLayers,
+  NativeTrainingStep,
+  setNativeTrainingStep,
+} from '../../src/engine/native-step.ts';
+import { Optimizer } from '../../src/engine/optimizer.ts';
+import { train, type TrainCheckpoint, type TrainingSettings } from '../../src/engine/train.ts';
+import { initWeights } from '../../src/engine/weights.ts';
+import { maxRelativeError } from '../helpers.ts';
+import { randomImages, tinyMnist } from './fixtures.ts';
+
+const built = nativeBlas() !== null;
+
+afterEach(() => {
+  setNativeTrainingStep(true);
+  nativeBlas()?.setThreads(kernelThreads());
+  nativeBlas()?.useOneDnn(true);
+});
+
+const dense = (
+  name: string,
+  units: number,
+  activation: 'relu' | 'linear' = 'relu',
+): Extract<LayerDef, { kind: 'dense' }> => ({
+  kind: 'dense',
+  name,
+  units,
+  activation,
+});
+const conv = (
+  name: string,
+  filters: number,
+  kernel: number,
+  stride: number,
+  padding: 'same' | 'valid',
+  extra: { bias?: boolean; activation?: 'relu' | 'linear' } = {},
+): LayerDef => ({
+  kind: 'conv2d',
+  name,
+  filters,
+  kernel,
+  stride,
+  padding,
+  activation: extra.activation ?? 'relu',
+  bias: extra.bias ?? true,
+});
+const flatten: LayerDef = { kind: 'flatten' };
+const pool = (size: number): LayerDef => ({ kind: 'maxpool', size });
+
+/** Small networks over the geometry the native step handles. */
+const CASES: { name: string; shape: Shape3; layers: LayerDef[] }[] = [
+  {
+    name: 'an MLP',
+    shape: [6, 5, 1],
+    layers: [flatten, dense('fc1', 16), dense('fc2', 9), dense('out', 4, 'linear')],
+  },
+  {
+    name: 'a 3×3 same conv, pooling, a strided valid conv without bias',
+    shape: [10, 10, 3],
+    layers: [
+      conv('c1', 8, 3, 1, 'same'),
+      pool(2),
+      conv('c2', 6, 3, 2, 'valid', { bias: false }),
+      flatten,
+      dense('fc', 10),
+      dense('out', 4, 'linear'),
+    ],
+  },
+  {
+    name: 'odd sizes: a 5×5 stride-2 same conv, a linear 1×1 conv, pooling past leftover rows',
+    shape: [9, 7, 2],
+    layers: [
+      conv('c1', 5, 5, 2, 'same'),
+      conv('c2', 7, 1, 1, 'valid', { activation: 'linear' }),
+      pool(2),
+      flatten,
+      dense('out', 4, 'linear'),
+    ],
+  },
+  {
+    name: 'outputs large enough for the element-wise passes to be split over threads',
+    shape: [32, 32, 3],
+    layers: [conv('c1', 8, 3, 1, 'same'), pool(2), flatten, dense('out', 4, 'linear')],
+  },
+];
+
+function setup(c: (typeof CASES)[number]) {
+  const arch: Architecture = { model: 'conv-2', inputShape: c.shape, classes: 4, layers: c.layers };
+  const specs = describeParams(arch);
+  // 13 random images, one held out: the 12 left are one batch, so every step ends an epoch
+  // and is checkpointed.
+  const data = prepareData(randomImages(c.shape, 13, 4), 1 / 13);
+  const masks = new Map(
+    specs
+      .filter((p) => p.prunable)
+      .map((p) => [
+        p.name,
+        Float32Array.from({ length: p.shape.reduce((a, b) => a * b) }, (_, i) =>
+          Math.imul(i + 7, 2654435761) >>> 31 ? 1 : 0,
+        ),
+      ]),
+  );
+  return { arch, specs, data, masks };
+}
+
+/** The weights and optimiser slots after one step of train() (and the step's loss). */
+async function afterOneStep(
+  backend: 'wasm' | 'cpu',
+  c: (typeof CASES)[number],
+  optimizer: Partial<TrainingSettings>,
+): Promise<TrainCheckpoint> {
+  await initBackend(backend);
+  const { arch, specs, data, masks } = setup(c);
+  const model = new Model(arch, initWeights(specs, 'glorot-normal', 5));
+  let first: TrainCheckpoint | undefined;
+  await train({
+    model,
+    masks,
+    data,
+    settings: {
+      optimizer: 'adam',
+      learningRate: 1e-3,
+      momentum: 0,
+      weightDecay: 0,
+      batchSize: data.train.count,
+      iterations: 2,
+      evalEvery: 100,
+      ...optimizer,
+    },
+    seed: 0,
+    onCheckpoint: (cp) => {
+      first ??= cp;
+    },
+  });
+  model.dispose();
+  return first!;
+}
+
+describe('which models take the native step', () => {
+  it('covers the plain feed-forward models and refuses batch norm, residual blocks, gates and scales', () => {
+    const covered = MODEL_NAMES.filter(
+      (m) =>
+        nativeLayers(
+          buildArchitecture(m, m.startsWith('lenet') ? [28, 28, 1] : [32, 32, 3], 10),
+          60,
+        ) !== null,
+    );
+    expect(covered).toEqual(['lenet-300-100', 'lenet-5', 'conv-2', 'conv-4', 'conv-6']);
+    const gated: Architecture = {
+      model: 'lenet-300-100',
+      inputShape: [28, 28, 1],
+      classes: 10,
+      layers: [
+        flatten,
+        { ...dense('fc1', 30), unitGate: 'hard-concrete' },
+        dense('out', 10, 'linear'),
+      ],
+    };
+    expect(nativeLayers(gated, 60)).toBeNull();
+    const scaled: Architecture = {
+      ...gated,
+      layers: [flatten, { ...dense('fc1', 30), unitScale: true }, dense('out', 10, 'linear')],
+    };
+    expect(nativeLayers(scaled, 60)).toBeNull();
+  });
+
+  it.skipIf(!built)(
+    'is taken on wasm where the addon is built, and not on cpu or when switched off',
+    async () => {
+      const { arch, specs, masks } = setup(CASES[1]!);
+      const create = () => {
+        const model = new Model(arch, initWeights(specs, 'glorot-normal', 0));
+        const settings = {
+          optimizer: 'adam' as const,
+          learningRate: 1e-3,
+          momentum: 0,
+          weightDecay: 0,
+        };
+        const optimizer = new Optimizer(
+          settings,
+          new Map(specs.filter((p) => p.trainable).map((p) => [p.name, model.v(p.name)])),
+        );
+        const step = NativeTrainingStep.create({
+          model,
+          optimizer,
+          settings,
+          masks,
+          batchSize: 12,
+          classes: 4,
+        });
+        step?.dispose();
+        optimizer.dispose();
+        model.dispose();
+        return step;
+      };
+      await initBackend('wasm');
+      expect(create()).not.toBeNull();
+      setNativeTrainingStep(false);
+      expect(create()).toBeNull();
+      setNativeTrainingStep(true);
+      await initBackend('cpu');
+      expect(create()).toBeNull();
+    },
+  );
+});
+
+describe.skipIf(!built)('the native training step against tfjs on the cpu backend', () => {
+  const PATHS = [
+    { name: `${nativeBlas()?.convLibrary()} convolutions, 1 thread`, threads: 1, oneDnn: true },
+    { name: 'im2col convolutions, 3 threads', threads: 3, oneDnn: false },
+  ];
+  for (const path of PATHS)
+    for (const c of CASES) {
+      it(`${path.name}: ${c.name}: SGD with momentum and weight decay gives the same weights, momentum and loss`, async () => {
+        const settings = {
+          optimizer: 'sgd' as const,
+          learningRate: 0.1,
+          momentum: 0.9,
+          weightDecay: 1e-3,
+        };
+        nativeBlas()!.setThreads(path.threads);
+        nativeBlas()!.useOneDnn(path.oneDnn);
+        const native = await afterOneStep('wasm', c, settings);
+        const cpu = await afterOneStep('cpu', c, settings);
+        const { specs, masks } = setup(c);
+        const initial = initWeights(specs, 'glorot-normal', 5);
+        expect(native.lossSinceEval).toBeCloseTo(cpu.lossSinceEval, 5);
+        for (const p of specs) {
+          const delta = (w: Float32Array) =>
+            w.map((v, i) => v - initial.get(p.name)![i]! * (masks.get(p.name)?.[i] ?? 1));
+          const nw = native.weights.get(p.name)!;
+          expect(
+            maxRelativeError(delta(nw), delta(cpu.weights.get(p.name)!)),
+            `${p.name} update`,
+          ).toBeLessThan(1e-4);
+          const nm = native.optimizer.slots.get(`${p.name}/momentum`)!;
+          expect(
+            maxRelativeError(nm, cpu.optimizer.slots.get(`${p.name}/momentum`)!),
+            `${p.name} momentum`,
+          ).toBeLessThan(1e-4);
+          const mask = masks.get(p.name);
+          if (mask)
+            expect(
+              nw.every((v, i) => mask[i] === 1 || v === 0),
+              `${p.name} pruned weights stay zero`,
+            ).toBe(true);
+        }
+      });
+
+      it(`${path.name}: ${c.name}: Adam's moments after a masked step match, pruned ones exactly zero`, async () => {
+        nativeBlas()!.setThreads(path.threads);
+        nativeBlas()!.useOneDnn(path.oneDnn);
+        const native = await afterOneStep('wasm', c, {});
+        const cpu = await afterOneStep('cpu', c, {});
+        const { specs, masks } = setup(c);
+        for (const p of specs)
+          for (const slot of ['m', 'v']) {
+            const n = native.optimizer.slots.get(`${p.name}/${slot}`)!;
+            expect(
+              maxRelativeError(n, cpu.optimizer.slots.get(`${p.name}/${slot}`)!),
+              `${p.name}/${slot}`,
+            ).toBeLessThan(1e-4);
+            const mask = masks.get(p.name);
+            if (mask) expect(n.every((v, i) => mask[i] === 1 || v === 0)).toBe(true);
+          }
+        expect(native.optimizer.step).toBe(1);
+      });
+    }
+
+  it('a small convnet on MNIST digits reaches the same accuracy band as tfjs on cpu from the same seed', async () => {
+    const accuracy: number[] = [];
+    for (const backend of ['wasm', 'cpu'] as const) {
+      await initBackend(backend);
+      const data = tinyMnist(600, 200);
+      const arch: Architecture = {
+        model: 'lenet-5',
+        inputShape: data.train.shape,
+        classes: data.classes,
+        layers: [
+          conv('c1', 6, 5, 2, 'same'),
+          pool(2),
+          flatten,
+          dense('fc', 32),
+          dense('out', 10, 'linear'),
+        ],
+      };
+      const model = new Model(arch, initWeights(describeParams(arch), 'glorot-normal', 2));
+      const r = await train({
+        model,
+        masks: new Map(),
+        data,
+        settings: {
+          optimizer: 'adam',
+          learningRate: 3e-3,
+          momentum: 0,
+          weightDecay: 0,
+          batchSize: 30,
+          iterations: 60,
+          evalEvery: 60,
+        },
+        seed: 1,
+      });
+      accuracy.push(r.final.testAccuracy);
+      model.dispose();
+    }
+    expect(accuracy[0]).toBeGreaterThan(0.6);
+    expect(Math.abs(accuracy[0]! - accuracy[1]!)).toBeLessThan(0.05);
+  });
+
+  it('updates its variables in place but never a tensor that shares their data', async () => {
+    await initBackend('wasm');
+    const { arch, specs, data, masks } = setup(CASES[0]!);
+    const model = new Model(arch, initWeights(specs, 'glorot-normal', 5));
+    const alias = tf.clone(model.v('fc1.kernel')); // shares the data on wasm
+    const before = alias.dataSync().slice();
+    await train({
+      model,
+      masks,
+      data,
+      settings: {
+        optimizer: 'adam',
+        learningRate: 1e-2,
+        momentum: 0,
+        weightDecay: 0,
+        batchSize: 12,
+        iterations: 3,
+        evalEvery: 100,
+      },
+      seed: 0,
+    });
+    expect([...alias.dataSync()]).toEqual([...before]);
+    expect([...model.v('fc1.kernel').dataSync()]).not.toEqual([...before]);
+    alias.dispose();
+    model.dispose();
+  });
+
+  it('refuses bad input with errors that name it', () => {
+    const blas = nativeBlas()!;
+    const layers = Float64Array.from([1, 6, 4, 0, 1]); // one dense layer, 6 → 4
+    const adam = Float64Array.from([0, 1e-3, 0.9, 0.999, 1e-8, 0]);
+    expect(() => blas.createTrainer(layers, 2, 3, [null, null], adam)).toThrow(
+      /one logit per class/,
+    );
+    expect(() => blas.createTrainer(layers, 2, 4, [new Float32Array(5), null], adam)).toThrow(
+      /mask's size/,
+    );
+    expect(() => blas.createTrainer(Float64Array.from([9, 1]), 2, 4, [], adam)).toThrow(
+      /malformed layer list/,
+    );
+    const trainer = blas.createTrainer(layers, 2, 4, [null, null], adam);
+    const memory = new ArrayBuffer(4 * 100);
+    const offsets = Float64Array.from([0, 96, 192, 288, 304, 320]);
+    const x = new Float32Array(12);
+    expect(() => blas.trainStep(trainer, memory, offsets, x, Int32Array.from([0, 4]), 1)).toThrow(
+      /label is outside/,
+    );
+    expect(() =>
+      blas.trainStep(trainer, memory, offsets, new Float32Array(10), Int32Array.from([0, 1]), 1),
+    ).toThrow(/batch's size/);
+    const outside = Float64Array.from([0, 96, 192, 288, 304, 396]);
+    expect(() => blas.trainStep(trainer, memory, outside, x, Int32Array.from([0, 1]), 1)).toThrow(
+      /outside the memory/,
+    );
+    expect(blas.trainStep(trainer, memory, offsets, x, Int32Array.from([0, 1]), 1)).toBeCloseTo(
+      Math.log(4),
+      5,
+    );
+    blas.freeTrainer(trainer);
+    expect(() => blas.trainStep(trainer, memory, offsets, x, Int32Array.from([0, 1]), 1)).toThrow(
+      /expected trainer/,
+    );
+  });
+});
