@@ -10,8 +10,9 @@
  * in a child process of its own, whose peak RSS is the training job's. The engines measured:
  * the default backend as users get it (wasm: the native training step where the addon is
  * built), the same unmasked (the cost of masking), tfjs's kernels on that backend (the
- * native step switched off), Conv-4 with im2col convolutions (what a build without oneDNN
- * gets), and the pure-JS cpu backend (LeNet only; Conv-4 with --all).
+ * native step switched off), the default without oneDNN (products on BLAS, convolutions as
+ * im2col: what a machine without libdnnl gets), and the pure-JS cpu backend (LeNet only;
+ * Conv-4 with --all).
  *
  * This machine's speed drifts (±20% within minutes has been seen), so the measurements run
  * in rounds that interleave TicketLab's with PyTorch's (1 and 2 threads, in one persistent
@@ -41,7 +42,7 @@ const MODELS: { model: ModelName; shape: [number, number, number]; steps: number
   { model: 'lenet-300-100', shape: [28, 28, 1], steps: 1000 },
   { model: 'conv-4', shape: [32, 32, 3], steps: 40 },
 ];
-type Variant = 'default' | 'unmasked' | 'tfjs-kernels' | 'im2col';
+type Variant = 'default' | 'unmasked' | 'tfjs-kernels' | 'without-onednn';
 
 interface Measurement {
   model: ModelName;
@@ -79,7 +80,7 @@ function randomDataset(shape: [number, number, number]): DecodedDataset {
 /** One measurement, in this (child) process. */
 async function measure(m: Measurement): Promise<Measured> {
   const step = m.variants.includes('tfjs-kernels') ? 'tfjs kernels' : 'native training step';
-  if (m.variants.includes('im2col')) nativeBlas()?.useOneDnn(false);
+  if (m.variants.includes('without-onednn')) nativeBlas()?.useOneDnn(false);
   const info = await initBackend(m.backend);
   setNativeTrainingStep(!m.variants.includes('tfjs-kernels'));
   const shape = MODELS.find((c) => c.model === m.model)!.shape;
@@ -187,7 +188,7 @@ class Torch {
 
 const torch = options.has('no-torch') ? 'PyTorch not measured (--no-torch)' : Torch.start();
 const torchThreads = [...new Set([1, cpus().length])];
-const oneDnn = nativeBlas()?.convLibrary().startsWith('oneDNN') ?? false;
+const oneDnn = nativeBlas()?.oneDnn() != null;
 
 interface Row {
   label: string;
@@ -211,7 +212,7 @@ for (let round = 1; round <= rounds; round++) {
     // Masked and unmasked alternate in one process (the cost of masking is their ratio);
     // the other engines each get a process of their own.
     const groups: Variant[][] = [['default', 'unmasked'], ['tfjs-kernels']];
-    if (c.model === 'conv-4' && oneDnn) groups.push(['im2col']);
+    if (oneDnn) groups.push(['without-onednn']);
     const ours = new Map<Variant, number>();
     for (const variants of groups) {
       const paired = variants.length > 1;

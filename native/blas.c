@@ -63,6 +63,7 @@ static bool read_args(napi_env env, napi_callback_info info, const char *name, s
  * helpers, and returns when all are done. setThreads caps how many parts a job has.
  */
 int threads = 1;
+bool flush_denormals = false;
 static pthread_mutex_t one_job_at_a_time = PTHREAD_MUTEX_INITIALIZER;
 static struct {
   pthread_mutex_t lock;
@@ -83,7 +84,7 @@ static void work_on_job(void) {
     part_fn *fn = pool.fn;
     void *arg = pool.arg;
     pthread_mutex_unlock(&pool.lock);
-    fn(arg, part);
+    run_part(fn, arg, part);
     pthread_mutex_lock(&pool.lock);
     if (++pool.finished == pool.parts) pthread_cond_signal(&pool.done);
   }
@@ -105,6 +106,7 @@ void run_parts(part_fn *fn, void *arg, int parts) {
     if (parts == 1) fn(arg, 0);
     return;
   }
+  if (onednn_run_parts(fn, arg, parts)) return;
   pthread_mutex_lock(&one_job_at_a_time);
   pthread_mutex_lock(&pool.lock);
   unsigned job = pool.job + 1;
@@ -132,7 +134,6 @@ typedef struct {
   const float *a, *b;
   float *c;
   int64_t stride_a, stride_b;
-  float beta;
   int parts;
 } sgemm_job;
 
@@ -149,8 +150,7 @@ static void sgemm_part(void *arg, int p) {
                 (int)j->m, (int)(n1 - n0), (int)j->k, 1.0f, j->a + i * j->stride_a,
                 j->trans_a ? (int)j->m : (int)j->k,
                 j->b + i * j->stride_b + (j->trans_b ? n0 * j->k : n0),
-                j->trans_b ? (int)j->k : (int)j->n, j->beta, j->c + i * j->m * j->n + n0,
-                (int)j->n);
+                j->trans_b ? (int)j->k : (int)j->n, 0.0f, j->c + i * j->m * j->n + n0, (int)j->n);
 }
 
 /* Splits a job over the pool: threads pay from about 4M multiply-adds (LeNet-300-100's first
@@ -164,9 +164,10 @@ static void run_sgemm(sgemm_job *job) {
   run_parts(sgemm_part, job, job->parts);
 }
 
-void sgemm_threaded(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float *a,
-                    const float *b, float *c, bool accumulate) {
-  sgemm_job job = {trans_a, trans_b, 1, m, n, k, a, b, c, 0, 0, accumulate ? 1.0f : 0.0f, 1};
+void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float *a,
+          const float *b, float *c) {
+  if (onednn_product(trans_a, trans_b, m, n, k, a, b, c)) return;
+  sgemm_job job = {trans_a, trans_b, 1, m, n, k, a, b, c, 0, 0, 1};
   run_sgemm(&job);
 }
 
@@ -194,8 +195,12 @@ static napi_value sgemm(napi_env env, napi_callback_info info) {
       last_a > (int64_t)bytes || last_b > (int64_t)bytes || last_c > (int64_t)bytes)
     return fail(env, "sgemm: operands outside the memory");
   float *base = (float *)memory;
-  sgemm_job job = {trans_a,     trans_b,     batch,    m,        n,    k, base + a / 4,
-                   base + b / 4, base + c / 4, stride_a, stride_b, 0.0f, 1};
+  if (batch == 1) {
+    gemm(trans_a, trans_b, m, n, k, base + a / 4, base + b / 4, base + c / 4);
+    return NULL;
+  }
+  sgemm_job job = {trans_a,      trans_b,      batch,    m,        n, k, base + a / 4,
+                   base + b / 4, base + c / 4, stride_a, stride_b, 1};
   run_sgemm(&job);
   return NULL;
 }
@@ -524,16 +529,19 @@ static napi_value adam(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* convLibrary(): "oneDNN x.y.z" where convolutions run on it, else "im2col + BLAS". */
-static napi_value conv_library(napi_env env, napi_callback_info info) {
+/* oneDnn(): "oneDNN x.y.z" where products and convolutions run on it, else null. */
+static napi_value one_dnn(napi_env env, napi_callback_info info) {
   (void)info;
   const char *name = onednn_name();
   napi_value out;
-  napi_create_string_utf8(env, name ? name : "im2col + BLAS", NAPI_AUTO_LENGTH, &out);
+  if (name)
+    napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &out);
+  else
+    napi_get_null(env, &out);
   return out;
 }
 
-/* useOneDnn(on): convolutions on oneDNN where it is built (default), or im2col + BLAS. */
+/* useOneDnn(on): products and convolutions on oneDNN where it runs (default), or on BLAS. */
 static napi_value use_onednn(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -563,8 +571,8 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "sumRows", fn);
   napi_create_function(env, "maxPoolGrad", NAPI_AUTO_LENGTH, max_pool_grad, NULL, &fn);
   napi_set_named_property(env, exports, "maxPoolGrad", fn);
-  napi_create_function(env, "convLibrary", NAPI_AUTO_LENGTH, conv_library, NULL, &fn);
-  napi_set_named_property(env, exports, "convLibrary", fn);
+  napi_create_function(env, "oneDnn", NAPI_AUTO_LENGTH, one_dnn, NULL, &fn);
+  napi_set_named_property(env, exports, "oneDnn", fn);
   napi_create_function(env, "useOneDnn", NAPI_AUTO_LENGTH, use_onednn, NULL, &fn);
   napi_set_named_property(env, exports, "useOneDnn", fn);
   register_trainer(env, exports);

@@ -1,9 +1,10 @@
 /*
- * Convolutions on oneDNN (Intel's deep-learning kernels, the library PyTorch's CPU
- * convolutions run on), where scripts/build-native.mjs found its version-2 headers
+ * Convolutions and single matrix products on oneDNN (Intel's deep-learning kernels, the
+ * library PyTorch's CPU convolutions run on; its AVX-512 products beat OpenBLAS's by 1.5–1.9×
+ * on LeNet-300-100's shapes at two threads, BENCHMARKS.md), where scripts/build-native.mjs found its version-2 headers
  * (Debian/Ubuntu: libdnnl-dev) and libdnnl.so.2 loads at run time: the library is opened
  * with dlopen rather than linked, so that an addon built where oneDNN is installed (a
- * packaged app, say) still loads where it is not, and convolves by im2col there.
+ * packaged app, say) still loads where it is not, and uses BLAS and im2col there.
  * Activations stay NHWC and filters HWIO, as tfjs keeps them; oneDNN's own filter layout
  * (blocked for its AVX-512 and AVX2 kernels) is reordered to and from on every call, which
  * costs little beside the convolution.
@@ -29,7 +30,7 @@
   X(dnnl_primitive_create) X(dnnl_primitive_destroy) X(dnnl_primitive_execute)              \
   X(dnnl_primitive_attr_create) X(dnnl_primitive_attr_destroy)                               \
   X(dnnl_primitive_attr_set_post_ops) X(dnnl_post_ops_create) X(dnnl_post_ops_destroy)      \
-  X(dnnl_post_ops_append_eltwise)
+  X(dnnl_post_ops_append_eltwise) X(dnnl_matmul_desc_init)
 #define DECLARE(name) static __typeof__(name) *loaded_##name;
 ONEDNN_FUNCTIONS(DECLARE)
 #define dnnl_version (*loaded_dnnl_version)
@@ -59,10 +60,18 @@ ONEDNN_FUNCTIONS(DECLARE)
 #define dnnl_post_ops_create (*loaded_dnnl_post_ops_create)
 #define dnnl_post_ops_destroy (*loaded_dnnl_post_ops_destroy)
 #define dnnl_post_ops_append_eltwise (*loaded_dnnl_post_ops_append_eltwise)
+#define dnnl_matmul_desc_init (*loaded_dnnl_matmul_desc_init)
 
-/* The OpenMP runtime oneDNN threads with (libgomp on Debian): its thread count follows
-   setThreads. Found through the library's own dependencies. */
+/* The OpenMP runtime oneDNN threads with (libgomp on Debian), found through the library's
+   own dependencies: its thread count follows setThreads, and the pool's parallel passes run
+   on its threads too (GOMP_parallel is what `#pragma omp parallel` compiles to), so that two
+   sets of threads do not take turns on the same cores: OpenMP's idle threads keep polling
+   for a while after oneDNN returns, and measured, they slowed the pool's Adam update that
+   followed LeNet-300-100's products 3.5-fold. */
 static void (*omp_set_num_threads)(int count);
+static int (*omp_get_thread_num)(void);
+static int (*omp_get_num_threads)(void);
+static void (*gomp_parallel)(void (*fn)(void *), void *data, unsigned threads, unsigned flags);
 
 static bool enabled = true;
 static dnnl_engine_t engine;
@@ -212,6 +221,10 @@ static bool load(void) {
   ONEDNN_FUNCTIONS(FIND)
 #define MISSING(name) !loaded_##name ||
   omp_set_num_threads = (void (*)(int))dlsym(library, "omp_set_num_threads");
+  omp_get_thread_num = (int (*)(void))dlsym(library, "omp_get_thread_num");
+  omp_get_num_threads = (int (*)(void))dlsym(library, "omp_get_num_threads");
+  gomp_parallel = (void (*)(void (*)(void *), void *, unsigned, unsigned))dlsym(library, "GOMP_parallel");
+  if (!omp_get_thread_num || !omp_get_num_threads) gomp_parallel = NULL;
   if (ONEDNN_FUNCTIONS(MISSING) !omp_set_num_threads || dnnl_version()->major != 2) {
     dlclose(library);
     return false;
@@ -279,6 +292,106 @@ bool onednn_conv(int mode, const conv_geometry *g, float *x, float *w, float *y,
   return done;
 }
 
+typedef struct {
+  part_fn *fn;
+  void *arg;
+  int parts;
+} parts_job;
+
+static void run_parts_on_openmp(void *data) {
+  const parts_job *job = data;
+  for (int p = omp_get_thread_num(); p < job->parts; p += omp_get_num_threads())
+    run_part(job->fn, job->arg, p);
+}
+
+bool onednn_run_parts(part_fn *fn, void *arg, int parts) {
+  if (!enabled || !gomp_parallel || !ready()) return false;
+  parts_job job = {fn, arg, parts};
+  gomp_parallel(run_parts_on_openmp, &job, (unsigned)parts, 0);
+  return true;
+}
+
+/* A matrix product's primitive for one shape (row-major operands, either transposed). */
+typedef struct {
+  bool used, usable;
+  unsigned long stamp;
+  bool trans_a, trans_b;
+  int64_t m, n, k;
+  int threads;
+  dnnl_primitive_t product;
+  dnnl_memory_t a, b, c;
+} product_plan;
+
+#define PRODUCT_PLANS 32
+static product_plan products[PRODUCT_PLANS];
+
+static void release_product(product_plan *p) {
+  if (p->product) dnnl_primitive_destroy(p->product);
+  dnnl_memory_t *ms[] = {&p->a, &p->b, &p->c};
+  for (int i = 0; i < 3; i++)
+    if (*ms[i]) dnnl_memory_destroy(*ms[i]);
+  memset(p, 0, sizeof *p);
+}
+
+static void build_product(product_plan *p) {
+  dnnl_memory_desc_t a, b, c;
+  dnnl_dims_t a_dims = {p->m, p->k}, b_dims = {p->k, p->n}, c_dims = {p->m, p->n};
+  dnnl_matmul_desc_t desc;
+  dnnl_primitive_desc_t pd = NULL;
+  /* a transposed operand is the same memory read with swapped strides (tag ba) */
+  OK(dnnl_memory_desc_init_by_tag(&a, 2, a_dims, dnnl_f32, p->trans_a ? dnnl_ba : dnnl_ab));
+  OK(dnnl_memory_desc_init_by_tag(&b, 2, b_dims, dnnl_f32, p->trans_b ? dnnl_ba : dnnl_ab));
+  OK(dnnl_memory_desc_init_by_tag(&c, 2, c_dims, dnnl_f32, dnnl_ab));
+  OK(dnnl_matmul_desc_init(&desc, &a, &b, NULL, &c));
+  OK(dnnl_primitive_desc_create(&pd, &desc, NULL, engine, NULL));
+  OK(dnnl_primitive_create(&p->product, pd));
+  OK(dnnl_memory_create(&p->a, &a, engine, DNNL_MEMORY_NONE));
+  OK(dnnl_memory_create(&p->b, &b, engine, DNNL_MEMORY_NONE));
+  OK(dnnl_memory_create(&p->c, &c, engine, DNNL_MEMORY_NONE));
+  p->usable = true;
+fail:
+  if (pd) dnnl_primitive_desc_destroy(pd);
+  if (!p->usable) {
+    product_plan kept = *p;
+    release_product(p);
+    p->trans_a = kept.trans_a, p->trans_b = kept.trans_b, p->m = kept.m, p->n = kept.n,
+    p->k = kept.k, p->threads = kept.threads;
+  }
+  p->used = true;
+}
+
+bool onednn_product(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float *a,
+                    const float *b, float *c) {
+  if (!enabled || !ready()) return false;
+  if (omp_threads != threads) {
+    omp_set_num_threads(threads);
+    omp_threads = threads;
+  }
+  product_plan *p = NULL, *oldest = &products[0];
+  for (int i = 0; i < PRODUCT_PLANS && !p; i++) {
+    product_plan *q = &products[i];
+    if (q->used && q->trans_a == trans_a && q->trans_b == trans_b && q->m == m && q->n == n &&
+        q->k == k && q->threads == threads)
+      p = q;
+    else if (!q->used || q->stamp < oldest->stamp)
+      oldest = q;
+  }
+  if (!p) {
+    p = oldest;
+    if (p->used) release_product(p);
+    *p = (product_plan){
+        .trans_a = trans_a, .trans_b = trans_b, .m = m, .n = n, .k = k, .threads = threads};
+    build_product(p);
+  }
+  p->stamp = ++clock_;
+  if (!p->usable) return false;
+  dnnl_memory_set_data_handle(p->a, (void *)a);
+  dnnl_memory_set_data_handle(p->b, (void *)b);
+  dnnl_memory_set_data_handle(p->c, c);
+  dnnl_exec_arg_t args[] = {{DNNL_ARG_SRC, p->a}, {DNNL_ARG_WEIGHTS, p->b}, {DNNL_ARG_DST, p->c}};
+  return execute(p->product, 3, args);
+}
+
 const char *onednn_name(void) {
   static char text[32];
   if (!enabled || !ready()) return NULL;
@@ -294,6 +407,15 @@ void onednn_enable(bool on) { enabled = on; }
 bool onednn_conv(int mode, const conv_geometry *g, float *x, float *w, float *y,
                  const float *bias, bool relu) {
   (void)mode, (void)g, (void)x, (void)w, (void)y, (void)bias, (void)relu;
+  return false;
+}
+bool onednn_run_parts(part_fn *fn, void *arg, int parts) {
+  (void)fn, (void)arg, (void)parts;
+  return false;
+}
+bool onednn_product(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float *a,
+                    const float *b, float *c) {
+  (void)trans_a, (void)trans_b, (void)m, (void)n, (void)k, (void)a, (void)b, (void)c;
   return false;
 }
 const char *onednn_name(void) { return NULL; }

@@ -29,13 +29,46 @@ extern void cblas_sgemm(int order, int trans_a, int trans_b, int m, int n, int k
 /* Threads the kernels split their work over (setThreads; 1 to 64). */
 extern int threads;
 
+/*
+ * Denormal numbers flushed to zero (x86's FTZ and DAZ) while set: the training step sets it,
+ * as TensorFlow and oneDNN do on CPUs. Adam's first moment of a weight whose gradient has
+ * become exactly zero (a dead unit) decays by 0.9 a step into the denormal range, where every
+ * operation on it takes a microcode assist of a hundred cycles or more: measured, a few
+ * thousand such moments in LeNet-300-100's fc2 made its whole update 2–3× slower.
+ */
+extern bool flush_denormals;
+#if defined(__x86_64__) || defined(__i386__)
+#include <xmmintrin.h>
+static inline unsigned denormals_flushed(void) {
+  const unsigned saved = _mm_getcsr();
+  _mm_setcsr(saved | 0x8040); /* FTZ (bit 15) and DAZ (bit 6) */
+  return saved;
+}
+static inline void denormals_restored(unsigned saved) { _mm_setcsr(saved); }
+#else
+static inline unsigned denormals_flushed(void) { return 0; }
+static inline void denormals_restored(unsigned saved) { (void)saved; }
+#endif
+
 /* Runs fn(arg, part) for part = 0 … parts−1 on the calling thread and the pool's helpers. */
 typedef void part_fn(void *arg, int part);
 void run_parts(part_fn *fn, void *arg, int parts);
 
-/* C[m×n] = op(A)·op(B) (+ C when accumulate), row-major, split over the pool when large. */
-void sgemm_threaded(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float *a,
-                    const float *b, float *c, bool accumulate);
+/* fn(arg, part) on a helper thread, with denormals flushed there too when flush_denormals. */
+static inline void run_part(part_fn *fn, void *arg, int part) {
+  if (!flush_denormals) {
+    fn(arg, part);
+    return;
+  }
+  const unsigned saved = denormals_flushed();
+  fn(arg, part);
+  denormals_restored(saved);
+}
+
+/* C[m×n] = op(A)·op(B), row-major: on oneDNN where it runs, else BLAS split over the pool
+   when large. */
+void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float *a,
+          const float *b, float *c);
 
 /* Adam's constants for one step: bias corrections folded into the rate and the denominator. */
 typedef struct {
@@ -87,6 +120,11 @@ bool run_conv(int mode, const conv_geometry *g, float *x, float *w, float *y, co
  */
 bool onednn_conv(int mode, const conv_geometry *g, float *x, float *w, float *y,
                  const float *bias, bool relu);
+/* The same product on oneDNN: false where it does not run (the caller then uses BLAS). */
+bool onednn_product(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float *a,
+                    const float *b, float *c);
+/* run_parts on oneDNN's OpenMP threads: false where oneDNN does not run on OpenMP. */
+bool onednn_run_parts(part_fn *fn, void *arg, int parts);
 /* "oneDNN 2.6.3" where built and on, else NULL. */
 const char *onednn_name(void);
 void onednn_enable(bool on);

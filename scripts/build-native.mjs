@@ -34,8 +34,8 @@ if (candidates.length === 0) {
 }
 /**
  * Whether oneDNN 2's headers are here (Debian/Ubuntu's libdnnl-dev; version 3's C API
- * differs): then the addon is built to run convolutions on libdnnl.so.2, which it opens at
- * run time where present.
+ * differs): then the addon is built to run products and convolutions on libdnnl.so.2, which
+ * it opens at run time where present.
  */
 function hasOneDnn2() {
   const probe = spawnSync(process.env.CC ?? 'cc', ['-fsyntax-only', '-x', 'c', '-'], {
@@ -60,7 +60,7 @@ const built = spawnSync(process.execPath, args, {
 });
 if (built.status === 0) {
   console.log(
-    `TicketLab: native BLAS kernels built (native/build/Release/ticketlab_blas.node); convolutions ${onednn ? 'on oneDNN where libdnnl.so.2 loads' : 'as im2col + BLAS (oneDNN 2 not found: apt-get install libdnnl-dev for faster ones)'}.`,
+    `TicketLab: native BLAS kernels built (native/build/Release/ticketlab_blas.node); ${onednn ? 'products and convolutions on oneDNN where libdnnl.so.2 loads' : 'oneDNN 2 not found (apt-get install libdnnl-dev makes products and convolutions faster)'}.`,
   );
 } else {
   const why = `${built.stderr}${built.stdout}`

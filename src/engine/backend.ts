@@ -10,7 +10,7 @@ import { registerWasmMatMul } from './wasm-matmul.ts';
 import { registerWasmNativeConv } from './wasm-native-conv.ts';
 import { registerWasmNativeAdam } from './wasm-native-adam.ts';
 import { registerWasmNativeKernels } from './wasm-native-kernels.ts';
-import { nativeBlas } from './native-blas.ts';
+import { nativeBlas, nativeLibraries } from './native-blas.ts';
 
 export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
 export const BACKEND_ORDER: readonly BackendName[] = [
@@ -76,9 +76,7 @@ function describeDevice(name: BackendName): string {
   if (name === 'wasm') {
     const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
     const blas = nativeBlas();
-    const products = blas
-      ? `; matrix products on the system BLAS, convolutions on ${blas.convLibrary()}`
-      : '';
+    const products = blas ? `; ${nativeLibraries(blas)}` : '';
     return `CPU (WebAssembly${simd ? ', SIMD' : ''}${products})`;
   }
   if (name === 'cpu') return 'CPU (JavaScript)';

@@ -30,8 +30,8 @@ export interface NativeBlas {
     strideB: number,
   ): void;
   /**
-   * A 2-D convolution (NHWC, filter [kh, kw, ci, co], dilation 1) on oneDNN where the addon
-   * was built with it, else through im2col and sgemm: mode 0 writes y from x and w (plus the
+   * A 2-D convolution (NHWC, filter [kh, kw, ci, co], dilation 1) on oneDNN where it runs,
+   * else through im2col and sgemm: mode 0 writes y from x and w (plus the
    * bias, unless its offset is -1), 1 the filter gradient w from x and y = dy, 2 the input
    * gradient x from y = dy and w. Offsets in bytes; sizes as named; `relu` applies
    * max(·, 0) after the bias in mode 0.
@@ -60,9 +60,12 @@ export interface NativeBlas {
     bias: number,
     relu: boolean,
   ): void;
-  /** What the convolutions run on: "oneDNN 2.6.3", or "im2col + BLAS". */
-  convLibrary(): string;
-  /** Convolutions on oneDNN where built (the default), or on im2col + BLAS (tests check both). */
+  /**
+   * "oneDNN 2.6.3" where single matrix products and convolutions run on it (the addon was
+   * built with its headers, libdnnl.so.2 loads, and it is not switched off); else null.
+   */
+  oneDnn(): string | null;
+  /** Products and convolutions on oneDNN where it runs (the default), or on BLAS and im2col (tests check both). */
   useOneDnn(on: boolean): void;
   /**
    * Adam's update of `count` weights: new w, m, v written to w2, m2, v2 (byte offsets); where
@@ -188,10 +191,16 @@ export function nativeBlas(): NativeBlas | null {
   return loaded ?? null;
 }
 
+/** What the native kernels compute on, in words. */
+export function nativeLibraries(blas: NativeBlas): string {
+  const oneDnn = blas.oneDnn();
+  return oneDnn
+    ? `products and convolutions on ${oneDnn}, the rest on the system BLAS`
+    : 'products on the system BLAS, convolutions as im2col + BLAS';
+}
+
 /** How matrix products run, in words: for the backend's description. */
 export function nativeBlasStatus(): string {
   const blas = nativeBlas();
-  return blas
-    ? `system BLAS (native), convolutions on ${blas.convLibrary()}`
-    : `WebAssembly; native BLAS ${reason}`;
+  return blas ? `native kernels, ${nativeLibraries(blas)}` : `WebAssembly; native BLAS ${reason}`;
 }

@@ -220,8 +220,8 @@ describe('which models take the native step', () => {
 
 describe.skipIf(!built)('the native training step against tfjs on the cpu backend', () => {
   const PATHS = [
-    { name: `${nativeBlas()?.convLibrary()} convolutions, 1 thread`, threads: 1, oneDnn: true },
-    { name: 'im2col convolutions, 3 threads', threads: 3, oneDnn: false },
+    { name: `${nativeBlas()?.oneDnn() ?? 'BLAS'}, 1 thread`, threads: 1, oneDnn: true },
+    { name: 'BLAS and im2col, 3 threads', threads: 3, oneDnn: false },
   ];
   for (const path of PATHS)
     for (const c of CASES) {

@@ -47,11 +47,13 @@ const PATHS: Path[] = nativeBlas() ? ['native BLAS', 'WebAssembly'] : ['WebAssem
 const THREAD_PATHS: Path[] = nativeBlas()
   ? ['native BLAS', 'native BLAS, 3 threads', 'WebAssembly']
   : ['WebAssembly'];
-/** Convolutions also on oneDNN where the addon was built with it ('native BLAS': im2col). */
-const ONEDNN = nativeBlas()?.convLibrary().startsWith('oneDNN') ?? false;
-const CONV_PATHS: Path[] = ONEDNN
-  ? ['native oneDNN', 'native oneDNN, 3 threads', ...THREAD_PATHS]
-  : THREAD_PATHS;
+/**
+ * Products and convolutions also on oneDNN where it runs ('native BLAS': BLAS and im2col).
+ */
+const ONEDNN_PATHS: Path[] =
+  nativeBlas()?.oneDnn() != null
+    ? ['native oneDNN', 'native oneDNN, 3 threads', ...THREAD_PATHS]
+    : THREAD_PATHS;
 
 /** Runs `check` with the kernels of one path, then restores the defaults. */
 async function onPath<T>(path: Path, check: () => Promise<T>): Promise<T> {
@@ -98,7 +100,7 @@ describe('wasm backward convolutions', () => {
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeDefined();
   });
 
-  for (const path of CONV_PATHS)
+  for (const path of ONEDNN_PATHS)
     for (const c of CASES) {
       it(`${path}: matches the cpu backend: x ${c.x.join('×')}, filter ${c.f.join('×')}, stride ${c.s}, pad ${c.p}`, async () => {
         await initBackend('wasm');
@@ -182,7 +184,7 @@ describe('wasm matrix products with transposed operands', () => {
     });
   };
 
-  for (const path of THREAD_PATHS)
+  for (const path of ONEDNN_PATHS)
     for (const c of MATMUL) {
       // tfjs-backend-wasm's own _FusedMatMul is wrong for batched (rank-3) operands even
       // untransposed; the engine only fuses rank-2 products, so only those are checked fused
@@ -207,7 +209,7 @@ describe('wasm matrix products with transposed operands', () => {
     }
     const blas = nativeBlas()!;
     expect(nativeBlasStatus()).toMatch(
-      /^system BLAS \(native\), convolutions on (oneDNN \d+\.\d+\.\d+|im2col \+ BLAS)$/,
+      /^native kernels, (products and convolutions on oneDNN \d+\.\d+\.\d+, the rest on the system BLAS|products on the system BLAS, convolutions as im2col \+ BLAS)$/,
     );
     // [[1, 2], [3, 4]]ᵀ · [[5, 6], [7, 8]] at byte offsets 0 and 16, into offset 32
     const memory = new Float32Array([1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 0]);
@@ -377,7 +379,7 @@ describe('native bias sums, max-pool gradients, and copies without copying', () 
         });
       });
 
-  for (const path of CONV_PATHS)
+  for (const path of ONEDNN_PATHS)
     it(`${path}: a convolution with its bias added in the same pass, and its bias gradient, match the cpu backend`, async () => {
       await onPath(path, async () => {
         const x = [3, 8, 8, 4];
