@@ -12,10 +12,8 @@
 #include <string.h>
 #include <math.h>
 #include <pthread.h>
+#include "addon.h"
 #include "kernels.h"
-
-/* trainer.c's createTrainer and trainStep. */
-void register_trainer(napi_env env, napi_value exports);
 
 /* OpenBLAS only (weak: absent from other BLAS libraries). */
 extern void openblas_set_num_threads(int threads) __attribute__((weak));
@@ -553,28 +551,25 @@ static napi_value use_onednn(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+void export_function(napi_env env, napi_value exports, const char *name, napi_callback fn) {
+  napi_value value;
+  napi_create_function(env, name, NAPI_AUTO_LENGTH, fn, NULL, &value);
+  napi_set_named_property(env, exports, name, value);
+}
+
 NAPI_MODULE_INIT() {
   /* One thread unless OPENBLAS_NUM_THREADS says otherwise: the products here are small, and
      OpenBLAS's idle threads spin on the cores the WebAssembly kernels need (measured: a
      Conv-4 step 1.49 s with one thread, 1.75 s with two; BENCHMARKS.md). */
   if (openblas_set_num_threads && !getenv("OPENBLAS_NUM_THREADS")) openblas_set_num_threads(1);
-  napi_value fn;
-  napi_create_function(env, "sgemm", NAPI_AUTO_LENGTH, sgemm, NULL, &fn);
-  napi_set_named_property(env, exports, "sgemm", fn);
-  napi_create_function(env, "conv", NAPI_AUTO_LENGTH, conv, NULL, &fn);
-  napi_set_named_property(env, exports, "conv", fn);
-  napi_create_function(env, "adam", NAPI_AUTO_LENGTH, adam, NULL, &fn);
-  napi_set_named_property(env, exports, "adam", fn);
-  napi_create_function(env, "setThreads", NAPI_AUTO_LENGTH, set_threads, NULL, &fn);
-  napi_set_named_property(env, exports, "setThreads", fn);
-  napi_create_function(env, "sumRows", NAPI_AUTO_LENGTH, sum_rows, NULL, &fn);
-  napi_set_named_property(env, exports, "sumRows", fn);
-  napi_create_function(env, "maxPoolGrad", NAPI_AUTO_LENGTH, max_pool_grad, NULL, &fn);
-  napi_set_named_property(env, exports, "maxPoolGrad", fn);
-  napi_create_function(env, "oneDnn", NAPI_AUTO_LENGTH, one_dnn, NULL, &fn);
-  napi_set_named_property(env, exports, "oneDnn", fn);
-  napi_create_function(env, "useOneDnn", NAPI_AUTO_LENGTH, use_onednn, NULL, &fn);
-  napi_set_named_property(env, exports, "useOneDnn", fn);
+  export_function(env, exports, "sgemm", sgemm);
+  export_function(env, exports, "conv", conv);
+  export_function(env, exports, "adam", adam);
+  export_function(env, exports, "setThreads", set_threads);
+  export_function(env, exports, "sumRows", sum_rows);
+  export_function(env, exports, "maxPoolGrad", max_pool_grad);
+  export_function(env, exports, "oneDnn", one_dnn);
+  export_function(env, exports, "useOneDnn", use_onednn);
   register_trainer(env, exports);
   return exports;
 }

@@ -1,13 +1,13 @@
 /*
  * Convolutions and single matrix products on oneDNN (Intel's deep-learning kernels, the
  * library PyTorch's CPU convolutions run on; its AVX-512 products beat OpenBLAS's by 1.5–1.9×
- * on LeNet-300-100's shapes at two threads, BENCHMARKS.md), where scripts/build-native.mjs found its version-2 headers
- * (Debian/Ubuntu: libdnnl-dev) and libdnnl.so.2 loads at run time: the library is opened
- * with dlopen rather than linked, so that an addon built where oneDNN is installed (a
- * packaged app, say) still loads where it is not, and uses BLAS and im2col there.
- * Activations stay NHWC and filters HWIO, as tfjs keeps them; oneDNN's own filter layout
- * (blocked for its AVX-512 and AVX2 kernels) is reordered to and from on every call, which
- * costs little beside the convolution.
+ * on LeNet-300-100's shapes at two threads, BENCHMARKS.md), where scripts/build-native.mjs
+ * found its version-2 headers (Debian/Ubuntu: libdnnl-dev) and libdnnl.so.2 loads at run
+ * time: the library is opened with dlopen rather than linked, so that an addon built where
+ * oneDNN is installed (a packaged app, say) still loads where it is not, and uses BLAS and
+ * im2col there. Activations stay NHWC and filters HWIO, as tfjs keeps them; oneDNN's own
+ * filter layout (blocked for its AVX-512 and AVX2 kernels) is reordered to and from on every
+ * call, which costs little beside the convolution.
  */
 #include <stddef.h>
 #include "kernels.h"
@@ -223,7 +223,8 @@ static bool load(void) {
   omp_set_num_threads = (void (*)(int))dlsym(library, "omp_set_num_threads");
   omp_get_thread_num = (int (*)(void))dlsym(library, "omp_get_thread_num");
   omp_get_num_threads = (int (*)(void))dlsym(library, "omp_get_num_threads");
-  gomp_parallel = (void (*)(void (*)(void *), void *, unsigned, unsigned))dlsym(library, "GOMP_parallel");
+  gomp_parallel =
+      (void (*)(void (*)(void *), void *, unsigned, unsigned))dlsym(library, "GOMP_parallel");
   if (!omp_get_thread_num || !omp_get_num_threads) gomp_parallel = NULL;
   if (ONEDNN_FUNCTIONS(MISSING) !omp_set_num_threads || dnnl_version()->major != 2) {
     dlclose(library);

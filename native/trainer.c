@@ -2,10 +2,10 @@
  * A whole training step of a plain feed-forward network (dense and convolutional layers with
  * ReLU, max pooling, flattening; softmax cross-entropy) as one native call: forward pass,
  * backward pass and the masked Adam or SGD update, on the pool's threads, with the
- * convolutions on run_conv (oneDNN or im2col + BLAS) and the products on BLAS. tfjs runs the
- * same step as about a hundred kernels, each through its engine's bookkeeping; this is what
- * src/engine/native-step.ts uses where the model allows it, and it is checked against tfjs's
- * own step in test/engine/native-step.test.ts.
+ * convolutions on run_conv and the products on gemm (oneDNN where it runs, else BLAS). tfjs
+ * runs the same step as about a hundred kernels, each through its engine's bookkeeping; this
+ * is what src/engine/native-step.ts uses where the model allows it, and it is checked against
+ * tfjs's own step in test/engine/native-step.test.ts.
  *
  * createTrainer(layers, batch, classes, masks, optimizer) plans a network once: buffers for
  * every layer's output, the gradients and the masks (freeTrainer releases them).
@@ -13,11 +13,11 @@
  * optimiser slots that live on the WebAssembly heap (`memory`, at byte `offsets`), updating
  * them in place, and returns the batch's mean loss. trainerProfile says where the time went.
  */
-#include <node_api.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "addon.h"
 #include "kernels.h"
 
 enum { LAYER_DENSE = 1, LAYER_CONV = 2, LAYER_MAXPOOL = 3 };
@@ -706,13 +706,8 @@ static napi_value trainer_profile(napi_env env, napi_callback_info info) {
 }
 
 void register_trainer(napi_env env, napi_value exports) {
-  napi_value fn;
-  napi_create_function(env, "createTrainer", NAPI_AUTO_LENGTH, create_trainer, NULL, &fn);
-  napi_set_named_property(env, exports, "createTrainer", fn);
-  napi_create_function(env, "trainStep", NAPI_AUTO_LENGTH, train_step, NULL, &fn);
-  napi_set_named_property(env, exports, "trainStep", fn);
-  napi_create_function(env, "freeTrainer", NAPI_AUTO_LENGTH, free_trainer_now, NULL, &fn);
-  napi_set_named_property(env, exports, "freeTrainer", fn);
-  napi_create_function(env, "trainerProfile", NAPI_AUTO_LENGTH, trainer_profile, NULL, &fn);
-  napi_set_named_property(env, exports, "trainerProfile", fn);
+  export_function(env, exports, "createTrainer", create_trainer);
+  export_function(env, exports, "trainStep", train_step);
+  export_function(env, exports, "freeTrainer", free_trainer_now);
+  export_function(env, exports, "trainerProfile", trainer_profile);
 }

@@ -91,13 +91,18 @@ export interface ParamSpec {
   isOutput: boolean;
 }
 
-const dense = (name: string, units: number, activation: Activation = 'relu'): LayerDef => ({
+/** Layer builders (exported for tests that build small networks of their own). */
+export const dense = (
+  name: string,
+  units: number,
+  activation: Activation = 'relu',
+): Extract<LayerDef, { kind: 'dense' }> => ({
   kind: 'dense',
   name,
   units,
   activation,
 });
-const conv = (
+export const conv = (
   name: string,
   filters: number,
   opts: Partial<{
@@ -118,7 +123,7 @@ const conv = (
   bias: opts.bias ?? true,
 });
 const pool: LayerDef = { kind: 'maxpool', size: 2 };
-const flatten: LayerDef = { kind: 'flatten' };
+export const flatten: LayerDef = { kind: 'flatten' };
 
 /** Frankle & Carbin 2019 Conv-2/4/6: 3×3 same convs, 2×2 max-pool, FC 256-256-classes. */
 function convNet(blocks: number[][], classes: number): LayerDef[] {

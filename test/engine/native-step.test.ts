@@ -3,7 +3,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { prepareData } from '../../src/data/split.ts';
 import {
   buildArchitecture,
+  conv,
+  dense,
   describeParams,
+  flatten,
   MODEL_NAMES,
   type Architecture,
   type LayerDef,
@@ -31,34 +34,17 @@ afterEach(() => {
   nativeBlas()?.useOneDnn(true);
 });
 
-const dense = (
-  name: string,
-  units: number,
-  activation: 'relu' | 'linear' = 'relu',
-): Extract<LayerDef, { kind: 'dense' }> => ({
-  kind: 'dense',
-  name,
-  units,
-  activation,
+/** Training settings for these tests: Adam unless told, and no evaluation in between. */
+const settings = (over: Partial<TrainingSettings>): TrainingSettings => ({
+  optimizer: 'adam',
+  learningRate: 1e-3,
+  momentum: 0,
+  weightDecay: 0,
+  batchSize: 12,
+  iterations: 2,
+  evalEvery: 100,
+  ...over,
 });
-const conv = (
-  name: string,
-  filters: number,
-  kernel: number,
-  stride: number,
-  padding: 'same' | 'valid',
-  extra: { bias?: boolean; activation?: 'relu' | 'linear' } = {},
-): LayerDef => ({
-  kind: 'conv2d',
-  name,
-  filters,
-  kernel,
-  stride,
-  padding,
-  activation: extra.activation ?? 'relu',
-  bias: extra.bias ?? true,
-});
-const flatten: LayerDef = { kind: 'flatten' };
 const pool = (size: number): LayerDef => ({ kind: 'maxpool', size });
 
 /** Small networks over the geometry the native step handles. */
@@ -72,9 +58,9 @@ const CASES: { name: string; shape: Shape3; layers: LayerDef[] }[] = [
     name: 'a 3×3 same conv, pooling, a strided valid conv without bias',
     shape: [10, 10, 3],
     layers: [
-      conv('c1', 8, 3, 1, 'same'),
+      conv('c1', 8, { kernel: 3, stride: 1, padding: 'same' }),
       pool(2),
-      conv('c2', 6, 3, 2, 'valid', { bias: false }),
+      conv('c2', 6, { kernel: 3, stride: 2, padding: 'valid', bias: false }),
       flatten,
       dense('fc', 10),
       dense('out', 4, 'linear'),
@@ -84,8 +70,8 @@ const CASES: { name: string; shape: Shape3; layers: LayerDef[] }[] = [
     name: 'odd sizes: a 5×5 stride-2 same conv, a linear 1×1 conv, pooling past leftover rows',
     shape: [9, 7, 2],
     layers: [
-      conv('c1', 5, 5, 2, 'same'),
-      conv('c2', 7, 1, 1, 'valid', { activation: 'linear' }),
+      conv('c1', 5, { kernel: 5, stride: 2, padding: 'same' }),
+      conv('c2', 7, { kernel: 1, stride: 1, padding: 'valid', activation: 'linear' }),
       pool(2),
       flatten,
       dense('out', 4, 'linear'),
@@ -94,7 +80,12 @@ const CASES: { name: string; shape: Shape3; layers: LayerDef[] }[] = [
   {
     name: 'outputs large enough for the element-wise passes to be split over threads',
     shape: [32, 32, 3],
-    layers: [conv('c1', 8, 3, 1, 'same'), pool(2), flatten, dense('out', 4, 'linear')],
+    layers: [
+      conv('c1', 8, { kernel: 3, stride: 1, padding: 'same' }),
+      pool(2),
+      flatten,
+      dense('out', 4, 'linear'),
+    ],
   },
 ];
 
@@ -131,16 +122,7 @@ async function afterOneStep(
     model,
     masks,
     data,
-    settings: {
-      optimizer: 'adam',
-      learningRate: 1e-3,
-      momentum: 0,
-      weightDecay: 0,
-      batchSize: data.train.count,
-      iterations: 2,
-      evalEvery: 100,
-      ...optimizer,
-    },
+    settings: settings({ batchSize: data.train.count, ...optimizer }),
     seed: 0,
     onCheckpoint: (cp) => {
       first ??= cp;
@@ -184,20 +166,15 @@ describe('which models take the native step', () => {
       const { arch, specs, masks } = setup(CASES[1]!);
       const create = () => {
         const model = new Model(arch, initWeights(specs, 'glorot-normal', 0));
-        const settings = {
-          optimizer: 'adam' as const,
-          learningRate: 1e-3,
-          momentum: 0,
-          weightDecay: 0,
-        };
+        const adam = settings({});
         const optimizer = new Optimizer(
-          settings,
+          adam,
           new Map(specs.filter((p) => p.trainable).map((p) => [p.name, model.v(p.name)])),
         );
         const step = NativeTrainingStep.create({
           model,
           optimizer,
-          settings,
+          settings: adam,
           masks,
           batchSize: 12,
           classes: 4,
@@ -226,7 +203,7 @@ describe.skipIf(!built)('the native training step against tfjs on the cpu backen
   for (const path of PATHS)
     for (const c of CASES) {
       it(`${path.name}: ${c.name}: SGD with momentum and weight decay gives the same weights, momentum and loss`, async () => {
-        const settings = {
+        const sgd = {
           optimizer: 'sgd' as const,
           learningRate: 0.1,
           momentum: 0.9,
@@ -234,8 +211,8 @@ describe.skipIf(!built)('the native training step against tfjs on the cpu backen
         };
         nativeBlas()!.setThreads(path.threads);
         nativeBlas()!.useOneDnn(path.oneDnn);
-        const native = await afterOneStep('wasm', c, settings);
-        const cpu = await afterOneStep('cpu', c, settings);
+        const native = await afterOneStep('wasm', c, sgd);
+        const cpu = await afterOneStep('cpu', c, sgd);
         const { specs, masks } = setup(c);
         const initial = initWeights(specs, 'glorot-normal', 5);
         expect(native.lossSinceEval).toBeCloseTo(cpu.lossSinceEval, 5);
@@ -291,7 +268,7 @@ describe.skipIf(!built)('the native training step against tfjs on the cpu backen
         inputShape: data.train.shape,
         classes: data.classes,
         layers: [
-          conv('c1', 6, 5, 2, 'same'),
+          conv('c1', 6, { kernel: 5, stride: 2, padding: 'same' }),
           pool(2),
           flatten,
           dense('fc', 32),
@@ -303,15 +280,7 @@ describe.skipIf(!built)('the native training step against tfjs on the cpu backen
         model,
         masks: new Map(),
         data,
-        settings: {
-          optimizer: 'adam',
-          learningRate: 3e-3,
-          momentum: 0,
-          weightDecay: 0,
-          batchSize: 30,
-          iterations: 60,
-          evalEvery: 60,
-        },
+        settings: settings({ learningRate: 3e-3, batchSize: 30, iterations: 60, evalEvery: 60 }),
         seed: 1,
       });
       accuracy.push(r.final.testAccuracy);
@@ -331,15 +300,7 @@ describe.skipIf(!built)('the native training step against tfjs on the cpu backen
       model,
       masks,
       data,
-      settings: {
-        optimizer: 'adam',
-        learningRate: 1e-2,
-        momentum: 0,
-        weightDecay: 0,
-        batchSize: 12,
-        iterations: 3,
-        evalEvery: 100,
-      },
+      settings: settings({ learningRate: 1e-2, iterations: 3 }),
       seed: 0,
     });
     expect([...alias.dataSync()]).toEqual([...before]);
