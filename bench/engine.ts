@@ -9,7 +9,8 @@
  * unmasked) on random data at batch 60: samples per second over timed steps after a warm-up,
  * in a child process of its own, whose peak RSS is the training job's. The engines measured:
  * the default backend as users get it (wasm: the native training step where the addon is
- * built), the same unmasked (the cost of masking), tfjs's kernels on that backend (the
+ * built), the same unmasked (the cost of masking: the two alternate in one process, and a
+ * round's cost is the median of its adjacent pairs), tfjs's kernels on that backend (the
  * native step switched off), the default without oneDNN (products on BLAS, convolutions as
  * im2col: what a machine without libdnnl gets), and the pure-JS cpu backend (LeNet only;
  * Conv-4 with --all).
@@ -47,7 +48,8 @@ type Variant = 'default' | 'unmasked' | 'tfjs-kernels' | 'without-onednn';
 interface Measurement {
   model: ModelName;
   backend: BackendName;
-  /** measured in turn, `repeats` times each, in one process (masked against unmasked) */
+  /** measured in turn, `repeats` times each, in one process (masked against unmasked), the
+   * order reversed every other repeat so that neither variant always runs first */
   variants: Variant[];
   repeats: number;
   steps: number;
@@ -112,7 +114,7 @@ async function measure(m: Measurement): Promise<Measured> {
   const warm = Math.max(2, Math.ceil(m.steps / 10));
   const samples: Measured['samples'] = {};
   for (let r = 0; r < m.repeats; r++)
-    for (const variant of m.variants) {
+    for (const variant of r % 2 ? [...m.variants].reverse() : m.variants) {
       const tWarm = await run(variant, warm);
       const tFull = await run(variant, warm + m.steps);
       (samples[variant] ??= []).push((m.steps * BATCH) / ((tFull - tWarm) / 1000));
@@ -206,6 +208,8 @@ const record = (label: string, model: ModelName, sps: number, rss: number, engin
   rows.set(key, row);
 };
 const ratios = new Map<ModelName, number[]>();
+/** per round: the median over its repeats of unmasked/masked - 1, in percent */
+const maskingCosts = new Map<ModelName, number[]>();
 
 for (let round = 1; round <= rounds; round++) {
   for (const c of cases) {
@@ -221,9 +225,14 @@ for (let round = 1; round <= rounds; round++) {
         model: c.model,
         backend: 'wasm',
         variants,
-        repeats: paired ? 2 : 1,
+        repeats: paired ? 4 : 1,
         steps,
       });
+      if (paired) {
+        const masked = r.samples.default!;
+        const cost = median(r.samples.unmasked!.map((u, i) => (u / masked[i]! - 1) * 100));
+        maskingCosts.set(c.model, [...(maskingCosts.get(c.model) ?? []), cost]);
+      }
       for (const variant of variants) {
         const sps = median(r.samples[variant]!);
         ours.set(variant, sps);
@@ -274,11 +283,9 @@ for (const row of rows.values()) {
   );
 }
 for (const c of cases) {
-  const masked = rows.get(`${c.model}|wasm default`)!.samples;
-  const unmasked = rows.get(`${c.model}|wasm unmasked`)!.samples; // same processes, alternated
-  const cost = masked.map((m, i) => (unmasked[i]! / m - 1) * 100);
+  const cost = maskingCosts.get(c.model)!;
   process.stdout.write(
-    `masking costs ${c.model}: ${median(cost).toFixed(1)}% per step (median over rounds)\n`,
+    `masking costs ${c.model}: ${median(cost).toFixed(1)}% per step (rounds: ${cost.map((x) => x.toFixed(1)).join(', ')})\n`,
   );
   const r = ratios.get(c.model);
   if (r)
@@ -300,6 +307,7 @@ writeFileSync(
       native: nativeBlasStatus(),
       rows: [...rows.values()],
       ratios: Object.fromEntries(ratios),
+      maskingCostPercent: Object.fromEntries(maskingCosts),
       torch: typeof torch === 'string' ? torch : 'measured',
     },
     null,
