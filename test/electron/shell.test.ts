@@ -23,7 +23,7 @@ import { ROOT, tempDir } from '../helpers.ts';
 /**
  * The desktop shell's logic, tested without the Electron binary (it cannot be downloaded
  * here): the IPC contract against a real Lab, the security policy, the app:// file mapping,
- * window state, menus, and the bundles that Electron would load.
+ * window state, menus, the bundles that Electron would load and the packaging configuration.
  */
 describe('IPC: the contract and nothing else', () => {
   const fromApp: IpcEventLike = { senderFrame: { url: `${APP_ORIGIN}/index.html#/experiments` } };
@@ -171,6 +171,22 @@ describe('bundles', () => {
     expect(preload).toContain('exposeInMainWorld("ticketlab"');
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
     expect(readFileSync(join(ROOT, pkg.main), 'utf8')).toContain('registerSchemesAsPrivileged');
+  });
+});
+
+describe('packaging', () => {
+  it("keeps electron-builder.yml valid by electron-builder's own schema", async () => {
+    // Its validator and YAML reader, as `npm run dist` loads them (a misspelt key fails).
+    const builder = createRequire(createRequire(import.meta.url).resolve('app-builder-lib'));
+    const { validateConfiguration } = builder('./util/config/config.js');
+    const { DebugLogger } = builder('builder-util');
+    const config = builder('js-yaml').load(
+      readFileSync(join(ROOT, 'electron-builder.yml'), 'utf8'),
+    );
+    await expect(validateConfiguration(config, new DebugLogger(false))).resolves.toBeUndefined();
+    await expect(
+      validateConfiguration({ ...config, deb: { recomends: [] } }, new DebugLogger(false)),
+    ).rejects.toThrow(/configuration\.deb/);
   });
 });
 
