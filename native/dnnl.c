@@ -96,6 +96,7 @@ typedef struct {
 static plan plans[PLANS];
 static unsigned long clock_;
 
+/* Frees a plan's oneDNN objects; its key (mode, geometry, threads) stays. */
 static void release(plan *p) {
   if (p->conv) dnnl_primitive_destroy(p->conv);
   if (p->reorder) dnnl_primitive_destroy(p->reorder);
@@ -103,7 +104,10 @@ static void release(plan *p) {
   for (int i = 0; i < 5; i++)
     if (*ms[i]) dnnl_memory_destroy(*ms[i]);
   free(p->w_buffer);
-  memset(p, 0, sizeof *p);
+  p->conv = p->reorder = NULL;
+  p->src = p->dst = p->user_w = p->w = p->b = NULL;
+  p->w_buffer = NULL;
+  p->usable = false;
 }
 
 #define OK(call)                          \
@@ -175,18 +179,8 @@ fail:
   if (fwd) dnnl_primitive_desc_destroy(fwd);
   if (pd) dnnl_primitive_desc_destroy(pd);
   if (rpd) dnnl_primitive_desc_destroy(rpd);
-  if (!p->usable) {
-    /* keep the entry as a record that oneDNN declines this one */
-    conv_geometry kept = p->g;
-    int mode = p->mode, t = p->threads;
-    bool b = p->bias, r = p->relu;
-    release(p);
-    p->g = kept;
-    p->mode = mode;
-    p->threads = t;
-    p->bias = b;
-    p->relu = r;
-  }
+  /* the entry stays, as a record that oneDNN declines this one */
+  if (!p->usable) release(p);
   p->used = true;
 }
 
@@ -244,6 +238,16 @@ static bool ready(void) {
   return engine_state == 1;
 }
 
+/* ready(), with oneDNN's OpenMP threads as many as setThreads says. */
+static bool ready_on_threads(void) {
+  if (!ready()) return false;
+  if (omp_threads != threads) {
+    omp_set_num_threads(threads);
+    omp_threads = threads;
+  }
+  return true;
+}
+
 static bool execute(dnnl_primitive_t prim, int count, const dnnl_exec_arg_t *args) {
   return dnnl_primitive_execute(prim, stream, count, args) == dnnl_success &&
          dnnl_stream_wait(stream) == dnnl_success;
@@ -253,11 +257,7 @@ bool onednn_conv(int mode, const conv_geometry *g, float *x, float *w, float *y,
                  const float *bias, bool relu) {
   /* oneDNN's input gradient for a few input channels (a first layer's, which training never
      needs) runs at about 1 GFLOP/s; im2col does it far faster. */
-  if (!enabled || (mode == CONV_INPUT_GRAD && g->ci < 8) || !ready()) return false;
-  if (omp_threads != threads) {
-    omp_set_num_threads(threads);
-    omp_threads = threads;
-  }
+  if (!enabled || (mode == CONV_INPUT_GRAD && g->ci < 8) || !ready_on_threads()) return false;
   const bool forward = mode == CONV_FORWARD;
   plan *p = find(mode, g, forward && bias != NULL, forward && relu);
   if (!p->usable) return false;
@@ -326,12 +326,15 @@ typedef struct {
 #define PRODUCT_PLANS 32
 static product_plan products[PRODUCT_PLANS];
 
+/* Frees a product plan's oneDNN objects; its key (shape, threads) stays. */
 static void release_product(product_plan *p) {
   if (p->product) dnnl_primitive_destroy(p->product);
   dnnl_memory_t *ms[] = {&p->a, &p->b, &p->c};
   for (int i = 0; i < 3; i++)
     if (*ms[i]) dnnl_memory_destroy(*ms[i]);
-  memset(p, 0, sizeof *p);
+  p->product = NULL;
+  p->a = p->b = p->c = NULL;
+  p->usable = false;
 }
 
 static void build_product(product_plan *p) {
@@ -352,22 +355,13 @@ static void build_product(product_plan *p) {
   p->usable = true;
 fail:
   if (pd) dnnl_primitive_desc_destroy(pd);
-  if (!p->usable) {
-    product_plan kept = *p;
-    release_product(p);
-    p->trans_a = kept.trans_a, p->trans_b = kept.trans_b, p->m = kept.m, p->n = kept.n,
-    p->k = kept.k, p->threads = kept.threads;
-  }
+  if (!p->usable) release_product(p);
   p->used = true;
 }
 
 bool onednn_product(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float *a,
                     const float *b, float *c) {
-  if (!enabled || !ready()) return false;
-  if (omp_threads != threads) {
-    omp_set_num_threads(threads);
-    omp_threads = threads;
-  }
+  if (!enabled || !ready_on_threads()) return false;
   product_plan *p = NULL, *oldest = &products[0];
   for (int i = 0; i < PRODUCT_PLANS && !p; i++) {
     product_plan *q = &products[i];

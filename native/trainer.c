@@ -239,6 +239,16 @@ typedef struct {
    The mask's bytes become floats a block at a time: converted inside the update's loop, they
    made GCC unroll it four times over and spill registers (the masked step was 10% slower). */
 #define MASK_BLOCK 512
+
+/* keep[0, n) = the mask's bytes [i0, i0 + n) as floats (ones without a mask), for the block
+   of at most MASK_BLOCK elements from i0 of count; returns n. */
+static inline int64_t mask_block(float *restrict keep, const uint8_t *restrict mask, int64_t i0,
+                                 int64_t count) {
+  const int64_t n = count - i0 < MASK_BLOCK ? count - i0 : MASK_BLOCK;
+  for (int64_t j = 0; j < n; j++) keep[j] = mask ? mask[i0 + j] : 1.0f;
+  return n;
+}
+
 VECTOR_CLONES static void adam_in_place(int64_t count, float *restrict w, const float *restrict g,
                                         float *restrict m, float *restrict v,
                                         const uint8_t *restrict mask, adam_settings a) {
@@ -249,8 +259,7 @@ VECTOR_CLONES static void adam_in_place(int64_t count, float *restrict w, const 
   }
   float keep[MASK_BLOCK];
   for (int64_t i0 = 0; i0 < count; i0 += MASK_BLOCK) {
-    const int64_t n = count - i0 < MASK_BLOCK ? count - i0 : MASK_BLOCK;
-    for (int64_t j = 0; j < n; j++) keep[j] = mask[i0 + j];
+    const int64_t n = mask_block(keep, mask, i0, count);
     float *restrict bw = w + i0, *restrict bm = m + i0, *restrict bv = v + i0;
     const float *restrict bg = g + i0;
     for (int64_t j = 0; j < n; j++)
@@ -273,8 +282,7 @@ VECTOR_CLONES static void sgd_in_place(int64_t count, float *restrict w, const f
                                        float lr, float momentum, float wd) {
   float keep[MASK_BLOCK];
   for (int64_t i0 = 0; i0 < count; i0 += MASK_BLOCK) {
-    const int64_t n = count - i0 < MASK_BLOCK ? count - i0 : MASK_BLOCK;
-    for (int64_t j = 0; j < n; j++) keep[j] = mask ? mask[i0 + j] : 1.0f;
+    const int64_t n = mask_block(keep, mask, i0, count);
     float *restrict bw = w + i0, *restrict bbuf = buf ? buf + i0 : NULL;
     const float *restrict bg = g + i0;
     for (int64_t j = 0; j < n; j++)
