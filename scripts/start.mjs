@@ -1,25 +1,14 @@
 // `npm start`: build and open the desktop app. Where the Electron binary is not installed
 // (ELECTRON_SKIP_BINARY_DOWNLOAD, no internet), say so in one line and start browser mode.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { electronBinary } from './electron-binary.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const run = (script) =>
   spawnSync(process.execPath, [join(root, 'scripts', script)], { stdio: 'inherit' }).status;
 if (run('build-renderer.mjs') !== 0) process.exit(1);
-
-/** The Electron executable, or null when its binary was never downloaded. */
-function electronBinary() {
-  try {
-    const path = createRequire(import.meta.url)('electron');
-    return typeof path === 'string' && existsSync(path) ? path : null;
-  } catch {
-    return null;
-  }
-}
 
 const electron = electronBinary();
 const child = electron

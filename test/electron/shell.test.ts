@@ -1,5 +1,4 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,6 +17,7 @@ import {
   secureWebPreferences,
 } from '../../electron/security.ts';
 import { DEFAULT_WINDOW, loadWindowState, saveWindowState } from '../../electron/window-state.ts';
+import { electronBinary } from '../../scripts/electron-binary.mjs';
 import { ROOT, tempDir } from '../helpers.ts';
 
 /**
@@ -228,16 +228,6 @@ describe('quitting', () => {
     expect(idle.calls).toEqual(['pause']);
   });
 });
-
-/** The Electron executable, when its binary was downloaded (never on this CI machine). */
-function electronBinary(): string | null {
-  try {
-    const path = createRequire(import.meta.url)('electron') as unknown;
-    return typeof path === 'string' && existsSync(path) ? path : null;
-  } catch {
-    return null;
-  }
-}
 
 describe('npm start', () => {
   it.runIf(electronBinary() === null)(

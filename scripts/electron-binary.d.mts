@@ -1,0 +1,2 @@
+/** The downloaded Electron executable, or null (see electron-binary.mjs). */
+export function electronBinary(): string | null;
