@@ -8,5 +8,7 @@ export default defineConfig({
     pool: 'forks',
     testTimeout: 120_000,
     hookTimeout: 120_000,
+    // expect.poll waits for what a loaded machine may take seconds to show (1 s by default).
+    expect: { poll: { timeout: 30_000 } },
   },
 });

@@ -8,18 +8,8 @@ export const APP_SCHEME = 'app';
 export const APP_HOST = 'ticketlab';
 export const APP_ORIGIN = `${APP_SCHEME}://${APP_HOST}`;
 
-/** No remote content, no inline scripts, no eval; styles inline only for React's style props. */
-export const CONTENT_SECURITY_POLICY = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data: blob:",
-  "connect-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
+/** The policy is shared with browser mode (src/core/csp.ts). */
+export { CONTENT_SECURITY_POLICY } from '../src/core/csp.ts';
 
 /** webPreferences of every window: isolated, sandboxed, no Node in the renderer. */
 export function secureWebPreferences(preload: string) {

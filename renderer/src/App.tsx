@@ -9,7 +9,7 @@ import { SettingsPage } from './views/Settings.tsx';
 import { TicketPage } from './views/Ticket.tsx';
 import { TransferPage } from './views/Transfer.tsx';
 
-/** Hash routes keep the token in the query string and work from a custom protocol too. */
+/** Hash routes work from a custom protocol too, and leave the query string alone. */
 function useRoute(): string[] {
   const read = () => location.hash.replace(/^#\/?/, '').split('/').filter(Boolean);
   const [route, setRoute] = useState(read);

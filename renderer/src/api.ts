@@ -13,9 +13,31 @@ declare global {
   }
 }
 
+const TOKEN_KEY = 'ticketlab.token';
+
+/**
+ * The browser-mode token: taken from the printed URL once, kept for this tab only
+ * (sessionStorage survives reloads), and removed from the address bar so it does not sit
+ * in the history, in screenshots or in a shared link.
+ */
+function takeToken(): string {
+  const params = new URLSearchParams(location.search);
+  const given = params.get('token');
+  if (given !== null) {
+    sessionStorage.setItem(TOKEN_KEY, given);
+    params.delete('token');
+    const query = params.toString();
+    history.replaceState(
+      null,
+      '',
+      `${location.pathname}${query ? `?${query}` : ''}${location.hash}`,
+    );
+  }
+  return sessionStorage.getItem(TOKEN_KEY) ?? '';
+}
+
 /** The contract client: the desktop bridge when present, else HTTP + SSE with the URL's token. */
 export function connect(): Client {
   if (window.ticketlab) return createClient(bridgeTransport(window.ticketlab));
-  const token = new URLSearchParams(location.search).get('token') ?? '';
-  return createClient(httpTransport(location.origin, token));
+  return createClient(httpTransport(location.origin, takeToken()));
 }

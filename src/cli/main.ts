@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { MODEL_FORMATS, RESULT_FORMATS } from '../api/contract.ts';
 import { Lab } from '../services/lab.ts';
+import { TicketLabError } from '../core/errors.ts';
 import { parseArgs } from './args.ts';
 import { bar, formatDuration, formatRow, percent, table } from './format.ts';
 
@@ -430,11 +431,14 @@ async function cmdExport(
   return 0;
 }
 
-async function cmdServe(lab: Lab, options: Map<string, string | true>): Promise<number> {
+async function cmdServe(openLab: () => Lab, options: Map<string, string | true>): Promise<number> {
   const { startServer } = await import('../server/http.ts');
-  const port = options.get('port');
-  const server = await startServer(lab, { port: typeof port === 'string' ? Number(port) : 0 });
-  out(`TicketLab is serving ${lab.store.dataDir}`);
+  const given = options.get('port');
+  const port = typeof given === 'string' ? Number(given) : 0;
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new TicketLabError('INVALID_INPUT', `--port ${given}: expected a port number 0-65535`);
+  const server = await startServer(openLab, { port });
+  out(`TicketLab is serving ${server.lab.store.dataDir}`);
   out(`Open: ${server.url}`);
   await new Promise<void>((done) => {
     const stop = () => done();
@@ -442,7 +446,11 @@ async function cmdServe(lab: Lab, options: Map<string, string | true>): Promise<
     process.once('SIGTERM', stop);
   });
   out('Stopping: pausing running jobs…');
-  await server.close();
+  try {
+    await server.close();
+  } finally {
+    await server.lab.close({ pauseRunning: true });
+  }
   return 0;
 }
 
@@ -459,11 +467,14 @@ export async function main(argv: string[]): Promise<number> {
   }
   // `serve` is a long-lived host: it runs every queued job and resumes interrupted ones.
   const concurrency = options.get('concurrency');
-  const lab = Lab.open({
-    dataDir: dataDir(options),
-    runAll: command === 'serve',
-    concurrency: typeof concurrency === 'string' ? Math.max(1, Number(concurrency) || 1) : 1,
-  });
+  const openLab = () =>
+    Lab.open({
+      dataDir: dataDir(options),
+      runAll: command === 'serve',
+      concurrency: typeof concurrency === 'string' ? Math.max(1, Number(concurrency) || 1) : 1,
+    });
+  if (command === 'serve') return await cmdServe(openLab, options);
+  const lab = openLab();
   try {
     switch (command) {
       case 'run':
@@ -483,7 +494,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'export':
         return await cmdExport(lab, rest[0], options);
       default:
-        return await cmdServe(lab, options);
+        throw new Error(`command "${command}" has no handler`);
     }
   } finally {
     await lab.close({ pauseRunning: true });

@@ -3,23 +3,29 @@
  * `{name, code, message}` and rebuild the error on the other side, so callers test
  * `code`, never `instanceof` across a process boundary.
  */
-export type ErrorCode =
-  | 'INVALID_SPEC'
-  | 'INVALID_INPUT'
-  | 'INVALID_DATASET'
-  | 'DATASET_NOT_FOUND'
-  | 'MIGRATION_MISMATCH'
-  | 'DATABASE_NEWER_THAN_APP'
-  | 'MIGRATION_FAILED'
-  | 'BLOB_CORRUPT'
-  | 'BLOB_MISSING'
-  | 'NOT_FOUND'
-  | 'TRAINING_DIVERGED'
-  | 'CANCELLED'
-  | 'PAUSED'
-  | 'LAYER_COLLAPSE'
-  | 'BACKEND_UNAVAILABLE'
-  | 'FILE_EXISTS';
+export const ERROR_CODES = [
+  'INVALID_SPEC',
+  'INVALID_INPUT',
+  'INVALID_DATASET',
+  'DATASET_NOT_FOUND',
+  'MIGRATION_MISMATCH',
+  'DATABASE_NEWER_THAN_APP',
+  'MIGRATION_FAILED',
+  'BLOB_CORRUPT',
+  'BLOB_MISSING',
+  'NOT_FOUND',
+  'TRAINING_DIVERGED',
+  'CANCELLED',
+  'PAUSED',
+  'LAYER_COLLAPSE',
+  'BACKEND_UNAVAILABLE',
+  'FILE_EXISTS',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export function isErrorCode(code: string): code is ErrorCode {
+  return (ERROR_CODES as readonly string[]).includes(code);
+}
 
 export class TicketLabError extends Error {
   override readonly name = 'TicketLabError';

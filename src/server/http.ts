@@ -4,15 +4,20 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isMethodName, type WireError } from '../api/contract.ts';
+import { CONTENT_SECURITY_POLICY } from '../core/csp.ts';
+import { isErrorCode, TicketLabError } from '../core/errors.ts';
 import type { Lab } from '../services/lab.ts';
 
 /**
  * Browser mode: the contract over HTTP (`POST /api/<method>`, JSON in and out) and events
  * over Server-Sent Events (`GET /api/events`, replaying what a reconnecting client missed
- * from its Last-Event-ID). Bound to 127.0.0.1 and guarded by a random token, given in the
- * printed URL and sent back as `Authorization: Bearer` or `?token=`.
+ * from its Last-Event-ID). Bound to 127.0.0.1, answering only requests addressed to a
+ * loopback name, and guarded by a random token given in the printed URL and sent back as
+ * `Authorization: Bearer` (or `?token=` on the event stream, where no header can be sent).
  */
 export interface ServerHandle {
+  /** the lab the server opened once its port was bound; the caller closes it */
+  lab: Lab;
   url: string;
   port: number;
   token: string;
@@ -39,19 +44,41 @@ const STATUS: Record<string, number> = {
   FILE_EXISTS: 409,
 };
 
+/**
+ * Sent with every response: the pages' CSP (no framing), no MIME sniffing, and no
+ * Referer, which would carry the token-bearing page URL to any link's site.
+ */
+const SECURITY_HEADERS = {
+  'content-security-policy': CONTENT_SECURITY_POLICY,
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+  'cache-control': 'no-store',
+};
+
+/** An error as a client sees it. Errors without a code are bugs: their text (which may name
+ * files on this machine) goes to the server's log, and the client gets a reference to it. */
 function toWire(e: unknown): WireError {
-  const err = e as Error & { code?: string };
+  const err = e as Error & { code?: unknown };
+  if (typeof err?.code === 'string' && isErrorCode(err.code))
+    return { name: err.name ?? 'Error', code: err.code, message: err.message ?? String(e) };
+  const ref = randomBytes(4).toString('hex');
+  console.error(`TicketLab server: internal error ${ref}:`, e);
   return {
-    name: err.name ?? 'Error',
-    code: err.code ?? 'INTERNAL',
-    message: err.message ?? String(e),
+    name: 'InternalError',
+    code: 'INTERNAL',
+    message: `Internal error (reference ${ref} in the server's log).`,
   };
 }
 
 function send(res: ServerResponse, status: number, body: unknown) {
   const data = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+  res.writeHead(status, { 'content-type': 'application/json' });
   res.end(data);
+}
+
+function refuse(res: ServerResponse, status: number, code: string, message: string) {
+  send(res, status, { ok: false, error: { name: 'RequestRefused', code, message } });
 }
 
 async function readBody(req: IncomingMessage): Promise<unknown> {
@@ -59,16 +86,26 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY)
-      throw Object.assign(new Error('request body over 10 MiB'), { code: 'INVALID_INPUT' });
+    if (size > MAX_BODY) throw new TicketLabError('INVALID_INPUT', 'request body over 10 MiB');
     chunks.push(chunk as Buffer);
   }
   if (size === 0) return {};
   try {
     return JSON.parse(Buffer.concat(chunks).toString('utf8'));
   } catch {
-    throw Object.assign(new Error('request body is not JSON'), { code: 'INVALID_INPUT' });
+    throw new TicketLabError('INVALID_INPUT', 'request body is not JSON');
   }
+}
+
+/**
+ * Whether the Host header names this server as the browser reached it: a loopback name and
+ * our port. A DNS-rebinding page (evil.example resolving to 127.0.0.1) sends its own name.
+ */
+function isLocalHost(host: string | undefined, port: number): boolean {
+  return (
+    host !== undefined &&
+    [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`].includes(host.toLowerCase())
+  );
 }
 
 function placeholderPage(): string {
@@ -77,95 +114,128 @@ function placeholderPage(): string {
 <code>POST /api/&lt;method&gt;</code> with the token, events at <code>/api/events</code>.</p>`;
 }
 
+/**
+ * Binds 127.0.0.1 first and only then opens the lab (whose scheduler claims queued and
+ * interrupted jobs), so a port in use fails before any job is touched.
+ */
 export async function startServer(
-  lab: Lab,
+  openLab: () => Lab,
   options: { port?: number; token?: string } = {},
 ): Promise<ServerHandle> {
   const token = options.token ?? randomBytes(24).toString('base64url');
   const expected = Buffer.from(token);
-  const authorised = (req: IncomingMessage, url: URL) => {
-    const header = req.headers.authorization?.replace(/^Bearer\s+/i, '');
-    const given = Buffer.from(header ?? url.searchParams.get('token') ?? '');
-    return given.length === expected.length && timingSafeEqual(given, expected);
+  const matches = (given: string | null | undefined) => {
+    const bytes = Buffer.from(given ?? '');
+    return bytes.length === expected.length && timingSafeEqual(bytes, expected);
   };
   const streams = new Set<ServerResponse>();
+  let lab: Lab | null = null;
+  let port = 0;
 
-  const server = createServer(async (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    try {
-      if (url.pathname.startsWith('/api/')) {
-        if (!authorised(req, url))
-          return send(res, 401, {
-            ok: false,
-            error: {
-              name: 'Unauthorized',
-              code: 'UNAUTHORIZED',
-              message: 'missing or wrong token',
-            },
-          });
-        if (url.pathname === '/api/events' && req.method === 'GET') {
-          const last = Number(
-            req.headers['last-event-id'] ?? url.searchParams.get('lastEventId') ?? NaN,
-          );
-          res.writeHead(200, {
-            'content-type': 'text/event-stream',
-            'cache-control': 'no-store',
-            connection: 'keep-alive',
-          });
-          res.write(': connected\n\n');
-          streams.add(res);
-          const unsubscribe = lab.subscribe(
-            (e) => res.write(`id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`),
-            Number.isFinite(last) ? last : undefined,
-          );
-          req.on('close', () => {
-            unsubscribe();
-            streams.delete(res);
-          });
-          return;
-        }
-        const method = url.pathname.slice('/api/'.length);
-        if (req.method !== 'POST')
-          return send(res, 405, {
-            ok: false,
-            error: { name: 'MethodNotAllowed', code: 'INVALID_INPUT', message: 'use POST' },
-          });
-        if (!isMethodName(method))
-          return send(res, 404, {
-            ok: false,
-            error: { name: 'NotFound', code: 'NOT_FOUND', message: `Unknown method "${method}"` },
-          });
-        const input = await readBody(req);
-        const result = await lab.invoke(method, input);
-        return send(res, 200, { ok: true, result });
+  const handle = async (req: IncomingMessage, res: ServerResponse, url: URL) => {
+    if (!lab) return refuse(res, 503, 'UNAVAILABLE', 'starting; try again in a moment');
+    if (url.pathname.startsWith('/api/')) {
+      // The header everywhere; the query string only where a header cannot be sent
+      // (EventSource), so the token does not end up in logs and histories for every call.
+      const isEvents = url.pathname === '/api/events' && req.method === 'GET';
+      const header = req.headers.authorization?.replace(/^Bearer\s+/i, '');
+      if (!matches(header ?? (isEvents ? url.searchParams.get('token') : null)))
+        return refuse(res, 401, 'UNAUTHORIZED', 'missing or wrong token');
+      if (isEvents) {
+        const last = Number(
+          req.headers['last-event-id'] ?? url.searchParams.get('lastEventId') ?? NaN,
+        );
+        res.writeHead(200, { 'content-type': 'text/event-stream', connection: 'keep-alive' });
+        res.write(': connected\n\n');
+        streams.add(res);
+        const unsubscribe = lab.subscribe(
+          (e) => res.write(`id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`),
+          Number.isFinite(last) ? last : undefined,
+        );
+        req.on('close', () => {
+          unsubscribe();
+          streams.delete(res);
+        });
+        return;
       }
-      if (req.method !== 'GET') return send(res, 405, { ok: false });
-      // Static files of the built renderer; never outside its folder.
-      const file = normalize(
-        join(RENDERER_DIST, url.pathname === '/' ? 'index.html' : url.pathname),
-      );
-      if (
-        file.startsWith(resolve(RENDERER_DIST) + sep) &&
-        existsSync(file) &&
-        statSync(file).isFile()
-      ) {
-        res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
-        return res.end(readFileSync(file));
-      }
-      if (url.pathname === '/') {
-        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-        return res.end(placeholderPage());
-      }
-      res.writeHead(404).end();
-    } catch (e) {
-      const wire = toWire(e);
-      send(res, STATUS[wire.code] ?? 500, { ok: false, error: wire });
+      const method = url.pathname.slice('/api/'.length);
+      if (req.method !== 'POST') return refuse(res, 405, 'INVALID_INPUT', 'use POST');
+      if (!isMethodName(method))
+        return refuse(res, 404, 'NOT_FOUND', `Unknown method "${method.slice(0, 100)}"`);
+      const input = await readBody(req);
+      const result = await lab.invoke(method, input);
+      return send(res, 200, { ok: true, result });
     }
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      return refuse(res, 405, 'INVALID_INPUT', 'use GET');
+    // Static files of the built renderer; never outside its folder.
+    const file = normalize(
+      join(RENDERER_DIST, url.pathname === '/' ? 'index.html' : decodeURIComponent(url.pathname)),
+    );
+    if (
+      file.startsWith(resolve(RENDERER_DIST) + sep) &&
+      existsSync(file) &&
+      statSync(file).isFile()
+    ) {
+      res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
+      return res.end(readFileSync(file));
+    }
+    if (url.pathname === '/') {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      return res.end(placeholderPage());
+    }
+    res.writeHead(404).end();
+  };
+
+  // Every request is parsed and answered inside one guard: no request, however malformed,
+  // may reject outside it (an unhandled rejection would end the process and every job).
+  const server = createServer((req, res) => {
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
+    res.on('error', () => req.destroy());
+    void (async () => {
+      try {
+        if (!isLocalHost(req.headers.host, port))
+          return refuse(res, 421, 'MISDIRECTED', 'this server answers only to 127.0.0.1');
+        const url = parseUrl(req.url);
+        if (!url) return refuse(res, 400, 'INVALID_INPUT', 'malformed request URL');
+        await handle(req, res, url);
+      } catch (e) {
+        // A client that went away mid-request has nobody left to answer.
+        if (res.headersSent || req.socket.destroyed) return void res.destroy();
+        const wire = toWire(e);
+        send(res, STATUS[wire.code] ?? 500, { ok: false, error: wire });
+      }
+    })();
+  });
+  // Malformed request lines and headers never reach the handler: answer 400 and close.
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    else socket.destroy();
   });
 
-  await new Promise<void>((ready) => server.listen(options.port ?? 0, '127.0.0.1', ready));
-  const port = (server.address() as { port: number }).port;
+  await new Promise<void>((ready, fail) => {
+    server.once('error', (e: NodeJS.ErrnoException) =>
+      fail(
+        e.code === 'EADDRINUSE'
+          ? new TicketLabError(
+              'INVALID_INPUT',
+              `port ${options.port} is in use on 127.0.0.1; choose another with --port, or leave it out for a free one`,
+            )
+          : e,
+      ),
+    );
+    server.listen(options.port ?? 0, '127.0.0.1', ready);
+  });
+  port = (server.address() as { port: number }).port;
+  let opened: Lab;
+  try {
+    opened = lab = openLab();
+  } catch (e) {
+    server.close();
+    throw e;
+  }
   return {
+    lab: opened,
     url: `http://127.0.0.1:${port}/?token=${token}`,
     port,
     token,
@@ -175,4 +245,15 @@ export async function startServer(
         server.close(() => done());
       }),
   };
+}
+
+/** The request's URL with its path decoded once, or null for one that does not parse. */
+function parseUrl(raw: string | undefined): URL | null {
+  try {
+    const url = new URL(raw ?? '/', 'http://127.0.0.1');
+    decodeURIComponent(url.pathname);
+    return url;
+  } catch {
+    return null;
+  }
 }

@@ -46,8 +46,8 @@ describe('one client, every transport', () => {
   });
 
   it('works over HTTP', async () => {
-    const lab = Lab.open({ dataDir: tempDir() });
-    const server = await startServer(lab);
+    const server = await startServer(() => Lab.open({ dataDir: tempDir() }));
+    const lab = server.lab;
     try {
       await exercise(createClient(httpTransport(`http://127.0.0.1:${server.port}`, server.token)));
       const refused = await createClient(httpTransport(`http://127.0.0.1:${server.port}`, 'wrong'))

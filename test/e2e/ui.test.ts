@@ -332,6 +332,14 @@ describe('workbench UI in Chromium', () => {
     expect(csp).toMatch(/connect-src 'self'/);
   });
 
+  it('keeps the token out of the address bar, and still reaches the API after a reload', async () => {
+    expect(page.url()).not.toContain('token');
+    await page.reload();
+    expect(page.url()).not.toContain('token');
+    await page.getByRole('link', { name: 'Experiments' }).click();
+    await expect.poll(() => page.locator('main').textContent()).toMatch(/\d+ experiments/);
+  });
+
   it('follows the theme setting and shows the backend in settings', async () => {
     await page.getByLabel('Theme').selectOption('dark');
     expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');

@@ -19,8 +19,8 @@ export interface Served {
 }
 
 /** Starts `ticketlab serve` as a real process and returns a client for its HTTP API. */
-export async function serve(dataDir: string): Promise<Served> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--data-dir', dataDir], {
+export async function serve(dataDir: string, args: string[] = []): Promise<Served> {
+  const child = spawn(process.execPath, [BIN, 'serve', '--data-dir', dataDir, ...args], {
     env: { ...process.env, TICKETLAB_BACKEND: 'wasm' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
