@@ -8,7 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { electronBinary } from './electron-binary.mjs';
+import { electronBinary } from '../src/core/electron-binary.mjs';
 
 let installer;
 try {

@@ -35,6 +35,10 @@ Usage:
       An experiment's results: csv writes a folder (tickets, runs, metrics),
       json and lineage a file. Existing files are only replaced with --force.
 
+  ticketlab doctor [--json] [--data-dir DIR]
+      What this machine gives TicketLab: backend, native kernels and their libraries,
+      threads, Electron, Chromium, GPU, the data folder and its free disk.
+
 Data folder: --data-dir, else $TICKETLAB_HOME, else ~/.ticketlab.
 Backend: $TICKETLAB_BACKEND (tensorflow-gpu, tensorflow, wasm, cpu) forces one.`;
 
@@ -50,7 +54,18 @@ const VALUED = [
   'to',
   'duration',
 ] as const;
-const COMMANDS = ['run', 'resume', 'jobs', 'ls', 'show', 'datasets', 'transfer', 'export', 'serve'];
+const COMMANDS = [
+  'run',
+  'resume',
+  'jobs',
+  'ls',
+  'show',
+  'datasets',
+  'transfer',
+  'export',
+  'serve',
+  'doctor',
+];
 /** Rows are printed as tickets finish, so the level table has fixed column widths. */
 const RUN_WIDTHS = [5, 13, 8, 9, 10, 9];
 
@@ -454,6 +469,22 @@ async function cmdServe(openLab: () => Lab, options: Map<string, string | true>)
   return 0;
 }
 
+/** Reads the machine only: it opens no database, so it also works when one cannot open. */
+async function cmdDoctor(dir: string, options: Map<string, string | true>): Promise<number> {
+  const { diagnose } = await import('../services/doctor.ts');
+  const findings = await diagnose(dir);
+  if (options.has('json')) {
+    out(JSON.stringify(findings, null, 2));
+    return 0;
+  }
+  const width = Math.max(...findings.map((f) => f.name.length));
+  for (const f of findings) {
+    out(`${f.ok ? 'ok ' : ' - '} ${f.name.padEnd(width)}  ${f.detail}`);
+    if (f.fix) out(`    ${' '.repeat(width)}  add it: ${f.fix}`);
+  }
+  return 0;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const { positionals, options } = parseArgs(argv, VALUED);
   const [command, ...rest] = positionals;
@@ -474,6 +505,7 @@ export async function main(argv: string[]): Promise<number> {
       concurrency: typeof concurrency === 'string' ? Math.max(1, Number(concurrency) || 1) : 1,
     });
   if (command === 'serve') return await cmdServe(openLab, options);
+  if (command === 'doctor') return await cmdDoctor(dataDir(options), options);
   const lab = openLab();
   try {
     switch (command) {

@@ -17,7 +17,7 @@ import {
   secureWebPreferences,
 } from '../../electron/security.ts';
 import { DEFAULT_WINDOW, loadWindowState, saveWindowState } from '../../electron/window-state.ts';
-import { electronBinary } from '../../scripts/electron-binary.mjs';
+import { electronBinary } from '../../src/core/electron-binary.mjs';
 import { ROOT, tempDir } from '../helpers.ts';
 
 /**

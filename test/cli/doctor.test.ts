@@ -1,0 +1,43 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { electronBinary } from '../../src/core/electron-binary.mjs';
+import { cli, ROOT, tempDir } from '../helpers.ts';
+
+interface Finding {
+  name: string;
+  ok: boolean;
+  detail: string;
+  fix?: string;
+}
+
+describe('ticketlab doctor', () => {
+  it('reports what this machine has, with the command that adds what is missing', () => {
+    const data = join(tempDir(), 'not-yet');
+    const r = cli(['doctor', '--json'], data);
+    expect(r.code).toBe(0);
+    const findings = JSON.parse(r.stdout) as Finding[];
+    const by = new Map(findings.map((f) => [f.name, f]));
+    expect(by.get('Compute backend')!.detail).toMatch(/^wasm: CPU \(WebAssembly/);
+    const addon = existsSync(join(ROOT, 'native', 'build', 'Release', 'ticketlab_blas.node'));
+    expect(by.get('Native kernels')!.ok).toBe(addon);
+    if (!addon) expect(by.get('Native kernels')!.fix).toMatch(/npm run build:native/);
+    expect(by.get('Electron binary')!.ok).toBe(electronBinary() !== null);
+    expect(by.get('Chromium (browser tests)')!.ok).toBe(existsSync('/usr/bin/chromium'));
+    expect(by.get('Threads')!.detail).toMatch(/^\d+ for the native kernels/);
+    // The data folder is not made by looking at it; its disk's free space is measured.
+    expect(by.get('Data folder')!.detail).toMatch(/\(made on first use\); [\d,]+ MB free/);
+    expect(existsSync(data)).toBe(false);
+    // Every missing piece says how to add it.
+    for (const f of findings) if (!f.ok && f.name !== 'GPU') expect(f.fix).toBeTruthy();
+  }, 60_000);
+
+  it('prints one line per finding for people', () => {
+    const data = tempDir();
+    mkdirSync(join(data, 'x'));
+    const r = cli(['doctor'], data);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^ok {2}Compute backend +wasm/m);
+    expect(r.stdout).toMatch(new RegExp(`Data folder +${data}; [\\d,]+ MB free`));
+  }, 60_000);
+});
