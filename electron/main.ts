@@ -12,6 +12,7 @@ import { resolveAppFile } from './app-protocol.ts';
 import { forwardEvents, registerContract } from './ipc.ts';
 import { menuTemplate } from './menu.ts';
 import { beforeQuitHandler } from './quit.ts';
+import { claimSingleInstance } from './single-instance.ts';
 import {
   APP_ORIGIN,
   APP_SCHEME,
@@ -30,7 +31,7 @@ protocol.registerSchemesAsPrivileged([
   { scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } },
 ]);
 
-if (!app.requestSingleInstanceLock()) app.quit();
+const primary = claimSingleInstance(app);
 
 let lab: Lab | null = null;
 const windows = () => BrowserWindow.getAllWindows();
@@ -151,6 +152,7 @@ app.on('web-contents-created', (_, contents) => {
 });
 
 app.whenReady().then(() => {
+  if (!primary) return; // exiting: never open the database twice
   lab = openLab();
   if (!lab) {
     app.quit();

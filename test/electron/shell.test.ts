@@ -9,6 +9,7 @@ import { resolveAppFile } from '../../electron/app-protocol.ts';
 import { channelOf, registerContract, type IpcEventLike } from '../../electron/ipc.ts';
 import { menuTemplate } from '../../electron/menu.ts';
 import { beforeQuitHandler } from '../../electron/quit.ts';
+import { claimSingleInstance } from '../../electron/single-instance.ts';
 import {
   APP_ORIGIN,
   CONTENT_SECURITY_POLICY,
@@ -226,6 +227,44 @@ describe('quitting', () => {
     const idle = setup(0, false);
     idle.event();
     expect(idle.calls).toEqual(['pause']);
+  });
+});
+
+describe('docs/SECURITY.md says what the app does', () => {
+  const doc = readFileSync(join(ROOT, 'docs', 'SECURITY.md'), 'utf8');
+
+  it('names the installed Electron major', () => {
+    const installed = JSON.parse(
+      readFileSync(join(ROOT, 'node_modules', 'electron', 'package.json'), 'utf8'),
+    ) as { version: string };
+    const stated = /Use a current version of Electron[^\n]*Electron (\d+) \(/.exec(doc)?.[1];
+    expect(stated).toBe(installed.version.split('.')[0]);
+  });
+
+  it('lists every fuse of electron-builder.yml with its setting', () => {
+    const yml = readFileSync(join(ROOT, 'electron-builder.yml'), 'utf8');
+    const block = /^electronFuses:\n((?: {2}\w+: \w+\n)+)/m.exec(yml)![1]!;
+    const fuses = [...block.matchAll(/^ {2}(\w+): (\w+)$/gm)].map((m) => [m[1]!, m[2]!]);
+    expect(fuses.length).toBeGreaterThan(5);
+    for (const [fuse, value] of fuses) {
+      const row = new RegExp(`^\\| \`${fuse}\` +\\| (on|off) +\\|`, 'm').exec(doc);
+      expect(row, fuse).not.toBeNull();
+      expect(row![1], fuse).toBe(value === 'true' ? 'on' : 'off');
+    }
+  });
+});
+
+describe('one desktop instance', () => {
+  it('a second instance exits before it could open the database; the first carries on', () => {
+    const calls: string[] = [];
+    const app = (locked: boolean) => ({
+      requestSingleInstanceLock: () => locked,
+      exit: (code?: number) => void calls.push(`exit ${code}`),
+    });
+    expect(claimSingleInstance(app(true))).toBe(true);
+    expect(calls).toEqual([]);
+    expect(claimSingleInstance(app(false))).toBe(false);
+    expect(calls).toEqual(['exit 0']);
   });
 });
 
