@@ -55,14 +55,26 @@ function useTheme(): [Theme, (t: Theme) => void] {
   return [theme, setTheme];
 }
 
+/** Pages by route; experiment and ticket pages are reached from the lists. */
+const TITLES: Record<string, string> = {
+  ...Object.fromEntries(NAV.map(([path, label]) => [path, label])),
+  experiment: 'Experiment',
+  ticket: 'Ticket',
+};
+
 export function App() {
   const [page = 'experiments', id] = useRoute();
   const [theme, setTheme] = useTheme();
+  const known = page in TITLES;
   useEffect(() => {
-    // Alt+letter jumps to a page (shown in each link's title).
+    document.title = `${known ? TITLES[page] : 'Not found'}${id ? ` ${id}` : ''} — TicketLab`;
+  }, [page, id, known]);
+  useEffect(() => {
+    // Alt+letter jumps to a page (shown in each link's title). By key code: on macOS,
+    // Option turns e.key into another character (Option+E is a dead key).
     const onKey = (e: KeyboardEvent) => {
       if (!e.altKey) return;
-      const hit = NAV.find(([, , key]) => key === e.key.toLowerCase());
+      const hit = NAV.find(([, , key]) => e.code === `Key${key.toUpperCase()}`);
       if (hit) {
         e.preventDefault();
         go(hit[0]);
@@ -106,10 +118,20 @@ export function App() {
         {page === 'ticket' && id && <TicketPage id={id} />}
         {page === 'new' && <NewExperimentPage />}
         {page === 'monitor' && <MonitorPage />}
-        {page === 'compare' && <ComparePage initial={id?.split(',') ?? []} />}
-        {page === 'transfer' && <TransferPage ticketId={id} />}
+        {/* Keyed by the route: a deep link followed while on the page starts it anew. */}
+        {page === 'compare' && <ComparePage key={id ?? ''} initial={id?.split(',') ?? []} />}
+        {page === 'transfer' && <TransferPage key={id ?? ''} ticketId={id} />}
         {page === 'datasets' && <DatasetsPage />}
         {page === 'settings' && <SettingsPage />}
+        {!known && (
+          <section>
+            <h1>Not found</h1>
+            <p>
+              There is no page <code>#/{[page, id].filter(Boolean).join('/')}</code>.{' '}
+              <a href="#/experiments">Experiments</a> lists everything stored.
+            </p>
+          </section>
+        )}
       </main>
     </div>
   );

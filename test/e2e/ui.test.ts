@@ -120,6 +120,7 @@ describe('workbench UI in Chromium', () => {
     });
     await page.getByRole('button', { name: 'Create and start' }).click();
     await page.waitForURL(/#\/experiment\/exp_/);
+    const experimentUrl = page.url();
     await page.getByRole('link', { name: 'Monitor' }).click();
     const row = page.getByRole('table', { name: 'Jobs' }).locator('tbody tr').first();
     await expect
@@ -142,6 +143,12 @@ describe('workbench UI in Chromium', () => {
     await expect
       .poll(() => row.locator('.status').textContent(), { timeout: 30_000 })
       .toBe('cancelled');
+    // stopping is not failing: the experiment page says what happened, not in red
+    await page.goto(experimentUrl);
+    await expect
+      .poll(() => page.getByLabel('Status note').textContent())
+      .toMatch(/^Stopped by the user/);
+    expect(await page.locator('p.error').count()).toBe(0);
 
     // a spec that fails in the worker (rewind past the end of training): the reason is shown
     await page.getByRole('link', { name: 'New experiment' }).click();
@@ -338,6 +345,42 @@ describe('workbench UI in Chromium', () => {
     expect(page.url()).not.toContain('token');
     await page.getByRole('link', { name: 'Experiments' }).click();
     await expect.poll(() => page.locator('main').textContent()).toMatch(/\d+ experiments/);
+  });
+
+  it('keeps the form and the JSON in step, and never lets a field overwrite broken JSON', async () => {
+    await page.getByRole('link', { name: 'New experiment' }).click();
+    await page
+      .getByRole('listitem')
+      .filter({ hasText: 'Network slimming with Early-Bird tickets' })
+      .click();
+    expect(await page.getByLabel('Method').inputValue()).toBe('structured');
+    await setSpec({ pruning: { levels: 1 } });
+    expect(await page.getByLabel('Model').inputValue()).toBe('');
+    // a cleared training length shows the length it stands for
+    await setSpec({ model: 'lenet-300-100', pruning: { levels: 1 } });
+    expect(await page.getByLabel('Training length').getAttribute('placeholder')).toBe(
+      'default: 50000it',
+    );
+    const broken = '{"model": "lenet-300-100", "training": {"duration": "40it"';
+    await page.getByLabel('Spec JSON').fill(broken);
+    expect(await page.getByLabel('Name').isDisabled()).toBe(true);
+    await expect.poll(() => page.getByLabel('Fields locked').isVisible()).toBe(true);
+    expect(await page.getByLabel('Spec JSON').inputValue()).toBe(broken);
+  });
+
+  it('follows deep links on the page it is on, names every page in the tab, and says when a route is unknown', async () => {
+    await page.goto(`${server.url.origin}/#/compare`);
+    await expect.poll(() => page.title()).toBe('Compare — TicketLab');
+    const [first] = (await server.call<{ items: { id: string }[] }>('experiments.list', {})).body
+      .result.items;
+    await page.evaluate((id) => (location.hash = `#/compare/${id}`), first!.id);
+    await expect.poll(() => page.title()).toBe(`Compare ${first!.id} — TicketLab`);
+    await expect
+      .poll(() => page.locator('svg.chart').first().locator('g.series').count())
+      .toBeGreaterThan(0);
+    await page.evaluate(() => (location.hash = '#/nowhere/at-all'));
+    await expect.poll(() => page.locator('main h1').textContent()).toBe('Not found');
+    expect(await page.title()).toBe('Not found at-all — TicketLab');
   });
 
   it('follows the theme setting and shows the backend in settings', async () => {

@@ -101,8 +101,18 @@ export function ExperimentPage({ id }: { id: string }) {
         <span className={`status ${e.status}`}>{e.status}</span> · {e.method} · {e.model} on{' '}
         {e.dataset} · replicate {e.replicate} · spec {e.specHash.slice(0, 12)}
       </p>
-      {e.error && <p className="error">Failed: {e.error}</p>}
-      {lastJob?.state === 'failed' && lastJob.error && (
+      {/* The stored note is a failure only when the experiment failed; pausing and
+          stopping leave a plain note. The job's error repeats it, so it shows only when it
+          says more. */}
+      {e.error &&
+        (e.status === 'failed' ? (
+          <p className="error">Failed: {e.error}</p>
+        ) : (
+          <p className="muted" aria-label="Status note">
+            {e.error}
+          </p>
+        ))}
+      {lastJob?.state === 'failed' && lastJob.error && !lastJob.error.includes(e.error ?? '\0') && (
         <p className="error">Job failed: {lastJob.error}</p>
       )}
       <div className="toolbar">

@@ -1,8 +1,10 @@
 import { useMemo, useState } from 'react';
-import { MODEL_NAMES } from '../../../src/api/spec.ts';
+import { ExperimentSpec, MODEL_NAMES } from '../../../src/api/spec.ts';
 import { go } from '../App.tsx';
 import { useClient, useLoad } from '../hooks.ts';
 import { TEMPLATES, validateSpec } from '../lib/templates.ts';
+
+const METHODS = ExperimentSpec.shape.method.unwrap().options;
 
 type Spec = Record<string, unknown> & {
   training?: Record<string, unknown>;
@@ -69,7 +71,14 @@ export function NewExperimentPage() {
           </button>
         ))}
       </div>
-      <div className="form">
+      {/* The fields edit the parsed spec; with the JSON broken they would replace the
+          user's text with what they hold, so they wait until it parses again. */}
+      {parsed.error && (
+        <p className="muted" aria-label="Fields locked">
+          The fields are locked while the spec below is not valid JSON: fix it there.
+        </p>
+      )}
+      <fieldset className="form" disabled={parsed.spec === null}>
         <label>
           Name
           <input
@@ -84,6 +93,9 @@ export function NewExperimentPage() {
             value={(spec.model as string) ?? ''}
             onChange={(e) => set(['model'], e.target.value)}
           >
+            {!MODEL_NAMES.includes(spec.model as never) && (
+              <option value={(spec.model as string) ?? ''}>(choose a model)</option>
+            )}
             {MODEL_NAMES.map((m) => (
               <option key={m}>{m}</option>
             ))}
@@ -108,9 +120,9 @@ export function NewExperimentPage() {
             value={(spec.method as string) ?? 'imp'}
             onChange={(e) => set(['method'], e.target.value)}
           >
-            <option value="imp">imp</option>
-            <option value="oneshot">oneshot</option>
-            <option value="pai">pai</option>
+            {METHODS.map((m) => (
+              <option key={m}>{m}</option>
+            ))}
           </select>
         </label>
         <label>
@@ -118,7 +130,11 @@ export function NewExperimentPage() {
           <input
             value={(spec.training?.duration as string) ?? ''}
             onChange={(e) => set(['training', 'duration'], e.target.value)}
-            placeholder="e.g. 2000it or 10ep"
+            placeholder={
+              validation?.cost
+                ? `default: ${validation.cost.iterationsPerRun}${/^\d+$/.test(validation.cost.iterationsPerRun) ? 'it' : ''}`
+                : 'e.g. 2000it or 10ep'
+            }
             aria-label="Training length"
           />
         </label>
@@ -134,7 +150,7 @@ export function NewExperimentPage() {
             aria-label="Pruning levels"
           />
         </label>
-      </div>
+      </fieldset>
       <label className="spec-text">
         Spec (JSON; every field of a spec file)
         <textarea
