@@ -11,6 +11,12 @@ import { invalidDataset, readDatasetFile } from './files.ts';
 export type CifarVariant = 'cifar10' | 'cifar100';
 
 const PIXELS = 32 * 32;
+/**
+ * The most bytes one batch may inflate to: CIFAR-100's train.bin, the largest, is 50,000
+ * records (154 MB). A batch has no header to promise its size, so this is what stops a
+ * gzip bomb named like one.
+ */
+export const MAX_CIFAR_FILE_BYTES = 256 * 2 ** 20;
 /** Records reordered between yields to the event loop (~3 MB, a few milliseconds). */
 const RECORDS_PER_SLICE = 1000;
 
@@ -23,6 +29,7 @@ export async function readCifarBatches(files: string[], variant: CifarVariant): 
     parts.push(
       await readDatasetFile(file, {
         headLength: 0,
+        limit: MAX_CIFAR_FILE_BYTES,
         // No header: a raw file's size must be whole records before it is read; a gzip
         // is inflated up to the per-file limit and then checked the same way.
         expect: (_, size) => {

@@ -61,9 +61,7 @@ export function datasetFileError(file: string, e: unknown): TicketLabError {
             ? 'is a folder, not a file; move it aside and put the dataset file in its place'
             : err.code === 'EMFILE' || err.code === 'ENFILE'
               ? 'cannot be opened: too many open files; close other programs and import again'
-              : err.code === 'ERR_FS_FILE_TOO_LARGE'
-                ? `is too large to read (TicketLab reads at most ${describeBytes(MAX_FILE_BYTES)} per file)`
-                : `cannot be read (${err.code ?? err.name}: ${err.message}); check the disk and import again`;
+              : `cannot be read (${err.code ?? err.name}: ${err.message}); check the disk and import again`;
   return new TicketLabError('INVALID_DATASET', `${basename(file)}: ${problem}`);
 }
 

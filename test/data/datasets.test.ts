@@ -267,6 +267,24 @@ describe('CIFAR importer', () => {
     );
   });
 
+  it('refuses a FIFO named like a batch, and a gzip bomb past the largest batch', async () => {
+    const dir = join(tempDir(), 'cifar');
+    mkdirSync(dir);
+    const record = Buffer.concat([Buffer.from([1]), Buffer.alloc(3072, 9)]);
+    writeFileSync(join(dir, 'data_batch_1.bin'), record);
+    execFileSync('mkfifo', [join(dir, 'test_batch.bin')]);
+    await expect(importDatasetFolder(dir)).rejects.toThrowError(
+      /^test_batch\.bin: is a FIFO \(named pipe\), not a regular file/,
+    );
+    rmSync(join(dir, 'test_batch.bin'));
+    // no header to promise a size: inflating stops at the limit (17 × 16 MiB > 256 MiB)
+    const zeros = gzipSync(Buffer.alloc(16 * 2 ** 20), { level: 9, strategy: zlib.Z_RLE });
+    writeFileSync(join(dir, 'test_batch.bin'), Buffer.concat(Array(17).fill(zeros)));
+    await expect(importDatasetFolder(dir)).rejects.toThrowError(
+      /^test_batch\.bin: inflates to more than the 256 MiB TicketLab reads from one dataset file \(a gzip bomb\?\)/,
+    );
+  });
+
   it('reads CIFAR-100 (coarse + fine label bytes; the fine label is the class)', async () => {
     const dir = join(tempDir(), 'cifar100');
     mkdirSync(dir);
