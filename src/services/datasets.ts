@@ -1,5 +1,5 @@
 import { TicketLabError } from '../core/errors.ts';
-import { BUILTIN_MNIST_ID, loadBuiltinMnist } from '../data/builtin.ts';
+import { BUILTIN_MNIST_ID, loadBuiltinMnist, loadBuiltinMnistAsync } from '../data/builtin.ts';
 import { datasetFromBundle, datasetToBundle, type DecodedDataset } from '../data/dataset.ts';
 import { importDatasetFolder, type ImportOptions } from '../data/import.ts';
 import type { DatasetRow, Store } from '../store/store.ts';
@@ -38,6 +38,18 @@ export function ensureBuiltinDataset(store: Store): DatasetRow {
   return (
     store.getDataset(BUILTIN_MNIST_ID) ??
     register(store, loadBuiltinMnist(), BUILTIN_MNIST_ID, null)
+  );
+}
+
+/** `ensureBuiltinDataset` that keeps the event loop free while the digits are decoded. */
+export async function ensureBuiltinDatasetAsync(store: Store): Promise<DatasetRow> {
+  const row = store.getDataset(BUILTIN_MNIST_ID);
+  if (row) return row;
+  const ds = await loadBuiltinMnistAsync();
+  const tensorsBlob = await store.putTensorsAsync(datasetToBundle(ds));
+  // Synchronous from here: a concurrent call finds this row, or inserts it before this one looks.
+  return (
+    store.getDataset(BUILTIN_MNIST_ID) ?? register(store, ds, BUILTIN_MNIST_ID, null, tensorsBlob)
   );
 }
 

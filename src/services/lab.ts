@@ -18,7 +18,7 @@ import { Scheduler } from '../jobs/scheduler.ts';
 import type { WorkerFactory } from '../jobs/worker-host.ts';
 import { Store, type DatasetRow, type JobRow } from '../store/store.ts';
 import {
-  ensureBuiltinDataset,
+  ensureBuiltinDatasetAsync,
   getDatasetRow,
   importDataset,
   loadDatasetAsync,
@@ -305,8 +305,8 @@ export class Lab {
         };
       },
       'transfer.matrix': () => transferMatrix(store),
-      'datasets.list': () => {
-        ensureBuiltinDataset(store);
+      'datasets.list': async () => {
+        await ensureBuiltinDatasetAsync(store);
         return store.listDatasets().map(datasetView);
       },
       'datasets.import': async ({ path, name, classes }) =>

@@ -17,7 +17,12 @@ import { loadBuiltinMnist } from '../../src/data/builtin.ts';
 import { datasetToBundle } from '../../src/data/dataset.ts';
 import { importDatasetFolder } from '../../src/data/import.ts';
 import { BatchSampler, prepareData } from '../../src/data/split.ts';
-import { ensureBuiltinDataset, importDataset, loadDataset } from '../../src/services/datasets.ts';
+import {
+  ensureBuiltinDataset,
+  ensureBuiltinDatasetAsync,
+  importDataset,
+  loadDataset,
+} from '../../src/services/datasets.ts';
 import { Store } from '../../src/store/store.ts';
 import { hasShared, SHARED_DATASETS, tempDir } from '../helpers.ts';
 
@@ -352,10 +357,14 @@ describe.runIf(hasShared('mnist-10k'))('real datasets from ../shared/datasets', 
 });
 
 describe('built-in MNIST and splits', () => {
-  it('ships 10,000 digits with no import step', () => {
+  it('ships 10,000 digits with no import step', async () => {
     const store = Store.open(tempDir());
     const row = ensureBuiltinDataset(store);
     expect(row.id).toBe('builtin:mnist');
+    // decoded with yields to the event loop (datasets.list), the same content
+    const other = Store.open(tempDir());
+    expect((await ensureBuiltinDatasetAsync(other)).contentHash).toBe(row.contentHash);
+    other.close();
     expect(row.trainCount + row.testCount).toBe(10000);
     const ds = loadDataset(store, 'builtin:mnist');
     expect(new Set(ds.test.labels).size).toBe(10);
