@@ -210,11 +210,14 @@ describe('IDX importer', () => {
     expect(ds.train.count).toBe(6);
     expect(Array.from(ds.train.labels)).toEqual([0, 1, 2, 3, 4, 5]);
     expect(ds.train.images[17]).toBe(17);
-    // Stored asynchronously, piece by piece: the same bytes, so the same hash, as at once.
+    // Stored asynchronously, piece by piece: the same bytes, so the same hash, as at once;
+    // and two imports of the same content at the same time still make one row.
     const store = Store.open(tempDir());
-    const row = await importDataset(store, dir);
-    expect(row.contentHash).toBe(sha256Hex(encodeBundle(datasetToBundle(ds))));
-    expect(store.blobs.get(row.tensorsBlob)).toEqual(encodeBundle(datasetToBundle(ds)));
+    const rows = await Promise.all([importDataset(store, dir), importDataset(store, dir)]);
+    expect(rows[0]!.contentHash).toBe(sha256Hex(encodeBundle(datasetToBundle(ds))));
+    expect(rows[1]!.id).toBe(rows[0]!.id);
+    expect(store.listDatasets()).toHaveLength(1);
+    expect(store.blobs.get(rows[0]!.tensorsBlob)).toEqual(encodeBundle(datasetToBundle(ds)));
     store.close();
   });
 
