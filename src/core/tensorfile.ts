@@ -16,6 +16,17 @@ export type TensorBundle = Map<string, HostTensor>;
 const BYTES_PER = { F32: 4, U8: 1, I32: 4 } as const;
 
 export function encodeBundle(bundle: TensorBundle, metadata: Record<string, string> = {}): Buffer {
+  return Buffer.concat(encodeBundleParts(bundle, metadata));
+}
+
+/**
+ * The encoded file as its pieces, in order (header, then each tensor's bytes as a view of
+ * its data, not a copy): for writing and hashing a large bundle piece by piece.
+ */
+export function encodeBundleParts(
+  bundle: TensorBundle,
+  metadata: Record<string, string> = {},
+): Uint8Array[] {
   const names = [...bundle.keys()].sort();
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length > 0) header.__metadata__ = metadata;
@@ -29,16 +40,16 @@ export function encodeBundle(bundle: TensorBundle, metadata: Record<string, stri
   let json = JSON.stringify(header);
   json += ' '.repeat((8 - (Buffer.byteLength(json) % 8)) % 8);
   const headerBytes = Buffer.from(json, 'utf8');
-  const out = Buffer.alloc(8 + headerBytes.length + offset);
-  out.writeBigUInt64LE(BigInt(headerBytes.length), 0);
-  headerBytes.copy(out, 8);
-  let at = 8 + headerBytes.length;
-  for (const name of names) {
-    const t = bundle.get(name)!;
-    Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).copy(out, at);
-    at += t.data.byteLength;
-  }
-  return out;
+  const head = Buffer.alloc(8 + headerBytes.length);
+  head.writeBigUInt64LE(BigInt(headerBytes.length), 0);
+  headerBytes.copy(head, 8);
+  return [
+    head,
+    ...names.map((name) => {
+      const { data } = bundle.get(name)!;
+      return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    }),
+  ];
 }
 
 export function decodeBundle(bytes: Uint8Array, what = 'tensor file'): TensorBundle {

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { Rng } from '../core/random.ts';
 import type { DecodedDataset } from './dataset.ts';
 
@@ -16,14 +18,35 @@ const SHUFFLE_SEED = 20190306; // fixed so the built-in split never changes
  * The package has no train/test split; ours is fixed and documented above.
  */
 export function loadBuiltinMnist(): DecodedDataset {
+  return splitDigits(
+    Array.from({ length: 10 }, (_, d) => parseDigit(readFileSync(digitFile(d), 'utf8'))),
+  );
+}
+
+/**
+ * `loadBuiltinMnist` for a host that must keep answering: the files are read
+ * asynchronously and the event loop gets a turn after each digit's JSON is parsed (the
+ * whole decode takes about a second).
+ */
+export async function loadBuiltinMnistAsync(): Promise<DecodedDataset> {
+  const perDigit: number[][] = [];
+  for (let d = 0; d < 10; d++) {
+    perDigit.push(parseDigit(await readFile(digitFile(d), 'utf8')));
+    await yieldToLoop();
+  }
+  return splitDigits(perDigit);
+}
+
+function digitFile(digit: number): string {
   const require = createRequire(import.meta.url);
-  const root = dirname(require.resolve('mnist/package.json'));
-  const perDigit = Array.from({ length: 10 }, (_, d) => {
-    const { data } = JSON.parse(readFileSync(join(root, 'src', 'digits', `${d}.json`), 'utf8')) as {
-      data: number[];
-    };
-    return data;
-  });
+  return join(dirname(require.resolve('mnist/package.json')), 'src', 'digits', `${digit}.json`);
+}
+
+function parseDigit(json: string): number[] {
+  return (JSON.parse(json) as { data: number[] }).data;
+}
+
+function splitDigits(perDigit: number[][]): DecodedDataset {
   const trainIdx: [number, number][] = [];
   const testIdx: [number, number][] = [];
   perDigit.forEach((data, d) => {

@@ -1,8 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { TicketLabError } from '../core/errors.ts';
 import type { ImageSet } from './dataset.ts';
-import { maybeGunzip } from './gzip.ts';
+import { invalidDataset as invalid, readDatasetFile } from './files.ts';
 
 /**
  * IDX files (LeCun's MNIST format, also Fashion-MNIST, KMNIST, EMNIST): a big-endian
@@ -11,15 +9,28 @@ import { maybeGunzip } from './gzip.ts';
  */
 const IMAGES_MAGIC = 2051;
 const LABELS_MAGIC = 2049;
+/** magic + up to 3 dimension sizes: all an images or labels header can hold */
+const HEAD_LENGTH = 16;
 
-function invalid(file: string, problem: string): never {
-  throw new TicketLabError('INVALID_DATASET', `${basename(file)}: ${problem}`);
+interface IdxHeader {
+  shape: number[];
+  headerSize: number;
+  /** header + data bytes */
+  total: number;
 }
 
-function readIdx(path: string, expectedMagic: number, kind: 'images' | 'labels') {
-  const bytes = maybeGunzip(readFileSync(path), basename(path));
-  if (bytes.length < 8) invalid(path, `file is ${bytes.length} bytes, too short for an IDX header`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+/** Parses and checks an IDX header; `size` is the file's (inflated) size where known. */
+function parseHeader(
+  path: string,
+  head: Uint8Array,
+  expectedMagic: number,
+  kind: 'images' | 'labels',
+  size: number | null,
+): IdxHeader {
+  if (head.length < 4) {
+    invalid(path, `file is ${size ?? head.length} bytes, too short for an IDX header`);
+  }
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
   const magic = view.getUint32(0, false);
   if (magic >>> 8 !== 0x08) {
     invalid(
@@ -39,18 +50,30 @@ function readIdx(path: string, expectedMagic: number, kind: 'images' | 'labels')
   }
   const dims = magic & 0xff;
   const headerSize = 4 + 4 * dims;
-  if (bytes.length < headerSize) invalid(path, 'file ends inside its header');
+  if (head.length < headerSize) invalid(path, 'file ends inside its header');
   const shape = Array.from({ length: dims }, (_, i) => view.getUint32(4 + 4 * i, false));
-  const expected = headerSize + shape.reduce((a, b) => a * b, 1);
-  if (bytes.length < expected) {
+  const total = headerSize + shape.reduce((a, b) => a * b, 1);
+  if (size !== null && size < total) {
     invalid(
       path,
-      `truncated: header promises ${shape.join('×')} values (${expected} bytes) but the file has ${bytes.length}`,
+      `truncated: header promises ${shape.join('×')} values (${total} bytes) but the file has ${size}`,
     );
   }
-  if (bytes.length > expected) {
-    invalid(path, `${bytes.length - expected} unexpected bytes after the ${shape.join('×')} data`);
+  if (size !== null && size > total) {
+    invalid(
+      path,
+      `header promises ${shape.join('×')} values (${total} bytes) but the file has ${size}: ${size - total} unexpected bytes after the data; download the file again`,
+    );
   }
+  return { shape, headerSize, total };
+}
+
+async function readIdx(path: string, expectedMagic: number, kind: 'images' | 'labels') {
+  const bytes = await readDatasetFile(path, {
+    headLength: HEAD_LENGTH,
+    expect: (head, size) => parseHeader(path, head, expectedMagic, kind, size).total,
+  });
+  const { shape, headerSize } = parseHeader(path, bytes, expectedMagic, kind, bytes.length);
   return { shape, data: bytes.subarray(headerSize) };
 }
 
@@ -60,12 +83,12 @@ export interface IdxPair {
 }
 
 /** Reads an images file and its labels file; checks dimensions, counts and labels. */
-export function readIdxPair(
+export async function readIdxPair(
   pair: IdxPair,
   classCount: number,
-): ImageSet & { shape: [number, number, number] } {
-  const images = readIdx(pair.images, IMAGES_MAGIC, 'images');
-  const labels = readIdx(pair.labels, LABELS_MAGIC, 'labels');
+): Promise<ImageSet & { shape: [number, number, number] }> {
+  const images = await readIdx(pair.images, IMAGES_MAGIC, 'images');
+  const labels = await readIdx(pair.labels, LABELS_MAGIC, 'labels');
   const [count, h, w] = images.shape as [number, number, number];
   if (labels.shape[0] !== count) {
     invalid(

@@ -1,8 +1,9 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { TicketLabError } from '../core/errors.ts';
 import { readCifarBatches } from './cifar.ts';
 import type { DecodedDataset } from './dataset.ts';
+import { datasetFileError, readDatasetFile } from './files.ts';
 import { readIdxPair } from './idx.ts';
 
 export interface ImportOptions {
@@ -10,6 +11,9 @@ export interface ImportOptions {
   /** Class count for IDX sets whose labels go beyond 0–9 (EMNIST splits). */
   classes?: number;
 }
+
+/** A class-names file: CIFAR-100's hundred names take about a kilobyte. */
+const MAX_META_BYTES = 2 ** 20;
 
 function findFile(dir: string, files: string[], pattern: RegExp): string | undefined {
   const hit = files.find((f) => pattern.test(f));
@@ -20,13 +24,22 @@ function findFile(dir: string, files: string[], pattern: RegExp): string | undef
  * Imports a dataset folder in a standard layout, detected from its file names:
  * IDX (`*train-images-idx3-ubyte[.gz]`, `*train-labels-idx1-ubyte`, `*t10k-…` or `*test-…`),
  * CIFAR-10 (`data_batch_N.bin[.gz]`, `test_batch.bin`) or CIFAR-100 (`train.bin`, `test.bin`).
- * Everything is decoded and checked before anything is stored.
+ * Everything is decoded and checked before anything is stored, and only regular files are
+ * read, each no further than its header promises (files.ts). Asynchronous throughout, so
+ * the host's event loop keeps answering while a large folder is read.
  */
-export function importDatasetFolder(dir: string, options: ImportOptions = {}): DecodedDataset {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    throw new TicketLabError('INVALID_DATASET', `${dir}: not a folder`);
-  }
-  const files = readdirSync(dir).sort();
+export async function importDatasetFolder(
+  dir: string,
+  options: ImportOptions = {},
+): Promise<DecodedDataset> {
+  const isFolder = await stat(dir).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+  if (!isFolder) throw new TicketLabError('INVALID_DATASET', `${dir}: not a folder`);
+  const files = (
+    await readdir(dir).catch((e: unknown) => Promise.reject(datasetFileError(dir, e)))
+  ).sort();
   const name = options.name ?? basename(dir);
 
   const trainImages = findFile(dir, files, /train-images-idx3-ubyte(\.gz)?$/);
@@ -40,14 +53,14 @@ export function importDatasetFolder(dir: string, options: ImportOptions = {}): D
         );
       })();
     const classCount = options.classes ?? 10;
-    const train = readIdxPair(
+    const train = await readIdxPair(
       {
         images: trainImages,
         labels: need(/train-labels-idx1-ubyte(\.gz)?$/, 'train-labels-idx1-ubyte'),
       },
       classCount,
     );
-    const test = readIdxPair(
+    const test = await readIdxPair(
       {
         images: need(/(t10k|test)-images-idx3-ubyte(\.gz)?$/, 't10k-images-idx3-ubyte'),
         labels: need(/(t10k|test)-labels-idx1-ubyte(\.gz)?$/, 't10k-labels-idx1-ubyte'),
@@ -94,7 +107,14 @@ export function importDatasetFolder(dir: string, options: ImportOptions = {}): D
       variant === 'cifar10' ? /^batches\.meta\.txt$/ : /^fine_label_names\.txt$/,
     );
     const metaNames = metaFile
-      ? readFileSync(metaFile, 'utf8')
+      ? Buffer.from(
+          await readDatasetFile(metaFile, {
+            headLength: 0,
+            expect: (_, size) => size,
+            limit: MAX_META_BYTES,
+          }),
+        )
+          .toString('utf8')
           .split('\n')
           .map((s) => s.trim())
           .filter(Boolean)
@@ -107,8 +127,8 @@ export function importDatasetFolder(dir: string, options: ImportOptions = {}): D
         metaNames.length === classCount
           ? metaNames
           : Array.from({ length: classCount }, (_, i) => String(i)),
-      train: readCifarBatches(trainFiles, variant),
-      test: readCifarBatches([testFile], variant),
+      train: await readCifarBatches(trainFiles, variant),
+      test: await readCifarBatches([testFile], variant),
     };
   }
   throw new TicketLabError(

@@ -1,5 +1,5 @@
 import { TicketLabError } from '../core/errors.ts';
-import { BUILTIN_MNIST_ID, loadBuiltinMnist } from '../data/builtin.ts';
+import { BUILTIN_MNIST_ID, loadBuiltinMnist, loadBuiltinMnistAsync } from '../data/builtin.ts';
 import { datasetFromBundle, datasetToBundle, type DecodedDataset } from '../data/dataset.ts';
 import { importDatasetFolder, type ImportOptions } from '../data/import.ts';
 import type { DatasetRow, Store } from '../store/store.ts';
@@ -13,8 +13,10 @@ function register(
   ds: DecodedDataset,
   id: string | null,
   sourcePath: string | null,
+  /** the tensors' blob where already written (an import writes it asynchronously) */
+  written?: string,
 ): DatasetRow {
-  const tensorsBlob = store.putTensors(datasetToBundle(ds));
+  const tensorsBlob = written ?? store.putTensors(datasetToBundle(ds));
   const existing = store.findDatasetByHash(tensorsBlob);
   if (existing) return existing;
   return store.insertDataset({
@@ -39,9 +41,33 @@ export function ensureBuiltinDataset(store: Store): DatasetRow {
   );
 }
 
-export function importDataset(store: Store, dir: string, options: ImportOptions = {}): DatasetRow {
+/** `ensureBuiltinDataset` that keeps the event loop free while the digits are decoded. */
+export async function ensureBuiltinDatasetAsync(store: Store): Promise<DatasetRow> {
+  const row = store.getDataset(BUILTIN_MNIST_ID);
+  if (row) return row;
+  const ds = await loadBuiltinMnistAsync();
+  const tensorsBlob = await store.putTensorsAsync(datasetToBundle(ds));
+  // Synchronous from here: a concurrent call finds this row, or inserts it before this one looks.
+  return (
+    store.getDataset(BUILTIN_MNIST_ID) ?? register(store, ds, BUILTIN_MNIST_ID, null, tensorsBlob)
+  );
+}
+
+/**
+ * Imports a dataset folder without blocking the host's event loop (reading, inflating,
+ * reordering and hashing all yield), so the server and the desktop app keep answering.
+ */
+export async function importDataset(
+  store: Store,
+  dir: string,
+  options: ImportOptions = {},
+): Promise<DatasetRow> {
   // Decoding checks everything before anything is written: nothing half-imported stays.
-  return register(store, importDatasetFolder(dir, options), null, dir);
+  const ds = await importDatasetFolder(dir, options);
+  const tensorsBlob = await store.putTensorsAsync(datasetToBundle(ds));
+  // Synchronous from here: no other import can record the same content between the
+  // look-up and the insert.
+  return register(store, ds, null, dir, tensorsBlob);
 }
 
 export function getDatasetRow(store: Store, id: string): DatasetRow {
@@ -60,4 +86,10 @@ export function getDatasetRow(store: Store, id: string): DatasetRow {
 export function loadDataset(store: Store, id: string): DecodedDataset {
   const row = getDatasetRow(store, id);
   return datasetFromBundle(row, store.getTensors(row.tensorsBlob));
+}
+
+/** `loadDataset` for request handlers: the blob is read and verified off the event loop. */
+export async function loadDatasetAsync(store: Store, id: string): Promise<DecodedDataset> {
+  const row = getDatasetRow(store, id);
+  return datasetFromBundle(row, await store.getTensorsAsync(row.tensorsBlob));
 }

@@ -17,7 +17,12 @@ import { TicketLabError } from '../core/errors.ts';
 import { Scheduler } from '../jobs/scheduler.ts';
 import type { WorkerFactory } from '../jobs/worker-host.ts';
 import { Store, type DatasetRow, type JobRow } from '../store/store.ts';
-import { ensureBuiltinDataset, getDatasetRow, importDataset, loadDataset } from './datasets.ts';
+import {
+  ensureBuiltinDatasetAsync,
+  getDatasetRow,
+  importDataset,
+  loadDatasetAsync,
+} from './datasets.ts';
 import { EventBus } from './events.ts';
 import { exportResults, exportTicket } from './exports.ts';
 import { createTransfers, transferMatrix } from './transfer.ts';
@@ -300,15 +305,15 @@ export class Lab {
         };
       },
       'transfer.matrix': () => transferMatrix(store),
-      'datasets.list': () => {
-        ensureBuiltinDataset(store);
+      'datasets.list': async () => {
+        await ensureBuiltinDatasetAsync(store);
         return store.listDatasets().map(datasetView);
       },
-      'datasets.import': ({ path, name, classes }) =>
-        datasetView(importDataset(store, path, { name, classes })),
-      'datasets.inspect': ({ id, count }) => {
+      'datasets.import': async ({ path, name, classes }) =>
+        datasetView(await importDataset(store, path, { name, classes })),
+      'datasets.inspect': async ({ id, count }) => {
         const row = getDatasetRow(store, id);
-        const ds = loadDataset(store, id);
+        const ds = await loadDatasetAsync(store, id);
         const size = ds.inputShape[0] * ds.inputShape[1] * ds.inputShape[2];
         const n = Math.min(count, ds.test.count);
         const samples = Array.from({ length: n }, (_, i) => ({

@@ -10,11 +10,33 @@ import {
   statSync,
   writeSync,
 } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { TicketLabError } from '../core/errors.ts';
 import { sha256Hex } from '../core/hash.ts';
-import { decodeBundle, encodeBundle, type TensorBundle } from '../core/tensorfile.ts';
+import {
+  decodeBundle,
+  encodeBundle,
+  encodeBundleParts,
+  type TensorBundle,
+} from '../core/tensorfile.ts';
+
+/** Bytes hashed between yields to the event loop: a few milliseconds of SHA-256. */
+const HASH_SLICE = 4 * 2 ** 20;
+
+/** sha256 of the pieces in order, yielding to the event loop between slices. */
+async function sha256Of(parts: Uint8Array[]): Promise<string> {
+  const hash = createHash('sha256');
+  for (const part of parts) {
+    for (let at = 0; at < part.byteLength; at += HASH_SLICE) {
+      hash.update(part.subarray(at, at + HASH_SLICE));
+      await yieldToLoop();
+    }
+  }
+  return hash.digest('hex');
+}
 
 /**
  * Content-addressed blob folder beside the database: `<root>/ab/cdef…` named by the
@@ -81,5 +103,63 @@ export class BlobStore {
 
   getTensors(sha256: string): TensorBundle {
     return decodeBundle(this.get(sha256), `blob ${sha256.slice(0, 12)}…`);
+  }
+
+  /**
+   * `putTensors` for large bundles (datasets) on a host that must stay responsive: the
+   * bundle is hashed in slices with yields in between and written asynchronously, piece by
+   * piece, never copied into one buffer. The same bytes, so the same hash, as `putTensors`.
+   */
+  async putTensorsAsync(bundle: TensorBundle): Promise<string> {
+    const parts = encodeBundleParts(bundle);
+    const sha256 = await sha256Of(parts);
+    const path = this.pathOf(sha256);
+    if (
+      await stat(path).then(
+        () => true,
+        () => false,
+      )
+    )
+      return sha256;
+    await mkdir(dirname(path), { recursive: true });
+    const tmp = join(this.root, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+    try {
+      const file = await open(tmp, 'w');
+      try {
+        let position = 0;
+        for (const part of parts) {
+          for (let at = 0; at < part.byteLength;) {
+            const { bytesWritten } = await file.write(part, at, part.byteLength - at, position);
+            at += bytesWritten;
+            position += bytesWritten;
+          }
+        }
+        await file.sync();
+      } finally {
+        await file.close();
+      }
+      await rename(tmp, path);
+    } catch (e) {
+      await rm(tmp, { force: true });
+      throw e;
+    }
+    return sha256;
+  }
+
+  /** `getTensors` without blocking the event loop: read asynchronously, hashed in slices. */
+  async getTensorsAsync(sha256: string): Promise<TensorBundle> {
+    const path = this.pathOf(sha256);
+    const bytes = await readFile(path).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'ENOENT') throw e;
+      throw new TicketLabError('BLOB_MISSING', `Blob ${sha256} is missing from ${this.root}.`);
+    });
+    const actual = await sha256Of([bytes]);
+    if (actual !== sha256) {
+      throw new TicketLabError(
+        'BLOB_CORRUPT',
+        `Blob ${path} is corrupted: its content hashes to ${actual.slice(0, 12)}…, expected ${sha256.slice(0, 12)}…. Restore it from a backup or rerun the experiment that produced it.`,
+      );
+    }
+    return decodeBundle(bytes, `blob ${sha256.slice(0, 12)}…`);
   }
 }

@@ -334,6 +334,13 @@ export class Store {
     return sha;
   }
 
+  /** `putTensors` that keeps the event loop free while a large bundle is hashed and written. */
+  async putTensorsAsync(bundle: TensorBundle): Promise<string> {
+    const sha = await this.blobs.putTensorsAsync(bundle);
+    this.recordBlob(sha, 'tensors');
+    return sha;
+  }
+
   recordBlob(sha256: string, kind: 'tensors' | 'raw'): void {
     const size = this.blobs.byteSize(sha256);
     this.db
@@ -345,6 +352,10 @@ export class Store {
 
   getTensors(sha256: string): TensorBundle {
     return this.blobs.getTensors(sha256);
+  }
+
+  getTensorsAsync(sha256: string): Promise<TensorBundle> {
+    return this.blobs.getTensorsAsync(sha256);
   }
 
   // ── datasets ─────────────────────────────────────────────────────────────
