@@ -378,6 +378,12 @@ describe('workbench UI in Chromium', () => {
     await expect
       .poll(() => page.locator('svg.chart').first().locator('g.series').count())
       .toBeGreaterThan(0);
+    // the picker is searched by name; chosen experiments stay shown
+    const chips = page.getByLabel('Experiments to compare').locator('label.chip');
+    const before = await chips.count();
+    await page.getByLabel('Find experiments').fill('no such experiment name');
+    await expect.poll(() => chips.count()).toBe(1);
+    expect(before).toBeGreaterThan(1);
     await page.evaluate(() => (location.hash = '#/nowhere/at-all'));
     await expect.poll(() => page.locator('main h1').textContent()).toBe('Not found');
     expect(await page.title()).toBe('Not found at-all — TicketLab');

@@ -14,6 +14,11 @@ import {
 } from '../../renderer/src/lib/lineage.ts';
 import { heatmapGrid } from '../../renderer/src/lib/heatmap.ts';
 import { TEMPLATES, validateSpec } from '../../renderer/src/lib/templates.ts';
+import { listAllExperiments } from '../../renderer/src/lib/experiments.ts';
+import { createClient } from '../../src/api/client.ts';
+import { createExperiment } from '../../src/services/experiments.ts';
+import { Lab } from '../../src/services/lab.ts';
+import { tempDir } from '../helpers.ts';
 
 const ticket = (
   id: string,
@@ -178,4 +183,30 @@ describe('transfer heatmap', () => {
     expect(grid.value('fashion', 'fashion')).toBeUndefined();
     expect(grid.extent).toBe(0.03);
   });
+});
+
+describe('listAllExperiments', () => {
+  it('reaches every experiment past the API page of 1,000, with the filter applied', async () => {
+    const lab = Lab.open({ dataDir: tempDir() });
+    try {
+      const insert = lab.store.db.transaction(() => {
+        for (let seed = 0; seed < 1204; seed++)
+          createExperiment(lab.store, {
+            model: 'lenet-300-100',
+            seed,
+            name: seed % 2 ? `odd ${seed}` : `even ${seed}`,
+          });
+      });
+      insert();
+      const client = createClient(lab.transport());
+      const all = await listAllExperiments(client);
+      expect(all.total).toBe(1204);
+      expect(new Set(all.items.map((e) => e.id)).size).toBe(1204);
+      const odd = await listAllExperiments(client, { search: 'odd' });
+      expect(odd.items).toHaveLength(602);
+      expect(odd.items.every((e) => e.name.startsWith('odd'))).toBe(true);
+    } finally {
+      await lab.close();
+    }
+  }, 120_000);
 });

@@ -2,6 +2,7 @@ import { useMemo, useRef, useState } from 'react';
 import { Chart } from '../charts/Chart.tsx';
 import { useLoad } from '../hooks.ts';
 import { ACCURACY, groupSeries, REDUCERS, seriesCsv, type Reducer } from '../lib/compare.ts';
+import { listAllExperiments } from '../lib/experiments.ts';
 import { download } from '../lib/format.ts';
 
 /** Serialises an SVG with the computed theme colours inlined, so the file looks as shown. */
@@ -24,9 +25,25 @@ function svgText(svg: SVGSVGElement): string {
   return new XMLSerializer().serializeToString(clone);
 }
 
+/** Chips shown at once in the picker; the search reaches the rest. */
+const PICKER_MAX = 200;
+
 export function ComparePage({ initial }: { initial: string[] }) {
-  const experiments = useLoad((c) => c.call('experiments.list', { limit: 1000 }), []);
+  const experiments = useLoad((c) => listAllExperiments(c), []);
   const [selected, setSelected] = useState<string[]>(initial);
+  const [search, setSearch] = useState('');
+  // The chosen experiments always, then those whose name matches, up to a screenful.
+  const pickable = useMemo(() => {
+    const all = experiments.data?.items ?? [];
+    const needle = search.trim().toLowerCase();
+    const matching = all.filter(
+      (e) => !selected.includes(e.id) && (!needle || e.name.toLowerCase().includes(needle)),
+    );
+    return {
+      shown: [...all.filter((e) => selected.includes(e.id)), ...matching.slice(0, PICKER_MAX)],
+      hidden: Math.max(0, matching.length - PICKER_MAX),
+    };
+  }, [experiments.data, selected, search]);
   const [reducer, setReducer] = useState<Reducer>('at early stop');
   const [band, setBand] = useState<'minmax' | 'std'>('minmax');
   const rows = useLoad(
@@ -84,8 +101,15 @@ export function ComparePage({ initial }: { initial: string[] }) {
   return (
     <section>
       <h1>Compare</h1>
+      <input
+        type="search"
+        placeholder="Find experiments to compare"
+        aria-label="Find experiments"
+        value={search}
+        onChange={(e) => setSearch(e.target.value)}
+      />
       <div className="picker" aria-label="Experiments to compare">
-        {(experiments.data?.items ?? []).map((e) => (
+        {pickable.shown.map((e) => (
           <label key={e.id} className="chip">
             <input
               type="checkbox"
@@ -98,6 +122,11 @@ export function ComparePage({ initial }: { initial: string[] }) {
             {e.replicate > 0 ? ` (replicate ${e.replicate})` : ''}
           </label>
         ))}
+        {pickable.hidden > 0 && (
+          <span className="muted">
+            and {pickable.hidden.toLocaleString('en')} more: search to narrow
+          </span>
+        )}
       </div>
       <div className="toolbar">
         <label>

@@ -1,6 +1,7 @@
 import { useMemo, useRef, useState } from 'react';
 import { go } from '../App.tsx';
 import { useClient, useLoad, useReloadOn } from '../hooks.ts';
+import { listAllExperiments } from '../lib/experiments.ts';
 import { pct, when } from '../lib/format.ts';
 
 const STATUSES = ['', 'created', 'running', 'paused', 'done', 'failed', 'cancelled', 'interrupted'];
@@ -17,8 +18,7 @@ export function ExperimentsPage() {
   const [error, setError] = useState<string | null>(null);
   const list = useLoad(
     (c) =>
-      c.call('experiments.list', {
-        limit: 1000,
+      listAllExperiments(c, {
         search: search || undefined,
         status: (status || undefined) as never,
         tag: tag || undefined,
