@@ -86,6 +86,11 @@ export interface ParamSpec {
   trainable: boolean;
   fanIn: number;
   fanOut: number;
+  /**
+   * Kept inside [min, max] after every update: the parameter is clamped, never its use in
+   * the forward pass or a penalty (a clip there zeroes the gradient at the bound).
+   */
+  bounds?: readonly [number, number];
   /** For kernels: output positions per example, to count FLOPs (1 for dense). */
   positions: number;
   isOutput: boolean;
@@ -251,13 +256,19 @@ function convOut(size: number, kernel: number, stride: number, padding: 'same' |
 
 type Shape = number[];
 
+/**
+ * log α of a hard-concrete gate stays in [log 0.01, log 100], as in Louizos, Welling and
+ * Kingma's reference code (clamped after each step): beyond it the gate is shut or open
+ * with certainty and its gradient vanishes.
+ */
+export const LOG_ALPHA_RANGE = [Math.log(1e-2), Math.log(1e2)] as const;
+
 const unitGateParams = (layer: string, units: number, gate: UnitGate | undefined) =>
   gate === undefined
     ? []
-    : (gate === 'hard-concrete'
-        ? (['logAlpha'] as const)
-        : (['noiseMean', 'noiseLogVar'] as const)
-      ).map((role) => unitScaleParam(layer, units, role));
+    : gate === 'hard-concrete'
+      ? [{ ...unitScaleParam(layer, units, 'logAlpha'), bounds: LOG_ALPHA_RANGE }]
+      : (['noiseMean', 'noiseLogVar'] as const).map((role) => unitScaleParam(layer, units, role));
 
 const unitScaleParam = (layer: string, units: number, role: ParamRole = 'scale'): ParamSpec => ({
   name: `${layer}.${role}`,

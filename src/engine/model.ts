@@ -26,16 +26,11 @@ export interface ApplyOptions {
 
 // L0 hard-concrete constants (Louizos, Welling, Kingma 2018).
 export const HARD_CONCRETE = { gamma: -0.1, zeta: 1.1, beta: 2 / 3, eps: 1e-6 };
-const LOG_ALPHA_RANGE = [Math.log(1e-2), Math.log(1e2)] as const;
 
 /** Test-time hard-concrete gate: clip(σ(log α)(ζ − γ) + γ, 0, 1). */
 export function hardConcreteTestGate(logAlpha: tf.Tensor): tf.Tensor {
   const { gamma, zeta } = HARD_CONCRETE;
-  return tf.clipByValue(
-    tf.add(tf.mul(tf.sigmoid(tf.clipByValue(logAlpha, ...LOG_ALPHA_RANGE)), zeta - gamma), gamma),
-    0,
-    1,
-  );
+  return tf.clipByValue(tf.add(tf.mul(tf.sigmoid(logAlpha), zeta - gamma), gamma), 0, 1);
 }
 
 /** A model living on the active backend: variables for every parameter. */
@@ -109,8 +104,9 @@ export class Model {
         if (!training) return tf.mul(h, hardConcreteTestGate(logAlpha));
         const { gamma, zeta, beta, eps } = HARD_CONCRETE;
         const u = tf.randomUniform(noise, eps, 1 - eps, 'float32', seed);
-        const clamped = tf.clipByValue(logAlpha, ...LOG_ALPHA_RANGE);
-        const s = tf.sigmoid(tf.div(tf.add(tf.sub(tf.log(u), tf.log1p(tf.neg(u))), clamped), beta));
+        const s = tf.sigmoid(
+          tf.div(tf.add(tf.sub(tf.log(u), tf.log1p(tf.neg(u))), logAlpha), beta),
+        );
         return tf.mul(h, tf.clipByValue(tf.add(tf.mul(s, zeta - gamma), gamma), 0, 1));
       }
       const mean = p(`${name}.noiseMean`);

@@ -41,6 +41,8 @@ export class Optimizer {
     private readonly settings: OptimizerSettings,
     private readonly params: Map<string, tf.Variable>,
     private readonly masks: ReadonlyMap<string, tf.Tensor> = new Map(),
+    /** parameters kept inside [min, max] after each update (ParamSpec.bounds) */
+    private readonly bounds: ReadonlyMap<string, readonly [number, number]> = new Map(),
   ) {
     const names =
       settings.optimizer === 'adam' ? ['m', 'v'] : settings.momentum > 0 ? ['momentum'] : [];
@@ -93,6 +95,7 @@ export class Optimizer {
         w.assign(w2!);
         m.assign(m2!);
         v.assign(v2!);
+        this.clamp(name, w);
         continue;
       }
       if (mask) g = tf.mul(g, mask);
@@ -114,7 +117,13 @@ export class Optimizer {
         w.assign(tf.sub(w, tf.mul(g, lr)));
       }
       if (mask) w.assign(tf.mul(w, mask));
+      this.clamp(name, w);
     }
+  }
+
+  private clamp(name: string, w: tf.Variable): void {
+    const bound = this.bounds.get(name);
+    if (bound) w.assign(tf.clipByValue(w, bound[0], bound[1]));
   }
 
   async state(): Promise<OptimizerState> {

@@ -144,7 +144,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const trainable = new Map(
     model.specs.filter((p) => p.trainable).map((p) => [p.name, model.v(p.name)]),
   );
-  const optimizer = new Optimizer(settings, trainable, maskTensors);
+  const bounds = new Map(
+    model.specs.flatMap((p) => (p.bounds ? [[p.name, p.bounds] as const] : [])),
+  );
+  const optimizer = new Optimizer(settings, trainable, maskTensors, bounds);
   // One native call per step where the model and loss allow it; tfjs's kernels otherwise.
   const nativeStep =
     opts.penalty || opts.sparsity

@@ -1,3 +1,4 @@
+import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { outputs } from './fixtures.ts';
 import { Rng } from '../../src/core/random.ts';
@@ -10,6 +11,7 @@ import {
 } from '../../src/engine/architectures.ts';
 import { initBackend } from '../../src/engine/backend.ts';
 import { Model } from '../../src/engine/model.ts';
+import { Optimizer } from '../../src/engine/optimizer.ts';
 import { initWeights, type Weights } from '../../src/engine/weights.ts';
 import {
   foldUnitGates,
@@ -101,7 +103,7 @@ describe('unit gates: L0 hard-concrete and Bayesian group noise (Louizos et al.)
     const la = weights.get('fc1.logAlpha')!;
     la[0] = 0; // σ = 0.5 → 0.5·1.2 − 0.1 = 0.5
     la[1] = -3; // σ ≈ 0.047 → < 0.1/1.2: gate 0
-    la[2] = 9; // clamped to log 100: σ ≈ 0.990 → 1.088 → 1
+    la[2] = 9; // σ ≈ 0.9999 → 1.0999 → 1
     const z = testGates('l0', gateSites(arch), weights).get('fc1')!;
     expect(z[0]).toBeCloseTo(0.5, 6);
     expect(z[1]).toBe(0);
@@ -110,7 +112,7 @@ describe('unit gates: L0 hard-concrete and Bayesian group noise (Louizos et al.)
     expect([keep[0], keep[1], keep[2]]).toEqual([1, 0, 1]);
   });
 
-  it('the regularisers: λ/N·Σ P(z ≠ 0) for L0, KL/N with log α = log σ² − log μ² for Bayesian noise', async () => {
+  it('the regularisers: λ/N·Σ_g |g|·P(z_g ≠ 0) for L0 (|g|: weights feeding unit g), KL/N with log α = log σ² − log μ² for Bayesian noise', async () => {
     const arch = buildArchitecture('lenet-300-100', [28, 28, 1], 10);
     for (const method of ['l0', 'bayesian'] as const) {
       const gated = withUnitGates(arch, method);
@@ -119,11 +121,13 @@ describe('unit gates: L0 hard-concrete and Bayesian group noise (Louizos et al.)
       const value = (await gatePenalty(method, gateSites(arch), 0.5, 1000)(model).data())[0]!;
       model.dispose();
       let expected = 0;
-      for (const site of ['fc1', 'fc2']) {
+      for (const [site, fanIn] of [
+        ['fc1', 784],
+        ['fc2', 300],
+      ] as const) {
         if (method === 'l0') {
-          const clamp = (a: number) => Math.min(Math.log(100), Math.max(Math.log(0.01), a));
           for (const a of weights.get(`${site}.logAlpha`)!)
-            expected += 1 / (1 + Math.exp(-(clamp(a) - (2 / 3) * Math.log(0.1 / 1.1))));
+            expected += fanIn / (1 + Math.exp(-(a - (2 / 3) * Math.log(0.1 / 1.1))));
         } else {
           for (const a of noiseLogAlpha(weights, site)) {
             const negKl =
@@ -135,8 +139,56 @@ describe('unit gates: L0 hard-concrete and Bayesian group noise (Louizos et al.)
         }
       }
       expected *= (method === 'l0' ? 0.5 : 1) / 1000;
-      expect(value).toBeCloseTo(expected, 5);
+      expect(Math.abs(value - expected) / Math.abs(expected)).toBeLessThan(1e-6);
     }
+  });
+
+  it('L0 on a convolution charges kh·kw·cᵢ weights per channel', async () => {
+    const arch = buildArchitecture('conv-2', [12, 12, 3], 10);
+    const gated = withUnitGates(arch, 'l0');
+    const weights = gatedWeights(gated, 'l0', 5);
+    const model = new Model(gated, weights);
+    const value = (await gatePenalty('l0', gateSites(arch), 1, 1)(model).data())[0]!;
+    model.dispose();
+    const open = (site: string) =>
+      [...weights.get(`${site}.logAlpha`)!].reduce(
+        (sum, a) => sum + 1 / (1 + Math.exp(-(a - (2 / 3) * Math.log(0.1 / 1.1)))),
+        0,
+      );
+    // conv1: 3×3×3 inputs per channel; conv2: 3×3×64; the dense layers their fan-in
+    const convs = 27 * open('conv1') + 576 * open('conv2');
+    expect(value).toBeGreaterThan(convs);
+    const dense = gateSites(arch).filter((s) => !s.site.startsWith('conv'));
+    const fanIns = new Map(describeParams(arch).map((p) => [p.name, p.shape[0]!]));
+    const rest = dense.reduce((sum, s) => sum + fanIns.get(`${s.layer}.kernel`)! * open(s.site), 0);
+    expect(value).toBeCloseTo(convs + rest, 0);
+  });
+
+  it('L0: log α is clamped to [log 0.01, log 100] as a parameter, never clipped where the penalty would lose its gradient', async () => {
+    const arch = buildArchitecture('lenet-300-100', [28, 28, 1], 10);
+    const gated = withUnitGates(arch, 'l0');
+    const spec = describeParams(gated).find((p) => p.name === 'fc1.logAlpha')!;
+    expect(spec.bounds).toEqual([Math.log(0.01), Math.log(100)]);
+    const weights = gatedWeights(gated, 'l0', 9);
+    weights.get('fc1.logAlpha')!.fill(6); // past log 100, where a clip made the gradient 0
+    const model = new Model(gated, weights);
+    const logAlpha = model.variables.get('fc1.logAlpha')!;
+    const penalty = gatePenalty('l0', gateSites(arch), 1, 1);
+    const { value, grads } = tf.variableGrads(() => penalty(model), [logAlpha]);
+    const g = await Object.values(grads)[0]!.data();
+    expect(Math.min(...g)).toBeGreaterThan(0);
+    // one optimiser step with the parameter's bounds brings it back into range
+    const optimizer = new Optimizer(
+      { optimizer: 'sgd', learningRate: 1e-3, momentum: 0, weightDecay: 0 },
+      new Map([['fc1.logAlpha', logAlpha]]),
+      new Map(),
+      new Map([['fc1.logAlpha', spec.bounds!]]),
+    );
+    tf.tidy(() => optimizer.apply(new Map([['fc1.logAlpha', Object.values(grads)[0]!]])));
+    expect(Math.max(...(await logAlpha.data()))).toBeCloseTo(Math.log(100), 5);
+    tf.dispose([value, ...Object.values(grads)]);
+    optimizer.dispose();
+    model.dispose();
   });
 
   it('training noise is drawn per step: the same seed repeats it, another seed changes it', async () => {

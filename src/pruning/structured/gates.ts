@@ -7,8 +7,10 @@ import { couplingGroups, type UnitMask } from './surgery.ts';
 
 /**
  * Learned unit gates that find neurons and channels to remove:
- * - l0: hard-concrete gates (Louizos, Welling, Kingma 2018), penalised by their expected L0
- *   norm λ·Σ P(z ≠ 0) / N; a unit goes when its test-time gate is exactly 0.
+ * - l0: hard-concrete gates (Louizos, Welling, Kingma 2018), penalised by the expected L0
+ *   norm of the weights they gate, λ·Σ_g |g|·P(z_g ≠ 0) / N, |g| being the weights feeding
+ *   unit g (a dense layer's fan-in, a convolution's kh·kw·cᵢ; biases are not counted, as in
+ *   the paper's group-sparsity code); a unit goes when its test-time gate is exactly 0.
  * - bayesian: multiplicative Gaussian noise per unit with the log-uniform (Jeffreys) prior of
  *   Bayesian compression (Louizos, Ullrich, Welling 2017), penalised by KL(q(z) ‖ p(z)) / N
  *   (Molchanov et al.'s approximation); a unit goes when log α = log σ² − log μ² exceeds a
@@ -24,7 +26,6 @@ const KIND: Record<GateMethod, UnitGate> = { l0: 'hard-concrete', bayesian: 'gau
 const K1 = 0.63576;
 const K2 = 1.8732;
 const K3 = 1.48695;
-const LOG_ALPHA_RANGE = [Math.log(1e-2), Math.log(1e2)] as const;
 
 export interface GateSite {
   /** the layer whose output units the gate keeps or removes */
@@ -63,12 +64,15 @@ export function gatePenalty(
 ): (model: Model) => tf.Scalar {
   return (model) =>
     tf.tidy(() => {
-      const terms = sites.map(({ site }) => {
+      const terms = sites.map(({ layer, site }) => {
         if (method === 'l0') {
           const { beta, gamma, zeta } = HARD_CONCRETE;
-          const logAlpha = tf.clipByValue(model.v(`${site}.logAlpha`), ...LOG_ALPHA_RANGE);
-          // P(z ≠ 0) = σ(log α − β·log(−γ/ζ))
-          return tf.sum(tf.sigmoid(tf.sub(logAlpha, beta * Math.log(-gamma / zeta))));
+          // log α is clamped as a parameter after each step (ParamSpec.bounds), never here:
+          // a clip would zero the penalty's gradient at the bound.
+          const logAlpha = model.v(`${site}.logAlpha`);
+          // P(z ≠ 0) = σ(log α − β·log(−γ/ζ)), charged for every weight the gate removes
+          const open = tf.sigmoid(tf.sub(logAlpha, beta * Math.log(-gamma / zeta)));
+          return tf.mul(tf.sum(open), weightsPerUnit(model, layer));
         }
         const logAlpha = tf.sub(
           model.v(`${site}.noiseLogVar`),
@@ -90,18 +94,25 @@ export function gatePenalty(
 
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 
+/** The weights feeding one output unit of `layer`: its kernel's size over its units. */
+function weightsPerUnit(model: Model, layer: string): number {
+  const kernel = model.specs.find((p) => p.name === `${layer}.kernel`);
+  if (!kernel) throw new Error(`gate site ${layer} has no kernel`);
+  const size = kernel.shape.reduce((a, b) => a * b, 1);
+  return size / kernel.shape[kernel.shape.length - 1]!;
+}
+
 /** Each site's deterministic test-time multiplier, from the trained gate parameters. */
 export function testGates(method: GateMethod, sites: GateSite[], weights: Weights) {
   return new Map(
     sites.map(({ site }) => {
       if (method === 'bayesian') return [site, weights.get(`${site}.noiseMean`)!.slice()];
       const { gamma, zeta } = HARD_CONCRETE;
-      const clamp = (x: number) => Math.min(LOG_ALPHA_RANGE[1], Math.max(LOG_ALPHA_RANGE[0], x));
       return [
         site,
         weights
           .get(`${site}.logAlpha`)!
-          .map((a) => Math.min(1, Math.max(0, sigmoid(clamp(a)) * (zeta - gamma) + gamma))),
+          .map((a) => Math.min(1, Math.max(0, sigmoid(a) * (zeta - gamma) + gamma))),
       ];
     }),
   );
