@@ -20,6 +20,7 @@ export const ERROR_CODES = [
   'LAYER_COLLAPSE',
   'BACKEND_UNAVAILABLE',
   'FILE_EXISTS',
+  'SCORE_NOT_FINITE',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

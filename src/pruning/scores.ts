@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { TicketLabError } from '../core/errors.ts';
 import { Rng } from '../core/random.ts';
 import { exampleSize } from '../data/dataset.ts';
 import type { PreparedData } from '../data/split.ts';
@@ -168,7 +169,9 @@ export async function magnitudeScores(model: Model): Promise<Scores> {
 
 /**
  * Keeps the `density` share of the currently kept weights with the highest scores, over
- * all layers (global) or in each layer (layerwise). Pruned weights stay pruned.
+ * all layers (global) or in each layer (layerwise). Pruned weights stay pruned. A score
+ * that is not finite (SynFlow's product overflowing float32 on a deep net, a NaN loss in
+ * SNIP or GraSP) has no rank: it stops the pruning with the layer named, never sorted last.
  */
 export function keepTop(
   scores: Scores,
@@ -187,8 +190,13 @@ export function keepTop(
     const m = mask.get(layer)!;
     const s = scores.get(layer)!;
     const out: { layer: string; index: number; score: number }[] = [];
-    for (let i = 0; i < m.length; i++)
-      if (m[i]) out.push({ layer, index: i, score: Number.isFinite(s[i]!) ? s[i]! : -Infinity });
+    for (let i = 0; i < m.length; i++) if (m[i]) out.push({ layer, index: i, score: s[i]! });
+    const bad = out.filter((c) => !Number.isFinite(c.score));
+    if (bad.length > 0)
+      throw new TicketLabError(
+        'SCORE_NOT_FINITE',
+        `${layer}: ${bad.length} of ${out.length} scores are not finite (first: ${bad[0]!.score} at weight ${bad[0]!.index}); float32 overflowed or the loss diverged, so no ranking can be trusted. Try layer-wise scope, fewer SynFlow rounds, or a smaller network.`,
+      );
     return out;
   };
   if (scope === 'global') pick([...mask.keys()].flatMap(candidates), Math.round(total * density));

@@ -148,6 +148,25 @@ describe('pruning scores at initialisation', () => {
     for (const [n, m] of again) m.forEach((v, i) => v && expect(global.get(n)![i]).toBe(1));
   });
 
+  it('refuses to rank scores that are not finite, naming the layer, instead of sorting them last', () => {
+    const rng = new Rng(6);
+    const mask = denseMask(specs);
+    const scores = new Map([...mask].map(([n, m]) => [n, Float32Array.from(m, () => rng.next())]));
+    scores.get('fc2.kernel')![7] = Infinity;
+    scores.get('fc2.kernel')![9] = NaN;
+    for (const scope of ['global', 'layerwise'] as const)
+      expect(() => keepTop(scores, mask, 0.5, scope)).toThrowError(
+        expect.objectContaining({
+          code: 'SCORE_NOT_FINITE',
+          message: expect.stringMatching(/^fc2\.kernel: 2 of 30000 scores are not finite/),
+        }),
+      );
+    // a pruned weight's score is not read: it cannot stop the ranking
+    mask.get('fc2.kernel')![7] = 0;
+    mask.get('fc2.kernel')![9] = 0;
+    expect(countKept(keepTop(scores, mask, 0.5, 'layerwise').get('fc2.kernel')!)).toBe(15000);
+  });
+
   it('iterative SynFlow reaches the target density (exponential schedule), data-free', async () => {
     await initBackend('wasm');
     const model = new Model(arch, theta0);
