@@ -59,14 +59,35 @@ export async function synflowScores(model: Model, mask: Mask): Promise<Scores> {
   );
 }
 
-/** A seeded sample of training examples for data-dependent scores. */
+/**
+ * A seeded, class-balanced sample of `count` training examples (each class gets
+ * ⌊count/classes⌋ or one more, while it has them), as GraSP's reference code draws its
+ * samples per class: a plain random draw can leave a class out of a small batch.
+ */
+export function sampleIndices(
+  labels: ArrayLike<number>,
+  classes: number,
+  count: number,
+  seed: number,
+) {
+  const byClass: number[][] = Array.from({ length: classes }, () => []);
+  for (const i of new Rng(seed).permutation(labels.length)) byClass[labels[i]!]?.push(i);
+  const picked: number[] = [];
+  const n = Math.min(count, labels.length);
+  for (let round = 0; picked.length < n; round++)
+    for (const members of byClass)
+      if (round < members.length && picked.length < n) picked.push(members[round]!);
+  return picked;
+}
+
+/** A seeded, class-balanced sample of training examples for data-dependent scores. */
 function sampleBatch(
   data: PreparedData,
   count: number,
   seed: number,
 ): { x: tf.Tensor; y: tf.Tensor } {
-  const n = Math.min(count, data.train.count);
-  const idx = new Rng(seed).permutation(data.train.count).subarray(0, n);
+  const idx = sampleIndices(data.train.y, data.classes, count, seed);
+  const n = idx.length;
   const size = exampleSize(data.train.shape);
   const xs = new Float32Array(n * size);
   const ys = new Int32Array(n);

@@ -9,6 +9,7 @@ import { countKept, denseMask } from '../../src/pruning/mask.ts';
 import {
   graspScores,
   keepTop,
+  sampleIndices,
   pruneAtInit,
   snipScores,
   synflowScores,
@@ -146,6 +147,25 @@ describe('pruning scores at initialisation', () => {
     expect(countKept(layerwise.get('fc3.kernel')!)).toBe(100);
     const again = keepTop(scores, global, 0.05, 'global');
     for (const [n, m] of again) m.forEach((v, i) => v && expect(global.get(n)![i]).toBe(1));
+  });
+
+  it('SNIP and GraSP sample their batch class-balanced, seeded', () => {
+    // 200 examples, class 0 five times as common as each other
+    const labels = Int32Array.from({ length: 200 }, (_, i) => (i % 14 < 5 ? 0 : (i % 14) - 4));
+    const counts = (idx: number[]) => {
+      const c = new Array<number>(10).fill(0);
+      for (const i of idx) c[labels[i]!]!++;
+      return c;
+    };
+    const idx = sampleIndices(labels, 10, 35, 3);
+    expect(new Set(idx).size).toBe(35);
+    expect(counts(idx)).toEqual([4, 4, 4, 4, 4, 3, 3, 3, 3, 3]);
+    expect(sampleIndices(labels, 10, 35, 3)).toEqual(idx);
+    expect(sampleIndices(labels, 10, 35, 4)).not.toEqual(idx);
+    // more than the rarer classes hold: the rest comes from the classes that have more
+    const all = counts(sampleIndices(labels, 10, 180, 3));
+    expect(all.reduce((a, b) => a + b)).toBe(180);
+    expect(all.slice(1)).toEqual(counts([...labels.keys()]).slice(1));
   });
 
   it('refuses to rank scores that are not finite, naming the layer, instead of sorting them last', () => {
