@@ -279,8 +279,12 @@ export function ticketTrainer(config: TrainerConfig, hooks: ImpHooks, options: R
     self: { level: number; method: TicketMethod } = { level, method: 'imp' },
   ) => {
     if (config.controls.randomReinit && !done.has(runKey({ level, method: 'random-reinit' }))) {
+      // New initial weights are an iteration-0 network: they train the whole length, also
+      // when the tickets rewind to θ_k and train from k (Frankle et al. 2020's control).
       const fresh = initWeights(specs, config.init, deriveSeed(config.seed, 'reinit', level));
-      await trainTicket(level, 'random-reinit', self, mask, applyMask(fresh, mask));
+      await trainTicket(level, 'random-reinit', self, mask, applyMask(fresh, mask), {
+        startIteration: 0,
+      });
     }
     if (config.controls.randomPrune && !done.has(runKey({ level, method: 'random-prune' }))) {
       const randomMask = randomMaskLike(

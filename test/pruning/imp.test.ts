@@ -128,6 +128,17 @@ describe('iterative magnitude pruning', () => {
     expect(imp1.training.evals[0]!.iteration).toBe(4);
   });
 
+  it('under rewinding, the random re-initialisation trains from iteration 0; the random mask from θ_k', async () => {
+    await initBackend('wasm');
+    const tickets = await collect({ ...base, rewindIteration: 4, levels: 1 });
+    const [, imp1, reinit1, random1] = tickets as TicketOutcome[];
+    expect(reinit1!.method).toBe('random-reinit');
+    expect(reinit1!.training.evals[0]!.iteration).toBe(0);
+    expect(reinit1!.training.evals.at(-1)!.iteration).toBe(12);
+    expect(imp1!.training.evals[0]!.iteration).toBe(4);
+    expect(random1!.training.evals[0]!.iteration).toBe(4);
+  });
+
   it('continues with the missing controls of the last stored level', async () => {
     await initBackend('wasm');
     const full = await collect({ ...base, levels: 1 });
