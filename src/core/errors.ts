@@ -19,7 +19,9 @@ export type ErrorCode =
   | 'PAUSED'
   | 'LAYER_COLLAPSE'
   | 'BACKEND_UNAVAILABLE'
-  | 'FILE_EXISTS';
+  | 'FILE_EXISTS'
+  | 'DISK_FULL'
+  | 'JOB_RUNNING_ELSEWHERE';
 
 export class TicketLabError extends Error {
   override readonly name = 'TicketLabError';

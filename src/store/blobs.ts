@@ -15,6 +15,7 @@ import { dirname, join } from 'node:path';
 import { TicketLabError } from '../core/errors.ts';
 import { sha256Hex } from '../core/hash.ts';
 import { decodeBundle, encodeBundle, type TensorBundle } from '../core/tensorfile.ts';
+import { diskFullError, isDiskFull } from './disk.ts';
 
 /**
  * Content-addressed blob folder beside the database: `<root>/ab/cdef…` named by the
@@ -43,19 +44,27 @@ export class BlobStore {
     const sha256 = sha256Hex(bytes);
     const path = this.pathOf(sha256);
     if (existsSync(path)) return sha256;
-    mkdirSync(dirname(path), { recursive: true });
     const tmp = join(this.root, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
-    const fd = openSync(tmp, 'w');
     try {
-      let written = 0;
-      while (written < bytes.byteLength) {
-        written += writeSync(fd, bytes, written, bytes.byteLength - written);
+      mkdirSync(dirname(path), { recursive: true });
+      const fd = openSync(tmp, 'w');
+      try {
+        let written = 0;
+        while (written < bytes.byteLength) {
+          written += writeSync(fd, bytes, written, bytes.byteLength - written);
+        }
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
       }
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
+      renameSync(tmp, path);
+    } catch (e) {
+      // A failed write (a full disk above all) leaves nothing behind: the partial temp file
+      // would hold the space the user is about to free.
+      rmSync(tmp, { force: true });
+      if (isDiskFull(e)) throw diskFullError(this.root);
+      throw e;
     }
-    renameSync(tmp, path);
     return sha256;
   }
 

@@ -156,25 +156,45 @@ describe('job scheduler with a real compute worker', () => {
 });
 
 describe('recovery after a host died', () => {
-  it('marks stale running jobs interrupted and requeues only those with auto-resume on', async () => {
+  it('marks running jobs whose owner lock is free interrupted, requeues only those with auto-resume on, and never touches a live owner', async () => {
     const { Store } = await import('../../src/store/store.ts');
     const { Scheduler } = await import('../../src/jobs/scheduler.ts');
+    const { HostLock } = await import('../../src/store/host-lock.ts');
     const { createExperiment } = await import('../../src/services/experiments.ts');
-    const store = Store.open(tempDir());
+    const dataDir = tempDir();
+    const store = Store.open(dataDir);
+    // Another host's lock, held for the whole test (a process that is alive, however busy).
+    const liveHost = HostLock.acquire(dataDir);
+    const deadHost = HostLock.acquire(dataDir);
+    deadHost.release();
     try {
       const a = createExperiment(store, { model: 'lenet-5', seed: 1 }).experiment;
       const b = createExperiment(store, { model: 'lenet-5', seed: 2 }).experiment;
       const live = createExperiment(store, { model: 'lenet-5', seed: 3 }).experiment;
+      const legacy = createExperiment(store, { model: 'lenet-5', seed: 4 }).experiment;
       const hourAgo = new Date(Date.now() - 3600_000).toISOString();
       const resumeMe = store.insertJob(a.id, 'imp', true);
       const leaveMe = store.insertJob(b.id, 'imp', false);
       const otherHost = store.insertJob(live.id, 'imp', true);
+      const beforeLocks = store.insertJob(legacy.id, 'imp', true);
       for (const j of [resumeMe, leaveMe])
-        store.updateJob(j.id, { state: 'running', owner: 'elsewhere:1', heartbeatAt: hourAgo });
-      // A job another live host is running (fresh heartbeat) is left alone.
+        store.updateJob(j.id, {
+          state: 'running',
+          owner: 'elsewhere:1',
+          ownerLock: deadHost.name,
+          heartbeatAt: new Date().toISOString(),
+        });
+      // A job a live host holds is left alone, however old its heartbeat.
       store.updateJob(otherHost.id, {
         state: 'running',
         owner: 'elsewhere:2',
+        ownerLock: liveHost.name,
+        heartbeatAt: hourAgo,
+      });
+      // Claimed before locks existed, on another machine: only its heartbeat can tell.
+      store.updateJob(beforeLocks.id, {
+        state: 'running',
+        owner: 'elsewhere:3',
         heartbeatAt: new Date().toISOString(),
       });
       const events: string[] = [];
@@ -191,9 +211,16 @@ describe('recovery after a host died', () => {
       );
       expect(events.filter((e) => e.startsWith(leaveMe.id))).toEqual([`${leaveMe.id}:interrupted`]);
       expect(store.getJob(otherHost.id)!.state).toBe('running');
+      expect(store.getJob(beforeLocks.id)!.state).toBe('running');
       expect(store.getExperiment(b.id)!.status).toBe('interrupted');
+      // resuming the live host's job is refused, naming the process that runs it
+      expect(() => scheduler.resume(otherHost.id)).toThrowError(
+        /is running in another live process \(elsewhere:2\)/,
+      );
+      expect(store.getJob(otherHost.id)!.state).toBe('running');
       await scheduler.close({ pauseRunning: false });
     } finally {
+      liveHost.release();
       store.close();
     }
   });
