@@ -20,18 +20,37 @@ describe('job scheduler with a real compute worker', () => {
       });
       // Until the worker has loaded its backend the job says it is warming up, not 0%.
       expect(lab.store.getJob(job!.id)!.phase).toBe(WARMING_UP);
-      await waitForEvent(lab, (e) => e.type === 'job.progress' && e.level === 1 && e.step > 130);
+      // Pause once training has begun. Where the worker is when the pause reaches it depends
+      // on the machine's speed (a loaded one reports late): so nothing below assumes a level,
+      // only what must hold wherever it stopped.
+      await waitForEvent(lab, (e) => e.type === 'job.progress');
       await lab.invoke('jobs.pause', { jobId: job!.id });
       const paused = await lab.scheduler.wait(job!.id);
       expect(paused.state).toBe('paused');
-      expect(paused.checkpointRun).toBe('1/imp');
-      expect(paused.checkpointIteration).toBeGreaterThan(130);
+      // It stopped inside a run, with a checkpoint of it: the runs before it are stored and
+      // trained, none after it.
+      expect(RUNS).toContain(paused.checkpointRun);
+      expect(paused.checkpointIteration).toBeGreaterThanOrEqual(0);
+      expect(paused.checkpointIteration).toBeLessThan(EXPECTED.iterations);
       expect(existsSync(lab.store.blobs.pathOf(paused.checkpointBlob!))).toBe(true);
+      const trained = (await lab.invoke('experiments.lineage', { id: experiment.id })).tickets
+        .filter((t) => t.trained)
+        .map((t) => `${t.level}/${t.method}`);
+      expect(trained).toEqual(RUNS.slice(0, RUNS.indexOf(paused.checkpointRun!)));
       expect((await lab.invoke('experiments.get', { id: experiment.id })).status).toBe('paused');
 
+      // Resuming continues that run from its checkpoint: it does not train it from the start.
+      const steps: number[] = [];
+      const unsubscribe = lab.subscribe((e) => {
+        if (e.type === 'job.progress' && `${e.level}/${e.method}` === paused.checkpointRun)
+          steps.push(e.step);
+      });
       await lab.invoke('jobs.resume', { jobId: job!.id });
       const done = await lab.scheduler.wait(job!.id);
+      unsubscribe();
       expect(done.state).toBe('done');
+      expect(steps.length).toBeGreaterThan(0);
+      expect(Math.min(...steps)).toBeGreaterThan(paused.checkpointIteration!);
       expect(done.checkpointBlob).toBeNull();
       expect(existsSync(lab.store.blobs.pathOf(paused.checkpointBlob!))).toBe(false); // superseded checkpoints are removed
       expectCompleteExperiment(dataDir, experiment.id, EXPECTED);
