@@ -1,62 +1,12 @@
-import { spawnSync } from 'node:child_process';
-import {
-  closeSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readdirSync,
-  rmSync,
-  symlinkSync,
-  writeSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Lab } from '../../src/services/lab.ts';
-import { tempDir } from '../helpers.ts';
+import { canMountTmpfs, fillDisk, mountTmpfs, tempDir, unmount } from '../helpers.ts';
 import { expectCompleteExperiment, SMALL_SPEC, waitForEvent } from './fixtures.ts';
 
-/**
- * A real full disk: a small tmpfs, filled to the last byte. Mounting needs root (CI runs as
- * root); where it is refused these tests say so and are skipped.
- */
-function mountTmpfs(dir: string, size: string): boolean {
-  return spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir]).status === 0;
-}
-
-function unmount(dir: string) {
-  if (spawnSync('umount', [dir]).status !== 0) spawnSync('umount', ['-l', dir]);
-}
-
-const canMount = (() => {
-  const probe = mkdtempSync(join(tmpdir(), 'ticketlab-tmpfs-probe-'));
-  try {
-    if (!mountTmpfs(probe, '1m')) return false;
-    unmount(probe);
-    return true;
-  } finally {
-    rmSync(probe, { recursive: true, force: true });
-  }
-})();
-
-/** Writes a file into `dir` until its file system has not one byte left; returns its path. */
-function fillDisk(dir: string): string {
-  const path = join(dir, 'filler');
-  const fd = openSync(path, 'w');
-  try {
-    for (const chunk of [1 << 20, 1 << 12, 1]) {
-      const bytes = Buffer.alloc(chunk, 7);
-      try {
-        for (;;) writeSync(fd, bytes);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'ENOSPC') throw e;
-      }
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return path;
-}
+// A real full disk: a small tmpfs, filled to the last byte (skipped where mounting is refused).
+const canMount = canMountTmpfs();
 
 const EXPECTED = { runs: ['0/dense', '1/imp', '2/imp'], iterations: 300, evalEvery: 50 };
 
