@@ -204,7 +204,10 @@ async function cmdJobs(lab: Lab, options: Map<string, string | true>): Promise<n
         jobs.map((j) => [
           j.id,
           j.experimentId,
-          j.state,
+          // shown, never changed: `resume` takes over a job whose process is gone
+          j.state === 'running' && lab.scheduler.isOrphaned(j.id)
+            ? 'running (its process is gone: resume it)'
+            : j.state,
           percent(j.progress, 0),
           j.phase ?? '-',
           String(j.attempt),

@@ -181,11 +181,33 @@ export class Scheduler {
     return stale ? null : job.owner;
   }
 
+  /**
+   * Whether a job is marked running but no live process holds it (its host died): it stays
+   * so until a host runs it again (`resume`, or a long-lived host's start). Only looks.
+   */
+  isOrphaned(id: string): boolean {
+    const job = this.store.getJob(id);
+    return job !== undefined && job.state === 'running' && this.holder(job) === null;
+  }
+
   private runningElsewhere(job: JobRow, holder: string): TicketLabError {
     return new TicketLabError(
       'JOB_RUNNING_ELSEWHERE',
       `Job ${job.id} (experiment ${job.experimentId}) is running in another live process (${holder}), which holds its lock${job.ownerLock ? ` ${join(this.store.dataDir, 'locks', job.ownerLock)}` : ''}; starting it here too would train it twice. Pause it there (Ctrl-C, or pause in the app) or end that process, then resume.`,
     );
+  }
+
+  /**
+   * For pause and cancel, which act through the worker running the job: a job another live
+   * process runs is refused (this host cannot reach its worker), and one whose owner died is
+   * taken over first (it is interrupted, with its checkpoint).
+   */
+  private takeOverIfOrphaned(job: JobRow): JobRow {
+    if (job.state !== 'running' || this.runningHere(job.id)) return job;
+    const holder = this.holder(job);
+    if (holder !== null) throw this.runningElsewhere(job, holder);
+    this.takeOver(job, 'Its host stopped while this job was running.');
+    return this.job(job.id);
   }
 
   /**
@@ -263,15 +285,18 @@ export class Scheduler {
 
   /** Pauses at the next step boundary, keeping a checkpoint; a queued job just waits. */
   pause(id: string): JobRow {
-    const job = this.job(id);
-    if (job.state === 'running') {
+    const job = this.takeOverIfOrphaned(this.job(id));
+    if (job.state === 'interrupted') {
+      this.setState(job, 'paused');
+      this.store.setExperimentStatus(job.experimentId, 'paused', 'Paused.');
+    } else if (job.state === 'running') {
       this.slots.find((s) => s.jobId === id)?.worker?.send({ type: 'pause', jobId: id });
     } else if (job.state === 'queued') {
       this.setState(job, 'paused');
     } else {
       throw new TicketLabError(
         'INVALID_SPEC',
-        `Job ${id} is ${job.state}; only a queued or running job can be paused.`,
+        `Job ${id} is ${job.state}; only a queued, running or interrupted job can be paused.`,
       );
     }
     return this.store.getJob(id)!;
@@ -285,12 +310,7 @@ export class Scheduler {
   resume(id: string): JobRow {
     try {
       let job = this.job(id);
-      if (job.state === 'running' && !this.runningHere(id)) {
-        const holder = this.holder(job);
-        if (holder !== null) throw this.runningElsewhere(job, holder);
-        this.takeOver(job, 'Its host stopped while this job was running.');
-        job = this.job(id);
-      }
+      job = this.takeOverIfOrphaned(job);
       if (
         !RESUMABLE.includes(job.state) ||
         !this.store.transitionJob(id, { states: [job.state] }, 'queued')
@@ -318,7 +338,7 @@ export class Scheduler {
 
   /** Stops a job and keeps every finished level; the run in flight is dropped. */
   cancel(id: string): JobRow {
-    const job = this.job(id);
+    const job = this.takeOverIfOrphaned(this.job(id));
     if (job.state === 'running') {
       this.slots.find((s) => s.jobId === id)?.worker?.send({ type: 'cancel', jobId: id });
     } else if (!TERMINAL.includes(job.state)) {

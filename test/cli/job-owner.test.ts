@@ -75,6 +75,9 @@ describe('a job belongs to the live process that runs it', () => {
 
       process.kill(-owner.pid!, 'SIGKILL');
       await exited;
+      // The listing says the owner is gone, and still changes nothing.
+      expect(cli(['jobs'], data).stdout).toMatch(/running \(its process is gone: resume it\)/);
+      expect(jobRows(data)).toEqual([job]);
       const resumed = cli(['resume', job!.id], data);
       expect(resumed.code).toBe(0);
       expect(resumed.stdout).toMatch(/Done: \d+ tickets trained/);

@@ -232,10 +232,12 @@ describe('recovery after a host died', () => {
       expect(store.getJob(otherHost.id)!.state).toBe('running');
       expect(store.getJob(beforeLocks.id)!.state).toBe('running');
       expect(store.getExperiment(b.id)!.status).toBe('interrupted');
-      // resuming the live host's job is refused, naming the process that runs it
-      expect(() => scheduler.resume(otherHost.id)).toThrowError(
-        /is running in another live process \(elsewhere:2\)/,
-      );
+      // resuming, pausing or cancelling the live host's job is refused, naming the process
+      // that runs it (only its host can reach its worker)
+      for (const act of ['resume', 'pause', 'cancel'] as const)
+        expect(() => scheduler[act](otherHost.id)).toThrowError(
+          /is running in another live process \(elsewhere:2\)/,
+        );
       expect(store.getJob(otherHost.id)!.state).toBe('running');
       await scheduler.close({ pauseRunning: false });
     } finally {
