@@ -1,5 +1,14 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach } from 'vitest';
@@ -14,6 +23,49 @@ export function tempDir(prefix = 'ticketlab-test-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   made.push(dir);
   return dir;
+}
+
+/**
+ * A real full disk for tests: a small tmpfs mounted on `dir`. Mounting needs root (CI runs
+ * as root); false where it is refused, and the tests that need it are skipped.
+ */
+export function mountTmpfs(dir: string, size: string): boolean {
+  return spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir]).status === 0;
+}
+
+export function unmount(dir: string) {
+  if (spawnSync('umount', [dir]).status !== 0) spawnSync('umount', ['-l', dir]);
+}
+
+/** Whether this machine lets the tests mount a tmpfs (tried once, on a scratch folder). */
+export function canMountTmpfs(): boolean {
+  const probe = mkdtempSync(join(tmpdir(), 'ticketlab-tmpfs-probe-'));
+  try {
+    if (!mountTmpfs(probe, '1m')) return false;
+    unmount(probe);
+    return true;
+  } finally {
+    rmSync(probe, { recursive: true, force: true });
+  }
+}
+
+/** Writes a file into `dir` until its file system has not one byte left; returns its path. */
+export function fillDisk(dir: string): string {
+  const path = join(dir, 'filler');
+  const fd = openSync(path, 'w');
+  try {
+    for (const chunk of [1 << 20, 1 << 12, 1]) {
+      const bytes = Buffer.alloc(chunk, 7);
+      try {
+        for (;;) writeSync(fd, bytes);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOSPC') throw e;
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return path;
 }
 
 /** ../shared/datasets beside the checkout, where CI puts real datasets. */

@@ -133,6 +133,12 @@ async function watchJob(lab: Lab, jobId: string, experimentId: string): Promise<
       out(`See them with: ticketlab show ${experimentId}`);
       return 0;
     }
+    if (job.state === 'paused' && job.error) {
+      // paused by the host, not by the user: a full disk
+      process.stderr.write(`Paused job ${jobId}: ${job.error}\n`);
+      out(`Continue with: ticketlab resume ${jobId}`);
+      return 1;
+    }
     if (job.state === 'paused') {
       out(
         `Paused job ${jobId}${job.checkpointIteration !== null ? ` at iteration ${job.checkpointIteration} of ${job.phase}` : ''}; ${tickets} tickets from this session are stored.`,
@@ -184,11 +190,12 @@ async function cmdRun(
     out(`See it with: ticketlab show ${experiment.id}   (or run again with --new-replicate)`);
     return 0;
   }
+  // Refused (JOB_RUNNING_ELSEWHERE) when another live process runs this experiment.
+  const job = await lab.invoke('jobs.start', { experimentId: experiment.id });
   if (!created)
     out(
       `Continuing experiment ${experiment.id} (same spec hash ${experiment.specHash.slice(0, 12)}…; ${experiment.levels} levels already stored).`,
     );
-  const job = await lab.invoke('jobs.start', { experimentId: experiment.id });
   printLevelHeader(lab, experiment);
   return watchJob(lab, job.id, experiment.id);
 }
@@ -213,7 +220,10 @@ async function cmdJobs(lab: Lab, options: Map<string, string | true>): Promise<n
         jobs.map((j) => [
           j.id,
           j.experimentId,
-          j.state,
+          // shown, never changed: `resume` takes over a job whose process is gone
+          j.state === 'running' && lab.scheduler.isOrphaned(j.id)
+            ? 'running (its process is gone: resume it)'
+            : j.state,
           percent(j.progress, 0),
           j.phase ?? '-',
           String(j.attempt),

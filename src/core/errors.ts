@@ -21,6 +21,8 @@ export const ERROR_CODES = [
   'BACKEND_UNAVAILABLE',
   'FILE_EXISTS',
   'SCORE_NOT_FINITE',
+  'DISK_FULL',
+  'JOB_RUNNING_ELSEWHERE',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

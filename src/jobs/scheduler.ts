@@ -1,9 +1,12 @@
 import { availableParallelism, hostname } from 'node:os';
+import { join } from 'node:path';
 import type { ApiEvent } from '../api/events.ts';
 import { replicateSeed, resolveSpec, type ResolvedSpec } from '../api/spec.ts';
-import { TicketLabError } from '../core/errors.ts';
+import { isTicketLabError, TicketLabError } from '../core/errors.ts';
 import { runKey } from '../core/run-key.ts';
 import type { TicketMethod } from '../pruning/imp.ts';
+import { diskFullError, isDiskFull } from '../store/disk.ts';
+import { HostLock } from '../store/host-lock.ts';
 import type { JobRow, Store } from '../store/store.ts';
 import type { ResumeRef, StartJob, TransferRef, WorkerMessage } from './protocol.ts';
 import { forkWorker, type WorkerFactory, type WorkerProcess } from './worker-host.ts';
@@ -14,7 +17,11 @@ export interface SchedulerOptions {
   workerFactory?: WorkerFactory;
   /** compute jobs at a time (each in its own worker process) */
   concurrency?: number;
-  /** a running job whose heartbeat is older than this is considered dead */
+  /**
+   * Only for jobs claimed before owner locks existed (migration 0005) by a host on another
+   * machine, whose process cannot be checked: such a job whose heartbeat is older than this
+   * is considered dead. Every other job belongs to its owner exactly while its lock is held.
+   */
   staleMs?: number;
   /** starts of one job after which a crashing job is failed instead of resumed */
   maxAttempts?: number;
@@ -49,7 +56,15 @@ interface Live {
   progressAtStart: number;
   lastWrite: number;
   lastAccuracy: number | null;
+  /**
+   * Set when a report of the worker could not be stored (a full disk above all): later
+   * reports are dropped, since storing them would skip past the lost one, and the job ends
+   * in this state once the worker has stopped.
+   */
+  halted: { state: 'paused' | 'failed'; message: string } | null;
 }
+
+const RESUMABLE: JobRow['state'][] = ['paused', 'interrupted', 'cancelled', 'failed'];
 
 function processAlive(pid: number): boolean {
   try {
@@ -64,7 +79,10 @@ function processAlive(pid: number): boolean {
  * The job scheduler in the hosting process: keeps the queue in SQLite, runs jobs in
  * long-lived compute workers, and is the only writer of what they report. A worker that
  * dies marks its job interrupted and is replaced; the job resumes from its last
- * checkpoint. A host that dies leaves a stale heartbeat, which the next host recovers.
+ * checkpoint. A host holds a lock (HostLock) for as long as it lives and records it on the
+ * jobs it claims: a job whose owner's lock is free was left by a host that died, and may be
+ * taken over; one whose lock is held is never touched, however old its heartbeat (a stopped
+ * or busy host is not a dead one). A full disk pauses the job instead of crashing the host.
  */
 export class Scheduler {
   readonly owner = `${hostname()}:${process.pid}`;
@@ -76,6 +94,8 @@ export class Scheduler {
   private readonly heartbeat: NodeJS.Timeout;
   private readonly store: Store;
   private readonly factory: WorkerFactory;
+  /** taken when this host first claims a job, released on close */
+  private lock: HostLock | null = null;
   private closed = false;
 
   constructor(private readonly options: SchedulerOptions) {
@@ -117,20 +137,91 @@ export class Scheduler {
   }
 
   /**
-   * Finds jobs left running by a host that is gone (its process is dead, or its heartbeat
-   * is stale), marks them interrupted and, where auto-resume is on, queues them again.
+   * Records a job's end state (and its experiment's). When even that write finds the disk
+   * full, the state is announced and waiters are told anyway: the row stays 'running' under
+   * this host's lock with no worker on it, which `resume` takes over (here, or anywhere once
+   * this process has ended).
+   */
+  private settle(job: JobRow, state: 'paused' | 'failed', error: string) {
+    try {
+      this.store.setExperimentStatus(job.experimentId, state, error);
+      this.setState(job, state, error);
+    } catch (e) {
+      if (!isDiskFull(e)) throw e;
+      this.emit({ type: 'job.state', jobId: job.id, experimentId: job.experimentId, state, error });
+      for (const resolve of this.waiters.get(job.id) ?? []) resolve({ ...job, state, error });
+      this.waiters.delete(job.id);
+    }
+  }
+
+  private runningHere(id: string): boolean {
+    return this.slots.some((s) => s.jobId === id);
+  }
+
+  /**
+   * The live process that holds a running job (its owner's name), or null when none does
+   * and the job may be taken over. Decided by the owner's lock, never by the heartbeat.
+   */
+  private holder(job: JobRow): string | null {
+    if (job.state !== 'running') return null;
+    if (this.runningHere(job.id)) return this.owner;
+    if (job.ownerLock) {
+      // This host's own lock with no worker on the job: it stopped it (a full disk).
+      if (job.ownerLock === this.lock?.name) return null;
+      return HostLock.isHeld(this.store.dataDir, job.ownerLock)
+        ? (job.owner ?? 'another process')
+        : null;
+    }
+    // Claimed before owner locks existed (migration 0005): a process on this machine can
+    // still be checked; one on another machine only by its heartbeat.
+    const [host, pid] = (job.owner ?? ':').split(':');
+    if (host === hostname()) return pid && processAlive(Number(pid)) ? job.owner : null;
+    const staleMs = this.options.staleMs ?? 30_000;
+    const stale = !job.heartbeatAt || Date.now() - Date.parse(job.heartbeatAt) > staleMs;
+    return stale ? null : job.owner;
+  }
+
+  /**
+   * Whether a job is marked running but no live process holds it (its host died): it stays
+   * so until a host runs it again (`resume`, or a long-lived host's start). Only looks.
+   */
+  isOrphaned(id: string): boolean {
+    const job = this.store.getJob(id);
+    return job !== undefined && job.state === 'running' && this.holder(job) === null;
+  }
+
+  private runningElsewhere(job: JobRow, holder: string): TicketLabError {
+    return new TicketLabError(
+      'JOB_RUNNING_ELSEWHERE',
+      `Job ${job.id} (experiment ${job.experimentId}) is running in another live process (${holder}), which holds its lock${job.ownerLock ? ` ${join(this.store.dataDir, 'locks', job.ownerLock)}` : ''}; starting it here too would train it twice. Pause it there (Ctrl-C, or pause in the app) or end that process, then resume.`,
+    );
+  }
+
+  /**
+   * For pause and cancel, which act through the worker running the job: a job another live
+   * process runs is refused (this host cannot reach its worker), and one whose owner died is
+   * taken over first (it is interrupted, with its checkpoint).
+   */
+  private takeOverIfOrphaned(job: JobRow): JobRow {
+    if (job.state !== 'running' || this.runningHere(job.id)) return job;
+    const holder = this.holder(job);
+    if (holder !== null) throw this.runningElsewhere(job, holder);
+    this.takeOver(job, 'Its host stopped while this job was running.');
+    return this.job(job.id);
+  }
+
+  /**
+   * Finds jobs left running by a host that is gone (its lock is free), marks them
+   * interrupted and, where auto-resume is on, queues them again. Only hosts that run jobs
+   * call this: looking at the queue never changes it.
    */
   recover({ requeue = this.options.runAll ?? false } = {}): JobRow[] {
-    const staleMs = this.options.staleMs ?? 30_000;
     const recovered: JobRow[] = [];
     for (const job of this.store.listJobs(['running'])) {
-      if (job.owner === this.owner) continue;
-      const [host, pid] = (job.owner ?? ':').split(':');
-      const ownerDead = host === hostname() && pid !== undefined && !processAlive(Number(pid));
-      const stale = !job.heartbeatAt || Date.now() - Date.parse(job.heartbeatAt) > staleMs;
-      if (!ownerDead && !stale) continue;
-      this.setState(job, 'interrupted', 'The app stopped while this job was running.');
-      this.store.setExperimentStatus(job.experimentId, 'interrupted');
+      if (this.holder(job) !== null) continue;
+      const why = 'The app stopped while this job was running.';
+      // Another host recovering at the same moment may win: then this one leaves it.
+      if (!this.takeOver(job, why)) continue;
       if (requeue && job.autoResume) this.setState(job, 'queued');
       recovered.push(this.store.getJob(job.id)!);
     }
@@ -138,13 +229,42 @@ export class Scheduler {
     return recovered;
   }
 
+  /** Marks a running job whose owner is gone interrupted, unless someone else just did. */
+  private takeOver(job: JobRow, why: string): boolean {
+    const taken = this.store.transitionJob(
+      job.id,
+      { states: ['running'], ownerLock: job.ownerLock },
+      'interrupted',
+      why,
+    );
+    if (!taken) return false;
+    this.emit({
+      type: 'job.state',
+      jobId: job.id,
+      experimentId: job.experimentId,
+      state: 'interrupted',
+      error: why,
+    });
+    this.store.setExperimentStatus(job.experimentId, 'interrupted');
+    return true;
+  }
+
   /** Queues a job for the experiment, or returns the one it already has. */
   enqueue(experimentId: string, { autoResume = true } = {}): JobRow {
     const existing = this.store.activeJobOf(experimentId);
     if (existing) {
+      if (existing.state === 'running') {
+        if (this.runningHere(existing.id)) return existing;
+        const holder = this.holder(existing);
+        if (holder !== null) throw this.runningElsewhere(existing, holder);
+        return this.resume(existing.id);
+      }
       if (existing.state === 'paused' || existing.state === 'interrupted')
         return this.resume(existing.id);
-      return existing;
+      // Queued: this host runs it unless another claims it first (claims are atomic).
+      this.mine.add(existing.id);
+      this.pump();
+      return this.store.getJob(existing.id)!;
     }
     const job = this.store.insertJob(experimentId, 'imp', autoResume);
     this.mine.add(job.id);
@@ -165,37 +285,60 @@ export class Scheduler {
 
   /** Pauses at the next step boundary, keeping a checkpoint; a queued job just waits. */
   pause(id: string): JobRow {
-    const job = this.job(id);
-    if (job.state === 'running') {
+    const job = this.takeOverIfOrphaned(this.job(id));
+    if (job.state === 'interrupted') {
+      this.setState(job, 'paused');
+      this.store.setExperimentStatus(job.experimentId, 'paused', 'Paused.');
+    } else if (job.state === 'running') {
       this.slots.find((s) => s.jobId === id)?.worker?.send({ type: 'pause', jobId: id });
     } else if (job.state === 'queued') {
       this.setState(job, 'paused');
     } else {
       throw new TicketLabError(
         'INVALID_SPEC',
-        `Job ${id} is ${job.state}; only a queued or running job can be paused.`,
+        `Job ${id} is ${job.state}; only a queued, running or interrupted job can be paused.`,
       );
     }
     return this.store.getJob(id)!;
   }
 
+  /**
+   * Queues a stopped job again. A job still marked running is resumed only when no live
+   * process holds it (its host died, or this host stopped it for a full disk); one that a
+   * live process runs is refused with JOB_RUNNING_ELSEWHERE.
+   */
   resume(id: string): JobRow {
-    const job = this.job(id);
-    if (!['paused', 'interrupted', 'cancelled', 'failed'].includes(job.state)) {
-      throw new TicketLabError(
-        'INVALID_SPEC',
-        `Job ${id} is ${job.state}; only a paused, interrupted, cancelled or failed job can be resumed.`,
-      );
+    try {
+      let job = this.job(id);
+      job = this.takeOverIfOrphaned(job);
+      if (
+        !RESUMABLE.includes(job.state) ||
+        !this.store.transitionJob(id, { states: [job.state] }, 'queued')
+      ) {
+        throw new TicketLabError(
+          'INVALID_SPEC',
+          `Job ${id} is ${this.job(id).state}; only a paused, interrupted, cancelled or failed job can be resumed.`,
+        );
+      }
+      this.emit({
+        type: 'job.state',
+        jobId: id,
+        experimentId: job.experimentId,
+        state: 'queued',
+        error: null,
+      });
+      this.mine.add(id);
+      this.pump();
+      return this.store.getJob(id)!;
+    } catch (e) {
+      if (isDiskFull(e) && !isTicketLabError(e)) throw diskFullError(this.store.dataDir);
+      throw e;
     }
-    this.mine.add(id);
-    this.setState(job, 'queued');
-    this.pump();
-    return this.store.getJob(id)!;
   }
 
   /** Stops a job and keeps every finished level; the run in flight is dropped. */
   cancel(id: string): JobRow {
-    const job = this.job(id);
+    const job = this.takeOverIfOrphaned(this.job(id));
     if (job.state === 'running') {
       this.slots.find((s) => s.jobId === id)?.worker?.send({ type: 'cancel', jobId: id });
     } else if (!TERMINAL.includes(job.state)) {
@@ -235,12 +378,19 @@ export class Scheduler {
       slot.worker?.kill();
       slot.worker = null;
     }
+    this.lock?.release();
   }
 
+  /** The heartbeat only shows the monitor that a host is alive; ownership is the lock's. */
   private beat() {
     const at = new Date().toISOString();
-    for (const slot of this.slots)
-      if (slot.jobId) this.store.updateJob(slot.jobId, { heartbeatAt: at });
+    try {
+      for (const slot of this.slots)
+        if (slot.jobId) this.store.updateJob(slot.jobId, { heartbeatAt: at });
+    } catch (e) {
+      // A full disk is reported by the job's next write; a timer must not crash the host.
+      if (!isDiskFull(e)) throw e;
+    }
   }
 
   private pump() {
@@ -251,9 +401,19 @@ export class Scheduler {
         .listJobs(['queued'])
         .find((j) => this.options.runAll || this.mine.has(j.id));
       if (!next) return;
-      // Another host on the same data folder may take it first.
-      if (!this.store.claimJob(next.id, this.owner, next.attempt + 1)) continue;
-      this.dispatch(slot, this.store.getJob(next.id)!);
+      try {
+        this.lock ??= HostLock.acquire(this.store.dataDir);
+        // Another host on the same data folder may take it first.
+        if (!this.store.claimJob(next.id, this.owner, this.lock.name, next.attempt + 1)) continue;
+        this.dispatch(slot, this.store.getJob(next.id)!);
+      } catch (e) {
+        if (!isDiskFull(e)) throw e;
+        // Starting it needs writes the disk cannot take: stop here, saying why.
+        slot.jobId = null;
+        this.live.delete(next.id);
+        this.settle(next, 'paused', diskFullError(this.store.dataDir).message);
+        return;
+      }
     }
   }
 
@@ -349,6 +509,7 @@ export class Scheduler {
       progressAtStart: job.progress,
       lastWrite: 0,
       lastAccuracy: null,
+      halted: null,
     });
     if (!slot.worker) this.startWorker(slot);
     if (slot.ready) slot.worker!.send(start);
@@ -369,7 +530,7 @@ export class Scheduler {
     });
     slot.worker = worker;
     slot.ready = false;
-    worker.onMessage((m) => this.onMessage(slot, m));
+    worker.onMessage((m) => this.handle(slot, m));
     worker.onExit((code, signal) => {
       if (slot.worker !== worker) return;
       slot.worker = null;
@@ -380,13 +541,22 @@ export class Scheduler {
       if (id && !this.closed) {
         const job = this.store.getJob(id)!;
         const why = `The compute worker stopped unexpectedly (${signal ?? `exit code ${code}`}).`;
+        const halted = this.live.get(id)?.halted;
         this.live.delete(id);
-        this.setState(job, 'interrupted', why);
-        this.store.setExperimentStatus(job.experimentId, 'interrupted', why);
         this.emit({ type: 'log', jobId: id, level: 'error', message: why });
-        if (job.autoResume && job.attempt < (this.options.maxAttempts ?? 3))
-          this.setState(job, 'queued');
-        else this.setState(job, 'failed', `${why} Gave up after ${job.attempt} attempts.`);
+        try {
+          if (halted) this.settle(job, halted.state, halted.message);
+          else {
+            this.setState(job, 'interrupted', why);
+            this.store.setExperimentStatus(job.experimentId, 'interrupted', why);
+            if (job.autoResume && job.attempt < (this.options.maxAttempts ?? 3))
+              this.setState(job, 'queued');
+            else this.setState(job, 'failed', `${why} Gave up after ${job.attempt} attempts.`);
+          }
+        } catch (e) {
+          if (!isDiskFull(e)) throw e;
+          this.settle(job, 'paused', diskFullError(this.store.dataDir).message);
+        }
       }
       this.pump();
     });
@@ -400,6 +570,47 @@ export class Scheduler {
         checkpointIteration: null,
       });
       this.store.deleteBlobIfUnused(job.checkpointBlob);
+    }
+  }
+
+  /**
+   * Stores a worker's report. A write that fails (the database's disk full: SQLITE_FULL)
+   * must not crash the host with the job half-recorded: the job is halted, its worker told
+   * to stop, and it ends paused (a full disk) or failed (anything else), saying why.
+   */
+  private handle(slot: Slot, m: WorkerMessage) {
+    try {
+      this.onMessage(slot, m);
+    } catch (e) {
+      if (m.type === 'ready') throw e;
+      const job = this.store.getJob(m.jobId);
+      if (!job) throw e;
+      const err = e as Error & { code?: string };
+      const halted = isDiskFull(e)
+        ? {
+            state: 'paused' as const,
+            message: diskFullError(
+              String(err.code).startsWith('SQLITE') ? this.store.dataDir : this.store.blobs.root,
+            ).message,
+          }
+        : {
+            state: 'failed' as const,
+            message: `${err.code ?? 'INTERNAL'}: storing the worker's report failed: ${err.message}`,
+          };
+      this.emit({ type: 'log', jobId: job.id, level: 'error', message: halted.message });
+      const live = this.live.get(job.id);
+      if (m.type === 'finished' || !live) {
+        // The worker is done with it already: end it now.
+        if (slot.jobId === job.id) slot.jobId = null;
+        this.live.delete(job.id);
+        this.settle(job, halted.state, halted.message);
+        this.pump();
+        return;
+      }
+      if (live.halted) return;
+      live.halted = halted;
+      // Stop without a checkpoint: a later checkpoint would skip past the lost report.
+      slot.worker?.send({ type: 'cancel', jobId: job.id });
     }
   }
 
@@ -420,6 +631,7 @@ export class Scheduler {
     const job = this.store.getJob(m.jobId);
     const live = this.live.get(m.jobId);
     if (!job || !live) return;
+    if (live.halted && m.type !== 'finished') return;
     switch (m.type) {
       case 'run-start': {
         live.runsTotal = m.runsTotal;
@@ -536,11 +748,13 @@ export class Scheduler {
       }
       case 'checkpoint': {
         const previous = job.checkpointBlob;
-        this.store.recordBlob(m.blob, 'raw');
-        this.store.updateJob(job.id, {
-          checkpointBlob: m.blob,
-          checkpointRun: runKey(m.run),
-          checkpointIteration: m.iteration,
+        this.store.transaction(() => {
+          this.store.recordBlob(m.blob, 'raw');
+          this.store.updateJob(job.id, {
+            checkpointBlob: m.blob,
+            checkpointRun: runKey(m.run),
+            checkpointIteration: m.iteration,
+          });
         });
         if (previous && previous !== m.blob) this.store.deleteBlobIfUnused(previous);
         return;
@@ -589,6 +803,19 @@ export class Scheduler {
       case 'finished': {
         slot.jobId = null;
         this.live.delete(job.id);
+        // A worker whose blob write found the disk full stops as failed with DISK_FULL:
+        // that, like a report the host could not store, pauses the job. Everything stored
+        // so far stays; resuming continues from the last stored checkpoint.
+        const halted =
+          live.halted ??
+          (m.outcome === 'failed' && m.error?.code === 'DISK_FULL'
+            ? { state: 'paused' as const, message: m.error.message }
+            : null);
+        if (halted) {
+          this.settle(job, halted.state, halted.message);
+          this.pump();
+          return;
+        }
         if (m.outcome === 'failed' && live.runId) {
           const run = this.store.getRun(live.runId);
           if (run && run.status === 'running')

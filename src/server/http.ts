@@ -42,6 +42,8 @@ const STATUS: Record<string, number> = {
   DATASET_NOT_FOUND: 404,
   NOT_FOUND: 404,
   FILE_EXISTS: 409,
+  JOB_RUNNING_ELSEWHERE: 409,
+  DISK_FULL: 507,
 };
 
 /**

@@ -111,9 +111,13 @@ export class Lab {
     this.handlers = this.makeHandlers();
   }
 
+  /**
+   * Opens the data folder. A long-lived host (runAll) takes over the jobs that hosts which
+   * died left running; every other opener only looks, so listing jobs never changes them.
+   */
   static open(options: LabOptions): Lab {
     const lab = new Lab(Store.open(options.dataDir), options);
-    lab.scheduler.recover();
+    if (options.runAll) lab.scheduler.recover();
     return lab;
   }
 
@@ -199,6 +203,7 @@ export class Lab {
             `Experiment ${id} has a running job (${active.id}); cancel it first.`,
           );
         }
+        // its blobs that nothing else refers to go with it
         store.deleteExperiment(id);
         return { deleted: true as const };
       },

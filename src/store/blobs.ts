@@ -22,6 +22,7 @@ import {
   encodeBundleParts,
   type TensorBundle,
 } from '../core/tensorfile.ts';
+import { diskFullError, isDiskFull } from './disk.ts';
 
 /** Bytes hashed between yields to the event loop: a few milliseconds of SHA-256. */
 const HASH_SLICE = 4 * 2 ** 20;
@@ -65,19 +66,27 @@ export class BlobStore {
     const sha256 = sha256Hex(bytes);
     const path = this.pathOf(sha256);
     if (existsSync(path)) return sha256;
-    mkdirSync(dirname(path), { recursive: true });
     const tmp = join(this.root, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
-    const fd = openSync(tmp, 'w');
     try {
-      let written = 0;
-      while (written < bytes.byteLength) {
-        written += writeSync(fd, bytes, written, bytes.byteLength - written);
+      mkdirSync(dirname(path), { recursive: true });
+      const fd = openSync(tmp, 'w');
+      try {
+        let written = 0;
+        while (written < bytes.byteLength) {
+          written += writeSync(fd, bytes, written, bytes.byteLength - written);
+        }
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
       }
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
+      renameSync(tmp, path);
+    } catch (e) {
+      // A failed write (a full disk above all) leaves nothing behind: the partial temp file
+      // would hold the space the user is about to free.
+      rmSync(tmp, { force: true });
+      if (isDiskFull(e)) throw diskFullError(this.root);
+      throw e;
     }
-    renameSync(tmp, path);
     return sha256;
   }
 
@@ -121,9 +130,9 @@ export class BlobStore {
       )
     )
       return sha256;
-    await mkdir(dirname(path), { recursive: true });
     const tmp = join(this.root, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
     try {
+      await mkdir(dirname(path), { recursive: true });
       const file = await open(tmp, 'w');
       try {
         let position = 0;
@@ -140,7 +149,9 @@ export class BlobStore {
       }
       await rename(tmp, path);
     } catch (e) {
+      // as in put(): nothing left behind, and a full disk said as such
       await rm(tmp, { force: true });
+      if (isDiskFull(e)) throw diskFullError(this.root);
       throw e;
     }
     return sha256;

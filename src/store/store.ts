@@ -55,6 +55,8 @@ export interface JobRow {
   progress: number;
   phase: string | null;
   owner: string | null;
+  /** the lock file (under locks/) its owner holds while it runs the job; see HostLock */
+  ownerLock: string | null;
   heartbeatAt: string | null;
   attempt: number;
   autoResume: boolean;
@@ -257,6 +259,7 @@ function toJob(r: Row): JobRow {
     progress: r.progress as number,
     phase: r.phase as string | null,
     owner: r.owner as string | null,
+    ownerLock: (r.owner_lock as string | null | undefined) ?? null,
     heartbeatAt: r.heartbeat_at as string | null,
     attempt: r.attempt as number,
     autoResume: r.auto_resume === 1,
@@ -483,9 +486,23 @@ export class Store {
         .run(JSON.stringify(fields.tags), now(), id);
   }
 
-  /** Deletes the experiment with its tickets, runs, metrics and jobs (cascade). Blob files stay (shared by content). */
-  deleteExperiment(id: string): void {
+  /**
+   * Deletes the experiment with its tickets, runs, metrics and jobs (cascade), then the
+   * blobs they referred to that no other row refers to (blobs are shared by content: another
+   * experiment's identical mask keeps its file). Returns how many blobs were removed.
+   */
+  deleteExperiment(id: string): number {
+    const blobs = this.db
+      .prepare(
+        `SELECT mask_blob AS sha FROM tickets WHERE experiment_id = @id
+         UNION SELECT init_blob FROM tickets WHERE experiment_id = @id
+         UNION SELECT rewind_blob FROM tickets WHERE experiment_id = @id
+         UNION SELECT trained_blob FROM tickets WHERE experiment_id = @id
+         UNION SELECT checkpoint_blob FROM jobs WHERE experiment_id = @id`,
+      )
+      .all({ id }) as { sha: string | null }[];
     this.db.prepare('DELETE FROM experiments WHERE id = ?').run(id);
+    return blobs.filter((b) => b.sha !== null && this.deleteBlobIfUnused(b.sha)).length;
   }
 
   setExperimentStatus(id: string, status: ExperimentStatus, error: string | null = null): void {
@@ -806,16 +823,49 @@ export class Store {
     return this.getJob(id)!;
   }
 
-  /** Takes a queued job for this host; false if another host took it first. */
-  claimJob(id: string, owner: string, attempt: number): boolean {
+  /**
+   * Takes a queued job for this host, recording the lock it holds (HostLock); false if
+   * another host took it first.
+   */
+  claimJob(id: string, owner: string, ownerLock: string, attempt: number): boolean {
     const t = now();
     return (
       this.db
         .prepare(
-          `UPDATE jobs SET state = 'running', owner = ?, heartbeat_at = ?, attempt = ?, error = NULL, updated_at = ?
+          `UPDATE jobs SET state = 'running', owner = ?, owner_lock = ?, heartbeat_at = ?, attempt = ?,
+             error = NULL, updated_at = ?
            WHERE id = ? AND state = 'queued'`,
         )
-        .run(owner, t, attempt, t, id).changes === 1
+        .run(owner, ownerLock, t, attempt, t, id).changes === 1
+    );
+  }
+
+  /**
+   * Moves a job to `to` only if it is still in one of the `from` states (and, for a running
+   * job, still has the owner lock that was checked), so that two processes taking over the
+   * same job cannot both succeed. False if the job changed in between.
+   */
+  transitionJob(
+    id: string,
+    from: { states: JobState[]; ownerLock?: string | null },
+    to: JobState,
+    error: string | null = null,
+  ): boolean {
+    const lockClause = from.ownerLock === undefined ? '' : ' AND owner_lock IS ?';
+    return (
+      this.db
+        .prepare(
+          `UPDATE jobs SET state = ?, error = ?, updated_at = ?
+           WHERE id = ? AND state IN (${from.states.map(() => '?').join(',')})${lockClause}`,
+        )
+        .run(
+          to,
+          error,
+          now(),
+          id,
+          ...from.states,
+          ...(from.ownerLock === undefined ? [] : [from.ownerLock]),
+        ).changes === 1
     );
   }
 
@@ -856,6 +906,7 @@ export class Store {
         | 'progress'
         | 'phase'
         | 'owner'
+        | 'ownerLock'
         | 'heartbeatAt'
         | 'attempt'
         | 'error'
@@ -870,6 +921,7 @@ export class Store {
       progress: 'progress',
       phase: 'phase',
       owner: 'owner',
+      ownerLock: 'owner_lock',
       heartbeatAt: 'heartbeat_at',
       attempt: 'attempt',
       error: 'error',

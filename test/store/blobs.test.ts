@@ -1,8 +1,9 @@
-import { readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { decodeBundle, encodeBundle, type TensorBundle } from '../../src/core/tensorfile.ts';
 import { BlobStore } from '../../src/store/blobs.ts';
-import { tempDir } from '../helpers.ts';
+import { isTicketLabError } from '../../src/core/errors.ts';
+import { canMountTmpfs, fillDisk, mountTmpfs, tempDir, unmount } from '../helpers.ts';
 
 const bundle: TensorBundle = new Map([
   [
@@ -45,5 +46,32 @@ describe('blob store', () => {
     expect(() => decodeBundle(bytes.subarray(0, bytes.length - 3), 'cut.safetensors')).toThrowError(
       /cut\.safetensors.*past the end/,
     );
+  });
+});
+
+describe.skipIf(!canMountTmpfs())('blob store on a full disk', () => {
+  it('refuses a write with DISK_FULL naming the free space and the folder, leaves no temp file, and writes once space is back', () => {
+    const root = tempDir();
+    expect(mountTmpfs(root, '1m')).toBe(true);
+    try {
+      const blobs = new BlobStore(root);
+      const filler = fillDisk(root);
+      const big = new Uint8Array(64 * 1024).fill(3);
+      let error: unknown;
+      try {
+        blobs.put(big);
+      } catch (e) {
+        error = e;
+      }
+      expect(isTicketLabError(error, 'DISK_FULL')).toBe(true);
+      expect((error as Error).message).toBe(
+        `disk full: 0 MB free in ${root}; free space and resume`,
+      );
+      expect(readdirSync(root).filter((f) => f.startsWith('.tmp'))).toEqual([]);
+      rmSync(filler);
+      expect(blobs.get(blobs.put(big))).toEqual(Buffer.from(big));
+    } finally {
+      unmount(root);
+    }
   });
 });
