@@ -19,7 +19,8 @@ export type ErrorCode =
   | 'PAUSED'
   | 'LAYER_COLLAPSE'
   | 'BACKEND_UNAVAILABLE'
-  | 'FILE_EXISTS';
+  | 'FILE_EXISTS'
+  | 'WRITE_FAILED';
 
 export class TicketLabError extends Error {
   override readonly name = 'TicketLabError';
