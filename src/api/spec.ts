@@ -16,12 +16,46 @@ export { MODEL_NAMES, type ModelName };
 export const PRESET_NAMES = ['frankle-carbin-2019', 'openlth'] as const;
 export type PresetName = (typeof PRESET_NAMES)[number];
 
+/**
+ * Upper bounds on what a spec may ask for. Past them a value is a typo (an extra digit, a
+ * percentage written as a number), and a run would either never end or diverge at once.
+ * README.md ("A spec") lists them.
+ */
+export const SPEC_LIMITS = {
+  /** iterations in any duration (training, rewind, fine-tuning), and its `it`/`ep` counts */
+  iterations: 1e9,
+  /** no optimiser here trains at a learning rate above 10 */
+  learningRate: 10,
+  /** L2 weight decay is a fraction of the weight taken per step */
+  weightDecay: 1,
+  evalEvery: 1e9,
+} as const;
+
+/** A zod message naming the bound and the value given (the field is named by the path). */
+const atMost = (bound: number, what = '') => ({
+  error: (issue: { input?: unknown }) =>
+    `must be at most ${bound}${what} (got ${String(issue.input)})`,
+});
+
 /** Training length or a step, as OpenLTH writes them: `500it`, `2ep`, `1ep50it`. */
 export const DURATION_PATTERN = /^(?:(\d+)ep)?(?:(\d+)it)?$/;
 const duration = z
   .string()
   .regex(DURATION_PATTERN, 'expected a duration such as "50000it", "40ep" or "1ep50it"')
-  .refine((s) => s.length > 0, 'expected a duration such as "50000it", "40ep" or "1ep50it"');
+  .refine((s) => s.length > 0, 'expected a duration such as "50000it", "40ep" or "1ep50it"')
+  .refine(
+    (s) => {
+      const m = DURATION_PATTERN.exec(s);
+      return (
+        !m ||
+        (Number(m[1] ?? 0) <= SPEC_LIMITS.iterations && Number(m[2] ?? 0) <= SPEC_LIMITS.iterations)
+      );
+    },
+    {
+      error: (issue) =>
+        `"${String(issue.input)}" is too long: a duration may be at most ${SPEC_LIMITS.iterations} iterations`,
+    },
+  );
 
 export function durationToIterations(d: string, iterationsPerEpoch: number): number {
   const m = DURATION_PATTERN.exec(d);
@@ -29,17 +63,50 @@ export function durationToIterations(d: string, iterationsPerEpoch: number): num
   return Number(m[1] ?? 0) * iterationsPerEpoch + Number(m[2] ?? 0);
 }
 
+/**
+ * The durations' lengths once the epoch size is known (a dataset's training split and the
+ * batch size): each at most SPEC_LIMITS.iterations iterations.
+ */
+export function checkDurations(spec: ResolvedSpec, iterationsPerEpoch: number): void {
+  const durations: [string, string][] = [
+    ['spec.training.duration', spec.training.duration],
+    ['spec.pruning.rewind', spec.pruning.rewind],
+    ['spec.structured.fineTune', spec.structured.fineTune],
+  ];
+  for (const [field, d] of durations) {
+    const n = durationToIterations(d, iterationsPerEpoch);
+    if (n > SPEC_LIMITS.iterations)
+      throw new TicketLabError(
+        'INVALID_SPEC',
+        `Invalid spec:\n${field}: "${d}" is ${n} iterations (${iterationsPerEpoch} per epoch); at most ${SPEC_LIMITS.iterations} are allowed: shorten it`,
+      );
+  }
+}
+
 const rate = z.number().min(0).max(1);
 
 export const TrainingSpec = z.strictObject({
   optimizer: z.enum(['adam', 'sgd']).default('adam'),
-  learningRate: z.number().positive().default(1.2e-3),
+  learningRate: z
+    .number()
+    .positive()
+    .max(SPEC_LIMITS.learningRate, atMost(SPEC_LIMITS.learningRate))
+    .default(1.2e-3),
   momentum: z.number().min(0).max(1).default(0),
-  weightDecay: z.number().min(0).default(0),
+  weightDecay: z
+    .number()
+    .min(0)
+    .max(SPEC_LIMITS.weightDecay, atMost(SPEC_LIMITS.weightDecay))
+    .default(0),
   batchSize: z.number().int().positive().max(65536).default(60),
   duration: duration.default('50000it'),
   /** Iterations between evaluations on the validation and test sets. */
-  evalEvery: z.number().int().positive().default(100),
+  evalEvery: z
+    .number()
+    .int()
+    .positive()
+    .max(SPEC_LIMITS.evalEvery, atMost(SPEC_LIMITS.evalEvery, ' iterations'))
+    .default(100),
 });
 
 export const PruningSpec = z.strictObject({

@@ -175,7 +175,9 @@ async function cmdRun(
   if (!specPath) throw new Error('run needs a spec file: ticketlab run <spec.json>');
   let spec: unknown;
   try {
-    spec = JSON.parse(readFileSync(specPath, 'utf8'));
+    // Editors on Windows (Notepad, PowerShell's Out-File) start UTF-8 files with a byte
+    // order mark, which JSON.parse refuses; it carries no content, so it is dropped.
+    spec = JSON.parse(readFileSync(specPath, 'utf8').replace(/^\uFEFF/, ''));
   } catch (e) {
     throw new Error(`${specPath}: ${(e as Error).message}`);
   }

@@ -23,6 +23,7 @@ export const ERROR_CODES = [
   'SCORE_NOT_FINITE',
   'DISK_FULL',
   'JOB_RUNNING_ELSEWHERE',
+  'WRITE_FAILED',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

@@ -1,3 +1,4 @@
+import { TicketLabError } from '../core/errors.ts';
 import { deriveSeed, Rng } from '../core/random.ts';
 import type { DecodedDataset, ImageSet } from './dataset.ts';
 import { exampleSize } from './dataset.ts';
@@ -71,10 +72,31 @@ function normalise(
   return { x, y: labels, count: labels.length, shape };
 }
 
+/**
+ * How many of a dataset's `trainCount` training examples are held out for validation and
+ * how many train. A fraction that leaves nothing to train on is refused, naming the sizes
+ * (checked when an experiment is created, and again here for transfers to other datasets).
+ */
+export function splitCounts(
+  trainCount: number,
+  validationFraction: number,
+  datasetName: string,
+): { train: number; val: number } {
+  const val = Math.max(1, Math.round(trainCount * validationFraction));
+  const train = trainCount - val;
+  if (train < 1) {
+    throw new TicketLabError(
+      'INVALID_SPEC',
+      `Invalid spec:\nspec.validationFraction: ${validationFraction} of the ${trainCount} training examples of ${datasetName} holds out ${Math.min(val, trainCount)} for validation and leaves ${Math.max(train, 0)} to train on; choose a smaller fraction (the default is 0.1)`,
+    );
+  }
+  return { train, val };
+}
+
 function holdOut(ds: DecodedDataset, validationFraction: number) {
   const size = exampleSize(ds.inputShape);
   const order = new Rng(SPLIT_SEED).permutation(ds.train.count);
-  const nVal = Math.max(1, Math.round(ds.train.count * validationFraction));
+  const nVal = splitCounts(ds.train.count, validationFraction, ds.name).val;
   return {
     val: pick(ds.train, order.subarray(0, nVal), size),
     train: pick(ds.train, order.subarray(nVal), size),
@@ -107,6 +129,11 @@ export function prepareData(ds: DecodedDataset, validationFraction: number): Pre
   };
 }
 
+/** Batches per epoch: an epoch's last partial batch is skipped, as in OpenLTH. */
+export function iterationsPerEpoch(trainCount: number, batchSize: number): number {
+  return Math.max(1, Math.floor(trainCount / batchSize));
+}
+
 /**
  * Seeded epoch-wise shuffling: each epoch visits every example once in its own order, and
  * the batch of any iteration can be computed directly, so training resumes mid-epoch from
@@ -122,8 +149,7 @@ export class BatchSampler {
     private readonly batchSize: number,
     private readonly seed: number,
   ) {
-    // An epoch's last partial batch is skipped, as in OpenLTH.
-    this.batchesPerEpoch = Math.max(1, Math.floor(count / batchSize));
+    this.batchesPerEpoch = iterationsPerEpoch(count, batchSize);
   }
 
   /** Indices of the batch of 1-based `iteration`. */

@@ -94,6 +94,35 @@ export interface TrainOptions {
 
 const EVAL_BATCH = 1000;
 
+/**
+ * Learning rates above which each optimiser usually diverges on these models: Adam's
+ * published settings are 1e-4–3e-3 (1.2e-3 for LeNet), and SGD's effective step
+ * lr / (1 − momentum) stays at or below 1 (OpenLTH: 0.1 plain; ResNets 0.1 with 0.9).
+ */
+export function usualMaxLearningRate(s: Pick<TrainingSettings, 'optimizer' | 'momentum'>): number {
+  return s.optimizer === 'adam' ? 0.01 : Math.max(Number((1 - s.momentum).toPrecision(2)), 0.01);
+}
+
+/**
+ * The hyper-parameter most likely at fault when the loss becomes NaN or infinite, worded
+ * as a likely cause (a heuristic: bad data can diverge at any rate). It names the spec field
+ * to change and a value to try.
+ */
+export function divergenceHint(
+  s: Pick<TrainingSettings, 'optimizer' | 'learningRate' | 'momentum' | 'weightDecay'>,
+): string {
+  const usual = usualMaxLearningRate(s);
+  const optimiser =
+    s.optimizer === 'sgd' && s.momentum > 0 ? `sgd with momentum ${s.momentum}` : s.optimizer;
+  if (s.learningRate > usual)
+    return `Likely cause: the learning rate ${s.learningRate} is high for ${optimiser}; try spec.training.learningRate ≤ ${usual}.`;
+  // SGD's coupled decay takes lr·wd of each weight per step: near 1 the weights flip sign
+  // and grow (Adam divides it by the gradient's scale, so there it cannot diverge alone)
+  if (s.optimizer === 'sgd' && s.learningRate * s.weightDecay >= 0.5)
+    return `Likely cause: the weight decay ${s.weightDecay} is strong at learning rate ${s.learningRate} (lr × decay = ${Number((s.learningRate * s.weightDecay).toPrecision(3))}); try spec.training.weightDecay ≤ ${Number((0.1 / s.learningRate).toPrecision(1))}.`;
+  return `The learning rate ${s.learningRate} is within the usual range for ${optimiser} (≤ ${usual}), so the data is the more likely cause (check the dataset's pixels and labels); a lower spec.training.learningRate may still help.`;
+}
+
 /** Loss and accuracy over a whole split, in batches, on the model in inference mode. */
 export async function evaluate(
   model: Model,
@@ -257,7 +286,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       if (!Number.isFinite(loss)) {
         throw new TicketLabError(
           'TRAINING_DIVERGED',
-          `Training diverged at iteration ${it}: the loss is ${loss}. Lower the learning rate (now ${settings.learningRate}) or check the data.`,
+          `Training diverged at iteration ${it}: the loss is ${loss}. ${divergenceHint(settings)}`,
         );
       }
       lossSinceEval += loss;

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { durationToIterations, runsInJob } from '../api/spec.ts';
+import { checkDurations, durationToIterations, runsInJob } from '../api/spec.ts';
 import { isTicketLabError, TicketLabError } from '../core/errors.ts';
 import { datasetFromBundle } from '../data/dataset.ts';
-import { prepareData } from '../data/split.ts';
+import { iterationsPerEpoch, prepareData } from '../data/split.ts';
 import { buildArchitecture, describeParams, type Architecture } from '../engine/architectures.ts';
 import { bundleToWeights, weightsToBundle } from '../engine/weights.ts';
 import {
@@ -47,7 +47,8 @@ export async function executeJob(
     const specsOf = (a: Architecture) => (a === arch ? specs : describeParams(a));
     const data = prepareData(dataset, spec.validationFraction);
     const batchSize = Math.min(spec.training.batchSize, data.train.count);
-    const itersPerEpoch = Math.max(1, Math.floor(data.train.count / batchSize));
+    const itersPerEpoch = iterationsPerEpoch(data.train.count, batchSize);
+    checkDurations(spec, itersPerEpoch);
     const iterations = durationToIterations(spec.training.duration, itersPerEpoch);
     const rewindIteration = durationToIterations(spec.pruning.rewind, itersPerEpoch);
     if (iterations < 1) {

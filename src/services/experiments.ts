@@ -1,4 +1,4 @@
-import { resolveSpec } from '../api/spec.ts';
+import { checkDurations, resolveSpec } from '../api/spec.ts';
 import { specHash } from '../api/spec-hash.ts';
 import { TicketLabError } from '../core/errors.ts';
 import type { z } from 'zod';
@@ -12,6 +12,7 @@ import type {
   TicketRow,
 } from '../store/store.ts';
 import type { InferenceMeasurement } from '../pruning/structured/record.ts';
+import { iterationsPerEpoch, splitCounts } from '../data/split.ts';
 import { getDatasetRow } from './datasets.ts';
 import { checkTransferSpec } from './transfer.ts';
 
@@ -31,7 +32,11 @@ export function createExperiment(
   options: { newReplicate?: boolean } = {},
 ): CreateResult {
   const spec = resolveSpec(input);
-  getDatasetRow(store, spec.dataset); // fails early, naming the known datasets
+  const dataset = getDatasetRow(store, spec.dataset); // fails early, naming the known datasets
+  // Refused here rather than failing in the worker: an empty training split, endless durations.
+  const { train } = splitCounts(dataset.trainCount, spec.validationFraction, dataset.name);
+  const batchSize = Math.min(spec.training.batchSize, train);
+  checkDurations(spec, iterationsPerEpoch(train, batchSize));
   if (spec.method === 'transfer') checkTransferSpec(store, spec);
   const hash = specHash(spec);
   const existing = store.findExperimentsByHash(hash);

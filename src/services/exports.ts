@@ -1,17 +1,8 @@
-import {
-  closeSync,
-  existsSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  renameSync,
-  writeSync,
-} from 'node:fs';
-import { randomBytes } from 'node:crypto';
-import { basename, dirname, isAbsolute, join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { MODEL_FORMATS, RESULT_FORMATS } from '../api/contract.ts';
 import { resolveSpec } from '../api/spec.ts';
 import { TicketLabError } from '../core/errors.ts';
+import { writeFilesAtomically, type OutputFile } from '../core/files.ts';
 import { sha256Hex } from '../core/hash.ts';
 import { buildArchitecture } from '../engine/architectures.ts';
 import { bundleToWeights } from '../engine/weights.ts';
@@ -29,42 +20,9 @@ import { showExperiment } from './experiments.ts';
 export type ModelFormat = (typeof MODEL_FORMATS)[number];
 export type ResultFormat = (typeof RESULT_FORMATS)[number];
 
-interface OutputFile {
-  path: string;
-  bytes: Uint8Array;
-}
-
 function requireAbsolute(path: string): void {
   if (!isAbsolute(path))
     throw new TicketLabError('INVALID_INPUT', `Export path must be absolute: "${path}".`);
-}
-
-/**
- * Writes every file or none: all targets are checked first (an existing file is an
- * error unless `force`), then each is written to a temp file, fsynced and renamed.
- */
-function writeAll(files: OutputFile[], force: boolean): void {
-  const existing = files.filter((f) => existsSync(f.path)).map((f) => f.path);
-  if (existing.length > 0 && !force) {
-    throw new TicketLabError(
-      'FILE_EXISTS',
-      `Not overwriting ${existing.join(', ')}: choose another path or pass --force.`,
-    );
-  }
-  for (const f of files) {
-    mkdirSync(dirname(f.path), { recursive: true });
-    const tmp = join(dirname(f.path), `.${basename(f.path)}.${randomBytes(4).toString('hex')}.tmp`);
-    const fd = openSync(tmp, 'w');
-    try {
-      let written = 0;
-      while (written < f.bytes.byteLength)
-        written += writeSync(fd, f.bytes, written, f.bytes.byteLength - written);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, f.path);
-  }
 }
 
 function record(
@@ -166,7 +124,7 @@ export function exportTicket(store: Store, o: TicketExportOptions): ExportRow[] 
       break;
     }
   }
-  writeAll(files, o.force);
+  writeFilesAtomically(files, o.force);
   return record(store, files, ticket.experimentId, ticket.id, o.format);
 }
 
@@ -196,6 +154,6 @@ export function exportResults(store: Store, o: ResultsExportOptions): ExportRow[
             bytes: text(csv),
           }));
   }
-  writeAll(files, o.force);
+  writeFilesAtomically(files, o.force);
   return record(store, files, experiment.id, null, o.format);
 }

@@ -95,7 +95,7 @@ describe('job scheduler with a real compute worker', () => {
       const diverging = await lab.invoke('experiments.create', {
         spec: {
           ...SMALL_SPEC,
-          training: { ...SMALL_SPEC.training, optimizer: 'sgd', learningRate: 1e12 },
+          training: { ...SMALL_SPEC.training, optimizer: 'sgd', learningRate: 10 },
         },
         start: true,
       });
