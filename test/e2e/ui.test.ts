@@ -1,5 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -51,6 +53,50 @@ afterAll(async () => {
   await server?.stopped;
   rmSync(data, { recursive: true, force: true });
 });
+
+/**
+ * A TCP-level stand-in for the server: forwards HTTP to it, and can go away (every
+ * connection cut, the port closed) and come back on the same port.
+ */
+async function startProxy(target: URL) {
+  const sockets = new Set<Socket>();
+  let server: Server | null = null;
+  let port = 0;
+  const start = async () => {
+    server = createServer((req, res) => {
+      const upstream = request(
+        {
+          host: target.hostname,
+          port: target.port,
+          path: req.url,
+          method: req.method,
+          headers: { ...req.headers, host: target.host },
+        },
+        (answer) => {
+          res.writeHead(answer.statusCode!, answer.headers);
+          answer.pipe(res);
+        },
+      );
+      upstream.on('error', () => res.destroy());
+      req.pipe(upstream);
+    });
+    server.on('connection', (socket) => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+    });
+    await new Promise<void>((ready) => server!.listen(port, '127.0.0.1', ready));
+    port = (server.address() as AddressInfo).port;
+  };
+  const stop = async () => {
+    if (!server) return;
+    const closing = server;
+    server = null;
+    for (const socket of sockets) socket.destroy();
+    await new Promise((done) => closing.close(done));
+  };
+  await start();
+  return { port, start, stop };
+}
 
 const setSpec = async (spec: unknown) => {
   await page.getByLabel('Spec JSON').fill(JSON.stringify(spec, null, 2));
@@ -262,7 +308,7 @@ describe('workbench UI in Chromium', () => {
     expect(await chart.locator('text.caption').textContent()).toMatch(/\(last\).*band: min–max/);
     const svgFile = await saved('Save SVG');
     expect(svgFile).toMatch(
-      /class="caption"[^>]*>Test accuracy \(last\) vs remaining weights · band: min–max/,
+      /class="caption"[^>]*><tspan[^>]*>Test accuracy \(last\) vs remaining weights · band: min–max/,
     );
     await page.getByLabel('Band', { exact: true }).selectOption('std');
     const csv = (await saved('Save CSV')).split('\n');
@@ -585,5 +631,95 @@ describe('workbench UI in Chromium', () => {
     await page.getByRole('link', { name: 'Settings' }).click();
     await expect.poll(() => page.locator('.facts').textContent()).toMatch(/Compute backendwasm/);
     await shot('settings-dark');
+  });
+
+  it('reflows down to 800 px wide: no page scrolls sideways', async () => {
+    type Summary = { id: string; method: string; status: string };
+    const items = (await server.call<{ items: Summary[] }>('experiments.list', {})).body.result
+      .items;
+    const done = items.find((e) => e.status === 'done' && e.method === 'imp')!;
+    const detail = await server.call<{ tickets: { id: string }[] }>('experiments.get', {
+      id: done.id,
+    });
+    const routes: [string, string][] = [
+      ['experiments', '.table .tr'],
+      ['new', '[aria-label="Spec JSON"]'],
+      ['monitor', 'table[aria-label="Jobs"]'],
+      [`compare/${items.map((e) => e.id).join(',')}`, 'svg.chart g.series'],
+      ['transfer', 'table.heatmap'],
+      ['datasets', 'main h1'],
+      ['settings', '.facts'],
+      [`experiment/${done.id}`, 'svg[aria-label="Lineage tree"] g.node'],
+      [`ticket/${detail.body.result.tickets[1]!.id}`, '[aria-label="Remaining weights per layer"]'],
+    ];
+    // the theme test set dark; follow the system again so both themes are shot
+    await page.getByLabel('Theme').selectOption('system');
+    await page.setViewportSize({ width: 800, height: 900 });
+    try {
+      const wide: string[] = [];
+      for (const [route, loaded] of routes) {
+        await page.evaluate((r) => (location.hash = `#/${r}`), route);
+        await page.locator(loaded).first().waitFor();
+        const overflow = await page.evaluate(
+          () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+        );
+        if (overflow > 0) wide.push(`${route.split('/')[0]}: ${overflow}px`);
+        if (route.startsWith('compare') || route.startsWith('experiment/')) {
+          const name = `narrow-${route.split('/')[0]}`;
+          await shot(name);
+          await page.emulateMedia({ colorScheme: 'dark' });
+          await shot(`${name}-dark`);
+          await page.emulateMedia({ colorScheme: 'light' });
+        }
+      }
+      expect(wide).toEqual([]);
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 900 });
+    }
+  });
+
+  it('lists the keyboard shortcuts when ? is pressed, except while typing', async () => {
+    await page.evaluate(() => (location.hash = '#/experiments'));
+    await page.locator('main h1').waitFor();
+    await page.locator('main h1').click();
+    await page.keyboard.press('?');
+    const help = page.getByRole('dialog', { name: 'Keyboard shortcuts' });
+    await expect.poll(() => help.isVisible()).toBe(true);
+    const text = await help.textContent();
+    for (const key of 'ENMCTDS') expect(text).toContain(`Alt+${key}`);
+    expect(text).toMatch(/Alt\+EExperiments.*Alt\+SSettings/);
+    await shot('shortcuts');
+    await page.keyboard.press('Escape');
+    await expect.poll(() => help.count()).toBe(0);
+    // a ? typed into a field stays text
+    await page.getByRole('link', { name: 'New experiment' }).click();
+    await page.getByLabel('Notes').or(page.getByLabel('Name')).first().fill('');
+    await page.getByLabel('Name').first().pressSequentially('what?');
+    expect(await help.count()).toBe(0);
+  });
+
+  it('shows a reconnect banner while the server is away, and takes it down when it is back', async () => {
+    // The page talks to the server through a proxy that the test takes away and brings back
+    // on the same port: the event stream drops and calls get no answer, as when the server
+    // stops.
+    const proxy = await startProxy(server.url);
+    const other = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    try {
+      await other.goto(`http://127.0.0.1:${proxy.port}/?token=${server.token}#/experiments`);
+      await expect.poll(() => other.locator('main').textContent()).toMatch(/\d+ experiments/);
+      const banner = other.getByRole('alert');
+      expect(await banner.count()).toBe(0);
+      await proxy.stop();
+      await expect.poll(() => banner.textContent()).toMatch(/not answering\. Reconnecting/);
+      await other.screenshot({ path: join(SHOTS, 'reconnecting.png') });
+      await proxy.start();
+      await expect.poll(() => banner.count()).toBe(0);
+      // and the page works again
+      await other.getByRole('link', { name: 'Settings' }).click();
+      await expect.poll(() => other.locator('.facts').textContent()).toMatch(/Compute backend/);
+    } finally {
+      await other.close();
+      await proxy.stop();
+    }
   });
 });

@@ -64,7 +64,9 @@ export const Chart = forwardRef<
     const pad = Math.max(Math.abs(y0) * 0.05, 1e-3);
     [y0, y1] = [y0 - pad, y1 + pad];
   }
-  const top = caption ? 36 : 10;
+  // the caption wraps like the legend: a narrow window keeps all of it
+  const captionLines = caption ? wrapText(caption, (W - 24) / 7.2) : [];
+  const top = captionLines.length ? 20 + captionLines.length * 16 : 10;
   const y = scaleLinear()
     .domain([y0, y1])
     .nice()
@@ -119,8 +121,12 @@ export const Chart = forwardRef<
         aria-label={`${yLabel} vs ${xLabel}${caption ? ` — ${caption}` : ''}`}
       >
         {caption && (
-          <text className="caption" x={M.left} y={16}>
-            {caption}
+          <text className="caption" x={12} y={16}>
+            {captionLines.map((l, i) => (
+              <tspan key={i} x={12} dy={i === 0 ? 0 : 16}>
+                {l}
+              </tspan>
+            ))}
           </text>
         )}
         <g className="axis">

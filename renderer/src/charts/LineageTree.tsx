@@ -69,7 +69,7 @@ export function LineageTree(props: {
         x0: Math.min(...xs) - r,
         x1: Math.max(...xs) + LABEL_W,
         y0: Math.min(...ys) - r,
-        y1: Math.max(...ys) + r + 14, // a transfer label under the lowest node
+        y1: Math.max(...ys) + r + 16, // a transfer label under the lowest node
       },
       el.clientWidth,
       el.clientHeight,
@@ -180,7 +180,7 @@ export function LineageTree(props: {
               <g
                 key={`t-${edge.ticketId}`}
                 className="transfer"
-                transform={`translate(${from.y! + 60},${from.x! + 14})`}
+                transform={`translate(${from.y! + 16},${from.x! + 20})`}
               >
                 <a href={`#/experiment/${edge.experimentId}`}>
                   <text>
