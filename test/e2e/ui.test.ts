@@ -664,6 +664,15 @@ describe('workbench UI in Chromium', () => {
           () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
         );
         if (overflow > 0) wide.push(`${route.split('/')[0]}: ${overflow}px`);
+        // nothing cut off at a row's end either: the last action button shows whole
+        const clipped = await page.evaluate(() =>
+          Array.from(document.querySelectorAll('.table .tr .actions')).some(
+            (a) =>
+              a.lastElementChild!.getBoundingClientRect().right >
+              a.closest('.tr')!.getBoundingClientRect().right + 0.5,
+          ),
+        );
+        if (clipped) wide.push(`${route.split('/')[0]}: row actions cut off`);
         if (route.startsWith('compare') || route.startsWith('experiment/')) {
           const name = `narrow-${route.split('/')[0]}`;
           await shot(name);
