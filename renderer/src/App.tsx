@@ -1,4 +1,6 @@
 import { useEffect, useState } from 'react';
+import { connection } from './api.ts';
+import { useClient } from './hooks.ts';
 import { ComparePage } from './views/Compare.tsx';
 import { DatasetsPage } from './views/Datasets.tsx';
 import { ExperimentPage } from './views/Experiment.tsx';
@@ -62,9 +64,100 @@ const TITLES: Record<string, string> = {
   ticket: 'Ticket',
 };
 
+/** Typing `?` in a field is text, not a request for help. */
+const isTyping = (t: EventTarget | null) =>
+  t instanceof HTMLElement &&
+  (t.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(t.tagName));
+
+/**
+ * A banner while the server cannot be reached, gone as soon as it answers again. One event
+ * stream stays open for the app's lifetime, so a server that went away is noticed on every
+ * page, not only on those that listen for events.
+ */
+function ConnectionBanner() {
+  const client = useClient();
+  const [up, setUp] = useState(connection.up);
+  useEffect(() => {
+    const listener = (u: boolean) => setUp(u);
+    connection.listeners.add(listener);
+    setUp(connection.up);
+    return () => void connection.listeners.delete(listener);
+  }, []);
+  useEffect(() => client.subscribe(() => {}), [client]);
+  useEffect(() => {
+    if (up) return;
+    // the stream retries by itself; a call every 2 s also notices the server back
+    const timer = setInterval(() => void client.call('system.info', {}).catch(() => {}), 2000);
+    return () => clearInterval(timer);
+  }, [up, client]);
+  if (up) return null;
+  return (
+    <div className="banner" role="alert">
+      The TicketLab server is not answering. Reconnecting… Changes made now may not be saved.
+    </div>
+  );
+}
+
+function ShortcutsHelp({ onClose }: { onClose: () => void }) {
+  return (
+    <div className="overlay" onClick={onClose}>
+      <div
+        className="dialog"
+        role="dialog"
+        aria-modal="true"
+        aria-label="Keyboard shortcuts"
+        onClick={(e) => e.stopPropagation()}
+      >
+        <h2>Keyboard shortcuts</h2>
+        <table>
+          <tbody>
+            {NAV.map(([path, label, key]) => (
+              <tr key={path}>
+                <td>
+                  <kbd>Alt</kbd>+<kbd>{key.toUpperCase()}</kbd>
+                </td>
+                <td>{label}</td>
+              </tr>
+            ))}
+            <tr>
+              <td>
+                <kbd>?</kbd>
+              </td>
+              <td>This help</td>
+            </tr>
+            <tr>
+              <td>
+                <kbd>Esc</kbd>
+              </td>
+              <td>Close it</td>
+            </tr>
+            <tr>
+              <td>
+                <kbd>Ctrl</kbd>/<kbd>⌘</kbd>+scroll
+              </td>
+              <td>Zoom the lineage tree</td>
+            </tr>
+            <tr>
+              <td>
+                <kbd>Tab</kbd>, <kbd>Enter</kbd>
+              </td>
+              <td>Move through the lineage tree's tickets, open one</td>
+            </tr>
+          </tbody>
+        </table>
+        <p className="muted">On macOS, Alt is the Option key.</p>
+        <button autoFocus onClick={onClose}>
+          Close
+        </button>
+      </div>
+    </div>
+  );
+}
+
 export function App() {
   const [page = 'experiments', id] = useRoute();
   const [theme, setTheme] = useTheme();
+  const [help, setHelp] = useState(false);
   const known = page in TITLES;
   useEffect(() => {
     document.title = `${known ? TITLES[page] : 'Not found'}${id ? ` ${id}` : ''} — TicketLab`;
@@ -73,6 +166,11 @@ export function App() {
     // Alt+letter jumps to a page (shown in each link's title). By key code: on macOS,
     // Option turns e.key into another character (Option+E is a dead key).
     const onKey = (e: KeyboardEvent) => {
+      if (e.key === 'Escape') setHelp(false);
+      if (e.key === '?' && !e.ctrlKey && !e.metaKey && !e.altKey && !isTyping(e.target)) {
+        e.preventDefault();
+        setHelp((h) => !h);
+      }
       if (!e.altKey) return;
       const hit = NAV.find(([, , key]) => e.code === `Key${key.toUpperCase()}`);
       if (hit) {
@@ -99,6 +197,9 @@ export function App() {
             {label}
           </a>
         ))}
+        <button className="link shortcuts" onClick={() => setHelp(true)}>
+          Keyboard shortcuts (?)
+        </button>
         <label className="theme">
           Theme{' '}
           <select
@@ -113,6 +214,7 @@ export function App() {
         </label>
       </nav>
       <main>
+        <ConnectionBanner />
         {page === 'experiments' && <ExperimentsPage />}
         {page === 'experiment' && id && <ExperimentPage id={id} />}
         {page === 'ticket' && id && <TicketPage id={id} />}
@@ -133,6 +235,7 @@ export function App() {
           </section>
         )}
       </main>
+      {help && <ShortcutsHelp onClose={() => setHelp(false)} />}
     </div>
   );
 }

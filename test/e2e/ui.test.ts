@@ -1,5 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -51,6 +53,50 @@ afterAll(async () => {
   await server?.stopped;
   rmSync(data, { recursive: true, force: true });
 });
+
+/**
+ * A TCP-level stand-in for the server: forwards HTTP to it, and can go away (every
+ * connection cut, the port closed) and come back on the same port.
+ */
+async function startProxy(target: URL) {
+  const sockets = new Set<Socket>();
+  let server: Server | null = null;
+  let port = 0;
+  const start = async () => {
+    server = createServer((req, res) => {
+      const upstream = request(
+        {
+          host: target.hostname,
+          port: target.port,
+          path: req.url,
+          method: req.method,
+          headers: { ...req.headers, host: target.host },
+        },
+        (answer) => {
+          res.writeHead(answer.statusCode!, answer.headers);
+          answer.pipe(res);
+        },
+      );
+      upstream.on('error', () => res.destroy());
+      req.pipe(upstream);
+    });
+    server.on('connection', (socket) => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+    });
+    await new Promise<void>((ready) => server!.listen(port, '127.0.0.1', ready));
+    port = (server.address() as AddressInfo).port;
+  };
+  const stop = async () => {
+    if (!server) return;
+    const closing = server;
+    server = null;
+    for (const socket of sockets) socket.destroy();
+    await new Promise((done) => closing.close(done));
+  };
+  await start();
+  return { port, start, stop };
+}
 
 const setSpec = async (spec: unknown) => {
   await page.getByLabel('Spec JSON').fill(JSON.stringify(spec, null, 2));
@@ -182,8 +228,8 @@ describe('workbench UI in Chromium', () => {
       )
       .toBe('done');
     await page.goto(`${server.url.origin}/?token=${server.token}#/compare/${first.id},${second}`);
-    // dense, imp and random-reinit: one series each, replicates pooled
-    await expect.poll(() => page.locator('svg.chart').first().locator('g.series').count()).toBe(3);
+    // imp and random-reinit: one series each, replicates pooled, each starting at the dense point
+    await expect.poll(() => page.locator('svg.chart').first().locator('g.series').count()).toBe(2);
     await expect
       .poll(() => page.getByRole('table', { name: 'Compare table' }).textContent())
       .toMatch(/· imp264\.1%2\d/);
@@ -194,6 +240,184 @@ describe('workbench UI in Chromium', () => {
     expect(await page.locator('svg.chart').nth(1).getAttribute('aria-label')).toMatch(/early-stop/);
     await shot('compare');
   }, 120_000);
+
+  it('draws the compare chart for reading and saving: dense starts each line, full legend names, labelled log ticks, clear titles, a dense reference, full width, reducer and band in the files', async () => {
+    const chart = page.locator('svg.chart').first();
+    // one line per experiment and method, the dense point its first point; none for dense alone
+    const series = await chart.locator('g.series').evaluateAll((gs) =>
+      gs.map((g) => ({
+        label: g.getAttribute('data-series')!,
+        points: g.querySelectorAll('circle').length,
+      })),
+    );
+    expect(series.map((s) => s.label).some((l) => l.endsWith('· dense'))).toBe(false);
+    for (const s of series) expect(s.points).toBe(3); // dense, level 1, level 2
+    // every legend name in full, wrapped inside the picture
+    const legend = await chart.locator('g.legend-item').evaluateAll((items) =>
+      items.map((g) => {
+        const svg = (g as SVGGElement).ownerSVGElement!.getBoundingClientRect();
+        const box = g.getBoundingClientRect();
+        return {
+          label: g.getAttribute('data-label')!,
+          text: Array.from(g.querySelectorAll('tspan'), (t) => t.textContent).join(' '),
+          inside: box.right <= svg.right + 0.5 && box.bottom <= svg.bottom + 0.5,
+        };
+      }),
+    );
+    expect(legend.map((l) => l.label).sort()).toEqual(series.map((s) => s.label).sort());
+    for (const l of legend) {
+      expect(l.text).toBe(l.label);
+      expect(l.inside).toBe(true);
+    }
+    expect(legend.some((l) => l.label.length > 24)).toBe(true);
+    // the log axis names at least three values
+    const xLabels = (await chart.locator('g.x-tick text').allTextContents()).filter(Boolean);
+    expect(xLabels.length).toBeGreaterThanOrEqual(3);
+    // axis titles do not touch the tick labels
+    const overlaps = await chart.evaluate((svg) => {
+      const hit = (a: DOMRect, b: DOMRect) =>
+        a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+      const boxes = (sel: string) =>
+        Array.from(svg.querySelectorAll(sel), (e) => e.getBoundingClientRect());
+      const x = svg.querySelector('.x-title')!.getBoundingClientRect();
+      const y = svg.querySelector('.y-title')!.getBoundingClientRect();
+      return [
+        ...boxes('.x-tick text').filter((b) => hit(b, x)),
+        ...boxes('.y-tick text').filter((b) => hit(b, y)),
+      ].length;
+    });
+    expect(overlaps).toBe(0);
+    // the dense accuracy as a dashed, labelled reference line
+    const reference = chart.locator('g.reference').first();
+    expect(await reference.locator('line').getAttribute('stroke-dasharray')).toBeTruthy();
+    expect(await reference.locator('text').textContent()).toMatch(/^dense .+: \d+\.\d\d%$/);
+    // the chart spans the page's content width
+    const widths = await page.evaluate(() => ({
+      chart: document.querySelector('svg.chart')!.getBoundingClientRect().width,
+      section: document.querySelector('main section')!.getBoundingClientRect().width,
+    }));
+    expect(widths.chart).toBeGreaterThanOrEqual(widths.section - 1);
+    // the saved files say which reducer and band they show
+    const saved = async (button: string) => {
+      const [download] = await Promise.all([
+        page.waitForEvent('download'),
+        page.getByRole('button', { name: button }).click(),
+      ]);
+      return readFileSync((await download.path())!, 'utf8');
+    };
+    expect(await chart.locator('text.caption').textContent()).toMatch(/\(last\).*band: min–max/);
+    const svgFile = await saved('Save SVG');
+    expect(svgFile).toMatch(
+      /class="caption"[^>]*><tspan[^>]*>Test accuracy \(last\) vs remaining weights · band: min–max/,
+    );
+    await page.getByLabel('Band', { exact: true }).selectOption('std');
+    const csv = (await saved('Save CSV')).split('\n');
+    expect(csv[0]).toMatch(/,reducer,band,band_lo,band_hi$/);
+    expect(csv[1]).toMatch(/,"last","± std",[\d.]+,[\d.]+$/);
+    expect(csv.some((l) => /,dense,0,1,/.test(l))).toBe(true);
+    await shot('compare-chart');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await shot('compare-chart-dark');
+    await page.emulateMedia({ colorScheme: 'light' });
+  });
+
+  it('fits the lineage tree to its view, zooms by buttons or Ctrl+wheel only, colours by the accuracies shown and opens tickets from the keyboard', async () => {
+    type Summary = { id: string; method: string; status: string };
+    const list = await server.call<{ items: Summary[] }>('experiments.list', {});
+    const done = list.body.result.items.find((e) => e.status === 'done' && e.method === 'imp')!;
+    await page.goto(`${server.url.origin}/?token=${server.token}#/experiment/${done.id}`);
+    const tree = page.locator('svg[aria-label="Lineage tree"]');
+    await expect.poll(() => tree.getAttribute('data-nodes')).toBe('5');
+    const viewport = tree.locator('g.viewport');
+    // fitted: the drawing is inside the view and centred in it
+    const placement = () =>
+      tree.evaluate((svg) => {
+        const view = svg.getBoundingClientRect();
+        const drawn = svg.querySelector('g.viewport')!.getBoundingClientRect();
+        return {
+          inside:
+            drawn.left >= view.left &&
+            drawn.right <= view.right &&
+            drawn.top >= view.top &&
+            drawn.bottom <= view.bottom,
+          offCentre: Math.abs((drawn.left + drawn.right) / 2 - (view.left + view.right) / 2),
+        };
+      });
+    await expect.poll(async () => (await placement()).inside).toBe(true);
+    expect((await placement()).offCentre).toBeLessThan(80);
+    const fitted = await viewport.getAttribute('transform');
+    await page.getByRole('button', { name: 'Zoom in' }).click();
+    await page.getByRole('button', { name: 'Zoom in' }).click();
+    await expect.poll(() => viewport.getAttribute('transform')).not.toBe(fitted);
+    await page.getByRole('button', { name: 'Fit', exact: true }).click();
+    await expect.poll(() => viewport.getAttribute('transform')).toBe(fitted);
+    await page.getByRole('button', { name: 'Zoom out' }).click();
+    await expect.poll(() => viewport.getAttribute('transform')).not.toBe(fitted);
+    await page.getByRole('button', { name: 'Fit', exact: true }).click();
+    await expect.poll(() => viewport.getAttribute('transform')).toBe(fitted);
+
+    // a plain wheel scrolls the page (not taken by the tree); Ctrl+wheel zooms
+    // (captured on the way down and read after: d3 stops the events it takes)
+    await page.evaluate(() => {
+      const seen: WheelEvent[] = [];
+      (window as unknown as { wheels: WheelEvent[] }).wheels = seen;
+      window.addEventListener('wheel', (e) => seen.push(e), { capture: true });
+    });
+    const box = (await tree.boundingBox())!;
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.wheel(0, 120);
+    const wheels = () =>
+      page.evaluate(() =>
+        (window as unknown as { wheels: WheelEvent[] }).wheels.map((e) => e.defaultPrevented),
+      );
+    await expect.poll(async () => (await wheels()).length).toBe(1);
+    expect((await wheels())[0]).toBe(false);
+    expect(await viewport.getAttribute('transform')).toBe(fitted);
+    const box2 = (await tree.boundingBox())!;
+    await page.mouse.move(box2.x + box2.width / 2, box2.y + box2.height / 2);
+    await page.keyboard.down('Control');
+    await page.mouse.wheel(0, -120);
+    await page.keyboard.up('Control');
+    await expect.poll(async () => (await wheels()).length).toBe(2);
+    expect((await wheels())[1]).toBe(true);
+    await expect.poll(() => viewport.getAttribute('transform')).not.toBe(fitted);
+    await page.getByRole('button', { name: 'Fit', exact: true }).click();
+
+    // colours span the accuracies shown: the best ticket at one end, the worst at the other
+    const nodes = await tree.locator('g.node').evaluateAll((gs) =>
+      gs.map((g) => ({
+        accuracy: Number(g.getAttribute('data-accuracy')),
+        fill: g.querySelector('circle')!.getAttribute('fill')!,
+      })),
+    );
+    const best = nodes.reduce((a, b) => (b.accuracy > a.accuracy ? b : a));
+    const worst = nodes.reduce((a, b) => (b.accuracy < a.accuracy ? b : a));
+    expect(best.accuracy).toBeGreaterThan(worst.accuracy);
+    expect(best.fill).toMatch(/var\(--acc-high\) 100%/);
+    expect(worst.fill).toMatch(/var\(--acc-high\) 0%/);
+    const pct2 = (x: number) => `${(x * 100).toFixed(2)}%`;
+    expect(await page.getByLabel('Accuracy colours').textContent()).toMatch(
+      new RegExp(`${pct2(worst.accuracy)}.*${pct2(best.accuracy)}`),
+    );
+    await shot('lineage-fit');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await shot('lineage-fit-dark');
+    await page.emulateMedia({ colorScheme: 'light' });
+
+    // keyboard: the nodes follow the view's controls in tab order, named, and Enter opens one
+    await page.getByRole('button', { name: 'Zoom out' }).focus();
+    await page.keyboard.press('Tab');
+    const focused = await page.evaluate(() => ({
+      ticket: document.activeElement?.getAttribute('data-ticket'),
+      label: document.activeElement?.getAttribute('aria-label'),
+    }));
+    expect(focused.ticket).toMatch(/^tkt_/);
+    expect(focused.label).toMatch(
+      /^level 0, dense, 100\.0% of weights remaining, test accuracy \d+\.\d\d%$/,
+    );
+    await page.keyboard.press('Enter');
+    await page.waitForURL(new RegExp(`#/ticket/${focused.ticket}$`));
+  });
 
   it('imports a dataset file and shows its sample grid; a malformed one shows its reason', async () => {
     const mnist = loadBuiltinMnist();
@@ -271,7 +495,19 @@ describe('workbench UI in Chromium', () => {
     await expect
       .poll(() => page.getByRole('table', { name: 'Transfer heatmap' }).textContent())
       .toMatch(/MNIST \(built-in.*[+−]\d+\.\d\d \(N=1\)/);
+    // the colour scale runs over the values shown (one cell: its own size), N in the cell;
+    // one transfer has no spread, so it is neither a tie nor given one
+    const cell = page.getByRole('table', { name: 'Transfer heatmap' }).locator('td[data-n]');
+    expect(await cell.getAttribute('data-n')).toBe('1');
+    const value = (await cell.locator('.value').textContent())!.replace(/^[+−]/, '');
+    expect(await page.getByLabel('Heatmap colours').textContent()).toMatch(
+      new RegExp(`−${value.replace('.', '\\.')}.*\\+${value.replace('.', '\\.')}.*tie`),
+    );
+    expect(await cell.getAttribute('class')).not.toBe('tie');
     await shot('transfer');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await shot('transfer-dark');
+    await page.emulateMedia({ colorScheme: 'light' });
   }, 120_000);
 
   it('runs network slimming from its template: the ticket shows its compacted layers, measured speed and Early-Bird matrix; compare plots accuracy vs speed-up', async () => {
@@ -326,7 +562,7 @@ describe('workbench UI in Chromium', () => {
     await page.goto(`${server.url.origin}/?token=${server.token}#/compare/${experimentId}`);
     await expect
       .poll(() => page.getByRole('table', { name: 'Accuracy vs speed-up' }).textContent())
-      .toMatch(/· dense01\.00×100\.0%.*· slimming1\d+\.\d\d×/);
+      .toMatch(/· slimming01\.00×100\.0%.*· slimming1\d+\.\d\d×/);
     await shot('compare-speed');
   }, 90_000);
 
@@ -395,5 +631,104 @@ describe('workbench UI in Chromium', () => {
     await page.getByRole('link', { name: 'Settings' }).click();
     await expect.poll(() => page.locator('.facts').textContent()).toMatch(/Compute backendwasm/);
     await shot('settings-dark');
+  });
+
+  it('reflows down to 800 px wide: no page scrolls sideways', async () => {
+    type Summary = { id: string; method: string; status: string };
+    const items = (await server.call<{ items: Summary[] }>('experiments.list', {})).body.result
+      .items;
+    const done = items.find((e) => e.status === 'done' && e.method === 'imp')!;
+    const detail = await server.call<{ tickets: { id: string }[] }>('experiments.get', {
+      id: done.id,
+    });
+    const routes: [string, string][] = [
+      ['experiments', '.table .tr'],
+      ['new', '[aria-label="Spec JSON"]'],
+      ['monitor', 'table[aria-label="Jobs"]'],
+      [`compare/${items.map((e) => e.id).join(',')}`, 'svg.chart g.series'],
+      ['transfer', 'table.heatmap'],
+      ['datasets', 'main h1'],
+      ['settings', '.facts'],
+      [`experiment/${done.id}`, 'svg[aria-label="Lineage tree"] g.node'],
+      [`ticket/${detail.body.result.tickets[1]!.id}`, '[aria-label="Remaining weights per layer"]'],
+    ];
+    // the theme test set dark; follow the system again so both themes are shot
+    await page.getByLabel('Theme').selectOption('system');
+    await page.setViewportSize({ width: 800, height: 900 });
+    try {
+      const wide: string[] = [];
+      for (const [route, loaded] of routes) {
+        await page.evaluate((r) => (location.hash = `#/${r}`), route);
+        await page.locator(loaded).first().waitFor();
+        const overflow = await page.evaluate(
+          () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+        );
+        if (overflow > 0) wide.push(`${route.split('/')[0]}: ${overflow}px`);
+        // nothing cut off at a row's end either: the last action button shows whole
+        const clipped = await page.evaluate(() =>
+          Array.from(document.querySelectorAll('.table .tr .actions')).some(
+            (a) =>
+              a.lastElementChild!.getBoundingClientRect().right >
+              a.closest('.tr')!.getBoundingClientRect().right + 0.5,
+          ),
+        );
+        if (clipped) wide.push(`${route.split('/')[0]}: row actions cut off`);
+        if (route.startsWith('compare') || route.startsWith('experiment/')) {
+          const name = `narrow-${route.split('/')[0]}`;
+          await shot(name);
+          await page.emulateMedia({ colorScheme: 'dark' });
+          await shot(`${name}-dark`);
+          await page.emulateMedia({ colorScheme: 'light' });
+        }
+      }
+      expect(wide).toEqual([]);
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 900 });
+    }
+  });
+
+  it('lists the keyboard shortcuts when ? is pressed, except while typing', async () => {
+    await page.evaluate(() => (location.hash = '#/experiments'));
+    await page.locator('main h1').waitFor();
+    await page.locator('main h1').click();
+    await page.keyboard.press('?');
+    const help = page.getByRole('dialog', { name: 'Keyboard shortcuts' });
+    await expect.poll(() => help.isVisible()).toBe(true);
+    const text = await help.textContent();
+    for (const key of 'ENMCTDS') expect(text).toContain(`Alt+${key}`);
+    expect(text).toMatch(/Alt\+EExperiments.*Alt\+SSettings/);
+    await shot('shortcuts');
+    await page.keyboard.press('Escape');
+    await expect.poll(() => help.count()).toBe(0);
+    // a ? typed into a field stays text
+    await page.getByRole('link', { name: 'New experiment' }).click();
+    await page.getByLabel('Notes').or(page.getByLabel('Name')).first().fill('');
+    await page.getByLabel('Name').first().pressSequentially('what?');
+    expect(await help.count()).toBe(0);
+  });
+
+  it('shows a reconnect banner while the server is away, and takes it down when it is back', async () => {
+    // The page talks to the server through a proxy that the test takes away and brings back
+    // on the same port: the event stream drops and calls get no answer, as when the server
+    // stops.
+    const proxy = await startProxy(server.url);
+    const other = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    try {
+      await other.goto(`http://127.0.0.1:${proxy.port}/?token=${server.token}#/experiments`);
+      await expect.poll(() => other.locator('main').textContent()).toMatch(/\d+ experiments/);
+      const banner = other.getByRole('alert');
+      expect(await banner.count()).toBe(0);
+      await proxy.stop();
+      await expect.poll(() => banner.textContent()).toMatch(/not answering\. Reconnecting/);
+      await other.screenshot({ path: join(SHOTS, 'reconnecting.png') });
+      await proxy.start();
+      await expect.poll(() => banner.count()).toBe(0);
+      // and the page works again
+      await other.getByRole('link', { name: 'Settings' }).click();
+      await expect.poll(() => other.locator('.facts').textContent()).toMatch(/Compute backend/);
+    } finally {
+      await other.close();
+      await proxy.stop();
+    }
   });
 });

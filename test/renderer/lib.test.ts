@@ -1,18 +1,22 @@
 import { hierarchy, tree } from 'd3-hierarchy';
 import { describe, expect, it } from 'vitest';
+import { logAxisTicks, wrapText } from '../../renderer/src/lib/axis.ts';
 import {
+  denseReferences,
   groupSeries,
   seriesCsv,
   summarise,
   type CompareRow,
 } from '../../renderer/src/lib/compare.ts';
 import {
+  accuracyScale,
+  fitTransform,
   hiddenCount,
   lineageTree,
   nodeRadius,
   type TicketView,
 } from '../../renderer/src/lib/lineage.ts';
-import { heatmapGrid } from '../../renderer/src/lib/heatmap.ts';
+import { cellColour, heatmapGrid, type TransferMatrix } from '../../renderer/src/lib/heatmap.ts';
 import { TEMPLATES, validateSpec } from '../../renderer/src/lib/templates.ts';
 import { listAllExperiments } from '../../renderer/src/lib/experiments.ts';
 import { createClient } from '../../src/api/client.ts';
@@ -136,6 +140,56 @@ describe('compare data shaping', () => {
     expect(series[0]!.points[0]).toMatchObject({ x: 2.5, n: 2, remainingWeights: 0.8 });
   });
 
+  it('starts every pruned line of a spec at its dense point, with no series for dense alone', () => {
+    const rows = [
+      row('a', 'h1', 0, 0.98),
+      row('b', 'h1', 0, 0.96),
+      row('a', 'h1', 1, 0.97),
+      { ...row('a', 'h1', 1, 0.9), method: 'random-reinit' },
+      row('c', 'h2', 0, 0.5), // a spec with only its dense network keeps it as a series
+    ];
+    const series = groupSeries(rows, new Map([['a', 'Run']]), (r) => r.testAccuracy);
+    expect(series.map((s) => s.label)).toEqual(['Run · imp', 'Run · random-reinit', 'h2 · dense']);
+    expect(series[0]!.points.map((p) => [p.method, p.level, p.n])).toEqual([
+      ['dense', 0, 2],
+      ['imp', 1, 1],
+    ]);
+    expect(series[1]!.points[0]).toMatchObject({ method: 'dense', n: 2 });
+    const refs = denseReferences(series);
+    expect(refs.map((r) => r.label)).toEqual(['Run', 'h2']);
+    expect(refs[0]!.y).toBeCloseTo(0.97, 12);
+    // the CSV names the reducer and the band on every row
+    const csv = seriesCsv(series, 'acc', 'best', 'std').split('\n');
+    expect(csv[0]).toBe(
+      'series,spec_hash,method,level,remaining_weights,n,acc_mean,acc_min,acc_max,acc_std,reducer,band,band_lo,band_hi',
+    );
+    expect(csv[1]).toMatch(
+      /^"Run · imp",h1,dense,0,1,2,0\.97,.*,"best","± std",0\.95\d*,0\.98\d*$/,
+    );
+  });
+
+  it('labels at least three values on a log axis, however narrow or wide the span', () => {
+    const labelled = (t: { value: number; label: boolean }[]) =>
+      t.filter((x) => x.label).map((x) => x.value);
+    // within one decade (64%–100%): d3 gives 0.7, 0.8, 0.9, 1; only 1 is a 1-2-5 value
+    expect(labelled(logAxisTicks([0.7, 0.8, 0.9, 1], [0.7, 0.8, 0.9, 1])).length).toBe(4);
+    // a narrow span where d3 gives one tick: round linear values instead
+    expect(labelled(logAxisTicks([0.9], [0.88, 0.9, 0.92, 0.94]))).toEqual([0.88, 0.9, 0.92, 0.94]);
+    // three decades: powers of ten are enough
+    const wide = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1];
+    expect(labelled(logAxisTicks(wide, []))).toEqual([0.001, 0.01, 0.1, 1]);
+    // under two decades: 1, 2 and 5 of each
+    expect(labelled(logAxisTicks([0.1, 0.2, 0.3, 0.5, 1], [])).length).toBe(4);
+  });
+
+  it('wraps legend names at spaces and never drops a character', () => {
+    const name = 'LeNet-300-100 IMP on MNIST (replicate study) · random-reinit';
+    const lines = wrapText(name, 20);
+    expect(lines.every((l) => l.length <= 20)).toBe(true);
+    expect(lines.join(' ')).toBe(name);
+    expect(wrapText('averyveryverylongword', 8).join('')).toBe('averyveryverylongword');
+  });
+
   it('summarises one value with zero spread', () => {
     expect(summarise([0.7])).toEqual({ n: 1, mean: 0.7, min: 0.7, max: 0.7, std: 0 });
   });
@@ -179,9 +233,64 @@ describe('transfer heatmap', () => {
     );
     expect(grid.sources).toEqual(['fashion', 'mnist']);
     expect(grid.targets).toEqual(['fashion', 'kmnist', 'mnist']);
-    expect(grid.value('mnist', 'fashion')).toEqual({ v: -0.03, n: 2 });
+    expect(grid.value('mnist', 'fashion')).toEqual({ v: -0.03, n: 2, spread: null, tie: false });
     expect(grid.value('fashion', 'fashion')).toBeUndefined();
     expect(grid.extent).toBe(0.03);
+  });
+});
+
+describe('transfer heatmap spread', () => {
+  const row = (source: string, target: string, vsRandom: number) =>
+    ({
+      sourceDataset: source,
+      targetDataset: target,
+      vsRandom,
+      vsTargetTicket: null,
+    }) as TransferMatrix['rows'][number];
+  const matrix = (rows: TransferMatrix['rows']): TransferMatrix => {
+    const pairs = new Map<string, number[]>();
+    for (const r of rows)
+      pairs.set(`${r.sourceDataset}|${r.targetDataset}`, [
+        ...(pairs.get(`${r.sourceDataset}|${r.targetDataset}`) ?? []),
+        r.vsRandom!,
+      ]);
+    return {
+      rows,
+      cells: [...pairs].map(([k, vs]) => ({
+        sourceDataset: k.split('|')[0]!,
+        targetDataset: k.split('|')[1]!,
+        n: vs.length,
+        vsRandom: vs.reduce((a, b) => a + b, 0) / vs.length,
+        vsTargetTicket: null,
+      })),
+    };
+  };
+
+  it('calls a mean inside its spread a tie and paints it neutral, not as a loss', () => {
+    const grid = heatmapGrid(
+      matrix([
+        row('a', 'b', -0.01),
+        row('a', 'b', 0.005), // mean −0.0025, std ≈ 0.0106: a tie
+        row('b', 'a', -0.04),
+        row('b', 'a', -0.05), // mean −0.045, std ≈ 0.007: a loss
+        row('a', 'a', 0.02), // one transfer: no spread, not a tie
+      ]),
+      'vsRandom',
+    );
+    const tie = grid.value('a', 'b')!;
+    expect(tie.n).toBe(2);
+    expect(tie.spread).toBeCloseTo(Math.sqrt(0.0001125), 9);
+    expect(tie.tie).toBe(true);
+    expect(cellColour(tie, grid.extent)).toBe('var(--neutral)');
+    const loss = grid.value('b', 'a')!;
+    expect(loss.tie).toBe(false);
+    expect(cellColour(loss, grid.extent)).toBe('color-mix(in srgb, var(--acc-low) 65%, var(--bg))');
+    const single = grid.value('a', 'a')!;
+    expect([single.spread, single.tie]).toEqual([null, false]);
+    // depth is scaled to the largest |mean|: +0.02 against 0.045
+    expect(cellColour(single, grid.extent)).toBe(
+      'color-mix(in srgb, var(--acc-high) 29%, var(--bg))',
+    );
   });
 });
 
@@ -209,4 +318,28 @@ describe('listAllExperiments', () => {
       await lab.close();
     }
   }, 120_000);
+});
+
+describe('lineage view', () => {
+  it('spans the colour scale over the accuracies shown, untrained tickets aside', () => {
+    const scale = accuracyScale([
+      { testAccuracy: 0.97 },
+      { testAccuracy: null },
+      { testAccuracy: 0.95 },
+      { testAccuracy: 0.96 },
+    ])!;
+    expect([scale.min, scale.max]).toEqual([0.95, 0.97]);
+    expect(scale.share(0.95)).toBe(0);
+    expect(scale.share(0.97)).toBe(1);
+    expect(scale.share(0.96)).toBeCloseTo(0.5, 9);
+    expect(accuracyScale([{ testAccuracy: 0.9 }])!.share(0.9)).toBe(1);
+    expect(accuracyScale([{ testAccuracy: null }])).toBeNull();
+  });
+
+  it('fits a drawing into the view, centred, never enlarged past the cap', () => {
+    const t = fitTransform({ x0: 0, x1: 1000, y0: -100, y1: 100 }, 500, 400, 0);
+    expect(t.k).toBe(0.5);
+    expect([t.x, t.y]).toEqual([0, 200]);
+    expect(fitTransform({ x0: 0, x1: 10, y0: 0, y1: 10 }, 500, 400, 0).k).toBe(1.2);
+  });
 });

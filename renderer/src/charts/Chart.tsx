@@ -1,19 +1,30 @@
 import { scaleLinear, scaleLog } from 'd3-scale';
 import { line, area } from 'd3-shape';
-import { forwardRef } from 'react';
+import { forwardRef, useLayoutEffect, useRef, useState } from 'react';
+import { logAxisTicks, wrapText } from '../lib/axis.ts';
 
 export interface ChartSeries {
   label: string;
   points: { x: number; y: number; lo?: number; hi?: number; n?: number }[];
 }
 
-const W = 640;
-const H = 320;
-const M = { top: 12, right: 16, bottom: 40, left: 56 };
+/** A horizontal reference (the dense network's accuracy), drawn dashed and labelled. */
+export interface ChartReference {
+  label: string;
+  y: number;
+}
+
+/** Height of the plot area; the legend and the caption add to it. */
+const PLOT_H = 300;
+/** Average advance of an 11-pixel system-ui character, to size margins and wrap legends. */
+const CHAR_W = 6.6;
+const LINE_H = 14;
 
 /**
  * A line chart with optional bands (min/max or ± std), drawn with d3 scales and shapes
- * as plain SVG; colours come from CSS variables so both themes apply.
+ * as plain SVG; colours come from CSS variables so both themes apply. It is drawn at the
+ * pixel width of its box (one SVG unit per pixel), so text keeps its size and the plot uses
+ * the page's width; the legend sits below the plot and wraps names instead of cutting them.
  */
 export const Chart = forwardRef<
   SVGSVGElement,
@@ -24,11 +35,28 @@ export const Chart = forwardRef<
     xLog?: boolean;
     xReverse?: boolean;
     format?: (y: number) => string;
+    /** a title line, kept in saved SVG and PNG files (what is plotted, reducer, band) */
+    caption?: string;
+    references?: ChartReference[];
   }
->(function Chart({ series, xLabel, yLabel, xLog, xReverse, format = (y) => String(y) }, ref) {
+>(function Chart(
+  { series, xLabel, yLabel, xLog, xReverse, format = (y) => String(y), caption, references = [] },
+  ref,
+) {
+  const box = useRef<HTMLDivElement>(null);
+  const [W, setW] = useState(640);
+  useLayoutEffect(() => {
+    const el = box.current!;
+    const measure = () => setW(Math.max(320, Math.floor(el.clientWidth)));
+    measure();
+    const observer = new ResizeObserver(measure);
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, []);
+
   const all = series.flatMap((s) => s.points);
   const xs = all.map((p) => p.x).filter((x) => !xLog || x > 0);
-  const ys = all.flatMap((p) => [p.lo ?? p.y, p.hi ?? p.y]);
+  const ys = [...all.flatMap((p) => [p.lo ?? p.y, p.hi ?? p.y]), ...references.map((r) => r.y)];
   const [x0, x1] = xs.length ? [Math.min(...xs), Math.max(...xs)] : [1, 2];
   let [y0, y1] = ys.length ? [Math.min(...ys), Math.max(...ys)] : [0, 1];
   if (y1 - y0 < 1e-9) {
@@ -36,23 +64,43 @@ export const Chart = forwardRef<
     const pad = Math.max(Math.abs(y0) * 0.05, 1e-3);
     [y0, y1] = [y0 - pad, y1 + pad];
   }
-  const xRange: [number, number] = xReverse ? [W - M.right, M.left] : [M.left, W - M.right];
-  const x = (xLog ? scaleLog() : scaleLinear())
-    .domain([x0, x1 === x0 ? x0 * 1.01 + 1e-9 : x1])
-    .range(xRange);
+  // the caption wraps like the legend: a narrow window keeps all of it
+  const captionLines = caption ? wrapText(caption, (W - 24) / 7.2) : [];
+  const top = captionLines.length ? 20 + captionLines.length * 16 : 10;
   const y = scaleLinear()
     .domain([y0, y1])
     .nice()
-    .range([H - M.bottom, M.top]);
-  // Log axes get a tick per 1–9 of each decade; label only 1, 2, 5 (only 1 over wide spans).
-  const xTicks = x.ticks(6);
-  const decades = Math.log10(Math.max(x1, 1e-12) / Math.max(x0, 1e-12));
-  const labelled = (t: number) => {
-    const lead = Math.round(t / 10 ** Math.floor(Math.log10(t) + 1e-9));
-    return decades > 1.5 ? lead === 1 : [1, 2, 5].includes(lead);
-  };
-  // the legend sits right of the plot, never over a line
-  const legendWidth = series.length > 1 ? 150 : 0;
+    .range([top + PLOT_H, top]);
+  const yTicks = y.ticks(6);
+  // the y title sits left of the widest tick label, never on it
+  const widest = Math.max(...yTicks.map((t) => format(t).length), 1);
+  const M = { left: Math.ceil(34 + widest * CHAR_W), right: 24 };
+  const xDomain: [number, number] = [x0, x1 === x0 ? x0 * 1.01 + 1e-9 : x1];
+  const xRange: [number, number] = xReverse ? [W - M.right, M.left] : [M.left, W - M.right];
+  const x = (xLog ? scaleLog() : scaleLinear()).domain(xDomain).range(xRange);
+  const xTicks = xLog
+    ? logAxisTicks(x.ticks(6), scaleLinear().domain(xDomain).ticks(5))
+    : x.ticks(6).map((t) => ({ value: t, label: true }));
+  const plotBottom = top + PLOT_H;
+
+  // Legend below the plot, in as many columns as fit; every name in full, wrapped.
+  // Columns as wide as the longest name needs, as many as fit; longer names wrap.
+  const room = W - M.left - M.right;
+  const longest = Math.max(...series.map((s) => s.label.length), 1);
+  const columns = Math.max(1, Math.floor(room / Math.min(room, longest * CHAR_W + 40)));
+  const columnWidth = room / columns;
+  const legend =
+    series.length > 1 ? series.map((s) => wrapText(s.label, (columnWidth - 24) / CHAR_W)) : [];
+  const legendRows: { y: number; height: number }[] = [];
+  for (let i = 0; i < legend.length; i += columns) {
+    const height = Math.max(...legend.slice(i, i + columns).map((l) => l.length)) * LINE_H + 4;
+    const prev = legendRows.at(-1);
+    legendRows.push({ y: prev ? prev.y + prev.height : 0, height });
+  }
+  const legendTop = plotBottom + 54;
+  const legendHeight = legendRows.reduce((a, r) => a + r.height, 0);
+  const H = legend.length ? legendTop + legendHeight : plotBottom + 46;
+
   const path = line<{ x: number; y: number }>()
     .x((p) => x(p.x))
     .y((p) => y(p.y));
@@ -60,65 +108,108 @@ export const Chart = forwardRef<
     .x((p) => x(p.x))
     .y0((p) => y(p.lo ?? p.y))
     .y1((p) => y(p.hi ?? p.y));
+  const tickText = (t: number) => (xLog ? `${+(t * 100).toPrecision(3)}%` : String(t));
   return (
-    <svg
-      ref={ref}
-      viewBox={`0 0 ${W + legendWidth} ${H}`}
-      className="chart"
-      role="img"
-      aria-label={`${yLabel} vs ${xLabel}`}
-    >
-      <g className="axis">
-        {xTicks.map((t) => (
-          <g key={`x${t}`} transform={`translate(${x(t)},${H - M.bottom})`}>
-            <line y2={5} />
-            <text y={18} textAnchor="middle">
-              {!xLog ? String(t) : labelled(t) ? `${+(t * 100).toPrecision(2)}%` : ''}
-            </text>
-          </g>
-        ))}
-        {y.ticks(6).map((t) => (
-          <g key={`y${t}`} transform={`translate(${M.left},${y(t)})`}>
-            <line x2={W - M.left - M.right} className="grid" />
-            <text x={-6} dy="0.32em" textAnchor="end">
-              {format(t)}
-            </text>
-          </g>
-        ))}
-        <text x={(M.left + W - M.right) / 2} y={H - 4} textAnchor="middle">
-          {xLabel}
-        </text>
-        <text
-          transform={`translate(14,${(M.top + H - M.bottom) / 2}) rotate(-90)`}
-          textAnchor="middle"
-        >
-          {yLabel}
-        </text>
-      </g>
-      {series.map((s, i) => {
-        const pts = [...s.points].filter((p) => !xLog || p.x > 0).sort((a, b) => a.x - b.x);
-        return (
-          <g key={s.label} className={`series s${i % 8}`} data-series={s.label}>
-            {pts.some((p) => p.lo !== undefined) && <path className="band" d={band(pts) ?? ''} />}
-            <path className="line" d={path(pts) ?? ''} />
-            {pts.map((p) => (
-              <circle key={p.x} cx={x(p.x)} cy={y(p.y)} r={3}>
-                <title>{`${s.label}: ${format(p.y)}${p.n !== undefined ? ` (N=${p.n})` : ''}`}</title>
-              </circle>
+    <div className="chart-box" ref={box}>
+      <svg
+        ref={ref}
+        viewBox={`0 0 ${W} ${H}`}
+        width={W}
+        height={H}
+        className="chart"
+        role="img"
+        aria-label={`${yLabel} vs ${xLabel}${caption ? ` — ${caption}` : ''}`}
+      >
+        {caption && (
+          <text className="caption" x={12} y={16}>
+            {captionLines.map((l, i) => (
+              <tspan key={i} x={12} dy={i === 0 ? 0 : 16}>
+                {l}
+              </tspan>
             ))}
-          </g>
-        );
-      })}
-      <g className="legend" transform={`translate(${W + 4},${M.top})`}>
-        {series.map((s, i) => (
-          <g key={s.label} className={`legend-item s${i % 8}`} transform={`translate(0,${i * 14})`}>
-            <rect width={10} height={3} y={-2} className="swatch" />
-            <text x={14} dy="0.32em">
-              {s.label.length > 24 ? `${s.label.slice(0, 23)}…` : s.label}
+          </text>
+        )}
+        <g className="axis">
+          {xTicks.map((t) => (
+            <g
+              key={`x${t.value}`}
+              className="x-tick"
+              transform={`translate(${x(t.value)},${plotBottom})`}
+            >
+              <line y2={5} />
+              {t.label && (
+                <text y={18} textAnchor="middle">
+                  {tickText(t.value)}
+                </text>
+              )}
+            </g>
+          ))}
+          {yTicks.map((t) => (
+            <g key={`y${t}`} className="y-tick" transform={`translate(${M.left},${y(t)})`}>
+              <line x2={W - M.left - M.right} className="grid" />
+              <text x={-6} dy="0.32em" textAnchor="end">
+                {format(t)}
+              </text>
+            </g>
+          ))}
+          <text
+            className="x-title"
+            x={(M.left + W - M.right) / 2}
+            y={plotBottom + 38}
+            textAnchor="middle"
+          >
+            {xLabel}
+          </text>
+          <text
+            className="y-title"
+            transform={`translate(14,${top + PLOT_H / 2}) rotate(-90)`}
+            textAnchor="middle"
+          >
+            {yLabel}
+          </text>
+        </g>
+        {references.map((r, i) => (
+          <g key={`ref${i}`} className="reference" data-y={r.y}>
+            <line x1={M.left} x2={W - M.right} y1={y(r.y)} y2={y(r.y)} strokeDasharray="6 4" />
+            <text x={W - M.right - 4} y={y(r.y) - 4 - i * LINE_H} textAnchor="end">
+              {r.label}
             </text>
           </g>
         ))}
-      </g>
-    </svg>
+        {series.map((s, i) => {
+          const pts = [...s.points].filter((p) => !xLog || p.x > 0).sort((a, b) => a.x - b.x);
+          return (
+            <g key={s.label} className={`series s${i % 8}`} data-series={s.label}>
+              {pts.some((p) => p.lo !== undefined) && <path className="band" d={band(pts) ?? ''} />}
+              <path className="line" d={path(pts) ?? ''} />
+              {pts.map((p) => (
+                <circle key={p.x} cx={x(p.x)} cy={y(p.y)} r={3}>
+                  <title>{`${s.label}: ${format(p.y)}${p.n !== undefined ? ` (N=${p.n})` : ''}`}</title>
+                </circle>
+              ))}
+            </g>
+          );
+        })}
+        <g className="legend" transform={`translate(${M.left},${legendTop})`}>
+          {legend.map((lines, i) => (
+            <g
+              key={series[i]!.label}
+              className={`legend-item s${i % 8}`}
+              data-label={series[i]!.label}
+              transform={`translate(${(i % columns) * columnWidth},${legendRows[Math.floor(i / columns)]!.y})`}
+            >
+              <rect width={12} height={3} y={-2} className="swatch" />
+              <text x={18}>
+                {lines.map((l, j) => (
+                  <tspan key={j} x={18} dy={j === 0 ? '0.32em' : LINE_H}>
+                    {l}
+                  </tspan>
+                ))}
+              </text>
+            </g>
+          ))}
+        </g>
+      </svg>
+    </div>
   );
 });

@@ -1,7 +1,14 @@
 import { useMemo, useRef, useState } from 'react';
 import { Chart } from '../charts/Chart.tsx';
 import { useLoad } from '../hooks.ts';
-import { ACCURACY, groupSeries, REDUCERS, seriesCsv, type Reducer } from '../lib/compare.ts';
+import {
+  ACCURACY,
+  denseReferences,
+  groupSeries,
+  REDUCERS,
+  seriesCsv,
+  type Reducer,
+} from '../lib/compare.ts';
 import { listAllExperiments } from '../lib/experiments.ts';
 import { download } from '../lib/format.ts';
 
@@ -69,6 +76,14 @@ export function ComparePage({ initial }: { initial: string[] }) {
     [rows.data, names, reducer],
   );
   const chart = useRef<SVGSVGElement>(null);
+  // Named in the chart's caption and the saved files, so a figure says how it was made.
+  const bandName = band === 'minmax' ? 'min–max' : '± std';
+  const caption = (what: string) =>
+    `${what} · band: ${bandName} over replicates · dense point starts each line`;
+  const references = denseReferences(accuracy).map((r) => ({
+    label: `dense ${r.label}: ${(r.y * 100).toFixed(2)}%`,
+    y: r.y,
+  }));
   const toChart = (s: typeof accuracy) =>
     s.map((x) => ({
       label: x.label,
@@ -93,7 +108,7 @@ export function ComparePage({ initial }: { initial: string[] }) {
       ctx.fillStyle = getComputedStyle(document.documentElement).getPropertyValue('--bg');
       ctx.fillRect(0, 0, canvas.width, canvas.height);
       ctx.drawImage(img, 0, 0, canvas.width, canvas.height);
-      canvas.toBlob((b) => b && download('compare.png', b));
+      canvas.toBlob((b) => b && download('compare.png', b, 'image/png'));
     };
     img.src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svgText(svg))}`;
   };
@@ -163,7 +178,9 @@ export function ComparePage({ initial }: { initial: string[] }) {
         </button>
         <button
           disabled={!accuracy.length}
-          onClick={() => download('compare.csv', seriesCsv(accuracy, 'test_accuracy'), 'text/csv')}
+          onClick={() =>
+            download('compare.csv', seriesCsv(accuracy, 'test_accuracy', reducer, band), 'text/csv')
+          }
         >
           Save CSV
         </button>
@@ -183,6 +200,8 @@ export function ComparePage({ initial }: { initial: string[] }) {
             xLog
             xReverse
             format={(y) => `${(y * 100).toFixed(1)}%`}
+            caption={caption(`Test accuracy (${reducer}) vs remaining weights`)}
+            references={references}
           />
           <table aria-label="Compare table">
             <thead>
@@ -226,6 +245,7 @@ export function ComparePage({ initial }: { initial: string[] }) {
                 xLabel="measured speed-up (batch 64)"
                 yLabel={`test accuracy (${reducer})`}
                 format={(y) => `${(y * 100).toFixed(1)}%`}
+                caption={caption(`Test accuracy (${reducer}) vs measured speed-up`)}
               />
               <table aria-label="Accuracy vs speed-up">
                 <thead>
@@ -262,6 +282,7 @@ export function ComparePage({ initial }: { initial: string[] }) {
             yLabel="early-stop iteration"
             xLog
             xReverse
+            caption={caption('Early-stop iteration vs remaining weights')}
           />
         </>
       )}

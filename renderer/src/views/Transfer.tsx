@@ -2,16 +2,13 @@ import { useState } from 'react';
 import { go } from '../App.tsx';
 import { useClient, useLoad, useReloadOn } from '../hooks.ts';
 import { pct } from '../lib/format.ts';
-import { heatmapGrid } from '../lib/heatmap.ts';
+import { cellColour, heatmapGrid } from '../lib/heatmap.ts';
 
 const signed = (x: number | null | undefined) =>
   x === null || x === undefined ? '–' : `${x >= 0 ? '+' : '−'}${Math.abs(x * 100).toFixed(2)}`;
 
-/** Diverging colour through the theme's accuracy colours: green above 0, red below. */
-const cellColour = (v: number | null, extent: number) =>
-  v === null
-    ? 'var(--untrained)'
-    : `color-mix(in srgb, ${v >= 0 ? 'var(--acc-high)' : 'var(--acc-low)'} ${Math.round((Math.abs(v) / extent) * 85)}%, var(--bg))`;
+/** Percentage points, unsigned (a spread). */
+const points = (x: number) => (x * 100).toFixed(2);
 
 export function TransferPage({ ticketId }: { ticketId?: string }) {
   const client = useClient();
@@ -115,12 +112,25 @@ export function TransferPage({ ticketId }: { ticketId?: string }) {
                 <th>{nameOf(s)}</th>
                 {grid.targets.map((t) => {
                   const cell = grid.value(s, t);
+                  if (!cell) return <td key={t} />;
                   return (
                     <td
                       key={t}
-                      style={{ background: cell ? cellColour(cell.v, grid.extent) : undefined }}
+                      data-n={cell.n}
+                      className={cell.tie ? 'tie' : undefined}
+                      style={{ background: cellColour(cell, grid.extent) }}
+                      title={
+                        cell.spread === null
+                          ? 'one transfer: no spread to judge the difference by'
+                          : `mean ${signed(cell.v)} ± ${points(cell.spread)} (standard deviation of ${cell.n})`
+                      }
                     >
-                      {cell ? `${signed(cell.v)} (N=${cell.n})` : ''}
+                      <span className="value">
+                        {signed(cell.v)}
+                        {cell.spread !== null ? ` ± ${points(cell.spread)}` : ''}
+                      </span>{' '}
+                      <span className="n">(N={cell.n})</span>
+                      {cell.tie && <span className="tie-mark"> tie</span>}
                     </td>
                   );
                 })}
@@ -128,6 +138,16 @@ export function TransferPage({ ticketId }: { ticketId?: string }) {
             ))}
           </tbody>
         </table>
+      ) : null}
+      {grid && grid.sources.length > 0 ? (
+        <div className="colour-legend" aria-label="Heatmap colours">
+          <span>percentage points</span>
+          <span className="low">−{points(grid.extent)}</span>
+          <span className="ramp diverging" aria-hidden="true" />
+          <span className="high">+{points(grid.extent)}</span>
+          <span className="swatch neutral" aria-hidden="true" />
+          <span>tie: the mean lies within its standard deviation (N ≥ 2)</span>
+        </div>
       ) : (
         <p className="empty">
           No transfers yet: pick a ticket (its page has a Transfer button) and targets above.
