@@ -24,6 +24,7 @@ export const ERROR_CODES = [
   'DISK_FULL',
   'JOB_RUNNING_ELSEWHERE',
   'WRITE_FAILED',
+  'DATA_FOLDER_UNWRITABLE',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

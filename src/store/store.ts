@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { TicketLabError } from '../core/errors.ts';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -298,6 +299,20 @@ function toRun(r: Row): RunRow {
  * The experiment store: one SQLite database (WAL, foreign keys) and the blob folder
  * beside it. Every query is a named method; no SQL leaves this file.
  */
+/**
+ * Opening the database (WAL needs its -wal and -shm files beside it) fails on a read-only
+ * folder or file system, or without permission: say so, not SQLite's "unable to open
+ * database file".
+ */
+function unwritableDataFolder(dataDir: string, e: unknown, making = false): unknown {
+  const code = (e as { code?: string }).code ?? '';
+  if (!making && !/^(SQLITE_CANTOPEN|SQLITE_READONLY|EROFS|EACCES|EPERM)/.test(code)) return e;
+  return new TicketLabError(
+    'DATA_FOLDER_UNWRITABLE',
+    `${dataDir}: TicketLab cannot write its data folder (${code}: ${(e as Error).message}); it keeps its database there. Make the folder writable, or choose another with --data-dir or $TICKETLAB_HOME. Nothing was changed.`,
+  );
+}
+
 export class Store {
   private constructor(
     readonly db: Database.Database,
@@ -306,11 +321,22 @@ export class Store {
   ) {}
 
   static open(dataDir: string, migrationsDir = MIGRATIONS_DIR): Store {
-    mkdirSync(dataDir, { recursive: true });
     const migrations = readMigrations(migrationsDir);
-    const db = new Database(join(dataDir, 'ticketlab.db'));
+    let db: Database.Database | undefined;
     try {
+      mkdirSync(dataDir, { recursive: true });
+    } catch (e) {
+      // (a recursive mkdir on a read-only file system can report ENOENT)
+      throw unwritableDataFolder(dataDir, e, true);
+    }
+    try {
+      db = new Database(join(dataDir, 'ticketlab.db'));
       db.pragma('journal_mode = WAL');
+    } catch (e) {
+      db?.close();
+      throw unwritableDataFolder(dataDir, e);
+    }
+    try {
       db.pragma('foreign_keys = ON');
       db.pragma('busy_timeout = 5000');
       migrate(db, migrations);
