@@ -4,9 +4,7 @@ import {
   httpTransport,
   type Client,
   type DesktopBridge,
-  type Transport,
 } from '../../src/api/client.ts';
-import type { SequencedEvent } from '../../src/api/events.ts';
 
 declare global {
   interface Window {
@@ -53,43 +51,8 @@ export const connection = {
   },
 };
 
-const EVENT_TYPES = ['job.state', 'job.progress', 'ticket.created', 'log'];
-
-/**
- * HTTP + SSE as in the contract's client, watched: the contract's transport keeps its
- * EventSource to itself, so the stream is opened here to see it drop and reopen.
- */
-function watchedHttpTransport(base: string, token: string): Transport {
-  const http = httpTransport(base, token);
-  return {
-    async invoke(method, input) {
-      try {
-        const result = await http.invoke(method, input);
-        connection.set(true);
-        return result;
-      } catch (e) {
-        // fetch rejects with a TypeError only when no response came (server gone, network)
-        connection.set(!(e instanceof TypeError));
-        throw e;
-      }
-    },
-    subscribe(listener, after) {
-      // EventSource reconnects by itself and sends Last-Event-ID, so nothing is missed.
-      const url = new URL('/api/events', base);
-      url.searchParams.set('token', token);
-      if (after !== undefined) url.searchParams.set('lastEventId', String(after));
-      const source = new EventSource(url);
-      const onMessage = (m: MessageEvent<string>) => listener(JSON.parse(m.data) as SequencedEvent);
-      for (const type of EVENT_TYPES) source.addEventListener(type, onMessage);
-      source.addEventListener('open', () => connection.set(true));
-      source.addEventListener('error', () => connection.set(false));
-      return () => source.close();
-    },
-  };
-}
-
 /** The contract client: the desktop bridge when present, else HTTP + SSE with the URL's token. */
 export function connect(): Client {
   if (window.ticketlab) return createClient(bridgeTransport(window.ticketlab));
-  return createClient(watchedHttpTransport(location.origin, takeToken()));
+  return createClient(httpTransport(location.origin, takeToken(), (up) => connection.set(up)));
 }

@@ -34,15 +34,30 @@ export function createClient(transport: Transport): Client {
   };
 }
 
-/** HTTP + SSE transport for browser mode: POST /api/<method>, events from /api/events. */
-export function httpTransport(base: string, token: string): Transport {
+/**
+ * HTTP + SSE transport for browser mode: POST /api/<method>, events from /api/events.
+ * `onReachable` hears whether the server answers: false when a call gets no response at all
+ * or the event stream drops, true on any response (a refusal is one) or when it reopens.
+ */
+export function httpTransport(
+  base: string,
+  token: string,
+  onReachable: (up: boolean) => void = () => {},
+): Transport {
   return {
     async invoke(method, input) {
-      const res = await fetch(new URL(`/api/${method}`, base), {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-        body: JSON.stringify(input ?? {}),
-      });
+      let res: Response;
+      try {
+        res = await fetch(new URL(`/api/${method}`, base), {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body: JSON.stringify(input ?? {}),
+        });
+      } catch (e) {
+        onReachable(false); // fetch rejects only when no response came
+        throw e;
+      }
+      onReachable(true);
       const body = (await res.json()) as { ok: boolean; result?: unknown; error?: WireError };
       if (!body.ok)
         throw new ApiError(
@@ -60,6 +75,8 @@ export function httpTransport(base: string, token: string): Transport {
       const onMessage = (m: MessageEvent<string>) => listener(JSON.parse(m.data) as SequencedEvent);
       for (const type of ['job.state', 'job.progress', 'ticket.created', 'log'])
         source.addEventListener(type, onMessage);
+      source.addEventListener('open', () => onReachable(true));
+      source.addEventListener('error', () => onReachable(false));
       return () => source.close();
     },
   };
