@@ -1,14 +1,35 @@
 /**
- * Builds the optional native kernels (native/, node-gyp, the system BLAS). Never fails the
- * install: without a compiler or a BLAS it says so in one line and the engine uses its
- * WebAssembly kernels. Run by `npm ci` (prepare) and `npm run build:native`.
+ * Builds the optional native kernels (native/, node-gyp). Never fails the install: without a
+ * compiler it says so in one line and the engine uses its WebAssembly kernels. Run by
+ * `npm ci` (prepare) and `npm run build:native`.
+ *
+ * Products run on the system BLAS where one links (libblas.so.3: OpenBLAS on Debian;
+ * Accelerate on macOS), else on the addon's own sgemm (native/sgemm.c), so that a fresh
+ * machine with only a compiler gets the native training step too. TICKETLAB_BLAS=0 builds
+ * with our own sgemm even where a BLAS exists (the fresh machine's state, for tests and
+ * benchmarks); TICKETLAB_ONEDNN=0 without oneDNN.
+ *
+ *   node scripts/build-native.mjs [--into <dir>]
+ *
+ * --into builds a copy of native/ in <dir> (the addon: <dir>/build/Release/ticketlab_blas.node,
+ * which TICKETLAB_ADDON=<that path> loads instead of native/'s): bench:engine builds the
+ * machine states it compares that way.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { cpSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const into = process.argv.indexOf('--into');
+let source = join(root, 'native');
+if (into >= 0) {
+  const dir = resolve(process.argv[into + 1] ?? '');
+  mkdirSync(dir, { recursive: true });
+  for (const f of readdirSync(source))
+    if (/\.(c|h|gyp)$/.test(f)) cpSync(join(source, f), join(dir, f));
+  source = dir;
+}
 const candidates = [
   process.env.npm_config_node_gyp,
   process.env.npm_execpath &&
@@ -28,7 +49,7 @@ const candidates = [
 
 if (candidates.length === 0) {
   console.log(
-    'TicketLab: native BLAS kernels not built (node-gyp not found); training uses WebAssembly.',
+    'TicketLab: native kernels not built (node-gyp not found); training uses WebAssembly.',
   );
   process.exit(0);
 }
@@ -46,6 +67,25 @@ function hasOneDnn2() {
   return probe.status === 0;
 }
 
+/**
+ * Whether a CBLAS links as the addon links it (-l:libblas.so.3); macOS always has Accelerate.
+ */
+function hasBlas() {
+  if (process.platform === 'darwin') return true;
+  const probe = spawnSync(
+    process.env.CC ?? 'cc',
+    ['-x', 'c', '-', '-o', '/dev/null', '-l:libblas.so.3'],
+    {
+      input:
+        'void cblas_sgemm(int, int, int, int, int, int, float, const float *, int,\n' +
+        '                 const float *, int, float, float *, int);\n' +
+        'int main(void) { cblas_sgemm(101, 111, 111, 1, 1, 1, 1, 0, 1, 0, 1, 0, 0, 1); }\n',
+      encoding: 'utf8',
+    },
+  );
+  return probe.status === 0;
+}
+
 // Headers installed beside this node (distribution packages) spare node-gyp a download.
 const prefix = join(dirname(process.execPath), '..');
 const nodedir =
@@ -53,20 +93,29 @@ const nodedir =
   (existsSync(join(prefix, 'include', 'node', 'node_api.h')) ? prefix : undefined);
 const args = [candidates[0], 'rebuild', ...(nodedir ? [`--nodedir=${nodedir}`] : [])];
 const onednn = process.env.TICKETLAB_ONEDNN === '0' ? false : hasOneDnn2();
+const blas = process.env.TICKETLAB_BLAS === '0' ? false : hasBlas();
 const built = spawnSync(process.execPath, args, {
-  cwd: join(root, 'native'),
+  cwd: source,
   encoding: 'utf8',
-  env: { ...process.env, TICKETLAB_ONEDNN: onednn ? '1' : '0' },
+  env: { ...process.env, TICKETLAB_ONEDNN: onednn ? '1' : '0', TICKETLAB_BLAS: blas ? '1' : '0' },
 });
 if (built.status === 0) {
+  const products = blas
+    ? 'products on the system BLAS'
+    : `products on its own sgemm (${process.env.TICKETLAB_BLAS === '0' ? 'TICKETLAB_BLAS=0' : 'no libblas.so.3 found'})`;
+  const convolutions = onednn
+    ? 'products and convolutions on oneDNN where libdnnl.so.2 loads'
+    : process.env.TICKETLAB_ONEDNN === '0'
+      ? 'without oneDNN (TICKETLAB_ONEDNN=0)'
+      : 'oneDNN 2 not found (apt-get install libdnnl-dev makes products and convolutions faster)';
   console.log(
-    `TicketLab: native BLAS kernels built (native/build/Release/ticketlab_blas.node); ${onednn ? 'products and convolutions on oneDNN where libdnnl.so.2 loads' : 'oneDNN 2 not found (apt-get install libdnnl-dev makes products and convolutions faster)'}.`,
+    `TicketLab: native kernels built (${join(source, 'build', 'Release', 'ticketlab_blas.node')}); ${products}; ${convolutions}.`,
   );
 } else {
   const why = `${built.stderr}${built.stdout}`
     .split('\n')
     .find((l) => /error|not found|cannot find/i.test(l));
   console.log(
-    `TicketLab: native BLAS kernels not built (${why?.trim() ?? `node-gyp exited ${built.status}`}); training uses WebAssembly.`,
+    `TicketLab: native kernels not built (${why?.trim() ?? `node-gyp exited ${built.status}`}); training uses WebAssembly.`,
   );
 }
