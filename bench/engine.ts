@@ -14,8 +14,8 @@
  * Machine states: the native addon is built into bench/results/addons/ the three ways a
  * machine can have it (scripts/build-native.mjs --into): `fresh` (a compiler only: the
  * addon's own sgemm, convolutions as im2col; TICKETLAB_BLAS=0 TICKETLAB_ONEDNN=0), `openblas`
- * (products on the system BLAS, no oneDNN) and `onednn` (the system BLAS and oneDNN 2), each
- * where this machine can build it; each child loads its state's build (TICKETLAB_ADDON).
+ * (products on the system BLAS, TICKETLAB_BLAS=1, no oneDNN) and `onednn` (the default build
+ * with oneDNN 2's headers installed), each where this machine can build it; each child loads its state's build (TICKETLAB_ADDON).
  * --no-build measures native/'s own build instead, as one state named by what it reports.
  *
  * The engines measured: the default backend as users get it (wasm: the native training step)
@@ -247,7 +247,11 @@ interface State {
 }
 const STATE_BUILDS: { name: string; env: Record<string, string>; wants: RegExp }[] = [
   { name: 'fresh', env: { TICKETLAB_BLAS: '0', TICKETLAB_ONEDNN: '0' }, wants: /own sgemm/ },
-  { name: 'openblas', env: { TICKETLAB_ONEDNN: '0' }, wants: /^products on the system BLAS/ },
+  {
+    name: 'openblas',
+    env: { TICKETLAB_BLAS: '1', TICKETLAB_ONEDNN: '0' },
+    wants: /^products on the system BLAS/,
+  },
   { name: 'onednn', env: {}, wants: /oneDNN/ },
 ];
 
@@ -338,11 +342,45 @@ function quickstart(addon: string | undefined): { seconds: number; engine: strin
   return { seconds, engine };
 }
 
+const startedAt = new Date().toISOString().slice(0, 16).replace(':', '');
+/** Writes the results so far (after every round: a run cut short keeps what it measured). */
+function save(roundsDone: number) {
+  const result = JSON.stringify(
+    {
+      roundsDone,
+      date: new Date().toISOString(),
+      command: `npm run bench:engine -- ${process.argv.slice(2).join(' ')}`.trim(),
+      cpu: cpus()[0]?.model,
+      cores: cpus().length,
+      rounds,
+      states: states.map((st) => ({ name: st.name, kernels: st.kernels })),
+      loads,
+      rows: [...rows.values()],
+      ratios: Object.fromEntries(ratios),
+      maskingCostPercent: Object.fromEntries(maskingCosts),
+      quickstartSeconds: Object.fromEntries(quickstarts),
+      torch: torches.map((t) => t.version),
+      torchNotes,
+    },
+    null,
+    2,
+  );
+  mkdirSync(join(import.meta.dirname, 'results'), { recursive: true });
+  writeFileSync(join(import.meta.dirname, 'results', 'engine.json'), result);
+  if (options.has('record')) {
+    mkdirSync(join(import.meta.dirname, 'records'), { recursive: true });
+    const file = join(import.meta.dirname, 'records', `engine-${startedAt}.json`);
+    writeFileSync(file, result + '\n');
+    if (roundsDone === rounds) process.stdout.write(`recorded: ${file}\n`);
+  }
+}
+
 for (let round = 1; round <= rounds; round++) {
   loads.push({ round, loadavg: loadavg() });
   for (const c of cases) {
     const ours = new Map<string, number>();
-    for (const st of states) {
+    // the states' order alternates between rounds, so that none always runs first
+    for (const st of round % 2 ? states : [...states].reverse()) {
       // Masked and unmasked alternate in one process (the cost of masking is their ratio);
       // the other engines each get a process of their own.
       const groups: Variant[][] =
@@ -403,6 +441,7 @@ for (let round = 1; round <= rounds; round++) {
         `round ${round} quickstart, ${st.name}: ${q.seconds.toFixed(1)} s (${q.engine})\n`,
       );
     }
+  save(round);
 }
 for (const torch of torches) torch.stop();
 // The pure-JS backend once: minutes per Conv-4 step, so only with --all.
@@ -452,31 +491,4 @@ for (const note of torchNotes) process.stdout.write(note + '\n');
 process.stdout.write(
   `${cpus().length} cores: ${cpus()[0]?.model}; load average at each round's start: ${loads.map((l) => l.loadavg.map((x) => x.toFixed(2)).join('/')).join(', ')}\n`,
 );
-const result = JSON.stringify(
-  {
-    date: new Date().toISOString(),
-    command: `npm run bench:engine -- ${process.argv.slice(2).join(' ')}`.trim(),
-    cpu: cpus()[0]?.model,
-    cores: cpus().length,
-    rounds,
-    states: states.map((st) => ({ name: st.name, kernels: st.kernels })),
-    loads,
-    rows: [...rows.values()],
-    ratios: Object.fromEntries(ratios),
-    maskingCostPercent: Object.fromEntries(maskingCosts),
-    quickstartSeconds: Object.fromEntries(quickstarts),
-    torch: torches.map((t) => t.version),
-    torchNotes,
-  },
-  null,
-  2,
-);
-mkdirSync(join(import.meta.dirname, 'results'), { recursive: true });
-writeFileSync(join(import.meta.dirname, 'results', 'engine.json'), result);
-if (options.has('record')) {
-  const at = new Date().toISOString().slice(0, 16).replace(':', '');
-  mkdirSync(join(import.meta.dirname, 'records'), { recursive: true });
-  const file = join(import.meta.dirname, 'records', `engine-${at}.json`);
-  writeFileSync(file, result + '\n');
-  process.stdout.write(`recorded: ${file}\n`);
-}
+save(rounds);
