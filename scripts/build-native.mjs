@@ -5,10 +5,10 @@
  *
  * Products run on the addon's own sgemm (native/sgemm.c), so that a machine with only a
  * compiler gets the native training step too. On x86-64 Linux that is the default even where
- * a BLAS is installed: measured there, ours trains LeNet-300-100 1.7× faster than OpenBLAS
- * 0.3.21 and Conv-4 as fast (BENCHMARKS.md), whereas libblas.so.3 may as well be the
- * reference BLAS (Debian's libblas3, several times slower), and an addon that links nothing
- * loads on any machine it is carried to (the packaged app). Elsewhere the system BLAS is used
+ * a BLAS is installed: measured there, ours trains LeNet-300-100 and Conv-4 as fast as
+ * OpenBLAS 0.3.21 (BENCHMARKS.md), whereas libblas.so.3 may as well be the reference BLAS
+ * (Debian's libblas3, several times slower), and an addon that links nothing loads on any
+ * machine it is carried to (the packaged app). Elsewhere the system BLAS is used
  * where one links (Accelerate on macOS; libblas.so.3, e.g. OpenBLAS, on arm64 Linux), our
  * own sgemm otherwise. TICKETLAB_BLAS=1 links the system BLAS where it links, TICKETLAB_BLAS=0
  * never (tests and benchmarks compare them); TICKETLAB_ONEDNN=0 builds without oneDNN.
