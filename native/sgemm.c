@@ -96,19 +96,17 @@ static float *buffer(float **buf, int64_t *size, int64_t floats) {
 #undef NAME
 #undef VL
 
+#ifdef HAS_AVX2_COPY
 /* Whether the CPU runs the AVX2 copy (asked once; a race only asks twice). */
 static bool use_avx2(void) {
-#ifdef HAS_AVX2_COPY
   static int has = -1;
   if (has < 0) {
     __builtin_cpu_init();
     has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   }
   return has;
-#else
-  return false;
-#endif
 }
+#endif
 
 void sgemm_own(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
@@ -119,8 +117,13 @@ void sgemm_own(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, floa
   float *pb =
       k > 0 ? buffer(&packed_b, &packed_b_size, (nc + NR_MAX - 1) / NR_MAX * NR_MAX * kc) : NULL;
   if (pa && pb && alpha != 0) {
-    (use_avx2() ? blocked_avx2 : blocked_base)(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb,
-                                                beta, c, ldc, pa, pb);
+#ifdef HAS_AVX2_COPY
+    if (use_avx2()) {
+      blocked_avx2(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, pa, pb);
+      return;
+    }
+#endif
+    blocked_base(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, pa, pb);
     return;
   }
   /* no product to add (k or alpha 0), or no memory for the packed blocks: a plain loop */
@@ -136,8 +139,10 @@ void sgemm_own(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, floa
 
 /* The micro-kernel's instruction set on this CPU, for the engine's description. */
 const char *sgemm_own_isa(void) {
-#if defined(__x86_64__)
+#ifdef HAS_AVX2_COPY
   return use_avx2() ? "AVX2, FMA" : "x86-64 baseline";
+#elif defined(__x86_64__)
+  return "x86-64 baseline";
 #elif defined(__aarch64__)
   return "NEON";
 #else
