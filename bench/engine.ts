@@ -1,29 +1,42 @@
 /**
- * Training throughput of the engine beside PyTorch on the same CPU (Debian's python3-torch,
- * see DEVELOPERS.md).
+ * Training throughput of the engine beside PyTorch on the same CPU: Debian's python3-torch
+ * (1.13, run with /usr/bin/python3) and the current release (2.x, `pip install torch`, run
+ * with the `python3` on PATH), see DEVELOPERS.md.
  *
  *   npm run bench:engine [-- --rounds 3] [-- --quick] [-- --all] [-- --models conv-4]
- *                        [-- --no-torch]
+ *                        [-- --no-torch] [-- --states fresh,openblas,onednn] [-- --no-build]
+ *                        [-- --quickstart] [-- --record]
  *
  * Every measurement is the real training loop (src/engine/train.ts, an all-ones mask unless
  * unmasked) on random data at batch 60: samples per second over timed steps after a warm-up,
- * in a child process of its own, whose peak RSS is the training job's. The engines measured:
- * the default backend as users get it (wasm: the native training step where the addon is
- * built), the same unmasked (the cost of masking: the two alternate in one process, and a
- * round's cost is the median of its adjacent pairs), tfjs's kernels on that backend (the
- * native step switched off), the default without oneDNN (products on BLAS, convolutions as
- * im2col: what a machine without libdnnl gets), and the pure-JS cpu backend (LeNet only;
- * Conv-4 with --all).
+ * in a child process of its own, whose peak RSS is the training job's.
  *
- * This machine's speed drifts (±20% within minutes has been seen), so the measurements run
- * in rounds that interleave TicketLab's with PyTorch's (1 and 2 threads, in one persistent
- * Python process), and a model's ratio is the median over rounds of TicketLab's default
- * against PyTorch's best in the same round. Results: a table on stdout and
- * bench/results/engine.json.
+ * Machine states: the native addon is built into bench/results/addons/ the three ways a
+ * machine can have it (scripts/build-native.mjs --into): `fresh` (a compiler only: the
+ * addon's own sgemm, convolutions as im2col; TICKETLAB_BLAS=0 TICKETLAB_ONEDNN=0), `openblas`
+ * (products on the system BLAS, TICKETLAB_BLAS=1, no oneDNN) and `onednn` (the default build
+ * with oneDNN 2's headers installed), each where this machine can build it; each child loads its state's build (TICKETLAB_ADDON).
+ * --no-build measures native/'s own build instead, as one state named by what it reports.
+ *
+ * The engines measured: the default backend as users get it (wasm: the native training step)
+ * in every state; in the best state also the same unmasked (the cost of masking: the two
+ * alternate in one process, and a round's cost is the median of its adjacent pairs) and
+ * tfjs's kernels on that backend (the native step switched off); and the pure-JS cpu backend
+ * (LeNet only; Conv-4 with --all). --quickstart also times the README's quickstart
+ * (`bin/ticketlab.mjs run examples/quickstart.json`, a fresh data directory) in every state,
+ * every round.
+ *
+ * This machine's speed drifts (±20% within minutes has been seen, and other jobs share its
+ * two cores), so the measurements run in rounds that interleave TicketLab's with PyTorch's
+ * (1 and 2 threads, each PyTorch in one persistent Python process), and a model's ratio is
+ * the median over rounds of TicketLab's default against the best PyTorch (any version, any
+ * thread count) in the same round. The load average is recorded at every round's start.
+ * Results: a table on stdout and bench/results/engine.json; --record also writes it to
+ * bench/records/engine-<date>.json (tracked: BENCHMARKS.md cites those).
  */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from '../src/cli/args.ts';
@@ -32,7 +45,7 @@ import { prepareData } from '../src/data/split.ts';
 import { buildArchitecture, describeParams, type ModelName } from '../src/engine/architectures.ts';
 import { initBackend, type BackendName } from '../src/engine/backend.ts';
 import { Model } from '../src/engine/model.ts';
-import { kernelThreads, nativeBlas, nativeBlasStatus } from '../src/engine/native-blas.ts';
+import { kernelThreads, nativeBlas } from '../src/engine/native-blas.ts';
 import { setNativeTrainingStep } from '../src/engine/native-step.ts';
 import { train } from '../src/engine/train.ts';
 import { initWeights } from '../src/engine/weights.ts';
@@ -43,7 +56,7 @@ const MODELS: { model: ModelName; shape: [number, number, number]; steps: number
   { model: 'lenet-300-100', shape: [28, 28, 1], steps: 1000 },
   { model: 'conv-4', shape: [32, 32, 3], steps: 40 },
 ];
-type Variant = 'default' | 'unmasked' | 'tfjs-kernels' | 'without-onednn';
+type Variant = 'default' | 'unmasked' | 'tfjs-kernels';
 
 interface Measurement {
   model: ModelName;
@@ -53,6 +66,8 @@ interface Measurement {
   variants: Variant[];
   repeats: number;
   steps: number;
+  /** the addon build to load (TICKETLAB_ADDON); native/'s own when absent */
+  addon?: string;
 }
 interface Measured {
   /** samples/s by variant, one per repeat */
@@ -82,7 +97,6 @@ function randomDataset(shape: [number, number, number]): DecodedDataset {
 /** One measurement, in this (child) process. */
 async function measure(m: Measurement): Promise<Measured> {
   const step = m.variants.includes('tfjs-kernels') ? 'tfjs kernels' : 'native training step';
-  if (m.variants.includes('without-onednn')) nativeBlas()?.useOneDnn(false);
   const info = await initBackend(m.backend);
   setNativeTrainingStep(!m.variants.includes('tfjs-kernels'));
   const shape = MODELS.find((c) => c.model === m.model)!.shape;
@@ -136,7 +150,7 @@ if (childArg >= 0) {
   process.exit(0);
 }
 
-const { options } = parseArgs(process.argv.slice(2), ['models', 'rounds']);
+const { options } = parseArgs(process.argv.slice(2), ['models', 'rounds', 'states']);
 const quick = options.has('quick');
 const rounds = Number(options.get('rounds') ?? (quick ? 1 : 3));
 const models =
@@ -150,31 +164,47 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 };
 
+/** The environment of a child that loads `addon` (native/'s own build when undefined). */
+const withAddon = (addon: string | undefined) => {
+  const env = { ...process.env };
+  if (addon) env.TICKETLAB_ADDON = addon;
+  else delete env.TICKETLAB_ADDON;
+  return env;
+};
+
 function child(m: Measurement): Measured {
   const r = spawnSync(
     process.execPath,
     [...process.execArgv, import.meta.filename, '--child', JSON.stringify(m)],
-    { encoding: 'utf8' },
+    { encoding: 'utf8', env: withAddon(m.addon) },
   );
   if (r.status !== 0) throw new Error(`measurement ${JSON.stringify(m)} failed:\n${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as Measured;
 }
 
-/** PyTorch in one persistent process, answering one measurement per request. */
+/** A PyTorch in one persistent process, answering one measurement per request. */
 class Torch {
   private readonly lines: AsyncIterator<string>;
-  private constructor(private readonly process: ChildProcessWithoutNullStreams) {
+  private constructor(
+    private readonly process: ChildProcessWithoutNullStreams,
+    readonly version: string,
+  ) {
     this.lines = createInterface({ input: process.stdout })[Symbol.asyncIterator]();
   }
-  static start(): Torch | string {
+  /** PyTorch under `python`, or why not. */
+  static start(python: string, install: string): Torch | string {
     const env = { ...process.env };
     delete env.OPENBLAS_CORETYPE;
     delete env.OPENBLAS_L2_SIZE;
-    const probe = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8', env });
+    const probe = spawnSync(python, ['-c', 'import torch; print(torch.__version__)'], {
+      encoding: 'utf8',
+      env,
+    });
     if (probe.error || probe.status !== 0)
-      return `PyTorch not measured: ${(probe.stderr || probe.error?.message || '').trim().split('\n').pop()} (apt-get install -y python3-torch libopenblas0-pthread)`;
+      return `PyTorch under ${python} not measured: ${(probe.stderr || probe.error?.message || '').trim().split('\n').pop()} (${install})`;
     return new Torch(
-      spawn('/usr/bin/python3', [join(import.meta.dirname, 'engine_torch.py')], { env }),
+      spawn(python, [join(import.meta.dirname, 'engine_torch.py')], { env }),
+      probe.stdout.trim(),
     );
   }
   async measure(model: ModelName, threads: number, steps: number) {
@@ -188,9 +218,84 @@ class Torch {
   }
 }
 
-const torch = options.has('no-torch') ? 'PyTorch not measured (--no-torch)' : Torch.start();
+// Debian's PyTorch (its own OpenBLAS) and the current release (pip's CPU wheel), when the
+// `python3` on PATH is another Python with another PyTorch.
+const torches: Torch[] = [];
+const torchNotes: string[] = [];
+if (options.has('no-torch')) torchNotes.push('PyTorch not measured (--no-torch)');
+else {
+  const pythons: [string, string][] = [
+    ['/usr/bin/python3', 'apt-get install -y python3-torch libopenblas0-pthread'],
+    ['python3', 'pip install torch (the CPU build)'],
+  ];
+  for (const [python, install] of pythons) {
+    const t = Torch.start(python, install);
+    if (typeof t === 'string') torchNotes.push(t);
+    else if (torches.some((o) => o.version === t.version)) t.stop();
+    else torches.push(t);
+  }
+}
 const torchThreads = [...new Set([1, cpus().length])];
-const oneDnn = nativeBlas()?.oneDnn() != null;
+
+/** A way this machine can have the native addon, and the build that stands for it. */
+interface State {
+  name: string;
+  /** the .node file; undefined: native/'s own build */
+  addon?: string;
+  /** what the build reports it computes on */
+  kernels: string;
+}
+const STATE_BUILDS: { name: string; env: Record<string, string>; wants: RegExp }[] = [
+  { name: 'fresh', env: { TICKETLAB_BLAS: '0', TICKETLAB_ONEDNN: '0' }, wants: /own sgemm/ },
+  {
+    name: 'openblas',
+    env: { TICKETLAB_BLAS: '1', TICKETLAB_ONEDNN: '0' },
+    wants: /^products on the system BLAS/,
+  },
+  { name: 'onednn', env: {}, wants: /oneDNN/ },
+];
+
+/** What an addon build computes on, in words, asked in a child process. */
+function describeAddon(addon: string | undefined): string {
+  const r = spawnSync(
+    process.execPath,
+    [
+      ...process.execArgv,
+      '--input-type=module',
+      '-e',
+      `import { nativeBlasStatus } from ${JSON.stringify(join(import.meta.dirname, '..', 'src', 'engine', 'native-blas.ts'))}; console.log(nativeBlasStatus());`,
+    ],
+    { encoding: 'utf8', env: withAddon(addon) },
+  );
+  return (r.stdout.trim() || r.stderr.trim()).replace(/^native kernels, /, '');
+}
+
+function buildStates(): State[] {
+  if (options.has('no-build')) return [{ name: 'as built', kernels: describeAddon(undefined) }];
+  const wanted =
+    typeof options.get('states') === 'string' ? String(options.get('states')).split(',') : null;
+  const states: State[] = [];
+  for (const b of STATE_BUILDS) {
+    if (wanted && !wanted.includes(b.name)) continue;
+    const dir = join(import.meta.dirname, 'results', 'addons', b.name);
+    const built = spawnSync(
+      process.execPath,
+      [join(import.meta.dirname, '..', 'scripts', 'build-native.mjs'), '--into', dir],
+      { encoding: 'utf8', env: { ...process.env, ...b.env } },
+    );
+    const addon = join(dir, 'build', 'Release', 'ticketlab_blas.node');
+    const kernels = describeAddon(addon);
+    // a state this machine cannot build (no BLAS, no oneDNN) comes out as another: skipped
+    if (built.status === 0 && b.wants.test(kernels)) states.push({ name: b.name, addon, kernels });
+    else process.stdout.write(`state ${b.name} not measured: ${kernels}\n`);
+  }
+  return states;
+}
+const states = buildStates();
+if (states.length === 0) throw new Error('no build of the native addon to measure');
+/** the best state: the one users with every library get (masking and tfjs kernels in it) */
+const best = states[states.length - 1]!;
+for (const st of states) process.stdout.write(`state ${st.name}: ${st.kernels}\n`);
 
 interface Row {
   label: string;
@@ -207,46 +312,110 @@ const record = (label: string, model: ModelName, sps: number, rss: number, engin
   row.peakRssMiB.push(rss);
   rows.set(key, row);
 };
-const ratios = new Map<ModelName, number[]>();
+/** per model and state: TicketLab's default against the best PyTorch, per round */
+const ratios = new Map<string, number[]>();
 /** per round: the median over its repeats of unmasked/masked - 1, in percent */
 const maskingCosts = new Map<ModelName, number[]>();
+/** per state: the quickstart's wall seconds, per round */
+const quickstarts = new Map<string, { seconds: number; engine: string }[]>();
+const loads: { round: number; loadavg: number[] }[] = [];
+
+/** The README's quickstart in a fresh data directory, with `addon`: wall seconds. */
+function quickstart(addon: string | undefined): { seconds: number; engine: string } {
+  const dataDir = mkdtempSync(join(tmpdir(), 'ticketlab-quickstart-'));
+  const started = performance.now();
+  const r = spawnSync(
+    process.execPath,
+    [
+      join(import.meta.dirname, '..', 'bin', 'ticketlab.mjs'),
+      'run',
+      join(import.meta.dirname, '..', 'examples', 'quickstart.json'),
+      '--data-dir',
+      dataDir,
+    ],
+    { encoding: 'utf8', env: withAddon(addon) },
+  );
+  const seconds = (performance.now() - started) / 1000;
+  rmSync(dataDir, { recursive: true, force: true });
+  if (r.status !== 0) throw new Error(`the quickstart failed:\n${r.stderr}`);
+  const engine = /CPU \(WebAssembly[^\n]*/.exec(r.stdout + r.stderr)?.[0] ?? 'engine not shown';
+  return { seconds, engine };
+}
+
+const startedAt = new Date().toISOString().slice(0, 16).replace(':', '');
+/** Writes the results so far (after every round: a run cut short keeps what it measured). */
+function save(roundsDone: number) {
+  const result = JSON.stringify(
+    {
+      roundsDone,
+      date: new Date().toISOString(),
+      command: `npm run bench:engine -- ${process.argv.slice(2).join(' ')}`.trim(),
+      cpu: cpus()[0]?.model,
+      cores: cpus().length,
+      rounds,
+      states: states.map((st) => ({ name: st.name, kernels: st.kernels })),
+      loads,
+      rows: [...rows.values()],
+      ratios: Object.fromEntries(ratios),
+      maskingCostPercent: Object.fromEntries(maskingCosts),
+      quickstartSeconds: Object.fromEntries(quickstarts),
+      torch: torches.map((t) => t.version),
+      torchNotes,
+    },
+    null,
+    2,
+  );
+  mkdirSync(join(import.meta.dirname, 'results'), { recursive: true });
+  writeFileSync(join(import.meta.dirname, 'results', 'engine.json'), result);
+  if (options.has('record')) {
+    mkdirSync(join(import.meta.dirname, 'records'), { recursive: true });
+    const file = join(import.meta.dirname, 'records', `engine-${startedAt}.json`);
+    writeFileSync(file, result + '\n');
+    if (roundsDone === rounds) process.stdout.write(`recorded: ${file}\n`);
+  }
+}
 
 for (let round = 1; round <= rounds; round++) {
+  loads.push({ round, loadavg: loadavg() });
   for (const c of cases) {
-    // Masked and unmasked alternate in one process (the cost of masking is their ratio);
-    // the other engines each get a process of their own.
-    const groups: Variant[][] = [['default', 'unmasked'], ['tfjs-kernels']];
-    if (oneDnn) groups.push(['without-onednn']);
-    const ours = new Map<Variant, number>();
-    for (const variants of groups) {
-      const paired = variants.length > 1;
-      const steps = scaled(variants[0] === 'tfjs-kernels' ? Math.ceil(c.steps / 2) : c.steps);
-      const r = child({
-        model: c.model,
-        backend: 'wasm',
-        variants,
-        repeats: paired ? 4 : 1,
-        steps,
-      });
-      if (paired) {
-        const masked = r.samples.default!;
-        const cost = median(r.samples.unmasked!.map((u, i) => (u / masked[i]! - 1) * 100));
-        maskingCosts.set(c.model, [...(maskingCosts.get(c.model) ?? []), cost]);
-      }
-      for (const variant of variants) {
-        const sps = median(r.samples[variant]!);
-        ours.set(variant, sps);
-        record(`wasm ${variant}`, c.model, sps, r.peakRssMiB, r.engine);
-        process.stdout.write(
-          `round ${round} ${c.model} wasm ${variant}: ${sps.toFixed(0)} samples/s (${r.engine})\n`,
-        );
+    const ours = new Map<string, number>();
+    // the states' order alternates between rounds, so that none always runs first
+    for (const st of round % 2 ? states : [...states].reverse()) {
+      // Masked and unmasked alternate in one process (the cost of masking is their ratio);
+      // the other engines each get a process of their own.
+      const groups: Variant[][] =
+        st === best ? [['default', 'unmasked'], ['tfjs-kernels']] : [['default']];
+      for (const variants of groups) {
+        const paired = variants.length > 1;
+        const steps = scaled(variants[0] === 'tfjs-kernels' ? Math.ceil(c.steps / 2) : c.steps);
+        const r = child({
+          model: c.model,
+          backend: 'wasm',
+          variants,
+          repeats: paired ? 4 : 1,
+          steps,
+          addon: st.addon,
+        });
+        if (paired) {
+          const masked = r.samples.default!;
+          const cost = median(r.samples.unmasked!.map((u, i) => (u / masked[i]! - 1) * 100));
+          maskingCosts.set(c.model, [...(maskingCosts.get(c.model) ?? []), cost]);
+        }
+        for (const variant of variants) {
+          const sps = median(r.samples[variant]!);
+          if (variant === 'default') ours.set(st.name, sps);
+          record(`wasm ${variant}, ${st.name}`, c.model, sps, r.peakRssMiB, r.engine);
+          process.stdout.write(
+            `round ${round} ${c.model} wasm ${variant}, ${st.name}: ${sps.toFixed(0)} samples/s (${r.engine})\n`,
+          );
+        }
       }
     }
-    if (typeof torch !== 'string') {
-      let best = 0;
+    let bestTorch = 0;
+    for (const torch of torches)
       for (const threads of torchThreads) {
         const t = await torch.measure(c.model, threads, scaled(c.steps));
-        best = Math.max(best, t.samplesPerSecond);
+        bestTorch = Math.max(bestTorch, t.samplesPerSecond);
         record(
           `pytorch ${t.torch}, ${threads} thread(s)`,
           c.model,
@@ -255,19 +424,38 @@ for (let round = 1; round <= rounds; round++) {
           'PyTorch',
         );
         process.stdout.write(
-          `round ${round} ${c.model} pytorch ${threads} thread(s): ${t.samplesPerSecond.toFixed(0)} samples/s\n`,
+          `round ${round} ${c.model} pytorch ${t.torch} ${threads} thread(s): ${t.samplesPerSecond.toFixed(0)} samples/s\n`,
         );
       }
-      ratios.set(c.model, [...(ratios.get(c.model) ?? []), ours.get('default')! / best]);
-    }
+    if (bestTorch > 0)
+      for (const [state, sps] of ours) {
+        const key = `${c.model}, ${state}`;
+        ratios.set(key, [...(ratios.get(key) ?? []), sps / bestTorch]);
+      }
   }
+  if (options.has('quickstart'))
+    for (const st of round % 2 ? states : [...states].reverse()) {
+      const q = quickstart(st.addon);
+      quickstarts.set(st.name, [...(quickstarts.get(st.name) ?? []), q]);
+      process.stdout.write(
+        `round ${round} quickstart, ${st.name}: ${q.seconds.toFixed(1)} s (${q.engine})\n`,
+      );
+    }
+  save(round);
 }
-if (typeof torch !== 'string') torch.stop();
+for (const torch of torches) torch.stop();
 // The pure-JS backend once: minutes per Conv-4 step, so only with --all.
 for (const c of cases) {
   if (c.model !== 'lenet-300-100' && !options.has('all')) continue;
   const steps = c.model === 'lenet-300-100' ? scaled(40) : 1;
-  const r = child({ model: c.model, backend: 'cpu', variants: ['default'], repeats: 1, steps });
+  const r = child({
+    model: c.model,
+    backend: 'cpu',
+    variants: ['default'],
+    repeats: 1,
+    steps,
+    addon: best.addon,
+  });
   record('cpu (JavaScript)', c.model, r.samples.default![0]!, r.peakRssMiB, r.engine);
 }
 
@@ -287,30 +475,20 @@ for (const c of cases) {
   process.stdout.write(
     `masking costs ${c.model}: ${median(cost).toFixed(1)}% per step (rounds: ${cost.map((x) => x.toFixed(1)).join(', ')})\n`,
   );
-  const r = ratios.get(c.model);
-  if (r)
-    process.stdout.write(
-      `ratio ${c.model} wasm/pytorch best: ${median(r).toFixed(3)}× (rounds: ${r.map((x) => x.toFixed(2)).join(', ')})\n`,
-    );
+  for (const st of states) {
+    const r = ratios.get(`${c.model}, ${st.name}`);
+    if (r)
+      process.stdout.write(
+        `ratio ${c.model} wasm ${st.name}/pytorch best: ${median(r).toFixed(3)}× (rounds: ${r.map((x) => x.toFixed(2)).join(', ')})\n`,
+      );
+  }
 }
-if (typeof torch === 'string') process.stdout.write(torch + '\n');
-process.stdout.write(`${cpus().length} cores: ${cpus()[0]?.model}; ${nativeBlasStatus()}\n`);
-mkdirSync(join(import.meta.dirname, 'results'), { recursive: true });
-writeFileSync(
-  join(import.meta.dirname, 'results', 'engine.json'),
-  JSON.stringify(
-    {
-      date: new Date().toISOString(),
-      cpu: cpus()[0]?.model,
-      cores: cpus().length,
-      rounds,
-      native: nativeBlasStatus(),
-      rows: [...rows.values()],
-      ratios: Object.fromEntries(ratios),
-      maskingCostPercent: Object.fromEntries(maskingCosts),
-      torch: typeof torch === 'string' ? torch : 'measured',
-    },
-    null,
-    2,
-  ),
+for (const [state, qs] of quickstarts)
+  process.stdout.write(
+    `quickstart ${state}: ${median(qs.map((q) => q.seconds)).toFixed(1)} s (rounds: ${qs.map((q) => q.seconds.toFixed(1)).join(', ')})\n`,
+  );
+for (const note of torchNotes) process.stdout.write(note + '\n');
+process.stdout.write(
+  `${cpus().length} cores: ${cpus()[0]?.model}; load average at each round's start: ${loads.map((l) => l.loadavg.map((x) => x.toFixed(2)).join('/')).join(', ')}\n`,
 );
+save(rounds);

@@ -1,5 +1,5 @@
 /*
- * What the native kernels share: the helper-thread pool, the BLAS declarations and the
+ * What the native kernels share: the helper-thread pool, the matrix products and the
  * convolutions, used by the tfjs kernels (blas.c) and the whole-step trainer (trainer.c).
  */
 #ifndef TICKETLAB_KERNELS_H
@@ -9,11 +9,20 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* CBLAS, declared here so that only the shared library is needed, not its headers. */
-enum { ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112 };
-extern void cblas_sgemm(int order, int trans_a, int trans_b, int m, int n, int k, float alpha,
-                        const float *a, int lda, const float *b, int ldb, float beta, float *c,
-                        int ldc);
+/*
+ * C = alpha·op(A)·op(B) + beta·C, row-major with leading dimensions (cblas_sgemm's meaning),
+ * on the calling thread: on the system BLAS where the addon was built with one (TICKETLAB_BLAS)
+ * and it is not switched off (useOwnGemm), else on our own kernels (sgemm.c).
+ */
+void sgemm_rows(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
+                int64_t ldc);
+/* Our own: a packed, cache-blocked product (sgemm.c). */
+void sgemm_own(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+               const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
+               int64_t ldc);
+/* The instruction set sgemm_own runs with on this CPU ("AVX2, FMA"), in words. */
+const char *sgemm_own_isa(void);
 
 /*
  * The element-wise loops are compiled for x86-64-v3 (AVX2, FMA) and baseline x86-64, and the
@@ -65,8 +74,8 @@ static inline void run_part(part_fn *fn, void *arg, int part) {
   denormals_restored(saved);
 }
 
-/* C[m×n] = op(A)·op(B), row-major: on oneDNN where it runs, else BLAS split over the pool
-   when large. */
+/* C[m×n] = op(A)·op(B), row-major: on oneDNN where it runs, else sgemm_rows split over the
+   pool when large. */
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float *a,
           const float *b, float *c);
 
@@ -120,7 +129,7 @@ bool run_conv(int mode, const conv_geometry *g, float *x, float *w, float *y, co
  */
 bool onednn_conv(int mode, const conv_geometry *g, float *x, float *w, float *y,
                  const float *bias, bool relu);
-/* The same product on oneDNN: false where it does not run (the caller then uses BLAS). */
+/* The same product on oneDNN: false where it does not run (the caller then uses sgemm). */
 bool onednn_product(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float *a,
                     const float *b, float *c);
 /* run_parts on oneDNN's OpenMP threads: false where oneDNN does not run on OpenMP. */

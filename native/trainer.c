@@ -2,7 +2,7 @@
  * A whole training step of a plain feed-forward network (dense and convolutional layers with
  * ReLU, max pooling, flattening; softmax cross-entropy) as one native call: forward pass,
  * backward pass and the masked Adam or SGD update, on the pool's threads, with the
- * convolutions on run_conv and the products on gemm (oneDNN where it runs, else BLAS). tfjs
+ * convolutions on run_conv and the products on gemm (oneDNN where it runs, else sgemm). tfjs
  * runs the same step as about a hundred kernels, each through its engine's bookkeeping; this
  * is what src/engine/native-step.ts uses where the model allows it, and it is checked against
  * tfjs's own step in test/engine/native-step.test.ts.

@@ -1,11 +1,14 @@
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
 
 /**
- * The optional native kernels (native/blas.c): matrix products by the system BLAS, computed
- * in place on the WebAssembly backend's memory. Built on install where a compiler and a BLAS
- * exist (scripts/build-native.mjs); everywhere else, and with TICKETLAB_NATIVE=0, the engine
- * uses the WebAssembly kernels.
+ * The optional native kernels (native/blas.c): matrix products by the system BLAS where the
+ * build found one, else by the addon's own sgemm (native/sgemm.c), computed in place on the
+ * WebAssembly backend's memory. Built on install where a compiler exists
+ * (scripts/build-native.mjs); everywhere else, and with TICKETLAB_NATIVE=0, the engine uses
+ * the WebAssembly kernels. TICKETLAB_ADDON=<path of a .node file> loads another build of it
+ * (bench:engine compares builds that way).
  */
 /** A network planned by createTrainer (native/trainer.c): opaque. */
 export type NativeTrainer = { readonly __nativeTrainer: unique symbol };
@@ -29,6 +32,39 @@ export interface NativeBlas {
     strideA: number,
     strideB: number,
   ): void;
+  /**
+   * One product C = alpha·op(A)·op(B) + beta·C, row-major, operands at byte offsets of
+   * `memory` with leading dimensions lda, ldb, ldc in floats (cblas_sgemm's meaning), on the
+   * BLAS or the addon's own sgemm (useOwnGemm), never oneDNN; split over the threads by
+   * columns of C when large.
+   */
+  gemm(
+    memory: ArrayBuffer,
+    transposeA: boolean,
+    transposeB: boolean,
+    alpha: number,
+    beta: number,
+    m: number,
+    n: number,
+    k: number,
+    a: number,
+    lda: number,
+    b: number,
+    ldb: number,
+    c: number,
+    ldc: number,
+  ): void;
+  /**
+   * What products run on where oneDNN does not, in words: "the system BLAS", or the addon's
+   * own sgemm and the instruction set it runs with.
+   */
+  gemmKernels(): string;
+  /**
+   * Products on the addon's own sgemm (true) or on the BLAS it was built with (false, the
+   * default there); returns whether they now run on its own, which a build without a BLAS
+   * always does.
+   */
+  useOwnGemm(on: boolean): boolean;
   /**
    * A 2-D convolution (NHWC, filter [kh, kw, ci, co], dilation 1) on oneDNN where it runs,
    * else through im2col and sgemm: mode 0 writes y from x and w (plus the
@@ -181,7 +217,9 @@ export function nativeBlas(): NativeBlas | null {
   }
   try {
     loaded = createRequire(import.meta.url)(
-      '../../native/build/Release/ticketlab_blas.node',
+      process.env.TICKETLAB_ADDON
+        ? resolve(process.env.TICKETLAB_ADDON)
+        : '../../native/build/Release/ticketlab_blas.node',
     ) as NativeBlas;
     loaded.setThreads(kernelThreads());
   } catch (e) {
@@ -194,9 +232,10 @@ export function nativeBlas(): NativeBlas | null {
 /** What the native kernels compute on, in words. */
 export function nativeLibraries(blas: NativeBlas): string {
   const oneDnn = blas.oneDnn();
+  const gemm = blas.gemmKernels();
   return oneDnn
-    ? `products and convolutions on ${oneDnn}, the rest on the system BLAS`
-    : 'products on the system BLAS, convolutions as im2col + BLAS';
+    ? `products and convolutions on ${oneDnn}, the rest on ${gemm}`
+    : `products on ${gemm}, convolutions as im2col + sgemm`;
 }
 
 /** How matrix products run, in words: for the backend's description. */

@@ -9,11 +9,12 @@ import { heapOffset } from './wasm-native-kernels.ts';
 
 /**
  * A whole training step as one native call (native/trainer.c: forward pass, backward pass and
- * the masked update, with convolutions on oneDNN or im2col + BLAS and products on BLAS), for
- * the plain feed-forward networks of the lottery-ticket papers: dense and convolutional
- * layers with ReLU, max pooling and flattening (LeNet-300-100, LeNet-5, Conv-2/4/6). tfjs
- * runs the same step as about a hundred kernels, each paying its engine's bookkeeping, which
- * was most of a LeNet-300-100 step (BENCHMARKS.md).
+ * the masked update, with convolutions on oneDNN or im2col + sgemm and products on the system
+ * BLAS or the addon's own sgemm), for the plain feed-forward networks of the lottery-ticket
+ * papers: dense and convolutional layers with ReLU, max pooling and flattening
+ * (LeNet-300-100, LeNet-5, Conv-2/4/6). tfjs runs the same step as about a hundred kernels,
+ * each paying its engine's bookkeeping, which was most of a LeNet-300-100 step
+ * (BENCHMARKS.md).
  *
  * It computes what train.ts's tfjs step computes (softmax cross-entropy, Adam or SGD as in
  * optimizer.ts, pruned weights and their slots kept at zero), checked against it in

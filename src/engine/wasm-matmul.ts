@@ -61,10 +61,10 @@ interface MatMulAttrs {
 }
 
 /**
- * The product by the system BLAS, in place on the wasm heap (no copies, transposes passed
- * to sgemm), with a fused kernel's bias and ReLU applied by the wasm kernels. Returns null
- * for what it does not cover (other dtypes or activations, empty or broadcast batches),
- * which the WebAssembly path computes.
+ * The product by the native sgemm (the system BLAS or the addon's own), in place on the wasm
+ * heap (no copies, transposes passed to sgemm), with a fused kernel's bias and ReLU applied
+ * by the wasm kernels. Returns null for what it does not cover (other dtypes or activations,
+ * empty or broadcast batches), which the WebAssembly path computes.
  */
 function nativeProduct(blas: NativeBlas, name: string) {
   const kernel = (k: string) => tf.getKernel(k, 'wasm')!.kernelFunc;
@@ -118,7 +118,7 @@ function nativeProduct(blas: NativeBlas, name: string) {
 
 /**
  * Replaces both kernels on the wasm backend; call before the backend initialises. With the
- * native kernels built, products run on the system BLAS; otherwise on XNNPACK, untransposed.
+ * native kernels built, products run on their sgemm; otherwise on XNNPACK, untransposed.
  */
 export function registerWasmMatMul(): void {
   const blas = nativeBlas();

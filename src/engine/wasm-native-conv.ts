@@ -6,7 +6,7 @@ import { nativeBlas, type NativeBlas } from './native-blas.ts';
 import { heapOffset, overrideWasmKernel } from './wasm-native-kernels.ts';
 
 /**
- * Convolutions and their two gradients on the system BLAS (native/blas.c: im2col rows times
+ * Convolutions and their two gradients on the native sgemm (native/blas.c: im2col rows times
  * the filter, in place on the wasm heap) where the native kernels are built; the wasm
  * kernels registered before (XNNPACK, and wasm-conv-backprop.ts's rewrites) otherwise, and
  * for what this does not cover (dilation, NCHW, other dtypes or activations). Checked
