@@ -23,6 +23,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { COMPILER_INSTALL, NATIVE_MISSING_COST } from '../src/core/native-advice.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const into = process.argv.indexOf('--into');
@@ -53,7 +54,7 @@ const candidates = [
 
 if (candidates.length === 0) {
   console.log(
-    'TicketLab: native kernels not built (node-gyp not found); training uses WebAssembly.',
+    `TicketLab: native kernels not built (node-gyp not found): ${NATIVE_MISSING_COST}; \`npm run build:native\` builds them where npm's node-gyp is found.`,
   );
   process.exit(0);
 }
@@ -126,6 +127,6 @@ if (built.status === 0) {
     .split('\n')
     .find((l) => /error|not found|cannot find/i.test(l));
   console.log(
-    `TicketLab: native kernels not built (${why?.trim() ?? `node-gyp exited ${built.status}`}); training uses WebAssembly.`,
+    `TicketLab: native kernels not built (${why?.trim() ?? `node-gyp exited ${built.status}`}): ${NATIVE_MISSING_COST}. Add a C compiler, then \`npm run build:native\`: Debian/Ubuntu \`${COMPILER_INSTALL.linux}\`; macOS \`${COMPILER_INSTALL.darwin}\`; Windows ${COMPILER_INSTALL.win32}.`,
   );
 }

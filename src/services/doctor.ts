@@ -3,6 +3,7 @@ import { availableParallelism, platform } from 'node:os';
 import { dirname } from 'node:path';
 import { createRequire } from 'node:module';
 import { electronBinary } from '../core/electron-binary.mjs';
+import { COMPILER_INSTALL, NATIVE_MISSING_COST } from '../core/native-advice.mjs';
 import { initBackend } from '../engine/backend.ts';
 import { kernelThreads, nativeBlas, nativeBlasStatus } from '../engine/native-blas.ts';
 
@@ -17,8 +18,8 @@ export interface Finding {
 /** Where a browser test and bench:ui look for Chromium (test/chromium.ts). */
 const CHROMIUM = '/usr/bin/chromium';
 
-/** The commands that add a missing piece, per platform, for the one a user is on. */
-function forPlatform(commands: { linux: string; darwin: string; win32: string }): string {
+/** The command that adds a missing piece on the platform a user is on. */
+function forPlatform(commands: typeof COMPILER_INSTALL): string {
   const os = platform();
   return os === 'darwin' ? commands.darwin : os === 'win32' ? commands.win32 : commands.linux;
 }
@@ -61,12 +62,7 @@ export async function diagnose(dataDir: string): Promise<Finding[]> {
     ...(blas
       ? {}
       : {
-          fix: forPlatform({
-            linux: 'sudo apt-get install -y build-essential && npm run build:native',
-            darwin: 'xcode-select --install && npm run build:native',
-            win32:
-              'install "Desktop development with C++" (Visual Studio Build Tools), then npm run build:native',
-          }),
+          fix: `${forPlatform(COMPILER_INSTALL)}, then npm run build:native (${NATIVE_MISSING_COST})`,
         }),
   });
   if (blas && platform() === 'linux') {

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -40,4 +41,20 @@ describe('ticketlab doctor', () => {
     expect(r.stdout).toMatch(/^ok {2}Compute backend +wasm/m);
     expect(r.stdout).toMatch(new RegExp(`Data folder +${data}; [\\d,]+ MB free`));
   }, 60_000);
+});
+
+describe('the install without a C compiler', () => {
+  it('says in one line what is lost, measured, and the command that adds it on each platform', () => {
+    const r = spawnSync(
+      process.execPath,
+      [join(ROOT, 'scripts', 'build-native.mjs'), '--into', join(tempDir(), 'addon')],
+      { encoding: 'utf8', env: { ...process.env, CC: '/bin/false', CXX: '/bin/false' } },
+    );
+    expect(r.status).toBe(0); // never fails the install
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(
+      /^TicketLab: native kernels not built \(.+\): training runs on WebAssembly, about \d+x slower \(quickstart .+\)\. Add a C compiler, then `npm run build:native`: Debian\/Ubuntu `sudo apt-get install -y build-essential python3`; macOS `xcode-select --install`; Windows .+C\+\+"\.$/,
+    );
+  }, 120_000);
 });
