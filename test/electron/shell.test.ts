@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { METHODS } from '../../src/api/contract.ts';
@@ -228,6 +228,27 @@ describe('quitting', () => {
     idle.event();
     expect(idle.calls).toEqual(['pause']);
   });
+});
+
+describe('the packaged native kernels', () => {
+  const addon = join(ROOT, 'native', 'build', 'Release', 'ticketlab_blas.node');
+  it.runIf(process.platform === 'linux' && existsSync(addon))(
+    'ship in the app and need nothing beyond the C runtime, so the download trains at full speed',
+    () => {
+      const yml = readFileSync(join(ROOT, 'electron-builder.yml'), 'utf8');
+      expect(yml).toMatch(
+        /^files:\n(?: {2}- .+\n)*? {2}- native\/build\/Release\/ticketlab_blas\.node$/m,
+      );
+      expect(yml).toMatch(/^asarUnpack:\n(?: {2}- .+\n)*? {2}- native\/build\/Release\/\*\*$/m);
+      const needed = spawnSync('readelf', ['-d', addon], { encoding: 'utf8' })
+        .stdout.split('\n')
+        .flatMap((l) => /\(NEEDED\).*\[(.+)\]/.exec(l)?.[1] ?? []);
+      expect(needed.length).toBeGreaterThan(0);
+      // oneDNN, where used, is opened at run time (dlopen) and is never a link dependency
+      for (const lib of needed)
+        expect(lib).toMatch(/^(libc|libm|libdl|libpthread|ld-linux[-\w]*)\.so/);
+    },
+  );
 });
 
 describe('docs/SECURITY.md says what the app does', () => {
