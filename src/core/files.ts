@@ -27,7 +27,8 @@ function sibling(path: string, suffix: string): string {
   return join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.${suffix}`);
 }
 
-function writeDurably(path: string, bytes: Uint8Array): void {
+/** Writes `bytes` to a new file at `path` and syncs it to disk before returning. */
+export function writeDurably(path: string, bytes: Uint8Array): void {
   // 'wx': a temp name that somehow exists is never followed or truncated.
   const fd = openSync(path, 'wx');
   try {

@@ -1,4 +1,4 @@
-import { accessSync, constants, existsSync, statfsSync } from 'node:fs';
+import { accessSync, constants, existsSync } from 'node:fs';
 import { availableParallelism, platform } from 'node:os';
 import { dirname } from 'node:path';
 import { createRequire } from 'node:module';
@@ -6,6 +6,7 @@ import { electronBinary } from '../core/electron-binary.mjs';
 import { COMPILER_INSTALL, NATIVE_MISSING_COST } from '../core/native-advice.mjs';
 import { initBackend } from '../engine/backend.ts';
 import { kernelThreads, nativeBlas, nativeBlasStatus } from '../engine/native-blas.ts';
+import { freeMegabytes } from '../store/disk.ts';
 
 /** One line of `ticketlab doctor`: what was found, and where something is missing, how to add it. */
 export interface Finding {
@@ -111,8 +112,7 @@ export async function diagnose(dataDir: string): Promise<Finding[]> {
   } catch {
     writable = false;
   }
-  const disk = statfsSync(folder);
-  const freeMb = Math.floor((disk.bavail * disk.bsize) / 2 ** 20);
+  const freeMb = freeMegabytes(folder) ?? 0;
   findings.push({
     name: 'Data folder',
     ok: writable && freeMb >= 1024,

@@ -1,20 +1,10 @@
-import {
-  closeSync,
-  existsSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { TicketLabError } from '../core/errors.ts';
+import { writeDurably } from '../core/files.ts';
 import { sha256Hex } from '../core/hash.ts';
 import {
   decodeBundle,
@@ -54,6 +44,22 @@ export class BlobStore {
     return join(this.root, sha256.slice(0, 2), sha256.slice(2));
   }
 
+  /** A fresh temp name in the blob folder: written in full, then renamed into place. */
+  private tempPath(): string {
+    return join(this.root, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+  }
+
+  /** The blob's bytes, refused unless they hash to its name. */
+  private verified(sha256: string, bytes: Buffer, actual: string): Buffer {
+    if (actual !== sha256) {
+      throw new TicketLabError(
+        'BLOB_CORRUPT',
+        `Blob ${this.pathOf(sha256)} is corrupted: its content hashes to ${actual.slice(0, 12)}…, expected ${sha256.slice(0, 12)}…. Restore it from a backup or rerun the experiment that produced it.`,
+      );
+    }
+    return bytes;
+  }
+
   remove(sha256: string): void {
     rmSync(this.pathOf(sha256), { force: true });
   }
@@ -66,19 +72,10 @@ export class BlobStore {
     const sha256 = sha256Hex(bytes);
     const path = this.pathOf(sha256);
     if (existsSync(path)) return sha256;
-    const tmp = join(this.root, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+    const tmp = this.tempPath();
     try {
       mkdirSync(dirname(path), { recursive: true });
-      const fd = openSync(tmp, 'w');
-      try {
-        let written = 0;
-        while (written < bytes.byteLength) {
-          written += writeSync(fd, bytes, written, bytes.byteLength - written);
-        }
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
+      writeDurably(tmp, bytes);
       renameSync(tmp, path);
     } catch (e) {
       // A failed write (a full disk above all) leaves nothing behind: the partial temp file
@@ -96,14 +93,7 @@ export class BlobStore {
       throw new TicketLabError('BLOB_MISSING', `Blob ${sha256} is missing from ${this.root}.`);
     }
     const bytes = readFileSync(path);
-    const actual = sha256Hex(bytes);
-    if (actual !== sha256) {
-      throw new TicketLabError(
-        'BLOB_CORRUPT',
-        `Blob ${path} is corrupted: its content hashes to ${actual.slice(0, 12)}…, expected ${sha256.slice(0, 12)}…. Restore it from a backup or rerun the experiment that produced it.`,
-      );
-    }
-    return bytes;
+    return this.verified(sha256, bytes, sha256Hex(bytes));
   }
 
   putTensors(bundle: TensorBundle): string {
@@ -130,7 +120,7 @@ export class BlobStore {
       )
     )
       return sha256;
-    const tmp = join(this.root, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+    const tmp = this.tempPath();
     try {
       await mkdir(dirname(path), { recursive: true });
       const file = await open(tmp, 'w');
@@ -164,13 +154,7 @@ export class BlobStore {
       if (e.code !== 'ENOENT') throw e;
       throw new TicketLabError('BLOB_MISSING', `Blob ${sha256} is missing from ${this.root}.`);
     });
-    const actual = await sha256Of([bytes]);
-    if (actual !== sha256) {
-      throw new TicketLabError(
-        'BLOB_CORRUPT',
-        `Blob ${path} is corrupted: its content hashes to ${actual.slice(0, 12)}…, expected ${sha256.slice(0, 12)}…. Restore it from a backup or rerun the experiment that produced it.`,
-      );
-    }
+    this.verified(sha256, bytes, await sha256Of([bytes]));
     return decodeBundle(bytes, `blob ${sha256.slice(0, 12)}…`);
   }
 }
