@@ -97,6 +97,8 @@ export class Scheduler {
   /** taken when this host first claims a job, released on close */
   private lock: HostLock | null = null;
   private closed = false;
+  /** set when close() starts: no job starts after it */
+  private closing = false;
 
   constructor(private readonly options: SchedulerOptions) {
     this.store = options.store;
@@ -364,9 +366,11 @@ export class Scheduler {
 
   /**
    * Stops every worker. With `pauseRunning`, running jobs are paused first (checkpoint
-   * written) so that quitting loses nothing.
+   * written) so that quitting loses nothing. Closing again does nothing.
    */
   async close({ pauseRunning = true } = {}): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
     if (pauseRunning) {
       const running = this.slots.filter((s) => s.jobId).map((s) => s.jobId!);
       for (const id of running) this.pause(id);
@@ -394,7 +398,7 @@ export class Scheduler {
   }
 
   private pump() {
-    if (this.closed) return;
+    if (this.closing) return;
     for (const slot of this.slots) {
       if (slot.jobId) continue;
       const next = this.store

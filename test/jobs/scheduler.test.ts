@@ -88,6 +88,27 @@ describe('job scheduler with a real compute worker', () => {
     }
   });
 
+  it('closing pauses the running job and starts no queued one (none is left running without a process)', async () => {
+    const dataDir = tempDir();
+    const lab = Lab.open({ dataDir, runAll: true, concurrency: 1 });
+    const first = await lab.invoke('experiments.create', { spec: SMALL_SPEC, start: true });
+    const second = await lab.invoke('experiments.create', {
+      spec: { ...SMALL_SPEC, seed: 1 },
+      start: true,
+    });
+    await waitForEvent(lab, (e) => e.type === 'job.progress');
+    await lab.close({ pauseRunning: true });
+    await lab.close({ pauseRunning: true }); // closing twice is harmless
+    const reopened = Lab.open({ dataDir });
+    try {
+      // the slot the paused job freed must not have started the queued one as the host quit
+      expect(reopened.store.getJob(first.job!.id)!.state).toBe('paused');
+      expect(reopened.store.getJob(second.job!.id)!.state).toBe('queued');
+    } finally {
+      await reopened.close();
+    }
+  });
+
   it('a failing job shows its error and the queue carries on', async () => {
     const dataDir = tempDir();
     const lab = Lab.open({ dataDir, runAll: true });

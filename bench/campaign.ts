@@ -1,0 +1,152 @@
+/**
+ * Runs a part of the reproduction campaign (bench/campaign/parts.ts) and keeps its raw
+ * results in the repository:
+ *
+ *   npm run bench:campaign -- --part fc2019-lenet [--seeds 5] [--hours 2.5] [--concurrency 2]
+ *                             [--iterations N] [--levels N] [--data-dir DIR]
+ *                             [--records DIR (default bench/records)] [--dataset FOLDER]
+ *
+ * One experiment per seed (and per model or score the part compares) runs through the app's
+ * own scheduler. Each finished experiment writes bench/records/campaign/<part>/<label>-seed<s>-
+ * <spec hash>.json: its resolved spec, every ticket's measurements, the dataset, machine,
+ * versions, date and command. What is already recorded is skipped, so a campaign runs in parts
+ * of at most `--hours` (default 2.5): at that time the running jobs pause with their checkpoints
+ * in the data folder (default bench/results/campaign-data, kept between runs), and the same
+ * command continues them. `--iterations`/`--levels` shrink the budget and `--dataset` names
+ * another ../shared/datasets folder (the spec and the record say so). `npm run bench:report` turns the records into BENCHMARKS.md's tables.
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from '../src/cli/args.ts';
+import { resolveSpec } from '../src/api/spec.ts';
+import { specHash } from '../src/api/spec-hash.ts';
+import { Lab } from '../src/services/lab.ts';
+import { findPart, type Budget } from './campaign/parts.ts';
+import { campaignRecordPath, type CampaignRecord } from './campaign/record.ts';
+import { RECORDS, theseVersions, thisCommand, thisMachine } from './records.ts';
+
+const { options } = parseArgs(process.argv.slice(2), [
+  'part',
+  'seeds',
+  'hours',
+  'concurrency',
+  'iterations',
+  'levels',
+  'data-dir',
+  'records',
+  'dataset',
+]);
+const text = (k: string) =>
+  typeof options.get(k) === 'string' ? String(options.get(k)) : undefined;
+const num = (k: string) => (text(k) === undefined ? undefined : Number(text(k)));
+
+const part = findPart(text('part') ?? '');
+const seeds = num('seeds') ?? part.seeds;
+const hours = num('hours') ?? 2.5;
+const budget: Budget = { iterations: num('iterations'), levels: num('levels') };
+const records = join(resolve(text('records') ?? RECORDS), 'campaign');
+const dataDir = resolve(text('data-dir') ?? join(import.meta.dirname, 'results', 'campaign-data'));
+const SHARED = resolve(import.meta.dirname, '..', '..', 'shared', 'datasets');
+
+const found = (text('dataset') ? [text('dataset')!] : part.datasets).find((f) =>
+  existsSync(join(SHARED, f)),
+);
+if (!found) {
+  process.stderr.write(`${part.name}: none of ${part.datasets.join(', ')} is in ${SHARED}\n`);
+  process.exit(1);
+}
+const folder: string = found;
+
+const lab = Lab.open({
+  dataDir,
+  runAll: true,
+  concurrency: num('concurrency') ?? Math.max(1, cpus().length),
+});
+const dataset = await lab.invoke('datasets.import', { path: join(SHARED, folder), name: folder });
+
+/** The part's experiments not yet recorded, each with the file its record goes to. */
+const planned: { label: string; seed: number; spec: Record<string, unknown>; file: string }[] = [];
+for (let seed = 0; seed < seeds; seed++) {
+  for (const { label, spec } of part.experiments(seed, dataset.id, budget)) {
+    const file = campaignRecordPath(records, part.name, label, seed, specHash(resolveSpec(spec)));
+    if (existsSync(file)) process.stdout.write(`recorded already: ${file}\n`);
+    else planned.push({ label, seed, spec, file });
+  }
+}
+
+const deadline = Date.now() + hours * 3600_000;
+const experiments = new Map<string, (typeof planned)[number]>();
+const jobs: string[] = [];
+for (const p of planned) {
+  const created = await lab.invoke('experiments.create', { spec: p.spec, start: true });
+  experiments.set(created.experiment.id, p);
+  if (created.job) jobs.push(created.job.id);
+  process.stdout.write(
+    `${created.created ? 'started' : 'continued'} ${p.label} seed ${p.seed}: ${created.experiment.id}\n`,
+  );
+}
+
+/** Writes the record of a finished experiment (once); says how any other one ended. */
+async function record(experimentId: string): Promise<void> {
+  const p = experiments.get(experimentId)!;
+  if (existsSync(p.file)) return;
+  const detail = await lab.invoke('experiments.get', { id: experimentId });
+  if (detail.status !== 'done') {
+    process.stdout.write(`${p.label} seed ${p.seed}: ${detail.status} ${detail.error ?? ''}\n`);
+    return;
+  }
+  const result: CampaignRecord = {
+    part: part.name,
+    label: p.label,
+    seed: p.seed,
+    specHash: detail.specHash,
+    spec: detail.spec,
+    dataset: { id: dataset.id, folder, train: dataset.trainCount, test: dataset.testCount },
+    tickets: detail.tickets
+      .filter((t) => t.trained)
+      .map((t) => ({
+        level: t.level,
+        method: t.method,
+        remainingWeights: t.remainingWeights,
+        testAccuracy: t.testAccuracy,
+        finalTestAccuracy: t.finalTestAccuracy,
+        earlyStopIteration: t.earlyStopIteration,
+        wallTimeMs: t.wallTimeMs,
+        backend: t.backend,
+      })),
+    machine: thisMachine(),
+    versions: theseVersions(),
+    date: new Date().toISOString(),
+    command: thisCommand('bench:campaign'),
+  };
+  mkdirSync(join(p.file, '..'), { recursive: true });
+  writeFileSync(p.file, JSON.stringify(result, null, 2) + '\n');
+  process.stdout.write(`recorded ${p.file}\n`);
+}
+
+// records are written as experiments finish, so a campaign stopped any way keeps them
+let timeIsUp = false;
+const finished = jobs.map(async (jobId) => {
+  const job = await lab.scheduler.wait(jobId);
+  if (!timeIsUp) await record(job.experimentId);
+});
+const timeUp = new Promise<void>((done) => {
+  setTimeout(
+    () => {
+      timeIsUp = true;
+      done();
+    },
+    Math.max(0, deadline - Date.now()),
+  ).unref();
+});
+await Promise.race([Promise.all(finished), timeUp]);
+if (timeIsUp) {
+  process.stdout.write(
+    `${hours} h are up: running jobs pause with their checkpoints in ${dataDir}; the same command continues them\n`,
+  );
+  await lab.scheduler.close({ pauseRunning: true });
+}
+// what finished before this run (or while the time ran out) is recorded too
+for (const id of experiments.keys()) await record(id);
+await lab.close();

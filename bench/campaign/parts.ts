@@ -1,0 +1,142 @@
+/**
+ * The reproduction campaign (BENCHMARKS.md "Paper findings"): each part is one paper's
+ * setting, run as one experiment per seed through the app's own scheduler by
+ * `npm run bench:campaign`, and tabulated by `npm run bench:report`. A part says what the
+ * paper ran (its budget) so that every table states the budget used against it.
+ */
+import type { ModelName } from '../../src/engine/architectures.ts';
+
+/** How a part's records are tabulated. */
+export type TableKind = 'imp' | 'scores';
+
+export interface PartExperiment {
+  /** what the experiment is within its part (one per seed): `imp`, a score's name, a model */
+  label: string;
+  spec: Record<string, unknown>;
+}
+
+/** Changes to a part's budget, for smaller runs (each recorded in the spec it changes). */
+export interface Budget {
+  iterations?: number;
+  levels?: number;
+}
+
+export interface CampaignPart {
+  name: string;
+  title: string;
+  /** the paper's setting, in one sentence */
+  setting: string;
+  /** the paper's budget, in words (for the "budget used against the paper's" line) */
+  paperBudget: string;
+  /** ../shared/datasets folders tried in order; the first present is used */
+  datasets: string[];
+  seeds: number;
+  table: TableKind;
+  experiments(seed: number, dataset: string, budget: Budget): PartExperiment[];
+}
+
+const duration = (paper: string, budget: Budget) =>
+  budget.iterations === undefined ? paper : `${budget.iterations}it`;
+
+/** Frankle & Carbin 2019's IMP with reset to θ0, with both controls, for one model. */
+function impExperiment(
+  model: ModelName,
+  seed: number,
+  dataset: string,
+  budget: Budget,
+  paper: { duration: string; levels: number; evalEvery: number },
+): PartExperiment {
+  return {
+    label: model,
+    spec: {
+      model,
+      preset: 'frankle-carbin-2019',
+      dataset,
+      seed,
+      training: { duration: duration(paper.duration, budget), evalEvery: paper.evalEvery },
+      pruning: { levels: budget.levels ?? paper.levels },
+      controls: { randomReinit: true, randomPrune: true },
+    },
+  };
+}
+
+const SCORES = ['synflow', 'snip', 'grasp', 'magnitude', 'random'] as const;
+
+export const PARTS: CampaignPart[] = [
+  {
+    name: 'fc2019-lenet',
+    title: 'Frankle & Carbin 2019: IMP on LeNet-300-100, MNIST',
+    setting:
+      'LeNet-300-100, Adam 1.2e-3, batch 60, 50,000 iterations, Glorot normal, 55,000/5,000/10,000 split; each round prunes 20% of the hidden layers and 10% of the output layer, resets the survivors to θ0, and is compared with a random re-initialisation and a random mask of the same layer-wise sparsity (Figures 3 and 4).',
+    paperBudget: '50,000 iterations per training, to 1.9% remaining, 5 trials',
+    datasets: ['mnist', 'mnist-10k'],
+    seeds: 5,
+    table: 'imp',
+    experiments: (seed, dataset, budget) => [
+      // 18 rounds: 0.8^18 of the hidden and 0.9^18 of the output weights, 1.85% in all
+      impExperiment('lenet-300-100', seed, dataset, budget, {
+        duration: '50000it',
+        levels: 18,
+        evalEvery: 100,
+      }),
+    ],
+  },
+  {
+    name: 'fc2019-conv',
+    title: 'Frankle & Carbin 2019: IMP on Conv-2/4/6, CIFAR-10',
+    setting:
+      'Conv-2/4/6 (VGG-like, Figure 2), Adam 2e-4 / 3e-4 / 3e-4, batch 60, 20,000 / 25,000 / 30,000 iterations, Glorot normal; each round prunes 10% / 10% / 15% of the convolutions, 20% of the dense layers and 10% of the output layer, resets to θ0, against both controls (Figure 5).',
+    paperBudget: 'CIFAR-10 (50,000 training images), to about 2–9% remaining, 5 trials',
+    // the largest CIFAR-10 set there: 10,000 training images (decoded from JPEG)
+    datasets: ['cifar10-jpeg', 'cifar10'],
+    seeds: 3,
+    table: 'imp',
+    experiments: (seed, dataset, budget) =>
+      (
+        [
+          ['conv-2', '20000it'],
+          ['conv-4', '25000it'],
+          ['conv-6', '30000it'],
+        ] as const
+      ).map(([model, paper]) =>
+        impExperiment(model, seed, dataset, budget, {
+          duration: paper,
+          levels: 15,
+          evalEvery: 500,
+        }),
+      ),
+  },
+  {
+    name: 'tanaka2020-lenet',
+    title: 'Tanaka et al. 2020: pruning at initialisation on LeNet-300-100, MNIST',
+    setting:
+      'SynFlow (100 rounds, data-free), SNIP and GraSP (10 examples per class), magnitude and random scores, one global threshold, at compression 10^0.5 … 10^3, then trained with Frankle & Carbin’s LeNet-300-100 recipe (the paper’s own models are VGG and ResNet on CIFAR and Tiny ImageNet: this part checks the ordering on a small model).',
+    paperBudget:
+      'not in the paper (its models are VGG-11/16 and ResNet-18/20); 50,000 iterations as Frankle & Carbin',
+    datasets: ['mnist', 'mnist-10k'],
+    seeds: 3,
+    table: 'scores',
+    experiments: (seed, dataset, budget) =>
+      SCORES.map((score) => ({
+        label: score,
+        spec: {
+          model: 'lenet-300-100',
+          preset: 'frankle-carbin-2019',
+          dataset,
+          seed,
+          method: 'pai',
+          pai: { score },
+          training: { duration: duration('50000it', budget), evalEvery: 500 },
+        },
+      })),
+  },
+];
+
+export function findPart(name: string): CampaignPart {
+  const part = PARTS.find((p) => p.name === name);
+  if (!part)
+    throw new Error(
+      `unknown campaign part "${name}": the parts are ${PARTS.map((p) => p.name).join(', ')}`,
+    );
+  return part;
+}

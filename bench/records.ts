@@ -1,0 +1,57 @@
+/**
+ * The raw results BENCHMARKS.md is generated from (`npm run bench:report`): every benchmark
+ * that BENCHMARKS.md cites writes its measurements under bench/records/ (tracked), with the
+ * command, the machine, the versions and the date, so that anyone can check a table or redraw
+ * a plot from the repository alone.
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { cpus, totalmem, release, platform } from 'node:os';
+import { join } from 'node:path';
+
+export const RECORDS = join(import.meta.dirname, 'records');
+
+/** Where a measurement ran. */
+export interface Machine {
+  cpu: string;
+  cores: number;
+  memoryGiB: number;
+  os: string;
+  node: string;
+}
+
+export function thisMachine(): Machine {
+  return {
+    cpu: cpus()[0]?.model.trim() ?? 'unknown',
+    cores: cpus().length,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    os: `${platform()} ${release()}`,
+    node: process.version,
+  };
+}
+
+/** What produced a measurement: TicketLab's version and commit (marked when uncommitted changes were present). */
+export interface Versions {
+  ticketlab: string;
+  commit: string | null;
+  dirty: boolean;
+}
+
+export function theseVersions(): Versions {
+  const root = join(import.meta.dirname, '..');
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+  const git = (...args: string[]) => spawnSync('git', args, { cwd: root, encoding: 'utf8' });
+  const head = git('rev-parse', 'HEAD');
+  const status = git('status', '--porcelain', '--untracked-files=no');
+  return {
+    ticketlab: pkg.version,
+    commit: head.status === 0 ? head.stdout.trim() : null,
+    dirty: status.status === 0 && status.stdout.trim().length > 0,
+  };
+}
+
+/** The command line as a user would type it again. */
+export function thisCommand(script: string): string {
+  const args = process.argv.slice(2);
+  return `npm run ${script}${args.length > 0 ? ` -- ${args.join(' ')}` : ''}`;
+}

@@ -1,0 +1,278 @@
+/**
+ * Generates BENCHMARKS.md's tables from the raw results in bench/records/, so that prose and
+ * numbers cannot drift apart:
+ *
+ *   npm run bench:report            # rewrites every generated block of BENCHMARKS.md
+ *   npm run bench:report -- --check # exits 1 when a block differs from what the records give
+ *
+ * A generated block sits between `<!-- report: KIND NAME -->` and `<!-- /report -->`:
+ * `campaign <part>` tabulates every record of that campaign part (bench/campaign.ts), one
+ * table per budget; `engine <record>` tabulates a bench:engine record. Everything outside
+ * the blocks is prose, written by hand. test/bench/report.test.ts holds that the committed
+ * BENCHMARKS.md equals what this produces.
+ */
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as prettier from 'prettier';
+import { findPart, type CampaignPart } from './campaign/parts.ts';
+import type { CampaignRecord, TicketRecord } from './campaign/record.ts';
+import { RECORDS } from './records.ts';
+
+export const BENCHMARKS = join(import.meta.dirname, '..', 'BENCHMARKS.md');
+const BLOCK = /<!-- report: (\S+) (\S+) -->\n[\s\S]*?<!-- \/report -->/g;
+
+/**
+ * BENCHMARKS.md with every generated block rendered from `records`, formatted as prettier
+ * formats the rest of the repository (`npm test` checks the format).
+ */
+export async function renderBenchmarks(markdown: string, records = RECORDS): Promise<string> {
+  const rendered = markdown.replace(
+    BLOCK,
+    (_, kind: string, name: string) =>
+      `<!-- report: ${kind} ${name} -->\n${renderBlock(kind, name, records).join('\n')}\n<!-- /report -->`,
+  );
+  const options = (await prettier.resolveConfig(BENCHMARKS)) ?? {};
+  return prettier.format(rendered, { ...options, filepath: BENCHMARKS });
+}
+
+function renderBlock(kind: string, name: string, records: string): string[] {
+  if (kind === 'campaign') return campaignTables(findPart(name), readCampaign(records, name));
+  if (kind === 'engine')
+    return engineTable(readJson(join(records, `${name}.json`)) as EngineRecord);
+  throw new Error(`BENCHMARKS.md names an unknown report kind "${kind}" (campaign, engine)`);
+}
+
+function readJson(file: string): unknown {
+  if (!existsSync(file)) throw new Error(`BENCHMARKS.md cites ${file}, which does not exist`);
+  return JSON.parse(readFileSync(file, 'utf8'));
+}
+
+export function readCampaign(records: string, part: string): CampaignRecord[] {
+  const folder = join(records, 'campaign', part);
+  if (!existsSync(folder)) return [];
+  return readdirSync(folder)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .map((f) => readJson(join(folder, f)) as CampaignRecord);
+}
+
+// ── statistics over seeds ──
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const pct = (x: number) => (x * 100).toFixed(2);
+const int = (x: number) => Math.round(x).toLocaleString('en-US');
+
+/** mean (min–max) over seeds, in %, with the count when seeds are missing. */
+function spread(xs: number[], seeds: number): string {
+  if (xs.length === 0) return '–';
+  const n = xs.length < seeds ? ` n=${xs.length}` : '';
+  if (xs.length === 1) return `${pct(xs[0]!)}${n}`;
+  return `${pct(mean(xs))} (${pct(Math.min(...xs))}–${pct(Math.max(...xs))})${n}`;
+}
+
+/**
+ * How `a` stands against `b` over seeds: better or worse only when their ranges do not
+ * overlap; a difference inside the seed spread is a tie (and one seed decides nothing).
+ */
+export function compare(a: number[], b: number[]): 'better' | 'worse' | 'tie' | '–' {
+  if (a.length < 2 || b.length < 2) return '–';
+  if (Math.min(...a) > Math.max(...b)) return 'better';
+  if (Math.max(...a) < Math.min(...b)) return 'worse';
+  return 'tie';
+}
+
+// ── campaign parts ──
+
+const accuracies = (tickets: TicketRecord[]) =>
+  tickets.map((t) => t.testAccuracy).filter((a): a is number => a !== null);
+
+/** Records of one budget: the same spec apart from the seed. */
+function budgetKey(r: CampaignRecord): string {
+  const rest = { ...r.spec, seed: undefined, name: undefined };
+  return JSON.stringify({ label: r.label, dataset: r.dataset.id, spec: rest });
+}
+
+function describeBudget(part: CampaignPart, group: CampaignRecord[]): string {
+  const first = group[0]!;
+  const spec = first.spec as { training: { duration: string }; pruning: { levels: number } };
+  const seeds = [...new Set(group.map((r) => r.seed))].sort((a, b) => a - b);
+  const dates = group.map((r) => r.date.slice(0, 10)).sort();
+  const machines = [...new Set(group.map((r) => `${r.machine.cores} × ${r.machine.cpu}`))];
+  const commits = [...new Set(group.map((r) => (r.versions.commit ?? '?').slice(0, 7)))];
+  const dirty = group.some((r) => r.versions.dirty) ? ' (with uncommitted changes)' : '';
+  const minutes = group
+    .map((r) => r.tickets.reduce((s, t) => s + (t.wallTimeMs ?? 0), 0) / 60000)
+    .reduce((a, b) => a + b, 0);
+  return [
+    `${first.dataset.folder} (${int(first.dataset.train)} training / ${int(first.dataset.test)} test images);`,
+    `${spec.training.duration} per training${part.table === 'imp' ? `, ${spec.pruning.levels} levels` : ''};`,
+    `${seeds.length} seed${seeds.length === 1 ? '' : 's'} (${seeds.join(', ')});`,
+    `paper: ${part.paperBudget}.`,
+    `Recorded ${dates[0]}${dates.at(-1) !== dates[0] ? ` to ${dates.at(-1)}` : ''} on ${machines.join(', ')},`,
+    `commit ${commits.join(', ')}${dirty}; ${minutes.toFixed(0)} min of training in all;`,
+    `\`${first.command}\`.`,
+  ].join(' ');
+}
+
+function groups(records: CampaignRecord[]): CampaignRecord[][] {
+  const byKey = new Map<string, CampaignRecord[]>();
+  for (const r of records) byKey.set(budgetKey(r), [...(byKey.get(budgetKey(r)) ?? []), r]);
+  return [...byKey.values()];
+}
+
+function campaignTables(part: CampaignPart, records: CampaignRecord[]): string[] {
+  if (records.length === 0)
+    return [`Not run yet: \`npm run bench:campaign -- --part ${part.name}\`.`];
+  const lines: string[] = [];
+  if (part.table === 'imp') {
+    for (const group of groups(records)) lines.push(...impTable(part, group), '');
+  } else {
+    // a scores table compares the labels (scores) of one budget, so group without the label
+    const byBudget = new Map<string, CampaignRecord[]>();
+    for (const r of records) {
+      const key = budgetKey({ ...r, label: '', spec: { ...r.spec, pai: undefined } });
+      byBudget.set(key, [...(byBudget.get(key) ?? []), r]);
+    }
+    for (const group of byBudget.values()) lines.push(...scoresTable(part, group), '');
+  }
+  return lines.slice(0, -1);
+}
+
+function impTable(part: CampaignPart, group: CampaignRecord[]): string[] {
+  const seeds = new Set(group.map((r) => r.seed)).size;
+  const tickets = group.flatMap((r) => r.tickets);
+  const at = (level: number, method: string) =>
+    tickets.filter((t) => t.level === level && t.method === method);
+  const levels = Math.max(...tickets.map((t) => t.level));
+  const lines = [
+    `**${group[0]!.label}**: ${describeBudget(part, group)}`,
+    '',
+    'Test accuracy at early stop, % — mean (min–max) over seeds; early stop: mean iteration; "vs": the ticket against each control, a tie when the ranges overlap.',
+    '',
+    '| level | remaining | ticket | early stop | random re-init | random pruning | vs re-init | vs random pruning |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+  ];
+  for (let level = 0; level <= levels; level++) {
+    const ticket = at(level, level === 0 ? 'dense' : 'imp');
+    if (ticket.length === 0) continue;
+    const reinit = accuracies(at(level, 'random-reinit'));
+    const prune = accuracies(at(level, 'random-prune'));
+    const stops = ticket.map((t) => t.earlyStopIteration).filter((s): s is number => s !== null);
+    const ticketAcc = accuracies(ticket);
+    lines.push(
+      `| ${level} | ${pct(mean(ticket.map((t) => t.remainingWeights)))}% | ${spread(ticketAcc, seeds)} | ${stops.length ? int(mean(stops)) : '–'} | ${spread(reinit, seeds)} | ${spread(prune, seeds)} | ${level === 0 ? '' : compare(ticketAcc, reinit)} | ${level === 0 ? '' : compare(ticketAcc, prune)} |`,
+    );
+  }
+  return lines;
+}
+
+function scoresTable(part: CampaignPart, group: CampaignRecord[]): string[] {
+  const seeds = new Set(group.map((r) => r.seed)).size;
+  const labels = [...new Set(group.map((r) => r.label))];
+  const at = (label: string, level: number) =>
+    group
+      .filter((r) => r.label === label)
+      .flatMap((r) => r.tickets.filter((t) => t.level === level));
+  const levels = Math.max(...group.flatMap((r) => r.tickets.map((t) => t.level)));
+  const lines = [
+    `${describeBudget(part, group)}`,
+    '',
+    'Test accuracy at early stop, % — mean (min–max) over seeds; "best": the highest mean, with every score whose range overlaps it (a tie).',
+    '',
+    `| level | remaining | ${labels.join(' | ')} | best |`,
+    `| --- | --- | ${labels.map(() => '---').join(' | ')} | --- |`,
+  ];
+  for (let level = 1; level <= levels; level++) {
+    const accs = labels.map((l) => accuracies(at(l, level)));
+    const remaining = labels.flatMap((l) => at(l, level).map((t) => t.remainingWeights));
+    if (remaining.length === 0) continue;
+    const means = accs.map((a) => (a.length ? mean(a) : -1));
+    const top = means.indexOf(Math.max(...means));
+    const ties = labels.filter((_, i) => i !== top && compare(accs[top]!, accs[i]!) === 'tie');
+    lines.push(
+      `| ${level} | ${pct(mean(remaining))}% | ${accs.map((a) => spread(a, seeds)).join(' | ')} | ${labels[top]}${ties.length ? ` (tie: ${ties.join(', ')})` : ''} |`,
+    );
+  }
+  const dense = accuracies(labels.flatMap((l) => at(l, 0)));
+  lines.push('', `Dense network (level 0, every experiment): ${spread(dense, dense.length)}.`);
+  return lines;
+}
+
+// ── bench:engine records ──
+
+interface EngineRecord {
+  date: string;
+  command: string;
+  cpu: string;
+  cores: number;
+  rows: { label: string; model: string; samples: number[] }[];
+  ratios: Record<string, number[]>;
+  loads: { round: number; loadavg: number[] }[];
+  quickstartSeconds?: Record<string, { seconds: number }[]>;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+const range = (xs: number[], f: (x: number) => string) =>
+  xs.length === 1 ? f(xs[0]!) : `${f(median(xs))} (${f(Math.min(...xs))}–${f(Math.max(...xs))})`;
+
+function engineTable(r: EngineRecord): string[] {
+  const models = [...new Set(r.rows.map((x) => x.model))];
+  const labels = [...new Set(r.rows.map((x) => x.label))];
+  const lines = [
+    `${r.cores} cores of ${r.cpu}; ${r.date.slice(0, 16).replace('T', ' ')} UTC; load average at each round's start ${r.loads.map((l) => l.loadavg[0]!.toFixed(1)).join(', ')}; \`${r.command}\`.`,
+    '',
+    'Samples/s, median (min–max) over rounds:',
+    '',
+    `| engine | ${models.join(' | ')} |`,
+    `| --- | ${models.map(() => '---').join(' | ')} |`,
+  ];
+  for (const label of labels) {
+    const cells = models.map((m) => {
+      const row = r.rows.find((x) => x.label === label && x.model === m);
+      return row ? range(row.samples, int) : '–';
+    });
+    lines.push(`| ${label} | ${cells.join(' | ')} |`);
+  }
+  lines.push(
+    '',
+    'Against the best PyTorch in the same round (any version, any thread count), median (min–max) over rounds:',
+    '',
+    '| model, state | ratio |',
+    '| --- | --- |',
+    ...Object.entries(r.ratios).map(
+      ([k, v]) => `| ${k} | ${range(v, (x) => `${x.toFixed(2)}×`)} |`,
+    ),
+  );
+  if (r.quickstartSeconds && Object.keys(r.quickstartSeconds).length > 0)
+    lines.push(
+      '',
+      `Quickstart wall time by state, s (each round): ${Object.entries(r.quickstartSeconds)
+        .map(([state, runs]) => `${state} ${runs.map((x) => x.seconds.toFixed(1)).join(', ')}`)
+        .join('; ')}.`,
+    );
+  return lines;
+}
+
+// ── command line ──
+
+if (import.meta.filename === process.argv[1]) {
+  const file = BENCHMARKS;
+  const current = readFileSync(file, 'utf8');
+  const next = await renderBenchmarks(current);
+  if (process.argv.includes('--check')) {
+    if (next !== current) {
+      process.stderr.write(
+        'BENCHMARKS.md differs from what bench/records gives: run `npm run bench:report`\n',
+      );
+      process.exit(1);
+    }
+  } else if (next !== current) {
+    writeFileSync(file, next);
+    process.stdout.write('BENCHMARKS.md: generated blocks rewritten\n');
+  } else process.stdout.write('BENCHMARKS.md: up to date\n');
+}
