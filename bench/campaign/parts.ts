@@ -130,6 +130,30 @@ export const PARTS: CampaignPart[] = [
         },
       })),
   },
+  {
+    name: 'tanaka2020-conv4',
+    title: 'Pruning at initialisation on Conv-4, CIFAR-10 (no batch norm)',
+    setting:
+      'The same five scores on Conv-4 trained with Frankle & Carbin’s Conv-4 recipe (Adam 3e-4, batch 60, 25,000 iterations, Glorot normal). A network without batch norm: where GraSP fails here (same-sign masks, an initial loss in the thousands), the batch-norm part says whether it is the missing normalisation.',
+    paperBudget:
+      'Tanaka et al. run VGG-11/16 and ResNet-18/20 with batch norm, 160 epochs; Conv-4 is not in the paper',
+    datasets: ['cifar10-jpeg', 'cifar10'],
+    seeds: 3,
+    table: 'scores',
+    experiments: (seed, dataset, budget) =>
+      SCORES.map((score) => ({
+        label: score,
+        spec: {
+          model: 'conv-4',
+          preset: 'frankle-carbin-2019',
+          dataset,
+          seed,
+          method: 'pai',
+          pai: { score },
+          training: { duration: duration('25000it', budget), evalEvery: 500 },
+        },
+      })),
+  },
 ];
 
 export function findPart(name: string): CampaignPart {
