@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import { connection } from './api.ts';
 import { useClient } from './hooks.ts';
+import { go } from './lib/route.ts';
 import { ComparePage } from './views/Compare.tsx';
 import { DatasetsPage } from './views/Datasets.tsx';
 import { ExperimentPage } from './views/Experiment.tsx';
@@ -22,10 +23,6 @@ function useRoute(): string[] {
   }, []);
   return route;
 }
-
-export const go = (path: string) => {
-  location.hash = `#/${path}`;
-};
 
 const NAV: [string, string, string][] = [
   ['experiments', 'Experiments', 'e'],

@@ -1,8 +1,13 @@
 import { z } from 'zod';
 import { TicketLabError } from '../core/errors.ts';
 import { deriveSeed } from '../core/random.ts';
-import { MODEL_NAMES, type ModelName } from '../engine/architectures.ts';
-import { SCORE_NAMES, STRUCTURED_NAMES, structuredLevels } from '../pruning/methods.ts';
+import {
+  METHOD_NAMES,
+  MODEL_NAMES,
+  SCORE_NAMES,
+  STRUCTURED_NAMES,
+  type ModelName,
+} from '../core/vocabulary.ts';
 
 export { MODEL_NAMES, type ModelName };
 
@@ -211,7 +216,7 @@ export const ExperimentSpec = z.strictObject({
    * dataset (`transfer.source`) on this one; structured: remove whole neurons and channels
    * and retrain the smaller model.
    */
-  method: z.enum(['imp', 'oneshot', 'pai', 'transfer', 'structured']).default('imp'),
+  method: z.enum(METHOD_NAMES).default('imp'),
   dataset: z.string().min(1).default('builtin:mnist'),
   model: z.enum(MODEL_NAMES),
   init: z.enum(['glorot-normal', 'kaiming-normal']).default('glorot-normal'),
@@ -408,42 +413,4 @@ export function canonicalSpec(spec: ResolvedSpec): string {
 /** The seed a replicate trains with: replicate 0 uses the spec's seed, others derive theirs. */
 export function replicateSeed(spec: ResolvedSpec, replicate: number): number {
   return replicate === 0 ? spec.seed : deriveSeed(spec.seed, 'replicate', replicate) % 2 ** 31;
-}
-
-/**
- * Runs per level the spec asks for: the level's ticket (dense at level 0) and its
- * controls. A transfer trains no dense network: its one level is the transferred ticket.
- */
-export function methodsPerLevel(spec: ResolvedSpec, level: number): string[] {
-  if (spec.method === 'transfer' && level === 0) return [];
-  if (level === 0) return ['dense'];
-  return [
-    {
-      imp: 'imp',
-      oneshot: 'oneshot',
-      pai: spec.pai.score,
-      transfer: 'transfer',
-      structured: spec.structured.method,
-    }[spec.method],
-    ...(spec.controls.randomReinit ? ['random-reinit'] : []),
-    ...(spec.controls.randomPrune ? ['random-prune'] : []),
-  ];
-}
-
-/** Pruned levels after the dense level 0. */
-export function prunedLevels(spec: ResolvedSpec): number {
-  return {
-    imp: spec.pruning.levels,
-    oneshot: spec.oneshot.compressions.length,
-    pai: spec.pai.compressions.length,
-    transfer: 1,
-    structured: structuredLevels(spec.structured),
-  }[spec.method];
-}
-
-export function runsInJob(spec: ResolvedSpec): number {
-  let n = 0;
-  for (let level = 0; level <= prunedLevels(spec); level++)
-    n += methodsPerLevel(spec, level).length;
-  return n;
 }

@@ -1,20 +1,12 @@
 import { TicketLabError } from '../core/errors.ts';
+import type { ModelName } from '../core/vocabulary.ts';
 
 /**
  * Model architectures from the lottery-ticket literature as plain data: a list of layers
  * (with residual blocks for ResNet-20). Shapes, parameters and FLOPs are derived from
  * this description; the forward pass in model.ts interprets it.
  */
-export const MODEL_NAMES = [
-  'lenet-300-100',
-  'lenet-5',
-  'conv-2',
-  'conv-4',
-  'conv-6',
-  'vgg-11',
-  'resnet-20',
-] as const;
-export type ModelName = (typeof MODEL_NAMES)[number];
+export { MODEL_NAMES, type ModelName } from '../core/vocabulary.ts';
 
 export type Activation = 'relu' | 'linear';
 
@@ -199,52 +191,56 @@ function resnet20(classes: number): LayerDef[] {
   return [...layers, { kind: 'globalavgpool' }, dense('fc', classes, 'linear')];
 }
 
+/**
+ * Each model's layers for a dataset's class count, one line per model (README: "Adding a
+ * model"); its name goes in src/core/vocabulary.ts's MODEL_NAMES.
+ */
+const MODEL_LAYERS: Record<ModelName, (classes: number) => LayerDef[]> = {
+  // Frankle & Carbin 2019 Figure 2: 784-300-100-10, ReLU.
+  'lenet-300-100': (classes) => [
+    flatten,
+    dense('fc1', 300),
+    dense('fc2', 100),
+    dense('fc3', classes, 'linear'),
+  ],
+  // LeNet-5 as in Caffe (Han et al. 2015, Louizos et al. 2017): 20-50-500.
+  'lenet-5': (classes) => [
+    conv('conv1', 20, { kernel: 5, padding: 'valid' }),
+    pool,
+    conv('conv2', 50, { kernel: 5, padding: 'valid' }),
+    pool,
+    flatten,
+    dense('fc1', 500),
+    dense('fc2', classes, 'linear'),
+  ],
+  'conv-2': (classes) => convNet([[64, 64]], classes),
+  'conv-4': (classes) =>
+    convNet(
+      [
+        [64, 64],
+        [128, 128],
+      ],
+      classes,
+    ),
+  'conv-6': (classes) =>
+    convNet(
+      [
+        [64, 64],
+        [128, 128],
+        [256, 256],
+      ],
+      classes,
+    ),
+  'vgg-11': (classes) => vgg11(classes),
+  'resnet-20': (classes) => resnet20(classes),
+};
+
 export function buildArchitecture(
   model: ModelName,
   inputShape: Shape3,
   classes: number,
 ): Architecture {
-  const layers = ((): LayerDef[] => {
-    switch (model) {
-      case 'lenet-300-100':
-        // Frankle & Carbin 2019 Figure 2: 784-300-100-10, ReLU.
-        return [flatten, dense('fc1', 300), dense('fc2', 100), dense('fc3', classes, 'linear')];
-      case 'lenet-5':
-        // LeNet-5 as in Caffe (Han et al. 2015, Louizos et al. 2017): 20-50-500.
-        return [
-          conv('conv1', 20, { kernel: 5, padding: 'valid' }),
-          pool,
-          conv('conv2', 50, { kernel: 5, padding: 'valid' }),
-          pool,
-          flatten,
-          dense('fc1', 500),
-          dense('fc2', classes, 'linear'),
-        ];
-      case 'conv-2':
-        return convNet([[64, 64]], classes);
-      case 'conv-4':
-        return convNet(
-          [
-            [64, 64],
-            [128, 128],
-          ],
-          classes,
-        );
-      case 'conv-6':
-        return convNet(
-          [
-            [64, 64],
-            [128, 128],
-            [256, 256],
-          ],
-          classes,
-        );
-      case 'vgg-11':
-        return vgg11(classes);
-      case 'resnet-20':
-        return resnet20(classes);
-    }
-  })();
+  const layers = MODEL_LAYERS[model](classes);
   const arch = { model, inputShape, classes, layers };
   describeParams(arch); // validates that the layers fit the input
   return arch;

@@ -1,24 +1,15 @@
-import * as tf from '@tensorflow/tfjs-core';
-import { checkDurations, durationToIterations, runsInJob } from '../api/spec.ts';
+import { runsInJob } from '../api/methods.ts';
+import { checkDurations, durationToIterations } from '../api/spec.ts';
 import { isTicketLabError, TicketLabError } from '../core/errors.ts';
 import { datasetFromBundle } from '../data/dataset.ts';
 import { iterationsPerEpoch, prepareData } from '../data/split.ts';
 import { buildArchitecture, describeParams, type Architecture } from '../engine/architectures.ts';
-import { bundleToWeights, weightsToBundle } from '../engine/weights.ts';
-import {
-  runImp,
-  type ImpHooks,
-  type ImpResume,
-  type InFlight,
-  type RunInfo,
-} from '../pruning/imp.ts';
-import { runOneShot } from '../pruning/oneshot.ts';
-import { runPai } from '../pruning/pai.ts';
-import { runTransfer } from '../pruning/transfer.ts';
-import { runStructured } from '../pruning/structured/run.ts';
-import { bundleToMask, maskToBundle } from '../pruning/mask.ts';
+import { weightsToBundle } from '../engine/weights.ts';
+import type { ImpHooks, InFlight, RunInfo } from '../pruning/imp.ts';
+import { maskToBundle } from '../pruning/mask.ts';
 import type { BlobStore } from '../store/blobs.ts';
 import { decodeCheckpoint, encodeCheckpoint } from './checkpoint.ts';
+import { METHOD_RUNNERS } from './methods/registry.ts';
 import type { RunRef, StartJob, WorkerMessage } from './protocol.ts';
 
 const PROGRESS_INTERVAL_MS = 250;
@@ -65,18 +56,6 @@ export async function executeJob(
     }
 
     const r = job.resume;
-    const resume: ImpResume | undefined =
-      spec.method === 'imp' && r.last
-        ? {
-            completed: new Set(r.completed),
-            last: {
-              level: r.last.level,
-              mask: bundleToMask(blobs.getTensors(r.last.maskBlob)),
-              trainedWeights: bundleToWeights(blobs.getTensors(r.last.trainedBlob)),
-            },
-            rewindWeights: bundleToWeights(blobs.getTensors(r.rewindBlob!)),
-          }
-        : undefined;
     const inFlight: InFlight | undefined = r.inFlight
       ? {
           level: r.inFlight.level,
@@ -157,95 +136,17 @@ export async function executeJob(
       controls: spec.controls,
     };
     const options = { signal: signals.cancel, pauseSignal: signals.pause, inFlight };
-    if (spec.method === 'transfer') {
-      const source = job.transfer!;
-      await runTransfer(
-        {
-          ...base,
-          source: {
-            ticketId: source.ticketId,
-            arch: buildArchitecture(spec.model, source.inputShape, source.classes),
-            mask: bundleToMask(blobs.getTensors(source.maskBlob)),
-            startWeights: bundleToWeights(blobs.getTensors(source.initBlob)),
-          },
-        },
-        hooks,
-        { ...options, completed: new Set(r.completed) },
-      );
-    } else if (spec.method === 'oneshot') {
-      await runOneShot(
-        { ...base, scope: spec.oneshot.scope, compressions: spec.oneshot.compressions },
-        hooks,
-        {
-          ...options,
-          completed: new Set(r.completed),
-          // the dense network is stored once trained: later levels prune its weights
-          resume:
-            r.last?.level === 0 && r.rewindBlob
-              ? {
-                  denseTrained: bundleToWeights(blobs.getTensors(r.last.trainedBlob)),
-                  rewindWeights: bundleToWeights(blobs.getTensors(r.rewindBlob)),
-                }
-              : undefined,
-        },
-      );
-    } else if (spec.method === 'structured') {
-      const s = spec.structured;
-      await runStructured(
-        {
-          ...base,
-          method: s.method,
-          rates: s.rates,
-          energies: s.energies,
-          l0Lambda: s.l0Lambda,
-          logAlphaThresholds: s.logAlphaThresholds,
-          calibrationSamples: s.calibrationSamples,
-          fineTuneIterations: durationToIterations(s.fineTune, itersPerEpoch),
-          sparsity: s.sparsity,
-          earlyBird: s.earlyBird,
-          latencyRuns: s.latencyRuns,
-          backend: tf.getBackend(),
-        },
-        hooks,
-        {
-          ...options,
-          completed: new Set(r.completed),
-          resume:
-            r.last?.level === 0
-              ? {
-                  denseTrained: bundleToWeights(blobs.getTensors(r.last.trainedBlob)),
-                  structure: r.last.structure,
-                }
-              : undefined,
-        },
-      );
-    } else if (spec.method === 'pai') {
-      await runPai(
-        {
-          ...base,
-          score: spec.pai.score,
-          scope: spec.pai.scope,
-          compressions: spec.pai.compressions,
-          rounds: spec.pai.rounds,
-          samples: spec.pai.samplesPerClass * dataset.classNames.length,
-        },
-        hooks,
-        { ...options, completed: new Set(r.completed) },
-      );
-    } else {
-      await runImp(
-        {
-          ...base,
-          levels: spec.pruning.levels,
-          scope: spec.pruning.scope,
-          rates: spec.pruning.rates,
-          globalRate: spec.pruning.globalRate,
-          pruneOutput: spec.pruning.pruneOutput,
-        },
-        hooks,
-        { ...options, resume },
-      );
-    }
+    await METHOD_RUNNERS[spec.method].run({
+      job,
+      spec,
+      blobs,
+      base,
+      hooks,
+      options,
+      completed: new Set(r.completed),
+      iterationsPerEpoch: itersPerEpoch,
+      classes: dataset.classNames.length,
+    });
     finish('done');
   } catch (e) {
     if (isTicketLabError(e, 'PAUSED')) finish('paused');

@@ -1,7 +1,7 @@
 import type { ResolvedSpec } from '../api/spec.ts';
 import type { Size } from '../engine/architectures.ts';
 import type { EvalPoint } from '../engine/train.ts';
-import type { TicketMethod } from '../pruning/imp.ts';
+import type { TicketMethod } from '../core/vocabulary.ts';
 import type { InferenceMeasurement, TicketStructure } from '../pruning/structured/record.ts';
 
 /**

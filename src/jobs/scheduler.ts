@@ -4,7 +4,7 @@ import type { ApiEvent } from '../api/events.ts';
 import { replicateSeed, resolveSpec, type ResolvedSpec } from '../api/spec.ts';
 import { isTicketLabError, TicketLabError } from '../core/errors.ts';
 import { runKey } from '../core/run-key.ts';
-import type { TicketMethod } from '../pruning/imp.ts';
+import type { TicketMethod } from '../core/vocabulary.ts';
 import { diskFullError, isDiskFull } from '../store/disk.ts';
 import { HostLock } from '../store/host-lock.ts';
 import type { JobRow, Store } from '../store/store.ts';

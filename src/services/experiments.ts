@@ -1,3 +1,4 @@
+import { METHOD_SPECS } from '../api/methods.ts';
 import { checkDurations, resolveSpec } from '../api/spec.ts';
 import { specHash } from '../api/spec-hash.ts';
 import { TicketLabError } from '../core/errors.ts';
@@ -14,7 +15,7 @@ import type {
 import type { InferenceMeasurement } from '../pruning/structured/record.ts';
 import { iterationsPerEpoch, splitCounts } from '../data/split.ts';
 import { getDatasetRow } from './datasets.ts';
-import { checkTransferSpec } from './transfer.ts';
+import { checkTransferSpec } from './transfer-source.ts';
 
 export interface CreateResult {
   experiment: ExperimentRow;
@@ -44,9 +45,7 @@ export function createExperiment(
     return { experiment: existing[0]!, created: false };
   const replicate = existing.length === 0 ? 0 : Math.max(...existing.map((e) => e.replicate)) + 1;
   const experiment = store.insertExperiment({
-    name:
-      spec.name ??
-      `${spec.model} ${{ imp: 'IMP', oneshot: 'one-shot', pai: spec.pai.score, transfer: `transfer of ${spec.transfer.source}`, structured: spec.structured.method }[spec.method]} on ${spec.dataset}`,
+    name: spec.name ?? `${spec.model} ${METHOD_SPECS[spec.method].label(spec)} on ${spec.dataset}`,
     specJson: JSON.stringify(spec),
     specHash: hash,
     replicate,

@@ -1,15 +1,13 @@
 import { isAbsolute, join } from 'node:path';
-import { MODEL_FORMATS, RESULT_FORMATS } from '../api/contract.ts';
+import type { RESULT_FORMATS } from '../api/contract.ts';
 import { resolveSpec } from '../api/spec.ts';
 import { TicketLabError } from '../core/errors.ts';
 import { writeFilesAtomically, type OutputFile } from '../core/files.ts';
 import { sha256Hex } from '../core/hash.ts';
 import { buildArchitecture } from '../engine/architectures.ts';
 import { bundleToWeights } from '../engine/weights.ts';
-import { toOnnx } from '../export/onnx.ts';
 import { lineageTree, resultsCsv, resultsJson } from '../export/results.ts';
-import { toSafetensors } from '../export/safetensors.ts';
-import { TFJS_WEIGHTS_FILE, toTfjs } from '../export/tfjs.ts';
+import { MODEL_EXPORTERS, type ModelFormat } from '../export/registry.ts';
 import { bundleToMask } from '../pruning/mask.ts';
 import { inputNormalisation } from '../data/split.ts';
 import type { ExportModel } from '../export/model.ts';
@@ -17,7 +15,7 @@ import type { ExportRow, Store } from '../store/store.ts';
 import { getDatasetRow, loadDataset } from './datasets.ts';
 import { showExperiment } from './experiments.ts';
 
-export type ModelFormat = (typeof MODEL_FORMATS)[number];
+export type { ModelFormat };
 export type ResultFormat = (typeof RESULT_FORMATS)[number];
 
 function requireAbsolute(path: string): void {
@@ -86,44 +84,13 @@ export function exportTicket(store: Store, o: TicketExportOptions): ExportRow[] 
   const model: ExportModel = { arch, weights, mask, normalisation };
   const shape = ticket.structure?.architecture ? 'compacted, ' : '';
   const about = `${arch.model} ticket ${ticket.id} (${ticket.method}, level ${ticket.level}, ${shape}${(ticket.remainingFraction * 100).toFixed(1)}% weights, ${o.weights} weights) on ${dataset.name}, exported by ${o.producer}`;
-  let files: OutputFile[];
-  switch (o.format) {
-    case 'onnx':
-      files = [
-        {
-          path: o.path,
-          bytes: toOnnx(model, {
-            producerVersion: o.producer,
-            docString: `${about}. Input "input": float32 [N, C, H, W], the dataset's pixels / 255 (normalised inside); output "logits".`,
-          }),
-        },
-      ];
-      break;
-    case 'tfjs': {
-      const { modelJson, weightsBin } = toTfjs(
-        model,
-        `${about}. Input: float32 [N, H, W, C], pixels / 255 (normalised inside).`,
-      );
-      files = [
-        { path: join(o.path, 'model.json'), bytes: text(JSON.stringify(modelJson)) },
-        { path: join(o.path, TFJS_WEIGHTS_FILE), bytes: weightsBin },
-      ];
-      break;
-    }
-    case 'safetensors': {
-      const { bytes, architecture } = toSafetensors(model, {
-        ticket: ticket.id,
-        weights: o.weights,
-        description: about,
-      });
-      const sidecar = o.path.replace(/\.safetensors$/, '') + '.architecture.json';
-      files = [
-        { path: o.path, bytes },
-        { path: sidecar, bytes: text(JSON.stringify(architecture, null, 2) + '\n') },
-      ];
-      break;
-    }
-  }
+  const files = MODEL_EXPORTERS[o.format](model, {
+    path: o.path,
+    ticketId: ticket.id,
+    weights: o.weights,
+    producer: o.producer,
+    about,
+  });
   writeFilesAtomically(files, o.force);
   return record(store, files, ticket.experimentId, ticket.id, o.format);
 }

@@ -1,6 +1,6 @@
+import { runsInJob } from '../../../src/api/methods.ts';
 import {
   resolveSpec,
-  runsInJob,
   durationToIterations,
   type ExperimentSpecInput,
 } from '../../../src/api/spec.ts';

@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import type { JobProgressEvent } from '../../../src/api/events.ts';
 import type { z } from 'zod';
-import { go } from '../App.tsx';
+import { go } from '../lib/route.ts';
 import { Chart } from '../charts/Chart.tsx';
 import { LineageTree } from '../charts/LineageTree.tsx';
 import { useClient, useEvents, useExportDir, useLoad, useReloadOn } from '../hooks.ts';

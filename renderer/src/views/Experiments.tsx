@@ -1,5 +1,5 @@
 import { useMemo, useRef, useState } from 'react';
-import { go } from '../App.tsx';
+import { go } from '../lib/route.ts';
 import { useClient, useLoad, useReloadOn } from '../hooks.ts';
 import { listAllExperiments } from '../lib/experiments.ts';
 import { pct, when } from '../lib/format.ts';

@@ -1,6 +1,6 @@
 import { useMemo, useState } from 'react';
 import { ExperimentSpec, MODEL_NAMES } from '../../../src/api/spec.ts';
-import { go } from '../App.tsx';
+import { go } from '../lib/route.ts';
 import { useClient, useLoad } from '../hooks.ts';
 import { TEMPLATES, validateSpec } from '../lib/templates.ts';
 

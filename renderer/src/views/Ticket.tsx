@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import type { MethodOutput } from '../../../src/api/contract.ts';
-import { go } from '../App.tsx';
+import { go } from '../lib/route.ts';
 import { Chart } from '../charts/Chart.tsx';
 import { DistanceMatrix } from '../charts/DistanceMatrix.tsx';
 import { useClient, useExportDir, useLoad } from '../hooks.ts';

@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import { go } from '../App.tsx';
+import { go } from '../lib/route.ts';
 import { useClient, useLoad, useReloadOn } from '../hooks.ts';
 import { pct } from '../lib/format.ts';
 import { cellColour, heatmapGrid } from '../lib/heatmap.ts';

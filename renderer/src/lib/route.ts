@@ -1,0 +1,4 @@
+/** Opens a page by its route (`experiment/<id>`, `ticket/<id>`…): the app follows the hash. */
+export const go = (path: string) => {
+  location.hash = `#/${path}`;
+};

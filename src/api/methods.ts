@@ -1,0 +1,79 @@
+import { structuredLevels, type MethodName, type TicketMethod } from '../core/vocabulary.ts';
+import type { ResolvedSpec } from './spec.ts';
+
+/**
+ * The spec side of each experiment method: how many levels a spec asks for, what its
+ * pruned tickets are called and how its experiments are named. Pure functions of the
+ * spec, so the renderer can cost a spec as it is typed. The compute side (training,
+ * resuming) is the method's runner in src/jobs/methods/ (README: "Adding a pruning
+ * method").
+ */
+export interface MethodSpec {
+  /** pruned levels after the dense level 0 */
+  levels(spec: ResolvedSpec): number;
+  /** what the method's pruned tickets are recorded as */
+  ticketMethod(spec: ResolvedSpec): TicketMethod;
+  /** the part of an experiment's default name that says how it prunes */
+  label(spec: ResolvedSpec): string;
+  /** whether level 0 trains the dense network (a transfer trains only the transferred ticket) */
+  trainsDense: boolean;
+}
+
+export const METHOD_SPECS: Record<MethodName, MethodSpec> = {
+  imp: {
+    levels: (s) => s.pruning.levels,
+    ticketMethod: () => 'imp',
+    label: () => 'IMP',
+    trainsDense: true,
+  },
+  oneshot: {
+    levels: (s) => s.oneshot.compressions.length,
+    ticketMethod: () => 'oneshot',
+    label: () => 'one-shot',
+    trainsDense: true,
+  },
+  pai: {
+    levels: (s) => s.pai.compressions.length,
+    ticketMethod: (s) => s.pai.score,
+    label: (s) => s.pai.score,
+    trainsDense: true,
+  },
+  transfer: {
+    levels: () => 1,
+    ticketMethod: () => 'transfer',
+    label: (s) => `transfer of ${s.transfer.source}`,
+    trainsDense: false,
+  },
+  structured: {
+    levels: (s) => structuredLevels(s.structured),
+    ticketMethod: (s) => s.structured.method,
+    label: (s) => s.structured.method,
+    trainsDense: true,
+  },
+};
+
+/**
+ * Runs per level the spec asks for: the level's ticket (dense at level 0) and its
+ * controls. A transfer trains no dense network: its one level is the transferred ticket.
+ */
+export function methodsPerLevel(spec: ResolvedSpec, level: number): TicketMethod[] {
+  const method = METHOD_SPECS[spec.method];
+  if (level === 0) return method.trainsDense ? ['dense'] : [];
+  return [
+    method.ticketMethod(spec),
+    ...(spec.controls.randomReinit ? (['random-reinit'] as const) : []),
+    ...(spec.controls.randomPrune ? (['random-prune'] as const) : []),
+  ];
+}
+
+/** Pruned levels after the dense level 0. */
+export function prunedLevels(spec: ResolvedSpec): number {
+  return METHOD_SPECS[spec.method].levels(spec);
+}
+
+export function runsInJob(spec: ResolvedSpec): number {
+  let n = 0;
+  for (let level = 0; level <= prunedLevels(spec); level++)
+    n += methodsPerLevel(spec, level).length;
+  return n;
+}

@@ -1,0 +1,63 @@
+/**
+ * The names every layer shares: models, experiment methods, scores and what produced a
+ * ticket. Plain data on the ground floor, so the contract (and the renderer) can name them
+ * without loading tfjs, the engine or the pruning code.
+ */
+
+/** Model architectures (src/engine/architectures.ts describes each). */
+export const MODEL_NAMES = [
+  'lenet-300-100',
+  'lenet-5',
+  'conv-2',
+  'conv-4',
+  'conv-6',
+  'vgg-11',
+  'resnet-20',
+] as const;
+export type ModelName = (typeof MODEL_NAMES)[number];
+
+/**
+ * Experiment methods (a spec's `method`): iterative magnitude pruning, one-shot magnitude
+ * pruning after training, pruning at initialisation, transfer, structured pruning. Each
+ * has a spec entry in src/api/methods.ts and a runner in src/jobs/methods/.
+ */
+export const METHOD_NAMES = ['imp', 'oneshot', 'pai', 'transfer', 'structured'] as const;
+export type MethodName = (typeof METHOD_NAMES)[number];
+
+/** Scores for pruning at initialisation (src/pruning/scores.ts). */
+export const SCORE_NAMES = ['synflow', 'snip', 'grasp', 'magnitude', 'random'] as const;
+export type ScoreName = (typeof SCORE_NAMES)[number];
+
+/** Structured methods: their tickets are physically smaller models. */
+export const STRUCTURED_NAMES = ['l1-filter', 'slimming', 'pca', 'l0', 'bayesian'] as const;
+export type StructuredName = (typeof STRUCTURED_NAMES)[number];
+
+/**
+ * What produced a ticket: the dense level, an IMP level, one-shot pruning after training,
+ * a score at init, a ticket transferred from another dataset, or a control.
+ */
+export type TicketMethod =
+  | 'dense'
+  | 'imp'
+  | 'oneshot'
+  | 'transfer'
+  | 'random-reinit'
+  | 'random-prune'
+  | ScoreName
+  | StructuredName;
+
+/** Levels of a structured experiment: one per rate, energy or threshold its method takes. */
+export function structuredLevels(s: {
+  method: StructuredName;
+  rates: number[];
+  energies: number[];
+  logAlphaThresholds: number[];
+}): number {
+  return {
+    'l1-filter': s.rates.length,
+    slimming: s.rates.length,
+    pca: s.energies.length,
+    l0: 1,
+    bayesian: s.logAlphaThresholds.length,
+  }[s.method];
+}

@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { METHOD_SPECS, methodsPerLevel, runsInJob } from '../../src/api/methods.ts';
+import { specHash } from '../../src/api/spec-hash.ts';
+import { canonicalSpec, resolveSpec } from '../../src/api/spec.ts';
+import { METHOD_NAMES } from '../../src/core/vocabulary.ts';
+import { METHOD_RUNNERS } from '../../src/jobs/methods/registry.ts';
+
+/**
+ * One spec per experiment method, with the hash, run count and per-level runs it had
+ * before the method registry existed (computed then, at commit e7c8ccc): identities and
+ * job shapes survive the move from if/else to the registry.
+ */
+const PINNED = [
+  {
+    spec: {
+      model: 'lenet-300-100',
+      method: 'imp',
+      pruning: { levels: 3, rewind: '100it' },
+      controls: { randomReinit: true },
+    },
+    hash: 'eec9f848f443bde6ba76904e0e1732fb526a8d15b187f6df05238ad6d77c0e29',
+    runs: 7,
+    level1: ['imp', 'random-reinit'],
+  },
+  {
+    spec: { model: 'conv-2', method: 'oneshot', oneshot: { compressions: [0.5, 1] } },
+    hash: '7bbdcb0a1f2a1712a2d1aeb14f1e73f0c43d0f972409eafb4d2f1b1c1b4d994c',
+    runs: 3,
+    level1: ['oneshot'],
+  },
+  {
+    spec: {
+      model: 'lenet-300-100',
+      method: 'pai',
+      pai: { score: 'snip', compressions: [1, 2] },
+      controls: { randomPrune: true },
+    },
+    hash: '39fd9718cbc0e74c5b2fcd6462f28a795b9147f78cd9645047572d26c2b0ba65',
+    runs: 5,
+    level1: ['snip', 'random-prune'],
+  },
+  {
+    spec: { model: 'lenet-300-100', method: 'transfer', transfer: { source: 'tkt_source' } },
+    hash: '6fc46deb6016e6bf14fc78735c1ffa4697ff30763195b0f34eedcbabe1d8e8df',
+    runs: 1,
+    level1: ['transfer'],
+  },
+  {
+    spec: {
+      model: 'vgg-11',
+      method: 'structured',
+      structured: { method: 'pca', energies: [0.9, 0.8] },
+    },
+    hash: '4753fdc5846c1aa2640a6de21dd25eaea57e4b323ac72c175d040af70e2e1829',
+    runs: 3,
+    level1: ['pca'],
+  },
+] as const;
+
+describe('the method registry', () => {
+  it('pins one spec per method: hash, runs and the runs of a pruned level', () => {
+    expect(PINNED.map((p) => p.spec.method).sort()).toEqual([...METHOD_NAMES].sort());
+    for (const p of PINNED) {
+      const spec = resolveSpec(p.spec);
+      expect(specHash(spec), canonicalSpec(spec)).toBe(p.hash);
+      expect(runsInJob(spec)).toBe(p.runs);
+      expect(methodsPerLevel(spec, 1)).toEqual(p.level1);
+      expect(methodsPerLevel(spec, 0)).toEqual(p.spec.method === 'transfer' ? [] : ['dense']);
+    }
+  });
+
+  it('has a spec entry and a runner for every method name', () => {
+    expect(Object.keys(METHOD_SPECS).sort()).toEqual([...METHOD_NAMES].sort());
+    expect(Object.keys(METHOD_RUNNERS).sort()).toEqual([...METHOD_NAMES].sort());
+  });
+
+  it('names experiments by their method', () => {
+    const spec = resolveSpec({ model: 'lenet-300-100', method: 'pai', pai: { score: 'grasp' } });
+    expect(METHOD_SPECS[spec.method].label(spec)).toBe('grasp');
+  });
+});
