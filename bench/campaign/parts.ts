@@ -4,7 +4,7 @@
  * `npm run bench:campaign`, and tabulated by `npm run bench:report`. A part says what the
  * paper ran (its budget) so that every table states the budget used against it.
  */
-import type { ModelName } from '../../src/engine/architectures.ts';
+import type { ModelName } from '../../src/core/vocabulary.ts';
 
 /** How a part's records are tabulated. */
 export type TableKind = 'imp' | 'scores';
