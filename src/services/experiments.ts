@@ -1,4 +1,4 @@
-import { checkDurations, resolveSpec } from '../api/spec.ts';
+import { checkAugmentation, checkDurations, resolveSpec } from '../api/spec.ts';
 import { specHash } from '../api/spec-hash.ts';
 import { TicketLabError } from '../core/errors.ts';
 import type { z } from 'zod';
@@ -37,6 +37,7 @@ export function createExperiment(
   const { train } = splitCounts(dataset.trainCount, spec.validationFraction, dataset.name);
   const batchSize = Math.min(spec.training.batchSize, train);
   checkDurations(spec, iterationsPerEpoch(train, batchSize));
+  checkAugmentation(spec.training, dataset.inputShape, dataset.name);
   if (spec.method === 'transfer') checkTransferSpec(store, spec);
   const hash = specHash(spec);
   const existing = store.findExperimentsByHash(hash);
