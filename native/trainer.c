@@ -48,6 +48,8 @@ typedef struct {
   int64_t widest;   /* the most output channels or units of any layer */
   int optimizer;
   double lr, beta1, beta2, epsilon, weight_decay, momentum;
+  /* SGD's Nesterov momentum; decay decoupled from the gradient (w·(1 − lr·wd) first) */
+  bool nesterov, decoupled;
   /* where the steps' time went (trainerProfile): per layer forward and backward (its update
      apart), then the loss and the updates, in nanoseconds summed over `steps` */
   double forward_ns[MAX_LAYERS], backward_ns[MAX_LAYERS], loss_ns, update_ns;
@@ -232,6 +234,8 @@ typedef struct {
   const uint8_t *mask;
   adam_settings adam;
   float lr, momentum, wd;
+  float shrink; /* decoupled weight decay's factor on the weights before the step (else 1) */
+  bool nesterov;
   int parts;
 } update_job;
 
@@ -251,10 +255,11 @@ static inline int64_t mask_block(float *restrict keep, const uint8_t *restrict m
 
 VECTOR_CLONES static void adam_in_place(int64_t count, float *restrict w, const float *restrict g,
                                         float *restrict m, float *restrict v,
-                                        const uint8_t *restrict mask, adam_settings a) {
+                                        const uint8_t *restrict mask, adam_settings a,
+                                        float shrink) {
   if (!mask) {
     for (int64_t i = 0; i < count; i++)
-      adam_element(w[i], g[i], m[i], v[i], 1.0f, &a, &w[i], &m[i], &v[i]);
+      adam_element(w[i] * shrink, g[i], m[i], v[i], 1.0f, &a, &w[i], &m[i], &v[i]);
     return;
   }
   float keep[MASK_BLOCK];
@@ -263,30 +268,37 @@ VECTOR_CLONES static void adam_in_place(int64_t count, float *restrict w, const 
     float *restrict bw = w + i0, *restrict bm = m + i0, *restrict bv = v + i0;
     const float *restrict bg = g + i0;
     for (int64_t j = 0; j < n; j++)
-      adam_element(bw[j], bg[j], bm[j], bv[j], keep[j], &a, &bw[j], &bm[j], &bv[j]);
+      adam_element(bw[j] * shrink, bg[j], bm[j], bv[j], keep[j], &a, &bw[j], &bm[j], &bv[j]);
   }
 }
 
-/* SGD as the tfjs ops do it: the gradient masked, weight decay added, momentum without
-   dampening, the weight masked after the update. The mask as in adam_in_place. */
+/* SGD as the tfjs ops do it (optimizer.ts): the weight shrunk by decoupled decay, the
+   gradient masked, coupled decay added, momentum without dampening (Nesterov: the step is
+   g + μ·b), the weight masked after the update. The mask as in adam_in_place. */
 static inline void sgd_element(float *w, float g, float *buf, float keep, float lr,
-                               float momentum, float wd) {
-  const float grad = keep * g + wd * *w;
+                               float momentum, float wd, float shrink, bool nesterov) {
+  const float w0 = *w * shrink;
+  const float grad = keep * g + wd * w0;
   float step = grad;
-  if (buf) step = *buf = *buf * momentum + grad;
-  *w = keep * (*w - lr * step);
+  if (buf) {
+    *buf = *buf * momentum + grad;
+    step = nesterov ? grad + *buf * momentum : *buf;
+  }
+  *w = keep * (w0 - lr * step);
 }
 
 VECTOR_CLONES static void sgd_in_place(int64_t count, float *restrict w, const float *restrict g,
                                        float *restrict buf, const uint8_t *restrict mask,
-                                       float lr, float momentum, float wd) {
+                                       float lr, float momentum, float wd, float shrink,
+                                       bool nesterov) {
   float keep[MASK_BLOCK];
   for (int64_t i0 = 0; i0 < count; i0 += MASK_BLOCK) {
     const int64_t n = mask_block(keep, mask, i0, count);
     float *restrict bw = w + i0, *restrict bbuf = buf ? buf + i0 : NULL;
     const float *restrict bg = g + i0;
     for (int64_t j = 0; j < n; j++)
-      sgd_element(&bw[j], bg[j], bbuf ? &bbuf[j] : NULL, keep[j], lr, momentum, wd);
+      sgd_element(&bw[j], bg[j], bbuf ? &bbuf[j] : NULL, keep[j], lr, momentum, wd, shrink,
+                  nesterov);
   }
 }
 
@@ -294,18 +306,19 @@ static void adam_part(void *arg, int p) {
   const update_job *j = arg;
   const int64_t i0 = j->count * p / j->parts, i1 = j->count * (p + 1) / j->parts;
   adam_in_place(i1 - i0, j->w + i0, j->g + i0, j->m + i0, j->v + i0,
-                j->mask ? j->mask + i0 : NULL, j->adam);
+                j->mask ? j->mask + i0 : NULL, j->adam, j->shrink);
 }
 
 static void sgd_part(void *arg, int p) {
   const update_job *j = arg;
   const int64_t i0 = j->count * p / j->parts, i1 = j->count * (p + 1) / j->parts;
   sgd_in_place(i1 - i0, j->w + i0, j->g + i0, j->m ? j->m + i0 : NULL,
-               j->mask ? j->mask + i0 : NULL, j->lr, j->momentum, j->wd);
+               j->mask ? j->mask + i0 : NULL, j->lr, j->momentum, j->wd, j->shrink, j->nesterov);
 }
 
-/* Updates parameters [first, last) from their gradients. */
-static void update(trainer *t, const parameters *p, int first, int last, adam_settings adam) {
+/* Updates parameters [first, last) from their gradients at the step's learning rate lr. */
+static void update(trainer *t, const parameters *p, int first, int last, adam_settings adam,
+                   double lr) {
   for (int i = first; i < last; i++) {
     update_job job = {.count = t->sizes[i],
                       .w = p->w[i],
@@ -314,9 +327,11 @@ static void update(trainer *t, const parameters *p, int first, int last, adam_se
                       .g = t->grads[i],
                       .mask = t->masks[i],
                       .adam = adam,
-                      .lr = (float)t->lr,
+                      .lr = (float)lr,
                       .momentum = (float)t->momentum,
-                      .wd = (float)t->weight_decay,
+                      .wd = t->decoupled ? 0.0f : (float)t->weight_decay,
+                      .shrink = t->decoupled ? (float)(1 - lr * t->weight_decay) : 1.0f,
+                      .nesterov = t->nesterov,
                       /* threads pay from about 64K weights (LeNet-300-100's fc1 has 235K) */
                       .parts = threads > 1 && t->sizes[i] >= (1 << 16) ? threads : 1};
     run_parts(t->optimizer == OPT_ADAM ? adam_part : sgd_part, &job, job.parts);
@@ -330,9 +345,9 @@ static void update(trainer *t, const parameters *p, int first, int last, adam_se
  * which is bound by memory bandwidth (LeNet-300-100: 7.7 MB a step), reads them from there.
  */
 static bool train_step_native(trainer *t, const parameters *p, const float *x,
-                              const int32_t *labels, double step, double *loss) {
-  const adam_settings adam = adam_settings_for(t->lr, t->beta1, t->beta2, t->epsilon,
-                                               t->weight_decay, step);
+                              const int32_t *labels, double step, double lr, double *loss) {
+  const adam_settings adam = adam_settings_for(lr, t->beta1, t->beta2, t->epsilon,
+                                               t->decoupled ? 0 : t->weight_decay, step);
   const int64_t n = t->batch;
   const float *in = x;
   double started = now_ns();
@@ -380,7 +395,7 @@ static bool train_step_native(trainer *t, const parameters *p, const float *x,
     double updated_ns = 0;
     if (L->kernel >= 0) {
       const double updating = now_ns();
-      update(t, p, L->kernel, L->kernel + (L->bias ? 2 : 1), adam);
+      update(t, p, L->kernel, L->kernel + (L->bias ? 2 : 1), adam, lr);
       updated_ns = now_ns() - updating;
       t->update_ns += updated_ns;
     }
@@ -444,8 +459,9 @@ static bool typed_array(napi_env env, napi_value value, napi_typedarray_type typ
  *   3 (max pool): h, w, c, window, stride, oh, ow
  * — flattening is implicit (NHWC rows are the dense layer's inputs). Parameters are each
  * weighted layer's kernel, then its bias; `masks` holds one 0/1 mask or null per parameter.
- * `optimizer`: [0 (Adam), lr, beta1, beta2, epsilon, weightDecay] or [1 (SGD), lr,
- * momentum, weightDecay].
+ * `optimizer`: [0 (Adam), lr, beta1, beta2, epsilon, weightDecay, decoupled?] or [1 (SGD), lr,
+ * momentum, weightDecay, nesterov?, decoupled?] (the flags 0 or 1, 0 where left out; `lr` is
+ * the rate of steps that are not given their own).
  */
 static napi_value create_trainer(napi_env env, napi_callback_info info) {
   size_t argc = 5;
@@ -573,16 +589,19 @@ static napi_value create_trainer(napi_env env, napi_callback_info info) {
     if (!t->dy || !t->dx || !t->partials) bad = "createTrainer: out of memory";
   }
   t->optimizer = (int)opt[0];
-  if (!bad && t->optimizer == OPT_ADAM && opt_length == 6) {
+  if (!bad && t->optimizer == OPT_ADAM && (opt_length == 6 || opt_length == 7)) {
     t->lr = opt[1];
     t->beta1 = opt[2];
     t->beta2 = opt[3];
     t->epsilon = opt[4];
     t->weight_decay = opt[5];
-  } else if (!bad && t->optimizer == OPT_SGD && opt_length == 4) {
+    t->decoupled = opt_length == 7 && opt[6] == 1;
+  } else if (!bad && t->optimizer == OPT_SGD && (opt_length == 4 || opt_length == 6)) {
     t->lr = opt[1];
     t->momentum = opt[2];
     t->weight_decay = opt[3];
+    t->nesterov = opt_length == 6 && opt[4] == 1;
+    t->decoupled = opt_length == 6 && opt[5] == 1;
   } else if (!bad) {
     bad = "createTrainer: unknown optimizer settings";
   }
@@ -627,20 +646,21 @@ static napi_value free_trainer_now(napi_env env, napi_callback_info info) {
 
 /*
  * trainStep(trainer, memory: ArrayBuffer, offsets: Float64Array, x: Float32Array,
- * labels: Int32Array, step): one step on the batch x (batch × input floats, NHWC) with
- * integer labels. offsets holds three byte offsets into memory per parameter: its weights,
+ * labels: Int32Array, step, lr?): one step on the batch x (batch × input floats, NHWC) with
+ * integer labels, at learning rate lr (the trainer's own where left out: schedules pass each
+ * step's). offsets holds three byte offsets into memory per parameter: its weights,
  * then Adam's first and second moments (SGD: its momentum buffer, or -1 without momentum, and
  * -1). Updates them in place; returns the mean loss before the update.
  */
 static napi_value train_step(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 6)
-    return throw_error(env, "trainStep: expected 6 arguments");
+  size_t argc = 7;
+  napi_value argv[7];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 6 || argc > 7)
+    return throw_error(env, "trainStep: expected 6 or 7 arguments");
   trainer *t;
   void *memory;
   size_t bytes, offsets_length, x_length, labels_length;
-  double *offsets, step;
+  double *offsets, step, lr;
   float *x;
   int32_t *labels;
   if (!(t = unwrap(env, argv[0])) ||
@@ -650,6 +670,10 @@ static napi_value train_step(napi_env env, napi_callback_info info) {
       !typed_array(env, argv[4], napi_int32_array, (void **)&labels, &labels_length) ||
       napi_get_value_double(env, argv[5], &step) != napi_ok || step < 1)
     return throw_error(env, "trainStep: expected trainer, memory, offsets, x, labels, step");
+  if (argc == 6)
+    lr = t->lr;
+  else if (napi_get_value_double(env, argv[6], &lr) != napi_ok || !(lr >= 0))
+    return throw_error(env, "trainStep: the learning rate must be a number ≥ 0");
   if (offsets_length != 3 * (size_t)t->params_count)
     return throw_error(env, "trainStep: expected three offsets per parameter");
   if ((int64_t)x_length != t->batch * t->in || (int64_t)labels_length != t->batch)
@@ -676,7 +700,7 @@ static napi_value train_step(napi_env env, napi_callback_info info) {
   double loss;
   const unsigned saved = denormals_flushed();
   flush_denormals = true;
-  const bool done = train_step_native(t, &p, x, labels, step, &loss);
+  const bool done = train_step_native(t, &p, x, labels, step, lr, &loss);
   flush_denormals = false;
   denormals_restored(saved);
   if (!done) return throw_error(env, "trainStep: out of memory");

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { TicketLabError } from '../core/errors.ts';
+import { DURATION_PATTERN, durationToIterations } from '../core/duration.ts';
 import { deriveSeed } from '../core/random.ts';
 import {
   METHOD_NAMES,
@@ -8,6 +9,14 @@ import {
   STRUCTURED_NAMES,
   type ModelName,
 } from '../core/vocabulary.ts';
+import {
+  learningRateAt,
+  milestoneToIterations,
+  PERCENT_PATTERN,
+  resolveSchedule,
+  SCHEDULE_NAMES,
+  type LearningRateSchedule,
+} from '../core/schedule.ts';
 
 export { MODEL_NAMES, type ModelName };
 
@@ -18,7 +27,7 @@ export { MODEL_NAMES, type ModelName };
  * hash of an old experiment.
  */
 
-export const PRESET_NAMES = ['frankle-carbin-2019', 'openlth'] as const;
+export const PRESET_NAMES = ['frankle-carbin-2019', 'openlth', 'early-bird-2020'] as const;
 export type PresetName = (typeof PRESET_NAMES)[number];
 
 /**
@@ -42,8 +51,9 @@ const atMost = (bound: number, what = '') => ({
     `must be at most ${bound}${what} (got ${String(issue.input)})`,
 });
 
-/** Training length or a step, as OpenLTH writes them: `500it`, `2ep`, `1ep50it`. */
-export const DURATION_PATTERN = /^(?:(\d+)ep)?(?:(\d+)it)?$/;
+export { DURATION_PATTERN, durationToIterations };
+export { learningRateAt, resolveSchedule, SCHEDULE_NAMES, type LearningRateSchedule };
+
 const duration = z
   .string()
   .regex(DURATION_PATTERN, 'expected a duration such as "50000it", "40ep" or "1ep50it"')
@@ -61,12 +71,6 @@ const duration = z
         `"${String(issue.input)}" is too long: a duration may be at most ${SPEC_LIMITS.iterations} iterations`,
     },
   );
-
-export function durationToIterations(d: string, iterationsPerEpoch: number): number {
-  const m = DURATION_PATTERN.exec(d);
-  if (!m || d.length === 0) throw new TicketLabError('INVALID_SPEC', `invalid duration "${d}"`);
-  return Number(m[1] ?? 0) * iterationsPerEpoch + Number(m[2] ?? 0);
-}
 
 /**
  * The durations' lengths once the epoch size is known (a dataset's training split and the
@@ -86,9 +90,93 @@ export function checkDurations(spec: ResolvedSpec, iterationsPerEpoch: number): 
         `Invalid spec:\n${field}: "${d}" is ${n} iterations (${iterationsPerEpoch} per epoch); at most ${SPEC_LIMITS.iterations} are allowed: shorten it`,
       );
   }
+  checkSchedule(spec.training, iterationsPerEpoch);
+}
+
+/**
+ * The schedule's milestones and warm-up once the epoch size is known: each milestone inside
+ * the training (after its first iteration, before its last) and later than the one before,
+ * the warm-up shorter than the training.
+ */
+export function checkSchedule(
+  training: ResolvedSpec['training'],
+  iterationsPerEpoch: number,
+): void {
+  const total = durationToIterations(training.duration, iterationsPerEpoch);
+  const at = (m: string) => milestoneToIterations(m, iterationsPerEpoch, total);
+  const where = `${iterationsPerEpoch} iterations per epoch, ${total} in training`;
+  training.milestones.forEach((m, i) => {
+    const n = at(m);
+    if (n < 1 || n >= total)
+      throw new TicketLabError(
+        'INVALID_SPEC',
+        `Invalid spec:\nspec.training.milestones[${i}]: "${m}" is iteration ${n} (${where}); a milestone must fall inside the training: choose one between 1it and ${Math.max(total - 1, 1)}it, or a share such as "50%"`,
+      );
+    if (i > 0 && n <= at(training.milestones[i - 1]!))
+      throw new TicketLabError(
+        'INVALID_SPEC',
+        `Invalid spec:\nspec.training.milestones[${i}]: "${m}" is iteration ${n}, not after the milestone before it ("${training.milestones[i - 1]}", iteration ${at(training.milestones[i - 1]!)}); list milestones in increasing order`,
+      );
+  });
+  const warmup = durationToIterations(training.warmup, iterationsPerEpoch);
+  if (warmup >= total && warmup > 0)
+    throw new TicketLabError(
+      'INVALID_SPEC',
+      `Invalid spec:\nspec.training.warmup: "${training.warmup}" is ${warmup} iterations (${where}); the warm-up must end before the training does`,
+    );
+}
+
+/**
+ * Augmentation moves and mirrors pixels, so it needs images: at least 2×2 pixels, and a
+ * crop's padding smaller than the image's sides. Checked where the dataset is known.
+ */
+export function checkAugmentation(
+  training: ResolvedSpec['training'],
+  inputShape: readonly [number, number, number],
+  datasetName: string,
+): void {
+  const { cropPadding, horizontalFlip } = training.augmentation;
+  if (cropPadding === 0 && !horizontalFlip) return;
+  const [h, w] = inputShape;
+  const field = horizontalFlip ? 'horizontalFlip' : 'cropPadding';
+  if (h < 2 || w < 2)
+    throw new TicketLabError(
+      'INVALID_SPEC',
+      `Invalid spec:\nspec.training.augmentation.${field}: ${datasetName}'s examples are ${inputShape.join('×')} (height × width × channels), not images: random crops and flips apply to images only; remove spec.training.augmentation`,
+    );
+  if (cropPadding >= Math.min(h, w))
+    throw new TicketLabError(
+      'INVALID_SPEC',
+      `Invalid spec:\nspec.training.augmentation.cropPadding: ${cropPadding} pixels of padding on ${datasetName}'s ${h}×${w} images would crop mostly padding; use less than ${Math.min(h, w)} (CIFAR recipes use 4)`,
+    );
 }
 
 const rate = z.number().min(0).max(1);
+
+/** A milestone: a duration, or a share of the training strictly between 0% and 100%. */
+const milestone = z
+  .string()
+  .refine((s) => (s.length > 0 && DURATION_PATTERN.test(s)) || PERCENT_PATTERN.test(s), {
+    error: (issue) =>
+      `"${String(issue.input)}": expected a milestone such as "80ep", "32000it" or "50%"`,
+  })
+  .refine(
+    (s) => {
+      const percent = PERCENT_PATTERN.exec(s);
+      return !percent || (Number(percent[1]) > 0 && Number(percent[1]) < 100);
+    },
+    { error: (issue) => `"${String(issue.input)}" must be a share strictly between 0% and 100%` },
+  )
+  .refine(
+    (s) => {
+      const m = DURATION_PATTERN.exec(s);
+      return !m || Math.max(Number(m[1] ?? 0), Number(m[2] ?? 0)) <= SPEC_LIMITS.iterations;
+    },
+    {
+      error: (issue) =>
+        `"${String(issue.input)}" is too long: a duration may be at most ${SPEC_LIMITS.iterations} iterations`,
+    },
+  );
 
 export const TrainingSpec = z.strictObject({
   optimizer: z.enum(['adam', 'sgd']).default('adam'),
@@ -112,6 +200,36 @@ export const TrainingSpec = z.strictObject({
     .positive()
     .max(SPEC_LIMITS.evalEvery, atMost(SPEC_LIMITS.evalEvery, ' iterations'))
     .default(100),
+  /**
+   * The learning rate over training (src/core/schedule.ts): constant; multistep (× the
+   * factor at each milestone, PyTorch's MultiStepLR); cosine (to 0 at the end of training,
+   * CosineAnnealingLR stepped per iteration).
+   */
+  schedule: z.enum(SCHEDULE_NAMES).default('constant'),
+  /** multistep: where the rate drops, as durations ("80ep", "32000it") or shares ("50%"). */
+  milestones: z.array(milestone).max(100).default([]),
+  /** multistep: what each milestone multiplies the rate by (OpenLTH's gamma). */
+  milestoneFactor: z.number().gt(0).max(1).default(0.1),
+  /** Linear warm-up before any schedule: the rate × min(1, iteration / warm-up) (OpenLTH). */
+  warmup: duration.default('0it'),
+  /** SGD with Nesterov momentum, as PyTorch computes it (needs momentum > 0). */
+  nesterov: z.boolean().default(false),
+  /**
+   * l2: weight decay added to the gradient (coupled; PyTorch's SGD and Adam).
+   * decoupled: each weight shrunk apart from the gradient step, w ← w − lr_t·wd·w before it
+   * (Loshchilov & Hutter 2019, "Decoupled Weight Decay Regularization": AdamW and SGDW, in
+   * PyTorch's AdamW form where lr_t is the scheduled rate, i.e. the paper's λ = lr·wd).
+   */
+  weightDecayMode: z.enum(['l2', 'decoupled']).default('l2'),
+  /** Random crops and horizontal flips of training images, seeded by seed and iteration. */
+  augmentation: z
+    .strictObject({
+      /** pixels of black padding each side before a random crop to the image's size (CIFAR: 4) */
+      cropPadding: z.number().int().min(0).max(64).default(0),
+      /** mirror each image left–right with probability ½ */
+      horizontalFlip: z.boolean().default(false),
+    })
+    .prefault({}),
 });
 
 export const PruningSpec = z.strictObject({
@@ -244,8 +362,40 @@ type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]>
 
 /** Settings from the papers, per model (REFERENCES.md). */
 export function presetValues(preset: PresetName, model: ModelName): DeepPartial<ResolvedSpec> {
+  // OpenLTH's cifar_resnet_20 and cifar_vgg defaults (and You et al. 2020's VGG recipe):
+  // SGD 0.1 with momentum 0.9 and coupled weight decay 1e-4 over 160 epochs, dropped ×0.1
+  // twice; random crops (4 pixels of padding) and horizontal flips of the training images.
+  const cifarSgd = {
+    optimizer: 'sgd',
+    learningRate: 0.1,
+    momentum: 0.9,
+    weightDecay: 1e-4,
+    duration: '160ep',
+    schedule: 'multistep',
+    milestoneFactor: 0.1,
+    augmentation: { cropPadding: 4, horizontalFlip: true },
+  } as const;
+  if (preset === 'early-bird-2020') {
+    // You et al. 2020 §4 (after Liu et al. 2017): slimming with λ = 1e-4, SGD 0.1 lowered
+    // ×0.1 at 50% and 75% of 160 epochs, batch 256.
+    return {
+      method: 'structured',
+      training: { ...cifarSgd, batchSize: 256, milestones: ['50%', '75%'] },
+      structured: { method: 'slimming', sparsity: 1e-4 },
+    };
+  }
+  if (preset === 'openlth' && (model === 'resnet-20' || model === 'vgg-11')) {
+    // open_lth cifar_resnet_20 / cifar_vgg: batch 128, ×0.1 at 80 and 120 epochs, 20% of the
+    // remaining weights pruned per level globally, the output layer never pruned.
+    return {
+      init: 'kaiming-normal',
+      training: { ...cifarSgd, batchSize: 128, milestones: ['80ep', '120ep'] },
+      pruning: { scope: 'global', globalRate: 0.2, pruneOutput: false },
+    };
+  }
   if (preset === 'openlth') {
-    // open_lth mnist_lenet_300_100 defaults; the same optimiser settings for other models.
+    // open_lth mnist_lenet_300_100 defaults; the same optimiser settings for the other
+    // feed-forward models (OpenLTH has none of them).
     return {
       init: 'kaiming-normal',
       training: {
@@ -374,6 +524,7 @@ export function resolveSpec(input: unknown): ResolvedSpec {
       'Invalid spec:\nspec.transfer.source: a transfer needs the id of the ticket to transfer',
     );
   }
+  checkTrainingRecipe(parsed.data.training);
   const { controls } = parsed.data;
   if (parsed.data.method === 'structured' && (controls.randomReinit || controls.randomPrune)) {
     throw new TicketLabError(
@@ -382,6 +533,38 @@ export function resolveSpec(input: unknown): ResolvedSpec {
     );
   }
   return parsed.data;
+}
+
+/** The schedule's and optimiser's fields that only make sense together. */
+function checkTrainingRecipe(t: ResolvedSpec['training']): void {
+  const refuse = (message: string) => {
+    throw new TicketLabError('INVALID_SPEC', `Invalid spec:\n${message}`);
+  };
+  if (t.schedule === 'multistep' && t.milestones.length === 0)
+    refuse(
+      'spec.training.milestones: a multistep schedule needs at least one milestone, e.g. ["80ep", "120ep"] or ["50%", "75%"]',
+    );
+  if (t.schedule !== 'multistep' && t.milestones.length > 0)
+    refuse(
+      `spec.training.milestones: milestones apply to the multistep schedule only; set spec.training.schedule to "multistep" or remove them (the schedule is "${t.schedule}")`,
+    );
+  const percents = t.milestones.map((m) => PERCENT_PATTERN.exec(m)?.[1]).map(Number);
+  t.milestones.forEach((m, i) => {
+    const before = t.milestones[i - 1];
+    if (
+      i > 0 &&
+      PERCENT_PATTERN.test(m) &&
+      PERCENT_PATTERN.test(before!) &&
+      percents[i]! <= percents[i - 1]!
+    )
+      refuse(
+        `spec.training.milestones[${i}]: "${m}" is not after "${before}"; list milestones in increasing order`,
+      );
+  });
+  if (t.nesterov && (t.optimizer !== 'sgd' || t.momentum === 0))
+    refuse(
+      `spec.training.nesterov: Nesterov momentum needs the sgd optimiser with momentum > 0 (got ${t.optimizer}${t.optimizer === 'sgd' ? ` with momentum ${t.momentum}` : ''}); set spec.training.momentum, e.g. 0.9`,
+    );
 }
 
 /** Fields that do not change what is computed, so they are not part of the identity. */

@@ -178,3 +178,67 @@ export function gatherExamples(
     labels[r] = split.y[i]!;
   }
 }
+
+/** Random crops and flips of training images (spec.training.augmentation). */
+export interface Augmentation {
+  /** pixels of padding each side before a random crop back to the image's size */
+  cropPadding: number;
+  horizontalFlip: boolean;
+}
+
+/** The normalised value of a black pixel per channel: what crops pad with. */
+export function blackPixel(data: Pick<PreparedData, 'mean' | 'std'>): Float32Array {
+  return Float32Array.from(data.mean, (m, c) => -m / data.std[c]!);
+}
+
+/**
+ * Gathers examples as `gatherExamples` does, each randomly cropped and mirrored on the way:
+ * the image padded with `fill` (a black pixel, as torchvision's RandomCrop pads before
+ * normalising), a window of its size taken at an offset of −pad…pad pixels each way, then
+ * mirrored left–right with probability ½ (torchvision's RandomCrop(size, padding) and
+ * RandomHorizontalFlip, OpenLTH's CIFAR augmentation). The choices come from `rng` in a
+ * fixed order per example, so a seeded rng gives the same batch on every run. Loops over
+ * typed arrays only: nothing is allocated per example.
+ */
+export function gatherAugmented(
+  split: Split,
+  indices: ArrayLike<number>,
+  into: Float32Array,
+  labels: Int32Array,
+  augmentation: Augmentation,
+  rng: Rng,
+  fill: Float32Array,
+): void {
+  const [h, w, c] = split.shape;
+  const size = h * w * c;
+  const rowSize = w * c;
+  const pad = augmentation.cropPadding;
+  const src = split.x;
+  for (let r = 0; r < indices.length; r++) {
+    const i = indices[r]!;
+    labels[r] = split.y[i]!;
+    const dy = pad > 0 ? rng.int(2 * pad + 1) - pad : 0;
+    const dx = pad > 0 ? rng.int(2 * pad + 1) - pad : 0;
+    const flip = augmentation.horizontalFlip && rng.next() < 0.5;
+    const base = i * size;
+    let out = r * size;
+    for (let y = 0; y < h; y++) {
+      const sy = y + dy;
+      if (sy < 0 || sy >= h) {
+        for (let x = 0; x < w; x++) for (let k = 0; k < c; k++) into[out++] = fill[k]!;
+        continue;
+      }
+      const row = base + sy * rowSize;
+      for (let x = 0; x < w; x++) {
+        // output column x shows the crop's column x, or its mirror image
+        const sx = (flip ? w - 1 - x : x) + dx;
+        if (sx < 0 || sx >= w) {
+          for (let k = 0; k < c; k++) into[out++] = fill[k]!;
+        } else {
+          const from = row + sx * c;
+          for (let k = 0; k < c; k++) into[out++] = src[from + k]!;
+        }
+      }
+    }
+  }
+}

@@ -161,7 +161,8 @@ export interface NativeBlas {
   /**
    * One training step: parameters and optimiser slots at byte `offsets` of `memory` (three
    * per parameter: weights, then Adam's m and v or SGD's momentum buffer, −1 where none) are
-   * updated in place; returns the batch's mean loss.
+   * updated in place at learning rate `lr` (the trainer's own where left out); returns the
+   * batch's mean loss.
    */
   trainStep(
     trainer: NativeTrainer,
@@ -170,6 +171,7 @@ export interface NativeBlas {
     x: Float32Array,
     labels: Int32Array,
     step: number,
+    lr?: number,
   ): number;
   /** Frees a trainer's buffers now (they are freed at garbage collection otherwise). */
   freeTrainer(trainer: NativeTrainer): void;

@@ -145,9 +145,10 @@ export class NativeTrainingStep {
       return null;
     const s = opts.settings;
     const adam = s.optimizer === 'adam';
+    const decoupled = s.weightDecayMode === 'decoupled' ? 1 : 0;
     const optimizer = adam
-      ? [0, s.learningRate, BETA1, BETA2, EPSILON, s.weightDecay]
-      : [1, s.learningRate, s.momentum, s.weightDecay];
+      ? [0, s.learningRate, BETA1, BETA2, EPSILON, s.weightDecay, decoupled]
+      : [1, s.learningRate, s.momentum, s.weightDecay, s.nesterov ? 1 : 0, decoupled];
     const trainer = blas.createTrainer(
       Float64Array.from(plan.layers),
       opts.batchSize,
@@ -172,8 +173,11 @@ export class NativeTrainingStep {
     );
   }
 
-  /** One training step on a batch (NHWC floats, integer labels); returns its mean loss. */
-  step(x: Float32Array, labels: Int32Array): number {
+  /**
+   * One training step on a batch (NHWC floats, integer labels) at the step's learning rate
+   * (the schedule's; the settings' base rate where left out); returns its mean loss.
+   */
+  step(x: Float32Array, labels: Int32Array, learningRate?: number): number {
     const blas = nativeBlas()!;
     if (!this.trainer) throw new Error('the native training step was disposed');
     const wasm = tf.backend() as BackendWasm;
@@ -187,14 +191,11 @@ export class NativeTrainingStep {
     variables.forEach((vs, i) =>
       vs.forEach((v, j) => (this.offsets[3 * i + j] = v ? heapOffset(wasm, v) : -1)),
     );
-    return blas.trainStep(
-      this.trainer,
-      wasm.typedArrayFromHeap(variables[0]![0]!).buffer as ArrayBuffer,
-      this.offsets,
-      x,
-      labels,
-      this.optimizer.nextStep(),
-    );
+    const memory = wasm.typedArrayFromHeap(variables[0]![0]!).buffer as ArrayBuffer;
+    const step = this.optimizer.nextStep();
+    return learningRate === undefined
+      ? blas.trainStep(this.trainer, memory, this.offsets, x, labels, step)
+      : blas.trainStep(this.trainer, memory, this.offsets, x, labels, step, learningRate);
   }
 
   /** Where this step's time went so far (bench:profile). */

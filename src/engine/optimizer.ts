@@ -4,9 +4,14 @@ import { ADAM_UPDATE, type AdamAttrs } from './wasm-native-adam.ts';
 
 export interface OptimizerSettings {
   optimizer: 'adam' | 'sgd';
+  /** the base rate: each step's comes from the schedule (`apply`'s `learningRate`) */
   learningRate: number;
   momentum: number;
   weightDecay: number;
+  /** SGD: Nesterov momentum (PyTorch's formula); false where absent */
+  nesterov?: boolean;
+  /** 'l2' (coupled, the default) or 'decoupled' (Loshchilov & Hutter 2019; spec.ts says how) */
+  weightDecayMode?: 'l2' | 'decoupled';
 }
 
 /** Everything an optimiser needs to continue exactly: its step count and slot values. */
@@ -28,7 +33,10 @@ export const EPSILON = 1e-8;
 /**
  * Adam and SGD with momentum, written with tfjs ops so that the state is ours to
  * checkpoint by parameter name (tfjs optimisers restore slots by position). Updates follow
- * PyTorch's formulas (coupled L2 weight decay, SGD momentum without dampening). Parameters
+ * PyTorch's formulas: SGD momentum without dampening, b ← μ·b + g, then w ← w − lr·b, or
+ * with Nesterov w ← w − lr·(g + μ·b); weight decay either coupled (L2: g ← g + wd·w, as
+ * PyTorch's SGD and Adam) or decoupled (w ← w·(1 − lr·wd) before the step, as PyTorch's
+ * AdamW; Loshchilov & Hutter 2019), lr being the step's scheduled rate. Parameters
  * with a 0/1 mask keep their pruned weights and those weights' slots at exactly zero: the
  * gradient is masked before the update and the weight after it (in the same pass, by the
  * native Adam kernel, where it runs).
@@ -66,14 +74,18 @@ export class Optimizer {
     return this.slots.get(`${param}/${name}`);
   }
 
-  /** One update from gradients by parameter name; call inside tf.tidy. */
-  apply(grads: Map<string, tf.Tensor>): void {
+  /** One update from gradients by parameter name at this step's rate; call inside tf.tidy. */
+  apply(grads: Map<string, tf.Tensor>, lr = this.settings.learningRate): void {
     this.nextStep();
-    const { learningRate: lr, weightDecay, momentum } = this.settings;
+    const { momentum, nesterov } = this.settings;
+    const decoupled = this.settings.weightDecayMode === 'decoupled';
+    const coupledDecay = decoupled ? 0 : this.settings.weightDecay;
+    const shrink = decoupled ? 1 - lr * this.settings.weightDecay : 1;
     for (const [name, w] of this.params) {
       let g = grads.get(name);
       if (!g) continue;
       const mask = this.masks.get(name);
+      if (shrink !== 1) w.assign(tf.mul(w, shrink));
       if (this.settings.optimizer === 'adam' && fusedAdam()) {
         const m = this.slots.get(`${name}/m`)!;
         const v = this.slots.get(`${name}/v`)!;
@@ -82,7 +94,7 @@ export class Optimizer {
           beta1: BETA1,
           beta2: BETA2,
           epsilon: EPSILON,
-          weightDecay,
+          weightDecay: coupledDecay,
           step: this.step,
         };
         const [w2, m2, v2] = tf
@@ -99,7 +111,7 @@ export class Optimizer {
         continue;
       }
       if (mask) g = tf.mul(g, mask);
-      if (weightDecay > 0) g = tf.add(g, tf.mul(w, weightDecay));
+      if (coupledDecay > 0) g = tf.add(g, tf.mul(w, coupledDecay));
       if (this.settings.optimizer === 'adam') {
         const m = this.slots.get(`${name}/m`)!;
         const v = this.slots.get(`${name}/v`)!;
@@ -112,7 +124,8 @@ export class Optimizer {
       } else if (momentum > 0) {
         const buf = this.slots.get(`${name}/momentum`)!;
         buf.assign(tf.add(tf.mul(buf, momentum), g));
-        w.assign(tf.sub(w, tf.mul(buf, lr)));
+        const step = nesterov ? tf.add(g, tf.mul(buf, momentum)) : buf;
+        w.assign(tf.sub(w, tf.mul(step, lr)));
       } else {
         w.assign(tf.sub(w, tf.mul(g, lr)));
       }

@@ -1,21 +1,33 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { TicketLabError } from '../core/errors.ts';
+import { deriveSeed, Rng } from '../core/random.ts';
+import { learningRateAt, resolveSchedule, type ScheduleSpec } from '../core/schedule.ts';
 import { exampleSize } from '../data/dataset.ts';
-import { BatchSampler, gatherExamples, type PreparedData, type Split } from '../data/split.ts';
+import {
+  BatchSampler,
+  blackPixel,
+  gatherAugmented,
+  gatherExamples,
+  type Augmentation,
+  type PreparedData,
+  type Split,
+} from '../data/split.ts';
 import type { Model } from './model.ts';
 import type { Weights } from './weights.ts';
-import { Optimizer, type OptimizerState } from './optimizer.ts';
+import { Optimizer, type OptimizerSettings, type OptimizerState } from './optimizer.ts';
 import { NativeTrainingStep } from './native-step.ts';
 
-export interface TrainingSettings {
-  optimizer: 'adam' | 'sgd';
-  learningRate: number;
-  momentum: number;
-  weightDecay: number;
+/**
+ * A training's settings: spec.training's, with the length in iterations. The schedule's
+ * fields and augmentation may be left out (a constant rate, no augmentation).
+ */
+export interface TrainingSettings
+  extends OptimizerSettings, Partial<Omit<ScheduleSpec, 'learningRate'>> {
   batchSize: number;
   /** The iteration training ends at (counted from 0, including any rewind start). */
   iterations: number;
   evalEvery: number;
+  augmentation?: Augmentation;
 }
 
 export interface EvalPoint {
@@ -167,6 +179,25 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const batchSize = Math.min(settings.batchSize, data.train.count);
   const sampler = new BatchSampler(data.train.count, batchSize, opts.seed);
   const itersPerEpoch = sampler.batchesPerEpoch;
+  // The schedule and the augmentation are functions of the iteration (and seed), so a
+  // training resumed from any checkpoint continues exactly as it would have gone on.
+  const schedule = resolveSchedule(
+    {
+      learningRate: settings.learningRate,
+      schedule: settings.schedule ?? 'constant',
+      milestones: settings.milestones ?? [],
+      milestoneFactor: settings.milestoneFactor ?? 0.1,
+      warmup: settings.warmup ?? '0it',
+    },
+    itersPerEpoch,
+    settings.iterations,
+  );
+  const augmentation =
+    settings.augmentation &&
+    (settings.augmentation.cropPadding > 0 || settings.augmentation.horizontalFlip)
+      ? settings.augmentation
+      : null;
+  const fill = blackPixel(data);
   const maskTensors = new Map<string, tf.Tensor>();
   for (const [name, m] of opts.masks)
     maskTensors.set(name, tf.tensor(m, model.v(name).shape, 'float32'));
@@ -239,7 +270,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     });
 
   /** One step through tfjs's kernels (any model, penalties, batch norm); returns the loss. */
-  const tfjsStep = async (it: number): Promise<number> => {
+  const tfjsStep = async (it: number, learningRate: number): Promise<number> => {
     const bnUpdates: [tf.Variable, tf.Tensor][] = [];
     const lossTensor = tf.tidy(() => {
       const x = tf.tensor4d(xBuf, [batchSize, ...data.train.shape]);
@@ -255,7 +286,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         const penalty = penalised.has(name) ? tf.mul(tf.sign(v), opts.sparsity!.lambda) : null;
         byName.set(name, penalty ? tf.add(g, penalty) : g);
       }
-      optimizer.apply(byName);
+      optimizer.apply(byName, learningRate);
       return value;
     });
     for (const [variable, update] of bnUpdates) {
@@ -281,8 +312,15 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         await checkpoint(it - 1);
         throw new TicketLabError('PAUSED', `Training paused at iteration ${it - 1}.`);
       }
-      gatherExamples(data.train, sampler.batchAt(it), xBuf, yBuf);
-      const loss = nativeStep ? nativeStep.step(xBuf, yBuf) : await tfjsStep(it);
+      if (augmentation) {
+        const rng = new Rng(deriveSeed(opts.seed, 'augment', it));
+        gatherAugmented(data.train, sampler.batchAt(it), xBuf, yBuf, augmentation, rng, fill);
+      } else {
+        gatherExamples(data.train, sampler.batchAt(it), xBuf, yBuf);
+      }
+      // iteration `it` is the step taken after it − 1 steps
+      const lr = learningRateAt(schedule, it - 1);
+      const loss = nativeStep ? nativeStep.step(xBuf, yBuf, lr) : await tfjsStep(it, lr);
       if (!Number.isFinite(loss)) {
         throw new TicketLabError(
           'TRAINING_DIVERGED',

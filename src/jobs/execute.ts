@@ -1,5 +1,5 @@
 import { runsInJob } from '../api/methods.ts';
-import { checkDurations, durationToIterations } from '../api/spec.ts';
+import { checkAugmentation, checkDurations, durationToIterations } from '../api/spec.ts';
 import { isTicketLabError, TicketLabError } from '../core/errors.ts';
 import { datasetFromBundle } from '../data/dataset.ts';
 import { iterationsPerEpoch, prepareData } from '../data/split.ts';
@@ -40,6 +40,7 @@ export async function executeJob(
     const batchSize = Math.min(spec.training.batchSize, data.train.count);
     const itersPerEpoch = iterationsPerEpoch(data.train.count, batchSize);
     checkDurations(spec, itersPerEpoch);
+    checkAugmentation(spec.training, dataset.inputShape, dataset.name);
     const iterations = durationToIterations(spec.training.duration, itersPerEpoch);
     const rewindIteration = durationToIterations(spec.pruning.rewind, itersPerEpoch);
     if (iterations < 1) {
@@ -69,7 +70,14 @@ export async function executeJob(
 
     const runsTotal = runsInJob(spec);
     let runsDone = r.completed.length;
-    const hyperparams = { ...spec.training, iterations, rewindIteration, batchSize };
+    // iterationsPerEpoch: what the schedule's epoch milestones meant (the UI plots it)
+    const hyperparams = {
+      ...spec.training,
+      iterations,
+      rewindIteration,
+      batchSize,
+      iterationsPerEpoch: itersPerEpoch,
+    };
     const ref_ = (run: RunInfo): RunRef => ({ level: run.level, method: run.method });
     let lastProgress = 0;
 

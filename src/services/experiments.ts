@@ -1,5 +1,5 @@
 import { METHOD_SPECS } from '../api/methods.ts';
-import { checkDurations, resolveSpec } from '../api/spec.ts';
+import { checkAugmentation, checkDurations, resolveSpec } from '../api/spec.ts';
 import { specHash } from '../api/spec-hash.ts';
 import { TicketLabError } from '../core/errors.ts';
 import type { z } from 'zod';
@@ -38,6 +38,7 @@ export function createExperiment(
   const { train } = splitCounts(dataset.trainCount, spec.validationFraction, dataset.name);
   const batchSize = Math.min(spec.training.batchSize, train);
   checkDurations(spec, iterationsPerEpoch(train, batchSize));
+  checkAugmentation(spec.training, dataset.inputShape, dataset.name);
   if (spec.method === 'transfer') checkTransferSpec(store, spec);
   const hash = specHash(spec);
   const existing = store.findExperimentsByHash(hash);
