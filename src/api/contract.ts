@@ -62,6 +62,12 @@ export const TicketView = z.object({
   testAccuracy: fraction.nullable(),
   finalTestAccuracy: fraction.nullable(),
   earlyStopIteration: z.number().int().nullable(),
+  /**
+   * Set when the minimum validation loss is where training started (iteration 0, or the
+   * rewind point): training never improved on it, so `testAccuracy` is the accuracy of the
+   * weights before training. Says so in one sentence; null otherwise.
+   */
+  earlyStopNote: z.string().nullable(),
   remainingParams: z.number().int(),
   totalParams: z.number().int(),
   flops: z.number(),

@@ -299,7 +299,9 @@ async function cmdShow(
         t.method,
         percent(t.remainingWeights),
         t.trained ? percent(t.testAccuracy, 2) : 'training',
-        String(t.earlyStopIteration ?? '-'),
+        t.earlyStopNote
+          ? `${t.earlyStopIteration} (untrained)`
+          : String(t.earlyStopIteration ?? '-'),
         ...(structured
           ? [
               (t.flops / 1e6).toFixed(2),
@@ -312,6 +314,8 @@ async function cmdShow(
       ]),
     ),
   );
+  for (const t of view.tickets)
+    if (t.earlyStopNote) out(`note: level ${t.level} ${t.method} (${t.id}): ${t.earlyStopNote}`);
   return 0;
 }
 

@@ -194,7 +194,15 @@ export class Model {
                 );
               }
             } else {
-              h = tf.batchNorm(h, movingMean, movingVar, beta, gamma, BN_EPSILON);
+              // moving statistics may be replaced too (SynFlow's rescaled network)
+              h = tf.batchNorm(
+                h,
+                p(`${layer.name}.movingMean`),
+                p(`${layer.name}.movingVariance`),
+                beta,
+                gamma,
+                BN_EPSILON,
+              );
             }
             if (layer.unitGate) h = gate(h, layer.name, layer.unitGate);
             if (layer.activation === 'relu') h = tf.relu(h);

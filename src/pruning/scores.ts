@@ -3,6 +3,7 @@ import { TicketLabError } from '../core/errors.ts';
 import { Rng } from '../core/random.ts';
 import { exampleSize } from '../data/dataset.ts';
 import type { PreparedData } from '../data/split.ts';
+import type { Architecture, LayerDef } from '../engine/architectures.ts';
 import type { Model } from '../engine/model.ts';
 import { countKept, type Mask } from './mask.ts';
 import type { ScoreName } from './methods.ts';
@@ -34,23 +35,89 @@ function maskTensor(model: Model, mask: Mask, name: string): tf.Tensor {
 }
 
 /**
+ * Per-parameter factors that keep SynFlow's forward pass near 1 on any depth. The product
+ * of |W| over many layers overflows (or underflows) float32 on deep nets (Tanaka et al.'s
+ * reference code has a float64 switch for this). Scaling layer l's kernel by c_l, and every
+ * term added after it (bias, batch norm's shift and moving mean) by the product S of the
+ * factors so far, scales the network's output and every kernel score by the same S_final:
+ * the network with absolute parameters is positively homogeneous once its additive terms
+ * scale with it (ReLU, max-pool and average-pool commute with a positive scale; batch norm's
+ * (x − μ)/√(σ² + ε)·γ + β does when μ and β scale with x). So the global ranking is exact.
+ * c_l = 1 / (the mean over l's units of the summed |w| feeding one unit), which keeps each
+ * layer's output about as large as its input. Both branches of a residual block must end at
+ * one scale: the body's last layer takes whatever factor meets the shortcut's.
+ */
+export function synflowFactors(arch: Architecture, gain: (layer: string) => number) {
+  const factors = new Map<string, number>();
+  const walk = (layers: LayerDef[], scale: number, target?: number): number => {
+    const weighted = layers.filter((l) => l.kind === 'dense' || l.kind === 'conv2d');
+    for (const layer of layers) {
+      if (layer.kind === 'dense' || layer.kind === 'conv2d') {
+        const g = gain(layer.name);
+        const c =
+          target !== undefined && layer === weighted.at(-1)
+            ? target / scale
+            : g > 0 && Number.isFinite(g)
+              ? 1 / g
+              : 1;
+        scale *= c;
+        factors.set(`${layer.name}.kernel`, c);
+        factors.set(`${layer.name}.bias`, scale);
+      } else if (layer.kind === 'batchnorm') {
+        factors.set(`${layer.name}.beta`, scale);
+        factors.set(`${layer.name}.movingMean`, scale);
+      } else if (layer.kind === 'residual') {
+        const joined = layer.shortcut.length > 0 ? walk(layer.shortcut, scale) : scale;
+        walk(layer.body, scale, joined);
+        scale = joined;
+      }
+    }
+    return scale;
+  };
+  walk(arch.layers, 1);
+  return factors;
+}
+
+/**
  * SynFlow (Tanaka et al. 2020): R = 1ᵀ(∏ₗ|W⁽ˡ⁾|)1, computed as the sum of the outputs of
  * the network with every parameter replaced by its absolute value, for one all-ones input;
- * score = |θ ⊙ ∂R/∂θ|. Data-free. Batch norm runs in inference mode.
+ * score = |θ ⊙ ∂R/∂θ|. Data-free. Batch norm runs in inference mode. Computed on the
+ * rescaled network of `synflowFactors`, so every score carries one positive factor common
+ * to all weights: the ranking is R's, and it stays finite on deep nets.
  */
 export async function synflowScores(model: Model, mask: Mask): Promise<Scores> {
+  const kernels = model.specs.filter((p) => p.role === 'kernel');
+  const sums = tf.tidy(() =>
+    tf.stack(
+      kernels.map((p) => {
+        const w = tf.abs(model.v(p.name));
+        return tf.sum(mask.has(p.name) ? tf.mul(w, maskTensor(model, mask, p.name)) : w);
+      }),
+    ),
+  );
+  const sum = await sums.data();
+  sums.dispose();
+  const gains = new Map(kernels.map((p, i) => [p.layer, sum[i]! / p.shape.at(-1)!]));
+  const factors = synflowFactors(model.arch, (layer) => gains.get(layer)!);
   const names = model.specs.filter((p) => p.trainable).map((p) => p.name);
   const grads = tf.tidy(() => {
-    const abs = names.map((n) => {
-      const w = tf.abs(model.v(n));
-      return mask.has(n) ? tf.mul(w, maskTensor(model, mask, n)) : w;
-    });
+    const linearised = new Map(
+      model.specs
+        .filter((p) => p.trainable || p.role === 'movingMean' || p.role === 'movingVariance')
+        .map((p) => {
+          let w = tf.abs(model.v(p.name));
+          if (mask.has(p.name)) w = tf.mul(w, maskTensor(model, mask, p.name));
+          const factor = factors.get(p.name) ?? 1;
+          return [p.name, factor === 1 ? w : tf.mul(w, factor)];
+        }),
+    );
+    const abs = names.map((n) => linearised.get(n)!);
     const x = tf.ones([1, ...model.arch.inputShape]);
-    const g = tf.grads((...ps: tf.Tensor[]) =>
-      tf.sum(
-        model.apply(x, false, { params: new Map(names.map((n, i) => [n, ps[i]!])), fused: false }),
-      ),
-    )(abs);
+    const g = tf.grads((...ps: tf.Tensor[]) => {
+      const params = new Map(linearised);
+      names.forEach((n, i) => params.set(n, ps[i]!));
+      return tf.sum(model.apply(x, false, { params, fused: false }));
+    })(abs);
     return names.flatMap((n, i) => (mask.has(n) ? [tf.abs(tf.mul(g[i]!, abs[i]!))] : []));
   });
   return toHost(

@@ -94,6 +94,21 @@ function speedupOf(m: InferenceMeasurement | null): TicketViewT['speedup'] {
   return batch1 !== null && batch64 !== null ? { batch1, batch64 } : null;
 }
 
+/**
+ * A run whose minimum validation loss is at its first evaluation, where training started,
+ * has no early-stopped network: what is stored there (iteration and accuracy) is the
+ * untrained one, and the view says so rather than present it as a ticket's result.
+ */
+function earlyStopNote(run: RunRow | undefined): string | null {
+  if (!run || run.status !== 'done' || run.earlyStopIteration !== run.startIteration) return null;
+  if (run.iterations <= run.startIteration) return null;
+  const where =
+    run.startIteration === 0
+      ? 'iteration 0'
+      : `iteration ${run.startIteration}, where training started`;
+  return `early stop at ${where}: training never improved validation loss, so the test accuracy at early stop is that of the weights before training`;
+}
+
 export function toTicketView(t: TicketRow, run: RunRow | undefined): TicketViewT {
   return {
     id: t.id,
@@ -105,6 +120,7 @@ export function toTicketView(t: TicketRow, run: RunRow | undefined): TicketViewT
     testAccuracy: run?.testAccuracy ?? null,
     finalTestAccuracy: run?.finalTestAccuracy ?? null,
     earlyStopIteration: run?.earlyStopIteration ?? null,
+    earlyStopNote: earlyStopNote(run),
     remainingParams: t.remainingParams,
     totalParams: t.totalParams,
     flops: t.flops,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { specHash } from '../../src/api/spec-hash.ts';
-import { canonicalSpec, ExperimentSpec, resolveSpec } from '../../src/api/spec.ts';
+import { canonicalSpec, ExperimentSpec, resolveSpec, type ModelName } from '../../src/api/spec.ts';
+import { splitCounts } from '../../src/data/split.ts';
 import { createExperiment } from '../../src/services/experiments.ts';
 import { Store } from '../../src/store/store.ts';
 import { tempDir } from '../helpers.ts';
@@ -40,8 +41,25 @@ describe('experiment spec', () => {
       'ad87d3baea3e78e4706ddbdf2c9a1a0b5a41237253297ff3b4aff826dd3de103',
     );
     expect(canonicalSpec(resolveSpec({ model: 'conv-4', preset: 'frankle-carbin-2019' }))).toBe(
-      '{"model":"conv-4","training":{"duration":"25000it","learningRate":0.0003},"validationFraction":0.08333333333333333}',
+      '{"model":"conv-4","training":{"duration":"25000it","learningRate":0.0003}}',
     );
+    expect(
+      canonicalSpec(resolveSpec({ model: 'lenet-300-100', preset: 'frankle-carbin-2019' })),
+    ).toBe('{"model":"lenet-300-100","validationFraction":0.08333333333333333}');
+  });
+
+  it('holds out 5K of the training set as Frankle & Carbin: of MNIST’s 60K, of CIFAR-10’s 50K', () => {
+    const heldOut = (model: ModelName, train: number) =>
+      splitCounts(
+        train,
+        resolveSpec({ model, preset: 'frankle-carbin-2019' }).validationFraction,
+        'x',
+      ).val;
+    expect(heldOut('lenet-300-100', 60_000)).toBe(5000);
+    for (const model of ['conv-2', 'conv-4', 'conv-6', 'vgg-11', 'resnet-20'] as const)
+      expect(heldOut(model, 50_000)).toBe(5000);
+    // a scaled-down set holds out the same share
+    expect(heldOut('conv-4', 10_000)).toBe(1000);
   });
 
   it('a new option with a default does not change old hashes', () => {

@@ -1,7 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/core/random.ts';
-import { buildArchitecture, describeParams } from '../../src/engine/architectures.ts';
+import {
+  buildArchitecture,
+  dense,
+  describeParams,
+  flatten,
+  type Architecture,
+} from '../../src/engine/architectures.ts';
 import { initBackend } from '../../src/engine/backend.ts';
 import { Model } from '../../src/engine/model.ts';
 import { initWeights } from '../../src/engine/weights.ts';
@@ -16,10 +22,27 @@ import {
 } from '../../src/pruning/scores.ts';
 import { tinyMnist } from '../engine/fixtures.ts';
 import { cosine } from '../helpers.ts';
+import { trainedLike } from './fixtures.ts';
 
 const arch = buildArchitecture('lenet-300-100', [28, 28, 1], 10);
 const specs = describeParams(arch);
 const theta0 = initWeights(specs, 'glorot-normal', 11);
+
+/** Scores equal up to one positive factor common to all of them (SynFlow's rescaling). */
+function proportional(actual: Float32Array, expected: Float64Array, tolerance: number) {
+  let dot = 0;
+  let norm = 0;
+  for (let i = 0; i < expected.length; i++) {
+    dot += actual[i]! * expected[i]!;
+    norm += expected[i]! * expected[i]!;
+  }
+  closeRelative(
+    actual,
+    expected.map((e) => e * (dot / norm)),
+    tolerance,
+  );
+  return dot / norm;
+}
 
 function closeRelative(
   actual: Float32Array,
@@ -62,16 +85,113 @@ describe('pruning scores at initialisation', () => {
         (a, b) => a + b,
       ),
     );
-    closeRelative(
+    // one factor for every layer: the global ranking is R's
+    const factor1 = proportional(
       scores.get('fc1.kernel')!,
       Float64Array.from(W1, (w, idx) => Math.abs(w) * u1[idx % 300]!),
       1e-4,
     );
-    closeRelative(
+    const factor3 = proportional(
       scores.get('fc3.kernel')!,
       Float64Array.from(W3, (w, idx) => Math.abs(w) * a2[Math.floor(idx / 10)]!),
       1e-4,
     );
+    expect(factor3 / factor1).toBeCloseTo(1, 4);
+  });
+
+  it('SynFlow stays finite on a net deep enough to overflow float32, ranking as R in float64', async () => {
+    await initBackend('wasm');
+    // 60 hidden layers of 64: each multiplies the all-ones flow by about 64·E|w| ≈ 6.4
+    const deep: Architecture = {
+      model: 'lenet-300-100',
+      inputShape: [8, 8, 1],
+      classes: 10,
+      layers: [
+        flatten,
+        ...Array.from({ length: 60 }, (_, i) => dense(`fc${i + 1}`, 64)),
+        dense('out', 10, 'linear'),
+      ],
+    };
+    const deepSpecs = describeParams(deep);
+    const weights = initWeights(deepSpecs, 'glorot-normal', 5);
+    const kernels = deepSpecs.filter((p) => p.prunable);
+    // R and its gradients in float64, by hand: a = flow from the input, u = flow to the output
+    const flows: Float64Array[] = [new Float64Array(64).fill(1)];
+    for (const p of kernels) {
+      const [n, m] = p.shape as [number, number];
+      const w = weights.get(p.name)!;
+      const a = flows.at(-1)!;
+      flows.push(
+        Float64Array.from({ length: m }, (_, j) => {
+          let s = 0;
+          for (let i = 0; i < n; i++) s += Math.abs(w[i * m + j]!) * a[i]!;
+          return s;
+        }),
+      );
+    }
+    const R = flows.at(-1)!.reduce((a, b) => a + b);
+    expect(R).toBeGreaterThan(3.4e38); // past float32's largest number
+    const expected = new Map<string, Float64Array>();
+    let toOutput = new Float64Array(10).fill(1);
+    for (let l = kernels.length - 1; l >= 0; l--) {
+      const [n, m] = kernels[l]!.shape as [number, number];
+      const w = weights.get(kernels[l]!.name)!;
+      const a = flows[l]!;
+      expected.set(
+        kernels[l]!.name,
+        Float64Array.from(
+          w,
+          (wi, idx) => Math.abs(wi) * a[Math.floor(idx / m)]! * toOutput[idx % m]!,
+        ),
+      );
+      const next = new Float64Array(n);
+      for (let i = 0; i < n; i++)
+        for (let j = 0; j < m; j++) next[i]! += Math.abs(w[i * m + j]!) * toOutput[j]!;
+      toOutput = next;
+    }
+    const model = new Model(deep, weights);
+    const scores = await synflowScores(model, denseMask(deepSpecs));
+    model.dispose();
+    const factors = kernels.map((p) => {
+      expect(scores.get(p.name)!.every(Number.isFinite)).toBe(true);
+      return proportional(scores.get(p.name)!, expected.get(p.name)!, 1e-4);
+    });
+    for (const f of factors) expect(f / factors[0]!).toBeCloseTo(1, 3);
+  });
+
+  it('SynFlow’s rescaling is exact through residual blocks, biases and batch norm', async () => {
+    await initBackend('wasm');
+    const resnet = buildArchitecture('resnet-20', [8, 8, 3], 10);
+    // biases, γ, β and moving statistics away from 0/1, so every additive term matters
+    const weights = trainedLike(resnet, 4);
+    const model = new Model(resnet, weights);
+    const mask = denseMask(describeParams(resnet));
+    const scores = await synflowScores(model, mask);
+    // today's float32 computation without rescaling, finite on this network
+    const names = model.specs
+      .filter((p) => p.trainable || p.role.startsWith('moving'))
+      .map((p) => p.name);
+    const plain = tf.tidy(() => {
+      const abs = names.map((n) => tf.abs(model.v(n)));
+      const x = tf.ones([1, 8, 8, 3]);
+      const g = tf.grads((...ps: tf.Tensor[]) =>
+        tf.sum(
+          model.apply(x, false, {
+            params: new Map(names.map((n, i) => [n, ps[i]!])),
+            fused: false,
+          }),
+        ),
+      )(abs);
+      return names.flatMap((n, i) =>
+        mask.has(n)
+          ? [[n, tf.abs(tf.mul(g[i]!, abs[i]!)).dataSync() as Float32Array] as const]
+          : [],
+      );
+    });
+    model.dispose();
+    const factors = plain.map(([n, s]) => proportional(scores.get(n)!, Float64Array.from(s), 1e-3));
+    for (const f of factors) expect(f / factors[0]!).toBeCloseTo(1, 3);
+    expect(Math.abs(Math.log10(factors[0]!))).toBeGreaterThan(1); // it did rescale
   });
 
   it('SNIP equals |∂L/∂θ ⊙ θ| computed through the training loss', async () => {

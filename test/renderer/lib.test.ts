@@ -40,6 +40,7 @@ const ticket = (
   testAccuracy: 0.9,
   finalTestAccuracy: 0.9,
   earlyStopIteration: 10,
+  earlyStopNote: null,
   remainingParams: 1,
   totalParams: 1,
   flops: 1,

@@ -223,7 +223,11 @@ export function ExperimentPage({ id }: { id: string }) {
               </td>
               <td>{pct(t.remainingWeights)}</td>
               <td>{t.trained ? pct(byTicket.get(t.id) ?? null, 2) : 'training…'}</td>
-              <td>{t.earlyStopIteration ?? '–'}</td>
+              <td title={t.earlyStopNote ?? undefined}>
+                {t.earlyStopNote
+                  ? `${t.earlyStopIteration} (untrained)`
+                  : (t.earlyStopIteration ?? '–')}
+              </td>
               <td>{duration(t.wallTimeMs)}</td>
             </tr>
           ))}

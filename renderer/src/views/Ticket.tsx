@@ -260,6 +260,11 @@ export function TicketPage({ id }: { id: string }) {
         {ticket.remainingParams.toLocaleString()} / {ticket.totalParams.toLocaleString()} parameters
         · {ticket.flops.toLocaleString()} FLOPs
       </p>
+      {ticket.earlyStopNote && (
+        <p className="error" role="note" aria-label="Early stop">
+          Note: {ticket.earlyStopNote}.
+        </p>
+      )}
       <p>
         Parent:{' '}
         {parent ? (
@@ -309,7 +314,12 @@ export function TicketPage({ id }: { id: string }) {
                   ]
                 : [];
             }),
-            ['early-stop iteration', String(ticket.earlyStopIteration ?? '–')],
+            [
+              'early-stop iteration',
+              ticket.earlyStopNote
+                ? `${ticket.earlyStopIteration} (untrained: training never improved validation loss)`
+                : String(ticket.earlyStopIteration ?? '–'),
+            ],
             ['remaining weights', `${pct(ticket.remainingWeights, 2)} of prunable`],
             [
               'parameters',
