@@ -91,6 +91,11 @@ export class SlurmTarget implements RemoteTarget {
     return process;
   }
 
+  close() {
+    for (const p of this.attached.values()) p.kill();
+    this.unsubmitted.length = 0;
+  }
+
   log(jobId: string | null, level: 'info' | 'warn' | 'error', message: string) {
     this.options.emit({ type: 'log', jobId, level, message });
   }
@@ -168,6 +173,8 @@ class SlurmJobProcess implements WorkerProcess {
   private requested: 'paused' | 'cancelled' | null = null;
   /** consecutive polls that found the job ended (one may catch Slurm mid-requeue) */
   private endedPolls = 0;
+  /** its end is stored: only its Slurm state is followed, until Slurm says it ended */
+  private finished = false;
   closed = false;
 
   constructor(
@@ -270,14 +277,15 @@ class SlurmJobProcess implements WorkerProcess {
           phase: `Slurm ${seen.state}${seen.reason ? ` (${seen.reason})` : ''}`,
         });
     }
-    if (this.ingest()) {
+    const ended = seen.state === 'UNKNOWN' || slurm.hasEnded(seen.state);
+    this.endedPolls = ended ? this.endedPolls + 1 : 0;
+    if (!this.finished) this.finished = this.ingest();
+    if (this.endedPolls < 2) return;
+    if (this.finished) {
       this.closed = true;
       this.target.detach(this.jobId);
       return;
     }
-    const ended = seen.state === 'UNKNOWN' || slurm.hasEnded(seen.state);
-    this.endedPolls = ended ? this.endedPolls + 1 : 0;
-    if (this.endedPolls < 2) return;
     if (this.requested) {
       this.deliverEnd({ type: 'finished', jobId: this.jobId, outcome: this.requested });
       return;

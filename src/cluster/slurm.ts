@@ -59,6 +59,8 @@ export function sbatchOptions(target: SlurmTargetSpec): string[] {
     // B: the warning goes to the batch shell, which is the worker itself (exec).
     `--signal=B:USR1@${target.warnSeconds}`,
     '--requeue',
+    // a requeued job's output goes on after its earlier attempts' instead of replacing it
+    '--open-mode=append',
     '--ntasks=1',
     ...target.extraSbatch,
   ];

@@ -51,6 +51,8 @@ export interface RemoteTarget {
   start(job: StartJob): WorkerProcess;
   /** stops the job where it may still run unattended (its host died), e.g. on cancel */
   stopDetached(jobId: string): void;
+  /** stops following its jobs (they run on; the next host attaches to them) */
+  close(): void;
 }
 
 const HEARTBEAT_MS = 2000;
@@ -422,6 +424,7 @@ export class Scheduler {
       slot.worker?.kill();
       slot.worker = null;
     }
+    this.options.remote?.close();
     this.lock?.release();
   }
 
