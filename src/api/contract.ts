@@ -469,6 +469,12 @@ export const METHODS = {
     z.object({ sweep: SweepView, cost: SweepCost, jobs: z.array(JobView) }),
   ),
   'sweeps.list': method(z.strictObject({}), z.array(SweepView)),
+  /** the data folder's settings: where sweeps without a target of their own run */
+  'settings.get': method(z.strictObject({}), z.object({ computeTarget: ComputeTarget })),
+  'settings.set': method(
+    z.strictObject({ computeTarget: ComputeTarget }),
+    z.object({ computeTarget: ComputeTarget }),
+  ),
   'sweeps.get': method(z.strictObject({ id }), SweepView),
   'jobs.start': method(
     z.strictObject({

@@ -40,6 +40,9 @@ Usage:
       costs, then runs (or continues) every experiment it expands to, on its target
       (this machine's workers, or Slurm: "target": {"kind": "slurm", ...}).
   ticketlab sweeps [--json] [--data-dir DIR]
+  ticketlab target [local | <slurm-target.json>] [--data-dir DIR]
+      Shows, or sets, where sweeps without a "target" of their own run, e.g.
+      {"kind": "slurm", "partition": "gpu", "timeLimit": "04:00:00", "gpus": 1}.
   ticketlab worker --job <folder>
       The compute worker of one cluster job (run by its Slurm batch script on a node):
       trains from the job folder's start.json and appends its reports to messages.jsonl.
@@ -79,6 +82,7 @@ const COMMANDS = [
   'sweep',
   'sweeps',
   'worker',
+  'target',
 ];
 /** Rows are printed as tickets finish, so the level table has fixed column widths. */
 const RUN_WIDTHS = [5, 13, 8, 9, 10, 9];
@@ -313,6 +317,17 @@ async function cmdSweeps(lab: Lab, options: Map<string, string | true>): Promise
         ]),
       ),
     );
+  return 0;
+}
+
+async function cmdTarget(lab: Lab, value: string | undefined): Promise<number> {
+  const { computeTarget } =
+    value === undefined
+      ? await lab.invoke('settings.get', {})
+      : await lab.invoke('settings.set', {
+          computeTarget: value === 'local' ? { kind: 'local' } : readJson(value),
+        });
+  out(JSON.stringify(computeTarget, null, 2));
   return 0;
 }
 
@@ -663,6 +678,8 @@ export async function main(argv: string[]): Promise<number> {
         return await cmdSweep(lab, rest[0], options);
       case 'sweeps':
         return await cmdSweeps(lab, options);
+      case 'target':
+        return await cmdTarget(lab, rest[0]);
       default:
         throw new Error(`command "${command}" has no handler`);
     }

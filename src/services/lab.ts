@@ -29,9 +29,10 @@ import { exportResults, exportTicket } from './exports.ts';
 import { createTransfers, transferMatrix } from './transfer.ts';
 import { removedUnits } from '../pruning/mask.ts';
 import { getClusterJob, type ClusterJobRow } from '../store/cluster-jobs.ts';
-import { sweepMembers } from '../store/sweeps.ts';
+import { setSetting, sweepMembers } from '../store/sweeps.ts';
 import {
   createSweep,
+  defaultTarget,
   listSweepViews,
   planSweep,
   requireSweep,
@@ -389,6 +390,11 @@ export class Lab {
         return { sweep: sweepView(store, row), cost: plan.cost, jobs };
       },
       'sweeps.list': () => listSweepViews(store),
+      'settings.get': () => ({ computeTarget: defaultTarget(store) }),
+      'settings.set': ({ computeTarget }) => {
+        setSetting(store, 'computeTarget', computeTarget);
+        return { computeTarget: defaultTarget(store) };
+      },
       'sweeps.get': ({ id }) => sweepView(store, requireSweep(store, id)),
       'jobs.start': ({ experimentId, autoResume }) => {
         experimentSummary(store, experimentId);
