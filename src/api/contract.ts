@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { JobStateSchema } from './events.ts';
+import { ComputeTarget } from './sweep.ts';
 
 /**
  * The one API contract (DESIGN.md "One contract, three transports"): every operation the
@@ -124,8 +125,61 @@ export const JobView = z.object({
   error: z.string().nullable(),
   checkpointIteration: z.number().int().nullable(),
   autoResume: z.boolean(),
+  /** a job on a cluster: its scheduler's id and state (null for the local worker pool) */
+  cluster: z
+    .object({
+      kind: z.literal('slurm'),
+      /** null until submitted */
+      jobId: z.string().nullable(),
+      /** Slurm's state, e.g. PENDING, RUNNING, COMPLETED, CANCELLED, TIMEOUT, PREEMPTED, NODE_FAIL */
+      state: z.string().nullable(),
+      /** why it is pending (e.g. Resources, Priority), or how it ended */
+      reason: z.string().nullable(),
+    })
+    .nullable(),
   createdAt: z.string(),
   updatedAt: z.string(),
+});
+
+/** What a sweep costs: counted from its specs and this data folder's datasets. */
+export const SweepCost = z.object({
+  experiments: z.number().int(),
+  /** of those, already in the data folder (found by spec hash: not created again) */
+  stored: z.number().int(),
+  /** trainings (a level's ticket or control) in all its experiments, and those not yet stored */
+  runs: z.number().int(),
+  runsLeft: z.number().int(),
+  /**
+   * training iterations, counting each run at its spec's full training duration: an
+   * estimate (an upper bound), since runs rewound to iteration k train T−k
+   */
+  iterations: z.number().int(),
+  iterationsLeft: z.number().int(),
+  iterationsAreEstimate: z.boolean(),
+});
+
+export const SweepView = z.object({
+  id: z.string(),
+  name: z.string(),
+  specHash: z.string(),
+  axes: z.record(z.string(), z.array(z.unknown())),
+  target: ComputeTarget,
+  experiments: z.array(
+    z.object({
+      /** axis path → the value this experiment takes */
+      point: z.record(z.string(), z.unknown()),
+      experiment: ExperimentSummary,
+      runs: z.number().int(),
+      runsDone: z.number().int(),
+    }),
+  ),
+  /** experiment status → how many of its experiments are in it */
+  statusCounts: z.record(z.string(), z.number().int()),
+  runs: z.number().int(),
+  runsDone: z.number().int(),
+  /** runsDone / runs */
+  progress: fraction,
+  createdAt: z.string(),
 });
 
 export const DatasetView = z.object({
@@ -397,6 +451,37 @@ export const METHODS = {
       ),
     }),
   ),
+  'sweeps.plan': method(
+    z.strictObject({ spec: z.unknown() }),
+    z.object({
+      cost: SweepCost,
+      experiments: z.array(
+        z.object({
+          point: z.record(z.string(), z.unknown()),
+          name: z.string(),
+          specHash: z.string(),
+          /** the stored experiment with this spec, if any */
+          existingId: z.string().nullable(),
+        }),
+      ),
+    }),
+  ),
+  'sweeps.create': method(
+    z.strictObject({
+      spec: z.unknown(),
+      /** queue every experiment not yet done, on the sweep's compute target */
+      start: z.boolean().default(true),
+    }),
+    z.object({ sweep: SweepView, cost: SweepCost, jobs: z.array(JobView) }),
+  ),
+  'sweeps.list': method(z.strictObject({}), z.array(SweepView)),
+  /** the data folder's settings: where sweeps without a target of their own run */
+  'settings.get': method(z.strictObject({}), z.object({ computeTarget: ComputeTarget })),
+  'settings.set': method(
+    z.strictObject({ computeTarget: ComputeTarget }),
+    z.object({ computeTarget: ComputeTarget }),
+  ),
+  'sweeps.get': method(z.strictObject({ id }), SweepView),
   'jobs.start': method(
     z.strictObject({
       experimentId: id,

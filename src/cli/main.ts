@@ -35,6 +35,19 @@ Usage:
       An experiment's results: csv writes a folder (tickets, runs, metrics),
       json and lineage a file. Existing files are only replaced with --force.
 
+  ticketlab sweep <sweep.json> [--dry-run] [--concurrency N] [--data-dir DIR]
+      A base spec and axes ({"base": {...}, "axes": {"seed": [0, 1, 2]}}): prints what it
+      costs, then runs (or continues) every experiment it expands to, on its target
+      (this machine's workers, or Slurm: "target": {"kind": "slurm", ...}).
+  ticketlab sweeps [--json] [--data-dir DIR]
+  ticketlab target [local | <slurm-target.json>] [--data-dir DIR]
+      Shows, or sets, where sweeps without a "target" of their own run, e.g.
+      {"kind": "slurm", "partition": "gpu", "timeLimit": "04:00:00", "gpus": 1}.
+  ticketlab worker --job <folder>
+      The compute worker of one cluster job (run by its Slurm batch script on a node):
+      trains from the job folder's start.json and appends its reports to messages.jsonl.
+      Never opens the database.
+
   ticketlab doctor [--json] [--data-dir DIR]
       What this machine gives TicketLab: backend, native kernels and their libraries,
       threads, Electron, Chromium, GPU, the data folder and its free disk.
@@ -53,6 +66,7 @@ const VALUED = [
   'weights',
   'to',
   'duration',
+  'job',
 ] as const;
 const COMMANDS = [
   'run',
@@ -65,6 +79,10 @@ const COMMANDS = [
   'export',
   'serve',
   'doctor',
+  'sweep',
+  'sweeps',
+  'worker',
+  'target',
 ];
 /** Rows are printed as tickets finish, so the level table has fixed column widths. */
 const RUN_WIDTHS = [5, 13, 8, 9, 10, 9];
@@ -167,20 +185,23 @@ function printLevelHeader(lab: Lab, experiment: { id: string; name: string }) {
   );
 }
 
+function readJson(path: string): unknown {
+  try {
+    // Editors on Windows (Notepad, PowerShell's Out-File) start UTF-8 files with a byte
+    // order mark, which JSON.parse refuses; it carries no content, so it is dropped.
+    return JSON.parse(readFileSync(path, 'utf8').replace(/^\uFEFF/, ''));
+  } catch (e) {
+    throw new Error(`${path}: ${(e as Error).message}`);
+  }
+}
+
 async function cmdRun(
   lab: Lab,
   specPath: string | undefined,
   options: Map<string, string | true>,
 ): Promise<number> {
   if (!specPath) throw new Error('run needs a spec file: ticketlab run <spec.json>');
-  let spec: unknown;
-  try {
-    // Editors on Windows (Notepad, PowerShell's Out-File) start UTF-8 files with a byte
-    // order mark, which JSON.parse refuses; it carries no content, so it is dropped.
-    spec = JSON.parse(readFileSync(specPath, 'utf8').replace(/^\uFEFF/, ''));
-  } catch (e) {
-    throw new Error(`${specPath}: ${(e as Error).message}`);
-  }
+  const spec = readJson(specPath);
   const { experiment, created } = await lab.invoke('experiments.create', {
     spec,
     newReplicate: options.has('new-replicate'),
@@ -200,6 +221,114 @@ async function cmdRun(
     );
   printLevelHeader(lab, experiment);
   return watchJob(lab, job.id, experiment.id);
+}
+
+async function cmdSweep(
+  lab: Lab,
+  path: string | undefined,
+  options: Map<string, string | true>,
+): Promise<number> {
+  if (!path) throw new Error('sweep needs a sweep file: ticketlab sweep <sweep.json>');
+  const spec = readJson(path);
+  const plan = await lab.invoke('sweeps.plan', { spec });
+  const c = plan.cost;
+  out(
+    `Sweep of ${c.experiments} experiments (${c.stored} already stored): ${c.runs} trainings, ${c.runsLeft} left.`,
+  );
+  out(
+    `Training iterations: ${c.iterationsLeft} left of ${c.iterations}${c.iterationsAreEstimate ? ' (an estimate, an upper bound: rewound levels train fewer)' : ''}.`,
+  );
+  if (options.has('dry-run')) {
+    out('');
+    out(
+      table(
+        ['experiment', 'spec hash', 'stored as'],
+        plan.experiments.map((e) => [
+          Object.entries(e.point)
+            .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+            .join(' ') || e.name,
+          e.specHash.slice(0, 12),
+          e.existingId ?? '-',
+        ]),
+      ),
+    );
+    out('Dry run: nothing was stored or started.');
+    return 0;
+  }
+  const { sweep, jobs } = await lab.invoke('sweeps.create', { spec, start: true });
+  out(`Sweep ${sweep.id}: ${sweep.name} — on ${sweep.target.kind}`);
+  out(`Data folder: ${lab.store.dataDir}`);
+  if (jobs.length === 0) {
+    out('Every experiment of it is done. See it with: ticketlab sweeps');
+    return 0;
+  }
+  let pausing = false;
+  const onSigint = () => {
+    if (pausing) process.exit(130);
+    pausing = true;
+    process.stderr.write(
+      '\nPausing the local jobs (checkpoints keep them); cluster jobs run on — run the sweep again to follow them. Ctrl-C again to quit at once.\n',
+    );
+    for (const j of jobs) if (!j.cluster) lab.scheduler.pause(j.id);
+  };
+  process.on('SIGINT', onSigint);
+  const unsubscribe = lab.subscribe((e) => {
+    if (e.type === 'ticket.created')
+      out(
+        `${e.experimentId}  level ${e.level} ${e.method}  ${percent(e.remainingWeights)} weights  test ${percent(e.testAccuracy, 2)}`,
+      );
+    else if (e.type === 'job.state' && e.state !== 'running' && e.state !== 'queued')
+      out(`${e.experimentId}  ${e.state}${e.error ? `: ${e.error}` : ''}`);
+  });
+  try {
+    const ended = await Promise.all(jobs.map((j) => lab.scheduler.wait(j.id)));
+    const view = await lab.invoke('sweeps.get', { id: sweep.id });
+    out(
+      `Sweep ${sweep.id}: ${view.runsDone}/${view.runs} trainings stored; ${Object.entries(
+        view.statusCounts,
+      )
+        .map(([k, n]) => `${n} ${k}`)
+        .join(', ')}.`,
+    );
+    return ended.every((j) => j.state === 'done') ? 0 : pausing ? 130 : 1;
+  } finally {
+    unsubscribe();
+    process.off('SIGINT', onSigint);
+  }
+}
+
+async function cmdSweeps(lab: Lab, options: Map<string, string | true>): Promise<number> {
+  const sweeps = await lab.invoke('sweeps.list', {});
+  if (options.has('json')) out(JSON.stringify(sweeps, null, 2));
+  else if (sweeps.length === 0) out('No sweeps.');
+  else
+    out(
+      table(
+        ['sweep', 'name', 'target', 'experiments', 'status', 'progress'],
+        sweeps.map((s) => [
+          s.id,
+          s.name,
+          s.target.kind,
+          String(s.experiments.length),
+          Object.entries(s.statusCounts)
+            .map(([k, n]) => `${n} ${k}`)
+            .join(', '),
+          `${percent(s.progress, 0)} (${s.runsDone}/${s.runs})`,
+        ]),
+      ),
+    );
+  return 0;
+}
+
+async function cmdTarget(lab: Lab, value: string | undefined): Promise<number> {
+  const { computeTarget } =
+    value === undefined
+      ? await lab.invoke('settings.get', {})
+      : await lab.invoke('settings.set', {
+          computeTarget: value === 'local' ? { kind: 'local' } : readJson(value),
+        });
+  out(JSON.stringify(computeTarget, null, 2));
+  return 0;
 }
 
 async function cmdResume(lab: Lab, jobId: string | undefined): Promise<number> {
@@ -522,6 +651,14 @@ export async function main(argv: string[]): Promise<number> {
     });
   if (command === 'serve') return await cmdServe(openLab, options);
   if (command === 'doctor') return await cmdDoctor(dataDir(options), options);
+  if (command === 'worker') {
+    const folder = options.get('job');
+    if (typeof folder !== 'string')
+      throw new Error('worker needs its job folder: ticketlab worker --job <folder>');
+    // Imported here: a node's worker loads the engine, never the store or the app.
+    const { runNodeWorker } = await import('../cluster/node-worker.ts');
+    return await runNodeWorker(resolve(folder));
+  }
   const lab = openLab();
   try {
     switch (command) {
@@ -541,6 +678,12 @@ export async function main(argv: string[]): Promise<number> {
         return await cmdTransfer(lab, rest[0], options);
       case 'export':
         return await cmdExport(lab, rest[0], options);
+      case 'sweep':
+        return await cmdSweep(lab, rest[0], options);
+      case 'sweeps':
+        return await cmdSweeps(lab, options);
+      case 'target':
+        return await cmdTarget(lab, rest[0]);
       default:
         throw new Error(`command "${command}" has no handler`);
     }

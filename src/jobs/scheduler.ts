@@ -2,6 +2,7 @@ import { availableParallelism, hostname } from 'node:os';
 import { join } from 'node:path';
 import type { ApiEvent } from '../api/events.ts';
 import { replicateSeed, resolveSpec, type ResolvedSpec } from '../api/spec.ts';
+import type { ComputeTargetSpec } from '../api/sweep.ts';
 import { isTicketLabError, TicketLabError } from '../core/errors.ts';
 import { runKey } from '../core/run-key.ts';
 import type { TicketMethod } from '../core/vocabulary.ts';
@@ -25,11 +26,33 @@ export interface SchedulerOptions {
   staleMs?: number;
   /** starts of one job after which a crashing job is failed instead of resumed */
   maxAttempts?: number;
+  /** where jobs with a cluster target run (they take no local worker slot) */
+  remote?: RemoteTarget;
   /**
    * true for a long-lived host (browser mode, desktop app): runs every queued job and
    * requeues recovered ones. false for the CLI: runs only the jobs it was asked to.
    */
   runAll?: boolean;
+}
+
+/**
+ * A compute target other than this host's worker pool (a Slurm cluster): the seam between
+ * the scheduler and src/cluster. The scheduler queues, claims and stores as for a local job;
+ * the target runs the job elsewhere and delivers its worker's reports through the same
+ * WorkerProcess interface (send: pause and cancel; onExit: its job ended without a
+ * 'finished' report).
+ */
+export interface RemoteTarget {
+  /** records, when a job is first queued, that it runs on this target */
+  assign(job: JobRow, target: ComputeTargetSpec): void;
+  /** whether the job runs on this target */
+  runs(jobId: string): boolean;
+  /** submits the job, or attaches to it where it is still running from before */
+  start(job: StartJob): WorkerProcess;
+  /** stops the job where it may still run unattended (its host died), e.g. on cancel */
+  stopDetached(jobId: string): void;
+  /** stops following its jobs (they run on; the next host attaches to them) */
+  close(): void;
 }
 
 const HEARTBEAT_MS = 2000;
@@ -41,6 +64,8 @@ interface Slot {
   backend: { name: string; device: string } | null;
   jobId: string | null;
   pending: StartJob | null;
+  /** a slot of the remote target: one per job, made when it starts and dropped when it ends */
+  remote: boolean;
 }
 
 /** The phase a job shows while its compute worker loads the backend. */
@@ -109,6 +134,7 @@ export class Scheduler {
       backend: null,
       jobId: null,
       pending: null,
+      remote: false,
     }));
     this.heartbeat = setInterval(() => this.beat(), HEARTBEAT_MS);
     this.heartbeat.unref();
@@ -251,8 +277,14 @@ export class Scheduler {
     return true;
   }
 
-  /** Queues a job for the experiment, or returns the one it already has. */
-  enqueue(experimentId: string, { autoResume = true } = {}): JobRow {
+  /**
+   * Queues a job for the experiment, or returns the one it already has. `target` sends a
+   * new job to a cluster (a job already queued keeps the target it has).
+   */
+  enqueue(
+    experimentId: string,
+    { autoResume = true, target }: { autoResume?: boolean; target?: ComputeTargetSpec } = {},
+  ): JobRow {
     const existing = this.store.activeJobOf(experimentId);
     if (existing) {
       if (existing.state === 'running') {
@@ -268,7 +300,18 @@ export class Scheduler {
       this.pump();
       return this.store.getJob(existing.id)!;
     }
-    const job = this.store.insertJob(experimentId, 'imp', autoResume);
+    const job = this.store.transaction(() => {
+      const inserted = this.store.insertJob(experimentId, 'imp', autoResume);
+      if (target && target.kind !== 'local') {
+        if (!this.options.remote)
+          throw new TicketLabError(
+            'INVALID_INPUT',
+            `This host has no ${target.kind} target; run the sweep locally or from a host that has one.`,
+          );
+        this.options.remote.assign(inserted, target);
+      }
+      return inserted;
+    });
     this.mine.add(job.id);
     this.emit({ type: 'job.state', jobId: job.id, experimentId, state: 'queued', error: null });
     this.pump();
@@ -344,6 +387,8 @@ export class Scheduler {
     if (job.state === 'running') {
       this.slots.find((s) => s.jobId === id)?.worker?.send({ type: 'cancel', jobId: id });
     } else if (!TERMINAL.includes(job.state)) {
+      // A cluster job whose host died may still run there, unattended.
+      if (this.options.remote?.runs(id)) this.options.remote.stopDetached(id);
       this.dropCheckpoint(job);
       this.setState(job, 'cancelled');
       this.store.setExperimentStatus(
@@ -372,7 +417,8 @@ export class Scheduler {
     if (this.closing) return;
     this.closing = true;
     if (pauseRunning) {
-      const running = this.slots.filter((s) => s.jobId).map((s) => s.jobId!);
+      // Cluster jobs run on without this host: the next host attaches to them again.
+      const running = this.slots.filter((s) => s.jobId && !s.remote).map((s) => s.jobId!);
       for (const id of running) this.pause(id);
       await Promise.all(running.map((id) => this.wait(id)));
     }
@@ -382,6 +428,7 @@ export class Scheduler {
       slot.worker?.kill();
       slot.worker = null;
     }
+    this.options.remote?.close();
     this.lock?.release();
   }
 
@@ -399,26 +446,52 @@ export class Scheduler {
 
   private pump() {
     if (this.closing) return;
-    for (const slot of this.slots) {
-      if (slot.jobId) continue;
-      const next = this.store
-        .listJobs(['queued'])
-        .find((j) => this.options.runAll || this.mine.has(j.id));
-      if (!next) return;
+    for (const next of this.store.listJobs(['queued'])) {
+      if (!this.options.runAll && !this.mine.has(next.id)) continue;
+      const remote = this.options.remote?.runs(next.id) ?? false;
+      // A cluster job takes a slot of its own; a local one waits for a free worker.
+      const slot = remote
+        ? this.remoteSlot()
+        : this.slots.find((s) => !s.remote && !s.jobId && !s.pending);
+      if (!slot) continue;
       try {
         this.lock ??= HostLock.acquire(this.store.dataDir);
         // Another host on the same data folder may take it first.
-        if (!this.store.claimJob(next.id, this.owner, this.lock.name, next.attempt + 1)) continue;
+        if (!this.store.claimJob(next.id, this.owner, this.lock.name, next.attempt + 1)) {
+          this.release(slot);
+          continue;
+        }
         this.dispatch(slot, this.store.getJob(next.id)!);
       } catch (e) {
         if (!isDiskFull(e)) throw e;
         // Starting it needs writes the disk cannot take: stop here, saying why.
         slot.jobId = null;
+        this.release(slot);
         this.live.delete(next.id);
         this.settle(next, 'paused', diskFullError(this.store.dataDir).message);
         return;
       }
     }
+  }
+
+  private remoteSlot(): Slot {
+    const slot: Slot = {
+      worker: null,
+      ready: true,
+      backend: null,
+      jobId: null,
+      pending: null,
+      remote: true,
+    };
+    this.slots.push(slot);
+    return slot;
+  }
+
+  /** Drops a remote slot whose job has ended (local slots stay for the next job). */
+  private release(slot: Slot) {
+    if (!slot.remote) return;
+    const i = this.slots.indexOf(slot);
+    if (i >= 0) this.slots.splice(i, 1);
   }
 
   private resumeRef(experimentId: string, job: JobRow): ResumeRef {
@@ -515,6 +588,10 @@ export class Scheduler {
       lastAccuracy: null,
       halted: null,
     });
+    if (slot.remote) {
+      this.attach(slot, this.options.remote!.start(start));
+      return;
+    }
     if (!slot.worker) this.startWorker(slot);
     if (slot.ready) slot.worker!.send(start);
     else {
@@ -527,11 +604,16 @@ export class Scheduler {
 
   private startWorker(slot: Slot) {
     // Each worker's kernels get an equal share of the cores (one thread at least).
-    const threads = Math.max(1, Math.floor(availableParallelism() / this.slots.length));
+    const local = this.slots.filter((s) => !s.remote).length;
+    const threads = Math.max(1, Math.floor(availableParallelism() / local));
     const worker = this.factory({
       TICKETLAB_BLOBS: this.store.blobs.root,
       TICKETLAB_THREADS: process.env.TICKETLAB_THREADS ?? String(threads),
     });
+    this.attach(slot, worker);
+  }
+
+  private attach(slot: Slot, worker: WorkerProcess) {
     slot.worker = worker;
     slot.ready = false;
     worker.onMessage((m) => this.handle(slot, m));
@@ -542,6 +624,7 @@ export class Scheduler {
       const id = slot.jobId;
       slot.jobId = null;
       slot.pending = null;
+      this.release(slot);
       if (id && !this.closed) {
         const job = this.store.getJob(id)!;
         const why = `The compute worker stopped unexpectedly (${signal ?? `exit code ${code}`}).`;
@@ -605,7 +688,10 @@ export class Scheduler {
       const live = this.live.get(job.id);
       if (m.type === 'finished' || !live) {
         // The worker is done with it already: end it now.
-        if (slot.jobId === job.id) slot.jobId = null;
+        if (slot.jobId === job.id) {
+          slot.jobId = null;
+          this.release(slot);
+        }
         this.live.delete(job.id);
         this.settle(job, halted.state, halted.message);
         this.pump();
@@ -806,6 +892,7 @@ export class Scheduler {
         return;
       case 'finished': {
         slot.jobId = null;
+        this.release(slot);
         this.live.delete(job.id);
         // A worker whose blob write found the disk full stops as failed with DISK_FULL:
         // that, like a report the host could not store, pauses the job. Everything stored

@@ -1,5 +1,5 @@
 import { METHOD_SPECS } from '../api/methods.ts';
-import { checkAugmentation, checkDurations, resolveSpec } from '../api/spec.ts';
+import { checkAugmentation, checkDurations, resolveSpec, type ResolvedSpec } from '../api/spec.ts';
 import { specHash } from '../api/spec-hash.ts';
 import { TicketLabError } from '../core/errors.ts';
 import type { z } from 'zod';
@@ -32,15 +32,7 @@ export function createExperiment(
   input: unknown,
   options: { newReplicate?: boolean } = {},
 ): CreateResult {
-  const spec = resolveSpec(input);
-  const dataset = getDatasetRow(store, spec.dataset); // fails early, naming the known datasets
-  // Refused here rather than failing in the worker: an empty training split, endless durations.
-  const { train } = splitCounts(dataset.trainCount, spec.validationFraction, dataset.name);
-  const batchSize = Math.min(spec.training.batchSize, train);
-  checkDurations(spec, iterationsPerEpoch(train, batchSize));
-  checkAugmentation(spec.training, dataset.inputShape, dataset.name);
-  if (spec.method === 'transfer') checkTransferSpec(store, spec);
-  const hash = specHash(spec);
+  const { spec, hash } = checkSpec(store, input);
   const existing = store.findExperimentsByHash(hash);
   if (existing.length > 0 && !options.newReplicate)
     return { experiment: existing[0]!, created: false };
@@ -55,6 +47,30 @@ export function createExperiment(
     model: spec.model,
   });
   return { experiment, created: true };
+}
+
+export interface CheckedSpec {
+  spec: ResolvedSpec;
+  hash: string;
+  /** training iterations in one epoch of its dataset's training split */
+  iterationsPerEpoch: number;
+}
+
+/**
+ * Validates a spec against this data folder without storing anything: its dataset exists,
+ * its training split is not empty, its durations are finite, a transfer's source exists.
+ */
+export function checkSpec(store: Store, input: unknown): CheckedSpec {
+  const spec = resolveSpec(input);
+  const dataset = getDatasetRow(store, spec.dataset); // fails early, naming the known datasets
+  // Refused here rather than failing in the worker: an empty training split, endless durations.
+  const { train } = splitCounts(dataset.trainCount, spec.validationFraction, dataset.name);
+  const batchSize = Math.min(spec.training.batchSize, train);
+  const perEpoch = iterationsPerEpoch(train, batchSize);
+  checkDurations(spec, perEpoch);
+  checkAugmentation(spec.training, dataset.inputShape, dataset.name);
+  if (spec.method === 'transfer') checkTransferSpec(store, spec);
+  return { spec, hash: specHash(spec), iterationsPerEpoch: perEpoch };
 }
 
 // ── read side: the shapes of the contract (and of `ticketlab ls/show --json`) ──

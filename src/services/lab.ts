@@ -14,6 +14,7 @@ import {
 import type { SequencedEvent } from '../api/events.ts';
 import { ApiError, type Transport } from '../api/client.ts';
 import { TicketLabError } from '../core/errors.ts';
+import { SlurmTarget } from '../cluster/slurm-target.ts';
 import { Scheduler } from '../jobs/scheduler.ts';
 import type { WorkerFactory } from '../jobs/worker-host.ts';
 import { Store, type DatasetRow, type JobRow } from '../store/store.ts';
@@ -27,6 +28,17 @@ import { EventBus } from './events.ts';
 import { exportResults, exportTicket } from './exports.ts';
 import { createTransfers, transferMatrix } from './transfer.ts';
 import { removedUnits } from '../pruning/mask.ts';
+import { getClusterJob, type ClusterJobRow } from '../store/cluster-jobs.ts';
+import { setSetting, sweepMembers } from '../store/sweeps.ts';
+import {
+  createSweep,
+  defaultTarget,
+  listSweepViews,
+  planSweep,
+  requireSweep,
+  sweepView,
+  targetOfSweep,
+} from './sweeps.ts';
 import {
   createExperiment,
   experimentSummary,
@@ -42,13 +54,15 @@ export interface LabOptions {
   /** long-lived hosts (server, desktop) run every queued job; the CLI only its own */
   runAll?: boolean;
   staleMs?: number;
+  /** how often cluster jobs' states and reports are read (ms) */
+  clusterPollMs?: number;
 }
 
 type Handlers = {
   [M in MethodName]: (args: MethodArgs<M>) => MethodOutput<M> | Promise<MethodOutput<M>>;
 };
 
-function jobView(j: JobRow): z.output<typeof JobView> {
+function jobView(j: JobRow, cluster: ClusterJobRow | undefined): z.output<typeof JobView> {
   return {
     id: j.id,
     experimentId: j.experimentId,
@@ -59,6 +73,14 @@ function jobView(j: JobRow): z.output<typeof JobView> {
     error: j.error,
     checkpointIteration: j.checkpointIteration,
     autoResume: j.autoResume,
+    cluster: cluster
+      ? {
+          kind: 'slurm',
+          jobId: cluster.clusterJobId,
+          state: cluster.clusterState,
+          reason: cluster.clusterReason,
+        }
+      : null,
     createdAt: j.createdAt,
     updatedAt: j.updatedAt,
   };
@@ -107,6 +129,11 @@ export class Lab {
       concurrency: options.concurrency,
       runAll: options.runAll,
       staleMs: options.staleMs,
+      remote: new SlurmTarget({
+        store,
+        emit: (e) => this.events.emit(e),
+        pollMs: options.clusterPollMs,
+      }),
     });
     this.handlers = this.makeHandlers();
   }
@@ -164,6 +191,7 @@ export class Lab {
   private makeHandlers(): Handlers {
     const store = this.store;
     const scheduler = this.scheduler;
+    const view = (j: JobRow) => jobView(j, getClusterJob(store, j.id));
     return {
       'experiments.list': ({ limit, offset, search, status, tag }) =>
         listExperiments(store, { search, status, tag }, limit, offset),
@@ -171,7 +199,7 @@ export class Lab {
       'experiments.create': ({ spec, newReplicate, start }) => {
         const { experiment, created } = createExperiment(store, spec, { newReplicate });
         const job =
-          start && experiment.status !== 'done' ? jobView(scheduler.enqueue(experiment.id)) : null;
+          start && experiment.status !== 'done' ? view(scheduler.enqueue(experiment.id)) : null;
         return { experiment: experimentSummary(store, experiment.id), created, job };
       },
       'experiments.duplicate': ({ id }) => {
@@ -304,7 +332,7 @@ export class Lab {
           created: made.map(({ created }) => created),
           jobs: made.map(({ experiment }) =>
             start && store.getExperiment(experiment.id)!.status !== 'done'
-              ? jobView(scheduler.enqueue(experiment.id))
+              ? view(scheduler.enqueue(experiment.id))
               : null,
           ),
         };
@@ -338,14 +366,44 @@ export class Lab {
           samples,
         };
       },
+      'sweeps.plan': ({ spec }) => {
+        const plan = planSweep(store, spec);
+        return {
+          cost: plan.cost,
+          experiments: plan.experiments.map((e) => ({
+            point: e.values,
+            name: e.name,
+            specHash: e.hash,
+            existingId: e.existingId,
+          })),
+        };
+      },
+      'sweeps.create': ({ spec, start }) => {
+        const plan = planSweep(store, spec);
+        const row = createSweep(store, plan);
+        const target = targetOfSweep(store, row);
+        const jobs = start
+          ? sweepMembers(store, row.id)
+              .filter((m) => store.getExperiment(m.experimentId)!.status !== 'done')
+              .map((m) => view(scheduler.enqueue(m.experimentId, { target })))
+          : [];
+        return { sweep: sweepView(store, row), cost: plan.cost, jobs };
+      },
+      'sweeps.list': () => listSweepViews(store),
+      'settings.get': () => ({ computeTarget: defaultTarget(store) }),
+      'settings.set': ({ computeTarget }) => {
+        setSetting(store, 'computeTarget', computeTarget);
+        return { computeTarget: defaultTarget(store) };
+      },
+      'sweeps.get': ({ id }) => sweepView(store, requireSweep(store, id)),
       'jobs.start': ({ experimentId, autoResume }) => {
         experimentSummary(store, experimentId);
-        return jobView(scheduler.enqueue(experimentId, { autoResume }));
+        return view(scheduler.enqueue(experimentId, { autoResume }));
       },
-      'jobs.pause': ({ jobId }) => jobView(scheduler.pause(jobId)),
-      'jobs.resume': ({ jobId }) => jobView(scheduler.resume(jobId)),
-      'jobs.cancel': ({ jobId }) => jobView(scheduler.cancel(jobId)),
-      'jobs.list': () => scheduler.list().map(jobView),
+      'jobs.pause': ({ jobId }) => view(scheduler.pause(jobId)),
+      'jobs.resume': ({ jobId }) => view(scheduler.resume(jobId)),
+      'jobs.cancel': ({ jobId }) => view(scheduler.cancel(jobId)),
+      'jobs.list': () => scheduler.list().map(view),
       'system.info': () => ({
         backend: scheduler.backend?.name ?? null,
         device: scheduler.backend?.device ?? null,

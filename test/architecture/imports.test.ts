@@ -25,9 +25,11 @@ const ALLOWED: Record<string, string[]> = {
   store: ['core', 'pruning'],
   export: ['core', 'api', 'engine', 'pruning'],
   jobs: ['core', 'api', 'data', 'engine', 'pruning', 'store'],
-  services: ['core', 'api', 'data', 'engine', 'pruning', 'store', 'export', 'jobs'],
+  /** compute targets beyond the local pool (Slurm): submit, watch and run jobs elsewhere */
+  cluster: ['core', 'api', 'data', 'engine', 'pruning', 'store', 'jobs'],
+  services: ['core', 'api', 'data', 'engine', 'pruning', 'store', 'export', 'jobs', 'cluster'],
   server: ['core', 'api', 'services'],
-  cli: ['core', 'api', 'services', 'server'],
+  cli: ['core', 'api', 'services', 'server', 'cluster'],
 };
 
 function sourceFiles(dir: string): string[] {

@@ -1,0 +1,229 @@
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readReports } from '../../src/cluster/job-folder.ts';
+import type { WorkerMessage } from '../../src/jobs/protocol.ts';
+import { Lab } from '../../src/services/lab.ts';
+import { getClusterJob } from '../../src/store/cluster-jobs.ts';
+import { expectCompleteExperiment } from '../jobs/fixtures.ts';
+import { tempDir } from '../helpers.ts';
+import { slurmUnavailable, startOneNodeSlurm, type OneNodeSlurm } from './one-node-slurm.ts';
+
+/**
+ * Sweeps on a real one-node Slurm cluster (started here, stopped after): the host submits,
+ * follows and ingests; the workers on the node never open the database.
+ */
+const unavailable = slurmUnavailable();
+const SLURM = { kind: 'slurm', cpusPerTask: 1, memory: '1000M' } as const;
+const POLL = { clusterPollMs: 300 };
+
+let cluster: OneNodeSlurm;
+beforeAll(async () => {
+  if (unavailable) return;
+  cluster = await startOneNodeSlurm({ cpus: 2, memoryMb: 4000 });
+  // The host's sbatch/squeue/scancel and the batch jobs (sbatch exports the environment)
+  // reach this cluster.
+  Object.assign(process.env, cluster.env);
+}, 120_000);
+afterAll(async () => {
+  await cluster?.stop();
+}, 60_000);
+
+function reportsOf(lab: Lab, jobId: string): WorkerMessage[] {
+  const row = getClusterJob(lab.store, jobId)!;
+  return readReports(join(lab.store.dataDir, row.folder), 0).map((r) => r.message);
+}
+
+/** No ticket twice, every stored run once, and an intact database. */
+function expectSoundStore(dataDir: string) {
+  const db = new Database(join(dataDir, 'ticketlab.db'), { readonly: true });
+  try {
+    expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+    expect(
+      db
+        .prepare(
+          'SELECT experiment_id, level, method, COUNT(*) AS n FROM tickets GROUP BY experiment_id, level, method HAVING n > 1',
+        )
+        .all(),
+    ).toEqual([]);
+    expect(
+      db.prepare('SELECT ticket_id, COUNT(*) AS n FROM runs GROUP BY ticket_id HAVING n > 1').all(),
+    ).toEqual([]);
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * The second attempt's first progress is in the run of the first attempt's last checkpoint,
+ * at or past its iteration: it resumed there rather than from the run's start.
+ */
+function expectResumedFromCheckpoint(reports: WorkerMessage[]) {
+  const second = reports.findIndex((m, i) => m.type === 'ready' && i > 0);
+  expect(second).toBeGreaterThan(0);
+  const lastCheckpoint = reports
+    .slice(0, second)
+    .filter((m) => m.type === 'checkpoint')
+    .at(-1);
+  expect(lastCheckpoint).toBeDefined();
+  const resumed = reports.slice(second).find((m) => m.type === 'progress');
+  expect(resumed).toMatchObject({ run: lastCheckpoint!.run });
+  expect((resumed as { iteration: number }).iteration).toBeGreaterThanOrEqual(
+    (lastCheckpoint as { iteration: number }).iteration,
+  );
+}
+
+describe.skipIf(unavailable)(
+  `a sweep on Slurm${unavailable ? ` (skipped: ${unavailable})` : ''}`,
+  () => {
+    it('runs as one job array, and the host that restarts mid-sweep ingests every report exactly once', async () => {
+      const dataDir = tempDir();
+      const base = {
+        model: 'lenet-300-100',
+        training: { duration: '150it', evalEvery: 50 },
+        pruning: { levels: 1 },
+      };
+      const spec = { name: 'on slurm', base, axes: { seed: [0, 1] }, target: SLURM };
+      let lab = Lab.open({ dataDir, runAll: true, ...POLL });
+      const { sweep, jobs } = await lab.invoke('sweeps.create', { spec });
+      expect(jobs).toHaveLength(2);
+      await expect
+        .poll(async () => (await lab.invoke('jobs.list', {})).map((j) => j.cluster?.jobId ?? ''))
+        .toEqual([expect.stringMatching(/^\d+_0$/), expect.stringMatching(/^\d+_1$/)]);
+      const listed = await lab.invoke('jobs.list', {});
+      expect(listed[0]!.cluster!.jobId!.split('_')[0]).toBe(
+        listed[1]!.cluster!.jobId!.split('_')[0],
+      );
+      // The host goes away once a report is stored; the jobs run on without it.
+      await expect
+        .poll(() => getClusterJob(lab.store, jobs[0]!.id)!.ingestedBytes, { timeout: 120_000 })
+        .toBeGreaterThan(0);
+      await lab.close();
+      lab = Lab.open({ dataDir, runAll: true, ...POLL });
+      try {
+        const ended = await Promise.all(jobs.map((j) => lab.scheduler.wait(j.id)));
+        expect(ended.map((j) => j.state)).toEqual(['done', 'done']);
+        // Submitted once: the new host followed the running jobs instead of submitting again.
+        for (const j of jobs) {
+          expect(reportsOf(lab, j.id).filter((m) => m.type === 'ready')).toHaveLength(1);
+          const row = getClusterJob(lab.store, j.id)!;
+          expect(row.ingestedBytes).toBe(readReports(join(dataDir, row.folder), 0).at(-1)!.end);
+        }
+        await expect
+          .poll(async () => (await lab.invoke('jobs.list', {})).map((j) => j.cluster!.state))
+          .toEqual(['COMPLETED', 'COMPLETED']);
+        const view = await lab.invoke('sweeps.get', { id: sweep.id });
+        expect(view).toMatchObject({ runs: 4, runsDone: 4, progress: 1 });
+        for (const e of view.experiments)
+          expectCompleteExperiment(dataDir, e.experiment.id, {
+            runs: ['0/dense', '1/imp'],
+            iterations: 150,
+            evalEvery: 50,
+          });
+        expectSoundStore(dataDir);
+        // Cluster results are results like any: compare reads them.
+        const { rows } = await lab.invoke('compare', {
+          experimentIds: view.experiments.map((e) => e.experiment.id),
+        });
+        expect(rows).toHaveLength(4);
+      } finally {
+        await lab.close();
+      }
+    }, 400_000);
+
+    it('checkpoints at the time limit, is requeued and resumes from its checkpoint; cancel is scancel', async () => {
+      const dataDir = tempDir();
+      const lab = Lab.open({ dataDir, runAll: true, ...POLL });
+      try {
+        // Longer than one time slice on any machine: the test stops it once it has resumed.
+        const spec = {
+          base: {
+            model: 'lenet-300-100',
+            training: { duration: '50000it', evalEvery: 1000 },
+            pruning: { levels: 3 },
+          },
+          axes: { seed: [7] },
+          // Slurm warns 30 s before the 1-minute limit (checked about every 30 s).
+          target: { ...SLURM, timeLimit: '1', warnSeconds: 30 },
+        };
+        const { jobs } = await lab.invoke('sweeps.create', { spec });
+        const jobId = jobs[0]!.id;
+        // The second attempt has reported progress.
+        await expect
+          .poll(
+            () => {
+              const reports = reportsOf(lab, jobId);
+              const second = reports.findIndex((m, i) => m.type === 'ready' && i > 0);
+              return second > 0 && reports.slice(second).some((m) => m.type === 'progress');
+            },
+            { timeout: 240_000, interval: 1000 },
+          )
+          .toBe(true);
+        const reports = reportsOf(lab, jobId);
+        expectResumedFromCheckpoint(reports);
+        // Stopped by the warning, not by the limit: no 'finished' report, the job ran on.
+        expect(reports.some((m) => m.type === 'finished')).toBe(false);
+        expect(lab.store.getJob(jobId)!).toMatchObject({ state: 'running', attempt: 1 });
+
+        await lab.invoke('jobs.cancel', { jobId });
+        const ended = await lab.scheduler.wait(jobId);
+        expect(ended.state).toBe('cancelled');
+        await expect
+          .poll(async () => (await lab.invoke('jobs.list', {}))[0]!.cluster!.state)
+          .toBe('CANCELLED');
+        expectSoundStore(dataDir);
+      } finally {
+        await lab.close();
+      }
+    }, 400_000);
+
+    it('recovers from its node going down mid-job, resuming from its last checkpoint', async () => {
+      const dataDir = tempDir();
+      const lab = Lab.open({ dataDir, runAll: true, ...POLL });
+      try {
+        const spec = {
+          base: {
+            model: 'lenet-300-100',
+            training: { duration: '1500it', evalEvery: 100 },
+            pruning: { levels: 2 },
+          },
+          axes: { seed: [11] },
+          target: SLURM,
+        };
+        const { sweep, jobs } = await lab.invoke('sweeps.create', { spec });
+        const jobId = jobs[0]!.id;
+        await expect
+          .poll(() => lab.store.getJob(jobId)!.checkpointIteration, {
+            timeout: 120_000,
+            interval: 100,
+          })
+          .not.toBeNull();
+        cluster.command('scontrol', [
+          'update',
+          `nodename=${cluster.node}`,
+          'state=down',
+          'reason=test',
+        ]);
+        await expect
+          .poll(() => getClusterJob(lab.store, jobId)!.clusterState, { timeout: 60_000 })
+          .not.toBe('RUNNING');
+        cluster.command('scontrol', ['update', `nodename=${cluster.node}`, 'state=resume']);
+        const ended = await lab.scheduler.wait(jobId);
+        expect(ended.state).toBe('done');
+        const reports = reportsOf(lab, jobId);
+        expect(reports.filter((m) => m.type === 'ready')).toHaveLength(2);
+        expectResumedFromCheckpoint(reports);
+        const experimentId = (await lab.invoke('sweeps.get', { id: sweep.id })).experiments[0]!
+          .experiment.id;
+        expectCompleteExperiment(dataDir, experimentId, {
+          runs: ['0/dense', '1/imp', '2/imp'],
+          iterations: 1500,
+          evalEvery: 100,
+        });
+        expectSoundStore(dataDir);
+      } finally {
+        await lab.close();
+      }
+    }, 400_000);
+  },
+);
