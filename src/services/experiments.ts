@@ -11,7 +11,9 @@ import type {
   Store,
   TicketRow,
 } from '../store/store.ts';
+import { buildArchitecture } from '../engine/architectures.ts';
 import type { InferenceMeasurement } from '../pruning/structured/record.ts';
+import { checkSlimmable } from '../pruning/structured/slimming.ts';
 import { iterationsPerEpoch, splitCounts } from '../data/split.ts';
 import { getDatasetRow } from './datasets.ts';
 import { checkTransferSpec } from './transfer.ts';
@@ -38,6 +40,8 @@ export function createExperiment(
   const batchSize = Math.min(spec.training.batchSize, train);
   checkDurations(spec, iterationsPerEpoch(train, batchSize));
   if (spec.method === 'transfer') checkTransferSpec(store, spec);
+  if (spec.method === 'structured' && spec.structured.method === 'slimming')
+    checkSlimmable(buildArchitecture(spec.model, dataset.inputShape, dataset.classNames.length));
   const hash = specHash(spec);
   const existing = store.findExperimentsByHash(hash);
   if (existing.length > 0 && !options.newReplicate)

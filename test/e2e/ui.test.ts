@@ -536,7 +536,7 @@ describe('workbench UI in Chromium', () => {
     await page.waitForURL(/#\/experiment\/exp_/);
     const experimentId = /#\/experiment\/([^/]+)/.exec(page.url())![1]!;
     await expect
-      .poll(() => page.locator('.status').first().textContent(), { timeout: 60_000 })
+      .poll(() => page.locator('.status').first().textContent(), { timeout: 150_000 })
       .toBe('done');
     await page.locator('g.node').filter({ hasText: 'slimming' }).first().click();
     await page.waitForURL(/#\/ticket\/tkt_/);
@@ -544,7 +544,7 @@ describe('workbench UI in Chromium', () => {
       .poll(() => page.getByRole('table', { name: 'Measured inference' }).textContent())
       .toMatch(/^batch.*1\d+\.\d{3} ms\d+\.\d{3} ms\d+\.\d\d×.*64.*file size/);
     expect(await page.getByRole('table', { name: 'Compacted layers' }).textContent()).toMatch(
-      /fc1dense\d+300 \(\d+ removed\)/,
+      /convconv2d\d+16 \(\d+ removed\)/,
     );
     expect(await page.locator('svg.distance-matrix').first().getAttribute('aria-label')).toMatch(
       /Mask distances between \d+ epochs/,
@@ -564,7 +564,7 @@ describe('workbench UI in Chromium', () => {
       .poll(() => page.getByRole('table', { name: 'Accuracy vs speed-up' }).textContent())
       .toMatch(/· slimming01\.00×100\.0%.*· slimming1\d+\.\d\d×/);
     await shot('compare-speed');
-  }, 90_000);
+  }, 200_000);
 
   it('loaded nothing remote, under the Content Security Policy of index.html', async () => {
     expect(remote).toEqual([]);

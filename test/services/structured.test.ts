@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { loadBuiltinMnist } from '../../src/data/builtin.ts';
+import { buildArchitecture, describeParams } from '../../src/engine/architectures.ts';
 import { Lab } from '../../src/services/lab.ts';
 import { waitForEvent } from '../jobs/fixtures.ts';
 import { cli, tempDir, writeIdxDataset, writeSpec } from '../helpers.ts';
@@ -24,6 +25,32 @@ function smallMnist(dir: string) {
     [28, 28],
   );
   return { folder, test: take(mnist.test, TEST) };
+}
+
+/**
+ * `train`/40 digits shrunk to 8×8 (3×3 means of the central 24×24), so batch-norm nets train
+ * in seconds: an IDX folder to import.
+ */
+function tinyImages(dir: string, train: number): string {
+  const mnist = loadBuiltinMnist();
+  const shrink = (set: typeof mnist.train, n: number) => {
+    const images = new Uint8Array(n * 64);
+    for (let i = 0; i < n; i++)
+      for (let y = 0; y < 8; y++)
+        for (let x = 0; x < 8; x++) {
+          let sum = 0;
+          for (let dy = 0; dy < 3; dy++)
+            for (let dx = 0; dx < 3; dx++)
+              sum += set.images[i * 784 + (2 + y * 3 + dy) * 28 + 2 + x * 3 + dx]!;
+          images[i * 64 + y * 8 + x] = Math.round(sum / 9);
+        }
+    return { images, labels: set.labels.slice(0, n), count: n };
+  };
+  return writeIdxDataset(
+    join(dir, 'tiny'),
+    { train: shrink(mnist.train, train), t10k: shrink(mnist.test, 40) },
+    [8, 8],
+  );
 }
 
 function importSmall(data: string) {
@@ -141,21 +168,43 @@ describe('structured pruning jobs', () => {
     expect(refused.stderr).toMatch(/compacted \(structured\) model/);
   });
 
-  it('network slimming stops at the Early-Bird ticket, folds its unit scales, and prunes the smallest scale factors globally', async () => {
+  it('network slimming stops at the Early-Bird ticket and prunes the smallest batch-norm scales globally; a model without batch norm is refused', async () => {
     const data = tempDir();
-    const dataset = importSmall(data);
+    const lab = Lab.open({ dataDir: data });
+    // 120 examples, 108 after the validation split: one batch of 60 per epoch
+    const dataset = (await lab.invoke('datasets.import', { path: tinyImages(data, 120) })).id;
+    await expect(
+      lab.invoke('experiments.create', {
+        spec: {
+          model: 'conv-4',
+          dataset,
+          method: 'structured',
+          structured: { method: 'slimming' },
+        },
+      }),
+    ).rejects.toThrowError(
+      expect.objectContaining({
+        code: 'INVALID_SPEC',
+        message: expect.stringMatching(
+          /conv-4 has no batch norm after conv1, .*Use a model with batch norm \(vgg-11, resnet-20\)/,
+        ),
+      }),
+    );
+    expect((await lab.invoke('experiments.list', {})).total).toBe(0); // nothing was created
+    lab.close();
+
     const spec = {
-      model: 'lenet-300-100',
-      dataset: dataset.id,
+      model: 'resnet-20',
+      dataset,
       method: 'structured',
-      training: { duration: '30ep', evalEvery: 9 },
+      training: { duration: '30ep', evalEvery: 3 },
       structured: {
         method: 'slimming',
         rates: [0.4],
-        fineTune: '9it',
-        sparsity: 1e-3,
+        fineTune: '3it',
+        sparsity: 1e-2,
         earlyBird: { window: 3, threshold: 0.3 },
-        latencyRuns: 2,
+        latencyRuns: 1,
       },
     };
     const run = cli(['run', writeSpec(data, spec)], data);
@@ -163,9 +212,9 @@ describe('structured pruning jobs', () => {
     const tickets = ticketsOf(data);
     const dense = tickets.find((t) => t.method === 'dense')!;
     const slim = tickets.find((t) => t.method === 'slimming')!;
-    const lab = Lab.open({ dataDir: data });
+    const stored = Lab.open({ dataDir: data });
     try {
-      const search = await lab.invoke('tickets.get', { id: dense.id });
+      const search = await stored.invoke('tickets.get', { id: dense.id });
       const [bird] = search.structure!.earlyBird;
       expect(bird!.ratio).toBe(0.4);
       // the rule, applied to the stored distances, fires exactly at the recorded epoch
@@ -180,24 +229,25 @@ describe('structured pruning jobs', () => {
       expect(run.stderr).toContain(
         `Early-Bird ticket at pruning ratio 0.4 drawn at epoch ${first}.`,
       );
-      const itersPerEpoch = Math.floor((TRAIN - TRAIN * 0.1) / 60);
-      expect(lab.store.getRun(dense.runId)!.iterations).toBe(first * itersPerEpoch);
+      expect(stored.store.getRun(dense.runId)!.iterations).toBe(first); // one iteration per epoch
 
-      // the stored network is plain LeNet-300-100: its unit scales are folded away
-      expect(lab.store.getTicket(dense.id)!.totalParams).toBe(266_610);
-      const weights = lab.store.getTensors(lab.store.getTicket(dense.id)!.trainedBlob!);
-      expect([...weights.keys()].sort()).toEqual(
-        ['fc1.bias', 'fc1.kernel', 'fc2.bias', 'fc2.kernel', 'fc3.bias', 'fc3.kernel'].sort(),
+      // the stored network is plain ResNet-20: nothing added for the search
+      const plain = describeParams(buildArchitecture('resnet-20', [8, 8, 1], 10));
+      const weights = stored.store.getTensors(stored.store.getTicket(dense.id)!.trainedBlob!);
+      expect([...weights.keys()].sort()).toEqual(plain.map((p) => p.name).sort());
+
+      // the units removed are those of the stored mask: 40% of the channels, one threshold
+      const cut = await stored.invoke('tickets.get', { id: slim.id });
+      const mask = stored.store.getTicket(dense.id)!.structure!.earlyBird![0]!.mask;
+      expect(cut.units.reduce((n, u) => n + u.removed, 0)).toBe(
+        [...mask].filter((c) => c === '0').length,
       );
-
-      // 40% of the 400 hidden units, chosen across both layers by one threshold
-      const cut = await lab.invoke('tickets.get', { id: slim.id });
-      expect(cut.units.reduce((n, u) => n + u.removed, 0)).toBe(160);
+      expect(cut.units.every((u) => u.removed < u.total)).toBe(true);
       expect(cut.ticket.parentId).toBe(dense.id);
       expect(cut.structure!.earlyBird[0]!.detectedEpoch).toBe(first);
       expect(slim.speedup).not.toBeNull();
     } finally {
-      lab.close();
+      stored.close();
     }
   });
 
@@ -300,19 +350,21 @@ describe('structured pruning jobs', () => {
   });
 
   it('a slimming search paused mid-epoch resumes exactly: same Early-Bird record, same weights', async () => {
-    const spec = {
-      model: 'lenet-300-100',
+    // 200 examples, 180 after the validation split: 3 iterations of 60 per epoch
+    const spec = async (lab: Lab) => ({
+      model: 'resnet-20',
+      dataset: (await lab.invoke('datasets.import', { path: tinyImages(tempDir(), 200) })).id,
       method: 'structured',
-      training: { duration: '4ep', evalEvery: 150 },
+      training: { duration: '2ep', evalEvery: 3 },
       structured: {
         method: 'slimming',
         rates: [0.5],
-        fineTune: '10it',
+        fineTune: '1it',
         sparsity: 1e-3,
         earlyBird: { enabled: false, window: 3 },
         latencyRuns: 1,
       },
-    };
+    });
     const searched = async (lab: Lab, experimentId: string) => {
       const dense = lab.store.listTickets(experimentId).find((t) => t.method === 'dense')!;
       return { weights: dense.trainedBlob, earlyBird: dense.structure!.earlyBird };
@@ -321,7 +373,7 @@ describe('structured pruning jobs', () => {
     let expected: Awaited<ReturnType<typeof searched>>;
     try {
       const { experiment, job } = await straight.invoke('experiments.create', {
-        spec,
+        spec: await spec(straight),
         start: true,
       });
       expect((await straight.scheduler.wait(job!.id)).state).toBe('done');
@@ -329,13 +381,16 @@ describe('structured pruning jobs', () => {
     } finally {
       await straight.close();
     }
-    expect(expected.earlyBird![0]!.distances).toHaveLength(4);
+    expect(expected.earlyBird![0]!.distances).toHaveLength(2);
 
     const lab = Lab.open({ dataDir: tempDir(), runAll: true });
     try {
-      const { experiment, job } = await lab.invoke('experiments.create', { spec, start: true });
-      // past the first epoch's checkpoint (150 iterations), inside the second
-      await waitForEvent(lab, (e) => e.type === 'job.progress' && e.level === 0 && e.step > 160);
+      const { experiment, job } = await lab.invoke('experiments.create', {
+        spec: await spec(lab),
+        start: true,
+      });
+      // past the first epoch's checkpoint (3 iterations), inside the second
+      await waitForEvent(lab, (e) => e.type === 'job.progress' && e.level === 0 && e.step > 4);
       await lab.invoke('jobs.pause', { jobId: job!.id });
       const paused = await lab.scheduler.wait(job!.id);
       expect(paused.state).toBe('paused');
