@@ -6,7 +6,7 @@ import { loadBuiltinMnist } from '../../src/data/builtin.ts';
 import { buildArchitecture, describeParams } from '../../src/engine/architectures.ts';
 import { Lab } from '../../src/services/lab.ts';
 import { waitForEvent } from '../jobs/fixtures.ts';
-import { cli, tempDir, writeIdxDataset, writeSpec } from '../helpers.ts';
+import { cli, tempDir, tinyDigits, writeIdxDataset, writeSpec } from '../helpers.ts';
 
 const TRAIN = 600;
 const TEST = 200;
@@ -25,32 +25,6 @@ function smallMnist(dir: string) {
     [28, 28],
   );
   return { folder, test: take(mnist.test, TEST) };
-}
-
-/**
- * `train`/40 digits shrunk to 8×8 (3×3 means of the central 24×24), so batch-norm nets train
- * in seconds: an IDX folder to import.
- */
-function tinyImages(dir: string, train: number): string {
-  const mnist = loadBuiltinMnist();
-  const shrink = (set: typeof mnist.train, n: number) => {
-    const images = new Uint8Array(n * 64);
-    for (let i = 0; i < n; i++)
-      for (let y = 0; y < 8; y++)
-        for (let x = 0; x < 8; x++) {
-          let sum = 0;
-          for (let dy = 0; dy < 3; dy++)
-            for (let dx = 0; dx < 3; dx++)
-              sum += set.images[i * 784 + (2 + y * 3 + dy) * 28 + 2 + x * 3 + dx]!;
-          images[i * 64 + y * 8 + x] = Math.round(sum / 9);
-        }
-    return { images, labels: set.labels.slice(0, n), count: n };
-  };
-  return writeIdxDataset(
-    join(dir, 'tiny'),
-    { train: shrink(mnist.train, train), t10k: shrink(mnist.test, 40) },
-    [8, 8],
-  );
 }
 
 function importSmall(data: string) {
@@ -172,7 +146,7 @@ describe('structured pruning jobs', () => {
     const data = tempDir();
     const lab = Lab.open({ dataDir: data });
     // 120 examples, 108 after the validation split: one batch of 60 per epoch
-    const dataset = (await lab.invoke('datasets.import', { path: tinyImages(data, 120) })).id;
+    const dataset = (await lab.invoke('datasets.import', { path: tinyDigits(data, 120) })).id;
     await expect(
       lab.invoke('experiments.create', {
         spec: {
@@ -353,7 +327,7 @@ describe('structured pruning jobs', () => {
     // 200 examples, 180 after the validation split: 3 iterations of 60 per epoch
     const spec = async (lab: Lab) => ({
       model: 'resnet-20',
-      dataset: (await lab.invoke('datasets.import', { path: tinyImages(tempDir(), 200) })).id,
+      dataset: (await lab.invoke('datasets.import', { path: tinyDigits(tempDir(), 200) })).id,
       method: 'structured',
       training: { duration: '2ep', evalEvery: 3 },
       structured: {
