@@ -12,6 +12,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach } from 'vitest';
+import { loadBuiltinMnist } from '../src/data/builtin.ts';
 
 const made: string[] = [];
 afterEach(() => {
@@ -136,4 +137,30 @@ export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
     bb += b[i]! ** 2;
   }
   return ab / Math.sqrt(aa * bb);
+}
+
+/**
+ * `train`/40 digits shrunk to 8×8 (3×3 means of the central 24×24), so batch-norm nets train
+ * in seconds: an IDX folder to import.
+ */
+export function tinyDigits(dir: string, train: number): string {
+  const mnist = loadBuiltinMnist();
+  const shrink = (set: typeof mnist.train, n: number) => {
+    const images = new Uint8Array(n * 64);
+    for (let i = 0; i < n; i++)
+      for (let y = 0; y < 8; y++)
+        for (let x = 0; x < 8; x++) {
+          let sum = 0;
+          for (let dy = 0; dy < 3; dy++)
+            for (let dx = 0; dx < 3; dx++)
+              sum += set.images[i * 784 + (2 + y * 3 + dy) * 28 + 2 + x * 3 + dx]!;
+          images[i * 64 + y * 8 + x] = Math.round(sum / 9);
+        }
+    return { images, labels: set.labels.slice(0, n), count: n };
+  };
+  return writeIdxDataset(
+    join(dir, 'tiny'),
+    { train: shrink(mnist.train, train), t10k: shrink(mnist.test, 40) },
+    [8, 8],
+  );
 }

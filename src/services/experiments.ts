@@ -12,7 +12,9 @@ import type {
   Store,
   TicketRow,
 } from '../store/store.ts';
+import { buildArchitecture } from '../engine/architectures.ts';
 import type { InferenceMeasurement } from '../pruning/structured/record.ts';
+import { checkSlimmable } from '../pruning/structured/slimming.ts';
 import { iterationsPerEpoch, splitCounts } from '../data/split.ts';
 import { getDatasetRow } from './datasets.ts';
 import { checkTransferSpec } from './transfer-source.ts';
@@ -70,6 +72,8 @@ export function checkSpec(store: Store, input: unknown): CheckedSpec {
   checkDurations(spec, perEpoch);
   checkAugmentation(spec.training, dataset.inputShape, dataset.name);
   if (spec.method === 'transfer') checkTransferSpec(store, spec);
+  if (spec.method === 'structured' && spec.structured.method === 'slimming')
+    checkSlimmable(buildArchitecture(spec.model, dataset.inputShape, dataset.classNames.length));
   return { spec, hash: specHash(spec), iterationsPerEpoch: perEpoch };
 }
 

@@ -1,18 +1,16 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { outputs } from './fixtures.ts';
 import { Rng } from '../../src/core/random.ts';
 import { buildArchitecture, describeParams } from '../../src/engine/architectures.ts';
 import { initBackend } from '../../src/engine/backend.ts';
 import { initWeights, type Weights } from '../../src/engine/weights.ts';
 import {
+  checkSlimmable,
   EarlyBird,
-  foldUnitScales,
   maskDistance,
   maskFromString,
   maskString,
   scaleFactors,
   slimmingMask,
-  withUnitScales,
 } from '../../src/pruning/structured/slimming.ts';
 import { compactedSize } from '../../src/pruning/structured/run.ts';
 import { compact } from '../../src/pruning/structured/surgery.ts';
@@ -70,15 +68,6 @@ describe('network slimming', () => {
       { layer: 'fc1', param: 'fc1.scale' },
       { layer: 'fc2', param: 'fc2.scale' },
     ]);
-    const scaled = describeParams(withUnitScales(buildArchitecture('conv-4', [28, 28, 1], 10)));
-    expect(scaled.filter((p) => p.role === 'scale').map((p) => p.name)).toEqual([
-      'conv1.scale',
-      'conv2.scale',
-      'conv3.scale',
-      'conv4.scale',
-      'fc1.scale',
-      'fc2.scale',
-    ]);
     const resnet = scaleFactors(buildArchitecture('resnet-20', [32, 32, 3], 10));
     expect(resnet).toHaveLength(21); // stem, 9 blocks × 2 convs, 2 shortcuts
     expect(resnet.find((f) => f.layer === 'block2.1.shortcut')).toEqual({
@@ -87,21 +76,19 @@ describe('network slimming', () => {
     });
   });
 
-  it('folding unit scales (of either sign) into the weights leaves the outputs unchanged', async () => {
-    for (const model of ['lenet-300-100', 'conv-2'] as const) {
-      const arch = buildArchitecture(model, [12, 12, 1], 5);
-      const scaled = withUnitScales(arch);
-      const rng = new Rng(3);
-      const weights = initWeights(describeParams(scaled), 'kaiming-normal', 3);
-      for (const [name, w] of weights)
-        if (!name.endsWith('.kernel')) w.forEach((_, i) => (w[i] = rng.normal()));
-      const input = Float32Array.from({ length: 4 * 144 }, () => rng.next());
-      const before = await outputs(scaled, weights, input, 4);
-      const folded = foldUnitScales(weights);
-      expect([...folded.keys()].some((k) => k.endsWith('.scale'))).toBe(false);
-      const after = await outputs(arch, folded, input, 4);
-      for (let i = 0; i < before.length; i++) expect(after[i]).toBeCloseTo(before[i]!, 4);
-    }
+  it('refuses models without batch norm, whose unit scales trade against the weights (Liu et al. §3)', () => {
+    for (const model of ['lenet-300-100', 'lenet-5', 'conv-2', 'conv-4', 'conv-6'] as const)
+      expect(() => checkSlimmable(buildArchitecture(model, [28, 28, 1], 10))).toThrowError(
+        expect.objectContaining({
+          code: 'INVALID_SPEC',
+          message: expect.stringContaining(`${model} has no batch norm after`),
+        }),
+      );
+    expect(() => checkSlimmable(buildArchitecture('conv-4', [28, 28, 1], 10))).toThrowError(
+      /has no batch norm after conv1, conv2, conv3, conv4, fc1, fc2: .*Use a model with batch norm \(vgg-11, resnet-20\)/,
+    );
+    for (const model of ['vgg-11', 'resnet-20'] as const)
+      expect(() => checkSlimmable(buildArchitecture(model, [32, 32, 3], 10))).not.toThrow();
   });
 
   it('prunes the smallest |γ| under one global threshold, keeps one unit per layer, and round-trips as a string', () => {

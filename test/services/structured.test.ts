@@ -3,9 +3,10 @@ import { join } from 'node:path';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { loadBuiltinMnist } from '../../src/data/builtin.ts';
+import { buildArchitecture, describeParams } from '../../src/engine/architectures.ts';
 import { Lab } from '../../src/services/lab.ts';
 import { waitForEvent } from '../jobs/fixtures.ts';
-import { cli, tempDir, writeIdxDataset, writeSpec } from '../helpers.ts';
+import { cli, tempDir, tinyDigits, writeIdxDataset, writeSpec } from '../helpers.ts';
 
 const TRAIN = 600;
 const TEST = 200;
@@ -141,21 +142,43 @@ describe('structured pruning jobs', () => {
     expect(refused.stderr).toMatch(/compacted \(structured\) model/);
   });
 
-  it('network slimming stops at the Early-Bird ticket, folds its unit scales, and prunes the smallest scale factors globally', async () => {
+  it('network slimming stops at the Early-Bird ticket and prunes the smallest batch-norm scales globally; a model without batch norm is refused', async () => {
     const data = tempDir();
-    const dataset = importSmall(data);
+    const lab = Lab.open({ dataDir: data });
+    // 120 examples, 108 after the validation split: one batch of 60 per epoch
+    const dataset = (await lab.invoke('datasets.import', { path: tinyDigits(data, 120) })).id;
+    await expect(
+      lab.invoke('experiments.create', {
+        spec: {
+          model: 'conv-4',
+          dataset,
+          method: 'structured',
+          structured: { method: 'slimming' },
+        },
+      }),
+    ).rejects.toThrowError(
+      expect.objectContaining({
+        code: 'INVALID_SPEC',
+        message: expect.stringMatching(
+          /conv-4 has no batch norm after conv1, .*Use a model with batch norm \(vgg-11, resnet-20\)/,
+        ),
+      }),
+    );
+    expect((await lab.invoke('experiments.list', {})).total).toBe(0); // nothing was created
+    lab.close();
+
     const spec = {
-      model: 'lenet-300-100',
-      dataset: dataset.id,
+      model: 'resnet-20',
+      dataset,
       method: 'structured',
-      training: { duration: '30ep', evalEvery: 9 },
+      training: { duration: '30ep', evalEvery: 3 },
       structured: {
         method: 'slimming',
         rates: [0.4],
-        fineTune: '9it',
-        sparsity: 1e-3,
+        fineTune: '3it',
+        sparsity: 1e-2,
         earlyBird: { window: 3, threshold: 0.3 },
-        latencyRuns: 2,
+        latencyRuns: 1,
       },
     };
     const run = cli(['run', writeSpec(data, spec)], data);
@@ -163,9 +186,9 @@ describe('structured pruning jobs', () => {
     const tickets = ticketsOf(data);
     const dense = tickets.find((t) => t.method === 'dense')!;
     const slim = tickets.find((t) => t.method === 'slimming')!;
-    const lab = Lab.open({ dataDir: data });
+    const stored = Lab.open({ dataDir: data });
     try {
-      const search = await lab.invoke('tickets.get', { id: dense.id });
+      const search = await stored.invoke('tickets.get', { id: dense.id });
       const [bird] = search.structure!.earlyBird;
       expect(bird!.ratio).toBe(0.4);
       // the rule, applied to the stored distances, fires exactly at the recorded epoch
@@ -180,24 +203,25 @@ describe('structured pruning jobs', () => {
       expect(run.stderr).toContain(
         `Early-Bird ticket at pruning ratio 0.4 drawn at epoch ${first}.`,
       );
-      const itersPerEpoch = Math.floor((TRAIN - TRAIN * 0.1) / 60);
-      expect(lab.store.getRun(dense.runId)!.iterations).toBe(first * itersPerEpoch);
+      expect(stored.store.getRun(dense.runId)!.iterations).toBe(first); // one iteration per epoch
 
-      // the stored network is plain LeNet-300-100: its unit scales are folded away
-      expect(lab.store.getTicket(dense.id)!.totalParams).toBe(266_610);
-      const weights = lab.store.getTensors(lab.store.getTicket(dense.id)!.trainedBlob!);
-      expect([...weights.keys()].sort()).toEqual(
-        ['fc1.bias', 'fc1.kernel', 'fc2.bias', 'fc2.kernel', 'fc3.bias', 'fc3.kernel'].sort(),
+      // the stored network is plain ResNet-20: nothing added for the search
+      const plain = describeParams(buildArchitecture('resnet-20', [8, 8, 1], 10));
+      const weights = stored.store.getTensors(stored.store.getTicket(dense.id)!.trainedBlob!);
+      expect([...weights.keys()].sort()).toEqual(plain.map((p) => p.name).sort());
+
+      // the units removed are those of the stored mask: 40% of the channels, one threshold
+      const cut = await stored.invoke('tickets.get', { id: slim.id });
+      const mask = stored.store.getTicket(dense.id)!.structure!.earlyBird![0]!.mask;
+      expect(cut.units.reduce((n, u) => n + u.removed, 0)).toBe(
+        [...mask].filter((c) => c === '0').length,
       );
-
-      // 40% of the 400 hidden units, chosen across both layers by one threshold
-      const cut = await lab.invoke('tickets.get', { id: slim.id });
-      expect(cut.units.reduce((n, u) => n + u.removed, 0)).toBe(160);
+      expect(cut.units.every((u) => u.removed < u.total)).toBe(true);
       expect(cut.ticket.parentId).toBe(dense.id);
       expect(cut.structure!.earlyBird[0]!.detectedEpoch).toBe(first);
       expect(slim.speedup).not.toBeNull();
     } finally {
-      lab.close();
+      stored.close();
     }
   });
 
@@ -300,19 +324,21 @@ describe('structured pruning jobs', () => {
   });
 
   it('a slimming search paused mid-epoch resumes exactly: same Early-Bird record, same weights', async () => {
-    const spec = {
-      model: 'lenet-300-100',
+    // 200 examples, 180 after the validation split: 3 iterations of 60 per epoch
+    const spec = async (lab: Lab) => ({
+      model: 'resnet-20',
+      dataset: (await lab.invoke('datasets.import', { path: tinyDigits(tempDir(), 200) })).id,
       method: 'structured',
-      training: { duration: '4ep', evalEvery: 150 },
+      training: { duration: '2ep', evalEvery: 3 },
       structured: {
         method: 'slimming',
         rates: [0.5],
-        fineTune: '10it',
+        fineTune: '1it',
         sparsity: 1e-3,
         earlyBird: { enabled: false, window: 3 },
         latencyRuns: 1,
       },
-    };
+    });
     const searched = async (lab: Lab, experimentId: string) => {
       const dense = lab.store.listTickets(experimentId).find((t) => t.method === 'dense')!;
       return { weights: dense.trainedBlob, earlyBird: dense.structure!.earlyBird };
@@ -321,7 +347,7 @@ describe('structured pruning jobs', () => {
     let expected: Awaited<ReturnType<typeof searched>>;
     try {
       const { experiment, job } = await straight.invoke('experiments.create', {
-        spec,
+        spec: await spec(straight),
         start: true,
       });
       expect((await straight.scheduler.wait(job!.id)).state).toBe('done');
@@ -329,13 +355,16 @@ describe('structured pruning jobs', () => {
     } finally {
       await straight.close();
     }
-    expect(expected.earlyBird![0]!.distances).toHaveLength(4);
+    expect(expected.earlyBird![0]!.distances).toHaveLength(2);
 
     const lab = Lab.open({ dataDir: tempDir(), runAll: true });
     try {
-      const { experiment, job } = await lab.invoke('experiments.create', { spec, start: true });
-      // past the first epoch's checkpoint (150 iterations), inside the second
-      await waitForEvent(lab, (e) => e.type === 'job.progress' && e.level === 0 && e.step > 160);
+      const { experiment, job } = await lab.invoke('experiments.create', {
+        spec: await spec(lab),
+        start: true,
+      });
+      // past the first epoch's checkpoint (3 iterations), inside the second
+      await waitForEvent(lab, (e) => e.type === 'job.progress' && e.level === 0 && e.step > 4);
       await lab.invoke('jobs.pause', { jobId: job!.id });
       const paused = await lab.scheduler.wait(job!.id);
       expect(paused.state).toBe('paused');

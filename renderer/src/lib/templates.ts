@@ -58,9 +58,9 @@ export const TEMPLATES: Template[] = [
     id: 'slimming-early-bird',
     title: 'Network slimming with Early-Bird tickets',
     about:
-      'You et al. 2020: L1 on per-unit scale factors, stop when the channel masks settle, cut the units out and retrain the smaller model; measured speed-up.',
+      'You et al. 2020: L1 on the batch-norm scale factors, stop when the channel masks settle, cut the channels out and retrain the smaller model; measured speed-up.',
     spec: {
-      model: 'lenet-300-100',
+      model: 'resnet-20',
       method: 'structured',
       dataset: 'builtin:mnist',
       training: { duration: '20ep', evalEvery: 150 },

@@ -16,12 +16,11 @@ import { l1UnitMask } from './l1-filter.ts';
 import type { EarlyBirdRecord, InferenceMeasurement, TicketStructure } from './record.ts';
 import {
   EarlyBird,
-  foldUnitScales,
   maskFromString,
   maskString,
   scaleFactors,
   slimmingMask,
-  withUnitScales,
+  checkSlimmable,
 } from './slimming.ts';
 import { compact, type UnitMask } from './surgery.ts';
 import { LOW_RANK_SUFFIX, lowRankApproximate } from './pca.ts';
@@ -108,6 +107,7 @@ export async function runStructured(
 ): Promise<void> {
   const { specs, trainTicket } = ticketTrainer(config, hooks, options);
   const done = options.completed ?? new Set<string>();
+  if (config.method === 'slimming') checkSlimmable(config.arch);
   const gated = config.method === 'l0' || config.method === 'bayesian';
   const factors = config.method === 'slimming' || gated ? scaleFactors(config.arch) : [];
   let { denseTrained, structure } = options.resume ?? {};
@@ -266,11 +266,11 @@ async function gatedSearch(
 }
 
 /**
- * Network slimming's training (level 0): the model with a scale factor per unit, λ·sign(γ)
- * added to the factors' gradients, and at every epoch's end the channel mask of each ratio
- * recorded for Early-Bird detection. With Early-Bird on, training stops once every ratio
- * has drawn its ticket; all ratios are then pruned from that state (with one ratio, exactly
- * at its detection). The stored network has its unit scales folded into its weights.
+ * Network slimming's training (level 0): λ·sign(γ) added to the batch-norm scale factors'
+ * gradients, and at every epoch's end the channel mask of each ratio recorded for
+ * Early-Bird detection. With Early-Bird on, training stops once every ratio has drawn its
+ * ticket; all ratios are then pruned from that state (with one ratio, exactly at its
+ * detection).
  */
 async function slimmingSearch(
   config: StructuredConfig,
@@ -278,19 +278,16 @@ async function slimmingSearch(
   trainTicket: ReturnType<typeof ticketTrainer>['trainTicket'],
   hooks: ImpHooks,
 ) {
-  const scaled = withUnitScales(config.arch);
-  const scaledSpecs = describeParams(scaled);
+  const specs = describeParams(config.arch);
   const { window, threshold } = config.earlyBird;
   let birds = config.rates.map(() => new EarlyBird(window, threshold));
   return trainTicket(
     0,
     'dense',
     null,
-    denseMask(describeParams(config.arch)),
-    initWeights(scaledSpecs, config.init, config.seed),
+    denseMask(specs),
+    initWeights(specs, config.init, config.seed),
     {
-      arch: scaled,
-      storedArch: config.arch,
       train: {
         sparsity: { params: factors.map((f) => f.param), lambda: config.sparsity },
         checkpointState: () => birds.map((b) => b.state()),
@@ -324,7 +321,7 @@ async function slimmingSearch(
           distances: birds[i]!.distances(),
           mask: maskString(slimmingMask(config.arch, factors, trained, ratio)),
         }));
-        return { trainedWeights: foldUnitScales(trained), structure: { earlyBird } };
+        return { trainedWeights: trained, structure: { earlyBird } };
       },
     },
   );

@@ -1,22 +1,33 @@
-import type { Architecture, LayerDef } from '../../engine/architectures.ts';
+import { TicketLabError } from '../../core/errors.ts';
+import {
+  buildArchitecture,
+  MODEL_NAMES,
+  type Architecture,
+  type LayerDef,
+} from '../../engine/architectures.ts';
 import type { Weights } from '../../engine/weights.ts';
 import { couplingGroups, type UnitMask } from './surgery.ts';
 
 /**
- * Network slimming (Liu et al. 2017) and Early-Bird tickets (You et al. 2020). Every
- * prunable unit has a scale factor: the γ of the batch norm after its layer or, for layers
- * without one (MLPs, Conv-4), a trainable per-unit scale before the activation that is
- * folded into the layer's weights afterwards. Training adds λ·Σ|γ|; units with the smallest
- * |γ| under one global threshold are pruned.
+ * Network slimming (Liu et al. 2017) and Early-Bird tickets (You et al. 2020): training adds
+ * λ·Σ|γ| over the batch-norm scale factors; units with the smallest |γ| under one global
+ * threshold are pruned. Only batch norm's γ measures a unit: Liu et al. §3 note that a scale
+ * factor on a layer without batch norm is no measure of a channel's importance, since the
+ * layer and the scale are both linear — smaller factors with larger weights compute the same
+ * function, and the L1 penalty drives exactly that trade. Such models are refused.
  */
 
-/** The layer owning each group of scale factors, and the parameter holding them. */
+/** The layer owning each group of per-unit factors, and the parameter holding them. */
 export interface ScaleFactors {
   layer: string;
   param: string;
 }
 
-/** The scale factors of every unit that may be pruned (the output layer's are not). */
+/**
+ * Where each prunable unit has its per-unit factor (the output layer's units are never
+ * pruned): the γ of the batch norm after its layer or, for a layer without one, a per-unit
+ * parameter of the layer itself (`<layer>.scale`; unit gates sit there too).
+ */
 export function scaleFactors(arch: Architecture): ScaleFactors[] {
   const output = [...arch.layers].reverse().find((l) => l.kind === 'dense');
   const out: ScaleFactors[] = [];
@@ -37,41 +48,19 @@ export function scaleFactors(arch: Architecture): ScaleFactors[] {
   return out;
 }
 
-/** The architecture trained by slimming: a unit scale on every pruned layer without batch norm. */
-export function withUnitScales(arch: Architecture): Architecture {
-  const scaled = new Set(
-    scaleFactors(arch)
-      .filter((f) => f.param.endsWith('.scale'))
-      .map((f) => f.layer),
+/** Refuses slimming where a pruned layer has no batch norm, naming the models that do. */
+export function checkSlimmable(arch: Architecture): void {
+  const bare = scaleFactors(arch)
+    .filter((f) => !f.param.endsWith('.gamma'))
+    .map((f) => f.layer);
+  if (bare.length === 0) return;
+  const withBatchNorm = MODEL_NAMES.filter((m) =>
+    scaleFactors(buildArchitecture(m, [32, 32, 3], 10)).every((f) => f.param.endsWith('.gamma')),
   );
-  const mark = (layers: LayerDef[]): LayerDef[] =>
-    layers.map((l) =>
-      l.kind === 'residual'
-        ? { ...l, body: mark(l.body), shortcut: mark(l.shortcut) }
-        : (l.kind === 'dense' || l.kind === 'conv2d') && scaled.has(l.name)
-          ? { ...l, unitScale: true }
-          : l,
-    );
-  return { ...arch, layers: mark(arch.layers) };
-}
-
-/**
- * The same function without unit scales: act(s ⊙ (xW + b)) = act(x(W·diag s) + s ⊙ b), so
- * each kernel's output columns and its bias are multiplied by the scale. Exact for any sign.
- */
-export function foldUnitScales(weights: Weights): Weights {
-  const out: Weights = new Map();
-  for (const [name, w] of weights) if (!name.endsWith('.scale')) out.set(name, w.slice());
-  for (const [name, scale] of weights) {
-    if (!name.endsWith('.scale')) continue;
-    const layer = name.slice(0, -'.scale'.length);
-    const kernel = out.get(`${layer}.kernel`)!;
-    const units = scale.length;
-    for (let i = 0; i < kernel.length; i++) kernel[i]! *= scale[i % units]!;
-    const bias = out.get(`${layer}.bias`);
-    if (bias) for (let u = 0; u < units; u++) bias[u]! *= scale[u]!;
-  }
-  return out;
+  throw new TicketLabError(
+    'INVALID_SPEC',
+    `Invalid spec:\nspec.structured.method: network slimming ranks units by their batch-norm scale γ, and ${arch.model} has no batch norm after ${bare.join(', ')}: a scale factor there trades against the layer's weights under the L1 penalty, so its size says nothing about a unit's importance (Liu et al. 2017 §3). Use a model with batch norm (${withBatchNorm.join(', ')}), or another structured method (l1-filter, pca, l0, bayesian).`,
+  );
 }
 
 /**
