@@ -73,8 +73,10 @@ const duration = z
   );
 
 /**
- * The durations' lengths once the epoch size is known (a dataset's training split and the
- * batch size): each at most SPEC_LIMITS.iterations iterations.
+ * The durations once the epoch size is known (a dataset's training split and the batch
+ * size): each at most SPEC_LIMITS.iterations iterations, a training of at least one, the
+ * rewind point before its end, and the schedule inside it. Run when an experiment is created
+ * and again in the worker.
  */
 export function checkDurations(spec: ResolvedSpec, iterationsPerEpoch: number): void {
   const durations: [string, string][] = [
@@ -90,6 +92,18 @@ export function checkDurations(spec: ResolvedSpec, iterationsPerEpoch: number): 
         `Invalid spec:\n${field}: "${d}" is ${n} iterations (${iterationsPerEpoch} per epoch); at most ${SPEC_LIMITS.iterations} are allowed: shorten it`,
       );
   }
+  const iterations = durationToIterations(spec.training.duration, iterationsPerEpoch);
+  if (iterations < 1)
+    throw new TicketLabError(
+      'INVALID_SPEC',
+      `Invalid spec:\nspec.training.duration: "${spec.training.duration}" is zero iterations; train for at least one, e.g. "1ep"`,
+    );
+  const rewind = durationToIterations(spec.pruning.rewind, iterationsPerEpoch);
+  if (rewind >= iterations)
+    throw new TicketLabError(
+      'INVALID_SPEC',
+      `Invalid spec:\nspec.pruning.rewind: "${spec.pruning.rewind}" is iteration ${rewind}, not before the end of training ("${spec.training.duration}", ${iterations} iterations at ${iterationsPerEpoch} per epoch); rewind to an earlier iteration (Frankle et al. 2020 rewind to 0.1–7% of training) or train longer`,
+    );
   checkSchedule(spec.training, iterationsPerEpoch);
 }
 

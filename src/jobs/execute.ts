@@ -1,6 +1,6 @@
 import { runsInJob } from '../api/methods.ts';
 import { checkAugmentation, checkDurations, durationToIterations } from '../api/spec.ts';
-import { isTicketLabError, TicketLabError } from '../core/errors.ts';
+import { isTicketLabError } from '../core/errors.ts';
 import { datasetFromBundle } from '../data/dataset.ts';
 import { iterationsPerEpoch, prepareData } from '../data/split.ts';
 import { buildArchitecture, describeParams, type Architecture } from '../engine/architectures.ts';
@@ -43,19 +43,6 @@ export async function executeJob(
     checkAugmentation(spec.training, dataset.inputShape, dataset.name);
     const iterations = durationToIterations(spec.training.duration, itersPerEpoch);
     const rewindIteration = durationToIterations(spec.pruning.rewind, itersPerEpoch);
-    if (iterations < 1) {
-      throw new TicketLabError(
-        'INVALID_SPEC',
-        `spec.training.duration: "${spec.training.duration}" is zero iterations`,
-      );
-    }
-    if (rewindIteration >= iterations) {
-      throw new TicketLabError(
-        'INVALID_SPEC',
-        `spec.pruning.rewind: ${spec.pruning.rewind} (${rewindIteration} iterations) must come before the end of training (${iterations} iterations)`,
-      );
-    }
-
     const r = job.resume;
     const inFlight: InFlight | undefined = r.inFlight
       ? {

@@ -75,6 +75,36 @@ describe('spec upper bounds', () => {
   });
 });
 
+describe('a rewind point past the end of training', () => {
+  it('is refused when the experiment is created, in iterations of this dataset, before anything is stored', () => {
+    const store = Store.open(tempDir());
+    try {
+      // 120 iterations per epoch on the built-in MNIST: 1ep50it is iteration 170 of 150
+      expect(
+        invalidSpec(() =>
+          createExperiment(store, {
+            model: 'lenet-300-100',
+            training: { duration: '150it' },
+            pruning: { rewind: '1ep50it' },
+          }),
+        ),
+      ).toMatch(
+        /spec\.pruning\.rewind: "1ep50it" is iteration 170, not before the end of training \("150it", 150 iterations at 120 per epoch\)/,
+      );
+      expect(store.listExperiments()).toEqual([]);
+      // the last iteration before the end is a valid rewind point
+      createExperiment(store, {
+        model: 'lenet-300-100',
+        training: { duration: '150it' },
+        pruning: { rewind: '149it' },
+      });
+      expect(store.listExperiments()).toHaveLength(1);
+    } finally {
+      store.close();
+    }
+  });
+});
+
 describe('an empty training split', () => {
   it('is refused when the experiment is created, naming the field and the dataset sizes', () => {
     const store = Store.open(tempDir());

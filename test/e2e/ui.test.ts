@@ -196,7 +196,9 @@ describe('workbench UI in Chromium', () => {
       .toMatch(/^Stopped by the user/);
     expect(await page.locator('p.error').count()).toBe(0);
 
-    // a spec that fails in the worker (rewind past the end of training): the reason is shown
+    // a spec that cannot run (rewind past the end of training) is refused at creation: the
+    // form stays, with the reason, and nothing is stored
+    const before = (await server.call<{ total: number }>('experiments.list', {})).body.result.total;
     await page.getByRole('link', { name: 'New experiment' }).click();
     await setSpec({
       model: 'lenet-300-100',
@@ -204,10 +206,13 @@ describe('workbench UI in Chromium', () => {
       pruning: { levels: 1, rewind: '50it' },
     });
     await page.getByRole('button', { name: 'Create and start' }).click();
-    await page.waitForURL(/#\/experiment\/exp_/);
     await expect
-      .poll(() => page.locator('.error').first().textContent(), { timeout: 30_000 })
-      .toMatch(/rewind: 50it \(50 iterations\) must come before the end of training/);
+      .poll(() => page.locator('p.error').first().textContent(), { timeout: 30_000 })
+      .toMatch(/spec\.pruning\.rewind: "50it" is iteration 50, not before the end of training/);
+    expect(page.url()).toMatch(/#\/new/);
+    expect((await server.call<{ total: number }>('experiments.list', {})).body.result.total).toBe(
+      before,
+    );
   }, 120_000);
 
   it('compares replicates: one line with its band, N in the table, the reducer chosen, early stops', async () => {
