@@ -57,6 +57,8 @@ export interface TrainCheckpoint {
   lossSinceEval: number;
   stepsSinceEval: number;
   captured: Weights | null;
+  /** milliseconds spent training before this checkpoint (time paused is not counted) */
+  elapsedMs?: number;
   /** what the caller keeps across epochs (`checkpointState`), as JSON */
   state?: unknown;
 }
@@ -175,7 +177,8 @@ export async function evaluate(
  */
 export async function train(opts: TrainOptions): Promise<TrainResult> {
   const { model, data, settings, signal, pauseSignal } = opts;
-  const started = performance.now();
+  // a resumed training's wall time includes what it trained before its checkpoint
+  const started = performance.now() - (opts.resumeFrom?.elapsedMs ?? 0);
   const batchSize = Math.min(settings.batchSize, data.train.count);
   const sampler = new BatchSampler(data.train.count, batchSize, opts.seed);
   const itersPerEpoch = sampler.batchesPerEpoch;
@@ -266,6 +269,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       lossSinceEval,
       stepsSinceEval,
       captured: captured ?? null,
+      elapsedMs: performance.now() - started,
       state: opts.checkpointState?.(),
     });
 

@@ -37,6 +37,7 @@ export function encodeCheckpoint(c: TrainCheckpoint): Buffer {
     lossSinceEval: c.lossSinceEval,
     stepsSinceEval: c.stepsSinceEval,
     captured: c.captured !== null,
+    elapsedMs: c.elapsedMs,
     state: c.state,
   };
   return encodeBundle(bundle, { ticketlab: JSON.stringify(meta) });
@@ -53,6 +54,7 @@ export function decodeCheckpoint(bytes: Uint8Array, what: string): TrainCheckpoi
     lossSinceEval: meta.lossSinceEval,
     stepsSinceEval: meta.stepsSinceEval,
     captured: meta.captured ? take(bundle, 'captured') : null,
+    elapsedMs: meta.elapsedMs,
     state: meta.state,
   };
 }

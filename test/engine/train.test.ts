@@ -10,6 +10,7 @@ import {
 } from '../../src/engine/architectures.ts';
 import { Model } from '../../src/engine/model.ts';
 import { initWeights } from '../../src/engine/weights.ts';
+import { decodeCheckpoint, encodeCheckpoint } from '../../src/jobs/checkpoint.ts';
 import {
   train,
   type TrainCheckpoint,
@@ -164,7 +165,13 @@ describe('training', () => {
         expect(last.iteration).toBe(pauseAt);
         model.dispose();
         const fresh = setup('lenet-300-100', data).model; // a new process would start from nothing
-        result = await train({ ...options, model: fresh, resumeFrom: last });
+        // the checkpoint travels as a file: its training time must survive the trip
+        const restored = decodeCheckpoint(encodeCheckpoint(last), 'checkpoint');
+        expect(restored.elapsedMs).toBe(last.elapsedMs);
+        // the wall time of a resumed training counts what was trained before the pause
+        restored.elapsedMs = 3_600_000;
+        result = await train({ ...options, model: fresh, resumeFrom: restored });
+        expect(result.wallTimeMs).toBeGreaterThanOrEqual(3_600_000);
         const weights = await fresh.readWeights();
         fresh.dispose();
         return { result, weights, checkpoints };
