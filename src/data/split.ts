@@ -220,25 +220,36 @@ export function gatherAugmented(
     const dy = pad > 0 ? rng.int(2 * pad + 1) - pad : 0;
     const dx = pad > 0 ? rng.int(2 * pad + 1) - pad : 0;
     const flip = augmentation.horizontalFlip && rng.next() < 0.5;
-    const base = i * size;
-    let out = r * size;
+    const out = r * size;
+    // The crop: output pixel (y, x) is the image's (y + dy, x + dx), a constant offset, so the
+    // rows [y0, y1) that fall on the image are one copy; columns outside [x0, x1) then read a
+    // neighbouring row and are overwritten with padding.
+    const y0 = Math.max(0, -dy);
+    const y1 = Math.min(h, h - dy);
+    const x0 = Math.max(0, -dx);
+    const x1 = Math.min(w, w - dx);
+    const shift = i * size + dy * rowSize + dx * c;
+    const first = out + y0 * rowSize + x0 * c;
+    const last = out + (y1 - 1) * rowSize + x1 * c;
+    if (last > first) into.set(src.subarray(first - out + shift, last - out + shift), first);
     for (let y = 0; y < h; y++) {
-      const sy = y + dy;
-      if (sy < 0 || sy >= h) {
-        for (let x = 0; x < w; x++) for (let k = 0; k < c; k++) into[out++] = fill[k]!;
-        continue;
-      }
-      const row = base + sy * rowSize;
+      const row = out + y * rowSize;
+      const inside = y >= y0 && y < y1;
       for (let x = 0; x < w; x++) {
-        // output column x shows the crop's column x, or its mirror image
-        const sx = (flip ? w - 1 - x : x) + dx;
-        if (sx < 0 || sx >= w) {
-          for (let k = 0; k < c; k++) into[out++] = fill[k]!;
-        } else {
-          const from = row + sx * c;
-          for (let k = 0; k < c; k++) into[out++] = src[from + k]!;
+        if (inside && x >= x0 && x < x1) {
+          x = x1 - 1; // skip the copied run
+          continue;
         }
+        for (let k = 0; k < c; k++) into[row + x * c + k] = fill[k]!;
       }
+      // the flip: mirror the cropped row in place, pixel by pixel
+      if (flip)
+        for (let a = row, b = row + (w - 1) * c; a < b; a += c, b -= c)
+          for (let k = 0; k < c; k++) {
+            const t = into[a + k]!;
+            into[a + k] = into[b + k]!;
+            into[b + k] = t;
+          }
     }
   }
 }
