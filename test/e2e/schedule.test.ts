@@ -100,6 +100,14 @@ describe('the learning-rate plot', () => {
     expect(found).toHaveLength(1);
     expect(found[0]!.x).toBeCloseTo((p.left + p.right) / 2, 0);
     expect(found[0]!.ratio).toBeCloseTo(0.1, 2);
+    // the form with its recipe fields and the plot still fits 800 px without scrolling sideways
+    await page.setViewportSize({ width: 800, height: 900 });
+    expect(
+      await page.evaluate(
+        () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+      ),
+    ).toBeLessThanOrEqual(0);
+    await page.setViewportSize({ width: 1280, height: 900 });
     // the form's fields edit the schedule: a second milestone at 75% adds a second drop
     await page.getByLabel('Milestones').fill('50%, 75%');
     await expect.poll(async () => drops(await plotted(), baseline).length).toBe(2);
