@@ -37,9 +37,10 @@ export async function renderBenchmarks(markdown: string, records = RECORDS): Pro
 
 function renderBlock(kind: string, name: string, records: string): string[] {
   if (kind === 'campaign') return campaignTables(findPart(name), readCampaign(records, name));
-  if (kind === 'engine')
-    return engineTable(readJson(join(records, `${name}.json`)) as EngineRecord);
-  throw new Error(`BENCHMARKS.md names an unknown report kind "${kind}" (campaign, engine)`);
+  const record = () => readJson(join(records, `${name}.json`));
+  if (kind === 'engine') return engineTable(record() as EngineRecord);
+  if (kind === 'input') return inputTables(record() as InputRecord);
+  throw new Error(`BENCHMARKS.md names an unknown report kind "${kind}" (campaign, engine, input)`);
 }
 
 function readJson(file: string): unknown {
@@ -256,6 +257,38 @@ function engineTable(r: EngineRecord): string[] {
         .join('; ')}.`,
     );
   return lines;
+}
+
+// ── bench:input records ──
+
+interface InputRecord {
+  date: string;
+  machine: string;
+  loadAverageAtStart: number;
+  batch: number;
+  shape: number[];
+  gatherMs: number;
+  gatherAugmentedMs: number;
+  steps: { model: string; stepMs: number; augmentedGatherShare: number }[];
+}
+
+function inputTables(r: InputRecord): string[] {
+  const ms = (x: number) => x.toFixed(1);
+  return [
+    `${r.machine}; ${r.date.slice(0, 16).replace('T', ' ')} UTC; load average ${r.loadAverageAtStart} at the start.`,
+    '',
+    `| gathering a batch of ${r.batch} (${r.shape.join('×')}) | ms |`,
+    '| --- | --- |',
+    `| plain (\`gatherExamples\`) | ${ms(r.gatherMs)} |`,
+    `| random crop + horizontal flip (\`gatherAugmented\`) | ${ms(r.gatherAugmentedMs)} |`,
+    '',
+    "| model | step (ms) | augmented gathering's share |",
+    '| --- | --- | --- |',
+    ...r.steps.map(
+      (s) =>
+        `| ${s.model} | ${int(s.stepMs)} | ${(s.augmentedGatherShare * 100).toPrecision(2)}% |`,
+    ),
+  ];
 }
 
 // ── command line ──

@@ -359,6 +359,12 @@ export const METHODS = {
       parent: TicketView.nullable(),
       children: z.array(TicketView),
       /**
+       * how the ticket was trained: its run's settings (spec.training's fields, with
+       * `iterations`, `rewindIteration`, `batchSize` and `iterationsPerEpoch` as trained), or
+       * null before its run starts
+       */
+      training: z.record(z.string(), z.unknown()).nullable(),
+      /**
        * per prunable layer: output units (neurons/filters) and those removed: left with no
        * weights by a mask, or cut out by structured surgery
        */

@@ -17,6 +17,7 @@ import {
   SCHEDULE_NAMES,
   type LearningRateSchedule,
 } from '../core/schedule.ts';
+import { iterationsPerEpoch, splitCounts } from '../core/split-counts.ts';
 
 export { MODEL_NAMES, type ModelName };
 
@@ -549,6 +550,47 @@ export function resolveSpec(input: unknown): ResolvedSpec {
     );
   }
   return parsed.data;
+}
+
+/**
+ * The learning-rate schedule a spec trains with on a dataset of `trainCount` training
+ * examples (before the validation split), as executeJob resolves it.
+ */
+export function specSchedule(spec: ResolvedSpec, trainCount: number): LearningRateSchedule {
+  const { train } = splitCounts(trainCount, spec.validationFraction, spec.dataset);
+  const perEpoch = iterationsPerEpoch(train, Math.min(spec.training.batchSize, train));
+  return resolveSchedule(
+    spec.training,
+    perEpoch,
+    durationToIterations(spec.training.duration, perEpoch),
+  );
+}
+
+/**
+ * The training recipe in one line (`ticketlab show`, the UI): optimiser, rate and schedule,
+ * weight decay and its mode, batch and length, augmentation.
+ */
+export function describeTrainingRecipe(t: ResolvedSpec['training']): string {
+  const optimiser =
+    t.optimizer === 'sgd' && t.momentum > 0
+      ? `sgd (${t.nesterov ? 'Nesterov ' : ''}momentum ${t.momentum})`
+      : t.optimizer;
+  const schedule = {
+    constant: 'constant',
+    multistep: `×${t.milestoneFactor} at ${t.milestones.join(', ')}`,
+    cosine: 'cosine to 0',
+  }[t.schedule];
+  const warmup = durationToIterations(t.warmup, 1) > 0 ? `, ${t.warmup} warm-up` : '';
+  const decay = t.weightDecay > 0 ? `; weight decay ${t.weightDecay} (${t.weightDecayMode})` : '';
+  const { cropPadding, horizontalFlip } = t.augmentation;
+  const augmentation = [
+    ...(cropPadding > 0 ? [`random crop (padding ${cropPadding})`] : []),
+    ...(horizontalFlip ? ['horizontal flip'] : []),
+  ];
+  return (
+    `${optimiser}, lr ${t.learningRate} ${schedule}${warmup}${decay}; batch ${t.batchSize} for ${t.duration}` +
+    (augmentation.length > 0 ? `; ${augmentation.join(' + ')}` : '')
+  );
 }
 
 /** The schedule's and optimiser's fields that only make sense together. */

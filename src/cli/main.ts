@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { MODEL_FORMATS, RESULT_FORMATS } from '../api/contract.ts';
+import { describeTrainingRecipe, TrainingSpec } from '../api/spec.ts';
 import { Lab } from '../services/lab.ts';
 import { TicketLabError } from '../core/errors.ts';
 import { parseArgs } from './args.ts';
@@ -406,6 +407,9 @@ async function cmdShow(
     return 0;
   }
   out(`${view.name}  (${view.id}, ${view.status}, spec ${view.specHash.slice(0, 12)}…)`);
+  // stored specs are resolved; one stored before a field existed gets its default
+  const training = TrainingSpec.safeParse(view.spec.training ?? {});
+  if (training.success) out(`training: ${describeTrainingRecipe(training.data)}`);
   if (view.error) out(`note: ${view.error}`);
   out('');
   // structured tickets are smaller models: show what they cost and what they gained

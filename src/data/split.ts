@@ -1,4 +1,4 @@
-import { TicketLabError } from '../core/errors.ts';
+import { iterationsPerEpoch, splitCounts } from '../core/split-counts.ts';
 import { deriveSeed, Rng } from '../core/random.ts';
 import type { DecodedDataset, ImageSet } from './dataset.ts';
 import { exampleSize } from './dataset.ts';
@@ -72,27 +72,6 @@ function normalise(
   return { x, y: labels, count: labels.length, shape };
 }
 
-/**
- * How many of a dataset's `trainCount` training examples are held out for validation and
- * how many train. A fraction that leaves nothing to train on is refused, naming the sizes
- * (checked when an experiment is created, and again here for transfers to other datasets).
- */
-export function splitCounts(
-  trainCount: number,
-  validationFraction: number,
-  datasetName: string,
-): { train: number; val: number } {
-  const val = Math.max(1, Math.round(trainCount * validationFraction));
-  const train = trainCount - val;
-  if (train < 1) {
-    throw new TicketLabError(
-      'INVALID_SPEC',
-      `Invalid spec:\nspec.validationFraction: ${validationFraction} of the ${trainCount} training examples of ${datasetName} holds out ${Math.min(val, trainCount)} for validation and leaves ${Math.max(train, 0)} to train on; choose a smaller fraction (the default is 0.1)`,
-    );
-  }
-  return { train, val };
-}
-
 function holdOut(ds: DecodedDataset, validationFraction: number) {
   const size = exampleSize(ds.inputShape);
   const order = new Rng(SPLIT_SEED).permutation(ds.train.count);
@@ -127,11 +106,6 @@ export function prepareData(ds: DecodedDataset, validationFraction: number): Pre
     mean,
     std,
   };
-}
-
-/** Batches per epoch: an epoch's last partial batch is skipped, as in OpenLTH. */
-export function iterationsPerEpoch(trainCount: number, batchSize: number): number {
-  return Math.max(1, Math.floor(trainCount / batchSize));
 }
 
 /**
@@ -220,25 +194,36 @@ export function gatherAugmented(
     const dy = pad > 0 ? rng.int(2 * pad + 1) - pad : 0;
     const dx = pad > 0 ? rng.int(2 * pad + 1) - pad : 0;
     const flip = augmentation.horizontalFlip && rng.next() < 0.5;
-    const base = i * size;
-    let out = r * size;
+    const out = r * size;
+    // The crop: output pixel (y, x) is the image's (y + dy, x + dx), a constant offset, so the
+    // rows [y0, y1) that fall on the image are one copy; columns outside [x0, x1) then read a
+    // neighbouring row and are overwritten with padding.
+    const y0 = Math.max(0, -dy);
+    const y1 = Math.min(h, h - dy);
+    const x0 = Math.max(0, -dx);
+    const x1 = Math.min(w, w - dx);
+    const shift = i * size + dy * rowSize + dx * c;
+    const first = out + y0 * rowSize + x0 * c;
+    const last = out + (y1 - 1) * rowSize + x1 * c;
+    if (last > first) into.set(src.subarray(first - out + shift, last - out + shift), first);
     for (let y = 0; y < h; y++) {
-      const sy = y + dy;
-      if (sy < 0 || sy >= h) {
-        for (let x = 0; x < w; x++) for (let k = 0; k < c; k++) into[out++] = fill[k]!;
-        continue;
-      }
-      const row = base + sy * rowSize;
+      const row = out + y * rowSize;
+      const inside = y >= y0 && y < y1;
       for (let x = 0; x < w; x++) {
-        // output column x shows the crop's column x, or its mirror image
-        const sx = (flip ? w - 1 - x : x) + dx;
-        if (sx < 0 || sx >= w) {
-          for (let k = 0; k < c; k++) into[out++] = fill[k]!;
-        } else {
-          const from = row + sx * c;
-          for (let k = 0; k < c; k++) into[out++] = src[from + k]!;
+        if (inside && x >= x0 && x < x1) {
+          x = x1 - 1; // skip the copied run
+          continue;
         }
+        for (let k = 0; k < c; k++) into[row + x * c + k] = fill[k]!;
       }
+      // the flip: mirror the cropped row in place, pixel by pixel
+      if (flip)
+        for (let a = row, b = row + (w - 1) * c; a < b; a += c, b -= c)
+          for (let k = 0; k < c; k++) {
+            const t = into[a + k]!;
+            into[a + k] = into[b + k]!;
+            into[b + k] = t;
+          }
     }
   }
 }

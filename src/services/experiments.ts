@@ -15,7 +15,7 @@ import type {
 import { buildArchitecture } from '../engine/architectures.ts';
 import type { InferenceMeasurement } from '../pruning/structured/record.ts';
 import { checkSlimmable } from '../pruning/structured/slimming.ts';
-import { iterationsPerEpoch, splitCounts } from '../data/split.ts';
+import { iterationsPerEpoch, splitCounts } from '../core/split-counts.ts';
 import { getDatasetRow } from './datasets.ts';
 import { checkTransferSpec } from './transfer-source.ts';
 

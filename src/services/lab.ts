@@ -288,6 +288,7 @@ export class Lab {
           experiment: experimentSummary(store, row.experimentId),
           parent: tickets.find((t) => t.id === ticket.parentId) ?? null,
           children: tickets.filter((t) => t.parentId === id),
+          training: store.runOfTicket(id)?.hyperparams ?? null,
           // a compacted model's units are the ones surgery kept; a masked one's, its mask's
           units: row.structure?.architecture
             ? (row.structure.units ?? []).map((u) => ({

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { specHash } from '../../src/api/spec-hash.ts';
 import { canonicalSpec, ExperimentSpec, resolveSpec, type ModelName } from '../../src/api/spec.ts';
-import { splitCounts } from '../../src/data/split.ts';
+import { splitCounts } from '../../src/core/split-counts.ts';
 import { createExperiment } from '../../src/services/experiments.ts';
 import { Store } from '../../src/store/store.ts';
 import { tempDir } from '../helpers.ts';

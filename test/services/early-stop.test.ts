@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/core/random.ts';
 import { loadBuiltinMnist } from '../../src/data/builtin.ts';
-import { SPLIT_SEED, splitCounts } from '../../src/data/split.ts';
+import { splitCounts } from '../../src/core/split-counts.ts';
+import { SPLIT_SEED } from '../../src/data/split.ts';
 import { Lab } from '../../src/services/lab.ts';
 import { cli, tempDir, writeIdxDataset } from '../helpers.ts';
 

@@ -1,7 +1,9 @@
 import { useMemo, useState } from 'react';
-import { ExperimentSpec, MODEL_NAMES } from '../../../src/api/spec.ts';
+import { ExperimentSpec, MODEL_NAMES, SCHEDULE_NAMES } from '../../../src/api/spec.ts';
+import { LearningRateChart } from '../charts/LearningRateChart.tsx';
 import { go } from '../lib/route.ts';
 import { useClient, useLoad } from '../hooks.ts';
+import { specScheduleOrNull } from '../lib/schedule.ts';
 import { TEMPLATES, validateSpec } from '../lib/templates.ts';
 
 const METHODS = ExperimentSpec.shape.method.unwrap().options;
@@ -38,6 +40,15 @@ export function NewExperimentPage() {
     else at[path.at(-1)!] = value;
     setText(JSON.stringify(next, null, 2));
   };
+
+  const training = spec.training ?? {};
+  const augmentation = (training.augmentation as Record<string, unknown> | undefined) ?? {};
+  const numberOrEmpty = (v: string) => (v === '' ? '' : Number(v));
+  const trainCount = datasets.data?.find(
+    (d) => d.id === ((spec.dataset as string) ?? 'builtin:mnist'),
+  )?.trainCount;
+  const schedule =
+    validation?.ok && trainCount !== undefined ? specScheduleOrNull(spec, trainCount) : null;
 
   const useTemplate = (id: string) => {
     const t = TEMPLATES.find((x) => x.id === id)!;
@@ -139,6 +150,132 @@ export function NewExperimentPage() {
           />
         </label>
         <label>
+          Optimiser
+          <select
+            value={(training.optimizer as string) ?? 'adam'}
+            onChange={(e) => set(['training', 'optimizer'], e.target.value)}
+            aria-label="Optimiser"
+          >
+            <option>adam</option>
+            <option>sgd</option>
+          </select>
+        </label>
+        <label>
+          Learning rate
+          <input
+            type="number"
+            step="any"
+            value={(training.learningRate as number | undefined) ?? ''}
+            onChange={(e) => set(['training', 'learningRate'], numberOrEmpty(e.target.value))}
+            placeholder="default: 0.0012"
+            aria-label="Learning rate"
+          />
+        </label>
+        <label>
+          Momentum
+          <input
+            type="number"
+            step="any"
+            min={0}
+            max={1}
+            value={(training.momentum as number | undefined) ?? ''}
+            onChange={(e) => set(['training', 'momentum'], numberOrEmpty(e.target.value))}
+            placeholder="default: 0"
+            aria-label="Momentum"
+          />
+        </label>
+        <label className="check">
+          <input
+            type="checkbox"
+            checked={training.nesterov === true}
+            onChange={(e) => set(['training', 'nesterov'], e.target.checked || '')}
+            aria-label="Nesterov"
+          />
+          Nesterov
+        </label>
+        <label>
+          Weight decay
+          <input
+            type="number"
+            step="any"
+            min={0}
+            value={(training.weightDecay as number | undefined) ?? ''}
+            onChange={(e) => set(['training', 'weightDecay'], numberOrEmpty(e.target.value))}
+            placeholder="default: 0"
+            aria-label="Weight decay"
+          />
+        </label>
+        <label>
+          Decay
+          <select
+            value={(training.weightDecayMode as string) ?? 'l2'}
+            onChange={(e) => set(['training', 'weightDecayMode'], e.target.value)}
+            aria-label="Weight decay mode"
+          >
+            <option value="l2">L2 (coupled)</option>
+            <option value="decoupled">decoupled (AdamW/SGDW)</option>
+          </select>
+        </label>
+        <label>
+          Schedule
+          <select
+            value={(training.schedule as string) ?? 'constant'}
+            onChange={(e) => set(['training', 'schedule'], e.target.value)}
+            aria-label="Schedule"
+          >
+            {SCHEDULE_NAMES.map((s) => (
+              <option key={s}>{s}</option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Milestones
+          <input
+            value={((training.milestones as string[] | undefined) ?? []).join(', ')}
+            onChange={(e) =>
+              set(
+                ['training', 'milestones'],
+                e.target.value.trim() === '' ? '' : e.target.value.split(',').map((m) => m.trim()),
+              )
+            }
+            placeholder="e.g. 80ep, 120ep or 50%, 75%"
+            aria-label="Milestones"
+          />
+        </label>
+        <label>
+          Warm-up
+          <input
+            value={(training.warmup as string) ?? ''}
+            onChange={(e) => set(['training', 'warmup'], e.target.value)}
+            placeholder="e.g. 500it"
+            aria-label="Warm-up"
+          />
+        </label>
+        <label>
+          Crop padding
+          <input
+            type="number"
+            min={0}
+            value={(augmentation.cropPadding as number | undefined) ?? ''}
+            onChange={(e) =>
+              set(['training', 'augmentation', 'cropPadding'], numberOrEmpty(e.target.value))
+            }
+            placeholder="0: no crops"
+            aria-label="Crop padding"
+          />
+        </label>
+        <label className="check">
+          <input
+            type="checkbox"
+            checked={augmentation.horizontalFlip === true}
+            onChange={(e) =>
+              set(['training', 'augmentation', 'horizontalFlip'], e.target.checked || '')
+            }
+            aria-label="Horizontal flip"
+          />
+          Horizontal flip
+        </label>
+        <label>
           Pruning levels
           <input
             type="number"
@@ -173,6 +310,12 @@ export function NewExperimentPage() {
         <p className="summary" aria-label="Cost">
           {validation.cost.runs} trainings × {validation.cost.iterationsPerRun} iterations each
         </p>
+      )}
+      {schedule && (
+        <figure className="lr-plot">
+          <figcaption>Learning rate over training ({schedule.total} iterations)</figcaption>
+          <LearningRateChart schedule={schedule} />
+        </figure>
       )}
       {submitError && <p className="error">{submitError}</p>}
       <button className="primary" disabled={!validation?.ok || busy} onClick={create}>

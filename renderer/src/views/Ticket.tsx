@@ -3,11 +3,25 @@ import type { MethodOutput } from '../../../src/api/contract.ts';
 import { go } from '../lib/route.ts';
 import { Chart } from '../charts/Chart.tsx';
 import { DistanceMatrix } from '../charts/DistanceMatrix.tsx';
+import { LearningRateChart } from '../charts/LearningRateChart.tsx';
 import { useClient, useExportDir, useLoad } from '../hooks.ts';
 import { exportAskingToOverwrite } from '../lib/export.ts';
 import { duration, pct } from '../lib/format.ts';
+import { runSchedule } from '../lib/schedule.ts';
 
 type TicketDetail = MethodOutput<'tickets.get'>;
+
+/** The learning rate this ticket's run trained with, from the schedule function training used. */
+function LearningRateSection({ training }: { training: TicketDetail['training'] }) {
+  const schedule = runSchedule(training);
+  if (!schedule) return null;
+  return (
+    <>
+      <h2>Learning rate</h2>
+      <LearningRateChart schedule={schedule} />
+    </>
+  );
+}
 
 /** A masked model runs at the dense model's speed: only structured tickets are faster. */
 const speedups = (s: TicketDetail['ticket']['speedup']) =>
@@ -365,6 +379,7 @@ export function TicketPage({ id }: { id: string }) {
       ) : (
         <p className="muted">No run recorded yet.</p>
       )}
+      <LearningRateSection training={view.data.training} />
       <h2>Diff</h2>
       <label>
         Against{' '}
