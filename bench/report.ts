@@ -40,7 +40,10 @@ function renderBlock(kind: string, name: string, records: string): string[] {
   const record = () => readJson(join(records, `${name}.json`));
   if (kind === 'engine') return engineTable(record() as EngineRecord);
   if (kind === 'input') return inputTables(record() as InputRecord);
-  throw new Error(`BENCHMARKS.md names an unknown report kind "${kind}" (campaign, engine, input)`);
+  if (kind === 'cluster') return clusterTable(record() as ClusterRecord);
+  throw new Error(
+    `BENCHMARKS.md names an unknown report kind "${kind}" (campaign, engine, input, cluster)`,
+  );
 }
 
 function readJson(file: string): unknown {
@@ -288,6 +291,41 @@ function inputTables(r: InputRecord): string[] {
       (s) =>
         `| ${s.model} | ${int(s.stepMs)} | ${(s.augmentedGatherShare * 100).toPrecision(2)}% |`,
     ),
+  ];
+}
+
+// ── bench:cluster records ──
+
+interface ClusterRecord {
+  command: string;
+  startedAt: string;
+  machine: string;
+  loadAtStart: number;
+  loadAtEnd: number;
+  slurm: string;
+  singleSubmitMs: { all: number[] };
+  sweep: {
+    experiments: number;
+    wallS: number;
+    arraySubmitMsPerJob: number;
+    tickets: number;
+    reports: number;
+    ingestMsPerTicket: number;
+  };
+}
+
+function clusterTable(r: ClusterRecord): string[] {
+  const ms = (x: number) => `${x.toFixed(1)} ms`;
+  const single = r.singleSubmitMs.all;
+  return [
+    `${r.machine}, ${r.slurm}; ${r.startedAt.slice(0, 16).replace('T', ' ')} UTC; load average ${r.loadAtStart} at the start, ${r.loadAtEnd} at the end; \`${r.command}\`.`,
+    '',
+    '| what | measured |',
+    '| --- | --- |',
+    `| submission of one job (\`sbatch\`, ${single.length} submissions) | median ${ms(median(single))} (${ms(Math.min(...single))} – ${ms(Math.max(...single))}) |`,
+    `| submission of a sweep of ${r.sweep.experiments} as one job array | ${ms(r.sweep.arraySubmitMsPerJob)} per job |`,
+    `| ingest per ticket (${r.sweep.tickets} tickets, ${r.sweep.reports} reports) | ${ms(r.sweep.ingestMsPerTicket)} |`,
+    `| the sweep's wall time (${r.sweep.experiments} experiments) | ${r.sweep.wallS.toFixed(1)} s |`,
   ];
 }
 

@@ -353,9 +353,12 @@ async function cmdJobs(lab: Lab, options: Map<string, string | true>): Promise<n
           j.id,
           j.experimentId,
           // shown, never changed: `resume` takes over a job whose process is gone
-          j.state === 'running' && lab.scheduler.isOrphaned(j.id)
+          (j.state === 'running' && lab.scheduler.isOrphaned(j.id)
             ? 'running (its process is gone: resume it)'
-            : j.state,
+            : j.state) +
+            (j.cluster
+              ? ` — Slurm ${j.cluster.jobId ?? '(not submitted)'} ${j.cluster.state ?? ''}${j.cluster.reason ? ` (${j.cluster.reason})` : ''}`
+              : ''),
           percent(j.progress, 0),
           j.phase ?? '-',
           String(j.attempt),

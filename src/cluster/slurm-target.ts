@@ -43,6 +43,8 @@ function logSize(folder: string): number {
  * checkpoints on the SIGTERM, and the job ends paused or cancelled once Slurm says it ended.
  */
 export class SlurmTarget implements RemoteTarget {
+  /** measured work of this host for its cluster jobs (npm run bench:cluster reads it) */
+  readonly stats = { submitted: 0, submitMs: 0, reports: 0, tickets: 0, ingestMs: 0 };
   private readonly attached = new Map<string, SlurmJobProcess>();
   private readonly unsubmitted: SlurmJobProcess[] = [];
   private timer: NodeJS.Timeout | null = null;
@@ -131,7 +133,10 @@ export class SlurmTarget implements RemoteTarget {
         folders,
       });
       try {
+        const t0 = performance.now();
         const id = slurm.submit(script);
+        this.stats.submitMs += performance.now() - t0;
+        this.stats.submitted += processes.length;
         const at = new Date().toISOString();
         processes.forEach((p, i) => {
           const clusterJobId = processes.length > 1 ? `${id}_${i}` : id;
@@ -242,14 +247,22 @@ class SlurmJobProcess implements WorkerProcess {
     const row = this.row();
     if (!row) return false;
     const store = this.target.store;
-    for (const { message, end } of readReports(this.folder, row.ingestedBytes)) {
-      store.transaction(() => {
-        this.listener(message);
-        updateClusterJob(store, this.jobId, { ingestedBytes: end });
-      });
-      if (message.type === 'finished') return true;
+    const stats = this.target.stats;
+    const t0 = performance.now();
+    try {
+      for (const { message, end } of readReports(this.folder, row.ingestedBytes)) {
+        store.transaction(() => {
+          this.listener(message);
+          updateClusterJob(store, this.jobId, { ingestedBytes: end });
+        });
+        stats.reports++;
+        if (message.type === 'ticket') stats.tickets++;
+        if (message.type === 'finished') return true;
+      }
+      return false;
+    } finally {
+      stats.ingestMs += performance.now() - t0;
     }
-    return false;
   }
 
   private deliverEnd(m: WorkerMessage) {

@@ -332,6 +332,8 @@ export class Scheduler {
   pause(id: string): JobRow {
     const job = this.takeOverIfOrphaned(this.job(id));
     if (job.state === 'interrupted') {
+      // A cluster job whose host died may still run there, unattended: it stops with a checkpoint.
+      if (this.options.remote?.runs(id)) this.options.remote.stopDetached(id);
       this.setState(job, 'paused');
       this.store.setExperimentStatus(job.experimentId, 'paused', 'Paused.');
     } else if (job.state === 'running') {
@@ -462,6 +464,8 @@ export class Scheduler {
           continue;
         }
         this.dispatch(slot, this.store.getJob(next.id)!);
+        // A job that could not start (its dataset gone) leaves no remote slot behind.
+        if (!slot.jobId) this.release(slot);
       } catch (e) {
         if (!isDiskFull(e)) throw e;
         // Starting it needs writes the disk cannot take: stop here, saying why.

@@ -116,12 +116,19 @@ function version(pkg: string): string {
 export class Lab {
   readonly events = new EventBus();
   readonly scheduler: Scheduler;
+  /** the Slurm target: jobs queued for it are submitted, followed and ingested here */
+  readonly cluster: SlurmTarget;
   private readonly handlers: Handlers;
 
   private constructor(
     readonly store: Store,
     options: LabOptions,
   ) {
+    this.cluster = new SlurmTarget({
+      store,
+      emit: (e) => this.events.emit(e),
+      pollMs: options.clusterPollMs,
+    });
     this.scheduler = new Scheduler({
       store,
       emit: (e) => this.events.emit(e),
@@ -129,11 +136,7 @@ export class Lab {
       concurrency: options.concurrency,
       runAll: options.runAll,
       staleMs: options.staleMs,
-      remote: new SlurmTarget({
-        store,
-        emit: (e) => this.events.emit(e),
-        pollMs: options.clusterPollMs,
-      }),
+      remote: this.cluster,
     });
     this.handlers = this.makeHandlers();
   }

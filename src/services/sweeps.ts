@@ -117,7 +117,7 @@ export function defaultTarget(store: Store): ComputeTargetSpec {
   if (!parsed.success)
     throw new TicketLabError(
       'INVALID_INPUT',
-      `The data folder's computeTarget setting is invalid (${parsed.error.issues[0]?.message}); set it again with \`ticketlab settings computeTarget <json>\`.`,
+      `The data folder's computeTarget setting is invalid (${parsed.error.issues[0]?.message}); set it again with \`ticketlab target <target.json>\` (or \`ticketlab target local\`).`,
     );
   return parsed.data;
 }
