@@ -4,6 +4,7 @@ import { go } from '../lib/route.ts';
 import { Chart } from '../charts/Chart.tsx';
 import { DistanceMatrix } from '../charts/DistanceMatrix.tsx';
 import { useClient, useExportDir, useLoad } from '../hooks.ts';
+import { InstabilitySection } from './Instability.tsx';
 import { exportAskingToOverwrite } from '../lib/export.ts';
 import { duration, pct } from '../lib/format.ts';
 
@@ -355,6 +356,7 @@ export function TicketPage({ id }: { id: string }) {
       ) : (
         <p className="muted">No run recorded yet.</p>
       )}
+      <InstabilitySection ticketId={ticket.id} />
       <h2>Diff</h2>
       <label>
         Against{' '}
