@@ -119,6 +119,8 @@ export async function denseWeightsAt(o: {
       model,
       masks,
       data: o.data,
+      // Ending at k retraces the dense run only while no setting depends on the run's
+      // length: a learning-rate schedule over the whole training must be given its end.
       settings: { ...o.training, iterations: o.k, evalEvery: o.k },
       seed: o.denseSeed,
       captureAt: o.k,
