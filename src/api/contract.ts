@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { JobStateSchema } from './events.ts';
 import { ComputeTarget } from './sweep.ts';
+import { DURATION_PATTERN } from './spec.ts';
 
 /**
  * The one API contract (DESIGN.md "One contract, three transports"): every operation the
@@ -263,6 +264,29 @@ function method<I extends z.ZodType, O extends z.ZodType>(input: I, output: O) {
   return { input, output };
 }
 
+/** One rewind point of a ticket's instability analysis. */
+export const InstabilityView = z.object({
+  id: z.string(),
+  ticketId: z.string(),
+  jobId: z.string(),
+  rewind: z.string(),
+  rewindIteration: z.number().int(),
+  points: z.number().int(),
+  /** the two copies' batch-order seeds, once they have trained */
+  seeds: z.array(z.number().int()).nullable(),
+  /** where θ_k came from: θ0 (k = 0), stored by the experiment, or retrained from θ0 */
+  thetaK: z.enum(['initial', 'stored', 'recomputed']).nullable(),
+  /** test error at α from 0 (copy A) to 1 (copy B); null until both copies are trained */
+  curve: z.array(z.object({ alpha: z.number(), testError: fraction })).nullable(),
+  /** highest error on the line minus the mean of its ends */
+  barrier: z.number().nullable(),
+});
+
+const rewindPoint = z
+  .string()
+  .regex(DURATION_PATTERN, 'expected a rewind point such as "0it", "500it" or "2ep"')
+  .refine((s) => s.length > 0, 'expected a rewind point such as "0it", "500it" or "2ep"');
+
 export const METHODS = {
   'experiments.list': method(
     z.strictObject({
@@ -388,6 +412,26 @@ export const METHODS = {
         .nullable(),
     }),
   ),
+  /**
+   * Instability analysis of a ticket (Frankle et al. 2020): per rewind point k, two copies
+   * trained from θ_k with different data orders and the test error on the line between them.
+   */
+  'tickets.instability': method(
+    z.strictObject({
+      ticketId: id,
+      /** rewind points as durations: "0it", "100it", "2ep"; one curve each */
+      rewinds: z.array(rewindPoint).min(1).max(20),
+      /** points on the line, both ends included (the paper: 30) */
+      points: z.number().int().min(3).max(200).default(30),
+    }),
+    z.object({
+      /** null when every rewind point asked for was already analysed */
+      job: JobView.nullable(),
+      analyses: z.array(InstabilityView),
+    }),
+  ),
+  /** A ticket's stored instability analyses, oldest first. */
+  'tickets.instabilityResults': method(z.strictObject({ ticketId: id }), z.array(InstabilityView)),
   'tickets.export': method(
     z.strictObject({
       ticketId: id,

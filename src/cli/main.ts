@@ -28,6 +28,10 @@ Usage:
       re-initialises the output layer), each beside a random ticket of the same sparsity.
   ticketlab transfer matrix [--json] [--data-dir DIR]
       Transferred minus random ticket, and minus the ticket found on the target.
+  ticketlab instability <ticket-id> --rewind 0it,100it,500it [--points 30] [--json]
+      Instability analysis (Frankle et al. 2020): per rewind point k, two copies trained
+      from θ_k with different data orders, the test error on the line between them and
+      the error barrier (highest error minus the mean of the ends). \`show\` lists them.
   ticketlab export <ticket-id> --format onnx|tfjs|safetensors --out PATH
                    [--weights trained|initial] [--force] [--data-dir DIR]
       A ticket's model, pruned weights zero: onnx and safetensors write a file
@@ -68,6 +72,8 @@ const VALUED = [
   'to',
   'duration',
   'job',
+  'rewind',
+  'points',
 ] as const;
 const COMMANDS = [
   'run',
@@ -77,6 +83,7 @@ const COMMANDS = [
   'show',
   'datasets',
   'transfer',
+  'instability',
   'export',
   'serve',
   'doctor',
@@ -99,7 +106,13 @@ function dataDir(options: Map<string, string | true>): string {
 const out = (s: string) => process.stdout.write(s + '\n');
 
 /** Prints a job's progress and its tickets as they come, until it ends or pauses. */
-async function watchJob(lab: Lab, jobId: string, experimentId: string): Promise<number> {
+async function watchJob(
+  lab: Lab,
+  jobId: string,
+  experimentId: string,
+  /** what to print once the job is done, instead of the tickets it trained */
+  onDone?: () => Promise<void>,
+): Promise<number> {
   const tty = process.stderr.isTTY === true;
   const started = Date.now();
   let tickets = 0;
@@ -145,6 +158,10 @@ async function watchJob(lab: Lab, jobId: string, experimentId: string): Promise<
     const job = await lab.scheduler.wait(jobId);
     if (tty) process.stderr.write('\r\x1b[2K');
     out('');
+    if (job.state === 'done' && onDone) {
+      await onDone();
+      return 0;
+    }
     if (job.state === 'done') {
       out(
         `Done: ${tickets} tickets trained in ${formatDuration(Date.now() - started)}. Stored in ${join(lab.store.dataDir, 'ticketlab.db')}`,
@@ -452,7 +469,99 @@ async function cmdShow(
   );
   for (const t of view.tickets)
     if (t.earlyStopNote) out(`note: level ${t.level} ${t.method} (${t.id}): ${t.earlyStopNote}`);
+  const analyses = (
+    await Promise.all(
+      view.tickets.map((t) => lab.invoke('tickets.instabilityResults', { ticketId: t.id })),
+    )
+  ).flat();
+  if (analyses.length > 0) {
+    out('');
+    out('Instability (Frankle et al. 2020): error barrier along the line between two copies');
+    printInstability(analyses);
+  }
   return 0;
+}
+
+function printInstability(
+  analyses: {
+    ticketId: string;
+    rewind: string;
+    rewindIteration: number;
+    points: number;
+    thetaK: string | null;
+    curve: { alpha: number; testError: number }[] | null;
+    barrier: number | null;
+  }[],
+) {
+  out(
+    table(
+      [
+        'ticket',
+        'rewind',
+        'iteration',
+        'θ_k',
+        'points',
+        'error A',
+        'error B',
+        'max error',
+        'barrier',
+      ],
+      analyses.map((a) => {
+        const ends = a.curve ? [a.curve[0]!, a.curve[a.curve.length - 1]!] : null;
+        return [
+          a.ticketId,
+          a.rewind,
+          String(a.rewindIteration),
+          a.thetaK ?? '-',
+          String(a.points),
+          ends ? percent(ends[0]!.testError, 2) : '-',
+          ends ? percent(ends[1]!.testError, 2) : '-',
+          a.curve ? percent(Math.max(...a.curve.map((p) => p.testError)), 2) : '-',
+          a.barrier === null ? 'training' : percent(a.barrier, 2),
+        ];
+      }),
+    ),
+  );
+}
+
+async function cmdInstability(
+  lab: Lab,
+  id: string | undefined,
+  options: Map<string, string | true>,
+): Promise<number> {
+  const rewind = options.get('rewind');
+  if (!id || typeof rewind !== 'string') {
+    throw new Error(
+      'instability needs a ticket and rewind points: ticketlab instability <ticket-id> --rewind 0it,100it,500it',
+    );
+  }
+  const points = options.get('points');
+  if (points !== undefined && !/^\d+$/.test(String(points))) {
+    throw new TicketLabError(
+      'INVALID_INPUT',
+      `--points: expected a whole number of points on the line, such as 30 (got "${String(points)}")`,
+    );
+  }
+  const started = await lab.invoke('tickets.instability', {
+    ticketId: id,
+    rewinds: rewind.split(',').filter(Boolean),
+    points: typeof points === 'string' ? Number(points) : undefined,
+  });
+  const report = async () => {
+    const all = await lab.invoke('tickets.instabilityResults', { ticketId: id });
+    const asked = all.filter((a) => started.analyses.some((s) => s.id === a.id));
+    if (options.has('json')) out(JSON.stringify(asked, null, 2));
+    else printInstability(asked);
+  };
+  if (!started.job) {
+    await report();
+    return 0;
+  }
+  const ticket = await lab.invoke('tickets.get', { id });
+  out(
+    `Instability of ticket ${id} (${ticket.ticket.method}, level ${ticket.ticket.level}), job ${started.job.id}`,
+  );
+  return await watchJob(lab, started.job.id, ticket.experiment.id, report);
 }
 
 async function cmdDatasets(
@@ -683,6 +792,8 @@ export async function main(argv: string[]): Promise<number> {
         return await cmdDatasets(lab, rest, options);
       case 'transfer':
         return await cmdTransfer(lab, rest[0], options);
+      case 'instability':
+        return await cmdInstability(lab, rest[0], options);
       case 'export':
         return await cmdExport(lab, rest[0], options);
       case 'sweep':

@@ -1,5 +1,6 @@
 import type { ResumeRef, WorkerMessage } from '../jobs/protocol.ts';
 import { runKey } from '../core/run-key.ts';
+import type { TicketMethod } from '../core/vocabulary.ts';
 import type { TicketStructure } from '../pruning/structured/record.ts';
 
 /**
@@ -22,7 +23,12 @@ export function advanceResume(resume: ResumeRef, messages: WorkerMessage[]): Res
       });
     } else if (m.type === 'checkpoint') {
       if (!next.completed.includes(runKey(m.run)))
-        next.inFlight = { level: m.run.level, method: m.run.method, checkpointBlob: m.blob };
+        // cluster jobs are experiment jobs: their checkpoints belong to runs of a ticket method
+        next.inFlight = {
+          level: m.run.level,
+          method: m.run.method as TicketMethod,
+          checkpointBlob: m.blob,
+        };
     } else if (m.type === 'ticket') {
       const key = runKey(m.run);
       const run = started.get(key);

@@ -24,6 +24,20 @@ export type ModelName = (typeof MODEL_NAMES)[number];
 export const METHOD_NAMES = ['imp', 'oneshot', 'pai', 'transfer', 'structured'] as const;
 export type MethodName = (typeof METHOD_NAMES)[number];
 
+/**
+ * What a job does. `imp` trains an experiment's levels, whatever its method (the name jobs
+ * have carried since the first one, kept because stored rows say it); `instability` runs
+ * the instability analysis of a ticket (Frankle et al. 2020).
+ */
+export const JOB_KINDS = ['imp', 'instability'] as const;
+export type JobKind = (typeof JOB_KINDS)[number];
+
+/**
+ * Where an instability analysis took θ_k from: θ0 itself (k = 0), the weights the
+ * experiment stored for rewinding, or the dense network retrained from θ0 to k.
+ */
+export type ThetaKSource = 'initial' | 'stored' | 'recomputed';
+
 /** Scores for pruning at initialisation (src/pruning/scores.ts). */
 export const SCORE_NAMES = ['synflow', 'snip', 'grasp', 'magnitude', 'random'] as const;
 export type ScoreName = (typeof SCORE_NAMES)[number];

@@ -8,7 +8,7 @@ import {
 import type { Weights } from './weights.ts';
 
 /** Batch-norm moving averages follow PyTorch's momentum 0.1, ε 1e-5. */
-const BN_MOMENTUM = 0.1;
+export const BN_MOMENTUM = 0.1;
 const BN_EPSILON = 1e-5;
 
 let modelCount = 0;

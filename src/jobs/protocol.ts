@@ -1,7 +1,8 @@
 import type { ResolvedSpec } from '../api/spec.ts';
 import type { Size } from '../engine/architectures.ts';
 import type { EvalPoint } from '../engine/train.ts';
-import type { TicketMethod } from '../core/vocabulary.ts';
+import type { JobKind, ThetaKSource, TicketMethod } from '../core/vocabulary.ts';
+import type { CurvePoint } from '../pruning/instability.ts';
 import type { InferenceMeasurement, TicketStructure } from '../pruning/structured/record.ts';
 
 /**
@@ -35,6 +36,8 @@ export interface ResumeRef {
 export interface StartJob {
   type: 'start';
   jobId: string;
+  /** what the job does (src/jobs/kinds/registry.ts): train the experiment, or analyse a ticket */
+  kind: JobKind;
   spec: ResolvedSpec;
   /** the experiment's seed (replicates derive theirs) */
   seed: number;
@@ -42,6 +45,31 @@ export interface StartJob {
   resume: ResumeRef;
   /** for transfer experiments: the source ticket and the shape of the data it was found on */
   transfer: TransferRef | null;
+  /** for instability jobs: the ticket, the rewind points and what is stored of each */
+  instability: InstabilityRef | null;
+}
+
+/** An instability analysis (Frankle et al. 2020) as the host read it from the store. */
+export interface InstabilityRef {
+  ticketId: string;
+  maskBlob: string;
+  /** the experiment's dense θ0 */
+  theta0Blob: string;
+  /** θ_k the experiment stored at its own rewind point (`spec.pruning.rewind`), if any */
+  storedRewindBlob: string | null;
+  /** the batch-order seed of the experiment's dense run, to recompute θ_k exactly */
+  denseSeed: number;
+  points: number;
+  /** one per rewind point, in order: the copies already trained (blob hashes) */
+  rewinds: {
+    id: string;
+    rewind: string;
+    rewindIteration: number;
+    copies: [string | null, string | null];
+    done: boolean;
+  }[];
+  /** a copy cut short, continued from its checkpoint */
+  inFlight: { id: string; copy: 0 | 1; checkpointBlob: string } | null;
 }
 
 export interface TransferRef {
@@ -59,6 +87,18 @@ export interface RunRef {
   level: number;
   method: TicketMethod;
 }
+
+/** What a progress report or checkpoint belongs to: a run, or a step of another job kind. */
+export interface StepRef {
+  level: number;
+  method: string;
+}
+
+/** An instability copy's step: `<copy>/instability:<row id>` as a checkpoint's run key. */
+export const instabilityStep = (id: string, copy: 0 | 1): StepRef => ({
+  level: copy,
+  method: `instability:${id}`,
+});
 
 export type WorkerMessage =
   | { type: 'ready'; backend: string; device: string; skipped: string[] }
@@ -82,13 +122,33 @@ export type WorkerMessage =
   | {
       type: 'progress';
       jobId: string;
-      run: RunRef;
+      run: StepRef;
+      /** what the monitor shows; `level <level> <method>` when absent */
+      phase?: string;
       iteration: number;
       iterations: number;
       epoch: number;
       loss: number;
     }
-  | { type: 'checkpoint'; jobId: string; run: RunRef; iteration: number; blob: string }
+  | { type: 'checkpoint'; jobId: string; run: StepRef; iteration: number; blob: string }
+  | {
+      type: 'instability-copy';
+      jobId: string;
+      /** the rewind point's row */
+      id: string;
+      copy: 0 | 1;
+      blob: string;
+      rewindIteration: number;
+      seeds: [number, number];
+      thetaK: ThetaKSource;
+    }
+  | {
+      type: 'instability-curve';
+      jobId: string;
+      id: string;
+      curve: CurvePoint[];
+      barrier: number;
+    }
   | {
       type: 'ticket';
       jobId: string;
@@ -112,6 +172,8 @@ export type WorkerMessage =
 
 const WORKER_TYPES = new Set([
   'ready',
+  'instability-copy',
+  'instability-curve',
   'run-start',
   'eval',
   'progress',

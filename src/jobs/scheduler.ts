@@ -5,11 +5,19 @@ import { replicateSeed, resolveSpec, type ResolvedSpec } from '../api/spec.ts';
 import type { ComputeTargetSpec } from '../api/sweep.ts';
 import { isTicketLabError, TicketLabError } from '../core/errors.ts';
 import { runKey } from '../core/run-key.ts';
-import type { TicketMethod } from '../core/vocabulary.ts';
+import type { JobKind, TicketMethod } from '../core/vocabulary.ts';
 import { diskFullError, isDiskFull } from '../store/disk.ts';
 import { HostLock } from '../store/host-lock.ts';
+import { setInstabilityCopy, setInstabilityCurve } from '../store/instability.ts';
 import type { JobRow, Store } from '../store/store.ts';
-import type { ResumeRef, StartJob, TransferRef, WorkerMessage } from './protocol.ts';
+import { instabilityRef } from './kinds/instability-host.ts';
+import {
+  instabilityStep,
+  type ResumeRef,
+  type StartJob,
+  type TransferRef,
+  type WorkerMessage,
+} from './protocol.ts';
 import { forkWorker, type WorkerFactory, type WorkerProcess } from './worker-host.ts';
 
 export interface SchedulerOptions {
@@ -165,6 +173,18 @@ export class Scheduler {
   }
 
   /**
+   * An experiment's status follows its training job only: an analysis of its tickets
+   * (another job kind) leaves it as it is.
+   */
+  private experimentStatus(
+    job: JobRow,
+    status: Parameters<Store['setExperimentStatus']>[1],
+    note: string | null = null,
+  ) {
+    if (job.kind === 'imp') this.store.setExperimentStatus(job.experimentId, status, note);
+  }
+
+  /**
    * Records a job's end state (and its experiment's). When even that write finds the disk
    * full, the state is announced and waiters are told anyway: the row stays 'running' under
    * this host's lock with no worker on it, which `resume` takes over (here, or anywhere once
@@ -172,7 +192,7 @@ export class Scheduler {
    */
   private settle(job: JobRow, state: 'paused' | 'failed', error: string) {
     try {
-      this.store.setExperimentStatus(job.experimentId, state, error);
+      this.experimentStatus(job, state, error);
       this.setState(job, state, error);
     } catch (e) {
       if (!isDiskFull(e)) throw e;
@@ -273,7 +293,7 @@ export class Scheduler {
       state: 'interrupted',
       error: why,
     });
-    this.store.setExperimentStatus(job.experimentId, 'interrupted');
+    this.experimentStatus(job, 'interrupted');
     return true;
   }
 
@@ -318,6 +338,22 @@ export class Scheduler {
     return job;
   }
 
+  /**
+   * Queues a job of another kind than training (an analysis of the experiment's tickets);
+   * `prepare` records what it will do, in the same transaction, before it can start.
+   */
+  enqueueAnalysis(experimentId: string, kind: JobKind, prepare: (job: JobRow) => void): JobRow {
+    const job = this.store.transaction(() => {
+      const inserted = this.store.insertJob(experimentId, kind);
+      prepare(inserted);
+      return inserted;
+    });
+    this.mine.add(job.id);
+    this.emit({ type: 'job.state', jobId: job.id, experimentId, state: 'queued', error: null });
+    this.pump();
+    return job;
+  }
+
   list(): JobRow[] {
     return this.store.listJobs();
   }
@@ -335,7 +371,7 @@ export class Scheduler {
       // A cluster job whose host died may still run there, unattended: it stops with a checkpoint.
       if (this.options.remote?.runs(id)) this.options.remote.stopDetached(id);
       this.setState(job, 'paused');
-      this.store.setExperimentStatus(job.experimentId, 'paused', 'Paused.');
+      this.experimentStatus(job, 'paused', 'Paused.');
     } else if (job.state === 'running') {
       this.slots.find((s) => s.jobId === id)?.worker?.send({ type: 'pause', jobId: id });
     } else if (job.state === 'queued') {
@@ -393,11 +429,7 @@ export class Scheduler {
       if (this.options.remote?.runs(id)) this.options.remote.stopDetached(id);
       this.dropCheckpoint(job);
       this.setState(job, 'cancelled');
-      this.store.setExperimentStatus(
-        job.experimentId,
-        'cancelled',
-        'Stopped by the user; finished levels are kept.',
-      );
+      this.experimentStatus(job, 'cancelled', 'Stopped by the user; finished levels are kept.');
     }
     return this.store.getJob(id)!;
   }
@@ -550,8 +582,15 @@ export class Scheduler {
       this.setState(job, 'failed', `Dataset ${spec.dataset} is no longer in this data folder.`);
       return;
     }
-    const transfer = spec.method === 'transfer' ? this.transferRef(spec.transfer.source!) : null;
-    if (spec.method === 'transfer' && !transfer) {
+    const kind = job.kind as JobKind;
+    const instability = kind === 'instability' ? instabilityRef(this.store, job) : null;
+    if (typeof instability === 'string') {
+      this.setState(job, 'failed', instability);
+      return;
+    }
+    const transfer =
+      kind === 'imp' && spec.method === 'transfer' ? this.transferRef(spec.transfer.source!) : null;
+    if (kind === 'imp' && spec.method === 'transfer' && !transfer) {
       const source = spec.transfer.source!;
       this.setState(job, 'failed', `Source ticket ${source} is no longer in this data folder.`);
       return;
@@ -571,9 +610,11 @@ export class Scheduler {
       },
       resume: this.resumeRef(job.experimentId, job),
       transfer,
+      kind,
+      instability,
     };
     slot.jobId = job.id;
-    this.store.setExperimentStatus(job.experimentId, 'running');
+    this.experimentStatus(job, 'running');
     this.emit({
       type: 'job.state',
       jobId: job.id,
@@ -584,8 +625,11 @@ export class Scheduler {
     this.live.set(job.id, {
       runId: null,
       ticketId: null,
-      runsTotal: 1,
-      runsDone: 0,
+      // an analysis counts its trainings (two copies per rewind point) as runs
+      runsTotal: instability ? instability.rewinds.length * 2 : 1,
+      runsDone: instability
+        ? instability.rewinds.flatMap((r) => r.copies).filter((c) => c !== null).length
+        : 0,
       startedAt: Date.now(),
       progressAtStart: job.progress,
       lastWrite: 0,
@@ -639,7 +683,7 @@ export class Scheduler {
           if (halted) this.settle(job, halted.state, halted.message);
           else {
             this.setState(job, 'interrupted', why);
-            this.store.setExperimentStatus(job.experimentId, 'interrupted', why);
+            this.experimentStatus(job, 'interrupted', why);
             if (job.autoResume && job.attempt < (this.options.maxAttempts ?? 3))
               this.setState(job, 'queued');
             else this.setState(job, 'failed', `${why} Gave up after ${job.attempt} attempts.`);
@@ -818,7 +862,7 @@ export class Scheduler {
         const elapsed = Date.now() - live.startedAt;
         const gained = progress - live.progressAtStart;
         const etaMs = gained > 0 && elapsed > 2000 ? (elapsed / gained) * (1 - progress) : null;
-        const phase = `level ${m.run.level} ${m.run.method}`;
+        const phase = m.phase ?? `level ${m.run.level} ${m.run.method}`;
         if (Date.now() - live.lastWrite > 1000) {
           live.lastWrite = Date.now();
           this.store.updateJob(job.id, { progress, phase, heartbeatAt: new Date().toISOString() });
@@ -891,6 +935,21 @@ export class Scheduler {
         });
         return;
       }
+      case 'instability-copy': {
+        this.store.transaction(() => {
+          this.store.recordBlob(m.blob, 'tensors');
+          setInstabilityCopy(this.store, m.id, m);
+        });
+        const current = this.store.getJob(job.id)!;
+        if (current.checkpointRun === runKey(instabilityStep(m.id, m.copy)))
+          this.dropCheckpoint(current);
+        live.runsDone++;
+        this.store.updateJob(job.id, { progress: live.runsDone / live.runsTotal });
+        return;
+      }
+      case 'instability-curve':
+        setInstabilityCurve(this.store, m.id, m);
+        return;
       case 'log':
         this.emit({ type: 'log', jobId: m.jobId, level: m.level, message: m.message });
         return;
@@ -927,7 +986,7 @@ export class Scheduler {
           cancelled: 'Stopped by the user; finished levels are kept.',
           failed: m.error?.message ?? 'failed',
         }[m.outcome];
-        this.store.setExperimentStatus(job.experimentId, m.outcome, note);
+        this.experimentStatus(job, m.outcome, note);
         if (m.outcome === 'done') this.store.updateJob(job.id, { progress: 1 });
         this.setState(
           job,

@@ -1,12 +1,12 @@
 /**
  * The compute worker's entry: a thin adapter between the host's messages and
- * executeJob. It loads the tfjs backend once and runs one job at a time. Started by the
+ * the runner of each job's kind (kinds/registry.ts). It loads the tfjs backend once and runs one job at a time. Started by the
  * host as a forked Node process (browser mode, CLI) or an Electron utilityProcess.
  */
 import { initBackend } from '../engine/backend.ts';
 import { BlobStore } from '../store/blobs.ts';
-import { executeJob } from './execute.ts';
-import { asHostMessage, type WorkerMessage } from './protocol.ts';
+import { JOB_RUNNERS } from './kinds/registry.ts';
+import { asHostMessage, type StartJob, type WorkerMessage } from './protocol.ts';
 
 /** Electron's utilityProcess talks through `process.parentPort`; a forked Node process through `process.send`. */
 interface ParentPort {
@@ -38,13 +38,13 @@ const backend = await initBackend();
 post({ type: 'ready', backend: backend.name, device: backend.device, skipped: backend.skipped });
 
 let current: { jobId: string; cancel: AbortController; pause: AbortController } | null = null;
-const queue: Parameters<typeof executeJob>[0][] = [];
+const queue: StartJob[] = [];
 
 async function drain() {
   while (!current && queue.length > 0) {
     const job = queue.shift()!;
     current = { jobId: job.jobId, cancel: new AbortController(), pause: new AbortController() };
-    await executeJob(job, blobs, post, {
+    await JOB_RUNNERS[job.kind](job, blobs, post, {
       cancel: current.cancel.signal,
       pause: current.pause.signal,
     });

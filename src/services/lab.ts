@@ -26,6 +26,7 @@ import {
 } from './datasets.ts';
 import { EventBus } from './events.ts';
 import { exportResults, exportTicket } from './exports.ts';
+import { instabilityResults, startInstability } from './instability.ts';
 import { createTransfers, transferMatrix } from './transfer.ts';
 import { removedUnits } from '../pruning/mask.ts';
 import { getClusterJob, type ClusterJobRow } from '../store/cluster-jobs.ts';
@@ -341,6 +342,11 @@ export class Lab {
           ),
         };
       },
+      'tickets.instability': ({ ticketId, rewinds, points }) => {
+        const { job, analyses } = startInstability(store, scheduler, { ticketId, rewinds, points });
+        return { job: job ? jobView(job, undefined) : null, analyses };
+      },
+      'tickets.instabilityResults': ({ ticketId }) => instabilityResults(store, ticketId),
       'transfer.matrix': () => transferMatrix(store),
       'datasets.list': async () => {
         await ensureBuiltinDatasetAsync(store);

@@ -5,6 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TensorBundle } from '../core/tensorfile.ts';
+import type { JobKind } from '../core/vocabulary.ts';
 import type { InferenceMeasurement, TicketStructure } from '../pruning/structured/record.ts';
 import { BlobStore } from './blobs.ts';
 import { migrate, readMigrations } from './migrate.ts';
@@ -524,7 +525,9 @@ export class Store {
          UNION SELECT init_blob FROM tickets WHERE experiment_id = @id
          UNION SELECT rewind_blob FROM tickets WHERE experiment_id = @id
          UNION SELECT trained_blob FROM tickets WHERE experiment_id = @id
-         UNION SELECT checkpoint_blob FROM jobs WHERE experiment_id = @id`,
+         UNION SELECT checkpoint_blob FROM jobs WHERE experiment_id = @id
+         UNION SELECT i.copy_a_blob FROM instability i JOIN tickets t ON t.id = i.ticket_id WHERE t.experiment_id = @id
+         UNION SELECT i.copy_b_blob FROM instability i JOIN tickets t ON t.id = i.ticket_id WHERE t.experiment_id = @id`,
       )
       .all({ id }) as { sha: string | null }[];
     this.db.prepare('DELETE FROM experiments WHERE id = ?').run(id);
@@ -914,12 +917,13 @@ export class Store {
     return rows.map(toJob);
   }
 
-  activeJobOf(experimentId: string): JobRow | undefined {
+  /** The experiment's unfinished job of this kind (its training, unless asked otherwise). */
+  activeJobOf(experimentId: string, kind: JobKind = 'imp'): JobRow | undefined {
     const r = this.db
       .prepare(
-        `SELECT * FROM jobs WHERE experiment_id = ? AND state IN ('queued','running','paused','interrupted') ORDER BY created_at DESC LIMIT 1`,
+        `SELECT * FROM jobs WHERE experiment_id = ? AND kind = ? AND state IN ('queued','running','paused','interrupted') ORDER BY created_at DESC LIMIT 1`,
       )
-      .get(experimentId) as Row | undefined;
+      .get(experimentId, kind) as Row | undefined;
     return r && toJob(r);
   }
 

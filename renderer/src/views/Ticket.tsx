@@ -5,6 +5,7 @@ import { Chart } from '../charts/Chart.tsx';
 import { DistanceMatrix } from '../charts/DistanceMatrix.tsx';
 import { LearningRateChart } from '../charts/LearningRateChart.tsx';
 import { useClient, useExportDir, useLoad } from '../hooks.ts';
+import { InstabilitySection } from './Instability.tsx';
 import { exportAskingToOverwrite } from '../lib/export.ts';
 import { duration, pct } from '../lib/format.ts';
 import { runSchedule } from '../lib/schedule.ts';
@@ -380,6 +381,7 @@ export function TicketPage({ id }: { id: string }) {
         <p className="muted">No run recorded yet.</p>
       )}
       <LearningRateSection training={view.data.training} />
+      <InstabilitySection ticketId={ticket.id} />
       <h2>Diff</h2>
       <label>
         Against{' '}

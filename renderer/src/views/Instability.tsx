@@ -1,0 +1,109 @@
+import { useState } from 'react';
+import type { MethodOutput } from '../../../src/api/contract.ts';
+import { Chart } from '../charts/Chart.tsx';
+import { useClient, useLoad, useReloadOn } from '../hooks.ts';
+import { pct } from '../lib/format.ts';
+
+type Analysis = MethodOutput<'tickets.instabilityResults'>[number];
+
+/**
+ * A ticket's instability analyses (Frankle et al. 2020): test error along the line between
+ * two copies trained from θ_k with different data orders, one line per rewind point k, and
+ * the error barrier per k; a form starts more.
+ */
+export function InstabilitySection({ ticketId }: { ticketId: string }) {
+  const client = useClient();
+  const results = useLoad((c) => c.call('tickets.instabilityResults', { ticketId }), [ticketId]);
+  useReloadOn(results.reload, (e) => e.type === 'job.state');
+  const [rewinds, setRewinds] = useState('0it,100it,500it');
+  const [points, setPoints] = useState('30');
+  const [error, setError] = useState<string | null>(null);
+  const analyses = results.data ?? [];
+  const curves = analyses.filter((a): a is Analysis & { curve: NonNullable<Analysis['curve']> } =>
+    Boolean(a.curve),
+  );
+  const start = async () => {
+    try {
+      setError(null);
+      await client.call('tickets.instability', {
+        ticketId,
+        rewinds: rewinds
+          .split(',')
+          .map((r) => r.trim())
+          .filter(Boolean),
+        points: Number(points),
+      });
+      results.reload();
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  };
+  return (
+    <>
+      <h2>Instability</h2>
+      <p className="muted">
+        Two copies trained from the weights at rewind point k with different data orders; test error
+        along the straight line between them (Frankle et al. 2020). Stable where the error barrier
+        is about zero.
+      </p>
+      {curves.length > 0 ? (
+        <Chart
+          series={curves.map((a) => ({
+            label: `k = ${a.rewind} (${a.points} points)`,
+            points: a.curve.map((p) => ({ x: p.alpha, y: p.testError })),
+          }))}
+          xLabel="α (0: copy A, 1: copy B)"
+          yLabel="test error"
+          format={(y) => pct(y, 1)}
+          caption="Test error on the line between two copies trained from θ_k"
+        />
+      ) : (
+        <p className="muted">No instability analysis of this ticket yet.</p>
+      )}
+      {analyses.length > 0 && (
+        <table aria-label="Error barriers">
+          <thead>
+            <tr>
+              <th>rewind k</th>
+              <th>iteration</th>
+              <th>θ_k</th>
+              <th>points</th>
+              <th>error barrier</th>
+            </tr>
+          </thead>
+          <tbody>
+            {analyses.map((a) => (
+              <tr key={a.id}>
+                <td>{a.rewind}</td>
+                <td>{a.rewindIteration}</td>
+                <td>{a.thetaK ?? '–'}</td>
+                <td>{a.points}</td>
+                <td>{a.barrier === null ? 'training…' : pct(a.barrier, 2)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <div className="form">
+        <label>
+          Rewind points
+          <input
+            value={rewinds}
+            onChange={(e) => setRewinds(e.target.value)}
+            aria-label="Rewind points"
+          />
+        </label>
+        <label>
+          Points on the line
+          <input
+            value={points}
+            onChange={(e) => setPoints(e.target.value)}
+            aria-label="Points on the line"
+          />
+        </label>
+      </div>
+      {error && <p className="error">{error}</p>}
+      <button onClick={start}>Analyse instability</button>
+    </>
+  );
+}

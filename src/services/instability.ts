@@ -1,0 +1,106 @@
+import type { z } from 'zod';
+import type { InstabilityView } from '../api/contract.ts';
+import { durationToIterations, resolveSpec } from '../api/spec.ts';
+import { TicketLabError } from '../core/errors.ts';
+import { iterationsPerEpoch, splitCounts } from '../core/split-counts.ts';
+import type { Scheduler } from '../jobs/scheduler.ts';
+import {
+  insertInstability,
+  instabilityOfTicket,
+  type InstabilityRow,
+} from '../store/instability.ts';
+import type { JobRow, Store } from '../store/store.ts';
+import { getDatasetRow } from './datasets.ts';
+
+/**
+ * Instability analyses (Frankle, Dziugaite, Roy & Carbin 2020) of stored tickets: asked
+ * for here, run as a job of kind `instability` (src/jobs/kinds/instability.ts), stored per
+ * ticket and rewind point.
+ */
+
+export type InstabilityResult = z.output<typeof InstabilityView>;
+
+export function instabilityView(r: InstabilityRow): InstabilityResult {
+  return {
+    id: r.id,
+    ticketId: r.ticketId,
+    jobId: r.jobId,
+    rewind: r.rewind,
+    rewindIteration: r.rewindIteration,
+    points: r.points,
+    seeds: r.seeds,
+    thetaK: r.thetaK,
+    curve: r.curve,
+    barrier: r.barrier,
+  };
+}
+
+export function instabilityResults(store: Store, ticketId: string): InstabilityResult[] {
+  if (!store.getTicket(ticketId)) throw new TicketLabError('NOT_FOUND', `No ticket ${ticketId}.`);
+  return instabilityOfTicket(store, ticketId).map(instabilityView);
+}
+
+/**
+ * Queues the analysis of a ticket at each rewind point not analysed yet with as many
+ * points (a finished one is kept and returned, not trained again). Refused, naming the
+ * fix: tickets without a mask of the full model (compacted structured tickets), experiments
+ * without a dense network (transfers), and rewind points at or past the end of training.
+ */
+export function startInstability(
+  store: Store,
+  scheduler: Scheduler,
+  r: { ticketId: string; rewinds: string[]; points: number },
+): { job: JobRow | null; analyses: InstabilityResult[] } {
+  const ticket = store.getTicket(r.ticketId);
+  if (!ticket) throw new TicketLabError('NOT_FOUND', `No ticket ${r.ticketId}.`);
+  if (ticket.structure?.architecture) {
+    throw new TicketLabError(
+      'INVALID_INPUT',
+      `Ticket ${ticket.id} is a compacted (structured) model; the instability analysis takes masked tickets of the full model (its dense network or an unstructured ticket).`,
+    );
+  }
+  if (!ticket.maskBlob) {
+    throw new TicketLabError('INVALID_INPUT', `Ticket ${ticket.id} has no stored mask yet.`);
+  }
+  const experiment = store.getExperiment(ticket.experimentId)!;
+  if (!store.findTicket(experiment.id, 0, 'dense')?.initBlob) {
+    throw new TicketLabError(
+      'INVALID_INPUT',
+      `Experiment ${experiment.id} has no dense network to take θ_k from (a transfer trains none); analyse the source ticket instead.`,
+    );
+  }
+  const spec = resolveSpec(JSON.parse(experiment.specJson));
+  const dataset = getDatasetRow(store, spec.dataset);
+  const { train } = splitCounts(dataset.trainCount, spec.validationFraction, dataset.name);
+  const perEpoch = iterationsPerEpoch(train, Math.min(spec.training.batchSize, train));
+  const end = durationToIterations(spec.training.duration, perEpoch);
+  const asked = [...new Set(r.rewinds)].map((rewind) => {
+    const k = durationToIterations(rewind, perEpoch);
+    if (k >= end) {
+      throw new TicketLabError(
+        'INVALID_INPUT',
+        `rewind ${rewind} is iteration ${k}, at or past the end of training (${end} iterations, ${spec.training.duration}): choose an earlier point.`,
+      );
+    }
+    return { rewind, k };
+  });
+  const existing = instabilityOfTicket(store, ticket.id).filter((e) => e.points === r.points);
+  const open = asked.filter(({ k }) => !existing.some((e) => e.rewindIteration === k));
+  const job =
+    open.length === 0
+      ? null
+      : scheduler.enqueueAnalysis(experiment.id, 'instability', (j) => {
+          for (const { rewind, k } of open)
+            insertInstability(store, {
+              ticketId: ticket.id,
+              jobId: j.id,
+              rewind,
+              rewindIteration: k,
+              points: r.points,
+            });
+        });
+  const analyses = instabilityOfTicket(store, ticket.id).filter(
+    (e) => e.points === r.points && asked.some(({ k }) => k === e.rewindIteration),
+  );
+  return { job, analyses: analyses.map(instabilityView) };
+}

@@ -1,0 +1,126 @@
+import { describe, expect, it } from 'vitest';
+import { alphas, errorBarrier } from '../../src/pruning/instability.ts';
+import { Lab } from '../../src/services/lab.ts';
+import { cli, tempDir } from '../helpers.ts';
+import { waitForEvent } from './fixtures.ts';
+
+/**
+ * A little over an epoch (153 iterations) of LeNet-300-100 on the built-in MNIST: copies
+ * from θ0 checkpoint once on the way.
+ */
+const SPEC = {
+  model: 'lenet-300-100',
+  preset: 'frankle-carbin-2019',
+  training: { duration: '160it', evalEvery: 160 },
+  pruning: { levels: 1 },
+};
+
+describe('error barrier', () => {
+  it('is the highest error on the line minus the mean of its ends', () => {
+    const curve = [0.1, 0.3, 0.5, 0.2, 0.14].map((testError, i) => ({
+      alpha: alphas(5)[i]!,
+      testError,
+    }));
+    expect(errorBarrier(curve)).toBeCloseTo(0.5 - (0.1 + 0.14) / 2, 12);
+    expect(alphas(5)).toEqual([0, 0.25, 0.5, 0.75, 1]);
+    // a line no worse than its ends has no barrier (up to the ends' difference)
+    expect(errorBarrier(alphas(3).map((alpha) => ({ alpha, testError: 0.1 })))).toBe(0);
+  });
+});
+
+describe('instability analysis as a job', () => {
+  it('trains two different copies per rewind point, pauses and resumes to the copies an uninterrupted job trains, and the CLI shows it', async () => {
+    const dataDir = tempDir();
+    let ticketId = '';
+    let experimentId = '';
+    const lab = Lab.open({ dataDir, runAll: true });
+    try {
+      const { experiment, job } = await lab.invoke('experiments.create', {
+        spec: SPEC,
+        start: true,
+      });
+      experimentId = experiment.id;
+      expect((await lab.scheduler.wait(job!.id)).state).toBe('done');
+      const ticket = (await lab.invoke('experiments.lineage', { id: experiment.id })).tickets.find(
+        (t) => t.method === 'imp',
+      )!;
+      ticketId = ticket.id;
+
+      // a rewind point past the end of training is refused before anything is queued
+      await expect(
+        lab.invoke('tickets.instability', { ticketId, rewinds: ['160it'] }),
+      ).rejects.toThrow(/at or past the end of training \(160 iterations/);
+
+      const started = await lab.invoke('tickets.instability', {
+        ticketId,
+        rewinds: ['0it', '20it'],
+        points: 5,
+      });
+      const jobId = started.job!.id;
+      expect(started.analyses.map((a) => a.rewindIteration)).toEqual([0, 20]);
+      await waitForEvent(lab, (e) => e.type === 'job.progress' && e.jobId === jobId);
+      await lab.invoke('jobs.pause', { jobId });
+      const paused = await lab.scheduler.wait(jobId);
+      expect(paused.state).toBe('paused');
+      // the experiment's own status follows its training only
+      expect((await lab.invoke('experiments.get', { id: experiment.id })).status).toBe('done');
+      await lab.invoke('jobs.resume', { jobId });
+      expect((await lab.scheduler.wait(jobId)).state).toBe('done');
+    } finally {
+      await lab.close();
+    }
+
+    // The same analysis with more points, uninterrupted, through the CLI.
+    const run = cli(['instability', ticketId, '--rewind', '0it,20it', '--points', '9'], dataDir);
+    expect(run.stderr).not.toMatch(/Error/);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/barrier/);
+
+    const check = Lab.open({ dataDir });
+    try {
+      const rows = await check.invoke('tickets.instabilityResults', { ticketId });
+      expect(rows.map((r) => [r.rewind, r.points])).toEqual([
+        ['0it', 5],
+        ['20it', 5],
+        ['0it', 9],
+        ['20it', 9],
+      ]);
+      const stored = (id: string) =>
+        check.store.db
+          .prepare('SELECT copy_a_blob, copy_b_blob FROM instability WHERE id = ?')
+          .get(id) as {
+          copy_a_blob: string;
+          copy_b_blob: string;
+        };
+      for (const r of rows) {
+        expect(r.curve).toHaveLength(r.points);
+        const errors = r.curve!.map((p) => p.testError);
+        expect(r.barrier).toBeCloseTo(Math.max(...errors) - (errors[0]! + errors.at(-1)!) / 2, 12);
+        // different data orders: different seeds and different trained copies
+        expect(r.seeds![0]).not.toBe(r.seeds![1]);
+        const copies = stored(r.id);
+        expect(copies.copy_a_blob).not.toBe(copies.copy_b_blob);
+        // θ0 for k = 0; the experiment resets to θ0, so θ_20 was retrained from it
+        expect(r.thetaK).toBe(r.rewindIteration === 0 ? 'initial' : 'recomputed');
+      }
+      // the paused and resumed job trained exactly the copies the uninterrupted one did,
+      // so their curves agree where their α do (0, 0.5, 1)
+      for (const k of [0, 20]) {
+        const [five, nine] = [5, 9].map((n) =>
+          rows.find((r) => r.rewindIteration === k && r.points === n)!,
+        );
+        expect(stored(five!.id)).toEqual(stored(nine!.id));
+        expect(five!.curve![0]).toEqual(nine!.curve![0]);
+        expect(five!.curve![2]).toEqual(nine!.curve![4]);
+        expect(five!.curve![4]).toEqual(nine!.curve![8]);
+      }
+    } finally {
+      await check.close();
+    }
+
+    const show = cli(['show', experimentId], dataDir);
+    expect(show.code).toBe(0);
+    expect(show.stdout).toMatch(/Instability/);
+    expect(show.stdout.split('\n').filter((l) => l.startsWith(ticketId))).toHaveLength(4);
+  });
+});
