@@ -25,6 +25,7 @@ export const ERROR_CODES = [
   'JOB_RUNNING_ELSEWHERE',
   'WRITE_FAILED',
   'DATA_FOLDER_UNWRITABLE',
+  'GPU_LOST',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

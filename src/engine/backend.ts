@@ -11,10 +11,12 @@ import { registerWasmNativeConv } from './wasm-native-conv.ts';
 import { registerWasmNativeAdam } from './wasm-native-adam.ts';
 import { registerWasmNativeKernels } from './wasm-native-kernels.ts';
 import { nativeBlas, nativeLibraries } from './native-blas.ts';
+import { describeAdapter, startWebGpu, type GpuAdapterInfo } from './webgpu.ts';
 
-export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+export type BackendName = 'tensorflow-gpu' | 'webgpu' | 'tensorflow' | 'wasm' | 'cpu';
 export const BACKEND_ORDER: readonly BackendName[] = [
   'tensorflow-gpu',
+  'webgpu',
   'tensorflow',
   'wasm',
   'cpu',
@@ -30,6 +32,7 @@ export interface BackendInfo {
 
 let active: BackendInfo | null = null;
 let wasmKernelRegistered = false;
+let gpuAdapter: GpuAdapterInfo | null = null;
 
 async function tryNative(pkg: string): Promise<boolean> {
   try {
@@ -40,13 +43,28 @@ async function tryNative(pkg: string): Promise<boolean> {
   return tf.findBackend('tensorflow') !== null && (await tf.setBackend('tensorflow'));
 }
 
-async function activate(name: BackendName): Promise<string | null> {
+async function activate(name: BackendName, forced: boolean): Promise<string | null> {
   switch (name) {
     case 'tensorflow-gpu': {
       if (!(await tryNative('@tensorflow/tfjs-node-gpu'))) {
         return '@tensorflow/tfjs-node-gpu is not installed (or libtensorflow could not load)';
       }
+      // Without CUDA 11.2 / cuDNN 8.1 it computes on the CPU: a real GPU below comes first.
+      if (!forced && !(tf.backend() as { isUsingGpuDevice?: boolean }).isUsingGpuDevice)
+        return '@tensorflow/tfjs-node-gpu found no usable GPU (it needs CUDA 11.2 and cuDNN 8.1)';
       return null;
+    }
+    case 'webgpu': {
+      if (!gpuAdapter) {
+        const started = await startWebGpu(forced);
+        if (typeof started === 'string') return started;
+        gpuAdapter = started;
+      }
+      try {
+        return (await tf.setBackend('webgpu')) ? null : 'the WebGPU backend failed to initialise';
+      } catch (e) {
+        return `the WebGPU backend failed to initialise: ${(e as Error).message}`;
+      }
     }
     case 'tensorflow':
       return (await tryNative('@tensorflow/tfjs-node'))
@@ -81,6 +99,7 @@ function describeDevice(name: BackendName): string {
   }
   if (name === 'cpu') return 'CPU (JavaScript)';
   if (name === 'tensorflow') return 'CPU (libtensorflow)';
+  if (name === 'webgpu') return describeAdapter(gpuAdapter!);
   // tfjs-node-gpu 4.22 is built for CUDA 11.2 / cuDNN 8.1 and quietly computes on the CPU
   // when it finds neither (e.g. CUDA 12 systems): ask the binding what it really uses.
   const native = tf.backend() as { isUsingGpuDevice?: boolean };
@@ -91,8 +110,9 @@ function describeDevice(name: BackendName): string {
 
 /**
  * Chooses the compute backend once per process, fastest first (DESIGN.md "Compute
- * backends"): native GPU, native CPU, wasm, then pure-JS cpu. `TICKETLAB_BACKEND` or
- * `preferred` forces one, and fails clearly if it cannot start.
+ * backends"): libtensorflow on CUDA, WebGPU on a real GPU, native CPU, wasm, then pure-JS
+ * cpu. `TICKETLAB_BACKEND` or `preferred` forces one (a CPU-emulated WebGPU adapter is taken
+ * only so), and fails clearly if it cannot start.
  */
 export async function initBackend(preferred = process.env.TICKETLAB_BACKEND): Promise<BackendInfo> {
   if (active && (!preferred || preferred === active.name)) return active;
@@ -108,7 +128,7 @@ export async function initBackend(preferred = process.env.TICKETLAB_BACKEND): Pr
   const order = preferred ? [preferred as BackendName] : BACKEND_ORDER;
   const skipped: string[] = [];
   for (const name of order) {
-    const why = await activate(name);
+    const why = await activate(name, Boolean(preferred));
     if (why === null) {
       await tf.ready();
       active = { name, device: describeDevice(name), skipped };

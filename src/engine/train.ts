@@ -16,6 +16,7 @@ import type { Model } from './model.ts';
 import type { Weights } from './weights.ts';
 import { Optimizer, type OptimizerSettings, type OptimizerState } from './optimizer.ts';
 import { NativeTrainingStep } from './native-step.ts';
+import { gpuDeviceLost, gpuLostInstead } from './webgpu.ts';
 
 /**
  * A training's settings: spec.training's, with the length in iterations. The schedule's
@@ -312,6 +313,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       // Ctrl-C and worker messages are handled while training runs.
       await new Promise<void>((resolve) => setImmediate(resolve));
       if (signal?.aborted) throw new TicketLabError('CANCELLED', 'Training was cancelled.');
+      if (gpuDeviceLost()) throw gpuLostInstead(null);
       if (pauseSignal?.aborted) {
         await checkpoint(it - 1);
         throw new TicketLabError('PAUSED', `Training paused at iteration ${it - 1}.`);
@@ -353,6 +355,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         await checkpoint(it);
       }
     }
+  } catch (e) {
+    throw gpuLostInstead(e);
   } finally {
     nativeStep?.dispose();
     optimizer.dispose();

@@ -76,6 +76,15 @@ interface Slot {
   remote: boolean;
 }
 
+/**
+ * The backend stored with a run: its name, and for a GPU also the adapter and driver that
+ * computed it (results may differ across GPUs and drivers).
+ */
+function storedBackend(b: { name: string; device: string } | null): string {
+  if (!b) return 'unknown';
+  return b.name === 'webgpu' || b.name === 'tensorflow-gpu' ? `${b.name}: ${b.device}` : b.name;
+}
+
 /** The phase a job shows while its compute worker loads the backend. */
 export const WARMING_UP = 'warming up the compute backend';
 
@@ -813,7 +822,7 @@ export class Scheduler {
               seed: m.seed,
               startIteration: m.startIteration,
               hyperparams: m.hyperparams,
-              backend: slot.backend?.name ?? 'unknown',
+              backend: storedBackend(slot.backend),
             });
           live.ticketId = ticket.id;
           live.runId = run.id;
@@ -957,12 +966,13 @@ export class Scheduler {
         slot.jobId = null;
         this.release(slot);
         this.live.delete(job.id);
-        // A worker whose blob write found the disk full stops as failed with DISK_FULL:
-        // that, like a report the host could not store, pauses the job. Everything stored
+        // A worker whose blob write found the disk full stops as failed with DISK_FULL, or
+        // whose GPU was lost with GPU_LOST: that, like a report the host could not store,
+        // pauses the job. Everything stored
         // so far stays; resuming continues from the last stored checkpoint.
         const halted =
           live.halted ??
-          (m.outcome === 'failed' && m.error?.code === 'DISK_FULL'
+          (m.outcome === 'failed' && (m.error?.code === 'DISK_FULL' || m.error?.code === 'GPU_LOST')
             ? { state: 'paused' as const, message: m.error.message }
             : null);
         if (halted) {

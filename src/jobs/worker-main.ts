@@ -4,6 +4,7 @@
  * host as a forked Node process (browser mode, CLI) or an Electron utilityProcess.
  */
 import { initBackend } from '../engine/backend.ts';
+import { gpuDeviceLost } from '../engine/webgpu.ts';
 import { BlobStore } from '../store/blobs.ts';
 import { JOB_RUNNERS } from './kinds/registry.ts';
 import { asHostMessage, type StartJob, type WorkerMessage } from './protocol.ts';
@@ -25,12 +26,18 @@ if (!blobRoot || (!process.send && !parentPort)) {
 const blobs = new BlobStore(blobRoot);
 // A host killed outright leaves the pipe closed before 'disconnect' arrives: the failed send
 // then means the same thing, and the worker leaves quietly instead of dying of EPIPE.
-const post = (m: WorkerMessage) =>
-  parentPort
-    ? parentPort.postMessage(m)
-    : process.send!(m, undefined, undefined, (error) => {
-        if (error) process.exit(0);
-      });
+// A job that ends after the GPU was lost ends this worker too, once its report is sent: the
+// host starts a fresh one for the next job, which picks the backend again (GPU or CPU).
+const post = (m: WorkerMessage) => {
+  const leave = m.type === 'finished' && gpuDeviceLost() !== null;
+  if (parentPort) {
+    parentPort.postMessage(m);
+    if (leave) setImmediate(() => process.exit(0));
+  } else
+    process.send!(m, undefined, undefined, (error) => {
+      if (error || leave) process.exit(0);
+    });
+};
 const onHostMessage = (listener: (raw: unknown) => void) =>
   parentPort ? parentPort.on('message', (e) => listener(e.data)) : process.on('message', listener);
 

@@ -80,16 +80,19 @@ export async function diagnose(dataDir: string): Promise<Finding[]> {
     ok: true,
     detail: `${kernelThreads()} for the native kernels (${availableParallelism()} cores; TICKETLAB_THREADS sets it)`,
   });
-  const gpu = installed('@tensorflow/tfjs-node-gpu');
+  const onGpu = backend.name === 'tensorflow-gpu' || backend.name === 'webgpu';
+  const skippedWhy = (name: string) =>
+    backend.skipped.find((s) => s.startsWith(`${name}:`))?.slice(name.length + 2) ??
+    'not tried: a faster backend started';
   findings.push({
     name: 'GPU',
-    ok: backend.name === 'tensorflow-gpu',
-    detail:
-      backend.name === 'tensorflow-gpu'
-        ? backend.device
-        : gpu
-          ? `@tensorflow/tfjs-node-gpu is installed but did not start (${backend.skipped.find((s) => s.startsWith('tensorflow-gpu')) ?? 'not chosen'})`
-          : 'no GPU package: @tensorflow/tfjs-node-gpu (CUDA 11.2 / cuDNN 8.1, NVIDIA only) is not installed',
+    ok: onGpu,
+    detail: onGpu
+      ? backend.device
+      : [
+          `WebGPU: ${installed('webgpu') ? skippedWhy('webgpu') : 'the optional package webgpu is not installed'}`,
+          `CUDA: ${installed('@tensorflow/tfjs-node-gpu') ? skippedWhy('tensorflow-gpu') : '@tensorflow/tfjs-node-gpu (CUDA 11.2 / cuDNN 8.1, NVIDIA up to Ampere) is not installed'}`,
+        ].join('; '),
   });
   const electron = electronBinary();
   findings.push({
