@@ -21,8 +21,8 @@
  * The engines measured: the default backend as users get it (wasm: the native training step)
  * in every state; in the best state also the same unmasked (the cost of masking: the two
  * alternate in one process, and a round's cost is the median of its adjacent pairs) and
- * tfjs's kernels on that backend (the native step switched off); and the pure-JS cpu backend
- * (LeNet only; Conv-4 with --all). --quickstart also times the README's quickstart
+ * tfjs's kernels on that backend (the native step switched off; VGG-11 and ResNet-20 only with
+ * --all); and the pure-JS cpu backend (LeNet only; Conv-4 with --all). --quickstart also times the README's quickstart
  * (`bin/ticketlab.mjs run examples/quickstart.json`, a fresh data directory) in every state,
  * every round.
  *
@@ -52,9 +52,18 @@ import { initWeights } from '../src/engine/weights.ts';
 import { denseMask, maskToFloat } from '../src/pruning/mask.ts';
 
 const BATCH = 60;
-const MODELS: { model: ModelName; shape: [number, number, number]; steps: number }[] = [
+/** `large`: batch-norm networks, whose steps take a good part of a second: fewer masking
+ * repeats, and tfjs's kernels (seconds a step) only with --all */
+const MODELS: {
+  model: ModelName;
+  shape: [number, number, number];
+  steps: number;
+  large?: boolean;
+}[] = [
   { model: 'lenet-300-100', shape: [28, 28, 1], steps: 1000 },
   { model: 'conv-4', shape: [32, 32, 3], steps: 40 },
+  { model: 'vgg-11', shape: [32, 32, 3], steps: 20, large: true },
+  { model: 'resnet-20', shape: [32, 32, 3], steps: 30, large: true },
 ];
 type Variant = 'default' | 'unmasked' | 'tfjs-kernels';
 
@@ -383,8 +392,9 @@ for (let round = 1; round <= rounds; round++) {
     for (const st of round % 2 ? states : [...states].reverse()) {
       // Masked and unmasked alternate in one process (the cost of masking is their ratio);
       // the other engines each get a process of their own.
+      const tfjsKernels: Variant[][] = c.large && !options.has('all') ? [] : [['tfjs-kernels']];
       const groups: Variant[][] =
-        st === best ? [['default', 'unmasked'], ['tfjs-kernels']] : [['default']];
+        st === best ? [['default', 'unmasked'], ...tfjsKernels] : [['default']];
       for (const variants of groups) {
         const paired = variants.length > 1;
         const steps = scaled(variants[0] === 'tfjs-kernels' ? Math.ceil(c.steps / 2) : c.steps);
@@ -392,7 +402,7 @@ for (let round = 1; round <= rounds; round++) {
           model: c.model,
           backend: 'wasm',
           variants,
-          repeats: paired ? 4 : 1,
+          repeats: paired ? (c.large ? 2 : 4) : 1,
           steps,
           addon: st.addon,
         });

@@ -2,7 +2,7 @@
 
 Run with Debian's /usr/bin/python3 (python3-torch). It serves measurements so that the
 benchmark can interleave them with its own: each line on stdin is a JSON request
-{"model": "lenet-300-100" | "conv-4", "threads": n, "steps": n}, answered by one JSON line
+{"model": "lenet-300-100" | "conv-4" | "vgg-11" | "resnet-20", "threads": n, "steps": n}, answered by one JSON line
 {"samplesPerSecond": ..., "threads": n, "torch": version, "peakRssMiB": ...} on stdout.
 """
 import json
@@ -31,7 +31,52 @@ def conv4():
     )
 
 
-MODELS = {"lenet-300-100": (lenet_300_100, (1, 28, 28)), "conv-4": (conv4, (3, 32, 32))}
+def vgg11():
+    """VGG-11 with batch norm as src/engine/architectures.ts builds it: convolutions without
+    bias, batch norm and ReLU, global average pooling, one linear layer."""
+    layers, channels = [], 3
+    for p in [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512]:
+        if p == "M":
+            layers.append(nn.MaxPool2d(2))
+        else:
+            layers += [nn.Conv2d(channels, p, 3, padding=1, bias=False), nn.BatchNorm2d(p), nn.ReLU()]
+            channels = p
+    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(512, 10))
+
+
+class Block(nn.Module):
+    """ResNet-20's block (He et al. 2016), a 1×1 convolution shortcut where the shape changes."""
+
+    def __init__(self, i, o, stride):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(i, o, 3, stride, 1, bias=False), nn.BatchNorm2d(o), nn.ReLU(),
+            nn.Conv2d(o, o, 3, 1, 1, bias=False), nn.BatchNorm2d(o),
+        )
+        self.shortcut = (
+            nn.Sequential(nn.Conv2d(i, o, 1, stride, bias=False), nn.BatchNorm2d(o))
+            if stride != 1 or i != o else nn.Identity()
+        )
+
+    def forward(self, x):
+        return torch.relu(self.body(x) + self.shortcut(x))
+
+
+def resnet20():
+    layers, channels = [nn.Conv2d(3, 16, 3, padding=1, bias=False), nn.BatchNorm2d(16), nn.ReLU()], 16
+    for stage, filters in enumerate([16, 32, 64]):
+        for b in range(3):
+            layers.append(Block(channels, filters, 2 if stage > 0 and b == 0 else 1))
+            channels = filters
+    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10))
+
+
+MODELS = {
+    "lenet-300-100": (lenet_300_100, (1, 28, 28)),
+    "conv-4": (conv4, (3, 32, 32)),
+    "vgg-11": (vgg11, (3, 32, 32)),
+    "resnet-20": (resnet20, (3, 32, 32)),
+}
 
 
 def measure(model, shape, steps):

@@ -4,9 +4,10 @@
  * masked training loop (src/engine/train.ts) on tfjs's kernels under tfjs's profiler, per
  * kernel.
  *
- *   npm run bench:profile [-- --backend wasm|cpu] [-- --steps N]
+ *   npm run bench:profile [-- --backend wasm|cpu] [-- --steps N] [-- --models vgg-11,resnet-20]
  *
- * LeNet-300-100 (28×28×1) and Conv-4 (32×32×3) at batch 60 on random data; the validation
+ * LeNet-300-100 (28×28×1), Conv-4, VGG-11 and ResNet-20 (32×32×3) at batch 60 on random
+ * data (--models: some of them); the validation
  * and test splits hold one example each so evaluation adds nothing measurable. For tfjs's
  * kernels: the wall time per step, each kernel's share of it, and the time outside any
  * kernel (tfjs's dispatch, tensor bookkeeping, the loop itself). Writes
@@ -27,7 +28,7 @@ import { train } from '../src/engine/train.ts';
 import { initWeights } from '../src/engine/weights.ts';
 import { denseMask, maskToFloat } from '../src/pruning/mask.ts';
 
-const { options } = parseArgs(process.argv.slice(2), ['backend', 'steps']);
+const { options } = parseArgs(process.argv.slice(2), ['backend', 'steps', 'models']);
 const BATCH = 60;
 const backend = await initBackend(options.get('backend') as BackendName | undefined);
 
@@ -52,10 +53,15 @@ function randomData(shape: [number, number, number], train: number) {
 const lines = [
   `Backend: ${backend.name} (${backend.device}). Batch ${BATCH}; per-kernel times from tf.profile over the timed steps.`,
 ];
-const cases: [ModelName, [number, number, number], number][] = [
-  ['lenet-300-100', [28, 28, 1], Number(options.get('steps') ?? 200)],
-  ['conv-4', [32, 32, 3], Number(options.get('steps') ?? 200) / 20],
-];
+const wanted = typeof options.get('models') === 'string' ? String(options.get('models')) : null;
+const cases = (
+  [
+    ['lenet-300-100', [28, 28, 1], Number(options.get('steps') ?? 200)],
+    ['conv-4', [32, 32, 3], Number(options.get('steps') ?? 200) / 20],
+    ['vgg-11', [32, 32, 3], Number(options.get('steps') ?? 200) / 40],
+    ['resnet-20', [32, 32, 3], Number(options.get('steps') ?? 200) / 20],
+  ] as [ModelName, [number, number, number], number][]
+).filter(([name]) => !wanted || wanted.split(',').includes(name));
 for (const [name, shape, steps] of cases) {
   const arch = buildArchitecture(name, shape, 10);
   const specs = describeParams(arch);

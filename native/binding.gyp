@@ -6,7 +6,7 @@
   "targets": [
     {
       "target_name": "ticketlab_blas",
-      "sources": ["blas.c", "sgemm.c", "dnnl.c", "trainer.c"],
+      "sources": ["blas.c", "sgemm.c", "dnnl.c", "trainer.c", "layers.c"],
       "cflags": ["-O3", "-fno-math-errno", "-pthread"],
       "ldflags": ["-pthread"],
       "conditions": [

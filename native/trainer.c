@@ -1,6 +1,7 @@
 /*
- * A whole training step of a plain feed-forward network (dense and convolutional layers with
- * ReLU, max pooling, flattening; softmax cross-entropy) as one native call: forward pass,
+ * A whole training step of a feed-forward network (dense and convolutional layers with ReLU,
+ * max pooling, flattening, batch norm in training mode, residual blocks, global average
+ * pooling — layers.c; softmax cross-entropy) as one native call: forward pass,
  * backward pass and the masked Adam or SGD update, on the pool's threads, with the
  * convolutions on run_conv and the products on gemm (oneDNN where it runs, else sgemm). tfjs
  * runs the same step as about a hundred kernels, each through its engine's bookkeeping; this
@@ -19,11 +20,21 @@
 #include <time.h>
 #include "addon.h"
 #include "kernels.h"
+#include "layers.h"
 
-enum { LAYER_DENSE = 1, LAYER_CONV = 2, LAYER_MAXPOOL = 3 };
+enum {
+  LAYER_DENSE = 1,
+  LAYER_CONV = 2,
+  LAYER_MAXPOOL = 3,
+  LAYER_BATCHNORM = 4,
+  LAYER_AVGPOOL = 5,   /* global average pooling */
+  LAYER_RESIDUAL = 6,  /* a residual block begins: its shortcut's layers follow */
+  LAYER_BODY = 7,      /* the shortcut ends, the block's body follows on the block's input */
+  LAYER_RESIDUAL_END = 8 /* max(body + shortcut, 0) */
+};
 enum { OPT_ADAM = 0, OPT_SGD = 1 };
 
-#define MAX_LAYERS 64
+#define MAX_LAYERS 128
 #define MAX_PARAMS (2 * MAX_LAYERS)
 
 typedef struct {
@@ -31,8 +42,18 @@ typedef struct {
   bool relu, bias;
   int64_t in, out; /* floats per example of the input and output */
   conv_geometry g; /* convolutions; pooling uses n, h, w, ci (= c), kh/kw (window), sh/sw, oh, ow */
-  int kernel;      /* index of the layer's kernel among the parameters (-1: none); bias next */
-  float *y;        /* the batch's output, after the activation */
+  int kernel;      /* index of the layer's kernel among the parameters (-1: none); bias next
+                      (batch norm: γ, then β) */
+  float *y;        /* the batch's output, after the activation (NULL for the markers) */
+  /* the layers whose outputs are this one's input and output (-1: the batch): a layer's own
+     output but for LAYER_RESIDUAL (the block's input) and LAYER_BODY (the block's input);
+     LAYER_BODY and LAYER_RESIDUAL_END: `shortcut`, the layer whose output is the shortcut's */
+  int in_of, out_of, shortcut;
+  /* batch norm: ε, the moving averages' momentum, the index of its moving mean among the
+     statistics (the variance next), and the batch's mean and 1/√(var + ε) per channel */
+  float epsilon, momentum;
+  int moving;
+  float *mean, *invstd;
 } layer;
 
 typedef struct {
@@ -44,7 +65,12 @@ typedef struct {
   /* 0/1 per weight, or NULL: a byte is a quarter of a float's memory traffic */
   uint8_t *masks[MAX_PARAMS];
   float *dy, *dx; /* gradients flowing back, each as large as the largest layer output */
-  double *partials; /* per-part bias-gradient sums */
+  float *skip;    /* a residual block's other gradient: the shortcut's, then the body's */
+  /* batch norm's moving means and variances, where this step finds them (trainStep) */
+  int moving_count;
+  float *moving[2 * MAX_LAYERS];
+  double *variance; /* the batch's unbiased variance per channel */
+  double *partials; /* per-part sums: bias gradients, batch norm's statistics and gradients */
   int64_t widest;   /* the most output channels or units of any layer */
   int optimizer;
   double lr, beta1, beta2, epsilon, weight_decay, momentum;
@@ -86,7 +112,7 @@ VECTOR_CLONES static void bias_part(void *arg, int p) {
 
 /* Parts for a pass over `elements` floats: one below about 64K, where waking helpers costs
    more than it saves. */
-static int parts_for(int64_t elements, int64_t rows) {
+int parts_for(int64_t elements, int64_t rows) {
   int parts = elements >= (1 << 16) ? threads : 1;
   return parts > rows ? (int)rows : parts;
 }
@@ -349,10 +375,12 @@ static bool train_step_native(trainer *t, const parameters *p, const float *x,
   const adam_settings adam = adam_settings_for(lr, t->beta1, t->beta2, t->epsilon,
                                                t->decoupled ? 0 : t->weight_decay, step);
   const int64_t n = t->batch;
-  const float *in = x;
+  /* a layer's output by index (-1: the batch) */
+#define OUTPUT(i) ((i) < 0 ? x : t->layers[(i)].y)
   double started = now_ns();
   for (int l = 0; l < t->layers_count; l++) {
     layer *L = &t->layers[l];
+    const float *in = OUTPUT(L->in_of);
     float *w = L->kernel >= 0 ? p->w[L->kernel] : NULL;
     const float *bias = L->bias ? p->w[L->kernel + 1] : NULL;
     if (L->kind == LAYER_DENSE) {
@@ -360,25 +388,41 @@ static bool train_step_native(trainer *t, const parameters *p, const float *x,
       add_bias_relu(L->y, bias, n, L->out, L->relu);
     } else if (L->kind == LAYER_CONV) {
       if (!run_conv(CONV_FORWARD, &L->g, (float *)in, w, L->y, bias, L->relu)) return false;
-    } else {
+    } else if (L->kind == LAYER_MAXPOOL) {
       max_pool(&L->g, in, L->y, NULL, NULL);
-    }
-    in = L->y;
+    } else if (L->kind == LAYER_BATCHNORM) {
+      const int64_t c = L->g.co, rows = n * L->in / c;
+      batch_norm_forward(in, L->y, rows, c, w, bias, L->epsilon, L->relu, L->mean, L->invstd,
+                         t->variance, t->partials);
+      /* the moving averages, as model.ts updates them after tfjs's step */
+      float *mean = t->moving[2 * L->moving], *variance = t->moving[2 * L->moving + 1];
+      const float keep = 1 - L->momentum;
+      for (int64_t q = 0; q < c; q++) {
+        mean[q] = mean[q] * keep + L->mean[q] * L->momentum;
+        variance[q] = variance[q] * keep + (float)t->variance[q] * L->momentum;
+      }
+    } else if (L->kind == LAYER_AVGPOOL) {
+      global_avg_pool(in, L->y, n, L->g.h * L->g.w, L->g.co);
+    } else if (L->kind == LAYER_RESIDUAL_END) {
+      add_relu(in, OUTPUT(L->shortcut), L->y, n * L->out);
+    } /* LAYER_RESIDUAL and LAYER_BODY only route */
     const double done = now_ns();
     t->forward_ns[l] += done - started;
     started = done;
   }
-  *loss = softmax_cross_entropy(in, labels, n, t->classes, t->dy);
+  *loss = softmax_cross_entropy(OUTPUT(t->layers[t->layers_count - 1].out_of), labels, n,
+                                t->classes, t->dy);
   const double scored = now_ns();
   t->loss_ns += scored - started;
   started = scored;
   for (int l = t->layers_count - 1; l >= 0; l--) {
     layer *L = &t->layers[l];
-    const float *input = l > 0 ? t->layers[l - 1].y : x;
-    const bool need_dx = l > 0;
+    const float *input = OUTPUT(L->in_of);
+    const bool need_dx = L->in_of >= 0;
     float *w = L->kernel >= 0 ? p->w[L->kernel] : NULL;
     float *dw = L->kernel >= 0 ? t->grads[L->kernel] : NULL;
     float *db = L->bias ? t->grads[L->kernel + 1] : NULL;
+    bool passed_back = true; /* whether dx now holds the gradient at the input */
     if (L->kind == LAYER_DENSE) {
       relu_back_and_bias(t, t->dy, L->y, n, L->out, L->relu, db);
       gemm(true, false, L->in, L->out, n, input, t->dy, dw);
@@ -389,8 +433,27 @@ static bool train_step_native(trainer *t, const parameters *p, const float *x,
         return false;
       if (need_dx && !run_conv(CONV_INPUT_GRAD, &L->g, t->dx, w, t->dy, NULL, false))
         return false;
-    } else if (need_dx) {
-      max_pool(&L->g, input, NULL, t->dx, t->dy);
+    } else if (L->kind == LAYER_MAXPOOL) {
+      if (need_dx) max_pool(&L->g, input, NULL, t->dx, t->dy);
+    } else if (L->kind == LAYER_BATCHNORM) {
+      batch_norm_backward(t->dy, L->y, input, need_dx ? t->dx : NULL, n * L->in / L->g.co,
+                          L->g.co, w, L->mean, L->invstd, L->relu, dw, db, t->partials);
+    } else if (L->kind == LAYER_AVGPOOL) {
+      if (need_dx) global_avg_pool_backward(t->dy, t->dx, n, L->g.h * L->g.w, L->g.co);
+    } else if (L->kind == LAYER_RESIDUAL_END) {
+      /* the gradient at the sum goes to the body (dy) and to the shortcut (skip) */
+      relu_backward(t->dy, L->y, n * L->out);
+      memcpy(t->skip, t->dy, sizeof(float) * n * L->out);
+      passed_back = false;
+    } else if (L->kind == LAYER_BODY) {
+      /* dy: the body's gradient at the block's input; the shortcut's layers go next */
+      float *swap = t->dy;
+      t->dy = t->skip;
+      t->skip = swap;
+      passed_back = false;
+    } else { /* LAYER_RESIDUAL: the shortcut's gradient at the block's input plus the body's */
+      add_into(t->dy, t->skip, n * L->out);
+      passed_back = false;
     }
     double updated_ns = 0;
     if (L->kernel >= 0) {
@@ -399,13 +462,16 @@ static bool train_step_native(trainer *t, const parameters *p, const float *x,
       updated_ns = now_ns() - updating;
       t->update_ns += updated_ns;
     }
-    float *swap = t->dy;
-    t->dy = t->dx;
-    t->dx = swap;
+    if (passed_back) {
+      float *swap = t->dy;
+      t->dy = t->dx;
+      t->dx = swap;
+    }
     const double done = now_ns();
     t->backward_ns[l] += done - started - updated_ns;
     started = done;
   }
+#undef OUTPUT
   t->steps++;
   return true;
 }
@@ -419,7 +485,11 @@ static napi_value throw_error(napi_env env, const char *message) {
 
 static void free_trainer(trainer *t) {
   if (!t) return;
-  for (int l = 0; l < t->layers_count; l++) free(t->layers[l].y);
+  for (int l = 0; l < t->layers_count; l++) {
+    free(t->layers[l].y);
+    free(t->layers[l].mean);
+    free(t->layers[l].invstd);
+  }
   for (int i = 0; i < t->params_count; i++) {
     free(t->grads[i]);
     free(t->masks[i]);
@@ -427,6 +497,8 @@ static void free_trainer(trainer *t) {
   free(t->dy);
   free(t->dx);
   free(t->partials);
+  free(t->skip);
+  free(t->variance);
   free(t);
 }
 
@@ -457,8 +529,15 @@ static bool typed_array(napi_env env, napi_value value, napi_typedarray_type typ
  *   1 (dense): in, out, relu, bias
  *   2 (conv):  h, w, ci, kh, kw, co, oh, ow, sh, sw, pt, pl, pb, pr, relu, bias
  *   3 (max pool): h, w, c, window, stride, oh, ow
+ *   4 (batch norm in training mode): floats per example, channels, relu, epsilon, momentum
+ *   5 (global average pooling): h, w, c
+ *   6 (a residual block begins; its shortcut's layers follow, none for the identity): floats
+ *     per example
+ *   7 (the shortcut ends; the body's layers follow, on the block's input), no sizes
+ *   8 (the block ends: max(body + shortcut, 0)), no sizes
  * — flattening is implicit (NHWC rows are the dense layer's inputs). Parameters are each
- * weighted layer's kernel, then its bias; `masks` holds one 0/1 mask or null per parameter.
+ * weighted layer's kernel, then its bias (batch norm: γ, then β); `masks` holds one 0/1 mask
+ * or null per parameter.
  * `optimizer`: [0 (Adam), lr, beta1, beta2, epsilon, weightDecay, decoupled?] or [1 (SGD), lr,
  * momentum, weightDecay, nesterov?, decoupled?] (the flags 0 or 1, 0 where left out; `lr` is
  * the rate of steps that are not given their own).
@@ -483,16 +562,23 @@ static napi_value create_trainer(napi_env env, napi_callback_info info) {
   t->classes = classes;
   const char *bad = NULL;
   int64_t largest = 0, in = -1;
+  int last = -1;              /* the layer whose output the next layer reads (-1: the batch) */
+  int block = -1, body = -1;  /* the open residual block's LAYER_RESIDUAL and LAYER_BODY */
   for (size_t i = 0; i < spec_length && !bad;) {
     if (t->layers_count == MAX_LAYERS) {
       bad = "createTrainer: too many layers";
       break;
     }
+    const int l = t->layers_count;
     layer *L = &t->layers[t->layers_count++];
     L->kind = (int)spec[i++];
     L->kernel = -1;
-    const size_t need = L->kind == LAYER_DENSE ? 4 : L->kind == LAYER_CONV ? 16 : 7;
-    if (L->kind < LAYER_DENSE || L->kind > LAYER_MAXPOOL || i + need > spec_length) {
+    L->in_of = last;
+    L->out_of = l;
+    static const size_t sizes_of[] = {0, 4, 16, 7, 5, 3, 1, 0, 0};
+    const size_t need = L->kind >= LAYER_DENSE && L->kind <= LAYER_RESIDUAL_END
+                            ? sizes_of[L->kind] : 0;
+    if (L->kind < LAYER_DENSE || L->kind > LAYER_RESIDUAL_END || i + need > spec_length) {
       bad = "createTrainer: malformed layer list";
       break;
     }
@@ -513,6 +599,45 @@ static napi_value create_trainer(napi_env env, napi_callback_info info) {
       L->bias = s[15] != 0;
       L->in = L->g.h * L->g.w * L->g.ci;
       L->out = L->g.oh * L->g.ow * L->g.co;
+    } else if (L->kind == LAYER_BATCHNORM) {
+      L->in = L->out = (int64_t)s[0];
+      L->g = (conv_geometry){.n = batch, .ci = (int64_t)s[1], .co = (int64_t)s[1]};
+      L->relu = s[2] != 0;
+      L->bias = true;
+      L->epsilon = (float)s[3];
+      L->momentum = (float)s[4];
+      L->moving = t->moving_count++;
+      if (L->g.co < 1 || L->g.co > 4096 || L->in % L->g.co != 0)
+        bad = "createTrainer: batch norm needs 1 to 4096 channels that divide its input";
+    } else if (L->kind == LAYER_AVGPOOL) {
+      L->g = (conv_geometry){.n = batch, .h = (int64_t)s[0], .w = (int64_t)s[1],
+                             .ci = (int64_t)s[2], .co = (int64_t)s[2]};
+      L->in = L->g.h * L->g.w * L->g.ci;
+      L->out = L->g.ci;
+      if (L->g.ci > 4096) bad = "createTrainer: global pooling over at most 4096 channels";
+    } else if (L->kind >= LAYER_RESIDUAL) {
+      /* routing: sizes follow from the layers around */
+      L->in = L->out = L->kind == LAYER_RESIDUAL ? (int64_t)s[0] : in;
+      if (L->kind == LAYER_RESIDUAL) {
+        if (block >= 0) bad = "createTrainer: residual blocks cannot nest";
+        block = l;
+        body = -1;
+        L->out_of = last;
+      } else if (L->kind == LAYER_BODY) {
+        if (block < 0 || body >= 0) bad = "createTrainer: a shortcut's end outside a block";
+        else {
+          body = l;
+          L->shortcut = last;
+          L->out_of = t->layers[block].in_of;
+          L->out = t->layers[block].in;
+        }
+      } else {
+        if (body < 0) bad = "createTrainer: a block's end without its shortcut's";
+        else if (in != t->layers[body].in)
+          bad = "createTrainer: a residual block's body and shortcut differ in size";
+        else L->shortcut = t->layers[body].shortcut;
+        block = body = -1;
+      }
     } else {
       L->g = (conv_geometry){.n = batch, .h = (int64_t)s[0], .w = (int64_t)s[1],
                              .ci = (int64_t)s[2], .kh = (int64_t)s[3], .kw = (int64_t)s[3],
@@ -526,13 +651,27 @@ static napi_value create_trainer(napi_env env, napi_callback_info info) {
         bad = "createTrainer: pooling windows must be as wide as their stride, over at most "
               "4096 channels";
     }
+    if (bad) break;
     if (L->in < 1 || L->out < 1 || (in >= 0 && L->in != in)) {
       bad = "createTrainer: layer sizes do not chain";
       break;
     }
     if (in < 0) t->in = L->in;
     in = L->out;
-    if (L->kind != LAYER_MAXPOOL) {
+    last = L->out_of;
+    if (L->kind == LAYER_BATCHNORM) {
+      if (t->params_count + 2 > MAX_PARAMS) {
+        bad = "createTrainer: too many parameters";
+        break;
+      }
+      L->kernel = t->params_count;
+      t->sizes[t->params_count++] = L->g.co;
+      t->sizes[t->params_count++] = L->g.co;
+      if (L->g.co > t->widest) t->widest = L->g.co;
+      L->mean = malloc(sizeof(float) * L->g.co);
+      L->invstd = malloc(sizeof(float) * L->g.co);
+      if (!L->mean || !L->invstd) bad = "createTrainer: out of memory";
+    } else if (L->kind == LAYER_DENSE || L->kind == LAYER_CONV) {
       if (t->params_count + 2 > MAX_PARAMS) {
         bad = "createTrainer: too many parameters";
         break;
@@ -545,10 +684,12 @@ static napi_value create_trainer(napi_env env, napi_callback_info info) {
       if (units > t->widest) t->widest = units;
     }
     if (L->out > largest) largest = L->out;
+    if (L->out_of != l) continue; /* routing only */
     L->y = malloc(sizeof(float) * batch * L->out);
     if (!L->y) bad = "createTrainer: out of memory";
   }
-  if (!bad && (t->layers_count == 0 || in != classes))
+  if (!bad && block >= 0) bad = "createTrainer: a residual block does not end";
+  if (!bad && (t->layers_count == 0 || in != classes || last < 0))
     bad = "createTrainer: the last layer must give one logit per class";
   bool is_array;
   uint32_t masks_length = 0;
@@ -585,8 +726,12 @@ static napi_value create_trainer(napi_env env, napi_callback_info info) {
   if (!bad) {
     t->dy = malloc(sizeof(float) * batch * (largest > t->in ? largest : t->in));
     t->dx = malloc(sizeof(float) * batch * (largest > t->in ? largest : t->in));
-    t->partials = malloc(sizeof(double) * 64 * (t->widest > 0 ? t->widest : 1));
-    if (!t->dy || !t->dx || !t->partials) bad = "createTrainer: out of memory";
+    /* two sums per channel and part (batch norm's) */
+    t->partials = malloc(sizeof(double) * 2 * 64 * (t->widest > 0 ? t->widest : 1));
+    t->skip = malloc(sizeof(float) * batch * (largest > t->in ? largest : t->in));
+    t->variance = malloc(sizeof(double) * (t->widest > 0 ? t->widest : 1));
+    if (!t->dy || !t->dx || !t->partials || !t->skip || !t->variance)
+      bad = "createTrainer: out of memory";
   }
   t->optimizer = (int)opt[0];
   if (!bad && t->optimizer == OPT_ADAM && (opt_length == 6 || opt_length == 7)) {
@@ -650,7 +795,8 @@ static napi_value free_trainer_now(napi_env env, napi_callback_info info) {
  * integer labels, at learning rate lr (the trainer's own where left out: schedules pass each
  * step's). offsets holds three byte offsets into memory per parameter: its weights,
  * then Adam's first and second moments (SGD: its momentum buffer, or -1 without momentum, and
- * -1). Updates them in place; returns the mean loss before the update.
+ * -1); then two per batch-norm layer: its moving mean and moving variance. Updates them in
+ * place; returns the mean loss before the update.
  */
 static napi_value train_step(napi_env env, napi_callback_info info) {
   size_t argc = 7;
@@ -674,8 +820,9 @@ static napi_value train_step(napi_env env, napi_callback_info info) {
     lr = t->lr;
   else if (napi_get_value_double(env, argv[6], &lr) != napi_ok || !(lr >= 0))
     return throw_error(env, "trainStep: the learning rate must be a number ≥ 0");
-  if (offsets_length != 3 * (size_t)t->params_count)
-    return throw_error(env, "trainStep: expected three offsets per parameter");
+  if (offsets_length != 3 * (size_t)t->params_count + 2 * (size_t)t->moving_count)
+    return throw_error(env, "trainStep: expected three offsets per parameter and two per "
+                            "batch-norm layer");
   if ((int64_t)x_length != t->batch * t->in || (int64_t)labels_length != t->batch)
     return throw_error(env, "trainStep: the batch's size differs from the trainer's");
   for (int64_t i = 0; i < t->batch; i++)
@@ -697,6 +844,17 @@ static napi_value train_step(napi_env env, napi_callback_info info) {
       *slot[s] = (float *)((char *)memory + (int64_t)o);
     }
   }
+  for (int b = 0; b < t->moving_count; b++)
+    for (int s = 0; s < 2; s++) {
+      const double o = offsets[3 * t->params_count + 2 * b + s];
+      int64_t channels = 0;
+      for (int l = 0; l < t->layers_count; l++)
+        if (t->layers[l].kind == LAYER_BATCHNORM && t->layers[l].moving == b)
+          channels = t->layers[l].g.co;
+      if (o < 0 || o != floor(o) || (int64_t)o % 4 != 0 || (int64_t)o + 4 * channels > (int64_t)bytes)
+        return throw_error(env, "trainStep: a moving statistic lies outside the memory");
+      t->moving[2 * b + s] = (float *)((char *)memory + (int64_t)o);
+    }
   double loss;
   const unsigned saved = denormals_flushed();
   flush_denormals = true;

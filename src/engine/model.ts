@@ -7,9 +7,9 @@ import {
 } from './architectures.ts';
 import type { Weights } from './weights.ts';
 
-/** Batch-norm moving averages follow PyTorch's momentum 0.1, ε 1e-5. */
+/** Batch-norm moving averages follow PyTorch's momentum 0.1, ε 1e-5 (the native step's too). */
 export const BN_MOMENTUM = 0.1;
-const BN_EPSILON = 1e-5;
+export const BN_EPSILON = 1e-5;
 
 let modelCount = 0;
 

@@ -147,7 +147,7 @@ export interface NativeBlas {
     padLeft: number,
   ): void;
   /**
-   * Plans the whole-step trainer for a plain feed-forward network (see native/trainer.c for
+   * Plans the whole-step trainer for a feed-forward network (see native/trainer.c for
    * the layer list's and the optimizer settings' layout); masks: one 0/1 mask or null per
    * parameter, copied.
    */
@@ -160,8 +160,9 @@ export interface NativeBlas {
   ): NativeTrainer;
   /**
    * One training step: parameters and optimiser slots at byte `offsets` of `memory` (three
-   * per parameter: weights, then Adam's m and v or SGD's momentum buffer, −1 where none) are
-   * updated in place at learning rate `lr` (the trainer's own where left out); returns the
+   * per parameter: weights, then Adam's m and v or SGD's momentum buffer, −1 where none; then
+   * each batch-norm layer's moving mean and variance) are updated in place at learning rate
+   * `lr` (the trainer's own where left out); returns the
    * batch's mean loss.
    */
   trainStep(

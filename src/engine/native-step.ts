@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { backend_util } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import type { Architecture } from './architectures.ts';
-import type { Model } from './model.ts';
+import type { Architecture, LayerDef } from './architectures.ts';
+import { BN_EPSILON, BN_MOMENTUM, type Model } from './model.ts';
 import { nativeBlas, nativeKernelsOn, type NativeTrainer } from './native-blas.ts';
 import { BETA1, BETA2, EPSILON, type Optimizer, type OptimizerSettings } from './optimizer.ts';
 import { heapOffset } from './wasm-native-kernels.ts';
@@ -10,14 +10,16 @@ import { heapOffset } from './wasm-native-kernels.ts';
 /**
  * A whole training step as one native call (native/trainer.c: forward pass, backward pass and
  * the masked update, with convolutions on oneDNN or im2col + sgemm and products on the system
- * BLAS or the addon's own sgemm), for the plain feed-forward networks of the lottery-ticket
- * papers: dense and convolutional layers with ReLU, max pooling and flattening
- * (LeNet-300-100, LeNet-5, Conv-2/4/6). tfjs runs the same step as about a hundred kernels,
+ * BLAS or the addon's own sgemm), for the feed-forward networks of the lottery-ticket papers:
+ * dense and convolutional layers with ReLU, max pooling and flattening (LeNet-300-100,
+ * LeNet-5, Conv-2/4/6), and batch norm, residual blocks and global average pooling (VGG-11,
+ * ResNet-20; native/layers.c). tfjs runs the same step as about a hundred kernels,
  * each paying its engine's bookkeeping, which was most of a LeNet-300-100 step
  * (BENCHMARKS.md).
  *
  * It computes what train.ts's tfjs step computes (softmax cross-entropy, Adam or SGD as in
- * optimizer.ts, pruned weights and their slots kept at zero), checked against it in
+ * optimizer.ts, pruned weights and their slots kept at zero, batch norm on the batch's
+ * statistics with its moving averages updated as model.ts updates them), checked against it in
  * test/engine/native-step.test.ts. The model's and the optimiser's variables are updated in
  * place on the wasm heap, as `assign` would; a variable whose data another tensor shares is
  * first given its own copy, so that no other tensor sees the change.
@@ -30,36 +32,51 @@ export function setNativeTrainingStep(on: boolean): void {
   enabled = on;
 }
 
-const LAYER = { dense: 1, conv: 2, maxpool: 3 } as const;
+const LAYER = {
+  dense: 1,
+  conv: 2,
+  maxpool: 3,
+  batchnorm: 4,
+  globalavgpool: 5,
+  residual: 6,
+  body: 7,
+  residualEnd: 8,
+} as const;
 
 /**
- * The layer list as the native trainer reads it, with the parameters in its order, or null
- * for an architecture it does not cover (batch norm, residual blocks, unit gates or scales,
- * global pooling).
+ * The layer list as the native trainer reads it, with the parameters and the batch-norm
+ * moving statistics in its order, or null for an architecture it does not cover (unit gates
+ * or scales, nested residual blocks).
  */
 export function nativeLayers(
   arch: Architecture,
   batch: number,
-): { layers: number[]; params: string[]; labels: string[] } | null {
+): { layers: number[]; params: string[]; moving: string[]; labels: string[] } | null {
   let [h, w, c] = arch.inputShape;
   const layers: number[] = [];
   const params: string[] = [];
+  const moving: string[] = [];
   /** each native layer in words, for profiles */
   const labels: string[] = [];
-  for (const layer of arch.layers) {
+  /** Appends a list of layers; false where one is not covered. */
+  const plan = (list: LayerDef[], nested: boolean): boolean => {
+    for (const layer of list) if (!planLayer(layer, nested)) return false;
+    return true;
+  };
+  const planLayer = (layer: LayerDef, nested: boolean): boolean => {
     switch (layer.kind) {
       case 'flatten':
         [h, w, c] = [1, 1, h * w * c];
         break;
       case 'dense':
-        if (layer.unitScale || layer.unitGate) return null;
+        if (layer.unitScale || layer.unitGate) return false;
         layers.push(LAYER.dense, h * w * c, layer.units, layer.activation === 'relu' ? 1 : 0, 1);
         params.push(`${layer.name}.kernel`, `${layer.name}.bias`);
         labels.push(`${layer.name}: dense ${h * w * c}→${layer.units}`);
         [h, w, c] = [1, 1, layer.units];
         break;
       case 'conv2d': {
-        if (layer.unitScale || layer.unitGate) return null;
+        if (layer.unitScale || layer.unitGate) return false;
         const k = layer.kernel;
         const g = backend_util.computeConv2DInfo(
           [batch, h, w, c],
@@ -94,11 +111,39 @@ export function nativeLayers(
         [h, w] = [g.outHeight, g.outWidth];
         break;
       }
-      default:
-        return null;
+      case 'batchnorm':
+        if (layer.unitGate) return false;
+        layers.push(
+          ...[LAYER.batchnorm, h * w * c, c, layer.activation === 'relu' ? 1 : 0],
+          ...[BN_EPSILON, BN_MOMENTUM],
+        );
+        params.push(`${layer.name}.gamma`, `${layer.name}.beta`);
+        moving.push(`${layer.name}.movingMean`, `${layer.name}.movingVariance`);
+        labels.push(`${layer.name}: batch norm ${c} at ${h}×${w}`);
+        break;
+      case 'globalavgpool':
+        layers.push(LAYER.globalavgpool, h, w, c);
+        labels.push(`global average pool at ${h}×${w}×${c}`);
+        [h, w] = [1, 1];
+        break;
+      case 'residual': {
+        if (nested) return false;
+        const input = [h, w, c] as const;
+        layers.push(LAYER.residual, h * w * c);
+        labels.push(`residual block at ${h}×${w}×${c}`);
+        if (!plan(layer.shortcut, true)) return false;
+        [h, w, c] = input;
+        layers.push(LAYER.body);
+        labels.push('its body');
+        if (!plan(layer.body, true)) return false;
+        layers.push(LAYER.residualEnd);
+        labels.push(`its sum and ReLU at ${h}×${w}×${c}`);
+        break;
+      }
     }
-  }
-  return { layers, params, labels };
+    return true;
+  };
+  return plan(arch.layers, false) ? { layers, params, moving, labels } : null;
 }
 
 /** Mean milliseconds per step of each part of the native step. */
@@ -118,9 +163,11 @@ export class NativeTrainingStep {
     private readonly optimizer: Optimizer,
     private readonly params: string[],
     private readonly slots: ('m' | 'v' | 'momentum' | null)[],
+    /** batch norm's moving means and variances, updated in place too */
+    private readonly moving: string[],
     private readonly labels: string[],
   ) {
-    this.offsets = new Float64Array(3 * params.length);
+    this.offsets = new Float64Array(3 * params.length + moving.length);
   }
 
   /**
@@ -169,6 +216,7 @@ export class NativeTrainingStep {
       opts.optimizer,
       plan.params,
       [...slots, ...Array<null>(2 - slots.length).fill(null)],
+      plan.moving,
       plan.labels,
     );
   }
@@ -185,12 +233,14 @@ export class NativeTrainingStep {
       this.model.v(name),
       ...this.slots.map((slot) => (slot ? this.optimizer.slot(name, slot)! : null)),
     ]);
+    const moving = this.moving.map((name) => this.model.v(name));
     // Own data first (a copy may grow the heap, so offsets are read after).
-    for (const v of variables.flat())
+    for (const v of [...variables.flat(), ...moving])
       if (v && wasm.refCount(v.dataId) > 1) tf.tidy(() => v.assign(tf.mul(v, 1)));
     variables.forEach((vs, i) =>
       vs.forEach((v, j) => (this.offsets[3 * i + j] = v ? heapOffset(wasm, v) : -1)),
     );
+    moving.forEach((v, i) => (this.offsets[3 * variables.length + i] = heapOffset(wasm, v)));
     const memory = wasm.typedArrayFromHeap(variables[0]![0]!).buffer as ArrayBuffer;
     const step = this.optimizer.nextStep();
     return learningRate === undefined

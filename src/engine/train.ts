@@ -274,7 +274,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       state: opts.checkpointState?.(),
     });
 
-  /** One step through tfjs's kernels (any model, penalties, batch norm); returns the loss. */
+  /** One step through tfjs's kernels (any model, penalties, gates and scales); returns the loss. */
   const tfjsStep = async (it: number, learningRate: number): Promise<number> => {
     const bnUpdates: [tf.Variable, tf.Tensor][] = [];
     const lossTensor = tf.tidy(() => {

@@ -47,8 +47,20 @@ const settings = (over: Partial<TrainingSettings>): TrainingSettings => ({
 });
 const pool = (size: number): LayerDef => ({ kind: 'maxpool', size });
 
-/** Small networks over the geometry the native step handles. */
-const CASES: { name: string; shape: Shape3; layers: LayerDef[] }[] = [
+const bn = (name: string, activation: 'relu' | 'linear' = 'relu'): LayerDef => ({
+  kind: 'batchnorm',
+  name,
+  activation,
+});
+const linear = { activation: 'linear', bias: false } as const;
+
+/**
+ * Small networks over the geometry the native step handles. The reference is tfjs's step on
+ * the pure-JS cpu backend, but for the two paper models: on it one step of ResNet-20 took
+ * 40 s, so theirs is tfjs's step on wasm (its own batch-norm, moments, sum and mean kernels;
+ * the convolutions on the addon, checked against cpu in wasm-kernels.test.ts), on one path.
+ */
+const CASES: { name: string; shape: Shape3; layers: LayerDef[]; reference?: 'wasm' }[] = [
   {
     name: 'an MLP',
     shape: [6, 5, 1],
@@ -87,6 +99,37 @@ const CASES: { name: string; shape: Shape3; layers: LayerDef[] }[] = [
       dense('out', 4, 'linear'),
     ],
   },
+  {
+    name: 'ResNet-20 on 8×8 images (identity and projection shortcuts, batch norm, global pooling)',
+    shape: [8, 8, 3],
+    layers: buildArchitecture('resnet-20', [8, 8, 3], 4).layers,
+    reference: 'wasm',
+  },
+  {
+    // (randomImages' images are all alike where their size is a multiple of 256: then batch
+    // norm at 1×1 normalises rounding noise)
+    name: 'VGG-11 with batch norm on 17×17 images',
+    shape: [17, 17, 3],
+    layers: buildArchitecture('vgg-11', [17, 17, 3], 4).layers,
+    reference: 'wasm',
+  },
+  {
+    // large enough that batch norm's and the sum's passes are split over threads
+    name: 'a residual block on the batch itself, batch norm without ReLU, pooling, global pooling',
+    shape: [30, 30, 6],
+    layers: [
+      {
+        kind: 'residual',
+        body: [conv('c1', 8, linear), bn('bn1'), conv('c2', 6, linear), bn('bn2', 'linear')],
+        shortcut: [],
+      },
+      pool(2),
+      conv('c3', 6, linear),
+      bn('bn3'),
+      { kind: 'globalavgpool' },
+      dense('out', 4, 'linear'),
+    ],
+  },
 ];
 
 function setup(c: (typeof CASES)[number]) {
@@ -110,11 +153,12 @@ function setup(c: (typeof CASES)[number]) {
 
 /** The weights and optimiser slots after each step of train() but the last (and its loss). */
 async function afterSteps(
-  backend: 'wasm' | 'cpu',
+  backend: 'wasm' | 'cpu' | 'tfjs on wasm',
   c: (typeof CASES)[number],
   optimizer: Partial<TrainingSettings>,
 ): Promise<TrainCheckpoint[]> {
-  await initBackend(backend);
+  await initBackend(backend === 'cpu' ? 'cpu' : 'wasm');
+  setNativeTrainingStep(backend !== 'tfjs on wasm');
   const { arch, specs, data, masks } = setup(c);
   const model = new Model(arch, initWeights(specs, 'glorot-normal', 5));
   const checkpoints: TrainCheckpoint[] = [];
@@ -134,7 +178,7 @@ async function afterSteps(
 
 /** The weights and optimiser slots after one step of train() (and the step's loss). */
 async function afterOneStep(
-  backend: 'wasm' | 'cpu',
+  backend: 'wasm' | 'cpu' | 'tfjs on wasm',
   c: (typeof CASES)[number],
   optimizer: Partial<TrainingSettings>,
 ): Promise<TrainCheckpoint> {
@@ -142,7 +186,7 @@ async function afterOneStep(
 }
 
 describe('which models take the native step', () => {
-  it('covers the plain feed-forward models and refuses batch norm, residual blocks, gates and scales', () => {
+  it('covers every model and refuses gates and scales', () => {
     const covered = MODEL_NAMES.filter(
       (m) =>
         nativeLayers(
@@ -150,7 +194,7 @@ describe('which models take the native step', () => {
           60,
         ) !== null,
     );
-    expect(covered).toEqual(['lenet-300-100', 'lenet-5', 'conv-2', 'conv-4', 'conv-6']);
+    expect(covered).toEqual([...MODEL_NAMES]);
     const gated: Architecture = {
       model: 'lenet-300-100',
       inputShape: [28, 28, 1],
@@ -167,6 +211,17 @@ describe('which models take the native step', () => {
       layers: [flatten, { ...dense('fc1', 30), unitScale: true }, dense('out', 10, 'linear')],
     };
     expect(nativeLayers(scaled, 60)).toBeNull();
+    const gatedNorm: Architecture = {
+      ...gated,
+      inputShape: [4, 4, 1],
+      layers: [
+        conv('c', 3, linear),
+        { kind: 'batchnorm', name: 'bn', activation: 'relu', unitGate: 'gaussian' },
+        flatten,
+        dense('out', 10, 'linear'),
+      ],
+    };
+    expect(nativeLayers(gatedNorm, 60)).toBeNull();
   });
 
   it.skipIf(!built)(
@@ -211,7 +266,9 @@ describe.skipIf(!built)('the native training step against tfjs on the cpu backen
   ];
   for (const path of PATHS)
     for (const c of CASES) {
-      it(`${path.name}: ${c.name}: SGD with momentum and weight decay gives the same weights, momentum and loss`, async () => {
+      if (c.reference && path !== PATHS[0]) continue;
+      const reference = c.reference ? 'tfjs on wasm' : 'cpu';
+      it(`${path.name}: ${c.name}: SGD with momentum and weight decay gives the same weights, moving statistics, momentum and loss`, async () => {
         const sgd = {
           optimizer: 'sgd' as const,
           learningRate: 0.1,
@@ -221,7 +278,7 @@ describe.skipIf(!built)('the native training step against tfjs on the cpu backen
         nativeBlas()!.setThreads(path.threads);
         nativeBlas()!.useOneDnn(path.oneDnn);
         const native = await afterOneStep('wasm', c, sgd);
-        const cpu = await afterOneStep('cpu', c, sgd);
+        const cpu = await afterOneStep(reference, c, sgd);
         const { specs, masks } = setup(c);
         const initial = initWeights(specs, 'glorot-normal', 5);
         expect(native.lossSinceEval).toBeCloseTo(cpu.lossSinceEval, 5);
@@ -233,6 +290,7 @@ describe.skipIf(!built)('the native training step against tfjs on the cpu backen
             maxRelativeError(delta(nw), delta(cpu.weights.get(p.name)!)),
             `${p.name} update`,
           ).toBeLessThan(1e-4);
+          if (!p.trainable) continue; // moving statistics: compared above, no slot
           const nm = native.optimizer.slots.get(`${p.name}/momentum`)!;
           expect(
             maxRelativeError(nm, cpu.optimizer.slots.get(`${p.name}/momentum`)!),
@@ -251,9 +309,9 @@ describe.skipIf(!built)('the native training step against tfjs on the cpu backen
         nativeBlas()!.setThreads(path.threads);
         nativeBlas()!.useOneDnn(path.oneDnn);
         const native = await afterOneStep('wasm', c, {});
-        const cpu = await afterOneStep('cpu', c, {});
+        const cpu = await afterOneStep(reference, c, {});
         const { specs, masks } = setup(c);
-        for (const p of specs)
+        for (const p of specs.filter((s) => s.trainable))
           for (const slot of ['m', 'v']) {
             const n = native.optimizer.slots.get(`${p.name}/${slot}`)!;
             expect(
@@ -375,6 +433,41 @@ describe.skipIf(!built)('the native training step against tfjs on the cpu backen
     }
     expect(accuracy[0]).toBeGreaterThan(0.6);
     expect(Math.abs(accuracy[0]! - accuracy[1]!)).toBeLessThan(0.05);
+  });
+
+  it('evaluates a batch-norm network after native training on the moving statistics tfjs would have', async () => {
+    const c = {
+      name: 'a small batch-norm network',
+      shape: [7, 7, 3] as Shape3,
+      layers: [
+        conv('c', 6, linear),
+        bn('bn3'),
+        { kind: 'globalavgpool' },
+        dense('out', 4, 'linear'),
+      ],
+    } satisfies (typeof CASES)[number];
+    const finals: { testLoss: number; movingMean: Float32Array }[] = [];
+    for (const backend of ['wasm', 'cpu'] as const) {
+      await initBackend(backend);
+      const { arch, specs, data, masks } = setup(c);
+      const model = new Model(arch, initWeights(specs, 'glorot-normal', 5));
+      const r = await train({
+        model,
+        masks,
+        data,
+        settings: settings({ optimizer: 'sgd', learningRate: 0.05, momentum: 0.9, iterations: 4 }),
+        seed: 0,
+      });
+      finals.push({
+        testLoss: r.final.testLoss,
+        movingMean: model.v('bn3.movingMean').dataSync() as Float32Array,
+      });
+      model.dispose();
+    }
+    const [native, cpu] = finals as [(typeof finals)[0], (typeof finals)[0]];
+    expect(native.movingMean.some((v) => v !== 0)).toBe(true);
+    expect(maxRelativeError(native.movingMean, cpu.movingMean)).toBeLessThan(1e-4);
+    expect(native.testLoss).toBeCloseTo(cpu.testLoss, 4);
   });
 
   it('updates its variables in place but never a tensor that shares their data', async () => {
