@@ -399,7 +399,7 @@ export function presetValues(preset: PresetName, model: ModelName): DeepPartial<
       structured: { method: 'slimming', sparsity: 1e-4 },
     };
   }
-  if (preset === 'openlth' && (model === 'resnet-20' || model === 'vgg-11')) {
+  if (preset === 'openlth' && (model === 'resnet-20' || model === 'vgg-11' || model === 'vgg-16')) {
     // open_lth cifar_resnet_20 / cifar_vgg: batch 128, ×0.1 at 80 and 120 epochs, 20% of the
     // remaining weights pruned per level globally, the output layer never pruned.
     return {

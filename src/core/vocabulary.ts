@@ -12,6 +12,7 @@ export const MODEL_NAMES = [
   'conv-4',
   'conv-6',
   'vgg-11',
+  'vgg-16',
   'resnet-20',
 ] as const;
 export type ModelName = (typeof MODEL_NAMES)[number];

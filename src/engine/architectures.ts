@@ -139,9 +139,17 @@ function convNet(blocks: number[][], classes: number): LayerDef[] {
   ];
 }
 
-/** VGG-11 for CIFAR with batch norm (as in OpenLTH's cifar_vgg_11). */
-function vgg11(classes: number): LayerDef[] {
-  const plan: (number | 'M')[] = [64, 'M', 128, 'M', 256, 256, 'M', 512, 512, 'M', 512, 512];
+/**
+ * VGG for CIFAR with batch norm, as OpenLTH's cifar_vgg: 3×3 convolutions without bias, each
+ * followed by batch norm and ReLU, max pooling at 'M', global average pooling and one dense
+ * layer. VGG-16 is the network of Tanaka et al. 2020's CIFAR experiments.
+ */
+const VGG_PLANS: Record<'vgg-11' | 'vgg-16', (number | 'M')[]> = {
+  'vgg-11': [64, 'M', 128, 'M', 256, 256, 'M', 512, 512, 'M', 512, 512],
+  'vgg-16': [64, 64, 'M', 128, 128, 'M', 256, 256, 256, 'M', 512, 512, 512, 'M', 512, 512, 512],
+};
+
+function vgg(plan: (number | 'M')[], classes: number): LayerDef[] {
   const layers: LayerDef[] = [];
   let i = 0;
   for (const p of plan) {
@@ -231,7 +239,8 @@ const MODEL_LAYERS: Record<ModelName, (classes: number) => LayerDef[]> = {
       ],
       classes,
     ),
-  'vgg-11': (classes) => vgg11(classes),
+  'vgg-11': (classes) => vgg(VGG_PLANS['vgg-11'], classes),
+  'vgg-16': (classes) => vgg(VGG_PLANS['vgg-16'], classes),
   'resnet-20': (classes) => resnet20(classes),
 };
 

@@ -40,9 +40,12 @@ describe('architectures', () => {
     ]);
   });
 
-  it('LeNet-5 and VGG-11 build for their inputs, and too-small inputs are refused clearly', () => {
+  it('LeNet-5 and VGG-11/16 build for their inputs, and too-small inputs are refused clearly', () => {
     expect(count(kernels('lenet-5', [28, 28, 1]))).toBe(20 * 25 + 50 * 20 * 25 + 800 * 500 + 5000);
     expect(kernels('vgg-11').length).toBe(9);
+    // VGG-16 on CIFAR: 13 convolutions (14,710,464 weights, the 14.7M of OpenLTH's cifar_vgg_16) and the classifier
+    expect(kernels('vgg-16').length).toBe(14);
+    expect(count(kernels('vgg-16'))).toBe(14_710_464 + 512 * 10);
     expect(() => buildArchitecture('conv-6', [4, 4, 1], 10)).toThrowError(
       /conv-6: input 4×4×1 is too small/,
     );
