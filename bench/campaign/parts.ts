@@ -154,6 +154,53 @@ export const PARTS: CampaignPart[] = [
         },
       })),
   },
+  {
+    name: 'frankle2020-resnet20',
+    title: 'Frankle et al. 2020: IMP on ResNet-20, CIFAR-10, reset to θ0 against rewinding',
+    setting:
+      'ResNet-20 with OpenLTH’s recipe (SGD 0.1, momentum 0.9, weight decay 1e-4, batch 128, 160 epochs, ×0.1 at 80 and 120, random crops and flips), 20% of the remaining weights pruned per level globally, output layer kept; survivors reset to θ0 or rewound to θ at 2,000 iterations (about 3% of training, where the dense network becomes stable to SGD noise), against random re-initialisation.',
+    paperBudget:
+      'CIFAR-10 (50,000 training images), 160 epochs per training, to about 1% remaining, 3+ trials',
+    datasets: ['cifar10-jpeg', 'cifar10'],
+    seeds: 3,
+    table: 'imp',
+    experiments: (seed, dataset, budget) =>
+      (['0it', '2000it'] as const).map((rewind) => ({
+        label: `rewind-${rewind}`,
+        spec: {
+          model: 'resnet-20',
+          preset: 'openlth',
+          dataset,
+          seed,
+          training: { duration: duration('160ep', budget), evalEvery: 1000 },
+          pruning: { levels: budget.levels ?? 16, rewind },
+          controls: { randomReinit: true },
+        },
+      })),
+  },
+  {
+    name: 'tanaka2020-vgg16',
+    title: 'Tanaka et al. 2020: pruning at initialisation on VGG-16 (batch norm), CIFAR-10',
+    setting:
+      'VGG-16 with batch norm trained with OpenLTH’s CIFAR recipe after pruning at initialisation by SynFlow (100 rounds), SNIP, GraSP, magnitude and random at compression 10^0.5 … 10^3 (the paper: SynFlow 93.3 / 90.1 / 80.4% at 10× / 100× / 1000× against SNIP’s 92.3 / 89.1 / 76.3%).',
+    paperBudget: 'CIFAR-10 (50,000 training images), 160 epochs per training, 3 trials',
+    datasets: ['cifar10-jpeg', 'cifar10'],
+    seeds: 3,
+    table: 'scores',
+    experiments: (seed, dataset, budget) =>
+      SCORES.map((score) => ({
+        label: score,
+        spec: {
+          model: 'vgg-16',
+          preset: 'openlth',
+          dataset,
+          seed,
+          method: 'pai',
+          pai: { score },
+          training: { duration: duration('160ep', budget), evalEvery: 1000 },
+        },
+      })),
+  },
 ];
 
 export function findPart(name: string): CampaignPart {

@@ -3,7 +3,9 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { PARTS } from '../../bench/campaign/parts.ts';
 import type { CampaignRecord } from '../../bench/campaign/record.ts';
+import { resolveSpec } from '../../src/api/spec.ts';
 import { BENCHMARKS, compare, readCampaign, renderBenchmarks } from '../../bench/report.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -14,6 +16,15 @@ describe('BENCHMARKS.md', () => {
     const committed = readFileSync(BENCHMARKS, 'utf8');
     expect(committed).toMatch(/<!-- report: /);
     expect(await renderBenchmarks(committed)).toBe(committed);
+  });
+
+  it("cites every campaign part, and every part's experiments are valid specs", () => {
+    const committed = readFileSync(BENCHMARKS, 'utf8');
+    for (const part of PARTS) {
+      expect(committed).toContain(`<!-- report: campaign ${part.name} -->`);
+      for (const { spec } of part.experiments(0, 'ds_000000000000', {}))
+        expect(() => resolveSpec(spec)).not.toThrow();
+    }
   });
 
   it('calls a difference inside the seed spread a tie, and decides nothing on one seed', () => {
