@@ -9,6 +9,7 @@ import { ExperimentsPage } from './views/Experiments.tsx';
 import { MonitorPage } from './views/Monitor.tsx';
 import { NewExperimentPage } from './views/NewExperiment.tsx';
 import { SettingsPage } from './views/Settings.tsx';
+import { SweepPage, SweepsPage } from './views/Sweeps.tsx';
 import { TicketPage } from './views/Ticket.tsx';
 import { TransferPage } from './views/Transfer.tsx';
 
@@ -28,6 +29,7 @@ const NAV: [string, string, string][] = [
   ['experiments', 'Experiments', 'e'],
   ['new', 'New experiment', 'n'],
   ['monitor', 'Monitor', 'm'],
+  ['sweeps', 'Sweeps', 'w'],
   ['compare', 'Compare', 'c'],
   ['transfer', 'Transfer', 't'],
   ['datasets', 'Datasets', 'd'],
@@ -59,6 +61,7 @@ const TITLES: Record<string, string> = {
   ...Object.fromEntries(NAV.map(([path, label]) => [path, label])),
   experiment: 'Experiment',
   ticket: 'Ticket',
+  sweep: 'Sweep',
 };
 
 /** Typing `?` in a field is text, not a request for help. */
@@ -187,7 +190,11 @@ export function App() {
             key={path}
             href={`#/${path}`}
             className={
-              page === path || (path === 'experiments' && page === 'experiment') ? 'active' : ''
+              page === path ||
+              (path === 'experiments' && page === 'experiment') ||
+              (path === 'sweeps' && page === 'sweep')
+                ? 'active'
+                : ''
             }
             title={`${label} (Alt+${key.toUpperCase()})`}
           >
@@ -217,6 +224,8 @@ export function App() {
         {page === 'ticket' && id && <TicketPage id={id} />}
         {page === 'new' && <NewExperimentPage />}
         {page === 'monitor' && <MonitorPage />}
+        {page === 'sweeps' && <SweepsPage />}
+        {page === 'sweep' && id && <SweepPage id={id} />}
         {/* Keyed by the route: a deep link followed while on the page starts it anew. */}
         {page === 'compare' && <ComparePage key={id ?? ''} initial={id?.split(',') ?? []} />}
         {page === 'transfer' && <TransferPage key={id ?? ''} ticketId={id} />}

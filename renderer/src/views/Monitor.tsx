@@ -68,6 +68,12 @@ export function MonitorPage() {
                   </td>
                   <td>
                     <span className={`status ${j.state}`}>{j.state}</span>
+                    {j.cluster && (
+                      <div className="muted" aria-label={`Slurm state of ${j.id}`}>
+                        Slurm {j.cluster.jobId ?? '(not submitted)'}: {j.cluster.state ?? '–'}
+                        {j.cluster.reason ? ` (${j.cluster.reason})` : ''}
+                      </div>
+                    )}
                     {j.error && <div className="error">{j.error}</div>}
                   </td>
                   <td>{l?.phase ?? j.phase ?? '–'}</td>
