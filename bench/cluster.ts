@@ -9,7 +9,8 @@
  * - ingest time per ticket: the host's time storing a ticket's reports (run start, every
  *   evaluation, progress, checkpoints, the ticket), summed over the sweep's tickets;
  * - the sweep's wall time: --experiments LeNet-300-100 IMP experiments (100 iterations a
- *   level, one pruned level) on the node, one CPU each.
+ *   level, one pruned level) on the node, one CPU each; and the same sweep on this machine's
+ *   local worker pool (one worker per core, in a data folder of its own) for comparison.
  * --record writes bench/records/cluster-<date>.json (BENCHMARKS.md cites those).
  */
 import { spawnSync } from 'node:child_process';
@@ -43,29 +44,39 @@ try {
   }
   singles.sort((a, b) => a - b);
 
-  const lab = Lab.open({
-    dataDir: mkdtempSync(join(tmpdir(), 'ticketlab-bench-cluster-')),
-    runAll: true,
-    clusterPollMs: 500,
-  });
-  const t0 = performance.now();
-  const { jobs } = await lab.invoke('sweeps.create', {
-    spec: {
-      name: 'bench:cluster',
-      base: {
-        model: 'lenet-300-100',
-        training: { duration: '100it', evalEvery: 50 },
-        pruning: { levels: 1 },
+  /** The sweep on a target, in a data folder of its own: its wall time, and the Lab's stats. */
+  const sweep = async (
+    target: { kind: 'local' } | { kind: 'slurm'; cpusPerTask: number; memory: string },
+  ) => {
+    const lab = Lab.open({
+      dataDir: mkdtempSync(join(tmpdir(), 'ticketlab-bench-cluster-')),
+      runAll: true,
+      clusterPollMs: 500,
+      concurrency: cpus().length,
+    });
+    const t0 = performance.now();
+    const { jobs } = await lab.invoke('sweeps.create', {
+      spec: {
+        name: 'bench:cluster',
+        base: {
+          model: 'lenet-300-100',
+          training: { duration: '100it', evalEvery: 50 },
+          pruning: { levels: 1 },
+        },
+        axes: { seed: Array.from({ length: EXPERIMENTS }, (_, i) => i) },
+        target,
       },
-      axes: { seed: Array.from({ length: EXPERIMENTS }, (_, i) => i) },
-      target: { kind: 'slurm', cpusPerTask: 1, memory: '1000M' },
-    },
-  });
-  const ended = await Promise.all(jobs.map((j) => lab.scheduler.wait(j.id)));
-  const wallS = (performance.now() - t0) / 1000;
-  const stats = { ...lab.cluster.stats };
-  await lab.close();
-  if (ended.some((j) => j.state !== 'done')) throw new Error('a job of the sweep did not finish');
+    });
+    const ended = await Promise.all(jobs.map((j) => lab.scheduler.wait(j.id)));
+    const wallS = (performance.now() - t0) / 1000;
+    const stats = { ...lab.cluster.stats };
+    await lab.close();
+    if (ended.some((j) => j.state !== 'done'))
+      throw new Error(`a job of the ${target.kind} sweep did not finish`);
+    return { wallS, stats };
+  };
+  const { wallS, stats } = await sweep({ kind: 'slurm', cpusPerTask: 1, memory: '1000M' });
+  const local = await sweep({ kind: 'local' });
 
   const result = {
     command: `npm run bench:cluster -- --experiments ${EXPERIMENTS} --singles ${SINGLES}`,
@@ -84,6 +95,8 @@ try {
       tickets: stats.tickets,
       reports: stats.reports,
       ingestMsPerTicket: stats.ingestMs / stats.tickets,
+      localWallS: local.wallS,
+      localWorkers: cpus().length,
     },
   };
   process.stdout.write(JSON.stringify(result, null, 2) + '\n');

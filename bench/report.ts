@@ -311,6 +311,9 @@ interface ClusterRecord {
     tickets: number;
     reports: number;
     ingestMsPerTicket: number;
+    /** the same sweep on the local worker pool (records from 2026-12-02 02:00 on) */
+    localWallS?: number;
+    localWorkers?: number;
   };
 }
 
@@ -325,7 +328,12 @@ function clusterTable(r: ClusterRecord): string[] {
     `| submission of one job (\`sbatch\`, ${single.length} submissions) | median ${ms(median(single))} (${ms(Math.min(...single))} – ${ms(Math.max(...single))}) |`,
     `| submission of a sweep of ${r.sweep.experiments} as one job array | ${ms(r.sweep.arraySubmitMsPerJob)} per job |`,
     `| ingest per ticket (${r.sweep.tickets} tickets, ${r.sweep.reports} reports) | ${ms(r.sweep.ingestMsPerTicket)} |`,
-    `| the sweep's wall time (${r.sweep.experiments} experiments) | ${r.sweep.wallS.toFixed(1)} s |`,
+    `| the sweep's wall time on Slurm (${r.sweep.experiments} experiments) | ${r.sweep.wallS.toFixed(1)} s |`,
+    ...(r.sweep.localWallS === undefined
+      ? []
+      : [
+          `| the same sweep on the local pool (${r.sweep.localWorkers} workers) | ${r.sweep.localWallS.toFixed(1)} s |`,
+        ]),
   ];
 }
 
