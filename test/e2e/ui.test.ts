@@ -150,7 +150,9 @@ describe('workbench UI in Chromium', () => {
     await expect
       .poll(() => page.getByRole('table', { name: 'Diff' }).textContent())
       .toMatch(/fc1\.kernel: units removed\d+ of 300/);
-    await expect.poll(() => page.locator('svg.chart g.series').count()).toBe(3); // train, val, test
+    // the loss curves: train, val, test (the learning-rate plot below them is a chart of its own)
+    await expect.poll(() => page.locator('svg.chart:not(.lr-chart) g.series').count()).toBe(3);
+    expect(await page.getByRole('img', { name: 'Learning rate over training' }).count()).toBe(1);
     expect(await page.getByRole('table', { name: 'Metrics' }).textContent()).toMatch(
       /test accuracy at early stop\d+\.\d\d%.*best val accuracy \(of \d+ evaluations\)/,
     );
