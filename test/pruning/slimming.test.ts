@@ -85,9 +85,9 @@ describe('network slimming', () => {
         }),
       );
     expect(() => checkSlimmable(buildArchitecture('conv-4', [28, 28, 1], 10))).toThrowError(
-      /has no batch norm after conv1, conv2, conv3, conv4, fc1, fc2: .*Use a model with batch norm \(vgg-11, resnet-20\)/,
+      /has no batch norm after conv1, conv2, conv3, conv4, fc1, fc2: .*Use a model with batch norm \(vgg-11, vgg-16, resnet-20\)/,
     );
-    for (const model of ['vgg-11', 'resnet-20'] as const)
+    for (const model of ['vgg-11', 'vgg-16', 'resnet-20'] as const)
       expect(() => checkSlimmable(buildArchitecture(model, [32, 32, 3], 10))).not.toThrow();
   });
 

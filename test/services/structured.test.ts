@@ -160,7 +160,7 @@ describe('structured pruning jobs', () => {
       expect.objectContaining({
         code: 'INVALID_SPEC',
         message: expect.stringMatching(
-          /conv-4 has no batch norm after conv1, .*Use a model with batch norm \(vgg-11, resnet-20\)/,
+          /conv-4 has no batch norm after conv1, .*Use a model with batch norm \(vgg-11, vgg-16, resnet-20\)/,
         ),
       }),
     );
