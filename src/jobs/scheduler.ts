@@ -14,6 +14,7 @@ import { instabilityRef } from './kinds/instability-host.ts';
 import {
   instabilityStep,
   type ResumeRef,
+  type RunRef,
   type StartJob,
   type TransferRef,
   type WorkerMessage,
@@ -718,6 +719,23 @@ export class Scheduler {
   }
 
   /**
+   * The ticket and run a report belongs to: those its run-start stored. A host that attached
+   * to a cluster job mid-run (after a restart) never saw that run-start, which the host
+   * before it stored: then they are the ones stored for the report's run.
+   */
+  private startedRun(job: JobRow, live: Live, run: RunRef): { ticketId: string; runId: string } {
+    if (!live.ticketId || !live.runId) {
+      const ticket = this.store.findTicket(job.experimentId, run.level, run.method);
+      const started = ticket && this.store.runOfTicket(ticket.id);
+      if (!ticket || !started)
+        throw new Error(`a report of ${runKey(run)}, a run that was never started`);
+      live.ticketId = ticket.id;
+      live.runId = started.id;
+    }
+    return { ticketId: live.ticketId, runId: live.runId };
+  }
+
+  /**
    * Stores a worker's report. A write that fails (the database's disk full: SQLITE_FULL)
    * must not crash the host with the job half-recorded: the job is halted, its worker told
    * to stop, and it ends paused (a full disk) or failed (anything else), saying why.
@@ -832,13 +850,13 @@ export class Scheduler {
       }
       case 'eval': {
         const p = m.point;
-        if (!live.runId) return;
+        const { runId } = this.startedRun(job, live, m.run);
         live.lastAccuracy = p.testAccuracy;
         this.store.insertMetrics([
           ...(p.trainLoss !== null
             ? [
                 {
-                  runId: live.runId,
+                  runId,
                   split: 'train' as const,
                   step: p.iteration,
                   epoch: p.epoch,
@@ -848,7 +866,7 @@ export class Scheduler {
               ]
             : []),
           {
-            runId: live.runId,
+            runId,
             split: 'val',
             step: p.iteration,
             epoch: p.epoch,
@@ -856,7 +874,7 @@ export class Scheduler {
             accuracy: p.valAccuracy,
           },
           {
-            runId: live.runId,
+            runId,
             split: 'test',
             step: p.iteration,
             epoch: p.epoch,
@@ -907,8 +925,7 @@ export class Scheduler {
         return;
       }
       case 'ticket': {
-        const ticketId = live.ticketId!;
-        const runId = live.runId!;
+        const { ticketId, runId } = this.startedRun(job, live, m.run);
         this.store.transaction(() => {
           this.store.recordBlob(m.trainedBlob, 'tensors');
           if (m.rewindBlob) this.store.recordBlob(m.rewindBlob, 'tensors');
