@@ -62,6 +62,20 @@ function impExperiment(
 
 const SCORES = ['synflow', 'snip', 'grasp', 'magnitude', 'random'] as const;
 
+/** Pruning at initialisation by each score, then trained with the preset's recipe. */
+function scoreExperiments(
+  model: ModelName,
+  preset: 'frankle-carbin-2019' | 'openlth',
+  seed: number,
+  dataset: string,
+  training: { duration: string; evalEvery: number },
+): PartExperiment[] {
+  return SCORES.map((score) => ({
+    label: score,
+    spec: { model, preset, dataset, seed, method: 'pai', pai: { score }, training },
+  }));
+}
+
 export const PARTS: CampaignPart[] = [
   {
     name: 'fc2019-lenet',
@@ -117,18 +131,10 @@ export const PARTS: CampaignPart[] = [
     seeds: 3,
     table: 'scores',
     experiments: (seed, dataset, budget) =>
-      SCORES.map((score) => ({
-        label: score,
-        spec: {
-          model: 'lenet-300-100',
-          preset: 'frankle-carbin-2019',
-          dataset,
-          seed,
-          method: 'pai',
-          pai: { score },
-          training: { duration: duration('50000it', budget), evalEvery: 500 },
-        },
-      })),
+      scoreExperiments('lenet-300-100', 'frankle-carbin-2019', seed, dataset, {
+        duration: duration('50000it', budget),
+        evalEvery: 500,
+      }),
   },
   {
     name: 'tanaka2020-conv4',
@@ -141,18 +147,10 @@ export const PARTS: CampaignPart[] = [
     seeds: 3,
     table: 'scores',
     experiments: (seed, dataset, budget) =>
-      SCORES.map((score) => ({
-        label: score,
-        spec: {
-          model: 'conv-4',
-          preset: 'frankle-carbin-2019',
-          dataset,
-          seed,
-          method: 'pai',
-          pai: { score },
-          training: { duration: duration('25000it', budget), evalEvery: 500 },
-        },
-      })),
+      scoreExperiments('conv-4', 'frankle-carbin-2019', seed, dataset, {
+        duration: duration('25000it', budget),
+        evalEvery: 500,
+      }),
   },
   {
     name: 'frankle2020-resnet20',
@@ -188,18 +186,10 @@ export const PARTS: CampaignPart[] = [
     seeds: 3,
     table: 'scores',
     experiments: (seed, dataset, budget) =>
-      SCORES.map((score) => ({
-        label: score,
-        spec: {
-          model: 'vgg-16',
-          preset: 'openlth',
-          dataset,
-          seed,
-          method: 'pai',
-          pai: { score },
-          training: { duration: duration('160ep', budget), evalEvery: 1000 },
-        },
-      })),
+      scoreExperiments('vgg-16', 'openlth', seed, dataset, {
+        duration: duration('160ep', budget),
+        evalEvery: 1000,
+      }),
   },
 ];
 
