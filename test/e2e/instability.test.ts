@@ -1,12 +1,7 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../chromium.ts';
-import { ROOT } from '../helpers.ts';
-import { serve, type Served } from '../server/serve.ts';
+import type { Served } from '../server/serve.ts';
+import { startServedBrowser, type ServedBrowser } from './served-browser.ts';
 
 /**
  * The ticket page shows a ticket's instability analyses: the error along the line between
@@ -15,24 +10,14 @@ import { serve, type Served } from '../server/serve.ts';
  */
 let browser: Browser;
 let server: Served;
-let data: string;
+let app: ServedBrowser;
 
 beforeAll(async () => {
-  const built = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build-renderer.mjs')], {
-    encoding: 'utf8',
-  });
-  if (built.status !== 0) throw new Error(`renderer build failed: ${built.stderr}`);
-  data = mkdtempSync(join(tmpdir(), 'ticketlab-e2e-instability-'));
-  server = await serve(data);
-  browser = await launchChromium();
+  app = await startServedBrowser('instability');
+  ({ browser, server } = app);
 }, 60_000);
 
-afterAll(async () => {
-  await browser?.close();
-  server?.child.kill('SIGTERM');
-  await server?.stopped;
-  rmSync(data, { recursive: true, force: true });
-});
+afterAll(() => app?.close());
 
 /** Calls the API until `done` holds for its result. */
 async function until<T>(method: string, input: unknown, done: (r: T) => boolean): Promise<T> {

@@ -1,12 +1,7 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../chromium.ts';
-import { ROOT } from '../helpers.ts';
-import { serve, type Served } from '../server/serve.ts';
+import type { Served } from '../server/serve.ts';
+import { startServedBrowser, type ServedBrowser } from './served-browser.ts';
 
 /**
  * The learning-rate plot in Chromium against a real `ticketlab serve`: the new-experiment
@@ -16,26 +11,16 @@ import { serve, type Served } from '../server/serve.ts';
 let browser: Browser;
 let server: Served;
 let page: Page;
-let data: string;
+let app: ServedBrowser;
 
 beforeAll(async () => {
-  const built = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build-renderer.mjs')], {
-    encoding: 'utf8',
-  });
-  if (built.status !== 0) throw new Error(`renderer build failed: ${built.stderr}`);
-  data = mkdtempSync(join(tmpdir(), 'ticketlab-e2e-schedule-'));
-  server = await serve(data);
-  browser = await launchChromium();
+  app = await startServedBrowser('schedule');
+  ({ browser, server } = app);
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   await page.goto(server.url.toString());
 }, 60_000);
 
-afterAll(async () => {
-  await browser?.close();
-  server?.child.kill('SIGTERM');
-  await server?.stopped;
-  rmSync(data, { recursive: true, force: true });
-});
+afterAll(() => app?.close());
 
 /** The plotted line's points, in SVG pixels (d3's path: M x,y L x,y …). */
 async function plotted(): Promise<{ x: number; y: number }[]> {

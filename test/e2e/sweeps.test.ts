@@ -1,12 +1,7 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../chromium.ts';
-import { ROOT } from '../helpers.ts';
-import { serve, type Served } from '../server/serve.ts';
+import type { Served } from '../server/serve.ts';
+import { startServedBrowser, type ServedBrowser } from './served-browser.ts';
 
 /**
  * Sweeps in Chromium against a real `ticketlab serve`: the list shows each sweep's axes and
@@ -16,25 +11,15 @@ import { serve, type Served } from '../server/serve.ts';
 let browser: Browser;
 let server: Served;
 let page: Page;
-let data: string;
+let app: ServedBrowser;
 
 beforeAll(async () => {
-  const built = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build-renderer.mjs')], {
-    encoding: 'utf8',
-  });
-  if (built.status !== 0) throw new Error(`renderer build failed: ${built.stderr}`);
-  data = mkdtempSync(join(tmpdir(), 'ticketlab-e2e-sweeps-'));
-  server = await serve(data);
-  browser = await launchChromium();
+  app = await startServedBrowser('sweeps');
+  ({ browser, server } = app);
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
 }, 60_000);
 
-afterAll(async () => {
-  await browser?.close();
-  server?.child.kill('SIGTERM');
-  await server?.stopped;
-  rmSync(data, { recursive: true, force: true });
-});
+afterAll(() => app?.close());
 
 describe('sweeps in the UI', () => {
   it('lists a sweep with its progress, groups its experiments by seed, and compares them', async () => {
