@@ -6,6 +6,7 @@ import { DistanceMatrix } from '../charts/DistanceMatrix.tsx';
 import { LearningRateChart } from '../charts/LearningRateChart.tsx';
 import { useClient, useExportDir, useLoad } from '../hooks.ts';
 import { InstabilitySection } from './Instability.tsx';
+import { MaskSection } from './TicketMasks.tsx';
 import { exportAskingToOverwrite } from '../lib/export.ts';
 import { duration, pct } from '../lib/format.ts';
 import { runSchedule } from '../lib/schedule.ts';
@@ -366,6 +367,7 @@ export function TicketPage({ id }: { id: string }) {
         ))}
       </div>
       {view.data.structure && <Structure detail={view.data} />}
+      <MaskSection ticketId={ticket.id} parentId={parent?.id ?? null} />
       <h2>Training curves</h2>
       {curves.data && curves.data.length > 0 ? (
         <Chart
