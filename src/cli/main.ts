@@ -297,6 +297,10 @@ async function cmdSweep(
       );
     else if (e.type === 'job.state' && e.state !== 'running' && e.state !== 'queued')
       out(`${e.experimentId}  ${e.state}${e.error ? `: ${e.error}` : ''}`);
+    else if (e.type === 'job.cluster')
+      out(
+        `${e.experimentId}  Slurm ${e.clusterJobId ?? '–'} ${e.state ?? '–'}${e.reason ? ` (${e.reason})` : ''}`,
+      );
   });
   try {
     const ended = await Promise.all(jobs.map((j) => lab.scheduler.wait(j.id)));

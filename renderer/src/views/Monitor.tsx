@@ -10,6 +10,10 @@ export function MonitorPage() {
     Record<string, { phase: string; progress: number; etaMs: number | null; loss: number | null }>
   >({});
   useReloadOn(jobs.reload, (e) => e.type === 'job.state');
+  // A cluster job's Slurm state as it changes (its job stays running meanwhile).
+  const [slurm, setSlurm] = useState<
+    Record<string, { jobId: string | null; state: string | null; reason: string | null }>
+  >({});
   // Live curves of the run each job is training now (restarted when its phase changes).
   const [curves, setCurves] = useState<
     Record<
@@ -18,6 +22,11 @@ export function MonitorPage() {
     >
   >({});
   useEvents((e) => {
+    if (e.type === 'job.cluster')
+      setSlurm((all) => ({
+        ...all,
+        [e.jobId]: { jobId: e.clusterJobId, state: e.state, reason: e.reason },
+      }));
     if (e.type !== 'job.progress') return;
     setLive((l) => ({ ...l, [e.jobId]: e }));
     setCurves((all) => {
@@ -60,6 +69,8 @@ export function MonitorPage() {
           <tbody>
             {[...list].reverse().map((j) => {
               const l = live[j.id];
+              // the latest event's, else the state stored when the list was loaded
+              const cluster = j.cluster && (slurm[j.id] ?? j.cluster);
               return (
                 <tr key={j.id}>
                   <td>{j.id}</td>
@@ -68,10 +79,10 @@ export function MonitorPage() {
                   </td>
                   <td>
                     <span className={`status ${j.state}`}>{j.state}</span>
-                    {j.cluster && (
+                    {cluster && (
                       <div className="muted" aria-label={`Slurm state of ${j.id}`}>
-                        Slurm {j.cluster.jobId ?? '(not submitted)'}: {j.cluster.state ?? '–'}
-                        {j.cluster.reason ? ` (${j.cluster.reason})` : ''}
+                        Slurm {cluster.jobId ?? '(not submitted)'}: {cluster.state ?? '–'}
+                        {cluster.reason ? ` (${cluster.reason})` : ''}
                       </div>
                     )}
                     {j.error && <div className="error">{j.error}</div>}
