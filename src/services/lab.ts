@@ -235,7 +235,10 @@ export class Lab {
             `Experiment ${id} has a running job (${active.id}); cancel it first.`,
           );
         }
-        // its blobs that nothing else refers to go with it
+        // A cluster job whose host died may still run there, writing to its folder.
+        if (active?.state === 'interrupted' && this.cluster.runs(active.id))
+          this.cluster.stopDetached(active.id);
+        // its blobs that nothing else refers to and its cluster folders go with it
         store.deleteExperiment(id);
         return { deleted: true as const };
       },

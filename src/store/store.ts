@@ -1,8 +1,8 @@
 import Database from 'better-sqlite3';
 import { TicketLabError } from '../core/errors.ts';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, rmSync } from 'node:fs';
+import { join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TensorBundle } from '../core/tensorfile.ts';
 import type { JobKind } from '../core/vocabulary.ts';
@@ -516,7 +516,8 @@ export class Store {
   /**
    * Deletes the experiment with its tickets, runs, metrics and jobs (cascade), then the
    * blobs they referred to that no other row refers to (blobs are shared by content: another
-   * experiment's identical mask keeps its file). Returns how many blobs were removed.
+   * experiment's identical mask keeps its file), and its cluster jobs' folders. Returns how
+   * many blobs were removed.
    */
   deleteExperiment(id: string): number {
     const blobs = this.db
@@ -530,7 +531,19 @@ export class Store {
          UNION SELECT i.copy_b_blob FROM instability i JOIN tickets t ON t.id = i.ticket_id WHERE t.experiment_id = @id`,
       )
       .all({ id }) as { sha: string | null }[];
+    const clusterFolders = this.db
+      .prepare(
+        'SELECT c.folder FROM cluster_jobs c JOIN jobs j ON j.id = c.job_id WHERE j.experiment_id = ?',
+      )
+      .all(id) as { folder: string }[];
     this.db.prepare('DELETE FROM experiments WHERE id = ?').run(id);
+    // Its cluster jobs' folders (start.json, the report log, Slurm's output), and only
+    // those: a folder that is not one of `cluster/`'s own is left alone.
+    const cluster = resolve(this.dataDir, 'cluster') + sep;
+    for (const { folder } of clusterFolders) {
+      const path = resolve(this.dataDir, folder);
+      if (path.startsWith(cluster)) rmSync(path, { recursive: true, force: true });
+    }
     return blobs.filter((b) => b.sha !== null && this.deleteBlobIfUnused(b.sha)).length;
   }
 
