@@ -26,6 +26,7 @@ import {
 } from './datasets.ts';
 import { EventBus } from './events.ts';
 import { exportResults, exportTicket } from './exports.ts';
+import { genealogy } from './genealogy.ts';
 import { instabilityResults, startInstability } from './instability.ts';
 import { createTransfers, transferMatrix } from './transfer.ts';
 import { removedUnits } from '../pruning/mask.ts';
@@ -251,6 +252,7 @@ export class Lab {
           testAccuracy: store.runOfTicket(t.id)?.testAccuracy ?? null,
         })),
       }),
+      'experiments.genealogy': ({ id, ...filter }) => genealogy(store, id, filter),
       'runs.metrics': ({ runId, split, maxPoints }) => {
         if (!store.getRun(runId)) throw new TicketLabError('NOT_FOUND', `No run ${runId}.`);
         const points = store
