@@ -526,6 +526,14 @@ export const METHODS = {
     }),
     z.object({ files: z.array(ExportView) }),
   ),
+  /**
+   * One self-contained HTML file (inline CSS and SVG, no request of any kind) with the
+   * experiments' specs, levels, lineage, accuracy chart, machine and versions.
+   */
+  'experiments.report': method(
+    z.strictObject({ ids: z.array(id).min(1).max(100) }),
+    z.object({ fileName: z.string(), html: z.string() }),
+  ),
   'exports.list': method(z.strictObject({ experimentId: id }), z.array(ExportView)),
   'transfer.create': method(
     z.strictObject({
