@@ -20,7 +20,9 @@ export interface ReportInput {
   machine: [string, string][];
 }
 
-const CONTROLS = new Set(['random-reinit', 'random-prune']);
+/** The controls, each dashed its own way beside the line of its experiment's levels. */
+const CONTROL_DASH: Record<string, string> = { 'random-reinit': '6 4', 'random-prune': '2 3' };
+const isControl = (method: string) => Object.hasOwn(CONTROL_DASH, method);
 
 /**
  * An experiment's levels and controls as chart series: its own tickets from the dense point
@@ -37,8 +39,8 @@ export function reportSeries(experiments: ReportExperiment[]): AccuracySeries[] 
       testAccuracy: t.testAccuracy!,
     });
     const dense = trained.filter((t) => t.method === 'dense').map(point);
-    const own = trained.filter((t) => !CONTROLS.has(t.method)).map(point);
-    const controls = [...new Set(trained.map((t) => t.method).filter((m) => CONTROLS.has(m)))];
+    const own = trained.filter((t) => !isControl(t.method)).map(point);
+    const controls = [...new Set(trained.map((t) => t.method).filter(isControl))];
     return [
       ...(own.length
         ? [{ key: `${e.id}/levels`, label: e.name, kind: 'levels' as const, group, points: own }]
@@ -48,6 +50,7 @@ export function reportSeries(experiments: ReportExperiment[]): AccuracySeries[] 
         label: `${e.name} · ${method}`,
         kind: 'control' as const,
         group,
+        dash: CONTROL_DASH[method],
         points: [...dense, ...trained.filter((t) => t.method === method).map(point)],
       })),
     ];
@@ -154,7 +157,7 @@ svg .point { stroke: var(--bg); stroke-width: 1; }
 .legend-list { list-style: none; padding: 0; display: flex; flex-wrap: wrap; gap: 4px 20px; }
 .swatch { display: inline-block; width: 12px; height: 12px; border-radius: 2px; margin-right: 6px;
   vertical-align: -1px; }
-.swatch.dashed { height: 0; border-top: 2px dashed; border-radius: 0; width: 18px; vertical-align: 3px; }
+svg.key { margin-right: 6px; vertical-align: 0; }
 @media print { body { max-width: none; } .figure { overflow: visible; } }
 `;
 
@@ -173,7 +176,7 @@ export function reportHtml(input: ReportInput): string {
   const legend = series
     .map(
       (s) =>
-        `<li><span class="swatch${s.kind === 'control' ? ' dashed' : ''}" style="${s.kind === 'control' ? 'color' : 'background'}:${seriesColour(s.group)}"></span>${esc(s.label)}</li>`,
+        `<li><svg class="key" width="28" height="10" aria-hidden="true"><line x1="1" x2="27" y1="5" y2="5" stroke="${seriesColour(s.group)}" stroke-width="${s.kind === 'levels' ? 3 : 2}"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/></svg>${esc(s.label)}</li>`,
     )
     .join('');
   const summary =
@@ -203,7 +206,7 @@ ${summary}
 <section class="chart"><h2>Test accuracy against remaining weights</h2>
 <div class="figure">${accuracySvg(series)}</div>
 <ul class="legend-list">${legend}</ul>
-<p class="muted">Each experiment's line runs from its dense network (100%) through its pruned levels; its controls are dashed. Accuracy is measured on the test set at the early-stop iteration (lowest validation loss).</p>
+<p class="muted">Each experiment's line runs from its dense network (100%) through its pruned levels; its controls are dashed (random re-initialisation) and dotted (random pruning). Accuracy is measured on the test set at the early-stop iteration (lowest validation loss).</p>
 </section>
 ${experiments.map(experimentSection).join('\n')}
 <footer><h2>Machine and versions</h2>${dl(input.machine)}</footer>

@@ -16,6 +16,8 @@ export interface AccuracySeries {
   kind: 'levels' | 'control';
   /** the experiment it belongs to: its levels and controls share a colour */
   group: number;
+  /** a control's stroke-dasharray, telling its controls apart */
+  dash?: string;
   points: AccuracyPoint[];
 }
 
@@ -130,7 +132,7 @@ export function accuracySvg(series: AccuracySeries[]): string {
             `<circle class="point ${s.kind}" data-series="${esc(s.key)}" data-ticket="${esc(p.ticketId)}" data-level="${p.level}" cx="${num(x(p.remainingWeights))}" cy="${num(y(p.testAccuracy))}" r="${s.kind === 'levels' ? 4 : 3}" fill="${colour}"><title>${esc(`${s.label}: level ${p.level}, ${p.method}, ${percent(p.remainingWeights)} of weights, test accuracy ${percent(p.testAccuracy, 2)}`)}</title></circle>`,
         )
         .join('');
-      return `<g class="series ${s.kind}" data-series="${esc(s.key)}"><path d="${path}" fill="none" stroke="${colour}" stroke-width="${s.kind === 'levels' ? 2 : 1.5}"${s.kind === 'control' ? ' stroke-dasharray="5 4"' : ''}/>${dots}</g>`;
+      return `<g class="series ${s.kind}" data-series="${esc(s.key)}"><path d="${path}" fill="none" stroke="${colour}" stroke-width="${s.kind === 'levels' ? 2 : 1.5}"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>${dots}</g>`;
     })
     .join('');
 
