@@ -5,6 +5,7 @@ import { MODEL_FORMATS, RESULT_FORMATS } from '../api/contract.ts';
 import { describeTrainingRecipe, TrainingSpec } from '../api/spec.ts';
 import { Lab } from '../services/lab.ts';
 import { TicketLabError } from '../core/errors.ts';
+import { writeFilesAtomically } from '../core/files.ts';
 import { parseArgs } from './args.ts';
 import { bar, formatDuration, formatRow, percent, table } from './format.ts';
 
@@ -39,6 +40,9 @@ Usage:
   ticketlab export <experiment-id> --format csv|json|lineage --out PATH [--force]
       An experiment's results: csv writes a folder (tickets, runs, metrics),
       json and lineage a file. Existing files are only replaced with --force.
+  ticketlab report <experiment-id>… [--out FILE] [--force] [--data-dir DIR]
+      One self-contained HTML file (spec, levels, lineage, accuracy chart, machine)
+      that opens in any browser offline; default ./ticketlab-report-<id>.html.
 
   ticketlab sweep <sweep.json> [--dry-run] [--concurrency N] [--data-dir DIR]
       A base spec and axes ({"base": {...}, "axes": {"seed": [0, 1, 2]}}): prints what it
@@ -85,6 +89,7 @@ const COMMANDS = [
   'transfer',
   'instability',
   'export',
+  'report',
   'serve',
   'doctor',
   'sweep',
@@ -711,6 +716,21 @@ async function cmdExport(
   return 0;
 }
 
+async function cmdReport(
+  lab: Lab,
+  ids: string[],
+  options: Map<string, string | true>,
+): Promise<number> {
+  if (!ids.length)
+    throw new Error('report needs experiments: ticketlab report <experiment-id>… [--out FILE]');
+  const { fileName, html } = await lab.invoke('experiments.report', { ids });
+  const given = options.get('out');
+  const path = resolve(typeof given === 'string' ? given : fileName);
+  writeFilesAtomically([{ path, bytes: new TextEncoder().encode(html) }], options.has('force'));
+  out(`${path}  ${Buffer.byteLength(html)} bytes`);
+  return 0;
+}
+
 async function cmdServe(openLab: () => Lab, options: Map<string, string | true>): Promise<number> {
   const { startServer } = await import('../server/http.ts');
   const given = options.get('port');
@@ -800,6 +820,8 @@ export async function main(argv: string[]): Promise<number> {
         return await cmdInstability(lab, rest[0], options);
       case 'export':
         return await cmdExport(lab, rest[0], options);
+      case 'report':
+        return await cmdReport(lab, rest, options);
       case 'sweep':
         return await cmdSweep(lab, rest[0], options);
       case 'sweeps':

@@ -26,6 +26,8 @@ import {
 } from './datasets.ts';
 import { EventBus } from './events.ts';
 import { exportResults, exportTicket } from './exports.ts';
+import { genealogy } from './genealogy.ts';
+import { buildReport } from './report.ts';
 import { instabilityResults, startInstability } from './instability.ts';
 import { createTransfers, transferMatrix } from './transfer.ts';
 import { removedUnits } from '../pruning/mask.ts';
@@ -196,6 +198,12 @@ export class Lab {
     const store = this.store;
     const scheduler = this.scheduler;
     const view = (j: JobRow) => jobView(j, getClusterJob(store, j.id));
+    const versions = () => ({
+      ticketlab: version('../..'),
+      node: process.versions.node,
+      tfjs: version('@tensorflow/tfjs-core'),
+      sqlite: (store.db.prepare('SELECT sqlite_version() AS v').get() as { v: string }).v,
+    });
     return {
       'experiments.list': ({ limit, offset, search, status, tag }) =>
         listExperiments(store, { search, status, tag }, limit, offset),
@@ -254,6 +262,7 @@ export class Lab {
           testAccuracy: store.runOfTicket(t.id)?.testAccuracy ?? null,
         })),
       }),
+      'experiments.genealogy': ({ id, ...filter }) => genealogy(store, id, filter),
       'runs.metrics': ({ runId, split, maxPoints }) => {
         if (!store.getRun(runId)) throw new TicketLabError('NOT_FOUND', `No run ${runId}.`);
         const points = store
@@ -329,6 +338,15 @@ export class Lab {
       'experiments.export': ({ id, format, path, force }) => ({
         files: exportResults(store, { experimentId: id, format, path, force }),
       }),
+      'experiments.report': ({ ids }) => {
+        const v = versions();
+        return buildReport(store, ids, {
+          TicketLab: v.ticketlab,
+          Node: v.node,
+          'TensorFlow.js': v.tfjs,
+          SQLite: v.sqlite,
+        });
+      },
       'exports.list': ({ experimentId }) => {
         experimentSummary(store, experimentId);
         return store.listExports(experimentId);
@@ -421,13 +439,7 @@ export class Lab {
         backend: scheduler.backend?.name ?? null,
         device: scheduler.backend?.device ?? null,
         dataDir: store.dataDir,
-        versions: {
-          ticketlab: version('../..'),
-          node: process.versions.node,
-          tfjs: version('@tensorflow/tfjs-core'),
-          sqlite: (store.db.prepare('SELECT sqlite_version() AS v').get() as { v: string }).v,
-          database: join(store.dataDir, 'ticketlab.db'),
-        },
+        versions: { ...versions(), database: join(store.dataDir, 'ticketlab.db') },
       }),
     };
   }

@@ -616,6 +616,22 @@ export class Store {
     ).map(toTicket);
   }
 
+  /**
+   * Experiments whose dense network (level 0) started from the weights stored as `initBlob`
+   * on `datasetId`, oldest first. Blobs are content-addressed, so equal hashes are the same θ0.
+   */
+  experimentsFromInit(initBlob: string, datasetId: string): string[] {
+    return (
+      this.db
+        .prepare(
+          `SELECT t.experiment_id AS id FROM tickets t JOIN experiments e ON e.id = t.experiment_id
+           WHERE t.level = 0 AND t.method = 'dense' AND t.init_blob = ? AND t.dataset_id = ?
+           ORDER BY e.created_at, e.id`,
+        )
+        .all(initBlob, datasetId) as { id: string }[]
+    ).map((r) => r.id);
+  }
+
   /** Every transferred ticket, for the transfer matrix. */
   transferredTickets(): TicketRow[] {
     return (

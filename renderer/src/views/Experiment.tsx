@@ -7,7 +7,7 @@ import { LineageTree } from '../charts/LineageTree.tsx';
 import { useClient, useEvents, useExportDir, useLoad, useReloadOn } from '../hooks.ts';
 import { ACCURACY, REDUCERS, type Reducer } from '../lib/compare.ts';
 import { duration, pct } from '../lib/format.ts';
-import { exportAskingToOverwrite } from '../lib/export.ts';
+import { downloadReport, exportAskingToOverwrite } from '../lib/export.ts';
 import { JobControls } from './JobControls.tsx';
 
 type Progress = z.infer<typeof JobProgressEvent>;
@@ -135,6 +135,12 @@ export function ExperimentPage({ id }: { id: string }) {
         )}
         <button onClick={() => go(`compare/${id}`)}>Compare…</button>
         <button onClick={() => void exportResults()}>Export results…</button>
+        <button
+          onClick={() => void downloadReport(client, [id]).catch((e: Error) => setError(e.message))}
+        >
+          Download report
+        </button>
+        <button onClick={() => go(`genealogy/${id}`)}>Genealogy</button>
       </div>
       {job?.state === 'running' && (
         <progress max={1} value={progress?.progress ?? 0} aria-label="Job progress" />
