@@ -324,6 +324,70 @@ export const GenealogyFilter = z.strictObject({
   maxRemaining: fraction.optional(),
 });
 
+/** A ticket as the mask views name it: experiment, method, level, remaining weights. */
+export const MaskTicket = z.object({
+  id: z.string(),
+  experimentId: z.string(),
+  experimentName: z.string(),
+  method: z.string(),
+  level: z.number().int(),
+  remainingWeights: fraction,
+  model: z.string(),
+  datasetName: z.string(),
+  inputShape: z.tuple([z.number().int(), z.number().int(), z.number().int()]),
+});
+
+const overlapCounts = z.object({
+  layer: z.string(),
+  total: z.number().int(),
+  /** kept in both masks, only in this ticket's, only in the other's */
+  both: z.number().int(),
+  onlyHere: z.number().int(),
+  onlyThere: z.number().int(),
+  /** both / (both + onlyHere + onlyThere); null when neither keeps a weight */
+  jaccard: fraction.nullable(),
+});
+
+/** A ticket's mask, counted from its stored 0/1 masks (src/pruning/mask-views.ts). */
+export const TicketMasks = z.object({
+  ticket: MaskTicket,
+  /** per prunable layer in forward order: a heat-map of kept weights */
+  layers: z.array(
+    z.object({
+      layer: z.string(),
+      kind: z.enum(['dense', 'conv2d']),
+      shape: z.array(z.number().int()),
+      kept: z.number().int(),
+      total: z.number().int(),
+      /** one row per output unit (dense) or filter (conv) */
+      rows: z.number().int(),
+      /** one column per input channel (conv), or 1 (dense; conv layers over 65,536 cells) */
+      cols: z.number().int(),
+      /** weights behind each cell */
+      cellTotal: z.number().int(),
+      /** kept weights per cell, row-major */
+      cells: z.array(z.number().int()),
+    }),
+  ),
+  /** a first layer dense over the image: kept weights per input pixel (channels summed) */
+  inputMap: z
+    .object({
+      layer: z.string(),
+      height: z.number().int(),
+      width: z.number().int(),
+      channels: z.number().int(),
+      /** weights from each pixel */
+      perPixel: z.number().int(),
+      /** kept weights per pixel, row-major */
+      kept: z.array(z.number().int()),
+    })
+    .nullable(),
+  /** against another ticket of the same architecture, when asked */
+  overlap: z
+    .object({ against: MaskTicket, layers: z.array(overlapCounts), whole: overlapCounts })
+    .nullable(),
+});
+
 function method<I extends z.ZodType, O extends z.ZodType>(input: I, output: O) {
   return { input, output };
 }
@@ -503,6 +567,16 @@ export const METHODS = {
   ),
   /** A ticket's stored instability analyses, oldest first. */
   'tickets.instabilityResults': method(z.strictObject({ ticketId: id }), z.array(InstabilityView)),
+  /** The ticket's mask views, and its overlap with `againstId`'s mask (any experiment). */
+  'tickets.masks': method(z.strictObject({ ticketId: id, againstId: id.optional() }), TicketMasks),
+  /** Tickets whose masks can overlap this one's: the same model, input shape and classes. */
+  'tickets.comparable': method(
+    z.strictObject({ ticketId: id, search: z.string().max(200).default(''), ...page }),
+    z.object({
+      items: z.array(MaskTicket.omit({ model: true, inputShape: true })),
+      total: z.number().int(),
+    }),
+  ),
   'tickets.export': method(
     z.strictObject({
       ticketId: id,

@@ -33,6 +33,11 @@ Usage:
       Instability analysis (Frankle et al. 2020): per rewind point k, two copies trained
       from θ_k with different data orders, the test error on the line between them and
       the error barrier (highest error minus the mean of the ends). \`show\` lists them.
+  ticketlab masks <ticket-id> [--against <ticket-id>] [--json] [--data-dir DIR]
+      A ticket's mask per layer (kept weights, units left with none), the first layer's
+      kept weights per input pixel when it is dense over the image, and with --against
+      the overlap with another ticket of the same architecture (any experiment): kept in
+      both, only here, only there, Jaccard.
   ticketlab export <ticket-id> --format onnx|tfjs|safetensors --out PATH
                    [--weights trained|initial] [--force] [--data-dir DIR]
       A ticket's model, pruned weights zero: onnx and safetensors write a file
@@ -78,6 +83,7 @@ const VALUED = [
   'job',
   'rewind',
   'points',
+  'against',
 ] as const;
 const COMMANDS = [
   'run',
@@ -88,6 +94,7 @@ const COMMANDS = [
   'datasets',
   'transfer',
   'instability',
+  'masks',
   'export',
   'report',
   'serve',
@@ -682,6 +689,106 @@ async function cmdTransfer(
   return code;
 }
 
+/** Darker characters for more kept weights: a pixel map readable in a terminal. */
+const SHADES = ' .:-=+*#%@';
+
+async function cmdMasks(
+  lab: Lab,
+  id: string | undefined,
+  options: Map<string, string | true>,
+): Promise<number> {
+  const against = options.get('against');
+  if (!id || against === true) {
+    throw new Error(
+      'masks needs a ticket (and --against a ticket): ticketlab masks <ticket-id> [--against <ticket-id>]',
+    );
+  }
+  const m = await lab.invoke('tickets.masks', { ticketId: id, againstId: against });
+  if (options.has('json')) {
+    out(JSON.stringify(m, null, 2));
+    return 0;
+  }
+  const name = (t: typeof m.ticket) =>
+    `${t.experimentName}, ${t.method} level ${t.level}, ${percent(t.remainingWeights)} of weights (${t.model} on ${t.datasetName}, ticket ${t.id})`;
+  out(name(m.ticket));
+  const overlap = new Map(m.overlap?.layers.map((l) => [l.layer, l]));
+  const compared = (l: {
+    both: number;
+    onlyHere: number;
+    onlyThere: number;
+    jaccard: number | null;
+  }) => [
+    l.both.toLocaleString('en'),
+    l.onlyHere.toLocaleString('en'),
+    l.onlyThere.toLocaleString('en'),
+    l.jaccard === null ? '-' : l.jaccard.toFixed(3),
+  ];
+  out(
+    table(
+      [
+        'layer',
+        'shape',
+        'kept',
+        'of',
+        'kept %',
+        'units with none kept',
+        ...(m.overlap ? ['in both', 'only here', 'only there', 'Jaccard'] : []),
+      ],
+      [
+        ...m.layers.map((l) => [
+          l.layer,
+          l.shape.join('×'),
+          l.kept.toLocaleString('en'),
+          l.total.toLocaleString('en'),
+          percent(l.kept / l.total),
+          `${unitsWithNoneKept(l)} of ${l.rows}`,
+          ...(m.overlap ? compared(overlap.get(l.layer)!) : []),
+        ]),
+        ...(m.overlap
+          ? [
+              [
+                m.overlap.whole.layer,
+                '',
+                '',
+                m.overlap.whole.total.toLocaleString('en'),
+                '',
+                '',
+                ...compared(m.overlap.whole),
+              ],
+            ]
+          : []),
+      ],
+    ),
+  );
+  if (m.overlap) out(`against: ${name(m.overlap.against)}`);
+  const map = m.inputMap;
+  if (map) {
+    out(
+      `\n${map.layer}: kept weights per input pixel (of ${map.perPixel}; ' ' under 10% … '@' all, in tenths):`,
+    );
+    for (let y = 0; y < map.height; y++) {
+      const row = map.kept.slice(y * map.width, (y + 1) * map.width);
+      out(
+        row
+          .map(
+            (k) =>
+              SHADES[Math.min(SHADES.length - 1, Math.floor((k / map.perPixel) * SHADES.length))],
+          )
+          .join(''),
+      );
+    }
+  }
+  return 0;
+}
+
+/** Output units (rows) of a layer's heat-map whose every cell is empty. */
+function unitsWithNoneKept(l: { rows: number; cols: number; cells: number[] }): number {
+  let n = 0;
+  for (let r = 0; r < l.rows; r++)
+    if (l.cells.slice(r * l.cols, (r + 1) * l.cols).every((c) => c === 0)) n++;
+  return n;
+}
+
 async function cmdExport(
   lab: Lab,
   id: string | undefined,
@@ -818,6 +925,8 @@ export async function main(argv: string[]): Promise<number> {
         return await cmdTransfer(lab, rest[0], options);
       case 'instability':
         return await cmdInstability(lab, rest[0], options);
+      case 'masks':
+        return await cmdMasks(lab, rest[0], options);
       case 'export':
         return await cmdExport(lab, rest[0], options);
       case 'report':

@@ -29,6 +29,7 @@ import { exportResults, exportTicket } from './exports.ts';
 import { genealogy } from './genealogy.ts';
 import { buildReport } from './report.ts';
 import { instabilityResults, startInstability } from './instability.ts';
+import { comparableTickets, ticketMasks } from './masks.ts';
 import { createTransfers, transferMatrix } from './transfer.ts';
 import { removedUnits } from '../pruning/mask.ts';
 import { getClusterJob, type ClusterJobRow } from '../store/cluster-jobs.ts';
@@ -332,6 +333,9 @@ export class Lab {
             : null,
         };
       },
+      'tickets.masks': ({ ticketId, againstId }) => ticketMasks(store, ticketId, againstId),
+      'tickets.comparable': ({ ticketId, search, limit, offset }) =>
+        comparableTickets(store, ticketId, { search, limit, offset }),
       'tickets.export': (args) => ({
         files: exportTicket(store, { ...args, producer: `TicketLab ${version('../..')}` }),
       }),
