@@ -30,7 +30,9 @@ export const ExperimentSummary = z.object({
   status: z.enum(EXPERIMENT_STATUSES),
   method: z.string(),
   model: z.string(),
+  /** the dataset's id, and its name as people read it */
   dataset: z.string(),
+  datasetName: z.string(),
   specHash: z.string(),
   replicate: z.number().int(),
   /** trained tickets of the experiment's own method (dense, imp, a score, transfer; no controls) */
@@ -118,7 +120,11 @@ export const ExperimentDetail = ExperimentSummary.extend({
 
 export const JobView = z.object({
   id: z.string(),
+  /** what the job does (vocabulary JOB_KINDS): an experiment's training, an instability analysis */
+  kind: z.string(),
   experimentId: z.string(),
+  /** its experiment's name, so a list of jobs reads without a lookup per row */
+  experimentName: z.string(),
   state: JobStateSchema,
   progress: fraction,
   phase: z.string().nullable(),
@@ -461,6 +467,7 @@ export const METHODS = {
           ticketId: z.string(),
           experimentId: z.string(),
           dataset: z.string(),
+          datasetName: z.string(),
           method: z.string(),
           testAccuracy: fraction.nullable(),
         }),

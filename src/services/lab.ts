@@ -66,10 +66,17 @@ type Handlers = {
   [M in MethodName]: (args: MethodArgs<M>) => MethodOutput<M> | Promise<MethodOutput<M>>;
 };
 
-function jobView(j: JobRow, cluster: ClusterJobRow | undefined): z.output<typeof JobView> {
+function jobView(
+  store: Store,
+  j: JobRow,
+  cluster: ClusterJobRow | undefined,
+): z.output<typeof JobView> {
   return {
     id: j.id,
+    kind: j.kind,
     experimentId: j.experimentId,
+    // jobs go with their experiment (cascade), so it is there
+    experimentName: store.getExperiment(j.experimentId)?.name ?? j.experimentId,
     state: j.state,
     progress: j.progress,
     phase: j.phase,
@@ -198,7 +205,7 @@ export class Lab {
   private makeHandlers(): Handlers {
     const store = this.store;
     const scheduler = this.scheduler;
-    const view = (j: JobRow) => jobView(j, getClusterJob(store, j.id));
+    const view = (j: JobRow) => jobView(store, j, getClusterJob(store, j.id));
     const versions = () => ({
       ticketlab: version('../..'),
       node: process.versions.node,
@@ -259,6 +266,7 @@ export class Lab {
           ticketId: t.id,
           experimentId: t.experimentId,
           dataset: t.datasetId,
+          datasetName: store.getDataset(t.datasetId)?.name ?? t.datasetId,
           method: t.method,
           testAccuracy: store.runOfTicket(t.id)?.testAccuracy ?? null,
         })),
@@ -369,7 +377,7 @@ export class Lab {
       },
       'tickets.instability': ({ ticketId, rewinds, points }) => {
         const { job, analyses } = startInstability(store, scheduler, { ticketId, rewinds, points });
-        return { job: job ? jobView(job, undefined) : null, analyses };
+        return { job: job ? jobView(store, job, undefined) : null, analyses };
       },
       'tickets.instabilityResults': ({ ticketId }) => instabilityResults(store, ticketId),
       'transfer.matrix': () => transferMatrix(store),

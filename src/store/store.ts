@@ -87,10 +87,11 @@ function experimentWhere(f: ExperimentFilter): { where: string; params: unknown[
   }
   if (f.search) {
     clauses.push(
-      "(e.name LIKE ? ESCAPE '\\' OR e.model LIKE ? ESCAPE '\\' OR e.dataset_id LIKE ? ESCAPE '\\' OR e.notes LIKE ? ESCAPE '\\')",
+      "(e.name LIKE ? ESCAPE '\\' OR e.model LIKE ? ESCAPE '\\' OR e.dataset_id LIKE ? ESCAPE '\\' OR e.notes LIKE ? ESCAPE '\\'" +
+        " OR e.dataset_id IN (SELECT id FROM datasets WHERE name LIKE ? ESCAPE '\\'))",
     );
     const like = `%${f.search.replace(/[\\%_]/g, (c) => '\\' + c)}%`;
-    params.push(like, like, like, like);
+    params.push(like, like, like, like, like);
   }
   if (f.status) {
     clauses.push('e.status = ?');
@@ -104,6 +105,8 @@ function experimentWhere(f: ExperimentFilter): { where: string; params: unknown[
 }
 
 export interface ExperimentListRow extends ExperimentRow {
+  /** its dataset's name (the id where the dataset is gone) */
+  datasetName: string;
   /** trained tickets of the experiment's own method (controls not counted) */
   levels: number;
   minRemainingFraction: number | null;
@@ -470,16 +473,22 @@ export class Store {
       .prepare(
         // With one min() aggregate, SQLite takes the bare r.test_accuracy from the row
         // holding that minimum: the accuracy at the lowest remaining weights.
+        // The page is cut first, then only its experiments are joined with their tickets:
+        // joining every experiment's tickets made each page of a large folder cost the whole.
         `SELECT e.*, count(t.id) AS levels, min(t.remaining_fraction) AS min_remaining,
-           r.test_accuracy AS accuracy_at_min
-         FROM experiments e LEFT JOIN tickets t ON t.experiment_id = e.id
+           r.test_accuracy AS accuracy_at_min,
+           (SELECT d.name FROM datasets d WHERE d.id = e.dataset_id) AS dataset_name
+         FROM (SELECT * FROM experiments e ${where}
+               ORDER BY e.created_at DESC, e.id LIMIT ? OFFSET ?) e
+         LEFT JOIN tickets t ON t.experiment_id = e.id
            AND t.method NOT IN ('random-reinit', 'random-prune') AND t.trained_blob IS NOT NULL
          LEFT JOIN runs r ON r.ticket_id = t.id
-         ${where} GROUP BY e.id ORDER BY e.created_at DESC, e.id LIMIT ? OFFSET ?`,
+         GROUP BY e.id ORDER BY e.created_at DESC, e.id`,
       )
       .all(...params, limit, offset) as Row[];
     return rows.map((r) => ({
       ...toExperiment(r),
+      datasetName: (r.dataset_name as string | null) ?? (r.dataset_id as string),
       levels: r.levels as number,
       minRemainingFraction: r.min_remaining as number | null,
       accuracyAtMinRemaining: r.accuracy_at_min as number | null,

@@ -184,7 +184,7 @@ export function LineageTree(props: {
               >
                 <a href={`#/experiment/${edge.experimentId}`}>
                   <text>
-                    ↗ {edge.dataset} {pct(edge.testAccuracy)}
+                    ↗ {edge.datasetName} {pct(edge.testAccuracy)}
                   </text>
                 </a>
               </g>

@@ -121,6 +121,7 @@ export function ComparePage({ initial }: { initial: string[] }) {
       <h1>Compare</h1>
       <input
         type="search"
+        className="search"
         placeholder="Find experiments to compare"
         aria-label="Find experiments"
         value={search}

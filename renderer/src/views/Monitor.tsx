@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { Chart } from '../charts/Chart.tsx';
 import { useEvents, useLoad, useReloadOn } from '../hooks.ts';
-import { duration, pct, when } from '../lib/format.ts';
+import { duration, jobKindLabel, jobLabel, pct, when } from '../lib/format.ts';
 import { JobControls } from './JobControls.tsx';
 
 export function MonitorPage() {
@@ -73,9 +73,11 @@ export function MonitorPage() {
               const cluster = j.cluster && (slurm[j.id] ?? j.cluster);
               return (
                 <tr key={j.id}>
-                  <td>{j.id}</td>
+                  <td title={`job ${j.id}`}>{jobKindLabel(j.kind)}</td>
                   <td>
-                    <a href={`#/experiment/${j.experimentId}`}>{j.experimentId}</a>
+                    <a href={`#/experiment/${j.experimentId}`} title={j.experimentId}>
+                      {j.experimentName}
+                    </a>
                   </td>
                   <td>
                     <span className={`status ${j.state}`}>{j.state}</span>
@@ -105,8 +107,8 @@ export function MonitorPage() {
       )}
       {running.map((j) => (
         <div key={j.id} className="live" aria-label={`Live curves of ${j.id}`}>
-          <h2>
-            {j.id} · {curves[j.id]!.phase}
+          <h2 title={`job ${j.id}`}>
+            {jobLabel(j)} · {curves[j.id]!.phase}
           </h2>
           <Chart
             series={[{ label: 'training loss', points: curves[j.id]!.loss }]}
