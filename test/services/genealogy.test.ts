@@ -30,7 +30,7 @@ const baseSpec = {
 };
 
 describe('the genealogy of a θ0', () => {
-  it('draws IMP, a rewind branch, SNIP and SynFlow from the same θ0 and a transfer as one tree, and filters it', async () => {
+  it('draws IMP, a rewind branch, SNIP, SynFlow and one-shot from the same θ0 and a transfer as one tree, and filters it', async () => {
     const data = tempDir();
     const lab = Lab.open({ dataDir: data, runAll: true });
     try {
@@ -55,8 +55,13 @@ describe('the genealogy of a θ0', () => {
         method: 'pai',
         pai: { score: 'synflow', compressions: [1], rounds: 5 },
       });
+      const oneshot = await run({
+        ...base,
+        method: 'oneshot',
+        oneshot: { compressions: [0.5] },
+      });
       // another seed is another θ0: not in the tree
-      const otherSeed = await run({ ...base, seed: 8, pruning: { levels: 1 } });
+      const otherSeed = await run({ ...base, seed: 8, pruning: { levels: 0 } });
 
       const level2 = (await lab.invoke('experiments.get', { id: imp })).tickets.find(
         (t) => t.level === 2 && t.method === 'imp',
@@ -70,7 +75,7 @@ describe('the genealogy of a θ0', () => {
       const transferId = transfer.experiments[0]!.id;
 
       const tree = await lab.invoke('experiments.genealogy', { id: snip });
-      const family = [imp, rewound, snip, synflow, transferId];
+      const family = [imp, rewound, snip, synflow, oneshot, transferId];
       expect(tree.experiments.map((e) => e.id)).toEqual(family);
       expect(tree.experiments.map((e) => e.id)).not.toContain(otherSeed);
       expect(tree.theta0).toMatchObject({ model: 'lenet-300-100', seed: 7, init: 'glorot-normal' });
@@ -79,6 +84,7 @@ describe('the genealogy of a θ0', () => {
         'IMP, rewind to 5it',
         'snip',
         'synflow',
+        'one-shot, reset to θ0',
         `transfer to ${digits.name}`,
       ]);
 
@@ -94,10 +100,10 @@ describe('the genealogy of a θ0', () => {
       const depth = (n: Node): number => (n.parentId ? 1 + depth(byId.get(n.parentId)!) : 0);
       for (const n of tickets) expect(byId.has(n.parentId!), n.id).toBe(true);
 
-      // the dense networks of the four experiments hang under θ0, each on its branch
+      // the dense networks of the five experiments hang under θ0, each on its branch
       const dense = tree.nodes.filter((n) => n.parentId === root!.id);
       expect(dense.map((n) => [n.method, n.experimentId])).toEqual(
-        [imp, rewound, snip, synflow].map((id) => ['dense', id]),
+        [imp, rewound, snip, synflow, oneshot].map((id) => ['dense', id]),
       );
       // IMP's levels chain from its dense network; each level's controls hang under it
       const of = (experimentId: string, method: string, level: number) =>
@@ -111,12 +117,22 @@ describe('the genealogy of a θ0', () => {
       expect(of(rewound, 'imp', 1).parentId).toBe(of(rewound, 'dense', 0).id);
       expect(of(snip, 'snip', 1).parentId).toBe(of(snip, 'dense', 0).id);
       expect(of(synflow, 'synflow', 1).parentId).toBe(of(synflow, 'dense', 0).id);
+      expect(of(oneshot, 'oneshot', 1).parentId).toBe(of(oneshot, 'dense', 0).id);
       // the transfer hangs under the ticket it came from, on the other dataset
       const transferred = of(transferId, 'transfer', 1);
       expect(transferred).toMatchObject({ parentId: level2.id, dataset: digits.id });
       expect(tree.datasets.map((d) => d.id)).toEqual([source.id, digits.id]);
       expect(tree.methods).toEqual(
-        ['dense', 'imp', 'random-prune', 'random-reinit', 'snip', 'synflow', 'transfer'].sort(),
+        [
+          'dense',
+          'imp',
+          'oneshot',
+          'random-prune',
+          'random-reinit',
+          'snip',
+          'synflow',
+          'transfer',
+        ].sort(),
       );
 
       // the same tree from any member, the transfer included
