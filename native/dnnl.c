@@ -209,6 +209,12 @@ static plan *find(int mode, const conv_geometry *g, bool bias, bool relu) {
 
 /* Opens libdnnl.so.2 and finds every function used; false (for good) where it cannot. */
 static bool load(void) {
+  /* OpenMP's idle threads sleep rather than poll (libgomp reads this as it loads, below),
+     unless the user chose: where other processes share the cores, a thread that polls holds
+     a core its partner needs to reach the next barrier. Measured on ResNet-20's native step
+     at two threads on this 2-core machine at load average 11: 4.9 s a step polling, 0.8 s
+     passive, against 0.74 s at one thread (BENCHMARKS.md). */
+  if (!getenv("OMP_WAIT_POLICY") && !getenv("GOMP_SPINCOUNT")) setenv("OMP_WAIT_POLICY", "passive", 0);
   void *library = dlopen("libdnnl.so.2", RTLD_NOW | RTLD_LOCAL);
   if (!library) return false;
 #define FIND(name) loaded_##name = (__typeof__(loaded_##name))dlsym(library, #name);
@@ -258,6 +264,13 @@ bool onednn_conv(int mode, const conv_geometry *g, float *x, float *w, float *y,
   /* oneDNN's input gradient for a few input channels (a first layer's, which training never
      needs) runs at about 1 GFLOP/s; im2col does it far faster. */
   if (!enabled || (mode == CONV_INPUT_GRAD && g->ci < 8) || !ready_on_threads()) return false;
+  /* Where an image has few output positions (VGG's last layers: 4×4 and 2×2 for CIFAR),
+     im2col's products beat oneDNN 2.6's direct convolutions, and its filter gradient
+     already from 8×8: measured per layer of VGG-11 and ResNet-20 at batch 60, one thread,
+     CPU time, e.g. 512→512 at 2×2 filter gradient 171 ms against 23, forward 37 against 20
+     (DEVELOPERS.md, native kernels). */
+  const int64_t positions = g->oh * g->ow;
+  if (positions <= 16 || (mode == CONV_FILTER_GRAD && positions <= 64)) return false;
   const bool forward = mode == CONV_FORWARD;
   plan *p = find(mode, g, forward && bias != NULL, forward && relu);
   if (!p->usable) return false;

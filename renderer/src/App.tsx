@@ -6,6 +6,7 @@ import { ComparePage } from './views/Compare.tsx';
 import { DatasetsPage } from './views/Datasets.tsx';
 import { ExperimentPage } from './views/Experiment.tsx';
 import { ExperimentsPage } from './views/Experiments.tsx';
+import { GenealogyPage } from './views/Genealogy.tsx';
 import { MonitorPage } from './views/Monitor.tsx';
 import { NewExperimentPage } from './views/NewExperiment.tsx';
 import { SettingsPage } from './views/Settings.tsx';
@@ -60,6 +61,7 @@ function useTheme(): [Theme, (t: Theme) => void] {
 const TITLES: Record<string, string> = {
   ...Object.fromEntries(NAV.map(([path, label]) => [path, label])),
   experiment: 'Experiment',
+  genealogy: 'Genealogy',
   ticket: 'Ticket',
   sweep: 'Sweep',
 };
@@ -191,7 +193,7 @@ export function App() {
             href={`#/${path}`}
             className={
               page === path ||
-              (path === 'experiments' && page === 'experiment') ||
+              (path === 'experiments' && (page === 'experiment' || page === 'genealogy')) ||
               (path === 'sweeps' && page === 'sweep')
                 ? 'active'
                 : ''
@@ -221,6 +223,7 @@ export function App() {
         <ConnectionBanner />
         {page === 'experiments' && <ExperimentsPage />}
         {page === 'experiment' && id && <ExperimentPage id={id} />}
+        {page === 'genealogy' && id && <GenealogyPage key={id} id={id} />}
         {page === 'ticket' && id && <TicketPage id={id} />}
         {page === 'new' && <NewExperimentPage />}
         {page === 'monitor' && <MonitorPage />}

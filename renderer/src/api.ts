@@ -1,10 +1,12 @@
 import {
+  ApiError,
   bridgeTransport,
   createClient,
   httpTransport,
   type Client,
   type DesktopBridge,
 } from '../../src/api/client.ts';
+import { appWording } from './lib/errors.ts';
 
 declare global {
   interface Window {
@@ -53,6 +55,19 @@ export const connection = {
 
 /** The contract client: the desktop bridge when present, else HTTP + SSE with the URL's token. */
 export function connect(): Client {
-  if (window.ticketlab) return createClient(bridgeTransport(window.ticketlab));
-  return createClient(httpTransport(location.origin, takeToken(), (up) => connection.set(up)));
+  const client = window.ticketlab
+    ? createClient(bridgeTransport(window.ticketlab))
+    : createClient(httpTransport(location.origin, takeToken(), (up) => connection.set(up)));
+  return inAppWording(client);
+}
+
+/** Refusals read as the app says things, not the command line (lib/errors.ts); codes kept. */
+function inAppWording(client: Client): Client {
+  return {
+    call: (method, input) =>
+      client.call(method, input).catch((e: unknown) => {
+        throw e instanceof ApiError ? new ApiError(e.code, appWording(e.message)) : e;
+      }),
+    subscribe: client.subscribe,
+  };
 }

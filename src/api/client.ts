@@ -1,5 +1,5 @@
 import type { MethodInput, MethodName, MethodOutput, WireError } from './contract.ts';
-import type { SequencedEvent } from './events.ts';
+import { API_EVENT_TYPES, type SequencedEvent } from './events.ts';
 
 /**
  * The renderer's (and scripts') view of the contract: one generic, typed proxy over any
@@ -73,8 +73,7 @@ export function httpTransport(
       if (after !== undefined) url.searchParams.set('lastEventId', String(after));
       const source = new EventSource(url);
       const onMessage = (m: MessageEvent<string>) => listener(JSON.parse(m.data) as SequencedEvent);
-      for (const type of ['job.state', 'job.progress', 'ticket.created', 'log'])
-        source.addEventListener(type, onMessage);
+      for (const type of API_EVENT_TYPES) source.addEventListener(type, onMessage);
       source.addEventListener('open', () => onReachable(true));
       source.addEventListener('error', () => onReachable(false));
       return () => source.close();

@@ -30,7 +30,9 @@ export const ExperimentSummary = z.object({
   status: z.enum(EXPERIMENT_STATUSES),
   method: z.string(),
   model: z.string(),
+  /** the dataset's id, and its name as people read it */
   dataset: z.string(),
+  datasetName: z.string(),
   specHash: z.string(),
   replicate: z.number().int(),
   /** trained tickets of the experiment's own method (dense, imp, a score, transfer; no controls) */
@@ -118,7 +120,11 @@ export const ExperimentDetail = ExperimentSummary.extend({
 
 export const JobView = z.object({
   id: z.string(),
+  /** what the job does (vocabulary JOB_KINDS): an experiment's training, an instability analysis */
+  kind: z.string(),
   experimentId: z.string(),
+  /** its experiment's name, so a list of jobs reads without a lookup per row */
+  experimentName: z.string(),
   state: JobStateSchema,
   progress: fraction,
   phase: z.string().nullable(),
@@ -260,6 +266,70 @@ export const TransferMatrix = z.object({
   ),
 });
 
+/**
+ * One node of a genealogy: θ0 itself (the root), or a ticket of an experiment that started
+ * from θ0, or of a transfer of one of their tickets to another dataset.
+ */
+export const GenealogyNode = z.object({
+  /** the ticket's id; for the root, `theta0:` and the hash of the stored θ0 */
+  id: z.string(),
+  parentId: z.string().nullable(),
+  kind: z.enum(['theta0', 'ticket']),
+  experimentId: z.string().nullable(),
+  /** the experiment's way from θ0, e.g. "IMP, rewind to 500it", "snip", "transfer to fashion" */
+  branch: z.string(),
+  method: z.string(),
+  level: z.number().int(),
+  /** dataset id, and its name */
+  dataset: z.string(),
+  datasetName: z.string(),
+  remainingWeights: fraction,
+  /** test accuracy at the early-stop iteration; null while training */
+  testAccuracy: fraction.nullable(),
+  trained: z.boolean(),
+  /** passes the filters; false for an ancestor kept only to connect a match to θ0 */
+  match: z.boolean(),
+});
+
+export const Genealogy = z.object({
+  /** the initialisation every experiment in the tree shares */
+  theta0: z.object({
+    blob: z.string(),
+    model: z.string(),
+    dataset: z.string(),
+    datasetName: z.string(),
+    seed: z.number().int(),
+    init: z.string(),
+  }),
+  experiments: z.array(
+    z.object({
+      id: z.string(),
+      name: z.string(),
+      method: z.string(),
+      dataset: z.string(),
+      branch: z.string(),
+    }),
+  ),
+  /** θ0 first, then each experiment's tickets by level: the tree after the filters */
+  nodes: z.array(GenealogyNode),
+  /** what the filters choose from: every ticket method and dataset in the unfiltered tree */
+  methods: z.array(z.string()),
+  datasets: z.array(z.object({ id: z.string(), name: z.string() })),
+  /** nodes before filtering */
+  total: z.number().int(),
+});
+
+/** A genealogy's filters; a node passes when it passes every one given. */
+export const GenealogyFilter = z.strictObject({
+  methods: z.array(z.string().min(1).max(50)).max(50).optional(),
+  datasets: z.array(id).max(100).optional(),
+  /** lowest test accuracy (0–1); an untrained ticket fails it */
+  minAccuracy: fraction.optional(),
+  /** remaining-weight range (0–1), both ends included */
+  minRemaining: fraction.optional(),
+  maxRemaining: fraction.optional(),
+});
+
 /** A ticket as the mask views name it: experiment, method, level, remaining weights. */
 export const MaskTicket = z.object({
   id: z.string(),
@@ -397,12 +467,20 @@ export const METHODS = {
           ticketId: z.string(),
           experimentId: z.string(),
           dataset: z.string(),
+          datasetName: z.string(),
           method: z.string(),
           testAccuracy: fraction.nullable(),
         }),
       ),
     }),
   ),
+  /**
+   * The genealogy of the experiment's θ0: every experiment whose dense network started from
+   * the same stored weights on the same dataset (IMP with any rewind point, one-shot,
+   * pruning at initialisation, structured, their controls) and the transfers of their
+   * tickets to other datasets, as one tree under θ0.
+   */
+  'experiments.genealogy': method(GenealogyFilter.extend({ id }), Genealogy),
   'runs.metrics': method(
     z.strictObject({
       runId: id,
@@ -528,6 +606,14 @@ export const METHODS = {
       force: z.boolean().default(false),
     }),
     z.object({ files: z.array(ExportView) }),
+  ),
+  /**
+   * One self-contained HTML file (inline CSS and SVG, no request of any kind) with the
+   * experiments' specs, levels, lineage, accuracy chart, machine and versions.
+   */
+  'experiments.report': method(
+    z.strictObject({ ids: z.array(id).min(1).max(100) }),
+    z.object({ fileName: z.string(), html: z.string() }),
   ),
   'exports.list': method(z.strictObject({ experimentId: id }), z.array(ExportView)),
   'transfer.create': method(

@@ -57,6 +57,20 @@ export const TicketCreatedEvent = z.object({
   wallTimeMs: z.number().nullable(),
 });
 
+/**
+ * A cluster job's state in its scheduler changed (Slurm: PENDING with its reason, RUNNING,
+ * COMPLETED, TIMEOUT, PREEMPTED, …); its job's own state may stay `running` meanwhile.
+ */
+export const JobClusterEvent = z.object({
+  type: z.literal('job.cluster'),
+  jobId: z.string(),
+  experimentId: z.string(),
+  /** the scheduler's id for it (Slurm's; `123_4` for a job array's task) */
+  clusterJobId: z.string().nullable(),
+  state: z.string().nullable(),
+  reason: z.string().nullable(),
+});
+
 export const LogEvent = z.object({
   type: z.literal('log'),
   jobId: z.string().nullable(),
@@ -68,7 +82,10 @@ export const ApiEventSchema = z.discriminatedUnion('type', [
   JobStateEvent,
   JobProgressEvent,
   TicketCreatedEvent,
+  JobClusterEvent,
   LogEvent,
 ]);
+/** Every event's type (what an SSE client listens for). */
+export const API_EVENT_TYPES = ApiEventSchema.options.map((o) => o.shape.type.value);
 export type ApiEvent = z.infer<typeof ApiEventSchema>;
 export type SequencedEvent = ApiEvent & { seq: number };

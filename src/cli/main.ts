@@ -5,6 +5,7 @@ import { MODEL_FORMATS, RESULT_FORMATS } from '../api/contract.ts';
 import { describeTrainingRecipe, TrainingSpec } from '../api/spec.ts';
 import { Lab } from '../services/lab.ts';
 import { TicketLabError } from '../core/errors.ts';
+import { writeFilesAtomically } from '../core/files.ts';
 import { parseArgs } from './args.ts';
 import { bar, formatDuration, formatRow, percent, table } from './format.ts';
 
@@ -44,6 +45,9 @@ Usage:
   ticketlab export <experiment-id> --format csv|json|lineage --out PATH [--force]
       An experiment's results: csv writes a folder (tickets, runs, metrics),
       json and lineage a file. Existing files are only replaced with --force.
+  ticketlab report <experiment-id>… [--out FILE] [--force] [--data-dir DIR]
+      One self-contained HTML file (spec, levels, lineage, accuracy chart, machine)
+      that opens in any browser offline; default ./ticketlab-report-<id>.html.
 
   ticketlab sweep <sweep.json> [--dry-run] [--concurrency N] [--data-dir DIR]
       A base spec and axes ({"base": {...}, "axes": {"seed": [0, 1, 2]}}): prints what it
@@ -92,6 +96,7 @@ const COMMANDS = [
   'instability',
   'masks',
   'export',
+  'report',
   'serve',
   'doctor',
   'sweep',
@@ -304,6 +309,10 @@ async function cmdSweep(
       );
     else if (e.type === 'job.state' && e.state !== 'running' && e.state !== 'queued')
       out(`${e.experimentId}  ${e.state}${e.error ? `: ${e.error}` : ''}`);
+    else if (e.type === 'job.cluster')
+      out(
+        `${e.experimentId}  Slurm ${e.clusterJobId ?? '–'} ${e.state ?? '–'}${e.reason ? ` (${e.reason})` : ''}`,
+      );
   });
   try {
     const ended = await Promise.all(jobs.map((j) => lab.scheduler.wait(j.id)));
@@ -814,6 +823,21 @@ async function cmdExport(
   return 0;
 }
 
+async function cmdReport(
+  lab: Lab,
+  ids: string[],
+  options: Map<string, string | true>,
+): Promise<number> {
+  if (!ids.length)
+    throw new Error('report needs experiments: ticketlab report <experiment-id>… [--out FILE]');
+  const { fileName, html } = await lab.invoke('experiments.report', { ids });
+  const given = options.get('out');
+  const path = resolve(typeof given === 'string' ? given : fileName);
+  writeFilesAtomically([{ path, bytes: new TextEncoder().encode(html) }], options.has('force'));
+  out(`${path}  ${Buffer.byteLength(html)} bytes`);
+  return 0;
+}
+
 async function cmdServe(openLab: () => Lab, options: Map<string, string | true>): Promise<number> {
   const { startServer } = await import('../server/http.ts');
   const given = options.get('port');
@@ -905,6 +929,8 @@ export async function main(argv: string[]): Promise<number> {
         return await cmdMasks(lab, rest[0], options);
       case 'export':
         return await cmdExport(lab, rest[0], options);
+      case 'report':
+        return await cmdReport(lab, rest, options);
       case 'sweep':
         return await cmdSweep(lab, rest[0], options);
       case 'sweeps':

@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { initBackend } from '../engine/backend.ts';
 import { executeJob } from '../jobs/execute.ts';
@@ -6,19 +5,23 @@ import type { WorkerMessage } from '../jobs/protocol.ts';
 import { BlobStore } from '../store/blobs.ts';
 import { appendReport, readReports, startFile, type JobFolderStart } from './job-folder.ts';
 import { advanceResume } from './resume.ts';
+import * as slurm from './slurm.ts';
 
 /** Progress reports only move the monitor: at most one a second goes to the shared log. */
 const PROGRESS_EVERY_MS = 1000;
 
 /**
- * The compute worker of one cluster job (`ticketlab worker --job <folder>`, exec'd by the
- * Slurm batch script): trains from start.json, writing blobs to the data folder's blob store
- * and its reports to the folder's log. It never opens SQLite: the host ingests the log.
+ * The compute worker of one cluster job (`ticketlab worker --job <folder>`, the Slurm
+ * job's step): trains from start.json, writing blobs to the data folder's blob store and
+ * its reports to the folder's log. It never opens SQLite: the host ingests the log.
  *
- * Signals: Slurm's warning before the time limit (--signal=B:USR1) and a preemption or
- * scancel (SIGTERM) both stop training at the next step with a checkpoint; after USR1 the
- * worker requeues its own job, which then resumes here from that checkpoint. Neither writes
- * a 'finished' report: the job is not over, and the host reads how it ended from Slurm.
+ * Signals: Slurm's warning before the time limit (--signal=USR1), preemption (SIGTERM at
+ * the start of the partition's GraceTime) and a scancel (SIGTERM) all stop training at the
+ * next step with a checkpoint. After the warning or a preemption the worker requeues its
+ * own job, which then resumes here from that checkpoint: a preempted job that ended by
+ * itself would count as completed, however the cluster's PreemptMode is set. None of them
+ * writes a 'finished' report: the job is not over, and the host reads how it ended from
+ * Slurm.
  */
 export async function runNodeWorker(folder: string): Promise<number> {
   const {
@@ -42,11 +45,13 @@ export async function runNodeWorker(folder: string): Promise<number> {
 
   const backend = await initBackend();
   let lastProgress = 0;
+  let checkpointIteration: number | null = null;
   const post = (m: WorkerMessage) => {
     if (m.type === 'progress') {
       if (Date.now() - lastProgress < PROGRESS_EVERY_MS) return;
       lastProgress = Date.now();
     }
+    if (m.type === 'checkpoint') checkpointIteration = m.iteration;
     if (m.type === 'finished' && m.outcome === 'paused' && stoppedBy) return;
     appendReport(folder, m);
   };
@@ -55,10 +60,27 @@ export async function runNodeWorker(folder: string): Promise<number> {
     cancel: cancel.signal,
     pause: pause.signal,
   });
-  if (stoppedBy === 'USR1' && process.env.SLURM_JOB_ID) {
-    // The checkpoint is written: go back to the queue and resume from it.
-    const r = spawnSync('scontrol', ['requeue', process.env.SLURM_JOB_ID], { encoding: 'utf8' });
-    if (r.status !== 0) process.stderr.write(`scontrol requeue failed: ${r.stderr}\n`);
+  const slurmJob = process.env.SLURM_JOB_ID;
+  if (!stoppedBy || !slurmJob) return 0;
+  const why =
+    stoppedBy === 'USR1'
+      ? 'its time limit is near'
+      : slurm.isPreempted(slurmJob)
+        ? 'Slurm preempted it'
+        : null;
+  // A scancel (pause or cancel in the app): the host ends the job as it asked.
+  if (!why) return 0;
+  // The checkpoint is written: go back to the queue and resume from it.
+  post({
+    type: 'log',
+    jobId: start.jobId,
+    level: 'warn',
+    message: `Slurm job ${slurmJob} stopped because ${why}${checkpointIteration === null ? '' : `, with a checkpoint at iteration ${checkpointIteration}`}; requeued, it resumes there when it runs again.`,
+  });
+  try {
+    slurm.requeue(slurmJob);
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n`);
   }
   return 0;
 }

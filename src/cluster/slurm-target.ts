@@ -98,6 +98,25 @@ export class SlurmTarget implements RemoteTarget {
     this.unsubmitted.length = 0;
   }
 
+  /** Stores a job's Slurm id, state and reason, and announces them (the monitor follows). */
+  recordState(
+    jobId: string,
+    fields: Pick<ClusterJobRow, 'clusterState' | 'clusterReason'> &
+      Partial<Pick<ClusterJobRow, 'clusterJobId' | 'submittedAt'>>,
+  ) {
+    updateClusterJob(this.store, jobId, fields);
+    const row = getClusterJob(this.store, jobId)!;
+    const job = this.store.getJob(jobId)!;
+    this.options.emit({
+      type: 'job.cluster',
+      jobId,
+      experimentId: job.experimentId,
+      clusterJobId: row.clusterJobId,
+      state: row.clusterState,
+      reason: row.clusterReason,
+    });
+  }
+
   log(jobId: string | null, level: 'info' | 'warn' | 'error', message: string) {
     this.options.emit({ type: 'log', jobId, level, message });
   }
@@ -140,7 +159,7 @@ export class SlurmTarget implements RemoteTarget {
         const at = new Date().toISOString();
         processes.forEach((p, i) => {
           const clusterJobId = processes.length > 1 ? `${id}_${i}` : id;
-          updateClusterJob(this.store, p.jobId, {
+          this.recordState(p.jobId, {
             clusterJobId,
             clusterState: 'PENDING',
             clusterReason: null,
@@ -281,7 +300,7 @@ class SlurmJobProcess implements WorkerProcess {
       reason: 'no longer known to Slurm',
     };
     if (seen.state !== row.clusterState || seen.reason !== row.clusterReason) {
-      updateClusterJob(this.target.store, this.jobId, {
+      this.target.recordState(this.jobId, {
         clusterState: seen.state,
         clusterReason: seen.reason,
       });

@@ -56,8 +56,8 @@ export function sbatchOptions(target: SlurmTargetSpec): string[] {
     ...(target.gpus > 0
       ? [`--gres=gpu:${target.gpuType ? `${target.gpuType}:` : ''}${target.gpus}`]
       : []),
-    // B: the warning goes to the batch shell, which is the worker itself (exec).
-    `--signal=B:USR1@${target.warnSeconds}`,
+    // to the job's steps: the worker is one (see batchScript)
+    `--signal=USR1@${target.warnSeconds}`,
     '--requeue',
     // a requeued job's output goes on after its earlier attempts' instead of replacing it
     '--open-mode=append',
@@ -68,7 +68,10 @@ export function sbatchOptions(target: SlurmTargetSpec): string[] {
 
 /**
  * The batch script of one job, or of a job array whose task i runs folders[i]. The worker
- * is exec'd so that Slurm's signals reach it.
+ * runs as the job's step (srun), not as the batch shell: a partition's preemption GraceTime
+ * begins with SIGTERM to the job's steps only (the batch shell hears nothing until the
+ * grace ends and the job is killed), and the time-limit warning is sent to the steps too.
+ * srun is exec'd so that the signals that end the job reach it and, through it, the worker.
  */
 export function batchScript(options: {
   target: SlurmTargetSpec;
@@ -88,11 +91,13 @@ export function batchScript(options: {
     '',
     `export TICKETLAB_THREADS=\${SLURM_CPUS_PER_TASK:-${target.cpusPerTask}}`,
   ];
+  // srun is told the job's CPUs per task: it does not take them from sbatch (Slurm 22.05)
+  const step = `exec srun --ntasks=1 --cpus-per-task=\${SLURM_CPUS_PER_TASK:-${target.cpusPerTask}} ${options.workerCommand} worker --job`;
   if (folders.length > 1) {
     lines.push(`FOLDERS=(${folders.map(quote).join(' ')})`);
-    lines.push(`exec ${options.workerCommand} worker --job "\${FOLDERS[$SLURM_ARRAY_TASK_ID]}"`);
+    lines.push(`${step} "\${FOLDERS[$SLURM_ARRAY_TASK_ID]}"`);
   } else {
-    lines.push(`exec ${options.workerCommand} worker --job ${quote(folders[0]!)}`);
+    lines.push(`${step} ${quote(folders[0]!)}`);
   }
   return lines.join('\n') + '\n';
 }
@@ -155,4 +160,21 @@ export function cancel(id: string) {
   const r = run('scancel', [id]);
   if (r.status !== 0)
     throw new TicketLabError('INVALID_INPUT', `scancel ${id} failed: ${r.stderr.trim()}`);
+}
+
+/**
+ * Whether Slurm has chosen the job for preemption (its PreemptTime is set): the SIGTERM a
+ * worker gets then is preemption's, not a scancel's.
+ */
+export function isPreempted(id: string): boolean {
+  const r = run('scontrol', ['show', 'job', '-o', id]);
+  const at = /\bPreemptTime=(\S+)/.exec(r.stdout)?.[1];
+  return r.status === 0 && at !== undefined && at !== 'None';
+}
+
+/** Puts a running job back in the queue; Slurm ends what still runs of it first. */
+export function requeue(id: string) {
+  const r = run('scontrol', ['requeue', id]);
+  if (r.status !== 0)
+    throw new TicketLabError('INVALID_INPUT', `scontrol requeue ${id} failed: ${r.stderr.trim()}`);
 }

@@ -91,6 +91,7 @@ export function toSummary(e: ExperimentListRow): ExperimentSummaryView {
     method: e.method,
     model: e.model,
     dataset: e.datasetId,
+    datasetName: e.datasetName,
     specHash: e.specHash,
     replicate: e.replicate,
     levels: e.levels,

@@ -26,6 +26,8 @@ import {
 } from './datasets.ts';
 import { EventBus } from './events.ts';
 import { exportResults, exportTicket } from './exports.ts';
+import { genealogy } from './genealogy.ts';
+import { buildReport } from './report.ts';
 import { instabilityResults, startInstability } from './instability.ts';
 import { comparableTickets, ticketMasks } from './masks.ts';
 import { createTransfers, transferMatrix } from './transfer.ts';
@@ -64,10 +66,17 @@ type Handlers = {
   [M in MethodName]: (args: MethodArgs<M>) => MethodOutput<M> | Promise<MethodOutput<M>>;
 };
 
-function jobView(j: JobRow, cluster: ClusterJobRow | undefined): z.output<typeof JobView> {
+function jobView(
+  store: Store,
+  j: JobRow,
+  cluster: ClusterJobRow | undefined,
+): z.output<typeof JobView> {
   return {
     id: j.id,
+    kind: j.kind,
     experimentId: j.experimentId,
+    // jobs go with their experiment (cascade), so it is there
+    experimentName: store.getExperiment(j.experimentId)?.name ?? j.experimentId,
     state: j.state,
     progress: j.progress,
     phase: j.phase,
@@ -196,7 +205,13 @@ export class Lab {
   private makeHandlers(): Handlers {
     const store = this.store;
     const scheduler = this.scheduler;
-    const view = (j: JobRow) => jobView(j, getClusterJob(store, j.id));
+    const view = (j: JobRow) => jobView(store, j, getClusterJob(store, j.id));
+    const versions = () => ({
+      ticketlab: version('../..'),
+      node: process.versions.node,
+      tfjs: version('@tensorflow/tfjs-core'),
+      sqlite: (store.db.prepare('SELECT sqlite_version() AS v').get() as { v: string }).v,
+    });
     return {
       'experiments.list': ({ limit, offset, search, status, tag }) =>
         listExperiments(store, { search, status, tag }, limit, offset),
@@ -236,7 +251,10 @@ export class Lab {
             `Experiment ${id} has a running job (${active.id}); cancel it first.`,
           );
         }
-        // its blobs that nothing else refers to go with it
+        // A cluster job whose host died may still run there, writing to its folder.
+        if (active?.state === 'interrupted' && this.cluster.runs(active.id))
+          this.cluster.stopDetached(active.id);
+        // its blobs that nothing else refers to and its cluster folders go with it
         store.deleteExperiment(id);
         return { deleted: true as const };
       },
@@ -248,10 +266,12 @@ export class Lab {
           ticketId: t.id,
           experimentId: t.experimentId,
           dataset: t.datasetId,
+          datasetName: store.getDataset(t.datasetId)?.name ?? t.datasetId,
           method: t.method,
           testAccuracy: store.runOfTicket(t.id)?.testAccuracy ?? null,
         })),
       }),
+      'experiments.genealogy': ({ id, ...filter }) => genealogy(store, id, filter),
       'runs.metrics': ({ runId, split, maxPoints }) => {
         if (!store.getRun(runId)) throw new TicketLabError('NOT_FOUND', `No run ${runId}.`);
         const points = store
@@ -330,6 +350,15 @@ export class Lab {
       'experiments.export': ({ id, format, path, force }) => ({
         files: exportResults(store, { experimentId: id, format, path, force }),
       }),
+      'experiments.report': ({ ids }) => {
+        const v = versions();
+        return buildReport(store, ids, {
+          TicketLab: v.ticketlab,
+          Node: v.node,
+          'TensorFlow.js': v.tfjs,
+          SQLite: v.sqlite,
+        });
+      },
       'exports.list': ({ experimentId }) => {
         experimentSummary(store, experimentId);
         return store.listExports(experimentId);
@@ -348,7 +377,7 @@ export class Lab {
       },
       'tickets.instability': ({ ticketId, rewinds, points }) => {
         const { job, analyses } = startInstability(store, scheduler, { ticketId, rewinds, points });
-        return { job: job ? jobView(job, undefined) : null, analyses };
+        return { job: job ? jobView(store, job, undefined) : null, analyses };
       },
       'tickets.instabilityResults': ({ ticketId }) => instabilityResults(store, ticketId),
       'transfer.matrix': () => transferMatrix(store),
@@ -422,13 +451,7 @@ export class Lab {
         backend: scheduler.backend?.name ?? null,
         device: scheduler.backend?.device ?? null,
         dataDir: store.dataDir,
-        versions: {
-          ticketlab: version('../..'),
-          node: process.versions.node,
-          tfjs: version('@tensorflow/tfjs-core'),
-          sqlite: (store.db.prepare('SELECT sqlite_version() AS v').get() as { v: string }).v,
-          database: join(store.dataDir, 'ticketlab.db'),
-        },
+        versions: { ...versions(), database: join(store.dataDir, 'ticketlab.db') },
       }),
     };
   }

@@ -45,10 +45,21 @@ export interface SweepPlan {
   cost: SweepCostView;
 }
 
-function nameOf(sweep: ResolvedSweep, values: Record<string, unknown>): string | undefined {
+function nameOf(
+  store: Store,
+  sweep: ResolvedSweep,
+  values: Record<string, unknown>,
+): string | undefined {
   if (!sweep.name) return undefined;
+  // a dataset is named by its name, not its id: experiment names are read by people
+  const show = (k: string, v: unknown) =>
+    typeof v !== 'string'
+      ? JSON.stringify(v)
+      : k === 'dataset'
+        ? (store.getDataset(v)?.name ?? v)
+        : v;
   const point = Object.entries(values)
-    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .map(([k, v]) => `${k}=${show(k, v)}`)
     .join(' ');
   return point ? `${sweep.name} · ${point}` : sweep.name;
 }
@@ -65,7 +76,7 @@ function trainedRuns(store: Store, experimentId: string): number {
 export function planSweep(store: Store, input: unknown): SweepPlan {
   const sweep = resolveSweep(input);
   const experiments = expandSweep(sweep).map(({ values, spec }) => {
-    const named = { ...spec, name: nameOf(sweep, values) ?? spec.name };
+    const named = { ...spec, name: nameOf(store, sweep, values) ?? spec.name };
     const checked = checkSpec(store, named);
     return {
       values,

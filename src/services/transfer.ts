@@ -33,7 +33,8 @@ export function createTransfers(
   const specs = r.targets.map((target) => {
     const targetDataset = getDatasetRow(store, target);
     const spec = resolveSpec({
-      name: `${source.spec.model} ticket ${r.ticketId} (${(source.ticket.remainingFraction * 100).toFixed(1)}%) from ${sourceDataset.name} on ${targetDataset.name}`,
+      // named as people read it (the source ticket's id is in its spec and lineage)
+      name: `${source.spec.model} ${source.ticket.method} level ${source.ticket.level} ticket (${(source.ticket.remainingFraction * 100).toFixed(1)}%) from ${sourceDataset.name} on ${targetDataset.name}`,
       method: 'transfer',
       model: source.spec.model,
       dataset: targetDataset.id,

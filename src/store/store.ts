@@ -1,8 +1,8 @@
 import Database from 'better-sqlite3';
 import { TicketLabError } from '../core/errors.ts';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, rmSync } from 'node:fs';
+import { join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TensorBundle } from '../core/tensorfile.ts';
 import type { JobKind } from '../core/vocabulary.ts';
@@ -87,10 +87,11 @@ function experimentWhere(f: ExperimentFilter): { where: string; params: unknown[
   }
   if (f.search) {
     clauses.push(
-      "(e.name LIKE ? ESCAPE '\\' OR e.model LIKE ? ESCAPE '\\' OR e.dataset_id LIKE ? ESCAPE '\\' OR e.notes LIKE ? ESCAPE '\\')",
+      "(e.name LIKE ? ESCAPE '\\' OR e.model LIKE ? ESCAPE '\\' OR e.dataset_id LIKE ? ESCAPE '\\' OR e.notes LIKE ? ESCAPE '\\'" +
+        " OR e.dataset_id IN (SELECT id FROM datasets WHERE name LIKE ? ESCAPE '\\'))",
     );
     const like = `%${f.search.replace(/[\\%_]/g, (c) => '\\' + c)}%`;
-    params.push(like, like, like, like);
+    params.push(like, like, like, like, like);
   }
   if (f.status) {
     clauses.push('e.status = ?');
@@ -104,6 +105,8 @@ function experimentWhere(f: ExperimentFilter): { where: string; params: unknown[
 }
 
 export interface ExperimentListRow extends ExperimentRow {
+  /** its dataset's name (the id where the dataset is gone) */
+  datasetName: string;
   /** trained tickets of the experiment's own method (controls not counted) */
   levels: number;
   minRemainingFraction: number | null;
@@ -470,16 +473,22 @@ export class Store {
       .prepare(
         // With one min() aggregate, SQLite takes the bare r.test_accuracy from the row
         // holding that minimum: the accuracy at the lowest remaining weights.
+        // The page is cut first, then only its experiments are joined with their tickets:
+        // joining every experiment's tickets made each page of a large folder cost the whole.
         `SELECT e.*, count(t.id) AS levels, min(t.remaining_fraction) AS min_remaining,
-           r.test_accuracy AS accuracy_at_min
-         FROM experiments e LEFT JOIN tickets t ON t.experiment_id = e.id
+           r.test_accuracy AS accuracy_at_min,
+           (SELECT d.name FROM datasets d WHERE d.id = e.dataset_id) AS dataset_name
+         FROM (SELECT * FROM experiments e ${where}
+               ORDER BY e.created_at DESC, e.id LIMIT ? OFFSET ?) e
+         LEFT JOIN tickets t ON t.experiment_id = e.id
            AND t.method NOT IN ('random-reinit', 'random-prune') AND t.trained_blob IS NOT NULL
          LEFT JOIN runs r ON r.ticket_id = t.id
-         ${where} GROUP BY e.id ORDER BY e.created_at DESC, e.id LIMIT ? OFFSET ?`,
+         GROUP BY e.id ORDER BY e.created_at DESC, e.id`,
       )
       .all(...params, limit, offset) as Row[];
     return rows.map((r) => ({
       ...toExperiment(r),
+      datasetName: (r.dataset_name as string | null) ?? (r.dataset_id as string),
       levels: r.levels as number,
       minRemainingFraction: r.min_remaining as number | null,
       accuracyAtMinRemaining: r.accuracy_at_min as number | null,
@@ -516,7 +525,8 @@ export class Store {
   /**
    * Deletes the experiment with its tickets, runs, metrics and jobs (cascade), then the
    * blobs they referred to that no other row refers to (blobs are shared by content: another
-   * experiment's identical mask keeps its file). Returns how many blobs were removed.
+   * experiment's identical mask keeps its file), and its cluster jobs' folders. Returns how
+   * many blobs were removed.
    */
   deleteExperiment(id: string): number {
     const blobs = this.db
@@ -530,7 +540,19 @@ export class Store {
          UNION SELECT i.copy_b_blob FROM instability i JOIN tickets t ON t.id = i.ticket_id WHERE t.experiment_id = @id`,
       )
       .all({ id }) as { sha: string | null }[];
+    const clusterFolders = this.db
+      .prepare(
+        'SELECT c.folder FROM cluster_jobs c JOIN jobs j ON j.id = c.job_id WHERE j.experiment_id = ?',
+      )
+      .all(id) as { folder: string }[];
     this.db.prepare('DELETE FROM experiments WHERE id = ?').run(id);
+    // Its cluster jobs' folders (start.json, the report log, Slurm's output), and only
+    // those: a folder that is not one of `cluster/`'s own is left alone.
+    const cluster = resolve(this.dataDir, 'cluster') + sep;
+    for (const { folder } of clusterFolders) {
+      const path = resolve(this.dataDir, folder);
+      if (path.startsWith(cluster)) rmSync(path, { recursive: true, force: true });
+    }
     return blobs.filter((b) => b.sha !== null && this.deleteBlobIfUnused(b.sha)).length;
   }
 
@@ -601,6 +623,22 @@ export class Store {
         )
         .all(experimentId) as Row[]
     ).map(toTicket);
+  }
+
+  /**
+   * Experiments whose dense network (level 0) started from the weights stored as `initBlob`
+   * on `datasetId`, oldest first. Blobs are content-addressed, so equal hashes are the same θ0.
+   */
+  experimentsFromInit(initBlob: string, datasetId: string): string[] {
+    return (
+      this.db
+        .prepare(
+          `SELECT t.experiment_id AS id FROM tickets t JOIN experiments e ON e.id = t.experiment_id
+           WHERE t.level = 0 AND t.method = 'dense' AND t.init_blob = ? AND t.dataset_id = ?
+           ORDER BY e.created_at, e.id`,
+        )
+        .all(initBlob, datasetId) as { id: string }[]
+    ).map((r) => r.id);
   }
 
   /** Every transferred ticket, for the transfer matrix. */

@@ -36,7 +36,7 @@ function sh(cmd: string, args: string[], env: NodeJS.ProcessEnv): string {
 }
 
 export async function startOneNodeSlurm(
-  options: { cpus?: number; memoryMb?: number } = {},
+  options: { cpus?: number; memoryMb?: number; graceSeconds?: number } = {},
 ): Promise<OneNodeSlurm> {
   const root = mkdtempSync(join(tmpdir(), 'ticketlab-slurm-'));
   chmodSync(root, 0o755);
@@ -88,7 +88,10 @@ export async function startOneNodeSlurm(
       'SlurmdTimeout=30',
       'InactiveLimit=0',
       `NodeName=${node} CPUs=${cpus} RealMemory=${memoryMb} State=UNKNOWN`,
-      `PartitionName=debug Nodes=${node} Default=YES MaxTime=INFINITE State=UP`,
+      'PreemptType=preempt/partition_prio',
+      'PreemptMode=REQUEUE',
+      `PartitionName=debug Nodes=${node} Default=YES MaxTime=INFINITE State=UP PriorityTier=1 GraceTime=${options.graceSeconds ?? 30}`,
+      `PartitionName=urgent Nodes=${node} MaxTime=INFINITE State=UP PriorityTier=2 PreemptMode=OFF`,
       '',
     ].join('\n'),
   );
@@ -112,32 +115,40 @@ export async function startOneNodeSlurm(
   start('slurmctld', ['-D', '-i', '-f', conf]);
   start('slurmd', ['-D', '-f', conf]);
   const command = (name: string, args: string[]) => sh(name, args, fullEnv);
-  await waitFor(
-    () => {
-      const r = spawnSync('sinfo', ['-h', '-N', '-o', '%T'], { env: fullEnv, encoding: 'utf8' });
-      return r.status === 0 && r.stdout.trim() === 'idle';
-    },
-    'the node to be idle',
-    root,
-  );
-  return {
-    node,
-    env,
-    command,
-    async stop() {
-      spawnSync('scancel', ['--full', '-u', 'root'], { env: fullEnv });
-      // Each daemon is stopped by its own pid (slurmd ends its jobs' processes as it goes).
-      for (const d of daemons.reverse()) {
-        if (d.exitCode !== null || d.signalCode !== null) continue;
-        const exited = new Promise((r) => d.once('exit', r));
-        d.kill('SIGTERM');
-        const timer = setTimeout(() => d.kill('SIGKILL'), 10_000);
-        await exited;
-        clearTimeout(timer);
-      }
-      rmSync(root, { recursive: true, force: true });
-    },
+  const stop = async () => {
+    spawnSync('scancel', ['--full', '-u', 'root'], { env: fullEnv });
+    // Each daemon is stopped by its own pid (slurmd ends its jobs' processes as it goes).
+    for (const d of daemons.reverse()) {
+      if (d.exitCode !== null || d.signalCode !== null) continue;
+      const exited = new Promise((r) => d.once('exit', r));
+      d.kill('SIGTERM');
+      const timer = setTimeout(() => d.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    rmSync(root, { recursive: true, force: true });
   };
+  try {
+    await waitFor(
+      () => {
+        // one line per partition the node is in
+        const r = spawnSync('sinfo', ['-h', '-N', '-o', '%T'], { env: fullEnv, encoding: 'utf8' });
+        return (
+          r.status === 0 &&
+          r.stdout
+            .trim()
+            .split('\n')
+            .every((s) => s === 'idle')
+        );
+      },
+      'the node to be idle',
+      root,
+    );
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { node, env, command, stop };
 }
 
 async function waitFor(ok: () => boolean, what: string, root: string, ms = 60_000) {

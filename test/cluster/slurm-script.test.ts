@@ -3,7 +3,7 @@ import { SlurmTarget } from '../../src/api/sweep.ts';
 import { batchScript } from '../../src/cluster/slurm.ts';
 
 describe('the Slurm batch script', () => {
-  it('asks for what the target names, warns before the time limit, and execs the worker', () => {
+  it("asks for what the target names, warns before the time limit, and runs the worker as the job's step", () => {
     const target = SlurmTarget.parse({
       kind: 'slurm',
       partition: 'gpu',
@@ -33,14 +33,14 @@ describe('the Slurm batch script', () => {
       '#SBATCH --cpus-per-task=8',
       '#SBATCH --mem=32G',
       '#SBATCH --gres=gpu:a100:2',
-      '#SBATCH --signal=B:USR1@300',
+      '#SBATCH --signal=USR1@300',
       '#SBATCH --requeue',
       '#SBATCH --open-mode=append',
       '#SBATCH --ntasks=1',
       '#SBATCH --qos=short',
     ]);
     expect(script).toContain(
-      "exec '/usr/bin/node' '/opt/ticketlab/bin/ticketlab.mjs' worker --job '/data/cluster/job_1'\\''s'",
+      "exec srun --ntasks=1 --cpus-per-task=${SLURM_CPUS_PER_TASK:-8} '/usr/bin/node' '/opt/ticketlab/bin/ticketlab.mjs' worker --job '/data/cluster/job_1'\\''s'",
     );
   });
 
@@ -55,6 +55,8 @@ describe('the Slurm batch script', () => {
     expect(script).toContain('#SBATCH --array=0-2');
     expect(script).not.toContain('--gres');
     expect(script).toContain("FOLDERS=('/d/a' '/d/b' '/d/c')");
-    expect(script).toContain('exec ticketlab worker --job "${FOLDERS[$SLURM_ARRAY_TASK_ID]}"');
+    expect(script).toContain(
+      'exec srun --ntasks=1 --cpus-per-task=${SLURM_CPUS_PER_TASK:-1} ticketlab worker --job "${FOLDERS[$SLURM_ARRAY_TASK_ID]}"',
+    );
   });
 });

@@ -34,8 +34,14 @@ function reportsOf(lab: Lab, jobId: string): WorkerMessage[] {
   return readReports(join(lab.store.dataDir, row.folder), 0).map((r) => r.message);
 }
 
-/** No ticket twice, every stored run once, and an intact database. */
-function expectSoundStore(dataDir: string) {
+/**
+ * The store after a case: an intact database, no ticket and no run twice, and each
+ * experiment in `complete` whole (every level's ticket trained, every evaluation stored).
+ */
+function expectWholeStore(
+  dataDir: string,
+  complete?: { experimentIds: string[]; runs: string[]; iterations: number; evalEvery: number },
+) {
   const db = new Database(join(dataDir, 'ticketlab.db'), { readonly: true });
   try {
     expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
@@ -52,6 +58,9 @@ function expectSoundStore(dataDir: string) {
   } finally {
     db.close();
   }
+  if (!complete) return;
+  const { experimentIds, ...levels } = complete;
+  for (const id of experimentIds) expectCompleteExperiment(dataDir, id, levels);
 }
 
 /**
@@ -114,13 +123,12 @@ describe.skipIf(unavailable)(
           .toEqual(['COMPLETED', 'COMPLETED']);
         const view = await lab.invoke('sweeps.get', { id: sweep.id });
         expect(view).toMatchObject({ runs: 4, runsDone: 4, progress: 1 });
-        for (const e of view.experiments)
-          expectCompleteExperiment(dataDir, e.experiment.id, {
-            runs: ['0/dense', '1/imp'],
-            iterations: 150,
-            evalEvery: 50,
-          });
-        expectSoundStore(dataDir);
+        expectWholeStore(dataDir, {
+          experimentIds: view.experiments.map((e) => e.experiment.id),
+          runs: ['0/dense', '1/imp'],
+          iterations: 150,
+          evalEvery: 50,
+        });
         // Cluster results are results like any: compare reads them.
         const { rows } = await lab.invoke('compare', {
           experimentIds: view.experiments.map((e) => e.experiment.id),
@@ -171,7 +179,7 @@ describe.skipIf(unavailable)(
         await expect
           .poll(async () => (await lab.invoke('jobs.list', {}))[0]!.cluster!.state)
           .toBe('CANCELLED');
-        expectSoundStore(dataDir);
+        expectWholeStore(dataDir);
       } finally {
         await lab.close();
       }
@@ -213,14 +221,94 @@ describe.skipIf(unavailable)(
         const reports = reportsOf(lab, jobId);
         expect(reports.filter((m) => m.type === 'ready')).toHaveLength(2);
         expectResumedFromCheckpoint(reports);
-        const experimentId = (await lab.invoke('sweeps.get', { id: sweep.id })).experiments[0]!
-          .experiment.id;
-        expectCompleteExperiment(dataDir, experimentId, {
+        expectWholeStore(dataDir, {
+          experimentIds: [
+            (await lab.invoke('sweeps.get', { id: sweep.id })).experiments[0]!.experiment.id,
+          ],
           runs: ['0/dense', '1/imp', '2/imp'],
           iterations: 1500,
           evalEvery: 100,
         });
-        expectSoundStore(dataDir);
+      } finally {
+        await lab.close();
+      }
+    }, 400_000);
+
+    it('is preempted by a job of a higher partition: checkpoints on the signal, is requeued by itself and resumes when the node is free', async () => {
+      const dataDir = tempDir();
+      const lab = Lab.open({ dataDir, runAll: true, ...POLL });
+      const logs: string[] = [];
+      lab.subscribe((e) => {
+        if (e.type === 'log') logs.push(e.message);
+      });
+      try {
+        const spec = {
+          base: {
+            model: 'lenet-300-100',
+            training: { duration: '1200it', evalEvery: 100 },
+            pruning: { levels: 1 },
+          },
+          axes: { seed: [13] },
+          // the test cluster's default partition, which the 'urgent' one preempts
+          target: SLURM,
+        };
+        const { sweep, jobs } = await lab.invoke('sweeps.create', { spec });
+        const jobId = jobs[0]!.id;
+        await expect
+          .poll(() => lab.store.getJob(jobId)!.checkpointIteration, {
+            timeout: 120_000,
+            interval: 100,
+          })
+          .not.toBeNull();
+        const slurmJob = getClusterJob(lab.store, jobId)!.clusterJobId!;
+        // Needs both of the node's CPUs: Slurm preempts the TicketLab job to start it.
+        const blocker = cluster
+          .command('sbatch', [
+            '--parsable',
+            '--partition=urgent',
+            '--cpus-per-task=2',
+            '--mem=100M',
+            '--output=/dev/null',
+            '--wrap=sleep 5',
+          ])
+          .trim();
+        // Back in the queue while the blocker has the node.
+        await expect
+          .poll(() => getClusterJob(lab.store, jobId)!.clusterState, { timeout: 60_000 })
+          .toBe('PENDING');
+        const ended = await lab.scheduler.wait(jobId);
+        expect(ended).toMatchObject({ state: 'done', attempt: 1 });
+        // Slurm requeued the same job: the host submitted nothing again.
+        expect(getClusterJob(lab.store, jobId)!.clusterJobId).toBe(slurmJob);
+        expect(
+          cluster.command('squeue', ['-h', '-j', blocker, '--states=all', '-o', '%T']).trim(),
+        ).toBe('COMPLETED');
+        const reports = reportsOf(lab, jobId);
+        expect(reports.filter((m) => m.type === 'ready')).toHaveLength(2);
+        expectResumedFromCheckpoint(reports);
+        // The first attempt's last report says why it stopped, after the checkpoint it wrote
+        // on the signal, which the second attempt resumed from.
+        const second = reports.findIndex((m, i) => m.type === 'ready' && i > 0);
+        const stopped = reports[second - 1]!;
+        const checkpoint = reports.slice(0, second).findLast((m) => m.type === 'checkpoint')!;
+        expect(stopped).toMatchObject({
+          type: 'log',
+          message: expect.stringContaining(
+            `Slurm preempted it, with a checkpoint at iteration ${(checkpoint as { iteration: number }).iteration}`,
+          ),
+        });
+        // The app said so as it happened.
+        expect(
+          logs.some((m) => m.includes(`Slurm job ${slurmJob} stopped because Slurm preempted it`)),
+        ).toBe(true);
+        expectWholeStore(dataDir, {
+          experimentIds: [
+            (await lab.invoke('sweeps.get', { id: sweep.id })).experiments[0]!.experiment.id,
+          ],
+          runs: ['0/dense', '1/imp'],
+          iterations: 1200,
+          evalEvery: 100,
+        });
       } finally {
         await lab.close();
       }

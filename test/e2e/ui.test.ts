@@ -21,6 +21,7 @@ let server: Served;
 let page: Page;
 let data: string;
 const remote: string[] = [];
+const browserDialogs: string[] = [];
 
 const shot = (name: string) =>
   page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
@@ -42,8 +43,11 @@ beforeAll(async () => {
     if (!['data:', 'blob:'].includes(url.protocol) && url.origin !== server.url.origin)
       remote.push(r.url());
   });
-  // confirm() says yes, prompt() takes its default value
-  page.on('dialog', (d) => void d.accept(d.defaultValue()));
+  // the app asks in dialogs of its own: a browser dialog is a bug
+  page.on('dialog', (d) => {
+    browserDialogs.push(d.message());
+    void d.dismiss();
+  });
   await page.goto(server.url.toString());
 }, 60_000);
 
@@ -96,6 +100,16 @@ async function startProxy(target: URL) {
   };
   await start();
   return { port, start, stop };
+}
+
+/** The files of the ticket page's last model export, as it names them (the first matching). */
+async function lastExport(file: RegExp): Promise<string> {
+  const note = page.getByLabel('Last export');
+  await expect.poll(() => note.textContent()).toMatch(/sha256/);
+  const path = /^Exported (.+?) \(\d+ bytes/.exec((await note.textContent())!)![1]!;
+  expect(path).toMatch(file);
+  expect(path.startsWith(join(data, 'exports'))).toBe(true);
+  return path;
 }
 
 const setSpec = async (spec: unknown) => {
@@ -188,6 +202,10 @@ describe('workbench UI in Chromium', () => {
       .poll(() => row.locator('.status').textContent(), { timeout: 30_000 })
       .toMatch(/queued|running/);
     await row.getByRole('button', { name: 'Cancel' }).click();
+    await page
+      .getByRole('dialog', { name: 'Cancel this job?' })
+      .getByRole('button', { name: 'Cancel the job' })
+      .click();
     await expect
       .poll(() => row.locator('.status').textContent(), { timeout: 30_000 })
       .toBe('cancelled');
@@ -472,14 +490,23 @@ describe('workbench UI in Chromium', () => {
     const ticket = detail.body.result.tickets.find((t) => t.method === 'imp' && t.level === 2)!;
     await page.goto(`${server.url.origin}/?token=${server.token}#/ticket/${ticket.id}`);
 
-    // Export the model with the prompts' defaults: a file under the data folder's exports.
+    // Export the model with the dialog's defaults: a file under the data folder's exports.
     await page.getByRole('button', { name: 'Export model…' }).click();
-    await expect.poll(() => page.locator('p.muted').filter({ hasText: 'sha256' }).count()).toBe(1);
-    expect(existsSync(join(data, 'exports', `${ticket.id}.onnx`))).toBe(true);
+    await page
+      .getByRole('dialog', { name: 'Export model' })
+      .getByRole('button', { name: 'Export' })
+      .click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Close' }).click();
+    expect(existsSync(await lastExport(/\.onnx$/))).toBe(true);
 
     await page.getByRole('button', { name: 'Transfer to other datasets…' }).click();
     await page.waitForURL(/#\/transfer\/tkt_/);
-    expect(await page.getByLabel('Source ticket').inputValue()).toBe(ticket.id);
+    expect(
+      await page
+        .getByRole('group', { name: 'Source ticket' })
+        .getByRole('link')
+        .getAttribute('href'),
+    ).toBe(`#/ticket/${ticket.id}`);
     await page.getByLabel('Target datasets').getByText('forty digits').click();
     await page.getByLabel('Transfer training length').fill('20it');
     await page.getByRole('button', { name: 'Transfer and train' }).click();
@@ -493,10 +520,17 @@ describe('workbench UI in Chromium', () => {
 
     // Results of the transfer experiment as CSV, again with the defaults.
     await page.getByRole('button', { name: 'Export results…' }).click();
-    const experimentId = /#\/experiment\/([^/]+)/.exec(page.url())![1]!;
-    await expect
-      .poll(() => existsSync(join(data, 'exports', `${experimentId}-csv`, 'tickets.csv')))
-      .toBe(true);
+    await page
+      .getByRole('dialog', { name: 'Export results' })
+      .getByRole('button', { name: 'Export' })
+      .click();
+    const saved = page.getByRole('list', { name: 'Saved files' });
+    await expect.poll(() => saved.textContent()).toMatch(/tickets\.csv/);
+    const files = await saved.locator('code').allTextContents();
+    expect(files.length).toBe(3); // tickets, runs, metrics
+    for (const f of files) expect(existsSync(f)).toBe(true);
+    expect(files[0]!.startsWith(join(data, 'exports'))).toBe(true);
+    await page.getByRole('dialog').getByRole('button', { name: 'Close' }).click();
 
     await page.getByRole('navigation').getByRole('link', { name: 'Transfer' }).click();
     await expect
@@ -563,10 +597,13 @@ describe('workbench UI in Chromium', () => {
     );
     await shot('ticket-structured');
     // its export is the compacted model (the CLI test runs such a file in onnxruntime)
-    const ticketId = /#\/ticket\/([^/]+)/.exec(page.url())![1]!;
     await page.getByRole('button', { name: 'Export model…' }).click();
-    await expect.poll(() => page.locator('p.muted').filter({ hasText: 'sha256' }).count()).toBe(1);
-    expect(existsSync(join(data, 'exports', `${ticketId}.onnx`))).toBe(true);
+    await page
+      .getByRole('dialog', { name: 'Export model' })
+      .getByRole('button', { name: 'Export' })
+      .click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Close' }).click();
+    expect(existsSync(await lastExport(/\.onnx$/))).toBe(true);
 
     await page.goto(`${server.url.origin}/?token=${server.token}#/compare/${experimentId}`);
     await expect
@@ -574,6 +611,10 @@ describe('workbench UI in Chromium', () => {
       .toMatch(/· slimming01\.00×100\.0%.*· slimming1\d+\.\d\d×/);
     await shot('compare-speed');
   }, 180_000);
+
+  it('asked everything in its own dialogs: no prompt, alert or confirm of the browser', () => {
+    expect(browserDialogs).toEqual([]);
+  });
 
   it('loaded nothing remote, under the Content Security Policy of index.html', async () => {
     expect(remote).toEqual([]);

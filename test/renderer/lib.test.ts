@@ -19,6 +19,10 @@ import {
 import { cellColour, heatmapGrid, type TransferMatrix } from '../../renderer/src/lib/heatmap.ts';
 import { TEMPLATES, validateSpec } from '../../renderer/src/lib/templates.ts';
 import { listAllExperiments } from '../../renderer/src/lib/experiments.ts';
+import { appWording } from '../../renderer/src/lib/errors.ts';
+import { writeFilesAtomically } from '../../src/core/files.ts';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createClient } from '../../src/api/client.ts';
 import { createExperiment } from '../../src/services/experiments.ts';
 import { Lab } from '../../src/services/lab.ts';
@@ -342,5 +346,47 @@ describe('lineage view', () => {
     expect(t.k).toBe(0.5);
     expect([t.x, t.y]).toEqual([0, 200]);
     expect(fitTransform({ x0: 0, x1: 10, y0: 0, y1: 10 }, 500, 400, 0).k).toBe(1.2);
+  });
+});
+
+describe('appWording', () => {
+  /** The message the core gives for what `run` does, as the app shows it. */
+  const shown = async (run: () => unknown) => {
+    try {
+      await run();
+    } catch (e) {
+      return { core: (e as Error).message, app: appWording((e as Error).message) };
+    }
+    throw new Error('expected a refusal');
+  };
+
+  it('says the core’s command-line hints the app’s way, and leaves other messages alone', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'model.onnx');
+    writeFileSync(file, 'x');
+    const exists = await shown(() =>
+      writeFilesAtomically([{ path: file, bytes: new Uint8Array(1) }], false),
+    );
+    expect(exists.core).toMatch(/--force/);
+    expect(exists.app).toBe(`Already there: ${file}. Choose another name, or replace it.`);
+
+    const lab = Lab.open({ dataDir: tempDir() });
+    try {
+      for (const [method, input] of [
+        ['experiments.get', { id: 'exp_000000000000' }],
+        ['jobs.pause', { jobId: 'job_000000000000' }],
+        ['sweeps.get', { id: 'swp_000000000000' }],
+        ['experiments.create', { spec: { model: 'lenet-300-100', dataset: 'ds_000000000000' } }],
+      ] as const) {
+        const refusal = await shown(() => lab.invoke(method, input as never));
+        expect(refusal.core).toMatch(/`ticketlab /);
+        expect(refusal.app).not.toMatch(/ticketlab|--/);
+        expect(refusal.app).toMatch(/_000000000000/); // what was not found is still named
+      }
+      const plain = await shown(() => lab.invoke('experiments.rename', { id: 'x', name: '' }));
+      expect(plain.app).toBe(plain.core);
+    } finally {
+      await lab.close();
+    }
   });
 });

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { METHODS } from '../../src/api/contract.ts';
 import { isTicketLabError } from '../../src/core/errors.ts';
 import { Lab } from '../../src/services/lab.ts';
-import { hasShared, SHARED_DATASETS, tempDir } from '../helpers.ts';
+import { hasShared, SHARED_DATASETS, tempDir, tinyDigits } from '../helpers.ts';
 
 const SPEC = { model: 'lenet-300-100', training: { duration: '10it' }, pruning: { levels: 1 } };
 
@@ -91,6 +91,41 @@ describe('the contract in process (no training)', () => {
       await expect(lab.invoke('datasets.import', { path: tempDir() })).rejects.toThrowError(
         /no dataset found/,
       );
+    } finally {
+      await lab.close();
+    }
+  });
+
+  it('names datasets where people read them: in summaries, in search, in sweep experiment names', async () => {
+    const dataDir = tempDir();
+    const lab = Lab.open({ dataDir });
+    try {
+      const digits = await lab.invoke('datasets.import', {
+        path: tinyDigits(join(dataDir, 'digits'), 40),
+        name: 'forty small digits',
+      });
+      const { experiment } = await lab.invoke('experiments.create', {
+        spec: { ...SPEC, dataset: digits.id },
+      });
+      expect(experiment).toMatchObject({ dataset: digits.id, datasetName: 'forty small digits' });
+      await lab.invoke('experiments.create', { spec: SPEC });
+      const listed = await lab.invoke('experiments.list', {});
+      expect(listed.items.map((e) => e.datasetName).sort()).toEqual([
+        'MNIST (built-in, 10,000 digits)',
+        'forty small digits',
+      ]);
+      // found by its dataset's name as well as by its id
+      for (const search of ['small digits', digits.id])
+        expect((await lab.invoke('experiments.list', { search })).items.map((e) => e.id)).toEqual([
+          experiment.id,
+        ]);
+      const plan = await lab.invoke('sweeps.plan', {
+        spec: { name: 'both', base: SPEC, axes: { dataset: ['builtin:mnist', digits.id] } },
+      });
+      expect(plan.experiments.map((e) => e.name)).toEqual([
+        'both · dataset=MNIST (built-in, 10,000 digits)',
+        'both · dataset=forty small digits',
+      ]);
     } finally {
       await lab.close();
     }

@@ -1,6 +1,8 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { TensorBundle } from '../../src/core/tensorfile.ts';
+import { insertClusterJob } from '../../src/store/cluster-jobs.ts';
 import { Store } from '../../src/store/store.ts';
 import { tempDir } from '../helpers.ts';
 
@@ -80,6 +82,72 @@ describe('deleting an experiment', () => {
 
       expect(store.deleteExperiment(b.id)).toBe(4); // the shared mask goes with the last user
       expect(blobFiles(store)).toEqual([dataset.tensorsBlob]);
+    } finally {
+      store.close();
+    }
+  });
+
+  it("removes its cluster jobs' folders from the data folder, and nothing else there", () => {
+    const dataDir = tempDir();
+    const store = Store.open(dataDir);
+    try {
+      const dataset = store.insertDataset({
+        id: 'ds_test',
+        name: 'test',
+        format: 'idx',
+        inputShape: [1, 1, 1],
+        classNames: ['a', 'b'],
+        trainCount: 1,
+        testCount: 1,
+        contentHash: 'x',
+        sourcePath: null,
+        tensorsBlob: store.putTensors(tensors(42)),
+      });
+      const experiment = (seed: number) =>
+        store.insertExperiment({
+          name: `seed ${seed}`,
+          specJson: '{}',
+          specHash: `hash${seed}`,
+          replicate: 0,
+          method: 'imp',
+          datasetId: dataset.id,
+          model: 'lenet-300-100',
+        }).id;
+      /** A job of the experiment on Slurm, with what its folder holds after a run. */
+      const clusterJob = (
+        experimentId: string,
+        folderOf = (jobId: string) => `cluster/${jobId}`,
+      ) => {
+        const job = store.insertJob(experimentId, 'imp');
+        const folder = folderOf(job.id);
+        insertClusterJob(store, job.id, '{"kind":"slurm"}', folder);
+        mkdirSync(join(dataDir, folder), { recursive: true });
+        for (const f of ['start.json', 'messages.jsonl', 'slurm-7.out'])
+          writeFileSync(join(dataDir, folder, f), '{}\n');
+        store.updateJob(job.id, { state: 'done' });
+        return join(dataDir, folder);
+      };
+      const a = experiment(1);
+      // an experiment run twice on the cluster (submitted again after it ended)
+      const aFolders = [clusterJob(a), clusterJob(a)];
+      const b = experiment(2);
+      const bFolder = clusterJob(b);
+      // a job array's output beside the folders, and a folder outside cluster/ (never one
+      // TicketLab makes) that a damaged row could name
+      writeFileSync(join(dataDir, 'cluster', 'slurm-5_0.out'), 'array task 0\n');
+      const c = experiment(3);
+      const outside = clusterJob(c, () => 'elsewhere');
+
+      store.deleteExperiment(a);
+      for (const f of aFolders) expect(existsSync(f)).toBe(false);
+      expect(readdirSync(bFolder).sort()).toEqual(['messages.jsonl', 'slurm-7.out', 'start.json']);
+      expect(readdirSync(join(dataDir, 'cluster')).sort()).toEqual(
+        [bFolder.split('/').at(-1)!, 'slurm-5_0.out'].sort(),
+      );
+
+      store.deleteExperiment(c);
+      expect(readdirSync(outside)).toHaveLength(3);
+      expect(existsSync(bFolder)).toBe(true);
     } finally {
       store.close();
     }

@@ -5,7 +5,8 @@ import { learningRatePoints } from '../lib/schedule.ts';
 
 const W = 360;
 const H = 150;
-const M = { left: 56, right: 12, top: 10, bottom: 32 };
+// room on the right for the last tick label, centred on the axis end
+const M = { left: 56, right: 24, top: 10, bottom: 32 };
 
 /**
  * A small plot of the learning rate over training (iterations), drawn with d3 as plain SVG

@@ -21,10 +21,10 @@ const LABEL_W = 150;
 
 /** A wheel zooms only with Ctrl/⌘ (and a trackpad pinch, which Chromium sends as Ctrl+wheel). */
 type FilterEvent = Event & { ctrlKey: boolean; metaKey: boolean; button: number };
-const zoomFilter = (e: FilterEvent) =>
+export const zoomFilter = (e: FilterEvent) =>
   e.type === 'wheel' ? e.ctrlKey || e.metaKey : !e.ctrlKey && !e.button;
 /** d3's wheel step, capped: with Ctrl held it is ten times larger, 4× per mouse notch. */
-const wheelDelta = (e: WheelEvent) =>
+export const wheelDelta = (e: WheelEvent) =>
   Math.max(
     -0.3,
     Math.min(
@@ -184,7 +184,7 @@ export function LineageTree(props: {
               >
                 <a href={`#/experiment/${edge.experimentId}`}>
                   <text>
-                    ↗ {edge.dataset} {pct(edge.testAccuracy)}
+                    ↗ {edge.datasetName} {pct(edge.testAccuracy)}
                   </text>
                 </a>
               </g>

@@ -16,15 +16,16 @@ export async function listAllExperiments(
   filter: Omit<ListInput, 'limit' | 'offset'> = {},
 ): Promise<List> {
   const first = await client.call('experiments.list', { ...filter, limit: PAGE, offset: 0 });
-  const items = [...first.items];
-  while (items.length < first.total) {
-    const next = await client.call('experiments.list', {
-      ...filter,
-      limit: PAGE,
-      offset: items.length,
-    });
-    if (next.items.length === 0) break; // deleted meanwhile
-    items.push(...next.items);
-  }
+  // the other pages at once: one after another, a large folder waited on each in turn
+  const offsets: number[] = [];
+  for (let offset = PAGE; offset < first.total; offset += PAGE) offsets.push(offset);
+  const pages = await Promise.all(
+    offsets.map((offset) => client.call('experiments.list', { ...filter, limit: PAGE, offset })),
+  );
+  // an experiment created meanwhile shifts the pages: each is listed once
+  const seen = new Set<string>();
+  const items = [first, ...pages]
+    .flatMap((p) => p.items)
+    .filter((e) => !seen.has(e.id) && seen.add(e.id));
   return { items, total: first.total };
 }

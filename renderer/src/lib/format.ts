@@ -9,7 +9,8 @@ export function duration(ms: number | null | undefined): string {
   return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
 }
 
-export const when = (iso: string) => new Date(iso).toLocaleString();
+export const when = (iso: string) =>
+  new Date(iso).toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'short' });
 
 /** Saves text or a blob as a file the browser downloads. */
 export function download(name: string, data: string | Blob, type = 'text/plain') {
@@ -20,3 +21,29 @@ export function download(name: string, data: string | Blob, type = 'text/plain')
   a.click();
   setTimeout(() => URL.revokeObjectURL(a.href), 1000);
 }
+
+/** What a job does, as people say it (vocabulary JOB_KINDS). */
+const JOB_KIND_LABELS: Record<string, string> = {
+  imp: 'Training',
+  instability: 'Instability analysis',
+};
+
+export const jobKindLabel = (kind: string) => JOB_KIND_LABELS[kind] ?? kind;
+
+/** A job as people name it: what it does, and for which experiment ("Training · LeNet IMP"). */
+export const jobLabel = (j: { kind: string; experimentName: string }) =>
+  `${jobKindLabel(j.kind)} · ${j.experimentName}`;
+
+/** A ticket as people name it: its experiment, level and the weights it keeps. */
+export const ticketLabel = (
+  experimentName: string,
+  t: { method: string; level: number; remainingWeights: number },
+) => `${experimentName} · ${t.method} level ${t.level} · ${pct(t.remainingWeights)} of weights`;
+
+/** A name made safe and readable as a file name ("LeNet IMP on MNIST" → "lenet-imp-on-mnist"). */
+export const fileName = (name: string) =>
+  name
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 80) || 'export';

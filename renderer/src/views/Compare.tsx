@@ -1,6 +1,6 @@
 import { useMemo, useRef, useState } from 'react';
 import { Chart } from '../charts/Chart.tsx';
-import { useLoad } from '../hooks.ts';
+import { useClient, useLoad } from '../hooks.ts';
 import {
   ACCURACY,
   denseReferences,
@@ -10,6 +10,7 @@ import {
   type Reducer,
 } from '../lib/compare.ts';
 import { listAllExperiments } from '../lib/experiments.ts';
+import { downloadReport } from '../lib/export.ts';
 import { download } from '../lib/format.ts';
 
 /** Serialises an SVG with the computed theme colours inlined, so the file looks as shown. */
@@ -36,7 +37,9 @@ function svgText(svg: SVGSVGElement): string {
 const PICKER_MAX = 200;
 
 export function ComparePage({ initial }: { initial: string[] }) {
+  const client = useClient();
   const experiments = useLoad((c) => listAllExperiments(c), []);
+  const [reportError, setReportError] = useState<string | null>(null);
   const [selected, setSelected] = useState<string[]>(initial);
   const [search, setSearch] = useState('');
   // The chosen experiments always, then those whose name matches, up to a screenful.
@@ -118,6 +121,7 @@ export function ComparePage({ initial }: { initial: string[] }) {
       <h1>Compare</h1>
       <input
         type="search"
+        className="search"
         placeholder="Find experiments to compare"
         aria-label="Find experiments"
         value={search}
@@ -184,8 +188,21 @@ export function ComparePage({ initial }: { initial: string[] }) {
         >
           Save CSV
         </button>
+        <button
+          disabled={!selected.length}
+          title="One HTML file with these experiments' specs, levels, lineage and chart, readable offline"
+          onClick={() =>
+            void downloadReport(client, selected).then(
+              () => setReportError(null),
+              (e: Error) => setReportError(e.message),
+            )
+          }
+        >
+          Download report
+        </button>
       </div>
       {rows.error && <p className="error">{rows.error}</p>}
+      {reportError && <p className="error">{reportError}</p>}
       {selected.length === 0 ? (
         <p className="empty">
           Pick experiments above; replicates of one spec are drawn as one line with a band.

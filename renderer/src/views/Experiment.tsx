@@ -6,8 +6,9 @@ import { Chart } from '../charts/Chart.tsx';
 import { LineageTree } from '../charts/LineageTree.tsx';
 import { useClient, useEvents, useExportDir, useLoad, useReloadOn } from '../hooks.ts';
 import { ACCURACY, REDUCERS, type Reducer } from '../lib/compare.ts';
-import { duration, pct } from '../lib/format.ts';
-import { exportAskingToOverwrite } from '../lib/export.ts';
+import { duration, fileName, pct } from '../lib/format.ts';
+import { downloadReport } from '../lib/export.ts';
+import { ExportDialog } from './ExportDialog.tsx';
 import { JobControls } from './JobControls.tsx';
 
 type Progress = z.infer<typeof JobProgressEvent>;
@@ -20,6 +21,7 @@ export function ExperimentPage({ id }: { id: string }) {
   const [progress, setProgress] = useState<Progress | null>(null);
   const [losses, setLosses] = useState<{ x: number; y: number }[]>([]);
   const [error, setError] = useState<string | null>(null);
+  const [exporting, setExporting] = useState(false);
   const exportDir = useExportDir();
   // every accuracy column lets the user choose the reducer (not only the last value)
   const [reducer, setReducer] = useState<Reducer>('at early stop');
@@ -61,26 +63,6 @@ export function ExperimentPage({ id }: { id: string }) {
     }
   };
 
-  // Results go to a path on the machine running the core; an existing file needs a yes.
-  const exportResults = async () => {
-    const format = prompt('Format: csv (a folder), json or lineage', 'csv');
-    if (!format) return;
-    const path = prompt(
-      'Save to (a path on this machine)',
-      `${exportDir}/${id}-${format}${format === 'csv' ? '' : '.json'}`,
-    );
-    if (!path) return;
-    const run = (force: boolean) =>
-      client.call('experiments.export', { id, format: format as 'csv', path, force });
-    try {
-      const r = await exportAskingToOverwrite(run);
-      setError(null);
-      alert(`Exported:\n${r.files.map((f) => f.path).join('\n')}`);
-    } catch (e) {
-      setError(`Export failed: ${(e as Error).message}`);
-    }
-  };
-
   if (detail.error) return <p className="error">{detail.error}</p>;
   if (!e) return <p className="muted">Loading…</p>;
   return (
@@ -99,7 +81,8 @@ export function ExperimentPage({ id }: { id: string }) {
       </h1>
       <p>
         <span className={`status ${e.status}`}>{e.status}</span> · {e.method} · {e.model} on{' '}
-        {e.dataset} · replicate {e.replicate} · spec {e.specHash.slice(0, 12)}
+        <span title={e.dataset}>{e.datasetName}</span> · replicate {e.replicate} · spec{' '}
+        {e.specHash.slice(0, 12)}
       </p>
       {/* The stored note is a failure only when the experiment failed; pausing and
           stopping leave a plain note. The job's error repeats it, so it shows only when it
@@ -134,8 +117,32 @@ export function ExperimentPage({ id }: { id: string }) {
           )
         )}
         <button onClick={() => go(`compare/${id}`)}>Compare…</button>
-        <button onClick={() => void exportResults()}>Export results…</button>
+        <button onClick={() => setExporting(true)}>Export results…</button>
+        <button
+          onClick={() => void downloadReport(client, [id]).catch((e: Error) => setError(e.message))}
+        >
+          Download report
+        </button>
+        <button onClick={() => go(`genealogy/${id}`)}>Genealogy</button>
       </div>
+      {/* Results go to a path on the machine running the core. */}
+      {exporting && (
+        <ExportDialog
+          title="Export results"
+          formats={[
+            { value: 'csv', label: 'CSV (a folder: tickets, runs, metrics)' },
+            { value: 'json', label: 'JSON (one file)' },
+            { value: 'lineage', label: 'Lineage (JSON, one file)' },
+          ]}
+          defaultPath={(format) =>
+            `${exportDir}/${fileName(e.name)}-${format}${format === 'csv' ? '' : '.json'}`
+          }
+          run={(format, path, force) =>
+            client.call('experiments.export', { id, format: format as 'csv', path, force })
+          }
+          onClose={() => setExporting(false)}
+        />
+      )}
       {job?.state === 'running' && (
         <progress max={1} value={progress?.progress ?? 0} aria-label="Job progress" />
       )}

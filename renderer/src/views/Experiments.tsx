@@ -3,6 +3,7 @@ import { go } from '../lib/route.ts';
 import { useClient, useLoad, useReloadOn } from '../hooks.ts';
 import { listAllExperiments } from '../lib/experiments.ts';
 import { pct, when } from '../lib/format.ts';
+import { ConfirmDialog } from './Dialog.tsx';
 
 const STATUSES = ['', 'created', 'running', 'paused', 'done', 'failed', 'cancelled', 'interrupted'];
 const ROW = 36;
@@ -16,6 +17,7 @@ export function ExperimentsPage() {
   const [tag, setTag] = useState('');
   const [sort, setSort] = useState<SortKey>('createdAt');
   const [error, setError] = useState<string | null>(null);
+  const [deleting, setDeleting] = useState<{ id: string; name: string } | null>(null);
   const list = useLoad(
     (c) =>
       listAllExperiments(c, {
@@ -59,6 +61,7 @@ export function ExperimentsPage() {
       <h1>Experiments</h1>
       <div className="toolbar">
         <input
+          className="search"
           placeholder="Search name, model, dataset…"
           value={search}
           onChange={(e) => setSearch(e.target.value)}
@@ -132,7 +135,7 @@ export function ExperimentsPage() {
                   <span className={`status ${e.status}`}>{e.status}</span>
                   <span>{e.method}</span>
                   <span>{e.model}</span>
-                  <span>{e.dataset}</span>
+                  <span title={e.dataset}>{e.datasetName}</span>
                   <span>{e.levels}</span>
                   <span>{pct(e.minRemainingWeights)}</span>
                   <span>{pct(e.accuracyAtMinRemaining, 2)}</span>
@@ -151,12 +154,7 @@ export function ExperimentsPage() {
                     </button>
                     <button
                       className="danger"
-                      onClick={() => {
-                        if (
-                          confirm(`Delete "${e.name}" and all its tickets? This cannot be undone.`)
-                        )
-                          void act(() => client.call('experiments.delete', { id: e.id }));
-                      }}
+                      onClick={() => setDeleting({ id: e.id, name: e.name })}
                     >
                       Delete
                     </button>
@@ -166,6 +164,15 @@ export function ExperimentsPage() {
             </div>
           </div>
         </div>
+      )}
+      {deleting && (
+        <ConfirmDialog
+          title={`Delete "${deleting.name}"?`}
+          message="Its tickets, runs and metrics go with it. This cannot be undone."
+          confirmLabel="Delete"
+          onConfirm={() => void act(() => client.call('experiments.delete', { id: deleting.id }))}
+          onClose={() => setDeleting(null)}
+        />
       )}
     </section>
   );

@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import type { MethodOutput } from '../../../src/api/contract.ts';
 import { useClient } from '../hooks.ts';
+import { ConfirmDialog } from './Dialog.tsx';
 
 type Job = MethodOutput<'jobs.list'>[number];
 
@@ -8,6 +9,7 @@ type Job = MethodOutput<'jobs.list'>[number];
 export function JobControls({ job, onChange }: { job: Job; onChange: () => void }) {
   const client = useClient();
   const [error, setError] = useState<string | null>(null);
+  const [asking, setAsking] = useState(false);
   const act = async (method: 'jobs.pause' | 'jobs.resume' | 'jobs.cancel') => {
     try {
       setError(null);
@@ -25,12 +27,19 @@ export function JobControls({ job, onChange }: { job: Job; onChange: () => void 
         <button onClick={() => act('jobs.resume')}>Resume</button>
       )}
       {(active || job.state === 'paused' || job.state === 'interrupted') && (
-        <button
-          className="danger"
-          onClick={() => confirm('Cancel this job? Stored tickets stay.') && act('jobs.cancel')}
-        >
+        <button className="danger" onClick={() => setAsking(true)}>
           Cancel
         </button>
+      )}
+      {asking && (
+        <ConfirmDialog
+          title="Cancel this job?"
+          message="Its tickets stored so far stay; the level in training is dropped."
+          confirmLabel="Cancel the job"
+          cancelLabel="Keep it running"
+          onConfirm={() => void act('jobs.cancel')}
+          onClose={() => setAsking(false)}
+        />
       )}
       {error && <span className="error">{error}</span>}
     </span>

@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { Chart } from '../charts/Chart.tsx';
 import { useEvents, useLoad, useReloadOn } from '../hooks.ts';
-import { duration, pct, when } from '../lib/format.ts';
+import { duration, jobKindLabel, jobLabel, pct, when } from '../lib/format.ts';
 import { JobControls } from './JobControls.tsx';
 
 export function MonitorPage() {
@@ -10,6 +10,10 @@ export function MonitorPage() {
     Record<string, { phase: string; progress: number; etaMs: number | null; loss: number | null }>
   >({});
   useReloadOn(jobs.reload, (e) => e.type === 'job.state');
+  // A cluster job's Slurm state as it changes (its job stays running meanwhile).
+  const [slurm, setSlurm] = useState<
+    Record<string, { jobId: string | null; state: string | null; reason: string | null }>
+  >({});
   // Live curves of the run each job is training now (restarted when its phase changes).
   const [curves, setCurves] = useState<
     Record<
@@ -18,6 +22,11 @@ export function MonitorPage() {
     >
   >({});
   useEvents((e) => {
+    if (e.type === 'job.cluster')
+      setSlurm((all) => ({
+        ...all,
+        [e.jobId]: { jobId: e.clusterJobId, state: e.state, reason: e.reason },
+      }));
     if (e.type !== 'job.progress') return;
     setLive((l) => ({ ...l, [e.jobId]: e }));
     setCurves((all) => {
@@ -60,18 +69,22 @@ export function MonitorPage() {
           <tbody>
             {[...list].reverse().map((j) => {
               const l = live[j.id];
+              // the latest event's, else the state stored when the list was loaded
+              const cluster = j.cluster && (slurm[j.id] ?? j.cluster);
               return (
                 <tr key={j.id}>
-                  <td>{j.id}</td>
+                  <td title={`job ${j.id}`}>{jobKindLabel(j.kind)}</td>
                   <td>
-                    <a href={`#/experiment/${j.experimentId}`}>{j.experimentId}</a>
+                    <a href={`#/experiment/${j.experimentId}`} title={j.experimentId}>
+                      {j.experimentName}
+                    </a>
                   </td>
                   <td>
                     <span className={`status ${j.state}`}>{j.state}</span>
-                    {j.cluster && (
+                    {cluster && (
                       <div className="muted" aria-label={`Slurm state of ${j.id}`}>
-                        Slurm {j.cluster.jobId ?? '(not submitted)'}: {j.cluster.state ?? '–'}
-                        {j.cluster.reason ? ` (${j.cluster.reason})` : ''}
+                        Slurm {cluster.jobId ?? '(not submitted)'}: {cluster.state ?? '–'}
+                        {cluster.reason ? ` (${cluster.reason})` : ''}
                       </div>
                     )}
                     {j.error && <div className="error">{j.error}</div>}
@@ -94,8 +107,8 @@ export function MonitorPage() {
       )}
       {running.map((j) => (
         <div key={j.id} className="live" aria-label={`Live curves of ${j.id}`}>
-          <h2>
-            {j.id} · {curves[j.id]!.phase}
+          <h2 title={`job ${j.id}`}>
+            {jobLabel(j)} · {curves[j.id]!.phase}
           </h2>
           <Chart
             series={[{ label: 'training loss', points: curves[j.id]!.loss }]}

@@ -72,6 +72,15 @@ export function SweepsPage() {
 /** One sweep: its experiments grouped by their point on the axes, and compare pre-filled. */
 export function SweepPage({ id }: { id: string }) {
   const sweep = useLoad((c) => c.call('sweeps.get', { id }), [id]);
+  const datasets = useLoad((c) => c.call('datasets.list', {}), []);
+  const datasetNames = new Map((datasets.data ?? []).map((d) => [d.id, d.name]));
+  // a dataset axis holds ids: shown by name, the id in the tooltip
+  const cell = (axis: string, v: unknown) =>
+    axis === 'dataset' && typeof v === 'string' && datasetNames.has(v) ? (
+      <span title={v}>{datasetNames.get(v)}</span>
+    ) : (
+      show(v)
+    );
   useReloadOn(sweep.reload, (e) => e.type === 'job.state' || e.type === 'ticket.created');
   if (sweep.error) return <p className="error">{sweep.error}</p>;
   const s = sweep.data;
@@ -102,7 +111,7 @@ export function SweepPage({ id }: { id: string }) {
           {s.experiments.map(({ point, experiment: e, runs, runsDone }) => (
             <tr key={e.id}>
               {axes.map((a) => (
-                <td key={a}>{show(point[a])}</td>
+                <td key={a}>{cell(a, point[a])}</td>
               ))}
               <td>
                 <a href={`#/experiment/${e.id}`}>{e.name}</a>

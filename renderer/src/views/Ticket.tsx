@@ -7,8 +7,8 @@ import { LearningRateChart } from '../charts/LearningRateChart.tsx';
 import { useClient, useExportDir, useLoad } from '../hooks.ts';
 import { InstabilitySection } from './Instability.tsx';
 import { MaskSection } from './TicketMasks.tsx';
-import { exportAskingToOverwrite } from '../lib/export.ts';
-import { duration, pct } from '../lib/format.ts';
+import { ExportDialog } from './ExportDialog.tsx';
+import { duration, fileName, pct } from '../lib/format.ts';
 import { runSchedule } from '../lib/schedule.ts';
 
 type TicketDetail = MethodOutput<'tickets.get'>;
@@ -231,6 +231,8 @@ export function TicketPage({ id }: { id: string }) {
   );
   const [against, setAgainst] = useState<string>('');
   const [exportState, setExportState] = useState<string | null>(null);
+  const [exporting, setExporting] = useState(false);
+  const [weights, setWeights] = useState<'trained' | 'initial'>('trained');
   const exportDir = useExportDir();
   const otherId = against || view.data?.parent?.id || null;
   const other = useLoad(
@@ -241,28 +243,6 @@ export function TicketPage({ id }: { id: string }) {
   if (!view.data) return <p className="muted">Loading…</p>;
   const { ticket, experiment, parent, children } = view.data;
   const others = lineage.data?.tickets.filter((t) => t.id !== id) ?? [];
-
-  const exportModel = async () => {
-    const format = prompt('Format: onnx, tfjs or safetensors', 'onnx');
-    if (!format) return;
-    const path = prompt(
-      'Save to (a path on this machine; tfjs: a folder)',
-      `${exportDir}/${ticket.id}${format === 'tfjs' ? '-tfjs' : `.${format}`}`,
-    );
-    if (!path) return;
-    const run = (force: boolean) =>
-      client.call('tickets.export', { ticketId: id, format: format as 'onnx', path, force });
-    try {
-      const r = await exportAskingToOverwrite(run);
-      setExportState(
-        r.files
-          .map((f) => `${f.path} (${f.bytes} bytes, sha256 ${f.checksum.slice(0, 12)}…)`)
-          .join('; '),
-      );
-    } catch (e) {
-      setExportState(`Export failed: ${(e as Error).message}`);
-    }
-  };
 
   return (
     <section>
@@ -304,11 +284,54 @@ export function TicketPage({ id }: { id: string }) {
             ))}
       </p>
       <div className="toolbar">
-        <button onClick={exportModel}>Export model…</button>
+        <button onClick={() => setExporting(true)}>Export model…</button>
         <button onClick={() => go(`transfer/${ticket.id}`)}>Transfer to other datasets…</button>
       </div>
+      {exporting && (
+        <ExportDialog
+          title="Export model"
+          formats={[
+            { value: 'onnx', label: 'ONNX (.onnx)' },
+            { value: 'tfjs', label: 'TensorFlow.js (a folder)' },
+            { value: 'safetensors', label: 'safetensors (.safetensors)' },
+          ]}
+          defaultPath={(format) =>
+            `${exportDir}/${fileName(`${experiment.name} ${ticket.method} level ${ticket.level}`)}${format === 'tfjs' ? '-tfjs' : `.${format}`}`
+          }
+          run={(format, path, force) =>
+            client.call('tickets.export', {
+              ticketId: id,
+              format: format as 'onnx',
+              path,
+              weights,
+              force,
+            })
+          }
+          onDone={(files) =>
+            setExportState(
+              files
+                .map((f) => `${f.path} (${f.bytes} bytes, sha256 ${f.checksum.slice(0, 12)}…)`)
+                .join('; '),
+            )
+          }
+          onClose={() => setExporting(false)}
+        >
+          <label>
+            Weights
+            <select
+              value={weights}
+              onChange={(e) => setWeights(e.target.value as 'trained' | 'initial')}
+            >
+              <option value="trained">trained</option>
+              <option value="initial">initial (where its training starts)</option>
+            </select>
+          </label>
+        </ExportDialog>
+      )}
       {exportState && (
-        <p className={exportState.startsWith('Export failed') ? 'error' : 'muted'}>{exportState}</p>
+        <p className="muted" aria-label="Last export">
+          Exported {exportState}
+        </p>
       )}
       <h2>Metrics</h2>
       <table aria-label="Metrics">

@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { go } from '../lib/route.ts';
 import { useClient, useLoad, useReloadOn } from '../hooks.ts';
-import { pct } from '../lib/format.ts';
+import { pct, ticketLabel } from '../lib/format.ts';
 import { cellColour, heatmapGrid } from '../lib/heatmap.ts';
 
 const signed = (x: number | null | undefined) =>
@@ -20,6 +20,12 @@ export function TransferPage({ ticketId }: { ticketId?: string }) {
   const [duration, setDuration] = useState('');
   const [metric, setMetric] = useState<'vsRandom' | 'vsTargetTicket'>('vsRandom');
   const [error, setError] = useState<string | null>(null);
+  // the source named as people read it; an id that is no ticket stays in the field to fix
+  const sourceTicket = useLoad(
+    async (c) => (source.trim() ? c.call('tickets.get', { id: source.trim() }) : null),
+    [source],
+  );
+  const named = sourceTicket.data?.ticket.id === source.trim() ? sourceTicket.data : null;
 
   const start = async () => {
     try {
@@ -46,15 +52,29 @@ export function TransferPage({ ticketId }: { ticketId?: string }) {
         ticket of the same per-layer sparsity (Morcos et al. 2019).
       </p>
       <div className="form">
-        <label>
-          Source ticket
-          <input
-            value={source}
-            onChange={(e) => setSource(e.target.value)}
-            placeholder="tkt_…"
-            aria-label="Source ticket"
-          />
-        </label>
+        {named ? (
+          <div className="named-source" role="group" aria-label="Source ticket">
+            Source ticket
+            <span>
+              <a href={`#/ticket/${named.ticket.id}`} title={named.ticket.id}>
+                {ticketLabel(named.experiment.name, named.ticket)}
+              </a>{' '}
+              <button className="link" onClick={() => setSource('')}>
+                Change
+              </button>
+            </span>
+          </div>
+        ) : (
+          <label>
+            Source ticket
+            <input
+              value={source}
+              onChange={(e) => setSource(e.target.value)}
+              placeholder="a ticket id: a ticket's page has a Transfer button"
+              aria-label="Source ticket"
+            />
+          </label>
+        )}
         <label>
           Training length (optional)
           <input
