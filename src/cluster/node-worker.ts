@@ -62,12 +62,12 @@ export async function runNodeWorker(folder: string): Promise<number> {
   });
   const slurmJob = process.env.SLURM_JOB_ID;
   if (!stoppedBy || !slurmJob) return 0;
-  const why =
-    stoppedBy === 'USR1'
+  // (a cluster with PreemptParameters=send_user_signal preempts with the USR1 warning)
+  const why = slurm.isPreempted(slurmJob)
+    ? 'Slurm preempted it'
+    : stoppedBy === 'USR1'
       ? 'its time limit is near'
-      : slurm.isPreempted(slurmJob)
-        ? 'Slurm preempted it'
-        : null;
+      : null;
   // A scancel (pause or cancel in the app): the host ends the job as it asked.
   if (!why) return 0;
   // The checkpoint is written: go back to the queue and resume from it.

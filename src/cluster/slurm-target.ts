@@ -26,6 +26,21 @@ export interface SlurmTargetOptions {
   pollMs?: number;
 }
 
+/**
+ * Whether Slurm says the job ended (or no longer knows it). Where Slurm cannot be asked now
+ * it is taken to run on: following a job that ended costs a few polls, submitting one that
+ * runs would train it twice.
+ */
+function endedThere(clusterJobId: string): boolean {
+  try {
+    return slurm.hasEnded(
+      slurm.queryStates([clusterJobId]).get(clusterJobId)?.state ?? 'COMPLETED',
+    );
+  } catch {
+    return false;
+  }
+}
+
 function logSize(folder: string): number {
   try {
     return statSync(reportLog(folder)).size;
@@ -77,11 +92,7 @@ export class SlurmTarget implements RemoteTarget {
     this.attached.set(start.jobId, process);
     // Still queued or running there from before (this host restarted): follow it.
     const known =
-      row.clusterJobId &&
-      (logSize(folder) > row.ingestedBytes ||
-        !slurm.hasEnded(
-          slurm.queryStates([row.clusterJobId]).get(row.clusterJobId)?.state ?? 'COMPLETED',
-        ));
+      row.clusterJobId && (logSize(folder) > row.ingestedBytes || !endedThere(row.clusterJobId));
     if (known) {
       this.log(start.jobId, 'info', `Following Slurm job ${row.clusterJobId} again.`);
     } else {

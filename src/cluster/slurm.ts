@@ -131,12 +131,16 @@ export function queryStates(ids: string[]): Map<string, SlurmJobState> {
     '-o',
     '%i|%T|%r',
   ]);
-  if (q.status === 0) {
-    for (const line of q.stdout.split('\n')) {
-      const [id, state, reason] = line.trim().split('|');
-      if (id && state && wanted.has(id))
-        states.set(id, { state, reason: reason && reason !== 'None' ? reason : null });
-    }
+  // A controller busy or restarting must not read as every job gone (ended, to the host).
+  if (q.status !== 0)
+    throw new TicketLabError(
+      'BACKEND_UNAVAILABLE',
+      `squeue failed: ${(q.stderr || q.stdout).trim()}. Slurm's controller did not answer; try again once it does (the host reads the states again at its next poll).`,
+    );
+  for (const line of q.stdout.split('\n')) {
+    const [id, state, reason] = line.trim().split('|');
+    if (id && state && wanted.has(id))
+      states.set(id, { state, reason: reason && reason !== 'None' ? reason : null });
   }
   const missing = ids.filter((id) => !states.has(id));
   if (missing.length > 0) {

@@ -7,7 +7,9 @@ import { join } from 'node:path';
  * A real one-node Slurm cluster for tests: munged, slurmctld and slurmd as root with their
  * own slurm.conf, key, state and spool folders in a temp folder (Debian's slurm-wlm and
  * munge; proctrack/linuxproc and task/none need no cgroups). Tests reach it through
- * `env` (SLURM_CONF), so nothing of the machine's own configuration is touched.
+ * `env` (SLURM_CONF), so nothing of the machine's own configuration is touched. The node is
+ * in two partitions: `debug`, the default, whose jobs a job of `urgent` preempts (requeued,
+ * after a 30 s GraceTime that starts with SIGTERM to their steps).
  */
 export interface OneNodeSlurm {
   readonly node: string;
@@ -36,7 +38,7 @@ function sh(cmd: string, args: string[], env: NodeJS.ProcessEnv): string {
 }
 
 export async function startOneNodeSlurm(
-  options: { cpus?: number; memoryMb?: number; graceSeconds?: number } = {},
+  options: { cpus?: number; memoryMb?: number } = {},
 ): Promise<OneNodeSlurm> {
   const root = mkdtempSync(join(tmpdir(), 'ticketlab-slurm-'));
   chmodSync(root, 0o755);
@@ -90,7 +92,7 @@ export async function startOneNodeSlurm(
       `NodeName=${node} CPUs=${cpus} RealMemory=${memoryMb} State=UNKNOWN`,
       'PreemptType=preempt/partition_prio',
       'PreemptMode=REQUEUE',
-      `PartitionName=debug Nodes=${node} Default=YES MaxTime=INFINITE State=UP PriorityTier=1 GraceTime=${options.graceSeconds ?? 30}`,
+      `PartitionName=debug Nodes=${node} Default=YES MaxTime=INFINITE State=UP PriorityTier=1 GraceTime=30`,
       `PartitionName=urgent Nodes=${node} MaxTime=INFINITE State=UP PriorityTier=2 PreemptMode=OFF`,
       '',
     ].join('\n'),

@@ -171,6 +171,12 @@ describe.skipIf(unavailable)(
         expectResumedFromCheckpoint(reports);
         // Stopped by the warning, not by the limit: no 'finished' report, the job ran on.
         expect(reports.some((m) => m.type === 'finished')).toBe(false);
+        expect(reports).toContainEqual(
+          expect.objectContaining({
+            type: 'log',
+            message: expect.stringContaining('stopped because its time limit is near'),
+          }),
+        );
         expect(lab.store.getJob(jobId)!).toMatchObject({ state: 'running', attempt: 1 });
 
         await lab.invoke('jobs.cancel', { jobId });
@@ -291,6 +297,8 @@ describe.skipIf(unavailable)(
         const second = reports.findIndex((m, i) => m.type === 'ready' && i > 0);
         const stopped = reports[second - 1]!;
         const checkpoint = reports.slice(0, second).findLast((m) => m.type === 'checkpoint')!;
+        // written where the signal stopped the training: nothing came between them
+        expect(reports[second - 2]).toBe(checkpoint);
         expect(stopped).toMatchObject({
           type: 'log',
           message: expect.stringContaining(
