@@ -10,7 +10,7 @@
  * own scheduler. Each finished experiment writes bench/records/campaign/<part>/<label>-seed<s>-
  * <spec hash>.json: its resolved spec, every ticket's measurements, the dataset, machine,
  * versions, date and command. What is already recorded is skipped, so a campaign runs in parts
- * of at most `--hours` (default 2.5): at that time the running jobs pause with their checkpoints
+ * of at most `--hours` (default 2.5): at that time (or on Ctrl-C or SIGTERM) the running jobs pause with their checkpoints
  * in the data folder (default bench/results/campaign-data, kept between runs), and the same
  * command continues them. `--iterations`/`--levels` shrink the budget and `--dataset` names
  * another ../shared/datasets folder (the spec and the record say so). `npm run bench:report` turns the records into BENCHMARKS.md's tables.
@@ -131,19 +131,23 @@ const finished = jobs.map(async (jobId) => {
   const job = await lab.scheduler.wait(jobId);
   if (!timeIsUp) await record(job.experimentId);
 });
+// Ctrl-C or a kill stops the campaign the way its time limit does: running jobs pause
+let why = `${hours} h are up`;
 const timeUp = new Promise<void>((done) => {
-  setTimeout(
-    () => {
-      timeIsUp = true;
-      done();
-    },
-    Math.max(0, deadline - Date.now()),
-  ).unref();
+  const stop = (reason: string) => {
+    why = reason;
+    timeIsUp = true;
+    done();
+  };
+  setTimeout(() => stop(why), Math.max(0, deadline - Date.now())).unref();
+  // `on`, not `once`: npm and tsx pass a Ctrl-C on too, and a second one must not kill us
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.on(signal, () => timeIsUp || stop(`stopped by ${signal}`));
 });
 await Promise.race([Promise.all(finished), timeUp]);
 if (timeIsUp) {
   process.stdout.write(
-    `${hours} h are up: running jobs pause with their checkpoints in ${dataDir}; the same command continues them\n`,
+    `${why}: running jobs pause with their checkpoints in ${dataDir}; the same command continues them\n`,
   );
   await lab.scheduler.close({ pauseRunning: true });
 }
