@@ -7,7 +7,8 @@
  *
  * A generated block sits between `<!-- report: KIND NAME -->` and `<!-- /report -->`:
  * `campaign <part>` tabulates every record of that campaign part (bench/campaign.ts), one
- * table per budget; `engine <record>` tabulates a bench:engine record. Everything outside
+ * table per budget; `engine <record>` tabulates a bench:engine record; `ui <record>` a
+ * bench:ui record. Everything outside
  * the blocks is prose, written by hand. test/bench/report.test.ts holds that the committed
  * BENCHMARKS.md equals what this produces.
  */
@@ -16,7 +17,7 @@ import { join } from 'node:path';
 import * as prettier from 'prettier';
 import { findPart, type CampaignPart } from './campaign/parts.ts';
 import type { CampaignRecord, TicketRecord } from './campaign/record.ts';
-import { RECORDS } from './records.ts';
+import { RECORDS, type Machine, type Versions } from './records.ts';
 
 export const BENCHMARKS = join(import.meta.dirname, '..', 'BENCHMARKS.md');
 const BLOCK = /<!-- report: (\S+) (\S+) -->\n[\s\S]*?<!-- \/report -->/g;
@@ -41,8 +42,9 @@ function renderBlock(kind: string, name: string, records: string): string[] {
   if (kind === 'engine') return engineTable(record() as EngineRecord);
   if (kind === 'input') return inputTables(record() as InputRecord);
   if (kind === 'cluster') return clusterTable(record() as ClusterRecord);
+  if (kind === 'ui') return uiTable(record() as UiRecord);
   throw new Error(
-    `BENCHMARKS.md names an unknown report kind "${kind}" (campaign, engine, input, cluster)`,
+    `BENCHMARKS.md names an unknown report kind "${kind}" (campaign, engine, input, cluster, ui)`,
   );
 }
 
@@ -334,6 +336,65 @@ function clusterTable(r: ClusterRecord): string[] {
       : [
           `| the same sweep on the local pool (${r.sweep.localWorkers} workers) | ${r.sweep.localWallS.toFixed(1)} s |`,
         ]),
+  ];
+}
+
+// ── bench:ui records ──
+
+/** What `npm run bench:ui -- --record` writes (bench/ui.ts). Times in ms. */
+export interface UiRecord {
+  date: string;
+  command: string;
+  machine: Machine;
+  versions: Versions;
+  browser: string;
+  viewport: { width: number; height: number };
+  /** every experiment and ticket written straight into the store, not trained */
+  synthetic: true;
+  experiments: number;
+  tickets: number;
+  seedMs: number;
+  firstPaintMs: number[];
+  listLoadMs: number[];
+  scrollFrameMs: number[];
+  searchMs: number[];
+  searchMatches: number;
+  pickerOpenMs: number[];
+  pickerSearchMs: number[];
+  lineage: {
+    tickets: number;
+    firstRenderMs: number[];
+    panFrameMs: number[];
+    zoomFrameMs: number[];
+  };
+  compare: { experiments: number; renderMs: number[]; reducerFrameMs: number[] };
+}
+
+function uiTable(r: UiRecord): string[] {
+  const ms = (x: number) => `${x.toFixed(0)} ms`;
+  const times = (xs: number[]) => `${range(xs, ms)}, n=${xs.length}`;
+  const frames = (xs: number[]) => {
+    const sorted = [...xs].sort((a, b) => a - b);
+    const p95 = sorted[Math.floor(sorted.length * 0.95)]!;
+    return `median ${median(xs).toFixed(1)} ms, p95 ${p95.toFixed(1)} ms (${xs.length} frames)`;
+  };
+  const m = r.machine;
+  return [
+    `${m.cores} cores of ${m.cpu}, ${r.browser}, ${r.viewport.width}×${r.viewport.height}; ${r.date.slice(0, 16).replace('T', ' ')} UTC; commit ${(r.versions.commit ?? '?').slice(0, 7)}${r.versions.dirty ? ' (with uncommitted changes)' : ''}; \`${r.command}\`. Synthetic records: ${int(r.experiments)} experiments and ${int(r.tickets)} tickets written into the store in ${(r.seedMs / 1000).toFixed(1)} s, not trained.`,
+    '',
+    '| what | median (min–max) or frame times |',
+    '| --- | --- |',
+    `| first contentful paint | ${times(r.firstPaintMs)} |`,
+    `| experiments list loaded (${int(r.experiments)} rows reachable), from navigation | ${times(r.listLoadMs)} |`,
+    `| scrolling the list to its last row (40 steps) | ${frames(r.scrollFrameMs)} |`,
+    `| search filter (${int(r.searchMatches)} left) | ${times(r.searchMs)} |`,
+    `| compare picker open | ${times(r.pickerOpenMs)} |`,
+    `| compare picker search to one experiment | ${times(r.pickerSearchMs)} |`,
+    `| lineage of ${int(r.lineage.tickets)} tickets drawn | ${times(r.lineage.firstRenderMs)} |`,
+    `| lineage panning | ${frames(r.lineage.panFrameMs)} |`,
+    `| lineage zooming | ${frames(r.lineage.zoomFrameMs)} |`,
+    `| compare of ${r.compare.experiments} experiments: plot and table | ${times(r.compare.renderMs)} |`,
+    `| compare: switching the reducer | ${frames(r.compare.reducerFrameMs)} |`,
   ];
 }
 

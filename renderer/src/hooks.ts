@@ -60,3 +60,13 @@ export function useReloadOn(reload: () => void, when: (e: SequencedEvent) => boo
     }, ms);
   });
 }
+
+/** `value` once it has stopped changing for `ms`: typing a search runs one query, not one a key. */
+export function useDebounced<T>(value: T, ms = 150): T {
+  const [settled, setSettled] = useState(value);
+  useEffect(() => {
+    const timer = setTimeout(() => setSettled(value), ms);
+    return () => clearTimeout(timer);
+  }, [value, ms]);
+  return settled;
+}

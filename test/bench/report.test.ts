@@ -6,7 +6,14 @@ import { describe, expect, it } from 'vitest';
 import { PARTS } from '../../bench/campaign/parts.ts';
 import type { CampaignRecord } from '../../bench/campaign/record.ts';
 import { resolveSpec } from '../../src/api/spec.ts';
-import { BENCHMARKS, compare, readCampaign, renderBenchmarks } from '../../bench/report.ts';
+import {
+  BENCHMARKS,
+  compare,
+  readCampaign,
+  renderBenchmarks,
+  type UiRecord,
+} from '../../bench/report.ts';
+import { thisMachine, theseVersions } from '../../bench/records.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const MNIST = join(ROOT, '..', 'shared', 'datasets', 'mnist-10k');
@@ -25,6 +32,50 @@ describe('BENCHMARKS.md', () => {
       for (const { spec } of part.experiments(0, 'ds_000000000000', {}))
         expect(() => resolveSpec(spec)).not.toThrow();
     }
+  });
+
+  it('tabulates a bench:ui record, saying its records are synthetic; a changed record changes the table', async () => {
+    const records = mkdtempSync(join(tmpdir(), 'ticketlab-records-'));
+    // 16, 17, 18 and 19 ms ten times each: the median falls between 17 and 18
+    const frames = Array.from({ length: 40 }, (_, i) => 16 + (i % 4));
+    const record: UiRecord = {
+      date: '2026-12-02T04:00:00.000Z',
+      command: 'npm run bench:ui -- --experiments 500',
+      machine: thisMachine(),
+      versions: theseVersions(),
+      browser: 'Chromium 140',
+      viewport: { width: 1440, height: 900 },
+      synthetic: true,
+      experiments: 551,
+      tickets: 3997,
+      seedMs: 2500,
+      firstPaintMs: [300, 280, 320],
+      listLoadMs: [900, 850, 1000],
+      scrollFrameMs: frames,
+      searchMs: [200, 210, 190],
+      searchMatches: 50,
+      pickerOpenMs: [700, 650, 720],
+      pickerSearchMs: [60, 70, 65],
+      lineage: {
+        tickets: 1997,
+        firstRenderMs: [800, 820, 790],
+        panFrameMs: frames,
+        zoomFrameMs: frames,
+      },
+      compare: { experiments: 50, renderMs: [400, 420, 410], reducerFrameMs: frames },
+    };
+    const file = join(records, 'ui-test.json');
+    writeFileSync(file, JSON.stringify(record));
+    const section = '# x\n\n<!-- report: ui ui-test -->\n<!-- /report -->\n';
+    const rendered = await renderBenchmarks(section, records);
+    expect(rendered).toContain('Synthetic records: 551 experiments and 3,997 tickets');
+    expect(rendered).toMatch(/\| first contentful paint +\| 300 ms \(280 ms–320 ms\), n=3 +\|/);
+    expect(rendered).toMatch(
+      /experiments list loaded \(551 rows reachable\).*\| 900 ms \(850 ms–1000 ms\)/,
+    );
+    expect(rendered).toMatch(/scrolling the list.*\| median 17\.5 ms, p95 19\.0 ms \(40 frames\)/);
+    writeFileSync(file, JSON.stringify({ ...record, firstPaintMs: [500, 510, 490] }));
+    expect(await renderBenchmarks(section, records)).toMatch(/first contentful paint +\| 500 ms/);
   });
 
   it('calls a difference inside the seed spread a tie, and decides nothing on one seed', () => {

@@ -1,6 +1,6 @@
 import { useMemo, useRef, useState } from 'react';
 import { go } from '../lib/route.ts';
-import { useClient, useLoad, useReloadOn } from '../hooks.ts';
+import { useClient, useDebounced, useLoad, useReloadOn } from '../hooks.ts';
 import { listAllExperiments } from '../lib/experiments.ts';
 import { pct, when } from '../lib/format.ts';
 import { ConfirmDialog } from './Dialog.tsx';
@@ -18,14 +18,17 @@ export function ExperimentsPage() {
   const [sort, setSort] = useState<SortKey>('createdAt');
   const [error, setError] = useState<string | null>(null);
   const [deleting, setDeleting] = useState<{ id: string; name: string } | null>(null);
+  // a large folder's list is a query per filter: the text fields ask once typing pauses
+  const searched = useDebounced(search);
+  const tagged = useDebounced(tag);
   const list = useLoad(
     (c) =>
       listAllExperiments(c, {
-        search: search || undefined,
+        search: searched || undefined,
         status: (status || undefined) as never,
-        tag: tag || undefined,
+        tag: tagged || undefined,
       }),
-    [search, status, tag],
+    [searched, status, tagged],
   );
   useReloadOn(list.reload, (e) => e.type === 'job.state' || e.type === 'ticket.created');
   const items = useMemo(() => {
@@ -110,8 +113,8 @@ export function ExperimentsPage() {
             <span>model</span>
             <span>dataset</span>
             <span>levels</span>
-            <span>fewest weights</span>
-            <span>accuracy there</span>
+            <span title="the lowest remaining weights of its tickets">weights left</span>
+            <span title="test accuracy of the ticket with the fewest weights">accuracy</span>
             <span>tags</span>
             <span>created</span>
             <span />
