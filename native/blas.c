@@ -326,11 +326,11 @@ static bool im2col_conv(int mode, const conv_geometry *g, float *x, float *w, fl
                         const float *bias, bool relu) {
   const int64_t k = g->kh * g->kw * g->ci, n = g->n, co = g->co;
   int parts = threads < n ? threads : (int)n;
-  const int64_t finer = g->n * g->oh * g->ow / IM2COL_MIN_ROWS;
-  if (mode != CONV_FILTER_GRAD && threads > 1 && finer > parts)
-    parts = (int)(finer < n && finer < parts_per_threads() ? finer
-                  : n < parts_per_threads()               ? n
-                                                          : parts_per_threads());
+  if (mode != CONV_FILTER_GRAD && threads > 1) {
+    const int64_t finer = n * g->oh * g->ow / IM2COL_MIN_ROWS,
+                  most = n < parts_per_threads() ? n : parts_per_threads();
+    if (finer > parts) parts = (int)(finer < most ? finer : most);
+  }
   conv_task tasks[64];
   float *partials = NULL;
   if (mode == CONV_FILTER_GRAD && parts > 1) {
