@@ -134,7 +134,7 @@ void run_parts(part_fn *fn, void *arg, int parts) {
   pthread_mutex_lock(&pool.lock);
   unsigned job = pool.job + 1;
   /* Where a helper cannot start, the calling thread runs more of the parts. */
-  for (pthread_t id; pool.helpers < parts - 1; pool.helpers++) {
+  for (pthread_t id; pool.helpers < (parts < threads ? parts : threads) - 1; pool.helpers++) {
     if (pthread_create(&id, NULL, helper, (void *)(uintptr_t)job) != 0) break;
     pthread_detach(id);
   }
@@ -316,14 +316,21 @@ static void conv_part(void *arg, int part) {
 }
 
 /*
- * im2col + sgemm: with several threads each takes a range of images (own output rows; for the
- * filter gradient its own partial sum, added at the end); sgemm_rows (the BLAS or our own)
- * runs single-threaded inside each part.
+ * im2col + sgemm: with several threads each part takes a range of images (own output rows; for
+ * the filter gradient its own partial sum, added at the end); sgemm_rows (the BLAS or our own)
+ * runs single-threaded inside each part. The forward pass and the input gradient have up to
+ * PARTS_PER_THREAD parts a thread where each still holds IM2COL_MIN_ROWS rows; the filter
+ * gradient one a thread (each part's partial sum is a whole filter).
  */
 static bool im2col_conv(int mode, const conv_geometry *g, float *x, float *w, float *y,
                         const float *bias, bool relu) {
   const int64_t k = g->kh * g->kw * g->ci, n = g->n, co = g->co;
   int parts = threads < n ? threads : (int)n;
+  if (mode != CONV_FILTER_GRAD && threads > 1) {
+    const int64_t finer = n * g->oh * g->ow / IM2COL_MIN_ROWS,
+                  most = n < parts_per_threads() ? n : parts_per_threads();
+    if (finer > parts) parts = (int)(finer < most ? finer : most);
+  }
   conv_task tasks[64];
   float *partials = NULL;
   if (mode == CONV_FILTER_GRAD && parts > 1) {

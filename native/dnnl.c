@@ -69,8 +69,6 @@ ONEDNN_FUNCTIONS(DECLARE)
    for a while after oneDNN returns, and measured, they slowed the pool's Adam update that
    followed LeNet-300-100's products 3.5-fold. */
 static void (*omp_set_num_threads)(int count);
-static int (*omp_get_thread_num)(void);
-static int (*omp_get_num_threads)(void);
 static void (*gomp_parallel)(void (*fn)(void *), void *data, unsigned threads, unsigned flags);
 
 static bool enabled = true;
@@ -212,20 +210,18 @@ static bool load(void) {
   /* OpenMP's idle threads sleep rather than poll (libgomp reads this as it loads, below),
      unless the user chose: where other processes share the cores, a thread that polls holds
      a core its partner needs to reach the next barrier. Measured on ResNet-20's native step
-     at two threads on this 2-core machine at load average 11: 4.9 s a step polling, 0.8 s
-     passive, against 0.74 s at one thread (BENCHMARKS.md). */
-  if (!getenv("OMP_WAIT_POLICY") && !getenv("GOMP_SPINCOUNT")) setenv("OMP_WAIT_POLICY", "passive", 0);
+     at two threads on a shared 2-core machine at load average 11: 4.9 s a step polling,
+     0.81 s passive (DEVELOPERS.md, native kernels). */
+  if (!getenv("OMP_WAIT_POLICY") && !getenv("GOMP_SPINCOUNT"))
+    setenv("OMP_WAIT_POLICY", "passive", 0);
   void *library = dlopen("libdnnl.so.2", RTLD_NOW | RTLD_LOCAL);
   if (!library) return false;
 #define FIND(name) loaded_##name = (__typeof__(loaded_##name))dlsym(library, #name);
   ONEDNN_FUNCTIONS(FIND)
 #define MISSING(name) !loaded_##name ||
   omp_set_num_threads = (void (*)(int))dlsym(library, "omp_set_num_threads");
-  omp_get_thread_num = (int (*)(void))dlsym(library, "omp_get_thread_num");
-  omp_get_num_threads = (int (*)(void))dlsym(library, "omp_get_num_threads");
   gomp_parallel =
       (void (*)(void (*)(void *), void *, unsigned, unsigned))dlsym(library, "GOMP_parallel");
-  if (!omp_get_thread_num || !omp_get_num_threads) gomp_parallel = NULL;
   if (ONEDNN_FUNCTIONS(MISSING) !omp_set_num_threads || dnnl_version()->major != 2) {
     dlclose(library);
     return false;
@@ -309,19 +305,20 @@ bool onednn_conv(int mode, const conv_geometry *g, float *x, float *w, float *y,
 typedef struct {
   part_fn *fn;
   void *arg;
-  int parts;
+  int parts, next;
 } parts_job;
 
+/* Each thread claims the next part left (run_parts). */
 static void run_parts_on_openmp(void *data) {
-  const parts_job *job = data;
-  for (int p = omp_get_thread_num(); p < job->parts; p += omp_get_num_threads())
+  parts_job *job = data;
+  for (int p; (p = __atomic_fetch_add(&job->next, 1, __ATOMIC_RELAXED)) < job->parts;)
     run_part(job->fn, job->arg, p);
 }
 
 bool onednn_run_parts(part_fn *fn, void *arg, int parts) {
   if (!enabled || !gomp_parallel || !ready()) return false;
-  parts_job job = {fn, arg, parts};
-  gomp_parallel(run_parts_on_openmp, &job, (unsigned)parts, 0);
+  parts_job job = {fn, arg, parts, 0};
+  gomp_parallel(run_parts_on_openmp, &job, (unsigned)(parts < threads ? parts : threads), 0);
   return true;
 }
 

@@ -59,9 +59,21 @@ static inline unsigned denormals_flushed(void) { return 0; }
 static inline void denormals_restored(unsigned saved) { (void)saved; }
 #endif
 
-/* Runs fn(arg, part) for part = 0 … parts−1 on the calling thread and the pool's helpers. */
+/* Runs fn(arg, part) for part = 0 … parts−1 on the calling thread and the pool's helpers
+   (at most `threads` threads; each claims the next part left when it finishes one). */
 typedef void part_fn(void *arg, int part);
 void run_parts(part_fn *fn, void *arg, int parts);
+
+/*
+ * Parts per thread for passes split over the threads: more parts than threads, so that where
+ * other processes share the cores and one thread is descheduled, the others take its parts
+ * instead of waiting for it to finish a share fixed in advance.
+ */
+#define PARTS_PER_THREAD 4
+/* PARTS_PER_THREAD parts a thread, at most 64 (the partial sums' room, trainer.c). */
+static inline int parts_per_threads(void) {
+  return threads * PARTS_PER_THREAD < 64 ? threads * PARTS_PER_THREAD : 64;
+}
 
 /* fn(arg, part) on a helper thread, with denormals flushed there too when flush_denormals. */
 static inline void run_part(part_fn *fn, void *arg, int part) {

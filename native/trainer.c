@@ -113,7 +113,7 @@ VECTOR_CLONES static void bias_part(void *arg, int p) {
 /* Parts for a pass over `elements` floats: one below about 64K, where waking helpers costs
    more than it saves. */
 int parts_for(int64_t elements, int64_t rows) {
-  int parts = elements >= (1 << 16) ? threads : 1;
+  int parts = elements >= (1 << 16) && threads > 1 ? parts_per_threads() : 1;
   return parts > rows ? (int)rows : parts;
 }
 
@@ -359,7 +359,7 @@ static void update(trainer *t, const parameters *p, int first, int last, adam_se
                       .shrink = t->decoupled ? (float)(1 - lr * t->weight_decay) : 1.0f,
                       .nesterov = t->nesterov,
                       /* threads pay from about 64K weights (LeNet-300-100's fc1 has 235K) */
-                      .parts = threads > 1 && t->sizes[i] >= (1 << 16) ? threads : 1};
+                      .parts = threads > 1 && t->sizes[i] >= (1 << 16) ? parts_per_threads() : 1};
     run_parts(t->optimizer == OPT_ADAM ? adam_part : sgd_part, &job, job.parts);
   }
 }
