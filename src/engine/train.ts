@@ -218,9 +218,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     model.specs.flatMap((p) => (p.bounds ? [[p.name, p.bounds] as const] : [])),
   );
   const optimizer = new Optimizer(settings, trainable, maskTensors, bounds);
-  // One native call per step where the model and loss allow it; tfjs's kernels otherwise.
+  // One native call per step where the model and loss allow it; tfjs's kernels otherwise
+  // (the native step has no input selection: native-step.ts plans the layers it knows).
   const nativeStep =
-    opts.penalty || opts.sparsity
+    opts.penalty || opts.sparsity || model.arch.layers.some((l) => l.kind === 'select')
       ? null
       : NativeTrainingStep.create({
           model,
