@@ -321,6 +321,16 @@ describe('structured pruning jobs', () => {
           );
           return units.reduce((n, u) => n + u.total, 0) - kept;
         });
+        if (levels[0]!.method === 'l0') {
+          // the ticket page lists the input selection first, with the pixels it keeps
+          const view = await lab.invoke('tickets.get', { id: levels[0]!.id });
+          expect(view.structure!.layers[0]).toEqual({
+            name: 'input_select',
+            kind: 'select',
+            units: levels[0]!.structure!.units![0]!.kept,
+          });
+          expect(view.ticket.widths).toBe(layerWidths(levels[0]!.structure!.architecture!));
+        }
         shown.push({
           experiment: e.id,
           widths: levels.map((t) => layerWidths(t.structure!.architecture!)),
