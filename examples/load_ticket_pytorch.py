@@ -39,6 +39,17 @@ def read_safetensors(path):
     return tensors, metadata
 
 
+class Select(nn.Module):
+    """The input features a structured ticket kept (L0's input gates): x[:, indices]."""
+
+    def __init__(self, features):
+        super().__init__()
+        self.register_buffer("indices", torch.zeros(features, dtype=torch.long))
+
+    def forward(self, x):
+        return x.index_select(1, self.indices)
+
+
 class Ticket(nn.Module):
     """Interprets the exported description; modules are registered under their names."""
 
@@ -74,6 +85,8 @@ class Ticket(nn.Module):
                 )
             elif t == "BatchNorm2d":
                 self._register(l["name"], nn.BatchNorm2d(l["num_features"], eps=l["eps"]))
+            elif t == "Select":
+                self._register(l["name"], Select(l["out_features"]))
             elif t == "Residual":
                 self._build(l["body"])
                 self._build(l["shortcut"])
@@ -83,7 +96,7 @@ class Ticket(nn.Module):
             t = l["type"]
             if t == "Flatten":
                 x = torch.flatten(x, 1)
-            elif t in ("Linear", "BatchNorm2d"):
+            elif t in ("Linear", "BatchNorm2d", "Select"):
                 x = self._get(l["name"])(x)
             elif t == "Conv2d":
                 top, bottom, left, right = l["padding"]

@@ -85,6 +85,12 @@ export const TicketView = z.object({
    * one (ratio of median latencies) at batch 1 and 64; null for masked tickets.
    */
   speedup: z.object({ batch1: z.number(), batch64: z.number() }).nullable(),
+  /**
+   * Structured tickets: the compacted model's widths as the papers write them, input
+   * features first (`219-214-100-10`: an L0 LeNet-300-100 reading 219 pixels); null for
+   * masked tickets.
+   */
+  widths: z.string().nullable(),
 });
 
 /** One Early-Bird search at one pruning ratio (You et al. 2020). */

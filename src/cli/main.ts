@@ -459,7 +459,7 @@ async function cmdShow(
         'weights',
         'test acc',
         'early stop',
-        ...(structured ? ['MFLOPs', 'speed-up b1', 'speed-up b64'] : []),
+        ...(structured ? ['widths', 'MFLOPs', 'speed-up b1', 'speed-up b64'] : []),
         'ticket',
         'parent',
       ],
@@ -473,6 +473,7 @@ async function cmdShow(
           : String(t.earlyStopIteration ?? '-'),
         ...(structured
           ? [
+              t.widths ?? '-',
               (t.flops / 1e6).toFixed(2),
               t.speedup ? times(t.speedup.batch1) : '-',
               t.speedup ? times(t.speedup.batch64) : '-',

@@ -33,6 +33,13 @@ export type LayerDef =
       unitGate?: UnitGate;
     }
   | { kind: 'batchnorm'; name: string; activation: Activation; unitGate?: UnitGate }
+  /**
+   * The features of the flattened input that the network reads, in this order (a gather on
+   * axis 1 of the flat input, NHWC order: pixel·C + channel): what surgery leaves of an input
+   * whose L0 gates closed (Louizos et al. 2018 gate LeNet-300-100's pixels). Comes right after
+   * the first flatten; a unit gate on it gates each feature while searching.
+   */
+  | { kind: 'select'; name: string; indices: number[]; unitGate?: UnitGate }
   | { kind: 'maxpool'; size: number }
   | { kind: 'globalavgpool' }
   | { kind: 'flatten' }
@@ -299,6 +306,23 @@ export function describeParams(arch: Architecture): ParamSpec[] {
         case 'flatten':
           shape = [shape.reduce((a, b) => a * b, 1)];
           break;
+        case 'select': {
+          const features = shape[0]!;
+          if (layers !== arch.layers || layers[0]?.kind !== 'flatten' || layers[1] !== layer)
+            throw new TicketLabError(
+              'INVALID_SPEC',
+              `${arch.model}: layer ${layer.name} selects input features, so it comes right after the first flatten`,
+            );
+          const bad = layer.indices.find((i) => !Number.isInteger(i) || i < 0 || i >= features);
+          if (layer.indices.length === 0 || bad !== undefined)
+            throw new TicketLabError(
+              'INVALID_SPEC',
+              `${arch.model}: layer ${layer.name} selects ${layer.indices.length === 0 ? 'no features' : `feature ${bad}`} of ${features}`,
+            );
+          params.push(...unitGateParams(layer.name, layer.indices.length, layer.unitGate));
+          shape = [layer.indices.length];
+          break;
+        }
         case 'dense': {
           if (shape.length !== 1) {
             throw new TicketLabError(
@@ -428,6 +452,29 @@ export function describeParams(arch: Architecture): ParamSpec[] {
   };
   walk(arch.layers, arch.inputShape);
   return params;
+}
+
+/**
+ * A model's widths as the papers write them (Louizos et al. 2018: LeNet-300-100 → 219-214-100):
+ * the input features it reads (every pixel and channel, or those its input selection keeps),
+ * then the units or filters of each dense and convolutional layer in forward order (a
+ * residual block's body, then its shortcut), e.g. `784-300-100-10`.
+ */
+export function layerWidths(arch: Architecture): string {
+  const select = arch.layers.find((l) => l.kind === 'select');
+  const widths = [select ? select.indices.length : arch.inputShape.reduce((a, b) => a * b, 1)];
+  const walk = (layers: LayerDef[]) => {
+    for (const l of layers) {
+      if (l.kind === 'dense') widths.push(l.units);
+      else if (l.kind === 'conv2d') widths.push(l.filters);
+      else if (l.kind === 'residual') {
+        walk(l.body);
+        walk(l.shortcut);
+      }
+    }
+  };
+  walk(arch.layers);
+  return widths.join('-');
 }
 
 export interface LayerCount {

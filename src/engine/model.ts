@@ -38,6 +38,8 @@ export class Model {
   readonly specs: ParamSpec[];
   readonly variables: Map<string, tf.Variable>;
   private readonly trainableList: tf.Variable[];
+  /** each input selection's indices, as the gather reads them */
+  private readonly selections: Map<string, tf.Tensor1D>;
 
   constructor(
     readonly arch: Architecture,
@@ -60,6 +62,11 @@ export class Model {
     this.trainableList = this.specs
       .filter((p) => p.trainable)
       .map((p) => this.variables.get(p.name)!);
+    this.selections = new Map(
+      arch.layers.flatMap((l) =>
+        l.kind === 'select' ? [[l.name, tf.keep(tf.tensor1d(l.indices, 'int32'))] as const] : [],
+      ),
+    );
   }
 
   get trainable(): tf.Variable[] {
@@ -120,6 +127,10 @@ export class Model {
         switch (layer.kind) {
           case 'flatten':
             h = tf.reshape(h, [h.shape[0]!, -1]);
+            break;
+          case 'select':
+            h = tf.gather(h, this.selections.get(layer.name)!, 1);
+            if (layer.unitGate) h = gate(h, layer.name, layer.unitGate);
             break;
           case 'dense': {
             const kernel = p(`${layer.name}.kernel`) as tf.Tensor2D;
@@ -229,5 +240,6 @@ export class Model {
 
   dispose(): void {
     for (const v of this.variables.values()) v.dispose();
+    for (const t of this.selections.values()) t.dispose();
   }
 }

@@ -87,6 +87,12 @@ export interface TrainOptions {
   /** Iteration the model's weights correspond to (rewinding to θ_k continues from k). */
   startIteration?: number;
   captureAt?: number;
+  /**
+   * The last iteration to train when it is before `settings.iterations`: the learning-rate
+   * schedule still spans the whole run, so a run retraced only to its rewind point takes the
+   * rates the whole run took on the way there.
+   */
+  stopAt?: number;
   /** Continue a training from its checkpoint instead of from `model`'s weights. */
   resumeFrom?: TrainCheckpoint;
   onEval?: (point: EvalPoint) => void;
@@ -212,9 +218,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     model.specs.flatMap((p) => (p.bounds ? [[p.name, p.bounds] as const] : [])),
   );
   const optimizer = new Optimizer(settings, trainable, maskTensors, bounds);
-  // One native call per step where the model and loss allow it; tfjs's kernels otherwise.
+  // One native call per step where the model and loss allow it; tfjs's kernels otherwise
+  // (the native step has no input selection: native-step.ts plans the layers it knows).
   const nativeStep =
-    opts.penalty || opts.sparsity
+    opts.penalty || opts.sparsity || model.arch.layers.some((l) => l.kind === 'select')
       ? null
       : NativeTrainingStep.create({
           model,
@@ -242,6 +249,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   let stepsSinceEval = resume?.stepsSinceEval ?? 0;
   const first = resume ? resume.iteration + 1 : (opts.startIteration ?? 0) + 1;
   const penalised = new Set(opts.sparsity?.params ?? []);
+  const end = Math.min(opts.stopAt ?? settings.iterations, settings.iterations);
   let last = first - 1;
 
   const evalAt = async (iteration: number) => {
@@ -308,7 +316,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       if (opts.captureAt === first - 1) captured = await model.readWeights();
       await evalAt(first - 1);
     }
-    for (let it = first; it <= settings.iterations; it++) {
+    for (let it = first; it <= end; it++) {
       // On wasm/cpu every await resolves as a microtask: yield a macrotask so signals,
       // Ctrl-C and worker messages are handled while training runs.
       await new Promise<void>((resolve) => setImmediate(resolve));
@@ -338,16 +346,16 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       if (it === opts.captureAt) captured = await model.readWeights();
       opts.onProgress?.({
         iteration: it,
-        iterations: settings.iterations,
+        iterations: end,
         epoch: it / itersPerEpoch,
         loss,
       });
       last = it;
-      const evaluated = it % settings.evalEvery === 0 || it === settings.iterations;
+      const evaluated = it % settings.evalEvery === 0 || it === end;
       if (evaluated) await evalAt(it);
       if (it % itersPerEpoch === 0) {
         const stop = (await opts.onEpochEnd?.(it / itersPerEpoch, model)) === true;
-        if (it === settings.iterations) break;
+        if (it === end) break;
         if (stop) {
           if (!evaluated) await evalAt(it);
           break;

@@ -10,11 +10,14 @@ import {
 /**
  * ONNX export (opset 13) of a ticket, built from the same PyTorch-convention description
  * as the safetensors export: input `input` [N, C, H, W] float32 pixels / 255 (normalised
- * inside the graph), output `logits` [N, classes]. Pruned weights are stored as zeros. Field numbers are those of onnx.proto.
+ * inside the graph), output `logits` [N, classes]. Pruned weights are stored as zeros; an
+ * input selection is a Gather on axis 1 with constant int64 indices. Field numbers are those
+ * of onnx.proto.
  */
 const IR_VERSION = 8;
 const OPSET = 13;
 const FLOAT = 1;
+const INT64 = 7;
 const ATTR = { FLOAT: 1, INT: 2, INTS: 7 } as const;
 
 type Attr = { name: string } & ({ f: number } | { i: number } | { ints: number[] });
@@ -43,6 +46,18 @@ function initializer(name: string, t: TorchTensor): pb.Field {
     pb.int(2, FLOAT),
     pb.string(8, name),
     pb.bytes(9, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength)),
+  ]);
+}
+
+/** Constant int64 indices (a Gather's), little-endian as TensorProto's raw_data. */
+function indicesInitializer(name: string, indices: Int32Array): pb.Field {
+  const data = new BigInt64Array(indices.length);
+  indices.forEach((v, i) => (data[i] = BigInt(v)));
+  return pb.message(5, [
+    pb.ints(1, [indices.length]),
+    pb.int(2, INT64),
+    pb.string(8, name),
+    pb.bytes(9, new Uint8Array(data.buffer)),
   ]);
 }
 
@@ -85,6 +100,12 @@ export function toOnnx(model: ExportModel, options: OnnxOptions): Uint8Array {
         case 'Flatten':
           x = emit('Flatten', [x], [{ name: 'axis', i: 1 }]);
           break;
+        case 'Select': {
+          const name = `${l.name}.indices`;
+          initializers.push(indicesInitializer(name, params.indices.get(name)!));
+          x = emit('Gather', [x, name], [{ name: 'axis', i: 1 }]);
+          break;
+        }
         case 'Linear':
           x = emit(
             'Gemm',

@@ -5,7 +5,8 @@ import { lowerArchitecture, toTorchParams, type TorchArchitecture } from './torc
 /**
  * safetensors export in PyTorch's conventions. Prunable kernels are stored the way
  * `torch.nn.utils.prune` keeps them in a state dict (`<layer>.weight_orig` and
- * `<layer>.weight_mask`, weight = orig × mask), everything else under its usual name.
+ * `<layer>.weight_mask`, weight = orig × mask), everything else under its usual name; an
+ * input selection's features as the int32 tensor `<layer>.indices` (C×H×W order).
  * The architecture description rides in the file's metadata (`ticketlab.architecture`)
  * and is also written beside it as JSON.
  */
@@ -24,6 +25,8 @@ export function toSafetensors(
   }
   for (const [name, t] of params.masks)
     bundle.set(`${name}_mask`, { dtype: 'F32', shape: t.shape, data: t.data });
+  for (const [name, data] of params.indices)
+    bundle.set(name, { dtype: 'I32', shape: [data.length], data });
   const bytes = encodeBundle(bundle, {
     format: 'pt',
     ...metadata,

@@ -70,6 +70,22 @@ export function toTfjs(
         case 'flatten':
           x = add('Flatten', `flatten_${++counter}`, { data_format: 'channels_last' }, [x]);
           break;
+        case 'select': {
+          // Keras layers have no gather: a frozen dense layer whose kernel has one 1 per
+          // column selects the features exactly (every other product is 0·x = 0)
+          const features = arch.inputShape.reduce((a, b) => a * b, 1);
+          const n = l.indices.length;
+          const kernel = new Float32Array(features * n);
+          l.indices.forEach((feature, j) => (kernel[feature * n + j] = 1));
+          x = add(
+            'Dense',
+            l.name,
+            { units: n, activation: 'linear', use_bias: false, trainable: false },
+            [x],
+          );
+          pushWeight(`${l.name}/kernel`, [features, n], kernel);
+          break;
+        }
         case 'dense':
           x = add('Dense', l.name, { units: l.units, activation: l.activation, use_bias: true }, [
             x,

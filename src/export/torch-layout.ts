@@ -16,6 +16,11 @@ import type { ExportModel } from './model.ts';
  */
 export type TorchLayer =
   | { type: 'Flatten' }
+  /**
+   * x[:, indices]: the features of the flat input the network reads, indices in C×H×W order
+   * stored as the int32 tensor `<name>.indices` (torch.index_select on dimension 1)
+   */
+  | { type: 'Select'; name: string; in_features: number; out_features: number }
   | {
       type: 'Linear';
       name: string;
@@ -77,7 +82,7 @@ export interface FlattenOrigin {
 
 export interface LoweredArchitecture {
   description: TorchArchitecture;
-  /** dense layer name → the feature map its inputs were flattened from */
+  /** dense or select layer name → the feature map its inputs were flattened from */
   flattenOrigins: Map<string, FlattenOrigin>;
 }
 
@@ -99,6 +104,19 @@ export function lowerArchitecture(
           }
           out.push({ type: 'Flatten' });
           break;
+        case 'select': {
+          // its indices are converted to C×H×W order: the rows after it stay in its order
+          if (pending) flattenOrigins.set(layer.name, pending);
+          pending = null;
+          out.push({
+            type: 'Select',
+            name: layer.name,
+            in_features: (shape as { features: number }).features,
+            out_features: layer.indices.length,
+          });
+          shape = { features: layer.indices.length };
+          break;
+        }
         case 'dense': {
           const inFeatures = 'features' in shape ? shape.features : shape.c * shape.h * shape.w;
           if (pending) flattenOrigins.set(layer.name, pending);
@@ -187,18 +205,21 @@ export interface TorchTensor {
   data: Float32Array;
 }
 
+/** A flat feature's index in the engine's H×W×C order as PyTorch's C×H×W order has it. */
+function torchFeature(i: number, origin?: FlattenOrigin): number {
+  if (!origin) return i;
+  // engine feature i = (y·w + x)·c + ch  →  PyTorch feature ch·h·w + y·w + x
+  const ch = i % origin.c;
+  const pixel = (i - ch) / origin.c;
+  return ch * origin.h * origin.w + pixel;
+}
+
 /** A dense kernel [in, out] as a PyTorch Linear weight [out, in], rows in C×H×W order. */
 function linearWeight(kernel: Float32Array, shape: number[], origin?: FlattenOrigin): TorchTensor {
   const [inUnits, outUnits] = shape as [number, number];
   const out = new Float32Array(kernel.length);
   for (let i = 0; i < inUnits; i++) {
-    let j = i;
-    if (origin) {
-      // engine row i = (y·w + x)·c + ch  →  PyTorch column ch·h·w + y·w + x
-      const ch = i % origin.c;
-      const pixel = (i - ch) / origin.c;
-      j = ch * origin.h * origin.w + pixel;
-    }
+    const j = torchFeature(i, origin);
     for (let o = 0; o < outUnits; o++) out[o * inUnits + j] = kernel[i * outUnits + o]!;
   }
   return { shape: [outUnits, inUnits], data: out };
@@ -228,6 +249,8 @@ export interface TorchParams {
   weights: Map<string, TorchTensor>;
   /** `<layer>.weight` → its 0/1 mask in the same layout, for every prunable kernel */
   masks: Map<string, TorchTensor>;
+  /** `<layer>.indices` → an input selection's features, in C×H×W order */
+  indices: Map<string, Int32Array>;
 }
 
 /**
@@ -237,7 +260,7 @@ export interface TorchParams {
 export function toTorchParams({ arch, weights, mask, normalisation }: ExportModel): TorchParams {
   const { flattenOrigins } = lowerArchitecture(arch, normalisation);
   const shapes = new Map(describeParams(arch).map((p) => [p.name, p.shape]));
-  const out: TorchParams = { weights: new Map(), masks: new Map() };
+  const out: TorchParams = { weights: new Map(), masks: new Map(), indices: new Map() };
   const convert = (layer: string, kind: 'dense' | 'conv2d', data: Float32Array, shape: number[]) =>
     kind === 'dense'
       ? linearWeight(data, shape, flattenOrigins.get(layer))
@@ -247,6 +270,12 @@ export function toTorchParams({ arch, weights, mask, normalisation }: ExportMode
       if (layer.kind === 'residual') {
         visit(layer.body);
         visit(layer.shortcut);
+      } else if (layer.kind === 'select') {
+        const origin = flattenOrigins.get(layer.name);
+        out.indices.set(
+          `${layer.name}.indices`,
+          Int32Array.from(layer.indices, (i) => torchFeature(i, origin)),
+        );
       } else if (layer.kind === 'dense' || layer.kind === 'conv2d') {
         const name = `${layer.name}.kernel`;
         const kernel = weights.get(name)!;

@@ -1,10 +1,5 @@
 import { runsInJob } from '../api/methods.ts';
-import { checkAugmentation, checkDurations, durationToIterations } from '../api/spec.ts';
-import { isTicketLabError } from '../core/errors.ts';
-import { datasetFromBundle } from '../data/dataset.ts';
-import { iterationsPerEpoch } from '../core/split-counts.ts';
-import { prepareData } from '../data/split.ts';
-import { buildArchitecture, describeParams, type Architecture } from '../engine/architectures.ts';
+import { describeParams, type Architecture } from '../engine/architectures.ts';
 import { weightsToBundle } from '../engine/weights.ts';
 import type { ImpHooks, InFlight, RunInfo } from '../pruning/imp.ts';
 import { maskToBundle } from '../pruning/mask.ts';
@@ -12,6 +7,7 @@ import type { BlobStore } from '../store/blobs.ts';
 import { decodeCheckpoint, encodeCheckpoint } from './checkpoint.ts';
 import { METHOD_RUNNERS } from './methods/registry.ts';
 import type { RunRef, StartJob, WorkerMessage } from './protocol.ts';
+import { finishJob, jobSetting } from './setting.ts';
 
 const PROGRESS_INTERVAL_MS = 250;
 
@@ -26,24 +22,12 @@ export async function executeJob(
   post: (m: WorkerMessage) => void,
   signals: { cancel: AbortSignal; pause: AbortSignal },
 ): Promise<void> {
-  const { jobId, spec, dataset: ref } = job;
-  const finish = (
-    outcome: 'done' | 'paused' | 'cancelled' | 'failed',
-    error?: { code: string; message: string },
-  ) => post({ type: 'finished', jobId, outcome, error });
-  try {
-    const dataset = datasetFromBundle(ref, blobs.getTensors(ref.tensorsBlob));
-    const arch = buildArchitecture(spec.model, dataset.inputShape, dataset.classNames.length);
-    const specs = describeParams(arch);
+  const { jobId, spec } = job;
+  await finishJob(job, post, async () => {
+    const setting = jobSetting(job, blobs);
+    const { arch, specs, batchSize, iterationsPerEpoch, iterations, rewindIteration } = setting;
     // a structured ticket's weights belong to its compacted architecture
     const specsOf = (a: Architecture) => (a === arch ? specs : describeParams(a));
-    const data = prepareData(dataset, spec.validationFraction);
-    const batchSize = Math.min(spec.training.batchSize, data.train.count);
-    const itersPerEpoch = iterationsPerEpoch(data.train.count, batchSize);
-    checkDurations(spec, itersPerEpoch);
-    checkAugmentation(spec.training, dataset.inputShape, dataset.name);
-    const iterations = durationToIterations(spec.training.duration, itersPerEpoch);
-    const rewindIteration = durationToIterations(spec.pruning.rewind, itersPerEpoch);
     const r = job.resume;
     const inFlight: InFlight | undefined = r.inFlight
       ? {
@@ -64,7 +48,7 @@ export async function executeJob(
       iterations,
       rewindIteration,
       batchSize,
-      iterationsPerEpoch: itersPerEpoch,
+      iterationsPerEpoch,
     };
     const ref_ = (run: RunInfo): RunRef => ({ level: run.level, method: run.method });
     let lastProgress = 0;
@@ -124,10 +108,10 @@ export async function executeJob(
     };
     const base = {
       arch,
-      data,
+      data: setting.data,
       init: spec.init,
       seed: job.seed,
-      training: { ...spec.training, batchSize, iterations },
+      training: setting.training,
       rewindIteration,
       controls: spec.controls,
     };
@@ -140,16 +124,8 @@ export async function executeJob(
       hooks,
       options,
       completed: new Set(r.completed),
-      iterationsPerEpoch: itersPerEpoch,
-      classes: dataset.classNames.length,
+      iterationsPerEpoch,
+      classes: setting.dataset.classNames.length,
     });
-    finish('done');
-  } catch (e) {
-    if (isTicketLabError(e, 'PAUSED')) finish('paused');
-    else if (isTicketLabError(e, 'CANCELLED')) finish('cancelled');
-    else {
-      const err = e as Error & { code?: string };
-      finish('failed', { code: err.code ?? 'INTERNAL', message: err.message });
-    }
-  }
+  });
 }

@@ -95,7 +95,8 @@ export async function trainCopy(c: CopyTraining): Promise<Weights> {
 /**
  * θ_k of the dense network, when the experiment did not store it: the dense network
  * trained from θ0 for k iterations with the batch order of the experiment's own dense run
- * (`denseSeed`), which is deterministic, so it equals what rewinding to k would capture.
+ * (`denseSeed`) and the learning rates of its whole training, which is deterministic, so it
+ * equals what rewinding to k would capture.
  */
 export async function denseWeightsAt(o: {
   arch: Architecture;
@@ -119,9 +120,10 @@ export async function denseWeightsAt(o: {
       model,
       masks,
       data: o.data,
-      // Ending at k retraces the dense run only while no setting depends on the run's
-      // length: a learning-rate schedule over the whole training must be given its end.
-      settings: { ...o.training, iterations: o.k, evalEvery: o.k },
+      // the schedule spans the whole training, as in the dense run being retraced (a
+      // cosine or a milestone at 50% gives other rates over a run that ends at k)
+      settings: { ...o.training, evalEvery: o.k },
+      stopAt: o.k,
       seed: o.denseSeed,
       captureAt: o.k,
       signal: o.signal,

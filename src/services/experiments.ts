@@ -12,7 +12,7 @@ import type {
   Store,
   TicketRow,
 } from '../store/store.ts';
-import { buildArchitecture } from '../engine/architectures.ts';
+import { buildArchitecture, layerWidths } from '../engine/architectures.ts';
 import type { InferenceMeasurement } from '../pruning/structured/record.ts';
 import { checkSlimmable } from '../pruning/structured/slimming.ts';
 import { iterationsPerEpoch, splitCounts } from '../core/split-counts.ts';
@@ -154,6 +154,7 @@ export function toTicketView(t: TicketRow, run: RunRow | undefined): TicketViewT
     wallTimeMs: run?.wallTimeMs ?? null,
     backend: run?.backend ?? null,
     speedup: speedupOf(t.inference),
+    widths: t.structure?.architecture ? layerWidths(t.structure.architecture) : null,
   };
 }
 

@@ -332,7 +332,9 @@ export class Lab {
                       ? [{ name: l.name, kind: l.kind, units: l.units }]
                       : l.kind === 'conv2d'
                         ? [{ name: l.name, kind: l.kind, units: l.filters }]
-                        : [],
+                        : l.kind === 'select' // the input features it reads
+                          ? [{ name: l.name, kind: l.kind, units: l.indices.length }]
+                          : [],
                 ),
                 ranks: row.structure.ranks ?? [],
                 earlyBird: (row.structure.earlyBird ?? []).map(({ mask: _mask, ...eb }) => eb),

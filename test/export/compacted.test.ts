@@ -8,6 +8,7 @@ import { toOnnx } from '../../src/export/onnx.ts';
 import { ARCHITECTURE_METADATA_KEY, toSafetensors } from '../../src/export/safetensors.ts';
 import { denseMask } from '../../src/pruning/mask.ts';
 import { l1UnitMask } from '../../src/pruning/structured/l1-filter.ts';
+import { INPUT_SELECTION, unitArchitecture } from '../../src/pruning/structured/gates.ts';
 import { compact } from '../../src/pruning/structured/surgery.ts';
 import { lowRankApproximate } from '../../src/pruning/structured/pca.ts';
 import {
@@ -37,6 +38,26 @@ function compacted(model: ModelName, shape: Shape3): TicketFixture {
   };
 }
 
+/**
+ * An L0 ticket of LeNet-300-100 (Louizos et al. 2018): some input features and hidden units
+ * removed, so the smaller model reads its input through a selection of features.
+ */
+function inputSelected(shape: Shape3): TicketFixture {
+  const t = randomTicket('lenet-300-100', shape, 10, 7, 1);
+  const features = shape[0] * shape[1] * shape[2];
+  const units = new Map([
+    [INPUT_SELECTION, Uint8Array.from({ length: features }, (_, i) => ((i * 7) % 5 < 2 ? 1 : 0))],
+    ['fc1', Uint8Array.from({ length: 300 }, (_, i) => (i % 3 === 0 ? 0 : 1))],
+  ]);
+  const small = compact(unitArchitecture(t.arch, 'l0'), t.weights, units);
+  return {
+    ...t,
+    arch: small.arch,
+    weights: small.weights,
+    mask: denseMask(describeParams(small.arch)),
+  };
+}
+
 /** A PCA ticket: its hidden layers replaced by low-rank pairs (a 1×1 conv after convolutions). */
 async function lowRank(): Promise<TicketFixture> {
   const t = randomTicket('lenet-5', [28, 28, 1], 10, 7, 1, 3);
@@ -58,18 +79,26 @@ describe('exports of compacted (structured) models', () => {
     ['vgg-11', [32, 32, 3]],
     ['resnet-20', [16, 16, 3]],
     ['lenet-5 PCA', [28, 28, 1]],
+    ['lenet-300-100 L0 with input selection', [28, 28, 1]],
+    ['lenet-300-100 L0 with input selection', [6, 6, 3]],
   ] as [string, Shape3][])(
-    '%s: ONNX, TF.js and safetensors of the smaller model compute what the app computes',
+    '%s (%j): ONNX, TF.js and safetensors of the smaller model compute what the app computes',
     async (model, shape) => {
       const ticket =
-        model === 'lenet-5 PCA' ? await lowRank() : compacted(model as ModelName, shape);
+        model === 'lenet-5 PCA'
+          ? await lowRank()
+          : model.includes('input selection')
+            ? inputSelected(shape)
+            : compacted(model as ModelName, shape);
       const expected = await appOutputs(ticket);
       const [h, w, c] = shape;
       const nchw = toNchw(ticket.input, ticket.batch, shape);
 
-      const session = await InferenceSession.create(
-        toOnnx(ticket, { producerVersion: 't', docString: 't' }),
-      );
+      const onnx = toOnnx(ticket, { producerVersion: 't', docString: 't' });
+      const selection = ticket.arch.layers.find((l) => l.kind === 'select');
+      // the selection is a Gather of constant indices, not a product with a 0/1 matrix
+      expect(Buffer.from(onnx).includes('Gather')).toBe(selection !== undefined);
+      const session = await InferenceSession.create(onnx);
       const { logits } = await session.run({
         input: new Tensor('float32', nchw, [ticket.batch, c, h, w]),
       });
@@ -80,6 +109,15 @@ describe('exports of compacted (structured) models', () => {
 
       const { bytes } = toSafetensors(ticket, {});
       const arch = JSON.parse(decodeMetadata(bytes)[ARCHITECTURE_METADATA_KEY]!);
+      if (selection) {
+        const indices = decodeBundle(bytes).get(`${INPUT_SELECTION}.indices`)!;
+        expect(indices).toMatchObject({ dtype: 'I32', shape: [selection.indices.length] });
+        expect(arch.layers[1]).toMatchObject({
+          type: 'Select',
+          in_features: shape[0] * shape[1] * shape[2],
+          out_features: selection.indices.length,
+        });
+      }
       expect(
         maxAbsDiff(torchReferenceForward(arch, decodeBundle(bytes), nchw, ticket.batch), expected),
       ).toBeLessThan(1e-4);

@@ -32,6 +32,16 @@ export function torchReferenceForward(
         case 'Flatten':
           x = { shape: [batch, x.data.length / batch], data: x.data };
           break;
+        case 'Select': {
+          const indices = tensors.get(`${l.name}.indices`)!.data as Int32Array;
+          const out = new Float32Array(batch * l.out_features);
+          for (let n = 0; n < batch; n++)
+            indices.forEach(
+              (i, j) => (out[n * l.out_features + j] = x.data[n * l.in_features + i]!),
+            );
+          x = { shape: [batch, l.out_features], data: out };
+          break;
+        }
         case 'Linear': {
           const w = get(`${l.name}.weight`);
           const b = get(`${l.name}.bias`);

@@ -5,6 +5,7 @@ import { Rng } from '../../src/core/random.ts';
 import {
   buildArchitecture,
   describeParams,
+  layerWidths,
   type Architecture,
   type ModelName,
   type Shape3,
@@ -15,11 +16,13 @@ import { Optimizer } from '../../src/engine/optimizer.ts';
 import { initWeights, type Weights } from '../../src/engine/weights.ts';
 import {
   foldUnitGates,
+  INPUT_SELECTION,
   gatePenalty,
   gateSites,
   gateUnitMask,
   noiseLogAlpha,
   testGates,
+  unitArchitecture,
   withUnitGates,
   type GateMethod,
 } from '../../src/pruning/structured/gates.ts';
@@ -67,7 +70,7 @@ describe('unit gates: L0 hard-concrete and Bayesian group noise (Louizos et al.)
         rng.next(),
       );
       const want = await outputs(gated, weights, input, n);
-      const folded = foldUnitGates(method, gateSites(arch), weights);
+      const folded = foldUnitGates(method, gateSites(arch, method), weights);
       expect([...folded.keys()].sort()).toEqual(
         describeParams(arch)
           .map((p) => p.name)
@@ -85,10 +88,19 @@ describe('unit gates: L0 hard-concrete and Bayesian group noise (Louizos et al.)
         0,
       );
       expect(removed).toBeGreaterThan(0);
-      const small = compact(arch, folded, mask);
+      // L0 on LeNet-300-100 cuts input pixels too: an input selection before fc1
+      const cut = unitArchitecture(arch, method);
+      const small = compact(cut, folded, mask);
+      const selection = small.arch.layers.find((l) => l.kind === 'select');
+      if (method === 'l0' && model === 'lenet-300-100') {
+        const kept = mask.get(INPUT_SELECTION)!.reduce((a, b) => a + b, 0);
+        expect(kept).toBeLessThan(784);
+        expect(selection).toMatchObject({ kind: 'select' });
+        expect(layerWidths(small.arch).split('-')[0]).toBe(String(kept));
+      } else expect(selection).toBeUndefined();
       const got = await outputs(small.arch, small.weights, input, n);
       // surgery computes what the folded model with those units zeroed computes…
-      const masked = await outputs(arch, zeroUnits(arch, folded, mask), input, n);
+      const masked = await outputs(cut, zeroUnits(cut, folded, mask), input, n);
       got.forEach((v, i) =>
         expect(Math.abs(v - masked[i]!)).toBeLessThan(1e-4 * (1 + Math.abs(v))),
       );
@@ -104,7 +116,7 @@ describe('unit gates: L0 hard-concrete and Bayesian group noise (Louizos et al.)
     la[0] = 0; // σ = 0.5 → 0.5·1.2 − 0.1 = 0.5
     la[1] = -3; // σ ≈ 0.047 → < 0.1/1.2: gate 0
     la[2] = 9; // σ ≈ 0.9999 → 1.0999 → 1
-    const z = testGates('l0', gateSites(arch), weights).get('fc1')!;
+    const z = testGates('l0', gateSites(arch, 'l0'), weights).get('fc1')!;
     expect(z[0]).toBeCloseTo(0.5, 6);
     expect(z[1]).toBe(0);
     expect(z[2]).toBe(1);
@@ -112,22 +124,34 @@ describe('unit gates: L0 hard-concrete and Bayesian group noise (Louizos et al.)
     expect([keep[0], keep[1], keep[2]]).toEqual([1, 0, 1]);
   });
 
-  it('the regularisers: λ/N·Σ_g |g|·P(z_g ≠ 0) for L0 (|g|: weights feeding unit g), KL/N with log α = log σ² − log μ² for Bayesian noise', async () => {
+  it('the regularisers: λ/N·Σ_g |g|·P(z_g ≠ 0) for L0 (|g|: the weights leaving a dense unit or an input pixel), KL/N with log α = log σ² − log μ² for Bayesian noise', async () => {
     const arch = buildArchitecture('lenet-300-100', [28, 28, 1], 10);
     for (const method of ['l0', 'bayesian'] as const) {
       const gated = withUnitGates(arch, method);
       const weights = gatedWeights(gated, method, 7);
       const model = new Model(gated, weights);
-      const value = (await gatePenalty(method, gateSites(arch), 0.5, 1000)(model).data())[0]!;
+      const value = (
+        await gatePenalty(method, gateSites(arch, method), 0.5, 1000)(model).data()
+      )[0]!;
       model.dispose();
       let expected = 0;
-      for (const [site, fanIn] of [
-        ['fc1', 784],
-        ['fc2', 300],
-      ] as const) {
+      // L0 (Louizos et al.'s L0MLP): each pixel gates its row of fc1 (300 weights), each
+      // fc1 unit its row of fc2 (100), each fc2 unit its row of fc3 (10)
+      const groups: [string, number][] =
+        method === 'l0'
+          ? [
+              ['input_select', 300],
+              ['fc1', 100],
+              ['fc2', 10],
+            ]
+          : [
+              ['fc1', 0],
+              ['fc2', 0],
+            ];
+      for (const [site, group] of groups) {
         if (method === 'l0') {
           for (const a of weights.get(`${site}.logAlpha`)!)
-            expected += fanIn / (1 + Math.exp(-(a - (2 / 3) * Math.log(0.1 / 1.1))));
+            expected += group / (1 + Math.exp(-(a - (2 / 3) * Math.log(0.1 / 1.1))));
         } else {
           for (const a of noiseLogAlpha(weights, site)) {
             const negKl =
@@ -148,20 +172,21 @@ describe('unit gates: L0 hard-concrete and Bayesian group noise (Louizos et al.)
     const gated = withUnitGates(arch, 'l0');
     const weights = gatedWeights(gated, 'l0', 5);
     const model = new Model(gated, weights);
-    const value = (await gatePenalty('l0', gateSites(arch), 1, 1)(model).data())[0]!;
+    const sites = gateSites(arch, 'l0');
+    // the first layer is a convolution: no input gates
+    expect(sites.map((s) => s.site)).toEqual(['conv1', 'conv2', 'fc1', 'fc2']);
+    const value = (await gatePenalty('l0', sites, 1, 1)(model).data())[0]!;
     model.dispose();
     const open = (site: string) =>
       [...weights.get(`${site}.logAlpha`)!].reduce(
         (sum, a) => sum + 1 / (1 + Math.exp(-(a - (2 / 3) * Math.log(0.1 / 1.1)))),
         0,
       );
-    // conv1: 3×3×3 inputs per channel; conv2: 3×3×64; the dense layers their fan-in
-    const convs = 27 * open('conv1') + 576 * open('conv2');
-    expect(value).toBeGreaterThan(convs);
-    const dense = gateSites(arch).filter((s) => !s.site.startsWith('conv'));
-    const fanIns = new Map(describeParams(arch).map((p) => [p.name, p.shape[0]!]));
-    const rest = dense.reduce((sum, s) => sum + fanIns.get(`${s.layer}.kernel`)! * open(s.site), 0);
-    expect(value).toBeCloseTo(convs + rest, 0);
+    // conv1: 3×3×3 inputs per channel; conv2: 3×3×64; fc1's units their rows of fc2 (256
+    // weights), fc2's their rows of fc3 (10)
+    const expected =
+      27 * open('conv1') + 576 * open('conv2') + 256 * open('fc1') + 10 * open('fc2');
+    expect(Math.abs(value - expected) / expected).toBeLessThan(1e-6);
   });
 
   it('L0: log α is clamped to [log 0.01, log 100] as a parameter, never clipped where the penalty would lose its gradient', async () => {
@@ -173,7 +198,7 @@ describe('unit gates: L0 hard-concrete and Bayesian group noise (Louizos et al.)
     weights.get('fc1.logAlpha')!.fill(6); // past log 100, where a clip made the gradient 0
     const model = new Model(gated, weights);
     const logAlpha = model.variables.get('fc1.logAlpha')!;
-    const penalty = gatePenalty('l0', gateSites(arch), 1, 1);
+    const penalty = gatePenalty('l0', gateSites(arch, 'l0'), 1, 1);
     const { value, grads } = tf.variableGrads(() => penalty(model), [logAlpha]);
     const g = await Object.values(grads)[0]!.data();
     expect(Math.min(...g)).toBeGreaterThan(0);

@@ -54,6 +54,7 @@ const ticket = (
   wallTimeMs: null,
   backend: null,
   speedup: null,
+  widths: null,
 });
 
 describe('lineage tree data', () => {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { loadBuiltinMnist } from '../../src/data/builtin.ts';
-import { buildArchitecture, describeParams } from '../../src/engine/architectures.ts';
+import { buildArchitecture, describeParams, layerWidths } from '../../src/engine/architectures.ts';
 import { Lab } from '../../src/services/lab.ts';
 import { waitForEvent } from '../jobs/fixtures.ts';
 import { cli, tempDir, tinyDigits, writeIdxDataset, writeSpec } from '../helpers.ts';
@@ -295,6 +295,7 @@ describe('structured pruning jobs', () => {
     ];
     for (const spec of specs) expect(cli(['run', writeSpec(data, spec)], data).code).toBe(0);
     const lab = Lab.open({ dataDir: data });
+    const shown: { experiment: string; widths: string[] }[] = [];
     try {
       for (const e of (await lab.invoke('experiments.list', {})).items) {
         const tickets = lab.store.listTickets(e.id);
@@ -306,13 +307,33 @@ describe('structured pruning jobs', () => {
         const levels = tickets.filter((t) => t.level > 0).sort((a, b) => a.level - b.level);
         expect(levels).toHaveLength(masks.length);
         const removed = levels.map((t, i) => {
-          const kept = t.structure!.units!.reduce((n, u) => n + u.kept, 0);
+          const units = t.structure!.units!;
+          const kept = units.reduce((n, u) => n + u.kept, 0);
           expect(kept).toBe([...masks[i]!].filter((c) => c === '1').length);
-          const widths = t.structure!.architecture!.layers.flatMap((l) =>
-            l.kind === 'dense' ? [l.units] : [],
+          // L0 gates the input pixels too (Louizos et al. 2018): the smaller model reads
+          // the kept ones through an input selection
+          expect(units.map((u) => u.layer)).toEqual(
+            t.method === 'l0' ? ['input_select', 'fc1', 'fc2'] : ['fc1', 'fc2'],
           );
-          expect(widths).toEqual([...t.structure!.units!.map((u) => u.kept), 10]);
-          return 400 - kept;
+          const arch = t.structure!.architecture!;
+          expect(layerWidths(arch)).toBe(
+            `${t.method === 'l0' ? '' : '784-'}${units.map((u) => u.kept).join('-')}-10`,
+          );
+          return units.reduce((n, u) => n + u.total, 0) - kept;
+        });
+        if (levels[0]!.method === 'l0') {
+          // the ticket page lists the input selection first, with the pixels it keeps
+          const view = await lab.invoke('tickets.get', { id: levels[0]!.id });
+          expect(view.structure!.layers[0]).toEqual({
+            name: 'input_select',
+            kind: 'select',
+            units: levels[0]!.structure!.units![0]!.kept,
+          });
+          expect(view.ticket.widths).toBe(layerWidths(levels[0]!.structure!.architecture!));
+        }
+        shown.push({
+          experiment: e.id,
+          widths: levels.map((t) => layerWidths(t.structure!.architecture!)),
         });
         if (levels[0]!.method === 'l0') expect(removed[0]).toBeGreaterThan(0);
         // a lower log α threshold removes at least the units a higher one does
@@ -320,6 +341,11 @@ describe('structured pruning jobs', () => {
       }
     } finally {
       lab.close();
+    }
+    // `show` names each compacted model's widths
+    for (const { experiment, widths } of shown) {
+      const show = cli(['show', experiment], data);
+      for (const w of widths) expect(show.stdout).toContain(w);
     }
   });
 

@@ -1,9 +1,4 @@
-import { durationToIterations } from '../../api/spec.ts';
-import { isTicketLabError, TicketLabError } from '../../core/errors.ts';
-import { datasetFromBundle } from '../../data/dataset.ts';
-import { iterationsPerEpoch } from '../../core/split-counts.ts';
-import { prepareData } from '../../data/split.ts';
-import { buildArchitecture, describeParams } from '../../engine/architectures.ts';
+import { TicketLabError } from '../../core/errors.ts';
 import { bundleToWeights, weightsToBundle, type Weights } from '../../engine/weights.ts';
 import {
   copySeeds,
@@ -17,6 +12,7 @@ import type { BlobStore } from '../../store/blobs.ts';
 import type { ThetaKSource } from '../../core/vocabulary.ts';
 import { decodeCheckpoint, encodeCheckpoint } from '../checkpoint.ts';
 import { instabilityStep, type StartJob, type WorkerMessage } from '../protocol.ts';
+import { finishJob, jobSetting } from '../setting.ts';
 
 const PROGRESS_INTERVAL_MS = 250;
 
@@ -33,22 +29,11 @@ export async function executeInstability(
   post: (m: WorkerMessage) => void,
   signals: { cancel: AbortSignal; pause: AbortSignal },
 ): Promise<void> {
-  const { jobId, spec, dataset: ref } = job;
-  const finish = (
-    outcome: 'done' | 'paused' | 'cancelled' | 'failed',
-    error?: { code: string; message: string },
-  ) => post({ type: 'finished', jobId, outcome, error });
-  try {
+  const { jobId, spec } = job;
+  await finishJob(job, post, async () => {
     const plan = job.instability!;
-    const dataset = datasetFromBundle(ref, blobs.getTensors(ref.tensorsBlob));
-    const arch = buildArchitecture(spec.model, dataset.inputShape, dataset.classNames.length);
-    const specs = describeParams(arch);
-    const data = prepareData(dataset, spec.validationFraction);
-    const batchSize = Math.min(spec.training.batchSize, data.train.count);
-    const itersPerEpoch = iterationsPerEpoch(data.train.count, batchSize);
-    const iterations = durationToIterations(spec.training.duration, itersPerEpoch);
-    const training = { ...spec.training, batchSize, iterations };
-    const storedK = durationToIterations(spec.pruning.rewind, itersPerEpoch);
+    const setting = jobSetting(job, blobs);
+    const { arch, specs, data, batchSize, iterations, training } = setting;
     const mask = bundleToMask(blobs.getTensors(plan.maskBlob));
     const theta0 = bundleToWeights(blobs.getTensors(plan.theta0Blob));
     const signalOptions = { signal: signals.cancel, pauseSignal: signals.pause };
@@ -56,13 +41,13 @@ export async function executeInstability(
 
     const thetaAt = async (k: number): Promise<[Weights, ThetaKSource]> => {
       if (k === 0) return [theta0, 'initial'];
-      if (plan.storedRewindBlob && k === storedK)
+      if (plan.storedRewindBlob && k === setting.rewindIteration)
         return [bundleToWeights(blobs.getTensors(plan.storedRewindBlob)), 'stored'];
       post({
         type: 'log',
         jobId,
         level: 'info',
-        message: `θ_${k} is not stored (the experiment rewinds to ${spec.pruning.rewind}): retraining the dense network from θ0 to iteration ${k} with its own batch order.`,
+        message: `θ_${k} is not stored (the experiment rewinds to ${spec.pruning.rewind}): retraining the dense network from θ0 to iteration ${k} with its own batch order and learning rates.`,
       });
       const weights = await denseWeightsAt({
         arch,
@@ -159,13 +144,5 @@ export async function executeInstability(
         message: `instability at ${point.rewind} (iteration ${k}): error barrier ${(barrier * 100).toFixed(2)}%`,
       });
     }
-    finish('done');
-  } catch (e) {
-    if (isTicketLabError(e, 'PAUSED')) finish('paused');
-    else if (isTicketLabError(e, 'CANCELLED')) finish('cancelled');
-    else {
-      const err = e as Error & { code?: string };
-      finish('failed', { code: err.code ?? 'INTERNAL', message: err.message });
-    }
-  }
+  });
 }

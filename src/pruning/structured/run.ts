@@ -26,9 +26,12 @@ import { compact, type UnitMask } from './surgery.ts';
 import { LOW_RANK_SUFFIX, lowRankApproximate } from './pca.ts';
 import {
   foldUnitGates,
+  gateMaskFromString,
   gatePenalty,
   gateSites,
   gateUnitMask,
+  initGatedWeights,
+  unitArchitecture,
   withUnitGates,
   type GateMethod,
 } from './gates.ts';
@@ -109,7 +112,7 @@ export async function runStructured(
   const done = options.completed ?? new Set<string>();
   if (config.method === 'slimming') checkSlimmable(config.arch);
   const gated = config.method === 'l0' || config.method === 'bayesian';
-  const factors = config.method === 'slimming' || gated ? scaleFactors(config.arch) : [];
+  const factors = config.method === 'slimming' ? scaleFactors(config.arch) : [];
   let { denseTrained, structure } = options.resume ?? {};
   if (!denseTrained) {
     const dense =
@@ -191,11 +194,14 @@ export async function runStructured(
         earlyBird = structure?.earlyBird?.[level - 1];
         units = maskFromString(factors, sizes, earlyBird!.mask);
       } else if (gated) {
-        units = maskFromString(factors, sizes, structure!.levelMasks![level - 1]!);
+        const method = config.method as GateMethod;
+        units = gateMaskFromString(config.arch, method, structure!.levelMasks![level - 1]!);
       } else {
         units = l1UnitMask(config.arch, denseTrained, config.rates[level - 1]!);
       }
-      small = compact(config.arch, denseTrained, units);
+      // L0's input gates leave an input selection before the first dense layer
+      const cut = gated ? unitArchitecture(config.arch, config.method as GateMethod) : config.arch;
+      small = compact(cut, denseTrained, units);
       shape = {
         architecture: small.arch,
         units: [...units].map(([layer, keep]) => ({
@@ -239,14 +245,14 @@ async function gatedSearch(
   trainTicket: ReturnType<typeof ticketTrainer>['trainTicket'],
 ) {
   const gatedArch = withUnitGates(config.arch, method);
-  const sites = gateSites(config.arch);
+  const sites = gateSites(config.arch, method);
   const thresholds = method === 'l0' ? [0] : config.logAlphaThresholds;
   return trainTicket(
     0,
     'dense',
     null,
     denseMask(describeParams(config.arch)),
-    initWeights(describeParams(gatedArch), config.init, config.seed),
+    initGatedWeights(config.arch, method, config.init, config.seed),
     {
       arch: gatedArch,
       storedArch: config.arch,

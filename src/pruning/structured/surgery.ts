@@ -10,12 +10,13 @@ import type { Weights } from '../../engine/weights.ts';
 /**
  * Structured pruning's surgery: removing a neuron or a channel everywhere it flows, so the
  * result is an ordinary, smaller dense model. A unit mask keeps or drops the output units
- * of dense layers (neurons) and conv layers (filters); removal then propagates to the next
- * layer's inputs, to batch-norm parameters, and through flatten to the dense rows that
- * read the removed channel at every position (NHWC order: row = pixel·C + channel).
+ * of dense layers (neurons), conv layers (filters) and input selections (input features);
+ * removal then propagates to the next layer's inputs, to batch-norm parameters, and through
+ * flatten to the dense rows that read the removed channel at every position (NHWC order:
+ * row = pixel·C + channel).
  */
 
-/** Layer name → keep flag per output unit (neuron or filter). Absent layers keep all. */
+/** Layer name → keep flag per output unit (neuron, filter or selected input feature). Absent layers keep all. */
 export type UnitMask = Map<string, Uint8Array>;
 
 type Shape = { h: number; w: number; c: number } | { features: number };
@@ -144,6 +145,15 @@ export function compact(arch: Architecture, weights: Weights, units: UnitMask): 
           }
           layers.push(layer);
           break;
+        case 'select': {
+          // the flat input's features: the kept ones stay selected, in their order
+          const keep = units.get(layer.name) ?? all(layer.indices.length);
+          checkMask(layer.name, keep, layer.indices.length);
+          layers.push({ ...layer, indices: layer.indices.filter((_, i) => keep[i]) });
+          shape = { features: layer.indices.length };
+          incoming = keep;
+          break;
+        }
         case 'dense': {
           const keep =
             layer.name === outputLayer
@@ -233,7 +243,17 @@ export function zeroUnits(arch: Architecture, weights: Weights, units: UnitMask)
   const specs: ParamSpec[] = describeParams(arch);
   const zero = (defs: LayerDef[]) => {
     let lastUnits: Uint8Array | null = null;
+    /** a selection's kept features: the next dense layer's rows for the others are zeroed */
+    let selected: Uint8Array | null = null;
     for (const layer of defs) {
+      if (layer.kind === 'select') selected = units.get(layer.name) ?? null;
+      if (layer.kind === 'dense' && selected) {
+        const kernel = out.get(`${layer.name}.kernel`)!;
+        selected.forEach((k, row) => {
+          if (!k) kernel.fill(0, row * layer.units, (row + 1) * layer.units);
+        });
+        selected = null;
+      }
       if (layer.kind === 'residual') {
         zero(layer.body);
         zero(layer.shortcut);
