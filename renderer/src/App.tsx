@@ -66,6 +66,9 @@ const TITLES: Record<string, string> = {
   sweep: 'Sweep',
 };
 
+/** Pages about one thing, which name it in the tab themselves (useTitle) once it is loaded. */
+const NAMED_BY_PAGE = new Set(['experiment', 'genealogy', 'ticket', 'sweep']);
+
 /** Typing `?` in a field is text, not a request for help. */
 const isTyping = (t: EventTarget | null) =>
   t instanceof HTMLElement &&
@@ -162,7 +165,8 @@ export function App() {
   const [help, setHelp] = useState(false);
   const known = page in TITLES;
   useEffect(() => {
-    document.title = `${known ? TITLES[page] : 'Not found'}${id ? ` ${id}` : ''} — TicketLab`;
+    if (!NAMED_BY_PAGE.has(page))
+      document.title = `${known ? TITLES[page] : 'Not found'}${id ? ` ${id}` : ''} — TicketLab`;
   }, [page, id, known]);
   useEffect(() => {
     // Alt+letter jumps to a page (shown in each link's title). By key code: on macOS,

@@ -35,6 +35,16 @@ export function useLoad<T>(load: (client: Client) => Promise<T>, deps: unknown[]
   return { data, error, reload: useCallback(() => setTick((t) => t + 1), []) };
 }
 
+/**
+ * The tab names the page and, once loaded, what it shows ("Experiment quickstart — TicketLab").
+ * Pages about one thing set it themselves; App names the others.
+ */
+export function useTitle(page: string, name: string | undefined): void {
+  useEffect(() => {
+    document.title = `${page}${name ? ` ${name}` : ''} — TicketLab`;
+  }, [page, name]);
+}
+
 /** Where exports go by default: an `exports` folder in the data folder of the running core. */
 export function useExportDir(): string {
   const info = useLoad((c) => c.call('system.info', {}), []);

@@ -140,6 +140,9 @@ export function nativeLayers(
         labels.push(`its sum and ReLU at ${h}×${w}×${c}`);
         break;
       }
+      default:
+        // a kind the native step does not know (an input selection): tfjs's kernels train it
+        return false;
     }
     return true;
   };

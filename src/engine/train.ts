@@ -218,10 +218,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     model.specs.flatMap((p) => (p.bounds ? [[p.name, p.bounds] as const] : [])),
   );
   const optimizer = new Optimizer(settings, trainable, maskTensors, bounds);
-  // One native call per step where the model and loss allow it; tfjs's kernels otherwise
-  // (the native step has no input selection: native-step.ts plans the layers it knows).
+  // One native call per step where the model and loss allow it (native-step.ts plans the
+  // layers it knows); tfjs's kernels otherwise
   const nativeStep =
-    opts.penalty || opts.sparsity || model.arch.layers.some((l) => l.kind === 'select')
+    opts.penalty || opts.sparsity
       ? null
       : NativeTrainingStep.create({
           model,

@@ -657,8 +657,12 @@ describe('workbench UI in Chromium', () => {
   it('follows deep links on the page it is on, names every page in the tab, and says when a route is unknown', async () => {
     await page.goto(`${server.url.origin}/#/compare`);
     await expect.poll(() => page.title()).toBe('Compare — TicketLab');
-    const [first] = (await server.call<{ items: { id: string }[] }>('experiments.list', {})).body
-      .result.items;
+    const [first] = (
+      await server.call<{ items: { id: string; name: string }[] }>('experiments.list', {})
+    ).body.result.items;
+    // a page about one experiment names it, not its id
+    await page.evaluate((id) => (location.hash = `#/experiment/${id}`), first!.id);
+    await expect.poll(() => page.title()).toBe(`Experiment ${first!.name} — TicketLab`);
     await page.evaluate((id) => (location.hash = `#/compare/${id}`), first!.id);
     await expect.poll(() => page.title()).toBe(`Compare ${first!.id} — TicketLab`);
     await expect

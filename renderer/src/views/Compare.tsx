@@ -12,26 +12,7 @@ import {
 import { listAllExperiments } from '../lib/experiments.ts';
 import { downloadReport } from '../lib/export.ts';
 import { download } from '../lib/format.ts';
-
-/** Serialises an SVG with the computed theme colours inlined, so the file looks as shown. */
-function svgText(svg: SVGSVGElement): string {
-  const clone = svg.cloneNode(true) as SVGSVGElement;
-  const style = getComputedStyle(document.documentElement);
-  const vars = [
-    '--fg',
-    '--bg',
-    '--muted',
-    '--grid',
-    ...Array.from({ length: 8 }, (_, i) => `--series-${i}`),
-  ];
-  clone.setAttribute('style', vars.map((v) => `${v}:${style.getPropertyValue(v)}`).join(';'));
-  clone.setAttribute('xmlns', 'http://www.w3.org/2000/svg');
-  const css = Array.from(document.styleSheets)
-    .flatMap((s) => Array.from(s.cssRules, (r) => r.cssText))
-    .filter((t) => t.includes('.chart'));
-  clone.insertAdjacentHTML('afterbegin', `<style>${css.join('\n')}</style>`);
-  return new XMLSerializer().serializeToString(clone);
-}
+import { savePng, saveSvg } from '../lib/svg-export.ts';
 
 /** Chips shown at once in the picker; the search reaches the rest. */
 const PICKER_MAX = 200;
@@ -99,23 +80,6 @@ export function ComparePage({ initial }: { initial: string[] }) {
       })),
     }));
 
-  const savePng = () => {
-    const svg = chart.current!;
-    const img = new Image();
-    const { width, height } = svg.viewBox.baseVal;
-    img.onload = () => {
-      const canvas = document.createElement('canvas');
-      canvas.width = width * 2;
-      canvas.height = height * 2;
-      const ctx = canvas.getContext('2d')!;
-      ctx.fillStyle = getComputedStyle(document.documentElement).getPropertyValue('--bg');
-      ctx.fillRect(0, 0, canvas.width, canvas.height);
-      ctx.drawImage(img, 0, 0, canvas.width, canvas.height);
-      canvas.toBlob((b) => b && download('compare.png', b, 'image/png'));
-    };
-    img.src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svgText(svg))}`;
-  };
-
   return (
     <section>
       <h1>Compare</h1>
@@ -171,13 +135,10 @@ export function ComparePage({ initial }: { initial: string[] }) {
             <option value="std">± std</option>
           </select>
         </label>
-        <button
-          disabled={!accuracy.length}
-          onClick={() => download('compare.svg', svgText(chart.current!), 'image/svg+xml')}
-        >
+        <button disabled={!accuracy.length} onClick={() => saveSvg(chart.current!, 'compare')}>
           Save SVG
         </button>
-        <button disabled={!accuracy.length} onClick={savePng}>
+        <button disabled={!accuracy.length} onClick={() => savePng(chart.current!, 'compare')}>
           Save PNG
         </button>
         <button

@@ -4,7 +4,7 @@ import type { z } from 'zod';
 import { go } from '../lib/route.ts';
 import { Chart } from '../charts/Chart.tsx';
 import { LineageTree } from '../charts/LineageTree.tsx';
-import { useClient, useEvents, useExportDir, useLoad, useReloadOn } from '../hooks.ts';
+import { useClient, useEvents, useExportDir, useLoad, useReloadOn, useTitle } from '../hooks.ts';
 import { ACCURACY, REDUCERS, type Reducer } from '../lib/compare.ts';
 import { duration, fileName, pct } from '../lib/format.ts';
 import { downloadReport } from '../lib/export.ts';
@@ -18,6 +18,7 @@ export function ExperimentPage({ id }: { id: string }) {
   const detail = useLoad((c) => c.call('experiments.get', { id }), [id]);
   const lineage = useLoad((c) => c.call('experiments.lineage', { id }), [id]);
   const jobs = useLoad((c) => c.call('jobs.list', {}), [id]);
+  useTitle('Experiment', detail.data?.name);
   const [progress, setProgress] = useState<Progress | null>(null);
   const [losses, setLosses] = useState<{ x: number; y: number }[]>([]);
   const [error, setError] = useState<string | null>(null);

@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import type { MethodInput } from '../../../src/api/contract.ts';
 import { GenealogyTree } from '../charts/GenealogyTree.tsx';
-import { useLoad } from '../hooks.ts';
+import { useLoad, useTitle } from '../hooks.ts';
 import { go } from '../lib/route.ts';
 
 type Filter = Omit<MethodInput<'experiments.genealogy'>, 'id'>;
@@ -33,6 +33,7 @@ export function GenealogyPage({ id }: { id: string }) {
   const key = JSON.stringify(filter);
   const loaded = useLoad((c) => c.call('experiments.genealogy', { id, ...filter }), [id, key]);
   const g = loaded.data;
+  useTitle('Genealogy', g?.experiments.find((e) => e.id === id)?.name);
 
   const toggle = (
     all: string[],

@@ -1,4 +1,4 @@
-import { useLoad, useReloadOn } from '../hooks.ts';
+import { useLoad, useReloadOn, useTitle } from '../hooks.ts';
 import { pct, when } from '../lib/format.ts';
 
 /** An axis value as the sweep file wrote it. */
@@ -73,6 +73,7 @@ export function SweepsPage() {
 export function SweepPage({ id }: { id: string }) {
   const sweep = useLoad((c) => c.call('sweeps.get', { id }), [id]);
   const datasets = useLoad((c) => c.call('datasets.list', {}), []);
+  useTitle('Sweep', sweep.data?.name);
   const datasetNames = new Map((datasets.data ?? []).map((d) => [d.id, d.name]));
   // a dataset axis holds ids: shown by name, the id in the tooltip
   const cell = (axis: string, v: unknown) =>

@@ -4,7 +4,7 @@ import { go } from '../lib/route.ts';
 import { Chart } from '../charts/Chart.tsx';
 import { DistanceMatrix } from '../charts/DistanceMatrix.tsx';
 import { LearningRateChart } from '../charts/LearningRateChart.tsx';
-import { useClient, useExportDir, useLoad } from '../hooks.ts';
+import { useClient, useExportDir, useLoad, useTitle } from '../hooks.ts';
 import { InstabilitySection } from './Instability.tsx';
 import { MaskSection } from './TicketMasks.tsx';
 import { ExportDialog } from './ExportDialog.tsx';
@@ -238,6 +238,12 @@ export function TicketPage({ id }: { id: string }) {
   const other = useLoad(
     async (c) => (otherId ? c.call('tickets.get', { id: otherId }) : null),
     [otherId],
+  );
+  useTitle(
+    'Ticket',
+    view.data
+      ? `${view.data.experiment.name} · ${view.data.ticket.method} level ${view.data.ticket.level}`
+      : undefined,
   );
   if (view.error) return <p className="error">{view.error}</p>;
   if (!view.data) return <p className="muted">Loading…</p>;
