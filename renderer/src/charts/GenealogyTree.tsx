@@ -1,11 +1,16 @@
 import { stratify, tree } from 'd3-hierarchy';
-import { select } from 'd3-selection';
-import { zoom, zoomIdentity, type ZoomBehavior, type ZoomTransform } from 'd3-zoom';
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { useMemo, useState } from 'react';
 import type { MethodOutput } from '../../../src/api/contract.ts';
 import { pct } from '../lib/format.ts';
-import { accuracyScale, fitTransform, nodeRadius } from '../lib/lineage.ts';
-import { wheelDelta, zoomFilter } from './LineageTree.tsx';
+import { accuracyScale, nodeRadius } from '../lib/lineage.ts';
+import {
+  AccuracyLegend,
+  accuracyFill,
+  boundsOf,
+  edgePath,
+  useTreeZoom,
+  ZoomControls,
+} from './tree-view.tsx';
 
 export type GenealogyNode = MethodOutput<'experiments.genealogy'>['nodes'][number];
 
@@ -38,76 +43,30 @@ export function GenealogyTree(props: {
   onOpen: (ticketId: string) => void;
 }) {
   const [hover, setHover] = useState<GenealogyNode | null>(null);
-  const [transform, setTransform] = useState<ZoomTransform>(zoomIdentity);
-  const svg = useRef<SVGSVGElement>(null);
-  const behaviour = useRef<ZoomBehavior<SVGSVGElement, unknown> | null>(null);
-
   const layout = useMemo(() => {
     if (!props.nodes.length) return [];
     const root = stratify<GenealogyNode>()
       .id((n) => n.id)
       .parentId((n) => n.parentId)(props.nodes);
-    tree<GenealogyNode>().nodeSize([DX, DY])(root);
-    return root.descendants();
+    return tree<GenealogyNode>().nodeSize([DX, DY])(root).descendants();
   }, [props.nodes]);
   const scale = useMemo(
     () => accuracyScale(props.nodes.filter((n) => n.match && n.kind === 'ticket')),
     [props.nodes],
   );
-  const colour = (acc: number | null) =>
-    acc === null || !scale
-      ? 'var(--untrained)'
-      : `color-mix(in oklab, var(--acc-high) ${Math.round(scale.share(acc) * 100)}%, var(--acc-low))`;
-
-  const fit = useCallback(() => {
-    const el = svg.current;
-    const z = behaviour.current;
-    if (!el || !z || !layout.length) return;
-    const ys = layout.map((d) => d.x!);
-    const xs = layout.map((d) => d.y!);
-    const t = fitTransform(
-      {
-        x0: Math.min(...xs) - 14,
-        x1: Math.max(...xs) + LABEL_W,
-        y0: Math.min(...ys) - 14,
-        y1: Math.max(...ys) + 14,
-      },
-      el.clientWidth,
-      el.clientHeight,
-    );
-    select(el).call(z.transform, zoomIdentity.translate(t.x, t.y).scale(t.k));
-  }, [layout]);
-
-  useEffect(() => {
-    const z = zoom<SVGSVGElement, unknown>()
-      .scaleExtent([0.05, 4])
-      .filter(zoomFilter as (e: Event) => boolean)
-      .wheelDelta(wheelDelta)
-      .on('zoom', (e: { transform: ZoomTransform }) => setTransform(e.transform));
-    behaviour.current = z;
-    const s = select(svg.current!);
-    s.call(z);
-    return () => void s.on('.zoom', null);
-  }, []);
-
+  const bounds = useMemo(
+    () => boundsOf(layout, { left: 14, right: LABEL_W, top: 14, bottom: 14 }),
+    [layout],
+  );
   // fitted on load and whenever the filters change the tree
-  useEffect(() => fit(), [fit]);
-
-  const zoomBy = (k: number) => select(svg.current!).call(behaviour.current!.scaleBy, k);
+  const { svg, transform, fit, zoomBy } = useTreeZoom(bounds, {
+    minScale: 0.05,
+    keepUserView: false,
+  });
 
   return (
     <div className="lineage genealogy">
-      <div className="lineage-controls" role="toolbar" aria-label="Genealogy view">
-        <button onClick={fit} title="Show the whole tree">
-          Fit
-        </button>
-        <button onClick={() => zoomBy(1.25)} aria-label="Zoom in" title="Zoom in (Ctrl+scroll)">
-          +
-        </button>
-        <button onClick={() => zoomBy(0.8)} aria-label="Zoom out" title="Zoom out (Ctrl+scroll)">
-          −
-        </button>
-      </div>
+      <ZoomControls label="Genealogy view" fit={fit} zoomBy={zoomBy} />
       <svg ref={svg} role="group" aria-label="Genealogy tree" data-nodes={layout.length}>
         <g className="viewport" transform={transform.toString()}>
           {layout.map((d) =>
@@ -115,7 +74,7 @@ export function GenealogyTree(props: {
               <path
                 key={`e-${d.data.id}`}
                 className={`edge${d.data.method === 'transfer' ? ' transfer-edge' : ''}`}
-                d={`M${d.parent.y},${d.parent.x}C${(d.parent.y! + d.y!) / 2},${d.parent.x} ${(d.parent.y! + d.y!) / 2},${d.x} ${d.y},${d.x}`}
+                d={edgePath(d.parent, d)}
               />
             ) : null,
           )}
@@ -143,7 +102,10 @@ export function GenealogyTree(props: {
                 {n.kind === 'theta0' ? (
                   <rect x={-9} y={-9} width={18} height={18} rx={3} />
                 ) : (
-                  <circle r={nodeRadius(n.remainingWeights)} fill={colour(n.testAccuracy)} />
+                  <circle
+                    r={nodeRadius(n.remainingWeights)}
+                    fill={accuracyFill(scale, n.testAccuracy)}
+                  />
                 )}
                 <text x={16} dy="0.32em">
                   {nodeLabel(n)}
@@ -158,19 +120,7 @@ export function GenealogyTree(props: {
           {describe(hover)}
         </div>
       )}
-      <div className="colour-legend" aria-label="Accuracy colours">
-        {scale ? (
-          <>
-            <span>test accuracy</span>
-            <span className="low">{pct(scale.min, 2)}</span>
-            <span className="ramp" aria-hidden="true" />
-            <span className="high">{pct(scale.max, 2)}</span>
-          </>
-        ) : (
-          <span>no ticket in the filters is trained yet</span>
-        )}
-        <span className="swatch untrained" aria-hidden="true" /> <span>untrained</span>
-      </div>
+      <AccuracyLegend scale={scale} noneTrained="no ticket in the filters is trained yet" />
     </div>
   );
 }
