@@ -261,7 +261,7 @@ export const PARTS: CampaignPart[] = [
     name: 'you2020-earlybird',
     title: 'You et al. 2020: Early-Bird tickets on VGG-16, CIFAR-10',
     setting:
-      'VGG-16 with batch norm, network slimming (λ = 1e-4 on |γ|) trained by SGD 0.1, momentum 0.9, weight decay 1e-4, batch 256, 160 epochs, ×0.1 at 50% and 75%, crops and flips; channel masks at pruning ratios 30/50/70% by one global threshold on |γ| each epoch; the Early-Bird ticket is drawn when the newest mask is within 0.1 (normalised Hamming distance) of the 4 before it, then pruned and retrained; against the ticket pruned from the fully trained network (the same search with early stopping off). "EB epoch": where the ticket was drawn; "distance to last": between the drawn mask and the mask at the end of the full training.',
+      'VGG-16 with batch norm, network slimming (λ = 1e-4 on |γ|) trained by SGD 0.1, momentum 0.9, weight decay 1e-4, batch 256, 160 epochs, ×0.1 at 50% and 75%, crops and flips; channel masks at pruning ratios 30/50/70% by one global threshold on |γ| each epoch; the Early-Bird ticket is drawn when the newest mask is within 0.1 (normalised Hamming distance) of the 4 before it, then pruned and retrained; against the ticket pruned from the fully trained network (the same search with early stopping off). "EB epoch": where the ticket was drawn; "distance": between the drawn mask and the mask pruned (for the full-training ticket, the last epoch’s).',
     paperBudget:
       'CIFAR-10 (50,000 training images), 160 epochs of search and 160 of retraining, tickets drawn within the first 10–20% of epochs',
     datasets: ['cifar10-jpeg', 'cifar10'],
