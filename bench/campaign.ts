@@ -23,7 +23,11 @@ import { resolveSpec } from '../src/api/spec.ts';
 import { specHash } from '../src/api/spec-hash.ts';
 import { Lab } from '../src/services/lab.ts';
 import { findPart, type Budget } from './campaign/parts.ts';
-import { campaignRecordPath, type CampaignRecord } from './campaign/record.ts';
+import {
+  campaignRecordPath,
+  type CampaignRecord,
+  type StructureRecord,
+} from './campaign/record.ts';
 import { RECORDS, theseVersions, thisCommand, thisMachine } from './records.ts';
 
 const { options } = parseArgs(process.argv.slice(2), [
@@ -103,18 +107,21 @@ async function record(experimentId: string): Promise<void> {
     specHash: detail.specHash,
     spec: detail.spec,
     dataset: { id: dataset.id, folder, train: dataset.trainCount, test: dataset.testCount },
-    tickets: detail.tickets
-      .filter((t) => t.trained)
-      .map((t) => ({
-        level: t.level,
-        method: t.method,
-        remainingWeights: t.remainingWeights,
-        testAccuracy: t.testAccuracy,
-        finalTestAccuracy: t.finalTestAccuracy,
-        earlyStopIteration: t.earlyStopIteration,
-        wallTimeMs: t.wallTimeMs,
-        backend: t.backend,
-      })),
+    tickets: await Promise.all(
+      detail.tickets
+        .filter((t) => t.trained)
+        .map(async (t) => ({
+          level: t.level,
+          method: t.method,
+          remainingWeights: t.remainingWeights,
+          testAccuracy: t.testAccuracy,
+          finalTestAccuracy: t.finalTestAccuracy,
+          earlyStopIteration: t.earlyStopIteration,
+          wallTimeMs: t.wallTimeMs,
+          backend: t.backend,
+          ...(detail.spec.method === 'structured' ? { structure: await structure(t.id) } : {}),
+        })),
+    ),
     machine: thisMachine(),
     versions: theseVersions(),
     date: new Date().toISOString(),
@@ -123,6 +130,23 @@ async function record(experimentId: string): Promise<void> {
   mkdirSync(join(p.file, '..'), { recursive: true });
   writeFileSync(p.file, JSON.stringify(result, null, 2) + '\n');
   process.stdout.write(`recorded ${p.file}\n`);
+}
+
+/** A structured ticket's architecture, size, speed-up and Early-Bird searches. */
+async function structure(ticketId: string): Promise<StructureRecord> {
+  const { ticket, structure } = await lab.invoke('tickets.get', { id: ticketId });
+  return {
+    remainingParams: ticket.remainingParams,
+    totalParams: ticket.totalParams,
+    speedup: ticket.speedup?.batch64 ?? null,
+    units: (structure?.layers ?? []).map((l) => l.units),
+    earlyBird: (structure?.earlyBird ?? []).map((eb) => ({
+      ratio: eb.ratio,
+      detectedEpoch: eb.detectedEpoch,
+      prunedEpoch: eb.prunedEpoch,
+      distancesToLast: eb.distances.map((row) => row.at(-1) ?? 0),
+    })),
+  };
 }
 
 // records are written as experiments finish, so a campaign stopped any way keeps them

@@ -100,7 +100,11 @@ function budgetKey(r: CampaignRecord): string {
 
 function describeBudget(part: CampaignPart, group: CampaignRecord[]): string {
   const first = group[0]!;
-  const spec = first.spec as { training: { duration: string }; pruning: { levels: number } };
+  const spec = first.spec as {
+    training: { duration: string };
+    pruning: { levels: number };
+    structured: { fineTune: string };
+  };
   const seeds = [...new Set(group.map((r) => r.seed))].sort((a, b) => a - b);
   const dates = group.map((r) => r.date.slice(0, 10)).sort();
   const machines = [...new Set(group.map((r) => `${r.machine.cores} × ${r.machine.cpu}`))];
@@ -111,7 +115,7 @@ function describeBudget(part: CampaignPart, group: CampaignRecord[]): string {
     .reduce((a, b) => a + b, 0);
   return [
     `${first.dataset.folder} (${int(first.dataset.train)} training / ${int(first.dataset.test)} test images);`,
-    `${spec.training.duration} per training${part.table === 'imp' ? `, ${spec.pruning.levels} levels` : ''};`,
+    `${spec.training.duration} per training${part.table === 'imp' ? `, ${spec.pruning.levels} levels` : ''}${part.table === 'structured' ? `, ${spec.structured.fineTune} of retraining per compacted model` : ''};`,
     `${seeds.length} seed${seeds.length === 1 ? '' : 's'} (${seeds.join(', ')});`,
     `paper: ${part.paperBudget}.`,
     `Recorded ${dates[0]}${dates.at(-1) !== dates[0] ? ` to ${dates.at(-1)}` : ''} on ${machines.join(', ')},`,
@@ -132,6 +136,15 @@ function campaignTables(part: CampaignPart, records: CampaignRecord[]): string[]
   const lines: string[] = [];
   if (part.table === 'imp') {
     for (const group of groups(records)) lines.push(...impTable(part, group), '');
+  } else if (part.table === 'structured') {
+    // one table per budget: the labels (early-bird against full-training) side by side
+    const byBudget = new Map<string, CampaignRecord[]>();
+    for (const r of records) {
+      const structured = { ...(r.spec.structured as object), earlyBird: undefined };
+      const key = budgetKey({ ...r, label: '', spec: { ...r.spec, structured } });
+      byBudget.set(key, [...(byBudget.get(key) ?? []), r]);
+    }
+    for (const group of byBudget.values()) lines.push(...structuredTable(part, group), '');
   } else {
     // a scores table compares the labels (scores) of one budget, so group without the label
     const byBudget = new Map<string, CampaignRecord[]>();
@@ -201,6 +214,120 @@ function scoresTable(part: CampaignPart, group: CampaignRecord[]): string[] {
   }
   const dense = accuracies(labels.flatMap((l) => at(l, 0)));
   lines.push('', `Dense network (level 0, every experiment): ${spread(dense, dense.length)}.`);
+  return lines;
+}
+
+/** mean (min–max) over seeds of a ratio, as `1.23×` */
+function times(xs: number[]): string {
+  if (xs.length === 0) return '–';
+  const f = (x: number) => `${x.toFixed(2)}×`;
+  const [lo, hi] = [Math.min(...xs), Math.max(...xs)];
+  return f(lo) === f(hi) ? f(lo) : `${f(mean(xs))} (${f(lo)}–${f(hi)})`;
+}
+
+/** mean (min–max) of whole numbers such as epochs, with how many seeds had none */
+function counts(xs: (number | null)[]): string {
+  const found = xs.filter((x): x is number => x !== null);
+  const none = xs.length - found.length;
+  const shown =
+    found.length === 0
+      ? '–'
+      : new Set(found).size === 1
+        ? String(found[0])
+        : `${mean(found).toFixed(1)} (${Math.min(...found)}–${Math.max(...found)})`;
+  return none ? `${shown}, none in ${none}` : shown;
+}
+
+/** units per layer as the papers write them (300-100-10); a range where seeds differ */
+function architecture(units: number[][]): string {
+  const layers = Math.max(0, ...units.map((u) => u.length));
+  if (layers === 0) return '–';
+  return Array.from({ length: layers }, (_, i) => {
+    const at = units.map((u) => u[i]).filter((x): x is number => x !== undefined);
+    const lo = Math.min(...at);
+    const hi = Math.max(...at);
+    return lo === hi ? String(lo) : `[${lo}–${hi}]`;
+  }).join('-');
+}
+
+/** What a structured level removes, from the spec's lists (one entry per level). */
+function structuredSetting(spec: Record<string, unknown>, level: number): string {
+  const s = spec.structured as {
+    method: string;
+    rates: number[];
+    l0Lambda: number;
+    logAlphaThresholds: number[];
+    energies: number[];
+  };
+  if (level === 0) return 'dense';
+  if (s.method === 'l0') return `λ = ${s.l0Lambda}`;
+  if (s.method === 'bayesian') return `log α > ${s.logAlphaThresholds[level - 1]}`;
+  if (s.method === 'pca') return `${pct(s.energies[level - 1]!)}% of the variance`;
+  return `${pct(s.rates[level - 1]!)}% of the ${s.method === 'slimming' ? 'channels' : 'units'}`;
+}
+
+function structuredTable(part: CampaignPart, group: CampaignRecord[]): string[] {
+  const seeds = new Set(group.map((r) => r.seed)).size;
+  const labels = [...new Set(group.map((r) => r.label))];
+  const at = (label: string, level: number) =>
+    group
+      .filter((r) => r.label === label)
+      .flatMap((r) => r.tickets.filter((t) => t.level === level).map((t) => ({ r, t })));
+  const levels = Math.max(...group.flatMap((r) => r.tickets.map((t) => t.level)));
+  const reference = part.reference && labels.includes(part.reference) ? part.reference : null;
+  const earlyBird = group.some((r) => r.tickets.some((t) => t.structure?.earlyBird.length));
+  const lines = [
+    `${describeBudget(part, group)}`,
+    '',
+    [
+      'Test accuracy at early stop after retraining, % — mean (min–max) over seeds; units per layer of the compacted model (dense and convolutional layers, a range where seeds differ); compression: all parameters over those left; speed-up: measured batch-64 inference of the compacted model against the dense one.',
+      reference ? ` "vs ${reference}": at the same level, a tie when the ranges overlap.` : '',
+      earlyBird
+        ? ' Early-Bird: the epoch the ticket was drawn (none: the rule never fired), the epoch pruned, and the mask distance between them.'
+        : '',
+    ].join(''),
+    '',
+    `| method | level | removed | units per layer | compression | accuracy |${reference ? ` vs ${reference} |` : ''} speed-up |${earlyBird ? ' EB epoch | pruned at | distance |' : ''}`,
+    `| --- | --- | --- | --- | --- | --- |${reference ? ' --- |' : ''} --- |${earlyBird ? ' --- | --- | --- |' : ''}`,
+  ];
+  for (const label of labels) {
+    for (let level = 0; level <= levels; level++) {
+      const found = at(label, level);
+      if (found.length === 0) continue;
+      const acc = accuracies(found.map((f) => f.t));
+      const structures = found.flatMap(({ t }) => (t.structure ? [t.structure] : []));
+      const cells = [
+        label,
+        String(level),
+        structuredSetting(found[0]!.r.spec, level),
+        architecture(structures.map((s) => s.units)),
+        times(structures.map((s) => s.totalParams / Math.max(1, s.remainingParams))),
+        spread(acc, seeds),
+      ];
+      if (reference)
+        cells.push(
+          label === reference ? '' : compare(acc, accuracies(at(reference, level).map((f) => f.t))),
+        );
+      cells.push(times(structures.flatMap((s) => (s.speedup === null ? [] : [s.speedup]))));
+      if (earlyBird) {
+        const rate = (found[0]!.r.spec.structured as { rates: number[] }).rates[level - 1];
+        const birds = structures.flatMap((s) => s.earlyBird.filter((eb) => eb.ratio === rate));
+        const distances = birds.flatMap((eb) =>
+          eb.detectedEpoch === null ? [] : [eb.distancesToLast[eb.detectedEpoch - 1] ?? 0],
+        );
+        cells.push(
+          level === 0 || birds.length === 0 ? '' : counts(birds.map((eb) => eb.detectedEpoch)),
+          level === 0 || birds.length === 0 ? '' : counts(birds.map((eb) => eb.prunedEpoch)),
+          distances.length === 0
+            ? ''
+            : distances.length === 1
+              ? distances[0]!.toFixed(3)
+              : `${mean(distances).toFixed(3)} (${Math.min(...distances).toFixed(3)}–${Math.max(...distances).toFixed(3)})`,
+        );
+      }
+      lines.push(`| ${cells.join(' | ')} |`);
+    }
+  }
   return lines;
 }
 

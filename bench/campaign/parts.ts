@@ -6,8 +6,11 @@
  */
 import type { ModelName } from '../../src/core/vocabulary.ts';
 
-/** How a part's records are tabulated. */
-export type TableKind = 'imp' | 'scores';
+/**
+ * How a part's records are tabulated: `imp` levels against controls, `scores` one column per
+ * score, `structured` the architecture, size, accuracy and speed-up each surgery left.
+ */
+export type TableKind = 'imp' | 'scores' | 'structured';
 
 export interface PartExperiment {
   /** what the experiment is within its part (one per seed): `imp`, a score's name, a model */
@@ -32,6 +35,8 @@ export interface CampaignPart {
   datasets: string[];
   seeds: number;
   table: TableKind;
+  /** the label the others are compared with, level by level (a `structured` table) */
+  reference?: string;
   experiments(seed: number, dataset: string, budget: Budget): PartExperiment[];
 }
 
@@ -74,6 +79,67 @@ function scoreExperiments(
     label: score,
     spec: { model, preset, dataset, seed, method: 'pai', pai: { score }, training },
   }));
+}
+
+/**
+ * Network slimming (Liu et al. 2017) on VGG-16 with You et al. 2020's recipe (the
+ * early-bird-2020 preset); the retraining of each compacted model is as long as the search.
+ */
+function slimmingExperiment(
+  label: string,
+  seed: number,
+  dataset: string,
+  budget: Budget,
+  setting: { rates: number[]; earlyBird: boolean; batchSize: number },
+): PartExperiment {
+  const epochs = duration('160ep', budget);
+  return {
+    label,
+    spec: {
+      model: 'vgg-16',
+      preset: 'early-bird-2020',
+      dataset,
+      seed,
+      training: { duration: epochs, batchSize: setting.batchSize, evalEvery: 1000 },
+      structured: {
+        method: 'slimming',
+        rates: setting.rates,
+        fineTune: epochs,
+        earlyBird: { enabled: setting.earlyBird },
+      },
+    },
+  };
+}
+
+/** Louizos et al.'s gated training on a LeNet (Adam 1e-3, batch 100, 200 epochs). */
+function gatedExperiment(
+  model: ModelName,
+  structured: Record<string, unknown>,
+  seed: number,
+  dataset: string,
+  budget: Budget,
+): PartExperiment {
+  return {
+    label: String(structured.method),
+    spec: {
+      model,
+      dataset,
+      seed,
+      validationFraction: 5000 / 60000,
+      training: {
+        optimizer: 'adam',
+        learningRate: 1e-3,
+        batchSize: 100,
+        duration: duration('200ep', budget),
+        evalEvery: 1000,
+      },
+      structured: {
+        ...structured,
+        ...(budget.iterations === undefined ? {} : { fineTune: `${budget.iterations}it` }),
+      },
+      method: 'structured',
+    },
+  };
 }
 
 export const PARTS: CampaignPart[] = [
@@ -190,6 +256,81 @@ export const PARTS: CampaignPart[] = [
         duration: duration('160ep', budget),
         evalEvery: 1000,
       }),
+  },
+  {
+    name: 'you2020-earlybird',
+    title: 'You et al. 2020: Early-Bird tickets on VGG-16, CIFAR-10',
+    setting:
+      'VGG-16 with batch norm, network slimming (λ = 1e-4 on |γ|) trained by SGD 0.1, momentum 0.9, weight decay 1e-4, batch 256, 160 epochs, ×0.1 at 50% and 75%, crops and flips; channel masks at pruning ratios 30/50/70% by one global threshold on |γ| each epoch; the Early-Bird ticket is drawn when the newest mask is within 0.1 (normalised Hamming distance) of the 4 before it, then pruned and retrained; against the ticket pruned from the fully trained network (the same search with early stopping off). "EB epoch": where the ticket was drawn; "distance": between the drawn mask and the mask pruned (for the full-training ticket, the last epoch’s).',
+    paperBudget:
+      'CIFAR-10 (50,000 training images), 160 epochs of search and 160 of retraining, tickets drawn within the first 10–20% of epochs',
+    datasets: ['cifar10-jpeg', 'cifar10'],
+    seeds: 3,
+    table: 'structured',
+    reference: 'full-training',
+    experiments: (seed, dataset, budget) =>
+      (
+        [
+          ['early-bird', true],
+          ['full-training', false],
+        ] as const
+      ).map(([label, earlyBird]) =>
+        slimmingExperiment(label, seed, dataset, budget, {
+          rates: [0.3, 0.5, 0.7],
+          earlyBird,
+          batchSize: 256,
+        }),
+      ),
+  },
+  {
+    name: 'liu2017-slimming',
+    title: 'Liu et al. 2017: network slimming on VGG-16, CIFAR-10, 50% and 70% of channels',
+    setting:
+      'Network slimming: λ = 1e-4 on the batch-norm scale factors |γ|, SGD 0.1, momentum 0.9, weight decay 1e-4, batch 64, 160 epochs, ×0.1 at 50% and 75%; 50% and 70% of the channels removed by one global threshold on |γ| after full training, the compacted model retrained for 160 epochs (the paper’s model is VGG-19: 70% pruned, 93.80% against 93.66% dense, 8.7× fewer parameters).',
+    paperBudget:
+      'CIFAR-10 (50,000 training images), VGG-19, 160 epochs of training and 160 of fine-tuning',
+    datasets: ['cifar10-jpeg', 'cifar10'],
+    seeds: 3,
+    table: 'structured',
+    experiments: (seed, dataset, budget) => [
+      slimmingExperiment('slimming', seed, dataset, budget, {
+        rates: [0.5, 0.7],
+        earlyBird: false,
+        batchSize: 64,
+      }),
+    ],
+  },
+  {
+    name: 'louizos2018-l0',
+    title: 'Louizos et al. 2018: L0 gates on LeNet-300-100, MNIST',
+    setting:
+      'Hard-concrete gates on the input neurons of each dense layer (γ = −0.1, ζ = 1.1, β = 2/3), λ = 0.1 per weight a gate controls, divided by the training-set size; Adam 1e-3, batch 100, 200 epochs; gates closed at test time are cut out, and the compacted model is fine-tuned for 2 epochs (the app’s default; the paper reports the gated network as trained). The paper keeps 219-214-100 of the 784-300-100 input neurons at 1.4% error (the table counts each layer’s output units, in which that reads 214-100-10).',
+    paperBudget: 'MNIST (60,000 training images), 200 epochs (verify)',
+    datasets: ['mnist', 'mnist-10k'],
+    seeds: 3,
+    table: 'structured',
+    experiments: (seed, dataset, budget) => [
+      gatedExperiment('lenet-300-100', { method: 'l0', l0Lambda: 0.1 }, seed, dataset, budget),
+    ],
+  },
+  {
+    name: 'louizos2017-bc',
+    title: 'Louizos et al. 2017: Bayesian compression on LeNet-5, MNIST',
+    setting:
+      'Group multiplicative noise on the filters and neurons of LeNet-5 with a sparsity-inducing prior, trained variationally (Adam 1e-3, batch 100, 200 epochs); a group is removed when log α = log σ²/μ² exceeds 3, and the compacted model is fine-tuned for 2 epochs (the app’s default). The paper: LeNet-5 → 8-13-88-13 (group normal-Jeffreys) and 5-10-76-16 (group horseshoe) at about 1.0% error.',
+    paperBudget: 'MNIST (60,000 training images), 200 epochs (verify)',
+    datasets: ['mnist', 'mnist-10k'],
+    seeds: 3,
+    table: 'structured',
+    experiments: (seed, dataset, budget) => [
+      gatedExperiment(
+        'lenet-5',
+        { method: 'bayesian', logAlphaThresholds: [3] },
+        seed,
+        dataset,
+        budget,
+      ),
+    ],
   },
 ];
 

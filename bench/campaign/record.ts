@@ -27,6 +27,26 @@ export interface TicketRecord {
   earlyStopIteration: number | null;
   wallTimeMs: number | null;
   backend: string | null;
+  /** structured experiments' tickets (records from 2026-12-02 05:00 on) */
+  structure?: StructureRecord;
+}
+
+/** What structured surgery left and measured, from `tickets.get`. */
+export interface StructureRecord {
+  remainingParams: number;
+  totalParams: number;
+  /** measured batch-64 inference speed-up of the compacted model over the dense one */
+  speedup: number | null;
+  /** output units of each dense and convolutional layer of the compacted model */
+  units: number[];
+  /** slimming: one Early-Bird search per pruning ratio (You et al. 2020) */
+  earlyBird: {
+    ratio: number;
+    detectedEpoch: number | null;
+    prunedEpoch: number;
+    /** mask distance from each epoch's channel mask to the last epoch's (the pruned one) */
+    distancesToLast: number[];
+  }[];
 }
 
 export function campaignRecordPath(

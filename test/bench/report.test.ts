@@ -1,10 +1,17 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PARTS } from '../../bench/campaign/parts.ts';
-import type { CampaignRecord } from '../../bench/campaign/record.ts';
+import type { CampaignRecord, TicketRecord } from '../../bench/campaign/record.ts';
 import { resolveSpec } from '../../src/api/spec.ts';
 import {
   BENCHMARKS,
@@ -86,6 +93,108 @@ describe('BENCHMARKS.md', () => {
   });
 });
 
+describe('a structured table', () => {
+  // records as bench:campaign writes them, for two seeds of both you2020-earlybird labels
+  const records = mkdtempSync(join(tmpdir(), 'ticketlab-records-'));
+  const folder = join(records, 'campaign', 'you2020-earlybird');
+  mkdirSync(folder, { recursive: true });
+  const ticket = (level: number, acc: number, units: number[], detected: number | null) =>
+    ({
+      level,
+      method: level === 0 ? 'dense' : 'slimming',
+      remainingWeights: 1,
+      testAccuracy: acc,
+      finalTestAccuracy: acc,
+      earlyStopIteration: 10,
+      wallTimeMs: 60_000,
+      backend: 'wasm',
+      structure: {
+        remainingParams: level === 0 ? 1000 : 250,
+        totalParams: 1000,
+        speedup: level === 0 ? null : 2,
+        units,
+        earlyBird:
+          level === 0
+            ? []
+            : [
+                {
+                  ratio: 0.5,
+                  detectedEpoch: detected,
+                  prunedEpoch: 8,
+                  distancesToLast: [0.4, 0.3, 0.2, 0.1, 0.05, 0, 0, 0],
+                },
+              ],
+      },
+    }) satisfies TicketRecord;
+  const write = (label: string, seed: number, tickets: TicketRecord[]) => {
+    const [experiment] = PARTS.find((p) => p.name === 'you2020-earlybird')!
+      .experiments(seed, 'ds_000000000000', { iterations: 40 })
+      .filter((e) => e.label === label);
+    const spec = resolveSpec({
+      ...experiment!.spec,
+      structured: { ...(experiment!.spec.structured as object), rates: [0.5] },
+    });
+    const record = {
+      part: 'you2020-earlybird',
+      label,
+      seed,
+      specHash: `h${seed}`,
+      spec: spec as unknown as Record<string, unknown>,
+      dataset: { id: 'ds_000000000000', folder: 'cifar10-jpeg', train: 10000, test: 2000 },
+      tickets,
+      machine: { cpu: 'cpu', cores: 2 },
+      versions: { commit: 'a'.repeat(40), dirty: false },
+      date: '2026-12-02T05:00:00.000Z',
+      command: 'npm run bench:campaign -- --part you2020-earlybird',
+    } as unknown as CampaignRecord;
+    writeFileSync(join(folder, `${label}-seed${seed}.json`), JSON.stringify(record));
+  };
+  write('early-bird', 0, [ticket(0, 0.9, [], null), ticket(1, 0.8, [32, 64, 10], 5)]);
+  write('early-bird', 1, [ticket(0, 0.91, [], null), ticket(1, 0.82, [30, 64, 10], 3)]);
+  write('full-training', 0, [ticket(0, 0.9, [], null), ticket(1, 0.85, [32, 60, 10], 5)]);
+  write('full-training', 1, [ticket(0, 0.91, [], null), ticket(1, 0.86, [32, 62, 10], null)]);
+
+  it('gives the architecture, compression, speed-up, Early-Bird epoch and mask distance, against the reference label', async () => {
+    const section = '# x\n\n<!-- report: campaign you2020-earlybird -->\n<!-- /report -->\n';
+    const rendered = await renderBenchmarks(section, records);
+    const row = (label: string) =>
+      rendered
+        .split('\n')
+        .find((l) => new RegExp(`^\\| ${label} +\\| 1 `).test(l))!
+        .split('|')
+        .map((c) => c.trim());
+    // method | level | removed | units | compression | accuracy | vs | speed-up | EB epoch | pruned at | distance
+    expect(row('early-bird').slice(1, -1)).toEqual([
+      'early-bird',
+      '1',
+      '50.00% of the channels',
+      '[30–32]-64-10',
+      '4.00×',
+      '81.00 (80.00–82.00)',
+      'worse',
+      '2.00×',
+      '4.0 (3–5)',
+      '8',
+      '0.125 (0.050–0.200)',
+    ]);
+    // a seed whose rule never fired is counted, and has no distance
+    expect(row('full-training').slice(1, -1)).toEqual([
+      'full-training',
+      '1',
+      '50.00% of the channels',
+      '32-[60–62]-10',
+      '4.00×',
+      '85.50 (85.00–86.00)',
+      '',
+      '2.00×',
+      '5, none in 1',
+      '8',
+      '0.050',
+    ]);
+    expect(rendered).toContain('40it of retraining per compacted model');
+  });
+});
+
 describe.skipIf(!existsSync(MNIST))('bench:campaign', () => {
   const records = mkdtempSync(join(tmpdir(), 'ticketlab-records-'));
   const dataDir = mkdtempSync(join(tmpdir(), 'ticketlab-campaign-'));
@@ -143,5 +252,18 @@ describe.skipIf(!existsSync(MNIST))('bench:campaign', () => {
     record.tickets.find((t) => t.method === 'imp')!.testAccuracy = 0.5;
     writeFileSync(file, JSON.stringify(record));
     expect(await renderBenchmarks(section, records)).not.toContain(cell);
+  });
+
+  it("records a structured ticket's architecture, size and measured speed-up", () => {
+    const run = campaign('--part', 'louizos2018-l0', '--seeds', '1', '--iterations', '10');
+    expect(run.status, run.stderr).toBe(0);
+    const [recorded] = readCampaign(records, 'louizos2018-l0');
+    const gated = recorded!.tickets.find((t) => t.method === 'l0')!;
+    // LeNet-300-100's dense layers, each with at most its units left
+    expect(gated.structure!.units).toHaveLength(3);
+    gated.structure!.units.forEach((u, i) => expect(u).toBeLessThanOrEqual([300, 100, 10][i]!));
+    expect(gated.structure!.totalParams).toBe(266_610);
+    expect(gated.structure!.remainingParams).toBeLessThanOrEqual(266_610);
+    expect(gated.structure!.speedup).toBeGreaterThan(0);
   });
 });
