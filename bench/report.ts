@@ -280,7 +280,7 @@ function structuredTable(part: CampaignPart, group: CampaignRecord[]): string[] 
     `${describeBudget(part, group)}`,
     '',
     [
-      'Test accuracy at early stop after retraining, % — mean (min–max) over seeds; units per layer of the compacted model (dense and convolutional layers, a range where seeds differ); compression: all parameters over those left; speed-up: measured batch-64 inference of the compacted model against the dense one.',
+      'Test accuracy at early stop after retraining, % — mean (min–max) over seeds; units per layer of the compacted model (the input pixels kept where surgery selects them, then each dense and convolutional layer; a range where seeds differ); compression: all parameters over those left; speed-up: measured batch-64 inference of the compacted model against the dense one.',
       reference ? ` "vs ${reference}": at the same level, a tie when the ranges overlap.` : '',
       earlyBird
         ? ' Early-Bird: the epoch the ticket was drawn (none: the rule never fired), the epoch pruned, and the mask distance between them.'

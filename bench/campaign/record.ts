@@ -37,7 +37,8 @@ export interface StructureRecord {
   totalParams: number;
   /** measured batch-64 inference speed-up of the compacted model over the dense one */
   speedup: number | null;
-  /** output units of each dense and convolutional layer of the compacted model */
+  /** the input features kept (where surgery selects pixels), then the output units of each
+   * dense and convolutional layer of the compacted model */
   units: number[];
   /** slimming: one Early-Bird search per pruning ratio (You et al. 2020) */
   earlyBird: {

@@ -259,9 +259,12 @@ describe.skipIf(!existsSync(MNIST))('bench:campaign', () => {
     expect(run.status, run.stderr).toBe(0);
     const [recorded] = readCampaign(records, 'louizos2018-l0');
     const gated = recorded!.tickets.find((t) => t.method === 'l0')!;
-    // LeNet-300-100's dense layers, each with at most its units left
-    expect(gated.structure!.units).toHaveLength(3);
-    gated.structure!.units.forEach((u, i) => expect(u).toBeLessThanOrEqual([300, 100, 10][i]!));
+    // the input pixels kept (Louizos et al. gate them too), then LeNet-300-100's dense layers,
+    // each with at most its units left
+    expect(gated.structure!.units).toHaveLength(4);
+    gated.structure!.units.forEach((u, i) =>
+      expect(u).toBeLessThanOrEqual([784, 300, 100, 10][i]!),
+    );
     expect(gated.structure!.totalParams).toBe(266_610);
     expect(gated.structure!.remainingParams).toBeLessThanOrEqual(266_610);
     expect(gated.structure!.speedup).toBeGreaterThan(0);

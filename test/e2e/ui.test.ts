@@ -164,8 +164,13 @@ describe('workbench UI in Chromium', () => {
     await expect
       .poll(() => page.getByRole('table', { name: 'Diff' }).textContent())
       .toMatch(/fc1\.kernel: units removed\d+ of 300/);
-    // the loss curves: train, val, test (the learning-rate plot below them is a chart of its own)
-    await expect.poll(() => page.locator('svg.chart:not(.lr-chart) g.series').count()).toBe(3);
+    // the loss curves: train, val, test; beside them the accuracy of the splits evaluated
+    await expect
+      .poll(() => page.locator('svg[aria-label="loss vs iteration"] g.series').count())
+      .toBe(3);
+    await expect
+      .poll(() => page.locator('svg[aria-label="accuracy vs iteration"] g.series').count())
+      .toBeGreaterThanOrEqual(2);
     expect(await page.getByRole('img', { name: 'Learning rate over training' }).count()).toBe(1);
     expect(await page.getByRole('table', { name: 'Metrics' }).textContent()).toMatch(
       /test accuracy at early stop\d+\.\d\d%.*best val accuracy \(of \d+ evaluations\)/,
@@ -490,6 +495,33 @@ describe('workbench UI in Chromium', () => {
     const ticket = detail.body.result.tickets.find((t) => t.method === 'imp' && t.level === 2)!;
     await page.goto(`${server.url.origin}/?token=${server.token}#/ticket/${ticket.id}`);
 
+    // Loss and accuracy over training, the early-stop iteration marked on both
+    const { earlyStopIteration } = (
+      await server.call<{ ticket: { earlyStopIteration: number } }>('tickets.get', {
+        id: ticket.id,
+      })
+    ).body.result.ticket;
+    const loss = page.locator('svg[aria-label="loss vs iteration"]');
+    const accuracy = page.locator('svg[aria-label="accuracy vs iteration"]');
+    await expect.poll(() => accuracy.locator('g.series').count()).toBeGreaterThan(0);
+    for (const chart of [loss, accuracy])
+      expect(await chart.locator('g.marker').getAttribute('data-x')).toBe(
+        String(earlyStopIteration),
+      );
+    // on a log scale, the loss ticks sit at distances proportional to their logarithms
+    await page.getByLabel('Loss on a log scale').check();
+    const ticks = async () =>
+      loss.locator('g.y-tick').evaluateAll((gs) =>
+        gs.map((g) => ({
+          value: Number(g.textContent),
+          y: Number(/,([-\d.]+)\)/.exec(g.getAttribute('transform')!)![1]),
+        })),
+      );
+    await expect.poll(async () => (await ticks()).length).toBeGreaterThan(2);
+    const [first, ...rest] = await ticks();
+    const perDecade = rest.map((t) => (t.y - first!.y) / Math.log10(t.value / first!.value));
+    for (const d of perDecade) expect(d).toBeCloseTo(perDecade[0]!, 0);
+
     // Export the model with the dialog's defaults: a file under the data folder's exports.
     await page.getByRole('button', { name: 'Export model…' }).click();
     await page
@@ -717,7 +749,24 @@ describe('workbench UI in Chromium', () => {
         const overflow = await page.evaluate(
           () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
         );
-        if (overflow > 0) wide.push(`${route.split('/')[0]}: ${overflow}px`);
+        // name what sticks out, so a failure says where to look
+        const culprits = await page.evaluate(() =>
+          Array.from(document.querySelectorAll('main *'))
+            .filter((el) => el.getBoundingClientRect().right > innerWidth + 0.5)
+            .filter(
+              (el) =>
+                !Array.from(el.children).some(
+                  (c) => c.getBoundingClientRect().right > innerWidth + 0.5,
+                ),
+            )
+            .slice(0, 3)
+            .map(
+              (el) =>
+                `${el.tagName.toLowerCase()}.${el.getAttribute('class') ?? ''}[${el.getAttribute('aria-label') ?? ''}]`,
+            ),
+        );
+        if (overflow > 0)
+          wide.push(`${route.split('/')[0]}: ${overflow}px (${culprits.join(', ')})`);
         // nothing cut off at a row's end either: the last action button shows whole
         const clipped = await page.evaluate(() =>
           Array.from(document.querySelectorAll('.table .tr .actions')).some(

@@ -14,6 +14,12 @@ export interface ChartReference {
   y: number;
 }
 
+/** A vertical marker at an x value (the early-stop iteration), drawn dashed and labelled. */
+export interface ChartMarker {
+  label: string;
+  x: number;
+}
+
 /** Height of the plot area; the legend and the caption add to it. */
 const PLOT_H = 300;
 /** Average advance of an 11-pixel system-ui character, to size margins and wrap legends. */
@@ -34,13 +40,27 @@ export const Chart = forwardRef<
     yLabel: string;
     xLog?: boolean;
     xReverse?: boolean;
+    /** a logarithmic y axis (positive values only: others are left out) */
+    yLog?: boolean;
     format?: (y: number) => string;
     /** a title line, kept in saved SVG and PNG files (what is plotted, reducer, band) */
     caption?: string;
     references?: ChartReference[];
+    markers?: ChartMarker[];
   }
 >(function Chart(
-  { series, xLabel, yLabel, xLog, xReverse, format = (y) => String(y), caption, references = [] },
+  {
+    series,
+    xLabel,
+    yLabel,
+    xLog,
+    xReverse,
+    yLog,
+    format = (y) => String(y),
+    caption,
+    references = [],
+    markers = [],
+  },
   ref,
 ) {
   const box = useRef<HTMLDivElement>(null);
@@ -54,9 +74,14 @@ export const Chart = forwardRef<
     return () => observer.disconnect();
   }, []);
 
-  const all = series.flatMap((s) => s.points);
-  const xs = all.map((p) => p.x).filter((x) => !xLog || x > 0);
-  const ys = [...all.flatMap((p) => [p.lo ?? p.y, p.hi ?? p.y]), ...references.map((r) => r.y)];
+  /** a point a log axis can place */
+  const placeable = (p: { x: number; y: number }) => (!xLog || p.x > 0) && (!yLog || p.y > 0);
+  const all = series.flatMap((s) => s.points).filter(placeable);
+  const xs = all.map((p) => p.x);
+  const ys = [
+    ...all.flatMap((p) => [p.lo ?? p.y, p.hi ?? p.y]),
+    ...references.map((r) => r.y),
+  ].filter((v) => !yLog || v > 0);
   const [x0, x1] = xs.length ? [Math.min(...xs), Math.max(...xs)] : [1, 2];
   let [y0, y1] = ys.length ? [Math.min(...ys), Math.max(...ys)] : [0, 1];
   if (y1 - y0 < 1e-9) {
@@ -67,11 +92,11 @@ export const Chart = forwardRef<
   // the caption wraps like the legend: a narrow window keeps all of it
   const captionLines = caption ? wrapText(caption, (W - 24) / 7.2) : [];
   const top = captionLines.length ? 20 + captionLines.length * 16 : 10;
-  const y = scaleLinear()
+  const y = (yLog ? scaleLog() : scaleLinear())
     .domain([y0, y1])
     .nice()
     .range([top + PLOT_H, top]);
-  const yTicks = y.ticks(6);
+  const yTicks = yLog ? logYTicks(y.ticks(6)) : y.ticks(6);
   // the y title sits left of the widest tick label, never on it
   const widest = Math.max(...yTicks.map((t) => format(t).length), 1);
   const M = { left: Math.ceil(34 + widest * CHAR_W), right: 24 };
@@ -176,8 +201,16 @@ export const Chart = forwardRef<
             </text>
           </g>
         ))}
+        {markers.map((m) => (
+          <g key={`m${m.x}`} className="marker" data-x={m.x}>
+            <line x1={x(m.x)} x2={x(m.x)} y1={top} y2={plotBottom} strokeDasharray="4 4" />
+            <text x={x(m.x) + 4} y={top + 12}>
+              {m.label}
+            </text>
+          </g>
+        ))}
         {series.map((s, i) => {
-          const pts = [...s.points].filter((p) => !xLog || p.x > 0).sort((a, b) => a.x - b.x);
+          const pts = s.points.filter(placeable).sort((a, b) => a.x - b.x);
           return (
             <g key={s.label} className={`series s${i % 8}`} data-series={s.label}>
               {pts.some((p) => p.lo !== undefined) && <path className="band" d={band(pts) ?? ''} />}
@@ -213,3 +246,11 @@ export const Chart = forwardRef<
     </div>
   );
 });
+
+/** A log axis's ticks, thinned to 1, 2 and 5 of each decade when there are too many to read. */
+function logYTicks(ticks: number[]): number[] {
+  if (ticks.length <= 8) return ticks;
+  return ticks.filter((t) =>
+    [1, 2, 5].includes(Math.round(t / 10 ** Math.floor(Math.log10(t) + 1e-9))),
+  );
+}

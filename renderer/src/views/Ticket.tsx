@@ -209,6 +209,55 @@ function Diff({ here, there }: { here: TicketDetail; there: TicketDetail }) {
   );
 }
 
+type Curve = MethodOutput<'runs.metrics'>;
+
+/**
+ * Loss and accuracy over training, side by side, each split a line, with the early-stop
+ * iteration (the one the ticket is measured at) marked; loss on a log axis if asked.
+ */
+function TrainingCurves(props: { curves: Curve[]; earlyStop: number | null }) {
+  const [logLoss, setLogLoss] = useState(false);
+  const markers = props.earlyStop === null ? [] : [{ label: 'early stop', x: props.earlyStop }];
+  const accuracy = props.curves
+    .map((c) => ({
+      label: `${c.split} accuracy`,
+      points: c.points.flatMap((p) => (p.accuracy === null ? [] : [{ x: p.step, y: p.accuracy }])),
+    }))
+    .filter((s) => s.points.length > 0);
+  return (
+    <>
+      <label>
+        <input type="checkbox" checked={logLoss} onChange={(e) => setLogLoss(e.target.checked)} />{' '}
+        Loss on a log scale
+      </label>
+      <div className="chart-pair">
+        <Chart
+          series={props.curves.map((c) => ({
+            label: `${c.split} loss`,
+            points: c.points.map((p) => ({ x: p.step, y: p.loss })),
+          }))}
+          xLabel="iteration"
+          yLabel="loss"
+          yLog={logLoss}
+          format={(y) => (logLoss ? String(+y.toPrecision(2)) : y.toFixed(2))}
+          markers={markers}
+        />
+        {accuracy.length > 0 ? (
+          <Chart
+            series={accuracy}
+            xLabel="iteration"
+            yLabel="accuracy"
+            format={(y) => pct(y, 0)}
+            markers={markers}
+          />
+        ) : (
+          <p className="muted">No accuracy recorded for this run.</p>
+        )}
+      </div>
+    </>
+  );
+}
+
 export function TicketPage({ id }: { id: string }) {
   const client = useClient();
   const view = useLoad((c) => c.call('tickets.get', { id }), [id]);
@@ -399,15 +448,7 @@ export function TicketPage({ id }: { id: string }) {
       <MaskSection ticketId={ticket.id} parentId={parent?.id ?? null} />
       <h2>Training curves</h2>
       {curves.data && curves.data.length > 0 ? (
-        <Chart
-          series={curves.data.map((c) => ({
-            label: `${c.split} loss`,
-            points: c.points.map((p) => ({ x: p.step, y: p.loss })),
-          }))}
-          xLabel="iteration"
-          yLabel="loss"
-          format={(y) => y.toFixed(2)}
-        />
+        <TrainingCurves curves={curves.data} earlyStop={ticket.earlyStopIteration} />
       ) : (
         <p className="muted">No run recorded yet.</p>
       )}
