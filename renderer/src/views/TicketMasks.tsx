@@ -168,6 +168,7 @@ function AgainstPicker({
     <div className="toolbar">
       <input
         type="search"
+        className="search"
         placeholder="Find tickets in any experiment"
         aria-label="Find tickets to overlap"
         value={search}
