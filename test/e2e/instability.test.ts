@@ -1,7 +1,7 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Served } from '../server/serve.ts';
-import { startServedBrowser, type ServedBrowser } from './served-browser.ts';
+import { startServedBrowser, until, type ServedBrowser } from './served-browser.ts';
 
 /**
  * The ticket page shows a ticket's instability analyses: the error along the line between
@@ -19,16 +19,6 @@ beforeAll(async () => {
 
 afterAll(() => app?.close());
 
-/** Calls the API until `done` holds for its result. */
-async function until<T>(method: string, input: unknown, done: (r: T) => boolean): Promise<T> {
-  for (;;) {
-    const r = await server.call<T>(method, input);
-    expect(r.body.ok, r.body.error?.message).toBe(true);
-    if (done(r.body.result)) return r.body.result;
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-}
-
 describe('instability on the ticket page', () => {
   it('draws one interpolation curve per rewind point and lists their barriers', async () => {
     const created = await server.call<{ experiment: { id: string } }>('experiments.create', {
@@ -40,7 +30,7 @@ describe('instability on the ticket page', () => {
       start: true,
     });
     const experimentId = created.body.result.experiment.id;
-    await until<{ status: string }>('experiments.get', { id: experimentId }, (e) => {
+    await until<{ status: string }>(server, 'experiments.get', { id: experimentId }, (e) => {
       expect(e.status).not.toBe('failed');
       return e.status === 'done';
     });
@@ -56,6 +46,7 @@ describe('instability on the ticket page', () => {
     });
     expect(started.body.ok, started.body.error?.message).toBe(true);
     const analyses = await until<{ rewind: string; barrier: number | null }[]>(
+      server,
       'tickets.instabilityResults',
       { ticketId },
       (rows) => rows.length === 2 && rows.every((r) => r.barrier !== null),

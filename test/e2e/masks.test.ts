@@ -4,7 +4,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../helpers.ts';
 import type { Served } from '../server/serve.ts';
-import { startServedBrowser, type ServedBrowser } from './served-browser.ts';
+import { startServedBrowser, until, type ServedBrowser } from './served-browser.ts';
 
 /**
  * The ticket page's mask views in Chromium against a real `ticketlab serve` that trains a
@@ -22,15 +22,6 @@ beforeAll(async () => {
 
 afterAll(() => app?.close());
 
-async function until<T>(method: string, input: unknown, done: (r: T) => boolean): Promise<T> {
-  for (;;) {
-    const r = await server.call<T>(method, input);
-    expect(r.body.ok, r.body.error?.message).toBe(true);
-    if (done(r.body.result)) return r.body.result;
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-}
-
 type Ticket = { id: string; level: number; method: string };
 
 describe('mask views on the ticket page', () => {
@@ -46,6 +37,7 @@ describe('mask views on the ticket page', () => {
     });
     const experimentId = created.body.result.experiment.id;
     const done = await until<{ status: string; tickets: Ticket[] }>(
+      server,
       'experiments.get',
       { id: experimentId },
       (e) => {

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
+import { expect } from 'vitest';
 import { launchChromium } from '../chromium.ts';
 import { ROOT } from '../helpers.ts';
 import { serve, type Served } from '../server/serve.ts';
@@ -34,4 +35,19 @@ export async function startServedBrowser(name: string): Promise<ServedBrowser> {
       rmSync(data, { recursive: true, force: true });
     },
   };
+}
+
+/** Calls the served API until `done` holds for its result; every answer must be ok. */
+export async function until<T>(
+  server: Served,
+  method: string,
+  input: unknown,
+  done: (r: T) => boolean,
+): Promise<T> {
+  for (;;) {
+    const r = await server.call<T>(method, input);
+    expect(r.body.ok, r.body.error?.message).toBe(true);
+    if (done(r.body.result)) return r.body.result;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
 }
