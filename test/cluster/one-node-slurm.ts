@@ -1,5 +1,13 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -16,6 +24,8 @@ export interface OneNodeSlurm {
   readonly env: Record<string, string>;
   /** runs a Slurm command against this cluster, returning its stdout (throws on failure) */
   command(name: string, args: string[]): string;
+  /** the controller's log lines that name a job, for a failing test's message */
+  controllerLog(jobId: string): string;
   stop(): Promise<void>;
 }
 
@@ -87,7 +97,9 @@ export async function startOneNodeSlurm(
       'KillWait=5',
       'OverTimeLimit=0',
       'SlurmctldTimeout=30',
-      'SlurmdTimeout=30',
+      // A node is declared down only by the tests (scontrol), never because a loaded
+      // machine's slurmd answered late.
+      'SlurmdTimeout=300',
       'InactiveLimit=0',
       `NodeName=${node} CPUs=${cpus} RealMemory=${memoryMb} State=UNKNOWN`,
       'PreemptType=preempt/partition_prio',
@@ -150,7 +162,13 @@ export async function startOneNodeSlurm(
     await stop();
     throw e;
   }
-  return { node, env, command, stop };
+  const controllerLog = (jobId: string) =>
+    readFileSync(join(root, 'log', 'slurmctld.log'), 'utf8')
+      .split('\n')
+      .filter((line) => new RegExp(`JobId=${jobId}\\b`).test(line))
+      .slice(-40)
+      .join('\n');
+  return { node, env, command, controllerLog, stop };
 }
 
 async function waitFor(ok: () => boolean, what: string, root: string, ms = 60_000) {
