@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadBuiltinMnist } from '../../src/data/builtin.ts';
 import { ROOT, writeIdxDataset } from '../helpers.ts';
 import type { Served } from '../server/serve.ts';
-import { startServedBrowser, type ServedBrowser } from './served-browser.ts';
+import { startServedBrowser, until, type ServedBrowser } from './served-browser.ts';
 
 /**
  * Every page with real data (a quickstart-sized experiment trained here, a transfer to an
@@ -29,15 +29,6 @@ let data: string;
 
 type Call = <T>(method: string, input?: unknown) => Promise<T>;
 let call: Call;
-
-async function until<T>(method: string, input: unknown, done: (r: T) => boolean): Promise<T> {
-  for (let i = 0; i < 600; i++) {
-    const r = await call<T>(method, input);
-    if (done(r)) return r;
-    await new Promise((ok) => setTimeout(ok, 200));
-  }
-  throw new Error(`${method} never got there`);
-}
 
 const finished = (e: { status: string }) => {
   expect(e.status).not.toBe('failed');
@@ -82,6 +73,7 @@ beforeAll(async () => {
   });
   experiment = created.experiment;
   const done = await until<{ status: string; tickets: { id: string; method: string }[] }>(
+    server,
     'experiments.get',
     { id: experiment.id },
     finished,
@@ -93,7 +85,7 @@ beforeAll(async () => {
     duration: '10it',
   });
   transferExperimentId = transfer.experiments[0]!.id;
-  await until('experiments.get', { id: transferExperimentId }, finished);
+  await until(server, 'experiments.get', { id: transferExperimentId }, finished);
   // a sweep over both datasets (not started: its page is what is looked at)
   const sweep = await call<{ sweep: { id: string } }>('sweeps.create', {
     spec: {
