@@ -12,6 +12,29 @@ const fraction = (text: string) => {
   return text.trim() === '' || !Number.isFinite(v) ? undefined : Math.max(0, Math.min(1, v / 100));
 };
 
+/** A filter's percentage field; empty means no bound. */
+function PercentField(props: {
+  label: string;
+  ariaLabel: string;
+  value: string;
+  onChange: (text: string) => void;
+}) {
+  return (
+    <label>
+      {props.label}{' '}
+      <input
+        type="number"
+        min={0}
+        max={100}
+        step="any"
+        value={props.value}
+        onChange={(e) => props.onChange(e.target.value)}
+        aria-label={props.ariaLabel}
+      />
+    </label>
+  );
+}
+
 /**
  * The genealogy of an experiment's θ0: every experiment that started from the same weights
  * on the same dataset and the transfers of their tickets, as one tree, filtered by method,
@@ -100,42 +123,24 @@ export function GenealogyPage({ id }: { id: string }) {
               ))}
             </div>
             <div>
-              <label>
-                Test accuracy at least (%){' '}
-                <input
-                  type="number"
-                  min={0}
-                  max={100}
-                  step="any"
-                  value={minAccuracy}
-                  onChange={(e) => setMinAccuracy(e.target.value)}
-                  aria-label="Lowest test accuracy (%)"
-                />
-              </label>
-              <label>
-                Remaining weights from (%){' '}
-                <input
-                  type="number"
-                  min={0}
-                  max={100}
-                  step="any"
-                  value={minRemaining}
-                  onChange={(e) => setMinRemaining(e.target.value)}
-                  aria-label="Fewest remaining weights (%)"
-                />
-              </label>
-              <label>
-                to (%){' '}
-                <input
-                  type="number"
-                  min={0}
-                  max={100}
-                  step="any"
-                  value={maxRemaining}
-                  onChange={(e) => setMaxRemaining(e.target.value)}
-                  aria-label="Most remaining weights (%)"
-                />
-              </label>
+              <PercentField
+                label="Test accuracy at least (%)"
+                ariaLabel="Lowest test accuracy (%)"
+                value={minAccuracy}
+                onChange={setMinAccuracy}
+              />
+              <PercentField
+                label="Remaining weights from (%)"
+                ariaLabel="Fewest remaining weights (%)"
+                value={minRemaining}
+                onChange={setMinRemaining}
+              />
+              <PercentField
+                label="to (%)"
+                ariaLabel="Most remaining weights (%)"
+                value={maxRemaining}
+                onChange={setMaxRemaining}
+              />
             </div>
           </fieldset>
           <GenealogyTree nodes={g.nodes} onOpen={(t) => go(`ticket/${t}`)} />
