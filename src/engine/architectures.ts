@@ -16,8 +16,6 @@ export type LayerDef =
       name: string;
       units: number;
       activation: Activation;
-      /** a trainable per-unit factor before the activation (network slimming of layers without batch norm) */
-      unitScale?: boolean;
       unitGate?: UnitGate;
     }
   | {
@@ -29,7 +27,6 @@ export type LayerDef =
       padding: 'same' | 'valid';
       activation: Activation;
       bias: boolean;
-      unitScale?: boolean;
       unitGate?: UnitGate;
     }
   | { kind: 'batchnorm'; name: string; activation: Activation; unitGate?: UnitGate }
@@ -64,7 +61,6 @@ export interface Architecture {
 export type ParamRole =
   | 'kernel'
   | 'bias'
-  | 'scale'
   | 'gamma'
   | 'beta'
   | 'movingMean'
@@ -279,10 +275,10 @@ const unitGateParams = (layer: string, units: number, gate: UnitGate | undefined
   gate === undefined
     ? []
     : gate === 'hard-concrete'
-      ? [{ ...unitScaleParam(layer, units, 'logAlpha'), bounds: LOG_ALPHA_RANGE }]
-      : (['noiseMean', 'noiseLogVar'] as const).map((role) => unitScaleParam(layer, units, role));
+      ? [{ ...unitParam(layer, units, 'logAlpha'), bounds: LOG_ALPHA_RANGE }]
+      : (['noiseMean', 'noiseLogVar'] as const).map((role) => unitParam(layer, units, role));
 
-const unitScaleParam = (layer: string, units: number, role: ParamRole = 'scale'): ParamSpec => ({
+const unitParam = (layer: string, units: number, role: ParamRole): ParamSpec => ({
   name: `${layer}.${role}`,
   layer,
   role,
@@ -358,7 +354,6 @@ export function describeParams(arch: Architecture): ParamSpec[] {
               isOutput,
             },
           );
-          if (layer.unitScale) params.push(unitScaleParam(layer.name, layer.units));
           params.push(...unitGateParams(layer.name, layer.units, layer.unitGate));
           shape = [layer.units];
           break;
@@ -400,7 +395,6 @@ export function describeParams(arch: Architecture): ParamSpec[] {
               isOutput: false,
             });
           }
-          if (layer.unitScale) params.push(unitScaleParam(layer.name, layer.filters));
           params.push(...unitGateParams(layer.name, layer.filters, layer.unitGate));
           shape = [oh, ow, layer.filters];
           break;

@@ -135,10 +135,9 @@ export class Model {
           case 'dense': {
             const kernel = p(`${layer.name}.kernel`) as tf.Tensor2D;
             const bias = p(`${layer.name}.bias`);
-            if (layer.unitScale || layer.unitGate) {
+            if (layer.unitGate) {
               h = tf.add(tf.matMul(h as tf.Tensor2D, kernel), bias);
-              if (layer.unitScale) h = tf.mul(h, p(`${layer.name}.scale`));
-              if (layer.unitGate) h = gate(h, layer.name, layer.unitGate);
+              h = gate(h, layer.name, layer.unitGate);
               if (layer.activation === 'relu') h = tf.relu(h);
             } else if (fused) {
               h = tf.fused.matMul({
@@ -157,11 +156,10 @@ export class Model {
           case 'conv2d': {
             const filter = p(`${layer.name}.kernel`) as tf.Tensor4D;
             const bias = layer.bias ? p(`${layer.name}.bias`) : undefined;
-            if (layer.unitScale || layer.unitGate) {
+            if (layer.unitGate) {
               h = tf.conv2d(h as tf.Tensor4D, filter, layer.stride, layer.padding);
               if (bias) h = tf.add(h, bias);
-              if (layer.unitScale) h = tf.mul(h, p(`${layer.name}.scale`));
-              if (layer.unitGate) h = gate(h, layer.name, layer.unitGate);
+              h = gate(h, layer.name, layer.unitGate);
               if (layer.activation === 'relu') h = tf.relu(h);
             } else if (fused) {
               h = tf.fused.conv2d({

@@ -69,14 +69,14 @@ export function nativeLayers(
         [h, w, c] = [1, 1, h * w * c];
         break;
       case 'dense':
-        if (layer.unitScale || layer.unitGate) return false;
+        if (layer.unitGate) return false;
         layers.push(LAYER.dense, h * w * c, layer.units, layer.activation === 'relu' ? 1 : 0, 1);
         params.push(`${layer.name}.kernel`, `${layer.name}.bias`);
         labels.push(`${layer.name}: dense ${h * w * c}→${layer.units}`);
         [h, w, c] = [1, 1, layer.units];
         break;
       case 'conv2d': {
-        if (layer.unitScale || layer.unitGate) return false;
+        if (layer.unitGate) return false;
         const k = layer.kernel;
         const g = backend_util.computeConv2DInfo(
           [batch, h, w, c],

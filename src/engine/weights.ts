@@ -28,12 +28,7 @@ export function initWeights(specs: ParamSpec[], init: Init, seed: number): Weigh
       const std =
         init === 'glorot-normal' ? Math.sqrt(2 / (p.fanIn + p.fanOut)) : Math.sqrt(2 / p.fanIn);
       for (let i = 0; i < size; i++) w[i] = rng.normal() * std;
-    } else if (
-      p.role === 'gamma' ||
-      p.role === 'scale' ||
-      p.role === 'movingVariance' ||
-      p.role === 'noiseMean'
-    ) {
+    } else if (p.role === 'gamma' || p.role === 'movingVariance' || p.role === 'noiseMean') {
       w.fill(1);
     } else if (p.role === 'noiseLogVar') {
       w.fill(NOISE_LOG_VAR_INIT);

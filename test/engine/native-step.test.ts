@@ -206,11 +206,6 @@ describe('which models take the native step', () => {
       ],
     };
     expect(nativeLayers(gated, 60)).toBeNull();
-    const scaled: Architecture = {
-      ...gated,
-      layers: [flatten, { ...dense('fc1', 30), unitScale: true }, dense('out', 10, 'linear')],
-    };
-    expect(nativeLayers(scaled, 60)).toBeNull();
     const gatedNorm: Architecture = {
       ...gated,
       inputShape: [4, 4, 1],

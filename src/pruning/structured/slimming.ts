@@ -25,8 +25,9 @@ export interface ScaleFactors {
 
 /**
  * Where each prunable unit has its per-unit factor (the output layer's units are never
- * pruned): the γ of the batch norm after its layer or, for a layer without one, a per-unit
- * parameter of the layer itself (`<layer>.scale`; unit gates sit there too).
+ * pruned): the γ of the batch norm after its layer or, for a layer without one, the layer
+ * itself (`<layer>.scale`, a name no parameter has: `checkSlimmable` refuses such layers, and
+ * the L0 and Bayesian gates of gates.ts sit on the layer the name gives).
  */
 export function scaleFactors(arch: Architecture): ScaleFactors[] {
   const output = [...arch.layers].reverse().find((l) => l.kind === 'dense');
