@@ -5,6 +5,8 @@
  *   npm run bench:campaign -- --part fc2019-lenet [--seeds 5] [--hours 2.5] [--concurrency 2]
  *                             [--iterations N] [--levels N] [--data-dir DIR]
  *                             [--records DIR (default bench/records)] [--dataset FOLDER]
+ *   npm run bench:campaign -- --plan [--part P] [--seeds N] [--iterations N] [--levels N]
+ *                             [--concurrency 2] [--dataset FOLDER]
  *
  * One experiment per seed (and per model or score the part compares) runs through the app's
  * own scheduler. Each finished experiment writes bench/records/campaign/<part>/<label>-seed<s>-
@@ -14,18 +16,33 @@
  * in the data folder (default bench/results/campaign-data, kept between runs), and the same
  * command continues them. `--iterations`/`--levels` shrink the budget and `--dataset` names
  * another ../shared/datasets folder (the spec and the record say so). `npm run bench:report` turns the records into BENCHMARKS.md's tables.
+ *
+ * Every run first prints the part's plan (bench/campaign/plan.ts): its experiments, trainings,
+ * iterations, training samples and evaluated examples, and its hours estimated from the newest
+ * bench:engine records in bench/records; each record keeps its experiment's estimate beside
+ * the training time measured. `--plan` prints the plan of one part (or all) and trains nothing.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { availableParallelism, cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from '../src/cli/args.ts';
 import { resolveSpec } from '../src/api/spec.ts';
 import { specHash } from '../src/api/spec-hash.ts';
+import { kernelThreads, workerThreads } from '../src/engine/native-blas.ts';
 import { Lab } from '../src/services/lab.ts';
-import { findPart, type Budget } from './campaign/parts.ts';
+import { findPart, PARTS, type Budget } from './campaign/parts.ts';
+import {
+  datasetSize,
+  formatHours,
+  formatPlan,
+  planPart,
+  readEngineSpeeds,
+  type Workers,
+} from './campaign/plan.ts';
 import {
   campaignRecordPath,
   type CampaignRecord,
+  type EstimateRecord,
   type StructureRecord,
 } from './campaign/record.ts';
 import { RECORDS, theseVersions, thisCommand, thisMachine } from './records.ts';
@@ -45,10 +62,29 @@ const text = (k: string) =>
   typeof options.get(k) === 'string' ? String(options.get(k)) : undefined;
 const num = (k: string) => (text(k) === undefined ? undefined : Number(text(k)));
 
+const budget: Budget = { iterations: num('iterations'), levels: num('levels') };
+const concurrency = num('concurrency') ?? Math.max(1, cpus().length);
+// each job's threads as the scheduler sets them (TICKETLAB_THREADS, where set, for all)
+const workers: Workers = {
+  cores: availableParallelism(),
+  concurrency,
+  threads: process.env.TICKETLAB_THREADS ? kernelThreads() : workerThreads(concurrency),
+};
+const measured = readEngineSpeeds(RECORDS);
+
+if (options.has('plan')) {
+  for (const p of text('part') ? [findPart(text('part')!)] : PARTS) {
+    const dataset = datasetSize(text('dataset') ?? p.datasets[0]!);
+    const seeds = num('seeds') ?? p.seeds;
+    const plan = planPart(p, { budget, seeds, dataset, measured, workers });
+    process.stdout.write(`${formatPlan(plan).join('\n')}\n`);
+  }
+  process.exit(0);
+}
+
 const part = findPart(text('part') ?? '');
 const seeds = num('seeds') ?? part.seeds;
 const hours = num('hours') ?? 2.5;
-const budget: Budget = { iterations: num('iterations'), levels: num('levels') };
 const records = join(resolve(text('records') ?? RECORDS), 'campaign');
 const dataDir = resolve(text('data-dir') ?? join(import.meta.dirname, 'results', 'campaign-data'));
 const SHARED = resolve(import.meta.dirname, '..', '..', 'shared', 'datasets');
@@ -62,21 +98,51 @@ if (!found) {
 }
 const folder: string = found;
 
-const lab = Lab.open({
-  dataDir,
-  runAll: true,
-  concurrency: num('concurrency') ?? Math.max(1, cpus().length),
-});
+const lab = Lab.open({ dataDir, runAll: true, concurrency });
 const dataset = await lab.invoke('datasets.import', { path: join(SHARED, folder), name: folder });
+const plan = planPart(part, {
+  budget,
+  seeds,
+  dataset: {
+    folder,
+    train: dataset.trainCount,
+    test: dataset.testCount,
+    inputShape: dataset.inputShape,
+    classes: dataset.classNames.length,
+  },
+  measured,
+  workers,
+});
+process.stdout.write(`${formatPlan(plan).join('\n')}\n`);
 
 /** The part's experiments not yet recorded, each with the file its record goes to. */
-const planned: { label: string; seed: number; spec: Record<string, unknown>; file: string }[] = [];
+const planned: {
+  label: string;
+  seed: number;
+  spec: Record<string, unknown>;
+  file: string;
+  estimate?: EstimateRecord;
+}[] = [];
 for (let seed = 0; seed < seeds; seed++) {
   for (const { label, spec } of part.experiments(seed, dataset.id, budget)) {
     const file = campaignRecordPath(records, part.name, label, seed, specHash(resolveSpec(spec)));
     if (existsSync(file)) process.stdout.write(`recorded already: ${file}\n`);
-    else planned.push({ label, seed, spec, file });
+    else planned.push({ label, seed, spec, file, estimate: estimateOf(label, seed) });
   }
+}
+
+const left = planned.flatMap((p) => (p.estimate ? [p.estimate.hours] : []));
+process.stdout.write(
+  `to run: ${planned.length} of ${plan.experiments.length} experiments${left.length > 0 && left.length === planned.length ? `, estimated ${formatHours(left.reduce((a, b) => a + b, 0))} of jobs` : ''}\n`,
+);
+
+/** The plan's estimate of one experiment, as its record keeps it. */
+function estimateOf(label: string, seed: number): EstimateRecord | undefined {
+  const e = plan.experiments.find((x) => x.label === label && x.seed === seed)!;
+  const speed = plan.speeds.find((s) => s.model === e.model);
+  if (e.hours === null || !speed) return undefined;
+  const { runs, iterations, trainingSamples, evaluatedExamples, hours } = e;
+  return { hours, runs, iterations, trainingSamples, evaluatedExamples, speed, workers };
 }
 
 const deadline = Date.now() + hours * 3600_000;
@@ -107,6 +173,7 @@ async function record(experimentId: string): Promise<void> {
     specHash: detail.specHash,
     spec: detail.spec,
     dataset: { id: dataset.id, folder, train: dataset.trainCount, test: dataset.testCount },
+    ...(p.estimate ? { estimate: p.estimate } : {}),
     tickets: await Promise.all(
       detail.tickets
         .filter((t) => t.trained)

@@ -50,21 +50,9 @@ import { setNativeTrainingStep } from '../src/engine/native-step.ts';
 import { train } from '../src/engine/train.ts';
 import { initWeights } from '../src/engine/weights.ts';
 import { denseMask, maskToFloat } from '../src/pruning/mask.ts';
+import { ENGINE_CLASSES, ENGINE_MODELS } from './engine-models.ts';
 
 const BATCH = 60;
-/** `large`: batch-norm networks, whose steps take a good part of a second: fewer masking
- * repeats, and tfjs's kernels (seconds a step) only with --all */
-const MODELS: {
-  model: ModelName;
-  shape: [number, number, number];
-  steps: number;
-  large?: boolean;
-}[] = [
-  { model: 'lenet-300-100', shape: [28, 28, 1], steps: 1000 },
-  { model: 'conv-4', shape: [32, 32, 3], steps: 40 },
-  { model: 'vgg-11', shape: [32, 32, 3], steps: 20, large: true },
-  { model: 'resnet-20', shape: [32, 32, 3], steps: 30, large: true },
-];
 type Variant = 'default' | 'unmasked' | 'tfjs-kernels';
 
 interface Measurement {
@@ -90,14 +78,14 @@ function randomDataset(shape: [number, number, number]): DecodedDataset {
   const n = BATCH * 20;
   const set = (count: number) => ({
     images: Uint8Array.from({ length: count * size }, (_, i) => (i * 2654435761) >>> 24),
-    labels: Uint8Array.from({ length: count }, (_, i) => i % 10),
+    labels: Uint8Array.from({ length: count }, (_, i) => i % ENGINE_CLASSES),
     count,
   });
   return {
     name: 'random',
     format: 'bench',
     inputShape: shape,
-    classNames: Array.from({ length: 10 }, String),
+    classNames: Array.from({ length: ENGINE_CLASSES }, String),
     train: set(n),
     test: set(1),
   };
@@ -108,10 +96,10 @@ async function measure(m: Measurement): Promise<Measured> {
   const step = m.variants.includes('tfjs-kernels') ? 'tfjs kernels' : 'native training step';
   const info = await initBackend(m.backend);
   setNativeTrainingStep(!m.variants.includes('tfjs-kernels'));
-  const shape = MODELS.find((c) => c.model === m.model)!.shape;
+  const shape = ENGINE_MODELS.find((c) => c.model === m.model)!.shape;
   // A 1-example validation split and no evaluation in between: only training steps are timed.
   const data = prepareData(randomDataset(shape), 1 / (BATCH * 20));
-  const arch = buildArchitecture(m.model, shape, 10);
+  const arch = buildArchitecture(m.model, shape, ENGINE_CLASSES);
   const specs = describeParams(arch);
   const run = async (variant: Variant, iterations: number) => {
     const model = new Model(arch, initWeights(specs, 'glorot-normal', 0));
@@ -164,7 +152,7 @@ const quick = options.has('quick');
 const rounds = Number(options.get('rounds') ?? (quick ? 1 : 3));
 const models =
   typeof options.get('models') === 'string' ? String(options.get('models')).split(',') : null;
-const cases = MODELS.filter((c) => !models || models.includes(c.model));
+const cases = ENGINE_MODELS.filter((c) => !models || models.includes(c.model));
 const scaled = (steps: number) => Math.max(2, Math.round(steps * (quick ? 0.2 : 1)));
 
 const median = (xs: number[]) => {

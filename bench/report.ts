@@ -7,15 +7,25 @@
  *
  * A generated block sits between `<!-- report: KIND NAME -->` and `<!-- /report -->`:
  * `campaign <part>` tabulates every record of that campaign part (bench/campaign.ts), one
- * table per budget; `engine <record>` tabulates a bench:engine record; `ui <record>` a
- * bench:ui record. Everything outside
+ * table per budget; `plan <engine record>` estimates every part's cost from the speeds of
+ * that bench:engine record (and older ones for models it lacks); `engine <record>` tabulates a
+ * bench:engine record; `ui <record>` a bench:ui record. Everything outside
  * the blocks is prose, written by hand. test/bench/report.test.ts holds that the committed
  * BENCHMARKS.md equals what this produces.
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as prettier from 'prettier';
-import { findPart, type CampaignPart } from './campaign/parts.ts';
+import { workerThreads } from '../src/engine/native-blas.ts';
+import { findPart, PARTS, type CampaignPart } from './campaign/parts.ts';
+import {
+  datasetSize,
+  describeSpeed,
+  formatHours,
+  planPart,
+  planTotals,
+  readEngineSpeeds,
+} from './campaign/plan.ts';
 import type { CampaignRecord, TicketRecord } from './campaign/record.ts';
 import { RECORDS, type Machine, type Versions } from './records.ts';
 
@@ -38,13 +48,14 @@ export async function renderBenchmarks(markdown: string, records = RECORDS): Pro
 
 function renderBlock(kind: string, name: string, records: string): string[] {
   if (kind === 'campaign') return campaignTables(findPart(name), readCampaign(records, name));
+  if (kind === 'plan') return planTable(name, records);
   const record = () => readJson(join(records, `${name}.json`));
   if (kind === 'engine') return engineTable(record() as EngineRecord);
   if (kind === 'input') return inputTables(record() as InputRecord);
   if (kind === 'cluster') return clusterTable(record() as ClusterRecord);
   if (kind === 'ui') return uiTable(record() as UiRecord);
   throw new Error(
-    `BENCHMARKS.md names an unknown report kind "${kind}" (campaign, engine, input, cluster, ui)`,
+    `BENCHMARKS.md names an unknown report kind "${kind}" (campaign, plan, engine, input, cluster, ui)`,
   );
 }
 
@@ -110,18 +121,30 @@ function describeBudget(part: CampaignPart, group: CampaignRecord[]): string {
   const machines = [...new Set(group.map((r) => `${r.machine.cores} × ${r.machine.cpu}`))];
   const commits = [...new Set(group.map((r) => (r.versions.commit ?? '?').slice(0, 7)))];
   const dirty = group.some((r) => r.versions.dirty) ? ' (with uncommitted changes)' : '';
-  const minutes = group
-    .map((r) => r.tickets.reduce((s, t) => s + (t.wallTimeMs ?? 0), 0) / 60000)
-    .reduce((a, b) => a + b, 0);
   return [
     `${first.dataset.folder} (${int(first.dataset.train)} training / ${int(first.dataset.test)} test images);`,
     `${spec.training.duration} per training${part.table === 'imp' ? `, ${spec.pruning.levels} levels` : ''}${part.table === 'structured' ? `, ${spec.structured.fineTune} of retraining per compacted model` : ''};`,
     `${seeds.length} seed${seeds.length === 1 ? '' : 's'} (${seeds.join(', ')});`,
     `paper: ${part.paperBudget}.`,
     `Recorded ${dates[0]}${dates.at(-1) !== dates[0] ? ` to ${dates.at(-1)}` : ''} on ${machines.join(', ')},`,
-    `commit ${commits.join(', ')}${dirty}; ${minutes.toFixed(0)} min of training in all;`,
+    `commit ${commits.join(', ')}${dirty}; training, the experiments' jobs summed: ${trainingTime(group)};`,
     `\`${first.command}\`.`,
   ].join(' ');
+}
+
+/**
+ * The experiments' training time, summed over their jobs: estimated before they ran (the plan
+ * each record keeps) and measured (every ticket's training wall time).
+ */
+function trainingTime(group: CampaignRecord[]): string {
+  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+  const measured = sum(group.flatMap((r) => r.tickets.map((t) => t.wallTimeMs ?? 0))) / 3_600_000;
+  const estimates = group.flatMap((r) => (r.estimate ? [r.estimate.hours] : []));
+  const estimated =
+    estimates.length === 0
+      ? 'no estimate recorded'
+      : `estimated ${formatHours(sum(estimates))}${estimates.length < group.length ? ` (${estimates.length} of ${group.length} experiments)` : ''}`;
+  return `${estimated}, measured ${formatHours(measured)}`;
 }
 
 function groups(records: CampaignRecord[]): CampaignRecord[][] {
@@ -329,6 +352,74 @@ function structuredTable(part: CampaignPart, group: CampaignRecord[]): string[] 
     }
   }
   return lines;
+}
+
+// ── the campaign's plan ──
+
+/**
+ * Every part's cost at the paper's budget on the machine of bench:engine record `name`, run as
+ * bench:campaign runs it (one job per core), with the hours estimated and measured for each
+ * budget a part has records of; then the speeds the estimates assume.
+ */
+function planTable(name: string, records: string): string[] {
+  const engine = readJson(join(records, `${name}.json`)) as EngineRecord;
+  const measured = readEngineSpeeds(records, name);
+  const workers = {
+    cores: engine.cores,
+    concurrency: engine.cores,
+    threads: workerThreads(engine.cores, engine.cores),
+  };
+  const plans = PARTS.map((part) =>
+    planPart(part, {
+      budget: {},
+      seeds: part.seeds,
+      dataset: datasetSize(part.datasets[0]!),
+      measured,
+      workers,
+    }),
+  );
+  const lines = [
+    `Estimates, not measurements: every part at the paper's budget with its seeds, on ${engine.cores} cores of ${engine.cpu}, ${workers.concurrency} experiments at a time on ${workers.threads} thread${workers.threads === 1 ? '' : 's'} each, as \`npm run bench:campaign\` runs them. A job gets its threads' share of a speed below measured at more threads (linear in threads: an assumption); evaluation (the validation and test sets at every \`evalEvery\`) counts at a third of a training step per example; a penalised training (gates, slimming) at tfjs's kernels' share of the native step where measured, else at the native step's speed (too fast); pruned and compacted models at the dense model's speed. Hours from the first experiment's start to the last one's end, and (in brackets) the experiments' jobs summed. "Recorded": each budget a part has records of, with the estimate its records keep beside the training time measured, both summed over the experiments' jobs.`,
+    '',
+    "| part | dataset | seeds | experiments | trainings | iterations | evaluated examples | estimated hours at the paper's budget | recorded |",
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  ];
+  for (const plan of plans) {
+    const t = planTotals(plan);
+    const byBudget = new Map<string, CampaignRecord[]>();
+    for (const r of readCampaign(records, plan.part.name)) {
+      const key = budgetOf(r);
+      byBudget.set(key, [...(byBudget.get(key) ?? []), r]);
+    }
+    const recorded = [...byBudget].map(
+      ([budget, group]) =>
+        `${budget}, ${group.length} experiment${group.length === 1 ? '' : 's'}: ${trainingTime(group)}`,
+    );
+    const hours =
+      plan.wallHours === null || t.jobHours === null
+        ? 'no speed recorded'
+        : `${formatHours(plan.wallHours)} (${formatHours(t.jobHours)} of jobs)`;
+    lines.push(
+      `| ${plan.part.name} | ${plan.dataset.folder} | ${plan.seeds} | ${t.experiments} | ${int(t.runs)} | ${int(t.iterations)} | ${int(t.evaluatedExamples)} | ${hours} | ${recorded.join('; ') || 'not run yet'} |`,
+    );
+  }
+  const speeds = new Map(
+    plans.flatMap((p) => p.speeds.map((s) => [`${s.model} ${s.flops}`, s] as const)),
+  );
+  lines.push('', 'Speeds (training samples/s of the native default):', '');
+  for (const s of speeds.values()) lines.push(`- ${describeSpeed(s)}`);
+  return lines;
+}
+
+/** A record's budget in a few words: its training length, and its levels where it prunes iteratively. */
+function budgetOf(r: CampaignRecord): string {
+  const spec = r.spec as {
+    method: string;
+    training: { duration: string };
+    pruning: { levels: number };
+  };
+  const levels = spec.pruning.levels;
+  return `${spec.training.duration}${spec.method === 'imp' ? `, ${levels} level${levels === 1 ? '' : 's'}` : ''}`;
 }
 
 // ── bench:engine records ──

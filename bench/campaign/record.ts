@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { Machine, Versions } from '../records.ts';
+import type { ModelSpeed, Workers } from './plan.ts';
 
 /** One finished experiment of a campaign part, as bench:campaign writes it. */
 export interface CampaignRecord {
@@ -10,11 +11,31 @@ export interface CampaignRecord {
   /** the resolved spec the experiment ran (its identity is specHash) */
   spec: Record<string, unknown>;
   dataset: { id: string; folder: string; train: number; test: number };
+  /** the plan's estimate, made before the experiment ran (records from 2026-12-02 08:00 on) */
+  estimate?: EstimateRecord;
+  /** each training's measured wall time is its ticket's `wallTimeMs` */
   tickets: TicketRecord[];
   machine: Machine;
   versions: Versions;
   date: string;
   command: string;
+}
+
+/**
+ * bench:campaign's estimate of an experiment's job (bench/campaign/plan.ts), from the speed a
+ * bench:engine record measured: an estimate, to set beside the training time measured.
+ */
+export interface EstimateRecord {
+  /** hours of the experiment's job on its share of the cores */
+  hours: number;
+  runs: number;
+  iterations: number;
+  trainingSamples: number;
+  evaluatedExamples: number;
+  /** the model's speed the estimate assumed, and where it came from */
+  speed: ModelSpeed;
+  /** how the campaign ran its jobs: how many at a time, each on how many threads */
+  workers: Workers;
 }
 
 export interface TicketRecord {

@@ -1,3 +1,4 @@
+import { durationToIterations } from '../core/duration.ts';
 import { structuredLevels, type MethodName, type TicketMethod } from '../core/vocabulary.ts';
 import type { ResolvedSpec } from './spec.ts';
 
@@ -76,4 +77,40 @@ export function runsInJob(spec: ResolvedSpec): number {
   for (let level = 0; level <= prunedLevels(spec); level++)
     n += methodsPerLevel(spec, level).length;
   return n;
+}
+
+/** One training of a job: its level and ticket, and the iterations it trains. */
+export interface PlannedRun {
+  level: number;
+  method: TicketMethod;
+  /** the iteration it starts from: 0, or the rewind point θ_k that pruned tickets continue from */
+  start: number;
+  /** the iteration it ends at (at most: a slimming search can stop at its Early-Bird ticket) */
+  end: number;
+}
+
+/**
+ * Every training a spec's job runs, in order, as the runners train them (src/pruning/imp.ts's
+ * ticketTrainer): level 0 from iteration 0; pruned tickets from the rewind point, except the
+ * random re-initialisation, a fresh network that trains the whole length (Frankle et al.
+ * 2020); a structured level's compacted model for `structured.fineTune`, from 0.
+ */
+export function plannedRuns(spec: ResolvedSpec, iterationsPerEpoch: number): PlannedRun[] {
+  const end = durationToIterations(spec.training.duration, iterationsPerEpoch);
+  const rewind = durationToIterations(spec.pruning.rewind, iterationsPerEpoch);
+  const runs: PlannedRun[] = [];
+  for (let level = 0; level <= prunedLevels(spec); level++) {
+    for (const method of methodsPerLevel(spec, level)) {
+      if (level === 0) runs.push({ level, method, start: 0, end });
+      else if (spec.method === 'structured')
+        runs.push({
+          level,
+          method,
+          start: 0,
+          end: durationToIterations(spec.structured.fineTune, iterationsPerEpoch),
+        });
+      else runs.push({ level, method, start: method === 'random-reinit' ? 0 : rewind, end });
+    }
+  }
+  return runs;
 }

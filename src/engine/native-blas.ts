@@ -200,6 +200,14 @@ export function nativeKernelsOn(): boolean {
 }
 
 /**
+ * A local worker's share of the cores when `workers` run at once (one thread at least): the
+ * TICKETLAB_THREADS the scheduler gives each worker it starts.
+ */
+export function workerThreads(workers: number, cores = availableParallelism()): number {
+  return Math.max(1, Math.floor(cores / workers));
+}
+
+/**
  * Threads for the native kernels: TICKETLAB_THREADS (the scheduler gives each worker
  * its share of the cores), else every core.
  */

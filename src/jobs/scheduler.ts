@@ -1,4 +1,4 @@
-import { availableParallelism, hostname } from 'node:os';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { ApiEvent } from '../api/events.ts';
 import { replicateSeed, resolveSpec, type ResolvedSpec } from '../api/spec.ts';
@@ -6,6 +6,7 @@ import type { ComputeTargetSpec } from '../api/sweep.ts';
 import { isTicketLabError, TicketLabError } from '../core/errors.ts';
 import { runKey } from '../core/run-key.ts';
 import type { JobKind, TicketMethod } from '../core/vocabulary.ts';
+import { workerThreads } from '../engine/native-blas.ts';
 import { diskFullError, isDiskFull } from '../store/disk.ts';
 import { HostLock } from '../store/host-lock.ts';
 import { setInstabilityCopy, setInstabilityCurve } from '../store/instability.ts';
@@ -661,9 +662,7 @@ export class Scheduler {
   }
 
   private startWorker(slot: Slot) {
-    // Each worker's kernels get an equal share of the cores (one thread at least).
-    const local = this.slots.filter((s) => !s.remote).length;
-    const threads = Math.max(1, Math.floor(availableParallelism() / local));
+    const threads = workerThreads(this.slots.filter((s) => !s.remote).length);
     const worker = this.factory({
       TICKETLAB_BLOBS: this.store.blobs.root,
       TICKETLAB_THREADS: process.env.TICKETLAB_THREADS ?? String(threads),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { METHOD_SPECS, methodsPerLevel, runsInJob } from '../../src/api/methods.ts';
+import { METHOD_SPECS, methodsPerLevel, plannedRuns, runsInJob } from '../../src/api/methods.ts';
 import { specHash } from '../../src/api/spec-hash.ts';
 import { canonicalSpec, resolveSpec } from '../../src/api/spec.ts';
 import { METHOD_NAMES } from '../../src/core/vocabulary.ts';
@@ -67,6 +67,28 @@ describe('the method registry', () => {
       expect(methodsPerLevel(spec, 1)).toEqual(p.level1);
       expect(methodsPerLevel(spec, 0)).toEqual(p.spec.method === 'transfer' ? [] : ['dense']);
     }
+  });
+
+  it('plans each run of a job with the iterations its runner trains', () => {
+    // 4 epochs of 50 iterations
+    const spans = (spec: object) =>
+      plannedRuns(resolveSpec({ ...spec, training: { duration: '4ep' } }), 50).map(
+        (r) => `${r.level}/${r.method} ${r.start}-${r.end}`,
+      );
+    for (const p of PINNED) expect(spans(p.spec)).toHaveLength(p.runs);
+    // IMP rewound to 100it: the ticket from 100, the fresh re-initialisation from 0
+    expect(spans(PINNED[0].spec).slice(0, 3)).toEqual([
+      '0/dense 0-200',
+      '1/imp 100-200',
+      '1/random-reinit 0-200',
+    ]);
+    // a structured level retrains its compacted model for structured.fineTune
+    const pca = PINNED[4].spec;
+    expect(spans({ ...pca, structured: { ...pca.structured, fineTune: '30it' } })).toEqual([
+      '0/dense 0-200',
+      '1/pca 0-30',
+      '2/pca 0-30',
+    ]);
   });
 
   it('has a spec entry and a runner for every method name', () => {

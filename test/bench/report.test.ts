@@ -10,7 +10,8 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PARTS } from '../../bench/campaign/parts.ts';
+import { findPart, PARTS } from '../../bench/campaign/parts.ts';
+import { formatHours } from '../../bench/campaign/plan.ts';
 import type { CampaignRecord, TicketRecord } from '../../bench/campaign/record.ts';
 import { resolveSpec } from '../../src/api/spec.ts';
 import {
@@ -126,6 +127,7 @@ describe('a structured table', () => {
               ],
       },
     }) satisfies TicketRecord;
+  const ESTIMATED_HOURS = 0.05;
   const write = (label: string, seed: number, tickets: TicketRecord[]) => {
     const [experiment] = PARTS.find((p) => p.name === 'you2020-earlybird')!
       .experiments(seed, 'ds_000000000000', { iterations: 40 })
@@ -141,6 +143,7 @@ describe('a structured table', () => {
       specHash: `h${seed}`,
       spec: spec as unknown as Record<string, unknown>,
       dataset: { id: 'ds_000000000000', folder: 'cifar10-jpeg', train: 10000, test: 2000 },
+      estimate: { hours: ESTIMATED_HOURS },
       tickets,
       machine: { cpu: 'cpu', cores: 2 },
       versions: { commit: 'a'.repeat(40), dirty: false },
@@ -192,6 +195,95 @@ describe('a structured table', () => {
       '0.050',
     ]);
     expect(rendered).toContain('40it of retraining per compacted model');
+    // four experiments of two tickets, each trained for a minute
+    expect(rendered).toContain(
+      `training, the experiments' jobs summed: estimated ${formatHours(4 * ESTIMATED_HOURS)}, measured ${formatHours((8 * 60_000) / 3_600_000)};`,
+    );
+  });
+});
+
+describe('the plan table', () => {
+  /** a bench:engine record of the four models bench:engine measures, at `factor` × these speeds */
+  const engine = (factor: number) => {
+    const records = mkdtempSync(join(tmpdir(), 'ticketlab-records-'));
+    const speeds = { 'lenet-300-100': 40_000, 'conv-4': 80, 'vgg-11': 26, 'resnet-20': 259 };
+    const record = {
+      date: '2026-12-02T07:00:00.000Z',
+      command: 'npm run bench:engine -- --record',
+      cpu: 'test cpu',
+      cores: 2,
+      rows: Object.entries(speeds).map(([model, sps]) => ({
+        label: 'wasm default, onednn',
+        model,
+        samples: [sps * factor],
+        engine: 'CPU (WebAssembly, SIMD); native training step, 2 thread(s)',
+      })),
+      ratios: {},
+      loads: [],
+    };
+    writeFileSync(join(records, 'engine-test.json'), JSON.stringify(record));
+    return records;
+  };
+  const section = '# x\n\n<!-- report: plan engine-test -->\n<!-- /report -->\n';
+  const cells = (rendered: string, part: string) =>
+    rendered
+      .split('\n')
+      .find((l) => l.startsWith(`| ${part} `))!
+      .split('|')
+      .slice(1, -1)
+      .map((c) => c.trim());
+
+  it("gives every part's trainings and iterations at the paper's budget, with hours that follow the record's speed", async () => {
+    const records = engine(1);
+    const rendered = await renderBenchmarks(section, records);
+    for (const part of PARTS) expect(cells(rendered, part.name)[0]).toBe(part.name);
+    const part = findPart('fc2019-lenet');
+    const spec = resolveSpec(part.experiments(0, 'mnist', {})[0]!.spec);
+    // the dense network, then each level's ticket and its two controls, for each seed
+    const trainings = part.seeds * (1 + spec.pruning.levels * 3);
+    const iterations = trainings * Number(/^(\d+)it$/.exec(spec.training.duration)![1]);
+    const row = cells(rendered, 'fc2019-lenet');
+    expect(row.slice(1, 6)).toEqual([
+      'mnist',
+      String(part.seeds),
+      String(part.seeds),
+      trainings.toLocaleString('en-US'),
+      iterations.toLocaleString('en-US'),
+    ]);
+    expect(row[8]).toBe('not run yet');
+
+    // twice the speed, half the hours
+    const jobs = (r: string[]) =>
+      Number(/\(([\d.,]+) h of jobs\)$/.exec(r[7]!)![1]!.replace(/,/g, ''));
+    const faster = cells(await renderBenchmarks(section, engine(2)), 'fc2019-lenet');
+    expect(jobs(faster) / jobs(row)).toBeCloseTo(0.5, 1);
+    expect(rendered).toMatch(
+      /- lenet-300-100: 40,000 samples\/s at 2 threads, measured \(engine-test, onednn\)/,
+    );
+  });
+
+  it('shows each recorded budget with its estimate beside the training time measured', async () => {
+    const records = engine(1);
+    const folder = join(records, 'campaign', 'fc2019-lenet');
+    mkdirSync(folder, { recursive: true });
+    const budget = { iterations: 40, levels: 1 };
+    for (const seed of [0, 1]) {
+      const spec = resolveSpec(findPart('fc2019-lenet').experiments(seed, 'ds_x', budget)[0]!.spec);
+      const record = {
+        part: 'fc2019-lenet',
+        label: 'lenet-300-100',
+        seed,
+        spec,
+        dataset: { id: 'ds_x', folder: 'mnist-10k', train: 8000, test: 2000 },
+        estimate: { hours: 0.25 },
+        tickets: [{ level: 0, method: 'dense', wallTimeMs: 1_800_000 }],
+      };
+      writeFileSync(join(folder, `seed${seed}.json`), JSON.stringify(record));
+    }
+    const row = cells(await renderBenchmarks(section, records), 'fc2019-lenet');
+    expect(row[8]).toBe(
+      `40it, 1 level, 2 experiments: estimated ${formatHours(0.5)}, measured ${formatHours(1)}`,
+    );
   });
 });
 
@@ -216,6 +308,10 @@ describe.skipIf(!existsSync(MNIST))('bench:campaign', () => {
     // no time at all: whatever has not finished is paused in the data folder
     const first = campaign('--hours', '0');
     expect(first.status, first.stderr).toBe(0);
+    // the plan comes first: 2 seeds of the dense network and one level with two controls
+    expect(first.stdout).toMatch(
+      /^plan of fc2019-lenet at reduced budget \(40 iterations, 1 level\), 2 seeds, on mnist-10k[^\n]*\n {2}2 experiments, 8 trainings, 320 iterations,/m,
+    );
     const second = campaign();
     expect(second.status, second.stderr).toBe(0);
     const files = readdirSync(join(records, 'campaign', 'fc2019-lenet'));
@@ -234,6 +330,12 @@ describe.skipIf(!existsSync(MNIST))('bench:campaign', () => {
       const methods = r.tickets.map((t) => `${t.level}/${t.method}`).sort();
       expect(methods).toEqual(['0/dense', '1/imp', '1/random-prune', '1/random-reinit']);
       for (const t of r.tickets) expect(t.testAccuracy).toBeGreaterThan(0.1);
+      // the estimate made before it ran, beside each training's measured wall time
+      expect(r.estimate).toMatchObject({
+        runs: r.tickets.length,
+        iterations: 40 * r.tickets.length,
+      });
+      expect(r.estimate!.hours).toBeGreaterThan(0);
     }
 
     const section = '# x\n\n<!-- report: campaign fc2019-lenet -->\n<!-- /report -->\n';
@@ -242,6 +344,9 @@ describe.skipIf(!existsSync(MNIST))('bench:campaign', () => {
     const cell = `${((imp[0]! + imp[1]!) * 50).toFixed(2)} (${(Math.min(...imp) * 100).toFixed(2)}–${(Math.max(...imp) * 100).toFixed(2)})`;
     expect(rendered).toContain(cell);
     expect(rendered).toMatch(/2 seeds \(0, 1\)/);
+    expect(rendered).toMatch(
+      /training, the experiments' jobs summed: estimated [\d.]+ h, measured [\d.]+ h;/,
+    );
     expect(rendered).toMatch(
       /\| 1 +\| [\d.]+% +\|.*\| (better|worse|tie) +\| (better|worse|tie) +\|/,
     );

@@ -1,0 +1,434 @@
+/**
+ * What a campaign part costs before it runs (`npm run bench:campaign -- --plan`): its
+ * experiments, trainings, iterations, training samples and evaluated examples, counted from
+ * its specs as the app's runners train them (`plannedRuns`, src/api/methods.ts), and its hours
+ * on this machine, estimated from the samples/s that `npm run bench:engine` recorded. The
+ * hours are an estimate and every line that shows them says so.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { plannedRuns } from '../../src/api/methods.ts';
+import { resolveSpec, type ResolvedSpec } from '../../src/api/spec.ts';
+import { iterationsPerEpoch, splitCounts } from '../../src/core/split-counts.ts';
+import type { ModelName } from '../../src/core/vocabulary.ts';
+import {
+  buildArchitecture,
+  describeParams,
+  measureSize,
+  type Shape3,
+} from '../../src/engine/architectures.ts';
+import { ENGINE_CLASSES, ENGINE_MODELS } from '../engine-models.ts';
+import type { Budget, CampaignPart } from './parts.ts';
+
+/**
+ * Evaluating an example costs this share of training on it: a forward pass, where a training
+ * step adds a backward pass that computes two products per layer as large as the forward one
+ * (the gradients of the layer's inputs and of its weights).
+ */
+export const FORWARD_SHARE = 1 / 3;
+
+/** A dataset's sizes, all a plan needs of it. */
+export interface DatasetSize {
+  folder: string;
+  train: number;
+  test: number;
+  inputShape: Shape3;
+  classes: number;
+}
+
+/**
+ * The ../shared/datasets folders the parts use, counted as their READMEs count them (the
+ * tests check these against the decoded files), so that a plan decodes nothing.
+ */
+export const DATASET_SIZES: Record<string, DatasetSize> = Object.fromEntries(
+  (
+    [
+      ['mnist', 60_000, 10_000, [28, 28, 1]],
+      ['mnist-10k', 8_000, 2_000, [28, 28, 1]],
+      ['fashion-mnist', 60_000, 10_000, [28, 28, 1]],
+      ['cifar10-jpeg', 10_000, 10_000, [32, 32, 3]],
+      ['cifar10', 4_000, 1_000, [32, 32, 3]],
+    ] as const
+  ).map(([folder, train, test, inputShape]) => [
+    folder,
+    { folder, train, test, inputShape: [...inputShape] as Shape3, classes: 10 },
+  ]),
+);
+
+export function datasetSize(folder: string): DatasetSize {
+  const size = DATASET_SIZES[folder];
+  if (!size)
+    throw new Error(
+      `no sizes known for the dataset folder "${folder}": add it to DATASET_SIZES in bench/campaign/plan.ts (known: ${Object.keys(DATASET_SIZES).join(', ')})`,
+    );
+  return size;
+}
+
+// ── speeds from bench:engine records ──
+
+/** What a bench:engine record holds that a plan reads (bench/engine.ts writes it). */
+interface EngineRecord {
+  date: string;
+  cores: number;
+  rows: { label: string; model: string; samples: number[]; engine: string }[];
+}
+
+/** One model's training speed as a bench:engine record measured it. */
+export interface MeasuredSpeed {
+  model: ModelName;
+  /** median over rounds, of the native default (`wasm default, <state>`) */
+  samplesPerSecond: number;
+  threads: number;
+  /** the record's name (`engine-<date>`) and machine state */
+  record: string;
+  state: string;
+  /** tfjs's kernels (the training of a penalised loss) against the native step, where measured */
+  tfjsKernelsShare: number | null;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+/** the default build where oneDNN is installed, then without it; a BLAS build last */
+const STATES = ['onednn', 'fresh'];
+
+/**
+ * Each model's speed from the newest bench:engine record in `records` that measured it (up to
+ * and including `upTo`, a record's name, where given), in the state the default build has.
+ */
+export function readEngineSpeeds(records: string, upTo?: string): MeasuredSpeed[] {
+  const names = readdirSync(records)
+    .filter((f) => /^engine-.*\.json$/.test(f))
+    .map((f) => f.slice(0, -'.json'.length))
+    .filter((name) => upTo === undefined || name <= upTo)
+    .sort()
+    .reverse();
+  if (upTo !== undefined && names[0] !== upTo)
+    throw new Error(`no bench:engine record ${upTo}.json in ${records}`);
+  const found = new Map<string, MeasuredSpeed>();
+  for (const name of names) {
+    const r = JSON.parse(readFileSync(join(records, `${name}.json`), 'utf8')) as EngineRecord;
+    for (const model of new Set(r.rows.map((row) => row.model))) {
+      if (found.has(model)) continue;
+      const state = (label: string) => label.slice(label.indexOf(', ') + 2);
+      const defaults = r.rows
+        .filter((row) => row.model === model && row.label.startsWith('wasm default, '))
+        .sort((a, b) => rank(state(a.label)) - rank(state(b.label)));
+      const best = defaults[0];
+      if (!best) continue;
+      const kernels = r.rows.find(
+        (row) => row.model === model && row.label.startsWith('wasm tfjs-kernels, '),
+      );
+      const sameState =
+        kernels && defaults.find((row) => state(row.label) === state(kernels.label));
+      found.set(model, {
+        model: model as ModelName,
+        samplesPerSecond: median(best.samples),
+        threads: Number(/(\d+) thread\(s\)/.exec(best.engine)?.[1] ?? r.cores),
+        record: name,
+        state: state(best.label),
+        tfjsKernelsShare:
+          kernels && sameState ? median(kernels.samples) / median(sameState.samples) : null,
+      });
+    }
+  }
+  return [...found.values()];
+}
+
+const rank = (state: string) => (STATES.includes(state) ? STATES.indexOf(state) : STATES.length);
+
+/** Forward FLOPs per example of the dense model (architectures.ts's count). */
+export function flopsPerExample(model: ModelName, inputShape: Shape3, classes: number): number {
+  const specs = describeParams(buildArchitecture(model, inputShape, classes));
+  return measureSize(specs, (name) =>
+    specs.find((p) => p.name === name)!.shape.reduce((a, b) => a * b, 1),
+  ).flops;
+}
+
+/** Whether a model has convolutions and batch norm: what it is scaled from must share them. */
+function layerKinds(model: ModelName, inputShape: Shape3): string {
+  const specs = describeParams(buildArchitecture(model, inputShape, ENGINE_CLASSES));
+  const conv = specs.some((p) => p.role === 'kernel' && p.shape.length === 4);
+  const batchNorm = specs.some((p) => p.role === 'gamma');
+  return `${conv}/${batchNorm}`;
+}
+
+/** A model's speed on a dataset, measured or scaled by FLOPs, and where it comes from. */
+export interface ModelSpeed {
+  model: ModelName;
+  flops: number;
+  /** training samples/s of the native default at `threads` threads */
+  samplesPerSecond: number;
+  threads: number;
+  /** e.g. `measured (engine-2026-12-02T0131, onednn)` or `scaled from conv-4 by FLOPs` */
+  source: string;
+  tfjsKernelsShare: number | null;
+}
+
+/**
+ * A model's speed: its measurement where a record has one (scaled by FLOPs where the dataset's
+ * input differs from bench:engine's), else the measured model with the same layer kinds
+ * (convolutions, batch norm) nearest in FLOPs per example, scaled by their FLOPs. Null when
+ * no record measured any model.
+ */
+export function modelSpeed(
+  model: ModelName,
+  dataset: DatasetSize,
+  measured: MeasuredSpeed[],
+): ModelSpeed | null {
+  if (measured.length === 0) return null;
+  const flops = flopsPerExample(model, dataset.inputShape, dataset.classes);
+  const benchShape = (m: ModelName) => ENGINE_MODELS.find((c) => c.model === m)?.shape;
+  const benchFlops = (m: MeasuredSpeed) =>
+    flopsPerExample(m.model, benchShape(m.model) ?? dataset.inputShape, ENGINE_CLASSES);
+  const own = measured.find((m) => m.model === model);
+  const kinds = layerKinds(model, dataset.inputShape);
+  const alike = measured.filter(
+    (m) => layerKinds(m.model, benchShape(m.model) ?? dataset.inputShape) === kinds,
+  );
+  const distance = (m: MeasuredSpeed) => Math.abs(Math.log(benchFlops(m) / flops));
+  const from =
+    own ??
+    (alike.length > 0 ? alike : measured).reduce((a, b) => (distance(b) < distance(a) ? b : a));
+  const ratio = benchFlops(from) / flops;
+  const measuredAt = `${from.record}, ${from.state}`;
+  return {
+    model,
+    flops,
+    samplesPerSecond: from.samplesPerSecond * ratio,
+    threads: from.threads,
+    source:
+      from.model !== model
+        ? `scaled from ${from.model} (${measuredAt}) by FLOPs per example`
+        : Math.abs(ratio - 1) > 1e-9
+          ? `measured (${measuredAt}) on bench:engine's input, scaled by FLOPs per example`
+          : `measured (${measuredAt})`,
+    tfjsKernelsShare: from.tfjsKernelsShare,
+  };
+}
+
+// ── plans ──
+
+/** How the campaign runs its jobs: `concurrency` at a time, each on `threads` of `cores`. */
+export interface Workers {
+  cores: number;
+  concurrency: number;
+  threads: number;
+}
+
+export interface ExperimentPlan {
+  label: string;
+  seed: number;
+  model: ModelName;
+  /** trainings: each level's ticket and its controls */
+  runs: number;
+  iterations: number;
+  trainingSamples: number;
+  evaluations: number;
+  /** validation and test examples evaluated, over every evaluation */
+  evaluatedExamples: number;
+  /** estimated hours of this experiment's job on its share of the cores; null without a speed */
+  hours: number | null;
+  /** trainings off the native step: a penalised loss (gates, slimming's L1) on tfjs's kernels */
+  tfjsKernelRuns: number;
+}
+
+export interface PartPlan {
+  part: CampaignPart;
+  budget: Budget;
+  seeds: number;
+  dataset: DatasetSize;
+  workers: Workers;
+  experiments: ExperimentPlan[];
+  speeds: ModelSpeed[];
+  /** estimated hours from the first job's start to the last one's end, `concurrency` at a time */
+  wallHours: number | null;
+}
+
+/** Evaluations train() makes from `start` to `end`: at the start, every `every` iterations, at the end. */
+export function evaluationsOf(start: number, end: number, every: number): number {
+  return 1 + Math.floor(end / every) - Math.floor(start / every) + (end % every === 0 ? 0 : 1);
+}
+
+/** Runs whose loss has a penalty train on tfjs's kernels (train.ts has no native step for it). */
+function trainsOnTfjsKernels(spec: ResolvedSpec, level: number): boolean {
+  return (
+    level === 0 &&
+    spec.method === 'structured' &&
+    ['l0', 'bayesian', 'slimming'].includes(spec.structured.method)
+  );
+}
+
+/** A job's samples/s: its threads' share of the measured speed, less where jobs outnumber the cores. */
+function jobSpeed(speed: ModelSpeed, workers: Workers): number {
+  const crowding = Math.min(1, workers.cores / (workers.concurrency * workers.threads));
+  return ((speed.samplesPerSecond * workers.threads) / speed.threads) * crowding;
+}
+
+export function planExperiment(
+  label: string,
+  spec: ResolvedSpec,
+  dataset: DatasetSize,
+  speed: ModelSpeed | null,
+  workers: Workers,
+): ExperimentPlan {
+  const { train, val } = splitCounts(dataset.train, spec.validationFraction, dataset.folder);
+  const batch = Math.min(spec.training.batchSize, train);
+  const runs = plannedRuns(spec, iterationsPerEpoch(train, batch));
+  const perJob = speed && jobSpeed(speed, workers);
+  let seconds = 0;
+  let plan = { iterations: 0, trainingSamples: 0, evaluations: 0, evaluatedExamples: 0 };
+  for (const run of runs) {
+    const iterations = run.end - run.start;
+    const evaluations = evaluationsOf(run.start, run.end, spec.training.evalEvery);
+    const examples = evaluations * (val + dataset.test);
+    plan = {
+      iterations: plan.iterations + iterations,
+      trainingSamples: plan.trainingSamples + iterations * batch,
+      evaluations: plan.evaluations + evaluations,
+      evaluatedExamples: plan.evaluatedExamples + examples,
+    };
+    if (perJob && speed) {
+      const share = trainsOnTfjsKernels(spec, run.level) ? (speed.tfjsKernelsShare ?? 1) : 1;
+      seconds += (iterations * batch) / (perJob * share) + (examples * FORWARD_SHARE) / perJob;
+    }
+  }
+  return {
+    label,
+    seed: spec.seed,
+    model: spec.model,
+    runs: runs.length,
+    ...plan,
+    hours: perJob ? seconds / 3600 : null,
+    tfjsKernelRuns: runs.filter((r) => trainsOnTfjsKernels(spec, r.level)).length,
+  };
+}
+
+/** Hours until the last job ends when they start in order, each as soon as a worker is free. */
+function wallHours(hours: number[], concurrency: number): number {
+  const free = Array.from({ length: concurrency }, () => 0);
+  for (const h of hours) {
+    const first = free.indexOf(Math.min(...free));
+    free[first] = free[first]! + h;
+  }
+  return Math.max(...free);
+}
+
+/** A part's plan: every experiment of `seeds` seeds at `budget`, in the order bench:campaign starts them. */
+export function planPart(
+  part: CampaignPart,
+  options: {
+    budget: Budget;
+    seeds: number;
+    dataset: DatasetSize;
+    measured: MeasuredSpeed[];
+    workers: Workers;
+  },
+): PartPlan {
+  const { budget, seeds, dataset, measured, workers } = options;
+  const speeds = new Map<ModelName, ModelSpeed | null>();
+  const experiments: ExperimentPlan[] = [];
+  for (let seed = 0; seed < seeds; seed++) {
+    for (const { label, spec } of part.experiments(seed, dataset.folder, budget)) {
+      const resolved = resolveSpec(spec);
+      if (!speeds.has(resolved.model))
+        speeds.set(resolved.model, modelSpeed(resolved.model, dataset, measured));
+      experiments.push(
+        planExperiment(label, resolved, dataset, speeds.get(resolved.model)!, workers),
+      );
+    }
+  }
+  const hours = experiments.map((e) => e.hours);
+  return {
+    part,
+    budget,
+    seeds,
+    dataset,
+    workers,
+    experiments,
+    speeds: [...speeds.values()].filter((s): s is ModelSpeed => s !== null),
+    wallHours: hours.every((h): h is number => h !== null)
+      ? wallHours(hours, workers.concurrency)
+      : null,
+  };
+}
+
+// ── what a plan says ──
+
+const int = (x: number) => Math.round(x).toLocaleString('en-US');
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+
+/** Hours as the tables show them: two figures below ten, whole hours above. */
+export function formatHours(h: number): string {
+  return h >= 10 ? `${int(h)} h` : `${h.toPrecision(2)} h`;
+}
+
+export function planTotals(plan: PartPlan) {
+  const e = plan.experiments;
+  const hours = e.map((x) => x.hours);
+  return {
+    experiments: e.length,
+    runs: sum(e.map((x) => x.runs)),
+    iterations: sum(e.map((x) => x.iterations)),
+    trainingSamples: sum(e.map((x) => x.trainingSamples)),
+    evaluations: sum(e.map((x) => x.evaluations)),
+    evaluatedExamples: sum(e.map((x) => x.evaluatedExamples)),
+    jobHours: hours.every((h): h is number => h !== null) ? sum(hours) : null,
+  };
+}
+
+/** One line per model speed: what it is, at how many threads, from where. */
+export function describeSpeed(s: ModelSpeed): string {
+  const kernels =
+    s.tfjsKernelsShare === null
+      ? "tfjs's kernels not measured"
+      : `tfjs's kernels at ${(s.tfjsKernelsShare * 100).toFixed(0)}% of it`;
+  return `${s.model}: ${int(s.samplesPerSecond)} samples/s at ${s.threads} thread${s.threads === 1 ? '' : 's'}, ${s.source} (${(s.flops / 1e6).toFixed(2)} MFLOPs per example; ${kernels})`;
+}
+
+/** The plan as bench:campaign prints it. */
+export function formatPlan(plan: PartPlan): string[] {
+  const t = planTotals(plan);
+  const { workers, dataset } = plan;
+  const budget =
+    plan.budget.iterations === undefined && plan.budget.levels === undefined
+      ? "the paper's budget"
+      : `reduced budget (${[
+          plan.budget.iterations === undefined ? '' : `${plan.budget.iterations} iterations`,
+          plan.budget.levels === undefined
+            ? ''
+            : `${plan.budget.levels} level${plan.budget.levels === 1 ? '' : 's'}`,
+        ]
+          .filter(Boolean)
+          .join(', ')})`;
+  const lines = [
+    `plan of ${plan.part.name} at ${budget}, ${plan.seeds} seed${plan.seeds === 1 ? '' : 's'}, on ${dataset.folder} (${int(dataset.train)} training images, the validation set among them, and ${int(dataset.test)} test):`,
+    `  ${int(t.experiments)} experiments, ${int(t.runs)} trainings, ${int(t.iterations)} iterations, ${int(t.trainingSamples)} training samples, ${int(t.evaluatedExamples)} evaluated examples (${int(t.evaluations)} evaluations of the validation and test sets)`,
+  ];
+  const labels = [...new Set(plan.experiments.map((e) => e.label))];
+  for (const label of labels) {
+    const e = plan.experiments.find((x) => x.label === label)!;
+    lines.push(
+      `  ${label}${label === e.model ? '' : ` (${e.model})`}, each seed: ${int(e.runs)} trainings, ${int(e.iterations)} iterations, ${int(e.evaluations)} evaluations${e.hours === null ? '' : `, estimated ${formatHours(e.hours)}`}${e.tfjsKernelRuns > 0 ? ` (${e.tfjsKernelRuns} training${e.tfjsKernelRuns === 1 ? '' : 's'} with a penalty on tfjs's kernels)` : ''}`,
+    );
+  }
+  for (const s of plan.speeds)
+    lines.push(
+      `  speed: ${describeSpeed(s)}; a job here: ${int(jobSpeed(s, workers))} samples/s (estimate)`,
+    );
+  for (const s of plan.speeds.filter((x) => x.tfjsKernelsShare === null))
+    if (plan.experiments.some((e) => e.model === s.model && e.tfjsKernelRuns > 0))
+      lines.push(
+        `  ${s.model}: tfjs's kernels not measured, trainings with a penalty counted at the native step's speed (too fast)`,
+      );
+  if (t.jobHours === null || plan.wallHours === null)
+    lines.push('  no bench:engine record measures any model: no time estimate');
+  else
+    lines.push(
+      `  estimate: ${formatHours(t.jobHours)} of jobs, ${formatHours(plan.wallHours)} from start to end with ${workers.concurrency} at a time on ${workers.threads} of ${workers.cores} cores each; evaluation counted at ${FORWARD_SHARE.toFixed(2)} of a training step per example (a forward pass); compacted and pruned models at the dense model's speed`,
+    );
+  return lines;
+}

@@ -1,0 +1,284 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { findPart, PARTS } from '../../bench/campaign/parts.ts';
+import {
+  DATASET_SIZES,
+  FORWARD_SHARE,
+  datasetSize,
+  flopsPerExample,
+  planPart,
+  readEngineSpeeds,
+  type Workers,
+} from '../../bench/campaign/plan.ts';
+import { resolveSpec } from '../../src/api/spec.ts';
+import { importDatasetFolder } from '../../src/data/import.ts';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const SHARED = join(ROOT, '..', 'shared', 'datasets');
+/** bench:campaign's default on two cores: two jobs at a time, one thread each */
+const TWO_CORES: Workers = { cores: 2, concurrency: 2, threads: 1 };
+
+/** A bench:engine record (as bench/engine.ts writes it) of the given rows, at 2 threads. */
+function engineRecord(
+  dir: string,
+  name: string,
+  rows: { model: string; samplesPerSecond: number; label?: string }[],
+): void {
+  const record = {
+    date: '2026-12-02T07:00:00.000Z',
+    cpu: 'test cpu',
+    cores: 2,
+    rows: rows.map((r) => ({
+      label: r.label ?? 'wasm default, onednn',
+      model: r.model,
+      // rounds around the median
+      samples: [r.samplesPerSecond * 0.9, r.samplesPerSecond, r.samplesPerSecond * 1.2],
+      engine: 'CPU (WebAssembly, SIMD); native training step, 2 thread(s)',
+    })),
+  };
+  writeFileSync(join(dir, `${name}.json`), JSON.stringify(record));
+}
+
+/** The spec's evaluation points from `start` to `end`, listed: the start, every `every`, the end. */
+const evaluationPoints = (start: number, end: number, every: number) => {
+  const points = new Set([start, end]);
+  for (let it = start + 1; it <= end; it++) if (it % every === 0) points.add(it);
+  return points.size;
+};
+
+describe("a campaign part's plan", () => {
+  const records = mkdtempSync(join(tmpdir(), 'ticketlab-engine-'));
+  const LENET_SPEED = 2400;
+  engineRecord(records, 'engine-2026-12-02T0700', [
+    { model: 'lenet-300-100', samplesPerSecond: LENET_SPEED },
+  ]);
+  const measured = readEngineSpeeds(records);
+
+  it('counts trainings, iterations, training samples and evaluated examples as the spec asks', () => {
+    const part = findPart('fc2019-lenet');
+    const budget = { iterations: 250, levels: 2 };
+    const dataset = datasetSize('mnist-10k');
+    const plan = planPart(part, { budget, seeds: 2, dataset, measured, workers: TWO_CORES });
+
+    // by hand from the spec: the dense network, then each level's ticket and its controls
+    const spec = resolveSpec(part.experiments(0, 'mnist-10k', budget)[0]!.spec);
+    const controls = [spec.controls.randomReinit, spec.controls.randomPrune].filter(Boolean);
+    const runs = 1 + budget.levels * (1 + controls.length);
+    const val = Math.round(dataset.train * spec.validationFraction);
+    const evaluations = evaluationPoints(0, budget.iterations, spec.training.evalEvery);
+    const trainingSamples = runs * budget.iterations * spec.training.batchSize;
+    const evaluatedExamples = runs * evaluations * (val + dataset.test);
+    expect(plan.experiments.map((e) => [e.label, e.seed])).toEqual([
+      ['lenet-300-100', 0],
+      ['lenet-300-100', 1],
+    ]);
+    for (const e of plan.experiments) {
+      expect(e).toMatchObject({
+        runs,
+        iterations: runs * budget.iterations,
+        trainingSamples,
+        evaluations: runs * evaluations,
+        evaluatedExamples,
+      });
+      // a job at one of the record's two threads trains at half its speed; evaluation is a forward pass
+      const seconds =
+        (trainingSamples + evaluatedExamples * FORWARD_SHARE) / (LENET_SPEED * (1 / 2));
+      expect(e.hours).toBeCloseTo(seconds / 3600, 10);
+    }
+    // two experiments, two at a time: the wall time of one
+    expect(plan.wallHours).toBeCloseTo(plan.experiments[0]!.hours!, 10);
+    // three, two at a time: the third waits for one of the first two
+    const three = planPart(part, { budget, seeds: 3, dataset, measured, workers: TWO_CORES });
+    expect(three.wallHours).toBeCloseTo(2 * plan.experiments[0]!.hours!, 10);
+  });
+
+  it('trains pruned tickets from the rewind point, the random re-initialisation from 0', () => {
+    const part = findPart('frankle2020-resnet20');
+    const budget = { iterations: 3000, levels: 2 };
+    const plan = planPart(part, {
+      budget,
+      seeds: 1,
+      dataset: datasetSize('cifar10-jpeg'),
+      measured,
+      workers: TWO_CORES,
+    });
+    for (const { label, spec } of part.experiments(0, 'cifar10-jpeg', budget)) {
+      const resolved = resolveSpec(spec);
+      const k = Number(/^(\d+)it$/.exec(resolved.pruning.rewind)![1]);
+      // dense from 0; each level: the ticket from k, the re-initialisation from 0
+      const iterations =
+        budget.iterations + budget.levels * (budget.iterations - k + budget.iterations);
+      expect(plan.experiments.find((e) => e.label === label)!.iterations).toBe(iterations);
+    }
+    expect(new Set(plan.experiments.map((e) => e.iterations)).size).toBe(2);
+  });
+
+  it("scales with the record's samples/s, and from a measured model by FLOPs where a model was not measured", () => {
+    const part = findPart('fc2019-lenet');
+    const options = {
+      budget: { iterations: 100, levels: 1 },
+      seeds: 1,
+      dataset: datasetSize('mnist'),
+      workers: TWO_CORES,
+    };
+    const faster = mkdtempSync(join(tmpdir(), 'ticketlab-engine-'));
+    engineRecord(faster, 'engine-2026-12-02T0700', [
+      { model: 'lenet-300-100', samplesPerSecond: 3 * LENET_SPEED },
+    ]);
+    const slow = planPart(part, { ...options, measured }).experiments[0]!.hours!;
+    const fast = planPart(part, { ...options, measured: readEngineSpeeds(faster) });
+    expect(fast.experiments[0]!.hours).toBeCloseTo(slow / 3, 10);
+
+    // Conv-2/4/6 with only Conv-4 measured: the others at its speed times its FLOPs over theirs
+    const conv = mkdtempSync(join(tmpdir(), 'ticketlab-engine-'));
+    engineRecord(conv, 'engine-2026-12-02T0700', [
+      { model: 'lenet-300-100', samplesPerSecond: LENET_SPEED },
+      { model: 'conv-4', samplesPerSecond: 80 },
+    ]);
+    const cifar = datasetSize('cifar10-jpeg');
+    const plan = planPart(findPart('fc2019-conv'), {
+      ...options,
+      dataset: cifar,
+      measured: readEngineSpeeds(conv),
+    });
+    const flops = (m: 'conv-2' | 'conv-4' | 'conv-6') =>
+      flopsPerExample(m, cifar.inputShape, cifar.classes);
+    for (const model of ['conv-2', 'conv-6'] as const) {
+      const speed = plan.speeds.find((s) => s.model === model)!;
+      expect(speed.samplesPerSecond).toBeCloseTo((80 * flops('conv-4')) / flops(model), 6);
+      expect(speed.source).toMatch(/^scaled from conv-4 /);
+    }
+    expect(plan.speeds.find((s) => s.model === 'conv-4')!.source).toMatch(/^measured \(/);
+  });
+
+  it('scales a model from the measured one with the same layer kinds', () => {
+    const all = mkdtempSync(join(tmpdir(), 'ticketlab-engine-'));
+    engineRecord(all, 'engine-2026-12-02T0700', [
+      { model: 'lenet-300-100', samplesPerSecond: LENET_SPEED },
+      { model: 'conv-4', samplesPerSecond: 80 },
+      { model: 'vgg-11', samplesPerSecond: 26 },
+      { model: 'resnet-20', samplesPerSecond: 259 },
+    ]);
+    const speeds = readEngineSpeeds(all);
+    const options = { budget: { iterations: 10 }, seeds: 1, measured: speeds, workers: TWO_CORES };
+    const source = (part: string, folder: string, model: string) =>
+      planPart(findPart(part), { ...options, dataset: datasetSize(folder) }).speeds.find(
+        (s) => s.model === model,
+      )!.source;
+    // LeNet-5 has convolutions (like Conv-4, unlike LeNet-300-100); VGG-16 batch norm like VGG-11
+    expect(source('louizos2017-bc', 'mnist', 'lenet-5')).toMatch(/^scaled from conv-4 /);
+    expect(source('tanaka2020-vgg16', 'cifar10-jpeg', 'vgg-16')).toMatch(/^scaled from vgg-11 /);
+  });
+
+  it('takes each model from the newest record that measured it, up to the record named', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ticketlab-engine-'));
+    engineRecord(dir, 'engine-2026-12-01T2200', [
+      { model: 'lenet-300-100', samplesPerSecond: 1000 },
+      { model: 'conv-4', samplesPerSecond: 50 },
+    ]);
+    engineRecord(dir, 'engine-2026-12-02T0100', [
+      { model: 'conv-4', samplesPerSecond: 80 },
+      { model: 'conv-4', samplesPerSecond: 60, label: 'wasm default, openblas' },
+    ]);
+    const speed = (upTo?: string) =>
+      new Map(readEngineSpeeds(dir, upTo).map((s) => [s.model, [s.samplesPerSecond, s.record]]));
+    expect(speed()).toEqual(
+      new Map([
+        ['conv-4', [80, 'engine-2026-12-02T0100']],
+        ['lenet-300-100', [1000, 'engine-2026-12-01T2200']],
+      ]),
+    );
+    expect(speed('engine-2026-12-01T2200').get('conv-4')).toEqual([50, 'engine-2026-12-01T2200']);
+    expect(() => readEngineSpeeds(dir, 'engine-2026-12-01T2300')).toThrow(/no bench:engine record/);
+  });
+
+  it("counts a penalised training at tfjs's kernels' measured share of the native step", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ticketlab-engine-'));
+    engineRecord(dir, 'engine-2026-12-02T0700', [
+      { model: 'lenet-300-100', samplesPerSecond: 2000, label: 'wasm default, fresh' },
+      { model: 'lenet-300-100', samplesPerSecond: 500, label: 'wasm tfjs-kernels, fresh' },
+    ]);
+    const part = findPart('louizos2018-l0');
+    const budget = { iterations: 200 };
+    const dataset = datasetSize('mnist');
+    const plan = planPart(part, {
+      budget,
+      seeds: 1,
+      dataset,
+      measured: readEngineSpeeds(dir),
+      workers: TWO_CORES,
+    });
+    const spec = resolveSpec(part.experiments(0, 'mnist', budget)[0]!.spec);
+    const val = Math.round(dataset.train * spec.validationFraction);
+    const batch = spec.training.batchSize;
+    const evaluated = evaluationPoints(0, 200, spec.training.evalEvery) * (val + dataset.test);
+    // the gated training on tfjs's kernels at a quarter of the speed; one compacted model
+    // (one level) fine-tuned for as long on the native step; a job at half the record's speed
+    const perJob = 2000 / 2;
+    const seconds =
+      (200 * batch) / (perJob / 4) +
+      (200 * batch) / perJob +
+      (2 * evaluated * FORWARD_SHARE) / perJob;
+    const [experiment] = plan.experiments;
+    expect(experiment!.runs).toBe(2);
+    expect(experiment!.tfjsKernelRuns).toBe(1);
+    expect(experiment!.hours).toBeCloseTo(seconds / 3600, 10);
+  });
+});
+
+const present = Object.keys(DATASET_SIZES).filter((f) => existsSync(join(SHARED, f)));
+describe.skipIf(present.length === 0)('the dataset sizes a plan assumes', () => {
+  it.each(present)("are %s's as its files hold them", async (folder) => {
+    const decoded = await importDatasetFolder(join(SHARED, folder));
+    expect(datasetSize(folder)).toEqual({
+      folder,
+      train: decoded.train.count,
+      test: decoded.test.count,
+      inputShape: decoded.inputShape,
+      classes: decoded.classNames.length,
+    });
+  });
+});
+
+describe('bench:campaign --plan', () => {
+  it('prints the plan and its estimate, and trains nothing', () => {
+    const dataDir = join(mkdtempSync(join(tmpdir(), 'ticketlab-campaign-')), 'data');
+    const run = spawnSync(
+      process.execPath,
+      [
+        ...['--import', 'tsx', 'bench/campaign.ts', '--plan', '--part', 'fc2019-lenet'],
+        ...['--seeds', '2', '--iterations', '250', '--levels', '2', '--concurrency', '2'],
+        ...['--dataset', 'mnist-10k', '--data-dir', dataDir],
+      ],
+      { cwd: ROOT, encoding: 'utf8', timeout: 120_000 },
+    );
+    expect(run.status, run.stderr).toBe(0);
+    const spec = resolveSpec(
+      findPart('fc2019-lenet').experiments(0, 'mnist-10k', { iterations: 250, levels: 2 })[0]!.spec,
+    );
+    const runs = 2 * (1 + 2 * 3);
+    expect(run.stdout).toContain(
+      `2 experiments, ${runs} trainings, ${(runs * 250).toLocaleString('en-US')} iterations, ${(runs * 250 * spec.training.batchSize).toLocaleString('en-US')} training samples`,
+    );
+    expect(run.stdout).toMatch(
+      /speed: lenet-300-100: [\d,]+ samples\/s at \d threads?, measured \(engine-/,
+    );
+    expect(run.stdout).toMatch(
+      /estimate: [\d.]+ h of jobs, [\d.]+ h from start to end with 2 at a time/,
+    );
+    expect(existsSync(dataDir)).toBe(false);
+
+    // every part when none is named
+    const all = spawnSync(process.execPath, ['--import', 'tsx', 'bench/campaign.ts', '--plan'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    expect(all.status, all.stderr).toBe(0);
+    for (const part of PARTS)
+      expect(all.stdout).toContain(`plan of ${part.name} at the paper's budget`);
+  });
+});
