@@ -4,27 +4,35 @@
  *
  *   npm run bench:campaign -- --part fc2019-lenet [--seeds 5] [--hours 2.5] [--concurrency 2]
  *                             [--iterations N] [--levels N] [--data-dir DIR]
- *                             [--records DIR (default bench/records)] [--dataset FOLDER]
+ *                             [--records DIR (default bench/records)] [--dataset FOLDER[,FOLDER…]]
+ *                             [--datasets-dir DIR (default ../shared/datasets)]
  *   npm run bench:campaign -- --plan [--part P] [--seeds N] [--iterations N] [--levels N]
  *                             [--concurrency 2] [--dataset FOLDER]
  *
  * One experiment per seed (and per model or score the part compares) runs through the app's
  * own scheduler. Each finished experiment writes bench/records/campaign/<part>/<label>-seed<s>-
  * <spec hash>.json: its resolved spec, every ticket's measurements, the dataset, machine,
- * versions, date and command. What is already recorded is skipped, so a campaign runs in parts
- * of at most `--hours` (default 2.5): at that time (or on Ctrl-C or SIGTERM) the running jobs pause with their checkpoints
- * in the data folder (default bench/results/campaign-data, kept between runs), and the same
- * command continues them. `--iterations`/`--levels` shrink the budget and `--dataset` names
- * another ../shared/datasets folder (the spec and the record say so). `npm run bench:report` turns the records into BENCHMARKS.md's tables.
+ * versions, date and command. A transfer part (Morcos et al. 2019) runs its experiment on
+ * each of its datasets, and as each is done trains its tickets at the part's transfer levels
+ * on the other datasets (`transfer.create`), recording each transfer as
+ * <label>-level<L>-to-<target>-seed<s>-<source spec hash>.json. What is already recorded is
+ * skipped, so a campaign runs in parts of at most `--hours` (default 2.5): at that time (or
+ * on Ctrl-C or SIGTERM) the running jobs pause with their checkpoints in the data folder
+ * (default bench/results/campaign-data, kept between runs), and the same command continues
+ * them. `--iterations`/`--levels` shrink the budget and `--dataset` names other dataset
+ * folders (the spec and the record say so). `npm run bench:report` turns the records into
+ * BENCHMARKS.md's tables.
  *
  * Every run first prints the part's plan (bench/campaign/plan.ts): its experiments, trainings,
  * iterations, training samples and evaluated examples, and its hours estimated from the newest
  * bench:engine records in bench/records; each record keeps its experiment's estimate beside
  * the training time measured. `--plan` prints the plan of one part (or all) and trains nothing.
+ * A transfer part's plan covers its first stage only.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { MethodOutput } from '../src/api/contract.ts';
 import { parseArgs } from '../src/cli/args.ts';
 import { resolveSpec } from '../src/api/spec.ts';
 import { specHash } from '../src/api/spec-hash.ts';
@@ -37,6 +45,7 @@ import {
   formatPlan,
   planPart,
   readEngineSpeeds,
+  type PartPlan,
   type Workers,
 } from './campaign/plan.ts';
 import {
@@ -44,6 +53,7 @@ import {
   type CampaignRecord,
   type EstimateRecord,
   type StructureRecord,
+  type TransferSource,
 } from './campaign/record.ts';
 import { RECORDS, theseVersions, thisCommand, thisMachine } from './records.ts';
 
@@ -57,6 +67,7 @@ const { options } = parseArgs(process.argv.slice(2), [
   'data-dir',
   'records',
   'dataset',
+  'datasets-dir',
 ]);
 const text = (k: string) =>
   typeof options.get(k) === 'string' ? String(options.get(k)) : undefined;
@@ -87,57 +98,122 @@ const seeds = num('seeds') ?? part.seeds;
 const hours = num('hours') ?? 2.5;
 const records = join(resolve(text('records') ?? RECORDS), 'campaign');
 const dataDir = resolve(text('data-dir') ?? join(import.meta.dirname, 'results', 'campaign-data'));
-const SHARED = resolve(import.meta.dirname, '..', '..', 'shared', 'datasets');
-
-const found = (text('dataset') ? [text('dataset')!] : part.datasets).find((f) =>
-  existsSync(join(SHARED, f)),
+const SHARED = resolve(
+  text('datasets-dir') ?? join(import.meta.dirname, '..', '..', 'shared', 'datasets'),
 );
-if (!found) {
-  process.stderr.write(`${part.name}: none of ${part.datasets.join(', ')} is in ${SHARED}\n`);
+
+/** What is missing of the dataset folders the part needs, said as the refusal; null if none. */
+function missingDatasets(named: string[], present: string[]): string | null {
+  if (!part.transferLevels)
+    return present.length > 0 ? null : `${part.name}: none of ${named.join(', ')} is in ${SHARED}`;
+  // a transfer part trains each dataset's tickets on the others, so it needs every one
+  if (named.length < 2)
+    return `${part.name} transfers tickets between datasets: name two or more (--dataset a,b)`;
+  const absent = named.filter((f) => !present.includes(f));
+  return absent.length === 0
+    ? null
+    : `${part.name} needs every one of ${named.join(', ')}: ${absent.join(', ')} not in ${SHARED}`;
+}
+const named = text('dataset')?.split(',') ?? part.datasets;
+const present = named.filter((f) => existsSync(join(SHARED, f)));
+const missing = missingDatasets(named, present);
+if (missing) {
+  process.stderr.write(`${missing}\n`);
   process.exit(1);
 }
-const folder: string = found;
+const folders = part.transferLevels ? present : present.slice(0, 1);
 
 const lab = Lab.open({ dataDir, runAll: true, concurrency });
-const dataset = await lab.invoke('datasets.import', { path: join(SHARED, folder), name: folder });
-const plan = planPart(part, {
-  budget,
-  seeds,
-  dataset: {
+const datasets: { folder: string; view: MethodOutput<'datasets.import'> }[] = [];
+for (const folder of folders)
+  datasets.push({
     folder,
-    train: dataset.trainCount,
-    test: dataset.testCount,
-    inputShape: dataset.inputShape,
-    classes: dataset.classNames.length,
-  },
-  measured,
-  workers,
-});
-process.stdout.write(`${formatPlan(plan).join('\n')}\n`);
+    view: await lab.invoke('datasets.import', { path: join(SHARED, folder), name: folder }),
+  });
+// the plan of each dataset's first stage (a transfer part's second stage is not estimated)
+const plans = new Map(
+  datasets.map(({ folder, view }) => [
+    folder,
+    planPart(part, {
+      budget,
+      seeds,
+      dataset: {
+        folder,
+        train: view.trainCount,
+        test: view.testCount,
+        inputShape: view.inputShape,
+        classes: view.classNames.length,
+      },
+      measured,
+      workers,
+    }),
+  ]),
+);
+for (const plan of plans.values()) process.stdout.write(`${formatPlan(plan).join('\n')}\n`);
+if (part.transferLevels)
+  process.stdout.write('the transfers of the second stage are not in this estimate\n');
 
-/** The part's experiments not yet recorded, each with the file its record goes to. */
-const planned: {
+/** An experiment of the part, with the file its record goes to. */
+interface Planned {
   label: string;
   seed: number;
-  spec: Record<string, unknown>;
   file: string;
+  dataset: (typeof datasets)[number];
+  /** a transfer: the ticket it trains */
+  transfer?: TransferSource;
   estimate?: EstimateRecord;
-}[] = [];
+}
+/** An experiment of the first stage, and the transfers of its tickets (a transfer part). */
+interface PlannedSource extends Planned {
+  spec: Record<string, unknown>;
+  transfers: Planned[];
+}
+
+/** The part's experiments with a record missing, their own or one of their transfers'. */
+const planned: PlannedSource[] = [];
 for (let seed = 0; seed < seeds; seed++) {
-  for (const { label, spec } of part.experiments(seed, dataset.id, budget)) {
-    const file = campaignRecordPath(records, part.name, label, seed, specHash(resolveSpec(spec)));
-    if (existsSync(file)) process.stdout.write(`recorded already: ${file}\n`);
-    else planned.push({ label, seed, spec, file, estimate: estimateOf(label, seed) });
+  for (const dataset of datasets) {
+    for (const { label: own, spec } of part.experiments(seed, dataset.view.id, budget)) {
+      const resolved = resolveSpec(spec);
+      const hash = specHash(resolved);
+      // several datasets: the label says which
+      const label = datasets.length > 1 ? `${dataset.folder}-${own}` : own;
+      const file = campaignRecordPath(records, part.name, label, seed, hash);
+      const levels = part.transferLevels?.(resolved.pruning.levels) ?? [];
+      const transfers = levels.flatMap((level) =>
+        datasets
+          .filter((target) => target !== dataset)
+          .map((target) => {
+            const name = `${label}-level${level}-to-${target.folder}`;
+            return {
+              label: name,
+              seed,
+              // named by the source's spec hash: the transfer's own names a ticket id, which
+              // only this data folder knows
+              file: campaignRecordPath(records, part.name, name, seed, hash),
+              dataset: target,
+              transfer: { label, folder: dataset.folder, specHash: hash, level },
+            };
+          }),
+      );
+      for (const f of [file, ...transfers.map((t) => t.file)])
+        if (existsSync(f)) process.stdout.write(`recorded already: ${f}\n`);
+      if (!existsSync(file) || transfers.some((t) => !existsSync(t.file))) {
+        const estimate = estimateOf(plans.get(dataset.folder)!, own, seed);
+        planned.push({ label, seed, file, dataset, spec, transfers, estimate });
+      }
+    }
   }
 }
 
 const left = planned.flatMap((p) => (p.estimate ? [p.estimate.hours] : []));
+const total = [...plans.values()].reduce((n, plan) => n + plan.experiments.length, 0);
 process.stdout.write(
-  `to run: ${planned.length} of ${plan.experiments.length} experiments${left.length > 0 && left.length === planned.length ? `, estimated ${formatHours(left.reduce((a, b) => a + b, 0))} of jobs` : ''}\n`,
+  `to run: ${planned.length} of ${total} experiments${left.length > 0 && left.length === planned.length ? `, estimated ${formatHours(left.reduce((a, b) => a + b, 0))} of jobs` : ''}\n`,
 );
 
 /** The plan's estimate of one experiment, as its record keeps it. */
-function estimateOf(label: string, seed: number): EstimateRecord | undefined {
+function estimateOf(plan: PartPlan, label: string, seed: number): EstimateRecord | undefined {
   const e = plan.experiments.find((x) => x.label === label && x.seed === seed)!;
   const speed = plan.speeds.find((s) => s.model === e.model);
   if (e.hours === null || !speed) return undefined;
@@ -146,16 +222,18 @@ function estimateOf(label: string, seed: number): EstimateRecord | undefined {
 }
 
 const deadline = Date.now() + hours * 3600_000;
-const experiments = new Map<string, (typeof planned)[number]>();
-const jobs: string[] = [];
-for (const p of planned) {
-  const created = await lab.invoke('experiments.create', { spec: p.spec, start: true });
-  experiments.set(created.experiment.id, p);
-  if (created.job) jobs.push(created.job.id);
+let timeIsUp = false;
+const experiments = new Map<string, Planned>();
+// a line per trained ticket, so that a run of hours shows where it is
+lab.subscribe((e) => {
+  if (e.type !== 'ticket.created') return;
+  const p = experiments.get(e.experimentId);
+  if (!p) return;
+  const accuracy = e.testAccuracy === null ? '–' : `${(e.testAccuracy * 100).toFixed(2)}%`;
   process.stdout.write(
-    `${created.created ? 'started' : 'continued'} ${p.label} seed ${p.seed}: ${created.experiment.id}\n`,
+    `${p.label} seed ${p.seed} level ${e.level} ${e.method}: ${(e.remainingWeights * 100).toFixed(1)}% of the weights, ${accuracy}\n`,
   );
-}
+});
 
 /** Writes the record of a finished experiment (once); says how any other one ended. */
 async function record(experimentId: string): Promise<void> {
@@ -166,13 +244,14 @@ async function record(experimentId: string): Promise<void> {
     process.stdout.write(`${p.label} seed ${p.seed}: ${detail.status} ${detail.error ?? ''}\n`);
     return;
   }
+  const { folder, view } = p.dataset;
   const result: CampaignRecord = {
     part: part.name,
     label: p.label,
     seed: p.seed,
     specHash: detail.specHash,
     spec: detail.spec,
-    dataset: { id: dataset.id, folder, train: dataset.trainCount, test: dataset.testCount },
+    dataset: { id: view.id, folder, train: view.trainCount, test: view.testCount },
     ...(p.estimate ? { estimate: p.estimate } : {}),
     tickets: await Promise.all(
       detail.tickets
@@ -189,6 +268,7 @@ async function record(experimentId: string): Promise<void> {
           ...(detail.spec.method === 'structured' ? { structure: await structure(t.id) } : {}),
         })),
     ),
+    ...(p.transfer ? { transfer: p.transfer } : {}),
     machine: thisMachine(),
     versions: theseVersions(),
     date: new Date().toISOString(),
@@ -197,6 +277,42 @@ async function record(experimentId: string): Promise<void> {
   mkdirSync(join(p.file, '..'), { recursive: true });
   writeFileSync(p.file, JSON.stringify(result, null, 2) + '\n');
   process.stdout.write(`recorded ${p.file}\n`);
+}
+
+/**
+ * The second stage of a transfer part, once the source experiment is done: each ticket not
+ * yet transferred is trained on its target (transfer.create finds a transfer made before in
+ * this data folder, and continues it if paused).
+ */
+async function transfer(sourceId: string, source: PlannedSource): Promise<void> {
+  const detail = await lab.invoke('experiments.get', { id: sourceId });
+  if (detail.status !== 'done') return;
+  const made: { id: string; jobId: string | null }[] = [];
+  for (const t of source.transfers) {
+    if (existsSync(t.file) || timeIsUp) continue;
+    const level = t.transfer!.level;
+    const ticket = detail.tickets.find((x) => x.level === level && x.method === 'imp');
+    if (!ticket) {
+      process.stdout.write(`${t.label} seed ${t.seed}: ${source.label} has no level ${level}\n`);
+      continue;
+    }
+    const created = await lab.invoke('transfer.create', {
+      ticketId: ticket.id,
+      targets: [t.dataset.view.id],
+    });
+    const id = created.experiments[0]!.id;
+    experiments.set(id, t);
+    made.push({ id, jobId: created.jobs[0]?.id ?? null });
+    process.stdout.write(
+      `${created.created[0] ? 'started' : 'continued'} ${t.label} seed ${t.seed}: ${id}\n`,
+    );
+  }
+  await Promise.all(
+    made.map(async ({ id, jobId }) => {
+      if (jobId) await lab.scheduler.wait(jobId);
+      if (!timeIsUp) await record(id);
+    }),
+  );
 }
 
 /** A structured ticket's architecture, size, speed-up and Early-Bird searches. */
@@ -217,11 +333,23 @@ async function structure(ticketId: string): Promise<StructureRecord> {
 }
 
 // records are written as experiments finish, so a campaign stopped any way keeps them
-let timeIsUp = false;
-const finished = jobs.map(async (jobId) => {
-  const job = await lab.scheduler.wait(jobId);
-  if (!timeIsUp) await record(job.experimentId);
-});
+const finished: Promise<void>[] = [];
+for (const p of planned) {
+  const created = await lab.invoke('experiments.create', { spec: p.spec, start: true });
+  const id = created.experiment.id;
+  experiments.set(id, p);
+  process.stdout.write(
+    `${created.created ? 'started' : 'continued'} ${p.label} seed ${p.seed}: ${id}\n`,
+  );
+  finished.push(
+    (async () => {
+      if (created.job) await lab.scheduler.wait(created.job.id);
+      if (timeIsUp) return;
+      await record(id);
+      if (p.transfers.length > 0) await transfer(id, p);
+    })(),
+  );
+}
 // Ctrl-C or a kill stops the campaign the way its time limit does: running jobs pause
 let why = `${hours} h are up`;
 const timeUp = new Promise<void>((done) => {

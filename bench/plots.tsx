@@ -4,8 +4,9 @@
  *
  *   npm run bench:campaign -- --part … && npm run bench:plots
  *
- * Writes docs/plots/<part>-<label>.svg (IMP parts: the ticket and both controls per model)
- * and docs/plots/<part>.svg (score parts: one line per score), against remaining weights on
+ * Writes docs/plots/<part>-<label>.svg (IMP parts: the ticket and both controls per model),
+ * docs/plots/<part>-<source>-to-<target>.svg (transfer parts: the transferred, random and
+ * target's own tickets) and docs/plots/<part>.svg (score parts: one line per score), against remaining weights on
  * a reversed log axis as in the compare view: mean over seeds with the min–max band.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -14,7 +15,7 @@ import { renderToStaticMarkup } from 'react-dom/server';
 import { Chart, type ChartSeries } from '../renderer/src/charts/Chart.tsx';
 import { summarise } from '../renderer/src/lib/compare.ts';
 import { PARTS } from './campaign/parts.ts';
-import type { CampaignRecord } from './campaign/record.ts';
+import type { CampaignRecord, TicketRecord } from './campaign/record.ts';
 import { readCampaign } from './report.ts';
 import { RECORDS } from './records.ts';
 
@@ -23,24 +24,68 @@ const css = readFileSync(join(root, 'renderer', 'src', 'app.css'), 'utf8');
 const out = join(root, 'docs', 'plots');
 mkdirSync(out, { recursive: true });
 
+/** A point of a series: the tickets' mean remaining weights, and their accuracies' mean and range. */
+function point(tickets: TicketRecord[]): ChartSeries['points'] {
+  const acc = tickets.map((t) => t.testAccuracy).filter((a): a is number => a !== null);
+  if (acc.length === 0) return [];
+  const s = summarise(acc);
+  const x = tickets.reduce((sum, t) => sum + t.remainingWeights, 0) / tickets.length;
+  return [{ x, y: s.mean, lo: s.min, hi: s.max, n: s.n }];
+}
+
 /** One series: test accuracy at early stop of `method`'s tickets, by level, from the dense point. */
 function series(label: string, records: CampaignRecord[], method: string): ChartSeries {
   const tickets = records.flatMap((r) => r.tickets);
   const levels = [...new Set(tickets.map((t) => t.level))].sort((a, b) => a - b);
-  const points = levels.flatMap((level) => {
-    const at = tickets.filter(
-      (t) => t.level === level && t.method === (level === 0 ? 'dense' : method),
-    );
-    const acc = at.map((t) => t.testAccuracy).filter((a): a is number => a !== null);
-    if (acc.length === 0) return [];
-    const s = summarise(acc);
-    return [{ x: at[0]!.remainingWeights, y: s.mean, lo: s.min, hi: s.max, n: s.n }];
-  });
+  const points = levels.flatMap((level) =>
+    point(
+      tickets.filter((t) => t.level === level && t.method === (level === 0 ? 'dense' : method)),
+    ),
+  );
   return { label, points };
 }
 
+/**
+ * A transfer part's plots, one per source → target: the transferred tickets, the random
+ * tickets beside them and the target's own IMP tickets at the same levels.
+ */
+function transferPlots(part: (typeof PARTS)[number], records: CampaignRecord[], seeds: number) {
+  const sources = records.filter((r) => !r.transfer);
+  const folders = [...new Set(sources.map((r) => r.dataset.folder))];
+  for (const source of folders) {
+    for (const target of folders.filter((f) => f !== source)) {
+      const mine = records.filter(
+        (r) => r.transfer?.folder === source && r.dataset.folder === target,
+      );
+      const levels = [...new Set(mine.map((r) => r.transfer!.level))].sort((a, b) => a - b);
+      if (levels.length === 0) continue;
+      const line = (label: string, at: (level: number) => TicketRecord[]): ChartSeries => ({
+        label,
+        points: levels.flatMap((level) => point(at(level))),
+      });
+      const transferred = (method: string) => (level: number) =>
+        mine
+          .filter((r) => r.transfer!.level === level)
+          .flatMap((r) => r.tickets.filter((t) => t.method === method));
+      write(
+        `${part.name}-${source}-to-${target}.svg`,
+        `${part.title} — ${source} → ${target}: mean over ${seeds} seeds, band min–max`,
+        [
+          line('transferred ticket', transferred('transfer')),
+          line('random ticket', transferred('random-prune')),
+          line(`${target}'s own ticket`, (level) =>
+            sources
+              .filter((r) => r.dataset.folder === target)
+              .flatMap((r) => r.tickets.filter((t) => t.level === level && t.method === 'imp')),
+          ),
+        ],
+      );
+    }
+  }
+}
+
 function write(name: string, caption: string, lines: ChartSeries[]) {
-  const svg = renderToStaticMarkup(
+  const markup = renderToStaticMarkup(
     <Chart
       series={lines}
       xLabel="remaining weights (log scale)"
@@ -50,7 +95,11 @@ function write(name: string, caption: string, lines: ChartSeries[]) {
       format={(y) => `${(y * 100).toFixed(1)}%`}
       caption={caption}
     />,
-  ).replace(/^<svg/, `<svg xmlns="http://www.w3.org/2000/svg" style="background:#fff"`);
+  );
+  // the chart's <svg> alone: the page wraps it in a sizing box that a standalone file has not
+  const svg = markup
+    .slice(markup.indexOf('<svg'), markup.lastIndexOf('</svg>') + '</svg>'.length)
+    .replace(/^<svg/, `<svg xmlns="http://www.w3.org/2000/svg" style="background:#fff"`);
   writeFileSync(join(out, name), svg.replace(/(<svg[^>]*>)/, `$1<style>${css}</style>`));
   process.stdout.write(`docs/plots/${name}\n`);
 }
@@ -60,7 +109,8 @@ for (const part of PARTS) {
   if (records.length === 0) continue;
   const seeds = new Set(records.map((r) => r.seed)).size;
   const caption = (what: string) => `${what}: mean over ${seeds} seeds, band min–max`;
-  if (part.table === 'imp') {
+  if (part.table === 'transfer') transferPlots(part, records, seeds);
+  else if (part.table === 'imp') {
     for (const label of new Set(records.map((r) => r.label))) {
       const mine = records.filter((r) => r.label === label);
       write(

@@ -113,17 +113,18 @@ function describeBudget(part: CampaignPart, group: CampaignRecord[]): string {
   const first = group[0]!;
   const spec = first.spec as {
     training: { duration: string };
-    pruning: { levels: number };
+    pruning: { levels: number; rewind: string };
     structured: { fineTune: string };
   };
+  const datasets = [...new Map(group.map((r) => [r.dataset.folder, r.dataset])).values()];
   const seeds = [...new Set(group.map((r) => r.seed))].sort((a, b) => a - b);
   const dates = group.map((r) => r.date.slice(0, 10)).sort();
   const machines = [...new Set(group.map((r) => `${r.machine.cores} × ${r.machine.cpu}`))];
   const commits = [...new Set(group.map((r) => (r.versions.commit ?? '?').slice(0, 7)))];
   const dirty = group.some((r) => r.versions.dirty) ? ' (with uncommitted changes)' : '';
   return [
-    `${first.dataset.folder} (${int(first.dataset.train)} training / ${int(first.dataset.test)} test images);`,
-    `${spec.training.duration} per training${part.table === 'imp' ? `, ${spec.pruning.levels} levels` : ''}${part.table === 'structured' ? `, ${spec.structured.fineTune} of retraining per compacted model` : ''};`,
+    `${datasets.map((d) => `${d.folder} (${int(d.train)} training / ${int(d.test)} test images)`).join(', ')};`,
+    `${spec.training.duration} per training${part.table === 'imp' ? `, ${spec.pruning.levels} levels` : ''}${part.table === 'transfer' ? `, ${spec.pruning.levels} levels, rewound to ${spec.pruning.rewind}` : ''}${part.table === 'structured' ? `, ${spec.structured.fineTune} of retraining per compacted model` : ''};`,
     `${seeds.length} seed${seeds.length === 1 ? '' : 's'} (${seeds.join(', ')});`,
     `paper: ${part.paperBudget}.`,
     `Recorded ${dates[0]}${dates.at(-1) !== dates[0] ? ` to ${dates.at(-1)}` : ''} on ${machines.join(', ')},`,
@@ -157,7 +158,25 @@ function campaignTables(part: CampaignPart, records: CampaignRecord[]): string[]
   if (records.length === 0)
     return [`Not run yet: \`npm run bench:campaign -- --part ${part.name}\`.`];
   const lines: string[] = [];
-  if (part.table === 'imp') {
+  if (part.table === 'transfer') {
+    // one table per budget of the experiments the tickets come from, with their transfers
+    const sources = records.filter((r) => !r.transfer);
+    const byBudget = new Map<string, CampaignRecord[]>();
+    for (const r of sources) {
+      const key = JSON.stringify({
+        ...r.spec,
+        seed: undefined,
+        name: undefined,
+        dataset: undefined,
+      });
+      byBudget.set(key, [...(byBudget.get(key) ?? []), r]);
+    }
+    for (const group of byBudget.values()) {
+      const hashes = new Set(group.map((r) => r.specHash));
+      const transfers = records.filter((r) => r.transfer && hashes.has(r.transfer.specHash));
+      lines.push(...transferTable(part, group, transfers), '');
+    }
+  } else if (part.table === 'imp') {
     for (const group of groups(records)) lines.push(...impTable(part, group), '');
   } else if (part.table === 'structured') {
     // one table per budget: the labels (early-bird against full-training) side by side
@@ -237,6 +256,78 @@ function scoresTable(part: CampaignPart, group: CampaignRecord[]): string[] {
   }
   const dense = accuracies(labels.flatMap((l) => at(l, 0)));
   lines.push('', `Dense network (level 0, every experiment): ${spread(dense, dense.length)}.`);
+  return lines;
+}
+
+/** a mean difference in points, signed: `+1.23`, `−0.40` */
+const points = (d: number) => `${d < 0 ? '−' : '+'}${Math.abs(d * 100).toFixed(2)}`;
+
+/**
+ * Morcos et al. 2019: each source → target and level, the transferred ticket against the
+ * random ticket trained beside it and against the IMP ticket found on the target itself at
+ * the same level (every seed's), with the verdict and the difference of the means.
+ */
+function transferTable(
+  part: CampaignPart,
+  sources: CampaignRecord[],
+  transfers: CampaignRecord[],
+): string[] {
+  const seeds = new Set(sources.map((r) => r.seed)).size;
+  const folders = [...new Set(sources.map((r) => r.dataset.folder))];
+  const own = (folder: string, level: number) =>
+    accuracies(
+      sources
+        .filter((r) => r.dataset.folder === folder)
+        .flatMap((r) => r.tickets.filter((t) => t.level === level && t.method === 'imp')),
+    );
+  const versus = (a: number[], b: number[]) =>
+    a.length && b.length ? `${compare(a, b)} (${points(mean(a) - mean(b))})` : '–';
+  const dense = folders.map(
+    (f) =>
+      `${f} ${spread(
+        accuracies(
+          sources
+            .filter((r) => r.dataset.folder === f)
+            .flatMap((r) => r.tickets.filter((t) => t.level === 0)),
+        ),
+        seeds,
+      )}`,
+  );
+  const denseLine = `Dense networks (level 0) on each dataset: ${dense.join('; ')}.`;
+  if (transfers.length === 0)
+    return [
+      describeBudget(part, sources),
+      '',
+      `No transfer recorded yet (the same command trains them). ${denseLine}`,
+    ];
+  const lines = [
+    describeBudget(part, [...sources, ...transfers]),
+    '',
+    'Test accuracy at early stop on the target, % — mean (min–max) over seeds; N: transfers (seeds); "vs": the transferred ticket against the random ticket of the same layer-wise sparsity trained beside it, and against the IMP ticket found on the target itself at the same level, better or worse only when the ranges do not overlap, a tie otherwise (the difference of the means in points).',
+    '',
+    "| source → target | level | remaining | transferred ticket | random ticket | target's own ticket | N | vs random | vs target's own |",
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  ];
+  for (const source of folders) {
+    for (const target of folders.filter((f) => f !== source)) {
+      const mine = transfers.filter(
+        (r) => r.transfer!.folder === source && r.dataset.folder === target,
+      );
+      const levels = [...new Set(mine.map((r) => r.transfer!.level))].sort((a, b) => a - b);
+      for (const level of levels) {
+        const at = mine.filter((r) => r.transfer!.level === level);
+        const tickets = (method: string) =>
+          at.flatMap((r) => r.tickets.filter((t) => t.method === method));
+        const transferred = accuracies(tickets('transfer'));
+        const random = accuracies(tickets('random-prune'));
+        const targets = own(target, level);
+        lines.push(
+          `| ${source} → ${target} | ${level} | ${pct(mean(tickets('transfer').map((t) => t.remainingWeights)))}% | ${spread(transferred, seeds)} | ${spread(random, seeds)} | ${spread(targets, seeds)} | ${at.length} | ${versus(transferred, random)} | ${versus(transferred, targets)} |`,
+        );
+      }
+    }
+  }
+  lines.push('', denseLine);
   return lines;
 }
 
@@ -399,8 +490,12 @@ function planTable(name: string, records: string): string[] {
       plan.wallHours === null || t.jobHours === null
         ? 'no speed recorded'
         : `${formatHours(plan.wallHours)} (${formatHours(t.jobHours)} of jobs)`;
+    // a transfer part's plan is its first stage on its first dataset
+    const dataset = plan.part.transferLevels
+      ? `${plan.dataset.folder} (first stage only: the other datasets and the transfers are not estimated)`
+      : plan.dataset.folder;
     lines.push(
-      `| ${plan.part.name} | ${plan.dataset.folder} | ${plan.seeds} | ${t.experiments} | ${int(t.runs)} | ${int(t.iterations)} | ${int(t.evaluatedExamples)} | ${hours} | ${recorded.join('; ') || 'not run yet'} |`,
+      `| ${plan.part.name} | ${dataset} | ${plan.seeds} | ${t.experiments} | ${int(t.runs)} | ${int(t.iterations)} | ${int(t.evaluatedExamples)} | ${hours} | ${recorded.join('; ') || 'not run yet'} |`,
     );
   }
   const speeds = new Map(

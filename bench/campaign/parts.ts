@@ -8,9 +8,10 @@ import type { ModelName } from '../../src/core/vocabulary.ts';
 
 /**
  * How a part's records are tabulated: `imp` levels against controls, `scores` one column per
- * score, `structured` the architecture, size, accuracy and speed-up each surgery left.
+ * score, `structured` the architecture, size, accuracy and speed-up each surgery left,
+ * `transfer` each transferred ticket against a random ticket and the target's own ticket.
  */
-export type TableKind = 'imp' | 'scores' | 'structured';
+export type TableKind = 'imp' | 'scores' | 'structured' | 'transfer';
 
 export interface PartExperiment {
   /** what the experiment is within its part (one per seed): `imp`, a score's name, a model */
@@ -31,13 +32,22 @@ export interface CampaignPart {
   setting: string;
   /** the paper's budget, in words (for the "budget used against the paper's" line) */
   paperBudget: string;
-  /** ../shared/datasets folders tried in order; the first present is used */
+  /**
+   * ../shared/datasets folders tried in order; the first present is used. A transfer part
+   * uses every one (each is a source and a target), and needs them all.
+   */
   datasets: string[];
   seeds: number;
   table: TableKind;
   /** the label the others are compared with, level by level (a `structured` table) */
   reference?: string;
   experiments(seed: number, dataset: string, budget: Budget): PartExperiment[];
+  /**
+   * A transfer part's second stage (Morcos et al. 2019): once an experiment on one dataset
+   * has its tickets, those at these levels (given the levels it ran) are trained on each of
+   * the part's other datasets, beside a random ticket of the same layer-wise sparsity.
+   */
+  transferLevels?: (levels: number) => number[];
 }
 
 const duration = (paper: string, budget: Budget) =>
@@ -331,6 +341,42 @@ export const PARTS: CampaignPart[] = [
         budget,
       ),
     ],
+  },
+  {
+    name: 'morcos2019-transfer',
+    title: 'Morcos et al. 2019: ticket transfer between MNIST and Fashion-MNIST, LeNet-300-100',
+    setting:
+      'IMP tickets of LeNet-300-100 found on one dataset with Frankle & Carbin’s recipe (Adam 1.2e-3, batch 60, Glorot normal, 55,000/5,000 split) and Morcos et al.’s pruning: 20% of the remaining weights per level under one global threshold, survivors reset to their values after 1 epoch (late resetting) rather than θ0. The tickets at levels 5, 10 and 15 (32.8%, 10.7% and 3.5% of the weights) are trained on the other dataset (mask and late-reset weights; the same recipe) against a random ticket (a random mask of the same layer-wise sparsity, freshly initialised) and against the IMP ticket found on that dataset itself at the same level. The paper: tickets transfer among natural-image datasets, often close to the target’s own tickets and above random ones, and tickets from larger datasets transfer better.',
+    // The paper's own models and datasets are far beyond two cores. Here, at 20,000
+    // iterations (Frankle & Carbin train LeNet for 50,000), 5 seeds run 2 × 16 IMP trainings
+    // and 2 × 3 × 2 transfer trainings each: 4.4 million iterations, estimated at 37–73 min
+    // of training on two cores at 500–1,000 iterations/s each, one `--hours 2.5` slice.
+    paperBudget:
+      'VGG-19 and ResNet-50 on CIFAR-10/100, SVHN, Fashion-MNIST, ImageNet and Places365 (no LeNet, no MNIST), each with its dataset’s usual training, pruned iteratively by 20% a round with late resetting at epoch 1 (verify)',
+    datasets: ['mnist', 'fashion-mnist'],
+    seeds: 5,
+    table: 'transfer',
+    experiments: (seed, dataset, budget) => [
+      {
+        label: 'imp',
+        spec: {
+          model: 'lenet-300-100',
+          preset: 'frankle-carbin-2019',
+          dataset,
+          seed,
+          training: { duration: duration('20000it', budget), evalEvery: 500 },
+          pruning: {
+            scope: 'global',
+            globalRate: 0.2,
+            levels: budget.levels ?? 15,
+            rewind: '1ep',
+          },
+        },
+      },
+    ],
+    // a third, two thirds and all of the levels: 5, 10 and 15 of 15
+    transferLevels: (levels) =>
+      [...new Set([levels / 3, (2 * levels) / 3, levels].map(Math.round))].filter((l) => l >= 1),
   },
 ];
 

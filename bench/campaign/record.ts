@@ -15,6 +15,12 @@ export interface CampaignRecord {
   estimate?: EstimateRecord;
   /** each training's measured wall time is its ticket's `wallTimeMs` */
   tickets: TicketRecord[];
+  /**
+   * A transfer part's second stage: the experiment trained a ticket of another record of
+   * the part on this record's dataset (its tickets: `transfer` and `random-prune`). Its
+   * specHash names the source ticket's id, which is the data folder's own.
+   */
+  transfer?: TransferSource;
   machine: Machine;
   versions: Versions;
   date: string;
@@ -50,6 +56,16 @@ export interface TicketRecord {
   backend: string | null;
   /** structured experiments' tickets (records from 2026-12-02 05:00 on) */
   structure?: StructureRecord;
+}
+
+/** The ticket a transfer record's experiment started from. */
+export interface TransferSource {
+  /** the source experiment's record: its label, dataset folder and spec hash */
+  label: string;
+  folder: string;
+  specHash: string;
+  /** the source ticket's IMP level */
+  level: number;
 }
 
 /** What structured surgery left and measured, from `tickets.get`. */

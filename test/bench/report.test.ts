@@ -5,10 +5,12 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  rmSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { findPart, PARTS } from '../../bench/campaign/parts.ts';
 import { formatHours } from '../../bench/campaign/plan.ts';
@@ -22,9 +24,27 @@ import {
   type UiRecord,
 } from '../../bench/report.ts';
 import { thisMachine, theseVersions } from '../../bench/records.ts';
+import { writeIdxDataset } from '../helpers.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const MNIST = join(ROOT, '..', 'shared', 'datasets', 'mnist-10k');
+const FASHION = join(ROOT, '..', 'shared', 'datasets', 'fashion-mnist');
+
+/** The first `train` and `test` images of a gzipped IDX dataset folder, as a folder of its own. */
+function firstImages(from: string, to: string, train: number, test: number): string {
+  const read = (prefix: string, count: number) => ({
+    images: gunzipSync(readFileSync(join(from, `${prefix}-images-idx3-ubyte.gz`))).subarray(
+      16,
+      16 + count * 784,
+    ),
+    labels: gunzipSync(readFileSync(join(from, `${prefix}-labels-idx1-ubyte.gz`))).subarray(
+      8,
+      8 + count,
+    ),
+    count,
+  });
+  return writeIdxDataset(to, { train: read('train', train), t10k: read('t10k', test) }, [28, 28]);
+}
 
 describe('BENCHMARKS.md', () => {
   it('has every generated table as the records in bench/records give it', async () => {
@@ -287,6 +307,118 @@ describe('the plan table', () => {
   });
 });
 
+describe('a transfer table', () => {
+  const part = PARTS.find((p) => p.name === 'morcos2019-transfer')!;
+  const ticket = (level: number, method: string, acc: number) =>
+    ({
+      level,
+      method,
+      remainingWeights: level === 0 ? 1 : 0.8,
+      testAccuracy: acc,
+      finalTestAccuracy: acc,
+      earlyStopIteration: 10,
+      wallTimeMs: 30_000,
+      backend: 'wasm',
+    }) satisfies TicketRecord;
+  const dataset = (folder: string) => ({ id: `ds_${folder}`, folder, train: 550, test: 200 });
+  /** records as bench:campaign writes them: IMP on two datasets, transfers from one of them */
+  function write(records: string, transfers: boolean) {
+    const folder = join(records, 'campaign', part.name);
+    mkdirSync(folder, { recursive: true });
+    const record = (r: Partial<CampaignRecord>, file: string) =>
+      writeFileSync(
+        join(folder, file),
+        JSON.stringify({
+          part: part.name,
+          machine: { cpu: 'cpu', cores: 2 },
+          versions: { commit: 'a'.repeat(40), dirty: false },
+          date: '2026-12-02T07:00:00.000Z',
+          command: `npm run bench:campaign -- --part ${part.name}`,
+          ...r,
+        }),
+      );
+    for (const seed of [0, 1]) {
+      for (const [name, own] of [
+        ['digits', 0.95],
+        ['clothes', 0.86],
+      ] as const) {
+        const [experiment] = part.experiments(seed, `ds_${name}`, { iterations: 40, levels: 1 });
+        record(
+          {
+            label: `${name}-imp`,
+            seed,
+            specHash: `${name}${seed}`,
+            spec: resolveSpec(experiment!.spec) as unknown as Record<string, unknown>,
+            dataset: dataset(name),
+            tickets: [ticket(0, 'dense', own - 0.01), ticket(1, 'imp', own + seed / 200)],
+          },
+          `${name}-imp-seed${seed}.json`,
+        );
+      }
+      if (transfers)
+        record(
+          {
+            label: 'digits-imp-level1-to-clothes',
+            seed,
+            specHash: `t${seed}`,
+            spec: {},
+            dataset: dataset('clothes'),
+            tickets: [
+              ticket(1, 'transfer', 0.85 + seed / 50),
+              ticket(1, 'random-prune', 0.7 + seed / 50),
+            ],
+            transfer: {
+              label: 'digits-imp',
+              folder: 'digits',
+              specHash: `digits${seed}`,
+              level: 1,
+            },
+          },
+          `digits-imp-level1-to-clothes-seed${seed}.json`,
+        );
+    }
+  }
+  const section = `# x\n\n<!-- report: campaign ${part.name} -->\n<!-- /report -->\n`;
+
+  it("sets each transferred ticket against the random ticket and the target's own, a tie when the ranges overlap", async () => {
+    const records = mkdtempSync(join(tmpdir(), 'ticketlab-records-'));
+    write(records, true);
+    const rendered = await renderBenchmarks(section, records);
+    const row = rendered
+      .split('\n')
+      .find((l) => l.startsWith('| digits → clothes'))!
+      .split('|')
+      .map((c) => c.trim());
+    // source → target | level | remaining | transferred | random | own | N | vs random | vs own
+    expect(row.slice(1, -1)).toEqual([
+      'digits → clothes',
+      '1',
+      '80.00%',
+      '86.00 (85.00–87.00)',
+      '71.00 (70.00–72.00)',
+      '86.25 (86.00–86.50)',
+      '2',
+      'better (+15.00)',
+      'tie (−0.25)',
+    ]);
+    // no transfer the other way was recorded: no row for it
+    expect(rendered).not.toContain('| clothes → digits');
+    expect(rendered).toContain(
+      'Dense networks (level 0) on each dataset: clothes 85.00 (85.00–85.00); digits 94.00 (94.00–94.00).',
+    );
+    expect(rendered).toMatch(/clothes \(550 training \/ 200 test images\), digits/);
+    expect(rendered).toContain('40it per training, 1 levels, rewound to 1ep;');
+  });
+
+  it('says so while no transfer is recorded', async () => {
+    const records = mkdtempSync(join(tmpdir(), 'ticketlab-records-'));
+    write(records, false);
+    const rendered = await renderBenchmarks(section, records);
+    expect(rendered).toContain('No transfer recorded yet (the same command trains them).');
+    expect(rendered).not.toContain('| source → target');
+  });
+});
+
 describe.skipIf(!existsSync(MNIST))('bench:campaign', () => {
   const records = mkdtempSync(join(tmpdir(), 'ticketlab-records-'));
   const dataDir = mkdtempSync(join(tmpdir(), 'ticketlab-campaign-'));
@@ -375,3 +507,109 @@ describe.skipIf(!existsSync(MNIST))('bench:campaign', () => {
     expect(gated.structure!.speedup).toBeGreaterThan(0);
   });
 });
+
+describe.skipIf(!existsSync(MNIST) || !existsSync(FASHION))(
+  'bench:campaign, a transfer part',
+  () => {
+    const part = 'morcos2019-transfer';
+    const records = mkdtempSync(join(tmpdir(), 'ticketlab-records-'));
+    const dataDir = mkdtempSync(join(tmpdir(), 'ticketlab-campaign-'));
+    const datasets = mkdtempSync(join(tmpdir(), 'ticketlab-datasets-'));
+    const campaign = (...extra: string[]) =>
+      spawnSync(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          'bench/campaign.ts',
+          ...['--part', part, '--seeds', '1', '--iterations', '30', '--levels', '1'],
+          ...['--concurrency', '1', '--dataset', 'digits,clothes', '--datasets-dir', datasets],
+          ...['--records', records, '--data-dir', dataDir, ...extra],
+        ],
+        { cwd: ROOT, encoding: 'utf8', timeout: 300_000 },
+      );
+
+    it("transfers each dataset's tickets to the other once found, records each once, and tabulates them", async () => {
+      // 458 training images after the 5,000/60,000 validation share: 7 iterations an epoch,
+      // so the late reset to 1 epoch falls inside the 30 iterations
+      firstImages(MNIST, join(datasets, 'digits'), 500, 100);
+      firstImages(FASHION, join(datasets, 'clothes'), 500, 100);
+      const second = campaign();
+      expect(second.status, second.stderr).toBe(0);
+      // a line per trained ticket
+      expect(second.stdout).toMatch(
+        /^digits-imp-level1-to-clothes seed 0 level 1 transfer: [\d.]+% of the weights, [\d.]+%$/m,
+      );
+      // IMP on each dataset, and its level 1 ticket on the other dataset
+      const folder = join(records, 'campaign', part);
+      const files = readdirSync(folder).sort();
+      expect(files).toHaveLength(2 + 2);
+      expect(files.filter((f) => f.includes('-level1-to-'))).toHaveLength(2);
+
+      const recorded = readCampaign(records, part);
+      const sources = recorded.filter((r) => !r.transfer);
+      const transfers = recorded.filter((r) => r.transfer);
+      for (const r of sources) {
+        expect(r.label).toBe(`${r.dataset.folder}-imp`);
+        expect(r.spec).toMatchObject({
+          pruning: { scope: 'global', globalRate: 0.2, levels: 1, rewind: '1ep' },
+          training: { duration: '30it' },
+        });
+      }
+      for (const t of transfers) {
+        const source = sources.find(
+          (s) => s.specHash === t.transfer!.specHash && s.seed === t.seed,
+        )!;
+        expect(source.label).toBe(t.transfer!.label);
+        expect(t.dataset.folder).not.toBe(source.dataset.folder);
+        expect(t.label).toBe(`${source.label}-level${t.transfer!.level}-to-${t.dataset.folder}`);
+        expect(t.spec).toMatchObject({ method: 'transfer', seed: t.seed, dataset: t.dataset.id });
+        expect(t.tickets.map((x) => x.method).sort()).toEqual(['random-prune', 'transfer']);
+        // the source's mask, and a random one of the same sparsity
+        const found = source.tickets.find(
+          (x) => x.level === t.transfer!.level && x.method === 'imp',
+        );
+        for (const x of t.tickets)
+          expect(x.remainingWeights).toBeCloseTo(found!.remainingWeights, 4);
+        for (const x of t.tickets) expect(x.testAccuracy).not.toBeNull();
+      }
+      expect(
+        transfers.map((t) => `${t.transfer!.folder}/${t.transfer!.level}/${t.seed}`).sort(),
+      ).toEqual(['clothes/1/0', 'digits/1/0']);
+
+      // a lost transfer record is written again from the data folder, training nothing
+      const lost = files.find((f) => f.startsWith('digits-imp-level1-to-clothes-seed0'))!;
+      const before = readFileSync(join(folder, lost), 'utf8');
+      rmSync(join(folder, lost));
+      const third = campaign();
+      expect(third.status, third.stderr).toBe(0);
+      expect(third.stdout.match(/recorded already/g)).toHaveLength(3);
+      expect(third.stdout).not.toMatch(/^started/m);
+      expect(third.stdout).not.toMatch(/ level \d [\w-]+: [\d.]+% of the weights/);
+      const again = JSON.parse(readFileSync(join(folder, lost), 'utf8')) as CampaignRecord;
+      expect(again.tickets).toEqual((JSON.parse(before) as CampaignRecord).tickets);
+
+      const section = `# x\n\n<!-- report: campaign ${part} -->\n<!-- /report -->\n`;
+      const rendered = await renderBenchmarks(section, records);
+      const row = (direction: string, level: number) =>
+        rendered.split('\n').find((l) => new RegExp(`^\\| ${direction} +\\| ${level} `).test(l));
+      // one seed decides nothing (ties and wins are drawn over several: "a transfer table")
+      for (const direction of ['digits → clothes', 'clothes → digits'])
+        expect(row(direction, 1)).toMatch(
+          /\| 1 +\| – \([+−]\d+\.\d\d\) +\| – \([+−]\d+\.\d\d\) +\|$/,
+        );
+      const [transferred, random] = ['transfer', 'random-prune'].map(
+        (method) =>
+          transfers
+            .find((t) => t.transfer!.folder === 'digits')!
+            .tickets.find((x) => x.method === method)!.testAccuracy!,
+      );
+      expect(row('digits → clothes', 1)).toMatch(
+        new RegExp(
+          `\\| ${(transferred! * 100).toFixed(2)} +\\| ${(random! * 100).toFixed(2)} +\\|`,
+        ),
+      );
+      expect(rendered).toMatch(/1 seed \(0\)/);
+    });
+  },
+);
