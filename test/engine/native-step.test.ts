@@ -106,8 +106,6 @@ const CASES: { name: string; shape: Shape3; layers: LayerDef[]; reference?: 'was
     reference: 'wasm',
   },
   {
-    // (randomImages' images are all alike where their size is a multiple of 256: then batch
-    // norm at 1×1 normalises rounding noise)
     name: 'VGG-11 with batch norm on 17×17 images',
     shape: [17, 17, 3],
     layers: buildArchitecture('vgg-11', [17, 17, 3], 4).layers,

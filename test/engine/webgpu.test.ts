@@ -44,11 +44,10 @@ const settings = (over: Partial<TrainingSettings>): TrainingSettings => ({
 const FAMILIES: { model: ModelName; shape: Shape3; steps: number }[] = [
   { model: 'lenet-300-100', shape: [28, 28, 1], steps: 2 },
   { model: 'conv-4', shape: [8, 8, 3], steps: 2 },
-  // VGG-11 at 17×17, not 16×16: randomImages' images are all alike where their size is a
-  // multiple of 256 (16·16·3 = 768), and batch norm over such a batch at VGG's 1×1 layers
-  // normalises rounding noise. The loss then does not depend on the layers below, whose
-  // gradients are rounding noise: the CPU engine's own two paths (its native step and tfjs's
-  // on wasm) differed by over 100% on them. One step, not two: after a first step at 0.1 its
+  // VGG-11: one step, not two. (Its 27% disagreement on bn1.gamma came from identical
+  // training images, which randomImages made where their size was a multiple of 256: batch
+  // norm at VGG's 1×1 layers then normalised rounding noise, and the CPU engine's own two
+  // paths differed by over 100% on the layers below.) After a first step at 0.1 its
   // validation loss is in the hundreds, and the second step turns rounding into other ReLU
   // and max-pool choices (the CPU engine's two paths differed by up to 9% on six sets of
   // random 16×16 images; their first steps agreed to 3.4e-5 on all six).
