@@ -430,4 +430,22 @@ describe('native bias sums, max-pool gradients, and copies without copying', () 
     expect(backend.numDataIds()).toBe(before - 1);
     expect([...tf.cast(tf.tensor([1.5, 2.5]), 'int32').dataSync()]).toEqual([1, 2]); // a real cast still converts
   });
+
+  it("gathers columns (a surgered model's input selection) as the cpu backend does, and other gathers too", async () => {
+    await initBackend('wasm');
+    const cases: { shape: number[]; indices: number[]; axis: number }[] = [
+      // L0's kept pixels of a batch of 64 MNIST images: our one-pass kernel
+      { shape: [64, 784], indices: Array.from({ length: 227 }, (_, i) => (i * 7) % 784), axis: 1 },
+      { shape: [3, 5], indices: [4, 0, 4, 2], axis: -1 }, // unordered, repeated
+      // the wasm backend's own kernel
+      { shape: [6, 5], indices: [5, 1], axis: 0 },
+      { shape: [2, 4, 3], indices: [3, 0], axis: 1 },
+    ];
+    for (const c of cases) {
+      const gather = () => tf.gather(tf.tensor(values(c.shape, 3), c.shape), c.indices, c.axis);
+      const [wasm, cpu] = [await on('wasm', gather), await on('cpu', gather)];
+      expect(wasm.shape, c.shape.join('×')).toEqual(cpu.shape);
+      expect([...wasm.dataSync()], c.shape.join('×')).toEqual([...cpu.dataSync()]);
+    }
+  });
 });
