@@ -373,7 +373,11 @@ function structuredSetting(spec: Record<string, unknown>, level: number): string
     logAlphaThresholds: number[];
     energies: number[];
   };
-  if (level === 0) return 'dense';
+  // level 0 is the search: the dense network trained with its gates (or its L1 penalty)
+  if (level === 0)
+    return s.method === 'l0' || s.method === 'bayesian'
+      ? 'none (the dense network, trained with its gates)'
+      : 'none (the dense network)';
   if (s.method === 'l0') return `λ = ${s.l0Lambda}`;
   if (s.method === 'bayesian') return `log α > ${s.logAlphaThresholds[level - 1]}`;
   if (s.method === 'pca') return `${pct(s.energies[level - 1]!)}% of the variance`;
