@@ -419,21 +419,22 @@ describe('a transfer table', () => {
   });
 });
 
+/** `npm run bench:campaign` with these arguments, run to its end. */
+const runCampaign = (...args: string[]) =>
+  spawnSync(process.execPath, ['--import', 'tsx', 'bench/campaign.ts', ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 300_000,
+  });
+
 describe.skipIf(!existsSync(MNIST))('bench:campaign', () => {
   const records = mkdtempSync(join(tmpdir(), 'ticketlab-records-'));
   const dataDir = mkdtempSync(join(tmpdir(), 'ticketlab-campaign-'));
   const campaign = (...extra: string[]) =>
-    spawnSync(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        'bench/campaign.ts',
-        ...['--part', 'fc2019-lenet', '--seeds', '2', '--iterations', '40', '--levels', '1'],
-        ...['--concurrency', '1', '--dataset', 'mnist-10k'],
-        ...['--records', records, '--data-dir', dataDir, ...extra],
-      ],
-      { cwd: ROOT, encoding: 'utf8', timeout: 300_000 },
+    runCampaign(
+      ...['--part', 'fc2019-lenet', '--seeds', '2', '--iterations', '40', '--levels', '1'],
+      ...['--concurrency', '1', '--dataset', 'mnist-10k'],
+      ...['--records', records, '--data-dir', dataDir, ...extra],
     );
 
   it('records each finished experiment once, continues what a time limit paused, and tabulates the records', async () => {
@@ -516,17 +517,10 @@ describe.skipIf(!existsSync(MNIST) || !existsSync(FASHION))(
     const dataDir = mkdtempSync(join(tmpdir(), 'ticketlab-campaign-'));
     const datasets = mkdtempSync(join(tmpdir(), 'ticketlab-datasets-'));
     const campaign = (...extra: string[]) =>
-      spawnSync(
-        process.execPath,
-        [
-          '--import',
-          'tsx',
-          'bench/campaign.ts',
-          ...['--part', part, '--seeds', '1', '--iterations', '30', '--levels', '1'],
-          ...['--concurrency', '1', '--dataset', 'digits,clothes', '--datasets-dir', datasets],
-          ...['--records', records, '--data-dir', dataDir, ...extra],
-        ],
-        { cwd: ROOT, encoding: 'utf8', timeout: 300_000 },
+      runCampaign(
+        ...['--part', part, '--seeds', '1', '--iterations', '30', '--levels', '1'],
+        ...['--concurrency', '1', '--dataset', 'digits,clothes', '--datasets-dir', datasets],
+        ...['--records', records, '--data-dir', dataDir, ...extra],
       );
 
     it("transfers each dataset's tickets to the other once found, records each once, and tabulates them", async () => {

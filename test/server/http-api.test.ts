@@ -62,7 +62,10 @@ describe('browser mode: the contract over HTTP and SSE (ticketlab serve)', () =>
       expect(pausedEvents[0]!.id).toBe(seen.at(-1)!.id + 1);
       const jobs = (await s.call<Job[]>('jobs.list')).body.result;
       expect(jobs[0]).toMatchObject({ id: job.id, state: 'paused' });
-      expect(jobs[0]!.checkpointIteration).toBeGreaterThan(130);
+      // The pause keeps a checkpoint. Its iteration can be anything: a level's 300 steps
+      // take a fraction of a second, so the run seen past step 130 may have ended, and the
+      // next one paused at its start, by the time the pause arrives.
+      expect(jobs[0]!.checkpointIteration).not.toBeNull();
 
       await s.call('jobs.resume', { jobId: job.id });
       await readEvents(
