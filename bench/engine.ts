@@ -51,6 +51,7 @@ import { train } from '../src/engine/train.ts';
 import { initWeights } from '../src/engine/weights.ts';
 import { denseMask, maskToFloat } from '../src/pruning/mask.ts';
 import { ENGINE_CLASSES, ENGINE_MODELS } from './engine-models.ts';
+import { median } from './records.ts';
 
 const BATCH = 60;
 type Variant = 'default' | 'unmasked' | 'tfjs-kernels';
@@ -154,12 +155,6 @@ const models =
   typeof options.get('models') === 'string' ? String(options.get('models')).split(',') : null;
 const cases = ENGINE_MODELS.filter((c) => !models || models.includes(c.model));
 const scaled = (steps: number) => Math.max(2, Math.round(steps * (quick ? 0.2 : 1)));
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
 
 /** The environment of a child that loads `addon` (native/'s own build when undefined). */
 const withAddon = (addon: string | undefined) => {

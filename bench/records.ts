@@ -50,6 +50,26 @@ export function theseVersions(): Versions {
   };
 }
 
+/** What `npm run bench:engine -- --record` writes (bench/engine.ts), as its readers use it. */
+export interface EngineRecord {
+  date: string;
+  command: string;
+  cpu: string;
+  cores: number;
+  /** one per engine and model: `label` is e.g. `wasm default, onednn` */
+  rows: { label: string; model: string; samples: number[]; engine: string }[];
+  ratios: Record<string, number[]>;
+  loads: { round: number; loadavg: number[] }[];
+  quickstartSeconds?: Record<string, { seconds: number }[]>;
+}
+
+/** The median (of an even count, the mean of the middle two). */
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
 /** The command line as a user would type it again. */
 export function thisCommand(script: string): string {
   const args = process.argv.slice(2);

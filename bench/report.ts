@@ -27,7 +27,7 @@ import {
   readEngineSpeeds,
 } from './campaign/plan.ts';
 import type { CampaignRecord, TicketRecord } from './campaign/record.ts';
-import { RECORDS, type Machine, type Versions } from './records.ts';
+import { median, RECORDS, type EngineRecord, type Machine, type Versions } from './records.ts';
 
 export const BENCHMARKS = join(import.meta.dirname, '..', 'BENCHMARKS.md');
 const BLOCK = /<!-- report: (\S+) (\S+) -->\n[\s\S]*?<!-- \/report -->/g;
@@ -522,23 +522,6 @@ function budgetOf(r: CampaignRecord): string {
 }
 
 // ── bench:engine records ──
-
-interface EngineRecord {
-  date: string;
-  command: string;
-  cpu: string;
-  cores: number;
-  rows: { label: string; model: string; samples: number[] }[];
-  ratios: Record<string, number[]>;
-  loads: { round: number; loadavg: number[] }[];
-  quickstartSeconds?: Record<string, { seconds: number }[]>;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 const range = (xs: number[], f: (x: number) => string) =>
   xs.length === 1 ? f(xs[0]!) : `${f(median(xs))} (${f(Math.min(...xs))}–${f(Math.max(...xs))})`;

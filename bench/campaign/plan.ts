@@ -18,6 +18,7 @@ import {
   type Shape3,
 } from '../../src/engine/architectures.ts';
 import { ENGINE_CLASSES, ENGINE_MODELS } from '../engine-models.ts';
+import { median, type EngineRecord } from '../records.ts';
 import type { Budget, CampaignPart } from './parts.ts';
 
 /**
@@ -66,13 +67,6 @@ export function datasetSize(folder: string): DatasetSize {
 
 // ── speeds from bench:engine records ──
 
-/** What a bench:engine record holds that a plan reads (bench/engine.ts writes it). */
-interface EngineRecord {
-  date: string;
-  cores: number;
-  rows: { label: string; model: string; samples: number[]; engine: string }[];
-}
-
 /** One model's training speed as a bench:engine record measured it. */
 export interface MeasuredSpeed {
   model: ModelName;
@@ -85,12 +79,6 @@ export interface MeasuredSpeed {
   /** tfjs's kernels (the training of a penalised loss) against the native step, where measured */
   tfjsKernelsShare: number | null;
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 /** the default build where oneDNN is installed, then without it; a BLAS build last */
 const STATES = ['onednn', 'fresh'];
