@@ -148,9 +148,13 @@ function trainingTime(group: CampaignRecord[]): string {
   return `${estimated}, measured ${formatHours(measured)}`;
 }
 
-function groups(records: CampaignRecord[]): CampaignRecord[][] {
+/** The records grouped by `key` (of one budget, by default), in the order first met. */
+function groups(
+  records: CampaignRecord[],
+  key: (r: CampaignRecord) => string = budgetKey,
+): CampaignRecord[][] {
   const byKey = new Map<string, CampaignRecord[]>();
-  for (const r of records) byKey.set(budgetKey(r), [...(byKey.get(budgetKey(r)) ?? []), r]);
+  for (const r of records) byKey.set(key(r), [...(byKey.get(key(r)) ?? []), r]);
   return [...byKey.values()];
 }
 
@@ -161,17 +165,9 @@ function campaignTables(part: CampaignPart, records: CampaignRecord[]): string[]
   if (part.table === 'transfer') {
     // one table per budget of the experiments the tickets come from, with their transfers
     const sources = records.filter((r) => !r.transfer);
-    const byBudget = new Map<string, CampaignRecord[]>();
-    for (const r of sources) {
-      const key = JSON.stringify({
-        ...r.spec,
-        seed: undefined,
-        name: undefined,
-        dataset: undefined,
-      });
-      byBudget.set(key, [...(byBudget.get(key) ?? []), r]);
-    }
-    for (const group of byBudget.values()) {
+    const bySpec = (r: CampaignRecord) =>
+      JSON.stringify({ ...r.spec, seed: undefined, name: undefined, dataset: undefined });
+    for (const group of groups(sources, bySpec)) {
       const hashes = new Set(group.map((r) => r.specHash));
       const transfers = records.filter((r) => r.transfer && hashes.has(r.transfer.specHash));
       lines.push(...transferTable(part, group, transfers), '');
@@ -180,21 +176,16 @@ function campaignTables(part: CampaignPart, records: CampaignRecord[]): string[]
     for (const group of groups(records)) lines.push(...impTable(part, group), '');
   } else if (part.table === 'structured') {
     // one table per budget: the labels (early-bird against full-training) side by side
-    const byBudget = new Map<string, CampaignRecord[]>();
-    for (const r of records) {
+    const sansLabel = (r: CampaignRecord) => {
       const structured = { ...(r.spec.structured as object), earlyBird: undefined };
-      const key = budgetKey({ ...r, label: '', spec: { ...r.spec, structured } });
-      byBudget.set(key, [...(byBudget.get(key) ?? []), r]);
-    }
-    for (const group of byBudget.values()) lines.push(...structuredTable(part, group), '');
+      return budgetKey({ ...r, label: '', spec: { ...r.spec, structured } });
+    };
+    for (const group of groups(records, sansLabel)) lines.push(...structuredTable(part, group), '');
   } else {
     // a scores table compares the labels (scores) of one budget, so group without the label
-    const byBudget = new Map<string, CampaignRecord[]>();
-    for (const r of records) {
-      const key = budgetKey({ ...r, label: '', spec: { ...r.spec, pai: undefined } });
-      byBudget.set(key, [...(byBudget.get(key) ?? []), r]);
-    }
-    for (const group of byBudget.values()) lines.push(...scoresTable(part, group), '');
+    const sansLabel = (r: CampaignRecord) =>
+      budgetKey({ ...r, label: '', spec: { ...r.spec, pai: undefined } });
+    for (const group of groups(records, sansLabel)) lines.push(...scoresTable(part, group), '');
   }
   return lines.slice(0, -1);
 }
@@ -481,14 +472,9 @@ function planTable(name: string, records: string): string[] {
   ];
   for (const plan of plans) {
     const t = planTotals(plan);
-    const byBudget = new Map<string, CampaignRecord[]>();
-    for (const r of readCampaign(records, plan.part.name)) {
-      const key = budgetOf(r);
-      byBudget.set(key, [...(byBudget.get(key) ?? []), r]);
-    }
-    const recorded = [...byBudget].map(
-      ([budget, group]) =>
-        `${budget}, ${group.length} experiment${group.length === 1 ? '' : 's'}: ${trainingTime(group)}`,
+    const recorded = groups(readCampaign(records, plan.part.name), budgetOf).map(
+      (group) =>
+        `${budgetOf(group[0]!)}, ${group.length} experiment${group.length === 1 ? '' : 's'}: ${trainingTime(group)}`,
     );
     const hours =
       plan.wallHours === null || t.jobHours === null
