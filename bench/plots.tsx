@@ -16,7 +16,7 @@ import { Chart, type ChartSeries } from '../renderer/src/charts/Chart.tsx';
 import { summarise } from '../renderer/src/lib/compare.ts';
 import { PARTS } from './campaign/parts.ts';
 import type { CampaignRecord, TicketRecord } from './campaign/record.ts';
-import { readCampaign } from './report.ts';
+import { readCampaign, transferComparisons, type TransferComparison } from './report.ts';
 import { RECORDS } from './records.ts';
 
 const root = join(import.meta.dirname, '..');
@@ -50,37 +50,27 @@ function series(label: string, records: CampaignRecord[], method: string): Chart
  * tickets beside them and the target's own IMP tickets at the same levels.
  */
 function transferPlots(part: (typeof PARTS)[number], records: CampaignRecord[], seeds: number) {
-  const sources = records.filter((r) => !r.transfer);
-  const folders = [...new Set(sources.map((r) => r.dataset.folder))];
-  for (const source of folders) {
-    for (const target of folders.filter((f) => f !== source)) {
-      const mine = records.filter(
-        (r) => r.transfer?.folder === source && r.dataset.folder === target,
-      );
-      const levels = [...new Set(mine.map((r) => r.transfer!.level))].sort((a, b) => a - b);
-      if (levels.length === 0) continue;
-      const line = (label: string, at: (level: number) => TicketRecord[]): ChartSeries => ({
-        label,
-        points: levels.flatMap((level) => point(at(level))),
-      });
-      const transferred = (method: string) => (level: number) =>
-        mine
-          .filter((r) => r.transfer!.level === level)
-          .flatMap((r) => r.tickets.filter((t) => t.method === method));
-      write(
-        `${part.name}-${source}-to-${target}.svg`,
-        `${part.title} — ${source} → ${target}: mean over ${seeds} seeds, band min–max`,
-        [
-          line('transferred ticket', transferred('transfer')),
-          line('random ticket', transferred('random-prune')),
-          line(`${target}'s own ticket`, (level) =>
-            sources
-              .filter((r) => r.dataset.folder === target)
-              .flatMap((r) => r.tickets.filter((t) => t.level === level && t.method === 'imp')),
-          ),
-        ],
-      );
-    }
+  const comparisons = transferComparisons(
+    records.filter((r) => !r.transfer),
+    records.filter((r) => r.transfer),
+  );
+  for (const { source, target } of new Map(
+    comparisons.map((c) => [`${c.source} ${c.target}`, c]),
+  ).values()) {
+    const mine = comparisons.filter((c) => c.source === source && c.target === target);
+    const line = (label: string, tickets: (c: TransferComparison) => TicketRecord[]) => ({
+      label,
+      points: mine.flatMap((c) => point(tickets(c))),
+    });
+    write(
+      `${part.name}-${source}-to-${target}.svg`,
+      `${part.title} — ${source} → ${target}: mean over ${seeds} seeds, band min–max`,
+      [
+        line('transferred ticket', (c) => c.transferred),
+        line('random ticket', (c) => c.random),
+        line(`${target}'s own ticket`, (c) => c.own),
+      ],
+    );
   }
 }
 

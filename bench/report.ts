@@ -253,6 +253,55 @@ function scoresTable(part: CampaignPart, group: CampaignRecord[]): string[] {
 /** a mean difference in points, signed: `+1.23`, `−0.40` */
 const points = (d: number) => `${d < 0 ? '−' : '+'}${Math.abs(d * 100).toFixed(2)}`;
 
+/** The tickets a transfer part compares at one source → target and level. */
+export interface TransferComparison {
+  source: string;
+  target: string;
+  level: number;
+  /** the transfers' records (one a seed) */
+  records: CampaignRecord[];
+  transferred: TicketRecord[];
+  /** the random tickets trained beside them */
+  random: TicketRecord[];
+  /** the IMP tickets found on the target itself at the same level */
+  own: TicketRecord[];
+}
+
+/** Every source → target and level that `transfers` hold, in dataset order, then by level. */
+export function transferComparisons(
+  sources: CampaignRecord[],
+  transfers: CampaignRecord[],
+): TransferComparison[] {
+  const folders = [...new Set(sources.map((r) => r.dataset.folder))];
+  const comparisons: TransferComparison[] = [];
+  for (const source of folders) {
+    for (const target of folders.filter((f) => f !== source)) {
+      const mine = transfers.filter(
+        (r) => r.transfer!.folder === source && r.dataset.folder === target,
+      );
+      const levels = [...new Set(mine.map((r) => r.transfer!.level))].sort((a, b) => a - b);
+      for (const level of levels) {
+        const at = mine.filter((r) => r.transfer!.level === level);
+        const tickets = (records: CampaignRecord[], keep: (t: TicketRecord) => boolean) =>
+          records.flatMap((r) => r.tickets.filter(keep));
+        comparisons.push({
+          source,
+          target,
+          level,
+          records: at,
+          transferred: tickets(at, (t) => t.method === 'transfer'),
+          random: tickets(at, (t) => t.method === 'random-prune'),
+          own: tickets(
+            sources.filter((r) => r.dataset.folder === target),
+            (t) => t.level === level && t.method === 'imp',
+          ),
+        });
+      }
+    }
+  }
+  return comparisons;
+}
+
 /**
  * Morcos et al. 2019: each source → target and level, the transferred ticket against the
  * random ticket trained beside it and against the IMP ticket found on the target itself at
@@ -265,12 +314,6 @@ function transferTable(
 ): string[] {
   const seeds = new Set(sources.map((r) => r.seed)).size;
   const folders = [...new Set(sources.map((r) => r.dataset.folder))];
-  const own = (folder: string, level: number) =>
-    accuracies(
-      sources
-        .filter((r) => r.dataset.folder === folder)
-        .flatMap((r) => r.tickets.filter((t) => t.level === level && t.method === 'imp')),
-    );
   const versus = (a: number[], b: number[]) =>
     a.length && b.length ? `${compare(a, b)} (${points(mean(a) - mean(b))})` : '–';
   const dense = folders.map(
@@ -299,24 +342,13 @@ function transferTable(
     "| source → target | level | remaining | transferred ticket | random ticket | target's own ticket | N | vs random | vs target's own |",
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
-  for (const source of folders) {
-    for (const target of folders.filter((f) => f !== source)) {
-      const mine = transfers.filter(
-        (r) => r.transfer!.folder === source && r.dataset.folder === target,
-      );
-      const levels = [...new Set(mine.map((r) => r.transfer!.level))].sort((a, b) => a - b);
-      for (const level of levels) {
-        const at = mine.filter((r) => r.transfer!.level === level);
-        const tickets = (method: string) =>
-          at.flatMap((r) => r.tickets.filter((t) => t.method === method));
-        const transferred = accuracies(tickets('transfer'));
-        const random = accuracies(tickets('random-prune'));
-        const targets = own(target, level);
-        lines.push(
-          `| ${source} → ${target} | ${level} | ${pct(mean(tickets('transfer').map((t) => t.remainingWeights)))}% | ${spread(transferred, seeds)} | ${spread(random, seeds)} | ${spread(targets, seeds)} | ${at.length} | ${versus(transferred, random)} | ${versus(transferred, targets)} |`,
-        );
-      }
-    }
+  for (const c of transferComparisons(sources, transfers)) {
+    const transferred = accuracies(c.transferred);
+    const random = accuracies(c.random);
+    const targets = accuracies(c.own);
+    lines.push(
+      `| ${c.source} → ${c.target} | ${c.level} | ${pct(mean(c.transferred.map((t) => t.remainingWeights)))}% | ${spread(transferred, seeds)} | ${spread(random, seeds)} | ${spread(targets, seeds)} | ${c.records.length} | ${versus(transferred, random)} | ${versus(transferred, targets)} |`,
+    );
   }
   lines.push('', denseLine);
   return lines;

@@ -201,19 +201,22 @@ export const Chart = forwardRef<
             </text>
           </g>
         ))}
-        {markers.map((m) => (
-          <g key={`m${m.x}`} className="marker" data-x={m.x}>
-            <line x1={x(m.x)} x2={x(m.x)} y1={top} y2={plotBottom} strokeDasharray="4 4" />
-            {/* the label on the side with room: left of a marker near the plot's right end */}
-            <text
-              x={x(m.x) > W - M.right - m.label.length * CHAR_W - 8 ? x(m.x) - 4 : x(m.x) + 4}
-              y={top + 12}
-              textAnchor={x(m.x) > W - M.right - m.label.length * CHAR_W - 8 ? 'end' : 'start'}
-            >
-              {m.label}
-            </text>
-          </g>
-        ))}
+        {markers.map((m) => {
+          // the label on the side with room: left of a marker near the plot's right end
+          const left = x(m.x) > W - M.right - m.label.length * CHAR_W - 8;
+          return (
+            <g key={`m${m.x}`} className="marker" data-x={m.x}>
+              <line x1={x(m.x)} x2={x(m.x)} y1={top} y2={plotBottom} strokeDasharray="4 4" />
+              <text
+                x={left ? x(m.x) - 4 : x(m.x) + 4}
+                y={top + 12}
+                textAnchor={left ? 'end' : 'start'}
+              >
+                {m.label}
+              </text>
+            </g>
+          );
+        })}
         {series.map((s, i) => {
           const pts = s.points.filter(placeable).sort((a, b) => a.x - b.x);
           return (
