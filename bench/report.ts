@@ -26,7 +26,8 @@ import {
   planTotals,
   readEngineSpeeds,
 } from './campaign/plan.ts';
-import type { CampaignRecord, TicketRecord } from './campaign/record.ts';
+import { campaignPlots } from './campaign/plots.ts';
+import { transferComparisons, type CampaignRecord, type TicketRecord } from './campaign/record.ts';
 import { median, RECORDS, type EngineRecord, type Machine, type Versions } from './records.ts';
 
 export const BENCHMARKS = join(import.meta.dirname, '..', 'BENCHMARKS.md');
@@ -187,7 +188,9 @@ function campaignTables(part: CampaignPart, records: CampaignRecord[]): string[]
       budgetKey({ ...r, label: '', spec: { ...r.spec, pai: undefined } });
     for (const group of groups(records, sansLabel)) lines.push(...scoresTable(part, group), '');
   }
-  return lines.slice(0, -1);
+  const plots = campaignPlots(part, records).map((p) => `[${p.file}](docs/plots/${p.file})`);
+  lines.push(`Plots (\`npm run bench:plots\`, every record of the part): ${plots.join(', ')}.`);
+  return lines;
 }
 
 function impTable(part: CampaignPart, group: CampaignRecord[]): string[] {
@@ -252,55 +255,6 @@ function scoresTable(part: CampaignPart, group: CampaignRecord[]): string[] {
 
 /** a mean difference in points, signed: `+1.23`, `−0.40` */
 const points = (d: number) => `${d < 0 ? '−' : '+'}${Math.abs(d * 100).toFixed(2)}`;
-
-/** The tickets a transfer part compares at one source → target and level. */
-export interface TransferComparison {
-  source: string;
-  target: string;
-  level: number;
-  /** the transfers' records (one a seed) */
-  records: CampaignRecord[];
-  transferred: TicketRecord[];
-  /** the random tickets trained beside them */
-  random: TicketRecord[];
-  /** the IMP tickets found on the target itself at the same level */
-  own: TicketRecord[];
-}
-
-/** Every source → target and level that `transfers` hold, in dataset order, then by level. */
-export function transferComparisons(
-  sources: CampaignRecord[],
-  transfers: CampaignRecord[],
-): TransferComparison[] {
-  const folders = [...new Set(sources.map((r) => r.dataset.folder))];
-  const comparisons: TransferComparison[] = [];
-  for (const source of folders) {
-    for (const target of folders.filter((f) => f !== source)) {
-      const mine = transfers.filter(
-        (r) => r.transfer!.folder === source && r.dataset.folder === target,
-      );
-      const levels = [...new Set(mine.map((r) => r.transfer!.level))].sort((a, b) => a - b);
-      for (const level of levels) {
-        const at = mine.filter((r) => r.transfer!.level === level);
-        const tickets = (records: CampaignRecord[], keep: (t: TicketRecord) => boolean) =>
-          records.flatMap((r) => r.tickets.filter(keep));
-        comparisons.push({
-          source,
-          target,
-          level,
-          records: at,
-          transferred: tickets(at, (t) => t.method === 'transfer'),
-          random: tickets(at, (t) => t.method === 'random-prune'),
-          own: tickets(
-            sources.filter((r) => r.dataset.folder === target),
-            (t) => t.level === level && t.method === 'imp',
-          ),
-        });
-      }
-    }
-  }
-  return comparisons;
-}
 
 /**
  * Morcos et al. 2019: each source → target and level, the transferred ticket against the

@@ -96,3 +96,52 @@ export function campaignRecordPath(
 ): string {
   return join(records, part, `${label}-seed${seed}-${hash.slice(0, 12)}.json`);
 }
+
+/** The tickets a transfer part compares at one source → target and level. */
+export interface TransferComparison {
+  source: string;
+  target: string;
+  level: number;
+  /** the transfers' records (one a seed) */
+  records: CampaignRecord[];
+  transferred: TicketRecord[];
+  /** the random tickets trained beside them */
+  random: TicketRecord[];
+  /** the IMP tickets found on the target itself at the same level */
+  own: TicketRecord[];
+}
+
+/** Every source → target and level that `transfers` hold, in dataset order, then by level. */
+export function transferComparisons(
+  sources: CampaignRecord[],
+  transfers: CampaignRecord[],
+): TransferComparison[] {
+  const folders = [...new Set(sources.map((r) => r.dataset.folder))];
+  const comparisons: TransferComparison[] = [];
+  for (const source of folders) {
+    for (const target of folders.filter((f) => f !== source)) {
+      const mine = transfers.filter(
+        (r) => r.transfer!.folder === source && r.dataset.folder === target,
+      );
+      const levels = [...new Set(mine.map((r) => r.transfer!.level))].sort((a, b) => a - b);
+      for (const level of levels) {
+        const at = mine.filter((r) => r.transfer!.level === level);
+        const tickets = (records: CampaignRecord[], keep: (t: TicketRecord) => boolean) =>
+          records.flatMap((r) => r.tickets.filter(keep));
+        comparisons.push({
+          source,
+          target,
+          level,
+          records: at,
+          transferred: tickets(at, (t) => t.method === 'transfer'),
+          random: tickets(at, (t) => t.method === 'random-prune'),
+          own: tickets(
+            sources.filter((r) => r.dataset.folder === target),
+            (t) => t.level === level && t.method === 'imp',
+          ),
+        });
+      }
+    }
+  }
+  return comparisons;
+}

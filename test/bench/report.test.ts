@@ -14,6 +14,8 @@ import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { findPart, PARTS } from '../../bench/campaign/parts.ts';
 import { formatHours } from '../../bench/campaign/plan.ts';
+import { plotSvg } from '../../bench/campaign/plot-svg.tsx';
+import { campaignPlots } from '../../bench/campaign/plots.ts';
 import type { CampaignRecord, TicketRecord } from '../../bench/campaign/record.ts';
 import { resolveSpec } from '../../src/api/spec.ts';
 import {
@@ -23,7 +25,7 @@ import {
   renderBenchmarks,
   type UiRecord,
 } from '../../bench/report.ts';
-import { thisMachine, theseVersions } from '../../bench/records.ts';
+import { RECORDS, thisMachine, theseVersions } from '../../bench/records.ts';
 import { writeIdxDataset } from '../helpers.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -51,6 +53,18 @@ describe('BENCHMARKS.md', () => {
     const committed = readFileSync(BENCHMARKS, 'utf8');
     expect(committed).toMatch(/<!-- report: /);
     expect(await renderBenchmarks(committed)).toBe(committed);
+  });
+
+  it('has every plot it links drawn as the records give it, and docs/plots holds no other', () => {
+    const committed = readFileSync(BENCHMARKS, 'utf8');
+    const plots = PARTS.flatMap((part) => campaignPlots(part, readCampaign(RECORDS, part.name)));
+    const folder = join(ROOT, 'docs', 'plots');
+    const files = existsSync(folder) ? readdirSync(folder).filter((f) => f.endsWith('.svg')) : [];
+    expect(files.sort()).toEqual(plots.map((p) => p.file).sort());
+    for (const plot of plots) {
+      expect(committed).toContain(`](docs/plots/${plot.file})`);
+      expect(readFileSync(join(folder, plot.file), 'utf8')).toBe(plotSvg(plot));
+    }
   });
 
   it("cites every campaign part, and every part's experiments are valid specs", () => {

@@ -1,0 +1,94 @@
+/**
+ * What the campaign's plots show, from its raw results: each part's plots as file names,
+ * captions and series. `npm run bench:plots` draws them (bench/plots.tsx) and the report links
+ * them from each part's block in BENCHMARKS.md (bench/report.ts), so the two name the same
+ * files. Against remaining weights on a reversed log axis as in the compare view: test
+ * accuracy at early stop, mean over seeds with the min–max band.
+ */
+import type { ChartSeries } from '../../renderer/src/charts/Chart.tsx';
+import { summarise } from '../../renderer/src/lib/compare.ts';
+import type { CampaignPart } from './parts.ts';
+import {
+  transferComparisons,
+  type CampaignRecord,
+  type TicketRecord,
+  type TransferComparison,
+} from './record.ts';
+
+export interface CampaignPlot {
+  /** the file's name in docs/plots */
+  file: string;
+  caption: string;
+  series: ChartSeries[];
+}
+
+/** A point of a series: the tickets' mean remaining weights, and their accuracies' mean and range. */
+function point(tickets: TicketRecord[]): ChartSeries['points'] {
+  const acc = tickets.map((t) => t.testAccuracy).filter((a): a is number => a !== null);
+  if (acc.length === 0) return [];
+  const s = summarise(acc);
+  const x = tickets.reduce((sum, t) => sum + t.remainingWeights, 0) / tickets.length;
+  return [{ x, y: s.mean, lo: s.min, hi: s.max, n: s.n }];
+}
+
+/** One series: test accuracy at early stop of `method`'s tickets, by level, from the dense point. */
+function series(label: string, records: CampaignRecord[], method: string): ChartSeries {
+  const tickets = records.flatMap((r) => r.tickets);
+  const levels = [...new Set(tickets.map((t) => t.level))].sort((a, b) => a - b);
+  const points = levels.flatMap((level) =>
+    point(
+      tickets.filter((t) => t.level === level && t.method === (level === 0 ? 'dense' : method)),
+    ),
+  );
+  return { label, points };
+}
+
+/**
+ * A part's plots: an IMP part's ticket and both controls per model
+ * (`<part>-<label>.svg`); a transfer part's transferred, random and target's own tickets per
+ * source → target (`<part>-<source>-to-<target>.svg`); any other part's labels as one line
+ * each (`<part>.svg`). None for a part without records.
+ */
+export function campaignPlots(part: CampaignPart, records: CampaignRecord[]): CampaignPlot[] {
+  if (records.length === 0) return [];
+  const seeds = new Set(records.map((r) => r.seed)).size;
+  const caption = (what: string) => `${what}: mean over ${seeds} seeds, band min–max`;
+  if (part.table === 'transfer') {
+    const comparisons = transferComparisons(
+      records.filter((r) => !r.transfer),
+      records.filter((r) => r.transfer),
+    );
+    const pairs = new Map(comparisons.map((c) => [`${c.source} ${c.target}`, c]));
+    return [...pairs.values()].map(({ source, target }) => {
+      const mine = comparisons.filter((c) => c.source === source && c.target === target);
+      const line = (label: string, tickets: (c: TransferComparison) => TicketRecord[]) => ({
+        label,
+        points: mine.flatMap((c) => point(tickets(c))),
+      });
+      return {
+        file: `${part.name}-${source}-to-${target}.svg`,
+        caption: caption(`${part.title} — ${source} → ${target}`),
+        series: [
+          line('transferred ticket', (c) => c.transferred),
+          line('random ticket', (c) => c.random),
+          line(`${target}'s own ticket`, (c) => c.own),
+        ],
+      };
+    });
+  }
+  const labels = [...new Set(records.map((r) => r.label))];
+  const of = (label: string) => records.filter((r) => r.label === label);
+  if (part.table === 'imp')
+    return labels.map((label) => ({
+      file: `${part.name}-${label}.svg`,
+      caption: caption(`${part.title} — ${label}`),
+      series: ['imp', 'random-reinit', 'random-prune'].map((m) => series(m, of(label), m)),
+    }));
+  return [
+    {
+      file: `${part.name}.svg`,
+      caption: caption(part.title),
+      series: labels.map((label) => series(label, of(label), label)),
+    },
+  ];
+}
