@@ -8,8 +8,9 @@
  * is what src/engine/native-step.ts uses where the model allows it, and it is checked against
  * tfjs's own step in test/engine/native-step.test.ts.
  *
- * createTrainer(layers, batch, classes, masks, optimizer) plans a network once: buffers for
- * every layer's output, the gradients and the masks (freeTrainer releases them).
+ * createTrainer(layers, batch, classes, masks, optimizer[, l1]) plans a network once: buffers
+ * for every layer's output, the gradients and the masks, and an L1 coefficient per parameter
+ * where its loss has one (freeTrainer releases them).
  * trainStep(trainer, memory, offsets, x, labels, step) then runs one step on parameters and
  * optimiser slots that live on the WebAssembly heap (`memory`, at byte `offsets`), updating
  * them in place, and returns the batch's mean loss. trainerProfile says where the time went.
@@ -64,6 +65,9 @@ typedef struct {
   float *grads[MAX_PARAMS];
   /* 0/1 per weight, or NULL: a byte is a quarter of a float's memory traffic */
   uint8_t *masks[MAX_PARAMS];
+  /* λ of an L1 penalty per parameter (network slimming's on batch norm's γ; 0: none): its
+     subgradient λ·sign(w) joins the loss's gradient before the update */
+  float l1[MAX_PARAMS];
   float *dy, *dx; /* gradients flowing back, each as large as the largest layer output */
   float *skip;    /* a residual block's other gradient: the shortcut's, then the body's */
   /* batch norm's moving means and variances, where this step finds them (trainStep) */
@@ -346,6 +350,13 @@ static void sgd_part(void *arg, int p) {
 static void update(trainer *t, const parameters *p, int first, int last, adam_settings adam,
                    double lr) {
   for (int i = first; i < last; i++) {
+    if (t->l1[i] != 0) {
+      /* as tfjs's sign: 0 at 0 (a pruned weight stays without gradient) */
+      const float lambda = t->l1[i], *w = p->w[i];
+      float *g = t->grads[i];
+      for (int64_t j = 0; j < t->sizes[i]; j++)
+        g[j] += lambda * (float)((w[j] > 0) - (w[j] < 0));
+    }
     update_job job = {.count = t->sizes[i],
                       .w = p->w[i],
                       .m = p->m[i],
@@ -525,7 +536,7 @@ static bool typed_array(napi_env env, napi_value value, napi_typedarray_type typ
 
 /*
  * createTrainer(layers: Float64Array, batch, classes, masks: (Float32Array | null)[],
- * optimizer: Float64Array): `layers` lists each layer as a kind and its sizes —
+ * optimizer: Float64Array, l1?: Float64Array): `layers` lists each layer as a kind and its sizes —
  *   1 (dense): in, out, relu, bias
  *   2 (conv):  h, w, ci, kh, kw, co, oh, ow, sh, sw, pt, pl, pb, pr, relu, bias
  *   3 (max pool): h, w, c, window, stride, oh, ow
@@ -540,13 +551,14 @@ static bool typed_array(napi_env env, napi_value value, napi_typedarray_type typ
  * or null per parameter.
  * `optimizer`: [0 (Adam), lr, beta1, beta2, epsilon, weightDecay, decoupled?] or [1 (SGD), lr,
  * momentum, weightDecay, nesterov?, decoupled?] (the flags 0 or 1, 0 where left out; `lr` is
- * the rate of steps that are not given their own).
+ * the rate of steps that are not given their own). `l1`: one L1 coefficient per parameter (0
+ * for none), the loss's λ·Σ|w| over that parameter.
  */
 static napi_value create_trainer(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 5)
-    return throw_error(env, "createTrainer: expected 5 arguments");
+  size_t argc = 6;
+  napi_value argv[6];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 5 || argc > 6)
+    return throw_error(env, "createTrainer: expected 5 or 6 arguments");
   double *spec, *opt;
   size_t spec_length, opt_length;
   int64_t batch, classes;
@@ -732,6 +744,18 @@ static napi_value create_trainer(napi_env env, napi_callback_info info) {
     t->variance = malloc(sizeof(double) * (t->widest > 0 ? t->widest : 1));
     if (!t->dy || !t->dx || !t->partials || !t->skip || !t->variance)
       bad = "createTrainer: out of memory";
+  }
+  if (!bad && argc == 6) {
+    napi_valuetype type;
+    napi_typeof(env, argv[5], &type);
+    double *l1;
+    size_t l1_length;
+    if (type != napi_undefined &&
+        (!typed_array(env, argv[5], napi_float64_array, (void **)&l1, &l1_length) ||
+         l1_length != (size_t)t->params_count))
+      bad = "createTrainer: expected one L1 coefficient per parameter";
+    else if (type != napi_undefined)
+      for (int i = 0; i < t->params_count; i++) t->l1[i] = (float)l1[i];
   }
   t->optimizer = (int)opt[0];
   if (!bad && t->optimizer == OPT_ADAM && (opt_length == 6 || opt_length == 7)) {

@@ -220,7 +220,7 @@ export interface ExperimentPlan {
   evaluatedExamples: number;
   /** estimated hours of this experiment's job on its share of the cores; null without a speed */
   hours: number | null;
-  /** trainings off the native step: a penalised loss (gates, slimming's L1) on tfjs's kernels */
+  /** trainings off the native step: a loss with unit gates' penalty, on tfjs's kernels */
   tfjsKernelRuns: number;
 }
 
@@ -241,12 +241,15 @@ export function evaluationsOf(start: number, end: number, every: number): number
   return 1 + Math.floor(end / every) - Math.floor(start / every) + (end % every === 0 ? 0 : 1);
 }
 
-/** Runs whose loss has a penalty train on tfjs's kernels (train.ts has no native step for it). */
+/**
+ * Runs whose loss has a penalty train on tfjs's kernels: the unit gates' (l0, bayesian), which
+ * the native step does not differentiate (slimming's L1 term on |γ| it adds itself).
+ */
 function trainsOnTfjsKernels(spec: ResolvedSpec, level: number): boolean {
   return (
     level === 0 &&
     spec.method === 'structured' &&
-    ['l0', 'bayesian', 'slimming'].includes(spec.structured.method)
+    ['l0', 'bayesian'].includes(spec.structured.method)
   );
 }
 

@@ -149,7 +149,8 @@ export interface NativeBlas {
   /**
    * Plans the whole-step trainer for a feed-forward network (see native/trainer.c for
    * the layer list's and the optimizer settings' layout); masks: one 0/1 mask or null per
-   * parameter, copied.
+   * parameter, copied; l1: one L1 penalty coefficient per parameter (0: none), its
+   * subgradient λ·sign(w) added to the loss's gradient before each update.
    */
   createTrainer(
     layers: Float64Array,
@@ -157,6 +158,7 @@ export interface NativeBlas {
     classes: number,
     masks: (Float32Array | null)[],
     optimizer: Float64Array,
+    l1?: Float64Array,
   ): NativeTrainer;
   /**
    * One training step: parameters and optimiser slots at byte `offsets` of `memory` (three

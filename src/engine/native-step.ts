@@ -175,8 +175,10 @@ export class NativeTrainingStep {
 
   /**
    * The native step for this model and training, or null where it does not apply: another
-   * backend than wasm, the addon not built or switched off, an architecture it does not
-   * cover, or a loss with a penalty (the caller's tfjs step differentiates those).
+   * backend than wasm, the addon not built or switched off, or an architecture it does not
+   * cover. `sparsity` adds λ·Σ|w| over the named parameters to the loss (network slimming's
+   * penalty on the batch-norm scale factors); a loss with any other penalty is the caller's
+   * tfjs step's, which differentiates it.
    */
   static create(opts: {
     model: Model;
@@ -185,6 +187,7 @@ export class NativeTrainingStep {
     masks: ReadonlyMap<string, Float32Array>;
     batchSize: number;
     classes: number;
+    sparsity?: { params: string[]; lambda: number };
   }): NativeTrainingStep | null {
     const blas = nativeBlas();
     if (!enabled || !blas || !nativeKernelsOn() || tf.getBackend() !== 'wasm') return null;
@@ -199,13 +202,30 @@ export class NativeTrainingStep {
     const optimizer = adam
       ? [0, s.learningRate, BETA1, BETA2, EPSILON, s.weightDecay, decoupled]
       : [1, s.learningRate, s.momentum, s.weightDecay, s.nesterov ? 1 : 0, decoupled];
-    const trainer = blas.createTrainer(
+    const penalised = new Set(opts.sparsity?.params ?? []);
+    if ([...penalised].some((p) => !plan.params.includes(p))) return null;
+    const args = [
       Float64Array.from(plan.layers),
       opts.batchSize,
       opts.classes,
       plan.params.map((p) => opts.masks.get(p) ?? null),
       Float64Array.from(optimizer),
-    );
+    ] as const;
+    // the L1 coefficients only where there are any: an addon built before them (another
+    // build that TICKETLAB_ADDON loads) takes five arguments, and its step is then tfjs's
+    let trainer: NativeTrainer;
+    if (penalised.size === 0) trainer = blas.createTrainer(...args);
+    else {
+      const l1 = Float64Array.from(plan.params, (p) =>
+        penalised.has(p) ? opts.sparsity!.lambda : 0,
+      );
+      try {
+        trainer = blas.createTrainer(...args, l1);
+      } catch (e) {
+        if (/expected 5 arguments/.test((e as Error).message)) return null;
+        throw e;
+      }
+    }
     const slots = adam ? (['m', 'v'] as const) : s.momentum > 0 ? (['momentum'] as const) : [];
     for (const p of plan.params)
       for (const slot of slots)

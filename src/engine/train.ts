@@ -219,18 +219,18 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   );
   const optimizer = new Optimizer(settings, trainable, maskTensors, bounds);
   // One native call per step where the model and loss allow it (native-step.ts plans the
-  // layers it knows); tfjs's kernels otherwise
-  const nativeStep =
-    opts.penalty || opts.sparsity
-      ? null
-      : NativeTrainingStep.create({
-          model,
-          optimizer,
-          settings,
-          masks: opts.masks,
-          batchSize,
-          classes: data.classes,
-        });
+  // layers it knows, and takes slimming's L1 term); tfjs's kernels otherwise
+  const nativeStep = opts.penalty
+    ? null
+    : NativeTrainingStep.create({
+        model,
+        optimizer,
+        settings,
+        masks: opts.masks,
+        batchSize,
+        classes: data.classes,
+        sparsity: opts.sparsity,
+      });
   const xBuf = new Float32Array(batchSize * exampleSize(data.train.shape));
   const yBuf = new Int32Array(batchSize);
 

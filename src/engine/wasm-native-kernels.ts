@@ -8,7 +8,12 @@ import { nativeBlas, nativeKernelsOn, type NativeBlas } from './native-blas.ts';
  * returns null for the rest, which the previous kernel computes (also whenever the native
  * kernels are switched off). Call after the wasm kernels are registered.
  */
-export function overrideWasmKernel(name: string, native: KernelFunc): void {
+export function overrideWasmKernel(
+  name: string,
+  native: KernelFunc,
+  /** a stand-in for a wasm kernel that is wrong: used with the native kernels off too */
+  fallback?: KernelFunc,
+): void {
   const previous = tf.getKernel(name, 'wasm');
   if (!previous) throw new Error(`the wasm backend has no ${name} kernel`);
   tf.unregisterKernel(name, 'wasm');
@@ -17,7 +22,9 @@ export function overrideWasmKernel(name: string, native: KernelFunc): void {
     backendName: 'wasm',
     setupFunc: previous.setupFunc,
     kernelFunc: (args) =>
-      (nativeKernelsOn() ? (native(args) as TensorInfo | null) : null) ?? previous.kernelFunc(args),
+      (nativeKernelsOn() ? (native(args) as TensorInfo | null) : null) ??
+      (fallback?.(args) as TensorInfo | null) ??
+      previous.kernelFunc(args),
   });
 }
 
@@ -98,6 +105,65 @@ function nativeMaxPoolGrad(blas: NativeBlas): KernelFunc {
 }
 
 /**
+ * The gradient of a 2-D max pooling as one JavaScript loop over the wasm heap: each output's
+ * gradient goes to the first largest input of its window, and nowhere in a window of NaN and
+ * −∞ only (the cpu backend's choices). The
+ * stand-in where the addon's pass is not there, because tfjs-backend-wasm 4.22's own
+ * MaxPoolGrad is wrong on a convolution's output (every gradient misplaced; right on an input
+ * tensor), which trained every pooled convnet on wrong gradients without the addon.
+ */
+function heapMaxPoolGrad(): KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const wasm = backend as BackendWasm;
+    const { dy, input } = inputs as Record<'dy' | 'input', TensorInfo>;
+    const a = attrs as unknown as {
+      filterSize: number | [number, number];
+      strides: number | [number, number];
+      pad: 'valid' | 'same' | number;
+      dimRoundingMode?: 'floor' | 'round' | 'ceil';
+    };
+    if (input!.dtype !== 'float32' || dy!.dtype !== 'float32') return null!;
+    const c = backend_util.computePool2DInfo(
+      input!.shape as [number, number, number, number],
+      a.filterSize,
+      a.strides,
+      1,
+      a.pad,
+      a.dimRoundingMode,
+    );
+    const out = wasm.makeOutput(input!.shape, 'float32');
+    // views after the output is made: making it may grow (and move) the heap
+    const x = wasm.typedArrayFromHeap(input!) as Float32Array;
+    const g = wasm.typedArrayFromHeap(dy!) as Float32Array;
+    const dx = wasm.typedArrayFromHeap(out) as Float32Array;
+    dx.fill(0);
+    const { inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = c;
+    for (let b = 0, o = 0; b < c.batchSize; b++)
+      for (let oy = 0; oy < OH; oy++)
+        for (let ox = 0; ox < OW; ox++)
+          for (let ch = 0; ch < C; ch++, o++) {
+            let best = -Infinity;
+            let at = -1;
+            for (let ky = 0; ky < c.filterHeight; ky++) {
+              const iy = oy * c.strideHeight - c.padInfo.top + ky;
+              if (iy < 0 || iy >= H) continue;
+              for (let kx = 0; kx < c.filterWidth; kx++) {
+                const ix = ox * c.strideWidth - c.padInfo.left + kx;
+                if (ix < 0 || ix >= W) continue;
+                const i = ((b * H + iy) * W + ix) * C + ch;
+                if (x[i]! > best) {
+                  best = x[i]!;
+                  at = i;
+                }
+              }
+            }
+            if (at >= 0) dx[at]! += g[o]!;
+          }
+    return out;
+  };
+}
+
+/**
  * Identity (tf.clone; the engine clones every input a gradient needs) shares the data, as the
  * cpu backend's does, instead of copying it: tensors are immutable and every kernel writes a
  * new output. The copies cost Conv-4 about 8% of a training step.
@@ -151,15 +217,16 @@ function columnGather(): KernelFunc {
 }
 
 /**
- * Identity without copies and column gathers in one pass everywhere; Sum over leading axes
- * and MaxPoolGrad natively where the addon is built.
+ * Identity without copies, column gathers in one pass and a correct MaxPoolGrad everywhere;
+ * Sum over leading axes and MaxPoolGrad natively where the addon is built.
  */
 export function registerWasmNativeKernels(): void {
   overrideWasmKernel(tf.Identity, sharedIdentity());
   overrideWasmKernel(tf.Cast, sharedSameTypeCast(sharedIdentity()));
   overrideWasmKernel(tf.GatherV2, columnGather());
   const blas = nativeBlas();
+  const noNative: KernelFunc = () => null!;
+  overrideWasmKernel(tf.MaxPoolGrad, blas ? nativeMaxPoolGrad(blas) : noNative, heapMaxPoolGrad());
   if (!blas) return;
   overrideWasmKernel(tf.Sum, nativeSum(blas));
-  overrideWasmKernel(tf.MaxPoolGrad, nativeMaxPoolGrad(blas));
 }

@@ -195,7 +195,7 @@ describe("a campaign part's plan", () => {
     expect(() => readEngineSpeeds(dir, 'engine-2026-12-01T2300')).toThrow(/no bench:engine record/);
   });
 
-  it("counts a penalised training at tfjs's kernels' measured share of the native step", () => {
+  it("counts a gated training at tfjs's kernels' measured share of the native step, a slimming search at the native step's", () => {
     const dir = mkdtempSync(join(tmpdir(), 'ticketlab-engine-'));
     engineRecord(dir, 'engine-2026-12-02T0700', [
       { model: 'lenet-300-100', samplesPerSecond: 2000, label: 'wasm default, fresh' },
@@ -226,6 +226,14 @@ describe("a campaign part's plan", () => {
     expect(experiment!.runs).toBe(2);
     expect(experiment!.tfjsKernelRuns).toBe(1);
     expect(experiment!.hours).toBeCloseTo(seconds / 3600, 10);
+    const slimming = planPart(findPart('liu2017-slimming'), {
+      budget,
+      seeds: 1,
+      dataset: datasetSize('cifar10-jpeg'),
+      measured: readEngineSpeeds(dir),
+      workers: TWO_CORES,
+    });
+    expect(slimming.experiments.map((e) => e.tfjsKernelRuns)).toEqual([0]);
   });
 });
 

@@ -154,6 +154,7 @@ async function afterSteps(
   backend: 'wasm' | 'cpu' | 'tfjs on wasm',
   c: (typeof CASES)[number],
   optimizer: Partial<TrainingSettings>,
+  sparsity?: { params: string[]; lambda: number },
 ): Promise<TrainCheckpoint[]> {
   await initBackend(backend === 'cpu' ? 'cpu' : 'wasm');
   setNativeTrainingStep(backend !== 'tfjs on wasm');
@@ -166,6 +167,7 @@ async function afterSteps(
     data,
     settings: settings({ batchSize: data.train.count, ...optimizer }),
     seed: 0,
+    sparsity,
     onCheckpoint: (cp) => {
       checkpoints.push(cp);
     },
@@ -395,6 +397,70 @@ describe.skipIf(!built)('the native training step against tfjs on the cpu backen
             }
           }
         });
+
+  for (const recipe of [
+    { optimizer: 'sgd' as const, learningRate: 0.1, momentum: 0.9, weightDecay: 1e-4 },
+    {
+      optimizer: 'adam' as const,
+      learningRate: 1e-2,
+      momentum: 0,
+      weightDecay: 1e-2,
+      weightDecayMode: 'decoupled' as const,
+    },
+  ])
+    it(`${recipe.optimizer}: network slimming's L1 term on the batch-norm scales gives tfjs's steps on cpu, and moves them`, async () => {
+      const c = CASES.find((k) => k.name.startsWith('a residual block on the batch'))!;
+      const { arch, specs, masks } = setup(c);
+      const sparsity = {
+        params: specs.filter((p) => p.name.endsWith('.gamma')).map((p) => p.name),
+        lambda: 0.05,
+      };
+      expect(sparsity.params).toHaveLength(3);
+      const steps = { ...recipe, iterations: 3 };
+      await initBackend('wasm');
+      const model = new Model(arch, initWeights(specs, 'glorot-normal', 5));
+      const optimizer = new Optimizer(
+        settings(steps),
+        new Map(specs.filter((p) => p.trainable).map((p) => [p.name, model.v(p.name)])),
+      );
+      const step = NativeTrainingStep.create({
+        model,
+        optimizer,
+        settings: settings(steps),
+        masks,
+        batchSize: 12,
+        classes: 4,
+        sparsity,
+      });
+      expect(step, 'the native step takes the L1 term').not.toBeNull();
+      step!.dispose();
+      optimizer.dispose();
+      model.dispose();
+
+      // checkpoints after steps 1 and 2 (the last step ends the training)
+      const native = await afterSteps('wasm', c, steps, sparsity);
+      const cpu = await afterSteps('cpu', c, steps, sparsity);
+      const unpenalised = await afterSteps('wasm', c, steps);
+      const initial = initWeights(specs, 'glorot-normal', 5);
+      for (const p of specs) {
+        const start = initial.get(p.name)!.map((v, i) => v * (masks.get(p.name)?.[i] ?? 1));
+        const delta = (w: Float32Array) => w.map((v, i) => v - start[i]!);
+        for (let k = 0; k < 2; k++)
+          expect(
+            maxRelativeError(
+              delta(native[k]!.weights.get(p.name)!),
+              delta(cpu[k]!.weights.get(p.name)!),
+            ),
+            `${p.name} after step ${k + 1}`,
+          ).toBeLessThan(1e-3);
+      }
+      // λ·sign(γ) = ±0.05 joins each step's gradient: far above the steps' rounding
+      for (const name of sparsity.params)
+        expect(
+          maxRelativeError(native[1]!.weights.get(name)!, unpenalised[1]!.weights.get(name)!),
+          `${name} moved by the penalty`,
+        ).toBeGreaterThan(1e-2);
+    });
 
   it('a small convnet on MNIST digits reaches the same accuracy band as tfjs on cpu from the same seed', async () => {
     const accuracy: number[] = [];
