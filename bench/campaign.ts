@@ -200,7 +200,10 @@ for (let seed = 0; seed < seeds; seed++) {
         if (existsSync(f)) process.stdout.write(`recorded already: ${f}\n`);
       if (!existsSync(file) || transfers.some((t) => !existsSync(t.file))) {
         const estimate = estimateOf(plans.get(dataset.folder)!, own, seed);
-        planned.push({ label, seed, file, dataset, spec, transfers, estimate });
+        // named so that the app's lists and compare view tell the part's experiments apart
+        // (a name is not part of an experiment's identity: the spec hash stays)
+        const withName = { ...spec, name: `${part.name}: ${label}, seed ${seed}` };
+        planned.push({ label, seed, file, dataset, spec: withName, transfers, estimate });
       }
     }
   }
@@ -337,6 +340,10 @@ const finished: Promise<void>[] = [];
 for (const p of planned) {
   const created = await lab.invoke('experiments.create', { spec: p.spec, start: true });
   const id = created.experiment.id;
+  // one made before campaigns named their experiments keeps its spec (the name is no part
+  // of it), so it is renamed
+  const name = p.spec.name as string;
+  if (created.experiment.name !== name) await lab.invoke('experiments.rename', { id, name });
   experiments.set(id, p);
   process.stdout.write(
     `${created.created ? 'started' : 'continued'} ${p.label} seed ${p.seed}: ${id}\n`,

@@ -189,6 +189,7 @@ function campaignTables(part: CampaignPart, records: CampaignRecord[]): string[]
     for (const group of groups(records, sansLabel)) lines.push(...scoresTable(part, group), '');
   }
   const plots = campaignPlots(part, records).map((p) => `[${p.file}](docs/plots/${p.file})`);
+  if (plots.length === 0) return lines.slice(0, -1);
   lines.push(`Plots (\`npm run bench:plots\`, every record of the part): ${plots.join(', ')}.`);
   return lines;
 }
@@ -451,7 +452,7 @@ function planTable(name: string, records: string): string[] {
     }),
   );
   const lines = [
-    `Estimates, not measurements: every part at the paper's budget with its seeds, on ${engine.cores} cores of ${engine.cpu}, ${workers.concurrency} experiments at a time on ${workers.threads} thread${workers.threads === 1 ? '' : 's'} each, as \`npm run bench:campaign\` runs them. A job gets its threads' share of a speed below measured at more threads (linear in threads: an assumption); evaluation (the validation and test sets at every \`evalEvery\`) counts at a third of a training step per example; a penalised training (gates, slimming) at tfjs's kernels' share of the native step where measured, else at the native step's speed (too fast); pruned and compacted models at the dense model's speed. Hours from the first experiment's start to the last one's end, and (in brackets) the experiments' jobs summed. "Recorded": each budget a part has records of, with the estimate its records keep beside the training time measured, both summed over the experiments' jobs.`,
+    `Estimates, not measurements: every part at the paper's budget with its seeds, on ${engine.cores} cores of ${engine.cpu}, ${workers.concurrency} experiments at a time on ${workers.threads} thread${workers.threads === 1 ? '' : 's'} each, as \`npm run bench:campaign\` runs them. A job gets its threads' share of a speed below measured at more threads (linear in threads: an assumption); evaluation (the validation and test sets at every \`evalEvery\`) counts at a third of a training step per example; a training with unit gates (l0, bayesian) at tfjs's kernels' share of the native step where measured, else at the native step's speed (too fast); pruned and compacted models at the dense model's speed. Hours from the first experiment's start to the last one's end, and (in brackets) the experiments' jobs summed. "Recorded": each budget a part has records of, with the estimate its records keep beside the training time measured, both summed over the experiments' jobs.`,
     '',
     "| part | dataset | seeds | experiments | trainings | iterations | evaluated examples | estimated hours at the paper's budget | recorded |",
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',

@@ -470,7 +470,11 @@ describe.skipIf(!existsSync(MNIST))('bench:campaign', () => {
     const recorded = readCampaign(records, 'fc2019-lenet');
     expect(recorded.map((r) => r.seed).sort()).toEqual([0, 1]);
     for (const r of recorded) {
-      expect(r.spec).toMatchObject({ seed: r.seed, training: { duration: '40it' } });
+      expect(r.spec).toMatchObject({
+        seed: r.seed,
+        training: { duration: '40it' },
+        name: `fc2019-lenet: ${r.label}, seed ${r.seed}`,
+      });
       expect(r.dataset).toMatchObject({ folder: 'mnist-10k', train: 8000 });
       expect(r.versions.commit).toMatch(/^[0-9a-f]{40}$/);
       expect(r.command).toContain('--part fc2019-lenet');
@@ -497,6 +501,17 @@ describe.skipIf(!existsSync(MNIST))('bench:campaign', () => {
     expect(rendered).toMatch(
       /\| 1 +\| [\d.]+% +\|.*\| (better|worse|tie) +\| (better|worse|tie) +\|/,
     );
+
+    // the plot: the ticket and both controls from the dense point, mean and range over seeds
+    const [plot, ...more] = campaignPlots(findPart('fc2019-lenet'), recorded);
+    expect(more).toHaveLength(0);
+    expect(plot!.file).toBe('fc2019-lenet-lenet-300-100.svg');
+    expect(plot!.series.map((x) => x.label)).toEqual(['imp', 'random-reinit', 'random-prune']);
+    const ticketLine = plot!.series[0]!.points;
+    expect(ticketLine).toHaveLength(2);
+    expect(ticketLine[1]).toMatchObject({ n: 2, lo: Math.min(...imp), hi: Math.max(...imp) });
+    expect(ticketLine[1]!.y).toBeCloseTo((imp[0]! + imp[1]!) / 2, 10);
+    expect(rendered).toContain('](docs/plots/fc2019-lenet-lenet-300-100.svg)');
 
     // a changed record changes the table
     const file = join(records, 'campaign', 'fc2019-lenet', files[0]!);
@@ -596,6 +611,17 @@ describe.skipIf(!existsSync(MNIST) || !existsSync(FASHION))(
       expect(third.stdout).not.toMatch(/ level \d [\w-]+: [\d.]+% of the weights/);
       const again = JSON.parse(readFileSync(join(folder, lost), 'utf8')) as CampaignRecord;
       expect(again.tickets).toEqual((JSON.parse(before) as CampaignRecord).tickets);
+
+      // a plot per direction: the transferred, random and target's own tickets
+      const plots = campaignPlots(findPart(part), recorded);
+      expect(plots.map((p) => p.file).sort()).toEqual([
+        `${part}-clothes-to-digits.svg`,
+        `${part}-digits-to-clothes.svg`,
+      ]);
+      for (const p of plots) {
+        expect(p.series.map((x) => x.points.length)).toEqual([1, 1, 1]);
+        expect(p.series[2]!.label).toMatch(/'s own ticket$/);
+      }
 
       const section = `# x\n\n<!-- report: campaign ${part} -->\n<!-- /report -->\n`;
       const rendered = await renderBenchmarks(section, records);
