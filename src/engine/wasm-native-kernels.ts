@@ -61,31 +61,38 @@ function nativeSum(blas: NativeBlas): KernelFunc {
   };
 }
 
+/** A MaxPoolGrad call's tensors and window geometry; null for other than float32. */
+function poolGradCall({ inputs, backend, attrs }: Parameters<KernelFunc>[0]) {
+  const { dy, input } = inputs as Record<'dy' | 'input', TensorInfo>;
+  const a = attrs as unknown as {
+    filterSize: number | [number, number];
+    strides: number | [number, number];
+    pad: 'valid' | 'same' | number;
+    dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  };
+  if (input!.dtype !== 'float32' || dy!.dtype !== 'float32') return null;
+  const c = backend_util.computePool2DInfo(
+    input!.shape as [number, number, number, number],
+    a.filterSize,
+    a.strides,
+    1,
+    a.pad,
+    a.dimRoundingMode,
+  );
+  return { wasm: backend as BackendWasm, dy: dy!, input: input!, c };
+}
+
 /** The gradient of a 2-D max pooling in one pass (tfjs-backend-wasm's took 40 ms a call on Conv-4). */
 function nativeMaxPoolGrad(blas: NativeBlas): KernelFunc {
-  return ({ inputs, backend, attrs }) => {
-    const wasm = backend as BackendWasm;
-    const { dy, input } = inputs as Record<'dy' | 'input', TensorInfo>;
-    const a = attrs as unknown as {
-      filterSize: number | [number, number];
-      strides: number | [number, number];
-      pad: 'valid' | 'same' | number;
-      dimRoundingMode?: 'floor' | 'round' | 'ceil';
-    };
-    if (input!.dtype !== 'float32' || dy!.dtype !== 'float32') return null!;
-    const c = backend_util.computePool2DInfo(
-      input!.shape as [number, number, number, number],
-      a.filterSize,
-      a.strides,
-      1,
-      a.pad,
-      a.dimRoundingMode,
-    );
-    const dx = wasm.makeOutput(input!.shape, 'float32');
+  return (args) => {
+    const call = poolGradCall(args);
+    if (!call) return null!;
+    const { wasm, dy, input, c } = call;
+    const dx = wasm.makeOutput(input.shape, 'float32');
     blas.maxPoolGrad(
       wasm.typedArrayFromHeap(dx).buffer as ArrayBuffer,
-      heapOffset(wasm, input!),
-      heapOffset(wasm, dy!),
+      heapOffset(wasm, input),
+      heapOffset(wasm, dy),
       heapOffset(wasm, dx),
       c.batchSize,
       c.inHeight,
@@ -113,28 +120,14 @@ function nativeMaxPoolGrad(blas: NativeBlas): KernelFunc {
  * tensor), which trained every pooled convnet on wrong gradients without the addon.
  */
 function heapMaxPoolGrad(): KernelFunc {
-  return ({ inputs, backend, attrs }) => {
-    const wasm = backend as BackendWasm;
-    const { dy, input } = inputs as Record<'dy' | 'input', TensorInfo>;
-    const a = attrs as unknown as {
-      filterSize: number | [number, number];
-      strides: number | [number, number];
-      pad: 'valid' | 'same' | number;
-      dimRoundingMode?: 'floor' | 'round' | 'ceil';
-    };
-    if (input!.dtype !== 'float32' || dy!.dtype !== 'float32') return null!;
-    const c = backend_util.computePool2DInfo(
-      input!.shape as [number, number, number, number],
-      a.filterSize,
-      a.strides,
-      1,
-      a.pad,
-      a.dimRoundingMode,
-    );
-    const out = wasm.makeOutput(input!.shape, 'float32');
+  return (args) => {
+    const call = poolGradCall(args);
+    if (!call) return null!;
+    const { wasm, dy, input, c } = call;
+    const out = wasm.makeOutput(input.shape, 'float32');
     // views after the output is made: making it may grow (and move) the heap
-    const x = wasm.typedArrayFromHeap(input!) as Float32Array;
-    const g = wasm.typedArrayFromHeap(dy!) as Float32Array;
+    const x = wasm.typedArrayFromHeap(input) as Float32Array;
+    const g = wasm.typedArrayFromHeap(dy) as Float32Array;
     const dx = wasm.typedArrayFromHeap(out) as Float32Array;
     dx.fill(0);
     const { inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = c;
