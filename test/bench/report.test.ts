@@ -430,6 +430,8 @@ describe('a transfer table', () => {
     const rendered = await renderBenchmarks(section, records);
     expect(rendered).toContain('No transfer recorded yet (the same command trains them).');
     expect(rendered).not.toContain('| source → target');
+    // no plot to link yet, and no empty line saying so
+    expect(rendered).not.toContain('Plots (');
   });
 });
 
