@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import Database from 'better-sqlite3';
 import {
   existsSync,
   mkdirSync,
@@ -461,8 +462,26 @@ describe.skipIf(!existsSync(MNIST))('bench:campaign', () => {
     expect(first.stdout).toMatch(
       /^plan of fc2019-lenet at reduced budget \(40 iterations, 1 level\), 2 seeds, on mnist-10k[^\n]*\n {2}2 experiments, 8 trainings, 320 iterations,/m,
     );
+    // an experiment from before campaigns named theirs takes its part's name when continued
+    // (those the first run finished are not continued: with no time, at least the second
+    // seed's waited in the queue)
+    const finishedFirst = readdirSync(join(records, 'campaign', 'fc2019-lenet'));
+    const continued = [0, 1].filter(
+      (seed) => !finishedFirst.some((f) => f.includes(`-seed${seed}-`)),
+    );
+    expect(continued.length).toBeGreaterThan(0);
+    const db = new Database(join(dataDir, 'ticketlab.db'));
+    db.prepare("UPDATE experiments SET name = 'lenet-300-100 imp'").run();
+    db.close();
     const second = campaign();
     expect(second.status, second.stderr).toBe(0);
+    const reopened = new Database(join(dataDir, 'ticketlab.db'), { readonly: true });
+    const names = (
+      reopened.prepare('SELECT name FROM experiments').all() as { name: string }[]
+    ).map((r) => r.name);
+    reopened.close();
+    for (const seed of continued)
+      expect(names).toContain(`fc2019-lenet: lenet-300-100, seed ${seed}`);
     const files = readdirSync(join(records, 'campaign', 'fc2019-lenet'));
     expect(files).toHaveLength(2);
     const third = campaign();
