@@ -699,5 +699,8 @@ NAPI_MODULE_INIT() {
   export_function(env, exports, "oneDnn", one_dnn);
   export_function(env, exports, "useOneDnn", use_onednn);
   register_trainer(env, exports);
+  napi_value version;
+  napi_create_uint32(env, TICKETLAB_ADDON_INTERFACE, &version);
+  napi_set_named_property(env, exports, "interfaceVersion", version);
   return exports;
 }

@@ -77,10 +77,10 @@ export const ROOT = resolve(import.meta.dirname, '..');
 export const BIN = join(ROOT, 'bin', 'ticketlab.mjs');
 
 /** Runs the `ticketlab` CLI on a data folder (wasm backend) and returns what it printed. */
-export function cli(args: string[], dataDir: string) {
+export function cli(args: string[], dataDir: string, env: NodeJS.ProcessEnv = {}) {
   const r = spawnSync(process.execPath, [BIN, ...args, '--data-dir', dataDir], {
     encoding: 'utf8',
-    env: { ...process.env, TICKETLAB_BACKEND: 'wasm' },
+    env: { ...process.env, TICKETLAB_BACKEND: 'wasm', ...env },
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }

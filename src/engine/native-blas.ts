@@ -14,6 +14,8 @@ import { resolve } from 'node:path';
 export type NativeTrainer = { readonly __nativeTrainer: unique symbol };
 
 export interface NativeBlas {
+  /** the version of the functions it exports (native/addon.h); absent before there was one */
+  readonly interfaceVersion?: number;
   /**
    * For each of `batch` products, C[m×n] = op(A)·op(B), row-major, operands at byte offsets
    * of `memory`; A and B advance by strideA and strideB floats (0 broadcasts), C by m·n.
@@ -221,6 +223,7 @@ export function kernelThreads(): number {
 
 let loaded: NativeBlas | null | undefined;
 let reason = '';
+let stale = false;
 
 export function nativeBlas(): NativeBlas | null {
   if (loaded !== undefined) return loaded;
@@ -228,18 +231,46 @@ export function nativeBlas(): NativeBlas | null {
     reason = 'turned off (TICKETLAB_NATIVE=0)';
     return (loaded = null);
   }
+  let addon: NativeBlas;
   try {
-    loaded = createRequire(import.meta.url)(
+    addon = createRequire(import.meta.url)(
       process.env.TICKETLAB_ADDON
         ? resolve(process.env.TICKETLAB_ADDON)
         : '../../native/build/Release/ticketlab_blas.node',
     ) as NativeBlas;
-    loaded.setThreads(kernelThreads());
   } catch (e) {
     reason = `not built (${(e as Error).message.split('\n')[0]}); \`npm run build:native\` builds it`;
-    loaded = null;
+    return (loaded = null);
   }
-  return loaded ?? null;
+  const refusal = staleAddon(addon);
+  if (refusal) {
+    reason = refusal;
+    stale = true;
+    return (loaded = null);
+  }
+  addon.setThreads(kernelThreads());
+  return (loaded = addon);
+}
+
+/** Whether the addon was found but built from other sources (`npm run build:native` is the fix). */
+export function nativeBlasStale(): boolean {
+  nativeBlas();
+  return stale;
+}
+
+/** The version of the addon's functions this code calls: native/addon.h's TICKETLAB_ADDON_INTERFACE. */
+export const ADDON_INTERFACE = 2;
+
+/**
+ * Why an addon cannot be used, when it was built from other sources than this code's (say,
+ * before a `git pull`): its functions' arguments may differ, and a call would fail or be
+ * misread. Null when its version is this code's.
+ */
+function staleAddon(addon: Pick<NativeBlas, 'interfaceVersion'>): string | null {
+  const version = addon.interfaceVersion ?? 1;
+  return version === ADDON_INTERFACE
+    ? null
+    : `built from other sources (interface ${version}, this code calls ${ADDON_INTERFACE}); \`npm run build:native\` rebuilds it`;
 }
 
 /** What the native kernels compute on, in words. */

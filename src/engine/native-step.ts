@@ -204,28 +204,14 @@ export class NativeTrainingStep {
       : [1, s.learningRate, s.momentum, s.weightDecay, s.nesterov ? 1 : 0, decoupled];
     const penalised = new Set(opts.sparsity?.params ?? []);
     if ([...penalised].some((p) => !plan.params.includes(p))) return null;
-    const args = [
+    const trainer = blas.createTrainer(
       Float64Array.from(plan.layers),
       opts.batchSize,
       opts.classes,
       plan.params.map((p) => opts.masks.get(p) ?? null),
       Float64Array.from(optimizer),
-    ] as const;
-    // the L1 coefficients only where there are any: an addon built before them (another
-    // build that TICKETLAB_ADDON loads) takes five arguments, and its step is then tfjs's
-    let trainer: NativeTrainer;
-    if (penalised.size === 0) trainer = blas.createTrainer(...args);
-    else {
-      const l1 = Float64Array.from(plan.params, (p) =>
-        penalised.has(p) ? opts.sparsity!.lambda : 0,
-      );
-      try {
-        trainer = blas.createTrainer(...args, l1);
-      } catch (e) {
-        if (/expected 5 arguments/.test((e as Error).message)) return null;
-        throw e;
-      }
-    }
+      Float64Array.from(plan.params, (p) => (penalised.has(p) ? opts.sparsity!.lambda : 0)),
+    );
     const slots = adam ? (['m', 'v'] as const) : s.momentum > 0 ? (['momentum'] as const) : [];
     for (const p of plan.params)
       for (const slot of slots)

@@ -5,7 +5,12 @@ import { createRequire } from 'node:module';
 import { electronBinary } from '../core/electron-binary.mjs';
 import { COMPILER_INSTALL, NATIVE_MISSING_COST } from '../core/native-advice.mjs';
 import { initBackend } from '../engine/backend.ts';
-import { kernelThreads, nativeBlas, nativeBlasStatus } from '../engine/native-blas.ts';
+import {
+  kernelThreads,
+  nativeBlas,
+  nativeBlasStale,
+  nativeBlasStatus,
+} from '../engine/native-blas.ts';
 import { freeMegabytes } from '../store/disk.ts';
 
 /** One line of `ticketlab doctor`: what was found, and where something is missing, how to add it. */
@@ -63,7 +68,9 @@ export async function diagnose(dataDir: string): Promise<Finding[]> {
     ...(blas
       ? {}
       : {
-          fix: `${forPlatform(COMPILER_INSTALL)}, then npm run build:native (${NATIVE_MISSING_COST})`,
+          fix: nativeBlasStale()
+            ? `npm run build:native (${NATIVE_MISSING_COST})`
+            : `${forPlatform(COMPILER_INSTALL)}, then npm run build:native (${NATIVE_MISSING_COST})`,
         }),
   });
   if (blas && platform() === 'linux') {

@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { electronBinary } from '../../src/core/electron-binary.mjs';
+import { ADDON_INTERFACE } from '../../src/engine/native-blas.ts';
 import { cli, ROOT, tempDir } from '../helpers.ts';
 
 interface Finding {
@@ -31,6 +32,26 @@ describe('ticketlab doctor', () => {
     expect(existsSync(data)).toBe(false);
     // Every missing piece says how to add it.
     for (const f of findings) if (!f.ok && f.name !== 'GPU') expect(f.fix).toBeTruthy();
+  }, 60_000);
+
+  it('refuses an addon built from other sources (before a pull) and says to rebuild it', () => {
+    const dir = tempDir();
+    // a build from before the addon said its interface version: its exports lack one
+    const old = join(dir, 'old-addon.cjs');
+    writeFileSync(old, 'module.exports = { setThreads() {} };\n');
+    const r = cli(['doctor', '--json'], join(dir, 'data'), { TICKETLAB_ADDON: old });
+    expect(r.code).toBe(0);
+    const native = (JSON.parse(r.stdout) as Finding[]).find((f) => f.name === 'Native kernels')!;
+    expect(native.ok).toBe(false);
+    expect(native.detail).toBe(
+      `WebAssembly; native BLAS built from other sources (interface 1, this code calls ${ADDON_INTERFACE}); \`npm run build:native\` rebuilds it`,
+    );
+    expect(native.fix).toMatch(/^npm run build:native \(/);
+    // the version this code calls is the one the addon's sources build
+    const header = readFileSync(join(ROOT, 'native', 'addon.h'), 'utf8');
+    expect(Number(/#define TICKETLAB_ADDON_INTERFACE (\d+)/.exec(header)![1])).toBe(
+      ADDON_INTERFACE,
+    );
   }, 60_000);
 
   it('prints one line per finding for people', () => {
