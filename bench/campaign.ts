@@ -225,6 +225,8 @@ function estimateOf(plan: PartPlan, label: string, seed: number): EstimateRecord
 }
 
 const deadline = Date.now() + hours * 3600_000;
+// the commit this run started from: one made while it trains is not the code its jobs run
+const versions = theseVersions();
 let timeIsUp = false;
 const experiments = new Map<string, Planned>();
 // a line per trained ticket, so that a run of hours shows where it is
@@ -273,7 +275,7 @@ async function record(experimentId: string): Promise<void> {
     ),
     ...(p.transfer ? { transfer: p.transfer } : {}),
     machine: thisMachine(),
-    versions: theseVersions(),
+    versions,
     date: new Date().toISOString(),
     command: thisCommand('bench:campaign'),
   };

@@ -19,7 +19,9 @@
  * --no-build measures native/'s own build instead, as one state named by what it reports.
  *
  * The engines measured: the default backend as users get it (wasm: the native training step)
- * in every state; in the best state also the same unmasked (the cost of masking: the two
+ * in every state; in the best state also the same at one thread (`wasm default at 1 thread`,
+ * where there are more cores: a campaign job's share, bench/campaign/plan.ts), the same
+ * unmasked (the cost of masking: the two
  * alternate in one process, and a round's cost is the median of its adjacent pairs) and
  * tfjs's kernels on that backend (the native step switched off; VGG-11 and ResNet-20 only with
  * --all); and the pure-JS cpu backend (LeNet only; Conv-4 with --all). --quickstart also times the README's quickstart
@@ -51,7 +53,7 @@ import { train } from '../src/engine/train.ts';
 import { initWeights } from '../src/engine/weights.ts';
 import { denseMask, maskToFloat } from '../src/pruning/mask.ts';
 import { ENGINE_CLASSES, ENGINE_MODELS } from './engine-models.ts';
-import { median } from './records.ts';
+import { engineLabel, median } from './records.ts';
 
 const BATCH = 60;
 type Variant = 'default' | 'unmasked' | 'tfjs-kernels';
@@ -66,6 +68,8 @@ interface Measurement {
   steps: number;
   /** the addon build to load (TICKETLAB_ADDON); native/'s own when absent */
   addon?: string;
+  /** the native kernels' threads (TICKETLAB_THREADS); every core when absent, as users get */
+  threads?: number;
 }
 interface Measured {
   /** samples/s by variant, one per repeat */
@@ -165,10 +169,12 @@ const withAddon = (addon: string | undefined) => {
 };
 
 function child(m: Measurement): Measured {
+  const env = withAddon(m.addon);
+  if (m.threads) env.TICKETLAB_THREADS = String(m.threads);
   const r = spawnSync(
     process.execPath,
     [...process.execArgv, import.meta.filename, '--child', JSON.stringify(m)],
-    { encoding: 'utf8', env: withAddon(m.addon) },
+    { encoding: 'utf8', env },
   );
   if (r.status !== 0) throw new Error(`measurement ${JSON.stringify(m)} failed:\n${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as Measured;
@@ -375,10 +381,18 @@ for (let round = 1; round <= rounds; round++) {
     for (const st of round % 2 ? states : [...states].reverse()) {
       // Masked and unmasked alternate in one process (the cost of masking is their ratio);
       // the other engines each get a process of their own.
+      // In the best state the default also at one thread, where there are more cores: what a
+      // campaign's job gets (one core each), and whether the kernels' threads pay off.
       const tfjsKernels: Variant[][] = c.large && !options.has('all') ? [] : [['tfjs-kernels']];
-      const groups: Variant[][] =
-        st === best ? [['default', 'unmasked'], ...tfjsKernels] : [['default']];
-      for (const variants of groups) {
+      const groups: { variants: Variant[]; threads?: number }[] =
+        st === best
+          ? [
+              { variants: ['default', 'unmasked'] },
+              ...(cpus().length > 1 ? [{ variants: ['default'] as Variant[], threads: 1 }] : []),
+              ...tfjsKernels.map((variants) => ({ variants })),
+            ]
+          : [{ variants: ['default'] }];
+      for (const { variants, threads } of groups) {
         const paired = variants.length > 1;
         const steps = scaled(variants[0] === 'tfjs-kernels' ? Math.ceil(c.steps / 2) : c.steps);
         const r = child({
@@ -388,6 +402,7 @@ for (let round = 1; round <= rounds; round++) {
           repeats: paired ? (c.large ? 2 : 4) : 1,
           steps,
           addon: st.addon,
+          threads,
         });
         if (paired) {
           const masked = r.samples.default!;
@@ -396,10 +411,11 @@ for (let round = 1; round <= rounds; round++) {
         }
         for (const variant of variants) {
           const sps = median(r.samples[variant]!);
-          if (variant === 'default') ours.set(st.name, sps);
-          record(`wasm ${variant}, ${st.name}`, c.model, sps, r.peakRssMiB, r.engine);
+          const label = engineLabel(variant, st.name, threads);
+          if (variant === 'default' && !threads) ours.set(st.name, sps);
+          record(label, c.model, sps, r.peakRssMiB, r.engine);
           process.stdout.write(
-            `round ${round} ${c.model} wasm ${variant}, ${st.name}: ${sps.toFixed(0)} samples/s (${r.engine})\n`,
+            `round ${round} ${c.model} ${label}: ${sps.toFixed(0)} samples/s (${r.engine})\n`,
           );
         }
       }
@@ -460,7 +476,7 @@ process.stdout.write(
 for (const row of rows.values()) {
   const rss = row.peakRssMiB.filter(Number.isFinite);
   process.stdout.write(
-    `${row.model.padEnd(14)} ${row.label.padEnd(30)} ${fmt(row.samples).padEnd(22)} ${rss.length ? `${Math.max(...rss).toFixed(0)} MiB` : ''}\n`,
+    `${row.model.padEnd(14)} ${row.label.padEnd(34)} ${fmt(row.samples).padEnd(22)} ${rss.length ? `${Math.max(...rss).toFixed(0)} MiB` : ''}\n`,
   );
 }
 for (const c of cases) {

@@ -50,6 +50,22 @@ export function theseVersions(): Versions {
   };
 }
 
+/**
+ * A bench:engine row's label: `wasm <variant>, <state>`, or `wasm <variant> at <n> thread,
+ * <state>` for a measurement at fewer threads than the machine's cores.
+ */
+export function engineLabel(variant: string, state: string, threads?: number): string {
+  return `wasm ${variant}${threads ? ` at ${threads} thread` : ''}, ${state}`;
+}
+
+/** engineLabel's parts, or null for another row (PyTorch's, the cpu backend's). */
+export function parseEngineLabel(
+  label: string,
+): { variant: string; state: string; threads: number | null } | null {
+  const m = /^wasm (\S+)(?: at (\d+) thread)?, (.+)$/.exec(label);
+  return m ? { variant: m[1]!, state: m[3]!, threads: m[2] ? Number(m[2]) : null } : null;
+}
+
 /** What `npm run bench:engine -- --record` writes (bench/engine.ts), as its readers use it. */
 export interface EngineRecord {
   date: string;

@@ -18,7 +18,7 @@ import {
   type Shape3,
 } from '../../src/engine/architectures.ts';
 import { ENGINE_CLASSES, ENGINE_MODELS } from '../engine-models.ts';
-import { median, type EngineRecord } from '../records.ts';
+import { median, parseEngineLabel, type EngineRecord } from '../records.ts';
 import type { Budget, CampaignPart } from './parts.ts';
 
 /**
@@ -73,6 +73,8 @@ export interface MeasuredSpeed {
   /** median over rounds, of the native default (`wasm default, <state>`) */
   samplesPerSecond: number;
   threads: number;
+  /** samples/s of the same at fewer threads, where measured (`wasm default at 1 thread`) */
+  atThreads: Record<number, number>;
   /** the record's name (`engine-<date>`) and machine state */
   record: string;
   state: string;
@@ -99,27 +101,41 @@ export function readEngineSpeeds(records: string, upTo?: string): MeasuredSpeed[
   const found = new Map<string, MeasuredSpeed>();
   for (const name of names) {
     const r = JSON.parse(readFileSync(join(records, `${name}.json`), 'utf8')) as EngineRecord;
-    for (const model of new Set(r.rows.map((row) => row.model))) {
+    const rows = r.rows.flatMap((row) => {
+      const label = parseEngineLabel(row.label);
+      return label ? [{ ...row, ...label }] : [];
+    });
+    for (const model of new Set(rows.map((row) => row.model))) {
       if (found.has(model)) continue;
-      const state = (label: string) => label.slice(label.indexOf(', ') + 2);
-      const defaults = r.rows
-        .filter((row) => row.model === model && row.label.startsWith('wasm default, '))
-        .sort((a, b) => rank(state(a.label)) - rank(state(b.label)));
+      const ofModel = rows.filter((row) => row.model === model);
+      const defaults = ofModel
+        .filter((row) => row.variant === 'default' && !row.threads)
+        .sort((a, b) => rank(a.state) - rank(b.state));
       const best = defaults[0];
       if (!best) continue;
-      const kernels = r.rows.find(
-        (row) => row.model === model && row.label.startsWith('wasm tfjs-kernels, '),
-      );
-      const sameState =
-        kernels && defaults.find((row) => state(row.label) === state(kernels.label));
+      const sameState = (row: { state: string }) => defaults.find((d) => d.state === row.state);
+      const kernels = ofModel.find((row) => row.variant === 'tfjs-kernels');
+      const kernelsDefault = kernels && sameState(kernels);
+      // measured at fewer threads in some state: as a share of that state's default, applied
+      // to the best state's (bench:engine measures them in its best build, which is this
+      // ranking's best only where oneDNN is installed)
+      const atThreads: Record<number, number> = {};
+      for (const row of ofModel) {
+        const same = row.variant === 'default' && row.threads ? sameState(row) : undefined;
+        if (same)
+          atThreads[row.threads!] =
+            (median(best.samples) * median(row.samples)) / median(same.samples);
+      }
       found.set(model, {
         model: model as ModelName,
         samplesPerSecond: median(best.samples),
         threads: Number(/(\d+) thread\(s\)/.exec(best.engine)?.[1] ?? r.cores),
+        atThreads,
         record: name,
-        state: state(best.label),
-        tfjsKernelsShare:
-          kernels && sameState ? median(kernels.samples) / median(sameState.samples) : null,
+        state: best.state,
+        tfjsKernelsShare: kernelsDefault
+          ? median(kernels.samples) / median(kernelsDefault.samples)
+          : null,
       });
     }
   }
@@ -151,6 +167,8 @@ export interface ModelSpeed {
   /** training samples/s of the native default at `threads` threads */
   samplesPerSecond: number;
   threads: number;
+  /** the same at fewer threads, where measured */
+  atThreads: Record<number, number>;
   /** e.g. `measured (engine-2026-12-02T0131, onednn)` or `scaled from conv-4 by FLOPs` */
   source: string;
   tfjsKernelsShare: number | null;
@@ -188,6 +206,9 @@ export function modelSpeed(
     flops,
     samplesPerSecond: from.samplesPerSecond * ratio,
     threads: from.threads,
+    atThreads: Object.fromEntries(
+      Object.entries(from.atThreads).map(([threads, sps]) => [threads, sps * ratio]),
+    ),
     source:
       from.model !== model
         ? `scaled from ${from.model} (${measuredAt}) by FLOPs per example`
@@ -253,10 +274,14 @@ function trainsOnTfjsKernels(spec: ResolvedSpec, level: number): boolean {
   );
 }
 
-/** A job's samples/s: its threads' share of the measured speed, less where jobs outnumber the cores. */
+/**
+ * A job's samples/s: the speed measured at its threads where bench:engine measured that,
+ * else its threads' share of the measured speed; less where jobs outnumber the cores.
+ */
 function jobSpeed(speed: ModelSpeed, workers: Workers): number {
   const crowding = Math.min(1, workers.cores / (workers.concurrency * workers.threads));
-  return ((speed.samplesPerSecond * workers.threads) / speed.threads) * crowding;
+  const measured = speed.atThreads[workers.threads];
+  return (measured ?? (speed.samplesPerSecond * workers.threads) / speed.threads) * crowding;
 }
 
 export function planExperiment(
@@ -377,7 +402,9 @@ export function describeSpeed(s: ModelSpeed): string {
     s.tfjsKernelsShare === null
       ? "tfjs's kernels not measured"
       : `tfjs's kernels at ${(s.tfjsKernelsShare * 100).toFixed(0)}% of it`;
-  return `${s.model}: ${int(s.samplesPerSecond)} samples/s at ${s.threads} thread${s.threads === 1 ? '' : 's'}, ${s.source} (${(s.flops / 1e6).toFixed(2)} MFLOPs per example; ${kernels})`;
+  const threads = (n: number) => `${n} thread${n === 1 ? '' : 's'}`;
+  const fewer = Object.entries(s.atThreads).map(([n, sps]) => `, ${int(sps)} at ${threads(+n)}`);
+  return `${s.model}: ${int(s.samplesPerSecond)} samples/s at ${threads(s.threads)}${fewer.join('')}, ${s.source} (${(s.flops / 1e6).toFixed(2)} MFLOPs per example; ${kernels})`;
 }
 
 /** The plan as bench:campaign prints it. */

@@ -56,6 +56,13 @@ describe("a campaign part's plan", () => {
     { model: 'lenet-300-100', samplesPerSecond: LENET_SPEED },
   ]);
   const measured = readEngineSpeeds(records);
+  /** one level of a short LeNet-300-100 part on MNIST, on two cores */
+  const options = {
+    budget: { iterations: 100, levels: 1 },
+    seeds: 1,
+    dataset: datasetSize('mnist'),
+    workers: TWO_CORES,
+  };
 
   it('counts trainings, iterations, training samples and evaluated examples as the spec asks', () => {
     const part = findPart('fc2019-lenet');
@@ -118,12 +125,6 @@ describe("a campaign part's plan", () => {
 
   it("scales with the record's samples/s, and from a measured model by FLOPs where a model was not measured", () => {
     const part = findPart('fc2019-lenet');
-    const options = {
-      budget: { iterations: 100, levels: 1 },
-      seeds: 1,
-      dataset: datasetSize('mnist'),
-      workers: TWO_CORES,
-    };
     const faster = mkdtempSync(join(tmpdir(), 'ticketlab-engine-'));
     engineRecord(faster, 'engine-2026-12-02T0700', [
       { model: 'lenet-300-100', samplesPerSecond: 3 * LENET_SPEED },
@@ -152,6 +153,56 @@ describe("a campaign part's plan", () => {
       expect(speed.source).toMatch(/^scaled from conv-4 /);
     }
     expect(plan.speeds.find((s) => s.model === 'conv-4')!.source).toMatch(/^measured \(/);
+  });
+
+  it("takes the speed measured at a job's threads where the record has it, of the same machine state", () => {
+    const part = findPart('fc2019-lenet');
+    // one thread measured faster than two (oneDNN's threads cost more than they gain on LeNet)
+    const both = mkdtempSync(join(tmpdir(), 'ticketlab-engine-'));
+    engineRecord(both, 'engine-2026-12-02T0700', [
+      { model: 'lenet-300-100', samplesPerSecond: LENET_SPEED },
+      {
+        model: 'lenet-300-100',
+        samplesPerSecond: 1.5 * LENET_SPEED,
+        label: 'wasm default at 1 thread, onednn',
+      },
+      // a state without its default row says nothing
+      {
+        model: 'lenet-300-100',
+        samplesPerSecond: 9 * LENET_SPEED,
+        label: 'wasm default at 1 thread, fresh',
+      },
+    ]);
+    const halved = planPart(part, { ...options, measured }).experiments[0]!.hours!;
+    const plan = planPart(part, { ...options, measured: readEngineSpeeds(both) });
+    // half of the 2-thread speed without the row; the measured 1.5× with it: 3× faster
+    expect(plan.experiments[0]!.hours).toBeCloseTo(halved / 3, 10);
+    expect(plan.speeds[0]!.atThreads).toEqual({ 1: 1.5 * LENET_SPEED });
+    // measured in another build: its share of that build's default, applied to the best build's
+    const otherBuild = mkdtempSync(join(tmpdir(), 'ticketlab-engine-'));
+    engineRecord(otherBuild, 'engine-2026-12-02T0700', [
+      { model: 'lenet-300-100', samplesPerSecond: LENET_SPEED },
+      {
+        model: 'lenet-300-100',
+        samplesPerSecond: 2 * LENET_SPEED,
+        label: 'wasm default, openblas',
+      },
+      {
+        model: 'lenet-300-100',
+        samplesPerSecond: 3 * LENET_SPEED,
+        label: 'wasm default at 1 thread, openblas',
+      },
+    ]);
+    const [speed] = readEngineSpeeds(otherBuild);
+    expect(speed!.state).toBe('onednn');
+    expect(speed!.atThreads).toEqual({ 1: 1.5 * LENET_SPEED });
+    // at two threads a job still takes the record's default
+    const twoThreads = planPart(part, {
+      ...options,
+      workers: { cores: 2, concurrency: 1, threads: 2 },
+      measured: readEngineSpeeds(both),
+    });
+    expect(twoThreads.experiments[0]!.hours).toBeCloseTo(halved / 2, 10);
   });
 
   it('scales a model from the measured one with the same layer kinds', () => {
