@@ -9,7 +9,8 @@
  * `campaign <part>` tabulates every record of that campaign part (bench/campaign.ts), one
  * table per budget; `plan <engine record>` estimates every part's cost from the speeds of
  * that bench:engine record (and older ones for models it lacks); `engine <record>` tabulates a
- * bench:engine record; `ui <record>` a bench:ui record. Everything outside
+ * bench:engine record; `ui <record>` a bench:ui record; `grasp <record>` a bench:grasp record
+ * (GraSP's masks at initialisation). Everything outside
  * the blocks is prose, written by hand. test/bench/report.test.ts holds that the committed
  * BENCHMARKS.md equals what this produces.
  */
@@ -55,8 +56,9 @@ function renderBlock(kind: string, name: string, records: string): string[] {
   if (kind === 'input') return inputTables(record() as InputRecord);
   if (kind === 'cluster') return clusterTable(record() as ClusterRecord);
   if (kind === 'ui') return uiTable(record() as UiRecord);
+  if (kind === 'grasp') return graspTable(record() as GraspRecord);
   throw new Error(
-    `BENCHMARKS.md names an unknown report kind "${kind}" (campaign, plan, engine, input, cluster, ui)`,
+    `BENCHMARKS.md names an unknown report kind "${kind}" (campaign, plan, engine, input, cluster, ui, grasp)`,
   );
 }
 
@@ -612,6 +614,82 @@ function clusterTable(r: ClusterRecord): string[] {
   ];
 }
 
+/** `commit abc1234`, marked where the tree had uncommitted changes. */
+function commitOf(v: Versions): string {
+  return `commit ${(v.commit ?? '?').slice(0, 7)}${v.dirty ? ' (with uncommitted changes)' : ''}`;
+}
+
+// ── bench:grasp records ──
+
+/** One masked θ0 as bench:grasp measured it (bench/grasp.ts). */
+export interface GraspRow {
+  model: string;
+  batchNorm: boolean;
+  /** `grasp`, `grasp, dense re-drawn`, `snip`, or the dense θ0 */
+  scoring: string;
+  seed: number;
+  /** on the record's training examples, in training mode */
+  loss: number;
+  accuracy: number;
+  logitStd: number;
+  /** per prunable layer: the share kept, and of those kept the share positive (null: none kept) */
+  layers: { layer: string; kept: number; positive: number | null }[];
+}
+
+/** What `npm run bench:grasp -- --record` writes. */
+export interface GraspRecord {
+  date: string;
+  command: string;
+  machine: Machine;
+  versions: Versions;
+  backend: string;
+  dataset: { folder: string; examples: number };
+  /** log10 of the compression every mask prunes to */
+  compression: number;
+  scoringExamples: number;
+  rows: GraspRow[];
+}
+
+function graspTable(r: GraspRecord): string[] {
+  const seeds = new Set(r.rows.map((x) => x.seed)).size;
+  /** mean (min–max) over seeds */
+  const over = (xs: number[]) => {
+    const f = (x: number) =>
+      x.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+    return xs.length === 1
+      ? f(xs[0]!)
+      : `${f(mean(xs))} (${f(Math.min(...xs))}–${f(Math.max(...xs))})`;
+  };
+  /** per layer in order, the mean over seeds in %; – for a layer no seed kept anything of */
+  const perLayer = (group: GraspRow[], share: (l: GraspRow['layers'][number]) => number | null) =>
+    group[0]!.layers
+      .map((_, i) => {
+        const xs = group.flatMap((g) => share(g.layers[i]!) ?? []);
+        return xs.length ? (mean(xs) * 100).toFixed(0) : '–';
+      })
+      .join(' / ') || '–';
+  const lines = [
+    `${r.machine.cores} × ${r.machine.cpu}; ${r.date.slice(0, 16).replace('T', ' ')} UTC; ${r.backend}; ${commitOf(r.versions)}; \`${r.command}\`.`,
+    '',
+    `θ0 pruned to 10^−${r.compression} of its prunable weights (global; scores on ${r.scoringExamples} training examples), then measured on ${r.dataset.examples} training images of \`${r.dataset.folder}\` in training mode, in batches of the model's training batch size (batch norm on each batch's statistics, as the first step sees them), before any training; mean (min–max) over ${seeds} seed${seeds === 1 ? '' : 's'}. Per layer, in order, mean over seeds: the share of its weights kept, and the share of those kept that are positive.`,
+    '',
+    '| model | mask | loss | logits, s.d. | kept, % per layer | kept weights positive, % per layer |',
+    '| --- | --- | --- | --- | --- | --- |',
+  ];
+  const groups = new Map<string, GraspRow[]>();
+  for (const row of r.rows) {
+    const key = `${row.model}|${row.scoring}`;
+    groups.set(key, [...(groups.get(key) ?? []), row]);
+  }
+  for (const group of groups.values()) {
+    const first = group[0]!;
+    lines.push(
+      `| ${first.model}${first.batchNorm ? ' (batch norm)' : ''} | ${first.scoring} | ${over(group.map((g) => g.loss))} | ${over(group.map((g) => g.logitStd))} | ${perLayer(group, (l) => l.kept)} | ${perLayer(group, (l) => l.positive)} |`,
+    );
+  }
+  return lines;
+}
+
 // ── bench:ui records ──
 
 /** What `npm run bench:ui -- --record` writes (bench/ui.ts). Times in ms. */
@@ -653,7 +731,7 @@ function uiTable(r: UiRecord): string[] {
   };
   const m = r.machine;
   return [
-    `${m.cores} cores of ${m.cpu}, ${r.browser}, ${r.viewport.width}×${r.viewport.height}; ${r.date.slice(0, 16).replace('T', ' ')} UTC; commit ${(r.versions.commit ?? '?').slice(0, 7)}${r.versions.dirty ? ' (with uncommitted changes)' : ''}; \`${r.command}\`. Synthetic records: ${int(r.experiments)} experiments and ${int(r.tickets)} tickets written into the store in ${(r.seedMs / 1000).toFixed(1)} s, not trained.`,
+    `${m.cores} cores of ${m.cpu}, ${r.browser}, ${r.viewport.width}×${r.viewport.height}; ${r.date.slice(0, 16).replace('T', ' ')} UTC; ${commitOf(r.versions)}; \`${r.command}\`. Synthetic records: ${int(r.experiments)} experiments and ${int(r.tickets)} tickets written into the store in ${(r.seedMs / 1000).toFixed(1)} s, not trained.`,
     '',
     '| what | median (min–max) or frame times |',
     '| --- | --- |',

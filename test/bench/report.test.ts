@@ -24,6 +24,8 @@ import {
   compare,
   readCampaign,
   renderBenchmarks,
+  type GraspRecord,
+  type GraspRow,
   type UiRecord,
 } from '../../bench/report.ts';
 import { RECORDS, thisMachine, theseVersions } from '../../bench/records.ts';
@@ -119,6 +121,91 @@ describe('BENCHMARKS.md', () => {
     expect(rendered).toMatch(/scrolling the list.*\| median 17\.5 ms, p95 19\.0 ms \(40 frames\)/);
     writeFileSync(file, JSON.stringify({ ...record, firstPaintMs: [500, 510, 490] }));
     expect(await renderBenchmarks(section, records)).toMatch(/first contentful paint +\| 500 ms/);
+  });
+
+  it("tabulates a bench:grasp record: each model's masks over seeds, with the kept share and the positive share of each layer", async () => {
+    const records = mkdtempSync(join(tmpdir(), 'ticketlab-records-'));
+    const row = (
+      model: string,
+      scoring: string,
+      seed: number,
+      loss: number,
+      logitStd: number,
+      layers: [number, number | null][],
+    ): GraspRow => ({
+      model,
+      batchNorm: model.startsWith('vgg'),
+      scoring,
+      seed,
+      loss,
+      accuracy: 0.1,
+      logitStd,
+      layers: layers.map(([kept, positive], i) => ({ layer: `l${i}`, kept, positive })),
+    });
+    const record: GraspRecord = {
+      date: '2026-12-02T16:00:00.000Z',
+      command: 'npm run bench:grasp -- --record',
+      machine: thisMachine(),
+      versions: theseVersions(),
+      backend: 'CPU (WebAssembly)',
+      dataset: { folder: 'cifar10', examples: 480 },
+      compression: 0.5,
+      scoringExamples: 100,
+      rows: [
+        row('conv-4', 'none (dense θ0)', 0, 2.3, 0.05, []),
+        row('conv-4', 'grasp', 0, 700, 300, [
+          [0.5, 0.5],
+          [0.4, 0.8],
+        ]),
+        row('conv-4', 'snip', 0, 2.2, 1.1, [
+          [0.9, 0.5],
+          [0.2, 0.5],
+        ]),
+        row('conv-4', 'none (dense θ0)', 1, 2.3, 0.07, []),
+        row('conv-4', 'grasp', 1, 1700, 900, [
+          [0.6, 0.54],
+          [0.4, 0.9],
+        ]),
+        // a layer the second seed kept nothing of: its positive share is the first seed's
+        row('conv-4', 'snip', 1, 2.4, 1.2, [
+          [0.9, 0.5],
+          [0, null],
+        ]),
+        row('vgg-16', 'grasp', 0, 2.5, 1.5, [[0.3, 0.6]]),
+      ],
+    };
+    const file = join(records, 'grasp-test.json');
+    writeFileSync(file, JSON.stringify(record));
+    const section = '# x\n\n<!-- report: grasp grasp-test -->\n<!-- /report -->\n';
+    const rendered = await renderBenchmarks(section, records);
+    expect(rendered).toContain('mean (min–max) over 2 seeds');
+    const line = (model: string, mask: string) =>
+      rendered
+        .split('\n')
+        .find((l) => l.startsWith(`| ${model} `) && l.split('|')[2]!.trim() === mask)!
+        .split('|')
+        .slice(3, -1)
+        .map((c) => c.trim());
+    expect(line('conv-4', 'none (dense θ0)')).toEqual([
+      '2.30 (2.30–2.30)',
+      '0.06 (0.05–0.07)',
+      '–',
+      '–',
+    ]);
+    expect(line('conv-4', 'grasp')).toEqual([
+      '1,200.00 (700.00–1,700.00)',
+      '600.00 (300.00–900.00)',
+      '55 / 40',
+      '52 / 85',
+    ]);
+    expect(line('conv-4', 'snip')).toEqual([
+      '2.30 (2.20–2.40)',
+      '1.15 (1.10–1.20)',
+      '90 / 10',
+      '50 / 50',
+    ]);
+    // one seed: its value alone; the model marked as having batch norm
+    expect(line('vgg-16 (batch norm)', 'grasp')).toEqual(['2.50', '1.50', '30', '60']);
   });
 
   it('calls a difference inside the seed spread a tie, and decides nothing on one seed', () => {

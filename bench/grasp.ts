@@ -1,0 +1,198 @@
+/**
+ * Why GraSP (Wang et al. 2020) fails on Conv-4 at initialisation, measured before any training:
+ *
+ *   npm run bench:grasp [-- --seeds 3] [--models conv-4,vgg-16] [--examples 480]
+ *                       [--dataset DIR (default ../shared/datasets/cifar10)] [--record]
+ *
+ * For each model (Conv-4, no batch norm, Frankle & Carbin's Glorot init; VGG-16 with batch
+ * norm, OpenLTH's Kaiming init) and seed, θ0 is pruned to 10^−0.5 of its prunable weights
+ * (global scope, on as many scoring examples as the app's pruning at initialisation draws) by:
+ * - `grasp`: the app's GraSP, Hg ⊙ θ0 with the highest kept, as Tanaka et al. 2020's code
+ *   (Synaptic-Flow) computes it;
+ * - `grasp, dense re-drawn`: the same with every fully connected kernel re-drawn (Glorot normal)
+ *   for scoring only, as Wang et al.'s own code does (pruner/GraSP.py, `reinit=True`), the mask
+ *   then applied to θ0;
+ * - `snip`: SNIP (Lee et al. 2019) on the same examples, for comparison.
+ * The masked θ0 then meets `--examples` training images in training mode, in batches of the
+ * model's training batch size (batch norm on each batch's statistics, as a first step sees
+ * them): its loss, the standard deviation of its logits, and per layer the share of weights
+ * kept and the share of those kept that are positive. Writes bench/results/grasp.json;
+ * --record also bench/records/grasp-<date>.json, which BENCHMARKS.md's `grasp` block
+ * tabulates (`npm run bench:report`).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { resolveSpec } from '../src/api/spec.ts';
+import { parseArgs } from '../src/cli/args.ts';
+import { deriveSeed } from '../src/core/random.ts';
+import { exampleSize } from '../src/data/dataset.ts';
+import { importDatasetFolder } from '../src/data/import.ts';
+import { prepareData, type PreparedData } from '../src/data/split.ts';
+import {
+  buildArchitecture,
+  describeParams,
+  type Architecture,
+  type ModelName,
+} from '../src/engine/architectures.ts';
+import { initBackend } from '../src/engine/backend.ts';
+import { Model } from '../src/engine/model.ts';
+import { initWeights, type Weights } from '../src/engine/weights.ts';
+import { applyMask, countKept, denseMask, type Mask } from '../src/pruning/mask.ts';
+import { graspScores, keepTop, snipScores } from '../src/pruning/scores.ts';
+import { RECORDS, theseVersions, thisCommand, thisMachine } from './records.ts';
+import type { GraspRecord, GraspRow } from './report.ts';
+
+const COMPRESSION = 0.5;
+const PRESETS: Partial<Record<ModelName, string>> = {
+  'conv-4': 'frankle-carbin-2019',
+  'vgg-16': 'openlth',
+};
+
+const { options } = parseArgs(process.argv.slice(2), ['seeds', 'models', 'examples', 'dataset']);
+const seeds = Number(options.get('seeds') ?? 3);
+const examples = Number(options.get('examples') ?? 480);
+if (!(Number.isInteger(seeds) && seeds >= 1 && Number.isInteger(examples) && examples >= 1))
+  throw new Error('--seeds and --examples take whole numbers from 1');
+const models = String(options.get('models') ?? 'conv-4,vgg-16').split(',') as ModelName[];
+for (const model of models)
+  if (!PRESETS[model])
+    throw new Error(`--models: ${model} is not measured here (${Object.keys(PRESETS).join(', ')})`);
+const folder = resolve(
+  String(
+    options.get('dataset') ??
+      join(import.meta.dirname, '..', '..', 'shared', 'datasets', 'cifar10'),
+  ),
+);
+
+const backend = await initBackend('wasm');
+const decoded = await importDatasetFolder(folder);
+
+/**
+ * What the masked θ0 does on the first `examples` training images, in training mode and in
+ * batches of `batch`: the mean loss and accuracy, and the s.d. of every logit.
+ */
+function atInit(arch: Architecture, weights: Weights, data: PreparedData, batch: number) {
+  const model = new Model(arch, weights);
+  const size = exampleSize(data.train.shape);
+  const n = Math.min(examples, data.train.count);
+  let loss = 0;
+  let correct = 0;
+  const logits: number[] = [];
+  try {
+    for (let start = 0; start < n; start += batch) {
+      const count = Math.min(batch, n - start);
+      tf.tidy(() => {
+        const x = tf.tensor4d(data.train.x.subarray(start * size, (start + count) * size), [
+          count,
+          ...data.train.shape,
+        ]);
+        const labels = tf.tensor1d(
+          Int32Array.from(data.train.y.subarray(start, start + count)),
+          'int32',
+        );
+        const out = model.apply(x, true);
+        loss +=
+          tf.losses.softmaxCrossEntropy(tf.oneHot(labels, data.classes), out).dataSync()[0]! *
+          count;
+        correct += tf.sum(tf.cast(tf.equal(tf.argMax(out, 1), labels), 'float32')).dataSync()[0]!;
+        logits.push(...out.dataSync());
+      });
+    }
+  } finally {
+    model.dispose();
+  }
+  const mean = logits.reduce((a, b) => a + b, 0) / logits.length;
+  const variance = logits.reduce((a, b) => a + (b - mean) ** 2, 0) / logits.length;
+  return { loss: loss / n, accuracy: correct / n, logitStd: Math.sqrt(variance) };
+}
+
+/** Per layer: the share of its weights kept, and of those kept the share positive. */
+function layerShares(mask: Mask, theta0: Weights): GraspRow['layers'] {
+  return [...mask].map(([layer, m]) => {
+    const w = theta0.get(layer)!;
+    let positive = 0;
+    for (let i = 0; i < m.length; i++) if (m[i] && w[i]! > 0) positive++;
+    const kept = countKept(m);
+    return { layer, kept: kept / m.length, positive: kept > 0 ? positive / kept : null };
+  });
+}
+
+const percent = (x: number | null) => (x === null ? '–' : (x * 100).toFixed(0));
+const rows: GraspRow[] = [];
+let scoringExamples = 0;
+for (const model of models) {
+  const spec = resolveSpec({ model, preset: PRESETS[model], dataset: 'bench' });
+  const data = prepareData(decoded, spec.validationFraction);
+  const arch = buildArchitecture(model, data.train.shape, data.classes);
+  const specs = describeParams(arch);
+  const batchNorm = specs.some((p) => p.role === 'gamma');
+  const batch = spec.training.batchSize;
+  // as the app's pruning at initialisation draws them (src/jobs/methods/pai.ts)
+  scoringExamples = spec.pai.samplesPerClass * data.classes;
+  for (let seed = 0; seed < seeds; seed++) {
+    const theta0 = initWeights(specs, spec.init, seed);
+    // Wang et al.'s scoring copy: every fully connected kernel re-drawn, the rest θ0
+    const fresh = initWeights(specs, 'glorot-normal', deriveSeed(seed, 'grasp-redraw'));
+    const redrawn = new Map(theta0);
+    for (const p of specs)
+      if (p.role === 'kernel' && p.shape.length === 2) redrawn.set(p.name, fresh.get(p.name)!);
+    const scoringSeed = deriveSeed(seed, 'score', 1);
+    const dense = denseMask(specs);
+    rows.push({
+      model,
+      batchNorm,
+      scoring: 'none (dense θ0)',
+      seed,
+      ...atInit(arch, theta0, data, batch),
+      layers: [],
+    });
+    const scorings = [
+      ['grasp', theta0, graspScores],
+      ['grasp, dense re-drawn', redrawn, graspScores],
+      ['snip', theta0, snipScores],
+    ] as const;
+    for (const [scoring, weights, score] of scorings) {
+      const scored = new Model(arch, weights);
+      let mask: Mask;
+      try {
+        const scores = await score(scored, dense, data, scoringExamples, scoringSeed);
+        mask = keepTop(scores, dense, 10 ** -COMPRESSION, 'global');
+      } finally {
+        scored.dispose();
+      }
+      const row: GraspRow = {
+        model,
+        batchNorm,
+        scoring,
+        seed,
+        ...atInit(arch, applyMask(theta0, mask), data, batch),
+        layers: layerShares(mask, theta0),
+      };
+      rows.push(row);
+      process.stdout.write(
+        `${model} seed ${seed} ${scoring}: loss ${row.loss.toFixed(2)}, logit s.d. ${row.logitStd.toFixed(2)}, kept positive ${row.layers.map((l) => percent(l.positive)).join('/')}%\n`,
+      );
+    }
+  }
+}
+
+const record: GraspRecord = {
+  date: new Date().toISOString(),
+  command: thisCommand('bench:grasp'),
+  machine: thisMachine(),
+  versions: theseVersions(),
+  backend: backend.device,
+  dataset: { folder: basename(folder), examples: Math.min(examples, decoded.train.count) },
+  compression: COMPRESSION,
+  scoringExamples,
+  rows,
+};
+const text = JSON.stringify(record, null, 2) + '\n';
+mkdirSync(join(import.meta.dirname, 'results'), { recursive: true });
+writeFileSync(join(import.meta.dirname, 'results', 'grasp.json'), text);
+if (options.has('record')) {
+  const file = join(RECORDS, `grasp-${record.date.slice(0, 16).replace(/:/g, '')}.json`);
+  writeFileSync(file, text);
+  process.stdout.write(`recorded: ${file}\n`);
+}
