@@ -65,6 +65,8 @@ const folder = resolve(
   ),
 );
 
+// the commit this run started from (a commit made while it runs is not what it measured)
+const versions = theseVersions();
 const backend = await initBackend('wasm');
 const decoded = await importDatasetFolder(folder);
 
@@ -181,7 +183,7 @@ const record: GraspRecord = {
   date: new Date().toISOString(),
   command: thisCommand('bench:grasp'),
   machine: thisMachine(),
-  versions: theseVersions(),
+  versions,
   backend: backend.device,
   dataset: { folder: basename(folder), examples: Math.min(examples, decoded.train.count) },
   compression: COMPRESSION,
