@@ -216,7 +216,7 @@ export const PARTS: CampaignPart[] = [
     name: 'tanaka2020-conv4',
     title: 'Pruning at initialisation on Conv-4, CIFAR-10 (no batch norm)',
     setting:
-      'The same five scores on Conv-4 trained with Frankle & Carbin’s Conv-4 recipe (Adam 3e-4, batch 60, 25,000 iterations, Glorot normal). A network without batch norm: where GraSP fails here (same-sign masks, an initial loss in the thousands), the batch-norm part says whether it is the missing normalisation.',
+      'The same five scores on Conv-4 trained with Frankle & Carbin’s Conv-4 recipe (Adam 3e-4, batch 60, 25,000 iterations, Glorot normal). A network without batch norm: where GraSP fails here (it keeps mostly positive convolution weights, and the masked θ0 starts at a loss in the thousands: `npm run bench:grasp`), the batch-norm part says whether it is the missing normalisation.',
     paperBudget:
       'Tanaka et al. run VGG-11/16 and ResNet-18/20 with batch norm, 160 epochs; Conv-4 is not in the paper',
     datasets: ['cifar10-jpeg', 'cifar10'],
