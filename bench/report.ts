@@ -205,20 +205,25 @@ function impTable(part: CampaignPart, group: CampaignRecord[]): string[] {
   const lines = [
     `**${group[0]!.label}**: ${describeBudget(part, group)}`,
     '',
-    'Test accuracy at early stop, % — mean (min–max) over seeds; early stop: mean iteration; "vs": the ticket against each control, a tie when the ranges overlap.',
+    'Test accuracy at early stop, % — mean (min–max) over seeds; early stop: the mean iteration of minimum validation loss, of the ticket and of its random re-initialisation; "vs": the ticket against the dense network (level 0) and each control, a tie when the ranges overlap.',
     '',
-    '| level | remaining | ticket | early stop | random re-init | random pruning | vs re-init | vs random pruning |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| level | remaining | ticket | early stop | random re-init | early stop, re-init | random pruning | vs dense | vs re-init | vs random pruning |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
+  const meanStop = (ts: TicketRecord[]) => {
+    const stops = ts.map((t) => t.earlyStopIteration).filter((s): s is number => s !== null);
+    return stops.length ? int(mean(stops)) : '–';
+  };
+  const dense = accuracies(at(0, 'dense'));
   for (let level = 0; level <= levels; level++) {
     const ticket = at(level, level === 0 ? 'dense' : 'imp');
     if (ticket.length === 0) continue;
-    const reinit = accuracies(at(level, 'random-reinit'));
+    const reinit = at(level, 'random-reinit');
     const prune = accuracies(at(level, 'random-prune'));
-    const stops = ticket.map((t) => t.earlyStopIteration).filter((s): s is number => s !== null);
     const ticketAcc = accuracies(ticket);
+    const vs = (other: number[]) => (level === 0 ? '' : compare(ticketAcc, other));
     lines.push(
-      `| ${level} | ${pct(mean(ticket.map((t) => t.remainingWeights)))}% | ${spread(ticketAcc, seeds)} | ${stops.length ? int(mean(stops)) : '–'} | ${spread(reinit, seeds)} | ${spread(prune, seeds)} | ${level === 0 ? '' : compare(ticketAcc, reinit)} | ${level === 0 ? '' : compare(ticketAcc, prune)} |`,
+      `| ${level} | ${pct(mean(ticket.map((t) => t.remainingWeights)))}% | ${spread(ticketAcc, seeds)} | ${meanStop(ticket)} | ${spread(accuracies(reinit), seeds)} | ${reinit.length ? meanStop(reinit) : '–'} | ${spread(prune, seeds)} | ${vs(dense)} | ${vs(accuracies(reinit))} | ${vs(prune)} |`,
     );
   }
   return lines;

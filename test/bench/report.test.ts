@@ -607,8 +607,22 @@ describe.skipIf(!existsSync(MNIST))('bench:campaign', () => {
       /training, the experiments' jobs summed: estimated [\d.]+ h, measured [\d.]+ h;/,
     );
     expect(rendered).toMatch(
-      /\| 1 +\| [\d.]+% +\|.*\| (better|worse|tie) +\| (better|worse|tie) +\|/,
+      /\| 1 +\| [\d.]+% +\|.*\| (better|worse|tie) +\| (better|worse|tie) +\| (better|worse|tie) +\|/,
     );
+    // each early stop the mean of its tickets' iterations: the ticket's, then its re-init's
+    const stop = (method: string) =>
+      Math.round(
+        recorded.reduce(
+          (a, r) => a + r.tickets.find((t) => t.method === method)!.earlyStopIteration!,
+          0,
+        ) / recorded.length,
+      ).toLocaleString('en-US');
+    const levelOne = rendered
+      .split('\n')
+      .find((l) => l.startsWith('| 1 '))!
+      .split('|')
+      .map((c) => c.trim());
+    expect([levelOne[4], levelOne[6]]).toEqual([stop('imp'), stop('random-reinit')]);
 
     // the plot: the ticket and both controls from the dense point, mean and range over seeds
     const [plot, ...more] = campaignPlots(findPart('fc2019-lenet'), recorded);
