@@ -157,21 +157,19 @@ describe("a campaign part's plan", () => {
 
   it("takes the speed measured at a job's threads where the record has it, of the same machine state", () => {
     const part = findPart('fc2019-lenet');
-    // one thread measured faster than two (oneDNN's threads cost more than they gain on LeNet)
+    /** a LeNet-300-100 row at `factor` times LENET_SPEED */
+    const lenet = (factor: number, label?: string) => ({
+      model: 'lenet-300-100',
+      samplesPerSecond: factor * LENET_SPEED,
+      label,
+    });
+    // one thread measured faster than two (oneDNN's threads cost more than they gain on LeNet);
+    // a state without its default row says nothing
     const both = mkdtempSync(join(tmpdir(), 'ticketlab-engine-'));
     engineRecord(both, 'engine-2026-12-02T0700', [
-      { model: 'lenet-300-100', samplesPerSecond: LENET_SPEED },
-      {
-        model: 'lenet-300-100',
-        samplesPerSecond: 1.5 * LENET_SPEED,
-        label: 'wasm default at 1 thread, onednn',
-      },
-      // a state without its default row says nothing
-      {
-        model: 'lenet-300-100',
-        samplesPerSecond: 9 * LENET_SPEED,
-        label: 'wasm default at 1 thread, fresh',
-      },
+      lenet(1),
+      lenet(1.5, 'wasm default at 1 thread, onednn'),
+      lenet(9, 'wasm default at 1 thread, fresh'),
     ]);
     const halved = planPart(part, { ...options, measured }).experiments[0]!.hours!;
     const plan = planPart(part, { ...options, measured: readEngineSpeeds(both) });
@@ -181,17 +179,9 @@ describe("a campaign part's plan", () => {
     // measured in another build: its share of that build's default, applied to the best build's
     const otherBuild = mkdtempSync(join(tmpdir(), 'ticketlab-engine-'));
     engineRecord(otherBuild, 'engine-2026-12-02T0700', [
-      { model: 'lenet-300-100', samplesPerSecond: LENET_SPEED },
-      {
-        model: 'lenet-300-100',
-        samplesPerSecond: 2 * LENET_SPEED,
-        label: 'wasm default, openblas',
-      },
-      {
-        model: 'lenet-300-100',
-        samplesPerSecond: 3 * LENET_SPEED,
-        label: 'wasm default at 1 thread, openblas',
-      },
+      lenet(1),
+      lenet(2, 'wasm default, openblas'),
+      lenet(3, 'wasm default at 1 thread, openblas'),
     ]);
     const [speed] = readEngineSpeeds(otherBuild);
     expect(speed!.state).toBe('onednn');
