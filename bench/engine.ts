@@ -21,8 +21,8 @@
  * The engines measured: the default backend as users get it (wasm: the native training step)
  * in every state; in the best state also the same at one thread (`wasm default at 1 thread`,
  * where there are more cores: a campaign job's share, bench/campaign/plan.ts), the same
- * unmasked (the cost of masking: the two
- * alternate in one process, and a round's cost is the median of its adjacent pairs) and
+ * unmasked (the cost of masking: the two alternate in one process, and a round's cost is the
+ * median of its adjacent pairs) and
  * tfjs's kernels on that backend (the native step switched off; VGG-11 and ResNet-20 only with
  * --all); and the pure-JS cpu backend (LeNet only; Conv-4 with --all). --quickstart also times the README's quickstart
  * (`bin/ticketlab.mjs run examples/quickstart.json`, a fresh data directory) in every state,

@@ -503,8 +503,9 @@ function budgetOf(r: CampaignRecord): string {
 
 // ── bench:engine records ──
 
-const range = (xs: number[], f: (x: number) => string) =>
-  xs.length === 1 ? f(xs[0]!) : `${f(median(xs))} (${f(Math.min(...xs))}–${f(Math.max(...xs))})`;
+/** `centre (min–max)` of `xs` formatted by `f` (the median unless another centre is given). */
+const range = (xs: number[], f: (x: number) => string, centre = median) =>
+  xs.length === 1 ? f(xs[0]!) : `${f(centre(xs))} (${f(Math.min(...xs))}–${f(Math.max(...xs))})`;
 
 function engineTable(r: EngineRecord): string[] {
   const models = [...new Set(r.rows.map((x) => x.model))];
@@ -657,14 +658,10 @@ export interface GraspRecord {
 
 function graspTable(r: GraspRecord): string[] {
   const seeds = new Set(r.rows.map((x) => x.seed)).size;
+  const twoDigits = (x: number) =>
+    x.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
   /** mean (min–max) over seeds */
-  const over = (xs: number[]) => {
-    const f = (x: number) =>
-      x.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
-    return xs.length === 1
-      ? f(xs[0]!)
-      : `${f(mean(xs))} (${f(Math.min(...xs))}–${f(Math.max(...xs))})`;
-  };
+  const over = (xs: number[]) => range(xs, twoDigits, mean);
   /** per layer in order, the mean over seeds in %; – for a layer no seed kept anything of */
   const perLayer = (group: GraspRow[], share: (l: GraspRow['layers'][number]) => number | null) =>
     group[0]!.layers

@@ -61,6 +61,7 @@ export async function diagnose(dataDir: string): Promise<Finding[]> {
     detail: `${backend.name}: ${backend.device}`,
   });
   const blas = nativeBlas();
+  const rebuild = `npm run build:native (${NATIVE_MISSING_COST})`;
   findings.push({
     name: 'Native kernels',
     ok: blas !== null,
@@ -68,9 +69,8 @@ export async function diagnose(dataDir: string): Promise<Finding[]> {
     ...(blas
       ? {}
       : {
-          fix: nativeBlasStale()
-            ? `npm run build:native (${NATIVE_MISSING_COST})`
-            : `${forPlatform(COMPILER_INSTALL)}, then npm run build:native (${NATIVE_MISSING_COST})`,
+          // a stale build has its compiler already: rebuilding is the whole fix
+          fix: nativeBlasStale() ? rebuild : `${forPlatform(COMPILER_INSTALL)}, then ${rebuild}`,
         }),
   });
   if (blas && platform() === 'linux') {
