@@ -318,8 +318,12 @@ export const StructuredSpec = z.strictObject({
   calibrationSamples: z.number().int().min(10).max(100000).default(1000),
   /** L0: λ per expected open gate, the penalty divided by the training-set size (Louizos et al.: 0.1). */
   l0Lambda: z.number().min(0).max(1e6).default(0.1),
-  /** Bayesian: a unit is removed when log α = log σ²/μ² exceeds this, one level each (Louizos et al.: 3). */
-  logAlphaThresholds: z.array(z.number().min(-20).max(20)).min(1).max(20).default([3]),
+  /**
+   * Bayesian: a unit is removed when log α = log σ²/μ² exceeds this, one level each, all from
+   * the same trained network. 3 is Molchanov et al.'s threshold for single weights; Louizos
+   * et al.'s code keeps a unit while log α is below about −3.
+   */
+  logAlphaThresholds: z.array(z.number().min(-20).max(20)).min(1).max(20).default([3, 0, -3]),
   /** Retraining of each compacted model, from its pruned weights. */
   fineTune: duration.default('2ep'),
   /** Network slimming's λ in λ·Σ|γ| (You et al.: 1e-4). */

@@ -276,6 +276,14 @@ describe("a campaign part's plan", () => {
     });
     expect(slimming.experiments.map((e) => e.tfjsKernelRuns)).toEqual([0]);
   });
+
+  it("retrains a gated part's compacted models for 2 epochs, fewer iterations only under a test-sized budget", () => {
+    const fineTune = (iterations: number) =>
+      resolveSpec(findPart('louizos2017-bc').experiments(0, 'mnist', { iterations })[0]!.spec)
+        .structured.fineTune;
+    expect(fineTune(22_000)).toBe('2ep');
+    expect(fineTune(200)).toBe('200it');
+  });
 });
 
 const present = Object.keys(DATASET_SIZES).filter((f) => existsSync(join(SHARED, f)));
