@@ -42,8 +42,6 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from '../src/cli/args.ts';
-import type { DecodedDataset } from '../src/data/dataset.ts';
-import { prepareData } from '../src/data/split.ts';
 import { buildArchitecture, describeParams, type ModelName } from '../src/engine/architectures.ts';
 import { initBackend, type BackendName } from '../src/engine/backend.ts';
 import { Model } from '../src/engine/model.ts';
@@ -53,6 +51,7 @@ import { train } from '../src/engine/train.ts';
 import { initWeights } from '../src/engine/weights.ts';
 import { denseMask, maskToFloat } from '../src/pruning/mask.ts';
 import { ENGINE_CLASSES, ENGINE_MODELS } from './engine-models.ts';
+import { randomTrainingData } from './random-data.ts';
 import { engineLabel, median } from './records.ts';
 
 const BATCH = 60;
@@ -78,32 +77,14 @@ interface Measured {
   engine: string;
 }
 
-function randomDataset(shape: [number, number, number]): DecodedDataset {
-  const size = shape[0] * shape[1] * shape[2];
-  const n = BATCH * 20;
-  const set = (count: number) => ({
-    images: Uint8Array.from({ length: count * size }, (_, i) => (i * 2654435761) >>> 24),
-    labels: Uint8Array.from({ length: count }, (_, i) => i % ENGINE_CLASSES),
-    count,
-  });
-  return {
-    name: 'random',
-    format: 'bench',
-    inputShape: shape,
-    classNames: Array.from({ length: ENGINE_CLASSES }, String),
-    train: set(n),
-    test: set(1),
-  };
-}
-
 /** One measurement, in this (child) process. */
 async function measure(m: Measurement): Promise<Measured> {
   const step = m.variants.includes('tfjs-kernels') ? 'tfjs kernels' : 'native training step';
   const info = await initBackend(m.backend);
   setNativeTrainingStep(!m.variants.includes('tfjs-kernels'));
   const shape = ENGINE_MODELS.find((c) => c.model === m.model)!.shape;
-  // A 1-example validation split and no evaluation in between: only training steps are timed.
-  const data = prepareData(randomDataset(shape), 1 / (BATCH * 20));
+  // no evaluation in between: only training steps are timed
+  const data = randomTrainingData(shape, BATCH * 20, ENGINE_CLASSES);
   const arch = buildArchitecture(m.model, shape, ENGINE_CLASSES);
   const specs = describeParams(arch);
   const run = async (variant: Variant, iterations: number) => {

@@ -13,19 +13,14 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, hostname } from 'node:os';
 import { parseArgs } from '../src/cli/args.ts';
-import { prepareData } from '../src/data/split.ts';
 import { buildArchitecture, describeParams, type ModelName } from '../src/engine/architectures.ts';
 import { initBackend } from '../src/engine/backend.ts';
 import { Model } from '../src/engine/model.ts';
 import { train } from '../src/engine/train.ts';
 import { initWeights } from '../src/engine/weights.ts';
+import { ENGINE_MODELS } from './engine-models.ts';
+import { randomTrainingData } from './random-data.ts';
 
-const SHAPES: Record<string, [number, number, number]> = {
-  'lenet-300-100': [28, 28, 1],
-  'conv-4': [32, 32, 3],
-  'vgg-11': [32, 32, 3],
-  'resnet-20': [32, 32, 3],
-};
 const WARMUP = 3;
 
 interface Measured {
@@ -36,24 +31,12 @@ interface Measured {
 /** In the child: trains `model` on the forced backend and prints one JSON line. */
 async function measure(model: ModelName, batch: number, steps: number): Promise<Measured> {
   const backend = await initBackend();
-  const shape = SHAPES[model]!;
-  const size = shape[0] * shape[1] * shape[2];
-  const count = batch + 1;
-  const data = prepareData(
-    {
-      name: 'random',
-      format: 'test',
-      inputShape: shape,
-      classNames: Array.from({ length: 10 }, (_, i) => String(i)),
-      train: {
-        images: Uint8Array.from({ length: count * size }, (_, i) => (i * 7919) % 256),
-        labels: Uint8Array.from({ length: count }, (_, i) => i % 10),
-        count,
-      },
-      test: { images: new Uint8Array(size), labels: new Uint8Array(1), count: 1 },
-    },
-    1 / count,
-  );
+  const shape = ENGINE_MODELS.find((c) => c.model === model)?.shape;
+  if (!shape)
+    throw new Error(
+      `bench:gpu measures ${ENGINE_MODELS.map((c) => c.model).join(', ')}, not ${model}`,
+    );
+  const data = randomTrainingData(shape, batch);
   const arch = buildArchitecture(model, shape, 10);
   const net = new Model(arch, initWeights(describeParams(arch), 'glorot-normal', 1));
   const times: number[] = [];
@@ -91,7 +74,9 @@ if (flag('child')) {
   process.stdout.write(`${JSON.stringify(r)}\n`);
   process.exit(0);
 }
-const models = (flag('models') ?? Object.keys(SHAPES).join(',')).split(',') as ModelName[];
+const models = (flag('models') ?? ENGINE_MODELS.map((c) => c.model).join(',')).split(
+  ',',
+) as ModelName[];
 const rows: { model: string; backend: string; samplesPerSecond: number | null; device: string }[] =
   [];
 for (const model of models) {

@@ -17,19 +17,14 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from '../src/cli/args.ts';
 import { deriveSeed, Rng } from '../src/core/random.ts';
-import type { DecodedDataset } from '../src/data/dataset.ts';
-import {
-  BatchSampler,
-  blackPixel,
-  gatherAugmented,
-  gatherExamples,
-  prepareData,
-} from '../src/data/split.ts';
+import { BatchSampler, blackPixel, gatherAugmented, gatherExamples } from '../src/data/split.ts';
 import { buildArchitecture, describeParams, type ModelName } from '../src/engine/architectures.ts';
 import { initBackend } from '../src/engine/backend.ts';
 import { Model } from '../src/engine/model.ts';
 import { train } from '../src/engine/train.ts';
 import { initWeights } from '../src/engine/weights.ts';
+import { randomTrainingData } from './random-data.ts';
+import { median } from './records.ts';
 
 const { options } = parseArgs(process.argv.slice(2), ['steps']);
 const BATCH = 128;
@@ -37,22 +32,8 @@ const SHAPE: [number, number, number] = [32, 32, 3];
 const TRAIN = 10_000;
 const backend = await initBackend('wasm');
 
+const data = randomTrainingData(SHAPE, TRAIN);
 const size = SHAPE[0] * SHAPE[1] * SHAPE[2];
-const set = (count: number) => ({
-  images: Uint8Array.from({ length: count * size }, (_, i) => (i * 2654435761) >>> 24),
-  labels: Uint8Array.from({ length: count }, (_, i) => i % 10),
-  count,
-});
-const ds: DecodedDataset = {
-  name: 'random',
-  format: 'bench',
-  inputShape: SHAPE,
-  classNames: Array.from({ length: 10 }, (_, i) => String(i)),
-  train: set(TRAIN + 1),
-  test: set(1),
-};
-const data = prepareData(ds, 1 / (TRAIN + 1));
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** Milliseconds per batch of gathering, median over rounds of 50 batches. */
 function gatherMs(augment: boolean): number {

@@ -17,8 +17,6 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { parseArgs } from '../src/cli/args.ts';
-import type { DecodedDataset } from '../src/data/dataset.ts';
-import { prepareData } from '../src/data/split.ts';
 import { buildArchitecture, describeParams, type ModelName } from '../src/engine/architectures.ts';
 import { initBackend, type BackendName } from '../src/engine/backend.ts';
 import { Model } from '../src/engine/model.ts';
@@ -27,28 +25,11 @@ import { Optimizer } from '../src/engine/optimizer.ts';
 import { train } from '../src/engine/train.ts';
 import { initWeights } from '../src/engine/weights.ts';
 import { denseMask, maskToFloat } from '../src/pruning/mask.ts';
+import { randomTrainingData } from './random-data.ts';
 
 const { options } = parseArgs(process.argv.slice(2), ['backend', 'steps', 'models']);
 const BATCH = 60;
 const backend = await initBackend(options.get('backend') as BackendName | undefined);
-
-function randomData(shape: [number, number, number], train: number) {
-  const size = shape[0] * shape[1] * shape[2];
-  const set = (count: number) => ({
-    images: Uint8Array.from({ length: count * size }, (_, i) => (i * 2654435761) >>> 24),
-    labels: Uint8Array.from({ length: count }, (_, i) => i % 10),
-    count,
-  });
-  const ds: DecodedDataset = {
-    name: 'random',
-    format: 'bench',
-    inputShape: shape,
-    classNames: Array.from({ length: 10 }, (_, i) => String(i)),
-    train: set(train + 1),
-    test: set(1),
-  };
-  return prepareData(ds, 1 / (train + 1));
-}
 
 const lines = [
   `Backend: ${backend.name} (${backend.device}). Batch ${BATCH}; per-kernel times from tf.profile over the timed steps.`,
@@ -65,7 +46,7 @@ const cases = (
 for (const [name, shape, steps] of cases) {
   const arch = buildArchitecture(name, shape, 10);
   const specs = describeParams(arch);
-  const data = randomData(shape, BATCH * 50);
+  const data = randomTrainingData(shape, BATCH * 50);
   const settings = {
     optimizer: 'adam' as const,
     learningRate: 1e-3,
