@@ -320,13 +320,27 @@ async function transfer(sourceId: string, source: PlannedSource): Promise<void> 
   );
 }
 
-/** A structured ticket's architecture, size, speed-up and Early-Bird searches. */
+/**
+ * A structured ticket's architecture, size, speed-up and Early-Bird searches, and for a
+ * compacted model its accuracy before retraining (what gated methods' papers report).
+ */
 async function structure(ticketId: string): Promise<StructureRecord> {
   const { ticket, structure } = await lab.invoke('tickets.get', { id: ticketId });
+  const cut =
+    ticket.level > 0 && ticket.runId
+      ? (
+          await lab.invoke('runs.metrics', {
+            runId: ticket.runId,
+            split: 'test',
+            maxPoints: 10_000,
+          })
+        ).points[0]
+      : undefined;
   return {
     remainingParams: ticket.remainingParams,
     totalParams: ticket.totalParams,
     speedup: ticket.speedup?.batch64 ?? null,
+    ...(ticket.level > 0 ? { cutTestAccuracy: cut?.accuracy ?? null } : {}),
     units: (structure?.layers ?? []).map((l) => l.units),
     earlyBird: (structure?.earlyBird ?? []).map((eb) => ({
       ratio: eb.ratio,

@@ -379,19 +379,23 @@ function structuredTable(part: CampaignPart, group: CampaignRecord[]): string[] 
   const levels = Math.max(...group.flatMap((r) => r.tickets.map((t) => t.level)));
   const reference = part.reference && labels.includes(part.reference) ? part.reference : null;
   const earlyBird = group.some((r) => r.tickets.some((t) => t.structure?.earlyBird.length));
+  // records from before the field: no column
+  const cut = group.some((r) => r.tickets.some((t) => t.structure?.cutTestAccuracy != null));
   const lines = [
     `${describeBudget(part, group)}`,
     '',
     [
-      'Test accuracy at early stop after retraining, % — mean (min–max) over seeds; units per layer of the compacted model (the input pixels kept where surgery selects them, then each dense and convolutional layer; a range where seeds differ); compression: all parameters over those left; speed-up: measured batch-64 inference of the compacted model against the dense one.',
+      'Test accuracy at early stop after retraining, % — mean (min–max) over seeds',
+      cut ? ', and before retraining: the compacted model as surgery cut it out' : '',
+      '; units per layer of the compacted model (the input pixels kept where surgery selects them, then each dense and convolutional layer; a range where seeds differ); compression: all parameters over those left; speed-up: measured batch-64 inference of the compacted model against the dense one.',
       reference ? ` "vs ${reference}": at the same level, a tie when the ranges overlap.` : '',
       earlyBird
         ? ' Early-Bird: the epoch the ticket was drawn (none: the rule never fired), the epoch pruned, and the mask distance between them.'
         : '',
     ].join(''),
     '',
-    `| method | level | removed | units per layer | compression | accuracy |${reference ? ` vs ${reference} |` : ''} speed-up |${earlyBird ? ' EB epoch | pruned at | distance |' : ''}`,
-    `| --- | --- | --- | --- | --- | --- |${reference ? ' --- |' : ''} --- |${earlyBird ? ' --- | --- | --- |' : ''}`,
+    `| method | level | removed | units per layer | compression |${cut ? ' before retraining |' : ''} accuracy |${reference ? ` vs ${reference} |` : ''} speed-up |${earlyBird ? ' EB epoch | pruned at | distance |' : ''}`,
+    `| --- | --- | --- | --- | --- |${cut ? ' --- |' : ''} --- |${reference ? ' --- |' : ''} --- |${earlyBird ? ' --- | --- | --- |' : ''}`,
   ];
   for (const label of labels) {
     for (let level = 0; level <= levels; level++) {
@@ -405,6 +409,14 @@ function structuredTable(part: CampaignPart, group: CampaignRecord[]): string[] 
         structuredSetting(found[0]!.r.spec, level),
         architecture(structures.map((s) => s.units)),
         times(structures.map((s) => s.totalParams / Math.max(1, s.remainingParams))),
+        ...(cut
+          ? [
+              spread(
+                structures.flatMap((s) => (s.cutTestAccuracy == null ? [] : [s.cutTestAccuracy])),
+                seeds,
+              ),
+            ]
+          : []),
         spread(acc, seeds),
       ];
       if (reference)

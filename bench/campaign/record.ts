@@ -74,6 +74,11 @@ export interface StructureRecord {
   totalParams: number;
   /** measured batch-64 inference speed-up of the compacted model over the dense one */
   speedup: number | null;
+  /**
+   * test accuracy of the compacted model as surgery cut it out of the trained network,
+   * before any retraining (its run's first test evaluation; records from 2026-12-02 21:00 on)
+   */
+  cutTestAccuracy?: number | null;
   /** the input features kept (where surgery selects pixels), then the output units of each
    * dense and convolutional layer of the compacted model */
   units: number[];

@@ -643,7 +643,7 @@ describe.skipIf(!existsSync(MNIST))('bench:campaign', () => {
     expect(await renderBenchmarks(section, records)).not.toContain(cell);
   });
 
-  it("records a structured ticket's architecture, size and measured speed-up", () => {
+  it("records a structured ticket's architecture, size, measured speed-up and accuracy before retraining", async () => {
     const run = campaign('--part', 'louizos2018-l0', '--seeds', '1', '--iterations', '10');
     expect(run.status, run.stderr).toBe(0);
     const [recorded] = readCampaign(records, 'louizos2018-l0');
@@ -657,6 +657,31 @@ describe.skipIf(!existsSync(MNIST))('bench:campaign', () => {
     expect(gated.structure!.totalParams).toBe(266_610);
     expect(gated.structure!.remainingParams).toBeLessThanOrEqual(266_610);
     expect(gated.structure!.speedup).toBeGreaterThan(0);
+    // before retraining: the compacted model's first test evaluation in the data folder
+    const db = new Database(join(dataDir, 'ticketlab.db'), { readonly: true });
+    const first = db
+      .prepare(
+        `SELECT m.accuracy FROM metrics m JOIN runs r ON r.id = m.run_id JOIN tickets t ON t.id = r.ticket_id
+         JOIN experiments e ON e.id = t.experiment_id
+         WHERE e.spec_hash = ? AND t.level = 1 AND m.split = 'test' ORDER BY m.step LIMIT 1`,
+      )
+      .get(recorded!.specHash) as { accuracy: number };
+    db.close();
+    expect(gated.structure!.cutTestAccuracy).toBe(first.accuracy);
+    expect(recorded!.tickets.find((t) => t.level === 0)!.structure!.cutTestAccuracy).toBe(
+      undefined,
+    );
+    const table = await renderBenchmarks(
+      '<!-- report: campaign louizos2018-l0 -->\n<!-- /report -->',
+      records,
+    );
+    expect(table).toContain('| compression | before retraining | accuracy |');
+    expect(table).toMatch(
+      new RegExp(
+        `\\|\\s+${(first.accuracy * 100).toFixed(2)}\\s+\\|\\s+[\\d.]+\\s+\\|\\s+[\\d.]+×\\s+\\|$`,
+        'm',
+      ),
+    );
   });
 });
 
