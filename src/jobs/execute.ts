@@ -1,4 +1,5 @@
-import { runsInJob } from '../api/methods.ts';
+import { plannedRuns, runsInJob } from '../api/methods.ts';
+import type { ResolvedSpec } from '../api/spec.ts';
 import { describeParams, type Architecture } from '../engine/architectures.ts';
 import { weightsToBundle } from '../engine/weights.ts';
 import type { ImpHooks, InFlight, RunInfo } from '../pruning/imp.ts';
@@ -42,6 +43,7 @@ export async function executeJob(
 
     const runsTotal = runsInJob(spec);
     let runsDone = r.completed.length;
+    const shares = progressShares(spec, iterationsPerEpoch, runsTotal);
     // iterationsPerEpoch: what the schedule's epoch milestones meant (the UI plots it)
     const hyperparams = {
       ...spec.training,
@@ -69,6 +71,8 @@ export async function executeJob(
           hyperparams,
           runsTotal,
           runsDone,
+          progressBefore: shares.slice(0, runsDone).reduce((a, b) => a + b, 0),
+          progressShare: shares[runsDone] ?? 0,
         }),
       onEval: (run, point) => post({ type: 'eval', jobId, run: ref_(run), point }),
       onWarning: (message) => post({ type: 'log', jobId, level: 'warn', message }),
@@ -128,4 +132,20 @@ export async function executeJob(
       classes: setting.dataset.classNames.length,
     });
   });
+}
+
+/**
+ * Each run's share of its job, in the order the runners train them: its planned iterations
+ * over the job's. Equal shares where the plan does not list the job's runs.
+ */
+export function progressShares(
+  spec: ResolvedSpec,
+  iterationsPerEpoch: number,
+  runsTotal: number,
+): number[] {
+  const lengths = plannedRuns(spec, iterationsPerEpoch).map((r) => Math.max(1, r.end - r.start));
+  const total = lengths.reduce((a, b) => a + b, 0);
+  return lengths.length === runsTotal
+    ? lengths.map((n) => n / total)
+    : Array.from({ length: runsTotal }, () => 1 / runsTotal);
 }

@@ -96,6 +96,11 @@ interface Live {
   ticketId: string | null;
   runsTotal: number;
   runsDone: number;
+  /**
+   * the running run's place in the job (its run-start's progressBefore and progressShare) and
+   * the iteration it starts from; null for an analysis, whose trainings are equal shares
+   */
+  run: { before: number; share: number; start: number } | null;
   startedAt: number;
   progressAtStart: number;
   lastWrite: number;
@@ -641,6 +646,7 @@ export class Scheduler {
       runsDone: instability
         ? instability.rewinds.flatMap((r) => r.copies).filter((c) => c !== null).length
         : 0,
+      run: null,
       startedAt: Date.now(),
       progressAtStart: job.progress,
       lastWrite: 0,
@@ -800,6 +806,7 @@ export class Scheduler {
       case 'run-start': {
         live.runsTotal = m.runsTotal;
         live.runsDone = m.runsDone;
+        live.run = { before: m.progressBefore, share: m.progressShare, start: m.startIteration };
         this.store.transaction(() => {
           this.store.recordBlob(m.maskBlob, 'tensors');
           this.store.recordBlob(m.initBlob, 'tensors');
@@ -884,7 +891,11 @@ export class Scheduler {
         return;
       }
       case 'progress': {
-        const progress = (live.runsDone + m.iteration / m.iterations) / live.runsTotal;
+        const { run } = live;
+        const progress = run
+          ? run.before +
+            (run.share * (m.iteration - run.start)) / Math.max(1, m.iterations - run.start)
+          : (live.runsDone + m.iteration / m.iterations) / live.runsTotal;
         const elapsed = Date.now() - live.startedAt;
         const gained = progress - live.progressAtStart;
         const etaMs = gained > 0 && elapsed > 2000 ? (elapsed / gained) * (1 - progress) : null;
@@ -945,7 +956,9 @@ export class Scheduler {
         if (current.checkpointRun === runKey(m.run)) this.dropCheckpoint(current);
         live.runsDone++;
         const ticket = this.store.getTicket(ticketId)!;
-        this.store.updateJob(job.id, { progress: live.runsDone / live.runsTotal });
+        this.store.updateJob(job.id, {
+          progress: live.run ? live.run.before + live.run.share : live.runsDone / live.runsTotal,
+        });
         this.emit({
           type: 'ticket.created',
           jobId: job.id,

@@ -404,6 +404,40 @@ describe('structured pruning jobs', () => {
     }
   });
 
+  it("shows a job's progress as its share of the planned iterations: a long search is most of a structured job", async () => {
+    const data = tempDir();
+    const dataset = importSmall(data);
+    const lab = Lab.open({ dataDir: data, runAll: true });
+    try {
+      const seen: { level: number; step: number; progress: number }[] = [];
+      lab.subscribe((e) => {
+        if (e.type === 'job.progress') seen.push(e);
+      });
+      const { job } = await lab.invoke('experiments.create', {
+        spec: {
+          model: 'lenet-300-100',
+          dataset: dataset.id,
+          method: 'structured',
+          training: { duration: '200it', evalEvery: 100 },
+          structured: { method: 'l0', fineTune: '10it', latencyRuns: 1 },
+        },
+        start: true,
+      });
+      expect((await lab.scheduler.wait(job!.id)).state).toBe('done');
+      // the search (200 iterations) and one compacted model retrained for 10: 210 in all;
+      // counting runs instead, the search's middle would show a quarter
+      // (the worker reports a step at most every 250 ms, and always the last)
+      const search = seen.filter((e) => e.level === 0);
+      const retraining = seen.filter((e) => e.level === 1);
+      expect(search.at(-1)!.step).toBe(200);
+      for (const e of search) expect(e.progress).toBeCloseTo(e.step / 210, 9);
+      for (const e of retraining) expect(e.progress).toBeCloseTo((200 + e.step) / 210, 9);
+      expect(lab.store.getJob(job!.id)!.progress).toBe(1);
+    } finally {
+      await lab.close();
+    }
+  });
+
   it('refuses structured specs it cannot run, naming the field', () => {
     const data = tempDir();
     const controls = cli(
