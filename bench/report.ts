@@ -17,6 +17,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as prettier from 'prettier';
+import { STRUCTURED_METHOD_FIELDS, type StructuredName } from '../src/core/vocabulary.ts';
 import { workerThreads } from '../src/engine/native-blas.ts';
 import { findPart, PARTS, type CampaignPart } from './campaign/parts.ts';
 import {
@@ -178,9 +179,14 @@ function campaignTables(part: CampaignPart, records: CampaignRecord[]): string[]
   } else if (part.table === 'imp') {
     for (const group of groups(records)) lines.push(...impTable(part, group), '');
   } else if (part.table === 'structured') {
-    // one table per budget: the labels (early-bird against full-training) side by side
+    // one table per budget: the labels (early-bird against full-training) side by side, and
+    // the same experiment recorded before and after a default it never reads had changed
     const sansLabel = (r: CampaignRecord) => {
-      const structured = { ...(r.spec.structured as object), earlyBird: undefined };
+      const all = r.spec.structured as Record<string, unknown> & { method: StructuredName };
+      const read = ['method', 'fineTune', 'latencyRuns', ...STRUCTURED_METHOD_FIELDS[all.method]];
+      const structured = Object.fromEntries(
+        read.filter((k) => k !== 'earlyBird' && k in all).map((k) => [k, all[k]]),
+      );
       return budgetKey({ ...r, label: '', spec: { ...r.spec, structured } });
     };
     for (const group of groups(records, sansLabel)) lines.push(...structuredTable(part, group), '');

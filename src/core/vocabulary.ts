@@ -61,6 +61,18 @@ export type TicketMethod =
   | ScoreName
   | StructuredName;
 
+/**
+ * The fields of a spec's `structured` section each method reads, beside `method`, `fineTune`
+ * and `latencyRuns`: the others are defaults it never looks at.
+ */
+export const STRUCTURED_METHOD_FIELDS: Record<StructuredName, readonly string[]> = {
+  'l1-filter': ['rates'],
+  slimming: ['rates', 'sparsity', 'earlyBird'],
+  pca: ['energies', 'calibrationSamples'],
+  l0: ['l0Lambda'],
+  bayesian: ['logAlphaThresholds'],
+};
+
 /** Levels of a structured experiment: one per rate, energy or threshold its method takes. */
 export function structuredLevels(s: {
   method: StructuredName;

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import Database from 'better-sqlite3';
 import {
+  cpSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -321,6 +322,25 @@ describe('a structured table', () => {
     expect(rendered).toContain(
       `training, the experiments' jobs summed: estimated ${formatHours(4 * ESTIMATED_HOURS)}, measured ${formatHours((8 * 60_000) / 3_600_000)};`,
     );
+  });
+
+  it('keeps records in one table when they differ only in a field their method never reads', async () => {
+    const section = '# x\n\n<!-- report: campaign you2020-earlybird -->\n<!-- /report -->\n';
+    const changed = (field: string, value: unknown) => {
+      const copy = mkdtempSync(join(tmpdir(), 'ticketlab-records-'));
+      cpSync(records, copy, { recursive: true });
+      const file = join(copy, 'campaign', 'you2020-earlybird', 'full-training-seed1.json');
+      const record = JSON.parse(readFileSync(file, 'utf8')) as CampaignRecord;
+      (record.spec.structured as Record<string, unknown>)[field] = value;
+      writeFileSync(file, JSON.stringify(record));
+      return renderBenchmarks(section, copy);
+    };
+    const tables = (rendered: string) => rendered.split('| method ').length - 1;
+    expect(tables(await renderBenchmarks(section, records))).toBe(1);
+    // slimming never reads a Bayesian threshold (a default that changed between records)
+    expect(tables(await changed('logAlphaThresholds', [-3]))).toBe(1);
+    // it does read its sparsity: another experiment, another table
+    expect(tables(await changed('sparsity', 1e-3))).toBe(2);
   });
 });
 
