@@ -340,7 +340,8 @@ async function structure(ticketId: string): Promise<StructureRecord> {
     remainingParams: ticket.remainingParams,
     totalParams: ticket.totalParams,
     speedup: ticket.speedup?.batch64 ?? null,
-    ...(ticket.level > 0 ? { cutTestAccuracy: cut?.accuracy ?? null } : {}),
+    // (a run of more than 10,000 evaluations comes back in buckets: then no single first one)
+    ...(ticket.level > 0 ? { cutTestAccuracy: cut?.step === 0 ? cut.accuracy : null } : {}),
     units: (structure?.layers ?? []).map((l) => l.units),
     earlyBird: (structure?.earlyBird ?? []).map((eb) => ({
       ratio: eb.ratio,

@@ -109,8 +109,16 @@ const accuracies = (tickets: TicketRecord[]) =>
 
 /** Records of one budget: the same spec apart from the seed. */
 function budgetKey(r: CampaignRecord): string {
-  const rest = { ...r.spec, seed: undefined, name: undefined };
-  return JSON.stringify({ label: r.label, dataset: r.dataset.id, spec: rest });
+  return JSON.stringify({ label: r.label, dataset: r.dataset.id, spec: comparableSpec(r.spec) });
+}
+
+/**
+ * A record's spec without its seed and name, and without the structured section where the
+ * method is not structured (defaults it never reads, which may change between records).
+ */
+function comparableSpec(spec: Record<string, unknown>): Record<string, unknown> {
+  const unread = spec.method === 'structured' ? {} : { structured: undefined };
+  return { ...spec, seed: undefined, name: undefined, ...unread };
 }
 
 function describeBudget(part: CampaignPart, group: CampaignRecord[]): string {
@@ -170,7 +178,7 @@ function campaignTables(part: CampaignPart, records: CampaignRecord[]): string[]
     // one table per budget of the experiments the tickets come from, with their transfers
     const sources = records.filter((r) => !r.transfer);
     const bySpec = (r: CampaignRecord) =>
-      JSON.stringify({ ...r.spec, seed: undefined, name: undefined, dataset: undefined });
+      JSON.stringify({ ...comparableSpec(r.spec), dataset: undefined });
     for (const group of groups(sources, bySpec)) {
       const hashes = new Set(group.map((r) => r.specHash));
       const transfers = records.filter((r) => r.transfer && hashes.has(r.transfer.specHash));

@@ -145,8 +145,9 @@ function gatedExperiment(
       },
       structured: {
         ...structured,
-        // the app's 2 epochs of retraining (1,100 iterations of the full MNIST split), cut to
-        // a budget shorter than that so that a test-sized run stays small
+        // the app's 2 epochs of retraining, except under a budget of fewer than 1,100
+        // iterations (2 epochs of the full MNIST split), where it is the budget's length, so
+        // that a test-sized run stays small
         ...(budget.iterations !== undefined && budget.iterations < 1100
           ? { fineTune: `${budget.iterations}it` }
           : {}),

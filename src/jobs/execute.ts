@@ -43,7 +43,7 @@ export async function executeJob(
 
     const runsTotal = runsInJob(spec);
     let runsDone = r.completed.length;
-    const shares = progressShares(spec, iterationsPerEpoch, runsTotal);
+    const shares = progressShares(spec, iterationsPerEpoch);
     // iterationsPerEpoch: what the schedule's epoch milestones meant (the UI plots it)
     const hyperparams = {
       ...spec.training,
@@ -135,17 +135,11 @@ export async function executeJob(
 }
 
 /**
- * Each run's share of its job, in the order the runners train them: its planned iterations
- * over the job's. Equal shares where the plan does not list the job's runs.
+ * Each run's share of its job, in the order the runners train them (plannedRuns walks the
+ * same levels and methods as runsInJob): its planned iterations over the job's.
  */
-export function progressShares(
-  spec: ResolvedSpec,
-  iterationsPerEpoch: number,
-  runsTotal: number,
-): number[] {
+export function progressShares(spec: ResolvedSpec, iterationsPerEpoch: number): number[] {
   const lengths = plannedRuns(spec, iterationsPerEpoch).map((r) => Math.max(1, r.end - r.start));
   const total = lengths.reduce((a, b) => a + b, 0);
-  return lengths.length === runsTotal
-    ? lengths.map((n) => n / total)
-    : Array.from({ length: runsTotal }, () => 1 / runsTotal);
+  return lengths.map((n) => n / total);
 }

@@ -806,7 +806,11 @@ export class Scheduler {
       case 'run-start': {
         live.runsTotal = m.runsTotal;
         live.runsDone = m.runsDone;
-        live.run = { before: m.progressBefore, share: m.progressShare, start: m.startIteration };
+        // a report log written by a worker from before these fields: count runs instead
+        live.run =
+          typeof m.progressBefore === 'number' && typeof m.progressShare === 'number'
+            ? { before: m.progressBefore, share: m.progressShare, start: m.startIteration }
+            : null;
         this.store.transaction(() => {
           this.store.recordBlob(m.maskBlob, 'tensors');
           this.store.recordBlob(m.initBlob, 'tensors');

@@ -282,7 +282,8 @@ describe("a campaign part's plan", () => {
       resolveSpec(findPart('louizos2017-bc').experiments(0, 'mnist', { iterations })[0]!.spec)
         .structured.fineTune;
     expect(fineTune(22_000)).toBe('2ep');
-    expect(fineTune(200)).toBe('200it');
+    expect(fineTune(1_100)).toBe('2ep');
+    expect(fineTune(1_099)).toBe('1099it');
   });
 });
 

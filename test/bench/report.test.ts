@@ -19,7 +19,8 @@ import { formatHours } from '../../bench/campaign/plan.ts';
 import { plotSvg } from '../../bench/campaign/plot-svg.tsx';
 import { campaignPlots } from '../../bench/campaign/plots.ts';
 import type { CampaignRecord, TicketRecord } from '../../bench/campaign/record.ts';
-import { resolveSpec } from '../../src/api/spec.ts';
+import { resolveSpec, StructuredSpec } from '../../src/api/spec.ts';
+import { STRUCTURED_METHOD_FIELDS } from '../../src/core/vocabulary.ts';
 import {
   BENCHMARKS,
   compare,
@@ -341,6 +342,24 @@ describe('a structured table', () => {
     expect(tables(await changed('logAlphaThresholds', [-3]))).toBe(1);
     // it does read its sparsity: another experiment, another table
     expect(tables(await changed('sparsity', 1e-3))).toBe(2);
+    // every field named is one of the structured section's
+    for (const field of Object.values(STRUCTURED_METHOD_FIELDS).flat())
+      expect(Object.keys(StructuredSpec.shape)).toContain(field);
+  });
+
+  it('keeps IMP records in one table when their unread structured section differs', async () => {
+    const part = 'fc2019-lenet';
+    const section = `# x\n\n<!-- report: campaign ${part} -->\n<!-- /report -->\n`;
+    const copy = mkdtempSync(join(tmpdir(), 'ticketlab-records-'));
+    cpSync(join(RECORDS, 'campaign', part), join(copy, 'campaign', part), { recursive: true });
+    const tables = async () =>
+      (await renderBenchmarks(section, copy)).split('| level | remaining ').length - 1;
+    expect(await tables()).toBe(1);
+    const [file] = readdirSync(join(copy, 'campaign', part));
+    const record = JSON.parse(readFileSync(join(copy, 'campaign', part, file!), 'utf8'));
+    record.spec.structured.logAlphaThresholds = [3, 0, -3];
+    writeFileSync(join(copy, 'campaign', part, file!), JSON.stringify(record));
+    expect(await tables()).toBe(1);
   });
 });
 
