@@ -113,6 +113,16 @@ interface Live {
   halted: { state: 'paused' | 'failed'; message: string } | null;
 }
 
+/**
+ * A job's progress with its current run `done` (0–1) of the way: the run's planned share of
+ * the job where its run-start gave one, else each run counted alike.
+ */
+function jobProgress(live: Live, done: number): number {
+  return live.run
+    ? live.run.before + live.run.share * done
+    : (live.runsDone + done) / live.runsTotal;
+}
+
 const RESUMABLE: JobRow['state'][] = ['paused', 'interrupted', 'cancelled', 'failed'];
 
 function processAlive(pid: number): boolean {
@@ -895,11 +905,11 @@ export class Scheduler {
         return;
       }
       case 'progress': {
-        const { run } = live;
-        const progress = run
-          ? run.before +
-            (run.share * (m.iteration - run.start)) / Math.max(1, m.iterations - run.start)
-          : (live.runsDone + m.iteration / m.iterations) / live.runsTotal;
+        const start = live.run?.start ?? 0;
+        const progress = jobProgress(
+          live,
+          (m.iteration - start) / Math.max(1, m.iterations - start),
+        );
         const elapsed = Date.now() - live.startedAt;
         const gained = progress - live.progressAtStart;
         const etaMs = gained > 0 && elapsed > 2000 ? (elapsed / gained) * (1 - progress) : null;
@@ -958,11 +968,9 @@ export class Scheduler {
         });
         const current = this.store.getJob(job.id)!;
         if (current.checkpointRun === runKey(m.run)) this.dropCheckpoint(current);
+        this.store.updateJob(job.id, { progress: jobProgress(live, 1) });
         live.runsDone++;
         const ticket = this.store.getTicket(ticketId)!;
-        this.store.updateJob(job.id, {
-          progress: live.run ? live.run.before + live.run.share : live.runsDone / live.runsTotal,
-        });
         this.emit({
           type: 'ticket.created',
           jobId: job.id,
@@ -985,8 +993,8 @@ export class Scheduler {
         const current = this.store.getJob(job.id)!;
         if (current.checkpointRun === runKey(instabilityStep(m.id, m.copy)))
           this.dropCheckpoint(current);
+        this.store.updateJob(job.id, { progress: jobProgress(live, 1) });
         live.runsDone++;
-        this.store.updateJob(job.id, { progress: live.runsDone / live.runsTotal });
         return;
       }
       case 'instability-curve':
