@@ -15,7 +15,9 @@
  * versions, date and command. A transfer part (Morcos et al. 2019) runs its experiment on
  * each of its datasets, and as each is done trains its tickets at the part's transfer levels
  * on the other datasets (`transfer.create`), recording each transfer as
- * <label>-level<L>-to-<target>-seed<s>-<source spec hash>.json. What is already recorded is
+ * <label>-level<L>-to-<target>-seed<s>-<source spec hash>.json. A part with instability
+ * analyses (Frankle et al. 2020) asks the app for them (`tickets.instability`) once an
+ * experiment is done, and records the experiment when every curve is in. What is already recorded is
  * skipped, so a campaign runs in parts of at most `--hours` (default 2.5): at that time (or
  * on Ctrl-C or SIGTERM) the running jobs pause with their checkpoints in the data folder
  * (default bench/results/campaign-data, kept between runs), and the same command continues
@@ -34,8 +36,11 @@ import { availableParallelism, cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { MethodOutput } from '../src/api/contract.ts';
 import { parseArgs } from '../src/cli/args.ts';
+import { prunedLevels } from '../src/api/methods.ts';
 import { resolveSpec } from '../src/api/spec.ts';
 import { specHash } from '../src/api/spec-hash.ts';
+import { durationToIterations } from '../src/core/duration.ts';
+import { specIterationsPerEpoch } from '../src/core/split-counts.ts';
 import { kernelThreads, workerThreads } from '../src/engine/native-blas.ts';
 import { Lab } from '../src/services/lab.ts';
 import { findPart, PARTS, type Budget } from './campaign/parts.ts';
@@ -52,6 +57,7 @@ import {
   campaignRecordPath,
   type CampaignRecord,
   type EstimateRecord,
+  type InstabilityRecord,
   type StructureRecord,
   type TransferSource,
 } from './campaign/record.ts';
@@ -240,6 +246,113 @@ lab.subscribe((e) => {
   );
 });
 
+// when each job started running and ended, as this run saw it (the analyses' time)
+const jobTimes = new Map<string, { started?: number; ended?: number }>();
+lab.subscribe((e) => {
+  if (e.type !== 'job.state') return;
+  const times = jobTimes.get(e.jobId) ?? {};
+  if (e.state === 'running') times.started ??= Date.now();
+  if (e.state === 'done') times.ended = Date.now();
+  jobTimes.set(e.jobId, times);
+});
+/** analysis jobs this run created: only their time is measured whole */
+const analysesCreated = new Set<string>();
+
+type Detail = MethodOutput<'experiments.get'>;
+
+/** An experiment's rewind points k, in iterations, as its part chooses them for its length. */
+function rewindPoints(p: Planned, detail: Detail): number[] {
+  const spec = resolveSpec(detail.spec);
+  const { trainCount, name } = p.dataset.view;
+  const perEpoch = specIterationsPerEpoch(spec, trainCount, name);
+  return part.instability!.rewinds(durationToIterations(spec.training.duration, perEpoch));
+}
+
+/** The tickets the part analyses: the dense network (level 0) and IMP tickets at its levels. */
+function analysedTickets(detail: Detail): Detail['tickets'] {
+  const levels = part.instability!.levels(prunedLevels(resolveSpec(detail.spec)));
+  return detail.tickets.filter(
+    (t) => levels.includes(t.level) && t.method === (t.level === 0 ? 'dense' : 'imp'),
+  );
+}
+
+/** Jobs that bench:campaign resumes: stopped by a pause, a crash, a cancel or a failure. */
+const RESUMABLE = ['paused', 'interrupted', 'cancelled', 'failed'];
+
+/**
+ * The instability analyses of a done experiment's tickets: asked of the app (a finished one
+ * is kept and returned; an open one names its job), stopped jobs resumed, then awaited.
+ */
+async function analyse(experimentId: string): Promise<void> {
+  const p = experiments.get(experimentId)!;
+  if (existsSync(p.file) || timeIsUp) return;
+  const detail = await lab.invoke('experiments.get', { id: experimentId });
+  if (detail.status !== 'done') return;
+  const rewinds = rewindPoints(p, detail).map((k) => `${k}it`);
+  const open = new Set<string>();
+  for (const ticket of analysedTickets(detail)) {
+    const { job, analyses } = await lab.invoke('tickets.instability', {
+      ticketId: ticket.id,
+      rewinds,
+      points: part.instability!.points,
+    });
+    if (job) analysesCreated.add(job.id);
+    for (const a of analyses) if (a.barrier === null) open.add(a.jobId);
+  }
+  if (open.size === 0) return;
+  const jobs = await lab.invoke('jobs.list', {});
+  let continued = false;
+  for (const job of jobs.filter((j) => open.has(j.id) && RESUMABLE.includes(j.state))) {
+    await lab.invoke('jobs.resume', { jobId: job.id });
+    continued = true;
+  }
+  process.stdout.write(
+    `${p.label} seed ${p.seed}: ${continued ? 'continued' : 'started'} the instability analyses (${open.size} job${open.size === 1 ? '' : 's'})\n`,
+  );
+  await Promise.all([...open].map((id) => lab.scheduler.wait(id)));
+}
+
+/**
+ * A done experiment's analyses as its record keeps them, with their jobs' wall time; null
+ * while any is missing its curve.
+ */
+async function instabilityOf(
+  p: Planned,
+  detail: Detail,
+): Promise<{ instability: InstabilityRecord[]; instabilityWallMs: number | null } | null> {
+  const rewinds = rewindPoints(p, detail);
+  const { points } = part.instability!;
+  const instability: InstabilityRecord[] = [];
+  const jobIds = new Set<string>();
+  for (const t of analysedTickets(detail)) {
+    const stored = await lab.invoke('tickets.instabilityResults', { ticketId: t.id });
+    for (const k of rewinds) {
+      const a = stored.find((x) => x.rewindIteration === k && x.points === points);
+      if (!a?.curve || a.barrier === null) return null;
+      jobIds.add(a.jobId);
+      instability.push({
+        level: t.level,
+        method: t.method,
+        remainingWeights: t.remainingWeights,
+        rewindIteration: k,
+        points,
+        thetaK: a.thetaK,
+        seeds: a.seeds,
+        curve: a.curve,
+        barrier: a.barrier,
+      });
+    }
+  }
+  const times = [...jobIds].map((id) => jobTimes.get(id));
+  const whole = [...jobIds].every(
+    (id, i) => analysesCreated.has(id) && times[i]?.started && times[i]?.ended,
+  );
+  const instabilityWallMs = whole
+    ? times.reduce((sum, t) => sum + t!.ended! - t!.started!, 0)
+    : null;
+  return { instability, instabilityWallMs };
+}
+
 /** Writes the record of a finished experiment (once); says how any other one ended. */
 async function record(experimentId: string): Promise<void> {
   const p = experiments.get(experimentId)!;
@@ -247,6 +360,13 @@ async function record(experimentId: string): Promise<void> {
   const detail = await lab.invoke('experiments.get', { id: experimentId });
   if (detail.status !== 'done') {
     process.stdout.write(`${p.label} seed ${p.seed}: ${detail.status} ${detail.error ?? ''}\n`);
+    return;
+  }
+  const analyses = part.instability ? await instabilityOf(p, detail) : undefined;
+  if (analyses === null) {
+    process.stdout.write(
+      `${p.label} seed ${p.seed}: done; its instability analyses are not, so it is not recorded yet\n`,
+    );
     return;
   }
   const { folder, view } = p.dataset;
@@ -274,6 +394,7 @@ async function record(experimentId: string): Promise<void> {
         })),
     ),
     ...(p.transfer ? { transfer: p.transfer } : {}),
+    ...analyses,
     machine: thisMachine(),
     versions,
     date: new Date().toISOString(),
@@ -368,6 +489,7 @@ for (const p of planned) {
   finished.push(
     (async () => {
       if (created.job) await lab.scheduler.wait(created.job.id);
+      if (part.instability) await analyse(id);
       if (timeIsUp) return;
       await record(id);
       if (p.transfers.length > 0) await transfer(id, p);

@@ -48,6 +48,17 @@ export interface CampaignPart {
    * the part's other datasets, beside a random ticket of the same layer-wise sparsity.
    */
   transferLevels?: (levels: number) => number[];
+  /**
+   * Instability analyses (Frankle et al. 2020) of each experiment's tickets once it is done:
+   * the IMP levels analysed (given the levels it ran; level 0 is the dense network), the
+   * rewind points k in iterations (given the iterations it trained), and the points on each
+   * line between the two copies.
+   */
+  instability?: {
+    levels: (levels: number) => number[];
+    rewinds: (iterations: number) => number[];
+    points: number;
+  };
 }
 
 const duration = (paper: string, budget: Budget) =>
@@ -200,6 +211,38 @@ export const PARTS: CampaignPart[] = [
           evalEvery: 500,
         }),
       ),
+  },
+  {
+    name: 'frankle2020-lenet',
+    title: 'Frankle et al. 2020: instability of LeNet-300-100 and its IMP ticket, MNIST',
+    setting:
+      'LeNet-300-100 for 24,000 iterations (≈ 26 epochs of 55,000 images at batch 60) with the frankle-carbin-2019 preset’s Adam 1.2e-3, batch 60 and Glorot normal (the paper’s Table 1 lists Adam 1.2e-3 and batch 60 for LeNet, as cited here; not re-checked against the PDF); IMP prunes 20% of the remaining weights per level under one global threshold (the output layer included, as the preset prunes it; OpenLTH leaves it unpruned) and resets the survivors to θ0, 15 levels to 3.5%. The dense network and the level-15 ticket are each analysed at k = 0, 100, 500 and 2,000 iterations (our choice of points): two copies trained from θ_k with different batch orders to the end, the test error at 30 points on the line between them, the barrier its highest point above the mean of its ends. The paper: LeNet is stable (barrier ≈ 0, under 2 points here) at k = 0, dense and as an IMP ticket at 3.5%, and that ticket matches the dense accuracy when reset to θ0.',
+    paperBudget: '24,000 iterations per training, 3.5% remaining, 30 points per line, 3+ trials',
+    datasets: ['mnist', 'mnist-10k'],
+    seeds: 5,
+    table: 'imp',
+    experiments: (seed, dataset, budget) => [
+      {
+        label: 'lenet-300-100',
+        spec: {
+          model: 'lenet-300-100',
+          preset: 'frankle-carbin-2019',
+          dataset,
+          seed,
+          training: { duration: duration('24000it', budget), evalEvery: 500 },
+          pruning: { scope: 'global', globalRate: 0.2, levels: budget.levels ?? 15 },
+        },
+      },
+    ],
+    instability: {
+      levels: (levels) => [...new Set([0, levels])],
+      // the points at 24,000 iterations, scaled to a shorter budget's length
+      rewinds: (iterations) =>
+        [...new Set([0, 100, 500, 2000].map((k) => Math.round((k * iterations) / 24000)))].filter(
+          (k) => k < iterations,
+        ),
+      points: 30,
+    },
   },
   {
     name: 'tanaka2020-lenet',

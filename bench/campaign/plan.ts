@@ -7,9 +7,14 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { plannedRuns } from '../../src/api/methods.ts';
+import { plannedRuns, prunedLevels } from '../../src/api/methods.ts';
 import { resolveSpec, type ResolvedSpec } from '../../src/api/spec.ts';
-import { iterationsPerEpoch, splitCounts } from '../../src/core/split-counts.ts';
+import { durationToIterations } from '../../src/core/duration.ts';
+import {
+  iterationsPerEpoch,
+  specIterationsPerEpoch,
+  splitCounts,
+} from '../../src/core/split-counts.ts';
 import type { ModelName } from '../../src/core/vocabulary.ts';
 import {
   buildArchitecture,
@@ -232,8 +237,10 @@ export interface ExperimentPlan {
   label: string;
   seed: number;
   model: ModelName;
-  /** trainings: each level's ticket and its controls */
+  /** trainings: each level's ticket and its controls, and the analyses' (θ_k and copies) */
   runs: number;
+  /** instability analyses: one per analysed ticket and rewind point */
+  analyses: number;
   iterations: number;
   trainingSamples: number;
   evaluations: number;
@@ -284,22 +291,81 @@ function jobSpeed(speed: ModelSpeed, workers: Workers): number {
   return (measured ?? (speed.samplesPerSecond * workers.threads) / speed.threads) * crowding;
 }
 
+/** The instability analyses an experiment's plan includes (Frankle et al. 2020). */
+export interface PlannedAnalyses {
+  /** the analysed tickets' levels */
+  levels: number[];
+  /** rewind points k, in iterations */
+  rewinds: number[];
+  /** points on each line between the two copies */
+  points: number;
+}
+
+/** One training a plan counts: from `start` to `end`, evaluated every `every` iterations. */
+interface Training {
+  start: number;
+  end: number;
+  every: number;
+  onTfjsKernels: boolean;
+}
+
+/**
+ * The trainings of an instability analysis as its job runs them (src/jobs/kinds/
+ * instability.ts): per ticket and rewind point k, θ_k retrained from θ0 where the experiment
+ * did not store it (k > 0 and not its own rewind point), then two copies from k to the end,
+ * each evaluated at its start and end.
+ */
+function analysisTrainings(a: PlannedAnalyses, end: number, storedRewind: number): Training[] {
+  return a.levels.flatMap(() =>
+    a.rewinds.flatMap((k) => [
+      ...(k > 0 && k !== storedRewind
+        ? [{ start: 0, end: k, every: k, onTfjsKernels: false }]
+        : []),
+      { start: k, end, every: end, onTfjsKernels: false },
+      { start: k, end, every: end, onTfjsKernels: false },
+    ]),
+  );
+}
+
 export function planExperiment(
   label: string,
   spec: ResolvedSpec,
   dataset: DatasetSize,
   speed: ModelSpeed | null,
   workers: Workers,
+  analyses?: PlannedAnalyses,
 ): ExperimentPlan {
   const { train, val } = splitCounts(dataset.train, spec.validationFraction, dataset.folder);
   const batch = Math.min(spec.training.batchSize, train);
-  const runs = plannedRuns(spec, iterationsPerEpoch(train, batch));
+  const perEpoch = iterationsPerEpoch(train, batch);
+  const runs = plannedRuns(spec, perEpoch);
+  const end = durationToIterations(spec.training.duration, perEpoch);
+  const trainings: Training[] = [
+    ...runs.map((run) => ({
+      start: run.start,
+      end: run.end,
+      every: spec.training.evalEvery,
+      onTfjsKernels: trainsOnTfjsKernels(spec, run.level),
+    })),
+    ...(analyses
+      ? analysisTrainings(analyses, end, durationToIterations(spec.pruning.rewind, perEpoch))
+      : []),
+  ];
+  // each line's points, on the test set
+  const curveExamples = analyses
+    ? analyses.levels.length * analyses.rewinds.length * analyses.points * dataset.test
+    : 0;
   const perJob = speed && jobSpeed(speed, workers);
-  let seconds = 0;
-  let plan = { iterations: 0, trainingSamples: 0, evaluations: 0, evaluatedExamples: 0 };
-  for (const run of runs) {
-    const iterations = run.end - run.start;
-    const evaluations = evaluationsOf(run.start, run.end, spec.training.evalEvery);
+  let seconds = perJob ? (curveExamples * FORWARD_SHARE) / perJob : 0;
+  let plan = {
+    iterations: 0,
+    trainingSamples: 0,
+    evaluations: 0,
+    evaluatedExamples: curveExamples,
+  };
+  for (const t of trainings) {
+    const iterations = t.end - t.start;
+    const evaluations = evaluationsOf(t.start, t.end, t.every);
     const examples = evaluations * (val + dataset.test);
     plan = {
       iterations: plan.iterations + iterations,
@@ -308,7 +374,7 @@ export function planExperiment(
       evaluatedExamples: plan.evaluatedExamples + examples,
     };
     if (perJob && speed) {
-      const share = trainsOnTfjsKernels(spec, run.level) ? (speed.tfjsKernelsShare ?? 1) : 1;
+      const share = t.onTfjsKernels ? (speed.tfjsKernelsShare ?? 1) : 1;
       seconds += (iterations * batch) / (perJob * share) + (examples * FORWARD_SHARE) / perJob;
     }
   }
@@ -316,10 +382,27 @@ export function planExperiment(
     label,
     seed: spec.seed,
     model: spec.model,
-    runs: runs.length,
+    runs: trainings.length,
+    analyses: analyses ? analyses.levels.length * analyses.rewinds.length : 0,
     ...plan,
     hours: perJob ? seconds / 3600 : null,
-    tfjsKernelRuns: runs.filter((r) => trainsOnTfjsKernels(spec, r.level)).length,
+    tfjsKernelRuns: trainings.filter((t) => t.onTfjsKernels).length,
+  };
+}
+
+/** The analyses a part runs on an experiment of `spec`, from the part's choice of tickets and points. */
+function partAnalyses(
+  part: CampaignPart,
+  spec: ResolvedSpec,
+  dataset: DatasetSize,
+): PlannedAnalyses | undefined {
+  if (!part.instability) return undefined;
+  const perEpoch = specIterationsPerEpoch(spec, dataset.train, dataset.folder);
+  const end = durationToIterations(spec.training.duration, perEpoch);
+  return {
+    levels: part.instability.levels(prunedLevels(spec)),
+    rewinds: part.instability.rewinds(end),
+    points: part.instability.points,
   };
 }
 
@@ -352,8 +435,16 @@ export function planPart(
       const resolved = resolveSpec(spec);
       if (!speeds.has(resolved.model))
         speeds.set(resolved.model, modelSpeed(resolved.model, dataset, measured));
+      const speed = speeds.get(resolved.model)!;
       experiments.push(
-        planExperiment(label, resolved, dataset, speeds.get(resolved.model)!, workers),
+        planExperiment(
+          label,
+          resolved,
+          dataset,
+          speed,
+          workers,
+          partAnalyses(part, resolved, dataset),
+        ),
       );
     }
   }
@@ -430,7 +521,7 @@ export function formatPlan(plan: PartPlan): string[] {
   for (const label of labels) {
     const e = plan.experiments.find((x) => x.label === label)!;
     lines.push(
-      `  ${label}${label === e.model ? '' : ` (${e.model})`}, each seed: ${int(e.runs)} trainings, ${int(e.iterations)} iterations, ${int(e.evaluations)} evaluations${e.hours === null ? '' : `, estimated ${formatHours(e.hours)}`}${e.tfjsKernelRuns > 0 ? ` (${e.tfjsKernelRuns} training${e.tfjsKernelRuns === 1 ? '' : 's'} with a penalty on tfjs's kernels)` : ''}`,
+      `  ${label}${label === e.model ? '' : ` (${e.model})`}, each seed: ${int(e.runs)} trainings${e.analyses > 0 ? ` (${e.analyses} instability analyses among them)` : ''}, ${int(e.iterations)} iterations, ${int(e.evaluations)} evaluations${e.hours === null ? '' : `, estimated ${formatHours(e.hours)}`}${e.tfjsKernelRuns > 0 ? ` (${e.tfjsKernelRuns} training${e.tfjsKernelRuns === 1 ? '' : 's'} with a penalty on tfjs's kernels)` : ''}`,
     );
   }
   for (const s of plan.speeds)

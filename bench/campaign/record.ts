@@ -21,6 +21,13 @@ export interface CampaignRecord {
    * specHash names the source ticket's id, which is the data folder's own.
    */
   transfer?: TransferSource;
+  /** a part with instability analyses: one per analysed ticket and rewind point */
+  instability?: InstabilityRecord[];
+  /**
+   * the analyses' jobs' wall time, summed over jobs; null where a job ran partly in an
+   * earlier bench:campaign run (a pause cut it, so its time was not measured whole)
+   */
+  instabilityWallMs?: number | null;
   machine: Machine;
   versions: Versions;
   date: string;
@@ -56,6 +63,24 @@ export interface TicketRecord {
   backend: string | null;
   /** structured experiments' tickets (records from 2026-12-02 05:00 on) */
   structure?: StructureRecord;
+}
+
+/** One rewind point of a ticket's instability analysis (Frankle et al. 2020). */
+export interface InstabilityRecord {
+  level: number;
+  method: string;
+  remainingWeights: number;
+  /** the rewind point k, in iterations */
+  rewindIteration: number;
+  points: number;
+  /** where θ_k came from: θ0 (k = 0), stored by the experiment, or retrained from θ0 */
+  thetaK: string | null;
+  /** the two copies' batch-order seeds */
+  seeds: number[] | null;
+  /** test error at α from 0 (copy A) to 1 (copy B) */
+  curve: { alpha: number; testError: number }[];
+  /** highest error on the line minus the mean of its ends */
+  barrier: number;
 }
 
 /** The ticket a transfer record's experiment started from. */

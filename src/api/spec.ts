@@ -17,7 +17,7 @@ import {
   SCHEDULE_NAMES,
   type LearningRateSchedule,
 } from '../core/schedule.ts';
-import { iterationsPerEpoch, splitCounts } from '../core/split-counts.ts';
+import { specIterationsPerEpoch } from '../core/split-counts.ts';
 
 export { MODEL_NAMES, type ModelName };
 
@@ -563,8 +563,7 @@ export function resolveSpec(input: unknown): ResolvedSpec {
  * examples (before the validation split), as executeJob resolves it.
  */
 export function specSchedule(spec: ResolvedSpec, trainCount: number): LearningRateSchedule {
-  const { train } = splitCounts(trainCount, spec.validationFraction, spec.dataset);
-  const perEpoch = iterationsPerEpoch(train, Math.min(spec.training.batchSize, train));
+  const perEpoch = specIterationsPerEpoch(spec, trainCount, spec.dataset);
   return resolveSchedule(
     spec.training,
     perEpoch,

@@ -28,3 +28,16 @@ export function splitCounts(
 export function iterationsPerEpoch(trainCount: number, batchSize: number): number {
   return Math.max(1, Math.floor(trainCount / batchSize));
 }
+
+/**
+ * Training iterations per epoch of a spec's training split on a dataset of `trainCount`
+ * training examples (before the validation split): the batch is capped at the split's size.
+ */
+export function specIterationsPerEpoch(
+  spec: { validationFraction: number; training: { batchSize: number } },
+  trainCount: number,
+  datasetName: string,
+): number {
+  const { train } = splitCounts(trainCount, spec.validationFraction, datasetName);
+  return iterationsPerEpoch(train, Math.min(spec.training.batchSize, train));
+}

@@ -15,7 +15,7 @@ import type {
 import { buildArchitecture, layerWidths } from '../engine/architectures.ts';
 import type { InferenceMeasurement } from '../pruning/structured/record.ts';
 import { checkSlimmable } from '../pruning/structured/slimming.ts';
-import { iterationsPerEpoch, splitCounts } from '../core/split-counts.ts';
+import { specIterationsPerEpoch } from '../core/split-counts.ts';
 import { getDatasetRow } from './datasets.ts';
 import { checkTransferSpec } from './transfer-source.ts';
 
@@ -66,9 +66,7 @@ export function checkSpec(store: Store, input: unknown): CheckedSpec {
   const spec = resolveSpec(input);
   const dataset = getDatasetRow(store, spec.dataset); // fails early, naming the known datasets
   // Refused here rather than failing in the worker: an empty training split, endless durations.
-  const { train } = splitCounts(dataset.trainCount, spec.validationFraction, dataset.name);
-  const batchSize = Math.min(spec.training.batchSize, train);
-  const perEpoch = iterationsPerEpoch(train, batchSize);
+  const perEpoch = specIterationsPerEpoch(spec, dataset.trainCount, dataset.name);
   checkDurations(spec, perEpoch);
   checkAugmentation(spec.training, dataset.inputShape, dataset.name);
   if (spec.method === 'transfer') checkTransferSpec(store, spec);

@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import type { InstabilityView } from '../api/contract.ts';
 import { durationToIterations, resolveSpec } from '../api/spec.ts';
 import { TicketLabError } from '../core/errors.ts';
-import { iterationsPerEpoch, splitCounts } from '../core/split-counts.ts';
+import { specIterationsPerEpoch } from '../core/split-counts.ts';
 import type { Scheduler } from '../jobs/scheduler.ts';
 import {
   insertInstability,
@@ -71,8 +71,7 @@ export function startInstability(
   }
   const spec = resolveSpec(JSON.parse(experiment.specJson));
   const dataset = getDatasetRow(store, spec.dataset);
-  const { train } = splitCounts(dataset.trainCount, spec.validationFraction, dataset.name);
-  const perEpoch = iterationsPerEpoch(train, Math.min(spec.training.batchSize, train));
+  const perEpoch = specIterationsPerEpoch(spec, dataset.trainCount, dataset.name);
   const end = durationToIterations(spec.training.duration, perEpoch);
   const asked = [...new Set(r.rewinds)].map((rewind) => {
     const k = durationToIterations(rewind, perEpoch);
