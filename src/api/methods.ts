@@ -114,3 +114,26 @@ export function plannedRuns(spec: ResolvedSpec, iterationsPerEpoch: number): Pla
   }
   return runs;
 }
+
+/** A planned run's place in its job: the job's progress when it starts, and its share. */
+export interface RunShare extends PlannedRun {
+  before: number;
+  share: number;
+}
+
+/**
+ * Each run's share of its job, in the order the runners train them: its planned iterations
+ * over the job's, so that a structured search of 200 epochs is not one run's share beside
+ * its 2-epoch retrainings.
+ */
+export function runShares(spec: ResolvedSpec, iterationsPerEpoch: number): RunShare[] {
+  const runs = plannedRuns(spec, iterationsPerEpoch);
+  const lengths = runs.map((r) => Math.max(1, r.end - r.start));
+  const total = lengths.reduce((a, b) => a + b, 0);
+  let before = 0;
+  return runs.map((run, i) => {
+    const share = lengths[i]! / total;
+    before += share;
+    return { ...run, before: before - share, share };
+  });
+}

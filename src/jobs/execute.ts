@@ -1,5 +1,4 @@
-import { plannedRuns, runsInJob } from '../api/methods.ts';
-import type { ResolvedSpec } from '../api/spec.ts';
+import { runsInJob } from '../api/methods.ts';
 import { describeParams, type Architecture } from '../engine/architectures.ts';
 import { weightsToBundle } from '../engine/weights.ts';
 import type { ImpHooks, InFlight, RunInfo } from '../pruning/imp.ts';
@@ -43,7 +42,6 @@ export async function executeJob(
 
     const runsTotal = runsInJob(spec);
     let runsDone = r.completed.length;
-    const shares = progressShares(spec, iterationsPerEpoch);
     // iterationsPerEpoch: what the schedule's epoch milestones meant (the UI plots it)
     const hyperparams = {
       ...spec.training,
@@ -71,8 +69,6 @@ export async function executeJob(
           hyperparams,
           runsTotal,
           runsDone,
-          progressBefore: shares.slice(0, runsDone).reduce((a, b) => a + b, 0),
-          progressShare: shares[runsDone] ?? 0,
         }),
       onEval: (run, point) => post({ type: 'eval', jobId, run: ref_(run), point }),
       onWarning: (message) => post({ type: 'log', jobId, level: 'warn', message }),
@@ -132,14 +128,4 @@ export async function executeJob(
       classes: setting.dataset.classNames.length,
     });
   });
-}
-
-/**
- * Each run's share of its job, in the order the runners train them (plannedRuns walks the
- * same levels and methods as runsInJob): its planned iterations over the job's.
- */
-export function progressShares(spec: ResolvedSpec, iterationsPerEpoch: number): number[] {
-  const lengths = plannedRuns(spec, iterationsPerEpoch).map((r) => Math.max(1, r.end - r.start));
-  const total = lengths.reduce((a, b) => a + b, 0);
-  return lengths.map((n) => n / total);
 }

@@ -117,13 +117,6 @@ export type WorkerMessage =
       /** runs in the whole job and how many were stored before this one */
       runsTotal: number;
       runsDone: number;
-      /**
-       * the job's progress when this run starts and the share of the job it is: planned
-       * iterations (src/api/methods.ts's plannedRuns) over the job's, so that a structured
-       * search of 200 epochs is not one run's share beside its 2-epoch retrainings
-       */
-      progressBefore: number;
-      progressShare: number;
     }
   | { type: 'eval'; jobId: string; run: RunRef; point: EvalPoint }
   | {

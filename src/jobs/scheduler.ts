@@ -1,22 +1,26 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { ApiEvent } from '../api/events.ts';
+import { runShares } from '../api/methods.ts';
 import { replicateSeed, resolveSpec, type ResolvedSpec } from '../api/spec.ts';
 import type { ComputeTargetSpec } from '../api/sweep.ts';
 import { isTicketLabError, TicketLabError } from '../core/errors.ts';
 import { runKey } from '../core/run-key.ts';
+import { specIterationsPerEpoch } from '../core/split-counts.ts';
 import type { JobKind, TicketMethod } from '../core/vocabulary.ts';
 import { workerThreads } from '../engine/native-blas.ts';
 import { diskFullError, isDiskFull } from '../store/disk.ts';
 import { HostLock } from '../store/host-lock.ts';
 import { setInstabilityCopy, setInstabilityCurve } from '../store/instability.ts';
-import type { JobRow, Store } from '../store/store.ts';
+import type { DatasetRow, JobRow, Store } from '../store/store.ts';
 import { instabilityRef } from './kinds/instability-host.ts';
 import {
   instabilityStep,
+  type InstabilityRef,
   type ResumeRef,
   type RunRef,
   type StartJob,
+  type StepRef,
   type TransferRef,
   type WorkerMessage,
 } from './protocol.ts';
@@ -97,10 +101,12 @@ interface Live {
   runsTotal: number;
   runsDone: number;
   /**
-   * the running run's place in the job (its run-start's progressBefore and progressShare) and
-   * the iteration it starts from; null for an analysis, whose trainings are equal shares
+   * each run's place in the job by its run key, from the spec: the progress when it starts,
+   * its share and the iteration it starts from. The host works it out itself, so that a host
+   * that attaches to a job running on a cluster shows the same progress as the one that
+   * started it.
    */
-  run: { before: number; share: number; start: number } | null;
+  shares: Map<string, { before: number; share: number; start: number }>;
   startedAt: number;
   progressAtStart: number;
   lastWrite: number;
@@ -114,16 +120,45 @@ interface Live {
 }
 
 /**
- * A job's progress with its current run `done` (0–1) of the way: the run's planned share of
- * the job where its run-start gave one, else each run counted alike.
+ * A job's progress with `run` `done` (0–1) of the way: the run's planned share of the job.
+ * A run the plan does not know (none should be) counts as one of the job's runs.
  */
-function jobProgress(live: Live, done: number): number {
-  return live.run
-    ? live.run.before + live.run.share * done
-    : (live.runsDone + done) / live.runsTotal;
+function jobProgress(live: Live, run: StepRef, done: number): number {
+  const place = live.shares.get(runKey(run));
+  return place ? place.before + place.share * done : (live.runsDone + done) / live.runsTotal;
 }
 
-const RESUMABLE: JobRow['state'][] = ['paused', 'interrupted', 'cancelled', 'failed'];
+/**
+ * Each run's place in a job: an experiment's runs by planned iterations (runShares), an
+ * analysis's copies alike, each from its rewind point.
+ */
+function jobShares(
+  spec: ResolvedSpec,
+  dataset: DatasetRow,
+  instability: InstabilityRef | null,
+): Live['shares'] {
+  if (instability) {
+    const copies = instability.rewinds.flatMap((point) =>
+      ([0, 1] as const).map((copy) => ({ step: instabilityStep(point.id, copy), point })),
+    );
+    return new Map(
+      copies.map(({ step, point }, i) => [
+        runKey(step),
+        { before: i / copies.length, share: 1 / copies.length, start: point.rewindIteration },
+      ]),
+    );
+  }
+  const perEpoch = specIterationsPerEpoch(spec, dataset.trainCount, dataset.name);
+  return new Map(
+    runShares(spec, perEpoch).map((r) => [
+      runKey(r),
+      { before: r.before, share: r.share, start: r.start },
+    ]),
+  );
+}
+
+/** States a job can be resumed from. */
+export const RESUMABLE: JobRow['state'][] = ['paused', 'interrupted', 'cancelled', 'failed'];
 
 function processAlive(pid: number): boolean {
   try {
@@ -621,6 +656,14 @@ export class Scheduler {
       this.setState(job, 'failed', `Source ticket ${source} is no longer in this data folder.`);
       return;
     }
+    let shares: Live['shares'];
+    try {
+      shares = jobShares(spec, dataset, instability);
+    } catch (e) {
+      // (checked when the experiment was created: the dataset's split leaves examples to train on)
+      this.setState(job, 'failed', e instanceof Error ? e.message : String(e));
+      return;
+    }
     const start: StartJob = {
       type: 'start',
       jobId: job.id,
@@ -656,7 +699,7 @@ export class Scheduler {
       runsDone: instability
         ? instability.rewinds.flatMap((r) => r.copies).filter((c) => c !== null).length
         : 0,
-      run: null,
+      shares,
       startedAt: Date.now(),
       progressAtStart: job.progress,
       lastWrite: 0,
@@ -816,11 +859,6 @@ export class Scheduler {
       case 'run-start': {
         live.runsTotal = m.runsTotal;
         live.runsDone = m.runsDone;
-        // a report log written by a worker from before these fields: count runs instead
-        live.run =
-          typeof m.progressBefore === 'number' && typeof m.progressShare === 'number'
-            ? { before: m.progressBefore, share: m.progressShare, start: m.startIteration }
-            : null;
         this.store.transaction(() => {
           this.store.recordBlob(m.maskBlob, 'tensors');
           this.store.recordBlob(m.initBlob, 'tensors');
@@ -905,9 +943,10 @@ export class Scheduler {
         return;
       }
       case 'progress': {
-        const start = live.run?.start ?? 0;
+        const start = live.shares.get(runKey(m.run))?.start ?? 0;
         const progress = jobProgress(
           live,
+          m.run,
           (m.iteration - start) / Math.max(1, m.iterations - start),
         );
         const elapsed = Date.now() - live.startedAt;
@@ -968,7 +1007,7 @@ export class Scheduler {
         });
         const current = this.store.getJob(job.id)!;
         if (current.checkpointRun === runKey(m.run)) this.dropCheckpoint(current);
-        this.store.updateJob(job.id, { progress: jobProgress(live, 1) });
+        this.store.updateJob(job.id, { progress: jobProgress(live, m.run, 1) });
         live.runsDone++;
         const ticket = this.store.getTicket(ticketId)!;
         this.emit({
@@ -991,9 +1030,9 @@ export class Scheduler {
           setInstabilityCopy(this.store, m.id, m);
         });
         const current = this.store.getJob(job.id)!;
-        if (current.checkpointRun === runKey(instabilityStep(m.id, m.copy)))
-          this.dropCheckpoint(current);
-        this.store.updateJob(job.id, { progress: jobProgress(live, 1) });
+        const step = instabilityStep(m.id, m.copy);
+        if (current.checkpointRun === runKey(step)) this.dropCheckpoint(current);
+        this.store.updateJob(job.id, { progress: jobProgress(live, step, 1) });
         live.runsDone++;
         return;
       }

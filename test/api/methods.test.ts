@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { METHOD_SPECS, methodsPerLevel, plannedRuns, runsInJob } from '../../src/api/methods.ts';
+import {
+  METHOD_SPECS,
+  methodsPerLevel,
+  plannedRuns,
+  runShares,
+  runsInJob,
+} from '../../src/api/methods.ts';
 import { specHash } from '../../src/api/spec-hash.ts';
 import { canonicalSpec, resolveSpec } from '../../src/api/spec.ts';
 import { METHOD_NAMES } from '../../src/core/vocabulary.ts';
@@ -89,6 +95,41 @@ describe('the method registry', () => {
       '1/pca 0-30',
       '2/pca 0-30',
     ]);
+  });
+
+  it("gives each run its planned iterations' share of the job, in the runners' order", () => {
+    const shares = (spec: object) =>
+      runShares(resolveSpec({ ...spec, training: { duration: '4ep' } }), 50);
+    for (const p of PINNED) {
+      const all = shares(p.spec);
+      expect(all.map((r) => `${r.level}/${r.method}`)).toEqual(
+        plannedRuns(resolveSpec({ ...p.spec, training: { duration: '4ep' } }), 50).map(
+          (r) => `${r.level}/${r.method}`,
+        ),
+      );
+      // back to back from 0 to 1
+      all.forEach((r, i) =>
+        expect(r.before).toBeCloseTo(i === 0 ? 0 : all[i - 1]!.before + all[i - 1]!.share, 12),
+      );
+      expect(all.at(-1)!.before + all.at(-1)!.share).toBeCloseTo(1, 12);
+    }
+    // IMP rewound to 100it with random re-initialisation: the dense 200, then each level's
+    // ticket from 100 and its re-initialisation from 0
+    const imp = shares(PINNED[0].spec).slice(0, 4);
+    const total = shares(PINNED[0].spec).reduce((n, r) => n + (r.end - r.start), 0);
+    expect(imp.map((r) => r.share * total)).toEqual(
+      [200, 100, 200, 100].map((n) => expect.closeTo(n, 9)),
+    );
+    // a transfer trains one run: the whole job
+    expect(shares(PINNED.find((p) => p.spec.method === 'transfer')!.spec)).toMatchObject([
+      { before: 0, share: 1 },
+    ]);
+    // a structured search of 200 iterations beside retrainings of 30 each
+    const pca = PINNED[4].spec;
+    const structured = shares({ ...pca, structured: { ...pca.structured, fineTune: '30it' } });
+    expect(structured.map((r) => r.share)).toEqual(
+      [200, 30, 30].map((n) => expect.closeTo(n / 260, 12)),
+    );
   });
 
   it('has a spec entry and a runner for every method name', () => {

@@ -89,11 +89,21 @@ describe.skipIf(unavailable)(
       const dataDir = tempDir();
       const base = {
         model: 'lenet-300-100',
-        training: { duration: '150it', evalEvery: 50 },
+        // a dense run long enough that the first host goes while it trains
+        training: { duration: '4000it', evalEvery: 1000 },
         pruning: { levels: 1 },
       };
       const spec = { name: 'on slurm', base, axes: { seed: [0, 1] }, target: SLURM };
+      // each job's progress as both hosts report it: the second attaches mid-run, without
+      // the run-start the first ingested, and must place the run in the job all the same
+      const progress = new Map<string, { host: number; level: number; progress: number }[]>();
+      const follow = (host: Lab, n: number) =>
+        host.subscribe((e) => {
+          if (e.type !== 'job.progress') return;
+          progress.set(e.jobId, [...(progress.get(e.jobId) ?? []), { ...e, host: n }]);
+        });
       let lab = Lab.open({ dataDir, runAll: true, ...POLL });
+      follow(lab, 1);
       const { sweep, jobs } = await lab.invoke('sweeps.create', { spec });
       expect(jobs).toHaveLength(2);
       await expect
@@ -103,12 +113,14 @@ describe.skipIf(unavailable)(
       expect(listed[0]!.cluster!.jobId!.split('_')[0]).toBe(
         listed[1]!.cluster!.jobId!.split('_')[0],
       );
-      // The host goes away once a report is stored; the jobs run on without it.
+      // The host goes away once it has shown progress (so it took in the dense run's start);
+      // the jobs run on without it.
       await expect
-        .poll(() => getClusterJob(lab.store, jobs[0]!.id)!.ingestedBytes, { timeout: 120_000 })
+        .poll(() => progress.get(jobs[0]!.id)?.length ?? 0, { timeout: 120_000 })
         .toBeGreaterThan(0);
       await lab.close();
       lab = Lab.open({ dataDir, runAll: true, ...POLL });
+      follow(lab, 2);
       try {
         const ended = await Promise.all(jobs.map((j) => lab.scheduler.wait(j.id)));
         expect(ended.map((j) => `${j.state} ${j.error ?? ''}`.trim())).toEqual(['done', 'done']);
@@ -121,13 +133,27 @@ describe.skipIf(unavailable)(
         await expect
           .poll(async () => (await lab.invoke('jobs.list', {})).map((j) => j.cluster!.state))
           .toEqual(['COMPLETED', 'COMPLETED']);
+        // two runs of 4,000 iterations: the dense one is the job's first half, also for the
+        // second host, which took the dense run up after the first had ingested its start
+        const ofFirst = progress.get(jobs[0]!.id)!;
+        expect(ofFirst.some((p) => p.host === 2 && p.level === 0)).toBe(true);
+        for (const j of jobs) {
+          const seen = progress.get(j.id) ?? [];
+          for (const p of seen) {
+            if (p.level === 0) expect(p.progress).toBeLessThanOrEqual(0.5);
+            else expect(p.progress).toBeGreaterThanOrEqual(0.5);
+            expect(p.progress).toBeLessThanOrEqual(1);
+          }
+          const values = seen.map((p) => p.progress);
+          expect(values).toEqual([...values].sort((a, b) => a - b));
+        }
         const view = await lab.invoke('sweeps.get', { id: sweep.id });
         expect(view).toMatchObject({ runs: 4, runsDone: 4, progress: 1 });
         expectWholeStore(dataDir, {
           experimentIds: view.experiments.map((e) => e.experiment.id),
           runs: ['0/dense', '1/imp'],
-          iterations: 150,
-          evalEvery: 50,
+          iterations: 4000,
+          evalEvery: 1000,
         });
         // Cluster results are results like any: compare reads them.
         const { rows } = await lab.invoke('compare', {

@@ -57,6 +57,10 @@ describe('instability analysis as a job', () => {
         points: 5,
       });
       const jobId = started.job!.id;
+      const progress: { phase: string; progress: number }[] = [];
+      lab.subscribe((e) => {
+        if (e.type === 'job.progress' && e.jobId === jobId) progress.push(e);
+      });
       expect(started.analyses.map((a) => a.rewindIteration)).toEqual([0, 20]);
       await waitForEvent(lab, (e) => e.type === 'job.progress' && e.jobId === jobId);
       await lab.invoke('jobs.pause', { jobId });
@@ -65,7 +69,18 @@ describe('instability analysis as a job', () => {
       // the experiment's own status follows its training only
       expect((await lab.invoke('experiments.get', { id: experiment.id })).status).toBe('done');
       await lab.invoke('jobs.resume', { jobId });
-      expect((await lab.scheduler.wait(jobId)).state).toBe('done');
+      const done = await lab.scheduler.wait(jobId);
+      expect(done).toMatchObject({ state: 'done', progress: 1 });
+      // four copies, a quarter of the job each, in order, across the pause
+      const values = progress.map((p) => p.progress);
+      expect(values).toEqual([...values].sort((a, b) => a - b));
+      for (const p of progress) {
+        const [, rewind, copy] = /^instability (\S+): copy (\d) of 2$/.exec(p.phase)!;
+        const quarter = ['0it', '20it'].indexOf(rewind!) * 2 + Number(copy) - 1;
+        expect(p.progress).toBeGreaterThanOrEqual(quarter / 4);
+        expect(p.progress).toBeLessThanOrEqual((quarter + 1) / 4);
+      }
+      expect(new Set(progress.map((p) => p.phase)).size).toBeGreaterThan(1);
     } finally {
       await lab.close();
     }
