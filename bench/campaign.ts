@@ -36,21 +36,22 @@ import { availableParallelism, cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { MethodOutput } from '../src/api/contract.ts';
 import { parseArgs } from '../src/cli/args.ts';
-import { prunedLevels } from '../src/api/methods.ts';
 import { resolveSpec } from '../src/api/spec.ts';
 import { specHash } from '../src/api/spec-hash.ts';
-import { durationToIterations } from '../src/core/duration.ts';
-import { specIterationsPerEpoch } from '../src/core/split-counts.ts';
 import { kernelThreads, workerThreads } from '../src/engine/native-blas.ts';
+import { RESUMABLE } from '../src/jobs/scheduler.ts';
 import { Lab } from '../src/services/lab.ts';
 import { findPart, PARTS, type Budget } from './campaign/parts.ts';
 import {
   datasetSize,
   formatHours,
   formatPlan,
+  partAnalyses,
   planPart,
   readEngineSpeeds,
+  type DatasetSize,
   type PartPlan,
+  type PlannedAnalyses,
   type Workers,
 } from './campaign/plan.ts';
 import {
@@ -130,29 +131,23 @@ if (missing) {
 const folders = part.transferLevels ? present : present.slice(0, 1);
 
 const lab = Lab.open({ dataDir, runAll: true, concurrency });
-const datasets: { folder: string; view: MethodOutput<'datasets.import'> }[] = [];
-for (const folder of folders)
-  datasets.push({
+const datasets: { folder: string; view: MethodOutput<'datasets.import'>; size: DatasetSize }[] = [];
+for (const folder of folders) {
+  const view = await lab.invoke('datasets.import', { path: join(SHARED, folder), name: folder });
+  const size = {
     folder,
-    view: await lab.invoke('datasets.import', { path: join(SHARED, folder), name: folder }),
-  });
+    train: view.trainCount,
+    test: view.testCount,
+    inputShape: view.inputShape,
+    classes: view.classNames.length,
+  };
+  datasets.push({ folder, view, size });
+}
 // the plan of each dataset's first stage (a transfer part's second stage is not estimated)
 const plans = new Map(
-  datasets.map(({ folder, view }) => [
+  datasets.map(({ folder, size }) => [
     folder,
-    planPart(part, {
-      budget,
-      seeds,
-      dataset: {
-        folder,
-        train: view.trainCount,
-        test: view.testCount,
-        inputShape: view.inputShape,
-        classes: view.classNames.length,
-      },
-      measured,
-      workers,
-    }),
+    planPart(part, { budget, seeds, dataset: size, measured, workers }),
   ]),
 );
 for (const plan of plans.values()) process.stdout.write(`${formatPlan(plan).join('\n')}\n`);
@@ -260,56 +255,53 @@ const analysesCreated = new Set<string>();
 
 type Detail = MethodOutput<'experiments.get'>;
 
-/** An experiment's rewind points k, in iterations, as its part chooses them for its length. */
-function rewindPoints(p: Planned, detail: Detail): number[] {
-  const spec = resolveSpec(detail.spec);
-  const { trainCount, name } = p.dataset.view;
-  const perEpoch = specIterationsPerEpoch(spec, trainCount, name);
-  return part.instability!.rewinds(durationToIterations(spec.training.duration, perEpoch));
+/** The analyses the part runs on an experiment (`part.instability`), as its plan counts them. */
+function analysesOf(p: Planned, detail: Detail): PlannedAnalyses {
+  return partAnalyses(part, resolveSpec(detail.spec), p.dataset.size)!;
 }
 
 /** The tickets the part analyses: the dense network (level 0) and IMP tickets at its levels. */
-function analysedTickets(detail: Detail): Detail['tickets'] {
-  const levels = part.instability!.levels(prunedLevels(resolveSpec(detail.spec)));
+function analysedTickets(detail: Detail, levels: number[]): Detail['tickets'] {
   return detail.tickets.filter(
     (t) => levels.includes(t.level) && t.method === (t.level === 0 ? 'dense' : 'imp'),
   );
 }
 
-/** Jobs that bench:campaign resumes: stopped by a pause, a crash, a cancel or a failure. */
-const RESUMABLE = ['paused', 'interrupted', 'cancelled', 'failed'];
-
 /**
  * The instability analyses of a done experiment's tickets: asked of the app (a finished one
- * is kept and returned; an open one names its job), stopped jobs resumed, then awaited.
+ * is kept and returned; an open one names its job), stopped jobs resumed, then awaited; one
+ * that ends otherwise than done says why.
  */
 async function analyse(experimentId: string): Promise<void> {
   const p = experiments.get(experimentId)!;
   if (existsSync(p.file) || timeIsUp) return;
   const detail = await lab.invoke('experiments.get', { id: experimentId });
   if (detail.status !== 'done') return;
-  const rewinds = rewindPoints(p, detail).map((k) => `${k}it`);
+  const { levels, rewinds, points } = analysesOf(p, detail);
   const open = new Set<string>();
-  for (const ticket of analysedTickets(detail)) {
+  for (const ticket of analysedTickets(detail, levels)) {
     const { job, analyses } = await lab.invoke('tickets.instability', {
       ticketId: ticket.id,
-      rewinds,
-      points: part.instability!.points,
+      rewinds: rewinds.map((k) => `${k}it`),
+      points,
     });
     if (job) analysesCreated.add(job.id);
     for (const a of analyses) if (a.barrier === null) open.add(a.jobId);
   }
   if (open.size === 0) return;
-  const jobs = await lab.invoke('jobs.list', {});
-  let continued = false;
-  for (const job of jobs.filter((j) => open.has(j.id) && RESUMABLE.includes(j.state))) {
-    await lab.invoke('jobs.resume', { jobId: job.id });
-    continued = true;
-  }
-  process.stdout.write(
-    `${p.label} seed ${p.seed}: ${continued ? 'continued' : 'started'} the instability analyses (${open.size} job${open.size === 1 ? '' : 's'})\n`,
+  const stopped = (await lab.invoke('jobs.list', {})).filter(
+    (j) => open.has(j.id) && RESUMABLE.includes(j.state),
   );
-  await Promise.all([...open].map((id) => lab.scheduler.wait(id)));
+  for (const job of stopped) await lab.invoke('jobs.resume', { jobId: job.id });
+  const continued = open.size - [...open].filter((id) => analysesCreated.has(id)).length;
+  process.stdout.write(
+    `${p.label} seed ${p.seed}: ${continued === 0 ? 'started' : 'continued'} the instability analyses (${open.size} job${open.size === 1 ? '' : 's'}${continued > 0 && continued < open.size ? `, ${continued} of them from an earlier run` : ''})\n`,
+  );
+  for (const ended of await Promise.all([...open].map((id) => lab.scheduler.wait(id))))
+    if (ended.state !== 'done' && ended.state !== 'paused')
+      process.stdout.write(
+        `${p.label} seed ${p.seed}: instability job ${ended.id} ${ended.state}${ended.error ? `: ${ended.error}` : ''}\n`,
+      );
 }
 
 /**
@@ -320,11 +312,10 @@ async function instabilityOf(
   p: Planned,
   detail: Detail,
 ): Promise<{ instability: InstabilityRecord[]; instabilityWallMs: number | null } | null> {
-  const rewinds = rewindPoints(p, detail);
-  const { points } = part.instability!;
+  const { levels, rewinds, points } = analysesOf(p, detail);
   const instability: InstabilityRecord[] = [];
   const jobIds = new Set<string>();
-  for (const t of analysedTickets(detail)) {
+  for (const t of analysedTickets(detail, levels)) {
     const stored = await lab.invoke('tickets.instabilityResults', { ticketId: t.id });
     for (const k of rewinds) {
       const a = stored.find((x) => x.rewindIteration === k && x.points === points);

@@ -141,23 +141,29 @@ function describeBudget(part: CampaignPart, group: CampaignRecord[]): string {
     `paper: ${part.paperBudget}.`,
     `Recorded ${dates[0]}${dates.at(-1) !== dates[0] ? ` to ${dates.at(-1)}` : ''} on ${machines.join(', ')},`,
     `commit ${commits.join(', ')}${dirty}; training, the experiments' jobs summed: ${trainingTime(group)};`,
-    `\`${first.command}\`.`,
+    `${[...new Set([...group].sort((a, b) => a.date.localeCompare(b.date)).map((r) => `\`${r.command}\``))].join(', then ')}.`,
   ].join(' ');
 }
 
 /**
  * The experiments' training time, summed over their jobs: estimated before they ran (the plan
- * each record keeps) and measured (every ticket's training wall time).
+ * each record keeps) and measured (every ticket's training wall time, and the instability
+ * analyses' jobs where a part has them).
  */
 function trainingTime(group: CampaignRecord[]): string {
   const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
-  const measured = sum(group.flatMap((r) => r.tickets.map((t) => t.wallTimeMs ?? 0))) / 3_600_000;
+  const tickets = sum(group.flatMap((r) => r.tickets.map((t) => t.wallTimeMs ?? 0)));
+  const analyses = sum(group.map((r) => r.instabilityWallMs ?? 0));
+  const unmeasured = group.filter((r) => r.instability && r.instabilityWallMs == null).length;
   const estimates = group.flatMap((r) => (r.estimate ? [r.estimate.hours] : []));
   const estimated =
     estimates.length === 0
       ? 'no estimate recorded'
       : `estimated ${formatHours(sum(estimates))}${estimates.length < group.length ? ` (${estimates.length} of ${group.length} experiments)` : ''}`;
-  return `${estimated}, measured ${formatHours(measured)}`;
+  const withAnalyses = group.some((r) => r.instability)
+    ? ` (${formatHours(analyses / 3_600_000)} of it the instability analyses${unmeasured > 0 ? `, without ${unmeasured} experiment${unmeasured === 1 ? "'s" : "s'"} analyses, whose time was not measured whole` : ''})`
+    : '';
+  return `${estimated}, measured ${formatHours((tickets + analyses) / 3_600_000)}${withAnalyses}`;
 }
 
 /** The records grouped by `key` (of one budget, by default), in the order first met. */
@@ -185,7 +191,10 @@ function campaignTables(part: CampaignPart, records: CampaignRecord[]): string[]
       lines.push(...transferTable(part, group, transfers), '');
     }
   } else if (part.table === 'imp') {
-    for (const group of groups(records)) lines.push(...impTable(part, group), '');
+    for (const group of groups(records)) {
+      lines.push(...impTable(part, group), '');
+      if (group.some((r) => r.instability)) lines.push(...instabilityTable(group), '');
+    }
   } else if (part.table === 'structured') {
     // one table per budget: the labels (early-bird against full-training) side by side, and
     // the same experiment recorded before and after a default it never reads had changed
@@ -210,34 +219,110 @@ function campaignTables(part: CampaignPart, records: CampaignRecord[]): string[]
   return lines;
 }
 
+/** A table column: its header and each level's cell. */
+interface Column {
+  header: string;
+  cell: (level: number) => string;
+}
+
 function impTable(part: CampaignPart, group: CampaignRecord[]): string[] {
   const seeds = new Set(group.map((r) => r.seed)).size;
   const tickets = group.flatMap((r) => r.tickets);
   const at = (level: number, method: string) =>
     tickets.filter((t) => t.level === level && t.method === method);
   const levels = Math.max(...tickets.map((t) => t.level));
-  const lines = [
-    `**${group[0]!.label}**: ${describeBudget(part, group)}`,
-    '',
-    'Test accuracy at early stop, % — mean (min–max) over seeds; early stop: the mean iteration of minimum validation loss, of the ticket and of its random re-initialisation; "vs": the ticket against the dense network (level 0) and each control, a tie when the ranges overlap.',
-    '',
-    '| level | remaining | ticket | early stop | random re-init | early stop, re-init | random pruning | vs dense | vs re-init | vs random pruning |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
-  ];
   const meanStop = (ts: TicketRecord[]) => {
     const stops = ts.map((t) => t.earlyStopIteration).filter((s): s is number => s !== null);
     return stops.length ? int(mean(stops)) : '–';
   };
+  const ticket = (level: number) => at(level, level === 0 ? 'dense' : 'imp');
   const dense = accuracies(at(0, 'dense'));
+  const versus = (other: (level: number) => number[]) => (level: number) =>
+    level === 0 ? '' : compare(accuracies(ticket(level)), other(level));
+  const reinit = (level: number) => at(level, 'random-reinit');
+  const prune = (level: number) => accuracies(at(level, 'random-prune'));
+  // a part without controls (the instability part) has no columns for them
+  const controls = {
+    reinit: tickets.some((t) => t.method === 'random-reinit'),
+    prune: tickets.some((t) => t.method === 'random-prune'),
+  };
+  const columns: Column[] = [
+    { header: 'level', cell: (level) => String(level) },
+    {
+      header: 'remaining',
+      cell: (level) => `${pct(mean(ticket(level).map((t) => t.remainingWeights)))}%`,
+    },
+    { header: 'ticket', cell: (level) => spread(accuracies(ticket(level)), seeds) },
+    { header: 'early stop', cell: (level) => meanStop(ticket(level)) },
+    ...(controls.reinit
+      ? [
+          { header: 'random re-init', cell: (l: number) => spread(accuracies(reinit(l)), seeds) },
+          {
+            header: 'early stop, re-init',
+            cell: (l: number) => (reinit(l).length ? meanStop(reinit(l)) : '–'),
+          },
+        ]
+      : []),
+    ...(controls.prune
+      ? [{ header: 'random pruning', cell: (l: number) => spread(prune(l), seeds) }]
+      : []),
+    { header: 'vs dense', cell: versus(() => dense) },
+    ...(controls.reinit
+      ? [{ header: 'vs re-init', cell: versus((l) => accuracies(reinit(l))) }]
+      : []),
+    ...(controls.prune ? [{ header: 'vs random pruning', cell: versus(prune) }] : []),
+  ];
+  const against = [
+    'the dense network (level 0)',
+    ...(controls.reinit || controls.prune ? ['each control'] : []),
+  ].join(' and ');
+  const lines = [
+    `**${group[0]!.label}**: ${describeBudget(part, group)}`,
+    '',
+    `Test accuracy at early stop, % — mean (min–max) over seeds; early stop: the mean iteration of minimum validation loss${controls.reinit ? ', of the ticket and of its random re-initialisation' : ''}; "vs": the ticket against ${against}, a tie when the ranges overlap.`,
+    '',
+    `| ${columns.map((c) => c.header).join(' | ')} |`,
+    `| ${columns.map(() => '---').join(' | ')} |`,
+  ];
   for (let level = 0; level <= levels; level++) {
-    const ticket = at(level, level === 0 ? 'dense' : 'imp');
-    if (ticket.length === 0) continue;
-    const reinit = at(level, 'random-reinit');
-    const prune = accuracies(at(level, 'random-prune'));
-    const ticketAcc = accuracies(ticket);
-    const vs = (other: number[]) => (level === 0 ? '' : compare(ticketAcc, other));
+    if (ticket(level).length === 0) continue;
+    lines.push(`| ${columns.map((c) => c.cell(level)).join(' | ')} |`);
+  }
+  return lines;
+}
+
+/** The error barrier under which the paper calls a network stable to SGD noise (Frankle et al. 2020). */
+export const STABLE_BARRIER = 0.02;
+
+/**
+ * The instability analyses of one budget's records: per analysed ticket and rewind point k,
+ * the error barrier and the copies' accuracy over seeds, and whether it is stable.
+ */
+function instabilityTable(group: CampaignRecord[]): string[] {
+  const analyses = group.flatMap((r) => r.instability ?? []);
+  const seeds = group.filter((r) => r.instability).length;
+  const rows = [...new Map(analyses.map((a) => [`${a.level} ${a.rewindIteration}`, a])).values()]
+    .sort((a, b) => a.level - b.level || a.rewindIteration - b.rewindIteration)
+    .map(({ level, rewindIteration }) =>
+      analyses.filter((a) => a.level === level && a.rewindIteration === rewindIteration),
+    );
+  const points = (xs: number[]) =>
+    xs.length === 1
+      ? (xs[0]! * 100).toFixed(2)
+      : `${(mean(xs) * 100).toFixed(2)} (${(Math.min(...xs) * 100).toFixed(2)}–${(Math.max(...xs) * 100).toFixed(2)})`;
+  const lines = [
+    `Instability analysis (Frankle et al. 2020), ${seeds} seed${seeds === 1 ? '' : 's'}: for each ticket and rewind point k, two copies trained from θ_k (θ0 at k = 0; otherwise the dense network retrained from θ0 to k, "recomputed", or the experiment's own stored θ_k) with different batch orders to the end of training. Error barrier: the highest test error at ${analyses[0]?.points ?? 30} evenly spaced points on the line between the two copies, minus the mean of its two ends, in points — mean (min–max) over seeds; stable where it is under ${STABLE_BARRIER * 100} points, as the paper counts it. Copies: their test accuracy at the end of training, %, both copies of every seed.`,
+    '',
+    '| ticket | remaining | k | θ_k | error barrier, points | copies | stable |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+  ];
+  for (const row of rows) {
+    const first = row[0]!;
+    const barriers = row.map((a) => a.barrier);
+    const ends = row.flatMap((a) => [1 - a.curve[0]!.testError, 1 - a.curve.at(-1)!.testError]);
+    const stable = barriers.filter((b) => b < STABLE_BARRIER).length;
     lines.push(
-      `| ${level} | ${pct(mean(ticket.map((t) => t.remainingWeights)))}% | ${spread(ticketAcc, seeds)} | ${meanStop(ticket)} | ${spread(accuracies(reinit), seeds)} | ${reinit.length ? meanStop(reinit) : '–'} | ${spread(prune, seeds)} | ${vs(dense)} | ${vs(accuracies(reinit))} | ${vs(prune)} |`,
+      `| ${first.level === 0 ? 'dense' : `level ${first.level}`} | ${pct(first.remainingWeights)}% | ${int(first.rewindIteration)} | ${[...new Set(row.map((a) => a.thetaK ?? '–'))].join(', ')} | ${points(barriers)} | ${spread(ends, ends.length)} | ${stable === row.length ? 'yes' : stable === 0 ? 'no' : `${stable} of ${row.length} seeds`} |`,
     );
   }
   return lines;

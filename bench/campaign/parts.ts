@@ -86,6 +86,36 @@ function impExperiment(
   };
 }
 
+/**
+ * LeNet-300-100 with Frankle & Carbin's recipe, pruned by 20% of the remaining weights a level
+ * under one global threshold for 15 levels (3.5%), as Frankle et al. 2020 and Morcos et al.
+ * 2019 prune; reset to θ0 unless `rewind` says otherwise.
+ */
+function globalLenetImp(
+  label: string,
+  seed: number,
+  dataset: string,
+  budget: Budget,
+  paper: { duration: string; rewind?: string },
+): PartExperiment {
+  return {
+    label,
+    spec: {
+      model: 'lenet-300-100',
+      preset: 'frankle-carbin-2019',
+      dataset,
+      seed,
+      training: { duration: duration(paper.duration, budget), evalEvery: 500 },
+      pruning: {
+        scope: 'global',
+        globalRate: 0.2,
+        levels: budget.levels ?? 15,
+        ...(paper.rewind ? { rewind: paper.rewind } : {}),
+      },
+    },
+  };
+}
+
 const SCORES = ['synflow', 'snip', 'grasp', 'magnitude', 'random'] as const;
 
 /** Pruning at initialisation by each score, then trained with the preset's recipe. */
@@ -216,27 +246,17 @@ export const PARTS: CampaignPart[] = [
     name: 'frankle2020-lenet',
     title: 'Frankle et al. 2020: instability of LeNet-300-100 and its IMP ticket, MNIST',
     setting:
-      'LeNet-300-100 for 24,000 iterations (≈ 26 epochs of 55,000 images at batch 60) with the frankle-carbin-2019 preset’s Adam 1.2e-3, batch 60 and Glorot normal (the paper’s Table 1 lists Adam 1.2e-3 and batch 60 for LeNet, as cited here; not re-checked against the PDF); IMP prunes 20% of the remaining weights per level under one global threshold (the output layer included, as the preset prunes it; OpenLTH leaves it unpruned) and resets the survivors to θ0, 15 levels to 3.5%. The dense network and the level-15 ticket are each analysed at k = 0, 100, 500 and 2,000 iterations (our choice of points): two copies trained from θ_k with different batch orders to the end, the test error at 30 points on the line between them, the barrier its highest point above the mean of its ends. The paper: LeNet is stable (barrier ≈ 0, under 2 points here) at k = 0, dense and as an IMP ticket at 3.5%, and that ticket matches the dense accuracy when reset to θ0.',
+      'LeNet-300-100 for 24,000 iterations (≈ 26 epochs of 55,000 images at batch 60) with the frankle-carbin-2019 preset’s Adam 1.2e-3, batch 60 and Glorot normal (the paper’s Table 1 lists Adam 1.2e-3 and batch 60 for LeNet, as cited here; not re-checked against the PDF); IMP prunes 20% of the remaining weights per level under one global threshold (the output layer included, as the preset prunes it; OpenLTH leaves it unpruned) and resets the survivors to θ0, 15 levels to 3.5%. The dense network and the level-15 ticket are each analysed at k = 0, 100, 500 and 2,000 iterations (our choice of points): two copies trained from θ_k with different batch orders to the end, the test error at 30 points on the line between them, the barrier its highest point above the mean of its ends. For k > 0 the ticket keeps the mask IMP found with reset to θ0 and starts from the dense network’s θ_k (the paper finds a mask for each k by IMP rewound to k), so only its k = 0 is the paper’s setting. The paper: LeNet is stable (barrier ≈ 0, under 2 points here) at k = 0, dense and as an IMP ticket at 3.5%, and that ticket matches the dense accuracy when reset to θ0.',
     paperBudget: '24,000 iterations per training, 3.5% remaining, 30 points per line, 3+ trials',
     datasets: ['mnist', 'mnist-10k'],
     seeds: 5,
     table: 'imp',
     experiments: (seed, dataset, budget) => [
-      {
-        label: 'lenet-300-100',
-        spec: {
-          model: 'lenet-300-100',
-          preset: 'frankle-carbin-2019',
-          dataset,
-          seed,
-          training: { duration: duration('24000it', budget), evalEvery: 500 },
-          pruning: { scope: 'global', globalRate: 0.2, levels: budget.levels ?? 15 },
-        },
-      },
+      globalLenetImp('lenet-300-100', seed, dataset, budget, { duration: '24000it' }),
     ],
     instability: {
       levels: (levels) => [...new Set([0, levels])],
-      // the points at 24,000 iterations, scaled to a shorter budget's length
+      // the points at 24,000 iterations, scaled to the budget's length
       rewinds: (iterations) =>
         [...new Set([0, 100, 500, 2000].map((k) => Math.round((k * iterations) / 24000)))].filter(
           (k) => k < iterations,
@@ -405,22 +425,7 @@ export const PARTS: CampaignPart[] = [
     seeds: 5,
     table: 'transfer',
     experiments: (seed, dataset, budget) => [
-      {
-        label: 'imp',
-        spec: {
-          model: 'lenet-300-100',
-          preset: 'frankle-carbin-2019',
-          dataset,
-          seed,
-          training: { duration: duration('20000it', budget), evalEvery: 500 },
-          pruning: {
-            scope: 'global',
-            globalRate: 0.2,
-            levels: budget.levels ?? 15,
-            rewind: '1ep',
-          },
-        },
-      },
+      globalLenetImp('imp', seed, dataset, budget, { duration: '20000it', rewind: '1ep' }),
     ],
     // a third, two thirds and all of the levels: 5, 10 and 15 of 15
     transferLevels: (levels) =>

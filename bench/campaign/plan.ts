@@ -391,7 +391,7 @@ export function planExperiment(
 }
 
 /** The analyses a part runs on an experiment of `spec`, from the part's choice of tickets and points. */
-function partAnalyses(
+export function partAnalyses(
   part: CampaignPart,
   spec: ResolvedSpec,
   dataset: DatasetSize,
@@ -521,7 +521,7 @@ export function formatPlan(plan: PartPlan): string[] {
   for (const label of labels) {
     const e = plan.experiments.find((x) => x.label === label)!;
     lines.push(
-      `  ${label}${label === e.model ? '' : ` (${e.model})`}, each seed: ${int(e.runs)} trainings${e.analyses > 0 ? ` (${e.analyses} instability analyses among them)` : ''}, ${int(e.iterations)} iterations, ${int(e.evaluations)} evaluations${e.hours === null ? '' : `, estimated ${formatHours(e.hours)}`}${e.tfjsKernelRuns > 0 ? ` (${e.tfjsKernelRuns} training${e.tfjsKernelRuns === 1 ? '' : 's'} with a penalty on tfjs's kernels)` : ''}`,
+      `  ${label}${label === e.model ? '' : ` (${e.model})`}, each seed: ${int(e.runs)} trainings${e.analyses > 0 ? ` (with the θ_k and copies of ${e.analyses} instability analyses)` : ''}, ${int(e.iterations)} iterations, ${int(e.evaluations)} evaluations${e.hours === null ? '' : `, estimated ${formatHours(e.hours)}`}${e.tfjsKernelRuns > 0 ? ` (${e.tfjsKernelRuns} training${e.tfjsKernelRuns === 1 ? '' : 's'} with a penalty on tfjs's kernels)` : ''}`,
     );
   }
   for (const s of plan.speeds)

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderToStaticMarkup } from 'react-dom/server';
 import { Chart } from '../../renderer/src/charts/Chart.tsx';
-import type { CampaignPlot } from './plots.ts';
+import { ACCURACY_AXES, type CampaignPlot } from './plots.ts';
 
 const css = readFileSync(
   join(import.meta.dirname, '..', '..', 'renderer', 'src', 'app.css'),
@@ -14,13 +14,14 @@ const css = readFileSync(
 );
 
 export function plotSvg(plot: CampaignPlot): string {
+  const axes = plot.axes ?? ACCURACY_AXES;
   const markup = renderToStaticMarkup(
     <Chart
       series={plot.series}
-      xLabel="remaining weights (log scale)"
-      yLabel="test accuracy at early stop"
-      xLog
-      xReverse
+      xLabel={axes.xLabel}
+      yLabel={axes.yLabel}
+      xLog={axes.xLog}
+      xReverse={axes.xReverse}
       format={(y) => `${(y * 100).toFixed(1)}%`}
       caption={plot.caption}
     />,

@@ -20,7 +20,31 @@ export interface CampaignPlot {
   file: string;
   caption: string;
   series: ChartSeries[];
+  /** what the axes show: accuracy against remaining weights where not given */
+  axes?: PlotAxes;
 }
+
+/** A plot's axes (the y values are fractions, shown as percentages). */
+export interface PlotAxes {
+  xLabel: string;
+  yLabel: string;
+  xLog: boolean;
+  xReverse: boolean;
+}
+
+export const ACCURACY_AXES: PlotAxes = {
+  xLabel: 'remaining weights (log scale)',
+  yLabel: 'test accuracy at early stop',
+  xLog: true,
+  xReverse: true,
+};
+
+const INSTABILITY_AXES: PlotAxes = {
+  xLabel: 'α on the line (1 − α)·copy A + α·copy B',
+  yLabel: 'test error',
+  xLog: false,
+  xReverse: false,
+};
 
 /** A point of a series: the tickets' mean remaining weights, and their accuracies' mean and range. */
 function point(tickets: TicketRecord[]): ChartSeries['points'] {
@@ -52,7 +76,8 @@ function series(label: string, records: CampaignRecord[], method: string): Chart
 export function campaignPlots(part: CampaignPart, records: CampaignRecord[]): CampaignPlot[] {
   if (records.length === 0) return [];
   const seeds = new Set(records.map((r) => r.seed)).size;
-  const caption = (what: string) => `${what}: mean over ${seeds} seeds, band min–max`;
+  const caption = (what: string) =>
+    `${what}: mean over ${seeds} seed${seeds === 1 ? '' : 's'}, band min–max`;
   if (part.table === 'transfer') {
     const comparisons = transferComparisons(
       records.filter((r) => !r.transfer),
@@ -79,11 +104,17 @@ export function campaignPlots(part: CampaignPart, records: CampaignRecord[]): Ca
   const labels = [...new Set(records.map((r) => r.label))];
   const of = (label: string) => records.filter((r) => r.label === label);
   if (part.table === 'imp')
-    return labels.map((label) => ({
-      file: `${part.name}-${label}.svg`,
-      caption: caption(`${part.title} — ${label}`),
-      series: ['imp', 'random-reinit', 'random-prune'].map((m) => series(m, of(label), m)),
-    }));
+    return labels.flatMap((label) => [
+      {
+        file: `${part.name}-${label}.svg`,
+        caption: caption(`${part.title} — ${label}`),
+        // a part without controls has only the IMP line (a control's would be the dense point)
+        series: ['imp', 'random-reinit', 'random-prune']
+          .map((m) => series(m, of(label), m))
+          .filter((s) => s.points.length > 1),
+      },
+      ...instabilityPlots(part, label, of(label)),
+    ]);
   return [
     {
       file: `${part.name}.svg`,
@@ -91,4 +122,39 @@ export function campaignPlots(part: CampaignPart, records: CampaignRecord[]): Ca
       series: labels.map((label) => series(label, of(label), label)),
     },
   ];
+}
+
+/**
+ * One plot per analysed ticket of an IMP part with instability analyses
+ * (`<part>-<label>-instability-level<L>.svg`): test error along the line between the two
+ * copies, one line per rewind point k, mean over seeds with the min–max band.
+ */
+function instabilityPlots(
+  part: CampaignPart,
+  label: string,
+  records: CampaignRecord[],
+): CampaignPlot[] {
+  const analyses = records.flatMap((r) => r.instability ?? []);
+  const seeds = new Set(records.filter((r) => r.instability).map((r) => r.seed)).size;
+  const levels = [...new Set(analyses.map((a) => a.level))].sort((a, b) => a - b);
+  return levels.map((level) => {
+    const ofLevel = analyses.filter((a) => a.level === level);
+    const remaining = (ofLevel[0]!.remainingWeights * 100).toPrecision(2);
+    const ks = [...new Set(ofLevel.map((a) => a.rewindIteration))].sort((a, b) => a - b);
+    return {
+      file: `${part.name}-${label}-instability-level${level}.svg`,
+      caption: `${part.title} — ${label}, ${level === 0 ? 'the dense network' : `the level-${level} IMP ticket (${remaining}% of the weights)`}: test error between two copies trained from θ_k, mean over ${seeds} seed${seeds === 1 ? '' : 's'}, band min–max`,
+      axes: INSTABILITY_AXES,
+      series: ks.map((k) => {
+        const curves = ofLevel.filter((a) => a.rewindIteration === k).map((a) => a.curve);
+        return {
+          label: `k = ${k.toLocaleString('en-US')} iterations`,
+          points: curves[0]!.map(({ alpha }, i) => {
+            const s = summarise(curves.map((c) => c[i]!.testError));
+            return { x: alpha, y: s.mean, lo: s.min, hi: s.max, n: s.n };
+          }),
+        };
+      }),
+    };
+  });
 }

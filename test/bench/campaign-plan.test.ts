@@ -9,6 +9,7 @@ import {
   FORWARD_SHARE,
   datasetSize,
   flopsPerExample,
+  planExperiment,
   planPart,
   readEngineSpeeds,
   type Workers,
@@ -121,6 +122,38 @@ describe("a campaign part's plan", () => {
       expect(plan.experiments.find((e) => e.label === label)!.iterations).toBe(iterations);
     }
     expect(new Set(plan.experiments.map((e) => e.iterations)).size).toBe(2);
+  });
+
+  it("counts an instability analysis's θ_k retraining only where the experiment did not store θ_k", () => {
+    const dataset = datasetSize('mnist-10k');
+    const analyses = { levels: [0, 1], rewinds: [0, 100, 400], points: 5 };
+    const plan = (rewind: string) =>
+      planExperiment(
+        'imp',
+        resolveSpec({
+          model: 'lenet-300-100',
+          dataset: 'mnist-10k',
+          training: { duration: '1000it', evalEvery: 500 },
+          pruning: { levels: 1, rewind },
+        }),
+        dataset,
+        null,
+        TWO_CORES,
+        analyses,
+      );
+    // 2 IMP trainings; per ticket: 2 copies from 0, θ_100 and 2 copies, θ_400 and 2 copies
+    const reset = plan('0it');
+    const copies = 2 * (1000 + 900 + 600);
+    expect(reset).toMatchObject({ runs: 2 + 2 * 8, analyses: 6 });
+    expect(reset.iterations).toBe(1000 + 1000 + 2 * (copies + 100 + 400));
+    // rewound to 400: the ticket trains from there, and θ_400 is the experiment's own
+    const rewound = plan('400it');
+    expect(rewound.runs).toBe(2 + 2 * 7);
+    expect(rewound.iterations).toBe(1000 + 600 + 2 * (copies + 100));
+    // the ticket evaluates 3 times either way (at its start, at 500, at its end); the two
+    // θ_400 retrainings twice each (their start and end)
+    const val = Math.round(dataset.train * 0.1);
+    expect(reset.evaluatedExamples - rewound.evaluatedExamples).toBe(2 * 2 * (val + dataset.test));
   });
 
   it("scales with the record's samples/s, and from a measured model by FLOPs where a model was not measured", () => {

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import Database from 'better-sqlite3';
 import {
   cpSync,
@@ -681,6 +681,143 @@ describe.skipIf(!existsSync(MNIST))('bench:campaign', () => {
     writeFileSync(file, JSON.stringify(record));
     expect(await renderBenchmarks(section, records)).not.toContain(cell);
   });
+
+  it("analyses a part's tickets once their experiment is done, records the curves once, and tabulates and plots them", async () => {
+    const analysed = (...extra: string[]) =>
+      campaign('--part', 'frankle2020-lenet', '--iterations', '48', '--levels', '2', ...extra);
+    const run = analysed();
+    expect(run.status, run.stderr).toBe(0);
+    // 24,000 iterations' k = 0, 100, 500, 2,000 scaled to 48: 0, 1 and 4. Per seed: 3 IMP
+    // trainings, and for the dense network and level 2 each: 2 copies from k = 0, and θ_k
+    // retrained plus 2 copies at k = 1 and 4: 144 + 2 × (96 + 95 + 92) iterations
+    expect(run.stdout).toMatch(/\n {2}2 experiments, 38 trainings, 1,420 iterations,/);
+    expect(run.stdout).toMatch(/seed 0: started the instability analyses \(2 jobs\)/);
+    const recorded = readCampaign(records, 'frankle2020-lenet');
+    expect(recorded.map((r) => r.seed).sort()).toEqual([0, 1]);
+    for (const r of recorded) {
+      expect(r.tickets.map((t) => `${t.level}/${t.method}`).sort()).toEqual([
+        '0/dense',
+        '1/imp',
+        '2/imp',
+      ]);
+      expect(r.estimate).toMatchObject({ runs: 19, iterations: 710 });
+      expect(r.instability!.map((a) => `${a.level}/${a.method}/${a.rewindIteration}`)).toEqual([
+        '0/dense/0',
+        '0/dense/1',
+        '0/dense/4',
+        '2/imp/0',
+        '2/imp/1',
+        '2/imp/4',
+      ]);
+      expect(r.instabilityWallMs).toBeGreaterThan(0);
+      for (const a of r.instability!) {
+        expect(a.thetaK).toBe(a.rewindIteration === 0 ? 'initial' : 'recomputed');
+        expect(a.curve).toHaveLength(30);
+        expect(new Set(a.seeds).size).toBe(2);
+        const errors = a.curve.map((c) => c.testError);
+        const ends = (errors[0]! + errors.at(-1)!) / 2;
+        expect(a.barrier).toBeCloseTo(Math.max(...errors) - ends, 10);
+      }
+    }
+    const again = analysed();
+    expect(again.stdout.match(/recorded already/g)).toHaveLength(2);
+    expect(again.stdout).not.toMatch(/(started|continued) the instability analyses/);
+
+    const rendered = await renderBenchmarks(
+      '<!-- report: campaign frankle2020-lenet -->\n<!-- /report -->',
+      records,
+    );
+    // no controls: no columns for them
+    expect(rendered).toMatch(/\| level +\| remaining +\| ticket +\| early stop +\| vs dense +\|\n/);
+    expect(rendered).toMatch(/measured [\d.]+ h \([\d.]+ h of it the instability analyses\)/);
+    expect(rendered).toMatch(
+      /\| ticket +\| remaining +\| k +\| θ_k +\| error barrier, points +\| copies +\| stable +\|/,
+    );
+    const barriers = recorded.map(
+      (r) => r.instability!.find((a) => a.level === 2 && a.rewindIteration === 4)!.barrier * 100,
+    );
+    const row = rendered.split('\n').find((l) => /^\| level 2 +\| [\d.]+% +\| 4 /.test(l))!;
+    expect(row.split('|').map((c) => c.trim())[5]).toBe(
+      `${((barriers[0]! + barriers[1]!) / 2).toFixed(2)} (${Math.min(...barriers).toFixed(2)}–${Math.max(...barriers).toFixed(2)})`,
+    );
+
+    // the IMP line alone, then one plot per analysed ticket: a line per k, mean over seeds
+    const plots = campaignPlots(findPart('frankle2020-lenet'), recorded);
+    expect(plots.map((p) => p.file)).toEqual([
+      'frankle2020-lenet-lenet-300-100.svg',
+      'frankle2020-lenet-lenet-300-100-instability-level0.svg',
+      'frankle2020-lenet-lenet-300-100-instability-level2.svg',
+    ]);
+    expect(plots[0]!.series.map((x) => x.label)).toEqual(['imp']);
+    const dense = plots[1]!;
+    expect(dense.series.map((x) => x.label)).toEqual([
+      'k = 0 iterations',
+      'k = 1 iterations',
+      'k = 4 iterations',
+    ]);
+    const middle = recorded.map((r) => r.instability![0]!.curve[15]!);
+    expect(dense.series[0]!.points[15]).toMatchObject({ x: middle[0]!.alpha, n: 2 });
+    expect(dense.series[0]!.points[15]!.y).toBeCloseTo(
+      (middle[0]!.testError + middle[1]!.testError) / 2,
+      10,
+    );
+    expect(plotSvg(dense)).toContain('test error');
+  }, 300_000);
+
+  it('continues the analyses a stop paused, and says their time was not measured whole', async () => {
+    const args = [
+      ...['--part', 'frankle2020-lenet', '--seeds', '1', '--iterations', '40', '--levels', '1'],
+      ...['--concurrency', '1', '--dataset', 'mnist-10k'],
+      ...['--records', records, '--data-dir', dataDir],
+    ];
+    // stopped as the analyses start: they pause in the data folder, unrecorded
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/campaign.ts', ...args], {
+      cwd: ROOT,
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      const before = out;
+      out += d.toString();
+      if (
+        !/started the instability analyses/.test(before) &&
+        /started the instability analyses/.test(out)
+      )
+        child.kill('SIGTERM');
+    });
+    const code = await new Promise((done) => child.on('exit', done));
+    expect(code, out).toBe(0);
+    expect(out).toMatch(/stopped by SIGTERM/);
+    expect(out).toMatch(
+      /seed 0: done; its instability analyses are not, so it is not recorded yet/,
+    );
+    const ofBudget = () =>
+      readCampaign(records, 'frankle2020-lenet').filter(
+        (r) => (r.spec.training as { duration: string }).duration === '40it',
+      );
+    expect(ofBudget()).toHaveLength(0);
+
+    const second = runCampaign(...args);
+    expect(second.status, second.stderr).toBe(0);
+    expect(second.stdout).toMatch(/seed 0: continued the instability analyses \(2 jobs\)/);
+    const [recorded] = ofBudget();
+    // k = 0, 1 and 3 of 40 iterations, for the dense network and level 1
+    expect(recorded!.instability!.map((a) => `${a.level}/${a.rewindIteration}`)).toEqual([
+      '0/0',
+      '0/1',
+      '0/3',
+      '1/0',
+      '1/1',
+      '1/3',
+    ]);
+    expect(recorded!.instabilityWallMs).toBeNull();
+    const rendered = await renderBenchmarks(
+      '<!-- report: campaign frankle2020-lenet -->\n<!-- /report -->',
+      records,
+    );
+    expect(rendered).toMatch(
+      /of it the instability analyses, without 1 experiment's analyses, whose time was not measured whole\)/,
+    );
+  }, 300_000);
 
   it("records a structured ticket's architecture, size, measured speed-up and accuracy before retraining", async () => {
     const run = campaign('--part', 'louizos2018-l0', '--seeds', '1', '--iterations', '10');
