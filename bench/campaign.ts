@@ -17,12 +17,12 @@
  * on the other datasets (`transfer.create`), recording each transfer as
  * <label>-level<L>-to-<target>-seed<s>-<source spec hash>.json. A part with instability
  * analyses (Frankle et al. 2020) asks the app for them (`tickets.instability`) once an
- * experiment is done, and records the experiment when every curve is in. What is already recorded is
- * skipped, so a campaign runs in parts of at most `--hours` (default 2.5): at that time (or
- * on Ctrl-C or SIGTERM) the running jobs pause with their checkpoints in the data folder
- * (default bench/results/campaign-data, kept between runs), and the same command continues
- * them. `--iterations`/`--levels` shrink the budget and `--dataset` names other dataset
- * folders (the spec and the record say so). `npm run bench:report` turns the records into
+ * experiment is done, and records the experiment when every curve is in. What is already
+ * recorded is skipped, so a campaign runs in parts of at most `--hours` (default 2.5): at
+ * that time (or on Ctrl-C or SIGTERM) the running jobs pause with their checkpoints in the
+ * data folder (default bench/results/campaign-data, kept between runs), and the same command
+ * continues them. `--iterations`/`--levels` shrink the budget and `--dataset` names other
+ * dataset folders (the spec and the record say so). `npm run bench:report` turns the records into
  * BENCHMARKS.md's tables.
  *
  * Every run first prints the part's plan (bench/campaign/plan.ts): its experiments, trainings,
