@@ -1,4 +1,3 @@
-import { runsInJob } from '../api/methods.ts';
 import { describeParams, type Architecture } from '../engine/architectures.ts';
 import { weightsToBundle } from '../engine/weights.ts';
 import type { ImpHooks, InFlight, RunInfo } from '../pruning/imp.ts';
@@ -40,8 +39,6 @@ export async function executeJob(
         }
       : undefined;
 
-    const runsTotal = runsInJob(spec);
-    let runsDone = r.completed.length;
     // iterationsPerEpoch: what the schedule's epoch milestones meant (the UI plots it)
     const hyperparams = {
       ...spec.training,
@@ -67,8 +64,6 @@ export async function executeJob(
           structure: run.structure,
           startIteration: run.startIteration,
           hyperparams,
-          runsTotal,
-          runsDone,
         }),
       onEval: (run, point) => post({ type: 'eval', jobId, run: ref_(run), point }),
       onWarning: (message) => post({ type: 'log', jobId, level: 'warn', message }),
@@ -88,7 +83,6 @@ export async function executeJob(
           blob: blobs.put(encodeCheckpoint(c)),
         }),
       onTicket: (t) => {
-        runsDone++;
         post({
           type: 'ticket',
           jobId,

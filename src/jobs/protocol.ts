@@ -114,9 +114,6 @@ export type WorkerMessage =
       structure?: TicketStructure;
       startIteration: number;
       hyperparams: Record<string, unknown>;
-      /** runs in the whole job and how many were stored before this one */
-      runsTotal: number;
-      runsDone: number;
     }
   | { type: 'eval'; jobId: string; run: RunRef; point: EvalPoint }
   | {

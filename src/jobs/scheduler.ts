@@ -98,8 +98,6 @@ export const WARMING_UP = 'warming up the compute backend';
 interface Live {
   runId: string | null;
   ticketId: string | null;
-  runsTotal: number;
-  runsDone: number;
   /**
    * each run's place in the job by its run key, from the spec: the progress when it starts,
    * its share and the iteration it starts from. The host works it out itself, so that a host
@@ -120,12 +118,12 @@ interface Live {
 }
 
 /**
- * A job's progress with `run` `done` (0–1) of the way: the run's planned share of the job.
- * A run the plan does not know (none should be) counts as one of the job's runs.
+ * A job's progress with `run` `done` (0–1) of the way: the run's planned share of the job;
+ * null for a run the plan does not know (none should be), whose report leaves it as it was.
  */
-function jobProgress(live: Live, run: StepRef, done: number): number {
+function jobProgress(live: Live, run: StepRef, done: number): number | null {
   const place = live.shares.get(runKey(run));
-  return place ? place.before + place.share * done : (live.runsDone + done) / live.runsTotal;
+  return place ? place.before + place.share * done : null;
 }
 
 /**
@@ -694,11 +692,6 @@ export class Scheduler {
     this.live.set(job.id, {
       runId: null,
       ticketId: null,
-      // an analysis counts its trainings (two copies per rewind point) as runs
-      runsTotal: instability ? instability.rewinds.length * 2 : 1,
-      runsDone: instability
-        ? instability.rewinds.flatMap((r) => r.copies).filter((c) => c !== null).length
-        : 0,
       shares,
       startedAt: Date.now(),
       progressAtStart: job.progress,
@@ -857,8 +850,6 @@ export class Scheduler {
     if (live.halted && m.type !== 'finished') return;
     switch (m.type) {
       case 'run-start': {
-        live.runsTotal = m.runsTotal;
-        live.runsDone = m.runsDone;
         this.store.transaction(() => {
           this.store.recordBlob(m.maskBlob, 'tensors');
           this.store.recordBlob(m.initBlob, 'tensors');
@@ -944,11 +935,9 @@ export class Scheduler {
       }
       case 'progress': {
         const start = live.shares.get(runKey(m.run))?.start ?? 0;
-        const progress = jobProgress(
-          live,
-          m.run,
-          (m.iteration - start) / Math.max(1, m.iterations - start),
-        );
+        const progress =
+          jobProgress(live, m.run, (m.iteration - start) / Math.max(1, m.iterations - start)) ??
+          job.progress;
         const elapsed = Date.now() - live.startedAt;
         const gained = progress - live.progressAtStart;
         const etaMs = gained > 0 && elapsed > 2000 ? (elapsed / gained) * (1 - progress) : null;
@@ -1007,8 +996,7 @@ export class Scheduler {
         });
         const current = this.store.getJob(job.id)!;
         if (current.checkpointRun === runKey(m.run)) this.dropCheckpoint(current);
-        this.store.updateJob(job.id, { progress: jobProgress(live, m.run, 1) });
-        live.runsDone++;
+        this.store.updateJob(job.id, { progress: jobProgress(live, m.run, 1) ?? job.progress });
         const ticket = this.store.getTicket(ticketId)!;
         this.emit({
           type: 'ticket.created',
@@ -1032,8 +1020,7 @@ export class Scheduler {
         const current = this.store.getJob(job.id)!;
         const step = instabilityStep(m.id, m.copy);
         if (current.checkpointRun === runKey(step)) this.dropCheckpoint(current);
-        this.store.updateJob(job.id, { progress: jobProgress(live, step, 1) });
-        live.runsDone++;
+        this.store.updateJob(job.id, { progress: jobProgress(live, step, 1) ?? job.progress });
         return;
       }
       case 'instability-curve':
