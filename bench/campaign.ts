@@ -260,10 +260,15 @@ function analysesOf(p: Planned, detail: Detail): PlannedAnalyses {
   return partAnalyses(part, resolveSpec(detail.spec), p.dataset.size)!;
 }
 
-/** The tickets the part analyses: the dense network (level 0) and IMP tickets at its levels. */
-function analysedTickets(detail: Detail, levels: number[]): Detail['tickets'] {
-  return detail.tickets.filter(
-    (t) => levels.includes(t.level) && t.method === (t.level === 0 ? 'dense' : 'imp'),
+/** The tickets the part analyses, each with its rewind points: the dense network, IMP tickets and their controls. */
+function analysedTickets(
+  detail: Detail,
+  analyses: PlannedAnalyses,
+): { ticket: Detail['tickets'][number]; rewinds: number[] }[] {
+  return analyses.tickets.flatMap(({ level, method, rewinds }) =>
+    detail.tickets
+      .filter((t) => t.level === level && t.method === method)
+      .map((ticket) => ({ ticket, rewinds })),
   );
 }
 
@@ -277,16 +282,16 @@ async function analyse(experimentId: string): Promise<void> {
   if (existsSync(p.file) || timeIsUp) return;
   const detail = await lab.invoke('experiments.get', { id: experimentId });
   if (detail.status !== 'done') return;
-  const { levels, rewinds, points } = analysesOf(p, detail);
+  const analyses = analysesOf(p, detail);
   const open = new Set<string>();
-  for (const ticket of analysedTickets(detail, levels)) {
-    const { job, analyses } = await lab.invoke('tickets.instability', {
+  for (const { ticket, rewinds } of analysedTickets(detail, analyses)) {
+    const { job, analyses: started } = await lab.invoke('tickets.instability', {
       ticketId: ticket.id,
       rewinds: rewinds.map((k) => `${k}it`),
-      points,
+      points: analyses.points,
     });
     if (job) analysesCreated.add(job.id);
-    for (const a of analyses) if (a.barrier === null) open.add(a.jobId);
+    for (const a of started) if (a.barrier === null) open.add(a.jobId);
   }
   if (open.size === 0) return;
   const stopped = (await lab.invoke('jobs.list', {})).filter(
@@ -312,10 +317,11 @@ async function instabilityOf(
   p: Planned,
   detail: Detail,
 ): Promise<{ instability: InstabilityRecord[]; instabilityWallMs: number | null } | null> {
-  const { levels, rewinds, points } = analysesOf(p, detail);
+  const analyses = analysesOf(p, detail);
+  const { points } = analyses;
   const instability: InstabilityRecord[] = [];
   const jobIds = new Set<string>();
-  for (const t of analysedTickets(detail, levels)) {
+  for (const { ticket: t, rewinds } of analysedTickets(detail, analyses)) {
     const stored = await lab.invoke('tickets.instabilityResults', { ticketId: t.id });
     for (const k of rewinds) {
       const a = stored.find((x) => x.rewindIteration === k && x.points === points);

@@ -29,7 +29,14 @@ import {
   readEngineSpeeds,
 } from './campaign/plan.ts';
 import { campaignPlots } from './campaign/plots.ts';
-import { transferComparisons, type CampaignRecord, type TicketRecord } from './campaign/record.ts';
+import {
+  analysedTicket,
+  byAnalysedTicket,
+  transferComparisons,
+  type CampaignRecord,
+  type InstabilityRecord,
+  type TicketRecord,
+} from './campaign/record.ts';
 import { median, RECORDS, type EngineRecord, type Machine, type Versions } from './records.ts';
 
 export const BENCHMARKS = join(import.meta.dirname, '..', 'BENCHMARKS.md');
@@ -301,17 +308,16 @@ export const STABLE_BARRIER = 0.02;
 function instabilityTable(group: CampaignRecord[]): string[] {
   const analyses = group.flatMap((r) => r.instability ?? []);
   const seeds = group.filter((r) => r.instability).length;
-  const rows = [...new Map(analyses.map((a) => [`${a.level} ${a.rewindIteration}`, a])).values()]
-    .sort((a, b) => a.level - b.level || a.rewindIteration - b.rewindIteration)
-    .map(({ level, rewindIteration }) =>
-      analyses.filter((a) => a.level === level && a.rewindIteration === rewindIteration),
-    );
+  const key = (a: InstabilityRecord) => `${a.level} ${a.method} ${a.rewindIteration}`;
+  const rows = [...new Map(analyses.map((a) => [key(a), a])).values()]
+    .sort((a, b) => byAnalysedTicket(a, b) || a.rewindIteration - b.rewindIteration)
+    .map((first) => analyses.filter((a) => key(a) === key(first)));
   const points = (xs: number[]) =>
     xs.length === 1
       ? (xs[0]! * 100).toFixed(2)
       : `${(mean(xs) * 100).toFixed(2)} (${(Math.min(...xs) * 100).toFixed(2)}–${(Math.max(...xs) * 100).toFixed(2)})`;
   const lines = [
-    `Instability analysis (Frankle et al. 2020), ${seeds} seed${seeds === 1 ? '' : 's'}: for each ticket and rewind point k, two copies trained from θ_k (θ0 at k = 0; otherwise the dense network retrained from θ0 to k, "recomputed", or the experiment's own stored θ_k) with different batch orders to the end of training. Error barrier: the highest test error at ${analyses[0]?.points ?? 30} evenly spaced points on the line between the two copies, minus the mean of its two ends, in points — mean (min–max) over seeds; stable where it is under ${STABLE_BARRIER * 100} points, as the paper counts it. Copies: their test accuracy at the end of training, %, both copies of every seed.`,
+    `Instability analysis (Frankle et al. 2020), ${seeds} seed${seeds === 1 ? '' : 's'}: for each ticket and rewind point k, two copies trained from θ_k (θ0 at k = 0, a random re-initialisation's own; otherwise the dense network retrained from θ0 to k, "recomputed", or the experiment's own stored θ_k) with different batch orders to the end of training. Error barrier: the highest test error at ${analyses[0]?.points ?? 30} evenly spaced points on the line between the two copies, minus the mean of its two ends, in points — mean (min–max) over seeds; stable where it is under ${STABLE_BARRIER * 100} points, as the paper counts it. Copies: their test accuracy at the end of training, %, both copies of every seed.`,
     '',
     '| ticket | remaining | k | θ_k | error barrier, points | copies | stable |',
     '| --- | --- | --- | --- | --- | --- | --- |',
@@ -322,7 +328,7 @@ function instabilityTable(group: CampaignRecord[]): string[] {
     const ends = row.flatMap((a) => [1 - a.curve[0]!.testError, 1 - a.curve.at(-1)!.testError]);
     const stable = barriers.filter((b) => b < STABLE_BARRIER).length;
     lines.push(
-      `| ${first.level === 0 ? 'dense' : `level ${first.level}`} | ${pct(first.remainingWeights)}% | ${int(first.rewindIteration)} | ${[...new Set(row.map((a) => a.thetaK ?? '–'))].join(', ')} | ${points(barriers)} | ${spread(ends, ends.length)} | ${stable === row.length ? 'yes' : stable === 0 ? 'no' : `${stable} of ${row.length} seeds`} |`,
+      `| ${analysedTicket(first)} | ${pct(first.remainingWeights)}% | ${int(first.rewindIteration)} | ${[...new Set(row.map((a) => a.thetaK ?? '–'))].join(', ')} | ${points(barriers)} | ${spread(ends, ends.length)} | ${stable === row.length ? 'yes' : stable === 0 ? 'no' : `${stable} of ${row.length} seeds`} |`,
     );
   }
   return lines;

@@ -7,7 +7,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { plannedRuns, prunedLevels } from '../../src/api/methods.ts';
+import { methodsPerLevel, plannedRuns, prunedLevels } from '../../src/api/methods.ts';
 import { resolveSpec, type ResolvedSpec } from '../../src/api/spec.ts';
 import { durationToIterations } from '../../src/core/duration.ts';
 import {
@@ -15,13 +15,14 @@ import {
   specIterationsPerEpoch,
   splitCounts,
 } from '../../src/core/split-counts.ts';
-import type { ModelName } from '../../src/core/vocabulary.ts';
+import type { ModelName, TicketMethod } from '../../src/core/vocabulary.ts';
 import {
   buildArchitecture,
   describeParams,
   measureSize,
   type Shape3,
 } from '../../src/engine/architectures.ts';
+import { analysableRewinds } from '../../src/services/instability.ts';
 import { ENGINE_CLASSES, ENGINE_MODELS } from '../engine-models.ts';
 import { median, parseEngineLabel, type EngineRecord } from '../records.ts';
 import type { Budget, CampaignPart } from './parts.ts';
@@ -293,10 +294,8 @@ function jobSpeed(speed: ModelSpeed, workers: Workers): number {
 
 /** The instability analyses an experiment's plan includes (Frankle et al. 2020). */
 export interface PlannedAnalyses {
-  /** the analysed tickets' levels */
-  levels: number[];
-  /** rewind points k, in iterations */
-  rewinds: number[];
+  /** the analysed tickets (level 0 is the dense network), each at its rewind points k, in iterations */
+  tickets: { level: number; method: TicketMethod; rewinds: number[] }[];
   /** points on each line between the two copies */
   points: number;
 }
@@ -316,8 +315,8 @@ interface Training {
  * each evaluated at its start and end.
  */
 function analysisTrainings(a: PlannedAnalyses, end: number, storedRewind: number): Training[] {
-  return a.levels.flatMap(() =>
-    a.rewinds.flatMap((k) => [
+  return a.tickets.flatMap((ticket) =>
+    ticket.rewinds.flatMap((k) => [
       ...(k > 0 && k !== storedRewind
         ? [{ start: 0, end: k, every: k, onTfjsKernels: false }]
         : []),
@@ -351,10 +350,9 @@ export function planExperiment(
       ? analysisTrainings(analyses, end, durationToIterations(spec.pruning.rewind, perEpoch))
       : []),
   ];
+  const lines = analyses ? sum(analyses.tickets.map((t) => t.rewinds.length)) : 0;
   // each line's points, on the test set
-  const curveExamples = analyses
-    ? analyses.levels.length * analyses.rewinds.length * analyses.points * dataset.test
-    : 0;
+  const curveExamples = analyses ? lines * analyses.points * dataset.test : 0;
   const perJob = speed && jobSpeed(speed, workers);
   let seconds = perJob ? (curveExamples * FORWARD_SHARE) / perJob : 0;
   let plan = {
@@ -383,7 +381,7 @@ export function planExperiment(
     seed: spec.seed,
     model: spec.model,
     runs: trainings.length,
-    analyses: analyses ? analyses.levels.length * analyses.rewinds.length : 0,
+    analyses: lines,
     ...plan,
     hours: perJob ? seconds / 3600 : null,
     tfjsKernelRuns: trainings.filter((t) => t.onTfjsKernels).length,
@@ -398,10 +396,16 @@ export function partAnalyses(
 ): PlannedAnalyses | undefined {
   if (!part.instability) return undefined;
   const perEpoch = specIterationsPerEpoch(spec, dataset.train, dataset.folder);
-  const end = durationToIterations(spec.training.duration, perEpoch);
+  const rewinds = part.instability.rewinds(durationToIterations(spec.training.duration, perEpoch));
   return {
-    levels: part.instability.levels(prunedLevels(spec)),
-    rewinds: part.instability.rewinds(end),
+    // each analysed level's ticket and the controls the spec trains there
+    tickets: part.instability.levels(prunedLevels(spec)).flatMap((level) =>
+      methodsPerLevel(spec, level).map((method) => ({
+        level,
+        method,
+        rewinds: analysableRewinds(method, rewinds),
+      })),
+    ),
     points: part.instability.points,
   };
 }

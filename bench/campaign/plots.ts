@@ -9,6 +9,9 @@ import type { ChartSeries } from '../../renderer/src/charts/Chart.tsx';
 import { summarise } from '../../renderer/src/lib/compare.ts';
 import type { CampaignPart } from './parts.ts';
 import {
+  analysedTicket,
+  byAnalysedTicket,
+  CONTROL_NAMES,
   transferComparisons,
   type CampaignRecord,
   type TicketRecord,
@@ -55,13 +58,20 @@ function point(tickets: TicketRecord[]): ChartSeries['points'] {
   return [{ x, y: s.mean, lo: s.min, hi: s.max, n: s.n }];
 }
 
-/** One series: test accuracy at early stop of `method`'s tickets, by level, from the dense point. */
+/**
+ * One series: test accuracy at early stop of `method`'s tickets, by level, from the dense
+ * point where it has a ticket at level 1 (controls trained at a few levels only are points
+ * of their own, not a line from the dense network).
+ */
 function series(label: string, records: CampaignRecord[], method: string): ChartSeries {
   const tickets = records.flatMap((r) => r.tickets);
   const levels = [...new Set(tickets.map((t) => t.level))].sort((a, b) => a - b);
+  const fromDense = tickets.some((t) => t.level === 1 && t.method === method);
   const points = levels.flatMap((level) =>
     point(
-      tickets.filter((t) => t.level === level && t.method === (level === 0 ? 'dense' : method)),
+      tickets.filter((t) =>
+        level === 0 ? fromDense && t.method === 'dense' : t.level === level && t.method === method,
+      ),
     ),
   );
   return { label, points };
@@ -108,10 +118,10 @@ export function campaignPlots(part: CampaignPart, records: CampaignRecord[]): Ca
       {
         file: `${part.name}-${label}.svg`,
         caption: caption(`${part.title} — ${label}`),
-        // a part without controls has only the IMP line (a control's would be the dense point)
+        // the controls a part trains
         series: ['imp', 'random-reinit', 'random-prune']
           .map((m) => series(m, of(label), m))
-          .filter((s) => s.points.length > 1),
+          .filter((s) => s.points.length > 0),
       },
       ...instabilityPlots(part, label, of(label)),
     ]);
@@ -126,8 +136,8 @@ export function campaignPlots(part: CampaignPart, records: CampaignRecord[]): Ca
 
 /**
  * One plot per analysed ticket of an IMP part with instability analyses
- * (`<part>-<label>-instability-level<L>.svg`): test error along the line between the two
- * copies, one line per rewind point k, mean over seeds with the min–max band.
+ * (`<part>-<label>-instability-level<L>[-<control>].svg`): test error along the line between
+ * the two copies, one line per rewind point k, mean over seeds with the min–max band.
  */
 function instabilityPlots(
   part: CampaignPart,
@@ -136,17 +146,25 @@ function instabilityPlots(
 ): CampaignPlot[] {
   const analyses = records.flatMap((r) => r.instability ?? []);
   const seeds = new Set(records.filter((r) => r.instability).map((r) => r.seed)).size;
-  const levels = [...new Set(analyses.map((a) => a.level))].sort((a, b) => a - b);
-  return levels.map((level) => {
-    const ofLevel = analyses.filter((a) => a.level === level);
-    const remaining = (ofLevel[0]!.remainingWeights * 100).toPrecision(2);
-    const ks = [...new Set(ofLevel.map((a) => a.rewindIteration))].sort((a, b) => a - b);
+  const tickets = [...new Map(analyses.map((a) => [analysedTicket(a), a])).values()].sort(
+    byAnalysedTicket,
+  );
+  return tickets.map(({ level, method, remainingWeights }) => {
+    const ofTicket = analyses.filter((a) => a.level === level && a.method === method);
+    const remaining = `${(remainingWeights * 100).toPrecision(2)}% of the weights`;
+    const ks = [...new Set(ofTicket.map((a) => a.rewindIteration))].sort((a, b) => a - b);
+    const what =
+      level === 0
+        ? 'the dense network'
+        : method === 'imp'
+          ? `the level-${level} IMP ticket (${remaining})`
+          : `the ${CONTROL_NAMES[method]} of the level-${level} ticket (${remaining})`;
     return {
-      file: `${part.name}-${label}-instability-level${level}.svg`,
-      caption: `${part.title} — ${label}, ${level === 0 ? 'the dense network' : `the level-${level} IMP ticket (${remaining}% of the weights)`}: test error between two copies trained from θ_k, mean over ${seeds} seed${seeds === 1 ? '' : 's'}, band min–max`,
+      file: `${part.name}-${label}-instability-level${level}${level === 0 || method === 'imp' ? '' : `-${method}`}.svg`,
+      caption: `${part.title} — ${label}, ${what}: test error between two copies trained from θ_k${ks.length === 1 ? ` (k = ${ks[0]!.toLocaleString('en-US')})` : ''}, mean over ${seeds} seed${seeds === 1 ? '' : 's'}, band min–max`,
       axes: INSTABILITY_AXES,
       series: ks.map((k) => {
-        const curves = ofLevel.filter((a) => a.rewindIteration === k).map((a) => a.curve);
+        const curves = ofTicket.filter((a) => a.rewindIteration === k).map((a) => a.curve);
         return {
           label: `k = ${k.toLocaleString('en-US')} iterations`,
           points: curves[0]!.map(({ alpha }, i) => {

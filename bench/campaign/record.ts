@@ -65,6 +65,29 @@ export interface TicketRecord {
   structure?: StructureRecord;
 }
 
+/** The controls' names in tables and plots. */
+export const CONTROL_NAMES: Record<string, string> = {
+  'random-prune': 'random pruning',
+  'random-reinit': 'random re-init',
+};
+
+/** An analysed ticket as the tables and plots name it: the dense network, a level's ticket or one of its controls. */
+export function analysedTicket(a: Pick<InstabilityRecord, 'level' | 'method'>): string {
+  if (a.level === 0) return 'dense';
+  const control = CONTROL_NAMES[a.method];
+  return control ? `level ${a.level}, ${control}` : `level ${a.level}`;
+}
+
+const ANALYSED_ORDER = ['dense', 'imp', 'random-prune', 'random-reinit'];
+
+/** Analysed tickets in the order tables and plots list them: by level, the ticket before its controls. */
+export function byAnalysedTicket(
+  a: Pick<InstabilityRecord, 'level' | 'method'>,
+  b: Pick<InstabilityRecord, 'level' | 'method'>,
+): number {
+  return a.level - b.level || ANALYSED_ORDER.indexOf(a.method) - ANALYSED_ORDER.indexOf(b.method);
+}
+
 /** One rewind point of a ticket's instability analysis (Frankle et al. 2020). */
 export interface InstabilityRecord {
   level: number;

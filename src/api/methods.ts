@@ -1,5 +1,10 @@
 import { durationToIterations } from '../core/duration.ts';
-import { structuredLevels, type MethodName, type TicketMethod } from '../core/vocabulary.ts';
+import {
+  controlsAt,
+  structuredLevels,
+  type MethodName,
+  type TicketMethod,
+} from '../core/vocabulary.ts';
 import type { ResolvedSpec } from './spec.ts';
 
 /**
@@ -60,11 +65,7 @@ export const METHOD_SPECS: Record<MethodName, MethodSpec> = {
 export function methodsPerLevel(spec: ResolvedSpec, level: number): TicketMethod[] {
   const method = METHOD_SPECS[spec.method];
   if (level === 0) return method.trainsDense ? ['dense'] : [];
-  return [
-    method.ticketMethod(spec),
-    ...(spec.controls.randomReinit ? (['random-reinit'] as const) : []),
-    ...(spec.controls.randomPrune ? (['random-prune'] as const) : []),
-  ];
+  return [method.ticketMethod(spec), ...controlsAt(spec.controls, level)];
 }
 
 /** Pruned levels after the dense level 0. */

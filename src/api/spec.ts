@@ -18,6 +18,7 @@ import {
   type LearningRateSchedule,
 } from '../core/schedule.ts';
 import { specIterationsPerEpoch } from '../core/split-counts.ts';
+import { prunedLevels } from './methods.ts';
 
 export { MODEL_NAMES, type ModelName };
 
@@ -274,6 +275,8 @@ export const ControlsSpec = z.strictObject({
   randomReinit: z.boolean().default(false),
   /** Random mask with the same per-layer sparsity, same initial weights. */
   randomPrune: z.boolean().default(false),
+  /** The pruned levels (from 1) that train the controls; every level where absent. */
+  levels: z.array(z.number().int().min(1)).min(1).max(1000).optional(),
 });
 
 export const PaiSpec = z.strictObject({
@@ -553,6 +556,14 @@ export function resolveSpec(input: unknown): ResolvedSpec {
     throw new TicketLabError(
       'INVALID_SPEC',
       'Invalid spec:\nspec.controls: the random controls test unstructured masks; structured experiments have none',
+    );
+  }
+  const last = prunedLevels(parsed.data);
+  const past = controls.levels?.filter((level) => level > last) ?? [];
+  if (past.length > 0) {
+    throw new TicketLabError(
+      'INVALID_SPEC',
+      `Invalid spec:\nspec.controls.levels: ${past.join(', ')} ${past.length === 1 ? 'is' : 'are'} past the last pruned level (${last})`,
     );
   }
   return parsed.data;

@@ -61,6 +61,26 @@ export type TicketMethod =
   | ScoreName
   | StructuredName;
 
+/** A pruned level's controls as a spec asks for them (Frankle & Carbin 2019 §2). */
+export interface Controls {
+  randomReinit: boolean;
+  randomPrune: boolean;
+  /** the pruned levels that train them; every level where absent */
+  levels?: number[];
+}
+
+/** The controls trained beside a pruned level's ticket, in the order the runners train them. */
+export function controlsAt(
+  controls: Controls,
+  level: number,
+): ('random-reinit' | 'random-prune')[] {
+  if (level === 0 || (controls.levels && !controls.levels.includes(level))) return [];
+  return [
+    ...(controls.randomReinit ? (['random-reinit'] as const) : []),
+    ...(controls.randomPrune ? (['random-prune'] as const) : []),
+  ];
+}
+
 /**
  * The fields of a spec's `structured` section each method reads, beside `method`, `fineTune`
  * and `latencyRuns`: the others are defaults it never looks at.

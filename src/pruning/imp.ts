@@ -1,5 +1,6 @@
 import { deriveSeed, Rng } from '../core/random.ts';
 import { runKey } from '../core/run-key.ts';
+import { controlsAt, type Controls } from '../core/vocabulary.ts';
 import type { TicketMethod } from './methods.ts';
 import type { PreparedData } from '../data/split.ts';
 import {
@@ -35,7 +36,7 @@ export interface TrainerConfig {
   training: TrainingSettings;
   /** 0 resets survivors to θ0 (Frankle & Carbin 2019); k > 0 rewinds to θ_k (Frankle et al. 2020). */
   rewindIteration: number;
-  controls: { randomReinit: boolean; randomPrune: boolean };
+  controls: Controls;
 }
 
 export interface ImpConfig extends TrainerConfig {
@@ -278,7 +279,8 @@ export function ticketTrainer(config: TrainerConfig, hooks: ImpHooks, options: R
     done: Set<string>,
     self: { level: number; method: TicketMethod } = { level, method: 'imp' },
   ) => {
-    if (config.controls.randomReinit && !done.has(runKey({ level, method: 'random-reinit' }))) {
+    const asked = controlsAt(config.controls, level);
+    if (asked.includes('random-reinit') && !done.has(runKey({ level, method: 'random-reinit' }))) {
       // New initial weights are an iteration-0 network: they train the whole length, also
       // when the tickets rewind to θ_k and train from k (Frankle et al. 2020's control).
       const fresh = initWeights(specs, config.init, deriveSeed(config.seed, 'reinit', level));
@@ -286,7 +288,7 @@ export function ticketTrainer(config: TrainerConfig, hooks: ImpHooks, options: R
         startIteration: 0,
       });
     }
-    if (config.controls.randomPrune && !done.has(runKey({ level, method: 'random-prune' }))) {
+    if (asked.includes('random-prune') && !done.has(runKey({ level, method: 'random-prune' }))) {
       const randomMask = randomMaskLike(
         mask,
         new Rng(deriveSeed(config.seed, 'random-mask', level)),

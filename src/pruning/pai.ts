@@ -1,5 +1,6 @@
 import { deriveSeed } from '../core/random.ts';
 import { runKey } from '../core/run-key.ts';
+import { controlsAt } from '../core/vocabulary.ts';
 import { Model } from '../engine/model.ts';
 import { initWeights } from '../engine/weights.ts';
 import { ticketTrainer, type ImpHooks, type RunOptions, type TrainerConfig } from './imp.ts';
@@ -40,9 +41,9 @@ export async function runPai(
   for (let level = 1; level <= config.compressions.length; level++) {
     const method = config.score;
     const ticketDone = done.has(runKey({ level, method }));
-    const controlsDone =
-      (!config.controls.randomReinit || done.has(runKey({ level, method: 'random-reinit' }))) &&
-      (!config.controls.randomPrune || done.has(runKey({ level, method: 'random-prune' })));
+    const controlsDone = controlsAt(config.controls, level).every((control) =>
+      done.has(runKey({ level, method: control })),
+    );
     if (ticketDone && controlsDone) continue;
     const model = new Model(config.arch, theta0);
     let mask;

@@ -41,10 +41,19 @@ export function instabilityResults(store: Store, ticketId: string): InstabilityR
 }
 
 /**
+ * The rewind points a ticket of `method` can be analysed at: a random re-initialisation is
+ * a fresh network that trains from iteration 0, with no θ_k of its own.
+ */
+export function analysableRewinds(method: string, rewinds: number[]): number[] {
+  return method === 'random-reinit' ? rewinds.filter((k) => k === 0) : rewinds;
+}
+
+/**
  * Queues the analysis of a ticket at each rewind point not analysed yet with as many
  * points (a finished one is kept and returned, not trained again). Refused, naming the
  * fix: tickets without a mask of the full model (compacted structured tickets), experiments
- * without a dense network (transfers), and rewind points at or past the end of training.
+ * without a dense network (transfers), rewind points at or past the end of training, and
+ * k > 0 for a random re-initialisation (it starts from its own θ0).
  */
 export function startInstability(
   store: Store,
@@ -79,6 +88,12 @@ export function startInstability(
       throw new TicketLabError(
         'INVALID_INPUT',
         `rewind ${rewind} is iteration ${k}, at or past the end of training (${end} iterations, ${spec.training.duration}): choose an earlier point.`,
+      );
+    }
+    if (analysableRewinds(ticket.method, [k]).length === 0) {
+      throw new TicketLabError(
+        'INVALID_INPUT',
+        `Ticket ${ticket.id} is a random re-initialisation: a fresh network that trains from iteration 0, with no θ_k of its own. Analyse it at 0it.`,
       );
     }
     return { rewind, k };

@@ -132,6 +132,40 @@ describe('the method registry', () => {
     );
   });
 
+  it('trains the controls only at the levels a spec names, and refuses levels it does not prune', () => {
+    const base = {
+      model: 'lenet-300-100',
+      pruning: { levels: 3 },
+      controls: { randomReinit: true, randomPrune: true },
+    };
+    const some = resolveSpec({ ...base, controls: { ...base.controls, levels: [2, 3] } });
+    expect([0, 1, 2, 3].map((level) => methodsPerLevel(some, level))).toEqual([
+      ['dense'],
+      ['imp'],
+      ['imp', 'random-reinit', 'random-prune'],
+      ['imp', 'random-reinit', 'random-prune'],
+    ]);
+    expect(runsInJob(some)).toBe(8);
+    expect(runsInJob(resolveSpec(base))).toBe(10);
+    // a spec without the field keeps its identity; one with it is another experiment
+    expect(canonicalSpec(resolveSpec(base))).not.toMatch(/levels":\[/);
+    expect(specHash(some)).not.toBe(specHash(resolveSpec(base)));
+    expect(() =>
+      resolveSpec({ ...base, controls: { ...base.controls, levels: [3, 4, 5] } }),
+    ).toThrow(/spec\.controls\.levels: 4, 5 are past the last pruned level \(3\)/);
+    // the levels of pruning at initialisation are its compressions
+    const pai = resolveSpec({
+      model: 'lenet-300-100',
+      method: 'pai',
+      pai: { compressions: [1, 2] },
+      controls: { randomPrune: true, levels: [2] },
+    });
+    expect([1, 2].map((level) => methodsPerLevel(pai, level))).toEqual([
+      ['synflow'],
+      ['synflow', 'random-prune'],
+    ]);
+  });
+
   it('has a spec entry and a runner for every method name', () => {
     expect(Object.keys(METHOD_SPECS).sort()).toEqual([...METHOD_NAMES].sort());
     expect(Object.keys(METHOD_RUNNERS).sort()).toEqual([...METHOD_NAMES].sort());

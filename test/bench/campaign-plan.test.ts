@@ -126,7 +126,14 @@ describe("a campaign part's plan", () => {
 
   it("counts an instability analysis's θ_k retraining only where the experiment did not store θ_k", () => {
     const dataset = datasetSize('mnist-10k');
-    const analyses = { levels: [0, 1], rewinds: [0, 100, 400], points: 5 };
+    const rewinds = [0, 100, 400];
+    const analyses = {
+      tickets: [
+        { level: 0, method: 'dense' as const, rewinds },
+        { level: 1, method: 'imp' as const, rewinds },
+      ],
+      points: 5,
+    };
     const plan = (rewind: string) =>
       planExperiment(
         'imp',

@@ -688,10 +688,11 @@ describe.skipIf(!existsSync(MNIST))('bench:campaign', () => {
     const run = analysed();
     expect(run.status, run.stderr).toBe(0);
     // 24,000 iterations' k = 0, 100, 500, 2,000 scaled to 48: 0, 1 and 4. Per seed: 3 IMP
-    // trainings, and for the dense network and level 2 each: 2 copies from k = 0, and θ_k
-    // retrained plus 2 copies at k = 1 and 4: 144 + 2 × (96 + 95 + 92) iterations
-    expect(run.stdout).toMatch(/\n {2}2 experiments, 38 trainings, 1,420 iterations,/);
-    expect(run.stdout).toMatch(/seed 0: started the instability analyses \(2 jobs\)/);
+    // trainings and level 2's two controls; for the dense network, level 2 and its random
+    // pruning each: 2 copies from k = 0, and θ_k retrained plus 2 copies at k = 1 and 4; for
+    // the random re-initialisation 2 copies from k = 0: 240 + 3 × (96 + 95 + 92) + 96
+    expect(run.stdout).toMatch(/\n {2}2 experiments, 62 trainings, 2,370 iterations,/);
+    expect(run.stdout).toMatch(/seed 0: started the instability analyses \(4 jobs\)/);
     const recorded = readCampaign(records, 'frankle2020-lenet');
     expect(recorded.map((r) => r.seed).sort()).toEqual([0, 1]);
     for (const r of recorded) {
@@ -699,8 +700,10 @@ describe.skipIf(!existsSync(MNIST))('bench:campaign', () => {
         '0/dense',
         '1/imp',
         '2/imp',
+        '2/random-prune',
+        '2/random-reinit',
       ]);
-      expect(r.estimate).toMatchObject({ runs: 19, iterations: 710 });
+      expect(r.estimate).toMatchObject({ runs: 31, iterations: 1185 });
       expect(r.instability!.map((a) => `${a.level}/${a.method}/${a.rewindIteration}`)).toEqual([
         '0/dense/0',
         '0/dense/1',
@@ -708,6 +711,11 @@ describe.skipIf(!existsSync(MNIST))('bench:campaign', () => {
         '2/imp/0',
         '2/imp/1',
         '2/imp/4',
+        // a fresh network has no θ_k: at k = 0 only
+        '2/random-reinit/0',
+        '2/random-prune/0',
+        '2/random-prune/1',
+        '2/random-prune/4',
       ]);
       expect(r.instabilityWallMs).toBeGreaterThan(0);
       for (const a of r.instability!) {
@@ -727,8 +735,13 @@ describe.skipIf(!existsSync(MNIST))('bench:campaign', () => {
       '<!-- report: campaign frankle2020-lenet -->\n<!-- /report -->',
       records,
     );
-    // no controls: no columns for them
-    expect(rendered).toMatch(/\| level +\| remaining +\| ticket +\| early stop +\| vs dense +\|\n/);
+    // the controls' columns, empty where the spec trains none
+    expect(rendered).toMatch(
+      /\| level +\| remaining +\| ticket +\| early stop +\| random re-init +\| early stop, re-init +\| random pruning +\| vs dense +\| vs re-init +\| vs random pruning +\|\n/,
+    );
+    expect(rendered).toMatch(
+      /\| 1 +\| 80\.00% +\| [\d.]+ \([\d.–]+\) +\| [\d,]+ +\| – +\| – +\| – +\|/,
+    );
     expect(rendered).toMatch(/measured [\d.]+ h \([\d.]+ h of it the instability analyses\)/);
     expect(rendered).toMatch(
       /\| ticket +\| remaining +\| k +\| θ_k +\| error barrier, points +\| copies +\| stable +\|/,
@@ -740,15 +753,43 @@ describe.skipIf(!existsSync(MNIST))('bench:campaign', () => {
     expect(row.split('|').map((c) => c.trim())[5]).toBe(
       `${((barriers[0]! + barriers[1]!) / 2).toFixed(2)} (${Math.min(...barriers).toFixed(2)}–${Math.max(...barriers).toFixed(2)})`,
     );
+    // each control its own rows, after the ticket's; the re-initialisation from its own θ0
+    const names = rendered
+      .split('\n')
+      .filter((l) => /^\| (dense|level)/.test(l))
+      .map((l) =>
+        l
+          .split('|')
+          .slice(1, 4)
+          .map((c) => c.trim())
+          .join(' '),
+      );
+    expect(names.filter((n) => n.startsWith('level 2'))).toEqual([
+      'level 2 64.00% 0',
+      'level 2 64.00% 1',
+      'level 2 64.00% 4',
+      'level 2, random pruning 64.00% 0',
+      'level 2, random pruning 64.00% 1',
+      'level 2, random pruning 64.00% 4',
+      'level 2, random re-init 64.00% 0',
+    ]);
 
-    // the IMP line alone, then one plot per analysed ticket: a line per k, mean over seeds
+    // the IMP line and each control at its one level, then one plot per analysed ticket: a
+    // line per k, mean over seeds
     const plots = campaignPlots(findPart('frankle2020-lenet'), recorded);
     expect(plots.map((p) => p.file)).toEqual([
       'frankle2020-lenet-lenet-300-100.svg',
       'frankle2020-lenet-lenet-300-100-instability-level0.svg',
       'frankle2020-lenet-lenet-300-100-instability-level2.svg',
+      'frankle2020-lenet-lenet-300-100-instability-level2-random-prune.svg',
+      'frankle2020-lenet-lenet-300-100-instability-level2-random-reinit.svg',
     ]);
-    expect(plots[0]!.series.map((x) => x.label)).toEqual(['imp']);
+    expect(plots.at(-1)!.caption).toMatch(/random re-init of the level-2 ticket .* \(k = 0\)/);
+    expect(plots[0]!.series.map((x) => [x.label, x.points.length])).toEqual([
+      ['imp', 3],
+      ['random-reinit', 1],
+      ['random-prune', 1],
+    ]);
     const dense = plots[1]!;
     expect(dense.series.map((x) => x.label)).toEqual([
       'k = 0 iterations',
@@ -798,16 +839,23 @@ describe.skipIf(!existsSync(MNIST))('bench:campaign', () => {
 
     const second = runCampaign(...args);
     expect(second.status, second.stderr).toBe(0);
-    expect(second.stdout).toMatch(/seed 0: continued the instability analyses \(2 jobs\)/);
+    expect(second.stdout).toMatch(/seed 0: continued the instability analyses \(4 jobs\)/);
     const [recorded] = ofBudget();
-    // k = 0, 1 and 3 of 40 iterations, for the dense network and level 1
-    expect(recorded!.instability!.map((a) => `${a.level}/${a.rewindIteration}`)).toEqual([
-      '0/0',
-      '0/1',
-      '0/3',
-      '1/0',
-      '1/1',
-      '1/3',
+    // k = 0, 1 and 3 of 40 iterations, for the dense network, level 1 and its random pruning;
+    // its random re-initialisation at 0
+    expect(
+      recorded!.instability!.map((a) => `${a.level}/${a.method}/${a.rewindIteration}`),
+    ).toEqual([
+      '0/dense/0',
+      '0/dense/1',
+      '0/dense/3',
+      '1/imp/0',
+      '1/imp/1',
+      '1/imp/3',
+      '1/random-reinit/0',
+      '1/random-prune/0',
+      '1/random-prune/1',
+      '1/random-prune/3',
     ]);
     expect(recorded!.instabilityWallMs).toBeNull();
     const rendered = await renderBenchmarks(

@@ -138,4 +138,53 @@ describe('instability analysis as a job', () => {
     expect(show.stdout).toMatch(/Instability/);
     expect(show.stdout.split('\n').filter((l) => l.startsWith(ticketId))).toHaveLength(4);
   });
+
+  it('analyses a random re-initialisation from its own initial weights, and at k = 0 only', async () => {
+    const lab = Lab.open({ dataDir: tempDir(), runAll: true });
+    try {
+      const { experiment, job } = await lab.invoke('experiments.create', {
+        spec: {
+          ...SPEC,
+          training: { duration: '40it', evalEvery: 40 },
+          pruning: { levels: 2 },
+          controls: { randomReinit: true, randomPrune: true, levels: [2] },
+        },
+        start: true,
+      });
+      expect((await lab.scheduler.wait(job!.id)).state).toBe('done');
+      const { tickets } = await lab.invoke('experiments.lineage', { id: experiment.id });
+      // the controls train at the level the spec names only
+      expect(tickets.map((t) => `${t.level}/${t.method}`).sort()).toEqual([
+        '0/dense',
+        '1/imp',
+        '2/imp',
+        '2/random-prune',
+        '2/random-reinit',
+      ]);
+      const at = (method: string) => tickets.find((t) => t.level === 2 && t.method === method)!;
+      await expect(
+        lab.invoke('tickets.instability', { ticketId: at('random-reinit').id, rewinds: ['20it'] }),
+      ).rejects.toThrow(/random re-initialisation.*Analyse it at 0it/);
+      const copies = new Map<string, string[]>();
+      for (const method of ['imp', 'random-reinit']) {
+        const { job: analysis } = await lab.invoke('tickets.instability', {
+          ticketId: at(method).id,
+          rewinds: ['0it'],
+          points: 3,
+        });
+        expect((await lab.scheduler.wait(analysis!.id)).state).toBe('done');
+        const [row] = await lab.invoke('tickets.instabilityResults', { ticketId: at(method).id });
+        expect(row).toMatchObject({ rewindIteration: 0, thetaK: 'initial' });
+        const stored = lab.store.db
+          .prepare('SELECT copy_a_blob, copy_b_blob FROM instability WHERE id = ?')
+          .get(row!.id) as { copy_a_blob: string; copy_b_blob: string };
+        copies.set(method, [stored.copy_a_blob, stored.copy_b_blob]);
+      }
+      // same mask, same copy seeds: only the re-initialisation's own θ0 tells them apart
+      expect(copies.get('random-reinit')![0]).not.toBe(copies.get('imp')![0]);
+      expect(copies.get('random-reinit')![1]).not.toBe(copies.get('imp')![1]);
+    } finally {
+      await lab.close();
+    }
+  });
 });

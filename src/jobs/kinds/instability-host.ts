@@ -8,7 +8,7 @@ const CHECKPOINT_RUN = /^([01])\/instability:(.+)$/;
 
 /**
  * What an instability job's worker needs, read from the store: the ticket's mask, the
- * experiment's θ0 (and θ_k where it rewinds), and each rewind point with its copies
+ * experiment's θ0 (a random re-initialisation's own; and θ_k where it rewinds), and each rewind point with its copies
  * trained so far. A string says why the job cannot run.
  */
 export function instabilityRef(store: Store, job: JobRow): InstabilityRef | string {
@@ -18,12 +18,15 @@ export function instabilityRef(store: Store, job: JobRow): InstabilityRef | stri
   const experiment = store.getExperiment(ticket.experimentId)!;
   const dense = store.findTicket(experiment.id, 0, 'dense');
   if (!dense?.initBlob) return `Experiment ${experiment.id} has no dense network to rewind to.`;
+  // a random re-initialisation starts from its own fresh weights (analysed at k = 0 only)
+  const theta0Blob = ticket.method === 'random-reinit' ? ticket.initBlob : dense.initBlob;
+  if (!theta0Blob) return `Ticket ${ticket.id} has no stored initial weights.`;
   const spec = resolveSpec(JSON.parse(experiment.specJson));
   const inFlight = CHECKPOINT_RUN.exec(job.checkpointRun ?? '');
   return {
     ticketId: ticket.id,
     maskBlob: ticket.maskBlob,
-    theta0Blob: dense.initBlob,
+    theta0Blob,
     storedRewindBlob: dense.rewindBlob,
     // the batch order of the dense run (pruning/imp.ts's ticketTrainer), to retrace it to k
     denseSeed: deriveSeed(replicateSeed(spec, experiment.replicate), 'batch-order', 0, 'dense'),
