@@ -14,6 +14,7 @@ import {
   CONTROL_NAMES,
   transferComparisons,
   type CampaignRecord,
+  type InstabilityRecord,
   type TicketRecord,
   type TransferComparison,
 } from './record.ts';
@@ -134,10 +135,23 @@ export function campaignPlots(part: CampaignPart, records: CampaignRecord[]): Ca
   ];
 }
 
+/** One line of an instability plot: the test error along the line, mean over the analyses' seeds, band min–max. */
+function interpolationLine(label: string, analyses: InstabilityRecord[]): ChartSeries {
+  const curves = analyses.map((a) => a.curve);
+  return {
+    label,
+    points: curves[0]!.map(({ alpha }, i) => {
+      const s = summarise(curves.map((c) => c[i]!.testError));
+      return { x: alpha, y: s.mean, lo: s.min, hi: s.max, n: s.n };
+    }),
+  };
+}
+
 /**
- * One plot per analysed ticket of an IMP part with instability analyses
- * (`<part>-<label>-instability-level<L>[-<control>].svg`): test error along the line between
- * the two copies, one line per rewind point k, mean over seeds with the min–max band.
+ * The plots of an IMP part's instability analyses: one per analysed ticket
+ * (`<part>-<label>-instability-level<L>[-<control>].svg`), test error along the line between
+ * the two copies, one line per rewind point k; and where a level's controls were analysed,
+ * the ticket and its controls at k = 0 (`…-level<L>-k0.svg`), the paper's comparison.
  */
 function instabilityPlots(
   part: CampaignPart,
@@ -146,33 +160,47 @@ function instabilityPlots(
 ): CampaignPlot[] {
   const analyses = records.flatMap((r) => r.instability ?? []);
   const seeds = new Set(records.filter((r) => r.instability).map((r) => r.seed)).size;
+  const band = `mean over ${seeds} seed${seeds === 1 ? '' : 's'}, band min–max`;
   const tickets = [...new Map(analyses.map((a) => [analysedTicket(a), a])).values()].sort(
     byAnalysedTicket,
   );
-  return tickets.map(({ level, method, remainingWeights }) => {
-    const ofTicket = analyses.filter((a) => a.level === level && a.method === method);
-    const remaining = `${(remainingWeights * 100).toPrecision(2)}% of the weights`;
-    const ks = [...new Set(ofTicket.map((a) => a.rewindIteration))].sort((a, b) => a - b);
+  const of = (t: Pick<InstabilityRecord, 'level' | 'method'>, k?: number) =>
+    analyses.filter(
+      (a) =>
+        a.level === t.level &&
+        a.method === t.method &&
+        (k === undefined || a.rewindIteration === k),
+    );
+  const remaining = (t: InstabilityRecord) =>
+    `${(t.remainingWeights * 100).toPrecision(2)}% of the weights`;
+  const perTicket = tickets.map((t): CampaignPlot => {
+    const ks = [...new Set(of(t).map((a) => a.rewindIteration))].sort((a, b) => a - b);
     const what =
-      level === 0
+      t.level === 0
         ? 'the dense network'
-        : method === 'imp'
-          ? `the level-${level} IMP ticket (${remaining})`
-          : `the ${CONTROL_NAMES[method]} of the level-${level} ticket (${remaining})`;
+        : t.method === 'imp'
+          ? `the level-${t.level} IMP ticket (${remaining(t)})`
+          : `the ${CONTROL_NAMES[t.method]} of the level-${t.level} ticket (${remaining(t)})`;
     return {
-      file: `${part.name}-${label}-instability-level${level}${level === 0 || method === 'imp' ? '' : `-${method}`}.svg`,
-      caption: `${part.title} — ${label}, ${what}: test error between two copies trained from θ_k${ks.length === 1 ? ` (k = ${ks[0]!.toLocaleString('en-US')})` : ''}, mean over ${seeds} seed${seeds === 1 ? '' : 's'}, band min–max`,
+      file: `${part.name}-${label}-instability-level${t.level}${t.level === 0 || t.method === 'imp' ? '' : `-${t.method}`}.svg`,
+      caption: `${part.title} — ${label}, ${what}: test error between two copies trained from θ_k${ks.length === 1 ? ` (k = ${ks[0]!.toLocaleString('en-US')})` : ''}, ${band}`,
       axes: INSTABILITY_AXES,
-      series: ks.map((k) => {
-        const curves = ofTicket.filter((a) => a.rewindIteration === k).map((a) => a.curve);
-        return {
-          label: `k = ${k.toLocaleString('en-US')} iterations`,
-          points: curves[0]!.map(({ alpha }, i) => {
-            const s = summarise(curves.map((c) => c[i]!.testError));
-            return { x: alpha, y: s.mean, lo: s.min, hi: s.max, n: s.n };
-          }),
-        };
-      }),
+      series: ks.map((k) =>
+        interpolationLine(`k = ${k.toLocaleString('en-US')} iterations`, of(t, k)),
+      ),
     };
   });
+  const withControls = tickets.filter(
+    (t) =>
+      t.method === 'imp' && tickets.some((c) => c.level === t.level && CONTROL_NAMES[c.method]),
+  );
+  const atInit = withControls.map((t): CampaignPlot => ({
+    file: `${part.name}-${label}-instability-level${t.level}-k0.svg`,
+    caption: `${part.title} — ${label}, the level-${t.level} IMP ticket (${remaining(t)}) and its random controls at k = 0: test error between two copies trained from θ0, ${band}`,
+    axes: INSTABILITY_AXES,
+    series: tickets
+      .filter((c) => c.level === t.level && of(c, 0).length > 0)
+      .map((c) => interpolationLine(CONTROL_NAMES[c.method] ?? 'IMP ticket', of(c, 0))),
+  }));
+  return [...perTicket, ...atInit];
 }

@@ -78,7 +78,7 @@ export function analysedTicket(a: Pick<InstabilityRecord, 'level' | 'method'>): 
   return control ? `level ${a.level}, ${control}` : `level ${a.level}`;
 }
 
-const ANALYSED_ORDER = ['dense', 'imp', 'random-prune', 'random-reinit'];
+const ANALYSED_ORDER = ['dense', 'imp', 'random-reinit', 'random-prune'];
 
 /** Analysed tickets in the order tables and plots list them: by level, the ticket before its controls. */
 export function byAnalysedTicket(

@@ -1,4 +1,5 @@
 import { durationToIterations } from '../core/duration.ts';
+import { TicketLabError } from '../core/errors.ts';
 import {
   controlsAt,
   structuredLevels,
@@ -71,6 +72,18 @@ export function methodsPerLevel(spec: ResolvedSpec, level: number): TicketMethod
 /** Pruned levels after the dense level 0. */
 export function prunedLevels(spec: ResolvedSpec): number {
   return METHOD_SPECS[spec.method].levels(spec);
+}
+
+/** Refuses controls asked for at a level the spec does not prune. */
+export function checkControls(spec: ResolvedSpec): void {
+  const last = prunedLevels(spec);
+  const past = spec.controls.levels?.filter((level) => level > last) ?? [];
+  if (past.length > 0) {
+    throw new TicketLabError(
+      'INVALID_SPEC',
+      `Invalid spec:\nspec.controls.levels: ${past.join(', ')} ${past.length === 1 ? 'is' : 'are'} past the last pruned level (${last})`,
+    );
+  }
 }
 
 export function runsInJob(spec: ResolvedSpec): number {

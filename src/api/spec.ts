@@ -18,7 +18,6 @@ import {
   type LearningRateSchedule,
 } from '../core/schedule.ts';
 import { specIterationsPerEpoch } from '../core/split-counts.ts';
-import { prunedLevels } from './methods.ts';
 
 export { MODEL_NAMES, type ModelName };
 
@@ -556,14 +555,6 @@ export function resolveSpec(input: unknown): ResolvedSpec {
     throw new TicketLabError(
       'INVALID_SPEC',
       'Invalid spec:\nspec.controls: the random controls test unstructured masks; structured experiments have none',
-    );
-  }
-  const last = prunedLevels(parsed.data);
-  const past = controls.levels?.filter((level) => level > last) ?? [];
-  if (past.length > 0) {
-    throw new TicketLabError(
-      'INVALID_SPEC',
-      `Invalid spec:\nspec.controls.levels: ${past.join(', ')} ${past.length === 1 ? 'is' : 'are'} past the last pruned level (${last})`,
     );
   }
   return parsed.data;

@@ -1,4 +1,4 @@
-import { METHOD_SPECS } from '../api/methods.ts';
+import { checkControls, METHOD_SPECS } from '../api/methods.ts';
 import { checkAugmentation, checkDurations, resolveSpec, type ResolvedSpec } from '../api/spec.ts';
 import { specHash } from '../api/spec-hash.ts';
 import { TicketLabError } from '../core/errors.ts';
@@ -60,7 +60,8 @@ export interface CheckedSpec {
 
 /**
  * Validates a spec against this data folder without storing anything: its dataset exists,
- * its training split is not empty, its durations are finite, a transfer's source exists.
+ * its training split is not empty, its durations are finite, its controls are at levels it
+ * prunes, a transfer's source exists.
  */
 export function checkSpec(store: Store, input: unknown): CheckedSpec {
   const spec = resolveSpec(input);
@@ -69,6 +70,7 @@ export function checkSpec(store: Store, input: unknown): CheckedSpec {
   const perEpoch = specIterationsPerEpoch(spec, dataset.trainCount, dataset.name);
   checkDurations(spec, perEpoch);
   checkAugmentation(spec.training, dataset.inputShape, dataset.name);
+  checkControls(spec);
   if (spec.method === 'transfer') checkTransferSpec(store, spec);
   if (spec.method === 'structured' && spec.structured.method === 'slimming')
     checkSlimmable(buildArchitecture(spec.model, dataset.inputShape, dataset.classNames.length));

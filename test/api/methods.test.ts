@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  checkControls,
   METHOD_SPECS,
   methodsPerLevel,
   plannedRuns,
@@ -151,7 +152,7 @@ describe('the method registry', () => {
     expect(canonicalSpec(resolveSpec(base))).not.toMatch(/levels":\[/);
     expect(specHash(some)).not.toBe(specHash(resolveSpec(base)));
     expect(() =>
-      resolveSpec({ ...base, controls: { ...base.controls, levels: [3, 4, 5] } }),
+      checkControls(resolveSpec({ ...base, controls: { ...base.controls, levels: [3, 4, 5] } })),
     ).toThrow(/spec\.controls\.levels: 4, 5 are past the last pruned level \(3\)/);
     // the levels of pruning at initialisation are its compressions
     const pai = resolveSpec({

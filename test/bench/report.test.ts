@@ -768,10 +768,10 @@ describe.skipIf(!existsSync(MNIST))('bench:campaign', () => {
       'level 2 64.00% 0',
       'level 2 64.00% 1',
       'level 2 64.00% 4',
+      'level 2, random re-init 64.00% 0',
       'level 2, random pruning 64.00% 0',
       'level 2, random pruning 64.00% 1',
       'level 2, random pruning 64.00% 4',
-      'level 2, random re-init 64.00% 0',
     ]);
 
     // the IMP line and each control at its one level, then one plot per analysed ticket: a
@@ -781,10 +781,24 @@ describe.skipIf(!existsSync(MNIST))('bench:campaign', () => {
       'frankle2020-lenet-lenet-300-100.svg',
       'frankle2020-lenet-lenet-300-100-instability-level0.svg',
       'frankle2020-lenet-lenet-300-100-instability-level2.svg',
-      'frankle2020-lenet-lenet-300-100-instability-level2-random-prune.svg',
       'frankle2020-lenet-lenet-300-100-instability-level2-random-reinit.svg',
+      'frankle2020-lenet-lenet-300-100-instability-level2-random-prune.svg',
+      'frankle2020-lenet-lenet-300-100-instability-level2-k0.svg',
     ]);
-    expect(plots.at(-1)!.caption).toMatch(/random re-init of the level-2 ticket .* \(k = 0\)/);
+    expect(plots[3]!.caption).toMatch(/random re-init of the level-2 ticket .* \(k = 0\)/);
+    // the ticket beside its controls at k = 0, in the accuracy plot's order
+    expect(plots[5]!.series.map((x) => x.label)).toEqual([
+      'IMP ticket',
+      'random re-init',
+      'random pruning',
+    ]);
+    const reinitMiddle = recorded.map(
+      (r) => r.instability!.find((a) => a.method === 'random-reinit')!.curve[15]!.testError,
+    );
+    expect(plots[5]!.series[1]!.points[15]!.y).toBeCloseTo(
+      (reinitMiddle[0]! + reinitMiddle[1]!) / 2,
+      10,
+    );
     expect(plots[0]!.series.map((x) => [x.label, x.points.length])).toEqual([
       ['imp', 3],
       ['random-reinit', 1],

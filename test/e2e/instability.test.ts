@@ -26,6 +26,7 @@ describe('instability on the ticket page', () => {
         model: 'lenet-300-100',
         training: { duration: '120it', evalEvery: 120 },
         pruning: { levels: 1 },
+        controls: { randomReinit: true },
       },
       start: true,
     });
@@ -73,6 +74,16 @@ describe('instability on the ticket page', () => {
       trs.map((tr) => tr.lastElementChild!.textContent),
     );
     expect(shown).toEqual(analyses.map((a) => `${(a.barrier! * 100).toFixed(2)}%`));
+
+    // a random re-initialisation is offered k = 0 only, and a later k is refused, saying why
+    const reinit = lineage.body.result.tickets.find((t) => t.method === 'random-reinit')!.id;
+    await page.goto(new URL(`#/ticket/${reinit}`, server.url).toString());
+    const rewinds = page.getByLabel('Rewind points');
+    await expect.poll(() => rewinds.inputValue()).toBe('0it');
+    await page.getByText(/analysed at 0it only/).waitFor();
+    await rewinds.fill('0it,10it');
+    await page.getByRole('button', { name: 'Analyse instability' }).click();
+    await page.getByText(/is a random re-initialisation: .* Analyse it at 0it\./).waitFor();
     await page.close();
   });
 });

@@ -142,6 +142,13 @@ describe('instability analysis as a job', () => {
   it('analyses a random re-initialisation from its own initial weights, and at k = 0 only', async () => {
     const lab = Lab.open({ dataDir: tempDir(), runAll: true });
     try {
+      // controls at a level the spec does not prune are refused before anything is stored
+      await expect(
+        lab.invoke('experiments.create', {
+          spec: { ...SPEC, pruning: { levels: 2 }, controls: { randomPrune: true, levels: [3] } },
+        }),
+      ).rejects.toThrow(/spec\.controls\.levels: 3 is past the last pruned level \(2\)/);
+      expect((await lab.invoke('experiments.list', {})).total).toBe(0);
       const { experiment, job } = await lab.invoke('experiments.create', {
         spec: {
           ...SPEC,

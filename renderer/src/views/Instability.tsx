@@ -11,11 +11,13 @@ type Analysis = MethodOutput<'tickets.instabilityResults'>[number];
  * two copies trained from θ_k with different data orders, one line per rewind point k, and
  * the error barrier per k; a form starts more.
  */
-export function InstabilitySection({ ticketId }: { ticketId: string }) {
+export function InstabilitySection({ ticketId, method }: { ticketId: string; method: string }) {
   const client = useClient();
   const results = useLoad((c) => c.call('tickets.instabilityResults', { ticketId }), [ticketId]);
   useReloadOn(results.reload, (e) => e.type === 'job.state');
-  const [rewinds, setRewinds] = useState('0it,100it,500it');
+  // a random re-initialisation trains from iteration 0 with its own weights: it has no θ_k
+  const fresh = method === 'random-reinit';
+  const [rewinds, setRewinds] = useState(fresh ? '0it' : '0it,100it,500it');
   const [points, setPoints] = useState('30');
   const [error, setError] = useState<string | null>(null);
   const analyses = results.data ?? [];
@@ -45,6 +47,8 @@ export function InstabilitySection({ ticketId }: { ticketId: string }) {
         Two copies trained from the weights at rewind point k with different data orders; test error
         along the straight line between them (Frankle et al. 2020). Stable where the error barrier
         is about zero.
+        {fresh &&
+          ' A random re-initialisation trains from iteration 0 with its own weights, so it is analysed at 0it only.'}
       </p>
       {curves.length > 0 ? (
         <Chart

@@ -453,7 +453,7 @@ export function TicketPage({ id }: { id: string }) {
         <p className="muted">No run recorded yet.</p>
       )}
       <LearningRateSection training={view.data.training} />
-      <InstabilitySection ticketId={ticket.id} />
+      <InstabilitySection ticketId={ticket.id} method={ticket.method} />
       <h2>Diff</h2>
       <label>
         Against{' '}

@@ -8,8 +8,8 @@ const CHECKPOINT_RUN = /^([01])\/instability:(.+)$/;
 
 /**
  * What an instability job's worker needs, read from the store: the ticket's mask, the
- * experiment's θ0 (a random re-initialisation's own; and θ_k where it rewinds), and each rewind point with its copies
- * trained so far. A string says why the job cannot run.
+ * experiment's θ0 (a random re-initialisation's own) and θ_k where it rewinds, and each
+ * rewind point with its copies trained so far. A string says why the job cannot run.
  */
 export function instabilityRef(store: Store, job: JobRow): InstabilityRef | string {
   const rows = instabilityOfJob(store, job.id);
