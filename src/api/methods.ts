@@ -69,6 +69,15 @@ export function methodsPerLevel(spec: ResolvedSpec, level: number): TicketMethod
   return [method.ticketMethod(spec), ...controlsAt(spec.controls, level)];
 }
 
+/**
+ * Whether a ticket of `method` is a fresh network with its own θ0 that trains from iteration
+ * 0, whatever the experiment rewinds to: the random re-initialisation (Frankle et al. 2020's
+ * control). It has no θ_k of the experiment's to start from.
+ */
+export function startsFromOwnInit(method: string): boolean {
+  return method === 'random-reinit';
+}
+
 /** Pruned levels after the dense level 0. */
 export function prunedLevels(spec: ResolvedSpec): number {
   return METHOD_SPECS[spec.method].levels(spec);
@@ -123,7 +132,7 @@ export function plannedRuns(spec: ResolvedSpec, iterationsPerEpoch: number): Pla
           start: 0,
           end: durationToIterations(spec.structured.fineTune, iterationsPerEpoch),
         });
-      else runs.push({ level, method, start: method === 'random-reinit' ? 0 : rewind, end });
+      else runs.push({ level, method, start: startsFromOwnInit(method) ? 0 : rewind, end });
     }
   }
   return runs;

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { InstabilityView } from '../api/contract.ts';
+import { startsFromOwnInit } from '../api/methods.ts';
 import { durationToIterations, resolveSpec } from '../api/spec.ts';
 import { TicketLabError } from '../core/errors.ts';
 import { specIterationsPerEpoch } from '../core/split-counts.ts';
@@ -45,7 +46,7 @@ export function instabilityResults(store: Store, ticketId: string): InstabilityR
  * a fresh network that trains from iteration 0, with no θ_k of its own.
  */
 export function analysableRewinds(method: string, rewinds: number[]): number[] {
-  return method === 'random-reinit' ? rewinds.filter((k) => k === 0) : rewinds;
+  return startsFromOwnInit(method) ? rewinds.filter((k) => k === 0) : rewinds;
 }
 
 /**

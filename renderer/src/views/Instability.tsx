@@ -1,5 +1,6 @@
 import { useState } from 'react';
 import type { MethodOutput } from '../../../src/api/contract.ts';
+import { startsFromOwnInit } from '../../../src/api/methods.ts';
 import { Chart } from '../charts/Chart.tsx';
 import { useClient, useLoad, useReloadOn } from '../hooks.ts';
 import { pct } from '../lib/format.ts';
@@ -16,7 +17,7 @@ export function InstabilitySection({ ticketId, method }: { ticketId: string; met
   const results = useLoad((c) => c.call('tickets.instabilityResults', { ticketId }), [ticketId]);
   useReloadOn(results.reload, (e) => e.type === 'job.state');
   // a random re-initialisation trains from iteration 0 with its own weights: it has no θ_k
-  const fresh = method === 'random-reinit';
+  const fresh = startsFromOwnInit(method);
   const [rewinds, setRewinds] = useState(fresh ? '0it' : '0it,100it,500it');
   const [points, setPoints] = useState('30');
   const [error, setError] = useState<string | null>(null);

@@ -1,3 +1,4 @@
+import { startsFromOwnInit } from '../../api/methods.ts';
 import { replicateSeed, resolveSpec } from '../../api/spec.ts';
 import { deriveSeed } from '../../core/random.ts';
 import { instabilityOfJob } from '../../store/instability.ts';
@@ -19,7 +20,7 @@ export function instabilityRef(store: Store, job: JobRow): InstabilityRef | stri
   const dense = store.findTicket(experiment.id, 0, 'dense');
   if (!dense?.initBlob) return `Experiment ${experiment.id} has no dense network to rewind to.`;
   // a random re-initialisation starts from its own fresh weights (analysed at k = 0 only)
-  const theta0Blob = ticket.method === 'random-reinit' ? ticket.initBlob : dense.initBlob;
+  const theta0Blob = startsFromOwnInit(ticket.method) ? ticket.initBlob : dense.initBlob;
   if (!theta0Blob) return `Ticket ${ticket.id} has no stored initial weights.`;
   const spec = resolveSpec(JSON.parse(experiment.specJson));
   const inFlight = CHECKPOINT_RUN.exec(job.checkpointRun ?? '');
