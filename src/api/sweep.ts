@@ -7,37 +7,70 @@ import { describeIssues, resolveSpec, type ResolvedSpec } from './spec.ts';
  * Slurm batch job (a sweep's jobs one job array) running TicketLab's compute worker on a
  * node, which leaves its results in the data folder for the host to ingest.
  */
-export const SlurmTarget = z.strictObject({
-  kind: z.literal('slurm'),
-  partition: z.string().min(1).max(100).optional(),
-  account: z.string().min(1).max(100).optional(),
-  /** sbatch --time, e.g. "02:00:00" or "1-00:00:00" */
-  timeLimit: z
-    .string()
-    .regex(
-      /^(\d+-)?\d+(:\d\d){0,2}$/,
-      'expected a time limit such as "30", "02:00:00" or "1-00:00:00"',
-    )
-    .optional(),
-  cpusPerTask: z.number().int().min(1).max(1024).default(1),
-  /** sbatch --mem, e.g. "4G" */
-  memory: z
-    .string()
-    .regex(/^\d+[KMGT]?$/, 'expected memory such as "4000M" or "8G"')
-    .optional(),
-  /** GPUs per job, requested as --gres=gpu:N (or gpu:<gpuType>:N) */
-  gpus: z.number().int().min(0).max(16).default(0),
-  gpuType: z.string().min(1).max(50).optional(),
-  /**
-   * Seconds before the time limit at which Slurm warns the job (--signal): the worker
-   * checkpoints and the job is requeued, resuming from that checkpoint.
-   */
-  warnSeconds: z.number().int().min(1).max(3600).default(120),
-  /** further #SBATCH lines, written as given (e.g. "--qos=short", "--constraint=a100") */
-  extraSbatch: z.array(z.string().min(1).max(300)).max(50).default([]),
-  /** the worker's command on the nodes; the data folder's own bin/ticketlab.mjs by default */
-  command: z.string().min(1).max(1000).optional(),
-});
+export const SlurmTarget = z
+  .strictObject({
+    kind: z.literal('slurm'),
+    partition: z.string().min(1).max(100).optional(),
+    account: z.string().min(1).max(100).optional(),
+    /** sbatch --time, e.g. "02:00:00" or "1-00:00:00" */
+    timeLimit: z
+      .string()
+      .regex(
+        /^(\d+-)?\d+(:\d\d){0,2}$/,
+        'expected a time limit such as "30", "02:00:00" or "1-00:00:00"',
+      )
+      .optional(),
+    cpusPerTask: z.number().int().min(1).max(1024).default(1),
+    /** sbatch --mem, e.g. "4G" */
+    memory: z
+      .string()
+      .regex(/^\d+[KMGT]?$/, 'expected memory such as "4000M" or "8G"')
+      .optional(),
+    /** GPUs per job, requested as --gres=gpu:N (or gpu:<gpuType>:N) */
+    gpus: z.number().int().min(0).max(16).default(0),
+    gpuType: z.string().min(1).max(50).optional(),
+    /**
+     * Seconds before the time limit at which Slurm warns the job (--signal): the worker
+     * checkpoints and the job is requeued, resuming from that checkpoint.
+     */
+    warnSeconds: z.number().int().min(1).max(3600).default(120),
+    /** further #SBATCH lines, written as given (e.g. "--qos=short", "--constraint=a100") */
+    extraSbatch: z.array(z.string().min(1).max(300)).max(50).default([]),
+    /** the worker's command on the nodes; the data folder's own bin/ticketlab.mjs by default */
+    command: z.string().min(1).max(1000).optional(),
+  })
+  .superRefine((target, ctx) => {
+    const limit = target.timeLimit === undefined ? null : timeLimitSeconds(target.timeLimit);
+    if (limit === null || limit - target.warnSeconds >= WARNING_ROOM_SECONDS) return;
+    ctx.addIssue({
+      code: 'custom',
+      path: ['warnSeconds'],
+      message: `${target.warnSeconds} s leaves ${Math.max(0, limit - target.warnSeconds)} s of the ${limit}-s time limit before the warning: Slurm may send it up to 60 s early, which can be before the worker has started and can hear it. Lower warnSeconds to at most ${Math.max(0, limit - WARNING_ROOM_SECONDS)} or raise timeLimit.`,
+    });
+  });
+
+/**
+ * Slurm sends the --signal warning up to 60 s before its time (sbatch(1)); 30 s more give
+ * the worker time to start and listen for it.
+ */
+const WARNING_ROOM_SECONDS = 90;
+
+/**
+ * Seconds in an sbatch --time value ("minutes", "minutes:seconds", "hours:minutes:seconds",
+ * "days-hours", "days-hours:minutes", "days-hours:minutes:seconds"); null for "0", no limit.
+ */
+export function timeLimitSeconds(limit: string): number | null {
+  const [days, rest] = limit.includes('-') ? limit.split('-') : [null, limit];
+  const parts = rest!.split(':').map(Number);
+  const [h, m, s] =
+    days !== null
+      ? [parts[0]!, parts[1] ?? 0, parts[2] ?? 0]
+      : parts.length === 3
+        ? parts
+        : [0, parts[0]!, parts[1] ?? 0];
+  const seconds = Number(days ?? 0) * 86400 + h! * 3600 + m! * 60 + s!;
+  return seconds === 0 ? null : seconds;
+}
 
 export const ComputeTarget = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('local') }),
