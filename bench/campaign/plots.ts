@@ -121,7 +121,7 @@ export function campaignPlots(part: CampaignPart, records: CampaignRecord[]): Ca
         caption: caption(`${part.title} — ${label}`),
         // the controls a part trains
         series: ['imp', 'random-reinit', 'random-prune']
-          .map((m) => series(m, of(label), m))
+          .map((m) => series(CONTROL_NAMES[m] ?? 'IMP ticket', of(label), m))
           .filter((s) => s.points.length > 0),
       },
       ...instabilityPlots(part, label, of(label)),

@@ -667,7 +667,11 @@ describe.skipIf(!existsSync(MNIST))('bench:campaign', () => {
     const [plot, ...more] = campaignPlots(findPart('fc2019-lenet'), recorded);
     expect(more).toHaveLength(0);
     expect(plot!.file).toBe('fc2019-lenet-lenet-300-100.svg');
-    expect(plot!.series.map((x) => x.label)).toEqual(['imp', 'random-reinit', 'random-prune']);
+    expect(plot!.series.map((x) => x.label)).toEqual([
+      'IMP ticket',
+      'random re-init',
+      'random pruning',
+    ]);
     const ticketLine = plot!.series[0]!.points;
     expect(ticketLine).toHaveLength(2);
     expect(ticketLine[1]).toMatchObject({ n: 2, lo: Math.min(...imp), hi: Math.max(...imp) });
@@ -800,9 +804,9 @@ describe.skipIf(!existsSync(MNIST))('bench:campaign', () => {
       10,
     );
     expect(plots[0]!.series.map((x) => [x.label, x.points.length])).toEqual([
-      ['imp', 3],
-      ['random-reinit', 1],
-      ['random-prune', 1],
+      ['IMP ticket', 3],
+      ['random re-init', 1],
+      ['random pruning', 1],
     ]);
     const dense = plots[1]!;
     expect(dense.series.map((x) => x.label)).toEqual([
