@@ -62,25 +62,42 @@ export async function runNodeWorker(folder: string): Promise<number> {
   });
   const slurmJob = process.env.SLURM_JOB_ID;
   if (!stoppedBy || !slurmJob) return 0;
-  // (a cluster with PreemptParameters=send_user_signal preempts with the USR1 warning)
-  const why = slurm.isPreempted(slurmJob)
-    ? 'Slurm preempted it'
-    : stoppedBy === 'USR1'
-      ? 'its time limit is near'
-      : null;
+  const warn = (message: string) =>
+    post({ type: 'log', jobId: start.jobId, level: 'warn', message });
+  const checkpoint =
+    checkpointIteration === null ? '' : `, with a checkpoint at iteration ${checkpointIteration}`;
+  // Where the job cannot go back to the queue itself, the host sees it end without a
+  // 'finished' report and submits it again: it resumes from the same checkpoint.
+  const fallback = 'the host submits it again when it sees the job end, and it resumes there';
+  let why: string | null;
+  try {
+    // (a cluster with PreemptParameters=send_user_signal preempts with the USR1 warning)
+    why = slurm.isPreempted(slurmJob)
+      ? 'Slurm preempted it'
+      : stoppedBy === 'USR1'
+        ? 'its time limit is near'
+        : null;
+  } catch (e) {
+    if (stoppedBy === 'USR1') why = 'its time limit is near';
+    else {
+      // A scancel must not be undone by a requeue, so the job is left to end.
+      warn(
+        `Slurm job ${slurmJob} stopped on SIGTERM${checkpoint}; whether Slurm preempted it is unknown (${(e as Error).message}). If it did, ${fallback}.`,
+      );
+      return 0;
+    }
+  }
   // A scancel (pause or cancel in the app): the host ends the job as it asked.
   if (!why) return 0;
-  // The checkpoint is written: go back to the queue and resume from it.
-  post({
-    type: 'log',
-    jobId: start.jobId,
-    level: 'warn',
-    message: `Slurm job ${slurmJob} stopped because ${why}${checkpointIteration === null ? '' : `, with a checkpoint at iteration ${checkpointIteration}`}; requeued, it resumes there when it runs again.`,
-  });
+  // The checkpoint is written: go back to the queue and resume from it. Said first, as a
+  // requeue ends what still runs of the job.
+  warn(
+    `Slurm job ${slurmJob} stopped because ${why}${checkpoint}; requeued, it resumes there when it runs again.`,
+  );
   try {
     slurm.requeue(slurmJob);
   } catch (e) {
-    process.stderr.write(`${(e as Error).message}\n`);
+    warn(`Slurm job ${slurmJob} could not requeue itself (${(e as Error).message}): ${fallback}.`);
   }
   return 0;
 }

@@ -166,19 +166,43 @@ export function cancel(id: string) {
     throw new TicketLabError('INVALID_INPUT', `scancel ${id} failed: ${r.stderr.trim()}`);
 }
 
+/** How often a worker asks scontrol again when the controller did not answer. */
+const SCONTROL_TRIES = 4;
+const SCONTROL_RETRY_MS = 2000;
+
+/**
+ * scontrol from a job's worker, asked again after a failure: a controller busy with a
+ * loaded cluster's RPCs can time one out, and the worker has its job's last seconds to act.
+ */
+function scontrol(args: string[]) {
+  for (let attempt = 1; ; attempt++) {
+    const r = run('scontrol', args);
+    if (r.status === 0 || attempt === SCONTROL_TRIES) return r;
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, SCONTROL_RETRY_MS);
+  }
+}
+
 /**
  * Whether Slurm has chosen the job for preemption (its PreemptTime is set): the SIGTERM a
- * worker gets then is preemption's, not a scancel's.
+ * worker gets then is preemption's, not a scancel's. Throws when scontrol cannot tell.
  */
 export function isPreempted(id: string): boolean {
-  const r = run('scontrol', ['show', 'job', '-o', id]);
+  const r = scontrol(['show', 'job', '-o', id]);
+  if (r.status !== 0)
+    throw new TicketLabError(
+      'BACKEND_UNAVAILABLE',
+      `scontrol show job ${id} failed: ${(r.stderr || r.stdout).trim()}`,
+    );
   const at = /\bPreemptTime=(\S+)/.exec(r.stdout)?.[1];
-  return r.status === 0 && at !== undefined && at !== 'None';
+  return at !== undefined && at !== 'None';
 }
 
 /** Puts a running job back in the queue; Slurm ends what still runs of it first. */
 export function requeue(id: string) {
-  const r = run('scontrol', ['requeue', id]);
+  const r = scontrol(['requeue', id]);
   if (r.status !== 0)
-    throw new TicketLabError('INVALID_INPUT', `scontrol requeue ${id} failed: ${r.stderr.trim()}`);
+    throw new TicketLabError(
+      'BACKEND_UNAVAILABLE',
+      `scontrol requeue ${id} failed: ${(r.stderr || r.stdout).trim()}`,
+    );
 }

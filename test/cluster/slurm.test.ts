@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readReports } from '../../src/cluster/job-folder.ts';
@@ -28,6 +29,25 @@ beforeAll(async () => {
 afterAll(async () => {
   await cluster?.stop();
 }, 60_000);
+
+/** The Slurm states and log lines a host saw, for a failed assertion to show. */
+function history(lab: Lab): string[] {
+  const seen: string[] = [];
+  lab.subscribe((e) => {
+    if (e.type === 'job.cluster') seen.push(`${e.clusterJobId} ${e.state} ${e.reason ?? ''}`);
+    if (e.type === 'log') seen.push(`${e.level}: ${e.message}`);
+  });
+  return seen;
+}
+
+/** What a host saw of a job and what its workers wrote to Slurm's output, for a failed assertion. */
+function story(lab: Lab, jobId: string, seen: string[]): string {
+  const folder = join(lab.store.dataDir, getClusterJob(lab.store, jobId)!.folder);
+  const outputs = readdirSync(folder)
+    .filter((f) => /^slurm-.*\.out$/.test(f))
+    .map((f) => `${f}:\n${readFileSync(join(folder, f), 'utf8').slice(-4000)}`);
+  return [...seen, ...outputs].join('\n');
+}
 
 function reportsOf(lab: Lab, jobId: string): WorkerMessage[] {
   const row = getClusterJob(lab.store, jobId)!;
@@ -168,6 +188,7 @@ describe.skipIf(unavailable)(
     it('checkpoints at the time limit, is requeued and resumes from its checkpoint; cancel is scancel', async () => {
       const dataDir = tempDir();
       const lab = Lab.open({ dataDir, runAll: true, ...POLL });
+      const seen = history(lab);
       try {
         // Longer than one time slice on any machine: the test stops it once it has resumed.
         const spec = {
@@ -207,7 +228,10 @@ describe.skipIf(unavailable)(
             message: expect.stringContaining('stopped because its time limit is near'),
           }),
         );
-        expect(lab.store.getJob(jobId)!).toMatchObject({ state: 'running', attempt: 1 });
+        expect(lab.store.getJob(jobId)!, story(lab, jobId, seen)).toMatchObject({
+          state: 'running',
+          attempt: 1,
+        });
 
         await lab.invoke('jobs.cancel', { jobId });
         const ended = await lab.scheduler.wait(jobId);
@@ -273,6 +297,7 @@ describe.skipIf(unavailable)(
     it('is preempted by a job of a higher partition: checkpoints on the signal, is requeued by itself and resumes when the node is free', async () => {
       const dataDir = tempDir();
       const lab = Lab.open({ dataDir, runAll: true, ...POLL });
+      const seen = history(lab);
       const logs: string[] = [];
       lab.subscribe((e) => {
         if (e.type === 'log') logs.push(e.message);
@@ -313,7 +338,7 @@ describe.skipIf(unavailable)(
           .poll(() => getClusterJob(lab.store, jobId)!.clusterState, { timeout: 60_000 })
           .toBe('PENDING');
         const ended = await lab.scheduler.wait(jobId);
-        expect(ended).toMatchObject({ state: 'done', attempt: 1 });
+        expect(ended, story(lab, jobId, seen)).toMatchObject({ state: 'done', attempt: 1 });
         // Slurm requeued the same job: the host submitted nothing again.
         expect(getClusterJob(lab.store, jobId)!.clusterJobId).toBe(slurmJob);
         expect(
