@@ -45,7 +45,7 @@ export const SlurmTarget = z
     ctx.addIssue({
       code: 'custom',
       path: ['warnSeconds'],
-      message: `${target.warnSeconds} s leaves ${Math.max(0, limit - target.warnSeconds)} s of the ${limit}-s time limit before the warning: Slurm may send it up to 60 s early, which can be before the worker has started and can hear it. Lower warnSeconds to at most ${Math.max(0, limit - WARNING_ROOM_SECONDS)} or raise timeLimit.`,
+      message: `${target.warnSeconds} s leaves ${Math.max(0, limit - target.warnSeconds)} s of the ${limit}-s time limit before the warning: Slurm may send it up to 60 s early, which can be before the worker has started and can hear it. ${limit - WARNING_ROOM_SECONDS >= 1 ? `Lower warnSeconds to at most ${limit - WARNING_ROOM_SECONDS} or raise timeLimit.` : `Raise timeLimit past ${WARNING_ROOM_SECONDS} s and the warning.`}`,
     });
   });
 

@@ -24,7 +24,7 @@ describe('a Slurm target', () => {
       /sweep\.target\.warnSeconds: 120 s leaves 0 s of the 120-s time limit before the warning: Slurm may send it up to 60 s early.*Lower warnSeconds to at most 30 or raise timeLimit/s,
     );
     expect(() => resolveSweep(sweep({ timeLimit: '1', warnSeconds: 45 }))).toThrow(
-      /warnSeconds: 45 s leaves 15 s of the 60-s time limit/,
+      /warnSeconds: 45 s leaves 15 s of the 60-s time limit.*Raise timeLimit past 90 s and the warning\./s,
     );
     expect(resolveSweep(sweep({ timeLimit: '2', warnSeconds: 30 })).target).toMatchObject({
       timeLimit: '2',
