@@ -59,6 +59,9 @@ function point(tickets: TicketRecord[]): ChartSeries['points'] {
   return [{ x, y: s.mean, lo: s.min, hi: s.max, n: s.n }];
 }
 
+/** A line's name for an IMP part's ticket or one of its controls. */
+const ticketLine = (method: string) => CONTROL_NAMES[method] ?? 'IMP ticket';
+
 /**
  * One series: test accuracy at early stop of `method`'s tickets, by level, from the dense
  * point where it has a ticket at level 1 (controls trained at a few levels only are points
@@ -121,7 +124,7 @@ export function campaignPlots(part: CampaignPart, records: CampaignRecord[]): Ca
         caption: caption(`${part.title} — ${label}`),
         // the controls a part trains
         series: ['imp', 'random-reinit', 'random-prune']
-          .map((m) => series(CONTROL_NAMES[m] ?? 'IMP ticket', of(label), m))
+          .map((m) => series(ticketLine(m), of(label), m))
           .filter((s) => s.points.length > 0),
       },
       ...instabilityPlots(part, label, of(label)),
@@ -200,7 +203,7 @@ function instabilityPlots(
     axes: INSTABILITY_AXES,
     series: tickets
       .filter((c) => c.level === t.level && of(c, 0).length > 0)
-      .map((c) => interpolationLine(CONTROL_NAMES[c.method] ?? 'IMP ticket', of(c, 0))),
+      .map((c) => interpolationLine(ticketLine(c.method), of(c, 0))),
   }));
   return [...perTicket, ...atInit];
 }
