@@ -15,6 +15,8 @@
 #ifdef TICKETLAB_DNNL
 #include <dlfcn.h>
 #include <oneapi/dnnl/dnnl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -250,16 +252,41 @@ static bool ready_on_threads(void) {
   return true;
 }
 
+/* oneDNN 2's JIT GEMM kernels point the stack pointer at a heap buffer while they run
+   (oneDNN issue #4845, fixed in 3.11, after the 2.x that distributions ship): a signal
+   handled on a thread running one pushes its frame there and corrupts the heap. Slurm's
+   SIGTERM to a preempted cluster worker did, as would Ctrl-C or a profiler's SIGPROF. So
+   asynchronous signals wait while oneDNN runs: blocked on the calling thread for the call,
+   and for good on OpenMP's threads, which oneDNN's calls create and which inherit the mask.
+   Faults the code raises itself (SIGSEGV, …) still reach their handlers at once. A signal
+   sent meanwhile is handled as the call returns. */
+static sigset_t waiting_signals(void) {
+  sigset_t set;
+  sigfillset(&set);
+  const int faults[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS};
+  for (size_t i = 0; i < sizeof faults / sizeof *faults; i++) sigdelset(&set, faults[i]);
+  return set;
+}
+
+static void hold_signals(sigset_t *before) {
+  const sigset_t set = waiting_signals();
+  pthread_sigmask(SIG_BLOCK, &set, before);
+}
+
+static void release_signals(const sigset_t *before) {
+  pthread_sigmask(SIG_SETMASK, before, NULL);
+}
+
 static bool execute(dnnl_primitive_t prim, int count, const dnnl_exec_arg_t *args) {
   return dnnl_primitive_execute(prim, stream, count, args) == dnnl_success &&
          dnnl_stream_wait(stream) == dnnl_success;
 }
 
-bool onednn_conv(int mode, const conv_geometry *g, float *x, float *w, float *y,
-                 const float *bias, bool relu) {
+static bool conv_held(int mode, const conv_geometry *g, float *x, float *w, float *y,
+                      const float *bias, bool relu) {
   /* oneDNN's input gradient for a few input channels (a first layer's, which training never
      needs) runs at about 1 GFLOP/s; im2col does it far faster. */
-  if (!enabled || (mode == CONV_INPUT_GRAD && g->ci < 8) || !ready_on_threads()) return false;
+  if ((mode == CONV_INPUT_GRAD && g->ci < 8) || !ready_on_threads()) return false;
   /* Where an image has few output positions (VGG's last layers: 4×4 and 2×2 for CIFAR),
      im2col's products beat oneDNN 2.6's direct convolutions, and its filter gradient
      already from 8×8: measured per layer of VGG-11 and ResNet-20 at batch 60, one thread,
@@ -302,6 +329,16 @@ bool onednn_conv(int mode, const conv_geometry *g, float *x, float *w, float *y,
   return done;
 }
 
+bool onednn_conv(int mode, const conv_geometry *g, float *x, float *w, float *y,
+                 const float *bias, bool relu) {
+  if (!enabled) return false;
+  sigset_t before;
+  hold_signals(&before);
+  const bool done = conv_held(mode, g, x, w, y, bias, relu);
+  release_signals(&before);
+  return done;
+}
+
 typedef struct {
   part_fn *fn;
   void *arg;
@@ -315,10 +352,23 @@ static void run_parts_on_openmp(void *data) {
     run_part(job->fn, job->arg, p);
 }
 
+/* The largest OpenMP team started with signals held: its threads block them for good. */
+static unsigned team_held;
+
 bool onednn_run_parts(part_fn *fn, void *arg, int parts) {
   if (!enabled || !gomp_parallel || !ready()) return false;
   parts_job job = {fn, arg, parts, 0};
-  gomp_parallel(run_parts_on_openmp, &job, (unsigned)(parts < threads ? parts : threads), 0);
+  const unsigned team = (unsigned)(parts < threads ? parts : threads);
+  /* Our parts run no JIT code, but a larger team than before starts OpenMP threads, which
+     oneDNN's kernels run on later: they must start with signals held. */
+  const bool starts_threads = team > team_held;
+  sigset_t before;
+  if (starts_threads) hold_signals(&before);
+  gomp_parallel(run_parts_on_openmp, &job, team, 0);
+  if (starts_threads) {
+    release_signals(&before);
+    team_held = team;
+  }
   return true;
 }
 
@@ -369,9 +419,9 @@ fail:
   p->used = true;
 }
 
-bool onednn_product(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float *a,
-                    const float *b, float *c) {
-  if (!enabled || !ready_on_threads()) return false;
+static bool product_held(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
+                         const float *a, const float *b, float *c) {
+  if (!ready_on_threads()) return false;
   product_plan *p = NULL, *oldest = &products[0];
   for (int i = 0; i < PRODUCT_PLANS && !p; i++) {
     product_plan *q = &products[i];
@@ -395,6 +445,16 @@ bool onednn_product(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
   dnnl_memory_set_data_handle(p->c, c);
   dnnl_exec_arg_t args[] = {{DNNL_ARG_SRC, p->a}, {DNNL_ARG_WEIGHTS, p->b}, {DNNL_ARG_DST, p->c}};
   return execute(p->product, 3, args);
+}
+
+bool onednn_product(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float *a,
+                    const float *b, float *c) {
+  if (!enabled) return false;
+  sigset_t before;
+  hold_signals(&before);
+  const bool done = product_held(trans_a, trans_b, m, n, k, a, b, c);
+  release_signals(&before);
+  return done;
 }
 
 const char *onednn_name(void) {
