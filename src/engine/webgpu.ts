@@ -3,6 +3,7 @@
  * an optional dependency that carries its native module, so nothing is downloaded). Dawn
  * speaks Vulkan on Linux, Metal on macOS and D3D12 on Windows.
  */
+import { existsSync, readdirSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { TicketLabError } from '../core/errors.ts';
 
@@ -64,11 +65,28 @@ function emulated(info: DawnAdapter['info']): boolean {
 }
 
 /**
+ * Why no GPU can be here, or null when one may be. On Linux every GPU a Vulkan driver drives
+ * has a device node: a DRM render node (AMD, Intel, NVIDIA's open and Nouveau drivers, Mesa's
+ * others), NVIDIA's own /dev/nvidiactl, or WSL2's /dev/dxg. Without one Dawn can only find a
+ * CPU emulation, which the automatic choice refuses anyway, so it is not loaded at all: that
+ * saves each CPU-only worker half a second, Dawn's warnings, and Mesa's LLVM in its memory.
+ */
+export function noGpuDevice(): string | null {
+  if (process.platform !== 'linux') return null;
+  const dri = existsSync('/dev/dri') ? readdirSync('/dev/dri') : [];
+  if (dri.some((f) => f.startsWith('renderD'))) return null;
+  if (existsSync('/dev/nvidiactl') || existsSync('/dev/dxg')) return null;
+  return 'this machine has no GPU device (no /dev/dri/renderD*, /dev/nvidiactl or /dev/dxg), so Dawn was not loaded (TICKETLAB_BACKEND=webgpu tries it anyway)';
+}
+
+/**
  * Starts tfjs's WebGPU backend on Dawn's adapter. A CPU emulation (lavapipe, SwiftShader)
  * is slower than our CPU engine, so it is taken only when `allowEmulated` (a forced
  * `TICKETLAB_BACKEND=webgpu`, as the tests do). Returns the adapter, or why none started.
  */
 export async function startWebGpu(allowEmulated: boolean): Promise<GpuAdapterInfo | string> {
+  const noDevice = allowEmulated ? null : noGpuDevice();
+  if (noDevice) return noDevice;
   let dawn: typeof import('webgpu');
   try {
     dawn = await import('webgpu');

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { electronBinary } from '../../src/core/electron-binary.mjs';
 import { ADDON_INTERFACE } from '../../src/engine/native-blas.ts';
+import { noGpuDevice } from '../../src/engine/webgpu.ts';
 import { cli, ROOT, tempDir } from '../helpers.ts';
 
 interface Finding {
@@ -33,6 +34,23 @@ describe('ticketlab doctor', () => {
     // Every missing piece says how to add it.
     for (const f of findings) if (!f.ok && f.name !== 'GPU') expect(f.fix).toBeTruthy();
   }, 60_000);
+
+  // Where a GPU device node exists (a workstation), Dawn is rightly loaded and asked.
+  it.skipIf(noGpuDevice() === null)(
+    'does not load Dawn for the automatic choice on a machine without a GPU device',
+    () => {
+      const r = cli(['doctor', '--json'], join(tempDir(), 'data'), { TICKETLAB_BACKEND: '' });
+      expect(r.code).toBe(0);
+      const gpu = (JSON.parse(r.stdout) as Finding[]).find((f) => f.name === 'GPU')!;
+      expect(gpu.ok).toBe(false);
+      expect(gpu.detail).toMatch(
+        /^WebGPU: this machine has no GPU device \(no \/dev\/dri\/renderD\*, \/dev\/nvidiactl or \/dev\/dxg\), so Dawn was not loaded/,
+      );
+      // Dawn's adapter warnings would be on stderr had it been loaded and asked
+      expect(r.stderr).not.toMatch(/maxDynamic/);
+    },
+    60_000,
+  );
 
   it('refuses an addon built from other sources (before a pull) and says to rebuild it', () => {
     const dir = tempDir();
