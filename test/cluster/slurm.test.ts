@@ -1,8 +1,10 @@
 import Database from 'better-sqlite3';
-import { readdirSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readReports } from '../../src/cluster/job-folder.ts';
+import { isPreempted } from '../../src/cluster/slurm.ts';
 import type { WorkerMessage } from '../../src/jobs/protocol.ts';
 import { Lab } from '../../src/services/lab.ts';
 import { getClusterJob } from '../../src/store/cluster-jobs.ts';
@@ -376,5 +378,30 @@ describe.skipIf(unavailable)(
         await lab.close();
       }
     }, 400_000);
+
+    it("asks scontrol again when the controller does not answer, as a worker's last seconds need", () => {
+      const held = cluster
+        .command('sbatch', ['--parsable', '--hold', '--output=/dev/null', '--wrap', 'true'])
+        .trim();
+      // The real scontrol, behind a first call that fails as a busy controller's RPC does.
+      const dir = tempDir();
+      const real = spawnSync('sh', ['-c', 'command -v scontrol'], {
+        encoding: 'utf8',
+      }).stdout.trim();
+      writeFileSync(
+        join(dir, 'scontrol'),
+        `#!/bin/sh\nif [ ! -e '${dir}/failed' ]; then : > '${dir}/failed'; echo 'slurm_load_jobs error: Socket timed out on send/recv operation' >&2; exit 1; fi\nexec '${real}' "$@"\n`,
+        { mode: 0o755 },
+      );
+      const path = process.env.PATH;
+      process.env.PATH = `${dir}:${path}`;
+      try {
+        expect(isPreempted(held)).toBe(false);
+        expect(existsSync(join(dir, 'failed'))).toBe(true);
+      } finally {
+        process.env.PATH = path;
+        cluster.command('scancel', [held]);
+      }
+    }, 60_000);
   },
 );
