@@ -31,6 +31,7 @@ import {
 import { campaignPlots } from './campaign/plots.ts';
 import {
   analysedTicket,
+  budgetName,
   byAnalysedTicket,
   transferComparisons,
   type CampaignRecord,
@@ -583,9 +584,9 @@ function planTable(name: string, records: string): string[] {
   ];
   for (const plan of plans) {
     const t = planTotals(plan);
-    const recorded = groups(readCampaign(records, plan.part.name), budgetOf).map(
+    const recorded = groups(readCampaign(records, plan.part.name), budgetName).map(
       (group) =>
-        `${budgetOf(group[0]!)}, ${group.length} experiment${group.length === 1 ? '' : 's'}: ${trainingTime(group)}`,
+        `${budgetName(group[0]!)}, ${group.length} experiment${group.length === 1 ? '' : 's'}: ${trainingTime(group)}`,
     );
     const hours =
       plan.wallHours === null || t.jobHours === null
@@ -605,17 +606,6 @@ function planTable(name: string, records: string): string[] {
   lines.push('', 'Speeds (training samples/s of the native default):', '');
   for (const s of speeds.values()) lines.push(`- ${describeSpeed(s)}`);
   return lines;
-}
-
-/** A record's budget in a few words: its training length, and its levels where it prunes iteratively. */
-function budgetOf(r: CampaignRecord): string {
-  const spec = r.spec as {
-    method: string;
-    training: { duration: string };
-    pruning: { levels: number };
-  };
-  const levels = spec.pruning.levels;
-  return `${spec.training.duration}${spec.method === 'imp' ? `, ${levels} level${levels === 1 ? '' : 's'}` : ''}`;
 }
 
 // ── bench:engine records ──

@@ -10,6 +10,7 @@ import { summarise } from '../../renderer/src/lib/compare.ts';
 import type { CampaignPart } from './parts.ts';
 import {
   analysedTicket,
+  budgetName,
   byAnalysedTicket,
   CONTROL_NAMES,
   transferComparisons,
@@ -63,18 +64,20 @@ function point(tickets: TicketRecord[]): ChartSeries['points'] {
 const ticketLine = (method: string) => CONTROL_NAMES[method] ?? 'IMP ticket';
 
 /**
- * One series: test accuracy at early stop of `method`'s tickets, by level, from the dense
- * point where it has a ticket at level 1 (controls trained at a few levels only are points
- * of their own, not a line from the dense network).
+ * One series: test accuracy at early stop of `method`'s tickets (every pruned ticket's where
+ * no method is named), by level, from the dense point where it has a ticket at level 1
+ * (controls trained at a few levels only are points of their own, not a line from the dense
+ * network).
  */
-function series(label: string, records: CampaignRecord[], method: string): ChartSeries {
+function series(label: string, records: CampaignRecord[], method?: string): ChartSeries {
   const tickets = records.flatMap((r) => r.tickets);
+  const pruned = (t: TicketRecord) => t.method !== 'dense' && (!method || t.method === method);
   const levels = [...new Set(tickets.map((t) => t.level))].sort((a, b) => a - b);
-  const fromDense = tickets.some((t) => t.level === 1 && t.method === method);
+  const fromDense = tickets.some((t) => t.level === 1 && pruned(t));
   const points = levels.flatMap((level) =>
     point(
       tickets.filter((t) =>
-        level === 0 ? fromDense && t.method === 'dense' : t.level === level && t.method === method,
+        level === 0 ? fromDense && t.method === 'dense' : t.level === level && pruned(t),
       ),
     ),
   );
@@ -117,6 +120,19 @@ export function campaignPlots(part: CampaignPart, records: CampaignRecord[]): Ca
   }
   const labels = [...new Set(records.map((r) => r.label))];
   const of = (label: string) => records.filter((r) => r.label === label);
+  // a part recorded at several budgets draws a line per budget, named by it: one mean over
+  // budgets would mix networks trained for different lengths
+  const budgets = [...new Set(records.map(budgetName))];
+  const lines = (name: string, recorded: CampaignRecord[], method?: string) =>
+    budgets.length === 1
+      ? [series(name, recorded, method)]
+      : budgets.map((b) =>
+          series(
+            `${name}, ${b}`,
+            recorded.filter((r) => budgetName(r) === b),
+            method,
+          ),
+        );
   if (part.table === 'imp')
     return labels.flatMap((label) => [
       {
@@ -124,7 +140,7 @@ export function campaignPlots(part: CampaignPart, records: CampaignRecord[]): Ca
         caption: caption(`${part.title} — ${label}`),
         // the controls a part trains
         series: ['imp', 'random-reinit', 'random-prune']
-          .map((m) => series(ticketLine(m), of(label), m))
+          .flatMap((m) => lines(ticketLine(m), of(label), m))
           .filter((s) => s.points.length > 0),
       },
       ...instabilityPlots(part, label, of(label)),
@@ -133,7 +149,10 @@ export function campaignPlots(part: CampaignPart, records: CampaignRecord[]): Ca
     {
       file: `${part.name}.svg`,
       caption: caption(part.title),
-      series: labels.map((label) => series(label, of(label), label)),
+      series: labels
+        // a label's pruned tickets, whatever their method (early-bird's are slimming's)
+        .flatMap((label) => lines(label, of(label)))
+        .filter((s) => s.points.length > 0),
     },
   ];
 }

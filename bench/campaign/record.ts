@@ -198,3 +198,14 @@ export function transferComparisons(
   }
   return comparisons;
 }
+
+/** A record's budget in a few words: its training length, and its levels where it prunes iteratively. */
+export function budgetName(r: CampaignRecord): string {
+  const spec = r.spec as {
+    method: string;
+    training: { duration: string };
+    pruning: { levels: number };
+  };
+  const levels = spec.pruning.levels;
+  return `${spec.training.duration}${spec.method === 'imp' ? `, ${levels} level${levels === 1 ? '' : 's'}` : ''}`;
+}

@@ -347,6 +347,36 @@ describe('a structured table', () => {
       expect(Object.keys(StructuredSpec.shape)).toContain(field);
   });
 
+  it('plots a line per label, and per budget where the records hold several', () => {
+    const part = findPart('you2020-earlybird');
+    const lines = () => {
+      const [plot, ...more] = campaignPlots(part, readCampaign(records, part.name));
+      expect(more).toHaveLength(0);
+      return new Map(plot!.series.map((s) => [s.label, s.points.map((p) => +p.y.toFixed(6))]));
+    };
+    expect(lines()).toEqual(
+      new Map([
+        ['early-bird', [0.905, 0.81]],
+        ['full-training', [0.905, 0.855]],
+      ]),
+    );
+    // one label's second seed trained five times as long: a mean over both would mix them
+    const copy = mkdtempSync(join(tmpdir(), 'ticketlab-records-'));
+    cpSync(records, copy, { recursive: true });
+    const file = join(copy, 'campaign', part.name, 'early-bird-seed1.json');
+    const record = JSON.parse(readFileSync(file, 'utf8')) as CampaignRecord;
+    (record.spec.training as { duration: string }).duration = '200it';
+    writeFileSync(file, JSON.stringify(record));
+    const [plot] = campaignPlots(part, readCampaign(copy, part.name));
+    const byLabel = new Map(
+      plot!.series.map((s) => [s.label, s.points.map((p) => +p.y.toFixed(6))]),
+    );
+    expect(byLabel.get('early-bird, 40it')).toEqual([0.9, 0.8]);
+    expect(byLabel.get('early-bird, 200it')).toEqual([0.91, 0.82]);
+    expect(byLabel.get('full-training, 40it')).toHaveLength(2);
+    expect(byLabel.has('full-training, 200it')).toBe(false);
+  });
+
   it('keeps IMP records in one table when their unread structured section differs', async () => {
     const part = 'fc2019-lenet';
     const section = `# x\n\n<!-- report: campaign ${part} -->\n<!-- /report -->\n`;
