@@ -24,7 +24,8 @@
  * unmasked (the cost of masking: the two alternate in one process, and a round's cost is the
  * median of its adjacent pairs) and
  * tfjs's kernels on that backend (the native step switched off; VGG-11 and ResNet-20 only with
- * --all); and the pure-JS cpu backend (LeNet only; Conv-4 with --all). --quickstart also times the README's quickstart
+ * --all), the training with unit gates where a campaign trains the model with them (`gated`,
+ * bench/engine-models.ts); and the pure-JS cpu backend (LeNet only; Conv-4 with --all). --quickstart also times the README's quickstart
  * (`bin/ticketlab.mjs run examples/quickstart.json`, a fresh data directory) in every state,
  * every round.
  *
@@ -50,12 +51,18 @@ import { setNativeTrainingStep } from '../src/engine/native-step.ts';
 import { train } from '../src/engine/train.ts';
 import { initWeights } from '../src/engine/weights.ts';
 import { denseMask, maskToFloat } from '../src/pruning/mask.ts';
+import {
+  gatePenalty,
+  gateSites,
+  initGatedWeights,
+  withUnitGates,
+} from '../src/pruning/structured/gates.ts';
 import { ENGINE_CLASSES, ENGINE_MODELS } from './engine-models.ts';
 import { randomTrainingData } from './random-data.ts';
 import { engineLabel, median } from './records.ts';
 
 const BATCH = 60;
-type Variant = 'default' | 'unmasked' | 'tfjs-kernels';
+type Variant = 'default' | 'unmasked' | 'tfjs-kernels' | 'gated';
 
 interface Measurement {
   model: ModelName;
@@ -79,21 +86,30 @@ interface Measured {
 
 /** One measurement, in this (child) process. */
 async function measure(m: Measurement): Promise<Measured> {
-  const step = m.variants.includes('tfjs-kernels') ? 'tfjs kernels' : 'native training step';
+  const onTfjs = m.variants.some((v) => v === 'tfjs-kernels' || v === 'gated');
+  const step = onTfjs ? 'tfjs kernels' : 'native training step';
   const info = await initBackend(m.backend);
   setNativeTrainingStep(!m.variants.includes('tfjs-kernels'));
-  const shape = ENGINE_MODELS.find((c) => c.model === m.model)!.shape;
+  const { shape, gates } = ENGINE_MODELS.find((c) => c.model === m.model)!;
   // no evaluation in between: only training steps are timed
   const data = randomTrainingData(shape, BATCH * 20, ENGINE_CLASSES);
   const arch = buildArchitecture(m.model, shape, ENGINE_CLASSES);
   const specs = describeParams(arch);
   const run = async (variant: Variant, iterations: number) => {
-    const model = new Model(arch, initWeights(specs, 'glorot-normal', 0));
+    // the gated search as a campaign trains it (src/pruning/structured/run.ts): the model
+    // with its unit gates, their penalty added to the loss (λ = 0.1, louizos2018-l0's)
+    const gated = variant === 'gated' ? gates : undefined;
+    const model = gated
+      ? new Model(withUnitGates(arch, gated), initGatedWeights(arch, gated, 'glorot-normal', 0))
+      : new Model(arch, initWeights(specs, 'glorot-normal', 0));
     const started = performance.now();
     await train({
       model,
       masks: variant === 'unmasked' ? new Map() : maskToFloat(denseMask(specs)),
       data,
+      penalty: gated
+        ? gatePenalty(gated, gateSites(arch, gated), 0.1, data.train.count)
+        : undefined,
       settings: {
         optimizer: 'adam',
         learningRate: 1e-3,
@@ -365,17 +381,19 @@ for (let round = 1; round <= rounds; round++) {
       // In the best state the default also at one thread, where there are more cores: what a
       // campaign's job gets (one core each), and whether the kernels' threads pay off.
       const tfjsKernels: Variant[][] = c.large && !options.has('all') ? [] : [['tfjs-kernels']];
+      const gated: Variant[][] = c.gates ? [['gated']] : [];
       const groups: { variants: Variant[]; threads?: number }[] =
         st === best
           ? [
               { variants: ['default', 'unmasked'] },
               ...(cpus().length > 1 ? [{ variants: ['default'] as Variant[], threads: 1 }] : []),
-              ...tfjsKernels.map((variants) => ({ variants })),
+              ...[...tfjsKernels, ...gated].map((variants) => ({ variants })),
             ]
           : [{ variants: ['default'] }];
       for (const { variants, threads } of groups) {
         const paired = variants.length > 1;
-        const steps = scaled(variants[0] === 'tfjs-kernels' ? Math.ceil(c.steps / 2) : c.steps);
+        const onTfjs = variants[0] === 'tfjs-kernels' || variants[0] === 'gated';
+        const steps = scaled(onTfjs ? Math.ceil(c.steps / 2) : c.steps);
         const r = child({
           model: c.model,
           backend: 'wasm',

@@ -2,7 +2,7 @@
 
 Run with Debian's /usr/bin/python3 (python3-torch). It serves measurements so that the
 benchmark can interleave them with its own: each line on stdin is a JSON request
-{"model": "lenet-300-100" | "conv-4" | "vgg-11" | "resnet-20", "threads": n, "steps": n}, answered by one JSON line
+{"model": "lenet-300-100" | "lenet-5" | "conv-4" | "vgg-11" | "resnet-20", "threads": n, "steps": n}, answered by one JSON line
 {"samplesPerSecond": ..., "threads": n, "torch": version, "peakRssMiB": ...} on stdout.
 """
 import json
@@ -18,6 +18,15 @@ BATCH = 60
 
 def lenet_300_100():
     return nn.Sequential(nn.Flatten(), nn.Linear(784, 300), nn.ReLU(), nn.Linear(300, 100), nn.ReLU(), nn.Linear(100, 10))
+
+
+def lenet5():
+    """LeNet-5-Caffe as src/engine/architectures.ts builds it: valid 5×5 convolutions with ReLU."""
+    return nn.Sequential(
+        nn.Conv2d(1, 20, 5), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(20, 50, 5), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(50 * 4 * 4, 500), nn.ReLU(), nn.Linear(500, 10),
+    )
 
 
 def conv4():
@@ -73,6 +82,7 @@ def resnet20():
 
 MODELS = {
     "lenet-300-100": (lenet_300_100, (1, 28, 28)),
+    "lenet-5": (lenet5, (1, 28, 28)),
     "conv-4": (conv4, (3, 32, 32)),
     "vgg-11": (vgg11, (3, 32, 32)),
     "resnet-20": (resnet20, (3, 32, 32)),

@@ -16,6 +16,7 @@ import {
   splitCounts,
 } from '../../src/core/split-counts.ts';
 import type { ModelName, TicketMethod } from '../../src/core/vocabulary.ts';
+import type { GateMethod } from '../../src/pruning/structured/gates.ts';
 import {
   buildArchitecture,
   describeParams,
@@ -86,6 +87,14 @@ export interface MeasuredSpeed {
   state: string;
   /** tfjs's kernels (the training of a penalised loss) against the native step, where measured */
   tfjsKernelsShare: number | null;
+  /** a training with the model's unit gates (bench:engine's `gated`) against the native step, where measured */
+  gated: GatedShare | null;
+}
+
+/** How fast a model trains with `method`'s unit gates, as a share of its native step. */
+export interface GatedShare {
+  method: GateMethod;
+  share: number;
 }
 
 /** the default build where oneDNN is installed, then without it; a BLAS build last */
@@ -122,6 +131,9 @@ export function readEngineSpeeds(records: string, upTo?: string): MeasuredSpeed[
       const sameState = (row: { state: string }) => defaults.find((d) => d.state === row.state);
       const kernels = ofModel.find((row) => row.variant === 'tfjs-kernels');
       const kernelsDefault = kernels && sameState(kernels);
+      const gated = ofModel.find((row) => row.variant === 'gated');
+      const gatedDefault = gated && sameState(gated);
+      const gates = ENGINE_MODELS.find((c) => c.model === model)?.gates;
       // measured at fewer threads in some state: as a share of that state's default, applied
       // to the best state's (bench:engine measures them in its best build, which is this
       // ranking's best only where oneDNN is installed)
@@ -142,6 +154,10 @@ export function readEngineSpeeds(records: string, upTo?: string): MeasuredSpeed[
         tfjsKernelsShare: kernelsDefault
           ? median(kernels.samples) / median(kernelsDefault.samples)
           : null,
+        gated:
+          gatedDefault && gates
+            ? { method: gates, share: median(gated.samples) / median(gatedDefault.samples) }
+            : null,
       });
     }
   }
@@ -178,6 +194,7 @@ export interface ModelSpeed {
   /** e.g. `measured (engine-2026-12-02T0131, onednn)` or `scaled from conv-4 by FLOPs` */
   source: string;
   tfjsKernelsShare: number | null;
+  gated: GatedShare | null;
 }
 
 /**
@@ -222,6 +239,7 @@ export function modelSpeed(
           ? `measured (${measuredAt}) on bench:engine's input, scaled by FLOPs per example`
           : `measured (${measuredAt})`,
     tfjsKernelsShare: from.tfjsKernelsShare,
+    gated: from.gated,
   };
 }
 
@@ -271,15 +289,23 @@ export function evaluationsOf(start: number, end: number, every: number): number
 }
 
 /**
- * Runs whose loss has a penalty train on tfjs's kernels: the unit gates' (l0, bayesian), which
- * the native step does not differentiate (slimming's L1 term on |γ| it adds itself).
+ * The unit gates a run trains with, off the native step: l0's and bayesian's search (level 0)
+ * adds their penalty to the loss, which the native step does not differentiate (slimming's
+ * L1 term on |γ| it adds itself), so it trains on tfjs's kernels.
  */
-function trainsOnTfjsKernels(spec: ResolvedSpec, level: number): boolean {
-  return (
-    level === 0 &&
-    spec.method === 'structured' &&
-    ['l0', 'bayesian'].includes(spec.structured.method)
-  );
+function gatesOf(spec: ResolvedSpec, level: number): GateMethod | null {
+  const method = spec.method === 'structured' ? spec.structured.method : null;
+  return level === 0 && (method === 'l0' || method === 'bayesian') ? method : null;
+}
+
+/**
+ * A gated training's speed as a share of the native step: bench:engine's measurement of the
+ * model with those gates, else tfjs's kernels' share without them (too fast: the gates add
+ * noise and products of their own), else the native step's.
+ */
+function gatedShare(speed: ModelSpeed, gates: GateMethod): number {
+  if (speed.gated?.method === gates) return speed.gated.share;
+  return speed.tfjsKernelsShare ?? 1;
 }
 
 /**
@@ -305,7 +331,8 @@ interface Training {
   start: number;
   end: number;
   every: number;
-  onTfjsKernels: boolean;
+  /** the unit gates it trains with, on tfjs's kernels; null on the native step */
+  gates: GateMethod | null;
 }
 
 /**
@@ -317,11 +344,9 @@ interface Training {
 function analysisTrainings(a: PlannedAnalyses, end: number, storedRewind: number): Training[] {
   return a.tickets.flatMap((ticket) =>
     ticket.rewinds.flatMap((k) => [
-      ...(k > 0 && k !== storedRewind
-        ? [{ start: 0, end: k, every: k, onTfjsKernels: false }]
-        : []),
-      { start: k, end, every: end, onTfjsKernels: false },
-      { start: k, end, every: end, onTfjsKernels: false },
+      ...(k > 0 && k !== storedRewind ? [{ start: 0, end: k, every: k, gates: null }] : []),
+      { start: k, end, every: end, gates: null },
+      { start: k, end, every: end, gates: null },
     ]),
   );
 }
@@ -344,7 +369,7 @@ export function planExperiment(
       start: run.start,
       end: run.end,
       every: spec.training.evalEvery,
-      onTfjsKernels: trainsOnTfjsKernels(spec, run.level),
+      gates: gatesOf(spec, run.level),
     })),
     ...(analyses
       ? analysisTrainings(analyses, end, durationToIterations(spec.pruning.rewind, perEpoch))
@@ -372,7 +397,7 @@ export function planExperiment(
       evaluatedExamples: plan.evaluatedExamples + examples,
     };
     if (perJob && speed) {
-      const share = t.onTfjsKernels ? (speed.tfjsKernelsShare ?? 1) : 1;
+      const share = t.gates ? gatedShare(speed, t.gates) : 1;
       seconds += (iterations * batch) / (perJob * share) + (examples * FORWARD_SHARE) / perJob;
     }
   }
@@ -384,7 +409,7 @@ export function planExperiment(
     analyses: lines,
     ...plan,
     hours: perJob ? seconds / 3600 : null,
-    tfjsKernelRuns: trainings.filter((t) => t.onTfjsKernels).length,
+    tfjsKernelRuns: trainings.filter((t) => t.gates).length,
   };
 }
 
@@ -497,9 +522,12 @@ export function describeSpeed(s: ModelSpeed): string {
     s.tfjsKernelsShare === null
       ? "tfjs's kernels not measured"
       : `tfjs's kernels at ${(s.tfjsKernelsShare * 100).toFixed(0)}% of it`;
+  const gated = s.gated
+    ? `; training with ${s.gated.method} gates at ${(s.gated.share * 100).toFixed(0)}% of it`
+    : '';
   const threads = (n: number) => `${n} thread${n === 1 ? '' : 's'}`;
   const fewer = Object.entries(s.atThreads).map(([n, sps]) => `, ${int(sps)} at ${threads(+n)}`);
-  return `${s.model}: ${int(s.samplesPerSecond)} samples/s at ${threads(s.threads)}${fewer.join('')}, ${s.source} (${(s.flops / 1e6).toFixed(2)} MFLOPs per example; ${kernels})`;
+  return `${s.model}: ${int(s.samplesPerSecond)} samples/s at ${threads(s.threads)}${fewer.join('')}, ${s.source} (${(s.flops / 1e6).toFixed(2)} MFLOPs per example; ${kernels}${gated})`;
 }
 
 /** The plan as bench:campaign prints it. */
@@ -532,10 +560,12 @@ export function formatPlan(plan: PartPlan): string[] {
     lines.push(
       `  speed: ${describeSpeed(s)}; a job here: ${int(jobSpeed(s, workers))} samples/s (estimate)`,
     );
-  for (const s of plan.speeds.filter((x) => x.tfjsKernelsShare === null))
+  for (const s of plan.speeds.filter((x) => x.gated === null))
     if (plan.experiments.some((e) => e.model === s.model && e.tfjsKernelRuns > 0))
       lines.push(
-        `  ${s.model}: tfjs's kernels not measured, trainings with a penalty counted at the native step's speed (too fast)`,
+        s.tfjsKernelsShare === null
+          ? `  ${s.model}: tfjs's kernels not measured, trainings with a penalty counted at the native step's speed (too fast)`
+          : `  ${s.model}: training with unit gates not measured, counted at tfjs's kernels' speed without them (too fast)`,
       );
   if (t.jobHours === null || plan.wallHours === null)
     lines.push('  no bench:engine record measures any model: no time estimate');

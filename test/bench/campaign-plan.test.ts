@@ -276,7 +276,7 @@ describe("a campaign part's plan", () => {
     expect(() => readEngineSpeeds(dir, 'engine-2026-12-01T2300')).toThrow(/no bench:engine record/);
   });
 
-  it("counts a gated training at tfjs's kernels' measured share of the native step, a slimming search at the native step's", () => {
+  it("counts a gated training at the measured share of its gates' training, else tfjs's kernels', a slimming search at the native step's", () => {
     const dir = mkdtempSync(join(tmpdir(), 'ticketlab-engine-'));
     engineRecord(dir, 'engine-2026-12-02T0700', [
       { model: 'lenet-300-100', samplesPerSecond: 2000, label: 'wasm default, fresh' },
@@ -315,6 +315,33 @@ describe("a campaign part's plan", () => {
       workers: TWO_CORES,
     });
     expect(slimming.experiments.map((e) => e.tfjsKernelRuns)).toEqual([0]);
+
+    // bench:engine's training with LeNet-300-100's l0 gates, at a fifth: it replaces the share
+    // of tfjs's kernels without gates for l0's search, and only for l0's
+    engineRecord(dir, 'engine-2026-12-02T0800', [
+      { model: 'lenet-300-100', samplesPerSecond: 2000, label: 'wasm default, fresh' },
+      { model: 'lenet-300-100', samplesPerSecond: 500, label: 'wasm tfjs-kernels, fresh' },
+      { model: 'lenet-300-100', samplesPerSecond: 400, label: 'wasm gated, fresh' },
+    ]);
+    const measured = readEngineSpeeds(dir);
+    expect(measured[0]!.gated).toEqual({ method: 'l0', share: 0.2 });
+    const gated = planPart(part, { budget, seeds: 1, dataset, measured, workers: TWO_CORES });
+    expect(gated.experiments[0]!.hours).toBeCloseTo(
+      (seconds + (200 * batch) / (perJob / 5) - (200 * batch) / (perJob / 4)) / 3600,
+      10,
+    );
+    const otherGates = {
+      ...measured[0]!,
+      gated: { method: 'bayesian' as const, share: 0.2 },
+    };
+    const ungated = planPart(part, {
+      budget,
+      seeds: 1,
+      dataset,
+      measured: [otherGates],
+      workers: TWO_CORES,
+    });
+    expect(ungated.experiments[0]!.hours).toBeCloseTo(seconds / 3600, 10);
   });
 
   it("retrains a gated part's compacted models for 2 epochs, fewer iterations only under a test-sized budget", () => {
@@ -362,7 +389,7 @@ describe('bench:campaign --plan', () => {
       `2 experiments, ${runs} trainings, ${(runs * 250).toLocaleString('en-US')} iterations, ${(runs * 250 * spec.training.batchSize).toLocaleString('en-US')} training samples`,
     );
     expect(run.stdout).toMatch(
-      /speed: lenet-300-100: [\d,]+ samples\/s at \d threads?, measured \(engine-/,
+      /speed: lenet-300-100: [\d,]+ samples\/s at \d threads?(, [\d,]+ at \d threads?)*, measured \(engine-/,
     );
     expect(run.stdout).toMatch(
       /estimate: [\d.]+ h of jobs, [\d.]+ h from start to end with 2 at a time/,
