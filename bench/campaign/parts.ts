@@ -51,12 +51,12 @@ export interface CampaignPart {
   /**
    * Instability analyses (Frankle et al. 2020) of each experiment's tickets once it is done:
    * the IMP levels analysed (given the levels it ran; level 0 is the dense network), the
-   * rewind points k in iterations (given the iterations it trained), and the points on each
-   * line between the two copies.
+   * rewind points k in iterations (given the iterations it trained and the point its IMP
+   * rewinds to), and the points on each line between the two copies.
    */
   instability?: {
     levels: (levels: number) => number[];
-    rewinds: (iterations: number) => number[];
+    rewinds: (iterations: number, rewind: number) => number[];
     points: number;
   };
 }
@@ -270,6 +270,33 @@ export const PARTS: CampaignPart[] = [
         [...new Set([0, 100, 500, 2000].map((k) => Math.round((k * iterations) / 24000)))].filter(
           (k) => k < iterations,
         ),
+      points: 30,
+    },
+  },
+  {
+    name: 'frankle2020-lenet-rewinding',
+    title:
+      'Frankle et al. 2020: IMP rewound to iteration k on LeNet-300-100, each ticket analysed at its own k, MNIST',
+    setting:
+      'The paper’s setting for k > 0, which the part frankle2020-lenet only approximates: IMP as there (LeNet-300-100, 24,000 iterations, Adam 1.2e-3, batch 60, 20% of the remaining weights per level under one global threshold, 15 levels to 3.5%), but each level’s survivors are rewound to the weights after k iterations instead of θ0, for k = 100, 500 and 2,000 (the other part’s points; scaled to a shorter budget), and the level-15 ticket is analysed at its own k: two copies trained from its stored θ_k with different batch orders to the end, 30 points on the line between them. No controls (the other part trains them at k = 0). The paper: LeNet is stable from k = 0, so rewinding makes no difference there; tickets rewound to any k match the dense network.',
+    paperBudget: '24,000 iterations per training, 3.5% remaining, 30 points per line, 3+ trials',
+    datasets: ['mnist', 'mnist-10k'],
+    seeds: 3,
+    table: 'imp',
+    experiments: (seed, dataset, budget) =>
+      [100, 500, 2000].map((k) => {
+        const at =
+          budget.iterations === undefined
+            ? k
+            : Math.max(1, Math.round((k * budget.iterations) / 24000));
+        return globalLenetImp(`rewind-${k}it`, seed, dataset, budget, {
+          duration: '24000it',
+          rewind: `${at}it`,
+        });
+      }),
+    instability: {
+      levels: (levels) => [levels],
+      rewinds: (_iterations, rewind) => [rewind],
       points: 30,
     },
   },

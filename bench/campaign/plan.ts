@@ -421,7 +421,10 @@ export function partAnalyses(
 ): PlannedAnalyses | undefined {
   if (!part.instability) return undefined;
   const perEpoch = specIterationsPerEpoch(spec, dataset.train, dataset.folder);
-  const rewinds = part.instability.rewinds(durationToIterations(spec.training.duration, perEpoch));
+  const rewinds = part.instability.rewinds(
+    durationToIterations(spec.training.duration, perEpoch),
+    durationToIterations(spec.pruning.rewind, perEpoch),
+  );
   return {
     // each analysed level's ticket and the controls the spec trains there
     tickets: part.instability.levels(prunedLevels(spec)).flatMap((level) =>
