@@ -1,5 +1,5 @@
 import type { ModelName } from '../src/engine/architectures.ts';
-import type { GateMethod } from '../src/pruning/structured/gates.ts';
+import type { GateMethod } from '../src/core/vocabulary.ts';
 
 /**
  * The models `npm run bench:engine` measures, each on random data of its shape with 10

@@ -63,6 +63,8 @@ import { engineLabel, median } from './records.ts';
 
 const BATCH = 60;
 type Variant = 'default' | 'unmasked' | 'tfjs-kernels' | 'gated';
+/** the variants that train on tfjs's kernels: slower steps, so half as many are timed */
+const onTfjsKernels = (v: Variant) => v === 'tfjs-kernels' || v === 'gated';
 
 interface Measurement {
   model: ModelName;
@@ -86,8 +88,7 @@ interface Measured {
 
 /** One measurement, in this (child) process. */
 async function measure(m: Measurement): Promise<Measured> {
-  const onTfjs = m.variants.some((v) => v === 'tfjs-kernels' || v === 'gated');
-  const step = onTfjs ? 'tfjs kernels' : 'native training step';
+  const step = m.variants.some(onTfjsKernels) ? 'tfjs kernels' : 'native training step';
   const info = await initBackend(m.backend);
   setNativeTrainingStep(!m.variants.includes('tfjs-kernels'));
   const { shape, gates } = ENGINE_MODELS.find((c) => c.model === m.model)!;
@@ -392,8 +393,7 @@ for (let round = 1; round <= rounds; round++) {
           : [{ variants: ['default'] }];
       for (const { variants, threads } of groups) {
         const paired = variants.length > 1;
-        const onTfjs = variants[0] === 'tfjs-kernels' || variants[0] === 'gated';
-        const steps = scaled(onTfjs ? Math.ceil(c.steps / 2) : c.steps);
+        const steps = scaled(onTfjsKernels(variants[0]!) ? Math.ceil(c.steps / 2) : c.steps);
         const r = child({
           model: c.model,
           backend: 'wasm',

@@ -17,7 +17,11 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as prettier from 'prettier';
-import { STRUCTURED_METHOD_FIELDS, type StructuredName } from '../src/core/vocabulary.ts';
+import {
+  isGateMethod,
+  STRUCTURED_METHOD_FIELDS,
+  type StructuredName,
+} from '../src/core/vocabulary.ts';
 import { workerThreads } from '../src/engine/native-blas.ts';
 import { findPart, PARTS, type CampaignPart } from './campaign/parts.ts';
 import {
@@ -466,7 +470,7 @@ function structuredSetting(spec: Record<string, unknown>, level: number): string
   };
   // level 0 is the search: the dense network trained with its gates (or its L1 penalty)
   if (level === 0)
-    return s.method === 'l0' || s.method === 'bayesian'
+    return isGateMethod(s.method)
       ? 'none (the dense network, trained with its gates)'
       : 'none (the dense network)';
   if (s.method === 'l0') return `λ = ${s.l0Lambda}`;

@@ -64,6 +64,13 @@ export interface CampaignPart {
 const duration = (paper: string, budget: Budget) =>
   budget.iterations === undefined ? paper : `${budget.iterations}it`;
 
+/** Frankle et al. 2020's LeNet-300-100 training, and its rewind points k > 0 (our choice), in iterations. */
+const LENET_2020_ITERATIONS = 24000;
+const LENET_2020_REWINDS = [100, 500, 2000];
+/** A rewind point of that training, scaled to a training of `iterations`. */
+const lenet2020Rewind = (k: number, iterations: number) =>
+  Math.round((k * iterations) / LENET_2020_ITERATIONS);
+
 /** Frankle & Carbin 2019's IMP with reset to θ0, with both controls, for one model. */
 function impExperiment(
   model: ModelName,
@@ -259,7 +266,7 @@ export const PARTS: CampaignPart[] = [
     table: 'imp',
     experiments: (seed, dataset, budget) => [
       globalLenetImp('lenet-300-100', seed, dataset, budget, {
-        duration: '24000it',
+        duration: `${LENET_2020_ITERATIONS}it`,
         controlsAtLastLevel: true,
       }),
     ],
@@ -267,7 +274,7 @@ export const PARTS: CampaignPart[] = [
       levels: (levels) => [...new Set([0, levels])],
       // the points at 24,000 iterations, scaled to the budget's length
       rewinds: (iterations) =>
-        [...new Set([0, 100, 500, 2000].map((k) => Math.round((k * iterations) / 24000)))].filter(
+        [...new Set([0, ...LENET_2020_REWINDS].map((k) => lenet2020Rewind(k, iterations)))].filter(
           (k) => k < iterations,
         ),
       points: 30,
@@ -284,13 +291,11 @@ export const PARTS: CampaignPart[] = [
     seeds: 3,
     table: 'imp',
     experiments: (seed, dataset, budget) =>
-      [100, 500, 2000].map((k) => {
+      LENET_2020_REWINDS.map((k) => {
         const at =
-          budget.iterations === undefined
-            ? k
-            : Math.max(1, Math.round((k * budget.iterations) / 24000));
+          budget.iterations === undefined ? k : Math.max(1, lenet2020Rewind(k, budget.iterations));
         return globalLenetImp(`rewind-${k}it`, seed, dataset, budget, {
-          duration: '24000it',
+          duration: `${LENET_2020_ITERATIONS}it`,
           rewind: `${at}it`,
         });
       }),

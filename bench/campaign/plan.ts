@@ -15,8 +15,12 @@ import {
   specIterationsPerEpoch,
   splitCounts,
 } from '../../src/core/split-counts.ts';
-import type { ModelName, TicketMethod } from '../../src/core/vocabulary.ts';
-import type { GateMethod } from '../../src/pruning/structured/gates.ts';
+import {
+  isGateMethod,
+  type GateMethod,
+  type ModelName,
+  type TicketMethod,
+} from '../../src/core/vocabulary.ts';
 import {
   buildArchitecture,
   describeParams,
@@ -295,7 +299,7 @@ export function evaluationsOf(start: number, end: number, every: number): number
  */
 function gatesOf(spec: ResolvedSpec, level: number): GateMethod | null {
   const method = spec.method === 'structured' ? spec.structured.method : null;
-  return level === 0 && (method === 'l0' || method === 'bayesian') ? method : null;
+  return level === 0 && method && isGateMethod(method) ? method : null;
 }
 
 /**

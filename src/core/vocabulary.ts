@@ -47,6 +47,14 @@ export type ScoreName = (typeof SCORE_NAMES)[number];
 export const STRUCTURED_NAMES = ['l1-filter', 'slimming', 'pca', 'l0', 'bayesian'] as const;
 export type StructuredName = (typeof STRUCTURED_NAMES)[number];
 
+/** The structured methods that learn unit gates: their search trains the gated network. */
+export const GATE_METHODS = ['l0', 'bayesian'] as const satisfies readonly StructuredName[];
+export type GateMethod = (typeof GATE_METHODS)[number];
+
+export function isGateMethod(method: string): method is GateMethod {
+  return (GATE_METHODS as readonly string[]).includes(method);
+}
+
 /**
  * What produced a ticket: the dense level, an IMP level, one-shot pruning after training,
  * a score at init, a ticket transferred from another dataset, or a control.

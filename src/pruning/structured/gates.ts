@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { TicketLabError } from '../../core/errors.ts';
+import type { GateMethod } from '../../core/vocabulary.ts';
 import {
   describeParams,
   type Architecture,
@@ -28,7 +29,7 @@ import { couplingGroups, type UnitMask } from './surgery.ts';
  * A gate sits where slimming's scale factor does: after the unit's batch norm, or on the
  * layer itself, always before the activation.
  */
-export type GateMethod = 'l0' | 'bayesian';
+export type { GateMethod };
 
 const KIND: Record<GateMethod, UnitGate> = { l0: 'hard-concrete', bayesian: 'gaussian' };
 

@@ -1,5 +1,6 @@
 import { encodeBundle } from '../../core/tensorfile.ts';
 import { runKey } from '../../core/run-key.ts';
+import { isGateMethod } from '../../core/vocabulary.ts';
 import {
   describeParams,
   measureSize,
@@ -111,15 +112,15 @@ export async function runStructured(
   const { specs, trainTicket } = ticketTrainer(config, hooks, options);
   const done = options.completed ?? new Set<string>();
   if (config.method === 'slimming') checkSlimmable(config.arch);
-  const gated = config.method === 'l0' || config.method === 'bayesian';
+  const gates = isGateMethod(config.method) ? config.method : null;
   const factors = config.method === 'slimming' ? scaleFactors(config.arch) : [];
   let { denseTrained, structure } = options.resume ?? {};
   if (!denseTrained) {
     const dense =
       config.method === 'slimming'
         ? await slimmingSearch(config, factors, trainTicket, hooks)
-        : gated
-          ? await gatedSearch(config, config.method as GateMethod, trainTicket)
+        : gates
+          ? await gatedSearch(config, gates, trainTicket)
           : await trainTicket(
               0,
               'dense',
@@ -193,14 +194,13 @@ export async function runStructured(
       if (config.method === 'slimming') {
         earlyBird = structure?.earlyBird?.[level - 1];
         units = maskFromString(factors, sizes, earlyBird!.mask);
-      } else if (gated) {
-        const method = config.method as GateMethod;
-        units = gateMaskFromString(config.arch, method, structure!.levelMasks![level - 1]!);
+      } else if (gates) {
+        units = gateMaskFromString(config.arch, gates, structure!.levelMasks![level - 1]!);
       } else {
         units = l1UnitMask(config.arch, denseTrained, config.rates[level - 1]!);
       }
       // L0's input gates leave an input selection before the first dense layer
-      const cut = gated ? unitArchitecture(config.arch, config.method as GateMethod) : config.arch;
+      const cut = gates ? unitArchitecture(config.arch, gates) : config.arch;
       small = compact(cut, denseTrained, units);
       shape = {
         architecture: small.arch,
