@@ -1,11 +1,11 @@
 /**
  * Why GraSP (Wang et al. 2020) fails on Conv-4 at initialisation, measured before any training:
  *
- *   npm run bench:grasp [-- --seeds 3] [--models conv-4,vgg-16] [--examples 480]
+ *   npm run bench:grasp [-- --seeds 3] [--models conv-4,resnet-20] [--examples 480]
  *                       [--dataset DIR (default ../shared/datasets/cifar10)] [--record]
  *
- * For each model (Conv-4, no batch norm, Frankle & Carbin's Glorot init; VGG-16 with batch
- * norm, OpenLTH's Kaiming init) and seed, θ0 is pruned to 10^−0.5 of its prunable weights
+ * For each model (Conv-4, no batch norm, Frankle & Carbin's Glorot init; ResNet-20, VGG-11 or
+ * VGG-16, with batch norm, OpenLTH's Kaiming init) and seed, θ0 is pruned to 10^−0.5 of its prunable weights
  * (global scope, on as many scoring examples as the app's pruning at initialisation draws) by:
  * - `grasp`: the app's GraSP, Hg ⊙ θ0 with the highest kept, as Tanaka et al. 2020's code
  *   (Synaptic-Flow) computes it;
@@ -16,7 +16,7 @@
  * The masked θ0 then meets `--examples` training images in training mode, in batches of the
  * model's training batch size (batch norm on each batch's statistics, as a first step sees
  * them): its loss, the standard deviation of its logits, and per layer the share of weights
- * kept and the share of those kept that are positive. Writes bench/results/grasp.json;
+ * kept and the share of those kept that are positive; and the time the mask took to score. Writes bench/results/grasp.json;
  * --record also bench/records/grasp-<date>.json, which BENCHMARKS.md's `grasp` block
  * tabulates (`npm run bench:report`).
  */
@@ -46,6 +46,8 @@ import type { GraspRecord, GraspRow } from './report.ts';
 const COMPRESSION = 0.5;
 const PRESETS: Partial<Record<ModelName, string>> = {
   'conv-4': 'frankle-carbin-2019',
+  'resnet-20': 'openlth',
+  'vgg-11': 'openlth',
   'vgg-16': 'openlth',
 };
 
@@ -54,7 +56,7 @@ const seeds = Number(options.get('seeds') ?? 3);
 const examples = Number(options.get('examples') ?? 480);
 if (!(Number.isInteger(seeds) && seeds >= 1 && Number.isInteger(examples) && examples >= 1))
   throw new Error('--seeds and --examples take whole numbers from 1');
-const models = String(options.get('models') ?? 'conv-4,vgg-16').split(',') as ModelName[];
+const models = String(options.get('models') ?? 'conv-4,resnet-20').split(',') as ModelName[];
 for (const model of models)
   if (!PRESETS[model])
     throw new Error(`--models: ${model} is not measured here (${Object.keys(PRESETS).join(', ')})`);
@@ -157,23 +159,26 @@ for (const model of models) {
     for (const [scoring, weights, score] of scorings) {
       const scored = new Model(arch, weights);
       let mask: Mask;
+      const start = performance.now();
       try {
         const scores = await score(scored, dense, data, scoringExamples, scoringSeed);
         mask = keepTop(scores, dense, 10 ** -COMPRESSION, 'global');
       } finally {
         scored.dispose();
       }
+      const scoringSeconds = (performance.now() - start) / 1000;
       const row: GraspRow = {
         model,
         batchNorm,
         scoring,
         seed,
+        scoringSeconds,
         ...atInit(arch, applyMask(theta0, mask), data, batch),
         layers: layerShares(mask, theta0),
       };
       rows.push(row);
       process.stdout.write(
-        `${model} seed ${seed} ${scoring}: loss ${row.loss.toFixed(2)}, logit s.d. ${row.logitStd.toFixed(2)}, kept positive ${row.layers.map((l) => percent(l.positive)).join('/')}%\n`,
+        `${model} seed ${seed} ${scoring} (${scoringSeconds.toFixed(1)} s): loss ${row.loss.toFixed(2)}, logit s.d. ${row.logitStd.toFixed(2)}, kept positive ${row.layers.map((l) => percent(l.positive)).join('/')}%\n`,
       );
     }
   }

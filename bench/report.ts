@@ -745,6 +745,8 @@ export interface GraspRow {
   /** `grasp`, `grasp, dense re-drawn`, `snip`, or the dense θ0 */
   scoring: string;
   seed: number;
+  /** scoring and ranking the mask, wall-clock (absent for the dense θ0 and in older records) */
+  scoringSeconds?: number;
   /** on the record's training examples, in training mode */
   loss: number;
   accuracy: number;
@@ -781,13 +783,18 @@ function graspTable(r: GraspRecord): string[] {
         return xs.length ? (mean(xs) * 100).toFixed(0) : '–';
       })
       .join(' / ') || '–';
+  const timed = r.rows.some((x) => x.scoringSeconds !== undefined);
+  const scoring = (group: GraspRow[]) => {
+    const xs = group.flatMap((g) => g.scoringSeconds ?? []);
+    return xs.length ? range(xs, (x) => x.toFixed(1), mean) : '–';
+  };
   const lines = [
     `${r.machine.cores} × ${r.machine.cpu}; ${r.date.slice(0, 16).replace('T', ' ')} UTC; ${r.backend}; ${commitOf(r.versions)}; \`${r.command}\`.`,
     '',
-    `θ0 pruned to 10^−${r.compression} of its prunable weights (global; scores on ${r.scoringExamples} training examples), then measured on ${r.dataset.examples} training images of \`${r.dataset.folder}\` in training mode, in batches of the model's training batch size (batch norm on each batch's statistics, as the first step sees them), before any training; mean (min–max) over ${seeds} seed${seeds === 1 ? '' : 's'}. Per layer, in order, mean over seeds: the share of its weights kept, and the share of those kept that are positive.`,
+    `θ0 pruned to 10^−${r.compression} of its prunable weights (global; scores on ${r.scoringExamples} training examples), then measured on ${r.dataset.examples} training images of \`${r.dataset.folder}\` in training mode, in batches of the model's training batch size (batch norm on each batch's statistics, as the first step sees them), before any training; mean (min–max) over ${seeds} seed${seeds === 1 ? '' : 's'}. Per layer, in order, mean over seeds: the share of its weights kept, and the share of those kept that are positive.${timed ? ' Scoring: wall-clock seconds to score and rank the mask.' : ''}`,
     '',
-    '| model | mask | loss | logits, s.d. | kept, % per layer | kept weights positive, % per layer |',
-    '| --- | --- | --- | --- | --- | --- |',
+    `| model | mask | loss | logits, s.d. | kept, % per layer | kept weights positive, % per layer |${timed ? ' scoring, s |' : ''}`,
+    `| --- | --- | --- | --- | --- | --- |${timed ? ' --- |' : ''}`,
   ];
   const groups = new Map<string, GraspRow[]>();
   for (const row of r.rows) {
@@ -797,7 +804,7 @@ function graspTable(r: GraspRecord): string[] {
   for (const group of groups.values()) {
     const first = group[0]!;
     lines.push(
-      `| ${first.model}${first.batchNorm ? ' (batch norm)' : ''} | ${first.scoring} | ${over(group.map((g) => g.loss))} | ${over(group.map((g) => g.logitStd))} | ${perLayer(group, (l) => l.kept)} | ${perLayer(group, (l) => l.positive)} |`,
+      `| ${first.model}${first.batchNorm ? ' (batch norm)' : ''} | ${first.scoring} | ${over(group.map((g) => g.loss))} | ${over(group.map((g) => g.logitStd))} | ${perLayer(group, (l) => l.kept)} | ${perLayer(group, (l) => l.positive)} |${timed ? ` ${scoring(group)} |` : ''}`,
     );
   }
   return lines;

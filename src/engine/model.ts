@@ -18,7 +18,10 @@ export interface ApplyOptions {
   bnUpdates?: [tf.Variable, tf.Tensor][];
   /** tensors to use instead of the model's variables (by parameter name), to differentiate by them */
   params?: Map<string, tf.Tensor>;
-  /** fused kernels (fast); false for ops that support second derivatives (GraSP) */
+  /**
+   * fused kernels (fast); false for ops whose second derivatives tfjs computes in reasonable
+   * time (GraSP)
+   */
   fused?: boolean;
   /** training mode: seeds the noise of unit gates, so a step's noise is reproducible */
   noiseSeed?: number;
@@ -31,6 +34,24 @@ export const HARD_CONCRETE = { gamma: -0.1, zeta: 1.1, beta: 2 / 3, eps: 1e-6 };
 export function hardConcreteTestGate(logAlpha: tf.Tensor): tf.Tensor {
   const { gamma, zeta } = HARD_CONCRETE;
   return tf.clipByValue(tf.add(tf.mul(tf.sigmoid(logAlpha), zeta - gamma), gamma), 0, 1);
+}
+
+/**
+ * Batch norm, (x − mean)·γ/√(variance + ε) + β, written out of broadcasting ops. tfjs's
+ * batchNorm gradient tiles the per-channel factor N·H·W times, and the gradient of that tile
+ * slices dy once per repetition (on wasm each slice copies all of dy), so differentiating it
+ * twice, as GraSP's Hessian-gradient product does, grows with (N·H·W)²: 15 s for ResNet-20's
+ * GraSP scores on 10 images, and no end on 100. The derivatives of these ops reduce with sums.
+ */
+function batchNormTwiceDifferentiable(
+  x: tf.Tensor,
+  mean: tf.Tensor,
+  variance: tf.Tensor,
+  beta: tf.Tensor,
+  gamma: tf.Tensor,
+): tf.Tensor {
+  const scale = tf.mul(gamma, tf.rsqrt(tf.add(variance, BN_EPSILON)));
+  return tf.add(tf.mul(tf.sub(x, mean), scale), beta);
 }
 
 /** A model living on the active backend: variables for every parameter. */
@@ -185,7 +206,9 @@ export class Model {
             const movingVar = this.v(`${layer.name}.movingVariance`);
             if (training) {
               const { mean, variance } = tf.moments(h, [0, 1, 2]);
-              h = tf.batchNorm(h, mean, variance, beta, gamma, BN_EPSILON);
+              h = fused
+                ? tf.batchNorm(h, mean, variance, beta, gamma, BN_EPSILON)
+                : batchNormTwiceDifferentiable(h, mean, variance, beta, gamma);
               if (bnUpdates) {
                 const n = h.size / h.shape[3]!;
                 const unbiased = tf.mul(variance, n / Math.max(n - 1, 1));

@@ -153,12 +153,16 @@ function sampleBatch(
   count: number,
   seed: number,
 ): { x: tf.Tensor; y: tf.Tensor } {
-  const idx = sampleIndices(data.train.y, data.classes, count, seed);
-  const n = idx.length;
+  return batchOf(data, sampleIndices(data.train.y, data.classes, count, seed));
+}
+
+/** These training examples as one batch: inputs and one-hot labels. */
+function batchOf(data: PreparedData, indices: number[]): { x: tf.Tensor; y: tf.Tensor } {
+  const n = indices.length;
   const size = exampleSize(data.train.shape);
   const xs = new Float32Array(n * size);
   const ys = new Int32Array(n);
-  idx.forEach((i, r) => {
+  indices.forEach((i, r) => {
     xs.set(data.train.x.subarray(i * size, (i + 1) * size), r * size);
     ys[r] = data.train.y[i]!;
   });
@@ -214,10 +218,32 @@ export async function snipScores(
 }
 
 /**
+ * How many activations (outputs of the kernels, summed over examples) one chunk of GraSP's
+ * Hessian-gradient product may hold. Its tape keeps some fifty floats per activation on a
+ * batch-norm network: on the WebAssembly backend, whose heap stops at 4 GiB, ResNet-20 on
+ * 100 CIFAR-10 images (20 million activations) filled 3.9 GiB, and VGG-16 on 100 overflowed
+ * it. Eight million keeps a chunk near 2 GiB.
+ */
+export const GRASP_CHUNK_ACTIVATIONS = 8_000_000;
+
+/** Outputs of the kernels for one example: what GraSP's memory grows with. */
+function activationsPerExample(model: Model): number {
+  return model.specs
+    .filter((p) => p.role === 'kernel')
+    .reduce((sum, p) => sum + p.positions * p.shape.at(-1)!, 0);
+}
+
+/**
  * GraSP (Wang et al. 2020): S = −θ ⊙ Hg, the change in gradient flow when a weight is
  * removed; the reference prunes the highest S, so the score returned is Hg ⊙ θ (keep the
  * highest). Hg is a Hessian-gradient product by double back-propagation, with the logits
  * divided by the temperature 200.
+ *
+ * A sample too big for one chunk (`chunkActivations`) runs in equal chunks, as the
+ * reference code (Tanaka et al. 2020's Synaptic-Flow, `Pruners/pruners.py`) runs its
+ * pruning batches: g and Hg are sums over chunks, here each weighted by its share of the
+ * examples, so without batch norm the scores equal one batch's; with it each chunk
+ * normalises by its own statistics, as each of the reference's batches does.
  */
 export async function graspScores(
   model: Model,
@@ -225,26 +251,43 @@ export async function graspScores(
   data: PreparedData,
   samples: number,
   seed: number,
+  chunkActivations = GRASP_CHUNK_ACTIVATIONS,
 ): Promise<Scores> {
   const names = prunable(model).map((p) => p.name);
-  const scores = tf.tidy(() => {
-    const ws = maskedKernels(model, mask, names);
-    const loss = kernelLoss(
-      model,
-      names,
-      sampleBatch(data, samples, seed),
-      GRASP_TEMPERATURE,
-      false,
-    );
-    const g = tf
-      .grads(loss)(ws)
-      .map((t) => tf.tensor(t.dataSync(), t.shape)); // a constant
-    const hg = tf.grads((...ps: tf.Tensor[]) => {
+  const indices = sampleIndices(data.train.y, data.classes, samples, seed);
+  const perChunk = Math.max(1, Math.floor(chunkActivations / activationsPerExample(model)));
+  const count = Math.max(1, Math.ceil(indices.length / perChunk));
+  const size = Math.ceil(indices.length / count);
+  const chunks = Array.from({ length: count }, (_, c) =>
+    indices.slice(c * size, (c + 1) * size),
+  ).filter((chunk) => chunk.length > 0);
+  const share = (chunk: number[]) => chunk.length / indices.length;
+  /** Σ over chunks of `term(loss of the chunk)` × its share, one chunk's tape at a time */
+  const overChunks = (
+    term: (loss: (...ps: tf.Tensor[]) => tf.Scalar) => tf.Tensor[],
+  ): tf.Tensor[] => {
+    let sum: tf.Tensor[] | undefined;
+    for (const chunk of chunks) {
+      const next = tf.tidy(() => {
+        const loss = kernelLoss(model, names, batchOf(data, chunk), GRASP_TEMPERATURE, false);
+        const part = term(loss).map((t) => tf.mul(t, share(chunk)));
+        return sum ? part.map((t, i) => tf.add(sum![i]!, t)) : part;
+      });
+      tf.dispose(sum);
+      sum = next;
+    }
+    return sum!;
+  };
+  const ws = tf.tidy(() => maskedKernels(model, mask, names));
+  const g = overChunks((loss) => tf.grads(loss)(ws));
+  const hg = overChunks((loss) =>
+    tf.grads((...ps: tf.Tensor[]) => {
       const inner = tf.grads(loss)(ps);
       return tf.addN(inner.map((gi, i) => tf.sum(tf.mul(gi, g[i]!)))) as tf.Scalar;
-    })(ws);
-    return names.map((_, i) => tf.mul(hg[i]!, ws[i]!));
-  });
+    })(ws),
+  );
+  const scores = tf.tidy(() => names.map((_, i) => tf.mul(hg[i]!, ws[i]!)));
+  tf.dispose([...ws, ...g, ...hg]);
   return toHost(names, scores);
 }
 

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/core/random.ts';
 import {
   buildArchitecture,
+  conv,
   dense,
   describeParams,
   flatten,
@@ -253,6 +254,62 @@ describe('pruning scores at initialisation', () => {
     expect(cosine(scores.get('fc3.kernel')!, expected)).toBeGreaterThan(0.99);
     tf.dispose([x, y, ...g, ...plus, ...minus]);
     model.dispose();
+  });
+
+  it('GraSP through batch norm equals the product through tf.batchNorm, which tfjs differentiates twice slowly', async () => {
+    await initBackend('wasm');
+    const data = tinyMnist(20, 10);
+    const bnNet: Architecture = {
+      model: 'lenet-5',
+      inputShape: [28, 28, 1],
+      classes: 10,
+      layers: [
+        conv('conv1', 4, { stride: 2, bias: false, activation: 'linear' }),
+        { kind: 'batchnorm', name: 'bn1', activation: 'relu' },
+        flatten,
+        dense('fc', 10, 'linear'),
+      ],
+    };
+    const bnSpecs = describeParams(bnNet);
+    const model = new Model(bnNet, trainedLike(bnNet, 7));
+    const scores = await graspScores(model, denseMask(bnSpecs), data, data.train.count, 3);
+    // the same Hg ⊙ θ with tfjs's batchNorm op (fused: the model's training path)
+    const names = bnSpecs.filter((p) => p.prunable).map((p) => p.name);
+    const expected = tf.tidy(() => {
+      const x = tf.tensor4d(data.train.x, [data.train.count, 28, 28, 1]);
+      const y = tf.oneHot(tf.tensor1d(Int32Array.from(data.train.y), 'int32'), 10);
+      const ws = names.map((n) => model.v(n) as tf.Tensor);
+      const loss = (...ps: tf.Tensor[]) =>
+        tf.losses.softmaxCrossEntropy(
+          y,
+          tf.div(model.apply(x, true, { params: new Map(names.map((n, i) => [n, ps[i]!])) }), 200),
+        ) as tf.Scalar;
+      const g = tf
+        .grads(loss)(ws)
+        .map((t) => tf.tensor(t.dataSync(), t.shape));
+      const hg = tf.grads((...ps: tf.Tensor[]) =>
+        tf.addN(
+          tf
+            .grads(loss)(ps)
+            .map((gi, i) => tf.sum(tf.mul(gi, g[i]!))),
+        ),
+      )(ws);
+      return names.map((_, i) => tf.mul(hg[i]!, ws[i]!).dataSync() as Float32Array);
+    });
+    model.dispose();
+    names.forEach((name, i) => closeRelative(scores.get(name)!, expected[i]!, 1e-4));
+  });
+
+  it('GraSP on a sample too big for one chunk sums the chunks’ products: one batch’s scores without batch norm', async () => {
+    await initBackend('wasm');
+    const data = tinyMnist(30, 10);
+    const model = new Model(arch, theta0);
+    const whole = await graspScores(model, denseMask(specs), data, 30, 3, Infinity);
+    // LeNet-300-100 has 410 activations per example: 4,000 make chunks of 9, 9, 9 and 3
+    const chunked = await graspScores(model, denseMask(specs), data, 30, 3, 4000);
+    model.dispose();
+    for (const p of specs.filter((q) => q.prunable))
+      closeRelative(chunked.get(p.name)!, whole.get(p.name)!, 1e-4);
   });
 
   it('keeps exactly the requested share, globally or per layer, and never revives a pruned weight', () => {
