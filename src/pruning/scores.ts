@@ -311,28 +311,69 @@ export function keepTop(
   scope: 'global' | 'layerwise',
 ): Mask {
   const next: Mask = new Map([...mask].map(([n, m]) => [n, new Uint8Array(m.length)]));
-  const total = [...mask.values()].reduce((a, m) => a + m.length, 0);
-  const pick = (entries: { layer: string; index: number; score: number }[], count: number) => {
-    entries.sort((a, b) => b.score - a.score || a.index - b.index);
-    for (let i = 0; i < count && i < entries.length; i++)
-      next.get(entries[i]!.layer)![entries[i]!.index] = 1;
+  const layers = [...mask.keys()];
+  for (const layer of layers) assertFinite(layer, scores.get(layer)!, mask.get(layer)!);
+  /**
+   * Keeps the `count` highest of the group's kept scores, ties by the lower index, then by
+   * layer order: the order a stable sort by (score, index) gives, found from the threshold
+   * (one typed-array sort) rather than by sorting an object per weight, which took about a
+   * minute per mask on VGG-16's 15 million weights, and SynFlow ranks 100 masks.
+   */
+  const pick = (group: string[], count: number) => {
+    const kept = group.reduce((a, layer) => a + countKept(mask.get(layer)!), 0);
+    const keep = Math.min(count, kept);
+    if (keep <= 0) return;
+    const values = new Float32Array(kept);
+    let k = 0;
+    for (const layer of group) {
+      const m = mask.get(layer)!;
+      const s = scores.get(layer)!;
+      for (let i = 0; i < m.length; i++) if (m[i]) values[k++] = s[i]!;
+    }
+    values.sort();
+    const threshold = values[kept - keep]!;
+    let above = 0;
+    const ties: { layer: string; index: number }[] = [];
+    for (const layer of group) {
+      const m = mask.get(layer)!;
+      const s = scores.get(layer)!;
+      const out = next.get(layer)!;
+      for (let i = 0; i < m.length; i++) {
+        if (!m[i]) continue;
+        if (s[i]! > threshold) {
+          out[i] = 1;
+          above++;
+        } else if (s[i] === threshold) ties.push({ layer, index: i });
+      }
+    }
+    ties.sort((a, b) => a.index - b.index);
+    for (const tie of ties.slice(0, keep - above)) next.get(tie.layer)![tie.index] = 1;
   };
-  const candidates = (layer: string) => {
-    const m = mask.get(layer)!;
-    const s = scores.get(layer)!;
-    const out: { layer: string; index: number; score: number }[] = [];
-    for (let i = 0; i < m.length; i++) if (m[i]) out.push({ layer, index: i, score: s[i]! });
-    const bad = out.filter((c) => !Number.isFinite(c.score));
-    if (bad.length > 0)
-      throw new TicketLabError(
-        'SCORE_NOT_FINITE',
-        `${layer}: ${bad.length} of ${out.length} scores are not finite (first: ${bad[0]!.score} at weight ${bad[0]!.index}); float32 overflowed or the loss diverged, so no ranking can be trusted. Try layer-wise scope, fewer SynFlow rounds, or a smaller network.`,
-      );
-    return out;
-  };
-  if (scope === 'global') pick([...mask.keys()].flatMap(candidates), Math.round(total * density));
-  else for (const [layer, m] of mask) pick(candidates(layer), Math.round(m.length * density));
+  if (scope === 'global') {
+    const total = [...mask.values()].reduce((a, m) => a + m.length, 0);
+    pick(layers, Math.round(total * density));
+  } else for (const layer of layers) pick([layer], Math.round(mask.get(layer)!.length * density));
   return next;
+}
+
+/** A score that is not finite has no rank: refuse it, naming the layer. */
+function assertFinite(layer: string, s: Float32Array, m: Uint8Array) {
+  let bad = 0;
+  let first = -1;
+  let kept = 0;
+  for (let i = 0; i < m.length; i++) {
+    if (!m[i]) continue;
+    kept++;
+    if (!Number.isFinite(s[i]!)) {
+      bad++;
+      if (first < 0) first = i;
+    }
+  }
+  if (bad > 0)
+    throw new TicketLabError(
+      'SCORE_NOT_FINITE',
+      `${layer}: ${bad} of ${kept} scores are not finite (first: ${s[first]} at weight ${first}); float32 overflowed or the loss diverged, so no ranking can be trusted. Try layer-wise scope, fewer SynFlow rounds, or a smaller network.`,
+    );
 }
 
 export function randomMask(mask: Mask, density: number, rng: Rng): Mask {

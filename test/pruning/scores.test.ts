@@ -326,6 +326,27 @@ describe('pruning scores at initialisation', () => {
     for (const [n, m] of again) m.forEach((v, i) => v && expect(global.get(n)![i]).toBe(1));
   });
 
+  it('breaks ties at the threshold by the lower index, then the earlier layer', () => {
+    const scores = new Map([
+      ['a', Float32Array.from([1, 0.5, 0.5])],
+      ['b', Float32Array.from([0.5, 0.5, 2])],
+    ]);
+    const all = new Map([
+      ['a', new Uint8Array(3).fill(1)],
+      ['b', new Uint8Array(3).fill(1)],
+    ]);
+    const kept = keepTop(scores, all, 0.5, 'global');
+    expect([...kept.get('a')!]).toEqual([1, 0, 0]);
+    expect([...kept.get('b')!]).toEqual([1, 0, 1]);
+    // with (b, 0) pruned already, the next tie in that order is (a, 1)
+    const fewer = new Map(
+      [...all].map(([k, m]) => [k, k === 'b' ? Uint8Array.from([0, 1, 1]) : m]),
+    );
+    const again = keepTop(scores, fewer, 0.5, 'global');
+    expect([...again.get('a')!]).toEqual([1, 1, 0]);
+    expect([...again.get('b')!]).toEqual([0, 0, 1]);
+  });
+
   it('SNIP and GraSP sample their batch class-balanced, seeded', () => {
     // 200 examples, class 0 five times as common as each other
     const labels = Int32Array.from({ length: 200 }, (_, i) => (i % 14 < 5 ? 0 : (i % 14) - 4));
