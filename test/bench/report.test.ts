@@ -208,6 +208,31 @@ describe('BENCHMARKS.md', () => {
     ]);
     // one seed: its value alone; the model marked as having batch norm
     expect(line('vgg-16 (batch norm)', 'grasp')).toEqual(['2.50', '1.50', '30', '60']);
+    // a record from before masks were timed has no scoring column
+    expect(rendered).not.toContain('scoring, s');
+
+    // a timed record: each mask's seconds over seeds, none for the dense θ0
+    const timed: GraspRecord = {
+      ...record,
+      rows: record.rows.map((r) =>
+        r.scoring === 'grasp' && r.model === 'conv-4'
+          ? { ...r, scoringSeconds: r.seed === 0 ? 2 : 4 }
+          : r,
+      ),
+    };
+    writeFileSync(join(records, 'grasp-timed.json'), JSON.stringify(timed));
+    const timedSection = '# x\n\n<!-- report: grasp grasp-timed -->\n<!-- /report -->\n';
+    const timedRendered = await renderBenchmarks(timedSection, records);
+    expect(timedRendered).toMatch(/\| scoring, s +\|/);
+    const timedLine = (mask: string) =>
+      timedRendered
+        .split('\n')
+        .find((l) => l.startsWith('| conv-4 ') && l.split('|')[2]!.trim() === mask)!
+        .split('|')
+        .slice(-2, -1)[0]!
+        .trim();
+    expect(timedLine('grasp')).toBe('3.0 (2.0–4.0)');
+    expect(timedLine('none (dense θ0)')).toBe('–');
   });
 
   it('calls a difference inside the seed spread a tie, and decides nothing on one seed', () => {
