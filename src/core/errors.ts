@@ -26,6 +26,7 @@ export const ERROR_CODES = [
   'WRITE_FAILED',
   'DATA_FOLDER_UNWRITABLE',
   'GPU_LOST',
+  'BACKEND_CRASHED',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

@@ -9,6 +9,7 @@ import {
   type Architecture,
   type ParamSpec,
 } from '../engine/architectures.ts';
+import { gpuDeviceLost } from '../engine/webgpu.ts';
 import type { BlobStore } from '../store/blobs.ts';
 import type { StartJob, WorkerMessage } from './protocol.ts';
 
@@ -58,7 +59,9 @@ export function jobSetting(job: StartJob, blobs: BlobStore): JobSetting {
 
 /**
  * Runs a job's work and ends it with exactly one `finished`: done, paused or cancelled as
- * the work ended, failed with the error's code and message otherwise.
+ * the work ended, failed with the error's code and message otherwise. A WebAssembly trap
+ * fails it as BACKEND_CRASHED: the likeliest cause is the wasm heap, which ends at 4 GiB
+ * (VGG-16's GraSP on 100 images overflowed it before its product ran in chunks).
  */
 export async function finishJob(
   job: StartJob,
@@ -75,9 +78,23 @@ export async function finishJob(
   } catch (e) {
     if (isTicketLabError(e, 'PAUSED')) finish('paused');
     else if (isTicketLabError(e, 'CANCELLED')) finish('cancelled');
+    else if (e instanceof WebAssembly.RuntimeError)
+      finish('failed', {
+        code: 'BACKEND_CRASHED',
+        message: `The WebAssembly backend stopped (${e.message}). Its memory ends at 4 GiB, and this job most likely needed more: a smaller training.batchSize (or pai.samplesPerClass for SNIP and GraSP) needs less, and @tensorflow/tfjs-node has no such limit. The compute worker restarts for the next job.`,
+      });
     else {
       const err = e as Error & { code?: string };
       finish('failed', { code: err.code ?? 'INTERNAL', message: err.message });
     }
   }
+}
+
+/**
+ * Whether the worker must leave once this message is sent: its job ended after the GPU was
+ * lost, or the WebAssembly backend trapped and its heap can no longer be trusted. The host
+ * starts a fresh worker for the next job, which picks the backend again.
+ */
+export function endsWorker(m: WorkerMessage): boolean {
+  return m.type === 'finished' && (gpuDeviceLost() !== null || m.error?.code === 'BACKEND_CRASHED');
 }

@@ -4,10 +4,10 @@
  * host as a forked Node process (browser mode, CLI) or an Electron utilityProcess.
  */
 import { initBackend } from '../engine/backend.ts';
-import { gpuDeviceLost } from '../engine/webgpu.ts';
 import { BlobStore } from '../store/blobs.ts';
 import { JOB_RUNNERS } from './kinds/registry.ts';
 import { asHostMessage, type StartJob, type WorkerMessage } from './protocol.ts';
+import { endsWorker } from './setting.ts';
 
 /** Electron's utilityProcess talks through `process.parentPort`; a forked Node process through `process.send`. */
 interface ParentPort {
@@ -26,10 +26,10 @@ if (!blobRoot || (!process.send && !parentPort)) {
 const blobs = new BlobStore(blobRoot);
 // A host killed outright leaves the pipe closed before 'disconnect' arrives: the failed send
 // then means the same thing, and the worker leaves quietly instead of dying of EPIPE.
-// A job that ends after the GPU was lost ends this worker too, once its report is sent: the
-// host starts a fresh one for the next job, which picks the backend again (GPU or CPU).
+// A job that ends after the GPU was lost, or with the WebAssembly backend crashed, ends this
+// worker too, once its report is sent: the host starts a fresh one for the next job.
 const post = (m: WorkerMessage) => {
-  const leave = m.type === 'finished' && gpuDeviceLost() !== null;
+  const leave = endsWorker(m);
   if (parentPort) {
     parentPort.postMessage(m);
     if (leave) setImmediate(() => process.exit(0));
