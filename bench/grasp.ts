@@ -1,12 +1,14 @@
 /**
- * Why GraSP (Wang et al. 2020) fails on Conv-4 at initialisation, measured before any training:
+ * Why GraSP (Wang et al. 2020) fails on Conv-4 at initialisation and not on the batch-norm
+ * networks, measured before any training:
  *
  *   npm run bench:grasp [-- --seeds 3] [--models conv-4,resnet-20] [--examples 480]
  *                       [--dataset DIR (default ../shared/datasets/cifar10)] [--record]
  *
  * For each model (Conv-4, no batch norm, Frankle & Carbin's Glorot init; ResNet-20, VGG-11 or
- * VGG-16, with batch norm, OpenLTH's Kaiming init) and seed, θ0 is pruned to 10^−0.5 of its prunable weights
- * (global scope, on as many scoring examples as the app's pruning at initialisation draws) by:
+ * VGG-16, with batch norm, OpenLTH's Kaiming init) and seed, θ0 is pruned to 10^−0.5 of its
+ * prunable weights (global scope, on as many scoring examples as the app's pruning at
+ * initialisation draws) by:
  * - `grasp`: the app's GraSP, Hg ⊙ θ0 with the highest kept, as Tanaka et al. 2020's code
  *   (Synaptic-Flow) computes it;
  * - `grasp, dense re-drawn`: the same with every fully connected kernel re-drawn (Glorot normal)
@@ -16,9 +18,9 @@
  * The masked θ0 then meets `--examples` training images in training mode, in batches of the
  * model's training batch size (batch norm on each batch's statistics, as a first step sees
  * them): its loss, the standard deviation of its logits, and per layer the share of weights
- * kept and the share of those kept that are positive; and the time the mask took to score. Writes bench/results/grasp.json;
- * --record also bench/records/grasp-<date>.json, which BENCHMARKS.md's `grasp` block
- * tabulates (`npm run bench:report`).
+ * kept and the share of those kept that are positive; and the time the mask took to score
+ * and rank. Writes bench/results/grasp.json; --record also bench/records/grasp-<date>.json,
+ * which BENCHMARKS.md's `grasp` block tabulates (`npm run bench:report`).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { mkdirSync, writeFileSync } from 'node:fs';
