@@ -305,7 +305,7 @@ describe('pruning scores at initialisation', () => {
     const data = tinyMnist(30, 10);
     const model = new Model(arch, theta0);
     const whole = await graspScores(model, denseMask(specs), data, 30, 3, Infinity);
-    // LeNet-300-100 has 410 activations per example: 4,000 make chunks of 9, 9, 9 and 3
+    // LeNet-300-100 has 410 activations per example: 4,000 allow 9 a chunk, so 30 run as 8, 8, 8 and 6
     const chunked = await graspScores(model, denseMask(specs), data, 30, 3, 4000);
     model.dispose();
     for (const p of specs.filter((q) => q.prunable))
