@@ -1,9 +1,13 @@
-"""PyTorch reference for `npm run bench:engine`: the same models, batch 60, Adam, random data.
+"""PyTorch reference for `npm run bench:engine` (the same models, batch 60, Adam, random data)
+and `npm run bench:gpu` (batch 128, SGD with momentum, on CUDA where PyTorch has it).
 
-Run with Debian's /usr/bin/python3 (python3-torch). It serves measurements so that the
-benchmark can interleave them with its own: each line on stdin is a JSON request
-{"model": "lenet-300-100" | "lenet-5" | "conv-4" | "vgg-11" | "resnet-20", "threads": n, "steps": n}, answered by one JSON line
-{"samplesPerSecond": ..., "threads": n, "torch": version, "peakRssMiB": ...} on stdout.
+Run with Debian's /usr/bin/python3 (python3-torch) or any python3 with torch. It serves
+measurements so that the benchmark can interleave them with its own: each line on stdin is a
+JSON request {"model": "lenet-300-100" | "lenet-5" | "conv-4" | "vgg-11" | "resnet-20",
+"threads": n, "steps": n} with optional "device" ("cpu", the default, or "cuda"), "batch"
+(default 60) and "optimizer" ("adam", the default, or "sgd": bench:gpu's lr 0.01, momentum
+0.9, weight decay 1e-4), answered by one JSON line {"samplesPerSecond": ..., "threads": n,
+"torch": version, "device": name, "peakRssMiB": ...} on stdout.
 """
 import json
 import resource
@@ -12,8 +16,6 @@ import time
 
 import torch
 import torch.nn as nn
-
-BATCH = 60
 
 
 def lenet_300_100():
@@ -89,10 +91,15 @@ MODELS = {
 }
 
 
-def measure(model, shape, steps):
-    x = torch.randn(BATCH, *shape)
-    y = torch.randint(0, 10, (BATCH,))
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+def measure(model, shape, steps, batch, optimizer, device):
+    model = model.to(device)
+    x = torch.randn(batch, *shape, device=device)
+    y = torch.randint(0, 10, (batch,), device=device)
+    opt = (
+        torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
+        if optimizer == "sgd"
+        else torch.optim.Adam(model.parameters(), lr=1e-3)
+    )
     loss_fn = nn.CrossEntropyLoss()
 
     def step():
@@ -100,14 +107,14 @@ def measure(model, shape, steps):
         loss = loss_fn(model(x), y)
         loss.backward()
         opt.step()
-        return loss.item()
+        return loss.item()  # reads the loss back, so each step has finished on a GPU too
 
     for _ in range(max(2, steps // 10)):
         step()
     start = time.perf_counter()
     for _ in range(steps):
         step()
-    return steps * BATCH / (time.perf_counter() - start)
+    return steps * batch / (time.perf_counter() - start)
 
 
 torch.manual_seed(0)
@@ -117,6 +124,8 @@ for line in sys.stdin:
     # benchmark asks for every core too.
     torch.set_num_threads(request["threads"])
     build, shape = MODELS[request["model"]]
-    sps = measure(build(), shape, request["steps"])
+    device = torch.device(request.get("device", "cpu"))
+    sps = measure(build(), shape, request["steps"], request.get("batch", 60), request.get("optimizer", "adam"), device)
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"samplesPerSecond": sps, "threads": request["threads"], "torch": torch.__version__, "peakRssMiB": peak}), flush=True)
+    print(json.dumps({"samplesPerSecond": sps, "threads": request["threads"], "torch": torch.__version__, "device": name, "peakRssMiB": peak}), flush=True)

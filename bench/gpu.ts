@@ -1,35 +1,58 @@
 /**
  * Training throughput on the GPU (WebGPU) against the best CPU path (wasm with the native
  * addon) on the same machine: the real training loop (src/engine/train.ts) on random data,
- * samples per second over timed steps after warm-up steps (which compile the GPU's kernels),
- * each backend in a child process of its own (TICKETLAB_BACKEND forces it, so a CPU
- * emulation such as lavapipe is measured too where it is the only adapter: it says so).
+ * samples per second over `rounds` windows of `steps` timed steps after warm-up steps (which
+ * compile the GPU's kernels), each backend in a child process of its own
+ * (TICKETLAB_BACKEND forces it, so a CPU emulation such as lavapipe is measured too where it
+ * is the only adapter: it says so). PyTorch (bench/engine_torch.py under `python3`) trains
+ * the same models with the same batch and optimiser on CUDA where it has it, and on every
+ * core of the CPU.
  *
  *   npm run bench:gpu [-- --models resnet-20,vgg-11] [-- --batch 128] [-- --steps 20]
+ *                     [-- --rounds 3] [-- --timeout 300] [-- --no-torch] [-- --record]
  *
- * Results: a table on stdout and bench/results/gpu.json (machine, devices, command, date).
+ * Results: a table on stdout and bench/results/gpu.json; --record also
+ * bench/records/gpu-<date>.json, from which `npm run bench:report` draws BENCHMARKS.md's table.
+ * scripts/gpu-check.sh packs this benchmark for a GPU machine that has no Node.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, hostname } from 'node:os';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from '../src/cli/args.ts';
 import { buildArchitecture, describeParams, type ModelName } from '../src/engine/architectures.ts';
 import { initBackend } from '../src/engine/backend.ts';
 import { Model } from '../src/engine/model.ts';
 import { train } from '../src/engine/train.ts';
 import { initWeights } from '../src/engine/weights.ts';
-import { ENGINE_MODELS } from './engine-models.ts';
+import { ENGINE_CLASSES, ENGINE_MODELS } from './engine-models.ts';
 import { randomTrainingData } from './random-data.ts';
+import {
+  RECORDS,
+  theseVersions,
+  thisCommand,
+  thisMachine,
+  type GpuBackend,
+  type GpuRecord,
+  type GpuRow,
+} from './records.ts';
 
 const WARMUP = 3;
+/** bench:gpu's optimiser, for our engine and PyTorch alike */
+const SGD = { learningRate: 0.01, momentum: 0.9, weightDecay: 1e-4 };
 
 interface Measured {
-  samplesPerSecond: number;
+  samplesPerSecond: number[];
   device: string;
 }
 
 /** In the child: trains `model` on the forced backend and prints one JSON line. */
-async function measure(model: ModelName, batch: number, steps: number): Promise<Measured> {
+async function measure(
+  model: ModelName,
+  batch: number,
+  steps: number,
+  rounds: number,
+): Promise<Measured> {
   const backend = await initBackend();
   const shape = ENGINE_MODELS.find((c) => c.model === model)?.shape;
   if (!shape)
@@ -37,7 +60,7 @@ async function measure(model: ModelName, batch: number, steps: number): Promise<
       `bench:gpu measures ${ENGINE_MODELS.map((c) => c.model).join(', ')}, not ${model}`,
     );
   const data = randomTrainingData(shape, batch);
-  const arch = buildArchitecture(model, shape, 10);
+  const arch = buildArchitecture(model, shape, ENGINE_CLASSES);
   const net = new Model(arch, initWeights(describeParams(arch), 'glorot-normal', 1));
   const times: number[] = [];
   await train({
@@ -46,11 +69,9 @@ async function measure(model: ModelName, batch: number, steps: number): Promise<
     data,
     settings: {
       optimizer: 'sgd',
-      learningRate: 0.01,
-      momentum: 0.9,
-      weightDecay: 1e-4,
+      ...SGD,
       batchSize: batch,
-      iterations: WARMUP + steps,
+      iterations: WARMUP + rounds * steps,
       evalEvery: 1e9,
     },
     seed: 1,
@@ -58,71 +79,171 @@ async function measure(model: ModelName, batch: number, steps: number): Promise<
     onProgress: () => void times.push(performance.now()),
   });
   net.dispose();
-  const seconds = (times.at(-1)! - times[WARMUP - 1]!) / 1000;
-  return { samplesPerSecond: (steps * batch) / seconds, device: backend.device };
+  const samplesPerSecond = Array.from({ length: rounds }, (_, r) => {
+    const start = times[WARMUP - 1 + r * steps]!;
+    const end = times[WARMUP - 1 + (r + 1) * steps]!;
+    return (steps * batch * 1000) / (end - start);
+  });
+  return { samplesPerSecond, device: backend.device };
 }
 
-const args = parseArgs(process.argv.slice(2), ['batch', 'steps', 'models', 'child']);
+/** The last line of a child's stderr, or why it did not finish. */
+function failure(r: ReturnType<typeof spawnSync>, timeoutS: number): string {
+  if (r.error && (r.error as NodeJS.ErrnoException).code === 'ETIMEDOUT')
+    return `did not finish in ${timeoutS} s`;
+  const why = String(r.stderr ?? '')
+    .trim()
+    .split('\n')
+    .filter((l) => l.trim())
+    .at(-1);
+  return `did not run: ${why ?? r.error?.message ?? `exit ${r.status}`}`;
+}
+
+/** Our engine on `backend`, in a child process. */
+function ours(
+  model: ModelName,
+  backend: 'webgpu' | 'wasm',
+  o: { batch: number; steps: number; rounds: number; timeoutS: number },
+): GpuRow {
+  const r = spawnSync(
+    process.execPath,
+    [
+      ...process.execArgv,
+      process.argv[1]!,
+      '--child',
+      model,
+      ...['--batch', String(o.batch), '--steps', String(o.steps), '--rounds', String(o.rounds)],
+    ],
+    {
+      env: { ...process.env, TICKETLAB_BACKEND: backend },
+      encoding: 'utf8',
+      timeout: o.timeoutS * 1000,
+    },
+  );
+  if (r.status !== 0) return { model, backend, samples: null, device: failure(r, o.timeoutS) };
+  const m = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Measured;
+  return { model, backend, samples: m.samplesPerSecond, device: m.device };
+}
+
+/**
+ * PyTorch on CUDA (where it has it) and on every core, `rounds` measurements each, in one
+ * python3 process; no rows where python3 has no PyTorch.
+ */
+function torch(
+  model: ModelName,
+  o: { batch: number; steps: number; rounds: number; timeoutS: number },
+): GpuRow[] {
+  const env = { ...process.env };
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
+  const probe = spawnSync(
+    'python3',
+    ['-c', 'import torch; print(torch.__version__, torch.cuda.is_available())'],
+    { encoding: 'utf8', env },
+  );
+  if (probe.status !== 0) return [];
+  const cuda = probe.stdout.trim().endsWith('True');
+  const backends: GpuBackend[] = cuda ? ['torch-cuda', 'torch-cpu'] : ['torch-cpu'];
+  const threads = cpus().length;
+  const requests = backends.flatMap((backend) =>
+    Array.from({ length: o.rounds }, () =>
+      JSON.stringify({
+        model,
+        threads,
+        steps: o.steps,
+        batch: o.batch,
+        optimizer: 'sgd',
+        device: backend === 'torch-cuda' ? 'cuda' : 'cpu',
+      }),
+    ),
+  );
+  const r = spawnSync('python3', [join(import.meta.dirname, 'engine_torch.py')], {
+    input: requests.join('\n') + '\n',
+    encoding: 'utf8',
+    env,
+    timeout: o.timeoutS * 1000,
+  });
+  const answers = r.stdout
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as { samplesPerSecond: number; torch: string; device: string });
+  return backends.map((backend, b) => {
+    const mine = answers.slice(b * o.rounds, (b + 1) * o.rounds);
+    return mine.length === o.rounds
+      ? {
+          model,
+          backend,
+          samples: mine.map((a) => a.samplesPerSecond),
+          device: `PyTorch ${mine[0]!.torch} on ${backend === 'torch-cuda' ? mine[0]!.device : `${threads} CPU threads`}`,
+        }
+      : { model, backend, samples: null, device: `PyTorch ${failure(r, o.timeoutS)}` };
+  });
+}
+
+const args = parseArgs(process.argv.slice(2), [
+  'batch',
+  'steps',
+  'rounds',
+  'models',
+  'timeout',
+  'child',
+]);
 const flag = (name: string) => {
   const v = args.options.get(name);
   return typeof v === 'string' ? v : undefined;
 };
-const batch = Number(flag('batch') ?? 128);
-const steps = Number(flag('steps') ?? 20);
+const settings = {
+  batch: Number(flag('batch') ?? 128),
+  steps: Number(flag('steps') ?? 20),
+  rounds: Number(flag('rounds') ?? 3),
+  timeoutS: Number(flag('timeout') ?? 300),
+};
 if (flag('child')) {
-  const r = await measure(flag('child') as ModelName, batch, steps);
+  const r = await measure(
+    flag('child') as ModelName,
+    settings.batch,
+    settings.steps,
+    settings.rounds,
+  );
   process.stdout.write(`${JSON.stringify(r)}\n`);
   process.exit(0);
 }
 const models = (flag('models') ?? ENGINE_MODELS.map((c) => c.model).join(',')).split(
   ',',
 ) as ModelName[];
-const rows: { model: string; backend: string; samplesPerSecond: number | null; device: string }[] =
-  [];
-for (const model of models) {
-  for (const backend of ['webgpu', 'wasm']) {
-    const child = spawnSync(
-      process.execPath,
-      [
-        ...process.execArgv,
-        process.argv[1]!,
-        '--child',
-        model,
-        '--batch',
-        String(batch),
-        '--steps',
-        String(steps),
-      ],
-      { env: { ...process.env, TICKETLAB_BACKEND: backend }, encoding: 'utf8' },
-    );
-    const line = child.stdout.trim().split('\n').at(-1) ?? '';
-    const r = child.status === 0 ? (JSON.parse(line) as Measured) : null;
-    rows.push({
-      model,
-      backend,
-      samplesPerSecond: r?.samplesPerSecond ?? null,
-      device: r?.device ?? `did not run: ${child.stderr.trim().split('\n').at(-1) ?? ''}`,
-    });
-    console.log(
-      `${model} ${backend}: ${r ? r.samplesPerSecond.toFixed(1) : '–'} samples/s (${rows.at(-1)!.device})`,
-    );
+const fmt = (xs: number[] | null) =>
+  xs ? `${xs.map((x) => x.toFixed(1)).join(', ')} samples/s` : '–';
+const record: GpuRecord = {
+  date: new Date().toISOString(),
+  command: thisCommand('bench:gpu'),
+  machine: thisMachine(),
+  versions: theseVersions(),
+  batch: settings.batch,
+  steps: settings.steps,
+  warmupSteps: WARMUP,
+  rows: [],
+};
+const recordFile = join(RECORDS, `gpu-${record.date.slice(0, 16).replace(/:/g, '')}.json`);
+/** Written after each model, so that a run stopped midway keeps the models it measured. */
+function save() {
+  const text = `${JSON.stringify(record, null, 2)}\n`;
+  mkdirSync(join(import.meta.dirname, 'results'), { recursive: true });
+  writeFileSync(join(import.meta.dirname, 'results', 'gpu.json'), text);
+  if (args.options.has('record')) {
+    mkdirSync(RECORDS, { recursive: true });
+    writeFileSync(recordFile, text);
   }
-  const [gpu, cpu] = rows.slice(-2).map((r) => r.samplesPerSecond);
-  if (gpu && cpu) console.log(`${model}: GPU / best CPU path = ${(gpu / cpu).toFixed(2)}×`);
 }
-mkdirSync('bench/results', { recursive: true });
-writeFileSync(
-  'bench/results/gpu.json',
-  `${JSON.stringify(
-    {
-      date: new Date().toISOString(),
-      machine: { host: hostname(), cpu: cpus()[0]?.model, cores: cpus().length },
-      command: `npm run bench:gpu -- ${process.argv.slice(2).join(' ')}`.trim(),
-      batch,
-      steps,
-      rows,
-    },
-    null,
-    2,
-  )}\n`,
-);
+for (const model of models) {
+  const measured = [
+    ours(model, 'webgpu', settings),
+    ours(model, 'wasm', settings),
+    ...(args.options.has('no-torch') ? [] : torch(model, settings)),
+  ];
+  for (const row of measured)
+    console.log(`${model} ${row.backend}: ${fmt(row.samples)} (${row.device})`);
+  record.rows.push(...measured);
+  save();
+}
+if (args.options.has('record')) console.log(`recorded ${recordFile}`);

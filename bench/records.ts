@@ -5,7 +5,7 @@
  * a plot from the repository alone.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { cpus, totalmem, release, platform } from 'node:os';
 import { join } from 'node:path';
 
@@ -37,9 +37,19 @@ export interface Versions {
   dirty: boolean;
 }
 
+/**
+ * The version and commit of the tree this benchmark runs from. A packed copy without .git
+ * (scripts/gpu-check.sh's) names its commit in a COMMIT file beside package.json: the hash,
+ * then "dirty" where the packed tree had uncommitted changes.
+ */
 export function theseVersions(): Versions {
   const root = join(import.meta.dirname, '..');
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+  const packed = join(root, 'COMMIT');
+  if (existsSync(packed)) {
+    const [commit, dirty] = readFileSync(packed, 'utf8').trim().split(/\s+/);
+    return { ticketlab: pkg.version, commit: commit ?? null, dirty: dirty === 'dirty' };
+  }
   const git = (...args: string[]) => spawnSync('git', args, { cwd: root, encoding: 'utf8' });
   const head = git('rev-parse', 'HEAD');
   const status = git('status', '--porcelain', '--untracked-files=no');
@@ -77,6 +87,31 @@ export interface EngineRecord {
   ratios: Record<string, number[]>;
   loads: { round: number; loadavg: number[] }[];
   quickstartSeconds?: Record<string, { seconds: number }[]>;
+}
+
+/** Where bench:gpu's samples/s come from: our engine on a backend, or PyTorch. */
+export type GpuBackend = 'webgpu' | 'wasm' | 'torch-cuda' | 'torch-cpu';
+
+/** One model on one backend: samples/s of each round, or null and why not in `device`. */
+export interface GpuRow {
+  model: string;
+  backend: GpuBackend;
+  samples: number[] | null;
+  /** the backend's own description (adapter and driver, CPU kernels, PyTorch's device) */
+  device: string;
+}
+
+/** What `npm run bench:gpu -- --record` writes (bench/gpu.ts). */
+export interface GpuRecord {
+  date: string;
+  command: string;
+  machine: Machine;
+  versions: Versions;
+  batch: number;
+  /** timed steps per round, after `warmupSteps` untimed ones */
+  steps: number;
+  warmupSteps: number;
+  rows: GpuRow[];
 }
 
 /** The median (of an even count, the mean of the middle two). */

@@ -42,7 +42,15 @@ import {
   type InstabilityRecord,
   type TicketRecord,
 } from './campaign/record.ts';
-import { median, RECORDS, type EngineRecord, type Machine, type Versions } from './records.ts';
+import {
+  median,
+  RECORDS,
+  type EngineRecord,
+  type GpuBackend,
+  type GpuRecord,
+  type Machine,
+  type Versions,
+} from './records.ts';
 
 export const BENCHMARKS = join(import.meta.dirname, '..', 'BENCHMARKS.md');
 const BLOCK = /<!-- report: (\S+) (\S+) -->\n[\s\S]*?<!-- \/report -->/g;
@@ -70,8 +78,9 @@ function renderBlock(kind: string, name: string, records: string): string[] {
   if (kind === 'cluster') return clusterTable(record() as ClusterRecord);
   if (kind === 'ui') return uiTable(record() as UiRecord);
   if (kind === 'grasp') return graspTable(record() as GraspRecord);
+  if (kind === 'gpu') return gpuTable(record() as GpuRecord);
   throw new Error(
-    `BENCHMARKS.md names an unknown report kind "${kind}" (campaign, plan, engine, input, cluster, ui, grasp)`,
+    `BENCHMARKS.md names an unknown report kind "${kind}" (campaign, plan, engine, input, cluster, ui, grasp, gpu)`,
   );
 }
 
@@ -654,6 +663,51 @@ function engineTable(r: EngineRecord): string[] {
         .join('; ')}.`,
     );
   return lines;
+}
+
+// ── bench:gpu records ──
+
+const GPU_COLUMNS: [GpuBackend, string][] = [
+  ['webgpu', 'WebGPU'],
+  ['wasm', 'CPU path (wasm + native)'],
+  ['torch-cuda', 'PyTorch, CUDA'],
+  ['torch-cpu', 'PyTorch, CPU'],
+];
+
+function gpuTable(r: GpuRecord): string[] {
+  const models = [...new Set(r.rows.map((x) => x.model))];
+  const row = (model: string, backend: GpuBackend) =>
+    r.rows.find((x) => x.model === model && x.backend === backend);
+  const columns = GPU_COLUMNS.filter(([b]) => r.rows.some((x) => x.backend === b));
+  const cell = (model: string, backend: GpuBackend) => {
+    const samples = row(model, backend)?.samples;
+    return samples ? range(samples, int) : '–';
+  };
+  /** a ratio of medians; a tie where the two ranges overlap */
+  const ratio = (model: string, over: GpuBackend, under: GpuBackend) => {
+    const [a, b] = [row(model, over)?.samples, row(model, under)?.samples];
+    if (!a || !b) return '–';
+    const x = median(a) / median(b);
+    return `${x >= 10 ? x.toFixed(0) : x.toFixed(2)}×${compare(a, b) === 'tie' ? ' (tie)' : ''}`;
+  };
+  const devices = columns.map(([b, name]) => {
+    const found = [...new Set(r.rows.filter((x) => x.backend === b).map((x) => x.device))];
+    return `${name}: ${found.join('; ')}`;
+  });
+  return [
+    `${r.machine.cores} × ${r.machine.cpu}; ${r.date.slice(0, 16).replace('T', ' ')} UTC; ${commitOf(r.versions)}; \`${r.command}\`.`,
+    '',
+    `Training samples/s at batch ${r.batch} (SGD with momentum, random data), median (min–max) over ${r.steps}-step rounds after ${r.warmupSteps} warm-up steps; the ratio is of medians, a tie where the rounds overlap.`,
+    '',
+    `| model | ${columns.map(([, name]) => name).join(' | ')} | WebGPU / CPU path | PyTorch CUDA / WebGPU |`,
+    `| --- | ${columns.map(() => '---').join(' | ')} | --- | --- |`,
+    ...models.map(
+      (m) =>
+        `| ${m} | ${columns.map(([b]) => cell(m, b)).join(' | ')} | ${ratio(m, 'webgpu', 'wasm')} | ${ratio(m, 'torch-cuda', 'webgpu')} |`,
+    ),
+    '',
+    ...devices.map((d) => `- ${d}`),
+  ];
 }
 
 // ── bench:input records ──

@@ -1,31 +1,91 @@
 #!/usr/bin/env bash
-# GPU measurement for the accelerator machine (installs nothing from outside): WebGPU against
-# the best CPU path for the four models at batch 128 (npm run bench:gpu), then PyTorch on the
-# GPU where it is installed there. Run from the repository root with node_modules present:
+# The GPU measurement of DEVELOPERS.md ("GPU"), for a GPU machine that has neither Node nor
+# this project's packages and cannot download them (the accelerator machine lent to some
+# sessions). Two steps:
 #
-#   scripts/gpu-check.sh [steps]
+#   scripts/gpu-check.sh pack          here, after `npm ci`: writes .gpu-check/pack.tar.xz
+#                                      (about 45 MB; .gpu-check/ is ignored by git)
+#   scripts/gpu-check.sh run [steps [bench:gpu options]]
+#                                      there, from the repository root: unpacks it into a
+#                                      temporary folder and runs bench:gpu from it
 #
-# Dawn loads the Vulkan loader (libvulkan.so.1) and the GPU driver's ICD at run time. Where
-# the machine lacks the loader, copy it beside the code first (an ignored folder):
-#   mkdir -p .gpu-check/lib && cp /usr/lib/x86_64-linux-gnu/libvulkan.so.1* .gpu-check/lib/
-# Results: bench/results/gpu.json and bench/results/gpu-torch.txt, for BENCHMARKS.md.
+# The pack holds what bench:gpu loads and the GPU machine may lack: this Node binary,
+# bench/gpu.ts bundled with tfjs by esbuild (with tfjs's .wasm files), the native addon with
+# the oneDNN it opens (and that library's own needs), Dawn (the npm package webgpu) for
+# Linux x64, Debian's Vulkan loader and the GL dispatch libraries an NVIDIA driver's Vulkan
+# ICD loads, bench/engine_torch.py, package.json, and COMMIT (the packed commit, for the
+# record). `run` measures the five bench:engine models at batch 128 on WebGPU, on the CPU
+# path (wasm with the native addon, every core) and, where its python3 has PyTorch, on CUDA
+# and the CPU; it writes bench/records/gpu-<date>.json and a log to $OUT (else
+# .gpu-check/out), for `npm run bench:report`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-steps=${1:-20}
-if ! ldconfig -p 2> /dev/null | grep -q 'libvulkan\.so\.1'; then
-  [ -e .gpu-check/lib/libvulkan.so.1 ] || {
-    echo 'no libvulkan.so.1 here: copy it into .gpu-check/lib (see the top of this script)' >&2
+lib=/usr/lib/x86_64-linux-gnu
+
+pack() {
+  stage=$(mktemp -d)
+  trap 'rm -rf "$stage"' EXIT
+  mkdir -p "$stage"/{bin,lib,bench,node_modules/webgpu/dist/linux-x64} .gpu-check
+  [ -e native/build/Release/ticketlab_blas.node ] || npm run build:native
+  npx esbuild bench/gpu.ts --bundle --platform=node --format=esm --target=node20 \
+    --external:webgpu --ignore-annotations --log-level=warning --outfile="$stage/bench/gpu.mjs" \
+    --banner:js="import { createRequire as _cr } from 'node:module'; const require = _cr(import.meta.url); const __filename = import.meta.filename; const __dirname = import.meta.dirname;"
+  cp node_modules/@tensorflow/tfjs-backend-wasm/dist/*.wasm "$stage/bench/"
+  cp bench/engine_torch.py "$stage/bench/"
+  cp package.json "$stage/"
+  {
+    git rev-parse HEAD
+    [ -z "$(git status --porcelain --untracked-files=no)" ] || echo dirty
+  } > "$stage/COMMIT"
+  cp node_modules/webgpu/{index.js,package.json} "$stage/node_modules/webgpu/"
+  cp node_modules/webgpu/dist/linux-x64/dawn.node "$stage/node_modules/webgpu/dist/linux-x64/"
+  cp "$(command -v node)" "$stage/bin/node"
+  cp native/build/Release/ticketlab_blas.node "$stage/lib/"
+  for so in libdnnl.so.2 libOpenCL.so.1 libgomp.so.1; do cp -L "$lib/$so" "$stage/lib/"; done
+  # Debian's Vulkan loader and GL dispatch (libGLX_nvidia, the NVIDIA ICD, needs libGLdispatch)
+  (
+    cd "$stage"
+    apt-get download libvulkan1 libglvnd0 libglx0 libegl1 > /dev/null
+    for deb in *.deb; do dpkg -x "$deb" root; done
+    rm ./*.deb
+    cp -P root/usr/lib/x86_64-linux-gnu/*.so* lib/
+    rm -rf root
+  )
+  tar -C "$stage" -cf - . | xz -T0 -6 > .gpu-check/pack.tar.xz
+  ls -l .gpu-check/pack.tar.xz
+}
+
+run() {
+  local steps=${1:-20} out=${OUT:-$PWD/.gpu-check/out} dir
+  shift || true
+  [ -e .gpu-check/pack.tar.xz ] || {
+    echo 'no .gpu-check/pack.tar.xz: run `scripts/gpu-check.sh pack` where npm ci ran' >&2
     exit 1
   }
-  export LD_LIBRARY_PATH="$PWD/.gpu-check/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-fi
-ls /usr/share/vulkan/icd.d /etc/vulkan/icd.d 2> /dev/null || echo 'no Vulkan ICD manifests found'
-nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2> /dev/null || true
-mkdir -p bench/results
-npm run bench:gpu -- --batch 128 --steps "$steps"
-# PyTorch on the GPU, where present: ResNet-20 (bench/torch_gpu.py) at the same batch.
-if python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2> /dev/null; then
-  python3 bench/torch_gpu.py 128 "$steps" | tee bench/results/gpu-torch.txt
-else
-  echo 'PyTorch with CUDA is not installed here: no PyTorch comparison' | tee bench/results/gpu-torch.txt
-fi
+  dir=$(mktemp -d)
+  xz -dc .gpu-check/pack.tar.xz | tar -C "$dir" -xf -
+  mkdir -p "$out"
+  export PATH="$dir/bin:$PATH" LD_LIBRARY_PATH="$dir/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  export TICKETLAB_ADDON="$dir/lib/ticketlab_blas.node"
+  # The driver's ICD manifest, where the machine mounts the driver rather than installing it
+  local icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+  if [ -e "$icd" ] && ! ls /usr/share/vulkan/icd.d/nvidia* /etc/vulkan/icd.d/nvidia* &> /dev/null; then
+    export VK_DRIVER_FILES=$icd
+  fi
+  {
+    date -u
+    nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>&1 || true
+    echo "VK_DRIVER_FILES=${VK_DRIVER_FILES:-}"
+    (cd "$dir" && node bench/gpu.mjs --batch 128 --steps "$steps" --rounds 3 --record "$@")
+  } 2>&1 | tee "$out/gpu-check.log"
+  cp "$dir"/bench/records/gpu-*.json "$dir/bench/results/gpu.json" "$out/"
+}
+
+case "${1:-}" in
+  pack) pack ;;
+  run) shift && run "$@" ;;
+  *)
+    echo 'usage: scripts/gpu-check.sh pack | run [steps]' >&2
+    exit 2
+    ;;
+esac
