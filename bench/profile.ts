@@ -4,9 +4,10 @@
  * masked training loop (src/engine/train.ts) on tfjs's kernels under tfjs's profiler, per
  * kernel.
  *
- *   npm run bench:profile [-- --backend wasm|cpu] [-- --steps N] [-- --models vgg-11,resnet-20]
+ *   npm run bench:profile [-- --backend wasm|cpu|webgpu] [-- --steps N] [-- --models vgg-11,resnet-20]
+ *                         [-- --batch 60]
  *
- * LeNet-300-100 (28×28×1), Conv-4, VGG-11 and ResNet-20 (32×32×3) at batch 60 on random
+ * LeNet-300-100 (28×28×1), Conv-4, VGG-11 and ResNet-20 (32×32×3) at batch 60 (--batch) on random
  * data (--models: some of them); the validation
  * and test splits hold one example each so evaluation adds nothing measurable. For tfjs's
  * kernels: the wall time per step, each kernel's share of it, and the time outside any
@@ -27,8 +28,8 @@ import { initWeights } from '../src/engine/weights.ts';
 import { denseMask, maskToFloat } from '../src/pruning/mask.ts';
 import { randomTrainingData } from './random-data.ts';
 
-const { options } = parseArgs(process.argv.slice(2), ['backend', 'steps', 'models']);
-const BATCH = 60;
+const { options } = parseArgs(process.argv.slice(2), ['backend', 'steps', 'models', 'batch']);
+const BATCH = Number(options.get('batch') ?? 60);
 const backend = await initBackend(options.get('backend') as BackendName | undefined);
 
 const lines = [

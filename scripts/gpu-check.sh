@@ -8,6 +8,8 @@
 #   scripts/gpu-check.sh run [steps [bench:gpu options]]
 #                                      there, from the repository root: unpacks it into a
 #                                      temporary folder and runs bench:gpu from it
+#   scripts/gpu-check.sh profile [bench:profile options]
+#                                      there: bench:profile on WebGPU, per tfjs kernel
 #
 # The pack holds what bench:gpu loads and the GPU machine may lack: this Node binary,
 # bench/gpu.ts bundled with tfjs by esbuild (with tfjs's .wasm files), the native addon with
@@ -27,8 +29,9 @@ pack() {
   trap 'rm -rf "$stage"' EXIT
   mkdir -p "$stage"/{bin,lib,bench,node_modules/webgpu/dist/linux-x64} .gpu-check
   [ -e native/build/Release/ticketlab_blas.node ] || npm run build:native
-  npx esbuild bench/gpu.ts --bundle --platform=node --format=esm --target=node20 \
-    --external:webgpu --ignore-annotations --log-level=warning --outfile="$stage/bench/gpu.mjs" \
+  npx esbuild bench/gpu.ts bench/profile.ts --bundle --platform=node --format=esm --target=node20 \
+    --external:webgpu --ignore-annotations --log-level=warning --outdir="$stage/bench" \
+    --out-extension:.js=.mjs \
     --banner:js="import { createRequire as _cr } from 'node:module'; const require = _cr(import.meta.url); const __filename = import.meta.filename; const __dirname = import.meta.dirname;"
   cp node_modules/@tensorflow/tfjs-backend-wasm/dist/*.wasm "$stage/bench/"
   cp bench/engine_torch.py "$stage/bench/"
@@ -55,9 +58,9 @@ pack() {
   ls -l .gpu-check/pack.tar.xz
 }
 
-run() {
-  local steps=${1:-20} out=${OUT:-$PWD/.gpu-check/out} dir
-  shift || true
+# Unpacks the pack into $dir and sets up the environment to run from it.
+unpack() {
+  out=${OUT:-$PWD/.gpu-check/out}
   [ -e .gpu-check/pack.tar.xz ] || {
     echo 'no .gpu-check/pack.tar.xz: run `scripts/gpu-check.sh pack` where npm ci ran' >&2
     exit 1
@@ -72,20 +75,42 @@ run() {
   if [ -e "$icd" ] && ! ls /usr/share/vulkan/icd.d/nvidia* /etc/vulkan/icd.d/nvidia* &> /dev/null; then
     export VK_DRIVER_FILES=$icd
   fi
-  {
-    date -u
-    nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>&1 || true
-    echo "VK_DRIVER_FILES=${VK_DRIVER_FILES:-}"
-    (cd "$dir" && node bench/gpu.mjs --batch 128 --steps "$steps" --rounds 3 --record "$@")
-  } 2>&1 | tee "$out/gpu-check.log"
+  date -u
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>&1 || true
+}
+
+run() {
+  local steps=${1:-20}
+  shift || true
+  unpack
+  (cd "$dir" && node bench/gpu.mjs --batch 128 --steps "$steps" --rounds 3 --record "$@") 2>&1 |
+    tee "$out/gpu-check.log"
   cp "$dir"/bench/records/gpu-*.json "$dir/bench/results/gpu.json" "$out/"
+}
+
+# bench:profile on the WebGPU backend: where a step's time goes, per tfjs kernel.
+profile() {
+  unpack
+  (cd "$dir" && TICKETLAB_BACKEND=webgpu node bench/profile.mjs --backend webgpu "$@") 2>&1 |
+    tee "$out/gpu-profile.log"
+  cp "$dir/bench/results/profile.md" "$out/"
+}
+
+# Any node command in the unpacked tree, e.g. a CPU profile of one bench:gpu measurement:
+#   TICKETLAB_BACKEND=webgpu scripts/gpu-check.sh node --cpu-prof --cpu-prof-dir="$OUT" \
+#     bench/gpu.mjs --child resnet-20 --batch 128 --steps 10 --rounds 1
+node_in_pack() {
+  unpack
+  (cd "$dir" && node "$@")
 }
 
 case "${1:-}" in
   pack) pack ;;
   run) shift && run "$@" ;;
+  profile) shift && profile "$@" ;;
+  node) shift && node_in_pack "$@" ;;
   *)
-    echo 'usage: scripts/gpu-check.sh pack | run [steps]' >&2
+    echo 'usage: scripts/gpu-check.sh pack | run [steps [bench:gpu options]] | profile [bench:profile options] | node [arguments]' >&2
     exit 2
     ;;
 esac

@@ -6,6 +6,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { TicketLabError } from '../core/errors.ts';
+import { registerWebGpuConvBackprop } from './webgpu-conv-backprop.ts';
 
 /** What Dawn says of its adapter (GPUAdapterInfo), plus the API it drives. */
 export interface GpuAdapterInfo {
@@ -113,6 +114,7 @@ export async function startWebGpu(allowEmulated: boolean): Promise<GpuAdapterInf
   const nav = ((globalThis as { navigator?: object }).navigator ??= {}) as { gpu?: unknown };
   if (!nav.gpu) Object.defineProperty(nav, 'gpu', { value: gpu, configurable: true });
   const { WebGPUBackend } = await import('@tensorflow/tfjs-backend-webgpu');
+  registerWebGpuConvBackprop();
   // Its own registration (made at import when navigator.gpu exists) picks the adapter again
   // and asks for features as the browser names them: ours uses the adapter chosen above.
   if (tf.findBackend('webgpu')) tf.removeBackend('webgpu');
