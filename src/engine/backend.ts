@@ -4,7 +4,7 @@ import '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { TicketLabError } from '../core/errors.ts';
-import { registerSecondOrderGradients } from './gradients.ts';
+import { registerGradients } from './gradients.ts';
 import { registerWasmConvBackprop } from './wasm-conv-backprop.ts';
 import { registerWasmMatMul } from './wasm-matmul.ts';
 import { registerWasmNativeConv } from './wasm-native-conv.ts';
@@ -124,7 +124,7 @@ export async function initBackend(preferred = process.env.TICKETLAB_BACKEND): Pr
   }
   // Production mode: no debug checks, and no "install tfjs-node" banner on the console.
   tf.enableProdMode();
-  registerSecondOrderGradients();
+  registerGradients();
   const order = preferred ? [preferred as BackendName] : BACKEND_ORDER;
   const skipped: string[] = [];
   for (const name of order) {

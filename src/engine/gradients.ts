@@ -1,14 +1,37 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Conv2DBackpropFilterAttrs, MaxPoolGradAttrs } from '@tensorflow/tfjs-core';
+import type { Conv2DBackpropFilterAttrs, MaxPoolGradAttrs, MeanAttrs } from '@tensorflow/tfjs-core';
+
+let registered = false;
 
 /**
- * Second derivatives through convolutions and max pooling, which GraSP's Hessian-gradient
- * product needs on conv nets: tfjs registers no gradient for Conv2DBackpropFilter nor for
- * MaxPoolGrad. Checked against finite differences in test/pruning/scores.test.ts. Call
- * once, after tfjs's own gradients are registered.
+ * Gradients that tfjs lacks or computes wastefully; call after tfjs's own are registered.
+ *
+ * - Second derivatives through convolutions and max pooling, which GraSP's Hessian-gradient
+ *   product needs on conv nets: tfjs registers no gradient for Conv2DBackpropFilter nor for
+ *   MaxPoolGrad. Checked against finite differences in test/engine/gradients.test.ts.
+ * - Mean's gradient without a host-side array: tfjs's multiplies dy by `ones(x.shape)`, a
+ *   JavaScript array the size of the input (uploaded to the GPU on WebGPU), for every mean
+ *   in the backward pass, two per batch-norm layer. On an H200 filling it was 28% of a
+ *   ResNet-20 step's CPU time and creating its GPU buffers 17% more
+ *   (bench/records/gpu-2026-12-04T1824.cpuprofile). Here `onesLike`, which the
+ *   backend fills where the data lives; the arithmetic, and so every bit, is tfjs's.
  */
-export function registerSecondOrderGradients(): void {
-  if (tf.getGradient(tf.Conv2DBackpropFilter)) return;
+export function registerGradients(): void {
+  if (registered) return;
+  registered = true;
+  tf.registerGradient({
+    kernelName: tf.Mean,
+    inputsToSave: ['x'],
+    gradFunc: (dy, saved, attrs) => {
+      const [x] = saved as [tf.Tensor];
+      const axes = tf.util.parseAxisParam((attrs as unknown as MeanAttrs).axis, x.shape);
+      const expanded = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
+      const reduceSize = axes.reduce((n, a) => n * x.shape[a]!, 1);
+      return {
+        x: () => tf.div(tf.mul(tf.reshape(dy as tf.Tensor, expanded), tf.onesLike(x)), reduceSize),
+      };
+    },
+  });
   // The filter gradient dW(x, dy) is bilinear: for an upstream ddW its gradients are
   // conv2d(x, ddW) for dy and the transposed convolution of dy with ddW for x (TensorFlow's
   // Conv2DBackpropFilterGrad).

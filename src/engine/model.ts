@@ -6,6 +6,7 @@ import {
   type ParamSpec,
 } from './architectures.ts';
 import type { Weights } from './weights.ts';
+import { scalars } from './scalars.ts';
 
 /** Batch-norm moving averages follow PyTorch's momentum 0.1, ε 1e-5 (the native step's too). */
 export const BN_MOMENTUM = 0.1;
@@ -116,6 +117,7 @@ export class Model {
    */
   apply(x: tf.Tensor, training: boolean, options: ApplyOptions = {}): tf.Tensor {
     const { bnUpdates, params, fused = true } = options;
+    const k = scalars();
     const p = (name: string): tf.Tensor => params?.get(name) ?? this.v(name);
     let gateIndex = 0;
     // While gradients are recorded tfjs runs a fused op with an activation unfused, bias
@@ -211,16 +213,21 @@ export class Model {
                 : batchNormTwiceDifferentiable(h, mean, variance, beta, gamma);
               if (bnUpdates) {
                 const n = h.size / h.shape[3]!;
-                const unbiased = tf.mul(variance, n / Math.max(n - 1, 1));
+                const unbiased = tf.mul(variance, k(n / Math.max(n - 1, 1)));
                 bnUpdates.push(
                   [
                     movingMean,
-                    tf.keep(tf.add(tf.mul(movingMean, 1 - BN_MOMENTUM), tf.mul(mean, BN_MOMENTUM))),
+                    tf.keep(
+                      tf.add(tf.mul(movingMean, k(1 - BN_MOMENTUM)), tf.mul(mean, k(BN_MOMENTUM))),
+                    ),
                   ],
                   [
                     movingVar,
                     tf.keep(
-                      tf.add(tf.mul(movingVar, 1 - BN_MOMENTUM), tf.mul(unbiased, BN_MOMENTUM)),
+                      tf.add(
+                        tf.mul(movingVar, k(1 - BN_MOMENTUM)),
+                        tf.mul(unbiased, k(BN_MOMENTUM)),
+                      ),
                     ),
                   ],
                 );

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { nativeKernelsOn } from './native-blas.ts';
+import { scalars } from './scalars.ts';
 import { ADAM_UPDATE, type AdamAttrs } from './wasm-native-adam.ts';
 
 export interface OptimizerSettings {
@@ -81,11 +82,12 @@ export class Optimizer {
     const decoupled = this.settings.weightDecayMode === 'decoupled';
     const coupledDecay = decoupled ? 0 : this.settings.weightDecay;
     const shrink = decoupled ? 1 - lr * this.settings.weightDecay : 1;
+    const k = scalars();
     for (const [name, w] of this.params) {
       let g = grads.get(name);
       if (!g) continue;
       const mask = this.masks.get(name);
-      if (shrink !== 1) w.assign(tf.mul(w, shrink));
+      if (shrink !== 1) w.assign(tf.mul(w, k(shrink)));
       if (this.settings.optimizer === 'adam' && fusedAdam()) {
         const m = this.slots.get(`${name}/m`)!;
         const v = this.slots.get(`${name}/v`)!;
@@ -111,23 +113,23 @@ export class Optimizer {
         continue;
       }
       if (mask) g = tf.mul(g, mask);
-      if (coupledDecay > 0) g = tf.add(g, tf.mul(w, coupledDecay));
+      if (coupledDecay > 0) g = tf.add(g, tf.mul(w, k(coupledDecay)));
       if (this.settings.optimizer === 'adam') {
         const m = this.slots.get(`${name}/m`)!;
         const v = this.slots.get(`${name}/v`)!;
-        m.assign(tf.add(tf.mul(m, BETA1), tf.mul(g, 1 - BETA1)));
-        v.assign(tf.add(tf.mul(v, BETA2), tf.mul(tf.square(g), 1 - BETA2)));
+        m.assign(tf.add(tf.mul(m, k(BETA1)), tf.mul(g, k(1 - BETA1))));
+        v.assign(tf.add(tf.mul(v, k(BETA2)), tf.mul(tf.square(g), k(1 - BETA2))));
         const bc1 = 1 - BETA1 ** this.step;
         const bc2 = 1 - BETA2 ** this.step;
-        const denom = tf.add(tf.div(tf.sqrt(v), Math.sqrt(bc2)), EPSILON);
-        w.assign(tf.sub(w, tf.mul(tf.div(m, denom), lr / bc1)));
+        const denom = tf.add(tf.div(tf.sqrt(v), k(Math.sqrt(bc2))), k(EPSILON));
+        w.assign(tf.sub(w, tf.mul(tf.div(m, denom), k(lr / bc1))));
       } else if (momentum > 0) {
         const buf = this.slots.get(`${name}/momentum`)!;
-        buf.assign(tf.add(tf.mul(buf, momentum), g));
-        const step = nesterov ? tf.add(g, tf.mul(buf, momentum)) : buf;
-        w.assign(tf.sub(w, tf.mul(step, lr)));
+        buf.assign(tf.add(tf.mul(buf, k(momentum)), g));
+        const step = nesterov ? tf.add(g, tf.mul(buf, k(momentum))) : buf;
+        w.assign(tf.sub(w, tf.mul(step, k(lr))));
       } else {
-        w.assign(tf.sub(w, tf.mul(g, lr)));
+        w.assign(tf.sub(w, tf.mul(g, k(lr))));
       }
       if (mask) w.assign(tf.mul(w, mask));
       this.clamp(name, w);

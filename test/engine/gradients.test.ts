@@ -48,3 +48,29 @@ describe('second derivatives (GraSP on conv nets)', () => {
     });
   });
 });
+
+describe("Mean's gradient", () => {
+  for (const { shape, axis } of [
+    { shape: [4, 3, 5, 6], axis: [0, 1, 2] }, // batch norm's moments
+    { shape: [4, 3, 5, 6], axis: [1, 2] }, // global average pooling
+    { shape: [7, 5], axis: [1] },
+  ])
+    it(`is dy / n spread over the reduced axes: ${shape.join('×')} over ${axis.join(',')}`, async () => {
+      await initBackend('wasm');
+      const x = values(shape, 1);
+      const expanded = shape.map((d, i) => (axis.includes(i) ? 1 : d));
+      const dy = values(
+        shape.filter((_, i) => !axis.includes(i)),
+        2,
+      );
+      const n = axis.reduce((p, a) => p * shape[a]!, 1);
+      let got: tf.Tensor | undefined;
+      const profile = await tf.profile(() => {
+        got = tf.grad((t: tf.Tensor) => tf.mean(t, axis))(x, dy);
+      });
+      const spread = tf.broadcastTo(tf.div(tf.reshape(dy, expanded), n), shape);
+      expect(Array.from(await got!.data())).toEqual(Array.from(await spread.data()));
+      // the ones are the backend's fill (tfjs's own gradient builds them in JavaScript)
+      expect(profile.kernels.map((k) => k.name)).toContain('OnesLike');
+    });
+});
