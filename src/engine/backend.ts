@@ -11,7 +11,7 @@ import { registerWasmNativeConv } from './wasm-native-conv.ts';
 import { registerWasmNativeAdam } from './wasm-native-adam.ts';
 import { registerWasmNativeKernels } from './wasm-native-kernels.ts';
 import { nativeBlas, nativeLibraries } from './native-blas.ts';
-import { describeAdapter, startWebGpu, type GpuAdapterInfo } from './webgpu.ts';
+import { describeAdapter, noGpuDevice, startWebGpu, type GpuAdapterInfo } from './webgpu.ts';
 
 export type BackendName = 'tensorflow-gpu' | 'webgpu' | 'tensorflow' | 'wasm' | 'cpu';
 export const BACKEND_ORDER: readonly BackendName[] = [
@@ -43,6 +43,16 @@ async function tryNative(pkg: string): Promise<boolean> {
   return tf.findBackend('tensorflow') !== null && (await tf.setBackend('tensorflow'));
 }
 
+/**
+ * Why WebGPU is not the automatic choice beside the native CPU kernels: tfjs's WebGPU
+ * backend spends most of a step on the host, dispatch by dispatch, so on an H200 beside 16
+ * cores it trained only Conv-4 faster than the native kernels (1.8×) and ResNet-20 at 0.1–0.24×
+ * (BENCHMARKS.md, "Training on a GPU"). Without the addon, plain WebAssembly is slower still,
+ * and a GPU comes first.
+ */
+export const WEBGPU_BEHIND_NATIVE =
+  'not chosen while the native CPU kernels are built: on an H200 beside 16 cores WebGPU trained only Conv-4 faster than them (1.8×), ResNet-20 at a quarter of their speed or less (BENCHMARKS.md, "Training on a GPU"); TICKETLAB_BACKEND=webgpu chooses it';
+
 async function activate(name: BackendName, forced: boolean): Promise<string | null> {
   switch (name) {
     case 'tensorflow-gpu': {
@@ -56,6 +66,7 @@ async function activate(name: BackendName, forced: boolean): Promise<string | nu
     }
     case 'webgpu': {
       if (!gpuAdapter) {
+        if (!forced && noGpuDevice() === null && nativeBlas()) return WEBGPU_BEHIND_NATIVE;
         const started = await startWebGpu(forced);
         if (typeof started === 'string') return started;
         gpuAdapter = started;
@@ -110,9 +121,10 @@ function describeDevice(name: BackendName): string {
 
 /**
  * Chooses the compute backend once per process, fastest first (DESIGN.md "Compute
- * backends"): libtensorflow on CUDA, WebGPU on a real GPU, native CPU, wasm, then pure-JS
- * cpu. `TICKETLAB_BACKEND` or `preferred` forces one (a CPU-emulated WebGPU adapter is taken
- * only so), and fails clearly if it cannot start.
+ * backends"): libtensorflow on CUDA, WebGPU on a real GPU unless the native CPU kernels are
+ * built (WEBGPU_BEHIND_NATIVE), libtensorflow on the CPU, wasm, then pure-JS cpu.
+ * `TICKETLAB_BACKEND` or `preferred` forces one (a CPU-emulated WebGPU adapter is taken only
+ * so), and fails clearly if it cannot start.
  */
 export async function initBackend(preferred = process.env.TICKETLAB_BACKEND): Promise<BackendInfo> {
   if (active && (!preferred || preferred === active.name)) return active;

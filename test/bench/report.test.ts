@@ -30,7 +30,7 @@ import {
   type GraspRow,
   type UiRecord,
 } from '../../bench/report.ts';
-import { RECORDS, thisMachine, theseVersions } from '../../bench/records.ts';
+import { RECORDS, thisMachine, theseVersions, type GpuRecord } from '../../bench/records.ts';
 import { writeIdxDataset } from '../helpers.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -123,6 +123,55 @@ describe('BENCHMARKS.md', () => {
     expect(rendered).toMatch(/scrolling the list.*\| median 17\.5 ms, p95 19\.0 ms \(40 frames\)/);
     writeFileSync(file, JSON.stringify({ ...record, firstPaintMs: [500, 510, 490] }));
     expect(await renderBenchmarks(section, records)).toMatch(/first contentful paint +\| 500 ms/);
+  });
+
+  it('tabulates a bench:gpu record: each backend over rounds, ratios of medians, a tie where rounds overlap, a dash where a backend did not run', async () => {
+    const records = mkdtempSync(join(tmpdir(), 'ticketlab-records-'));
+    const record: GpuRecord = {
+      date: '2026-12-04T18:00:00.000Z',
+      command: 'npm run bench:gpu -- --record',
+      machine: thisMachine(),
+      versions: theseVersions(),
+      batch: 128,
+      steps: 20,
+      warmupSteps: 3,
+      rows: [
+        { model: 'conv-4', backend: 'webgpu', samples: [300, 310, 320], device: 'GPU (H200)' },
+        { model: 'conv-4', backend: 'wasm', samples: [100, 90, 110], device: 'CPU (oneDNN)' },
+        { model: 'conv-4', backend: 'torch-cuda', samples: [3000, 3100, 2900], device: 'cuda' },
+        { model: 'vgg-11', backend: 'webgpu', samples: [95, 100, 120], device: 'GPU (H200)' },
+        { model: 'vgg-11', backend: 'wasm', samples: [90, 110, 100], device: 'CPU (oneDNN)' },
+        { model: 'vgg-11', backend: 'torch-cuda', samples: null, device: 'PyTorch did not run' },
+      ],
+    };
+    writeFileSync(join(records, 'gpu-test.json'), JSON.stringify(record));
+    const section = '# x\n\n<!-- report: gpu gpu-test -->\n<!-- /report -->\n';
+    const line = (rendered: string, model: string) =>
+      rendered
+        .split('\n')
+        .find((l) => l.startsWith(`| ${model} `))!
+        .split('|')
+        .map((c) => c.trim());
+    const rendered = await renderBenchmarks(section, records);
+    expect(rendered).toContain('at batch 128');
+    expect(rendered).not.toContain('PyTorch, CPU'); // no such rows: no column
+    // model, WebGPU, CPU path, PyTorch CUDA, WebGPU / CPU path, PyTorch CUDA / WebGPU
+    expect(line(rendered, 'conv-4').slice(1, 7)).toEqual([
+      'conv-4',
+      '310 (300–320)',
+      '100 (90–110)',
+      '3,000 (2,900–3,100)',
+      '3.10×',
+      '9.68×',
+    ]);
+    expect(line(rendered, 'vgg-11').slice(1, 7)).toEqual([
+      'vgg-11',
+      '100 (95–120)',
+      '100 (90–110)',
+      '–',
+      '1.00× (tie)',
+      '–',
+    ]);
   });
 
   it("tabulates a bench:grasp record: each model's masks over seeds, with the kept share and the positive share of each layer", async () => {

@@ -5,6 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { electronBinary } from '../../src/core/electron-binary.mjs';
 import { ADDON_INTERFACE } from '../../src/engine/native-blas.ts';
 import { noGpuDevice } from '../../src/engine/webgpu.ts';
+import { WEBGPU_BEHIND_NATIVE } from '../../src/engine/backend.ts';
+import { nativeBlas } from '../../src/engine/native-blas.ts';
 import { cli, ROOT, tempDir } from '../helpers.ts';
 
 interface Finding {
@@ -48,6 +50,17 @@ describe('ticketlab doctor', () => {
       );
       // Dawn's adapter warnings would be on stderr had it been loaded and asked
       expect(r.stderr).not.toMatch(/maxDynamic/);
+    },
+    60_000,
+  );
+
+  // On a workstation with a GPU and the addon built: the native kernels stay the choice.
+  it.skipIf(noGpuDevice() !== null || nativeBlas() === null)(
+    'keeps the native CPU kernels before WebGPU on a machine with a GPU, and says why',
+    () => {
+      const r = cli(['doctor', '--json'], join(tempDir(), 'data'), { TICKETLAB_BACKEND: '' });
+      const gpu = (JSON.parse(r.stdout) as Finding[]).find((f) => f.name === 'GPU')!;
+      expect(gpu.detail).toContain(`WebGPU: ${WEBGPU_BEHIND_NATIVE}`);
     },
     60_000,
   );
