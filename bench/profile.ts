@@ -5,14 +5,15 @@
  * kernel.
  *
  *   npm run bench:profile [-- --backend wasm|cpu|webgpu] [-- --steps N] [-- --models vgg-11,resnet-20]
- *                         [-- --batch 60]
+ *                         [-- --batch 60] [-- --record]
  *
  * LeNet-300-100 (28×28×1), Conv-4, VGG-11 and ResNet-20 (32×32×3) at batch 60 (--batch) on random
  * data (--models: some of them); the validation
  * and test splits hold one example each so evaluation adds nothing measurable. For tfjs's
  * kernels: the wall time per step, each kernel's share of it, and the time outside any
  * kernel (tfjs's dispatch, tensor bookkeeping, the loop itself). Writes
- * bench/results/profile.md.
+ * bench/results/profile.md; --record also bench/records/profile-<date>.md, its first line
+ * the command, machine, date and commit.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,6 +28,7 @@ import { train } from '../src/engine/train.ts';
 import { initWeights } from '../src/engine/weights.ts';
 import { denseMask, maskToFloat } from '../src/pruning/mask.ts';
 import { randomTrainingData } from './random-data.ts';
+import { RECORDS, theseVersions, thisCommand, thisMachine } from './records.ts';
 
 const { options } = parseArgs(process.argv.slice(2), ['backend', 'steps', 'models', 'batch']);
 const BATCH = Number(options.get('batch') ?? 60);
@@ -154,3 +156,13 @@ for (const [name, shape, steps] of cases) {
 const out = join(import.meta.dirname, 'results');
 mkdirSync(out, { recursive: true });
 writeFileSync(join(out, 'profile.md'), lines.join('\n') + '\n');
+if (options.has('record')) {
+  // a Markdown record whose first line says what made it, for BENCHMARKS.md's prose to cite
+  const date = new Date().toISOString();
+  const machine = thisMachine();
+  const versions = theseVersions();
+  const file = join(RECORDS, `profile-${date.slice(0, 16).replace(/:/g, '')}.md`);
+  const provenance = `<!-- \`${thisCommand('bench:profile')}\` on ${machine.cores} × ${machine.cpu}, ${date.slice(0, 16).replace('T', ' ')} UTC, commit ${(versions.commit ?? '?').slice(0, 7)}${versions.dirty ? ' with uncommitted changes' : ''}. -->`;
+  writeFileSync(file, `${provenance}\n\n${lines.join('\n')}\n`);
+  console.log(`recorded ${file}`);
+}

@@ -1,5 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Conv2DBackpropFilterAttrs, MaxPoolGradAttrs, MeanAttrs } from '@tensorflow/tfjs-core';
+import type {
+  Conv2DBackpropFilterAttrs,
+  FusedBatchNormAttrs,
+  MaxPoolGradAttrs,
+  MeanAttrs,
+} from '@tensorflow/tfjs-core';
 
 let registered = false;
 
@@ -15,10 +20,46 @@ let registered = false;
  *   ResNet-20 step's CPU time and creating its GPU buffers 17% more
  *   (bench/records/gpu-2026-12-04T1824.cpuprofile). Here `onesLike`, which the
  *   backend fills where the data lives; the arithmetic, and so every bit, is tfjs's.
+ * - FusedBatchNorm's gradient without `tile`: tfjs's tiles 1/√(σ²+ε) to the input's full
+ *   shape before multiplying dy by it, and wasm's Tile kernel took 65% of a ResNet-20 step
+ *   on tfjs's kernels (771 of 1,199 ms per step, `npm run bench:profile -- --backend wasm
+ *   --models resnet-20`). A broadcasting multiply gives the same products without the copy;
+ *   the other derivatives are tfjs's as they are.
  */
 export function registerGradients(): void {
   if (registered) return;
   registered = true;
+  tf.registerGradient({
+    kernelName: tf.FusedBatchNorm,
+    inputsToSave: ['x', 'mean', 'variance', 'scale'],
+    gradFunc: (dy, saved, attrs) => {
+      const { varianceEpsilon } = attrs as unknown as FusedBatchNormAttrs;
+      const [x, mean, variance, scale] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor?];
+      const dyT = dy as tf.Tensor;
+      const scaleValue = scale ?? tf.scalar(1);
+      const axes = tf.broadcast_util.getReductionAxes(mean.shape, x.shape);
+      const perChannel = mean.rank === 1;
+      const reduce = (t: tf.Tensor) => tf.reshape(perChannel ? tf.sum(t, axes) : t, mean.shape);
+      const xMinusMean = tf.sub(x, mean);
+      const dyTimesScale = tf.mul(dyT, scaleValue);
+      const rstd = tf.rsqrt(tf.add(variance, tf.scalar(varianceEpsilon)));
+      const minusHalfRCube = tf.mul(tf.mul(tf.mul(rstd, rstd), rstd), tf.scalar(-0.5));
+      return {
+        x: () =>
+          tf.reshape(
+            tf.mul(
+              tf.mul(dyT, perChannel ? tf.reshape(rstd, [1, 1, 1, mean.shape[0]!]) : rstd),
+              scaleValue,
+            ),
+            x.shape,
+          ),
+        mean: () => reduce(tf.mul(tf.mul(rstd, tf.scalar(-1)), dyTimesScale)),
+        variance: () => reduce(tf.mul(tf.mul(minusHalfRCube, xMinusMean), dyTimesScale)),
+        scale: () => reduce(tf.mul(dyT, tf.mul(xMinusMean, rstd))),
+        offset: () => reduce(dyT),
+      };
+    },
+  });
   tf.registerGradient({
     kernelName: tf.Mean,
     inputsToSave: ['x'],

@@ -70,7 +70,7 @@ function conv(
 
 /** Shapes, strides and padding of an NHWC convolution with dilation 1. */
 export function info(xShape: Shape4, filterShape: Shape4, attrs: ConvAttrs) {
-  if (attrs.dataFormat === 'NCHW') throw new Error('wasm conv backprop: only NHWC is supported');
+  if (attrs.dataFormat === 'NCHW') throw new Error('conv backprop: only NHWC is supported');
   return backend_util.computeConv2DInfo(
     xShape,
     filterShape,

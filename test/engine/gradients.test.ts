@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/engine/backend.ts';
-import { cosine } from '../helpers.ts';
+import { cosine, maxRelativeError } from '../helpers.ts';
 
 /** Deterministic values in [−k, k]. */
 const values = (shape: number[], seed: number, k = 0.7) =>
@@ -73,4 +73,33 @@ describe("Mean's gradient", () => {
       // the ones are the backend's fill (tfjs's own gradient builds them in JavaScript)
       expect(profile.kernels.map((k) => k.name)).toContain('OnesLike');
     });
+});
+
+describe("FusedBatchNorm's gradient", () => {
+  it('matches batch norm written out of elementwise ops, for every input, without tiling', async () => {
+    await initBackend('wasm');
+    const x = values([3, 4, 5, 6], 1, 2);
+    const mean = values([6], 2, 0.5);
+    const variance = tf.add(values([6], 3, 0.5), 1);
+    const offset = values([6], 4);
+    const scale = values([6], 5);
+    const weights = values([3, 4, 5, 6], 6);
+    const fused = (a: tf.Tensor, m: tf.Tensor, v: tf.Tensor, o: tf.Tensor, s: tf.Tensor) =>
+      tf.sum(tf.mul(tf.batchNorm(a as tf.Tensor4D, m, v, o, s, 1e-3), weights));
+    const written = (a: tf.Tensor, m: tf.Tensor, v: tf.Tensor, o: tf.Tensor, s: tf.Tensor) =>
+      tf.sum(
+        tf.mul(tf.add(tf.mul(tf.mul(tf.sub(a, m), tf.rsqrt(tf.add(v, 1e-3))), s), o), weights),
+      );
+    const inputs = [x, mean, variance, offset, scale];
+    let ours: tf.Tensor[] = [];
+    const profile = await tf.profile(() => {
+      ours = tf.grads(fused)(inputs);
+    });
+    const reference = tf.grads(written)(inputs);
+    for (const [i, name] of ['x', 'mean', 'variance', 'offset', 'scale'].entries()) {
+      const [a, b] = [await ours[i]!.data(), await reference[i]!.data()];
+      expect(maxRelativeError(a, b), name).toBeLessThan(1e-5);
+    }
+    expect(profile.kernels.map((k) => k.name)).not.toContain('Tile');
+  });
 });
