@@ -22,9 +22,9 @@ let registered = false;
  *   backend fills where the data lives; the arithmetic, and so every bit, is tfjs's.
  * - FusedBatchNorm's gradient without `tile`: tfjs's tiles 1/√(σ²+ε) to the input's full
  *   shape before multiplying dy by it, and wasm's Tile kernel took 65% of a ResNet-20 step
- *   on tfjs's kernels (771 of 1,199 ms per step, `npm run bench:profile -- --backend wasm
- *   --models resnet-20`). A broadcasting multiply gives the same products without the copy;
- *   the other derivatives are tfjs's as they are.
+ *   on tfjs's kernels (746 of 1,155 ms; bench/records/profile-2026-12-04T1858.md). A
+ *   broadcasting multiply gives the same products without the copy: 447 ms a step
+ *   (profile-2026-12-04T1859.md). The other derivatives are tfjs's as they are.
  */
 export function registerGradients(): void {
   if (registered) return;
