@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { nativeKernelsOn } from './native-blas.ts';
 import { scalars } from './scalars.ts';
 import { ADAM_UPDATE, type AdamAttrs } from './wasm-native-adam.ts';
+import { SGD_UPDATE, type SgdAttrs } from './webgpu-optimizer.ts';
 
 export interface OptimizerSettings {
   optimizer: 'adam' | 'sgd';
@@ -22,9 +23,13 @@ export interface OptimizerState {
   slots: Map<string, Float32Array>;
 }
 
-/** One native kernel per parameter where the backend has it (wasm with the addon). */
+/**
+ * Fused updates where the backend has them: Adam on wasm with the addon (one native kernel
+ * per parameter) and on WebGPU, SGD with momentum on WebGPU (src/engine/webgpu-optimizer.ts).
+ */
 const fusedAdam = () =>
   nativeKernelsOn() && tf.getKernel(ADAM_UPDATE, tf.getBackend()) !== undefined;
+const fusedSgd = () => nativeKernelsOn() && tf.getKernel(SGD_UPDATE, tf.getBackend()) !== undefined;
 
 // Adam's constants as in PyTorch and the TF default the papers used.
 export const BETA1 = 0.9;
@@ -109,6 +114,22 @@ export class Optimizer {
         w.assign(w2!);
         m.assign(m2!);
         v.assign(v2!);
+        this.clamp(name, w);
+        continue;
+      }
+      if (this.settings.optimizer === 'sgd' && momentum > 0 && fusedSgd()) {
+        const buf = this.slots.get(`${name}/momentum`)!;
+        const attrs: SgdAttrs = {
+          learningRate: lr,
+          momentum,
+          weightDecay: coupledDecay,
+          nesterov: nesterov ?? false,
+        };
+        const [w2, buf2] = tf
+          .engine()
+          .runKernel(SGD_UPDATE, mask ? { w, g, buf, mask } : { w, g, buf }, attrs) as tf.Tensor[];
+        w.assign(w2!);
+        buf.assign(buf2!);
         this.clamp(name, w);
         continue;
       }

@@ -7,6 +7,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { TicketLabError } from '../core/errors.ts';
 import { registerWebGpuConvBackprop } from './webgpu-conv-backprop.ts';
+import { registerWebGpuOptimizer } from './webgpu-optimizer.ts';
 
 /** What Dawn says of its adapter (GPUAdapterInfo), plus the API it drives. */
 export interface GpuAdapterInfo {
@@ -115,6 +116,7 @@ export async function startWebGpu(allowEmulated: boolean): Promise<GpuAdapterInf
   if (!nav.gpu) Object.defineProperty(nav, 'gpu', { value: gpu, configurable: true });
   const { WebGPUBackend } = await import('@tensorflow/tfjs-backend-webgpu');
   registerWebGpuConvBackprop();
+  registerWebGpuOptimizer();
   // Its own registration (made at import when navigator.gpu exists) picks the adapter again
   // and asks for features as the browser names them: ours uses the adapter chosen above.
   if (tf.findBackend('webgpu')) tf.removeBackend('webgpu');
