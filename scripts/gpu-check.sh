@@ -44,11 +44,15 @@ pack() {
   cp node_modules/webgpu/dist/linux-x64/dawn.node "$stage/node_modules/webgpu/dist/linux-x64/"
   cp "$(command -v node)" "$stage/bin/node"
   cp native/build/Release/ticketlab_blas.node "$stage/lib/"
-  for so in libdnnl.so.2 libOpenCL.so.1 libgomp.so.1; do cp -L "$lib/$so" "$stage/lib/"; done
+  for so in libdnnl.so.2 libOpenCL.so.1 libgomp.so.1; do
+    if [ -e "$lib/$so" ]; then cp -L "$lib/$so" "$stage/lib/"; else echo "no $lib/$so: packed without it" >&2; fi
+  done
   # Debian's Vulkan loader and GL dispatch (libGLX_nvidia, the NVIDIA ICD, needs libGLdispatch)
   (
     cd "$stage"
-    apt-get download libvulkan1 libglvnd0 libglx0 libegl1 > /dev/null
+    local debs='libvulkan1 libglvnd0 libglx0 libegl1'
+    # shellcheck disable=SC2086 # the package names are words
+    apt-get download $debs > /dev/null 2>&1 || { apt-get update -qq && apt-get download $debs > /dev/null; }
     for deb in *.deb; do dpkg -x "$deb" root; done
     rm ./*.deb
     cp -P root/usr/lib/x86_64-linux-gnu/*.so* lib/
