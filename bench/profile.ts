@@ -161,6 +161,7 @@ if (options.has('record')) {
   const date = new Date().toISOString();
   const machine = thisMachine();
   const versions = theseVersions();
+  mkdirSync(RECORDS, { recursive: true });
   const file = join(RECORDS, `profile-${date.slice(0, 16).replace(/:/g, '')}.md`);
   const provenance = `<!-- \`${thisCommand('bench:profile')}\` on ${machine.cores} × ${machine.cpu}, ${date.slice(0, 16).replace('T', ' ')} UTC, commit ${(versions.commit ?? '?').slice(0, 7)}${versions.dirty ? ' with uncommitted changes' : ''}. -->`;
   writeFileSync(file, `${provenance}\n\n${lines.join('\n')}\n`);

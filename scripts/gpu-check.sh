@@ -4,12 +4,13 @@
 # sessions). Two steps:
 #
 #   scripts/gpu-check.sh pack          here, after `npm ci`: writes .gpu-check/pack.tar.xz
-#                                      (about 45 MB; .gpu-check/ is ignored by git)
+#                                      (about 37 MB; .gpu-check/ is ignored by git)
 #   scripts/gpu-check.sh run [steps [bench:gpu options]]
 #                                      there, from the repository root: unpacks it into a
 #                                      temporary folder and runs bench:gpu from it
 #   scripts/gpu-check.sh profile [bench:profile options]
-#                                      there: bench:profile on WebGPU, per tfjs kernel
+#                                      there: bench:profile on WebGPU, per tfjs kernel,
+#                                      recorded as bench/records/profile-<date>.md
 #
 # The pack holds what bench:gpu loads and the GPU machine may lack: this Node binary,
 # bench/gpu.ts bundled with tfjs by esbuild (with tfjs's .wasm files), the native addon with
@@ -95,9 +96,9 @@ run() {
 # bench:profile on the WebGPU backend: where a step's time goes, per tfjs kernel.
 profile() {
   unpack
-  (cd "$dir" && TICKETLAB_BACKEND=webgpu node bench/profile.mjs --backend webgpu "$@") 2>&1 |
+  (cd "$dir" && TICKETLAB_BACKEND=webgpu node bench/profile.mjs --backend webgpu --record "$@") 2>&1 |
     tee "$out/gpu-profile.log"
-  cp "$dir/bench/results/profile.md" "$out/"
+  cp "$dir"/bench/records/profile-*.md "$out/"
 }
 
 # Any node command in the unpacked tree, e.g. a CPU profile of one bench:gpu measurement:
