@@ -125,25 +125,29 @@ function ours(
   return { model, backend, samples: m.samplesPerSecond, device: m.device };
 }
 
-/**
- * PyTorch on CUDA (where it has it) and on every core, `rounds` measurements each, in one
- * python3 process; no rows where python3 has no PyTorch.
- */
-function torch(
-  model: ModelName,
-  o: { batch: number; steps: number; rounds: number; timeoutS: number },
-): GpuRow[] {
-  const env = { ...process.env };
-  delete env.OPENBLAS_CORETYPE;
-  delete env.OPENBLAS_L2_SIZE;
+/** PyTorch's environment for benchmarks: OpenBLAS's machine overrides unset. */
+const torchEnv = { ...process.env };
+delete torchEnv.OPENBLAS_CORETYPE;
+delete torchEnv.OPENBLAS_L2_SIZE;
+
+/** Where the `python3` on PATH runs PyTorch: CUDA and the CPU, the CPU, or nowhere. */
+function torchBackends(): GpuBackend[] {
   const probe = spawnSync(
     'python3',
     ['-c', 'import torch; print(torch.__version__, torch.cuda.is_available())'],
-    { encoding: 'utf8', env },
+    { encoding: 'utf8', env: torchEnv },
   );
   if (probe.status !== 0) return [];
-  const cuda = probe.stdout.trim().endsWith('True');
-  const backends: GpuBackend[] = cuda ? ['torch-cuda', 'torch-cpu'] : ['torch-cpu'];
+  return probe.stdout.trim().endsWith('True') ? ['torch-cuda', 'torch-cpu'] : ['torch-cpu'];
+}
+
+/** PyTorch on `backends`, `rounds` measurements each, in one python3 process. */
+function torch(
+  model: ModelName,
+  backends: GpuBackend[],
+  o: { batch: number; steps: number; rounds: number; timeoutS: number },
+): GpuRow[] {
+  if (backends.length === 0) return [];
   const threads = cpus().length;
   const requests = backends.flatMap((backend) =>
     Array.from({ length: o.rounds }, () =>
@@ -160,7 +164,7 @@ function torch(
   const r = spawnSync('python3', [join(import.meta.dirname, 'engine_torch.py')], {
     input: requests.join('\n') + '\n',
     encoding: 'utf8',
-    env,
+    env: torchEnv,
     timeout: o.timeoutS * 1000,
   });
   const answers = r.stdout
@@ -235,11 +239,12 @@ function save() {
     writeFileSync(recordFile, text);
   }
 }
+const torchOn = args.options.has('no-torch') ? [] : torchBackends();
 for (const model of models) {
   const measured = [
     ours(model, 'webgpu', settings),
     ours(model, 'wasm', settings),
-    ...(args.options.has('no-torch') ? [] : torch(model, settings)),
+    ...torch(model, torchOn, settings),
   ];
   for (const row of measured)
     console.log(`${model} ${row.backend}: ${fmt(row.samples)} (${row.device})`);

@@ -3,6 +3,8 @@ import {
   backend_util,
   type KernelConfig,
   type KernelFunc,
+  type NamedAttrMap,
+  type NamedTensorInfoMap,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
@@ -83,11 +85,24 @@ export function info(xShape: Shape4, filterShape: Shape4, attrs: ConvAttrs) {
   );
 }
 
-const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
-  const wasm = backend as BackendWasm;
+/** A Conv2DBackpropFilter call as each backend's kernel reads it: inputs, filter, geometry. */
+export function filterGradientCall(
+  inputs: NamedTensorInfoMap,
+  attrs: NamedAttrMap | undefined,
+): { x: TensorInfo; dy: TensorInfo; filterShape: Shape4; c: backend_util.Conv2DInfo } {
   const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
   const { filterShape } = attrs as unknown as { filterShape: Shape4 };
-  const c = info(x.shape as Shape4, filterShape, attrs as unknown as ConvAttrs);
+  return {
+    x,
+    dy,
+    filterShape,
+    c: info(x.shape as Shape4, filterShape, attrs as unknown as ConvAttrs),
+  };
+}
+
+const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
+  const wasm = backend as BackendWasm;
+  const { x, dy, filterShape, c } = filterGradientCall(inputs, attrs);
   const [kh, kw, ci, co] = filterShape;
   // Rows of x past the last window (valid padding, leftover rows) are not read: a negative
   // bottom pad becomes 0 and the extra output rows are cropped below.

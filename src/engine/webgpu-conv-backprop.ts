@@ -15,7 +15,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
-import { info, type ConvAttrs, type Shape4 } from './wasm-conv-backprop.ts';
+import { filterGradientCall } from './wasm-conv-backprop.ts';
 
 const TILE = 16;
 /** Enough workgroups to fill a large GPU (an H200 has 132 multiprocessors) several times. */
@@ -97,9 +97,7 @@ function program(k2: number, co: number, chunks: number): Program {
 
 const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
   const gpu = backend as WebGPUBackend;
-  const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
-  const { filterShape } = attrs as unknown as { filterShape: Shape4 };
-  const c = info(x.shape as Shape4, filterShape, attrs as unknown as ConvAttrs);
+  const { x, dy, filterShape, c } = filterGradientCall(inputs, attrs);
   const [kh, kw, ci, co] = filterShape;
   const k2 = kh * kw * ci;
   const rows = c.batchSize * c.outHeight * c.outWidth;

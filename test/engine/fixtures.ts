@@ -1,3 +1,4 @@
+import { isTicketLabError } from '../../src/core/errors.ts';
 import type { DecodedDataset } from '../../src/data/dataset.ts';
 import { loadBuiltinMnist } from '../../src/data/builtin.ts';
 import { prepareData, type PreparedData } from '../../src/data/split.ts';
@@ -45,4 +46,24 @@ export function randomImages(
     train: set(count, 1),
     test: set(Math.ceil(count / 4), 2),
   };
+}
+
+/**
+ * The WebGPU backend for the GPU cases of a test file, or why there is none (warned once, so
+ * the skip says why). Wherever Dawn finds an adapter the cases run: in CI that is Mesa's
+ * lavapipe. The backend module loads here, not at import, for the files that need no tfjs.
+ */
+export async function webGpuForTests(): Promise<
+  { ok: true; device: string } | { ok: false; why: string }
+> {
+  const { initBackend } = await import('../../src/engine/backend.ts');
+  const gpu = await initBackend('webgpu').then(
+    (b) => ({ ok: true as const, device: b.device }),
+    (e: unknown) => {
+      if (!isTicketLabError(e, 'BACKEND_UNAVAILABLE')) throw e;
+      return { ok: false as const, why: (e as Error).message };
+    },
+  );
+  if (!gpu.ok) console.warn(`WebGPU cases skipped: no adapter (${gpu.why})`);
+  return gpu;
 }

@@ -1,21 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { isTicketLabError } from '../../src/core/errors.ts';
-import { initBackend } from '../../src/engine/backend.ts';
 import { maxRelativeError } from '../helpers.ts';
+import { webGpuForTests } from './fixtures.ts';
 
 /**
  * The split-K Conv2DBackpropFilter on WebGPU (src/engine/webgpu-conv-backprop.ts) against
  * the cpu backend. Runs wherever Dawn finds an adapter (in CI, Mesa's lavapipe).
  */
-const gpu = await initBackend('webgpu').then(
-  () => ({ ok: true as const }),
-  (e: unknown) => {
-    if (!isTicketLabError(e, 'BACKEND_UNAVAILABLE')) throw e;
-    return { ok: false as const, why: (e as Error).message };
-  },
-);
-if (!gpu.ok) console.warn(`WebGPU cases skipped: no adapter (${gpu.why})`);
+const gpu = await webGpuForTests();
 
 type Pad = 'same' | 'valid' | number;
 type Shape4 = [number, number, number, number];

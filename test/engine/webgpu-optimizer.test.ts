@@ -1,7 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { isTicketLabError } from '../../src/core/errors.ts';
-import { initBackend } from '../../src/engine/backend.ts';
 import {
   BETA1,
   BETA2,
@@ -12,19 +10,13 @@ import {
 import { SGD_UPDATE } from '../../src/engine/webgpu-optimizer.ts';
 import { ADAM_UPDATE } from '../../src/engine/wasm-native-adam.ts';
 import { maxRelativeError } from '../helpers.ts';
+import { webGpuForTests } from './fixtures.ts';
 
 /**
  * The fused SGD and Adam updates on WebGPU (src/engine/webgpu-optimizer.ts). Runs wherever
  * Dawn finds an adapter (in CI, Mesa's lavapipe).
  */
-const gpu = await initBackend('webgpu').then(
-  () => ({ ok: true as const }),
-  (e: unknown) => {
-    if (!isTicketLabError(e, 'BACKEND_UNAVAILABLE')) throw e;
-    return { ok: false as const, why: (e as Error).message };
-  },
-);
-if (!gpu.ok) console.warn(`WebGPU cases skipped: no adapter (${gpu.why})`);
+const gpu = await webGpuForTests();
 
 // a conv filter, a vector shorter than a workgroup, and a matrix past one
 const SHAPES = [[3, 3, 4, 5], [7], [65, 3]];

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { isTicketLabError } from '../../src/core/errors.ts';
 import { prepareData } from '../../src/data/split.ts';
 import {
   buildArchitecture,
@@ -13,21 +12,14 @@ import { Model } from '../../src/engine/model.ts';
 import { train, type TrainingSettings } from '../../src/engine/train.ts';
 import { initWeights, type Weights } from '../../src/engine/weights.ts';
 import { maxRelativeError } from '../helpers.ts';
-import { randomImages, tinyMnist } from './fixtures.ts';
+import { randomImages, tinyMnist, webGpuForTests } from './fixtures.ts';
 
 /**
  * The WebGPU backend against the CPU engine. Runs wherever Dawn finds an adapter: in CI
  * that is Mesa's lavapipe (a CPU emulation, so the models here are small); without one the
  * GPU cases are skipped and say why.
  */
-const gpu = await initBackend('webgpu').then(
-  (b) => ({ ok: true as const, device: b.device }),
-  (e: unknown) => {
-    if (!isTicketLabError(e, 'BACKEND_UNAVAILABLE')) throw e;
-    return { ok: false as const, why: (e as Error).message };
-  },
-);
-if (!gpu.ok) console.warn(`WebGPU cases skipped: no adapter (${gpu.why})`);
+const gpu = await webGpuForTests();
 
 const settings = (over: Partial<TrainingSettings>): TrainingSettings => ({
   optimizer: 'sgd',
