@@ -6,8 +6,9 @@
  *                             [--iterations N] [--levels N] [--data-dir DIR]
  *                             [--records DIR (default bench/records)] [--dataset FOLDER[,FOLDER…]]
  *                             [--datasets-dir DIR (default ../shared/datasets)]
+ *                             [--target slurm-target.json | local]
  *   npm run bench:campaign -- --plan [--part P] [--seeds N] [--iterations N] [--levels N]
- *                             [--concurrency 2] [--dataset FOLDER]
+ *                             [--concurrency 2] [--dataset FOLDER] [--target slurm-target.json]
  *
  * One experiment per seed (and per model or score the part compares) runs through the app's
  * own scheduler. Each finished experiment writes bench/records/campaign/<part>/<label>-seed<s>-
@@ -25,18 +26,28 @@
  * dataset folders (the spec and the record say so). `npm run bench:report` turns the records into
  * BENCHMARKS.md's tables.
  *
+ * The jobs run where the data folder's compute target says (`ticketlab target`, local by
+ * default); `--target` sets it for the data folder, so the runs that continue a part keep it.
+ * On a Slurm cluster every experiment, transfer and instability analysis is one cluster job,
+ * all of a kind submitted at once, and each record names the target and the nodes its jobs
+ * trained on, as their workers reported them.
+ *
  * Every run first prints the part's plan (bench/campaign/plan.ts): its experiments, trainings,
  * iterations, training samples and evaluated examples, and its hours estimated from the newest
  * bench:engine records in bench/records; each record keeps its experiment's estimate beside
  * the training time measured. `--plan` prints the plan of one part (or all) and trains nothing.
  * A transfer part's plan covers its first stage only.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { MethodOutput } from '../src/api/contract.ts';
 import { parseArgs } from '../src/cli/args.ts';
 import { resolveSpec } from '../src/api/spec.ts';
+import { ComputeTarget, type ComputeTargetSpec } from '../src/api/sweep.ts';
+import { readReports } from '../src/cluster/job-folder.ts';
+import type { NodeMachine } from '../src/jobs/protocol.ts';
+import { getClusterJob } from '../src/store/cluster-jobs.ts';
 import { specHash } from '../src/api/spec-hash.ts';
 import { kernelThreads, workerThreads } from '../src/engine/native-blas.ts';
 import { RESUMABLE } from '../src/jobs/scheduler.ts';
@@ -75,6 +86,7 @@ const { options } = parseArgs(process.argv.slice(2), [
   'records',
   'dataset',
   'datasets-dir',
+  'target',
 ]);
 const text = (k: string) =>
   typeof options.get(k) === 'string' ? String(options.get(k)) : undefined;
@@ -83,17 +95,46 @@ const num = (k: string) => (text(k) === undefined ? undefined : Number(text(k)))
 const budget: Budget = { iterations: num('iterations'), levels: num('levels') };
 const concurrency = num('concurrency') ?? Math.max(1, cpus().length);
 // each job's threads as the scheduler sets them (TICKETLAB_THREADS, where set, for all)
-const workers: Workers = {
+const localWorkers: Workers = {
   cores: availableParallelism(),
   concurrency,
   threads: process.env.TICKETLAB_THREADS ? kernelThreads() : workerThreads(concurrency),
 };
 const measured = readEngineSpeeds(RECORDS);
 
+/** `--target`: a Slurm target's JSON file (as `ticketlab target` takes it), or `local`. */
+function targetOption(): ComputeTargetSpec | undefined {
+  const value = text('target');
+  if (value === undefined) return undefined;
+  if (value === 'local') return { kind: 'local' };
+  const parsed = ComputeTarget.safeParse(JSON.parse(readFileSync(value, 'utf8')));
+  if (!parsed.success) {
+    process.stderr.write(`--target ${value}: ${parsed.error.issues[0]?.message}\n`);
+    process.exit(1);
+  }
+  return parsed.data;
+}
+
+/**
+ * How the part's jobs run: on this machine, `concurrency` at a time; on a cluster, every one
+ * at once on its `cpusPerTask` cores (a cluster with room for them all; the estimate takes
+ * this machine's speeds for the nodes').
+ */
+function workersOn(target: ComputeTargetSpec, experiments: number): Workers {
+  if (target.kind === 'local') return localWorkers;
+  const threads = target.cpusPerTask;
+  return { cores: experiments * threads, concurrency: experiments, threads };
+}
+
+/** The experiments a part runs with `seeds` seeds (each dataset's first stage). */
+const experimentCount = (p: (typeof PARTS)[number], seeds: number) =>
+  seeds * p.experiments(0, p.datasets[0]!, budget).length;
+
 if (options.has('plan')) {
   for (const p of text('part') ? [findPart(text('part')!)] : PARTS) {
     const dataset = datasetSize(text('dataset') ?? p.datasets[0]!);
     const seeds = num('seeds') ?? p.seeds;
+    const workers = workersOn(targetOption() ?? { kind: 'local' }, experimentCount(p, seeds));
     const plan = planPart(p, { budget, seeds, dataset, measured, workers });
     process.stdout.write(`${formatPlan(plan).join('\n')}\n`);
   }
@@ -131,6 +172,12 @@ if (missing) {
 const folders = part.transferLevels ? present : present.slice(0, 1);
 
 const lab = Lab.open({ dataDir, runAll: true, concurrency });
+const chosen = targetOption();
+if (chosen) await lab.invoke('settings.set', { computeTarget: chosen });
+const { computeTarget: target } = await lab.invoke('settings.get', {});
+const workers = workersOn(target, experimentCount(part, seeds));
+if (target.kind !== 'local')
+  process.stdout.write(`jobs on Slurm (the data folder's target): ${JSON.stringify(target)}\n`);
 const datasets: { folder: string; view: MethodOutput<'datasets.import'>; size: DatasetSize }[] = [];
 for (const folder of folders) {
   const view = await lab.invoke('datasets.import', { path: join(SHARED, folder), name: folder });
@@ -289,6 +336,7 @@ async function analyse(experimentId: string): Promise<void> {
       ticketId: ticket.id,
       rewinds: rewinds.map((k) => `${k}it`),
       points: analyses.points,
+      target,
     });
     if (job) analysesCreated.add(job.id);
     for (const a of started) if (a.barrier === null) open.add(a.jobId);
@@ -392,6 +440,7 @@ async function record(experimentId: string): Promise<void> {
     ),
     ...(p.transfer ? { transfer: p.transfer } : {}),
     ...analyses,
+    ...clusterOf(experimentId),
     machine: thisMachine(),
     versions,
     date: new Date().toISOString(),
@@ -422,10 +471,12 @@ async function transfer(sourceId: string, source: PlannedSource): Promise<void> 
     const created = await lab.invoke('transfer.create', {
       ticketId: ticket.id,
       targets: [t.dataset.view.id],
+      start: false,
     });
-    const id = created.experiments[0]!.id;
+    const experiment = created.experiments[0]!;
+    const id = experiment.id;
     experiments.set(id, t);
-    made.push({ id, jobId: created.jobs[0]?.id ?? null });
+    made.push({ id, jobId: queue(experiment) });
     process.stdout.write(
       `${created.created[0] ? 'started' : 'continued'} ${t.label} seed ${t.seed}: ${id}\n`,
     );
@@ -470,11 +521,39 @@ async function structure(ticketId: string): Promise<StructureRecord> {
   };
 }
 
+/**
+ * Where an experiment trained when its jobs ran on a cluster: their target, and the nodes
+ * their workers reported (each attempt's, in the job's folder); nothing for local jobs.
+ */
+function clusterOf(experimentId: string): Pick<CampaignRecord, 'cluster'> {
+  const rows = lab.store
+    .listJobs()
+    .filter((j) => j.experimentId === experimentId)
+    .flatMap((j) => getClusterJob(lab.store, j.id) ?? []);
+  if (rows.length === 0) return {};
+  const nodes = new Map<string, NodeMachine>();
+  for (const row of rows)
+    for (const { message } of readReports(join(dataDir, row.folder), 0))
+      if (message.type === 'ready' && message.node)
+        nodes.set(JSON.stringify(message.node), message.node);
+  const target = ComputeTarget.parse(JSON.parse(rows[0]!.targetJson));
+  return target.kind === 'slurm' ? { cluster: { target, nodes: [...nodes.values()] } } : {};
+}
+
+/**
+ * Queues an experiment's job on the data folder's target, or continues the job it has (which
+ * keeps its own target); null when the experiment is done.
+ */
+function queue(experiment: { id: string; status: string }): string | null {
+  return experiment.status === 'done' ? null : lab.scheduler.enqueue(experiment.id, { target }).id;
+}
+
 // records are written as experiments finish, so a campaign stopped any way keeps them
 const finished: Promise<void>[] = [];
 for (const p of planned) {
-  const created = await lab.invoke('experiments.create', { spec: p.spec, start: true });
+  const created = await lab.invoke('experiments.create', { spec: p.spec });
   const id = created.experiment.id;
+  const jobId = queue(created.experiment);
   // one made before campaigns named their experiments keeps its spec (the name is no part
   // of it), so it is renamed
   const name = p.spec.name as string;
@@ -485,7 +564,7 @@ for (const p of planned) {
   );
   finished.push(
     (async () => {
-      if (created.job) await lab.scheduler.wait(created.job.id);
+      if (jobId) await lab.scheduler.wait(jobId);
       if (part.instability) await analyse(id);
       if (timeIsUp) return;
       await record(id);

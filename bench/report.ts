@@ -142,6 +142,19 @@ function comparableSpec(spec: Record<string, unknown>): Record<string, unknown> 
   return { ...spec, seed: undefined, name: undefined, ...unread };
 }
 
+/**
+ * Where a record's experiment trained: its machine, or a cluster's nodes (each job's cores)
+ * with the host that submitted them.
+ */
+function trainedOn(r: CampaignRecord): string {
+  const here = `${r.machine.cores} × ${r.machine.cpu}`;
+  if (!r.cluster) return here;
+  const { target, nodes } = r.cluster;
+  const where = `Slurm${target.partition ? ` partition ${target.partition}` : ''}`;
+  const on = [...new Set(nodes.map((n) => `${n.cores} × ${n.cpu}`))].join(' and ');
+  return `${where} (${on || 'nodes not reported'} per job; submitted from ${here})`;
+}
+
 function describeBudget(part: CampaignPart, group: CampaignRecord[]): string {
   const first = group[0]!;
   const spec = first.spec as {
@@ -152,7 +165,7 @@ function describeBudget(part: CampaignPart, group: CampaignRecord[]): string {
   const datasets = [...new Map(group.map((r) => [r.dataset.folder, r.dataset])).values()];
   const seeds = [...new Set(group.map((r) => r.seed))].sort((a, b) => a - b);
   const dates = group.map((r) => r.date.slice(0, 10)).sort();
-  const machines = [...new Set(group.map((r) => `${r.machine.cores} × ${r.machine.cpu}`))];
+  const machines = [...new Set(group.map(trainedOn))];
   const commits = [...new Set(group.map((r) => (r.versions.commit ?? '?').slice(0, 7)))];
   const dirty = group.some((r) => r.versions.dirty) ? ' (with uncommitted changes)' : '';
   return [

@@ -1,4 +1,6 @@
 import { join } from 'node:path';
+import type { SlurmTargetSpec } from '../../src/api/sweep.ts';
+import type { NodeMachine } from '../../src/jobs/protocol.ts';
 import type { Machine, Versions } from '../records.ts';
 import type { ModelSpeed, Workers } from './plan.ts';
 
@@ -28,6 +30,12 @@ export interface CampaignRecord {
    * earlier bench:campaign run (a pause cut it, so its time was not measured whole)
    */
   instabilityWallMs?: number | null;
+  /**
+   * Where the experiment trained when its jobs ran on a Slurm cluster: the target and the
+   * nodes its workers reported; `machine` is then the host that submitted them (and ran
+   * any instability analyses). Absent where the jobs ran on `machine`.
+   */
+  cluster?: { target: SlurmTargetSpec; nodes: NodeMachine[] };
   machine: Machine;
   versions: Versions;
   date: string;

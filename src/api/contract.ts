@@ -571,6 +571,8 @@ export const METHODS = {
       rewinds: z.array(rewindPoint).min(1).max(20),
       /** points on the line, both ends included (the paper: 30) */
       points: z.number().int().min(3).max(200).default(30),
+      /** where a new analysis job runs: this host's workers by default, or a Slurm cluster */
+      target: ComputeTarget.optional(),
     }),
     z.object({
       /** null when every rewind point asked for was already analysed */

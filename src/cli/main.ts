@@ -30,9 +30,11 @@ Usage:
   ticketlab transfer matrix [--json] [--data-dir DIR]
       Transferred minus random ticket, and minus the ticket found on the target.
   ticketlab instability <ticket-id> --rewind 0it,100it,500it [--points 30] [--json]
+                        [--target <slurm-target.json>]
       Instability analysis (Frankle et al. 2020): per rewind point k, two copies trained
       from θ_k with different data orders, the test error on the line between them and
       the error barrier (highest error minus the mean of the ends). \`show\` lists them.
+      --target runs the analysis as a job on a Slurm cluster (as \`ticketlab target\`).
   ticketlab masks <ticket-id> [--against <ticket-id>] [--json] [--data-dir DIR]
       A ticket's mask per layer (kept weights, units left with none), the first layer's
       kept weights per input pixel when it is dense over the image, and with --against
@@ -84,6 +86,7 @@ const VALUED = [
   'rewind',
   'points',
   'against',
+  'target',
 ] as const;
 const COMMANDS = [
   'run',
@@ -354,13 +357,18 @@ async function cmdSweeps(lab: Lab, options: Map<string, string | true>): Promise
   return 0;
 }
 
+/** A compute target as the command line names it: `local`, or a Slurm target's JSON file. */
+function targetOption(value: string | true | undefined): unknown {
+  if (value === undefined) return undefined;
+  if (value === true) throw new Error('--target needs `local` or a Slurm target file');
+  return value === 'local' ? { kind: 'local' } : readJson(value);
+}
+
 async function cmdTarget(lab: Lab, value: string | undefined): Promise<number> {
   const { computeTarget } =
     value === undefined
       ? await lab.invoke('settings.get', {})
-      : await lab.invoke('settings.set', {
-          computeTarget: value === 'local' ? { kind: 'local' } : readJson(value),
-        });
+      : await lab.invoke('settings.set', { computeTarget: targetOption(value) });
   out(JSON.stringify(computeTarget, null, 2));
   return 0;
 }
@@ -563,6 +571,7 @@ async function cmdInstability(
     ticketId: id,
     rewinds: rewind.split(',').filter(Boolean),
     points: typeof points === 'string' ? Number(points) : undefined,
+    target: targetOption(options.get('target')),
   });
   const report = async () => {
     const all = await lab.invoke('tickets.instabilityResults', { ticketId: id });

@@ -1,11 +1,21 @@
 import { readFileSync } from 'node:fs';
+import { cpus, hostname } from 'node:os';
 import { initBackend } from '../engine/backend.ts';
-import { executeJob } from '../jobs/execute.ts';
-import type { WorkerMessage } from '../jobs/protocol.ts';
+import { JOB_RUNNERS } from '../jobs/kinds/registry.ts';
+import type { NodeMachine, WorkerMessage } from '../jobs/protocol.ts';
 import { BlobStore } from '../store/blobs.ts';
 import { appendReport, readReports, startFile, type JobFolderStart } from './job-folder.ts';
-import { advanceResume } from './resume.ts';
+import { advanceStart } from './resume.ts';
 import * as slurm from './slurm.ts';
+
+function thisNode(): NodeMachine {
+  const given = Number(process.env.SLURM_CPUS_PER_TASK);
+  return {
+    hostname: hostname(),
+    cpu: cpus()[0]?.model.trim() ?? 'unknown',
+    cores: Number.isInteger(given) && given > 0 ? given : cpus().length,
+  };
+}
 
 /** Progress reports only move the monitor: at most one a second goes to the shared log. */
 const PROGRESS_EVERY_MS = 1000;
@@ -31,7 +41,7 @@ export async function runNodeWorker(folder: string): Promise<number> {
   } = JSON.parse(readFileSync(startFile(folder), 'utf8')) as JobFolderStart;
   // A requeued job continues from what its earlier attempts reported.
   const earlier = readReports(folder, logOffset).map((r) => r.message);
-  const job = { ...start, resume: advanceResume(start.resume, earlier) };
+  const job = advanceStart(start, earlier);
   const cancel = new AbortController();
   const pause = new AbortController();
   let stoppedBy: 'USR1' | 'TERM' | null = null;
@@ -55,8 +65,14 @@ export async function runNodeWorker(folder: string): Promise<number> {
     if (m.type === 'finished' && m.outcome === 'paused' && stoppedBy) return;
     appendReport(folder, m);
   };
-  post({ type: 'ready', backend: backend.name, device: backend.device, skipped: backend.skipped });
-  await executeJob(job, new BlobStore(blobRoot), post, {
+  post({
+    type: 'ready',
+    backend: backend.name,
+    device: backend.device,
+    skipped: backend.skipped,
+    node: thisNode(),
+  });
+  await JOB_RUNNERS[job.kind](job, new BlobStore(blobRoot), post, {
     cancel: cancel.signal,
     pause: pause.signal,
   });

@@ -1,7 +1,51 @@
-import type { ResumeRef, WorkerMessage } from '../jobs/protocol.ts';
+import type { InstabilityRef, ResumeRef, StartJob, WorkerMessage } from '../jobs/protocol.ts';
 import { runKey } from '../core/run-key.ts';
 import type { TicketMethod } from '../core/vocabulary.ts';
 import type { TicketStructure } from '../pruning/structured/record.ts';
+
+/**
+ * A requeued job's start on its node: the one the host wrote, advanced past what the
+ * worker's earlier attempts reported (runs and tickets, or an analysis's copies and curves).
+ */
+export function advanceStart(start: StartJob, messages: WorkerMessage[]): StartJob {
+  return {
+    ...start,
+    resume: advanceResume(start.resume, messages),
+    instability: start.instability && advanceInstability(start.instability, messages),
+  };
+}
+
+const INSTABILITY_STEP = 'instability:';
+const isInstabilityStep = (method: string) => method.startsWith(INSTABILITY_STEP);
+
+/**
+ * Where an instability job stands after the reports since its start, as the host reads it
+ * from the store (jobs/kinds/instability-host.ts): each rewind point's copies stored and
+ * whether its curve is in, and the copy a checkpoint cut short.
+ */
+export function advanceInstability(
+  plan: InstabilityRef,
+  messages: WorkerMessage[],
+): InstabilityRef {
+  const next: InstabilityRef = structuredClone(plan);
+  const point = (id: string) => next.rewinds.find((r) => r.id === id);
+  for (const m of messages) {
+    if (m.type === 'checkpoint' && isInstabilityStep(m.run.method)) {
+      // its step is { level: copy, method: 'instability:<row id>' } (jobs/protocol.ts)
+      const id = m.run.method.slice(INSTABILITY_STEP.length);
+      const copy = m.run.level as 0 | 1;
+      if (!point(id)?.copies[copy]) next.inFlight = { id, copy, checkpointBlob: m.blob };
+    } else if (m.type === 'instability-copy') {
+      const p = point(m.id);
+      if (p) p.copies[m.copy] = m.blob;
+      if (next.inFlight?.id === m.id && next.inFlight.copy === m.copy) next.inFlight = null;
+    } else if (m.type === 'instability-curve') {
+      const p = point(m.id);
+      if (p) p.done = true;
+    }
+  }
+  return next;
+}
 
 /**
  * Where a job stands after the reports a worker wrote since its start: the same ResumeRef
@@ -22,8 +66,7 @@ export function advanceResume(resume: ResumeRef, messages: WorkerMessage[]): Res
         structure: m.structure ?? null,
       });
     } else if (m.type === 'checkpoint') {
-      if (!next.completed.includes(runKey(m.run)))
-        // cluster jobs are experiment jobs: their checkpoints belong to runs of a ticket method
+      if (!next.completed.includes(runKey(m.run)) && !isInstabilityStep(m.run.method))
         next.inFlight = {
           level: m.run.level,
           method: m.run.method as TicketMethod,

@@ -100,8 +100,23 @@ export const instabilityStep = (id: string, copy: 0 | 1): StepRef => ({
   method: `instability:${id}`,
 });
 
+/** A cluster node as its worker reports it: what a job's wall times were measured on. */
+export interface NodeMachine {
+  hostname: string;
+  cpu: string;
+  /** the cores Slurm gave the job, where it says (SLURM_CPUS_PER_TASK), else the node's */
+  cores: number;
+}
+
 export type WorkerMessage =
-  | { type: 'ready'; backend: string; device: string; skipped: string[] }
+  | {
+      type: 'ready';
+      backend: string;
+      device: string;
+      skipped: string[];
+      /** where a cluster job's worker runs (a local worker runs on the host) */
+      node?: NodeMachine;
+    }
   | {
       type: 'run-start';
       jobId: string;

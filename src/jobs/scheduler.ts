@@ -379,15 +379,25 @@ export class Scheduler {
       this.pump();
       return this.store.getJob(existing.id)!;
     }
+    return this.queueNew(experimentId, 'imp', { autoResume, target });
+  }
+
+  /** Stores a new job (on `target` where it is a cluster) and queues it here. */
+  private queueNew(
+    experimentId: string,
+    kind: JobKind,
+    o: { autoResume?: boolean; target?: ComputeTargetSpec; prepare?: (job: JobRow) => void },
+  ): JobRow {
     const job = this.store.transaction(() => {
-      const inserted = this.store.insertJob(experimentId, 'imp', autoResume);
-      if (target && target.kind !== 'local') {
+      const inserted = this.store.insertJob(experimentId, kind, o.autoResume);
+      o.prepare?.(inserted);
+      if (o.target && o.target.kind !== 'local') {
         if (!this.options.remote)
           throw new TicketLabError(
             'INVALID_INPUT',
-            `This host has no ${target.kind} target; run the sweep locally or from a host that has one.`,
+            `This host has no ${o.target.kind} target; run the job locally or from a host that has one.`,
           );
-        this.options.remote.assign(inserted, target);
+        this.options.remote.assign(inserted, o.target);
       }
       return inserted;
     });
@@ -401,16 +411,13 @@ export class Scheduler {
    * Queues a job of another kind than training (an analysis of the experiment's tickets);
    * `prepare` records what it will do, in the same transaction, before it can start.
    */
-  enqueueAnalysis(experimentId: string, kind: JobKind, prepare: (job: JobRow) => void): JobRow {
-    const job = this.store.transaction(() => {
-      const inserted = this.store.insertJob(experimentId, kind);
-      prepare(inserted);
-      return inserted;
-    });
-    this.mine.add(job.id);
-    this.emit({ type: 'job.state', jobId: job.id, experimentId, state: 'queued', error: null });
-    this.pump();
-    return job;
+  enqueueAnalysis(
+    experimentId: string,
+    kind: JobKind,
+    prepare: (job: JobRow) => void,
+    target?: ComputeTargetSpec,
+  ): JobRow {
+    return this.queueNew(experimentId, kind, { prepare, target });
   }
 
   list(): JobRow[] {

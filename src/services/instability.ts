@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type { InstabilityView } from '../api/contract.ts';
 import { startsFromOwnInit } from '../api/methods.ts';
 import { durationToIterations, resolveSpec } from '../api/spec.ts';
+import type { ComputeTargetSpec } from '../api/sweep.ts';
 import { TicketLabError } from '../core/errors.ts';
 import { specIterationsPerEpoch } from '../core/split-counts.ts';
 import type { Scheduler } from '../jobs/scheduler.ts';
@@ -59,7 +60,7 @@ export function analysableRewinds(method: string, rewinds: number[]): number[] {
 export function startInstability(
   store: Store,
   scheduler: Scheduler,
-  r: { ticketId: string; rewinds: string[]; points: number },
+  r: { ticketId: string; rewinds: string[]; points: number; target?: ComputeTargetSpec },
 ): { job: JobRow | null; analyses: InstabilityResult[] } {
   const ticket = store.getTicket(r.ticketId);
   if (!ticket) throw new TicketLabError('NOT_FOUND', `No ticket ${r.ticketId}.`);
@@ -104,16 +105,21 @@ export function startInstability(
   const job =
     open.length === 0
       ? null
-      : scheduler.enqueueAnalysis(experiment.id, 'instability', (j) => {
-          for (const { rewind, k } of open)
-            insertInstability(store, {
-              ticketId: ticket.id,
-              jobId: j.id,
-              rewind,
-              rewindIteration: k,
-              points: r.points,
-            });
-        });
+      : scheduler.enqueueAnalysis(
+          experiment.id,
+          'instability',
+          (j) => {
+            for (const { rewind, k } of open)
+              insertInstability(store, {
+                ticketId: ticket.id,
+                jobId: j.id,
+                rewind,
+                rewindIteration: k,
+                points: r.points,
+              });
+          },
+          r.target,
+        );
   const analyses = instabilityOfTicket(store, ticket.id).filter(
     (e) => e.points === r.points && asked.some(({ k }) => k === e.rewindIteration),
   );

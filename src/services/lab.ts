@@ -377,8 +377,13 @@ export class Lab {
           ),
         };
       },
-      'tickets.instability': ({ ticketId, rewinds, points }) => {
-        const { job, analyses } = startInstability(store, scheduler, { ticketId, rewinds, points });
+      'tickets.instability': ({ ticketId, rewinds, points, target }) => {
+        const { job, analyses } = startInstability(store, scheduler, {
+          ticketId,
+          rewinds,
+          points,
+          target,
+        });
         return { job: job ? jobView(store, job, undefined) : null, analyses };
       },
       'tickets.instabilityResults': ({ ticketId }) => instabilityResults(store, ticketId),

@@ -1,15 +1,19 @@
 import Database from 'better-sqlite3';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { cpus, hostname } from 'node:os';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CampaignRecord } from '../../bench/campaign/record.ts';
+import { renderBenchmarks } from '../../bench/report.ts';
+import { SlurmTarget } from '../../src/api/sweep.ts';
 import { readReports } from '../../src/cluster/job-folder.ts';
 import { isPreempted } from '../../src/cluster/slurm.ts';
 import type { WorkerMessage } from '../../src/jobs/protocol.ts';
 import { Lab } from '../../src/services/lab.ts';
 import { getClusterJob } from '../../src/store/cluster-jobs.ts';
 import { expectCompleteExperiment } from '../jobs/fixtures.ts';
-import { tempDir } from '../helpers.ts';
+import { hasShared, SHARED_DATASETS, tempDir } from '../helpers.ts';
 import { slurmUnavailable, startOneNodeSlurm, type OneNodeSlurm } from './one-node-slurm.ts';
 
 /**
@@ -18,6 +22,9 @@ import { slurmUnavailable, startOneNodeSlurm, type OneNodeSlurm } from './one-no
  */
 const unavailable = slurmUnavailable();
 const SLURM = { kind: 'slurm', cpusPerTask: 1, memory: '1000M' } as const;
+/** the target as the data folder stores it, its defaults filled in */
+const SLURM_RESOLVED = SlurmTarget.parse(SLURM);
+const ROOT = resolve(import.meta.dirname, '..', '..');
 const POLL = { clusterPollMs: 300 };
 
 let cluster: OneNodeSlurm;
@@ -378,6 +385,153 @@ describe.skipIf(unavailable)(
         await lab.close();
       }
     }, 400_000);
+
+    it('preempts an instability analysis mid-copy: it checkpoints on the signal, is requeued by itself and resumes there, keeping the copy it had', async () => {
+      const dataDir = tempDir();
+      const lab = Lab.open({ dataDir, runAll: true, ...POLL });
+      const seen = history(lab);
+      try {
+        // the experiment trains on this host; the analysis of its dense network on the cluster
+        const spec = {
+          model: 'lenet-300-100',
+          seed: 17,
+          training: { duration: '6000it', evalEvery: 1000 },
+          pruning: { levels: 1 },
+        };
+        const created = await lab.invoke('experiments.create', { spec, start: true });
+        expect((await lab.scheduler.wait(created.job!.id)).state).toBe('done');
+        const { tickets } = await lab.invoke('experiments.get', { id: created.experiment.id });
+        const dense = tickets.find((t) => t.level === 0)!;
+        const { job } = await lab.invoke('tickets.instability', {
+          ticketId: dense.id,
+          rewinds: ['0it'],
+          points: 5,
+          target: SLURM,
+        });
+        const jobId = job!.id;
+        // the first copy stored, the second one under way with a checkpoint
+        await expect
+          .poll(
+            () => {
+              const reports = reportsOf(lab, jobId);
+              const copy = reports.findIndex((m) => m.type === 'instability-copy');
+              return copy >= 0 && reports.slice(copy).some((m) => m.type === 'checkpoint');
+            },
+            { timeout: 180_000, interval: 100 },
+          )
+          .toBe(true);
+        const slurmJob = getClusterJob(lab.store, jobId)!.clusterJobId!;
+        cluster.command('sbatch', [
+          ...['--parsable', '--partition=urgent', '--cpus-per-task=2', '--mem=100M'],
+          ...['--output=/dev/null', '--wrap=sleep 5'],
+        ]);
+        const ended = await lab.scheduler.wait(jobId);
+        expect(ended, story(lab, jobId, seen)).toMatchObject({ state: 'done', attempt: 1 });
+        expect(getClusterJob(lab.store, jobId)!.clusterJobId).toBe(slurmJob);
+        const reports = reportsOf(lab, jobId);
+        expect(
+          reports.filter((m) => m.type === 'ready'),
+          story(lab, jobId, seen),
+        ).toHaveLength(2);
+        expectResumedFromCheckpoint(reports);
+        // each copy trained once: the second attempt took the first copy from the log
+        const copies = reports.filter((m) => m.type === 'instability-copy');
+        expect(copies.map((m) => m.copy)).toEqual([0, 1]);
+        const second = reports.findIndex((m, i) => m.type === 'ready' && i > 0);
+        expect(reports.indexOf(copies[0]!)).toBeLessThan(second);
+        expect(reports.indexOf(copies[1]!)).toBeGreaterThan(second);
+        const [analysis] = await lab.invoke('tickets.instabilityResults', { ticketId: dense.id });
+        expect(analysis).toMatchObject({ rewindIteration: 0, points: 5 });
+        expect(analysis!.curve).toHaveLength(5);
+        expect(analysis!.barrier).not.toBeNull();
+        expectWholeStore(dataDir);
+      } finally {
+        await lab.close();
+      }
+    }, 400_000);
+
+    it.skipIf(!hasShared('mnist-10k'))(
+      "runs a campaign part on the data folder's target, its analyses too: a record per experiment naming its nodes, and a second run skips what is recorded",
+      async () => {
+        const dir = tempDir();
+        const targetFile = join(dir, 'slurm.json');
+        writeFileSync(targetFile, JSON.stringify(SLURM));
+        const [dataDir, records] = [join(dir, 'data'), join(dir, 'records')];
+        const part = 'frankle2020-lenet-rewinding';
+        const campaign = (...extra: string[]) =>
+          spawnSync(
+            process.execPath,
+            [
+              ...['--import', 'tsx', 'bench/campaign.ts', '--part', part],
+              ...['--seeds', '1', '--iterations', '200', '--levels', '1', '--dataset', 'mnist-10k'],
+              ...['--datasets-dir', SHARED_DATASETS, '--data-dir', dataDir, '--records', records],
+              ...extra,
+            ],
+            { cwd: ROOT, encoding: 'utf8', timeout: 300_000 },
+          );
+        const first = campaign('--target', targetFile);
+        expect(first.status, `${first.stdout}\n${first.stderr}`).toBe(0);
+        expect(first.stdout).toContain(
+          `jobs on Slurm (the data folder's target): ${JSON.stringify(SLURM_RESOLVED)}`,
+        );
+        // the plan: the three experiments' jobs at once, each on the target's one core
+        expect(first.stdout).toMatch(/from start to end with 3 at a time on 1 of 3 cores each/);
+        const folder = join(records, 'campaign', part);
+        const files = readdirSync(folder).sort();
+        expect(files).toEqual(
+          ['100', '2000', '500'].map((k) =>
+            expect.stringMatching(new RegExp(`^rewind-${k}it-seed0-[0-9a-f]{12}\\.json$`)),
+          ),
+        );
+        const node = { hostname: hostname(), cpu: cpus()[0]!.model.trim(), cores: 1 };
+        for (const file of files) {
+          const r = JSON.parse(readFileSync(join(folder, file), 'utf8')) as CampaignRecord;
+          expect(r.cluster).toEqual({ target: SLURM_RESOLVED, nodes: [node] });
+          expect(r.tickets.map((t) => `${t.level}/${t.method}`).sort()).toEqual([
+            '0/dense',
+            '1/imp',
+          ]);
+          for (const t of r.tickets) expect(t.testAccuracy).toBeGreaterThan(0.5);
+          expect(r.instability).toHaveLength(1);
+          expect(r.instability![0]!.curve).toHaveLength(r.instability![0]!.points);
+        }
+        // every experiment and every analysis was a job on the cluster
+        const lab = Lab.open({ dataDir });
+        try {
+          const jobs = await lab.invoke('jobs.list', {});
+          // (the campaign ends with its last record: Slurm's COMPLETED may not be read by then)
+          expect(jobs.map((j) => `${j.kind} ${j.state} ${j.cluster?.jobId}`).sort()).toEqual(
+            ['imp', 'imp', 'imp', 'instability', 'instability', 'instability'].map((kind) =>
+              expect.stringMatching(new RegExp(`^${kind} done \\d+(_\\d+)?$`)),
+            ),
+          );
+          expect((await lab.invoke('settings.get', {})).computeTarget).toEqual(SLURM_RESOLVED);
+        } finally {
+          await lab.close();
+        }
+        // BENCHMARKS.md names where they trained
+        const rendered = await renderBenchmarks(
+          `# x\n\n<!-- report: campaign ${part} -->\n<!-- /report -->\n`,
+          records,
+        );
+        expect(rendered).toContain(
+          `on Slurm (1 × ${node.cpu} per job; submitted from ${cpus().length} × ${node.cpu}),`,
+        );
+
+        // Run again (the data folder keeps its target): everything is recorded, nothing submitted.
+        const again = campaign();
+        expect(again.status, `${again.stdout}\n${again.stderr}`).toBe(0);
+        expect(again.stdout).toContain('to run: 0 of 3 experiments');
+        expect(readdirSync(folder).sort()).toEqual(files);
+        const after = Lab.open({ dataDir });
+        try {
+          expect(await after.invoke('jobs.list', {})).toHaveLength(6);
+        } finally {
+          await after.close();
+        }
+      },
+      400_000,
+    );
 
     it("asks scontrol again when the controller does not answer, as a worker's last seconds need", () => {
       const held = cluster

@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { alphas, errorBarrier } from '../../src/pruning/instability.ts';
 import { Lab } from '../../src/services/lab.ts';
@@ -131,6 +133,23 @@ describe('instability analysis as a job', () => {
       }
     } finally {
       await check.close();
+    }
+
+    // --target reaches the contract, which checks it before anything is queued
+    const badTarget = join(dataDir, 'slurm.json');
+    writeFileSync(badTarget, JSON.stringify({ kind: 'slurm', cpusPerTask: 0 }));
+    const refused = cli(
+      ['instability', ticketId, '--rewind', '40it', '--target', badTarget],
+      dataDir,
+    );
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/target\.cpusPerTask/);
+    const after = Lab.open({ dataDir });
+    try {
+      const rows = await after.invoke('tickets.instabilityResults', { ticketId });
+      expect(rows.map((r) => r.rewind)).not.toContain('40it');
+    } finally {
+      await after.close();
     }
 
     const show = cli(['show', experimentId], dataDir);
