@@ -420,6 +420,16 @@ export const InstabilityView = z.object({
   curve: z.array(z.object({ alpha: z.number(), testError: fraction })).nullable(),
   /** highest error on the line minus the mean of its ends */
   barrier: z.number().nullable(),
+  /**
+   * the job that trains it: its state and error, and its Slurm job where it runs on a
+   * cluster (null for a job this host's workers run)
+   */
+  job: z.object({
+    state: JobStateSchema,
+    error: z.string().nullable(),
+    clusterJobId: z.string().nullable(),
+    onCluster: z.boolean(),
+  }),
 });
 
 const rewindPoint = z

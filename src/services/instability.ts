@@ -11,6 +11,7 @@ import {
   instabilityOfTicket,
   type InstabilityRow,
 } from '../store/instability.ts';
+import { getClusterJob } from '../store/cluster-jobs.ts';
 import type { JobRow, Store } from '../store/store.ts';
 import { getDatasetRow } from './datasets.ts';
 
@@ -22,7 +23,10 @@ import { getDatasetRow } from './datasets.ts';
 
 export type InstabilityResult = z.output<typeof InstabilityView>;
 
-export function instabilityView(r: InstabilityRow): InstabilityResult {
+export function instabilityView(store: Store, r: InstabilityRow): InstabilityResult {
+  // a row goes with its job (cascade), so the job is there
+  const job = store.getJob(r.jobId)!;
+  const cluster = getClusterJob(store, r.jobId);
   return {
     id: r.id,
     ticketId: r.ticketId,
@@ -34,12 +38,18 @@ export function instabilityView(r: InstabilityRow): InstabilityResult {
     thetaK: r.thetaK,
     curve: r.curve,
     barrier: r.barrier,
+    job: {
+      state: job.state,
+      error: job.error,
+      clusterJobId: cluster?.clusterJobId ?? null,
+      onCluster: cluster !== undefined,
+    },
   };
 }
 
 export function instabilityResults(store: Store, ticketId: string): InstabilityResult[] {
   if (!store.getTicket(ticketId)) throw new TicketLabError('NOT_FOUND', `No ticket ${ticketId}.`);
-  return instabilityOfTicket(store, ticketId).map(instabilityView);
+  return instabilityOfTicket(store, ticketId).map((r) => instabilityView(store, r));
 }
 
 /**
@@ -123,5 +133,5 @@ export function startInstability(
   const analyses = instabilityOfTicket(store, ticket.id).filter(
     (e) => e.points === r.points && asked.some(({ k }) => k === e.rewindIteration),
   );
-  return { job, analyses: analyses.map(instabilityView) };
+  return { job, analyses: analyses.map((a) => instabilityView(store, a)) };
 }

@@ -86,4 +86,55 @@ describe('instability on the ticket page', () => {
     await page.getByText(/is a random re-initialisation: .* Analyse it at 0it\./).waitFor();
     await page.close();
   });
+
+  it("sets the data folder's Slurm target on the Settings page, and sends an analysis there from the ticket page", async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(new URL('#/settings', server.url).toString());
+    await page.getByText('Now: this machine.').waitFor();
+    await page.getByLabel('Compute target').selectOption('slurm');
+    await page.getByLabel('Partition').fill('debug');
+    await page.getByLabel('Memory per job').fill('1000M');
+    // a bad field is refused by the contract, naming it, and nothing is stored
+    await page.getByLabel('Time limit').fill('two hours');
+    await page.getByRole('button', { name: 'Save compute target' }).click();
+    await page.getByText(/timeLimit.*expected a time limit/).waitFor();
+    const unchanged = await server.call<{ computeTarget: unknown }>('settings.get', {});
+    expect(unchanged.body.result.computeTarget).toEqual({ kind: 'local' });
+    await page.getByLabel('Time limit').fill('00:30:00');
+    await page.getByRole('button', { name: 'Save compute target' }).click();
+    await page.getByText('Now: Slurm (debug).').waitFor();
+    const saved = await server.call<{ computeTarget: unknown }>('settings.get', {});
+    expect(saved.body.result.computeTarget).toMatchObject({
+      kind: 'slurm',
+      partition: 'debug',
+      memory: '1000M',
+      timeLimit: '00:30:00',
+      cpusPerTask: 1,
+      gpus: 0,
+    });
+
+    const experiments = await server.call<{ items: { id: string }[] }>('experiments.list', {});
+    const lineage = await server.call<{ tickets: { id: string; method: string }[] }>(
+      'experiments.lineage',
+      { id: experiments.body.result.items[0]!.id },
+    );
+    const ticketId = lineage.body.result.tickets.find((t) => t.method === 'imp')!.id;
+    await page.goto(new URL(`#/ticket/${ticketId}`, server.url).toString());
+    await page.getByLabel('Runs on').selectOption('cluster');
+    await page.getByLabel('Rewind points').fill('20it');
+    await page.getByRole('button', { name: 'Analyse instability' }).click();
+    // the job went to the cluster (whether this machine's sbatch reaches one or not)
+    const rows = page.getByRole('table', { name: 'Error barriers' }).locator('tbody tr');
+    await expect.poll(() => rows.count()).toBe(3);
+    await expect.poll(() => rows.last().locator('td').nth(4).textContent()).toMatch(/^Slurm/);
+    const jobs = await server.call<{ kind: string; cluster: { kind: string } | null }[]>(
+      'jobs.list',
+      {},
+    );
+    const analysis = jobs.body.result.filter((j) => j.kind === 'instability').at(-1)!;
+    expect(analysis.cluster).toMatchObject({ kind: 'slurm' });
+    // the earlier analyses ran here
+    expect(await rows.first().locator('td').nth(4).textContent()).toBe('this machine');
+    await page.close();
+  });
 });

@@ -49,3 +49,8 @@ export const fileName = (name: string) =>
     .replace(/[^a-z0-9]+/g, '-')
     .replace(/^-+|-+$/g, '')
     .slice(0, 80) || 'export';
+
+/** Where jobs run: this machine's workers, or a Slurm cluster (and its partition). */
+export function targetLabel(t: { kind: string; partition?: string | null }): string {
+  return t.kind === 'slurm' ? `Slurm${t.partition ? ` (${t.partition})` : ''}` : 'this machine';
+}

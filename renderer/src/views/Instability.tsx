@@ -3,9 +3,24 @@ import type { MethodOutput } from '../../../src/api/contract.ts';
 import { startsFromOwnInit } from '../../../src/api/methods.ts';
 import { Chart } from '../charts/Chart.tsx';
 import { useClient, useLoad, useReloadOn } from '../hooks.ts';
-import { pct } from '../lib/format.ts';
+import { pct, targetLabel } from '../lib/format.ts';
 
 type Analysis = MethodOutput<'tickets.instabilityResults'>[number];
+
+/** An analysis without its curve yet: where its job stands. */
+function progressOf(job: Analysis['job']): string {
+  if (job.state === 'failed') return `failed: ${job.error ?? 'no reason given'}`;
+  if (job.state === 'running') return 'training…';
+  return job.state;
+}
+
+/** Where an analysis's job runs: this host's workers, or its Slurm job. */
+const whereOf = (job: Analysis['job']) =>
+  !job.onCluster
+    ? 'this machine'
+    : job.clusterJobId
+      ? `Slurm job ${job.clusterJobId}`
+      : 'Slurm (not submitted)';
 
 /**
  * A ticket's instability analyses (Frankle et al. 2020): test error along the line between
@@ -15,7 +30,12 @@ type Analysis = MethodOutput<'tickets.instabilityResults'>[number];
 export function InstabilitySection({ ticketId, method }: { ticketId: string; method: string }) {
   const client = useClient();
   const results = useLoad((c) => c.call('tickets.instabilityResults', { ticketId }), [ticketId]);
-  useReloadOn(results.reload, (e) => e.type === 'job.state');
+  useReloadOn(results.reload, (e) => e.type === 'job.state' || e.type === 'job.cluster');
+  // the data folder's compute target: where a Slurm cluster is set, an analysis may go there
+  const settings = useLoad((c) => c.call('settings.get', {}), []);
+  const cluster =
+    settings.data?.computeTarget.kind === 'slurm' ? settings.data.computeTarget : null;
+  const [onCluster, setOnCluster] = useState(false);
   // a random re-initialisation trains from iteration 0 with its own weights: it has no θ_k
   const fresh = startsFromOwnInit(method);
   const [rewinds, setRewinds] = useState(fresh ? '0it' : '0it,100it,500it');
@@ -35,6 +55,7 @@ export function InstabilitySection({ ticketId, method }: { ticketId: string; met
           .map((r) => r.trim())
           .filter(Boolean),
         points: Number(points),
+        ...(onCluster && cluster ? { target: cluster } : {}),
       });
       results.reload();
     } catch (e) {
@@ -73,6 +94,7 @@ export function InstabilitySection({ ticketId, method }: { ticketId: string; met
               <th>iteration</th>
               <th>θ_k</th>
               <th>points</th>
+              <th>runs on</th>
               <th>error barrier</th>
             </tr>
           </thead>
@@ -83,7 +105,8 @@ export function InstabilitySection({ ticketId, method }: { ticketId: string; met
                 <td>{a.rewindIteration}</td>
                 <td>{a.thetaK ?? '–'}</td>
                 <td>{a.points}</td>
-                <td>{a.barrier === null ? 'training…' : pct(a.barrier, 2)}</td>
+                <td>{whereOf(a.job)}</td>
+                <td>{a.barrier === null ? progressOf(a.job) : pct(a.barrier, 2)}</td>
               </tr>
             ))}
           </tbody>
@@ -106,6 +129,19 @@ export function InstabilitySection({ ticketId, method }: { ticketId: string; met
             aria-label="Points on the line"
           />
         </label>
+        {cluster && (
+          <label>
+            Runs on
+            <select
+              value={onCluster ? 'cluster' : 'here'}
+              onChange={(e) => setOnCluster(e.target.value === 'cluster')}
+              aria-label="Runs on"
+            >
+              <option value="here">this machine</option>
+              <option value="cluster">{targetLabel(cluster)}, the data folder&apos;s target</option>
+            </select>
+          </label>
+        )}
       </div>
       {error && <p className="error">{error}</p>}
       <button onClick={start}>Analyse instability</button>

@@ -1,13 +1,8 @@
 import { useLoad, useReloadOn, useTitle } from '../hooks.ts';
-import { pct, when } from '../lib/format.ts';
+import { pct, targetLabel, when } from '../lib/format.ts';
 
 /** An axis value as the sweep file wrote it. */
 const show = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
-
-/** Where a sweep's jobs run: this machine's workers, or a Slurm partition. */
-function targetLabel(t: { kind: string; partition?: string | null }): string {
-  return t.kind === 'slurm' ? `Slurm${t.partition ? ` (${t.partition})` : ''}` : 'this machine';
-}
 
 /** Every sweep (`ticketlab sweep`): its size, where it runs and how far it has come. */
 export function SweepsPage() {
