@@ -79,8 +79,9 @@ function renderBlock(kind: string, name: string, records: string): string[] {
   if (kind === 'ui') return uiTable(record() as UiRecord);
   if (kind === 'grasp') return graspTable(record() as GraspRecord);
   if (kind === 'gpu') return gpuTable(record() as GpuRecord);
+  if (kind === 'collapse') return collapseTable(record() as CollapseRecord);
   throw new Error(
-    `BENCHMARKS.md names an unknown report kind "${kind}" (campaign, plan, engine, input, cluster, ui, grasp, gpu)`,
+    `BENCHMARKS.md names an unknown report kind "${kind}" (campaign, plan, engine, input, cluster, ui, grasp, gpu, collapse)`,
   );
 }
 
@@ -873,6 +874,100 @@ function graspTable(r: GraspRecord): string[] {
     lines.push(
       `| ${first.model}${first.batchNorm ? ' (batch norm)' : ''} | ${first.scoring} | ${over(group.map((g) => g.loss))} | ${over(group.map((g) => g.logitStd))} | ${perLayer(group, (l) => l.kept)} | ${perLayer(group, (l) => l.positive)} |${timed ? ` ${scoring(group)} |` : ''}`,
     );
+  }
+  return lines;
+}
+
+// ── bench:collapse records ──
+
+/** One mask of bench:collapse: a score at a compression, for one seed's θ0. */
+export interface CollapseRow {
+  score: string;
+  seed: number;
+  /** log10 of the compression: the mask keeps 10^−compression of the prunable weights */
+  compression: number;
+  /** weights kept per prunable layer, in the order of the model's `layers` */
+  kept: number[];
+  /** whether a path from the input to the output is left (no layer on it emptied) */
+  connected: boolean;
+}
+
+export interface CollapseModel {
+  model: string;
+  /** the prunable layers (their kernels) and their weights */
+  layers: { name: string; weights: number }[];
+  rows: CollapseRow[];
+}
+
+/** What `npm run bench:collapse -- --record` writes (bench/collapse.ts). */
+export interface CollapseRecord {
+  date: string;
+  command: string;
+  machine: Machine;
+  versions: Versions;
+  backend: string;
+  dataset: string;
+  /** SNIP's and GraSP's scoring examples per class */
+  samplesPerClass: number;
+  /** SynFlow's rounds */
+  rounds: number;
+  /** the log10 compressions every score was cut at */
+  grid: number[];
+  wallSeconds: number;
+  models: CollapseModel[];
+}
+
+function collapseTable(r: CollapseRecord): string[] {
+  const power = (c: number) => `10^${c}`;
+  const top = r.grid.at(-1)!;
+  /** Over seeds: the first compression where `failed` holds, or none up to the grid's end. */
+  const first = (rows: CollapseRow[], failed: (x: CollapseRow) => boolean) => {
+    const bySeed = [...new Set(rows.map((x) => x.seed))].map(
+      (seed) =>
+        rows
+          .filter((x) => x.seed === seed && failed(x))
+          .map((x) => x.compression)
+          .sort((a, b) => a - b)[0] ?? null,
+    );
+    const found = bySeed.filter((c): c is number => c !== null);
+    const none = bySeed.length - found.length;
+    if (found.length === 0) return { text: `none up to ${power(top)}`, at: [] as number[] };
+    const [lo, hi] = [Math.min(...found), Math.max(...found)];
+    const span = lo === hi ? power(lo) : `${power(lo)}–${power(hi)}`;
+    const text =
+      none === 0
+        ? span
+        : `${span} (${found.length} of ${bySeed.length} seeds; none up to ${power(top)} in the others)`;
+    return { text, at: found };
+  };
+  const seeds = new Set(r.models.flatMap((m) => m.rows.map((x) => x.seed))).size;
+  const lines = [
+    `${r.machine.cores} × ${r.machine.cpu}; ${r.date.slice(0, 16).replace('T', ' ')} UTC; ${r.backend}; ${commitOf(r.versions)}; ${Math.round(r.wallSeconds / 60)} min; \`${r.command}\`.`,
+    '',
+    `Masks only, no training: θ0 of each of ${seeds} seed${seeds === 1 ? '' : 's'} pruned globally to 10^−c of its prunable weights for c from ${r.grid[0]} to ${top} in steps of ${r.grid[1] === undefined ? '–' : (r.grid[1] - r.grid[0]!).toFixed(2)} (SynFlow: ${r.rounds} rounds for each c; SNIP and GraSP: one ranking per seed on ${r.samplesPerClass} examples per class of \`${r.dataset}\`, cut at each c). "A layer emptied": the first c at which the mask keeps none of some layer's weights, over seeds; "which": the layers empty there (all seeds); "cut through": the first c at which no path from the input to the output is left (a residual block passes where its body or its shortcut does). The bound: with fewer weights than prunable layers some layer must be empty, from 10^(log10 of weights per layer).`,
+    '',
+    '| model | score | a layer emptied at | which | cut through at |',
+    '| --- | --- | --- | --- | --- |',
+  ];
+  for (const m of r.models) {
+    const total = m.layers.reduce((a, l) => a + l.weights, 0);
+    const bound = Math.log10(total / m.layers.length);
+    const label = `${m.model} (${m.layers.length} layers, ${total.toLocaleString('en-US')} weights; bound 10^${bound.toFixed(2)})`;
+    for (const score of [...new Set(m.rows.map((x) => x.score))]) {
+      const rows = m.rows.filter((x) => x.score === score);
+      const emptied = first(rows, (x) => x.kept.some((k) => k === 0));
+      const cut = first(rows, (x) => !x.connected);
+      const names = new Set(
+        rows
+          .filter((x) => x.compression === Math.min(...(emptied.at.length ? emptied.at : [NaN])))
+          .flatMap((x) =>
+            x.kept.flatMap((k, i) => (k === 0 ? [m.layers[i]!.name.replace(/\.kernel$/, '')] : [])),
+          ),
+      );
+      lines.push(
+        `| ${label} | ${score} | ${emptied.text} | ${[...names].join(', ') || '–'} | ${cut.text} |`,
+      );
+    }
   }
   return lines;
 }

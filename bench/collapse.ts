@@ -1,0 +1,192 @@
+/**
+ * Layer collapse at initialisation (Tanaka et al. 2020 §3–4): the compression at which each
+ * pruning-at-initialisation score first empties a layer, and at which it cuts the input off
+ * from the output, measured on the masks alone, before any training:
+ *
+ *   npm run bench:collapse [-- --seeds 3] [--models resnet-20,vgg-11,vgg-16]
+ *                          [--from 1.5] [--to 4.5] [--step 0.25]
+ *                          [--dataset DIR (default ../shared/datasets/cifar10)] [--record]
+ *
+ * For each model (batch norm, OpenLTH's Kaiming init) and seed, θ0 is pruned globally to
+ * 10^−c of its prunable weights for every c on the grid, by the app's scores as its pruning
+ * at initialisation runs them (src/pruning/scores.ts): SynFlow iteratively (the spec's 100
+ * rounds, exponential schedule) for each c; SNIP, GraSP and magnitude scored once per seed
+ * on the spec's 10 training examples per class, that one ranking then cut at every c (each of
+ * the app's levels draws its own examples); random with the app's per-layer counts. Each mask
+ * is recorded per layer (weights kept), with the layers it empties and whether any path from
+ * the input to the output is left (a residual block passes where its body or its shortcut
+ * does; an identity shortcut always does). Tanaka et al.: the single-shot scores empty layers
+ * at extreme compression while SynFlow, pruning iteratively, empties none before it must
+ * (fewer weights than layers). Writes bench/results/collapse.json; --record also
+ * bench/records/collapse-<date>.json, which BENCHMARKS.md's `collapse` block tabulates.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { resolveSpec } from '../src/api/spec.ts';
+import { parseArgs } from '../src/cli/args.ts';
+import { deriveSeed } from '../src/core/random.ts';
+import { importDatasetFolder } from '../src/data/import.ts';
+import { prepareData } from '../src/data/split.ts';
+import {
+  buildArchitecture,
+  describeParams,
+  type LayerDef,
+  type ModelName,
+} from '../src/engine/architectures.ts';
+import { initBackend } from '../src/engine/backend.ts';
+import { Model } from '../src/engine/model.ts';
+import { initWeights } from '../src/engine/weights.ts';
+import { countKept, denseMask, type Mask } from '../src/pruning/mask.ts';
+import type { ScoreName } from '../src/pruning/methods.ts';
+import {
+  graspScores,
+  keepTop,
+  magnitudeScores,
+  pruneAtInit,
+  snipScores,
+  type Scores,
+} from '../src/pruning/scores.ts';
+import { RECORDS, theseVersions, thisCommand, thisMachine } from './records.ts';
+import type { CollapseModel, CollapseRecord, CollapseRow } from './report.ts';
+
+const MODELS: ModelName[] = ['resnet-20', 'vgg-11', 'vgg-16'];
+const SCORES: ScoreName[] = ['synflow', 'snip', 'grasp', 'magnitude', 'random'];
+
+const { options } = parseArgs(process.argv.slice(2), [
+  'seeds',
+  'models',
+  'from',
+  'to',
+  'step',
+  'dataset',
+]);
+const number = (key: string, fallback: number) => Number(options.get(key) ?? fallback);
+const seeds = number('seeds', 3);
+const [from, to, step] = [number('from', 1.5), number('to', 4.5), number('step', 0.25)];
+if (!(Number.isInteger(seeds) && seeds >= 1))
+  throw new Error('--seeds takes a whole number from 1');
+if (!(from > 0 && to >= from && step > 0))
+  throw new Error('--from, --to and --step: log10 compressions with 0 < from ≤ to, step > 0');
+const grid = Array.from({ length: Math.floor((to - from) / step + 1e-9) + 1 }, (_, i) =>
+  Number((from + i * step).toFixed(6)),
+);
+const models = String(options.get('models') ?? MODELS.join(',')).split(',') as ModelName[];
+for (const model of models)
+  if (!MODELS.includes(model))
+    throw new Error(`--models: ${model} is not measured here (${MODELS.join(', ')})`);
+const folder = resolve(
+  String(
+    options.get('dataset') ??
+      join(import.meta.dirname, '..', '..', 'shared', 'datasets', 'cifar10'),
+  ),
+);
+
+// the commit this run started from (a commit made while it runs is not what it measured)
+const versions = theseVersions();
+const backend = await initBackend('wasm');
+const decoded = await importDatasetFolder(folder);
+
+/** Whether some path from the input reaches the output: no layer on it emptied. */
+function passes(layers: LayerDef[], mask: Mask): boolean {
+  return layers.every((l) => {
+    if (l.kind === 'residual')
+      return passes(l.body, mask) || l.shortcut.length === 0 || passes(l.shortcut, mask);
+    if (l.kind !== 'dense' && l.kind !== 'conv2d') return true;
+    const kept = mask.get(`${l.name}.kernel`);
+    return kept === undefined || countKept(kept) > 0;
+  });
+}
+
+// every model's spec takes the pai defaults: one set for the record
+const PAI = resolveSpec({ model: models[0]!, preset: 'openlth', dataset: 'bench' }).pai;
+const started = Date.now();
+const results: CollapseModel[] = [];
+for (const model of models) {
+  const spec = resolveSpec({ model, preset: 'openlth', dataset: 'bench' });
+  const data = prepareData(decoded, spec.validationFraction);
+  const arch = buildArchitecture(model, data.train.shape, data.classes);
+  const specs = describeParams(arch);
+  const dense = denseMask(specs);
+  const layers = [...dense].map(([name, m]) => ({ name, weights: m.length }));
+  const rows: CollapseRow[] = [];
+  const samples = spec.pai.samplesPerClass * data.classes;
+  for (let seed = 0; seed < seeds; seed++) {
+    const theta0 = initWeights(specs, spec.init, seed);
+    const scoringSeed = deriveSeed(seed, 'score', 1);
+    const scoreOnce = async (
+      score: (m: Model) => Promise<Scores>,
+    ): Promise<(density: number) => Mask> => {
+      const m = new Model(arch, theta0);
+      try {
+        const scores = await score(m);
+        return (density) => keepTop(scores, dense, density, 'global');
+      } finally {
+        m.dispose();
+      }
+    };
+    const ranked: Partial<Record<ScoreName, (density: number) => Mask>> = {
+      snip: await scoreOnce((m) => snipScores(m, dense, data, samples, scoringSeed)),
+      grasp: await scoreOnce((m) => graspScores(m, dense, data, samples, scoringSeed)),
+      magnitude: await scoreOnce((m) => magnitudeScores(m)),
+    };
+    for (const score of SCORES) {
+      const t0 = performance.now();
+      for (const [level, c] of grid.entries()) {
+        const density = 10 ** -c;
+        let mask: Mask;
+        if (ranked[score]) mask = ranked[score](density);
+        else {
+          const m = new Model(arch, theta0);
+          try {
+            mask = await pruneAtInit(m, dense, {
+              score,
+              density,
+              scope: 'global',
+              rounds: spec.pai.rounds,
+              samples,
+              seed: deriveSeed(seed, 'score', level + 1),
+              data,
+            });
+          } finally {
+            m.dispose();
+          }
+        }
+        const kept = [...mask.values()].map(countKept);
+        rows.push({
+          score,
+          seed,
+          compression: c,
+          kept,
+          connected: passes(arch.layers, mask),
+        });
+      }
+      const last = rows.at(-1)!;
+      process.stdout.write(
+        `${model} seed ${seed} ${score}: ${grid.length} masks in ${((performance.now() - t0) / 1000).toFixed(1)} s; at 10^${last.compression}: ${last.kept.join('/')}${last.connected ? '' : ' (cut through)'}\n`,
+      );
+    }
+  }
+  results.push({ model, layers, rows });
+}
+
+const record: CollapseRecord = {
+  date: new Date().toISOString(),
+  command: thisCommand('bench:collapse'),
+  machine: thisMachine(),
+  versions,
+  backend: backend.device,
+  dataset: basename(folder),
+  samplesPerClass: PAI.samplesPerClass,
+  rounds: PAI.rounds,
+  grid,
+  wallSeconds: (Date.now() - started) / 1000,
+  models: results,
+};
+const text = JSON.stringify(record) + '\n';
+mkdirSync(join(import.meta.dirname, 'results'), { recursive: true });
+writeFileSync(join(import.meta.dirname, 'results', 'collapse.json'), text);
+if (options.has('record')) {
+  const file = join(RECORDS, `collapse-${record.date.slice(0, 16).replace(/:/g, '')}.json`);
+  writeFileSync(file, text);
+  process.stdout.write(`recorded: ${file}\n`);
+}
