@@ -26,6 +26,7 @@ import {
   compare,
   readCampaign,
   renderBenchmarks,
+  type CollapseRecord,
   type GraspRecord,
   type GraspRow,
   type UiRecord,
@@ -282,6 +283,100 @@ describe('BENCHMARKS.md', () => {
         .trim();
     expect(timedLine('grasp')).toBe('3.0 (2.0–4.0)');
     expect(timedLine('none (dense θ0)')).toBe('–');
+  });
+
+  it('tabulates a bench:collapse record: per score, the first compression that empties a layer and the first that cuts the network through, over seeds', async () => {
+    const records = mkdtempSync(join(tmpdir(), 'ticketlab-records-'));
+    const grid = [2, 2.5, 3];
+    // a residual net of three layers: the second is a block's body, so emptying it alone
+    // leaves the input connected to the output
+    const rows = (
+      score: string,
+      seed: number,
+      masks: [number[], boolean][],
+    ): CollapseRecord['models'][number]['rows'] =>
+      masks.map(([kept, connected], i) => ({
+        score,
+        seed,
+        compression: grid[i]!,
+        kept,
+        connected,
+      }));
+    const record: CollapseRecord = {
+      date: '2026-12-04T21:00:00.000Z',
+      command: 'npm run bench:collapse -- --record',
+      machine: thisMachine(),
+      versions: theseVersions(),
+      backend: 'CPU (WebAssembly)',
+      dataset: 'cifar10',
+      samplesPerClass: 10,
+      rounds: 100,
+      grid,
+      wallSeconds: 600,
+      models: [
+        {
+          model: 'resnet-20',
+          layers: [
+            { name: 'stem.kernel', weights: 400 },
+            { name: 'block.conv.kernel', weights: 9000 },
+            { name: 'fc.kernel', weights: 600 },
+          ],
+          rows: [
+            // never emptied on either seed
+            ...rows('synflow', 0, [
+              [[8, 90, 2], true],
+              [[4, 30, 1], true],
+              [[2, 6, 2], true],
+            ]),
+            ...rows('synflow', 1, [
+              [[8, 90, 2], true],
+              [[4, 30, 1], true],
+              [[2, 6, 2], true],
+            ]),
+            // the body emptied at 10^2.5 on one seed, 10^3 on the other; cut through at 10^3 on one only
+            ...rows('snip', 0, [
+              [[50, 40, 10], true],
+              [[20, 0, 12], true],
+              [[0, 0, 10], false],
+            ]),
+            ...rows('snip', 1, [
+              [[50, 40, 10], true],
+              [[20, 8, 4], true],
+              [[3, 0, 7], true],
+            ]),
+          ],
+        },
+      ],
+    };
+    writeFileSync(join(records, 'collapse-test.json'), JSON.stringify(record));
+    const rendered = await renderBenchmarks(
+      '# x\n\n<!-- report: collapse collapse-test -->\n<!-- /report -->\n',
+      records,
+    );
+    expect(rendered).toContain('θ0 of each of 2 seeds pruned globally to 10^−c');
+    expect(rendered).toContain('for c from 2 to 3 in steps of 0.50');
+    const line = (score: string) =>
+      rendered
+        .split('\n')
+        .find((l) => l.startsWith('| resnet-20 ') && l.split('|')[2]!.trim() === score)!
+        .split('|')
+        .slice(1, -1)
+        .map((c) => c.trim());
+    // 10,000 weights in 3 layers: some layer must be empty from 10^3.52
+    expect(line('synflow')).toEqual([
+      'resnet-20 (3 layers, 10,000 weights; bound 10^3.52)',
+      'synflow',
+      'none up to 10^3',
+      '–',
+      'none up to 10^3',
+    ]);
+    expect(line('snip')).toEqual([
+      'resnet-20 (3 layers, 10,000 weights; bound 10^3.52)',
+      'snip',
+      '10^2.5–10^3',
+      'block.conv',
+      '10^3 (1 of 2 seeds; none up to 10^3 in the others)',
+    ]);
   });
 
   it('calls a difference inside the seed spread a tie, and decides nothing on one seed', () => {
