@@ -4,6 +4,7 @@
  * from the output, measured on the masks alone, before any training:
  *
  *   npm run bench:collapse [-- --seeds 3] [--models resnet-20,vgg-11,vgg-16]
+ *                          [--scores synflow,snip,grasp,magnitude,random]
  *                          [--from 1.5] [--to 4.5] [--step 0.25]
  *                          [--dataset DIR (default ../shared/datasets/cifar10)] [--record]
  *
@@ -55,6 +56,7 @@ const SCORES: ScoreName[] = ['synflow', 'snip', 'grasp', 'magnitude', 'random'];
 const { options } = parseArgs(process.argv.slice(2), [
   'seeds',
   'models',
+  'scores',
   'from',
   'to',
   'step',
@@ -74,6 +76,10 @@ const models = String(options.get('models') ?? MODELS.join(',')).split(',') as M
 for (const model of models)
   if (!MODELS.includes(model))
     throw new Error(`--models: ${model} is not measured here (${MODELS.join(', ')})`);
+const scores = String(options.get('scores') ?? SCORES.join(',')).split(',') as ScoreName[];
+for (const score of scores)
+  if (!SCORES.includes(score))
+    throw new Error(`--scores: ${score} is not one of ${SCORES.join(', ')}`);
 const folder = resolve(
   String(
     options.get('dataset') ??
@@ -124,12 +130,14 @@ for (const model of models) {
         m.dispose();
       }
     };
-    const ranked: Partial<Record<ScoreName, (density: number) => Mask>> = {
-      snip: await scoreOnce((m) => snipScores(m, dense, data, samples, scoringSeed)),
-      grasp: await scoreOnce((m) => graspScores(m, dense, data, samples, scoringSeed)),
-      magnitude: await scoreOnce((m) => magnitudeScores(m)),
+    const once: Partial<Record<ScoreName, (m: Model) => Promise<Scores>>> = {
+      snip: (m) => snipScores(m, dense, data, samples, scoringSeed),
+      grasp: (m) => graspScores(m, dense, data, samples, scoringSeed),
+      magnitude: (m) => magnitudeScores(m),
     };
-    for (const score of SCORES) {
+    const ranked: Partial<Record<ScoreName, (density: number) => Mask>> = {};
+    for (const score of scores) if (once[score]) ranked[score] = await scoreOnce(once[score]);
+    for (const score of scores) {
       const t0 = performance.now();
       for (const [level, c] of grid.entries()) {
         const density = 10 ** -c;
