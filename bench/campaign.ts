@@ -73,7 +73,7 @@ import {
   type StructureRecord,
   type TransferSource,
 } from './campaign/record.ts';
-import { RECORDS, theseVersions, thisCommand, thisMachine } from './records.ts';
+import { RECORDS, SHARED_DATASETS, theseVersions, thisCommand, thisMachine } from './records.ts';
 
 const { options } = parseArgs(process.argv.slice(2), [
   'part',
@@ -146,9 +146,7 @@ const seeds = num('seeds') ?? part.seeds;
 const hours = num('hours') ?? 2.5;
 const records = join(resolve(text('records') ?? RECORDS), 'campaign');
 const dataDir = resolve(text('data-dir') ?? join(import.meta.dirname, 'results', 'campaign-data'));
-const SHARED = resolve(
-  text('datasets-dir') ?? join(import.meta.dirname, '..', '..', 'shared', 'datasets'),
-);
+const SHARED = resolve(text('datasets-dir') ?? SHARED_DATASETS);
 
 /** What is missing of the dataset folders the part needs, said as the refusal; null if none. */
 function missingDatasets(named: string[], present: string[]): string | null {

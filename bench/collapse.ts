@@ -22,7 +22,7 @@
  * bench/records/collapse-<date>.json, which BENCHMARKS.md's `collapse` block tabulates.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, join } from 'node:path';
 import { resolveSpec } from '../src/api/spec.ts';
 import { parseArgs } from '../src/cli/args.ts';
 import { deriveSeed } from '../src/core/random.ts';
@@ -47,7 +47,7 @@ import {
   snipScores,
   type Scores,
 } from '../src/pruning/scores.ts';
-import { RECORDS, theseVersions, thisCommand, thisMachine } from './records.ts';
+import { datasetFolder, RECORDS, theseVersions, thisCommand, thisMachine } from './records.ts';
 import type { CollapseModel, CollapseRecord, CollapseRow } from './report.ts';
 
 const MODELS: ModelName[] = ['resnet-20', 'vgg-11', 'vgg-16'];
@@ -80,12 +80,7 @@ const scores = String(options.get('scores') ?? SCORES.join(',')).split(',') as S
 for (const score of scores)
   if (!SCORES.includes(score))
     throw new Error(`--scores: ${score} is not one of ${SCORES.join(', ')}`);
-const folder = resolve(
-  String(
-    options.get('dataset') ??
-      join(import.meta.dirname, '..', '..', 'shared', 'datasets', 'cifar10'),
-  ),
-);
+const folder = datasetFolder(options.get('dataset'), 'cifar10');
 
 // the commit this run started from (a commit made while it runs is not what it measured)
 const versions = theseVersions();

@@ -24,7 +24,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, join } from 'node:path';
 import { resolveSpec } from '../src/api/spec.ts';
 import { parseArgs } from '../src/cli/args.ts';
 import { deriveSeed } from '../src/core/random.ts';
@@ -42,7 +42,7 @@ import { Model } from '../src/engine/model.ts';
 import { initWeights, type Weights } from '../src/engine/weights.ts';
 import { applyMask, countKept, denseMask, type Mask } from '../src/pruning/mask.ts';
 import { graspScores, keepTop, snipScores } from '../src/pruning/scores.ts';
-import { RECORDS, theseVersions, thisCommand, thisMachine } from './records.ts';
+import { datasetFolder, RECORDS, theseVersions, thisCommand, thisMachine } from './records.ts';
 import type { GraspRecord, GraspRow } from './report.ts';
 
 const COMPRESSION = 0.5;
@@ -62,12 +62,7 @@ const models = String(options.get('models') ?? 'conv-4,resnet-20').split(',') as
 for (const model of models)
   if (!PRESETS[model])
     throw new Error(`--models: ${model} is not measured here (${Object.keys(PRESETS).join(', ')})`);
-const folder = resolve(
-  String(
-    options.get('dataset') ??
-      join(import.meta.dirname, '..', '..', 'shared', 'datasets', 'cifar10'),
-  ),
-);
+const folder = datasetFolder(options.get('dataset'), 'cifar10');
 
 // the commit this run started from (a commit made while it runs is not what it measured)
 const versions = theseVersions();

@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { cpus, totalmem, release, platform } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 export const RECORDS = join(import.meta.dirname, 'records');
 
@@ -18,6 +18,14 @@ export interface Machine {
   memoryGiB: number;
   os: string;
   node: string;
+}
+
+/** The real datasets beside the checkout (../shared/datasets), where CI puts them. */
+export const SHARED_DATASETS = resolve(import.meta.dirname, '..', '..', 'shared', 'datasets');
+
+/** A `--dataset` option's folder, else the named folder of the shared datasets. */
+export function datasetFolder(given: string | true | undefined, shared: string): string {
+  return resolve(typeof given === 'string' ? given : join(SHARED_DATASETS, shared));
 }
 
 export function thisMachine(): Machine {

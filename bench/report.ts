@@ -10,7 +10,8 @@
  * table per budget; `plan <engine record>` estimates every part's cost from the speeds of
  * that bench:engine record (and older ones for models it lacks); `engine <record>` tabulates a
  * bench:engine record; `ui <record>` a bench:ui record; `grasp <record>` a bench:grasp record
- * (GraSP's masks at initialisation). Everything outside
+ * (GraSP's masks at initialisation); `collapse <record>[,<record>…]` bench:collapse records
+ * (layer collapse), one table. Everything outside
  * the blocks is prose, written by hand. test/bench/report.test.ts holds that the committed
  * BENCHMARKS.md equals what this produces.
  */
@@ -79,7 +80,11 @@ function renderBlock(kind: string, name: string, records: string): string[] {
   if (kind === 'ui') return uiTable(record() as UiRecord);
   if (kind === 'grasp') return graspTable(record() as GraspRecord);
   if (kind === 'gpu') return gpuTable(record() as GpuRecord);
-  if (kind === 'collapse') return collapseTable(record() as CollapseRecord);
+  if (kind === 'collapse')
+    // several records, comma-separated: a later one extends some scores' grid
+    return collapseTable(
+      name.split(',').map((n) => readJson(join(records, `${n}.json`)) as CollapseRecord),
+    );
   throw new Error(
     `BENCHMARKS.md names an unknown report kind "${kind}" (campaign, plan, engine, input, cluster, ui, grasp, gpu, collapse)`,
   );
@@ -917,11 +922,19 @@ export interface CollapseRecord {
   models: CollapseModel[];
 }
 
-function collapseTable(r: CollapseRecord): string[] {
+/**
+ * One or more bench:collapse records as one table: each record's masks join their model's
+ * (a later record may extend some scores' grid), and each score says how far its grid went.
+ */
+function collapseTable(records: CollapseRecord[]): string[] {
   const power = (c: number) => `10^${c}`;
-  const top = r.grid.at(-1)!;
-  /** Over seeds: the first compression where `failed` holds, or none up to the grid's end. */
+  const steps = (grid: number[]) =>
+    grid.length < 2
+      ? `c = ${grid[0]}`
+      : `c from ${grid[0]} to ${grid.at(-1)} in steps of ${(grid[1]! - grid[0]!).toFixed(2)}`;
+  /** Over seeds: the first compression where `failed` holds, or none up to the rows' last. */
   const first = (rows: CollapseRow[], failed: (x: CollapseRow) => boolean) => {
+    const top = Math.max(...rows.map((x) => x.compression));
     const bySeed = [...new Set(rows.map((x) => x.seed))].map(
       (seed) =>
         rows
@@ -940,16 +953,27 @@ function collapseTable(r: CollapseRecord): string[] {
         : `${span} (${found.length} of ${bySeed.length} seeds; none up to ${power(top)} in the others)`;
     return { text, at: found };
   };
-  const seeds = new Set(r.models.flatMap((m) => m.rows.map((x) => x.seed))).size;
+  const models = new Map<string, CollapseModel>();
+  for (const r of records)
+    for (const m of r.models) {
+      const known = models.get(m.model);
+      models.set(m.model, known ? { ...known, rows: [...known.rows, ...m.rows] } : m);
+    }
+  const seeds = new Set(records.flatMap((r) => r.models.flatMap((m) => m.rows.map((x) => x.seed))))
+    .size;
+  const [r] = records;
   const lines = [
-    `${r.machine.cores} × ${r.machine.cpu}; ${r.date.slice(0, 16).replace('T', ' ')} UTC; ${r.backend}; ${commitOf(r.versions)}; ${Math.round(r.wallSeconds / 60)} min; \`${r.command}\`.`,
+    ...records.map((x) => {
+      const scores = [...new Set(x.models.flatMap((m) => m.rows.map((row) => row.score)))];
+      return `${x.machine.cores} × ${x.machine.cpu}; ${x.date.slice(0, 16).replace('T', ' ')} UTC; ${x.backend}; ${commitOf(x.versions)}; ${Math.round(x.wallSeconds / 60)} min; \`${x.command}\`: ${scores.join(', ')} on ${x.models.map((m) => m.model).join(', ')}, ${steps(x.grid)}.`;
+    }),
     '',
-    `Masks only, no training: θ0 of each of ${seeds} seed${seeds === 1 ? '' : 's'} pruned globally to 10^−c of its prunable weights for c from ${r.grid[0]} to ${top} in steps of ${r.grid[1] === undefined ? '–' : (r.grid[1] - r.grid[0]!).toFixed(2)} (SynFlow: ${r.rounds} rounds for each c; SNIP and GraSP: one ranking per seed on ${r.samplesPerClass} examples per class of \`${r.dataset}\`, cut at each c). "A layer emptied": the first c at which the mask keeps none of some layer's weights, over seeds; "which": the layers empty there, in any seed; "cut through": the first c at which no path from the input to the output is left (a residual block passes where its body or its shortcut does). The bound: with fewer weights than prunable layers some layer must be empty, from 10^(log10 of weights per layer).`,
+    `Masks only, no training: θ0 of each of ${seeds} seed${seeds === 1 ? '' : 's'} pruned globally to 10^−c of its prunable weights for each c of the grid above (SynFlow: ${r!.rounds} rounds for each c; SNIP and GraSP: one ranking per seed on ${r!.samplesPerClass} examples per class of \`${r!.dataset}\`, cut at each c). "A layer emptied": the first c at which the mask keeps none of some layer's weights, over seeds; "which": the layers empty there, in any seed; "cut through": the first c at which no path from the input to the output is left (a residual block passes where its body or its shortcut does); "none up to" names the end of that score's grid. The bound: with fewer weights than prunable layers some layer must be empty, from 10^(log10 of weights per layer).`,
     '',
     '| model | score | a layer emptied at | which | cut through at |',
     '| --- | --- | --- | --- | --- |',
   ];
-  for (const m of r.models) {
+  for (const m of models.values()) {
     const total = m.layers.reduce((a, l) => a + l.weights, 0);
     const bound = Math.log10(total / m.layers.length);
     const label = `${m.model} (${m.layers.length} layers, ${total.toLocaleString('en-US')} weights; bound 10^${bound.toFixed(2)})`;

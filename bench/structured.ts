@@ -19,7 +19,7 @@
  */
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { ExperimentSpecInput } from '../src/api/spec.ts';
 import { Lab } from '../src/services/lab.ts';
 import {
@@ -34,6 +34,7 @@ import { measureLatency } from '../src/engine/latency.ts';
 import { initWeights } from '../src/engine/weights.ts';
 import { l1UnitMask } from '../src/pruning/structured/l1-filter.ts';
 import { compact } from '../src/pruning/structured/surgery.ts';
+import { SHARED_DATASETS } from './records.ts';
 
 const args = new Set(process.argv.slice(2));
 const lines: string[] = [];
@@ -86,7 +87,6 @@ process.stdout.write('\n' + lines.join('\n') + '\n');
 
 /** Accuracy against measured speed-up, from real trainings through the scheduler. */
 async function accuracyPart() {
-  const SHARED = resolve(import.meta.dirname, '..', '..', 'shared', 'datasets');
   const lab = Lab.open({
     dataDir: mkdtempSync(join(tmpdir(), 'ticketlab-structured-')),
     runAll: true,
@@ -126,11 +126,12 @@ async function accuracyPart() {
     `Each job measures its tickets on its worker's backend (median of 30 runs after 5 warm-up runs). Started ${new Date().toISOString()}.`,
   );
   for (const c of cases) {
-    if (!existsSync(join(SHARED, c.folder))) {
-      lines.push('', `${c.title}: skipped, ${join(SHARED, c.folder)} is missing.`);
+    if (!existsSync(join(SHARED_DATASETS, c.folder))) {
+      lines.push('', `${c.title}: skipped, ${join(SHARED_DATASETS, c.folder)} is missing.`);
       continue;
     }
-    const dataset = (await lab.invoke('datasets.import', { path: join(SHARED, c.folder) })).id;
+    const dataset = (await lab.invoke('datasets.import', { path: join(SHARED_DATASETS, c.folder) }))
+      .id;
     const base = { model: c.model, dataset, method: 'structured' as const, training: c.training };
     const specs: ExperimentSpecInput[] = [
       {

@@ -43,8 +43,8 @@ function maskTensor(model: Model, mask: Mask, name: string): tf.Tensor {
  * the network with absolute parameters is positively homogeneous once its additive terms
  * scale with it (ReLU, max-pool and average-pool commute with a positive scale; batch norm's
  * (x − μ)/√(σ² + ε)·γ + β does when μ and β scale with x). So the global ranking is exact.
- * c_l = 1 / (the mean over l's units of the summed |w| feeding one unit), which keeps each
- * layer's output about as large as its input. Both branches of a residual block must end at
+ * c_l = 1 / (the mean over l's fed units of the summed |w| feeding one unit), which keeps
+ * each layer's output about as large as its input. Both branches of a residual block must end at
  * one scale: the body's last layer takes whatever factor meets the shortcut's.
  */
 export function synflowFactors(arch: Architecture, gain: (layer: string) => number) {
@@ -79,6 +79,19 @@ export function synflowFactors(arch: Architecture, gain: (layer: string) => numb
 }
 
 /**
+ * The output units of a kernel (its last axis) that some kept weight feeds: all of them
+ * without a mask. SynFlow's gain averages over these only: at extreme compression nearly
+ * every unit has lost its inputs, and a mean over all of them is so small that its inverse,
+ * multiplied over VGG-16's 14 layers, overflowed float32 (NaN scores from 10^4.75 on).
+ */
+function unitsFed(mask: Uint8Array | undefined, units: number): number {
+  if (!mask) return units;
+  const fed = new Uint8Array(units);
+  for (let i = 0; i < mask.length; i++) if (mask[i]) fed[i % units] = 1;
+  return Math.max(1, countKept(fed));
+}
+
+/**
  * SynFlow (Tanaka et al. 2020): R = 1ᵀ(∏ₗ|W⁽ˡ⁾|)1, computed as the sum of the outputs of
  * the network with every parameter replaced by its absolute value, for one all-ones input;
  * score = |θ ⊙ ∂R/∂θ|. Data-free. Batch norm runs in inference mode. Computed on the
@@ -97,7 +110,9 @@ export async function synflowScores(model: Model, mask: Mask): Promise<Scores> {
   );
   const sum = await sums.data();
   sums.dispose();
-  const gains = new Map(kernels.map((p, i) => [p.layer, sum[i]! / p.shape.at(-1)!]));
+  const gains = new Map(
+    kernels.map((p, i) => [p.layer, sum[i]! / unitsFed(mask.get(p.name), p.shape.at(-1)!)]),
+  );
   const factors = synflowFactors(model.arch, (layer) => gains.get(layer)!);
   const names = model.specs.filter((p) => p.trainable).map((p) => p.name);
   const grads = tf.tidy(() => {

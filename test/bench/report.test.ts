@@ -354,7 +354,9 @@ describe('BENCHMARKS.md', () => {
       records,
     );
     expect(rendered).toContain('θ0 of each of 2 seeds pruned globally to 10^−c');
-    expect(rendered).toContain('for c from 2 to 3 in steps of 0.50');
+    expect(rendered).toContain(
+      '`npm run bench:collapse -- --record`: synflow, snip on resnet-20, c from 2 to 3 in steps of 0.50.',
+    );
     const line = (score: string) =>
       rendered
         .split('\n')
@@ -377,6 +379,41 @@ describe('BENCHMARKS.md', () => {
       'block.conv',
       '10^3 (1 of 2 seeds; none up to 10^3 in the others)',
     ]);
+
+    // a second record carries SynFlow on: one table, each score to the end of its own grid
+    const further: CollapseRecord = {
+      ...record,
+      command: 'npm run bench:collapse -- --scores synflow --from 3.5 --to 3.5 --record',
+      grid: [3.5],
+      models: [
+        {
+          ...record.models[0]!,
+          rows: [
+            ...rows('synflow', 0, [[[1, 0, 1], true]]).map((x) => ({ ...x, compression: 3.5 })),
+            ...rows('synflow', 1, [[[1, 1, 1], true]]).map((x) => ({ ...x, compression: 3.5 })),
+          ],
+        },
+      ],
+    };
+    writeFileSync(join(records, 'collapse-further.json'), JSON.stringify(further));
+    const merged = await renderBenchmarks(
+      '# x\n\n<!-- report: collapse collapse-test,collapse-further -->\n<!-- /report -->\n',
+      records,
+    );
+    expect(merged).toContain('synflow on resnet-20, c = 3.5.');
+    const mergedLine = (score: string) =>
+      merged
+        .split('\n')
+        .find((l) => l.startsWith('| resnet-20 ') && l.split('|')[2]!.trim() === score)!
+        .split('|')
+        .slice(3, -1)
+        .map((c) => c.trim());
+    expect(mergedLine('synflow')).toEqual([
+      '10^3.5 (1 of 2 seeds; none up to 10^3.5 in the others)',
+      'block.conv',
+      'none up to 10^3.5',
+    ]);
+    expect(mergedLine('snip')).toEqual(line('snip').slice(2));
   });
 
   it('calls a difference inside the seed spread a tie, and decides nothing on one seed', () => {

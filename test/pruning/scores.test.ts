@@ -160,6 +160,31 @@ describe('pruning scores at initialisation', () => {
     for (const f of factors) expect(f / factors[0]!).toBeCloseTo(1, 3);
   });
 
+  it('SynFlow stays finite on VGG-16 pruned to a few weights per layer, most units cut off', async () => {
+    await initBackend('wasm');
+    const vgg = buildArchitecture('vgg-16', [32, 32, 3], 10);
+    const params = describeParams(vgg);
+    const model = new Model(vgg, initWeights(params, 'kaiming-normal', 0));
+    // about 10^5 compression: 8 weights per layer, so nearly every unit has no input left
+    const rng = new Rng(5);
+    const mask = new Map(
+      [...denseMask(params)].map(([name, m]) => {
+        const sparse = new Uint8Array(m.length);
+        for (const i of rng.permutation(m.length).slice(0, 8)) sparse[i] = 1;
+        return [name, sparse] as const;
+      }),
+    );
+    // every kept weight gets a finite score (keepTop refuses any other), and some score > 0
+    const scores = await synflowScores(model, mask);
+    model.dispose();
+    const kept = [...scores].flatMap(([name, s]) => [...s].filter((_, i) => mask.get(name)![i]));
+    expect(kept).toHaveLength(8 * mask.size);
+    expect(kept.every(Number.isFinite)).toBe(true);
+    expect(() =>
+      keepTop(scores, mask, (0.5 * (8 * mask.size)) / 14_715_584, 'global'),
+    ).not.toThrow();
+  });
+
   it('SynFlow’s rescaling is exact through residual blocks, biases and batch norm', async () => {
     await initBackend('wasm');
     const resnet = buildArchitecture('resnet-20', [8, 8, 3], 10);
