@@ -107,10 +107,20 @@ function targetOption(): ComputeTargetSpec | undefined {
   const value = text('target');
   if (value === undefined) return undefined;
   if (value === 'local') return { kind: 'local' };
-  const parsed = ComputeTarget.safeParse(JSON.parse(readFileSync(value, 'utf8')));
-  if (!parsed.success) {
-    process.stderr.write(`--target ${value}: ${parsed.error.issues[0]?.message}\n`);
+  const refuse = (why: string): never => {
+    process.stderr.write(`--target ${value}: ${why}\n`);
     process.exit(1);
+  };
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(value, 'utf8').replace(/^\uFEFF/, ''));
+  } catch (e) {
+    return refuse((e as Error).message);
+  }
+  const parsed = ComputeTarget.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    return refuse(`${issue.path.join('.') || 'target'}: ${issue.message}`);
   }
   return parsed.data;
 }

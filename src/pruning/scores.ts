@@ -44,8 +44,8 @@ function maskTensor(model: Model, mask: Mask, name: string): tf.Tensor {
  * scale with it (ReLU, max-pool and average-pool commute with a positive scale; batch norm's
  * (x − μ)/√(σ² + ε)·γ + β does when μ and β scale with x). So the global ranking is exact.
  * c_l = 1 / (the mean over l's fed units of the summed |w| feeding one unit), which keeps
- * each layer's output about as large as its input. Both branches of a residual block must end at
- * one scale: the body's last layer takes whatever factor meets the shortcut's.
+ * each layer's output about as large as its input. Both branches of a residual block must
+ * end at one scale: the body's last layer takes whatever factor meets the shortcut's.
  */
 export function synflowFactors(arch: Architecture, gain: (layer: string) => number) {
   const factors = new Map<string, number>();

@@ -396,6 +396,27 @@ describe('bench:campaign --plan', () => {
     );
     expect(existsSync(dataDir)).toBe(false);
 
+    // on a Slurm target: every job at once, each on the target's cores; a bad target refused
+    const targets = mkdtempSync(join(tmpdir(), 'ticketlab-targets-'));
+    const plan = (target: object) => {
+      const file = join(targets, `${Object.keys(target).join('-')}.json`);
+      writeFileSync(file, JSON.stringify(target));
+      return spawnSync(
+        process.execPath,
+        [
+          ...['--import', 'tsx', 'bench/campaign.ts', '--plan', '--part', 'fc2019-lenet'],
+          ...['--seeds', '5', '--iterations', '250', '--levels', '2', '--target', file],
+        ],
+        { cwd: ROOT, encoding: 'utf8', timeout: 120_000 },
+      );
+    };
+    const slurm = plan({ kind: 'slurm', cpusPerTask: 4 });
+    expect(slurm.status, slurm.stderr).toBe(0);
+    expect(slurm.stdout).toMatch(/from start to end with 5 at a time on 4 of 20 cores each/);
+    const refused = plan({ kind: 'slurm', cpusPerTask: 0, x: 1 });
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(/^--target .*: /);
+
     // every part when none is named
     const all = spawnSync(process.execPath, ['--import', 'tsx', 'bench/campaign.ts', '--plan'], {
       cwd: ROOT,
