@@ -27,9 +27,18 @@ export interface OptimizerState {
  * Fused updates where the backend has them: Adam on wasm with the addon (one native kernel
  * per parameter) and on WebGPU, SGD with momentum on WebGPU (src/engine/webgpu-optimizer.ts).
  */
-const fusedAdam = () =>
-  nativeKernelsOn() && tf.getKernel(ADAM_UPDATE, tf.getBackend()) !== undefined;
-const fusedSgd = () => nativeKernelsOn() && tf.getKernel(SGD_UPDATE, tf.getBackend()) !== undefined;
+const hasKernel = (kernel: string) =>
+  nativeKernelsOn() && tf.getKernel(kernel, tf.getBackend()) !== undefined;
+
+/**
+ * One step's fused update: its kernel and attributes, and its slots as [kernel input, slot
+ * name]; the kernel takes w, g, the slots (and the mask) and returns w and the slots in order.
+ */
+interface FusedUpdate {
+  kernel: string;
+  attrs: tf.NamedAttrMap;
+  slots: [string, 'm' | 'v' | 'momentum'][];
+}
 
 // Adam's constants as in PyTorch and the TF default the papers used.
 export const BETA1 = 0.9;
@@ -80,6 +89,39 @@ export class Optimizer {
     return this.slots.get(`${param}/${name}`);
   }
 
+  /** The backend's fused update for these settings at this step, or null where it has none. */
+  private fusedUpdate(lr: number, weightDecay: number): FusedUpdate | null {
+    const { optimizer, momentum, nesterov } = this.settings;
+    if (optimizer === 'adam' && hasKernel(ADAM_UPDATE)) {
+      const attrs: AdamAttrs = {
+        learningRate: lr,
+        beta1: BETA1,
+        beta2: BETA2,
+        epsilon: EPSILON,
+        weightDecay,
+        step: this.step,
+      };
+      return {
+        kernel: ADAM_UPDATE,
+        attrs,
+        slots: [
+          ['m', 'm'],
+          ['v', 'v'],
+        ],
+      };
+    }
+    if (optimizer === 'sgd' && momentum > 0 && hasKernel(SGD_UPDATE)) {
+      const attrs: SgdAttrs = {
+        learningRate: lr,
+        momentum,
+        weightDecay,
+        nesterov: nesterov ?? false,
+      };
+      return { kernel: SGD_UPDATE, attrs, slots: [['buf', 'momentum']] };
+    }
+    return null;
+  }
+
   /** One update from gradients by parameter name at this step's rate; call inside tf.tidy. */
   apply(grads: Map<string, tf.Tensor>, lr = this.settings.learningRate): void {
     this.nextStep();
@@ -88,48 +130,20 @@ export class Optimizer {
     const coupledDecay = decoupled ? 0 : this.settings.weightDecay;
     const shrink = decoupled ? 1 - lr * this.settings.weightDecay : 1;
     const k = scalars();
+    const fused = this.fusedUpdate(lr, coupledDecay);
     for (const [name, w] of this.params) {
       let g = grads.get(name);
       if (!g) continue;
       const mask = this.masks.get(name);
       if (shrink !== 1) w.assign(tf.mul(w, k(shrink)));
-      if (this.settings.optimizer === 'adam' && fusedAdam()) {
-        const m = this.slots.get(`${name}/m`)!;
-        const v = this.slots.get(`${name}/v`)!;
-        const attrs: AdamAttrs = {
-          learningRate: lr,
-          beta1: BETA1,
-          beta2: BETA2,
-          epsilon: EPSILON,
-          weightDecay: coupledDecay,
-          step: this.step,
-        };
-        const [w2, m2, v2] = tf
+      if (fused) {
+        const slots = fused.slots.map(([input, slot]) => [input, this.slot(name, slot)!] as const);
+        const inputs = { w, g, ...Object.fromEntries(slots), ...(mask ? { mask } : {}) };
+        const [w2, ...updated] = tf
           .engine()
-          .runKernel(
-            ADAM_UPDATE,
-            mask ? { w, g, m, v, mask } : { w, g, m, v },
-            attrs,
-          ) as tf.Tensor[];
+          .runKernel(fused.kernel, inputs, fused.attrs) as tf.Tensor[];
         w.assign(w2!);
-        m.assign(m2!);
-        v.assign(v2!);
-        this.clamp(name, w);
-        continue;
-      }
-      if (this.settings.optimizer === 'sgd' && momentum > 0 && fusedSgd()) {
-        const buf = this.slots.get(`${name}/momentum`)!;
-        const attrs: SgdAttrs = {
-          learningRate: lr,
-          momentum,
-          weightDecay: coupledDecay,
-          nesterov: nesterov ?? false,
-        };
-        const [w2, buf2] = tf
-          .engine()
-          .runKernel(SGD_UPDATE, mask ? { w, g, buf, mask } : { w, g, buf }, attrs) as tf.Tensor[];
-        w.assign(w2!);
-        buf.assign(buf2!);
+        slots.forEach(([, slot], i) => slot.assign(updated[i]!));
         this.clamp(name, w);
         continue;
       }
