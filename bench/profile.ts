@@ -28,10 +28,12 @@ import { train } from '../src/engine/train.ts';
 import { initWeights } from '../src/engine/weights.ts';
 import { denseMask, maskToFloat } from '../src/pruning/mask.ts';
 import { randomTrainingData } from './random-data.ts';
-import { RECORDS, theseVersions, thisCommand, thisMachine } from './records.ts';
+import { commitOf, RECORDS, theseVersions, thisCommand, thisMachine } from './records.ts';
 
 const { options } = parseArgs(process.argv.slice(2), ['backend', 'steps', 'models', 'batch']);
 const BATCH = Number(options.get('batch') ?? 60);
+// the commit this run started from (a commit made while it runs is not what it measured)
+const versions = theseVersions();
 const backend = await initBackend(options.get('backend') as BackendName | undefined);
 
 const lines = [
@@ -160,10 +162,9 @@ if (options.has('record')) {
   // a Markdown record whose first line says what made it, for BENCHMARKS.md's prose to cite
   const date = new Date().toISOString();
   const machine = thisMachine();
-  const versions = theseVersions();
   mkdirSync(RECORDS, { recursive: true });
   const file = join(RECORDS, `profile-${date.slice(0, 16).replace(/:/g, '')}.md`);
-  const provenance = `<!-- \`${thisCommand('bench:profile')}\` on ${machine.cores} × ${machine.cpu}, ${date.slice(0, 16).replace('T', ' ')} UTC, commit ${(versions.commit ?? '?').slice(0, 7)}${versions.dirty ? ' with uncommitted changes' : ''}. -->`;
+  const provenance = `<!-- \`${thisCommand('bench:profile')}\` on ${machine.cores} × ${machine.cpu}, ${date.slice(0, 16).replace('T', ' ')} UTC, ${commitOf(versions)}. -->`;
   writeFileSync(file, `${provenance}\n\n${lines.join('\n')}\n`);
   console.log(`recorded ${file}`);
 }

@@ -50,6 +50,11 @@ export interface Versions {
  * (scripts/gpu-check.sh's) names its commit in a COMMIT file beside package.json: the hash,
  * then "dirty" where the packed tree had uncommitted changes.
  */
+/** `commit abc1234`, marked where the tree had uncommitted changes. */
+export function commitOf(v: Versions): string {
+  return `commit ${(v.commit ?? '?').slice(0, 7)}${v.dirty ? ' (with uncommitted changes)' : ''}`;
+}
+
 export function theseVersions(): Versions {
   const root = join(import.meta.dirname, '..');
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };

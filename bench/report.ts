@@ -44,6 +44,7 @@ import {
   type TicketRecord,
 } from './campaign/record.ts';
 import {
+  commitOf,
   median,
   RECORDS,
   type EngineRecord,
@@ -802,11 +803,6 @@ function clusterTable(r: ClusterRecord): string[] {
           `| the same sweep on the local pool (${r.sweep.localWorkers} workers) | ${r.sweep.localWallS.toFixed(1)} s |`,
         ]),
   ];
-}
-
-/** `commit abc1234`, marked where the tree had uncommitted changes. */
-function commitOf(v: Versions): string {
-  return `commit ${(v.commit ?? '?').slice(0, 7)}${v.dirty ? ' (with uncommitted changes)' : ''}`;
 }
 
 // ── bench:grasp records ──
