@@ -74,7 +74,7 @@ export async function renderBenchmarks(markdown: string, records = RECORDS): Pro
 function renderBlock(kind: string, name: string, records: string): string[] {
   if (kind === 'campaign') return campaignTables(findPart(name), readCampaign(records, name));
   if (kind === 'plan') return planTable(name, records);
-  const record = () => readJson(join(records, `${name}.json`));
+  const record = (file = name) => readJson(join(records, `${file}.json`));
   if (kind === 'engine') return engineTable(record() as EngineRecord);
   if (kind === 'input') return inputTables(record() as InputRecord);
   if (kind === 'cluster') return clusterTable(record() as ClusterRecord);
@@ -83,9 +83,7 @@ function renderBlock(kind: string, name: string, records: string): string[] {
   if (kind === 'gpu') return gpuTable(record() as GpuRecord);
   if (kind === 'collapse')
     // several records, comma-separated: a later one extends some scores' grid
-    return collapseTable(
-      name.split(',').map((n) => readJson(join(records, `${n}.json`)) as CollapseRecord),
-    );
+    return collapseTable(name.split(',').map((file) => record(file) as CollapseRecord));
   throw new Error(
     `BENCHMARKS.md names an unknown report kind "${kind}" (campaign, plan, engine, input, cluster, ui, grasp, gpu, collapse)`,
   );
@@ -940,14 +938,14 @@ function collapseTable(records: CollapseRecord[]): string[] {
     );
     const found = bySeed.filter((c): c is number => c !== null);
     const none = bySeed.length - found.length;
-    if (found.length === 0) return { text: `none up to ${power(top)}`, at: [] as number[] };
+    if (found.length === 0) return { text: `none up to ${power(top)}`, lowest: null };
     const [lo, hi] = [Math.min(...found), Math.max(...found)];
     const span = lo === hi ? power(lo) : `${power(lo)}–${power(hi)}`;
     const text =
       none === 0
         ? span
         : `${span} (${found.length} of ${bySeed.length} seeds; none up to ${power(top)} in the others)`;
-    return { text, at: found };
+    return { text, lowest: lo };
   };
   const models = new Map<string, CollapseModel>();
   for (const r of records)
@@ -979,7 +977,7 @@ function collapseTable(records: CollapseRecord[]): string[] {
       const cut = first(rows, (x) => !x.connected);
       const names = new Set(
         rows
-          .filter((x) => x.compression === Math.min(...(emptied.at.length ? emptied.at : [NaN])))
+          .filter((x) => x.compression === emptied.lowest)
           .flatMap((x) =>
             x.kept.flatMap((k, i) => (k === 0 ? [m.layers[i]!.name.replace(/\.kernel$/, '')] : [])),
           ),
