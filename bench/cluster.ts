@@ -14,13 +14,14 @@
  * --record writes bench/records/cluster-<date>.json (BENCHMARKS.md cites those).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from '../src/cli/args.ts';
 import { cancel, submit } from '../src/cluster/slurm.ts';
 import { Lab } from '../src/services/lab.ts';
 import { slurmUnavailable, startOneNodeSlurm } from '../test/cluster/one-node-slurm.ts';
+import { recordPath } from './records.ts';
 
 const { options } = parseArgs(process.argv.slice(2), ['experiments', 'singles']);
 const num = (k: string, d: number) =>
@@ -101,12 +102,7 @@ try {
   };
   process.stdout.write(JSON.stringify(result, null, 2) + '\n');
   if (options.has('record')) {
-    mkdirSync(join(import.meta.dirname, 'records'), { recursive: true });
-    const file = join(
-      import.meta.dirname,
-      'records',
-      `cluster-${startedAt.slice(0, 16).replace(':', '')}.json`,
-    );
+    const file = recordPath('cluster', startedAt);
     writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
     process.stdout.write(`recorded: ${file}\n`);
   }

@@ -47,7 +47,7 @@ import {
   snipScores,
   type Scores,
 } from '../src/pruning/scores.ts';
-import { datasetFolder, RECORDS, theseVersions, thisCommand, thisMachine } from './records.ts';
+import { datasetFolder, recordPath, theseVersions, thisCommand, thisMachine } from './records.ts';
 import type { CollapseModel, CollapseRecord, CollapseRow } from './report.ts';
 
 const MODELS: ModelName[] = ['resnet-20', 'vgg-11', 'vgg-16'];
@@ -189,7 +189,7 @@ const text = JSON.stringify(record) + '\n';
 mkdirSync(join(import.meta.dirname, 'results'), { recursive: true });
 writeFileSync(join(import.meta.dirname, 'results', 'collapse.json'), text);
 if (options.has('record')) {
-  const file = join(RECORDS, `collapse-${record.date.slice(0, 16).replace(/:/g, '')}.json`);
+  const file = recordPath('collapse', record.date);
   writeFileSync(file, text);
   process.stdout.write(`recorded: ${file}\n`);
 }

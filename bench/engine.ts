@@ -59,7 +59,7 @@ import {
 } from '../src/pruning/structured/gates.ts';
 import { ENGINE_CLASSES, ENGINE_MODELS } from './engine-models.ts';
 import { randomTrainingData } from './random-data.ts';
-import { engineLabel, median } from './records.ts';
+import { engineLabel, median, recordPath } from './records.ts';
 
 const BATCH = 60;
 type Variant = 'default' | 'unmasked' | 'tfjs-kernels' | 'gated';
@@ -338,7 +338,7 @@ function quickstart(addon: string | undefined): { seconds: number; engine: strin
   return { seconds, engine };
 }
 
-const startedAt = new Date().toISOString().slice(0, 16).replace(':', '');
+const startedAt = new Date().toISOString();
 /** Writes the results so far (after every round: a run cut short keeps what it measured). */
 function save(roundsDone: number) {
   const result = JSON.stringify(
@@ -364,8 +364,7 @@ function save(roundsDone: number) {
   mkdirSync(join(import.meta.dirname, 'results'), { recursive: true });
   writeFileSync(join(import.meta.dirname, 'results', 'engine.json'), result);
   if (options.has('record')) {
-    mkdirSync(join(import.meta.dirname, 'records'), { recursive: true });
-    const file = join(import.meta.dirname, 'records', `engine-${startedAt}.json`);
+    const file = recordPath('engine', startedAt);
     writeFileSync(file, result + '\n');
     if (roundsDone === rounds) process.stdout.write(`recorded: ${file}\n`);
   }

@@ -28,7 +28,7 @@ import { initWeights } from '../src/engine/weights.ts';
 import { ENGINE_CLASSES, ENGINE_MODELS } from './engine-models.ts';
 import { randomTrainingData } from './random-data.ts';
 import {
-  RECORDS,
+  recordPath,
   theseVersions,
   thisCommand,
   thisMachine,
@@ -228,16 +228,13 @@ const record: GpuRecord = {
   warmupSteps: WARMUP,
   rows: [],
 };
-const recordFile = join(RECORDS, `gpu-${record.date.slice(0, 16).replace(/:/g, '')}.json`);
+const recordFile = args.options.has('record') ? recordPath('gpu', record.date) : null;
 /** Written after each model, so that a run stopped midway keeps the models it measured. */
 function save() {
   const text = `${JSON.stringify(record, null, 2)}\n`;
   mkdirSync(join(import.meta.dirname, 'results'), { recursive: true });
   writeFileSync(join(import.meta.dirname, 'results', 'gpu.json'), text);
-  if (args.options.has('record')) {
-    mkdirSync(RECORDS, { recursive: true });
-    writeFileSync(recordFile, text);
-  }
+  if (recordFile) writeFileSync(recordFile, text);
 }
 const torchOn = args.options.has('no-torch') ? [] : torchBackends();
 for (const model of models) {

@@ -42,7 +42,7 @@ import { Model } from '../src/engine/model.ts';
 import { initWeights, type Weights } from '../src/engine/weights.ts';
 import { applyMask, countKept, denseMask, type Mask } from '../src/pruning/mask.ts';
 import { graspScores, keepTop, snipScores } from '../src/pruning/scores.ts';
-import { datasetFolder, RECORDS, theseVersions, thisCommand, thisMachine } from './records.ts';
+import { datasetFolder, recordPath, theseVersions, thisCommand, thisMachine } from './records.ts';
 import type { GraspRecord, GraspRow } from './report.ts';
 
 const COMPRESSION = 0.5;
@@ -196,7 +196,7 @@ const text = JSON.stringify(record, null, 2) + '\n';
 mkdirSync(join(import.meta.dirname, 'results'), { recursive: true });
 writeFileSync(join(import.meta.dirname, 'results', 'grasp.json'), text);
 if (options.has('record')) {
-  const file = join(RECORDS, `grasp-${record.date.slice(0, 16).replace(/:/g, '')}.json`);
+  const file = recordPath('grasp', record.date);
   writeFileSync(file, text);
   process.stdout.write(`recorded: ${file}\n`);
 }

@@ -12,9 +12,8 @@
  * Writes a JSON result on stdout; --record also keeps it in
  * bench/records/input-pipeline-<date>.json (BENCHMARKS.md cites those).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from '../src/cli/args.ts';
 import { deriveSeed, Rng } from '../src/core/random.ts';
 import { BatchSampler, blackPixel, gatherAugmented, gatherExamples } from '../src/data/split.ts';
@@ -24,7 +23,7 @@ import { Model } from '../src/engine/model.ts';
 import { train } from '../src/engine/train.ts';
 import { initWeights } from '../src/engine/weights.ts';
 import { randomTrainingData } from './random-data.ts';
-import { median } from './records.ts';
+import { median, recordPath } from './records.ts';
 
 const { options } = parseArgs(process.argv.slice(2), ['steps']);
 const BATCH = 128;
@@ -121,9 +120,7 @@ for (const { model, steps } of models) {
 const text = JSON.stringify(result, null, 2);
 process.stdout.write(`${text}\n`);
 if (options.has('record')) {
-  const dir = join(import.meta.dirname, 'records');
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, `input-pipeline-${result.date.slice(0, 16).replace(':', '')}.json`);
+  const file = recordPath('input-pipeline', result.date);
   writeFileSync(file, `${text}\n`);
   process.stdout.write(`recorded: ${file}\n`);
 }

@@ -28,7 +28,7 @@ import { train } from '../src/engine/train.ts';
 import { initWeights } from '../src/engine/weights.ts';
 import { denseMask, maskToFloat } from '../src/pruning/mask.ts';
 import { randomTrainingData } from './random-data.ts';
-import { commitOf, RECORDS, theseVersions, thisCommand, thisMachine } from './records.ts';
+import { commitOf, recordPath, theseVersions, thisCommand, thisMachine } from './records.ts';
 
 const { options } = parseArgs(process.argv.slice(2), ['backend', 'steps', 'models', 'batch']);
 const BATCH = Number(options.get('batch') ?? 60);
@@ -162,8 +162,7 @@ if (options.has('record')) {
   // a Markdown record whose first line says what made it, for BENCHMARKS.md's prose to cite
   const date = new Date().toISOString();
   const machine = thisMachine();
-  mkdirSync(RECORDS, { recursive: true });
-  const file = join(RECORDS, `profile-${date.slice(0, 16).replace(/:/g, '')}.md`);
+  const file = recordPath('profile', date, 'md');
   const provenance = `<!-- \`${thisCommand('bench:profile')}\` on ${machine.cores} × ${machine.cpu}, ${date.slice(0, 16).replace('T', ' ')} UTC, ${commitOf(versions)}. -->`;
   writeFileSync(file, `${provenance}\n\n${lines.join('\n')}\n`);
   console.log(`recorded ${file}`);

@@ -5,7 +5,7 @@
  * a plot from the repository alone.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { cpus, totalmem, release, platform } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -50,6 +50,15 @@ export interface Versions {
  * (scripts/gpu-check.sh's) names its commit in a COMMIT file beside package.json: the hash,
  * then "dirty" where the packed tree had uncommitted changes.
  */
+/**
+ * Where a new record of `kind` goes: bench/records/<kind>-<date to the minute, UTC>.<ext>,
+ * the folder made where it is missing (a packed tree).
+ */
+export function recordPath(kind: string, isoDate: string, ext = 'json'): string {
+  mkdirSync(RECORDS, { recursive: true });
+  return join(RECORDS, `${kind}-${isoDate.slice(0, 16).replace(':', '')}.${ext}`);
+}
+
 /** `commit abc1234`, marked where the tree had uncommitted changes. */
 export function commitOf(v: Versions): string {
   return `commit ${(v.commit ?? '?').slice(0, 7)}${v.dirty ? ' (with uncommitted changes)' : ''}`;

@@ -25,7 +25,7 @@ import type { Page } from 'playwright-core';
 import { ensureBuiltinDataset } from '../src/services/datasets.ts';
 import { Store } from '../src/store/store.ts';
 import { launchChromium } from '../test/chromium.ts';
-import { RECORDS, theseVersions, thisCommand, thisMachine } from './records.ts';
+import { recordPath, theseVersions, thisCommand, thisMachine } from './records.ts';
 import type { UiRecord } from './report.ts';
 
 const { values: args } = parseArgs({
@@ -349,7 +349,7 @@ writeFileSync(join(out, 'ui.md'), lines.join('\n\n') + '\n');
 process.stdout.write(lines.join('\n\n') + '\n');
 if (args.record) {
   const date = new Date().toISOString();
-  const file = join(RECORDS, `ui-${date.slice(0, 16).replace(/:/g, '')}.json`);
+  const file = recordPath('ui', date);
   const record: UiRecord = {
     date,
     command: thisCommand('bench:ui'),
