@@ -357,13 +357,15 @@ describe('BENCHMARKS.md', () => {
     expect(rendered).toContain(
       '`npm run bench:collapse -- --record`: synflow, snip on resnet-20, c from 2 to 3 in steps of 0.50.',
     );
-    const line = (score: string) =>
-      rendered
+    /** the cells of a score's row in a rendered collapse table */
+    const row = (markdown: string, score: string) =>
+      markdown
         .split('\n')
         .find((l) => l.startsWith('| resnet-20 ') && l.split('|')[2]!.trim() === score)!
         .split('|')
         .slice(1, -1)
         .map((c) => c.trim());
+    const line = (score: string) => row(rendered, score);
     // 10,000 weights in 3 layers: some layer must be empty from 10^3.52
     expect(line('synflow')).toEqual([
       'resnet-20 (3 layers, 10,000 weights; bound 10^3.52)',
@@ -401,13 +403,7 @@ describe('BENCHMARKS.md', () => {
       records,
     );
     expect(merged).toContain('synflow on resnet-20, c = 3.5.');
-    const mergedLine = (score: string) =>
-      merged
-        .split('\n')
-        .find((l) => l.startsWith('| resnet-20 ') && l.split('|')[2]!.trim() === score)!
-        .split('|')
-        .slice(3, -1)
-        .map((c) => c.trim());
+    const mergedLine = (score: string) => row(merged, score).slice(2);
     expect(mergedLine('synflow')).toEqual([
       '10^3.5 (1 of 2 seeds; none up to 10^3.5 in the others)',
       'block.conv',
