@@ -234,14 +234,11 @@ export class Model {
               }
             } else {
               // moving statistics may be replaced too (SynFlow's rescaled network)
-              h = tf.batchNorm(
-                h,
-                p(`${layer.name}.movingMean`),
-                p(`${layer.name}.movingVariance`),
-                beta,
-                gamma,
-                BN_EPSILON,
-              );
+              const mean = p(`${layer.name}.movingMean`);
+              const variance = p(`${layer.name}.movingVariance`);
+              h = fused
+                ? tf.batchNorm(h, mean, variance, beta, gamma, BN_EPSILON)
+                : batchNormTwiceDifferentiable(h, mean, variance, beta, gamma);
             }
             if (layer.unitGate) h = gate(h, layer.name, layer.unitGate);
             if (layer.activation === 'relu') h = tf.relu(h);

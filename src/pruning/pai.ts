@@ -6,15 +6,18 @@ import { initWeights } from '../engine/weights.ts';
 import { ticketTrainer, type ImpHooks, type RunOptions, type TrainerConfig } from './imp.ts';
 import { applyMask, countKept, denseMask } from './mask.ts';
 import type { ScoreName } from './methods.ts';
-import { pruneAtInit } from './scores.ts';
+import { pruneAtInit, type ScoringStatistics } from './scores.ts';
 
 export interface PaiConfig extends TrainerConfig {
   score: ScoreName;
   scope: 'global' | 'layerwise';
   /** log10 compression ratios; level i keeps 10^−compressions[i−1] of the prunable weights */
   compressions: number[];
-  /** SynFlow's scoring rounds */
+  /** scoring rounds: SynFlow's, and SNIP's and GraSP's where `iterative` */
   rounds: number;
+  iterative: boolean;
+  /** batch norm's statistics while SNIP and GraSP score */
+  statistics: ScoringStatistics;
   /** training examples for SNIP and GraSP */
   samples: number;
 }
@@ -53,6 +56,8 @@ export async function runPai(
         density: 10 ** -config.compressions[level - 1]!,
         scope: config.scope,
         rounds: config.rounds,
+        iterative: config.iterative,
+        statistics: config.statistics,
         samples: config.samples,
         seed: deriveSeed(config.seed, 'score', level),
         data: config.data,

@@ -188,6 +188,14 @@ function batchOf(data: PreparedData, indices: number[]): { x: tf.Tensor; y: tf.T
 }
 
 /**
+ * The statistics batch norm normalises by while SNIP and GraSP differentiate the loss: the
+ * sample's own (`batch`: training mode, as Wang et al.'s GraSP code scores) or the running
+ * ones (`running`: evaluation mode, the default of Tanaka et al. 2020's reference code; at
+ * initialisation they are mean 0 and variance 1, so batch norm is then the identity).
+ */
+export type ScoringStatistics = 'batch' | 'running';
+
+/**
  * The training loss on a batch as a function of the prunable kernels, for scores that
  * differentiate by them; `temperature` divides the logits, `fused: false` allows second
  * derivatives.
@@ -196,13 +204,13 @@ function kernelLoss(
   model: Model,
   names: string[],
   batch: { x: tf.Tensor; y: tf.Tensor },
-  temperature = 1,
-  fused = true,
+  o: { statistics: ScoringStatistics; temperature?: number; fused?: boolean },
 ) {
+  const temperature = o.temperature ?? 1;
   return (...ps: tf.Tensor[]): tf.Scalar => {
-    const logits = model.apply(batch.x, true, {
+    const logits = model.apply(batch.x, o.statistics === 'batch', {
       params: new Map(names.map((n, i) => [n, ps[i]!])),
-      fused,
+      fused: o.fused ?? true,
     });
     return tf.losses.softmaxCrossEntropy(
       batch.y,
@@ -222,11 +230,13 @@ export async function snipScores(
   data: PreparedData,
   samples: number,
   seed: number,
+  statistics: ScoringStatistics = 'batch',
 ): Promise<Scores> {
   const names = prunable(model).map((p) => p.name);
   const scores = tf.tidy(() => {
     const ws = maskedKernels(model, mask, names);
-    const g = tf.grads(kernelLoss(model, names, sampleBatch(data, samples, seed)))(ws);
+    const batch = sampleBatch(data, samples, seed);
+    const g = tf.grads(kernelLoss(model, names, batch, { statistics }))(ws);
     return names.map((_, i) => tf.abs(tf.mul(g[i]!, ws[i]!)));
   });
   return toHost(names, scores);
@@ -257,8 +267,9 @@ function activationsPerExample(model: Model): number {
  * A sample too big for one chunk (`chunkActivations`) runs in equal chunks, as the
  * reference code (Tanaka et al. 2020's Synaptic-Flow, `Pruners/pruners.py`) runs its
  * pruning batches: g and Hg are sums over chunks, here each weighted by its share of the
- * examples, so without batch norm the scores equal one batch's; with it each chunk
- * normalises by its own statistics, as each of the reference's batches does.
+ * examples, so without batch norm (or with its `running` statistics) the scores equal one
+ * batch's; with `batch` statistics each chunk normalises by its own, as each of the
+ * reference's batches does.
  */
 export async function graspScores(
   model: Model,
@@ -266,8 +277,9 @@ export async function graspScores(
   data: PreparedData,
   samples: number,
   seed: number,
-  chunkActivations = GRASP_CHUNK_ACTIVATIONS,
+  o: { statistics?: ScoringStatistics; chunkActivations?: number } = {},
 ): Promise<Scores> {
+  const { statistics = 'batch', chunkActivations = GRASP_CHUNK_ACTIVATIONS } = o;
   const names = prunable(model).map((p) => p.name);
   const indices = sampleIndices(data.train.y, data.classes, samples, seed);
   const perChunk = Math.max(1, Math.floor(chunkActivations / activationsPerExample(model)));
@@ -284,7 +296,11 @@ export async function graspScores(
     let sum: tf.Tensor[] | undefined;
     for (const chunk of chunks) {
       const next = tf.tidy(() => {
-        const loss = kernelLoss(model, names, batchOf(data, chunk), GRASP_TEMPERATURE, false);
+        const loss = kernelLoss(model, names, batchOf(data, chunk), {
+          statistics,
+          temperature: GRASP_TEMPERATURE,
+          fused: false,
+        });
         const part = term(loss).map((t) => tf.mul(t, share(chunk)));
         return sum ? part.map((t, i) => tf.add(sum![i]!, t)) : part;
       });
@@ -434,8 +450,12 @@ export interface PruneAtInitOptions {
   /** fraction of prunable weights to keep, 0–1 */
   density: number;
   scope: 'global' | 'layerwise';
-  /** SynFlow's iterations (Tanaka et al.: 100) */
+  /** scoring rounds: SynFlow's always (Tanaka et al.: 100), SNIP's and GraSP's where `iterative` */
   rounds: number;
+  /** SNIP and GraSP, too, score over `rounds` rounds; one round where absent */
+  iterative?: boolean;
+  /** batch norm's statistics while SNIP and GraSP score; `batch` where absent */
+  statistics?: ScoringStatistics;
   /** training examples for SNIP and GraSP */
   samples: number;
   seed: number;
@@ -443,40 +463,29 @@ export interface PruneAtInitOptions {
 }
 
 /**
- * Prunes the model's current (initial) weights to `density`. SynFlow is iterative with the
- * exponential schedule: after round k of n it keeps density^(k/n), re-scoring the masked
- * network each round; the others score once.
+ * Prunes the model's current (initial) weights to `density`. SynFlow, and SNIP and GraSP
+ * where `iterative`, prune with the exponential schedule: after round k of n the mask keeps
+ * density^(k/n), re-scored on the masked network each round (each round of SNIP and GraSP on
+ * the same sample). Magnitude scores once: θ0's ranking of the weights left never changes.
  */
 export async function pruneAtInit(model: Model, mask: Mask, o: PruneAtInitOptions): Promise<Mask> {
-  switch (o.score) {
-    case 'random':
-      return randomMask(mask, o.density, new Rng(o.seed));
-    case 'magnitude':
-      return keepTop(await magnitudeScores(model), mask, o.density, o.scope);
-    case 'snip':
-      return keepTop(
-        await snipScores(model, mask, o.data, o.samples, o.seed),
-        mask,
-        o.density,
-        o.scope,
-      );
-    case 'grasp':
-      return keepTop(
-        await graspScores(model, mask, o.data, o.samples, o.seed),
-        mask,
-        o.density,
-        o.scope,
-      );
-    case 'synflow': {
-      let current = mask;
-      const start =
-        [...mask.values()].reduce((a, m) => a + countKept(m), 0) /
-        [...mask.values()].reduce((a, m) => a + m.length, 0);
-      for (let k = 1; k <= o.rounds; k++) {
-        const target = start * (o.density / start) ** (k / o.rounds);
-        current = keepTop(await synflowScores(model, current), current, target, o.scope);
-      }
-      return current;
-    }
+  if (o.score === 'random') return randomMask(mask, o.density, new Rng(o.seed));
+  const statistics = o.statistics ?? 'batch';
+  const scoreOf: Record<Exclude<ScoreName, 'random'>, (current: Mask) => Promise<Scores>> = {
+    magnitude: () => magnitudeScores(model),
+    snip: (current) => snipScores(model, current, o.data, o.samples, o.seed, statistics),
+    grasp: (current) => graspScores(model, current, o.data, o.samples, o.seed, { statistics }),
+    synflow: (current) => synflowScores(model, current),
+  };
+  const score = scoreOf[o.score];
+  const rounds = o.score === 'synflow' || (o.iterative && o.score !== 'magnitude') ? o.rounds : 1;
+  const start =
+    [...mask.values()].reduce((a, m) => a + countKept(m), 0) /
+    [...mask.values()].reduce((a, m) => a + m.length, 0);
+  let current = mask;
+  for (let k = 1; k <= rounds; k++) {
+    const target = rounds === 1 ? o.density : start * (o.density / start) ** (k / rounds);
+    current = keepTop(await score(current), current, target, o.scope);
   }
+  return current;
 }

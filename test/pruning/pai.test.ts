@@ -1,9 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import { buildArchitecture } from '../../src/engine/architectures.ts';
+import { resolveSpec } from '../../src/api/spec.ts';
+import { deriveSeed } from '../../src/core/random.ts';
+import {
+  buildArchitecture,
+  conv,
+  dense,
+  describeParams,
+  flatten,
+  type Architecture,
+} from '../../src/engine/architectures.ts';
 import { initBackend } from '../../src/engine/backend.ts';
+import { Model } from '../../src/engine/model.ts';
+import { initWeights } from '../../src/engine/weights.ts';
+import { paiRunner } from '../../src/jobs/methods/pai.ts';
 import type { TicketOutcome } from '../../src/pruning/imp.ts';
-import { countKept } from '../../src/pruning/mask.ts';
+import { countKept, denseMask, type Mask } from '../../src/pruning/mask.ts';
 import { runPai, type PaiConfig } from '../../src/pruning/pai.ts';
+import { pruneAtInit } from '../../src/pruning/scores.ts';
 import { tinyMnist } from '../engine/fixtures.ts';
 
 const data = tinyMnist(300, 100);
@@ -27,6 +40,8 @@ const config = (over: Partial<PaiConfig>): PaiConfig => ({
   scope: 'global',
   compressions: [1],
   rounds: 3,
+  iterative: false,
+  statistics: 'batch',
   samples: 50,
   ...over,
 });
@@ -75,5 +90,62 @@ describe('pruning at initialisation', () => {
         `Layer collapse: magnitude at compression 10\\^4 prunes every weight of ${emptied.join(', ')}`,
       ),
     );
+  });
+
+  it('a spec’s iterative SNIP with running batch-norm statistics is what its job prunes with', async () => {
+    await initBackend('wasm');
+    const arch: Architecture = {
+      model: 'lenet-5',
+      inputShape: [28, 28, 1],
+      classes: 10,
+      layers: [
+        conv('conv1', 4, { stride: 2, bias: false, activation: 'linear' }),
+        { kind: 'batchnorm', name: 'bn1', activation: 'relu' },
+        flatten,
+        dense('fc', 10, 'linear'),
+      ],
+    };
+    const pai = { score: 'snip' as const, compressions: [1.5], rounds: 3 };
+    const spec = resolveSpec({
+      model: 'lenet-5',
+      method: 'pai',
+      pai: { ...pai, iterative: true, batchNormStatistics: 'running' },
+    });
+    const base = config({ arch, init: 'kaiming-normal' });
+    let ticket: TicketOutcome | undefined;
+    await paiRunner.run({
+      spec,
+      base,
+      hooks: { onTicket: (t) => void (t.level === 1 && (ticket = t)) },
+      options: { signal: new AbortController().signal, pauseSignal: new AbortController().signal },
+      completed: new Set(),
+      classes: 10,
+      iterationsPerEpoch: 1,
+      job: undefined as never,
+      blobs: undefined as never,
+    });
+    const specs = describeParams(arch);
+    const prune = async (iterative: boolean, statistics: 'batch' | 'running') => {
+      const model = new Model(arch, initWeights(specs, 'kaiming-normal', base.seed));
+      try {
+        return await pruneAtInit(model, denseMask(specs), {
+          score: 'snip',
+          density: 10 ** -1.5,
+          scope: 'global',
+          rounds: 3,
+          iterative,
+          statistics,
+          samples: 100,
+          seed: deriveSeed(base.seed, 'score', 1),
+          data,
+        });
+      } finally {
+        model.dispose();
+      }
+    };
+    const layers = (mask: Mask) => [...mask].map(([name, m]) => [name, Array.from(m)]);
+    expect(layers(ticket!.mask)).toEqual(layers(await prune(true, 'running')));
+    expect(layers(ticket!.mask)).not.toEqual(layers(await prune(false, 'running')));
+    expect(layers(ticket!.mask)).not.toEqual(layers(await prune(true, 'batch')));
   });
 });

@@ -329,12 +329,94 @@ describe('pruning scores at initialisation', () => {
     await initBackend('wasm');
     const data = tinyMnist(30, 10);
     const model = new Model(arch, theta0);
-    const whole = await graspScores(model, denseMask(specs), data, 30, 3, Infinity);
+    const whole = await graspScores(model, denseMask(specs), data, 30, 3, {
+      chunkActivations: Infinity,
+    });
     // LeNet-300-100 has 410 activations per example: 4,000 allow 9 a chunk, so 30 run as 8, 8, 8 and 6
-    const chunked = await graspScores(model, denseMask(specs), data, 30, 3, 4000);
+    const chunked = await graspScores(model, denseMask(specs), data, 30, 3, {
+      chunkActivations: 4000,
+    });
     model.dispose();
     for (const p of specs.filter((q) => q.prunable))
       closeRelative(chunked.get(p.name)!, whole.get(p.name)!, 1e-4);
+  });
+
+  it('SNIP and GraSP with running statistics score through batch norm as evaluation does: the identity at θ0', async () => {
+    await initBackend('wasm');
+    const data = tinyMnist(20, 10);
+    const withBn = (bn: boolean): Architecture => ({
+      model: 'lenet-5',
+      inputShape: [28, 28, 1],
+      classes: 10,
+      layers: [
+        conv('conv1', 4, { stride: 2, bias: false, activation: bn ? 'linear' : 'relu' }),
+        ...(bn ? [{ kind: 'batchnorm' as const, name: 'bn1', activation: 'relu' as const }] : []),
+        flatten,
+        dense('fc', 10, 'linear'),
+      ],
+    });
+    const bnNet = withBn(true);
+    const bnSpecs = describeParams(bnNet);
+    // θ0: γ 1, β 0, running mean 0 and variance 1; the plain network shares its kernels
+    const weights = initWeights(bnSpecs, 'kaiming-normal', 5);
+    const plainNet = withBn(false);
+    const plainSpecs = describeParams(plainNet);
+    const plain = new Model(
+      plainNet,
+      new Map(plainSpecs.map((p) => [p.name, weights.get(p.name)!])),
+    );
+    const bn = new Model(bnNet, weights);
+    const names = plainSpecs.filter((p) => p.prunable).map((p) => p.name);
+    const n = data.train.count;
+    const snip = {
+      plain: await snipScores(plain, denseMask(plainSpecs), data, n, 3),
+      running: await snipScores(bn, denseMask(bnSpecs), data, n, 3, 'running'),
+      batch: await snipScores(bn, denseMask(bnSpecs), data, n, 3, 'batch'),
+    };
+    const grasp = {
+      plain: await graspScores(plain, denseMask(plainSpecs), data, n, 3),
+      running: await graspScores(bn, denseMask(bnSpecs), data, n, 3, { statistics: 'running' }),
+    };
+    plain.dispose();
+    bn.dispose();
+    for (const name of names) {
+      closeRelative(snip.running.get(name)!, snip.plain.get(name)!, 1e-3);
+      closeRelative(grasp.running.get(name)!, grasp.plain.get(name)!, 1e-3);
+    }
+    // the sample's own statistics normalise conv1's outputs: other gradients, other scores
+    expect(cosine(snip.batch.get('conv1.kernel')!, snip.plain.get('conv1.kernel')!)).toBeLessThan(
+      0.99,
+    );
+  });
+
+  it('iterative SNIP re-scores the masked network each round on the exponential schedule', async () => {
+    await initBackend('wasm');
+    const data = tinyMnist(30, 10);
+    const model = new Model(arch, theta0);
+    const dense = denseMask(specs);
+    const options = {
+      score: 'snip' as const,
+      density: 0.01,
+      scope: 'global' as const,
+      samples: 20,
+      seed: 4,
+      data,
+    };
+    const oneShot = await pruneAtInit(model, dense, { ...options, rounds: 2 });
+    const twoRounds = await pruneAtInit(model, dense, { ...options, rounds: 2, iterative: true });
+    // by hand: keep 10^−1 scored on θ0, then 10^−2 scored on the network that mask leaves
+    const first = keepTop(await snipScores(model, dense, data, 20, 4), dense, 0.1, 'global');
+    const second = keepTop(await snipScores(model, first, data, 20, 4), first, 0.01, 'global');
+    model.dispose();
+    for (const p of specs.filter((q) => q.prunable))
+      expect(twoRounds.get(p.name)).toEqual(second.get(p.name));
+    const kept = (m: typeof dense) => [...m.values()].reduce((a, k) => a + countKept(k), 0);
+    expect(kept(twoRounds)).toBe(kept(oneShot));
+    expect(
+      [...specs].some(
+        (p) => p.prunable && countKept(oneShot.get(p.name)!) !== countKept(twoRounds.get(p.name)!),
+      ),
+    ).toBe(true);
   });
 
   it('keeps exactly the requested share, globally or per layer, and never revives a pruned weight', () => {

@@ -11,6 +11,8 @@ export const paiRunner: MethodRunner = {
         scope: spec.pai.scope,
         compressions: spec.pai.compressions,
         rounds: spec.pai.rounds,
+        iterative: spec.pai.iterative,
+        statistics: spec.pai.batchNormStatistics,
         samples: spec.pai.samplesPerClass * classes,
       },
       hooks,
