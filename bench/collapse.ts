@@ -6,6 +6,7 @@
  *   npm run bench:collapse [-- --seeds 3] [--models resnet-20,vgg-11,vgg-16]
  *                          [--scores synflow,snip,grasp,magnitude,random]
  *                          [--from 1.5] [--to 4.5] [--step 0.25]
+ *                          [--iterative] [--statistics batch|running]
  *                          [--dataset DIR (default ../shared/datasets/cifar10)] [--record]
  *
  * For each model (batch norm, OpenLTH's Kaiming init) and seed, θ0 is pruned globally to
@@ -13,7 +14,11 @@
  * at initialisation runs them (src/pruning/scores.ts): SynFlow iteratively (the spec's 100
  * rounds, exponential schedule) for each c; SNIP, GraSP and magnitude scored once per seed
  * on the spec's 10 training examples per class, that one ranking then cut at every c (each of
- * the app's levels draws its own examples); random with the app's per-layer counts. Each mask
+ * the app's levels draws its own examples); random with the app's per-layer counts.
+ * `--iterative` prunes SNIP and GraSP as SynFlow, over the spec's rounds for each c (the
+ * spec's `pai.iterative`), and `--statistics running` scores them with batch norm's running
+ * statistics (`pai.batchNormStatistics`): Tanaka et al.'s reference code's Figure 1 setting is
+ * both, and its rows are labelled with what differs from the app's default. Each mask
  * is recorded per layer (weights kept), with the layers it empties and whether any path from
  * the input to the output is left (a residual block passes where its body or its shortcut
  * does; an identity shortcut always does). Tanaka et al.: the single-shot scores empty layers
@@ -46,6 +51,7 @@ import {
   pruneAtInit,
   snipScores,
   type Scores,
+  type ScoringStatistics,
 } from '../src/pruning/scores.ts';
 import { datasetFolder, recordPath, theseVersions, thisCommand, thisMachine } from './records.ts';
 import type { CollapseModel, CollapseRecord, CollapseRow } from './report.ts';
@@ -61,6 +67,7 @@ const { options } = parseArgs(process.argv.slice(2), [
   'to',
   'step',
   'dataset',
+  'statistics',
 ]);
 const number = (key: string, fallback: number) => Number(options.get(key) ?? fallback);
 const seeds = number('seeds', 3);
@@ -81,6 +88,10 @@ for (const score of scores)
   if (!SCORES.includes(score))
     throw new Error(`--scores: ${score} is not one of ${SCORES.join(', ')}`);
 const folder = datasetFolder(options.get('dataset'), 'cifar10');
+const iterative = options.has('iterative');
+const statistics = String(options.get('statistics') ?? 'batch') as ScoringStatistics;
+if (statistics !== 'batch' && statistics !== 'running')
+  throw new Error(`--statistics takes batch or running (got ${statistics})`);
 
 // the commit this run started from (a commit made while it runs is not what it measured)
 const versions = theseVersions();
@@ -100,6 +111,16 @@ function passes(layers: LayerDef[], mask: Mask): boolean {
 
 // every model's spec takes the pai defaults: one set for the record
 const PAI = resolveSpec({ model: models[0]!, preset: 'openlth', dataset: 'bench' }).pai;
+const DATA_DEPENDENT: ScoreName[] = ['snip', 'grasp'];
+/** A row's score: its name, with what differs from the app's default scoring of it. */
+const label = (score: ScoreName) => {
+  if (!DATA_DEPENDENT.includes(score)) return score;
+  const differs = [
+    ...(iterative ? [`${PAI.rounds} rounds`] : []),
+    ...(statistics === 'running' ? ['running statistics'] : []),
+  ];
+  return differs.length > 0 ? `${score} (${differs.join(', ')})` : score;
+};
 const started = Date.now();
 const results: CollapseModel[] = [];
 for (const model of models) {
@@ -126,8 +147,12 @@ for (const model of models) {
       }
     };
     const once: Partial<Record<ScoreName, (m: Model) => Promise<Scores>>> = {
-      snip: (m) => snipScores(m, dense, data, samples, scoringSeed),
-      grasp: (m) => graspScores(m, dense, data, samples, scoringSeed),
+      ...(iterative
+        ? {}
+        : {
+            snip: (m: Model) => snipScores(m, dense, data, samples, scoringSeed, statistics),
+            grasp: (m: Model) => graspScores(m, dense, data, samples, scoringSeed, { statistics }),
+          }),
       magnitude: (m) => magnitudeScores(m),
     };
     const ranked: Partial<Record<ScoreName, (density: number) => Mask>> = {};
@@ -146,6 +171,8 @@ for (const model of models) {
               density,
               scope: 'global',
               rounds: spec.pai.rounds,
+              iterative,
+              statistics,
               samples,
               seed: deriveSeed(seed, 'score', level + 1),
               data,
@@ -156,7 +183,7 @@ for (const model of models) {
         }
         const kept = [...mask.values()].map(countKept);
         rows.push({
-          score,
+          score: label(score),
           seed,
           compression: c,
           kept,
@@ -165,7 +192,7 @@ for (const model of models) {
       }
       const last = rows.at(-1)!;
       process.stdout.write(
-        `${model} seed ${seed} ${score}: ${grid.length} masks in ${((performance.now() - t0) / 1000).toFixed(1)} s; at 10^${last.compression}: ${last.kept.join('/')}${last.connected ? '' : ' (cut through)'}\n`,
+        `${model} seed ${seed} ${label(score)}: ${grid.length} masks in ${((performance.now() - t0) / 1000).toFixed(1)} s; at 10^${last.compression}: ${last.kept.join('/')}${last.connected ? '' : ' (cut through)'}\n`,
       );
     }
   }
@@ -181,6 +208,8 @@ const record: CollapseRecord = {
   dataset: basename(folder),
   samplesPerClass: PAI.samplesPerClass,
   rounds: PAI.rounds,
+  iterative,
+  statistics,
   grid,
   wallSeconds: (Date.now() - started) / 1000,
   models: results,
