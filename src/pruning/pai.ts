@@ -15,6 +15,7 @@ export interface PaiConfig extends TrainerConfig {
   compressions: number[];
   /** scoring rounds: SynFlow's, and SNIP's and GraSP's where `iterative` */
   rounds: number;
+  /** SNIP and GraSP, too, prune over `rounds` */
   iterative: boolean;
   /** batch norm's statistics while SNIP and GraSP score */
   statistics: ScoringStatistics;
@@ -61,6 +62,8 @@ export async function runPai(
         samples: config.samples,
         seed: deriveSeed(config.seed, 'score', level),
         data: config.data,
+        signal: options.signal,
+        pauseSignal: options.pauseSignal,
       });
     } finally {
       model.dispose();

@@ -460,6 +460,10 @@ export interface PruneAtInitOptions {
   samples: number;
   seed: number;
   data: PreparedData;
+  /** checked between rounds: many rounds of GraSP on a large network take minutes */
+  signal?: AbortSignal;
+  /** checked between rounds; the mask is recomputed on resume, as scoring is deterministic */
+  pauseSignal?: AbortSignal;
 }
 
 /**
@@ -484,6 +488,16 @@ export async function pruneAtInit(model: Model, mask: Mask, o: PruneAtInitOption
     [...mask.values()].reduce((a, m) => a + m.length, 0);
   let current = mask;
   for (let k = 1; k <= rounds; k++) {
+    if (k > 1) {
+      // every await of a score resolves as a microtask on wasm: let the job's messages in
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (o.signal?.aborted) throw new TicketLabError('CANCELLED', 'Pruning was cancelled.');
+      if (o.pauseSignal?.aborted)
+        throw new TicketLabError(
+          'PAUSED',
+          `Pruning paused after ${k - 1} of ${rounds} scoring rounds; the mask is scored again on resume.`,
+        );
+    }
     const target = rounds === 1 ? o.density : start * (o.density / start) ** (k / rounds);
     current = keepTop(await score(current), current, target, o.scope);
   }

@@ -419,6 +419,31 @@ describe('pruning scores at initialisation', () => {
     ).toBe(true);
   });
 
+  it('a cancel or pause stops iterative scoring between rounds, naming how far it got', async () => {
+    await initBackend('wasm');
+    const model = new Model(arch, theta0);
+    const stopped = (key: 'signal' | 'pauseSignal') => {
+      const controller = new AbortController();
+      controller.abort();
+      return pruneAtInit(model, denseMask(specs), {
+        score: 'synflow',
+        density: 0.01,
+        scope: 'global',
+        rounds: 3,
+        samples: 0,
+        seed: 1,
+        data: undefined as never,
+        [key]: controller.signal,
+      });
+    };
+    await expect(stopped('signal')).rejects.toMatchObject({ code: 'CANCELLED' });
+    await expect(stopped('pauseSignal')).rejects.toMatchObject({
+      code: 'PAUSED',
+      message: expect.stringMatching(/^Pruning paused after 1 of 3 scoring rounds/),
+    });
+    model.dispose();
+  });
+
   it('keeps exactly the requested share, globally or per layer, and never revives a pruned weight', () => {
     const rng = new Rng(5);
     const scores = new Map(
