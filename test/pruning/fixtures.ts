@@ -1,6 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../../src/core/random.ts';
-import { describeParams, type Architecture } from '../../src/engine/architectures.ts';
+import {
+  conv,
+  dense,
+  describeParams,
+  flatten,
+  type Architecture,
+} from '../../src/engine/architectures.ts';
 import { Model } from '../../src/engine/model.ts';
 import { initWeights, type Weights } from '../../src/engine/weights.ts';
 
@@ -38,4 +44,24 @@ export function trainedLike(arch: Architecture, seed: number): Weights {
     );
   }
   return w;
+}
+
+/**
+ * The smallest convolutional net for MNIST-shaped data: conv (4 filters, stride 2), then
+ * batch norm and ReLU (or the ReLU alone, without `batchNorm`), then a dense layer to 10.
+ */
+export function tinyConvNet(batchNorm = true): Architecture {
+  return {
+    model: 'lenet-5',
+    inputShape: [28, 28, 1],
+    classes: 10,
+    layers: [
+      conv('conv1', 4, { stride: 2, bias: false, activation: batchNorm ? 'linear' : 'relu' }),
+      ...(batchNorm
+        ? [{ kind: 'batchnorm' as const, name: 'bn1', activation: 'relu' as const }]
+        : []),
+      flatten,
+      dense('fc', 10, 'linear'),
+    ],
+  };
 }

@@ -1,14 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { resolveSpec } from '../../src/api/spec.ts';
 import { deriveSeed } from '../../src/core/random.ts';
-import {
-  buildArchitecture,
-  conv,
-  dense,
-  describeParams,
-  flatten,
-  type Architecture,
-} from '../../src/engine/architectures.ts';
+import { buildArchitecture, describeParams } from '../../src/engine/architectures.ts';
 import { initBackend } from '../../src/engine/backend.ts';
 import { Model } from '../../src/engine/model.ts';
 import { initWeights } from '../../src/engine/weights.ts';
@@ -18,6 +11,7 @@ import { countKept, denseMask, type Mask } from '../../src/pruning/mask.ts';
 import { runPai, type PaiConfig } from '../../src/pruning/pai.ts';
 import { pruneAtInit } from '../../src/pruning/scores.ts';
 import { tinyMnist } from '../engine/fixtures.ts';
+import { tinyConvNet } from './fixtures.ts';
 
 const data = tinyMnist(300, 100);
 const config = (over: Partial<PaiConfig>): PaiConfig => ({
@@ -94,17 +88,7 @@ describe('pruning at initialisation', () => {
 
   it('a spec’s iterative SNIP with running batch-norm statistics is what its job prunes with', async () => {
     await initBackend('wasm');
-    const arch: Architecture = {
-      model: 'lenet-5',
-      inputShape: [28, 28, 1],
-      classes: 10,
-      layers: [
-        conv('conv1', 4, { stride: 2, bias: false, activation: 'linear' }),
-        { kind: 'batchnorm', name: 'bn1', activation: 'relu' },
-        flatten,
-        dense('fc', 10, 'linear'),
-      ],
-    };
+    const arch = tinyConvNet();
     const pai = { score: 'snip' as const, compressions: [1.5], rounds: 3 };
     const spec = resolveSpec({
       model: 'lenet-5',

@@ -3,7 +3,6 @@ import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/core/random.ts';
 import {
   buildArchitecture,
-  conv,
   dense,
   describeParams,
   flatten,
@@ -23,7 +22,7 @@ import {
 } from '../../src/pruning/scores.ts';
 import { tinyMnist } from '../engine/fixtures.ts';
 import { cosine } from '../helpers.ts';
-import { trainedLike } from './fixtures.ts';
+import { tinyConvNet, trainedLike } from './fixtures.ts';
 
 const arch = buildArchitecture('lenet-300-100', [28, 28, 1], 10);
 const specs = describeParams(arch);
@@ -284,17 +283,7 @@ describe('pruning scores at initialisation', () => {
   it('GraSP through batch norm equals the product through tf.batchNorm, which tfjs differentiates twice slowly', async () => {
     await initBackend('wasm');
     const data = tinyMnist(20, 10);
-    const bnNet: Architecture = {
-      model: 'lenet-5',
-      inputShape: [28, 28, 1],
-      classes: 10,
-      layers: [
-        conv('conv1', 4, { stride: 2, bias: false, activation: 'linear' }),
-        { kind: 'batchnorm', name: 'bn1', activation: 'relu' },
-        flatten,
-        dense('fc', 10, 'linear'),
-      ],
-    };
+    const bnNet = tinyConvNet();
     const bnSpecs = describeParams(bnNet);
     const model = new Model(bnNet, trainedLike(bnNet, 7));
     const scores = await graspScores(model, denseMask(bnSpecs), data, data.train.count, 3);
@@ -344,22 +333,11 @@ describe('pruning scores at initialisation', () => {
   it('SNIP and GraSP with running statistics score through batch norm as evaluation does: the identity at θ0', async () => {
     await initBackend('wasm');
     const data = tinyMnist(20, 10);
-    const withBn = (bn: boolean): Architecture => ({
-      model: 'lenet-5',
-      inputShape: [28, 28, 1],
-      classes: 10,
-      layers: [
-        conv('conv1', 4, { stride: 2, bias: false, activation: bn ? 'linear' : 'relu' }),
-        ...(bn ? [{ kind: 'batchnorm' as const, name: 'bn1', activation: 'relu' as const }] : []),
-        flatten,
-        dense('fc', 10, 'linear'),
-      ],
-    });
-    const bnNet = withBn(true);
+    const bnNet = tinyConvNet();
     const bnSpecs = describeParams(bnNet);
     // θ0: γ 1, β 0, running mean 0 and variance 1; the plain network shares its kernels
     const weights = initWeights(bnSpecs, 'kaiming-normal', 5);
-    const plainNet = withBn(false);
+    const plainNet = tinyConvNet(false);
     const plainSpecs = describeParams(plainNet);
     const plain = new Model(
       plainNet,
