@@ -353,7 +353,9 @@ describe('BENCHMARKS.md', () => {
       '# x\n\n<!-- report: collapse collapse-test -->\n<!-- /report -->\n',
       records,
     );
-    expect(rendered).toContain('θ0 of each of 2 seeds pruned globally to 10^−c');
+    expect(rendered).toContain(
+      'θ0 of each of 2 seeds (where a score names fewer, of those) pruned globally to 10^−c',
+    );
     expect(rendered).toContain(
       '`npm run bench:collapse -- --record`: synflow, snip on resnet-20, c from 2 to 3 in steps of 0.50.',
     );
@@ -410,6 +412,34 @@ describe('BENCHMARKS.md', () => {
       'none up to 10^3.5',
     ]);
     expect(mergedLine('snip')).toEqual(line('snip').slice(2));
+
+    // a variant measured on fewer seeds than the table's says how many
+    const variant: CollapseRecord = {
+      ...record,
+      command: 'npm run bench:collapse -- --seeds 1 --scores snip --iterative --record',
+      iterative: true,
+      models: [
+        {
+          ...record.models[0]!,
+          rows: rows('snip (100 rounds)', 0, [
+            [[50, 40, 10], true],
+            [[20, 8, 12], true],
+            [[2, 1, 10], true],
+          ]),
+        },
+      ],
+    };
+    writeFileSync(join(records, 'collapse-variant.json'), JSON.stringify(variant));
+    const withVariant = await renderBenchmarks(
+      '# x\n\n<!-- report: collapse collapse-test,collapse-variant -->\n<!-- /report -->\n',
+      records,
+    );
+    expect(row(withVariant, 'snip (100 rounds); 1 seed').slice(2)).toEqual([
+      'none up to 10^3',
+      '–',
+      'none up to 10^3',
+    ]);
+    expect(row(withVariant, 'snip').slice(2)).toEqual(line('snip').slice(2));
   });
 
   it('calls a difference inside the seed spread a tie, and decides nothing on one seed', () => {
