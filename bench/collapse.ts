@@ -6,7 +6,7 @@
  *   npm run bench:collapse [-- --seeds 3] [--models resnet-20,vgg-11,vgg-16]
  *                          [--scores synflow,snip,grasp,magnitude,random]
  *                          [--from 1.5] [--to 4.5] [--step 0.25]
- *                          [--iterative] [--statistics batch|running]
+ *                          [--iterative keep-pruned|revive] [--statistics batch|running]
  *                          [--dataset DIR (default ../shared/datasets/cifar10)] [--record]
  *
  * For each model (batch norm, OpenLTH's Kaiming init) and seed, θ0 is pruned globally to
@@ -15,10 +15,11 @@
  * rounds, exponential schedule) for each c; SNIP, GraSP and magnitude scored once per seed
  * on the spec's 10 training examples per class, that one ranking then cut at every c (each of
  * the app's levels draws its own examples); random with the app's per-layer counts.
- * `--iterative` prunes SNIP and GraSP as SynFlow, over the spec's rounds for each c (the
- * spec's `pai.iterative`), and `--statistics running` scores them with batch norm's running
- * statistics (`pai.batchNormStatistics`): Tanaka et al.'s reference code's Figure 1 setting is
- * both, and its rows are labelled with what differs from the app's default. Each mask
+ * `--iterative` prunes SNIP and GraSP over the spec's rounds for each c, as SynFlow (the
+ * spec's `pai.iterative`: `keep-pruned` ranks the weights still kept each round, `revive`
+ * every weight), and `--statistics running` scores them with batch norm's running statistics
+ * (`pai.batchNormStatistics`): Tanaka et al.'s reference code's Figure 1 setting is `revive`
+ * and `running`. Rows are labelled with what differs from the app's default. Each mask
  * is recorded per layer (weights kept), with the layers it empties and whether any path from
  * the input to the output is left (a residual block passes where its body or its shortcut
  * does; an identity shortcut always does). Tanaka et al.: the single-shot scores empty layers
@@ -31,6 +32,12 @@ import { basename, join } from 'node:path';
 import { resolveSpec } from '../src/api/spec.ts';
 import { parseArgs } from '../src/cli/args.ts';
 import { deriveSeed } from '../src/core/random.ts';
+import {
+  SCORING_ITERATIONS,
+  SCORING_STATISTICS,
+  type ScoringIteration,
+  type ScoringStatistics,
+} from '../src/core/vocabulary.ts';
 import { importDatasetFolder } from '../src/data/import.ts';
 import { prepareData } from '../src/data/split.ts';
 import {
@@ -51,7 +58,6 @@ import {
   pruneAtInit,
   snipScores,
   type Scores,
-  type ScoringStatistics,
 } from '../src/pruning/scores.ts';
 import { datasetFolder, recordPath, theseVersions, thisCommand, thisMachine } from './records.ts';
 import type { CollapseModel, CollapseRecord, CollapseRow } from './report.ts';
@@ -68,6 +74,7 @@ const { options } = parseArgs(process.argv.slice(2), [
   'step',
   'dataset',
   'statistics',
+  'iterative',
 ]);
 const number = (key: string, fallback: number) => Number(options.get(key) ?? fallback);
 const seeds = number('seeds', 3);
@@ -88,10 +95,12 @@ for (const score of scores)
   if (!SCORES.includes(score))
     throw new Error(`--scores: ${score} is not one of ${SCORES.join(', ')}`);
 const folder = datasetFolder(options.get('dataset'), 'cifar10');
-const iterative = options.has('iterative');
+const iterative = String(options.get('iterative') ?? 'off') as ScoringIteration;
+if (!SCORING_ITERATIONS.includes(iterative))
+  throw new Error(`--iterative takes ${SCORING_ITERATIONS.join(', ')} (got ${iterative})`);
 const statistics = String(options.get('statistics') ?? 'batch') as ScoringStatistics;
-if (statistics !== 'batch' && statistics !== 'running')
-  throw new Error(`--statistics takes batch or running (got ${statistics})`);
+if (!SCORING_STATISTICS.includes(statistics))
+  throw new Error(`--statistics takes ${SCORING_STATISTICS.join(' or ')} (got ${statistics})`);
 
 // the commit this run started from (a commit made while it runs is not what it measured)
 const versions = theseVersions();
@@ -116,7 +125,8 @@ const DATA_DEPENDENT: ScoreName[] = ['snip', 'grasp'];
 const label = (score: ScoreName) => {
   if (!DATA_DEPENDENT.includes(score)) return score;
   const differs = [
-    ...(iterative ? [`${PAI.rounds} rounds`] : []),
+    ...(iterative === 'off' ? [] : [`${PAI.rounds} rounds`]),
+    ...(iterative === 'revive' ? ['reviving'] : []),
     ...(statistics === 'running' ? ['running statistics'] : []),
   ];
   return differs.length > 0 ? `${score} (${differs.join(', ')})` : score;
@@ -147,7 +157,7 @@ for (const model of models) {
       }
     };
     const once: Partial<Record<ScoreName, (m: Model) => Promise<Scores>>> = {
-      ...(iterative
+      ...(iterative !== 'off'
         ? {}
         : {
             snip: (m: Model) => snipScores(m, dense, data, samples, scoringSeed, statistics),

@@ -910,8 +910,11 @@ export interface CollapseRecord {
   samplesPerClass: number;
   /** SynFlow's rounds, and SNIP's and GraSP's where `iterative` */
   rounds: number;
-  /** SNIP and GraSP pruned over `rounds` for each c (absent in records before it existed) */
-  iterative?: boolean;
+  /**
+   * how SNIP and GraSP pruned over `rounds` for each c; `true` in the records made before
+   * `revive` existed means `keep-pruned`, and records before those have none (`off`)
+   */
+  iterative?: boolean | 'off' | 'keep-pruned' | 'revive';
   /** batch norm's statistics while SNIP and GraSP scored (absent: `batch`) */
   statistics?: 'batch' | 'running';
   /** the log10 compressions every score was cut at */
@@ -966,7 +969,7 @@ function collapseTable(records: CollapseRecord[]): string[] {
       return `${x.machine.cores} × ${x.machine.cpu}; ${x.date.slice(0, 16).replace('T', ' ')} UTC; ${x.backend}; ${commitOf(x.versions)}; ${Math.round(x.wallSeconds / 60)} min; \`${x.command}\`: ${scores.join(', ')} on ${x.models.map((m) => m.model).join(', ')}, ${steps(x.grid)}.`;
     }),
     '',
-    `Masks only, no training: θ0 of each of ${seeds} seed${seeds === 1 ? '' : 's'} (where a score names fewer, of those) pruned globally to 10^−c of its prunable weights for each c of the grid above (SynFlow: ${r!.rounds} rounds for each c; SNIP and GraSP: one ranking per seed on ${r!.samplesPerClass} examples per class of \`${r!.dataset}\`, cut at each c, with batch norm on the sample's statistics; a row labelled "${r!.rounds} rounds" re-scores over that many rounds for each c, as SynFlow, and one labelled "running statistics" scores with batch norm's running statistics, the identity at θ0). "A layer emptied": the first c at which the mask keeps none of some layer's weights, over seeds; "which": the layers empty there, in any seed; "cut through": the first c at which no path from the input to the output is left (a residual block passes where its body or its shortcut does); "none up to" names the end of that score's grid. The bound: with fewer weights than prunable layers some layer must be empty, from 10^(log10 of weights per layer).`,
+    `Masks only, no training: θ0 of each of ${seeds} seed${seeds === 1 ? '' : 's'} (where a score names fewer, of those) pruned globally to 10^−c of its prunable weights for each c of the grid above (SynFlow: ${r!.rounds} rounds for each c; SNIP and GraSP: one ranking per seed on ${r!.samplesPerClass} examples per class of \`${r!.dataset}\`, cut at each c, with batch norm on the sample's statistics; a row labelled "${r!.rounds} rounds" re-scores over that many rounds for each c, as SynFlow, ranking the weights still kept each round, or, where also "reviving", every weight, so that a pruned one can return; "running statistics": batch norm on its running statistics, the identity at θ0). "A layer emptied": the first c at which the mask keeps none of some layer's weights, over seeds; "which": the layers empty there, in any seed; "cut through": the first c at which no path from the input to the output is left (a residual block passes where its body or its shortcut does); "none up to" names the end of that score's grid. The bound: with fewer weights than prunable layers some layer must be empty, from 10^(log10 of weights per layer).`,
     '',
     '| model | score | a layer emptied at | which | cut through at |',
     '| --- | --- | --- | --- | --- |',

@@ -6,6 +6,8 @@ import {
   METHOD_NAMES,
   MODEL_NAMES,
   SCORE_NAMES,
+  SCORING_ITERATIONS,
+  SCORING_STATISTICS,
   STRUCTURED_NAMES,
   type ModelName,
 } from '../core/vocabulary.ts';
@@ -285,23 +287,25 @@ export const PaiSpec = z.strictObject({
   compressions: z.array(z.number().min(0).max(6)).min(1).max(30).default([0.5, 1, 1.5, 2, 2.5, 3]),
   /**
    * Scoring rounds, exponential schedule: SynFlow's always (Tanaka et al. 2020: 100), SNIP's
-   * and GraSP's where `iterative`.
+   * and GraSP's where `iterative` is not `off`.
    */
   rounds: z.number().int().min(1).max(1000).default(100),
   /**
    * SNIP and GraSP, too, prune over `rounds` rounds, re-scoring the masked network each
-   * round, as Tanaka et al. 2020's reference code can run every score (`--prune-epochs`; its
-   * Figure 1 used 100). Magnitude ranks alike every round and random draws one mask, so they
-   * score once.
+   * round. `keep-pruned`: each round ranks the weights still kept (Iterative SNIP, de Jorge
+   * et al. 2021). `revive`: each round ranks every weight, so one pruned earlier returns when
+   * it outranks a kept one (FORCE, de Jorge et al. 2021; what Tanaka et al. 2020's reference
+   * code does with `--prune-epochs`, 100 in its Figure 1). Magnitude ranks alike every round
+   * and random draws one mask, so they score once.
    */
-  iterative: z.boolean().default(false),
+  iterative: z.enum(SCORING_ITERATIONS).default('off'),
   /**
    * What batch norm normalises by while SNIP and GraSP score: the sample's own statistics
    * (`batch`, training mode, as Wang et al. 2020's GraSP code) or the running ones
    * (`running`, evaluation mode, Tanaka et al. 2020's reference default: at initialisation
    * batch norm is then the identity). No effect on networks without batch norm.
    */
-  batchNormStatistics: z.enum(['batch', 'running']).default('batch'),
+  batchNormStatistics: z.enum(SCORING_STATISTICS).default('batch'),
   /** SNIP/GraSP batch: this many training examples per class (Lee et al.: 10). */
   samplesPerClass: z.number().int().min(1).max(1000).default(10),
 });

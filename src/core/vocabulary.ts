@@ -43,6 +43,22 @@ export type ThetaKSource = 'initial' | 'stored' | 'recomputed';
 export const SCORE_NAMES = ['synflow', 'snip', 'grasp', 'magnitude', 'random'] as const;
 export type ScoreName = (typeof SCORE_NAMES)[number];
 
+/**
+ * How SNIP and GraSP prune over several rounds: not at all (`off`: one ranking), ranking only
+ * the weights still kept each round (`keep-pruned`), or ranking every weight each round, so
+ * that one pruned earlier can return (`revive`).
+ */
+export const SCORING_ITERATIONS = ['off', 'keep-pruned', 'revive'] as const;
+export type ScoringIteration = (typeof SCORING_ITERATIONS)[number];
+
+/**
+ * The statistics batch norm normalises by while SNIP and GraSP differentiate the loss: the
+ * sample's own (`batch`: training mode) or the running ones (`running`: evaluation mode; at
+ * initialisation they are mean 0 and variance 1, so batch norm is then the identity).
+ */
+export const SCORING_STATISTICS = ['batch', 'running'] as const;
+export type ScoringStatistics = (typeof SCORING_STATISTICS)[number];
+
 /** Structured methods: their tickets are physically smaller models. */
 export const STRUCTURED_NAMES = ['l1-filter', 'slimming', 'pca', 'l0', 'bayesian'] as const;
 export type StructuredName = (typeof STRUCTURED_NAMES)[number];

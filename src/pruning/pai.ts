@@ -1,12 +1,12 @@
 import { deriveSeed } from '../core/random.ts';
 import { runKey } from '../core/run-key.ts';
-import { controlsAt } from '../core/vocabulary.ts';
+import { controlsAt, type ScoringIteration, type ScoringStatistics } from '../core/vocabulary.ts';
 import { Model } from '../engine/model.ts';
 import { initWeights } from '../engine/weights.ts';
 import { ticketTrainer, type ImpHooks, type RunOptions, type TrainerConfig } from './imp.ts';
 import { applyMask, countKept, denseMask } from './mask.ts';
 import type { ScoreName } from './methods.ts';
-import { pruneAtInit, type ScoringStatistics } from './scores.ts';
+import { pruneAtInit } from './scores.ts';
 
 export interface PaiConfig extends TrainerConfig {
   score: ScoreName;
@@ -15,8 +15,8 @@ export interface PaiConfig extends TrainerConfig {
   compressions: number[];
   /** scoring rounds: SynFlow's, and SNIP's and GraSP's where `iterative` */
   rounds: number;
-  /** SNIP and GraSP, too, prune over `rounds` */
-  iterative: boolean;
+  /** how SNIP and GraSP, too, prune over `rounds` */
+  iterative: ScoringIteration;
   /** batch norm's statistics while SNIP and GraSP score */
   statistics: ScoringStatistics;
   /** training examples for SNIP and GraSP */

@@ -6,6 +6,7 @@ import type { PreparedData } from '../data/split.ts';
 import type { Architecture, LayerDef } from '../engine/architectures.ts';
 import type { Model } from '../engine/model.ts';
 import { countKept, type Mask } from './mask.ts';
+import type { ScoringIteration, ScoringStatistics } from '../core/vocabulary.ts';
 import type { ScoreName } from './methods.ts';
 
 /**
@@ -188,14 +189,6 @@ function batchOf(data: PreparedData, indices: number[]): { x: tf.Tensor; y: tf.T
 }
 
 /**
- * The statistics batch norm normalises by while SNIP and GraSP differentiate the loss: the
- * sample's own (`batch`: training mode, as Wang et al.'s GraSP code scores) or the running
- * ones (`running`: evaluation mode, the default of Tanaka et al. 2020's reference code; at
- * initialisation they are mean 0 and variance 1, so batch norm is then the identity).
- */
-export type ScoringStatistics = 'batch' | 'running';
-
-/**
  * The training loss on a batch as a function of the prunable kernels, for scores that
  * differentiate by them; `temperature` divides the logits, `fused: false` allows second
  * derivatives.
@@ -237,7 +230,8 @@ export async function snipScores(
     const ws = maskedKernels(model, mask, names);
     const batch = sampleBatch(data, samples, seed);
     const g = tf.grads(kernelLoss(model, names, batch, { statistics }))(ws);
-    return names.map((_, i) => tf.abs(tf.mul(g[i]!, ws[i]!)));
+    // θ unmasked: a pruned weight's score is what it would add back (iterative `revive`)
+    return names.map((name, i) => tf.abs(tf.mul(g[i]!, model.v(name))));
   });
   return toHost(names, scores);
 }
@@ -450,10 +444,10 @@ export interface PruneAtInitOptions {
   /** fraction of prunable weights to keep, 0–1 */
   density: number;
   scope: 'global' | 'layerwise';
-  /** scoring rounds: SynFlow's always (Tanaka et al.: 100), SNIP's and GraSP's where `iterative` */
+  /** scoring rounds: SynFlow's always (Tanaka et al.: 100), SNIP's and GraSP's where iterative */
   rounds: number;
-  /** SNIP and GraSP, too, score over `rounds` rounds; one round where absent */
-  iterative?: boolean;
+  /** how SNIP and GraSP prune over `rounds` rounds; `off` (one round) where absent */
+  iterative?: ScoringIteration;
   /** batch norm's statistics while SNIP and GraSP score; `batch` where absent */
   statistics?: ScoringStatistics;
   /** training examples for SNIP and GraSP */
@@ -468,9 +462,12 @@ export interface PruneAtInitOptions {
 
 /**
  * Prunes the model's current (initial) weights to `density`. SynFlow, and SNIP and GraSP
- * where `iterative`, prune with the exponential schedule: after round k of n the mask keeps
- * density^(k/n), re-scored on the masked network each round (each round of SNIP and GraSP on
- * the same sample). Magnitude scores once: θ0's ranking of the weights left never changes.
+ * where iterative, prune with the exponential schedule: after round k of n the mask keeps
+ * density^(k/n), scored on the masked network each round (each round of SNIP and GraSP on
+ * the same sample). Each round ranks the weights still kept, except under `revive`, which
+ * ranks all of `mask`'s: SNIP then scores a pruned weight |∂L/∂w ⊙ θ|, what it would add
+ * back, and GraSP 0, its gradient through the mask, as Tanaka et al.'s reference code does.
+ * Magnitude scores once: θ0's ranking of the weights left never changes.
  */
 export async function pruneAtInit(model: Model, mask: Mask, o: PruneAtInitOptions): Promise<Mask> {
   if (o.score === 'random') return randomMask(mask, o.density, new Rng(o.seed));
@@ -482,7 +479,8 @@ export async function pruneAtInit(model: Model, mask: Mask, o: PruneAtInitOption
     synflow: (current) => synflowScores(model, current),
   };
   const score = scoreOf[o.score];
-  const rounds = o.score === 'synflow' || (o.iterative && o.score !== 'magnitude') ? o.rounds : 1;
+  const iteration = o.score === 'snip' || o.score === 'grasp' ? (o.iterative ?? 'off') : 'off';
+  const rounds = o.score === 'synflow' || iteration !== 'off' ? o.rounds : 1;
   const start =
     [...mask.values()].reduce((a, m) => a + countKept(m), 0) /
     [...mask.values()].reduce((a, m) => a + m.length, 0);
@@ -499,7 +497,8 @@ export async function pruneAtInit(model: Model, mask: Mask, o: PruneAtInitOption
         );
     }
     const target = rounds === 1 ? o.density : start * (o.density / start) ** (k / rounds);
-    current = keepTop(await score(current), current, target, o.scope);
+    const candidates = iteration === 'revive' ? mask : current;
+    current = keepTop(await score(current), candidates, target, o.scope);
   }
   return current;
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { resolveSpec } from '../../src/api/spec.ts';
 import { deriveSeed } from '../../src/core/random.ts';
+import type { ScoringIteration, ScoringStatistics } from '../../src/core/vocabulary.ts';
 import { buildArchitecture, describeParams } from '../../src/engine/architectures.ts';
 import { initBackend } from '../../src/engine/backend.ts';
 import { Model } from '../../src/engine/model.ts';
@@ -34,7 +35,7 @@ const config = (over: Partial<PaiConfig>): PaiConfig => ({
   scope: 'global',
   compressions: [1],
   rounds: 3,
-  iterative: false,
+  iterative: 'off',
   statistics: 'batch',
   samples: 50,
   ...over,
@@ -93,7 +94,7 @@ describe('pruning at initialisation', () => {
     const spec = resolveSpec({
       model: 'lenet-5',
       method: 'pai',
-      pai: { ...pai, iterative: true, batchNormStatistics: 'running' },
+      pai: { ...pai, iterative: 'revive', batchNormStatistics: 'running' },
     });
     const base = config({ arch, init: 'kaiming-normal' });
     let ticket: TicketOutcome | undefined;
@@ -109,7 +110,7 @@ describe('pruning at initialisation', () => {
       blobs: undefined as never,
     });
     const specs = describeParams(arch);
-    const prune = async (iterative: boolean, statistics: 'batch' | 'running') => {
+    const prune = async (iterative: ScoringIteration, statistics: ScoringStatistics) => {
       const model = new Model(arch, initWeights(specs, 'kaiming-normal', base.seed));
       try {
         return await pruneAtInit(model, denseMask(specs), {
@@ -128,8 +129,8 @@ describe('pruning at initialisation', () => {
       }
     };
     const layers = (mask: Mask) => [...mask].map(([name, m]) => [name, Array.from(m)]);
-    expect(layers(ticket!.mask)).toEqual(layers(await prune(true, 'running')));
-    expect(layers(ticket!.mask)).not.toEqual(layers(await prune(false, 'running')));
-    expect(layers(ticket!.mask)).not.toEqual(layers(await prune(true, 'batch')));
+    expect(layers(ticket!.mask)).toEqual(layers(await prune('revive', 'running')));
+    expect(layers(ticket!.mask)).not.toEqual(layers(await prune('off', 'running')));
+    expect(layers(ticket!.mask)).not.toEqual(layers(await prune('revive', 'batch')));
   });
 });
