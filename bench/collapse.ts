@@ -18,8 +18,9 @@
  * `--iterative` prunes SNIP and GraSP over the spec's rounds for each c, as SynFlow (the
  * spec's `pai.iterative`: `keep-pruned` ranks the weights still kept each round, `revive`
  * every weight), and `--statistics running` scores them with batch norm's running statistics
- * (`pai.batchNormStatistics`): Tanaka et al.'s reference code's Figure 1 setting is `revive`
- * and `running`. Rows are labelled with what differs from the app's default. Each mask
+ * (`pai.batchNormStatistics`): Tanaka et al.'s reference code scores on `running` statistics
+ * by default and runs its `--prune-epochs` as `revive`. Rows are labelled with what differs
+ * from the app's default; bench:collapse-reference adds the reference code's own. Each mask
  * is recorded per layer (weights kept), with the layers it empties and whether any path from
  * the input to the output is left (a residual block passes where its body or its shortcut
  * does; an identity shortcut always does). Tanaka et al.: the single-shot scores empty layers
