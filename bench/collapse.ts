@@ -60,7 +60,14 @@ import {
   snipScores,
   type Scores,
 } from '../src/pruning/scores.ts';
-import { datasetFolder, recordPath, theseVersions, thisCommand, thisMachine } from './records.ts';
+import {
+  compressionGrid,
+  datasetFolder,
+  recordPath,
+  theseVersions,
+  thisCommand,
+  thisMachine,
+} from './records.ts';
 import type { CollapseModel, CollapseRecord, CollapseRow } from './report.ts';
 
 const MODELS: ModelName[] = ['resnet-20', 'vgg-11', 'vgg-16'];
@@ -79,14 +86,9 @@ const { options } = parseArgs(process.argv.slice(2), [
 ]);
 const number = (key: string, fallback: number) => Number(options.get(key) ?? fallback);
 const seeds = number('seeds', 3);
-const [from, to, step] = [number('from', 1.5), number('to', 4.5), number('step', 0.25)];
 if (!(Number.isInteger(seeds) && seeds >= 1))
   throw new Error('--seeds takes a whole number from 1');
-if (!(from > 0 && to >= from && step > 0))
-  throw new Error('--from, --to and --step: log10 compressions with 0 < from ≤ to, step > 0');
-const grid = Array.from({ length: Math.floor((to - from) / step + 1e-9) + 1 }, (_, i) =>
-  Number((from + i * step).toFixed(6)),
-);
+const grid = compressionGrid(options, { from: 1.5, to: 4.5, step: 0.25 });
 const models = String(options.get('models') ?? MODELS.join(',')).split(',') as ModelName[];
 for (const model of models)
   if (!MODELS.includes(model))

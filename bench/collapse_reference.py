@@ -1,25 +1,20 @@
-"""Layer collapse by Tanaka et al. 2020's own pruners, for bench:collapse's table.
-
-    npm run bench:collapse-reference -- --repo PATH [--scores cs,grasp] [--seeds 3]
-        [--from 3] [--to 4.25] [--step 0.25] [--rounds 1] [--dataset DIR] [--record]
+"""Layer collapse by Tanaka et al. 2020's own pruners: the masks half of
+bench/collapse-reference.ts, which passes its options on and writes the record.
 
 Runs the SNIP (`cs`) and GraSP pruners of the paper's reference code (ganguli-lab/Synaptic-Flow,
 checked out at PATH and imported from there, never copied) on its VGG-16 with batch norm, at
 θ0, in evaluation mode (`prune.py`'s default), scoring 10 CIFAR-10 training images per class
 (the first of each class in data_batch_1), normalised as its loader does, over `--rounds`
-rounds with the exponential schedule `prune_loop` uses, for each log10 compression c of the
-grid. Each mask's kept weights per layer go into a bench:collapse record (bench/report.ts's
-CollapseRecord), layers named as the app names VGG-16's, so BENCHMARKS.md's collapse table
-sets the reference's masks beside the app's. Writes bench/results/collapse-reference.json;
---record also bench/records/collapse-<date>.json. PyTorch runs on one thread.
+rounds with the exponential schedule `prune_loop` uses, for each log10 compression c of
+`--grid`. Prints one JSON object: the prunable layers, named as the app names VGG-16's, each
+mask's kept weights per layer as bench:collapse rows, and the versions of PyTorch and of the
+reference code. PyTorch runs on one thread.
 """
 
 import argparse
-import datetime
 import gzip
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
@@ -27,19 +22,13 @@ import time
 import numpy as np
 import torch
 
-BENCH = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(BENCH)
-
 parser = argparse.ArgumentParser()
 parser.add_argument('--repo', required=True, help='a checkout of ganguli-lab/Synaptic-Flow')
 parser.add_argument('--scores', default='cs,grasp')
 parser.add_argument('--seeds', type=int, default=3)
-parser.add_argument('--from', dest='start', type=float, default=3.0)
-parser.add_argument('--to', type=float, default=4.25)
-parser.add_argument('--step', type=float, default=0.25)
+parser.add_argument('--grid', required=True, help='log10 compressions, comma-separated')
 parser.add_argument('--rounds', type=int, default=1)
-parser.add_argument('--dataset', default=os.path.join(ROOT, '..', 'shared', 'datasets', 'cifar10'))
-parser.add_argument('--record', action='store_true')
+parser.add_argument('--dataset', required=True)
 args = parser.parse_args()
 
 sys.path.insert(0, args.repo)
@@ -53,8 +42,7 @@ scores = args.scores.split(',')
 for s in scores:
     if s not in PRUNERS:
         sys.exit(f'--scores: {s} is not one of {", ".join(PRUNERS)}')
-steps = int(round((args.to - args.start) / args.step)) + 1
-grid = [round(args.start + i * args.step, 6) for i in range(steps)]
+grid = [float(c) for c in args.grid.split(',')]
 
 # CIFAR-10's binary batches: a label byte, then 3×32×32 bytes, channels first
 raw = np.frombuffer(gzip.open(os.path.join(args.dataset, 'data_batch_1.bin.gz')).read(), np.uint8)
@@ -67,14 +55,8 @@ picked = [i for c in range(10) for i in np.where(labels == c)[0][:10]]
 loader = [(torch.tensor((images[picked] - mean) / std), torch.tensor(labels[picked].astype(np.int64)))]
 
 
-def git(*command, cwd):
-    out = subprocess.run(['git', *command], cwd=cwd, capture_output=True, text=True)
-    return out.stdout.strip() if out.returncode == 0 else None
-
-
 layers = None
 rows = []
-started = time.time()
 for seed in range(args.seeds):
     for score in scores:
         label, Pruner = PRUNERS[score]
@@ -102,38 +84,13 @@ for seed in range(args.seeds):
                 'connected': all(k > 0 for k in kept),
             })
         print(f'vgg-16 seed {seed} {label}: {len(grid)} masks in {time.time() - t0:.1f} s; '
-              f'at 10^{grid[-1]}: {"/".join(map(str, rows[-1]["kept"]))}', flush=True)
+              f'at 10^{grid[-1]}: {"/".join(map(str, rows[-1]["kept"]))}', file=sys.stderr, flush=True)
 
-with open(os.path.join(ROOT, 'package.json')) as f:
-    version = json.load(f)['version']
-cpu = next((line.split(':', 1)[1].strip() for line in open('/proc/cpuinfo')
-            if line.startswith('model name')), platform.processor() or 'unknown')
-now = datetime.datetime.now(datetime.timezone.utc)
-reference = git('rev-parse', 'HEAD', cwd=args.repo)
-record = {
-    'date': now.isoformat(timespec='milliseconds').replace('+00:00', 'Z'),
-    'command': 'npm run bench:collapse-reference -- ' + ' '.join(sys.argv[1:]),
-    'machine': {'cpu': cpu, 'cores': os.cpu_count(), 'memoryGiB': round(
-        os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2 ** 30),
-        'os': f'{platform.system().lower()} {platform.release()}', 'node': None},
-    'versions': {'ticketlab': version, 'commit': git('rev-parse', 'HEAD', cwd=ROOT),
-                 'dirty': bool(git('status', '--porcelain', '--untracked-files=no', cwd=ROOT))},
-    'backend': f'PyTorch {torch.__version__}, 1 thread, Synaptic-Flow at '
-               f'{reference[:7] if reference else "an unknown commit"}',
-    'dataset': os.path.basename(os.path.normpath(args.dataset)),
-    'samplesPerClass': 10,
-    'rounds': args.rounds,
-    'statistics': 'running',
-    'grid': grid,
-    'wallSeconds': time.time() - started,
-    'models': [{'model': 'vgg-16', 'layers': layers, 'rows': rows}],
-}
-text = json.dumps(record) + '\n'
-os.makedirs(os.path.join(BENCH, 'results'), exist_ok=True)
-with open(os.path.join(BENCH, 'results', 'collapse-reference.json'), 'w') as f:
-    f.write(text)
-if args.record:
-    path = os.path.join(BENCH, 'records', f'collapse-{now.strftime("%Y-%m-%dT%H%M")}.json')
-    with open(path, 'w') as f:
-        f.write(text)
-    print(f'recorded: {path}')
+reference = subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=args.repo, capture_output=True,
+                           text=True)
+print(json.dumps({
+    'torch': torch.__version__,
+    'reference': reference.stdout.strip() if reference.returncode == 0 else None,
+    'layers': layers,
+    'rows': rows,
+}))

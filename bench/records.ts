@@ -59,6 +59,23 @@ export function recordPath(kind: string, isoDate: string, ext = 'json'): string 
   return join(RECORDS, `${kind}-${isoDate.slice(0, 16).replace(':', '')}.${ext}`);
 }
 
+/**
+ * The log10 compressions a bench:collapse record's masks are cut at: `from` to `to` in
+ * steps of `step`, from the options `--from`, `--to` and `--step` (defaults as given).
+ */
+export function compressionGrid(
+  options: Map<string, string | true>,
+  defaults: { from: number; to: number; step: number },
+): number[] {
+  const number = (key: 'from' | 'to' | 'step') => Number(options.get(key) ?? defaults[key]);
+  const [from, to, step] = [number('from'), number('to'), number('step')];
+  if (!(from > 0 && to >= from && step > 0))
+    throw new Error('--from, --to and --step: log10 compressions with 0 < from ≤ to, step > 0');
+  return Array.from({ length: Math.floor((to - from) / step + 1e-9) + 1 }, (_, i) =>
+    Number((from + i * step).toFixed(6)),
+  );
+}
+
 /** `commit abc1234`, marked where the tree had uncommitted changes. */
 export function commitOf(v: Versions): string {
   return `commit ${(v.commit ?? '?').slice(0, 7)}${v.dirty ? ' (with uncommitted changes)' : ''}`;

@@ -21,6 +21,8 @@ import * as prettier from 'prettier';
 import {
   isGateMethod,
   STRUCTURED_METHOD_FIELDS,
+  type ScoringIteration,
+  type ScoringStatistics,
   type StructuredName,
 } from '../src/core/vocabulary.ts';
 import { workerThreads } from '../src/engine/native-blas.ts';
@@ -914,9 +916,9 @@ export interface CollapseRecord {
    * how SNIP and GraSP pruned over `rounds` for each c; `true` in the records made before
    * `revive` existed means `keep-pruned`, and records before those have none (`off`)
    */
-  iterative?: boolean | 'off' | 'keep-pruned' | 'revive';
+  iterative?: boolean | ScoringIteration;
   /** batch norm's statistics while SNIP and GraSP scored (absent: `batch`) */
-  statistics?: 'batch' | 'running';
+  statistics?: ScoringStatistics;
   /** the log10 compressions every score was cut at */
   grid: number[];
   wallSeconds: number;

@@ -4,7 +4,7 @@
  * `npm run bench:campaign`, and tabulated by `npm run bench:report`. A part says what the
  * paper ran (its budget) so that every table states the budget used against it.
  */
-import type { ModelName } from '../../src/core/vocabulary.ts';
+import type { ModelName, ScoringStatistics } from '../../src/core/vocabulary.ts';
 
 /**
  * How a part's records are tabulated: `imp` levels against controls, `scores` one column per
@@ -137,7 +137,7 @@ function scoreExperiments(
   seed: number,
   dataset: string,
   training: { duration: string; evalEvery: number },
-  pai: { batchNormStatistics?: 'batch' | 'running' } = {},
+  pai: { batchNormStatistics?: ScoringStatistics } = {},
 ): PartExperiment[] {
   return SCORES.map((score) => ({
     label: score,
