@@ -140,12 +140,22 @@ function workersOn(target: ComputeTargetSpec, experiments: number): Workers {
 const experimentCount = (p: (typeof PARTS)[number], seeds: number) =>
   seeds * p.experiments(0, p.datasets[0]!, budget).length;
 
+/** The part's plan; a budget the app's checks refuse ends the run with their message. */
+function planOrExit(p: (typeof PARTS)[number], options: Parameters<typeof planPart>[1]): PartPlan {
+  try {
+    return planPart(p, options);
+  } catch (e) {
+    process.stderr.write(`${p.name} at this budget: ${e instanceof Error ? e.message : e}\n`);
+    process.exit(1);
+  }
+}
+
 if (options.has('plan')) {
   for (const p of text('part') ? [findPart(text('part')!)] : PARTS) {
     const dataset = datasetSize(text('dataset') ?? p.datasets[0]!);
     const seeds = num('seeds') ?? p.seeds;
     const workers = workersOn(targetOption() ?? { kind: 'local' }, experimentCount(p, seeds));
-    const plan = planPart(p, { budget, seeds, dataset, measured, workers });
+    const plan = planOrExit(p, { budget, seeds, dataset, measured, workers });
     process.stdout.write(`${formatPlan(plan).join('\n')}\n`);
   }
   process.exit(0);
@@ -202,7 +212,7 @@ for (const folder of folders) {
 const plans = new Map(
   datasets.map(({ folder, size }) => [
     folder,
-    planPart(part, { budget, seeds, dataset: size, measured, workers }),
+    planOrExit(part, { budget, seeds, dataset: size, measured, workers }),
   ]),
 );
 for (const plan of plans.values()) process.stdout.write(`${formatPlan(plan).join('\n')}\n`);

@@ -26,7 +26,7 @@ import {
   type StructuredName,
 } from '../src/core/vocabulary.ts';
 import { workerThreads } from '../src/engine/native-blas.ts';
-import { findPart, PARTS, type CampaignPart } from './campaign/parts.ts';
+import { findPart, PARTS, type CampaignPart, type TableKind } from './campaign/parts.ts';
 import {
   datasetSize,
   describeSpeed,
@@ -177,13 +177,22 @@ function describeBudget(part: CampaignPart, group: CampaignRecord[]): string {
   const dirty = group.some((r) => r.versions.dirty) ? ' (with uncommitted changes)' : '';
   return [
     `${datasets.map((d) => `${d.folder} (${int(d.train)} training / ${int(d.test)} test images)`).join(', ')};`,
-    `${spec.training.duration} per training${part.table === 'imp' ? `, ${spec.pruning.levels} levels` : ''}${part.table === 'transfer' ? `, ${spec.pruning.levels} levels, rewound to ${spec.pruning.rewind}` : ''}${part.table === 'structured' ? `, ${spec.structured.fineTune} of retraining per compacted model` : ''};`,
+    `${spec.training.duration} per training${levelsAndRewind(part.table, spec.pruning)}${part.table === 'structured' ? `, ${spec.structured.fineTune} of retraining per compacted model` : ''};`,
     `${seeds.length} seed${seeds.length === 1 ? '' : 's'} (${seeds.join(', ')});`,
     `paper: ${part.paperBudget}.`,
     `Recorded ${dates[0]}${dates.at(-1) !== dates[0] ? ` to ${dates.at(-1)}` : ''} on ${machines.join(', ')},`,
     `commit ${commits.join(', ')}${dirty}; training, the experiments' jobs summed: ${trainingTime(group)};`,
     `${[...new Set([...group].sort((a, b) => a.date.localeCompare(b.date)).map((r) => `\`${r.command}\``))].join(', then ')}.`,
   ].join(' ');
+}
+
+/** An IMP or transfer table's levels, and where its survivors were rewound to unless θ0. */
+function levelsAndRewind(table: TableKind, pruning: { levels: number; rewind: string }): string {
+  if (table !== 'imp' && table !== 'transfer') return '';
+  const levels = `, ${pruning.levels} level${pruning.levels === 1 ? '' : 's'}`;
+  return table === 'transfer' || pruning.rewind !== '0it'
+    ? `${levels}, rewound to ${pruning.rewind}`
+    : levels;
 }
 
 /**
@@ -379,7 +388,7 @@ function scoresTable(part: CampaignPart, group: CampaignRecord[]): string[] {
   const lines = [
     `${describeBudget(part, group)}`,
     '',
-    'Test accuracy at early stop, % — mean (min–max) over seeds; "best": the highest mean, with every score whose range overlaps it (a tie).',
+    `Test accuracy at early stop, % — mean (min–max) over seeds; "best": the highest mean, with every score whose range overlaps it (a tie)${seeds < 2 ? '; "–" with one seed, which has no range to tell a tie by' : ''}.`,
     '',
     `| level | remaining | ${labels.join(' | ')} | best |`,
     `| --- | --- | ${labels.map(() => '---').join(' | ')} | --- |`,
@@ -392,7 +401,7 @@ function scoresTable(part: CampaignPart, group: CampaignRecord[]): string[] {
     const top = means.indexOf(Math.max(...means));
     const ties = labels.filter((_, i) => i !== top && compare(accs[top]!, accs[i]!) === 'tie');
     lines.push(
-      `| ${level} | ${pct(mean(remaining))}% | ${accs.map((a) => spread(a, seeds)).join(' | ')} | ${labels[top]}${ties.length ? ` (tie: ${ties.join(', ')})` : ''} |`,
+      `| ${level} | ${pct(mean(remaining))}% | ${accs.map((a) => spread(a, seeds)).join(' | ')} | ${seeds < 2 ? '–' : `${labels[top]}${ties.length ? ` (tie: ${ties.join(', ')})` : ''}`} |`,
     );
   }
   const dense = accuracies(labels.flatMap((l) => at(l, 0)));

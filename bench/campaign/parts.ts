@@ -64,6 +64,27 @@ export interface CampaignPart {
 const duration = (paper: string, budget: Budget) =>
   budget.iterations === undefined ? paper : `${budget.iterations}it`;
 
+/**
+ * OpenLTH's CIFAR training (the openlth preset's 160 epochs, ×0.1 at epochs 80 and 120) under
+ * a budget: a shorter training drops the learning rate at the same shares of it, 50% and 75%,
+ * where the preset's epochs would fall after its end.
+ */
+const openlthCifarTraining = (budget: Budget) =>
+  budget.iterations === undefined
+    ? { duration: '160ep', evalEvery: 1000 }
+    : { duration: duration('160ep', budget), milestones: ['50%', '75%'], evalEvery: 1000 };
+
+/**
+ * Frankle et al. 2020's ResNet-20 training in iterations (160 epochs of 50,000 images at batch
+ * 128) and its rewind point, 2,000 iterations (3.2% of it); a shorter budget rewinds to the
+ * same share of its own training, at least 1 iteration.
+ */
+const RESNET_2020_ITERATIONS = 62_500;
+const resnet2020Rewind = (budget: Budget) =>
+  budget.iterations === undefined
+    ? '2000it'
+    : `${Math.max(1, Math.round((2000 * budget.iterations) / RESNET_2020_ITERATIONS))}it`;
+
 /** Frankle et al. 2020's LeNet-300-100 training, and its rewind points k > 0 (our choice), in iterations. */
 const LENET_2020_ITERATIONS = 24000;
 const LENET_2020_REWINDS = [100, 500, 2000];
@@ -136,7 +157,7 @@ function scoreExperiments(
   preset: 'frankle-carbin-2019' | 'openlth',
   seed: number,
   dataset: string,
-  training: { duration: string; evalEvery: number },
+  training: { duration: string; evalEvery: number; milestones?: string[] },
   pai: { batchNormStatistics?: ScoringStatistics } = {},
 ): PartExperiment[] {
   return SCORES.map((score) => ({
@@ -342,25 +363,31 @@ export const PARTS: CampaignPart[] = [
     name: 'frankle2020-resnet20',
     title: 'Frankle et al. 2020: IMP on ResNet-20, CIFAR-10, reset to θ0 against rewinding',
     setting:
-      'ResNet-20 with OpenLTH’s recipe (SGD 0.1, momentum 0.9, weight decay 1e-4, batch 128, 160 epochs, ×0.1 at 80 and 120, random crops and flips), 20% of the remaining weights pruned per level globally, output layer kept; survivors reset to θ0 or rewound to θ at 2,000 iterations (about 3% of training, where the dense network becomes stable to SGD noise), against random re-initialisation.',
+      'ResNet-20 with OpenLTH’s recipe (SGD 0.1, momentum 0.9, weight decay 1e-4, batch 128, 160 epochs, ×0.1 at 80 and 120, random crops and flips), 20% of the remaining weights pruned per level globally, output layer kept; survivors reset to θ0 or rewound to θ at 2,000 iterations (3.2% of the paper’s 62,500, where the dense network becomes stable to SGD noise; 160 epochs of cifar10-jpeg’s training split are 11,200 iterations, so it falls at 18% of ours), against random re-initialisation. Instability analyses at each experiment’s own k (0 or 2,000): the dense network and the last level’s ticket, two copies trained from θ_k with different batch orders to the end, the test error at 30 points on the line between them (the random re-initialisation at k = 0 only). The paper: the dense network is unstable at k = 0 and stable (barrier ≈ 0) by k = 2,000; the ticket reset to θ0 is unstable and below the dense accuracy, the ticket rewound to 2,000 stable and matching it.',
     paperBudget:
       'CIFAR-10 (50,000 training images), 160 epochs per training, to about 1% remaining, 3+ trials',
     datasets: ['cifar10-jpeg', 'cifar10'],
     seeds: 3,
     table: 'imp',
     experiments: (seed, dataset, budget) =>
-      (['0it', '2000it'] as const).map((rewind) => ({
-        label: `rewind-${rewind}`,
+      ['0it', resnet2020Rewind(budget)].map((rewind) => ({
+        // the paper's point, as frankle2020-lenet-rewinding's labels (the spec has the budget's)
+        label: rewind === '0it' ? 'rewind-0it' : 'rewind-2000it',
         spec: {
           model: 'resnet-20',
           preset: 'openlth',
           dataset,
           seed,
-          training: { duration: duration('160ep', budget), evalEvery: 1000 },
+          training: openlthCifarTraining(budget),
           pruning: { levels: budget.levels ?? 16, rewind },
           controls: { randomReinit: true },
         },
       })),
+    instability: {
+      levels: (levels) => [0, levels],
+      rewinds: (_iterations, rewind) => [rewind],
+      points: 30,
+    },
   },
   {
     name: 'tanaka2020-vgg16',
@@ -372,14 +399,9 @@ export const PARTS: CampaignPart[] = [
     seeds: 3,
     table: 'scores',
     experiments: (seed, dataset, budget) =>
-      scoreExperiments(
-        'vgg-16',
-        'openlth',
-        seed,
-        dataset,
-        { duration: duration('160ep', budget), evalEvery: 1000 },
-        { batchNormStatistics: 'running' },
-      ),
+      scoreExperiments('vgg-16', 'openlth', seed, dataset, openlthCifarTraining(budget), {
+        batchNormStatistics: 'running',
+      }),
   },
   {
     name: 'you2020-earlybird',

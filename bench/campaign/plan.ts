@@ -8,7 +8,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { methodsPerLevel, plannedRuns, prunedLevels } from '../../src/api/methods.ts';
-import { resolveSpec, type ResolvedSpec } from '../../src/api/spec.ts';
+import { checkDurations, resolveSpec, type ResolvedSpec } from '../../src/api/spec.ts';
 import { durationToIterations } from '../../src/core/duration.ts';
 import {
   iterationsPerEpoch,
@@ -430,13 +430,12 @@ export function partAnalyses(
     durationToIterations(spec.pruning.rewind, perEpoch),
   );
   return {
-    // each analysed level's ticket and the controls the spec trains there
+    // each analysed level's ticket and the controls the spec trains there, where one of the
+    // points applies to it (a random re-initialisation has no θ_k for k > 0)
     tickets: part.instability.levels(prunedLevels(spec)).flatMap((level) =>
-      methodsPerLevel(spec, level).map((method) => ({
-        level,
-        method,
-        rewinds: analysableRewinds(method, rewinds),
-      })),
+      methodsPerLevel(spec, level)
+        .map((method) => ({ level, method, rewinds: analysableRewinds(method, rewinds) }))
+        .filter((ticket) => ticket.rewinds.length > 0),
     ),
     points: part.instability.points,
   };
@@ -469,6 +468,9 @@ export function planPart(
   for (let seed = 0; seed < seeds; seed++) {
     for (const { label, spec } of part.experiments(seed, dataset.folder, budget)) {
       const resolved = resolveSpec(spec);
+      // the app's own checks of durations, rewind point and schedule against the dataset's
+      // epoch, so that a budget too short for the part fails here, before anything trains
+      checkDurations(resolved, specIterationsPerEpoch(resolved, dataset.train, dataset.folder));
       if (!speeds.has(resolved.model))
         speeds.set(resolved.model, modelSpeed(resolved.model, dataset, measured));
       const speed = speeds.get(resolved.model)!;

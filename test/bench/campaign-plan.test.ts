@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { findPart, PARTS } from '../../bench/campaign/parts.ts';
+import { findPart, PARTS, type Budget } from '../../bench/campaign/parts.ts';
 import {
   DATASET_SIZES,
   FORWARD_SHARE,
@@ -103,6 +103,30 @@ describe("a campaign part's plan", () => {
     expect(three.wallHours).toBeCloseTo(2 * plan.experiments[0]!.hours!, 10);
   });
 
+  it("checks every part's specs as the app does, at the paper's budget and a shorter one, and refuses one too short", () => {
+    const plan = (part: (typeof PARTS)[number], folder: string, budget: Budget) =>
+      planPart(part, {
+        budget,
+        seeds: 1,
+        dataset: datasetSize(folder),
+        measured,
+        workers: TWO_CORES,
+      });
+    for (const part of PARTS)
+      for (const folder of part.datasets)
+        for (const budget of [{}, { iterations: 2000, levels: 1 }])
+          expect(() => plan(part, folder, budget), `${part.name} on ${folder}`).not.toThrow();
+    // OpenLTH's drops at epochs 80 and 120 move with a shorter training: to its 50% and 75%
+    const short = (part: string) =>
+      resolveSpec(findPart(part).experiments(0, 'cifar10-jpeg', { iterations: 2000 })[0]!.spec);
+    for (const part of ['frankle2020-resnet20', 'tanaka2020-vgg16'])
+      expect(short(part).training.milestones).toEqual(['50%', '75%']);
+    // 2 iterations hold no drop at 50% and at 75%: the app's own refusal, before anything trains
+    expect(() => plan(findPart('tanaka2020-vgg16'), 'cifar10-jpeg', { iterations: 2 })).toThrow(
+      /spec\.training\.milestones\[1\]: "75%" is iteration 2 .* a milestone must fall inside the training/,
+    );
+  });
+
   it('trains pruned tickets from the rewind point, the random re-initialisation from 0', () => {
     const part = findPart('frankle2020-resnet20');
     const budget = { iterations: 3000, levels: 2 };
@@ -113,15 +137,20 @@ describe("a campaign part's plan", () => {
       measured,
       workers: TWO_CORES,
     });
-    for (const { label, spec } of part.experiments(0, 'cifar10-jpeg', budget)) {
+    const rewinds = part.experiments(0, 'cifar10-jpeg', budget).map(({ label, spec }) => {
       const resolved = resolveSpec(spec);
       const k = Number(/^(\d+)it$/.exec(resolved.pruning.rewind)![1]);
       // dense from 0; each level: the ticket from k, the re-initialisation from 0
-      const iterations =
+      const trainings =
         budget.iterations + budget.levels * (budget.iterations - k + budget.iterations);
-      expect(plan.experiments.find((e) => e.label === label)!.iterations).toBe(iterations);
-    }
-    expect(new Set(plan.experiments.map((e) => e.iterations)).size).toBe(2);
+      // the analyses at the experiment's own k, its θ_k stored: two copies from k to the end
+      // of the dense network and of the last level's ticket, and of its re-initialisation at 0
+      const copies = 2 * (budget.iterations - k) * (k === 0 ? 3 : 2);
+      expect(plan.experiments.find((e) => e.label === label)!.iterations).toBe(trainings + copies);
+      return k;
+    });
+    // 2,000 of the paper's 62,500 iterations, scaled to 3,000
+    expect(rewinds).toEqual([0, 96]);
   });
 
   it("counts an instability analysis's θ_k retraining only where the experiment did not store θ_k", () => {

@@ -12,14 +12,14 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { findPart, PARTS } from '../../bench/campaign/parts.ts';
 import { formatHours } from '../../bench/campaign/plan.ts';
 import { plotSvg } from '../../bench/campaign/plot-svg.tsx';
 import { campaignPlots } from '../../bench/campaign/plots.ts';
 import type { CampaignRecord, TicketRecord } from '../../bench/campaign/record.ts';
-import { resolveSpec, StructuredSpec } from '../../src/api/spec.ts';
+import { resolveSpec, StructuredSpec, type ResolvedSpec } from '../../src/api/spec.ts';
 import { STRUCTURED_METHOD_FIELDS } from '../../src/core/vocabulary.ts';
 import {
   BENCHMARKS,
@@ -450,6 +450,66 @@ describe('BENCHMARKS.md', () => {
   });
 });
 
+describe('a scores table', () => {
+  /** records as bench:campaign writes them: tanaka2020-lenet, one level, each score's accuracy per seed */
+  const scoresRecords = (accuracy: Record<string, number[]>) => {
+    const records = mkdtempSync(join(tmpdir(), 'ticketlab-records-'));
+    const folder = join(records, 'campaign', 'tanaka2020-lenet');
+    mkdirSync(folder, { recursive: true });
+    for (const [label, seeds] of Object.entries(accuracy))
+      seeds.forEach((acc, seed) => {
+        const ticket = (level: number, testAccuracy: number) =>
+          ({
+            level,
+            method: level === 0 ? 'dense' : label,
+            remainingWeights: level === 0 ? 1 : 0.1,
+            testAccuracy,
+            finalTestAccuracy: testAccuracy,
+            earlyStopIteration: 10,
+            wallTimeMs: 1000,
+            backend: 'wasm',
+          }) satisfies TicketRecord;
+        const spec = findPart('tanaka2020-lenet')
+          .experiments(seed, 'ds_000000000000', { iterations: 40 })
+          .find((e) => e.label === label)!.spec;
+        const record = {
+          part: 'tanaka2020-lenet',
+          label,
+          seed,
+          specHash: `${label}${seed}`,
+          spec: resolveSpec(spec) as unknown as Record<string, unknown>,
+          dataset: { id: 'ds_000000000000', folder: 'mnist', train: 60000, test: 10000 },
+          tickets: [ticket(0, 0.98), ticket(1, acc)],
+          machine: { cpu: 'cpu', cores: 2 },
+          versions: { commit: 'a'.repeat(40), dirty: false },
+          date: '2026-12-05T03:00:00.000Z',
+          command: 'npm run bench:campaign -- --part tanaka2020-lenet',
+        } as unknown as CampaignRecord;
+        writeFileSync(join(folder, `${label}-seed${seed}.json`), JSON.stringify(record));
+      });
+    return records;
+  };
+  const bestAtLevel1 = async (records: string) => {
+    const rendered = await renderBenchmarks(
+      '<!-- report: campaign tanaka2020-lenet -->\n<!-- /report -->',
+      records,
+    );
+    const row = rendered.split('\n').find((l) => l.startsWith('| 1 '))!;
+    return { rendered, best: row.split('|').at(-2)!.trim() };
+  };
+
+  it('names the best score with those whose range overlaps it, and none from one seed', async () => {
+    const apart = await bestAtLevel1(
+      scoresRecords({ synflow: [0.97, 0.96], snip: [0.9, 0.91], random: [0.95, 0.965] }),
+    );
+    expect(apart.best).toBe('synflow (tie: random)');
+    // one seed has no range: no best, and the caption says why
+    const one = await bestAtLevel1(scoresRecords({ synflow: [0.97], snip: [0.9] }));
+    expect(one.best).toBe('–');
+    expect(one.rendered).toContain('"–" with one seed, which has no range to tell a tie by');
+  });
+});
+
 describe('a structured table', () => {
   // records as bench:campaign writes them, for two seeds of both you2020-earlybird labels
   const records = mkdtempSync(join(tmpdir(), 'ticketlab-records-'));
@@ -810,7 +870,7 @@ describe('a transfer table', () => {
       'Dense networks (level 0) on each dataset: clothes 85.00 (85.00–85.00); digits 94.00 (94.00–94.00).',
     );
     expect(rendered).toMatch(/clothes \(550 training \/ 200 test images\), digits/);
-    expect(rendered).toContain('40it per training, 1 levels, rewound to 1ep;');
+    expect(rendered).toContain('40it per training, 1 level, rewound to 1ep;');
   });
 
   it('says so while no transfer is recorded', async () => {
@@ -830,6 +890,21 @@ const runCampaign = (...args: string[]) =>
     cwd: ROOT,
     encoding: 'utf8',
     timeout: 300_000,
+  });
+
+/**
+ * runCampaign without blocking the test's worker: a run of minutes would hold up the
+ * worker's messages to vitest past their timeout.
+ */
+const runCampaignAsync = (...args: string[]) =>
+  new Promise<{ status: number | null; stdout: string; stderr: string }>((done) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/campaign.ts', ...args], {
+      cwd: ROOT,
+    });
+    let [stdout, stderr] = ['', ''];
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('exit', (status) => done({ status, stdout, stderr }));
   });
 
 describe.skipIf(!existsSync(MNIST))('bench:campaign', () => {
@@ -1298,3 +1373,65 @@ describe.skipIf(!existsSync(MNIST) || !existsSync(FASHION))(
     });
   },
 );
+
+const CIFAR = join(ROOT, '..', 'shared', 'datasets', 'cifar10');
+
+/** The first `train` and `test` images of a CIFAR-10 binary folder, as a folder of its own. */
+function firstCifarImages(to: string, train: number, test: number): void {
+  mkdirSync(to, { recursive: true });
+  const RECORD = 1 + 32 * 32 * 3;
+  for (const [file, count] of [
+    ['data_batch_1.bin.gz', train],
+    ['test_batch.bin.gz', test],
+  ] as const) {
+    const records = gunzipSync(readFileSync(join(CIFAR, file))).subarray(0, count * RECORD);
+    writeFileSync(join(to, file), gzipSync(records));
+  }
+  cpSync(join(CIFAR, 'batches.meta.txt'), join(to, 'batches.meta.txt'));
+}
+
+describe.skipIf(!existsSync(CIFAR))('bench:campaign on CIFAR-10', () => {
+  it('runs ResNet-20 reset against rewound, each analysed at its own k, with the schedule and the rewind point scaled to a short budget', async () => {
+    const datasets = mkdtempSync(join(tmpdir(), 'ticketlab-datasets-'));
+    firstCifarImages(join(datasets, 'cifar-tiny'), 200, 100);
+    const records = mkdtempSync(join(tmpdir(), 'ticketlab-records-'));
+    const part = 'frankle2020-resnet20';
+    const run = await runCampaignAsync(
+      ...['--part', part, '--seeds', '1', '--iterations', '8', '--levels', '1'],
+      ...['--concurrency', '1', '--dataset', 'cifar-tiny', '--datasets-dir', datasets],
+      ...['--records', records, '--data-dir', mkdtempSync(join(tmpdir(), 'ticketlab-campaign-'))],
+    );
+    expect(run.status, run.stderr).toBe(0);
+    // 2,000 of the paper's 62,500 iterations is 0.26 of 8: rewound to 1. Reset: 3 trainings of
+    // 8 and 3 analyses (the dense network, the ticket, its re-initialisation) of 2 copies from 0;
+    // rewound: the ticket from 1, and 2 analyses (dense, ticket) of 2 copies from 1
+    expect(run.stdout).toMatch(/\n {2}2 experiments, 16 trainings, 123 iterations,/);
+    const recorded = readCampaign(records, part).sort((a, b) => a.label.localeCompare(b.label));
+    expect(recorded.map((r) => [r.label, (r.spec as ResolvedSpec).pruning.rewind])).toEqual([
+      ['rewind-0it', '0it'],
+      ['rewind-2000it', '1it'],
+    ]);
+    for (const r of recorded)
+      expect((r.spec as ResolvedSpec).training.milestones).toEqual(['50%', '75%']);
+    const analyses = recorded.map((r) =>
+      r.instability!.map((a) => `${a.level}/${a.method}/${a.rewindIteration}/${a.thetaK}`),
+    );
+    expect(analyses).toEqual([
+      ['0/dense/0/initial', '1/imp/0/initial', '1/random-reinit/0/initial'],
+      // θ_1 is the experiment's own rewind point: stored, not trained again
+      ['0/dense/1/stored', '1/imp/1/stored'],
+    ]);
+    for (const a of recorded.flatMap((r) => r.instability!)) expect(a.curve).toHaveLength(30);
+
+    const rendered = await renderBenchmarks(
+      `<!-- report: campaign ${part} -->\n<!-- /report -->`,
+      records,
+    );
+    expect(rendered).toContain(
+      '**rewind-0it**: cifar-tiny (200 training / 100 test images); 8it per training, 1 level;',
+    );
+    expect(rendered).toContain(
+      '**rewind-2000it**: cifar-tiny (200 training / 100 test images); 8it per training, 1 level, rewound to 1it;',
+    );
+  }, 300_000);
+});
