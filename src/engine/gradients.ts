@@ -24,7 +24,10 @@ let registered = false;
  *   shape before multiplying dy by it, and wasm's Tile kernel took 65% of a ResNet-20 step
  *   on tfjs's kernels (746 of 1,155 ms; bench/records/profile-2026-12-04T1858.md). A
  *   broadcasting multiply gives the same products without the copy: 447 ms a step
- *   (profile-2026-12-04T1859.md). The other derivatives are tfjs's as they are.
+ *   (profile-2026-12-04T1859.md). Its derivatives reduce with sums, so GraSP's
+ *   Hessian-gradient product differentiates batch norm through it a second time (through
+ *   tfjs's, whose tile's gradient slices dy once per repetition, it grew with (N·H·W)²).
+ *   The other derivatives are tfjs's as they are.
  */
 export function registerGradients(): void {
   if (registered) return;

@@ -37,24 +37,6 @@ export function hardConcreteTestGate(logAlpha: tf.Tensor): tf.Tensor {
   return tf.clipByValue(tf.add(tf.mul(tf.sigmoid(logAlpha), zeta - gamma), gamma), 0, 1);
 }
 
-/**
- * Batch norm, (x − mean)·γ/√(variance + ε) + β, written out of broadcasting ops. tfjs's
- * batchNorm gradient tiles the per-channel factor N·H·W times, and the gradient of that tile
- * slices dy once per repetition (on wasm each slice copies all of dy), so differentiating it
- * twice, as GraSP's Hessian-gradient product does, grows with (N·H·W)²: 15 s for ResNet-20's
- * GraSP scores on 10 images, and no end on 100. The derivatives of these ops reduce with sums.
- */
-function batchNormTwiceDifferentiable(
-  x: tf.Tensor,
-  mean: tf.Tensor,
-  variance: tf.Tensor,
-  beta: tf.Tensor,
-  gamma: tf.Tensor,
-): tf.Tensor {
-  const scale = tf.mul(gamma, tf.rsqrt(tf.add(variance, BN_EPSILON)));
-  return tf.add(tf.mul(tf.sub(x, mean), scale), beta);
-}
-
 /** A model living on the active backend: variables for every parameter. */
 export class Model {
   readonly specs: ParamSpec[];
@@ -208,9 +190,7 @@ export class Model {
             const movingVar = this.v(`${layer.name}.movingVariance`);
             if (training) {
               const { mean, variance } = tf.moments(h, [0, 1, 2]);
-              h = fused
-                ? tf.batchNorm(h, mean, variance, beta, gamma, BN_EPSILON)
-                : batchNormTwiceDifferentiable(h, mean, variance, beta, gamma);
+              h = tf.batchNorm(h, mean, variance, beta, gamma, BN_EPSILON);
               if (bnUpdates) {
                 const n = h.size / h.shape[3]!;
                 const unbiased = tf.mul(variance, k(n / Math.max(n - 1, 1)));
@@ -236,9 +216,7 @@ export class Model {
               // moving statistics may be replaced too (SynFlow's rescaled network)
               const mean = p(`${layer.name}.movingMean`);
               const variance = p(`${layer.name}.movingVariance`);
-              h = fused
-                ? tf.batchNorm(h, mean, variance, beta, gamma, BN_EPSILON)
-                : batchNormTwiceDifferentiable(h, mean, variance, beta, gamma);
+              h = tf.batchNorm(h, mean, variance, beta, gamma, BN_EPSILON);
             }
             if (layer.unitGate) h = gate(h, layer.name, layer.unitGate);
             if (layer.activation === 'relu') h = tf.relu(h);

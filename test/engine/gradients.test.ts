@@ -49,6 +49,37 @@ describe('second derivatives (GraSP on conv nets)', () => {
   });
 });
 
+describe('second derivatives through batch norm (GraSP on batch-norm nets)', () => {
+  it('Hessian-vector products through a convolution and batch norm on its batch statistics match finite differences', async () => {
+    await initBackend('wasm');
+    const x = values([4, 6, 6, 2], 1, 2);
+    const readout = values([4, 4, 4, 3], 7);
+    // conv → batch norm on the batch's moments → a smooth loss: the second derivative runs
+    // through FusedBatchNorm's registered gradient and through the moments, twice
+    const loss = (kernel: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) => {
+      const h = tf.conv2d(x as tf.Tensor4D, kernel as tf.Tensor4D, 1, 'valid');
+      const { mean, variance } = tf.moments(h, [0, 1, 2]);
+      const normed = tf.batchNorm(h, mean, variance, beta, gamma, 1e-3);
+      return tf.sum(tf.square(tf.sin(tf.mul(normed, readout))));
+    };
+    const weights = [values([3, 3, 2, 3], 2), tf.add(values([3], 3, 0.3), 1), values([3], 4)];
+    const direction = weights.map((w, i) => values(w.shape, 10 + i));
+    const gradient = (ws: tf.Tensor[]) => tf.grads(loss)(ws);
+    const hv = tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
+      tf.addN(gradient([a, b, c]).map((g, i) => tf.sum(tf.mul(g, direction[i]!)))),
+    )(weights);
+    const eps = 1e-3;
+    const shifted = (sign: number) =>
+      gradient(weights.map((w, i) => tf.add(w, tf.mul(direction[i]!, sign * eps))));
+    const plus = shifted(1);
+    const minus = shifted(-1);
+    weights.forEach((_, i) => {
+      const fd = tf.div(tf.sub(plus[i]!, minus[i]!), 2 * eps).dataSync();
+      expect(cosine(hv[i]!.dataSync(), fd), ['kernel', 'gamma', 'beta'][i]).toBeGreaterThan(0.999);
+    });
+  });
+});
+
 describe("Mean's gradient", () => {
   for (const { shape, axis } of [
     { shape: [4, 3, 5, 6], axis: [0, 1, 2] }, // batch norm's moments

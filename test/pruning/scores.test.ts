@@ -280,7 +280,7 @@ describe('pruning scores at initialisation', () => {
     model.dispose();
   });
 
-  it('GraSP through batch norm equals the product through tf.batchNorm, which tfjs differentiates twice slowly', async () => {
+  it('GraSP through batch norm equals the product through the training path’s fused kernels', async () => {
     await initBackend('wasm');
     const data = tinyMnist(20, 10);
     const bnNet = tinyConvNet();
