@@ -13,6 +13,30 @@ const values = (shape: number[], seed: number, k = 0.7) =>
     shape,
   );
 
+/**
+ * The Hessian-vector product of `loss` at `weights` along a fixed direction, by tfjs's second
+ * derivatives and by central differences of the gradient with step `eps`: their cosine, per
+ * weight.
+ */
+function hessianVectorCosines(
+  loss: (...ws: tf.Tensor[]) => tf.Tensor,
+  weights: tf.Tensor[],
+  eps: number,
+): number[] {
+  const direction = weights.map((w, i) => values(w.shape, 10 + i));
+  const gradient = (ws: tf.Tensor[]) => tf.grads(loss)(ws);
+  const hv = tf.grads((...ws: tf.Tensor[]) =>
+    tf.addN(gradient(ws).map((g, i) => tf.sum(tf.mul(g, direction[i]!)))),
+  )(weights);
+  const shifted = (sign: number) =>
+    gradient(weights.map((w, i) => tf.add(w, tf.mul(direction[i]!, sign * eps))));
+  const plus = shifted(1);
+  const minus = shifted(-1);
+  return weights.map((_, i) =>
+    cosine(hv[i]!.dataSync(), tf.div(tf.sub(plus[i]!, minus[i]!), 2 * eps).dataSync()),
+  );
+}
+
 describe('second derivatives (GraSP on conv nets)', () => {
   it('Hessian-vector products through two convolutions, ReLU and max pooling match finite differences', async () => {
     await initBackend('cpu');
@@ -31,21 +55,10 @@ describe('second derivatives (GraSP on conv nets)', () => {
       values([3, 3, 4, 5], 3, 0.3),
       values([20, 3], 4, 0.3),
     ];
-    const direction = weights.map((w, i) => values(w.shape, 10 + i));
-    const gradient = (ws: tf.Tensor[]) => tf.grads(loss)(ws);
-    const hv = tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
-      tf.addN(gradient([a, b, c]).map((g, i) => tf.sum(tf.mul(g, direction[i]!)))),
-    )(weights);
     // central differences, a step small enough not to cross ReLU kinks or pooling ties
-    const eps = 1e-4;
-    const shifted = (sign: number) =>
-      gradient(weights.map((w, i) => tf.add(w, tf.mul(direction[i]!, sign * eps))));
-    const plus = shifted(1);
-    const minus = shifted(-1);
-    weights.forEach((_, i) => {
-      const fd = tf.div(tf.sub(plus[i]!, minus[i]!), 2 * eps).dataSync();
-      expect(cosine(hv[i]!.dataSync(), fd), `layer ${i}`).toBeGreaterThan(0.9999);
-    });
+    hessianVectorCosines(loss, weights, 1e-4).forEach((c, i) =>
+      expect(c, `layer ${i}`).toBeGreaterThan(0.9999),
+    );
   });
 });
 
@@ -63,20 +76,9 @@ describe('second derivatives through batch norm (GraSP on batch-norm nets)', () 
       return tf.sum(tf.square(tf.sin(tf.mul(normed, readout))));
     };
     const weights = [values([3, 3, 2, 3], 2), tf.add(values([3], 3, 0.3), 1), values([3], 4)];
-    const direction = weights.map((w, i) => values(w.shape, 10 + i));
-    const gradient = (ws: tf.Tensor[]) => tf.grads(loss)(ws);
-    const hv = tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
-      tf.addN(gradient([a, b, c]).map((g, i) => tf.sum(tf.mul(g, direction[i]!)))),
-    )(weights);
-    const eps = 1e-3;
-    const shifted = (sign: number) =>
-      gradient(weights.map((w, i) => tf.add(w, tf.mul(direction[i]!, sign * eps))));
-    const plus = shifted(1);
-    const minus = shifted(-1);
-    weights.forEach((_, i) => {
-      const fd = tf.div(tf.sub(plus[i]!, minus[i]!), 2 * eps).dataSync();
-      expect(cosine(hv[i]!.dataSync(), fd), ['kernel', 'gamma', 'beta'][i]).toBeGreaterThan(0.999);
-    });
+    hessianVectorCosines(loss, weights, 1e-3).forEach((c, i) =>
+      expect(c, ['kernel', 'gamma', 'beta'][i]).toBeGreaterThan(0.999),
+    );
   });
 });
 
