@@ -13,13 +13,12 @@
  * --record also bench/records/collapse-<date>.json.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { parseArgs } from '../src/cli/args.ts';
 import {
   compressionGrid,
   datasetFolder,
-  recordPath,
+  saveResult,
   theseVersions,
   thisCommand,
   thisMachine,
@@ -87,10 +86,8 @@ const record: CollapseRecord = {
   models: [{ model: 'vgg-16', layers: masks.layers, rows: masks.rows }],
 };
 const text = JSON.stringify(record) + '\n';
-mkdirSync(join(import.meta.dirname, 'results'), { recursive: true });
-writeFileSync(join(import.meta.dirname, 'results', 'collapse-reference.json'), text);
-if (options.has('record')) {
-  const file = recordPath('collapse', record.date);
-  writeFileSync(file, text);
-  process.stdout.write(`recorded: ${file}\n`);
-}
+saveResult(
+  'collapse-reference',
+  text,
+  options.has('record') ? { kind: 'collapse', date: record.date } : undefined,
+);

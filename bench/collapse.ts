@@ -28,8 +28,7 @@
  * (fewer weights than layers). Writes bench/results/collapse.json; --record also
  * bench/records/collapse-<date>.json, which BENCHMARKS.md's `collapse` block tabulates.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename } from 'node:path';
 import { resolveSpec } from '../src/api/spec.ts';
 import { parseArgs } from '../src/cli/args.ts';
 import { deriveSeed } from '../src/core/random.ts';
@@ -63,7 +62,7 @@ import {
 import {
   compressionGrid,
   datasetFolder,
-  recordPath,
+  saveResult,
   theseVersions,
   thisCommand,
   thisMachine,
@@ -228,10 +227,8 @@ const record: CollapseRecord = {
   models: results,
 };
 const text = JSON.stringify(record) + '\n';
-mkdirSync(join(import.meta.dirname, 'results'), { recursive: true });
-writeFileSync(join(import.meta.dirname, 'results', 'collapse.json'), text);
-if (options.has('record')) {
-  const file = recordPath('collapse', record.date);
-  writeFileSync(file, text);
-  process.stdout.write(`recorded: ${file}\n`);
-}
+saveResult(
+  'collapse',
+  text,
+  options.has('record') ? { kind: 'collapse', date: record.date } : undefined,
+);

@@ -23,8 +23,7 @@
  * which BENCHMARKS.md's `grasp` block tabulates (`npm run bench:report`).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename } from 'node:path';
 import { resolveSpec } from '../src/api/spec.ts';
 import { parseArgs } from '../src/cli/args.ts';
 import { deriveSeed } from '../src/core/random.ts';
@@ -42,7 +41,7 @@ import { Model } from '../src/engine/model.ts';
 import { initWeights, type Weights } from '../src/engine/weights.ts';
 import { applyMask, countKept, denseMask, type Mask } from '../src/pruning/mask.ts';
 import { graspScores, keepTop, snipScores } from '../src/pruning/scores.ts';
-import { datasetFolder, recordPath, theseVersions, thisCommand, thisMachine } from './records.ts';
+import { datasetFolder, saveResult, theseVersions, thisCommand, thisMachine } from './records.ts';
 import type { GraspRecord, GraspRow } from './report.ts';
 
 const COMPRESSION = 0.5;
@@ -193,10 +192,4 @@ const record: GraspRecord = {
   rows,
 };
 const text = JSON.stringify(record, null, 2) + '\n';
-mkdirSync(join(import.meta.dirname, 'results'), { recursive: true });
-writeFileSync(join(import.meta.dirname, 'results', 'grasp.json'), text);
-if (options.has('record')) {
-  const file = recordPath('grasp', record.date);
-  writeFileSync(file, text);
-  process.stdout.write(`recorded: ${file}\n`);
-}
+saveResult('grasp', text, options.has('record') ? { kind: 'grasp', date: record.date } : undefined);

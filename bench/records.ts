@@ -5,7 +5,7 @@
  * a plot from the repository alone.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, release, platform } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -46,17 +46,30 @@ export interface Versions {
 }
 
 /**
- * The version and commit of the tree this benchmark runs from. A packed copy without .git
- * (scripts/gpu-check.sh's) names its commit in a COMMIT file beside package.json: the hash,
- * then "dirty" where the packed tree had uncommitted changes.
- */
-/**
  * Where a new record of `kind` goes: bench/records/<kind>-<date to the minute, UTC>.<ext>,
  * the folder made where it is missing (a packed tree).
  */
 export function recordPath(kind: string, isoDate: string, ext = 'json'): string {
   mkdirSync(RECORDS, { recursive: true });
   return join(RECORDS, `${kind}-${isoDate.slice(0, 16).replace(':', '')}.${ext}`);
+}
+
+/**
+ * Writes a bench's result to bench/results/<name>.json and, where `record` is given, the
+ * same text as its record bench/records/<kind>-<date>.json, saying where.
+ */
+export function saveResult(
+  name: string,
+  text: string,
+  record?: { kind: string; date: string },
+): void {
+  const results = join(import.meta.dirname, 'results');
+  mkdirSync(results, { recursive: true });
+  writeFileSync(join(results, `${name}.json`), text);
+  if (!record) return;
+  const file = recordPath(record.kind, record.date);
+  writeFileSync(file, text);
+  process.stdout.write(`recorded: ${file}\n`);
 }
 
 /**
@@ -81,6 +94,11 @@ export function commitOf(v: Versions): string {
   return `commit ${(v.commit ?? '?').slice(0, 7)}${v.dirty ? ' (with uncommitted changes)' : ''}`;
 }
 
+/**
+ * The version and commit of the tree this benchmark runs from. A packed copy without .git
+ * (scripts/gpu-check.sh's) names its commit in a COMMIT file beside package.json: the hash,
+ * then "dirty" where the packed tree had uncommitted changes.
+ */
 export function theseVersions(): Versions {
   const root = join(import.meta.dirname, '..');
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
