@@ -140,13 +140,22 @@ function budgetKey(r: CampaignRecord): string {
   return JSON.stringify({ label: r.label, dataset: r.dataset.id, spec: comparableSpec(r.spec) });
 }
 
+/** The spec sections that only their own method reads. */
+const METHOD_SECTIONS = ['pai', 'oneshot', 'transfer', 'structured'] as const;
+
 /**
- * A record's spec without its seed and name, and without the structured section where the
- * method is not structured (defaults it never reads, which may change between records).
+ * A record's spec without its seed and name, and without the sections of other methods:
+ * defaults the experiment never reads, which grow fields between records (pai's `iterative`
+ * came after the first IMP records).
  */
 function comparableSpec(spec: Record<string, unknown>): Record<string, unknown> {
-  const unread = spec.method === 'structured' ? {} : { structured: undefined };
-  return { ...spec, seed: undefined, name: undefined, ...unread };
+  const unread = METHOD_SECTIONS.filter((section) => section !== spec.method);
+  return {
+    ...spec,
+    seed: undefined,
+    name: undefined,
+    ...Object.fromEntries(unread.map((section) => [section, undefined])),
+  };
 }
 
 /**

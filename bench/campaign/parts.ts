@@ -310,7 +310,7 @@ export const PARTS: CampaignPart[] = [
       'The paper’s setting for k > 0, which the part frankle2020-lenet only approximates: IMP as there (LeNet-300-100, 24,000 iterations, Adam 1.2e-3, batch 60, 20% of the remaining weights per level under one global threshold, 15 levels to 3.5%), but each level’s survivors are rewound to the weights after k iterations instead of θ0, for k = 100, 500 and 2,000 (the other part’s points; scaled to a shorter budget), and the level-15 ticket is analysed at its own k: two copies trained from its stored θ_k with different batch orders to the end, 30 points on the line between them. No controls (the other part trains them at k = 0). The paper: LeNet is stable from k = 0, so rewinding makes no difference there; tickets rewound to any k match the dense network.',
     paperBudget: '24,000 iterations per training, 3.5% remaining, 30 points per line, 3+ trials',
     datasets: ['mnist', 'mnist-10k'],
-    seeds: 3,
+    seeds: 5,
     table: 'imp',
     experiments: (seed, dataset, budget) =>
       LENET_2020_REWINDS.map((k) => {
@@ -335,7 +335,7 @@ export const PARTS: CampaignPart[] = [
     paperBudget:
       'not in the paper (its models are VGG-11/16 and ResNet-18/20); 50,000 iterations as Frankle & Carbin',
     datasets: ['mnist', 'mnist-10k'],
-    seeds: 3,
+    seeds: 5,
     table: 'scores',
     experiments: (seed, dataset, budget) =>
       scoreExperiments('lenet-300-100', 'frankle-carbin-2019', seed, dataset, {
@@ -454,7 +454,7 @@ export const PARTS: CampaignPart[] = [
     // The paper's Table 1 reports each network's test error "after 200 epochs".
     paperBudget: 'MNIST (60,000 training images), 200 epochs',
     datasets: ['mnist', 'mnist-10k'],
-    seeds: 3,
+    seeds: 5,
     table: 'structured',
     experiments: (seed, dataset, budget) => [
       gatedExperiment('lenet-300-100', { method: 'l0', l0Lambda: 0.1 }, seed, dataset, budget),

@@ -669,7 +669,7 @@ describe('a structured table', () => {
     expect(byLabel.has('full-training, 200it')).toBe(false);
   });
 
-  it('keeps IMP records in one table when their unread structured section differs', async () => {
+  it('keeps IMP records in one table when the sections of other methods differ, and splits them on one it reads', async () => {
     const part = 'fc2019-lenet';
     const section = `# x\n\n<!-- report: campaign ${part} -->\n<!-- /report -->\n`;
     const copy = mkdtempSync(join(tmpdir(), 'ticketlab-records-'));
@@ -679,9 +679,19 @@ describe('a structured table', () => {
     expect(await tables()).toBe(1);
     const [file] = readdirSync(join(copy, 'campaign', part));
     const record = JSON.parse(readFileSync(join(copy, 'campaign', part, file!), 'utf8'));
+    const rewrite = () =>
+      writeFileSync(join(copy, 'campaign', part, file!), JSON.stringify(record));
     record.spec.structured.logAlphaThresholds = [3, 0, -3];
-    writeFileSync(join(copy, 'campaign', part, file!), JSON.stringify(record));
+    rewrite();
     expect(await tables()).toBe(1);
+    // pai's fields grew after the first IMP records (`iterative`, `batchNormStatistics`)
+    delete record.spec.pai.iterative;
+    record.spec.pai.rounds = 7;
+    rewrite();
+    expect(await tables()).toBe(1);
+    record.spec.pruning.rewind = '100it';
+    rewrite();
+    expect(await tables()).toBe(2);
   });
 });
 
