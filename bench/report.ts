@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import * as prettier from 'prettier';
 import {
   isGateMethod,
+  METHOD_NAMES,
   STRUCTURED_METHOD_FIELDS,
   type ScoringIteration,
   type ScoringStatistics,
@@ -140,21 +141,19 @@ function budgetKey(r: CampaignRecord): string {
   return JSON.stringify({ label: r.label, dataset: r.dataset.id, spec: comparableSpec(r.spec) });
 }
 
-/** The spec sections that only their own method reads. */
-const METHOD_SECTIONS = ['pai', 'oneshot', 'transfer', 'structured'] as const;
-
 /**
  * A record's spec without its seed and name, and without the sections of other methods:
+ * each method but IMP has a section of its own name that it alone reads, so the others are
  * defaults the experiment never reads, which grow fields between records (pai's `iterative`
  * came after the first IMP records).
  */
 function comparableSpec(spec: Record<string, unknown>): Record<string, unknown> {
-  const unread = METHOD_SECTIONS.filter((section) => section !== spec.method);
+  const unread = METHOD_NAMES.filter((method) => method !== spec.method);
   return {
     ...spec,
     seed: undefined,
     name: undefined,
-    ...Object.fromEntries(unread.map((section) => [section, undefined])),
+    ...Object.fromEntries(unread.map((method) => [method, undefined])),
   };
 }
 
