@@ -467,7 +467,7 @@ export const PARTS: CampaignPart[] = [
       'Group multiplicative noise on the filters and neurons of LeNet-5 with a sparsity-inducing prior, trained variationally (Adam 1e-3, batch 100, 200 epochs); a group is removed when log α = log σ²/μ² exceeds a threshold, one level each from the same trained network: 3 (the threshold Molchanov et al. use for single weights), 0, and −3 (the authors’ code keeps a unit while log α is below −2.8 to −5, per layer, in its LeNet-300-100 example); each compacted model is fine-tuned for 2 epochs (the app’s default). The paper: LeNet-5 → 8-13-88-13 (group normal-Jeffreys: conv1 and conv2 filters, then fc1’s inputs and units) and 5-10-76-16 (group horseshoe) at about 1.0% error. Our gates sit on fc1’s 500 units, not on its 800 inputs, so fc1 keeps 16 inputs per conv2 filter kept.',
     paperBudget: 'MNIST (60,000 training images), 200 epochs (verify)',
     datasets: ['mnist', 'mnist-10k'],
-    seeds: 3,
+    seeds: 5,
     table: 'structured',
     experiments: (seed, dataset, budget) => [
       gatedExperiment(
