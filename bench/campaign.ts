@@ -36,7 +36,7 @@
  * iterations, training samples and evaluated examples, and its hours estimated from the newest
  * bench:engine records in bench/records; each record keeps its experiment's estimate beside
  * the training time measured. `--plan` prints the plan of one part (or all) and trains nothing.
- * A transfer part's plan covers its first stage only.
+ * A transfer part's plan covers both stages: each dataset's experiments and their transfers.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
@@ -59,6 +59,8 @@ import {
   formatPlan,
   partAnalyses,
   planPart,
+  sourceLabel,
+  transferLabel,
   readEngineSpeeds,
   type DatasetSize,
   type PartPlan,
@@ -136,14 +138,19 @@ function workersOn(target: ComputeTargetSpec, experiments: number): Workers {
   return { cores: experiments * threads, concurrency: experiments, threads };
 }
 
-/** The experiments a part runs with `seeds` seeds (each dataset's first stage). */
-const experimentCount = (p: (typeof PARTS)[number], seeds: number) =>
-  seeds * p.experiments(0, p.datasets[0]!, budget).length;
-
-/** The part's plan; a budget the app's checks refuse ends the run with their message. */
-function planOrExit(p: (typeof PARTS)[number], options: Parameters<typeof planPart>[1]): PartPlan {
+/**
+ * The part's plan on `target` (on a cluster, every experiment at once: as many workers as the
+ * plan has experiments); a budget the app's checks refuse ends the run with their message.
+ */
+function planOn(
+  p: (typeof PARTS)[number],
+  target: ComputeTargetSpec,
+  options: Omit<Parameters<typeof planPart>[1], 'workers'>,
+): PartPlan {
   try {
-    return planPart(p, options);
+    const local = planPart(p, { ...options, workers: localWorkers });
+    if (target.kind === 'local') return local;
+    return planPart(p, { ...options, workers: workersOn(target, local.experiments.length) });
   } catch (e) {
     process.stderr.write(`${p.name} at this budget: ${e instanceof Error ? e.message : e}\n`);
     process.exit(1);
@@ -152,10 +159,14 @@ function planOrExit(p: (typeof PARTS)[number], options: Parameters<typeof planPa
 
 if (options.has('plan')) {
   for (const p of text('part') ? [findPart(text('part')!)] : PARTS) {
-    const dataset = datasetSize(text('dataset') ?? p.datasets[0]!);
+    const datasets = (text('dataset')?.split(',') ?? p.datasets).map(datasetSize);
     const seeds = num('seeds') ?? p.seeds;
-    const workers = workersOn(targetOption() ?? { kind: 'local' }, experimentCount(p, seeds));
-    const plan = planOrExit(p, { budget, seeds, dataset, measured, workers });
+    const plan = planOn(p, targetOption() ?? { kind: 'local' }, {
+      budget,
+      seeds,
+      datasets,
+      measured,
+    });
     process.stdout.write(`${formatPlan(plan).join('\n')}\n`);
   }
   process.exit(0);
@@ -193,7 +204,6 @@ const lab = Lab.open({ dataDir, runAll: true, concurrency });
 const chosen = targetOption();
 if (chosen) await lab.invoke('settings.set', { computeTarget: chosen });
 const { computeTarget: target } = await lab.invoke('settings.get', {});
-const workers = workersOn(target, experimentCount(part, seeds));
 if (target.kind !== 'local')
   process.stdout.write(`jobs on Slurm (the data folder's target): ${JSON.stringify(target)}\n`);
 const datasets: { folder: string; view: MethodOutput<'datasets.import'>; size: DatasetSize }[] = [];
@@ -208,16 +218,30 @@ for (const folder of folders) {
   };
   datasets.push({ folder, view, size });
 }
-// the plan of each dataset's first stage (a transfer part's second stage is not estimated)
-const plans = new Map(
-  datasets.map(({ folder, size }) => [
-    folder,
-    planOrExit(part, { budget, seeds, dataset: size, measured, workers }),
-  ]),
-);
-for (const plan of plans.values()) process.stdout.write(`${formatPlan(plan).join('\n')}\n`);
-if (part.transferLevels)
-  process.stdout.write('the transfers of the second stage are not in this estimate\n');
+const plan = planOn(part, target, {
+  budget,
+  seeds,
+  datasets: datasets.map((d) => d.size),
+  measured,
+});
+process.stdout.write(`${formatPlan(plan).join('\n')}\n`);
+
+/** The plan's estimate of one experiment, as its record keeps it. */
+function estimateOf(label: string, seed: number): EstimateRecord | undefined {
+  const e = plan.experiments.find((x) => x.label === label && x.seed === seed)!;
+  const speed = plan.speeds.find((s) => s.model === e.model);
+  if (e.hours === null || !speed) return undefined;
+  const { runs, iterations, trainingSamples, evaluatedExamples, hours } = e;
+  return {
+    hours,
+    runs,
+    iterations,
+    trainingSamples,
+    evaluatedExamples,
+    speed,
+    workers: plan.workers,
+  };
+}
 
 /** An experiment of the part, with the file its record goes to. */
 interface Planned {
@@ -242,15 +266,14 @@ for (let seed = 0; seed < seeds; seed++) {
     for (const { label: own, spec } of part.experiments(seed, dataset.view.id, budget)) {
       const resolved = resolveSpec(spec);
       const hash = specHash(resolved);
-      // several datasets: the label says which
-      const label = datasets.length > 1 ? `${dataset.folder}-${own}` : own;
+      const label = sourceLabel(own, dataset.folder, datasets.length);
       const file = campaignRecordPath(records, part.name, label, seed, hash);
       const levels = part.transferLevels?.(resolved.pruning.levels) ?? [];
       const transfers = levels.flatMap((level) =>
         datasets
           .filter((target) => target !== dataset)
           .map((target) => {
-            const name = `${label}-level${level}-to-${target.folder}`;
+            const name = transferLabel(label, level, target.folder);
             return {
               label: name,
               seed,
@@ -259,13 +282,14 @@ for (let seed = 0; seed < seeds; seed++) {
               file: campaignRecordPath(records, part.name, name, seed, hash),
               dataset: target,
               transfer: { label, folder: dataset.folder, specHash: hash, level },
+              estimate: estimateOf(name, seed),
             };
           }),
       );
       for (const f of [file, ...transfers.map((t) => t.file)])
         if (existsSync(f)) process.stdout.write(`recorded already: ${f}\n`);
       if (!existsSync(file) || transfers.some((t) => !existsSync(t.file))) {
-        const estimate = estimateOf(plans.get(dataset.folder)!, own, seed);
+        const estimate = estimateOf(label, seed);
         // named so that the app's lists and compare view tell the part's experiments apart
         // (a name is not part of an experiment's identity: the spec hash stays)
         const withName = { ...spec, name: `${part.name}: ${label}, seed ${seed}` };
@@ -275,20 +299,15 @@ for (let seed = 0; seed < seeds; seed++) {
   }
 }
 
-const left = planned.flatMap((p) => (p.estimate ? [p.estimate.hours] : []));
-const total = [...plans.values()].reduce((n, plan) => n + plan.experiments.length, 0);
+// what is left: the experiments not recorded, and their transfers not recorded
+const toRun = planned.flatMap((p) => [
+  ...(existsSync(p.file) ? [] : [p]),
+  ...p.transfers.filter((t) => !existsSync(t.file)),
+]);
+const left = toRun.flatMap((p) => (p.estimate ? [p.estimate.hours] : []));
 process.stdout.write(
-  `to run: ${planned.length} of ${total} experiments${left.length > 0 && left.length === planned.length ? `, estimated ${formatHours(left.reduce((a, b) => a + b, 0))} of jobs` : ''}\n`,
+  `to run: ${toRun.length} of ${plan.experiments.length} experiments${left.length > 0 && left.length === toRun.length ? `, estimated ${formatHours(left.reduce((a, b) => a + b, 0))} of jobs` : ''}\n`,
 );
-
-/** The plan's estimate of one experiment, as its record keeps it. */
-function estimateOf(plan: PartPlan, label: string, seed: number): EstimateRecord | undefined {
-  const e = plan.experiments.find((x) => x.label === label && x.seed === seed)!;
-  const speed = plan.speeds.find((s) => s.model === e.model);
-  if (e.hours === null || !speed) return undefined;
-  const { runs, iterations, trainingSamples, evaluatedExamples, hours } = e;
-  return { hours, runs, iterations, trainingSamples, evaluatedExamples, speed, workers };
-}
 
 const deadline = Date.now() + hours * 3600_000;
 // the commit this run started from: one made while it trains is not the code its jobs run

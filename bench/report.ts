@@ -621,7 +621,7 @@ function planTable(name: string, records: string): string[] {
     planPart(part, {
       budget: {},
       seeds: part.seeds,
-      dataset: datasetSize(part.datasets[0]!),
+      datasets: part.datasets.map(datasetSize),
       measured,
       workers,
     }),
@@ -642,10 +642,10 @@ function planTable(name: string, records: string): string[] {
       plan.wallHours === null || t.jobHours === null
         ? 'no speed recorded'
         : `${formatHours(plan.wallHours)} (${formatHours(t.jobHours)} of jobs)`;
-    // a transfer part's plan is its first stage on its first dataset
+    const folders = plan.datasets.map((d) => d.folder).join(', ');
     const dataset = plan.part.transferLevels
-      ? `${plan.dataset.folder} (first stage only: the other datasets and the transfers are not estimated)`
-      : plan.dataset.folder;
+      ? `${folders} (the experiments on each, and the transfers of their tickets)`
+      : folders;
     lines.push(
       `| ${plan.part.name} | ${dataset} | ${plan.seeds} | ${t.experiments} | ${int(t.runs)} | ${int(t.iterations)} | ${int(t.evaluatedExamples)} | ${hours} | ${recorded.join('; ') || 'not run yet'} |`,
     );

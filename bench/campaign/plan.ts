@@ -28,6 +28,7 @@ import {
   type Shape3,
 } from '../../src/engine/architectures.ts';
 import { analysableRewinds } from '../../src/services/instability.ts';
+import { transferSpec } from '../../src/services/transfer.ts';
 import { ENGINE_CLASSES, ENGINE_MODELS } from '../engine-models.ts';
 import { median, parseEngineLabel, type EngineRecord } from '../records.ts';
 import type { Budget, CampaignPart } from './parts.ts';
@@ -260,6 +261,10 @@ export interface ExperimentPlan {
   label: string;
   seed: number;
   model: ModelName;
+  /** the dataset folder it trains on */
+  dataset: string;
+  /** a transfer: the index in the plan's experiments of the one whose ticket it trains */
+  after?: number;
   /** trainings: each level's ticket and its controls, and the analyses' (θ_k and copies) */
   runs: number;
   /** instability analyses: one per analysed ticket and rewind point */
@@ -279,7 +284,8 @@ export interface PartPlan {
   part: CampaignPart;
   budget: Budget;
   seeds: number;
-  dataset: DatasetSize;
+  /** the datasets it trains on: the first, or every one of a transfer part */
+  datasets: DatasetSize[];
   workers: Workers;
   experiments: ExperimentPlan[];
   speeds: ModelSpeed[];
@@ -409,6 +415,7 @@ export function planExperiment(
     label,
     seed: spec.seed,
     model: spec.model,
+    dataset: dataset.folder,
     runs: trainings.length,
     analyses: lines,
     ...plan,
@@ -441,49 +448,105 @@ export function partAnalyses(
   };
 }
 
-/** Hours until the last job ends when they start in order, each as soon as a worker is free. */
-function wallHours(hours: number[], concurrency: number): number {
-  const free = Array.from({ length: concurrency }, () => 0);
-  for (const h of hours) {
-    const first = free.indexOf(Math.min(...free));
-    free[first] = free[first]! + h;
+/**
+ * Hours until the last job ends when they start in order, each as soon as a worker is free;
+ * a job with `after` joins the end of the queue when that one ends (a transfer, queued once
+ * its source experiment is done).
+ */
+function wallHours(jobs: { hours: number; after?: number }[], concurrency: number): number {
+  const queue = jobs.flatMap((job, i) => (job.after === undefined ? [i] : []));
+  const running: { job: number; end: number }[] = [];
+  let now = 0;
+  while (queue.length > 0 || running.length > 0) {
+    while (running.length < concurrency && queue.length > 0) {
+      const job = queue.shift()!;
+      running.push({ job, end: now + jobs[job]!.hours });
+    }
+    now = Math.min(...running.map((r) => r.end));
+    for (const done of running.filter((r) => r.end === now)) {
+      running.splice(running.indexOf(done), 1);
+      jobs.forEach((job, i) => {
+        if (job.after === done.job) queue.push(i);
+      });
+    }
   }
-  return Math.max(...free);
+  return now;
 }
 
-/** A part's plan: every experiment of `seeds` seeds at `budget`, in the order bench:campaign starts them. */
+/** An experiment's label: its own, after its dataset's folder where a part trains on several. */
+export function sourceLabel(own: string, folder: string, datasets: number): string {
+  return datasets > 1 ? `${folder}-${own}` : own;
+}
+
+/** A transfer's label: its source experiment's, the level of the ticket, and the target. */
+export function transferLabel(source: string, level: number, target: string): string {
+  return `${source}-level${level}-to-${target}`;
+}
+
+/**
+ * A part's plan: every experiment of `seeds` seeds at `budget`, in the order bench:campaign
+ * starts them, on the first of `datasets`; a transfer part's on each of them, each followed by
+ * the transfers of its tickets at the part's levels to the others (as transfer.create makes
+ * them, src/services/transfer.ts).
+ */
 export function planPart(
   part: CampaignPart,
   options: {
     budget: Budget;
     seeds: number;
-    dataset: DatasetSize;
+    datasets: DatasetSize[];
     measured: MeasuredSpeed[];
     workers: Workers;
   },
 ): PartPlan {
-  const { budget, seeds, dataset, measured, workers } = options;
-  const speeds = new Map<ModelName, ModelSpeed | null>();
+  const { budget, seeds, measured, workers } = options;
+  const datasets = part.transferLevels ? options.datasets : options.datasets.slice(0, 1);
+  const speeds = new Map<string, ModelSpeed | null>();
+  const speedOf = (model: ModelName, dataset: DatasetSize) => {
+    const key = `${model} ${dataset.inputShape.join('×')} ${dataset.classes}`;
+    if (!speeds.has(key)) speeds.set(key, modelSpeed(model, dataset, measured));
+    return speeds.get(key)!;
+  };
+  // the app's own checks of durations, rewind point and schedule against the dataset's
+  // epoch, so that a budget too short for the part fails here, before anything trains
+  const checked = (spec: ResolvedSpec, dataset: DatasetSize) => {
+    checkDurations(spec, specIterationsPerEpoch(spec, dataset.train, dataset.folder));
+    return spec;
+  };
   const experiments: ExperimentPlan[] = [];
   for (let seed = 0; seed < seeds; seed++) {
-    for (const { label, spec } of part.experiments(seed, dataset.folder, budget)) {
-      const resolved = resolveSpec(spec);
-      // the app's own checks of durations, rewind point and schedule against the dataset's
-      // epoch, so that a budget too short for the part fails here, before anything trains
-      checkDurations(resolved, specIterationsPerEpoch(resolved, dataset.train, dataset.folder));
-      if (!speeds.has(resolved.model))
-        speeds.set(resolved.model, modelSpeed(resolved.model, dataset, measured));
-      const speed = speeds.get(resolved.model)!;
-      experiments.push(
-        planExperiment(
-          label,
-          resolved,
-          dataset,
-          speed,
-          workers,
-          partAnalyses(part, resolved, dataset),
-        ),
-      );
+    for (const dataset of datasets) {
+      for (const { label: own, spec } of part.experiments(seed, dataset.folder, budget)) {
+        const resolved = checked(resolveSpec(spec), dataset);
+        const label = sourceLabel(own, dataset.folder, datasets.length);
+        const source = experiments.length;
+        experiments.push(
+          planExperiment(
+            label,
+            resolved,
+            dataset,
+            speedOf(resolved.model, dataset),
+            workers,
+            partAnalyses(part, resolved, dataset),
+          ),
+        );
+        for (const level of part.transferLevels?.(resolved.pruning.levels) ?? [])
+          for (const target of datasets.filter((d) => d !== dataset)) {
+            // the ticket named as the plan knows it: its id exists once its source has trained
+            const ticket = { ticketId: `${label} level ${level}`, spec: resolved };
+            const transfer = checked(transferSpec(ticket, target.folder), target);
+            experiments.push({
+              ...planExperiment(
+                transferLabel(label, level, target.folder),
+                transfer,
+                target,
+                speedOf(transfer.model, target),
+                workers,
+              ),
+              after: source,
+            });
+          }
+      }
     }
   }
   const hours = experiments.map((e) => e.hours);
@@ -491,12 +554,15 @@ export function planPart(
     part,
     budget,
     seeds,
-    dataset,
+    datasets,
     workers,
     experiments,
     speeds: [...speeds.values()].filter((s): s is ModelSpeed => s !== null),
     wallHours: hours.every((h): h is number => h !== null)
-      ? wallHours(hours, workers.concurrency)
+      ? wallHours(
+          experiments.map((e) => ({ hours: e.hours!, after: e.after })),
+          workers.concurrency,
+        )
       : null,
   };
 }
@@ -542,7 +608,7 @@ export function describeSpeed(s: ModelSpeed): string {
 /** The plan as bench:campaign prints it. */
 export function formatPlan(plan: PartPlan): string[] {
   const t = planTotals(plan);
-  const { workers, dataset } = plan;
+  const { workers, datasets } = plan;
   const budget =
     plan.budget.iterations === undefined && plan.budget.levels === undefined
       ? "the paper's budget"
@@ -555,7 +621,7 @@ export function formatPlan(plan: PartPlan): string[] {
           .filter(Boolean)
           .join(', ')})`;
   const lines = [
-    `plan of ${plan.part.name} at ${budget}, ${plan.seeds} seed${plan.seeds === 1 ? '' : 's'}, on ${dataset.folder} (${int(dataset.train)} training images, the validation set among them, and ${int(dataset.test)} test):`,
+    `plan of ${plan.part.name} at ${budget}, ${plan.seeds} seed${plan.seeds === 1 ? '' : 's'}, on ${datasets.map((d) => `${d.folder} (${int(d.train)} training images, the validation set among them, and ${int(d.test)} test)`).join(' and ')}${plan.part.transferLevels ? `, each one's tickets trained on the other${datasets.length > 2 ? 's' : ''}` : ''}:`,
     `  ${int(t.experiments)} experiments, ${int(t.runs)} trainings, ${int(t.iterations)} iterations, ${int(t.trainingSamples)} training samples, ${int(t.evaluatedExamples)} evaluated examples (${int(t.evaluations)} evaluations of the validation and test sets)`,
   ];
   const labels = [...new Set(plan.experiments.map((e) => e.label))];

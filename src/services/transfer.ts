@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { TransferMatrix } from '../api/contract.ts';
-import { resolveSpec } from '../api/spec.ts';
+import { resolveSpec, type ResolvedSpec } from '../api/spec.ts';
 import type { ExperimentRow, Store, TicketRow } from '../store/store.ts';
 import { getDatasetRow } from './datasets.ts';
 import { createExperiment } from './experiments.ts';
@@ -32,18 +32,10 @@ export function createTransfers(
   const sourceDataset = getDatasetRow(store, source.ticket.datasetId);
   const specs = r.targets.map((target) => {
     const targetDataset = getDatasetRow(store, target);
-    const spec = resolveSpec({
+    const spec = transferSpec({ ticketId: r.ticketId, spec: source.spec }, targetDataset.id, {
       // named as people read it (the source ticket's id is in its spec and lineage)
       name: `${source.spec.model} ${source.ticket.method} level ${source.ticket.level} ticket (${(source.ticket.remainingFraction * 100).toFixed(1)}%) from ${sourceDataset.name} on ${targetDataset.name}`,
-      method: 'transfer',
-      model: source.spec.model,
-      dataset: targetDataset.id,
-      init: source.spec.init,
-      seed: source.spec.seed,
-      validationFraction: source.spec.validationFraction,
-      training: { ...source.spec.training, ...(r.duration ? { duration: r.duration } : {}) },
-      controls: { randomPrune: true },
-      transfer: { source: r.ticketId },
+      duration: r.duration,
     });
     checkTransferSpec(store, spec);
     return spec;
@@ -51,6 +43,33 @@ export function createTransfers(
   return store.transaction(() =>
     specs.map((spec) => createExperiment(store, spec, { newReplicate: r.newReplicate })),
   );
+}
+
+/**
+ * The spec of a ticket's transfer to the dataset `target`: the source experiment's settings
+ * (same optimiser, budget, seed and initialisation) and the random-ticket control. The
+ * campaign's plan (bench/campaign/plan.ts) counts a transfer's trainings from it.
+ */
+export function transferSpec(
+  source: { ticketId: string; spec: ResolvedSpec },
+  target: string,
+  options: { name?: string; duration?: string } = {},
+): ResolvedSpec {
+  return resolveSpec({
+    ...(options.name ? { name: options.name } : {}),
+    method: 'transfer',
+    model: source.spec.model,
+    dataset: target,
+    init: source.spec.init,
+    seed: source.spec.seed,
+    validationFraction: source.spec.validationFraction,
+    training: {
+      ...source.spec.training,
+      ...(options.duration ? { duration: options.duration } : {}),
+    },
+    controls: { randomPrune: true },
+    transfer: { source: source.ticketId },
+  });
 }
 
 type MatrixRow = z.output<typeof TransferMatrix>['rows'][number];

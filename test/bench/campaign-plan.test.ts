@@ -61,7 +61,7 @@ describe("a campaign part's plan", () => {
   const options = {
     budget: { iterations: 100, levels: 1 },
     seeds: 1,
-    dataset: datasetSize('mnist'),
+    datasets: [datasetSize('mnist')],
     workers: TWO_CORES,
   };
 
@@ -69,7 +69,13 @@ describe("a campaign part's plan", () => {
     const part = findPart('fc2019-lenet');
     const budget = { iterations: 250, levels: 2 };
     const dataset = datasetSize('mnist-10k');
-    const plan = planPart(part, { budget, seeds: 2, dataset, measured, workers: TWO_CORES });
+    const plan = planPart(part, {
+      budget,
+      seeds: 2,
+      datasets: [dataset],
+      measured,
+      workers: TWO_CORES,
+    });
 
     // by hand from the spec: the dense network, then each level's ticket and its controls
     const spec = resolveSpec(part.experiments(0, 'mnist-10k', budget)[0]!.spec);
@@ -99,7 +105,13 @@ describe("a campaign part's plan", () => {
     // two experiments, two at a time: the wall time of one
     expect(plan.wallHours).toBeCloseTo(plan.experiments[0]!.hours!, 10);
     // three, two at a time: the third waits for one of the first two
-    const three = planPart(part, { budget, seeds: 3, dataset, measured, workers: TWO_CORES });
+    const three = planPart(part, {
+      budget,
+      seeds: 3,
+      datasets: [dataset],
+      measured,
+      workers: TWO_CORES,
+    });
     expect(three.wallHours).toBeCloseTo(2 * plan.experiments[0]!.hours!, 10);
   });
 
@@ -108,7 +120,7 @@ describe("a campaign part's plan", () => {
       planPart(part, {
         budget,
         seeds: 1,
-        dataset: datasetSize(folder),
+        datasets: [datasetSize(folder)],
         measured,
         workers: TWO_CORES,
       });
@@ -133,7 +145,7 @@ describe("a campaign part's plan", () => {
     const plan = planPart(part, {
       budget,
       seeds: 1,
-      dataset: datasetSize('cifar10-jpeg'),
+      datasets: [datasetSize('cifar10-jpeg')],
       measured,
       workers: TWO_CORES,
     });
@@ -211,7 +223,7 @@ describe("a campaign part's plan", () => {
     const cifar = datasetSize('cifar10-jpeg');
     const plan = planPart(findPart('fc2019-conv'), {
       ...options,
-      dataset: cifar,
+      datasets: [cifar],
       measured: readEngineSpeeds(conv),
     });
     const flops = (m: 'conv-2' | 'conv-4' | 'conv-6') =>
@@ -275,7 +287,7 @@ describe("a campaign part's plan", () => {
     const speeds = readEngineSpeeds(all);
     const options = { budget: { iterations: 10 }, seeds: 1, measured: speeds, workers: TWO_CORES };
     const source = (part: string, folder: string, model: string) =>
-      planPart(findPart(part), { ...options, dataset: datasetSize(folder) }).speeds.find(
+      planPart(findPart(part), { ...options, datasets: [datasetSize(folder)] }).speeds.find(
         (s) => s.model === model,
       )!.source;
     // LeNet-5 has convolutions (like Conv-4, unlike LeNet-300-100); VGG-16 batch norm like VGG-11
@@ -317,7 +329,7 @@ describe("a campaign part's plan", () => {
     const plan = planPart(part, {
       budget,
       seeds: 1,
-      dataset,
+      datasets: [dataset],
       measured: readEngineSpeeds(dir),
       workers: TWO_CORES,
     });
@@ -339,7 +351,7 @@ describe("a campaign part's plan", () => {
     const slimming = planPart(findPart('liu2017-slimming'), {
       budget,
       seeds: 1,
-      dataset: datasetSize('cifar10-jpeg'),
+      datasets: [datasetSize('cifar10-jpeg')],
       measured: readEngineSpeeds(dir),
       workers: TWO_CORES,
     });
@@ -354,7 +366,13 @@ describe("a campaign part's plan", () => {
     ]);
     const measured = readEngineSpeeds(dir);
     expect(measured[0]!.gated).toEqual({ method: 'l0', share: 0.2 });
-    const gated = planPart(part, { budget, seeds: 1, dataset, measured, workers: TWO_CORES });
+    const gated = planPart(part, {
+      budget,
+      seeds: 1,
+      datasets: [dataset],
+      measured,
+      workers: TWO_CORES,
+    });
     expect(gated.experiments[0]!.hours).toBeCloseTo(
       (seconds + (200 * batch) / (perJob / 5) - (200 * batch) / (perJob / 4)) / 3600,
       10,
@@ -366,7 +384,7 @@ describe("a campaign part's plan", () => {
     const ungated = planPart(part, {
       budget,
       seeds: 1,
-      dataset,
+      datasets: [dataset],
       measured: [otherGates],
       workers: TWO_CORES,
     });
@@ -380,6 +398,49 @@ describe("a campaign part's plan", () => {
     expect(fineTune(22_000)).toBe('2ep');
     expect(fineTune(1_100)).toBe('2ep');
     expect(fineTune(1_099)).toBe('1099it');
+  });
+
+  it("plans a transfer part's experiments on each dataset, and their tickets' transfers to the other, each queued when its source ends", () => {
+    const part = findPart('morcos2019-transfer');
+    const budget = { iterations: 2000, levels: 3 };
+    const [mnist, fashion] = [datasetSize('mnist'), datasetSize('fashion-mnist')];
+    // as on a cluster, a worker for every experiment: each transfer still waits for its source
+    const workers = { cores: 8, concurrency: 8, threads: 1 };
+    const plan = planPart(part, {
+      budget,
+      seeds: 1,
+      datasets: [mnist, fashion],
+      measured,
+      workers,
+    });
+    // the part transfers a third, two thirds and all of the levels: 1, 2 and 3 of 3
+    const stages = (source: string, target: string, index: number) => [
+      { label: `${source}-imp`, dataset: source, after: undefined },
+      ...[1, 2, 3].map((level) => ({
+        label: `${source}-imp-level${level}-to-${target}`,
+        dataset: target,
+        after: index,
+      })),
+    ];
+    expect(
+      plan.experiments.map(({ label, dataset, after }) => ({ label, dataset, after })),
+    ).toEqual([...stages('mnist', 'fashion-mnist', 0), ...stages('fashion-mnist', 'mnist', 4)]);
+    // a source: the dense network and 3 IMP tickets; a transfer: the transferred ticket and
+    // the random ticket beside it, each the whole 2,000 iterations on the target
+    const spec = resolveSpec(part.experiments(0, 'mnist', budget)[0]!.spec);
+    const val = Math.round(fashion.train * spec.validationFraction);
+    const evaluations = evaluationPoints(0, 2000, spec.training.evalEvery);
+    const source = plan.experiments[0]!;
+    const transfer = plan.experiments[1]!;
+    expect(source.runs).toBe(4);
+    expect([transfer.runs, transfer.iterations, transfer.evaluations]).toEqual([
+      2,
+      2 * 2000,
+      2 * evaluations,
+    ]);
+    expect(transfer.evaluatedExamples).toBe(2 * evaluations * (val + fashion.test));
+    // both sources side by side, then the six transfers side by side
+    expect(plan.wallHours).toBeCloseTo(source.hours! + transfer.hours!, 10);
   });
 });
 

@@ -744,6 +744,17 @@ describe('the plan table', () => {
       iterations.toLocaleString('en-US'),
     ]);
     expect(row[8]).toBe('not run yet');
+    // a transfer part: the experiments on each of its datasets, and each one's transfers of
+    // its tickets at the part's levels to the other
+    const transfer = findPart('morcos2019-transfer');
+    const imp = resolveSpec(transfer.experiments(0, 'mnist', {})[0]!.spec);
+    const transfers = transfer.transferLevels!(imp.pruning.levels).length;
+    expect(cells(rendered, transfer.name).slice(1, 5)).toEqual([
+      'mnist, fashion-mnist (the experiments on each, and the transfers of their tickets)',
+      String(transfer.seeds),
+      String(transfer.seeds * 2 * (1 + transfers)),
+      (transfer.seeds * 2 * (1 + imp.pruning.levels + 2 * transfers)).toLocaleString('en-US'),
+    ]);
 
     // twice the speed, half the hours
     const jobs = (r: string[]) =>
@@ -1295,6 +1306,11 @@ describe.skipIf(!existsSync(MNIST) || !existsSync(FASHION))(
       firstImages(FASHION, join(datasets, 'clothes'), 500, 100);
       const second = campaign();
       expect(second.status, second.stderr).toBe(0);
+      // the plan counts both stages: IMP on each dataset, and the transfers of its tickets
+      expect(second.stdout).toMatch(
+        /^ {2}digits-imp-level1-to-clothes \(lenet-300-100\), each seed: 2 trainings, 60 iterations, /m,
+      );
+      expect(second.stdout).toMatch(/^to run: 4 of 4 experiments, estimated [\d.]+ h of jobs$/m);
       // a line per trained ticket
       expect(second.stdout).toMatch(
         /^digits-imp-level1-to-clothes seed 0 level 1 transfer: [\d.]+% of the weights, [\d.]+%$/m,
@@ -1324,6 +1340,8 @@ describe.skipIf(!existsSync(MNIST) || !existsSync(FASHION))(
         expect(t.label).toBe(`${source.label}-level${t.transfer!.level}-to-${t.dataset.folder}`);
         expect(t.spec).toMatchObject({ method: 'transfer', seed: t.seed, dataset: t.dataset.id });
         expect(t.tickets.map((x) => x.method).sort()).toEqual(['random-prune', 'transfer']);
+        // the plan's estimate of the transfer, beside its measured time
+        expect(t.estimate).toMatchObject({ runs: 2, iterations: 2 * 30 });
         // the source's mask, and a random one of the same sparsity
         const found = source.tickets.find(
           (x) => x.level === t.transfer!.level && x.method === 'imp',
