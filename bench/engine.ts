@@ -20,7 +20,8 @@
  *
  * The engines measured: the default backend as users get it (wasm: the native training step)
  * in every state; in the best state also the same at one thread (`wasm default at 1 thread`,
- * where there are more cores: a campaign job's share, bench/campaign/plan.ts), the same
+ * where there are more cores: a campaign job's share, bench/campaign/plan.ts, and the gated
+ * training below at one thread too), the same
  * unmasked (the cost of masking: the two alternate in one process, and a round's cost is the
  * median of its adjacent pairs) and
  * tfjs's kernels on that backend (the native step switched off; VGG-11 and ResNet-20 only with
@@ -382,11 +383,13 @@ for (let round = 1; round <= rounds; round++) {
       // campaign's job gets (one core each), and whether the kernels' threads pay off.
       const tfjsKernels: Variant[][] = c.large && !options.has('all') ? [] : [['tfjs-kernels']];
       const gated: Variant[][] = c.gates ? [['gated']] : [];
+      // the default, and the gated training where the model has gates, also at one thread
+      const oneThread: Variant[][] = cpus().length > 1 ? [['default'], ...gated] : [];
       const groups: { variants: Variant[]; threads?: number }[] =
         st === best
           ? [
               { variants: ['default', 'unmasked'] },
-              ...(cpus().length > 1 ? [{ variants: ['default'] as Variant[], threads: 1 }] : []),
+              ...oneThread.map((variants) => ({ variants, threads: 1 })),
               ...[...tfjsKernels, ...gated].map((variants) => ({ variants })),
             ]
           : [{ variants: ['default'] }];

@@ -100,6 +100,8 @@ export interface MeasuredSpeed {
 export interface GatedShare {
   method: GateMethod;
   share: number;
+  /** the share at fewer threads, against the native step at as many, where measured */
+  atThreads: Record<number, number>;
 }
 
 /** the default build where oneDNN is installed, then without it; a BLAS build last */
@@ -136,8 +138,21 @@ export function readEngineSpeeds(records: string, upTo?: string): MeasuredSpeed[
       const sameState = (row: { state: string }) => defaults.find((d) => d.state === row.state);
       const kernels = ofModel.find((row) => row.variant === 'tfjs-kernels');
       const kernelsDefault = kernels && sameState(kernels);
-      const gated = ofModel.find((row) => row.variant === 'gated');
+      const gated = ofModel.find((row) => row.variant === 'gated' && !row.threads);
       const gatedDefault = gated && sameState(gated);
+      // the gated training at fewer threads, against the default at as many in its state:
+      // its products run on the native kernels' threads, its other kernels on one
+      const gatedAt: Record<number, number> = {};
+      for (const row of ofModel) {
+        const same =
+          row.variant === 'gated' && row.threads
+            ? ofModel.find(
+                (d) =>
+                  d.variant === 'default' && d.threads === row.threads && d.state === row.state,
+              )
+            : undefined;
+        if (same) gatedAt[row.threads!] = median(row.samples) / median(same.samples);
+      }
       const gates = ENGINE_MODELS.find((c) => c.model === model)?.gates;
       // measured at fewer threads in some state: as a share of that state's default, applied
       // to the best state's (bench:engine measures them in its best build, which is this
@@ -161,7 +176,11 @@ export function readEngineSpeeds(records: string, upTo?: string): MeasuredSpeed[
           : null,
         gated:
           gatedDefault && gates
-            ? { method: gates, share: median(gated.samples) / median(gatedDefault.samples) }
+            ? {
+                method: gates,
+                share: median(gated.samples) / median(gatedDefault.samples),
+                atThreads: gatedAt,
+              }
             : null,
       });
     }
@@ -309,12 +328,13 @@ function gatesOf(spec: ResolvedSpec, level: number): GateMethod | null {
 }
 
 /**
- * A gated training's speed as a share of the native step: bench:engine's measurement of the
- * model with those gates, else tfjs's kernels' share without them (too fast: the gates add
- * noise and products of their own), else the native step's.
+ * A gated training's speed as a share of the native step at a job's threads: bench:engine's
+ * measurement of the model with those gates (at those threads where it measured them), else
+ * tfjs's kernels' share without them (too fast: the gates add noise and products of their
+ * own), else the native step's.
  */
-function gatedShare(speed: ModelSpeed, gates: GateMethod): number {
-  if (speed.gated?.method === gates) return speed.gated.share;
+function gatedShare(speed: ModelSpeed, gates: GateMethod, threads: number): number {
+  if (speed.gated?.method === gates) return speed.gated.atThreads[threads] ?? speed.gated.share;
   return speed.tfjsKernelsShare ?? 1;
 }
 
@@ -407,7 +427,7 @@ export function planExperiment(
       evaluatedExamples: plan.evaluatedExamples + examples,
     };
     if (perJob && speed) {
-      const share = t.gates ? gatedShare(speed, t.gates) : 1;
+      const share = t.gates ? gatedShare(speed, t.gates, workers.threads) : 1;
       seconds += (iterations * batch) / (perJob * share) + (examples * FORWARD_SHARE) / perJob;
     }
   }
@@ -593,14 +613,18 @@ export function planTotals(plan: PartPlan) {
 
 /** One line per model speed: what it is, at how many threads, from where. */
 export function describeSpeed(s: ModelSpeed): string {
+  const threads = (n: number) => `${n} thread${n === 1 ? '' : 's'}`;
+  const percent = (share: number) => `${(share * 100).toFixed(0)}%`;
   const kernels =
     s.tfjsKernelsShare === null
       ? "tfjs's kernels not measured"
-      : `tfjs's kernels at ${(s.tfjsKernelsShare * 100).toFixed(0)}% of it`;
+      : `tfjs's kernels at ${percent(s.tfjsKernelsShare)} of it`;
+  const gatedFewer = Object.entries(s.gated?.atThreads ?? {}).map(
+    ([n, share]) => `, ${percent(share)} at ${threads(+n)}`,
+  );
   const gated = s.gated
-    ? `; training with ${s.gated.method} gates at ${(s.gated.share * 100).toFixed(0)}% of it`
+    ? `; training with ${s.gated.method} gates at ${percent(s.gated.share)} of it${gatedFewer.join('')}`
     : '';
-  const threads = (n: number) => `${n} thread${n === 1 ? '' : 's'}`;
   const fewer = Object.entries(s.atThreads).map(([n, sps]) => `, ${int(sps)} at ${threads(+n)}`);
   return `${s.model}: ${int(s.samplesPerSecond)} samples/s at ${threads(s.threads)}${fewer.join('')}, ${s.source} (${(s.flops / 1e6).toFixed(2)} MFLOPs per example; ${kernels}${gated})`;
 }

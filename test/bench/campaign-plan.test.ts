@@ -317,7 +317,7 @@ describe("a campaign part's plan", () => {
     expect(() => readEngineSpeeds(dir, 'engine-2026-12-01T2300')).toThrow(/no bench:engine record/);
   });
 
-  it("counts a gated training at the measured share of its gates' training, else tfjs's kernels', a slimming search at the native step's", () => {
+  it("counts a gated training at the measured share of its gates' training (at a job's threads where measured), else tfjs's kernels', a slimming search at the native step's", () => {
     const dir = mkdtempSync(join(tmpdir(), 'ticketlab-engine-'));
     engineRecord(dir, 'engine-2026-12-02T0700', [
       { model: 'lenet-300-100', samplesPerSecond: 2000, label: 'wasm default, fresh' },
@@ -365,7 +365,7 @@ describe("a campaign part's plan", () => {
       { model: 'lenet-300-100', samplesPerSecond: 400, label: 'wasm gated, fresh' },
     ]);
     const measured = readEngineSpeeds(dir);
-    expect(measured[0]!.gated).toEqual({ method: 'l0', share: 0.2 });
+    expect(measured[0]!.gated).toEqual({ method: 'l0', share: 0.2, atThreads: {} });
     const gated = planPart(part, {
       budget,
       seeds: 1,
@@ -379,7 +379,7 @@ describe("a campaign part's plan", () => {
     );
     const otherGates = {
       ...measured[0]!,
-      gated: { method: 'bayesian' as const, share: 0.2 },
+      gated: { method: 'bayesian' as const, share: 0.2, atThreads: {} },
     };
     const ungated = planPart(part, {
       budget,
@@ -389,6 +389,28 @@ describe("a campaign part's plan", () => {
       workers: TWO_CORES,
     });
     expect(ungated.experiments[0]!.hours).toBeCloseTo(seconds / 3600, 10);
+
+    // the gated training measured at one thread too: a one-thread job takes its share of the
+    // one-thread native step (600 of 1,500 samples/s), not the share at two threads (a fifth)
+    engineRecord(dir, 'engine-2026-12-02T0900', [
+      { model: 'lenet-300-100', samplesPerSecond: 2000, label: 'wasm default, fresh' },
+      { model: 'lenet-300-100', samplesPerSecond: 1500, label: 'wasm default at 1 thread, fresh' },
+      { model: 'lenet-300-100', samplesPerSecond: 400, label: 'wasm gated, fresh' },
+      { model: 'lenet-300-100', samplesPerSecond: 600, label: 'wasm gated at 1 thread, fresh' },
+    ]);
+    const atOneThread = readEngineSpeeds(dir);
+    expect(atOneThread[0]!.gated).toEqual({ method: 'l0', share: 0.2, atThreads: { 1: 0.4 } });
+    const oneThread = planPart(part, {
+      budget,
+      seeds: 1,
+      datasets: [dataset],
+      measured: atOneThread,
+      workers: TWO_CORES,
+    });
+    expect(oneThread.experiments[0]!.hours).toBeCloseTo(
+      ((200 * batch) / 600 + (200 * batch) / 1500 + (2 * evaluated * FORWARD_SHARE) / 1500) / 3600,
+      10,
+    );
   });
 
   it("retrains a gated part's compacted models for 2 epochs, fewer iterations only under a test-sized budget", () => {
