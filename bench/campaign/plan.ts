@@ -521,6 +521,8 @@ export function planPart(
 ): PartPlan {
   const { budget, seeds, measured, workers } = options;
   const datasets = part.transferLevels ? options.datasets : options.datasets.slice(0, 1);
+  if (part.transferLevels && datasets.length < 2)
+    throw new Error(`${part.name} transfers tickets between datasets: name two or more`);
   const speeds = new Map<string, ModelSpeed | null>();
   const speedOf = (model: ModelName, dataset: DatasetSize) => {
     const key = `${model} ${dataset.inputShape.join('×')} ${dataset.classes}`;

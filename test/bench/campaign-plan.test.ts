@@ -116,11 +116,12 @@ describe("a campaign part's plan", () => {
   });
 
   it("checks every part's specs as the app does, at the paper's budget and a shorter one, and refuses one too short", () => {
+    // on `folder` (a transfer part: from it to the others)
     const plan = (part: (typeof PARTS)[number], folder: string, budget: Budget) =>
       planPart(part, {
         budget,
         seeds: 1,
-        datasets: [datasetSize(folder)],
+        datasets: [folder, ...part.datasets.filter((f) => f !== folder)].map(datasetSize),
         measured,
         workers: TWO_CORES,
       });
@@ -463,6 +464,10 @@ describe("a campaign part's plan", () => {
     expect(transfer.evaluatedExamples).toBe(2 * evaluations * (val + fashion.test));
     // both sources side by side, then the six transfers side by side
     expect(plan.wallHours).toBeCloseTo(source.hours! + transfer.hours!, 10);
+    // one dataset has nothing to transfer to
+    expect(() =>
+      planPart(part, { budget, seeds: 1, datasets: [mnist], measured, workers }),
+    ).toThrow('morcos2019-transfer transfers tickets between datasets: name two or more');
   });
 });
 
