@@ -8,7 +8,8 @@
  *                             [--datasets-dir DIR (default ../shared/datasets)]
  *                             [--target slurm-target.json | local]
  *   npm run bench:campaign -- --plan [--part P] [--seeds N] [--iterations N] [--levels N]
- *                             [--concurrency 2] [--dataset FOLDER] [--target slurm-target.json]
+ *                             [--concurrency 2] [--dataset FOLDER[,FOLDER…]]
+ *                             [--target slurm-target.json]
  *
  * One experiment per seed (and per model or score the part compares) runs through the app's
  * own scheduler. Each finished experiment writes bench/records/campaign/<part>/<label>-seed<s>-
