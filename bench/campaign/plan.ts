@@ -136,21 +136,20 @@ export function readEngineSpeeds(records: string, upTo?: string): MeasuredSpeed[
       const best = defaults[0];
       if (!best) continue;
       const sameState = (row: { state: string }) => defaults.find((d) => d.state === row.state);
+      // the default measured beside a row: the same state, at as many threads
+      const beside = (row: { state: string; threads: number | null }) =>
+        ofModel.find(
+          (d) => d.variant === 'default' && d.state === row.state && d.threads === row.threads,
+        );
       const kernels = ofModel.find((row) => row.variant === 'tfjs-kernels');
-      const kernelsDefault = kernels && sameState(kernels);
+      const kernelsDefault = kernels && beside(kernels);
       const gated = ofModel.find((row) => row.variant === 'gated' && !row.threads);
-      const gatedDefault = gated && sameState(gated);
-      // the gated training at fewer threads, against the default at as many in its state:
-      // its products run on the native kernels' threads, its other kernels on one
+      const gatedDefault = gated && beside(gated);
+      // the gated training at fewer threads, as a share of the default at as many: its
+      // products run on the native kernels' threads, its other kernels on one
       const gatedAt: Record<number, number> = {};
-      for (const row of ofModel) {
-        const same =
-          row.variant === 'gated' && row.threads
-            ? ofModel.find(
-                (d) =>
-                  d.variant === 'default' && d.threads === row.threads && d.state === row.state,
-              )
-            : undefined;
+      for (const row of ofModel.filter((r) => r.variant === 'gated' && r.threads)) {
+        const same = beside(row);
         if (same) gatedAt[row.threads!] = median(row.samples) / median(same.samples);
       }
       const gates = ENGINE_MODELS.find((c) => c.model === model)?.gates;
