@@ -3,11 +3,13 @@
  * results in the repository:
  *
  *   npm run bench:campaign -- --part fc2019-lenet [--seeds 5] [--hours 2.5] [--concurrency 2]
- *                             [--iterations N] [--levels N] [--data-dir DIR]
+ *                             [--iterations N] [--levels N] [--compressions C[,C…]]
+ *                             [--only LABEL[,LABEL…]] [--data-dir DIR]
  *                             [--records DIR (default bench/records)] [--dataset FOLDER[,FOLDER…]]
  *                             [--datasets-dir DIR (default ../shared/datasets)]
  *                             [--target slurm-target.json | local]
  *   npm run bench:campaign -- --plan [--part P] [--seeds N] [--iterations N] [--levels N]
+ *                             [--compressions C[,C…]] [--only LABEL[,LABEL…]]
  *                             [--concurrency 2] [--dataset FOLDER[,FOLDER…]]
  *                             [--target slurm-target.json]
  *
@@ -23,9 +25,10 @@
  * recorded is skipped, so a campaign runs in parts of at most `--hours` (default 2.5): at
  * that time (or on Ctrl-C or SIGTERM) the running jobs pause with their checkpoints in the
  * data folder (default bench/results/campaign-data, kept between runs), and the same command
- * continues them. `--iterations`/`--levels` shrink the budget and `--dataset` names other
- * dataset folders (the spec and the record say so). `npm run bench:report` turns the records into
- * BENCHMARKS.md's tables.
+ * continues them. `--iterations`/`--levels` shrink the budget, `--compressions` (log10) a
+ * scores part's grid, `--only` runs some of a part's experiments by label (as the plan lists
+ * them), and `--dataset` names other dataset folders (the spec and the record say so).
+ * `npm run bench:report` turns the records into BENCHMARKS.md's tables.
  *
  * The jobs run where the data folder's compute target says (`ticketlab target`, local by
  * default); `--target` sets it for the data folder, so the runs that continue a part keep it.
@@ -53,7 +56,7 @@ import { specHash } from '../src/api/spec-hash.ts';
 import { kernelThreads, workerThreads } from '../src/engine/native-blas.ts';
 import { RESUMABLE } from '../src/jobs/scheduler.ts';
 import { Lab } from '../src/services/lab.ts';
-import { findPart, PARTS, type Budget } from './campaign/parts.ts';
+import { findPart, partExperiments, PARTS, type Budget } from './campaign/parts.ts';
 import {
   datasetSize,
   formatHours,
@@ -85,6 +88,8 @@ const { options } = parseArgs(process.argv.slice(2), [
   'concurrency',
   'iterations',
   'levels',
+  'compressions',
+  'only',
   'data-dir',
   'records',
   'dataset',
@@ -95,7 +100,13 @@ const text = (k: string) =>
   typeof options.get(k) === 'string' ? String(options.get(k)) : undefined;
 const num = (k: string) => (text(k) === undefined ? undefined : Number(text(k)));
 
-const budget: Budget = { iterations: num('iterations'), levels: num('levels') };
+const list = (k: string) => text(k)?.split(',');
+const budget: Budget = {
+  iterations: num('iterations'),
+  levels: num('levels'),
+  compressions: list('compressions')?.map(Number),
+  labels: list('only'),
+};
 const concurrency = num('concurrency') ?? Math.max(1, cpus().length);
 // each job's threads as the scheduler sets them (TICKETLAB_THREADS, where set, for all)
 const localWorkers: Workers = {
@@ -264,7 +275,7 @@ interface PlannedSource extends Planned {
 const planned: PlannedSource[] = [];
 for (let seed = 0; seed < seeds; seed++) {
   for (const dataset of datasets) {
-    for (const { label: own, spec } of part.experiments(seed, dataset.view.id, budget)) {
+    for (const { label: own, spec } of partExperiments(part, seed, dataset.view.id, budget)) {
       const resolved = resolveSpec(spec);
       const hash = specHash(resolved);
       const label = sourceLabel(own, dataset.folder, datasets.length);

@@ -267,8 +267,11 @@ function campaignTables(part: CampaignPart, records: CampaignRecord[]): string[]
     for (const group of groups(records, sansLabel)) lines.push(...structuredTable(part, group), '');
   } else {
     // a scores table compares the labels (scores) of one budget, so group without the label
-    const sansLabel = (r: CampaignRecord) =>
-      budgetKey({ ...r, label: '', spec: { ...r.spec, pai: undefined } });
+    // and its score, but apart where the compressions differ
+    const sansLabel = (r: CampaignRecord) => {
+      const { compressions } = r.spec.pai as { compressions: number[] };
+      return budgetKey({ ...r, label: '', spec: { ...r.spec, pai: { compressions } } });
+    };
     for (const group of groups(records, sansLabel)) lines.push(...scoresTable(part, group), '');
   }
   const plots = campaignPlots(part, records).map((p) => `[${p.file}](docs/plots/${p.file})`);
@@ -393,8 +396,10 @@ function scoresTable(part: CampaignPart, group: CampaignRecord[]): string[] {
       .filter((r) => r.label === label)
       .flatMap((r) => r.tickets.filter((t) => t.level === level));
   const levels = Math.max(...group.flatMap((r) => r.tickets.map((t) => t.level)));
+  const { compressions } = group[0]!.spec.pai as { compressions: number[] };
+  const unrun = part.experiments(0, '', {}).filter((e) => !labels.includes(e.label));
   const lines = [
-    `${describeBudget(part, group)}`,
+    `${describeBudget(part, group)} Levels 1 to ${compressions.length}: compression ${compressions.map((c) => `10^${c}`).join(', ')}${unrun.length ? `; not run at this budget: ${unrun.map((e) => e.label).join(', ')}` : ''}.`,
     '',
     `Test accuracy at early stop, % — mean (min–max) over seeds; "best": the highest mean, with every score whose range overlaps it (a tie)${seeds < 2 ? '; "–" with one seed, which has no range to tell a tie by' : ''}.`,
     '',

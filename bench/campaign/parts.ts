@@ -19,10 +19,17 @@ export interface PartExperiment {
   spec: Record<string, unknown>;
 }
 
-/** Changes to a part's budget, for smaller runs (each recorded in the spec it changes). */
+/**
+ * Changes to a part's budget, for smaller runs (each recorded in the spec it changes, or, for
+ * `labels`, in which records exist).
+ */
 export interface Budget {
   iterations?: number;
   levels?: number;
+  /** a pruning-at-initialisation part's compressions, log10 (the spec's default grid otherwise) */
+  compressions?: number[];
+  /** the part's experiments that run, by label (all otherwise) */
+  labels?: string[];
 }
 
 export interface CampaignPart {
@@ -158,11 +165,21 @@ function scoreExperiments(
   seed: number,
   dataset: string,
   training: { duration: string; evalEvery: number; milestones?: string[] },
+  budget: Budget,
   pai: { batchNormStatistics?: ScoringStatistics } = {},
 ): PartExperiment[] {
+  const compressions = budget.compressions ? { compressions: budget.compressions } : {};
   return SCORES.map((score) => ({
     label: score,
-    spec: { model, preset, dataset, seed, method: 'pai', pai: { score, ...pai }, training },
+    spec: {
+      model,
+      preset,
+      dataset,
+      seed,
+      method: 'pai',
+      pai: { score, ...compressions, ...pai },
+      training,
+    },
   }));
 }
 
@@ -338,10 +355,14 @@ export const PARTS: CampaignPart[] = [
     seeds: 5,
     table: 'scores',
     experiments: (seed, dataset, budget) =>
-      scoreExperiments('lenet-300-100', 'frankle-carbin-2019', seed, dataset, {
-        duration: duration('50000it', budget),
-        evalEvery: 500,
-      }),
+      scoreExperiments(
+        'lenet-300-100',
+        'frankle-carbin-2019',
+        seed,
+        dataset,
+        { duration: duration('50000it', budget), evalEvery: 500 },
+        budget,
+      ),
   },
   {
     name: 'tanaka2020-conv4',
@@ -354,10 +375,14 @@ export const PARTS: CampaignPart[] = [
     seeds: 3,
     table: 'scores',
     experiments: (seed, dataset, budget) =>
-      scoreExperiments('conv-4', 'frankle-carbin-2019', seed, dataset, {
-        duration: duration('25000it', budget),
-        evalEvery: 500,
-      }),
+      scoreExperiments(
+        'conv-4',
+        'frankle-carbin-2019',
+        seed,
+        dataset,
+        { duration: duration('25000it', budget), evalEvery: 500 },
+        budget,
+      ),
   },
   {
     name: 'frankle2020-resnet20',
@@ -399,7 +424,7 @@ export const PARTS: CampaignPart[] = [
     seeds: 3,
     table: 'scores',
     experiments: (seed, dataset, budget) =>
-      scoreExperiments('vgg-16', 'openlth', seed, dataset, openlthCifarTraining(budget), {
+      scoreExperiments('vgg-16', 'openlth', seed, dataset, openlthCifarTraining(budget), budget, {
         batchNormStatistics: 'running',
       }),
   },
@@ -501,6 +526,32 @@ export const PARTS: CampaignPart[] = [
       [...new Set([levels / 3, (2 * levels) / 3, levels].map(Math.round))].filter((l) => l >= 1),
   },
 ];
+
+/**
+ * The experiments of one seed of a part at `budget`: those `budget.labels` names, where it
+ * names any. A label the part does not have, or compressions given to a part that scores
+ * none, is refused with what the part has.
+ */
+export function partExperiments(
+  part: CampaignPart,
+  seed: number,
+  dataset: string,
+  budget: Budget,
+): PartExperiment[] {
+  const all = part.experiments(seed, dataset, budget);
+  if (budget.compressions && part.table !== 'scores')
+    throw new Error(
+      `${part.name} prunes no compressions at initialisation: --compressions is for the scores parts`,
+    );
+  if (!budget.labels) return all;
+  const labels = all.map((e) => e.label);
+  const unknown = budget.labels.filter((l) => !labels.includes(l));
+  if (unknown.length > 0)
+    throw new Error(
+      `${part.name} has no experiment ${unknown.map((l) => `"${l}"`).join(', ')}: its experiments are ${labels.join(', ')}`,
+    );
+  return all.filter((e) => budget.labels!.includes(e.label));
+}
 
 export function findPart(name: string): CampaignPart {
   const part = PARTS.find((p) => p.name === name);

@@ -31,7 +31,7 @@ import { analysableRewinds } from '../../src/services/instability.ts';
 import { transferSpec } from '../../src/services/transfer.ts';
 import { ENGINE_CLASSES, ENGINE_MODELS } from '../engine-models.ts';
 import { median, parseEngineLabel, type EngineRecord } from '../records.ts';
-import type { Budget, CampaignPart } from './parts.ts';
+import { partExperiments, type Budget, type CampaignPart } from './parts.ts';
 
 /**
  * Evaluating an example costs this share of training on it: a forward pass, where a training
@@ -537,7 +537,7 @@ export function planPart(
   const experiments: ExperimentPlan[] = [];
   for (let seed = 0; seed < seeds; seed++) {
     for (const dataset of datasets) {
-      for (const { label: own, spec } of part.experiments(seed, dataset.folder, budget)) {
+      for (const { label: own, spec } of partExperiments(part, seed, dataset.folder, budget)) {
         const resolved = checked(resolveSpec(spec), dataset);
         const label = sourceLabel(own, dataset.folder, datasets.length);
         const source = experiments.length;
@@ -634,17 +634,15 @@ export function describeSpeed(s: ModelSpeed): string {
 export function formatPlan(plan: PartPlan): string[] {
   const t = planTotals(plan);
   const { workers, datasets } = plan;
-  const budget =
-    plan.budget.iterations === undefined && plan.budget.levels === undefined
-      ? "the paper's budget"
-      : `reduced budget (${[
-          plan.budget.iterations === undefined ? '' : `${plan.budget.iterations} iterations`,
-          plan.budget.levels === undefined
-            ? ''
-            : `${plan.budget.levels} level${plan.budget.levels === 1 ? '' : 's'}`,
-        ]
-          .filter(Boolean)
-          .join(', ')})`;
+  const { iterations, levels, compressions, labels: only } = plan.budget;
+  const reduced = [
+    iterations === undefined ? '' : `${iterations} iterations`,
+    levels === undefined ? '' : `${levels} level${levels === 1 ? '' : 's'}`,
+    compressions === undefined
+      ? ''
+      : `compression${compressions.length === 1 ? '' : 's'} ${compressions.map((c) => `10^${c}`).join(', ')}`,
+  ].filter(Boolean);
+  const budget = `${reduced.length === 0 ? "the paper's budget" : `reduced budget (${reduced.join(', ')})`}${only ? `, only ${only.join(', ')}` : ''}`;
   const lines = [
     `plan of ${plan.part.name} at ${budget}, ${plan.seeds} seed${plan.seeds === 1 ? '' : 's'}, on ${datasets.map((d) => `${d.folder} (${int(d.train)} training images, the validation set among them, and ${int(d.test)} test)`).join(' and ')}${plan.part.transferLevels ? `, each one's tickets trained on the other${datasets.length > 2 ? 's' : ''}` : ''}:`,
     `  ${int(t.experiments)} experiments, ${int(t.runs)} trainings, ${int(t.iterations)} iterations, ${int(t.trainingSamples)} training samples, ${int(t.evaluatedExamples)} evaluated examples (${int(t.evaluations)} evaluations of the validation and test sets)`,

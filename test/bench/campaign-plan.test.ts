@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { findPart, PARTS, type Budget } from '../../bench/campaign/parts.ts';
+import { findPart, partExperiments, PARTS, type Budget } from '../../bench/campaign/parts.ts';
 import {
   DATASET_SIZES,
   FORWARD_SHARE,
@@ -138,6 +138,40 @@ describe("a campaign part's plan", () => {
     expect(() => plan(findPart('tanaka2020-vgg16'), 'cifar10-jpeg', { iterations: 2 })).toThrow(
       /spec\.training\.milestones\[1\]: "75%" is iteration 2 .* a milestone must fall inside the training/,
     );
+  });
+
+  it('runs only the experiments named, at the compressions given, and refuses names and compressions a part has not', () => {
+    const part = findPart('tanaka2020-conv4');
+    const budget = { iterations: 500, compressions: [0.5, 2], labels: ['random', 'grasp'] };
+    const plan = planPart(part, {
+      budget,
+      seeds: 2,
+      datasets: [datasetSize('cifar10-jpeg')],
+      measured,
+      workers: TWO_CORES,
+    });
+    // the part's order, each seed's
+    expect(plan.experiments.map((e) => [e.label, e.seed])).toEqual([
+      ['grasp', 0],
+      ['random', 0],
+      ['grasp', 1],
+      ['random', 1],
+    ]);
+    // the dense network and one training per compression
+    for (const e of plan.experiments) expect(e).toMatchObject({ runs: 3, iterations: 3 * 500 });
+    const [grasp] = partExperiments(part, 0, 'cifar10-jpeg', budget);
+    expect(resolveSpec(grasp!.spec).pai).toMatchObject({ score: 'grasp', compressions: [0.5, 2] });
+    // without them, every score on the spec's whole grid
+    const all = partExperiments(part, 0, 'cifar10-jpeg', { iterations: 500 });
+    expect(all.map((e) => e.label)).toEqual(['synflow', 'snip', 'grasp', 'magnitude', 'random']);
+    expect(resolveSpec(all[0]!.spec).pai.compressions).toHaveLength(6);
+
+    expect(() => partExperiments(part, 0, 'cifar10-jpeg', { labels: ['grasp', 'imp'] })).toThrow(
+      'tanaka2020-conv4 has no experiment "imp": its experiments are synflow, snip, grasp, magnitude, random',
+    );
+    expect(() =>
+      partExperiments(findPart('fc2019-lenet'), 0, 'mnist', { compressions: [1] }),
+    ).toThrow(/fc2019-lenet prunes no compressions at initialisation/);
   });
 
   it('trains pruned tickets from the rewind point, the random re-initialisation from 0', () => {
@@ -533,6 +567,26 @@ describe('bench:campaign --plan', () => {
     const refused = plan({ kind: 'slurm', cpusPerTask: 0, x: 1 });
     expect(refused.status).toBe(1);
     expect(refused.stderr).toMatch(/^--target .*: /);
+
+    // some of a part's experiments at some compressions; a label it has not, refused
+    const some = (only: string) =>
+      spawnSync(
+        process.execPath,
+        [
+          ...['--import', 'tsx', 'bench/campaign.ts', '--plan', '--part', 'tanaka2020-conv4'],
+          ...['--iterations', '500', '--compressions', '0.5', '--only', only],
+        ],
+        { cwd: ROOT, encoding: 'utf8', timeout: 120_000 },
+      );
+    const chosen = some('grasp,snip');
+    expect(chosen.status, chosen.stderr).toBe(0);
+    expect(chosen.stdout).toContain(
+      'plan of tanaka2020-conv4 at reduced budget (500 iterations, compression 10^0.5), only grasp, snip, 3 seeds',
+    );
+    expect(chosen.stdout).toContain('6 experiments, 12 trainings, 6,000 iterations');
+    const unknown = some('grasp,imp');
+    expect(unknown.status).toBe(1);
+    expect(unknown.stderr).toContain('tanaka2020-conv4 has no experiment "imp"');
 
     // every part when none is named
     const all = spawnSync(process.execPath, ['--import', 'tsx', 'bench/campaign.ts', '--plan'], {

@@ -507,6 +507,10 @@ describe('a scores table', () => {
     const one = await bestAtLevel1(scoresRecords({ synflow: [0.97], snip: [0.9] }));
     expect(one.best).toBe('–');
     expect(one.rendered).toContain('"–" with one seed, which has no range to tell a tie by');
+    // the grid it pruned at, and the part's scores not run
+    expect(one.rendered).toContain(
+      'Levels 1 to 6: compression 10^0.5, 10^1, 10^1.5, 10^2, 10^2.5, 10^3; not run at this budget: grasp, magnitude, random.',
+    );
   });
 });
 
