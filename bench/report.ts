@@ -399,7 +399,7 @@ function scoresTable(part: CampaignPart, group: CampaignRecord[]): string[] {
   const { compressions } = group[0]!.spec.pai as { compressions: number[] };
   const unrun = part.experiments(0, '', {}).filter((e) => !labels.includes(e.label));
   const lines = [
-    `${describeBudget(part, group)} Levels 1 to ${compressions.length}: compression ${compressions.map((c) => `10^${c}`).join(', ')}${unrun.length ? `; not run at this budget: ${unrun.map((e) => e.label).join(', ')}` : ''}.`,
+    `${describeBudget(part, group)} ${compressions.length === 1 ? 'Level 1' : `Levels 1 to ${compressions.length}`}: compression ${compressions.map((c) => `10^${c}`).join(', ')}${unrun.length ? `; not run at this budget: ${unrun.map((e) => e.label).join(', ')}` : ''}.`,
     '',
     `Test accuracy at early stop, % — mean (min–max) over seeds; "best": the highest mean, with every score whose range overlaps it (a tie)${seeds < 2 ? '; "–" with one seed, which has no range to tell a tie by' : ''}.`,
     '',
