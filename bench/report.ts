@@ -210,7 +210,10 @@ function levelsAndRewind(table: TableKind, pruning: { levels: number; rewind: st
  */
 function trainingTime(group: CampaignRecord[]): string {
   const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
-  const tickets = sum(group.flatMap((r) => r.tickets.map((t) => t.wallTimeMs ?? 0)));
+  // a reused dense network trained once, in the experiment it was copied from
+  const tickets = sum(
+    group.flatMap((r) => r.tickets.map((t) => (t.reused ? 0 : (t.wallTimeMs ?? 0)))),
+  );
   const analyses = sum(group.map((r) => r.instabilityWallMs ?? 0));
   const unmeasured = group.filter((r) => r.instability && r.instabilityWallMs == null).length;
   const estimates = group.flatMap((r) => (r.estimate ? [r.estimate.hours] : []));

@@ -8,6 +8,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { methodsPerLevel, plannedRuns, prunedLevels } from '../../src/api/methods.ts';
+import { denseTrainingKey } from '../../src/jobs/dense-reuse.ts';
 import { checkDurations, resolveSpec, type ResolvedSpec } from '../../src/api/spec.ts';
 import { durationToIterations } from '../../src/core/duration.ts';
 import {
@@ -387,11 +388,13 @@ export function planExperiment(
   speed: ModelSpeed | null,
   workers: Workers,
   analyses?: PlannedAnalyses,
+  /** its dense network is another experiment's, copied (src/jobs/dense-reuse.ts) */
+  denseReused = false,
 ): ExperimentPlan {
   const { train, val } = splitCounts(dataset.train, spec.validationFraction, dataset.folder);
   const batch = Math.min(spec.training.batchSize, train);
   const perEpoch = iterationsPerEpoch(train, batch);
-  const runs = plannedRuns(spec, perEpoch);
+  const runs = plannedRuns(spec, perEpoch).filter((run) => !(denseReused && run.level === 0));
   const end = durationToIterations(spec.training.duration, perEpoch);
   const trainings: Training[] = [
     ...runs.map((run) => ({
@@ -506,7 +509,10 @@ export function transferLabel(source: string, level: number, target: string): st
  * A part's plan: every experiment of `seeds` seeds at `budget`, in the order bench:campaign
  * starts them, on the first of `datasets`; a transfer part's on each of them, each followed by
  * the transfers of its tickets at the part's levels to the others (as transfer.create makes
- * them, src/services/transfer.ts).
+ * them, src/services/transfer.ts). An experiment whose dense network an earlier one trains
+ * (the same θ0, data and training: the scores of one seed) is planned without it, as the
+ * app copies it (src/jobs/dense-reuse.ts); the wall-clock simulation does not hold it back
+ * until that dense network is trained, as the scheduler does.
  */
 export function planPart(
   part: CampaignPart,
@@ -535,12 +541,15 @@ export function planPart(
     return spec;
   };
   const experiments: ExperimentPlan[] = [];
+  // the dense networks trained so far: a later experiment with the same one copies it
+  const denseTrained = new Set<string>();
   for (let seed = 0; seed < seeds; seed++) {
     for (const dataset of datasets) {
       for (const { label: own, spec } of partExperiments(part, seed, dataset.folder, budget)) {
         const resolved = checked(resolveSpec(spec), dataset);
         const label = sourceLabel(own, dataset.folder, datasets.length);
         const source = experiments.length;
+        const dense = denseTrainingKey(resolved, 0);
         experiments.push(
           planExperiment(
             label,
@@ -549,8 +558,10 @@ export function planPart(
             speedOf(resolved.model, dataset),
             workers,
             partAnalyses(part, resolved, dataset),
+            dense !== null && denseTrained.has(dense),
           ),
         );
+        if (dense !== null) denseTrained.add(dense);
         for (const level of part.transferLevels?.(resolved.pruning.levels) ?? [])
           for (const target of datasets.filter((d) => d !== dataset)) {
             // the ticket named as the plan knows it: its id exists once its source has trained

@@ -67,8 +67,11 @@ export interface TicketRecord {
   testAccuracy: number | null;
   finalTestAccuracy: number | null;
   earlyStopIteration: number | null;
+  /** the training's, where it ran: for a `reused` dense network, in another experiment */
   wallTimeMs: number | null;
   backend: string | null;
+  /** a dense network copied from another experiment's identical training (src/jobs/dense-reuse.ts) */
+  reused?: true;
   /** structured experiments' tickets (records from 2026-12-02 05:00 on) */
   structure?: StructureRecord;
 }

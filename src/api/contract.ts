@@ -78,8 +78,14 @@ export const TicketView = z.object({
   remainingWeightsPerLayer: z.array(LayerRemaining),
   trained: z.boolean(),
   runId: z.string().nullable(),
+  /** the training's wall time, where it ran (for a reused dense network: where it was trained) */
   wallTimeMs: z.number().nullable(),
   backend: z.string().nullable(),
+  /**
+   * A dense network copied from another experiment's identical training (same θ0, data and
+   * training; src/jobs/dense-reuse.ts) rather than trained for this one: that training's run.
+   */
+  reusedFromRunId: z.string().nullable(),
   /**
    * Structured tickets: measured inference speed-up of the compacted model over the dense
    * one (ratio of median latencies) at batch 1 and 64; null for masked tickets.

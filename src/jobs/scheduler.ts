@@ -13,6 +13,7 @@ import { diskFullError, isDiskFull } from '../store/disk.ts';
 import { HostLock } from '../store/host-lock.ts';
 import { setInstabilityCopy, setInstabilityCurve } from '../store/instability.ts';
 import type { DatasetRow, JobRow, Store } from '../store/store.ts';
+import { denseTrainingElsewhere, reuseTrainedDense } from './dense-reuse.ts';
 import { instabilityRef } from './kinds/instability-host.ts';
 import {
   instabilityStep,
@@ -548,6 +549,7 @@ export class Scheduler {
     if (this.closing) return;
     for (const next of this.store.listJobs(['queued'])) {
       if (!this.options.runAll && !this.mine.has(next.id)) continue;
+      if (this.waitsForDense(next)) continue;
       const remote = this.options.remote?.runs(next.id) ?? false;
       // A cluster job takes a slot of its own; a local one waits for a free worker.
       const slot = remote
@@ -574,6 +576,20 @@ export class Scheduler {
         return;
       }
     }
+  }
+
+  /**
+   * An experiment job whose dense network another running job is training right now waits
+   * for it, to copy it rather than train it a second time (dense-reuse.ts).
+   */
+  private waitsForDense(job: JobRow): boolean {
+    if (job.kind !== 'imp' || this.live.size === 0) return false;
+    const running = [...this.live.keys()].flatMap((id) => {
+      const experimentId = this.store.getJob(id)?.experimentId;
+      const experiment = experimentId ? this.store.getExperiment(experimentId) : undefined;
+      return experiment ? [experiment] : [];
+    });
+    return denseTrainingElsewhere(this.store, this.store.getExperiment(job.experimentId)!, running);
   }
 
   private remoteSlot(): Slot {
@@ -660,6 +676,16 @@ export class Scheduler {
       const source = spec.transfer.source!;
       this.setState(job, 'failed', `Source ticket ${source} is no longer in this data folder.`);
       return;
+    }
+    if (kind === 'imp') {
+      const donor = reuseTrainedDense(this.store, experiment);
+      if (donor)
+        this.emit({
+          type: 'log',
+          jobId: job.id,
+          level: 'info',
+          message: `Level 0: the dense network experiment ${donor.experimentId} trained from the same θ0, data and training is reused, not trained again.`,
+        });
     }
     let shares: Live['shares'];
     try {

@@ -153,6 +153,7 @@ export function toTicketView(t: TicketRow, run: RunRow | undefined): TicketViewT
     runId: run?.id ?? null,
     wallTimeMs: run?.wallTimeMs ?? null,
     backend: run?.backend ?? null,
+    reusedFromRunId: run?.reusedFrom ?? null,
     speedup: speedupOf(t.inference),
     widths: t.structure?.architecture ? layerWidths(t.structure.architecture) : null,
   };

@@ -163,6 +163,8 @@ export interface RunRow {
   error: string | null;
   startedAt: string;
   finishedAt: string | null;
+  /** the run (of another experiment's ticket) this one is a copy of: src/jobs/dense-reuse.ts */
+  reusedFrom: string | null;
 }
 
 export interface MetricRow {
@@ -296,6 +298,7 @@ function toRun(r: Row): RunRow {
     error: r.error as string | null,
     startedAt: r.started_at as string,
     finishedAt: r.finished_at as string | null,
+    reusedFrom: r.reused_from as string | null,
   };
 }
 
@@ -713,6 +716,62 @@ export class Store {
         now(),
       );
     return this.getRun(id)!;
+  }
+
+  /**
+   * The trained dense networks (level 0, run done) of `model` on `datasetId` in experiments
+   * other than `exceptExperimentId`, oldest first: what src/jobs/dense-reuse.ts may reuse.
+   */
+  trainedDenseTickets(datasetId: string, model: string, exceptExperimentId: string): TicketRow[] {
+    return (
+      this.db
+        .prepare(
+          `SELECT t.* FROM tickets t JOIN runs r ON r.ticket_id = t.id
+           WHERE t.level = 0 AND t.method = 'dense' AND t.dataset_id = ? AND t.architecture = ?
+             AND t.trained_blob IS NOT NULL AND r.status = 'done' AND t.experiment_id != ?
+           ORDER BY t.created_at`,
+        )
+        .all(datasetId, model, exceptExperimentId) as Row[]
+    ).map(toTicket);
+  }
+
+  /**
+   * Copies another experiment's trained ticket into `experimentId`: the ticket (its blobs
+   * shared, no parent), its finished run marked as reused from the original, and every metric
+   * of that run. One transaction: the copy is whole or absent.
+   */
+  copyTrainedTicket(experimentId: string, ticketId: string): TicketRow {
+    return this.transaction(() => {
+      // a dense network has no inference measurement (structured tickets do)
+      const original: Partial<TicketRow> = { ...this.getTicket(ticketId)! };
+      delete original.id;
+      delete original.createdAt;
+      delete original.inference;
+      const run = this.runOfTicket(ticketId)!;
+      const copy = this.insertTicket({
+        ...(original as Omit<TicketRow, 'id' | 'createdAt' | 'inference'>),
+        experimentId,
+        parentId: null,
+      });
+      const runId = newId('run');
+      this.db
+        .prepare(
+          `INSERT INTO runs (id, ticket_id, seed, start_iteration, hyperparams, backend, status,
+             iterations, early_stop_iteration, best_val_loss, val_accuracy, test_accuracy,
+             final_test_accuracy, wall_time_ms, error, started_at, finished_at, reused_from)
+           SELECT ?, ?, seed, start_iteration, hyperparams, backend, status, iterations,
+             early_stop_iteration, best_val_loss, val_accuracy, test_accuracy, final_test_accuracy,
+             wall_time_ms, error, started_at, finished_at, id FROM runs WHERE id = ?`,
+        )
+        .run(runId, copy.id, run.id);
+      this.db
+        .prepare(
+          `INSERT INTO metrics (run_id, split, step, epoch, loss, accuracy)
+           SELECT ?, split, step, epoch, loss, accuracy FROM metrics WHERE run_id = ?`,
+        )
+        .run(runId, run.id);
+      return copy;
+    });
   }
 
   runOfTicket(ticketId: string): RunRow | undefined {

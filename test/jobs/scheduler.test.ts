@@ -143,18 +143,20 @@ describe('job scheduler with a real compute worker', () => {
   it('runs jobs side by side in separate workers when concurrency allows, sharing identical checkpoints safely', async () => {
     const lab = Lab.open({ dataDir: tempDir(), runAll: true, concurrency: 2 });
     try {
-      // Two scores from the same seed: their dense trainings are identical and write
-      // identical, content-addressed checkpoints (over two epochs, so one is superseded);
-      // neither job may delete the checkpoint the other still holds.
-      const tiny = (score: 'synflow' | 'magnitude') => ({
+      // Two structured experiments from the same seed, cutting different shares of units:
+      // their dense trainings are identical and write identical, content-addressed
+      // checkpoints (over two epochs, so one is superseded); neither job may delete the
+      // checkpoint the other still holds. (A structured experiment trains its own dense
+      // network, src/jobs/dense-reuse.ts, so the two run side by side.)
+      const tiny = (rate: number) => ({
         ...SMALL_SPEC,
         seed: 1,
-        method: 'pai' as const,
-        pai: { score, compressions: [1] },
+        method: 'structured' as const,
+        structured: { method: 'l1-filter', rates: [rate], fineTune: '20it', latencyRuns: 3 },
         training: { duration: '400it', evalEvery: 100 },
       });
-      const a = await lab.invoke('experiments.create', { spec: tiny('synflow'), start: true });
-      const b = await lab.invoke('experiments.create', { spec: tiny('magnitude'), start: true });
+      const a = await lab.invoke('experiments.create', { spec: tiny(0.5), start: true });
+      const b = await lab.invoke('experiments.create', { spec: tiny(0.8), start: true });
       expect((await lab.invoke('jobs.list', {})).map((j) => j.state)).toEqual([
         'running',
         'running',

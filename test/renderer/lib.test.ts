@@ -53,6 +53,7 @@ const ticket = (
   runId: null,
   wallTimeMs: null,
   backend: null,
+  reusedFromRunId: null,
   speedup: null,
   widths: null,
 });

@@ -420,7 +420,12 @@ export function TicketPage({ id }: { id: string }) {
               `${ticket.remainingParams.toLocaleString()} of ${ticket.totalParams.toLocaleString()}`,
             ],
             ['FLOPs per example', ticket.flops.toLocaleString()],
-            ['wall time', duration(ticket.wallTimeMs)],
+            [
+              'wall time',
+              ticket.reusedFromRunId
+                ? `${duration(ticket.wallTimeMs)}, once: reused from another experiment's identical training (run ${ticket.reusedFromRunId})`
+                : duration(ticket.wallTimeMs),
+            ],
             ['backend', ticket.backend ?? '–'],
           ].map(([k, v]) => (
             <tr key={k}>

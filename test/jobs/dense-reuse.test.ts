@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { Lab } from '../../src/services/lab.ts';
+import { tempDir, tinyDigits } from '../helpers.ts';
+
+describe('one dense training per θ0', () => {
+  it('copies the dense network an identical experiment trains, waits for it rather than train it twice, and keeps the copy when the original goes', async () => {
+    const data = tempDir();
+    const lab = Lab.open({ dataDir: data, runAll: true, concurrency: 2 });
+    try {
+      const dataset = await lab.invoke('datasets.import', { path: tinyDigits(data, 200) });
+      const base = {
+        model: 'lenet-300-100',
+        dataset: dataset.id,
+        seed: 3,
+        training: { duration: '30it', evalEvery: 10 },
+      };
+      const pai = (score: string, changes: object = {}) => ({
+        ...base,
+        method: 'pai',
+        pai: { score, compressions: [1] },
+        ...changes,
+      });
+      const start = (spec: object) => lab.invoke('experiments.create', { spec, start: true });
+      const finish = async (created: Awaited<ReturnType<typeof start>>) => {
+        expect((await lab.scheduler.wait(created.job!.id)).state).toBe('done');
+        return lab.invoke('experiments.get', { id: created.experiment.id });
+      };
+      const denseOf = (e: Awaited<ReturnType<typeof finish>>) =>
+        e.tickets.find((t) => t.level === 0 && t.method === 'dense')!;
+
+      // three scores of one seed, queued together for two workers: one dense training
+      const scores = await Promise.all(['snip', 'magnitude', 'random'].map((s) => start(pai(s))));
+      const done = await Promise.all(scores.map(finish));
+      const dense = done.map(denseOf);
+      const trained = dense.filter((t) => t.reusedFromRunId === null);
+      expect(trained).toHaveLength(1);
+      const [original] = trained;
+      for (const t of dense) {
+        expect(t.trained).toBe(true);
+        expect(t.testAccuracy).toBe(original!.testAccuracy);
+        if (t !== original) expect(t.reusedFromRunId).toBe(original!.runId);
+      }
+      // each went on to prune and train its own level 1
+      for (const e of done)
+        expect(e.tickets.filter((t) => t.level === 1 && t.trained)).toHaveLength(1);
+      // the copy has the original's curves
+      const copy = dense.find((t) => t !== original)!;
+      const curve = async (runId: string) =>
+        (await lab.invoke('runs.metrics', { runId, split: 'val' })).points;
+      expect((await curve(copy.runId!)).length).toBeGreaterThan(1);
+      expect(await curve(copy.runId!)).toEqual(await curve(original!.runId!));
+
+      // IMP from the same θ0, trained the same way, copies it too and prunes from it
+      const imp = await finish(await start({ ...base, pruning: { levels: 1 } }));
+      expect(denseOf(imp).reusedFromRunId).toBe(original!.runId);
+      expect(imp.tickets.find((t) => t.level === 1)!.trained).toBe(true);
+
+      // another seed, another learning rate, a rewind point whose θ_k the original did not
+      // keep: each a different dense training, trained again
+      for (const spec of [
+        pai('snip', { seed: 4 }),
+        pai('snip', { training: { ...base.training, learningRate: 0.002 } }),
+        { ...base, pruning: { levels: 1, rewind: '5it' } },
+      ])
+        expect(denseOf(await finish(await start(spec))).reusedFromRunId).toBeNull();
+
+      // the original's experiment deleted, the copies keep their weights
+      const owner = done.find((e) => denseOf(e) === original)!;
+      await lab.invoke('experiments.delete', { id: owner.id });
+      const kept = lab.store.getTicket(copy.id)!;
+      expect(lab.store.blobs.getTensors(kept.trainedBlob!).size).toBeGreaterThan(0);
+      expect(lab.store.blobs.getTensors(kept.initBlob!).size).toBeGreaterThan(0);
+    } finally {
+      await lab.close();
+    }
+  });
+});
