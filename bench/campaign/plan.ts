@@ -286,6 +286,8 @@ export interface ExperimentPlan {
   after?: number;
   /** trainings: each level's ticket and its controls, and the analyses' (θ_k and copies) */
   runs: number;
+  /** its dense network is an earlier experiment's, copied rather than trained */
+  denseReused: boolean;
   /** instability analyses: one per analysed ticket and rewind point */
   analyses: number;
   iterations: number;
@@ -439,6 +441,7 @@ export function planExperiment(
     model: spec.model,
     dataset: dataset.folder,
     runs: trainings.length,
+    denseReused,
     analyses: lines,
     ...plan,
     hours: perJob ? seconds / 3600 : null,
@@ -662,7 +665,7 @@ export function formatPlan(plan: PartPlan): string[] {
   for (const label of labels) {
     const e = plan.experiments.find((x) => x.label === label)!;
     lines.push(
-      `  ${label}${label === e.model ? '' : ` (${e.model})`}, each seed: ${int(e.runs)} trainings${e.analyses > 0 ? ` (with the θ_k and copies of ${e.analyses} instability analyses)` : ''}, ${int(e.iterations)} iterations, ${int(e.evaluations)} evaluations${e.hours === null ? '' : `, estimated ${formatHours(e.hours)}`}${e.tfjsKernelRuns > 0 ? ` (${e.tfjsKernelRuns} training${e.tfjsKernelRuns === 1 ? '' : 's'} with a penalty on tfjs's kernels)` : ''}`,
+      `  ${label}${label === e.model ? '' : ` (${e.model})`}, each seed: ${int(e.runs)} training${e.runs === 1 ? '' : 's'}${e.denseReused ? ' (its dense network copied from an earlier one)' : ''}${e.analyses > 0 ? ` (with the θ_k and copies of ${e.analyses} instability analyses)` : ''}, ${int(e.iterations)} iterations, ${int(e.evaluations)} evaluations${e.hours === null ? '' : `, estimated ${formatHours(e.hours)}`}${e.tfjsKernelRuns > 0 ? ` (${e.tfjsKernelRuns} training${e.tfjsKernelRuns === 1 ? '' : 's'} with a penalty on tfjs's kernels)` : ''}`,
     );
   }
   for (const s of plan.speeds)

@@ -684,7 +684,7 @@ export class Scheduler {
           type: 'log',
           jobId: job.id,
           level: 'info',
-          message: `Level 0: the dense network experiment ${donor.experimentId} trained from the same θ0, data and training is reused, not trained again.`,
+          message: `Level 0: the dense network that experiment ${donor.experimentId} trained from the same θ0, data and training is reused, not trained again.`,
         });
     }
     let shares: Live['shares'];

@@ -737,8 +737,9 @@ export class Store {
 
   /**
    * Copies another experiment's trained ticket into `experimentId`: the ticket (its blobs
-   * shared, no parent), its finished run marked as reused from the original, and every metric
-   * of that run. One transaction: the copy is whole or absent.
+   * shared, no parent), its finished run marked as reused from the run that trained it (the
+   * original's, where that ticket is a copy too), and every metric of that run. One
+   * transaction: the copy is whole or absent.
    */
   copyTrainedTicket(experimentId: string, ticketId: string): TicketRow {
     return this.transaction(() => {
@@ -761,7 +762,8 @@ export class Store {
              final_test_accuracy, wall_time_ms, error, started_at, finished_at, reused_from)
            SELECT ?, ?, seed, start_iteration, hyperparams, backend, status, iterations,
              early_stop_iteration, best_val_loss, val_accuracy, test_accuracy, final_test_accuracy,
-             wall_time_ms, error, started_at, finished_at, id FROM runs WHERE id = ?`,
+             wall_time_ms, error, started_at, finished_at, COALESCE(reused_from, id)
+           FROM runs WHERE id = ?`,
         )
         .run(runId, copy.id, run.id);
       this.db

@@ -590,6 +590,9 @@ describe('bench:campaign --plan', () => {
       'plan of tanaka2020-conv4 at reduced budget (500 iterations, compression 10^0.5), only grasp, snip, 3 seeds',
     );
     expect(chosen.stdout).toContain('6 experiments, 9 trainings, 4,500 iterations');
+    expect(chosen.stdout).toContain(
+      'grasp (conv-4), each seed: 1 training (its dense network copied from an earlier one), 500 iterations',
+    );
     const unknown = some('grasp,imp');
     expect(unknown.status).toBe(1);
     expect(unknown.stderr).toContain('tanaka2020-conv4 has no experiment "imp"');

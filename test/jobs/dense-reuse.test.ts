@@ -50,7 +50,15 @@ describe('one dense training per θ0', () => {
       expect((await curve(copy.runId!)).length).toBeGreaterThan(1);
       expect(await curve(copy.runId!)).toEqual(await curve(original!.runId!));
 
-      // IMP from the same θ0, trained the same way, copies it too and prunes from it
+      // the original's experiment deleted, the copies keep their weights
+      const owner = done.find((e) => denseOf(e) === original)!;
+      await lab.invoke('experiments.delete', { id: owner.id });
+      const kept = lab.store.getTicket(copy.id)!;
+      expect(lab.store.blobs.getTensors(kept.trainedBlob!).size).toBeGreaterThan(0);
+      expect(lab.store.blobs.getTensors(kept.initBlob!).size).toBeGreaterThan(0);
+
+      // IMP from the same θ0, trained the same way, copies it too (from a copy now: it
+      // names the run that trained it) and prunes from it
       const imp = await finish(await start({ ...base, pruning: { levels: 1 } }));
       expect(denseOf(imp).reusedFromRunId).toBe(original!.runId);
       expect(imp.tickets.find((t) => t.level === 1)!.trained).toBe(true);
@@ -63,13 +71,6 @@ describe('one dense training per θ0', () => {
         { ...base, pruning: { levels: 1, rewind: '5it' } },
       ])
         expect(denseOf(await finish(await start(spec))).reusedFromRunId).toBeNull();
-
-      // the original's experiment deleted, the copies keep their weights
-      const owner = done.find((e) => denseOf(e) === original)!;
-      await lab.invoke('experiments.delete', { id: owner.id });
-      const kept = lab.store.getTicket(copy.id)!;
-      expect(lab.store.blobs.getTensors(kept.trainedBlob!).size).toBeGreaterThan(0);
-      expect(lab.store.blobs.getTensors(kept.initBlob!).size).toBeGreaterThan(0);
     } finally {
       await lab.close();
     }
