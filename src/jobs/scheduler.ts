@@ -549,13 +549,13 @@ export class Scheduler {
     if (this.closing) return;
     for (const next of this.store.listJobs(['queued'])) {
       if (!this.options.runAll && !this.mine.has(next.id)) continue;
-      if (this.waitsForDense(next)) continue;
       const remote = this.options.remote?.runs(next.id) ?? false;
       // A cluster job takes a slot of its own; a local one waits for a free worker.
-      const slot = remote
-        ? this.remoteSlot()
-        : this.slots.find((s) => !s.remote && !s.jobId && !s.pending);
-      if (!slot) continue;
+      const free = remote ? null : this.slots.find((s) => !s.remote && !s.jobId && !s.pending);
+      if (!remote && !free) continue;
+      // asked only of a job that could start now: it reads the running experiments' specs
+      if (this.waitsForDense(next)) continue;
+      const slot = free ?? this.remoteSlot();
       try {
         this.lock ??= HostLock.acquire(this.store.dataDir);
         // Another host on the same data folder may take it first.
