@@ -288,6 +288,10 @@ export interface ExperimentPlan {
   runs: number;
   /** its dense network is an earlier experiment's, copied rather than trained */
   denseReused: boolean;
+  /** where `denseReused`: the index in the plan's experiments of the one that trains it */
+  denseFrom?: number;
+  /** estimated hours of its own dense training (0 where it copies one); null without a speed */
+  denseHours: number | null;
   /** instability analyses: one per analysed ticket and rewind point */
   analyses: number;
   iterations: number;
@@ -365,6 +369,8 @@ interface Training {
   every: number;
   /** the unit gates it trains with, on tfjs's kernels; null on the native step */
   gates: GateMethod | null;
+  /** the experiment's dense network (level 0), which other experiments may copy */
+  dense: boolean;
 }
 
 /**
@@ -376,9 +382,11 @@ interface Training {
 function analysisTrainings(a: PlannedAnalyses, end: number, storedRewind: number): Training[] {
   return a.tickets.flatMap((ticket) =>
     ticket.rewinds.flatMap((k) => [
-      ...(k > 0 && k !== storedRewind ? [{ start: 0, end: k, every: k, gates: null }] : []),
-      { start: k, end, every: end, gates: null },
-      { start: k, end, every: end, gates: null },
+      ...(k > 0 && k !== storedRewind
+        ? [{ start: 0, end: k, every: k, gates: null, dense: false }]
+        : []),
+      { start: k, end, every: end, gates: null, dense: false },
+      { start: k, end, every: end, gates: null, dense: false },
     ]),
   );
 }
@@ -404,6 +412,7 @@ export function planExperiment(
       end: run.end,
       every: spec.training.evalEvery,
       gates: gatesOf(spec, run.level),
+      dense: run.level === 0,
     })),
     ...(analyses
       ? analysisTrainings(analyses, end, durationToIterations(spec.pruning.rewind, perEpoch))
@@ -414,6 +423,7 @@ export function planExperiment(
   const curveExamples = analyses ? lines * analyses.points * dataset.test : 0;
   const perJob = speed && jobSpeed(speed, workers);
   let seconds = perJob ? (curveExamples * FORWARD_SHARE) / perJob : 0;
+  let denseSeconds = 0;
   let plan = {
     iterations: 0,
     trainingSamples: 0,
@@ -432,7 +442,10 @@ export function planExperiment(
     };
     if (perJob && speed) {
       const share = t.gates ? gatedShare(speed, t.gates, workers.threads) : 1;
-      seconds += (iterations * batch) / (perJob * share) + (examples * FORWARD_SHARE) / perJob;
+      const training =
+        (iterations * batch) / (perJob * share) + (examples * FORWARD_SHARE) / perJob;
+      seconds += training;
+      if (t.dense) denseSeconds += training;
     }
   }
   return {
@@ -445,6 +458,7 @@ export function planExperiment(
     analyses: lines,
     ...plan,
     hours: perJob ? seconds / 3600 : null,
+    denseHours: perJob ? denseSeconds / 3600 : null,
     tfjsKernelRuns: trainings.filter((t) => t.gates).length,
   };
 }
@@ -473,21 +487,40 @@ export function partAnalyses(
   };
 }
 
+/** A job as the wall-clock simulation sees it. */
+interface SimulatedJob {
+  hours: number;
+  /** queued when that job ends (a transfer, once its source experiment is done) */
+  after?: number;
+  /** it copies that job's dense network, so waits while that job is training it */
+  denseFrom?: number;
+  /** hours until its own dense network is trained, from its start */
+  denseHours: number;
+}
+
 /**
- * Hours until the last job ends when they start in order, each as soon as a worker is free;
- * a job with `after` joins the end of the queue when that one ends (a transfer, queued once
- * its source experiment is done).
+ * Hours until the last job ends when they start as the scheduler starts them
+ * (src/jobs/scheduler.ts): in queue order, each as soon as a worker is free, passing over a
+ * job whose dense network a running job is still training (it starts once that is trained);
+ * a job with `after` joins the end of the queue when that one ends.
  */
-function wallHours(jobs: { hours: number; after?: number }[], concurrency: number): number {
+function wallHours(jobs: SimulatedJob[], concurrency: number): number {
   const queue = jobs.flatMap((job, i) => (job.after === undefined ? [i] : []));
-  const running: { job: number; end: number }[] = [];
+  const running: { job: number; end: number; denseEnd: number }[] = [];
+  const waits = (job: SimulatedJob, now: number) =>
+    running.some((r) => r.job === job.denseFrom && now < r.denseEnd);
   let now = 0;
   while (queue.length > 0 || running.length > 0) {
-    while (running.length < concurrency && queue.length > 0) {
-      const job = queue.shift()!;
-      running.push({ job, end: now + jobs[job]!.hours });
+    for (let q = 0; q < queue.length && running.length < concurrency;) {
+      const job = queue[q]!;
+      if (waits(jobs[job]!, now)) q++;
+      else {
+        queue.splice(q, 1);
+        running.push({ job, end: now + jobs[job]!.hours, denseEnd: now + jobs[job]!.denseHours });
+      }
     }
-    now = Math.min(...running.map((r) => r.end));
+    // the next moment the scheduler looks again: a job ends, or a dense network is trained
+    now = Math.min(...running.flatMap((r) => (r.denseEnd > now ? [r.end, r.denseEnd] : [r.end])));
     for (const done of running.filter((r) => r.end === now)) {
       running.splice(running.indexOf(done), 1);
       jobs.forEach((job, i) => {
@@ -514,8 +547,7 @@ export function transferLabel(source: string, level: number, target: string): st
  * the transfers of its tickets at the part's levels to the others (as transfer.create makes
  * them, src/services/transfer.ts). An experiment whose dense network an earlier one trains
  * (the same θ0, data and training: the scores of one seed) is planned without it, as the
- * app copies it (src/jobs/dense-reuse.ts); the wall-clock simulation does not hold it back
- * until that dense network is trained, as the scheduler does.
+ * app copies it (src/jobs/dense-reuse.ts), and starts once that one is trained.
  */
 export function planPart(
   part: CampaignPart,
@@ -544,8 +576,9 @@ export function planPart(
     return spec;
   };
   const experiments: ExperimentPlan[] = [];
-  // the dense networks trained so far: a later experiment with the same one copies it
-  const denseTrained = new Set<string>();
+  // the dense networks trained so far, by the experiment training each: a later experiment
+  // with the same one copies it
+  const denseTrained = new Map<string, number>();
   for (let seed = 0; seed < seeds; seed++) {
     for (const dataset of datasets) {
       for (const { label: own, spec } of partExperiments(part, seed, dataset.folder, budget)) {
@@ -553,18 +586,20 @@ export function planPart(
         const label = sourceLabel(own, dataset.folder, datasets.length);
         const source = experiments.length;
         const dense = denseTrainingKey(resolved, 0);
-        experiments.push(
-          planExperiment(
+        const denseFrom = dense === null ? undefined : denseTrained.get(dense);
+        experiments.push({
+          ...planExperiment(
             label,
             resolved,
             dataset,
             speedOf(resolved.model, dataset),
             workers,
             partAnalyses(part, resolved, dataset),
-            dense !== null && denseTrained.has(dense),
+            denseFrom !== undefined,
           ),
-        );
-        if (dense !== null) denseTrained.add(dense);
+          ...(denseFrom === undefined ? {} : { denseFrom }),
+        });
+        if (dense !== null && denseFrom === undefined) denseTrained.set(dense, source);
         for (const level of part.transferLevels?.(resolved.pruning.levels) ?? [])
           for (const target of datasets.filter((d) => d !== dataset)) {
             // the ticket named as the plan knows it: its id exists once its source has trained
@@ -595,7 +630,12 @@ export function planPart(
     speeds: [...speeds.values()].filter((s): s is ModelSpeed => s !== null),
     wallHours: hours.every((h): h is number => h !== null)
       ? wallHours(
-          experiments.map((e) => ({ hours: e.hours!, after: e.after })),
+          experiments.map((e) => ({
+            hours: e.hours!,
+            after: e.after,
+            denseFrom: e.denseFrom,
+            denseHours: e.denseHours!,
+          })),
           workers.concurrency,
         )
       : null,

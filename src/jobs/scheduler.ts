@@ -1043,6 +1043,8 @@ export class Scheduler {
           earlyStopIteration: m.earlyStop.iteration,
           wallTimeMs: m.wallTimeMs,
         });
+        // a job waiting to copy this dense network can start now, not when this job ends
+        if (m.run.method === 'dense') this.pump();
         return;
       }
       case 'instability-copy': {

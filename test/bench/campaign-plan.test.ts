@@ -180,6 +180,32 @@ describe("a campaign part's plan", () => {
     ).toThrow(/fc2019-lenet prunes no compressions at initialisation/);
   });
 
+  it('starts an experiment that copies a dense network once that network is trained, as the scheduler does', () => {
+    const part = findPart('tanaka2020-conv4');
+    const budget = { iterations: 500, compressions: [0.5], labels: ['grasp', 'snip', 'random'] };
+    const plan = planPart(part, {
+      budget,
+      seeds: 1,
+      datasets: [datasetSize('cifar10-jpeg')],
+      measured,
+      workers: TWO_CORES,
+    });
+    const [snip, grasp, random] = plan.experiments;
+    expect(plan.experiments.map((e) => [e.label, e.denseFrom])).toEqual([
+      ['snip', undefined],
+      ['grasp', 0],
+      ['random', 0],
+    ]);
+    // every training here is as long: the dense network, then one compression
+    const training = random!.hours!;
+    expect(snip!.hours).toBeCloseTo(2 * training, 10);
+    expect(snip!.denseHours).toBeCloseTo(training, 10);
+    expect(grasp!.denseHours).toBe(0);
+    // two workers: snip from 0 to 2; grasp waits for snip's dense network and trains from 1
+    // to 2, random from 2 to 3 (not at once beside snip: that would end at 2)
+    expect(plan.wallHours).toBeCloseTo(3 * training, 10);
+  });
+
   it('trains pruned tickets from the rewind point, the random re-initialisation from 0', () => {
     const part = findPart('frankle2020-resnet20');
     const budget = { iterations: 3000, levels: 2 };

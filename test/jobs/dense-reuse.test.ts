@@ -75,4 +75,46 @@ describe('one dense training per θ0', () => {
       await lab.close();
     }
   });
+
+  it('starts the job waiting for a dense network as soon as it is trained, not when the job training it ends', async () => {
+    const data = tempDir();
+    const lab = Lab.open({ dataDir: data, runAll: true, concurrency: 2 });
+    try {
+      const dataset = await lab.invoke('datasets.import', { path: tinyDigits(data, 200) });
+      const spec = (score: string) => ({
+        model: 'lenet-300-100',
+        dataset: dataset.id,
+        seed: 5,
+        method: 'pai',
+        pai: { score, compressions: [1] },
+        training: { duration: '30it', evalEvery: 10 },
+      });
+      const created = [];
+      for (const score of ['snip', 'magnitude'])
+        created.push(await lab.invoke('experiments.create', { spec: spec(score), start: true }));
+      const jobs = created.map((c) => c.job!.id);
+      // when the first pruned ticket is stored, its job has not ended: the other job must
+      // have started already, on the dense network trained before it
+      const othersState: string[] = [];
+      const unsubscribe = lab.subscribe((e) => {
+        if (e.type !== 'ticket.created' || e.level !== 1 || othersState.length > 0) return;
+        const other = jobs.find((id) => id !== e.jobId)!;
+        othersState.push(lab.store.getJob(other)!.state);
+      });
+      for (const id of jobs) expect((await lab.scheduler.wait(id)).state).toBe('done');
+      unsubscribe();
+      expect(othersState).toHaveLength(1);
+      expect(othersState[0]).not.toBe('queued');
+      // and it copied that dense network rather than train its own
+      const dense = await Promise.all(
+        created.map(async (c) => {
+          const e = await lab.invoke('experiments.get', { id: c.experiment.id });
+          return e.tickets.find((t) => t.level === 0)!;
+        }),
+      );
+      expect(dense.filter((t) => t.reusedFromRunId === null)).toHaveLength(1);
+    } finally {
+      await lab.close();
+    }
+  });
 });
