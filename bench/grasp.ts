@@ -3,7 +3,8 @@
  * networks, measured before any training:
  *
  *   npm run bench:grasp [-- --seeds 3] [--models conv-4,resnet-20] [--examples 480]
- *                       [--dataset DIR (default ../shared/datasets/cifar10)] [--record]
+ *                       [--statistics batch[,running]] [--dataset DIR (default
+ *                       ../shared/datasets/cifar10)] [--record]
  *
  * For each model (Conv-4, no batch norm, Frankle & Carbin's Glorot init; ResNet-20, VGG-11 or
  * VGG-16, with batch norm, OpenLTH's Kaiming init) and seed, θ0 is pruned to 10^−0.5 of its
@@ -15,11 +16,16 @@
  *   for scoring only, as Wang et al.'s own code does (pruner/GraSP.py, `reinit=True`), the mask
  *   then applied to θ0;
  * - `snip`: SNIP (Lee et al. 2019) on the same examples, for comparison.
+ * These score with batch norm on the sample's statistics (training mode, as Wang et al.'s
+ * code does); `--statistics running` adds, on batch-norm models, GraSP and SNIP scored on the
+ * running statistics (evaluation mode, the default of Tanaka et al.'s code: the identity at
+ * θ0, so the score sees the network as if it had no batch norm).
  * The masked θ0 then meets `--examples` training images in training mode, in batches of the
  * model's training batch size (batch norm on each batch's statistics, as a first step sees
  * them): its loss, the standard deviation of its logits, and per layer the share of weights
- * kept and the share of those kept that are positive; and the time the mask took to score
- * and rank. Writes bench/results/grasp.json; --record also bench/records/grasp-<date>.json,
+ * kept and the share of those kept that are positive; its loss in evaluation mode too (on
+ * the running statistics, as the running-statistics scores saw it); and the time the mask
+ * took to score and rank. Writes bench/results/grasp.json; --record also bench/records/grasp-<date>.json,
  * which BENCHMARKS.md's `grasp` block tabulates (`npm run bench:report`).
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -27,6 +33,7 @@ import { basename } from 'node:path';
 import { resolveSpec } from '../src/api/spec.ts';
 import { parseArgs } from '../src/cli/args.ts';
 import { deriveSeed } from '../src/core/random.ts';
+import { SCORING_STATISTICS, type ScoringStatistics } from '../src/core/vocabulary.ts';
 import { exampleSize } from '../src/data/dataset.ts';
 import { importDatasetFolder } from '../src/data/import.ts';
 import { prepareData, type PreparedData } from '../src/data/split.ts';
@@ -40,7 +47,7 @@ import { initBackend } from '../src/engine/backend.ts';
 import { Model } from '../src/engine/model.ts';
 import { initWeights, type Weights } from '../src/engine/weights.ts';
 import { applyMask, countKept, denseMask, type Mask } from '../src/pruning/mask.ts';
-import { graspScores, keepTop, snipScores } from '../src/pruning/scores.ts';
+import { graspScores, keepTop, snipScores, type Scores } from '../src/pruning/scores.ts';
 import { datasetFolder, saveResult, theseVersions, thisCommand, thisMachine } from './records.ts';
 import type { GraspRecord, GraspRow } from './report.ts';
 
@@ -52,7 +59,13 @@ const PRESETS: Partial<Record<ModelName, string>> = {
   'vgg-16': 'openlth',
 };
 
-const { options } = parseArgs(process.argv.slice(2), ['seeds', 'models', 'examples', 'dataset']);
+const { options } = parseArgs(process.argv.slice(2), [
+  'seeds',
+  'models',
+  'examples',
+  'statistics',
+  'dataset',
+]);
 const seeds = Number(options.get('seeds') ?? 3);
 const examples = Number(options.get('examples') ?? 480);
 if (!(Number.isInteger(seeds) && seeds >= 1 && Number.isInteger(examples) && examples >= 1))
@@ -61,6 +74,10 @@ const models = String(options.get('models') ?? 'conv-4,resnet-20').split(',') as
 for (const model of models)
   if (!PRESETS[model])
     throw new Error(`--models: ${model} is not measured here (${Object.keys(PRESETS).join(', ')})`);
+const statistics = String(options.get('statistics') ?? 'batch').split(',') as ScoringStatistics[];
+for (const s of statistics)
+  if (!(SCORING_STATISTICS as readonly string[]).includes(s))
+    throw new Error(`--statistics: ${s} is not one of ${SCORING_STATISTICS.join(', ')}`);
 const folder = datasetFolder(options.get('dataset'), 'cifar10');
 
 // the commit this run started from (a commit made while it runs is not what it measured)
@@ -70,13 +87,15 @@ const decoded = await importDatasetFolder(folder);
 
 /**
  * What the masked θ0 does on the first `examples` training images, in training mode and in
- * batches of `batch`: the mean loss and accuracy, and the s.d. of every logit.
+ * batches of `batch`: the mean loss and accuracy, and the s.d. of every logit; and its mean
+ * loss in evaluation mode.
  */
 function atInit(arch: Architecture, weights: Weights, data: PreparedData, batch: number) {
   const model = new Model(arch, weights);
   const size = exampleSize(data.train.shape);
   const n = Math.min(examples, data.train.count);
   let loss = 0;
+  let evalLoss = 0;
   let correct = 0;
   const logits: number[] = [];
   try {
@@ -92,9 +111,11 @@ function atInit(arch: Architecture, weights: Weights, data: PreparedData, batch:
           'int32',
         );
         const out = model.apply(x, true);
-        loss +=
-          tf.losses.softmaxCrossEntropy(tf.oneHot(labels, data.classes), out).dataSync()[0]! *
+        const lossOf = (logits: tf.Tensor) =>
+          tf.losses.softmaxCrossEntropy(tf.oneHot(labels, data.classes), logits).dataSync()[0]! *
           count;
+        loss += lossOf(out);
+        evalLoss += lossOf(model.apply(x, false));
         correct += tf.sum(tf.cast(tf.equal(tf.argMax(out, 1), labels), 'float32')).dataSync()[0]!;
         logits.push(...out.dataSync());
       });
@@ -104,7 +125,12 @@ function atInit(arch: Architecture, weights: Weights, data: PreparedData, batch:
   }
   const mean = logits.reduce((a, b) => a + b, 0) / logits.length;
   const variance = logits.reduce((a, b) => a + (b - mean) ** 2, 0) / logits.length;
-  return { loss: loss / n, accuracy: correct / n, logitStd: Math.sqrt(variance) };
+  return {
+    loss: loss / n,
+    evalLoss: evalLoss / n,
+    accuracy: correct / n,
+    logitStd: Math.sqrt(variance),
+  };
 }
 
 /** Per layer: the share of its weights kept, and of those kept the share positive. */
@@ -147,17 +173,33 @@ for (const model of models) {
       ...atInit(arch, theta0, data, batch),
       layers: [],
     });
-    const scorings = [
-      ['grasp', theta0, graspScores],
-      ['grasp, dense re-drawn', redrawn, graspScores],
-      ['snip', theta0, snipScores],
-    ] as const;
-    for (const [scoring, weights, score] of scorings) {
+    type Score = (model: Model, statistics: ScoringStatistics) => Promise<Scores>;
+    const grasp: Score = (m, statistics) =>
+      graspScores(m, dense, data, scoringExamples, scoringSeed, { statistics });
+    const snip: Score = (m, statistics) =>
+      snipScores(m, dense, data, scoringExamples, scoringSeed, statistics);
+    // on the running statistics only where there is batch norm (without, the same scores)
+    const scorings: [string, Weights, Score, ScoringStatistics][] = statistics.flatMap(
+      (s): [string, Weights, Score, ScoringStatistics][] =>
+        s === 'batch'
+          ? [
+              ['grasp', theta0, grasp, s],
+              ['grasp, dense re-drawn', redrawn, grasp, s],
+              ['snip', theta0, snip, s],
+            ]
+          : batchNorm
+            ? [
+                ['grasp, running statistics', theta0, grasp, s],
+                ['snip, running statistics', theta0, snip, s],
+              ]
+            : [],
+    );
+    for (const [scoring, weights, score, s] of scorings) {
       const scored = new Model(arch, weights);
       let mask: Mask;
       const start = performance.now();
       try {
-        const scores = await score(scored, dense, data, scoringExamples, scoringSeed);
+        const scores = await score(scored, s);
         mask = keepTop(scores, dense, 10 ** -COMPRESSION, 'global');
       } finally {
         scored.dispose();

@@ -836,13 +836,18 @@ function clusterTable(r: ClusterRecord): string[] {
 export interface GraspRow {
   model: string;
   batchNorm: boolean;
-  /** `grasp`, `grasp, dense re-drawn`, `snip`, or the dense θ0 */
+  /**
+   * `grasp`, `grasp, dense re-drawn`, `snip` (batch norm on the sample's statistics), `grasp,
+   * running statistics`, `snip, running statistics`, or the dense θ0
+   */
   scoring: string;
   seed: number;
   /** scoring and ranking the mask, wall-clock (absent for the dense θ0 and in older records) */
   scoringSeconds?: number;
   /** on the record's training examples, in training mode */
   loss: number;
+  /** the same in evaluation mode, batch norm on its running statistics (absent in older records) */
+  evalLoss?: number;
   accuracy: number;
   logitStd: number;
   /** per prunable layer: the share kept, and of those kept the share positive (null: none kept) */
@@ -878,6 +883,11 @@ function graspTable(r: GraspRecord): string[] {
       })
       .join(' / ') || '–';
   const timed = r.rows.some((x) => x.scoringSeconds !== undefined);
+  const evaluated = r.rows.some((x) => x.evalLoss !== undefined);
+  const evalLoss = (group: GraspRow[]) => {
+    const xs = group.flatMap((g) => g.evalLoss ?? []);
+    return xs.length ? over(xs) : '–';
+  };
   const scoring = (group: GraspRow[]) => {
     const xs = group.flatMap((g) => g.scoringSeconds ?? []);
     return xs.length ? range(xs, (x) => x.toFixed(1), mean) : '–';
@@ -885,10 +895,10 @@ function graspTable(r: GraspRecord): string[] {
   const lines = [
     `${r.machine.cores} × ${r.machine.cpu}; ${r.date.slice(0, 16).replace('T', ' ')} UTC; ${r.backend}; ${commitOf(r.versions)}; \`${r.command}\`.`,
     '',
-    `θ0 pruned to 10^−${r.compression} of its prunable weights (global; scores on ${r.scoringExamples} training examples), then measured on ${r.dataset.examples} training images of \`${r.dataset.folder}\` in training mode, in batches of the model's training batch size (batch norm on each batch's statistics, as the first step sees them), before any training; mean (min–max) over ${seeds} seed${seeds === 1 ? '' : 's'}. Per layer, in order, mean over seeds: the share of its weights kept, and the share of those kept that are positive.${timed ? ' Scoring: wall-clock seconds to score and rank the mask.' : ''}`,
+    `θ0 pruned to 10^−${r.compression} of its prunable weights (global; scores on ${r.scoringExamples} training examples), then measured on ${r.dataset.examples} training images of \`${r.dataset.folder}\` in training mode, in batches of the model's training batch size (batch norm on each batch's statistics, as the first step sees them), before any training; mean (min–max) over ${seeds} seed${seeds === 1 ? '' : 's'}. Per layer, in order, mean over seeds: the share of its weights kept, and the share of those kept that are positive.${evaluated ? ' "Loss, evaluation mode": the same images with batch norm on its running statistics (the identity at θ0, as a running-statistics score sees the network).' : ''}${timed ? ' Scoring: wall-clock seconds to score and rank the mask.' : ''}`,
     '',
-    `| model | mask | loss | logits, s.d. | kept, % per layer | kept weights positive, % per layer |${timed ? ' scoring, s |' : ''}`,
-    `| --- | --- | --- | --- | --- | --- |${timed ? ' --- |' : ''}`,
+    `| model | mask | loss |${evaluated ? ' loss, evaluation mode |' : ''} logits, s.d. | kept, % per layer | kept weights positive, % per layer |${timed ? ' scoring, s |' : ''}`,
+    `| --- | --- | --- |${evaluated ? ' --- |' : ''} --- | --- | --- |${timed ? ' --- |' : ''}`,
   ];
   const groups = new Map<string, GraspRow[]>();
   for (const row of r.rows) {
@@ -898,7 +908,7 @@ function graspTable(r: GraspRecord): string[] {
   for (const group of groups.values()) {
     const first = group[0]!;
     lines.push(
-      `| ${first.model}${first.batchNorm ? ' (batch norm)' : ''} | ${first.scoring} | ${over(group.map((g) => g.loss))} | ${over(group.map((g) => g.logitStd))} | ${perLayer(group, (l) => l.kept)} | ${perLayer(group, (l) => l.positive)} |${timed ? ` ${scoring(group)} |` : ''}`,
+      `| ${first.model}${first.batchNorm ? ' (batch norm)' : ''} | ${first.scoring} | ${over(group.map((g) => g.loss))} |${evaluated ? ` ${evalLoss(group)} |` : ''} ${over(group.map((g) => g.logitStd))} | ${perLayer(group, (l) => l.kept)} | ${perLayer(group, (l) => l.positive)} |${timed ? ` ${scoring(group)} |` : ''}`,
     );
   }
   return lines;

@@ -283,6 +283,33 @@ describe('BENCHMARKS.md', () => {
         .trim();
     expect(timedLine('grasp')).toBe('3.0 (2.0–4.0)');
     expect(timedLine('none (dense θ0)')).toBe('–');
+    expect(timedRendered).not.toContain('evaluation mode');
+
+    // a record with the loss in evaluation mode: its own column after the loss, over seeds
+    const evaluated: GraspRecord = {
+      ...record,
+      rows: record.rows.map((r) => (r.model === 'conv-4' ? { ...r, evalLoss: r.loss * 10 } : r)),
+    };
+    writeFileSync(join(records, 'grasp-evaluated.json'), JSON.stringify(evaluated));
+    const evaluatedRendered = await renderBenchmarks(
+      '# x\n\n<!-- report: grasp grasp-evaluated -->\n<!-- /report -->\n',
+      records,
+    );
+    expect(evaluatedRendered).toMatch(/\| loss +\| loss, evaluation mode +\| logits, s\.d\. +\|/);
+    const evaluatedLine = (model: string, mask: string) =>
+      evaluatedRendered
+        .split('\n')
+        .find((l) => l.startsWith(`| ${model} `) && l.split('|')[2]!.trim() === mask)!
+        .split('|')
+        .slice(3, 6)
+        .map((c) => c.trim());
+    expect(evaluatedLine('conv-4', 'grasp')).toEqual([
+      '1,200.00 (700.00–1,700.00)',
+      '12,000.00 (7,000.00–17,000.00)',
+      '600.00 (300.00–900.00)',
+    ]);
+    // a row without it (here the VGG's): a dash
+    expect(evaluatedLine('vgg-16 (batch norm)', 'grasp')).toEqual(['2.50', '–', '1.50']);
   });
 
   it('tabulates a bench:collapse record: per score, the first compression that empties a layer and the first that cuts the network through, over seeds', async () => {
