@@ -870,8 +870,13 @@ export interface GraspRecord {
 
 function graspTable(r: GraspRecord): string[] {
   const seeds = new Set(r.rows.map((x) => x.seed)).size;
-  const twoDigits = (x: number) =>
-    x.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  // a million and more (a blown-up loss) as a power of ten: 4.7·10^12
+  const twoDigits = (x: number) => {
+    if (Math.abs(x) < 1e6)
+      return x.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+    const exponent = Math.floor(Math.log10(Math.abs(x)));
+    return `${(x / 10 ** exponent).toFixed(1)}·10^${exponent}`;
+  };
   /** mean (min–max) over seeds */
   const over = (xs: number[]) => range(xs, twoDigits, mean);
   /** per layer in order, the mean over seeds in %; – for a layer no seed kept anything of */

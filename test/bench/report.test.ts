@@ -310,6 +310,17 @@ describe('BENCHMARKS.md', () => {
     ]);
     // a row without it (here the VGG's): a dash
     expect(evaluatedLine('vgg-16 (batch norm)', 'grasp')).toEqual(['2.50', '–', '1.50']);
+    // a blown-up loss, as a power of ten
+    const blownUp: GraspRecord = {
+      ...record,
+      rows: record.rows.map((r) => ({ ...r, evalLoss: r.seed === 0 ? 4.7e12 : 1.38e11 })),
+    };
+    writeFileSync(join(records, 'grasp-blown-up.json'), JSON.stringify(blownUp));
+    const blownUpRendered = await renderBenchmarks(
+      '# x\n\n<!-- report: grasp grasp-blown-up -->\n<!-- /report -->\n',
+      records,
+    );
+    expect(blownUpRendered).toContain('| 2.4·10^12 (1.4·10^11–4.7·10^12) |');
   });
 
   it('tabulates a bench:collapse record: per score, the first compression that empties a layer and the first that cuts the network through, over seeds', async () => {
