@@ -25,8 +25,9 @@
  * them): its loss, the standard deviation of its logits, and per layer the share of weights
  * kept and the share of those kept that are positive; its loss in evaluation mode too (on
  * the running statistics, as the running-statistics scores saw it); and the time the mask
- * took to score and rank. Writes bench/results/grasp.json; --record also bench/records/grasp-<date>.json,
- * which BENCHMARKS.md's `grasp` block tabulates (`npm run bench:report`).
+ * took to score and rank. Writes bench/results/grasp.json; --record also
+ * bench/records/grasp-<date>.json, which BENCHMARKS.md's `grasp` block tabulates
+ * (`npm run bench:report`).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { basename } from 'node:path';
