@@ -286,9 +286,10 @@ export interface ExperimentPlan {
   after?: number;
   /** trainings: each level's ticket and its controls, and the analyses' (θ_k and copies) */
   runs: number;
-  /** its dense network is an earlier experiment's, copied rather than trained */
-  denseReused: boolean;
-  /** where `denseReused`: the index in the plan's experiments of the one that trains it */
+  /**
+   * its dense network is an earlier experiment's, copied rather than trained: the index in the
+   * plan's experiments of the one that trains it
+   */
   denseFrom?: number;
   /** estimated hours of its own dense training (0 where it copies one); null without a speed */
   denseHours: number | null;
@@ -398,9 +399,10 @@ export function planExperiment(
   speed: ModelSpeed | null,
   workers: Workers,
   analyses?: PlannedAnalyses,
-  /** its dense network is another experiment's, copied (src/jobs/dense-reuse.ts) */
-  denseReused = false,
+  /** the experiment whose dense network it copies (src/jobs/dense-reuse.ts) */
+  denseFrom?: number,
 ): ExperimentPlan {
+  const denseReused = denseFrom !== undefined;
   const { train, val } = splitCounts(dataset.train, spec.validationFraction, dataset.folder);
   const batch = Math.min(spec.training.batchSize, train);
   const perEpoch = iterationsPerEpoch(train, batch);
@@ -454,7 +456,7 @@ export function planExperiment(
     model: spec.model,
     dataset: dataset.folder,
     runs: trainings.length,
-    denseReused,
+    ...(denseReused ? { denseFrom } : {}),
     analyses: lines,
     ...plan,
     hours: perJob ? seconds / 3600 : null,
@@ -587,18 +589,17 @@ export function planPart(
         const source = experiments.length;
         const dense = denseTrainingKey(resolved, 0);
         const denseFrom = dense === null ? undefined : denseTrained.get(dense);
-        experiments.push({
-          ...planExperiment(
+        experiments.push(
+          planExperiment(
             label,
             resolved,
             dataset,
             speedOf(resolved.model, dataset),
             workers,
             partAnalyses(part, resolved, dataset),
-            denseFrom !== undefined,
+            denseFrom,
           ),
-          ...(denseFrom === undefined ? {} : { denseFrom }),
-        });
+        );
         if (dense !== null && denseFrom === undefined) denseTrained.set(dense, source);
         for (const level of part.transferLevels?.(resolved.pruning.levels) ?? [])
           for (const target of datasets.filter((d) => d !== dataset)) {
@@ -705,7 +706,7 @@ export function formatPlan(plan: PartPlan): string[] {
   for (const label of labels) {
     const e = plan.experiments.find((x) => x.label === label)!;
     lines.push(
-      `  ${label}${label === e.model ? '' : ` (${e.model})`}, each seed: ${int(e.runs)} training${e.runs === 1 ? '' : 's'}${e.denseReused ? ' (its dense network copied from an earlier one)' : ''}${e.analyses > 0 ? ` (with the θ_k and copies of ${e.analyses} instability analyses)` : ''}, ${int(e.iterations)} iterations, ${int(e.evaluations)} evaluations${e.hours === null ? '' : `, estimated ${formatHours(e.hours)}`}${e.tfjsKernelRuns > 0 ? ` (${e.tfjsKernelRuns} training${e.tfjsKernelRuns === 1 ? '' : 's'} with a penalty on tfjs's kernels)` : ''}`,
+      `  ${label}${label === e.model ? '' : ` (${e.model})`}, each seed: ${int(e.runs)} training${e.runs === 1 ? '' : 's'}${e.denseFrom !== undefined ? ' (its dense network copied from an earlier one)' : ''}${e.analyses > 0 ? ` (with the θ_k and copies of ${e.analyses} instability analyses)` : ''}, ${int(e.iterations)} iterations, ${int(e.evaluations)} evaluations${e.hours === null ? '' : `, estimated ${formatHours(e.hours)}`}${e.tfjsKernelRuns > 0 ? ` (${e.tfjsKernelRuns} training${e.tfjsKernelRuns === 1 ? '' : 's'} with a penalty on tfjs's kernels)` : ''}`,
     );
   }
   for (const s of plan.speeds)
