@@ -39,7 +39,9 @@
  * Every run first prints the part's plan (bench/campaign/plan.ts): its experiments, trainings,
  * iterations, training samples and evaluated examples, and its hours estimated from the newest
  * bench:engine records in bench/records; each record keeps its experiment's estimate beside
- * the training time measured. `--plan` prints the plan of one part (or all) and trains nothing.
+ * the training time measured. A dense network an earlier run trained into the data folder is
+ * priced as copied, as the app copies it (src/jobs/dense-reuse.ts). `--plan` prints the plan of
+ * one part (or all) from scratch, every dense network trained, and trains nothing.
  * A transfer part's plan covers both stages: each dataset's experiments and their transfers.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -54,6 +56,7 @@ import type { NodeMachine } from '../src/jobs/protocol.ts';
 import { getClusterJob } from '../src/store/cluster-jobs.ts';
 import { specHash } from '../src/api/spec-hash.ts';
 import { kernelThreads, workerThreads } from '../src/engine/native-blas.ts';
+import { denseTrainedAlready } from '../src/jobs/dense-reuse.ts';
 import { RESUMABLE } from '../src/jobs/scheduler.ts';
 import { Lab } from '../src/services/lab.ts';
 import { findPart, partExperiments, PARTS, type Budget } from './campaign/parts.ts';
@@ -230,11 +233,16 @@ for (const folder of folders) {
   };
   datasets.push({ folder, view, size });
 }
+// a dense network an earlier run trained into this data folder is copied, not trained again:
+// the plan leaves it out of the experiments that copy it (the plan's specs name the folder)
+const datasetIds = new Map(datasets.map((d) => [d.folder, d.view.id]));
 const plan = planOn(part, target, {
   budget,
   seeds,
   datasets: datasets.map((d) => d.size),
   measured,
+  denseTrainedAlready: (spec) =>
+    denseTrainedAlready(lab.store, { ...spec, dataset: datasetIds.get(spec.dataset)! }),
 });
 process.stdout.write(`${formatPlan(plan).join('\n')}\n`);
 

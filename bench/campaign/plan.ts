@@ -276,6 +276,9 @@ export interface Workers {
   threads: number;
 }
 
+/** Where an experiment's dense network comes from when it copies one (src/jobs/dense-reuse.ts). */
+export type DenseSource = number | 'data folder';
+
 export interface ExperimentPlan {
   label: string;
   seed: number;
@@ -287,10 +290,10 @@ export interface ExperimentPlan {
   /** trainings: each level's ticket and its controls, and the analyses' (θ_k and copies) */
   runs: number;
   /**
-   * its dense network is an earlier experiment's, copied rather than trained: the index in the
-   * plan's experiments of the one that trains it
+   * its dense network is copied rather than trained: from the experiment at this index of the
+   * plan's, which trains it, or from the data folder, where an earlier run trained it
    */
-  denseFrom?: number;
+  denseFrom?: DenseSource;
   /** estimated hours of its own dense training (0 where it copies one); null without a speed */
   denseHours: number | null;
   /** instability analyses: one per analysed ticket and rewind point */
@@ -399,8 +402,8 @@ export function planExperiment(
   speed: ModelSpeed | null,
   workers: Workers,
   analyses?: PlannedAnalyses,
-  /** the experiment whose dense network it copies (src/jobs/dense-reuse.ts) */
-  denseFrom?: number,
+  /** where the dense network it copies comes from */
+  denseFrom?: DenseSource,
 ): ExperimentPlan {
   const denseReused = denseFrom !== undefined;
   const { train, val } = splitCounts(dataset.train, spec.validationFraction, dataset.folder);
@@ -549,7 +552,9 @@ export function transferLabel(source: string, level: number, target: string): st
  * the transfers of its tickets at the part's levels to the others (as transfer.create makes
  * them, src/services/transfer.ts). An experiment whose dense network an earlier one trains
  * (the same θ0, data and training: the scores of one seed) is planned without it, as the
- * app copies it (src/jobs/dense-reuse.ts), and starts once that one is trained.
+ * app copies it (src/jobs/dense-reuse.ts), and starts once that one is trained; one whose
+ * dense network an earlier run trained into the data folder (`denseTrainedAlready`) is planned
+ * without it from the start.
  */
 export function planPart(
   part: CampaignPart,
@@ -559,6 +564,11 @@ export function planPart(
     datasets: DatasetSize[];
     measured: MeasuredSpeed[];
     workers: Workers;
+    /**
+     * whether the data folder the part trains into holds a dense network that an experiment of
+     * this spec copies (an earlier run's); without it the plan counts every dense training
+     */
+    denseTrainedAlready?: (spec: ResolvedSpec) => boolean;
   },
 ): PartPlan {
   const { budget, seeds, measured, workers } = options;
@@ -588,7 +598,12 @@ export function planPart(
         const label = sourceLabel(own, dataset.folder, datasets.length);
         const source = experiments.length;
         const dense = denseTrainingKey(resolved, 0);
-        const denseFrom = dense === null ? undefined : denseTrained.get(dense);
+        const denseFrom: DenseSource | undefined =
+          dense === null
+            ? undefined
+            : options.denseTrainedAlready?.(resolved)
+              ? 'data folder'
+              : denseTrained.get(dense);
         experiments.push(
           planExperiment(
             label,
@@ -634,7 +649,8 @@ export function planPart(
           experiments.map((e) => ({
             hours: e.hours!,
             after: e.after,
-            denseFrom: e.denseFrom,
+            // one in the data folder is there from the start
+            denseFrom: typeof e.denseFrom === 'number' ? e.denseFrom : undefined,
             denseHours: e.denseHours!,
           })),
           workers.concurrency,
@@ -706,7 +722,7 @@ export function formatPlan(plan: PartPlan): string[] {
   for (const label of labels) {
     const e = plan.experiments.find((x) => x.label === label)!;
     lines.push(
-      `  ${label}${label === e.model ? '' : ` (${e.model})`}, each seed: ${int(e.runs)} training${e.runs === 1 ? '' : 's'}${e.denseFrom !== undefined ? ' (its dense network copied from an earlier one)' : ''}${e.analyses > 0 ? ` (with the θ_k and copies of ${e.analyses} instability analyses)` : ''}, ${int(e.iterations)} iterations, ${int(e.evaluations)} evaluations${e.hours === null ? '' : `, estimated ${formatHours(e.hours)}`}${e.tfjsKernelRuns > 0 ? ` (${e.tfjsKernelRuns} training${e.tfjsKernelRuns === 1 ? '' : 's'} with a penalty on tfjs's kernels)` : ''}`,
+      `  ${label}${label === e.model ? '' : ` (${e.model})`}, each seed: ${int(e.runs)} training${e.runs === 1 ? '' : 's'}${e.denseFrom === undefined ? '' : ` (its dense network copied from ${e.denseFrom === 'data folder' ? 'the data folder' : 'an earlier one'})`}${e.analyses > 0 ? ` (with the θ_k and copies of ${e.analyses} instability analyses)` : ''}, ${int(e.iterations)} iterations, ${int(e.evaluations)} evaluations${e.hours === null ? '' : `, estimated ${formatHours(e.hours)}`}${e.tfjsKernelRuns > 0 ? ` (${e.tfjsKernelRuns} training${e.tfjsKernelRuns === 1 ? '' : 's'} with a penalty on tfjs's kernels)` : ''}`,
     );
   }
   for (const s of plan.speeds)

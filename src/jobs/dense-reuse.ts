@@ -49,12 +49,33 @@ export function reuseTrainedDense(store: Store, experiment: ExperimentRow): Tick
   if (key === null) return null;
   // its own dense network, trained or under way (a paused job's checkpoint), is kept
   if (store.findTicket(experiment.id, 0, 'dense')) return null;
-  const donor = store
-    .trainedDenseTickets(experiment.datasetId, experiment.model, experiment.id)
-    .find((t) => experimentDenseKey(store.getExperiment(t.experimentId)!) === key);
+  const donor = trainedDense(store, experiment.datasetId, experiment.model, key, experiment.id);
   if (!donor) return null;
   store.copyTrainedTicket(experiment.id, donor.id);
   return donor;
+}
+
+/**
+ * Whether the store holds a trained dense network that an experiment of `spec` (its first
+ * replicate) would copy rather than train: what a plan made before creating the experiment
+ * needs to know (bench/campaign.ts).
+ */
+export function denseTrainedAlready(store: Store, spec: ResolvedSpec): boolean {
+  const key = denseTrainingKey(spec, 0);
+  return key !== null && trainedDense(store, spec.dataset, spec.model, key) !== undefined;
+}
+
+/** The oldest trained dense network with dense training key `key`, outside `exceptExperimentId`. */
+function trainedDense(
+  store: Store,
+  datasetId: string,
+  model: string,
+  key: string,
+  exceptExperimentId = '',
+): TicketRow | undefined {
+  return store
+    .trainedDenseTickets(datasetId, model, exceptExperimentId)
+    .find((t) => experimentDenseKey(store.getExperiment(t.experimentId)!) === key);
 }
 
 /**

@@ -9,12 +9,13 @@ import {
   FORWARD_SHARE,
   datasetSize,
   flopsPerExample,
+  formatPlan,
   planExperiment,
   planPart,
   readEngineSpeeds,
   type Workers,
 } from '../../bench/campaign/plan.ts';
-import { resolveSpec } from '../../src/api/spec.ts';
+import { resolveSpec, type ResolvedSpec } from '../../src/api/spec.ts';
 import { importDatasetFolder } from '../../src/data/import.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -204,6 +205,42 @@ describe("a campaign part's plan", () => {
     // two workers: snip from 0 to 2; grasp waits for snip's dense network and trains from 1
     // to 2, random from 2 to 3 (not at once beside snip: that would end at 2)
     expect(plan.wallHours).toBeCloseTo(3 * training, 10);
+  });
+
+  it('prices a dense network an earlier run trained into the data folder as copied, with no wait', () => {
+    const part = findPart('tanaka2020-conv4');
+    const budget = { iterations: 500, compressions: [0.5], labels: ['grasp', 'snip', 'random'] };
+    const options = {
+      budget,
+      seeds: 1,
+      datasets: [datasetSize('cifar10-jpeg')],
+      measured,
+      workers: TWO_CORES,
+    };
+    const fresh = planPart(part, options);
+    const asked: ResolvedSpec[] = [];
+    const plan = planPart(part, {
+      ...options,
+      denseTrainedAlready: (spec) => asked.push(spec) > 0,
+    });
+    expect(asked.map((spec) => [spec.pai.score, spec.dataset])).toEqual([
+      ['snip', 'cifar10-jpeg'],
+      ['grasp', 'cifar10-jpeg'],
+      ['random', 'cifar10-jpeg'],
+    ]);
+    expect(plan.experiments.map((e) => e.denseFrom)).toEqual(Array(3).fill('data folder'));
+    // each trains one compression, none the dense network
+    const training = fresh.experiments[2]!.hours!;
+    for (const [i, e] of plan.experiments.entries()) {
+      expect(e.hours).toBeCloseTo(training, 10);
+      expect(e.runs).toBe(fresh.experiments[i]!.runs - (i === 0 ? 1 : 0));
+    }
+    // two workers and no wait: 2 trainings from start to end, against 3 when snip trains it
+    expect(fresh.wallHours).toBeCloseTo(3 * training, 10);
+    expect(plan.wallHours).toBeCloseTo(2 * training, 10);
+    expect(formatPlan(plan).join('\n')).toContain(
+      'snip (conv-4), each seed: 1 training (its dense network copied from the data folder)',
+    );
   });
 
   it('trains pruned tickets from the rewind point, the random re-initialisation from 0', () => {

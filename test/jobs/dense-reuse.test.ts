@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { resolveSpec } from '../../src/api/spec.ts';
+import { denseTrainedAlready } from '../../src/jobs/dense-reuse.ts';
 import { Lab } from '../../src/services/lab.ts';
 import { tempDir, tinyDigits } from '../helpers.ts';
 
@@ -63,14 +65,22 @@ describe('one dense training per θ0', () => {
       expect(denseOf(imp).reusedFromRunId).toBe(original!.runId);
       expect(imp.tickets.find((t) => t.level === 1)!.trained).toBe(true);
 
+      // what a plan asks before it creates an experiment (bench/campaign.ts): is its dense
+      // network in the store already
+      const trainedAlready = (spec: object) => denseTrainedAlready(lab.store, resolveSpec(spec));
+      expect(trainedAlready(pai('grasp'))).toBe(true);
+
       // another seed, another learning rate, a rewind point whose θ_k the original did not
       // keep: each a different dense training, trained again
       for (const spec of [
         pai('snip', { seed: 4 }),
         pai('snip', { training: { ...base.training, learningRate: 0.002 } }),
         { ...base, pruning: { levels: 1, rewind: '5it' } },
-      ])
+      ]) {
+        expect(trainedAlready(spec)).toBe(false);
         expect(denseOf(await finish(await start(spec))).reusedFromRunId).toBeNull();
+        expect(trainedAlready(spec)).toBe(true);
+      }
     } finally {
       await lab.close();
     }
