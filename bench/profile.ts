@@ -4,7 +4,8 @@
  * masked training loop (src/engine/train.ts) on tfjs's kernels under tfjs's profiler, per
  * kernel.
  *
- *   npm run bench:profile [-- --backend wasm|cpu|webgpu] [-- --steps N] [-- --models vgg-11,resnet-20]
+ *   npm run bench:profile [-- --backend wasm|cpu|webgpu] [-- --steps N (LeNet's; Conv-4 and ResNet-20
+ *                         a 20th, VGG-11 a 40th, at least 1)] [-- --models vgg-11,resnet-20]
  *                         [-- --batch 60] [-- --record]
  *
  * LeNet-300-100 (28×28×1), Conv-4, VGG-11 and ResNet-20 (32×32×3) at batch 60 (--batch) on random
@@ -40,12 +41,16 @@ const lines = [
   `Backend: ${backend.name} (${backend.device}). Batch ${BATCH}; per-kernel times from tf.profile over the timed steps.`,
 ];
 const wanted = typeof options.get('models') === 'string' ? String(options.get('models')) : null;
+// --steps is LeNet's; the larger models take a fraction of it, a whole number and at least one
+// (a fraction of a step ran once and scaled every time per step by that fraction)
+const stepsFor = (share: number) =>
+  Math.max(1, Math.round(Number(options.get('steps') ?? 200) / share));
 const cases = (
   [
-    ['lenet-300-100', [28, 28, 1], Number(options.get('steps') ?? 200)],
-    ['conv-4', [32, 32, 3], Number(options.get('steps') ?? 200) / 20],
-    ['vgg-11', [32, 32, 3], Number(options.get('steps') ?? 200) / 40],
-    ['resnet-20', [32, 32, 3], Number(options.get('steps') ?? 200) / 20],
+    ['lenet-300-100', [28, 28, 1], stepsFor(1)],
+    ['conv-4', [32, 32, 3], stepsFor(20)],
+    ['vgg-11', [32, 32, 3], stepsFor(40)],
+    ['resnet-20', [32, 32, 3], stepsFor(20)],
   ] as [ModelName, [number, number, number], number][]
 ).filter(([name]) => !wanted || wanted.split(',').includes(name));
 for (const [name, shape, steps] of cases) {
