@@ -71,6 +71,8 @@ ONEDNN_FUNCTIONS(DECLARE)
    for a while after oneDNN returns, and measured, they slowed the pool's Adam update that
    followed LeNet-300-100's products 3.5-fold. */
 static void (*omp_set_num_threads)(int count);
+/* The instruction set oneDNN's kernels use here (optional: read where the library has it). */
+static dnnl_cpu_isa_t (*effective_cpu_isa)(void);
 static void (*gomp_parallel)(void (*fn)(void *), void *data, unsigned threads, unsigned flags);
 
 static bool enabled = true;
@@ -224,6 +226,7 @@ static bool load(void) {
   omp_set_num_threads = (void (*)(int))dlsym(library, "omp_set_num_threads");
   gomp_parallel =
       (void (*)(void (*)(void *), void *, unsigned, unsigned))dlsym(library, "GOMP_parallel");
+  effective_cpu_isa = (dnnl_cpu_isa_t (*)(void))dlsym(library, "dnnl_get_effective_cpu_isa");
   if (ONEDNN_FUNCTIONS(MISSING) !omp_set_num_threads || dnnl_version()->major != 2) {
     dlclose(library);
     return false;
@@ -282,18 +285,30 @@ static bool execute(dnnl_primitive_t prim, int count, const dnnl_exec_arg_t *arg
          dnnl_stream_wait(stream) == dnnl_success;
 }
 
+/* Whether oneDNN's kernels run on AVX-512 here (asked once). */
+static bool onednn_on_avx512(void) {
+  static int known = -1;
+  /* the values are sets of bits: each ISA's includes those of the ISAs under it */
+  if (known < 0)
+    known = effective_cpu_isa &&
+            (effective_cpu_isa() & dnnl_cpu_isa_avx512_core) == dnnl_cpu_isa_avx512_core;
+  return known;
+}
+
 static bool conv_held(int mode, const conv_geometry *g, float *x, float *w, float *y,
                       const float *bias, bool relu) {
   /* oneDNN's input gradient for a few input channels (a first layer's, which training never
      needs) runs at about 1 GFLOP/s; im2col does it far faster. */
   if ((mode == CONV_INPUT_GRAD && g->ci < 8) || !ready_on_threads()) return false;
   /* Where an image has few output positions (VGG's last layers: 4×4 and 2×2 for CIFAR),
-     im2col's products beat oneDNN 2.6's direct convolutions, and its filter gradient
+     im2col's products beat oneDNN 2.6's direct convolutions on AVX2, and its filter gradient
      already from 8×8: measured per layer of VGG-11 and ResNet-20 at batch 60, one thread,
      CPU time, e.g. 512→512 at 2×2 filter gradient 171 ms against 23, forward 37 against 20
-     (DEVELOPERS.md, native kernels). */
+     (DEVELOPERS.md, native kernels). Not where oneDNN runs on AVX-512 and our sgemm stays
+     on AVX2: there oneDNN's are faster, VGG-11's step 526 → 373 ms at two threads. */
   const int64_t positions = g->oh * g->ow;
-  if (positions <= 16 || (mode == CONV_FILTER_GRAD && positions <= 64)) return false;
+  if (!onednn_on_avx512() && (positions <= 16 || (mode == CONV_FILTER_GRAD && positions <= 64)))
+    return false;
   const bool forward = mode == CONV_FORWARD;
   plan *p = find(mode, g, forward && bias != NULL, forward && relu);
   if (!p->usable) return false;
