@@ -12,6 +12,7 @@
  *                             [--compressions C[,C…]] [--only LABEL[,LABEL…]]
  *                             [--concurrency 2] [--dataset FOLDER[,FOLDER…]]
  *                             [--target slurm-target.json]
+ *   npm run bench:campaign -- --complete-records --part P [--records DIR] [--data-dir DIR]
  *
  * One experiment per seed (and per model or score the part compares) runs through the app's
  * own scheduler. Each finished experiment writes bench/records/campaign/<part>/<label>-seed<s>-
@@ -43,8 +44,10 @@
  * priced as copied, as the app copies it (src/jobs/dense-reuse.ts). `--plan` prints the plan of
  * one part (or all) from scratch, every dense network trained, and trains nothing.
  * A transfer part's plan covers both stages: each dataset's experiments and their transfers.
+ * `--complete-records` adds to a part's records made by older code what this code records
+ * (each ticket's layers), from the data folder their experiments trained in.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { MethodOutput } from '../src/api/contract.ts';
@@ -79,6 +82,7 @@ import {
   type CampaignRecord,
   type EstimateRecord,
   type InstabilityRecord,
+  type LayerRecord,
   type StructureRecord,
   type TransferSource,
 } from './campaign/record.ts';
@@ -193,6 +197,53 @@ const hours = num('hours') ?? 2.5;
 const records = join(resolve(text('records') ?? RECORDS), 'campaign');
 const dataDir = resolve(text('data-dir') ?? join(import.meta.dirname, 'results', 'campaign-data'));
 const SHARED = resolve(text('datasets-dir') ?? SHARED_DATASETS);
+
+/** A ticket's prunable layers as its record keeps them. */
+const layersOf = (t: MethodOutput<'experiments.get'>['tickets'][number]): LayerRecord[] =>
+  t.remainingWeightsPerLayer.map(({ layer, total, kept }) => ({ layer, total, kept }));
+
+/**
+ * `--complete-records`: adds to the part's records what this code records and they lack (each
+ * ticket's `layers`), read from the same experiment in this data folder, and trains nothing.
+ * The record says what was added, when and by which code (`completed`); a record whose
+ * experiment this folder lacks (another machine's run) or a transfer's (its spec hash names
+ * its source) stays as it is.
+ */
+async function completeRecords(): Promise<void> {
+  // it only reads the data folder: it takes over no job a stopped run left
+  const lab = Lab.open({ dataDir });
+  const folder = join(records, part.name);
+  const files = existsSync(folder) ? readdirSync(folder).filter((f) => f.endsWith('.json')) : [];
+  let done = 0;
+  for (const name of files.sort()) {
+    const file = join(folder, name);
+    const r = JSON.parse(readFileSync(file, 'utf8')) as CampaignRecord;
+    if (r.transfer || r.tickets.every((t) => t.layers)) continue;
+    const experiment = lab.store.findExperimentsByHash(r.specHash).find((e) => e.status === 'done');
+    const detail = experiment && (await lab.invoke('experiments.get', { id: experiment.id }));
+    const stored = (t: { level: number; method: string }) =>
+      detail?.tickets.find((d) => d.trained && d.level === t.level && d.method === t.method);
+    // the same experiment keeps the same tickets: a ticket missing or of another size says not
+    const same = r.tickets.every((t) => stored(t)?.remainingWeights === t.remainingWeights);
+    if (!same) {
+      process.stdout.write(`${name}: its experiment is not in ${dataDir}; left as it is\n`);
+      continue;
+    }
+    const tickets = r.tickets.map((t) => ({ ...t, layers: layersOf(stored(t)!) }));
+    const fields = [...new Set([...(r.completed?.fields ?? []), 'tickets[].layers'])];
+    const date = new Date().toISOString();
+    const command = thisCommand('bench:campaign');
+    const completed = { fields, date, command, versions: theseVersions() };
+    writeFileSync(file, JSON.stringify({ ...r, tickets, completed }, null, 2) + '\n');
+    done++;
+  }
+  await lab.close();
+  process.stdout.write(`completed ${done} of ${files.length} records of ${part.name}\n`);
+}
+if (options.has('complete-records')) {
+  await completeRecords();
+  process.exit(0);
+}
 
 /** What is missing of the dataset folders the part needs, said as the refusal; null if none. */
 function missingDatasets(named: string[], present: string[]): string | null {
@@ -494,6 +545,7 @@ async function record(experimentId: string): Promise<void> {
           backend: t.backend,
           ...(t.reusedFromRunId ? { reused: true as const } : {}),
           ...(detail.spec.method === 'structured' ? { structure: await structure(t.id) } : {}),
+          layers: layersOf(t),
         })),
     ),
     ...(p.transfer ? { transfer: p.transfer } : {}),

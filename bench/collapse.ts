@@ -40,12 +40,7 @@ import {
 } from '../src/core/vocabulary.ts';
 import { importDatasetFolder } from '../src/data/import.ts';
 import { prepareData } from '../src/data/split.ts';
-import {
-  buildArchitecture,
-  describeParams,
-  type LayerDef,
-  type ModelName,
-} from '../src/engine/architectures.ts';
+import { buildArchitecture, describeParams, type ModelName } from '../src/engine/architectures.ts';
 import { initBackend } from '../src/engine/backend.ts';
 import { Model } from '../src/engine/model.ts';
 import { initWeights } from '../src/engine/weights.ts';
@@ -59,6 +54,7 @@ import {
   snipScores,
   type Scores,
 } from '../src/pruning/scores.ts';
+import { inputReachesOutput } from './layer-path.ts';
 import {
   compressionGrid,
   datasetFolder,
@@ -108,17 +104,6 @@ if (!SCORING_STATISTICS.includes(statistics))
 const versions = theseVersions();
 const backend = await initBackend('wasm');
 const decoded = await importDatasetFolder(folder);
-
-/** Whether some path from the input reaches the output: no layer on it emptied. */
-function passes(layers: LayerDef[], mask: Mask): boolean {
-  return layers.every((l) => {
-    if (l.kind === 'residual')
-      return passes(l.body, mask) || l.shortcut.length === 0 || passes(l.shortcut, mask);
-    if (l.kind !== 'dense' && l.kind !== 'conv2d') return true;
-    const kept = mask.get(`${l.name}.kernel`);
-    return kept === undefined || countKept(kept) > 0;
-  });
-}
 
 // every model's spec takes the pai defaults: one set for the record
 const PAI = resolveSpec({ model: models[0]!, preset: 'openlth', dataset: 'bench' }).pai;
@@ -199,7 +184,10 @@ for (const model of models) {
           seed,
           compression: c,
           kept,
-          connected: passes(arch.layers, mask),
+          connected: inputReachesOutput(arch.layers, (kernel) => {
+            const m = mask.get(kernel);
+            return m && countKept(m);
+          }),
         });
       }
       const last = rows.at(-1)!;

@@ -26,6 +26,7 @@ import {
   type ScoringStatistics,
   type StructuredName,
 } from '../src/core/vocabulary.ts';
+import { buildArchitecture, type ModelName } from '../src/engine/architectures.ts';
 import { workerThreads } from '../src/engine/native-blas.ts';
 import { findPart, PARTS, type CampaignPart, type TableKind } from './campaign/parts.ts';
 import {
@@ -37,6 +38,7 @@ import {
   readEngineSpeeds,
 } from './campaign/plan.ts';
 import { campaignPlots } from './campaign/plots.ts';
+import { inputReachesOutput } from './layer-path.ts';
 import {
   analysedTicket,
   budgetName,
@@ -422,6 +424,43 @@ function scoresTable(part: CampaignPart, group: CampaignRecord[]): string[] {
   }
   const dense = accuracies(labels.flatMap((l) => at(l, 0)));
   lines.push('', `Dense network (level 0, every experiment): ${spread(dense, dense.length)}.`);
+  return [...lines, ...emptiedLayers(group, labels, levels)];
+}
+
+/**
+ * Each seed's mask: how many prunable layers it keeps no weight of, and whether the input
+ * still reaches the output (Tanaka et al. 2020's layer collapse), where the records keep
+ * their tickets' layers (nothing where none does).
+ */
+function emptiedLayers(group: CampaignRecord[], labels: string[], levels: number): string[] {
+  const masks = group.flatMap((r) => r.tickets.filter((t) => t.level > 0));
+  const prunable = masks.find((t) => t.layers)?.layers?.length;
+  if (prunable === undefined) return [];
+  // the layers' names and wiring alone: the input's shape and the classes do not change them
+  const model = group[0]!.spec.model as ModelName;
+  const { layers } = buildArchitecture(model, [32, 32, 3], 10);
+  const seeds = [...new Set(group.map((r) => r.seed))].sort((a, b) => a - b);
+  const cell = (label: string, level: number) =>
+    seeds
+      .map((seed) => {
+        const record = group.find((r) => r.label === label && r.seed === seed);
+        const kept = record?.tickets.find((t) => t.level === level)?.layers;
+        if (!kept) return '–';
+        const of = new Map(kept.map((l) => [l.layer, l.kept]));
+        const empty = kept.filter((l) => l.kept === 0).length;
+        return inputReachesOutput(layers, (kernel) => of.get(kernel)) ? `${empty}` : `${empty} cut`;
+      })
+      .join(', ');
+  const completed = group.filter((r) => r.completed?.fields.includes('tickets[].layers'));
+  const lines = [
+    '',
+    `Prunable layers each mask keeps no weight of (of ${prunable}), seed by seed (${seeds.join(', ')}); "cut": no path from the input to the output is left, a layer collapse (a residual block passes where its body or its shortcut does); "–": the record does not keep its layers${completed.length ? `. The layers of ${completed.length} of these ${group.length} records were added after their runs, from their experiments in the campaign's data folder (\`npm run bench:campaign -- --complete-records\`)` : ''}.`,
+    '',
+    `| level | ${labels.join(' | ')} |`,
+    `| --- | ${labels.map(() => '---').join(' | ')} |`,
+  ];
+  for (let level = 1; level <= levels; level++)
+    lines.push(`| ${level} | ${labels.map((l) => cell(l, level)).join(' | ')} |`);
   return lines;
 }
 

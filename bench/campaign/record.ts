@@ -40,6 +40,12 @@ export interface CampaignRecord {
   versions: Versions;
   date: string;
   command: string;
+  /**
+   * Fields added to the record after its run by `bench:campaign --complete-records`, read
+   * from the same experiment in the data folder: which, when, by what command and code.
+   * Every other field is as the run wrote it.
+   */
+  completed?: { fields: string[]; date: string; command: string; versions: Versions };
 }
 
 /**
@@ -74,6 +80,17 @@ export interface TicketRecord {
   reused?: true;
   /** structured experiments' tickets (records from 2026-12-02 05:00 on) */
   structure?: StructureRecord;
+  /**
+   * each prunable layer's weights and how many the ticket keeps (records from 2026-12-06
+   * on; older ones where `--complete-records` found their experiment, as `completed` says)
+   */
+  layers?: LayerRecord[];
+}
+
+export interface LayerRecord {
+  layer: string;
+  total: number;
+  kept: number;
 }
 
 /** The controls' names in tables and plots. */

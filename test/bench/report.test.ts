@@ -549,6 +549,44 @@ describe('a scores table', () => {
     expect(one.rendered).toContain(
       'Levels 1 to 6: compression 10^0.5, 10^1, 10^1.5, 10^2, 10^2.5, 10^3; not run at this budget: grasp, magnitude, random.',
     );
+    // records without their tickets' layers (older ones) have no table of emptied layers
+    expect(one.rendered).not.toContain('Prunable layers each mask keeps no weight of');
+  });
+
+  it("counts each seed's emptied layers and says where a mask cuts the input off", async () => {
+    const records = scoresRecords({ synflow: [0.97, 0.96], snip: [0.9, 0.91] });
+    const folder = join(records, 'campaign', 'tanaka2020-lenet');
+    // LeNet-300-100 has no shortcut: any emptied layer cuts it. SNIP's seed 1 empties fc2;
+    // SynFlow's seed 0 record keeps no layers (made before records kept them)
+    const kept: Record<string, (number[] | undefined)[]> = {
+      synflow: [undefined, [10, 5, 2]],
+      snip: [
+        [12, 3, 1],
+        [13, 0, 1],
+      ],
+    };
+    for (const file of readdirSync(folder)) {
+      const record = JSON.parse(readFileSync(join(folder, file), 'utf8')) as CampaignRecord;
+      const counts = kept[record.label]![record.seed];
+      if (!counts) continue;
+      record.tickets[1]!.layers = ['fc1', 'fc2', 'fc3'].map((name, i) => ({
+        layer: `${name}.kernel`,
+        total: 1000,
+        kept: counts[i]!,
+      }));
+      writeFileSync(join(folder, file), JSON.stringify(record));
+    }
+    const rendered = await renderBenchmarks(
+      '<!-- report: campaign tanaka2020-lenet -->\n<!-- /report -->',
+      records,
+    );
+    expect(rendered).toContain(
+      'Prunable layers each mask keeps no weight of (of 3), seed by seed (0, 1)',
+    );
+    const rows = rendered.split('\n').filter((l) => l.startsWith('| 1 '));
+    expect(rows).toHaveLength(2);
+    // the labels in the records' order: snip, then synflow
+    expect(rows[1]!.split('|').map((c) => c.trim())).toEqual(['', '1', '0, 1 cut', '–, 0', '']);
   });
 });
 
@@ -1027,7 +1065,14 @@ describe.skipIf(!existsSync(MNIST))('bench:campaign', () => {
       expect(r.command).toContain('--part fc2019-lenet');
       const methods = r.tickets.map((t) => `${t.level}/${t.method}`).sort();
       expect(methods).toEqual(['0/dense', '1/imp', '1/random-prune', '1/random-reinit']);
-      for (const t of r.tickets) expect(t.testAccuracy).toBeGreaterThan(0.1);
+      for (const t of r.tickets) {
+        expect(t.testAccuracy).toBeGreaterThan(0.1);
+        // every prunable layer, whose kept weights make the ticket's remaining share
+        const layers = t.layers!;
+        expect(layers.map((l) => l.layer)).toEqual(['fc1.kernel', 'fc2.kernel', 'fc3.kernel']);
+        const kept = layers.reduce((a, l) => a + l.kept, 0);
+        expect(kept / layers.reduce((a, l) => a + l.total, 0)).toBeCloseTo(t.remainingWeights, 6);
+      }
       // the estimate made before it ran, beside each training's measured wall time
       expect(r.estimate).toMatchObject({
         runs: r.tickets.length,
@@ -1084,6 +1129,28 @@ describe.skipIf(!existsSync(MNIST))('bench:campaign', () => {
     record.tickets.find((t) => t.method === 'imp')!.testAccuracy = 0.5;
     writeFileSync(file, JSON.stringify(record));
     expect(await renderBenchmarks(section, records)).not.toContain(cell);
+
+    // --complete-records gives a record made without layers its tickets' layers, from the
+    // data folder, and changes nothing else; a record unlike its experiment stays as it is
+    const strip = (r: CampaignRecord) => ({
+      ...r,
+      tickets: r.tickets.map(({ layers: _, ...t }) => t),
+    });
+    const older = strip(record);
+    writeFileSync(file, JSON.stringify(older));
+    const other = join(records, 'campaign', 'fc2019-lenet', files[1]!);
+    const unlike = strip(JSON.parse(readFileSync(other, 'utf8')) as CampaignRecord);
+    unlike.tickets[1]!.remainingWeights /= 2;
+    writeFileSync(other, JSON.stringify(unlike));
+    const completing = campaign('--complete-records');
+    expect(completing.status, completing.stderr).toBe(0);
+    expect(completing.stdout).toContain(`${files[1]}: its experiment is not in ${dataDir}`);
+    expect(completing.stdout).toContain('completed 1 of 2 records of fc2019-lenet');
+    const { completed, ...rest } = JSON.parse(readFileSync(file, 'utf8')) as CampaignRecord;
+    expect(rest).toEqual(record);
+    expect(completed).toMatchObject({ fields: ['tickets[].layers'] });
+    expect(completed!.command).toContain('--complete-records');
+    expect(JSON.parse(readFileSync(other, 'utf8'))).toEqual(unlike);
   });
 
   it("analyses a part's tickets once their experiment is done, records the curves once, and tabulates and plots them", async () => {
