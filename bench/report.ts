@@ -272,12 +272,15 @@ function campaignTables(part: CampaignPart, records: CampaignRecord[]): string[]
     for (const group of groups(records, sansLabel)) lines.push(...structuredTable(part, group), '');
   } else {
     // a scores table compares the labels (scores) of one budget, so group without the label
-    // and its score, but apart where the compressions differ
-    const sansLabel = (r: CampaignRecord) => {
-      const { compressions } = r.spec.pai as { compressions: number[] };
-      return budgetKey({ ...r, label: '', spec: { ...r.spec, pai: { compressions } } });
-    };
-    for (const group of groups(records, sansLabel)) lines.push(...scoresTable(part, group), '');
+    // and its score, but apart where the compressions differ; the tables go from the least
+    // compressed grid to the most
+    const compressionsOf = (r: CampaignRecord) =>
+      (r.spec.pai as { compressions: number[] }).compressions;
+    const sansLabel = (r: CampaignRecord) =>
+      budgetKey({ ...r, label: '', spec: { ...r.spec, pai: { compressions: compressionsOf(r) } } });
+    const least = (group: CampaignRecord[]) => Math.min(...compressionsOf(group[0]!));
+    for (const group of groups(records, sansLabel).sort((a, b) => least(a) - least(b)))
+      lines.push(...scoresTable(part, group), '');
   }
   const plots = campaignPlots(part, records).map((p) => `[${p.file}](docs/plots/${p.file})`);
   if (plots.length === 0) return lines.slice(0, -1);
