@@ -432,7 +432,8 @@ function scoresTable(part: CampaignPart, group: CampaignRecord[]): string[] {
 
 /**
  * Each seed's mask: how many prunable layers it keeps no weight of, and whether the input
- * still reaches the output (Tanaka et al. 2020's layer collapse), where the records keep
+ * still reaches the output (Tanaka et al. 2020's layer collapse, a whole layer pruned, cuts
+ * a network without shortcuts; a ResNet's body can lose one and pass), where the records keep
  * their tickets' layers (nothing where none does).
  */
 function emptiedLayers(group: CampaignRecord[], labels: string[], levels: number): string[] {
@@ -457,7 +458,7 @@ function emptiedLayers(group: CampaignRecord[], labels: string[], levels: number
   const completed = group.filter((r) => r.completed?.fields.includes('tickets[].layers'));
   const lines = [
     '',
-    `Prunable layers each mask keeps no weight of (of ${prunable}), seed by seed (${seeds.join(', ')}); "cut": no path from the input to the output is left, a layer collapse (a residual block passes where its body or its shortcut does); "–": the record does not keep its layers${completed.length ? `. The layers of ${completed.length} of these ${group.length} records were added after their runs, from their experiments in the campaign's data folder (\`npm run bench:campaign -- --complete-records\`)` : ''}.`,
+    `Prunable layers each mask keeps no weight of (of ${prunable}), seed by seed (${seeds.join(', ')}); "cut": no path from the input to the output is left (a residual block passes where its body or its shortcut does), as any emptied layer leaves in a network without shortcuts (Tanaka et al.'s layer collapse); "–": the record does not keep its layers${completed.length ? `. The layers of ${completed.length} of these ${group.length} records were added after their runs, from their experiments in the campaign's data folder (\`npm run bench:campaign -- --complete-records\`)` : ''}.`,
     '',
     `| level | ${labels.join(' | ')} |`,
     `| --- | ${labels.map(() => '---').join(' | ')} |`,
