@@ -197,6 +197,8 @@ const hours = num('hours') ?? 2.5;
 const records = join(resolve(text('records') ?? RECORDS), 'campaign');
 const dataDir = resolve(text('data-dir') ?? join(import.meta.dirname, 'results', 'campaign-data'));
 const SHARED = resolve(text('datasets-dir') ?? SHARED_DATASETS);
+// the commit this run started from: one made while it trains is not the code its jobs run
+const versions = theseVersions();
 
 /** A ticket's prunable layers as its record keeps them. */
 const layersOf = (t: MethodOutput<'experiments.get'>['tickets'][number]): LayerRecord[] =>
@@ -214,6 +216,7 @@ async function completeRecords(): Promise<void> {
   const lab = Lab.open({ dataDir });
   const folder = join(records, part.name);
   const files = existsSync(folder) ? readdirSync(folder).filter((f) => f.endsWith('.json')) : [];
+  const command = thisCommand('bench:campaign');
   let done = 0;
   for (const name of files.sort()) {
     const file = join(folder, name);
@@ -231,9 +234,7 @@ async function completeRecords(): Promise<void> {
     }
     const tickets = r.tickets.map((t) => ({ ...t, layers: layersOf(stored(t)!) }));
     const fields = [...new Set([...(r.completed?.fields ?? []), 'tickets[].layers'])];
-    const date = new Date().toISOString();
-    const command = thisCommand('bench:campaign');
-    const completed = { fields, date, command, versions: theseVersions() };
+    const completed = { fields, date: new Date().toISOString(), command, versions };
     writeFileSync(file, JSON.stringify({ ...r, tickets, completed }, null, 2) + '\n');
     done++;
   }
@@ -381,8 +382,6 @@ process.stdout.write(
 );
 
 const deadline = Date.now() + hours * 3600_000;
-// the commit this run started from: one made while it trains is not the code its jobs run
-const versions = theseVersions();
 let timeIsUp = false;
 const experiments = new Map<string, Planned>();
 // a line per trained ticket, so that a run of hours shows where it is
