@@ -94,13 +94,16 @@ export function commitOf(v: Versions): string {
   return `commit ${(v.commit ?? '?').slice(0, 7)}${v.dirty ? ' (with uncommitted changes)' : ''}`;
 }
 
+/** Tracked paths that hold results, not code: what `dirty` leaves out. */
+export const RESULT_PATHS = ['bench/records', 'BENCHMARKS.md', 'docs/plots'];
+
 /**
- * The version and commit of the tree this benchmark runs from. A packed copy without .git
+ * The version and commit of the tree this benchmark runs from. `dirty` means uncommitted
+ * changes outside RESULT_PATHS. A packed copy without .git
  * (scripts/gpu-check.sh's) names its commit in a COMMIT file beside package.json: the hash,
  * then "dirty" where the packed tree had uncommitted changes.
  */
-export function theseVersions(): Versions {
-  const root = join(import.meta.dirname, '..');
+export function theseVersions(root = join(import.meta.dirname, '..')): Versions {
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
   const packed = join(root, 'COMMIT');
   if (existsSync(packed)) {
@@ -109,7 +112,16 @@ export function theseVersions(): Versions {
   }
   const git = (...args: string[]) => spawnSync('git', args, { cwd: root, encoding: 'utf8' });
   const head = git('rev-parse', 'HEAD');
-  const status = git('status', '--porcelain', '--untracked-files=no');
+  // Results are not code: records, and the tables and plots generated from them, left
+  // uncommitted between two runs would otherwise mark the second run's code as changed.
+  const status = git(
+    'status',
+    '--porcelain',
+    '--untracked-files=no',
+    '--',
+    '.',
+    ...RESULT_PATHS.map((path) => `:(exclude)${path}`),
+  );
   return {
     ticketlab: pkg.version,
     commit: head.status === 0 ? head.stdout.trim() : null,

@@ -37,10 +37,11 @@ pack() {
   cp node_modules/@tensorflow/tfjs-backend-wasm/dist/*.wasm "$stage/bench/"
   cp bench/engine_torch.py "$stage/bench/"
   cp package.json "$stage/"
-  {
-    git rev-parse HEAD
-    [ -z "$(git status --porcelain --untracked-files=no)" ] || echo dirty
-  } > "$stage/COMMIT"
+  # bench/records.ts decides what "dirty" means (code changed, not results)
+  npx tsx -e 'import("./bench/records.ts").then(({ theseVersions }) => {
+    const { commit, dirty } = theseVersions();
+    console.log(commit, dirty ? "dirty" : "");
+  })' > "$stage/COMMIT"
   cp node_modules/webgpu/{index.js,package.json} "$stage/node_modules/webgpu/"
   cp node_modules/webgpu/dist/linux-x64/dawn.node "$stage/node_modules/webgpu/dist/linux-x64/"
   cp "$(command -v node)" "$stage/bin/node"
