@@ -41,11 +41,12 @@
  * iterations, training samples and evaluated examples, and its hours estimated from the newest
  * bench:engine records in bench/records; each record keeps its experiment's estimate beside
  * the training time measured. A dense network an earlier run trained into the data folder is
- * priced as copied, as the app copies it (src/jobs/dense-reuse.ts). `--plan` prints the plan of
- * one part (or all) from scratch, every dense network trained, and trains nothing.
+ * priced as copied, as the app copies it (src/jobs/dense-reuse.ts), by `--plan` too, which
+ * prints the plan of one part (or all) and trains nothing.
  * A transfer part's plan covers both stages: each dataset's experiments and their transfers.
  * `--complete-records` adds to a part's records made by older code what this code records
- * (each ticket's layers), from the data folder their experiments trained in.
+ * (each ticket's layers and whether its mask leaves a path), from the data folder their
+ * experiments trained in.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
@@ -58,10 +59,13 @@ import { readReports } from '../src/cluster/job-folder.ts';
 import type { NodeMachine } from '../src/jobs/protocol.ts';
 import { getClusterJob } from '../src/store/cluster-jobs.ts';
 import { specHash } from '../src/api/spec-hash.ts';
+import { buildArchitecture, type ModelName } from '../src/engine/architectures.ts';
 import { kernelThreads, workerThreads } from '../src/engine/native-blas.ts';
 import { denseTrainedAlready } from '../src/jobs/dense-reuse.ts';
 import { RESUMABLE } from '../src/jobs/scheduler.ts';
+import { getDatasetRow } from '../src/services/datasets.ts';
 import { Lab } from '../src/services/lab.ts';
+import { Store } from '../src/store/store.ts';
 import { findPart, partExperiments, PARTS, type Budget } from './campaign/parts.ts';
 import {
   datasetSize,
@@ -86,6 +90,7 @@ import {
   type StructureRecord,
   type TransferSource,
 } from './campaign/record.ts';
+import { unitsReachOutput } from './layer-path.ts';
 import { RECORDS, SHARED_DATASETS, theseVersions, thisCommand, thisMachine } from './records.ts';
 
 const { options } = parseArgs(process.argv.slice(2), [
@@ -176,7 +181,13 @@ function planOn(
   }
 }
 
+const dataDir = resolve(text('data-dir') ?? join(import.meta.dirname, 'results', 'campaign-data'));
+const SHARED = resolve(text('datasets-dir') ?? SHARED_DATASETS);
+
 if (options.has('plan')) {
+  // the data folder's store alone, read: what a run would find trained, and no job taken over
+  const store = existsSync(join(dataDir, 'ticketlab.db')) ? Store.open(dataDir) : null;
+  const imported = store?.listDatasets() ?? [];
   for (const p of text('part') ? [findPart(text('part')!)] : PARTS) {
     const datasets = (text('dataset')?.split(',') ?? p.datasets).map(datasetSize);
     const seeds = num('seeds') ?? p.seeds;
@@ -185,9 +196,14 @@ if (options.has('plan')) {
       seeds,
       datasets,
       measured,
+      denseTrainedAlready: (spec) =>
+        imported
+          .filter((d) => d.sourcePath === join(SHARED, spec.dataset))
+          .some((d) => denseTrainedAlready(store!, { ...spec, dataset: d.id })),
     });
     process.stdout.write(`${formatPlan(plan).join('\n')}\n`);
   }
+  store?.close();
   process.exit(0);
 }
 
@@ -195,8 +211,6 @@ const part = findPart(text('part') ?? '');
 const seeds = num('seeds') ?? part.seeds;
 const hours = num('hours') ?? 2.5;
 const records = join(resolve(text('records') ?? RECORDS), 'campaign');
-const dataDir = resolve(text('data-dir') ?? join(import.meta.dirname, 'results', 'campaign-data'));
-const SHARED = resolve(text('datasets-dir') ?? SHARED_DATASETS);
 // the commit this run started from: one made while it trains is not the code its jobs run
 const versions = theseVersions();
 
@@ -205,8 +219,35 @@ const layersOf = (t: MethodOutput<'experiments.get'>['tickets'][number]): LayerR
   t.remainingWeightsPerLayer.map(({ layer, total, kept }) => ({ layer, total, kept }));
 
 /**
+ * Whether the ticket's mask leaves a path of kept weights from an input unit to an output
+ * (bench/layer-path.ts), read from its stored mask; undefined for a ticket without one (a
+ * compacted structured model).
+ */
+function reachesOutput(store: Store, ticketId: string): boolean | undefined {
+  const row = store.getTicket(ticketId);
+  if (!row?.maskBlob) return undefined;
+  const dataset = getDatasetRow(store, row.datasetId);
+  const arch =
+    row.structure?.architecture ??
+    buildArchitecture(row.architecture as ModelName, dataset.inputShape, dataset.classNames.length);
+  const mask = store.getTensors(row.maskBlob);
+  return unitsReachOutput(
+    arch.layers,
+    dataset.inputShape,
+    (kernel) => mask.get(kernel)?.data as Uint8Array | undefined,
+  );
+}
+
+/** What a record keeps of a ticket's mask: its layers, and whether the input reaches the output. */
+const maskOf = (store: Store, t: MethodOutput<'experiments.get'>['tickets'][number]) => {
+  const reaches = reachesOutput(store, t.id);
+  return { layers: layersOf(t), ...(reaches === undefined ? {} : { reachesOutput: reaches }) };
+};
+
+/**
  * `--complete-records`: adds to the part's records what this code records and they lack (each
- * ticket's `layers`), read from the same experiment in this data folder, and trains nothing.
+ * ticket's `layers` and `reachesOutput`), read from the same experiment in this data folder,
+ * and trains nothing.
  * The record says what was added, when and by which code (`completed`); a record whose
  * experiment this folder lacks (another machine's run) or a transfer's (its spec hash names
  * its source) stays as it is.
@@ -221,7 +262,7 @@ async function completeRecords(): Promise<void> {
   for (const name of files.sort()) {
     const file = join(folder, name);
     const r = JSON.parse(readFileSync(file, 'utf8')) as CampaignRecord;
-    if (r.transfer || r.tickets.every((t) => t.layers)) continue;
+    if (r.transfer) continue;
     const experiment = lab.store.findExperimentsByHash(r.specHash).find((e) => e.status === 'done');
     const detail = experiment && (await lab.invoke('experiments.get', { id: experiment.id }));
     const stored = (t: { level: number; method: string }) =>
@@ -232,8 +273,12 @@ async function completeRecords(): Promise<void> {
       process.stdout.write(`${name}: its experiment is not in ${dataDir}; left as it is\n`);
       continue;
     }
-    const tickets = r.tickets.map((t) => ({ ...t, layers: layersOf(stored(t)!) }));
-    const fields = [...new Set([...(r.completed?.fields ?? []), 'tickets[].layers'])];
+    const tickets = r.tickets.map((t) => ({ ...t, ...maskOf(lab.store, stored(t)!) }));
+    const added = (['layers', 'reachesOutput'] as const)
+      .filter((f) => tickets.some((t, i) => t[f] !== undefined && r.tickets[i]![f] === undefined))
+      .map((f) => `tickets[].${f}`);
+    if (added.length === 0) continue;
+    const fields = [...new Set([...(r.completed?.fields ?? []), ...added])];
     const completed = { fields, date: new Date().toISOString(), command, versions };
     writeFileSync(file, JSON.stringify({ ...r, tickets, completed }, null, 2) + '\n');
     done++;
@@ -544,7 +589,7 @@ async function record(experimentId: string): Promise<void> {
           backend: t.backend,
           ...(t.reusedFromRunId ? { reused: true as const } : {}),
           ...(detail.spec.method === 'structured' ? { structure: await structure(t.id) } : {}),
-          layers: layersOf(t),
+          ...maskOf(lab.store, t),
         })),
     ),
     ...(p.transfer ? { transfer: p.transfer } : {}),

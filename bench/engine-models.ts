@@ -18,6 +18,7 @@ export const ENGINE_MODELS: {
 }[] = [
   { model: 'lenet-300-100', shape: [28, 28, 1], steps: 1000, gates: 'l0' },
   { model: 'lenet-5', shape: [28, 28, 1], steps: 200, gates: 'bayesian' },
+  { model: 'conv-2', shape: [32, 32, 3], steps: 40 },
   { model: 'conv-4', shape: [32, 32, 3], steps: 40 },
   { model: 'vgg-11', shape: [32, 32, 3], steps: 20, large: true },
   { model: 'resnet-20', shape: [32, 32, 3], steps: 30, large: true },

@@ -3,7 +3,7 @@ and `npm run bench:gpu` (batch 128, SGD with momentum, on CUDA where PyTorch has
 
 Run with Debian's /usr/bin/python3 (python3-torch) or any python3 with torch. It serves
 measurements so that the benchmark can interleave them with its own: each line on stdin is a
-JSON request {"model": "lenet-300-100" | "lenet-5" | "conv-4" | "vgg-11" | "resnet-20",
+JSON request {"model": "lenet-300-100" | "lenet-5" | "conv-2" | "conv-4" | "vgg-11" | "resnet-20",
 "threads": n, "steps": n} with optional "device" ("cpu", the default, or "cuda"), "batch"
 (default 60) and "optimizer" ("adam", the default, or "sgd": bench:gpu's lr 0.01, momentum
 0.9, weight decay 1e-4), answered by one JSON line {"samplesPerSecond": ..., "threads": n,
@@ -31,14 +31,19 @@ def lenet5():
     )
 
 
-def conv4():
-    def conv(i, o):
-        return [nn.Conv2d(i, o, 3, padding=1), nn.ReLU()]
-
+def conv_net(blocks):
+    """Frankle & Carbin's Conv-2/4: 3×3 same convolutions with ReLU, 2×2 max pooling after each
+    block, then 256-256-10, as src/engine/architectures.ts builds them."""
+    layers, channels = [], 3
+    for block in blocks:
+        for filters in block:
+            layers += [nn.Conv2d(channels, filters, 3, padding=1), nn.ReLU()]
+            channels = filters
+        layers.append(nn.MaxPool2d(2))
+    side = 32 // 2 ** len(blocks)
     return nn.Sequential(
-        *conv(3, 64), *conv(64, 64), nn.MaxPool2d(2),
-        *conv(64, 128), *conv(128, 128), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(128 * 8 * 8, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 10),
+        *layers,
+        nn.Flatten(), nn.Linear(channels * side * side, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 10),
     )
 
 
@@ -85,7 +90,8 @@ def resnet20():
 MODELS = {
     "lenet-300-100": (lenet_300_100, (1, 28, 28)),
     "lenet-5": (lenet5, (1, 28, 28)),
-    "conv-4": (conv4, (3, 32, 32)),
+    "conv-2": (lambda: conv_net([[64, 64]]), (3, 32, 32)),
+    "conv-4": (lambda: conv_net([[64, 64], [128, 128]]), (3, 32, 32)),
     "vgg-11": (vgg11, (3, 32, 32)),
     "resnet-20": (resnet20, (3, 32, 32)),
 }

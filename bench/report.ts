@@ -448,17 +448,22 @@ function emptiedLayers(group: CampaignRecord[], labels: string[], levels: number
     seeds
       .map((seed) => {
         const record = group.find((r) => r.label === label && r.seed === seed);
-        const kept = record?.tickets.find((t) => t.level === level)?.layers;
+        const ticket = record?.tickets.find((t) => t.level === level);
+        const kept = ticket?.layers;
         if (!kept) return '–';
         const of = new Map(kept.map((l) => [l.layer, l.kept]));
         const empty = kept.filter((l) => l.kept === 0).length;
-        return inputReachesOutput(layers, (kernel) => of.get(kernel)) ? `${empty}` : `${empty} cut`;
+        if (!inputReachesOutput(layers, (kernel) => of.get(kernel))) return `${empty} cut`;
+        return ticket.reachesOutput === false ? `${empty} cut (units)` : `${empty}`;
       })
       .join(', ');
-  const completed = group.filter((r) => r.completed?.fields.includes('tickets[].layers'));
+  const completed = group.filter((r) =>
+    r.completed?.fields.some((f) => f === 'tickets[].layers' || f === 'tickets[].reachesOutput'),
+  );
+  const unitsChecked = masks.some((t) => t.reachesOutput !== undefined);
   const lines = [
     '',
-    `Prunable layers each mask keeps no weight of (of ${prunable}), seed by seed (${seeds.join(', ')}); "cut": no path from the input to the output is left (a residual block passes where its body or its shortcut does), as any emptied layer leaves in a network without shortcuts (Tanaka et al.'s layer collapse); "–": the record does not keep its layers${completed.length ? `. The layers of ${completed.length} of these ${group.length} records were added after their runs, from their experiments in the campaign's data folder (\`npm run bench:campaign -- --complete-records\`)` : ''}.`,
+    `Prunable layers each mask keeps no weight of (of ${prunable}), seed by seed (${seeds.join(', ')}); "cut": no path from the input to the output is left (a residual block passes where its body or its shortcut does), as any emptied layer leaves in a network without shortcuts (Tanaka et al.'s layer collapse)${unitsChecked ? `; "cut (units)": every layer on some path keeps weights, but none that a layer keeps starts at a unit that carries the input, so no path is left unit by unit (checked on the stored masks)` : ''}; "–": the record does not keep its layers${completed.length ? `. What ${completed.length} of these ${group.length} records say of their masks was added after their runs, from their experiments in the campaign's data folder (\`npm run bench:campaign -- --complete-records\`)` : ''}.`,
     '',
     `| level | ${labels.join(' | ')} |`,
     `| --- | ${labels.map(() => '---').join(' | ')} |`,
@@ -585,7 +590,13 @@ function structuredTable(part: CampaignPart, group: CampaignRecord[]): string[] 
       .flatMap((r) => r.tickets.filter((t) => t.level === level).map((t) => ({ r, t })));
   const levels = Math.max(...group.flatMap((r) => r.tickets.map((t) => t.level)));
   const reference = part.reference && labels.includes(part.reference) ? part.reference : null;
-  const earlyBird = group.some((r) => r.tickets.some((t) => t.structure?.earlyBird.length));
+  // Early-Bird's columns where some experiment searched for one: without the search, a
+  // record's `earlyBird` says only that slimming pruned at the end of training
+  const earlyBird = group.some(
+    (r) =>
+      (r.spec.structured as { earlyBird?: { enabled: boolean } } | undefined)?.earlyBird?.enabled &&
+      r.tickets.some((t) => t.structure?.earlyBird.length),
+  );
   // records from before the field: no column
   const cut = group.some((r) => r.tickets.some((t) => t.structure?.cutTestAccuracy != null));
   const lines = [
@@ -639,7 +650,10 @@ function structuredTable(part: CampaignPart, group: CampaignRecord[]): string[] 
         );
         cells.push(
           level === 0 || birds.length === 0 ? '' : counts(birds.map((eb) => eb.detectedEpoch)),
-          level === 0 || birds.length === 0 ? '' : counts(birds.map((eb) => eb.prunedEpoch)),
+          // a reduced budget can end training, and so prune, within an epoch
+          level === 0 || birds.length === 0
+            ? ''
+            : counts(birds.map((eb) => Number(eb.prunedEpoch.toFixed(2)))),
           distances.length === 0
             ? ''
             : distances.length === 1

@@ -85,6 +85,13 @@ export interface TicketRecord {
    * on; older ones where `--complete-records` found their experiment, as `completed` says)
    */
   layers?: LayerRecord[];
+  /**
+   * whether the mask leaves a path of kept weights from an input unit to an output unit
+   * (bench/layer-path.ts `unitsReachOutput`); absent for a ticket without a mask (a compacted
+   * structured model) and in records from before 2026-12-06 08:00 that `--complete-records`
+   * has not completed
+   */
+  reachesOutput?: boolean;
 }
 
 export interface LayerRecord {

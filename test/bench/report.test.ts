@@ -557,7 +557,9 @@ describe('a scores table', () => {
     const records = scoresRecords({ synflow: [0.97, 0.96], snip: [0.9, 0.91] });
     const folder = join(records, 'campaign', 'tanaka2020-lenet');
     // LeNet-300-100 has no shortcut: any emptied layer cuts it. SNIP's seed 1 empties fc2;
-    // SynFlow's seed 0 record keeps no layers (made before records kept them)
+    // SynFlow's seed 0 record keeps no layers (made before records kept them), and its seed 1
+    // mask keeps weights in every layer yet no path unit by unit
+    const cutAtUnits = { label: 'synflow', seed: 1 };
     const kept: Record<string, (number[] | undefined)[]> = {
       synflow: [undefined, [10, 5, 2]],
       snip: [
@@ -574,6 +576,8 @@ describe('a scores table', () => {
         total: 1000,
         kept: counts[i]!,
       }));
+      const cut = record.label === cutAtUnits.label && record.seed === cutAtUnits.seed;
+      record.tickets[1]!.reachesOutput = !cut;
       writeFileSync(join(folder, file), JSON.stringify(record));
     }
     const rendered = await renderBenchmarks(
@@ -586,7 +590,14 @@ describe('a scores table', () => {
     const rows = rendered.split('\n').filter((l) => l.startsWith('| 1 '));
     expect(rows).toHaveLength(2);
     // the labels in the records' order: snip, then synflow
-    expect(rows[1]!.split('|').map((c) => c.trim())).toEqual(['', '1', '0, 1 cut', '–, 0', '']);
+    expect(rendered).toContain('"cut (units)": every layer on some path keeps weights');
+    expect(rows[1]!.split('|').map((c) => c.trim())).toEqual([
+      '',
+      '1',
+      '0, 1 cut',
+      '–, 0 cut (units)',
+      '',
+    ]);
   });
 });
 
@@ -695,6 +706,31 @@ describe('a structured table', () => {
     expect(rendered).toContain(
       `training, the experiments' jobs summed: estimated ${formatHours(4 * ESTIMATED_HOURS)}, measured ${formatHours((8 * 60_000) / 3_600_000)};`,
     );
+  });
+
+  it("leaves Early-Bird's columns out where no experiment searched for a ticket, and rounds an epoch within training", async () => {
+    const section = '# x\n\n<!-- report: campaign you2020-earlybird -->\n<!-- /report -->\n';
+    const copy = mkdtempSync(join(tmpdir(), 'ticketlab-records-'));
+    cpSync(records, copy, { recursive: true });
+    const folder = join(copy, 'campaign', 'you2020-earlybird');
+    const edit = (change: (r: CampaignRecord) => void) => {
+      for (const name of readdirSync(folder)) {
+        const record = JSON.parse(readFileSync(join(folder, name), 'utf8')) as CampaignRecord;
+        change(record);
+        writeFileSync(join(folder, name), JSON.stringify(record));
+      }
+    };
+    // a budget that ends training within 2 epochs prunes there
+    edit((r) => r.tickets[1]!.structure!.earlyBird.forEach((eb) => (eb.prunedEpoch = 25 / 14)));
+    expect(await renderBenchmarks(section, copy)).toMatch(/\| 1\.79 +\|/);
+    // the app records where slimming pruned even without the search: no column for it
+    edit(
+      (r) => ((r.spec.structured as { earlyBird: { enabled: boolean } }).earlyBird.enabled = false),
+    );
+    const rendered = await renderBenchmarks(section, copy);
+    expect(rendered).toContain('| method ');
+    expect(rendered).not.toContain('EB epoch');
+    expect(rendered).not.toContain('Early-Bird:');
   });
 
   it('keeps records in one table when they differ only in a field their method never reads', async () => {
@@ -1019,6 +1055,8 @@ describe.skipIf(!existsSync(MNIST))('bench:campaign', () => {
     );
 
   it('records each finished experiment once, continues what a time limit paused, and tabulates the records', async () => {
+    // before any run, the plan prices every dense network as trained
+    expect(campaign('--plan').stdout).toMatch(/\n {2}2 experiments, 8 trainings, 320 iterations,/);
     // no time at all: whatever has not finished is paused in the data folder
     const first = campaign('--hours', '0');
     expect(first.status, first.stderr).toBe(0);
@@ -1051,6 +1089,11 @@ describe.skipIf(!existsSync(MNIST))('bench:campaign', () => {
     const third = campaign();
     expect(third.stdout.match(/recorded already/g)).toHaveLength(2);
     expect(readdirSync(join(records, 'campaign', 'fc2019-lenet'))).toEqual(files);
+    // --plan alone reads the data folder too: both dense networks are trained there now, so
+    // each experiment would copy its own
+    const planned = campaign('--plan');
+    expect(planned.status, planned.stderr).toBe(0);
+    expect(planned.stdout).toMatch(/\n {2}2 experiments, 6 trainings, 240 iterations,/);
 
     const recorded = readCampaign(records, 'fc2019-lenet');
     expect(recorded.map((r) => r.seed).sort()).toEqual([0, 1]);
@@ -1072,6 +1115,8 @@ describe.skipIf(!existsSync(MNIST))('bench:campaign', () => {
         expect(layers.map((l) => l.layer)).toEqual(['fc1.kernel', 'fc2.kernel', 'fc3.kernel']);
         const kept = layers.reduce((a, l) => a + l.kept, 0);
         expect(kept / layers.reduce((a, l) => a + l.total, 0)).toBeCloseTo(t.remainingWeights, 6);
+        // one IMP level keeps 80% of each layer: paths from the input, unit by unit, remain
+        expect(t.reachesOutput).toBe(true);
       }
       // the estimate made before it ran, beside each training's measured wall time
       expect(r.estimate).toMatchObject({
@@ -1130,11 +1175,12 @@ describe.skipIf(!existsSync(MNIST))('bench:campaign', () => {
     writeFileSync(file, JSON.stringify(record));
     expect(await renderBenchmarks(section, records)).not.toContain(cell);
 
-    // --complete-records gives a record made without layers its tickets' layers, from the
-    // data folder, and changes nothing else; a record unlike its experiment stays as it is
+    // --complete-records gives a record made without layers or the unit check its tickets'
+    // layers and check, from the data folder, and changes nothing else; a record unlike its
+    // experiment stays as it is
     const strip = (r: CampaignRecord) => ({
       ...r,
-      tickets: r.tickets.map(({ layers: _, ...t }) => t),
+      tickets: r.tickets.map(({ layers: _, reachesOutput: __, ...t }) => t),
     });
     const older = strip(record);
     writeFileSync(file, JSON.stringify(older));
@@ -1148,7 +1194,7 @@ describe.skipIf(!existsSync(MNIST))('bench:campaign', () => {
     expect(completing.stdout).toContain('completed 1 of 2 records of fc2019-lenet');
     const { completed, ...rest } = JSON.parse(readFileSync(file, 'utf8')) as CampaignRecord;
     expect(rest).toEqual(record);
-    expect(completed).toMatchObject({ fields: ['tickets[].layers'] });
+    expect(completed).toMatchObject({ fields: ['tickets[].layers', 'tickets[].reachesOutput'] });
     expect(completed!.command).toContain('--complete-records');
     expect(JSON.parse(readFileSync(other, 'utf8'))).toEqual(unlike);
   });
