@@ -99,9 +99,9 @@ export const RESULT_PATHS = ['bench/records', 'BENCHMARKS.md', 'docs/plots'];
 
 /**
  * The version and commit of the tree this benchmark runs from. `dirty` means uncommitted
- * changes outside RESULT_PATHS. A packed copy without .git
- * (scripts/gpu-check.sh's) names its commit in a COMMIT file beside package.json: the hash,
- * then "dirty" where the packed tree had uncommitted changes.
+ * changes outside RESULT_PATHS. A packed copy without .git (scripts/gpu-check.sh's) names its
+ * commit in a COMMIT file beside package.json: the hash, then "dirty" where the packed tree
+ * had uncommitted changes.
  */
 export function theseVersions(root = join(import.meta.dirname, '..')): Versions {
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
