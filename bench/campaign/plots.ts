@@ -92,9 +92,11 @@ function series(label: string, records: CampaignRecord[], method?: string): Char
  */
 export function campaignPlots(part: CampaignPart, records: CampaignRecord[]): CampaignPlot[] {
   if (records.length === 0) return [];
-  const seeds = new Set(records.map((r) => r.seed)).size;
-  const caption = (what: string) =>
-    `${what}: mean over ${seeds} seed${seeds === 1 ? '' : 's'}, band min–max`;
+  // each plot counts the seeds of what it draws: a part's models can have different seeds
+  const caption = (what: string, plotted: CampaignRecord[]) => {
+    const seeds = new Set(plotted.map((r) => r.seed)).size;
+    return `${what}: mean over ${seeds} seed${seeds === 1 ? '' : 's'}, band min–max`;
+  };
   if (part.table === 'transfer') {
     const comparisons = transferComparisons(
       records.filter((r) => !r.transfer),
@@ -109,7 +111,7 @@ export function campaignPlots(part: CampaignPart, records: CampaignRecord[]): Ca
       });
       return {
         file: `${part.name}-${source}-to-${target}.svg`,
-        caption: caption(`${part.title} — ${source} → ${target}`),
+        caption: caption(`${part.title} — ${source} → ${target}`, records),
         series: [
           line('transferred ticket', (c) => c.transferred),
           line('random ticket', (c) => c.random),
@@ -120,11 +122,16 @@ export function campaignPlots(part: CampaignPart, records: CampaignRecord[]): Ca
   }
   const labels = [...new Set(records.map((r) => r.label))];
   const of = (label: string) => records.filter((r) => r.label === label);
-  // a part recorded at several budgets draws a line per budget, named by it: one mean over
-  // budgets would mix networks trained for different lengths
-  const budgets = [...new Set(records.map(budgetName))];
-  const lines = (name: string, recorded: CampaignRecord[], method?: string) =>
-    budgets.length === 1
+  // a plot whose records hold several budgets draws a line per budget, named by it: one mean
+  // over budgets would mix networks trained for different lengths
+  const lines = (
+    plotted: CampaignRecord[],
+    name: string,
+    recorded: CampaignRecord[],
+    method?: string,
+  ) => {
+    const budgets = [...new Set(plotted.map(budgetName))];
+    return budgets.length === 1
       ? [series(name, recorded, method)]
       : budgets.map((b) =>
           series(
@@ -133,14 +140,15 @@ export function campaignPlots(part: CampaignPart, records: CampaignRecord[]): Ca
             method,
           ),
         );
+  };
   if (part.table === 'imp')
     return labels.flatMap((label) => [
       {
         file: `${part.name}-${label}.svg`,
-        caption: caption(`${part.title} — ${label}`),
+        caption: caption(`${part.title} — ${label}`, of(label)),
         // the controls a part trains
         series: ['imp', 'random-reinit', 'random-prune']
-          .flatMap((m) => lines(ticketLine(m), of(label), m))
+          .flatMap((m) => lines(of(label), ticketLine(m), of(label), m))
           .filter((s) => s.points.length > 0),
       },
       ...instabilityPlots(part, label, of(label)),
@@ -148,10 +156,10 @@ export function campaignPlots(part: CampaignPart, records: CampaignRecord[]): Ca
   return [
     {
       file: `${part.name}.svg`,
-      caption: caption(part.title),
+      caption: caption(part.title, records),
       series: labels
         // a label's pruned tickets, whatever their method (early-bird's are slimming's)
-        .flatMap((label) => lines(label, of(label)))
+        .flatMap((label) => lines(records, label, of(label)))
         .filter((s) => s.points.length > 0),
     },
   ];

@@ -811,6 +811,45 @@ describe('a structured table', () => {
   });
 });
 
+describe("an IMP part's plots", () => {
+  /** a record of one model's IMP: the dense network and one level, ticket and controls */
+  const record = (label: string, seed: number, levels: number, accuracy: number) =>
+    ({
+      part: 'fc2019-conv',
+      label,
+      seed,
+      spec: { method: 'imp', training: { duration: '400it' }, pruning: { levels } },
+      tickets: ['dense', 'imp', 'random-reinit', 'random-prune'].map((method, i) => ({
+        level: i === 0 ? 0 : 1,
+        method,
+        remainingWeights: i === 0 ? 1 : 0.8,
+        testAccuracy: accuracy - i / 100,
+      })),
+    }) as unknown as CampaignRecord;
+
+  it("counts each model's own seeds and budgets, not the part's", () => {
+    // Conv-2 at 3 seeds and 8 levels, Conv-4 at 4 seeds and 4 levels: one budget each
+    const records = [
+      ...[0, 1, 2].map((seed) => record('conv-2', seed, 8, 0.53)),
+      ...[0, 1, 2, 3].map((seed) => record('conv-4', seed, 4, 0.54)),
+    ];
+    const plots = campaignPlots(findPart('fc2019-conv'), records);
+    expect(plots.map((p) => p.file)).toEqual(['fc2019-conv-conv-2.svg', 'fc2019-conv-conv-4.svg']);
+    expect(plots[0]!.caption).toContain('conv-2: mean over 3 seeds');
+    expect(plots[1]!.caption).toContain('conv-4: mean over 4 seeds');
+    for (const plot of plots)
+      expect(plot.series.map((x) => x.label)).toEqual([
+        'IMP ticket',
+        'random re-init',
+        'random pruning',
+      ]);
+    // a model recorded at two budgets draws a line per budget
+    const twice = [...records, record('conv-4', 0, 6, 0.55)];
+    const [, conv4] = campaignPlots(findPart('fc2019-conv'), twice);
+    expect(conv4!.series.map((x) => x.label)).toContain('IMP ticket, 400it, 6 levels');
+  });
+});
+
 describe('the plan table', () => {
   /** a bench:engine record of the four models bench:engine measures, at `factor` × these speeds */
   const engine = (factor: number) => {
