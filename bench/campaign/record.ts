@@ -88,7 +88,7 @@ export interface TicketRecord {
   /**
    * whether the mask leaves a path of kept weights from an input unit to an output unit
    * (bench/layer-path.ts `unitsReachOutput`); absent for a ticket without a mask (a compacted
-   * structured model) and in records from before 2026-12-06 08:00 that `--complete-records`
+   * structured model) and in records from before 2026-12-06 07:05 that `--complete-records`
    * has not completed
    */
   reachesOutput?: boolean;
