@@ -59,12 +59,11 @@ import { readReports } from '../src/cluster/job-folder.ts';
 import type { NodeMachine } from '../src/jobs/protocol.ts';
 import { getClusterJob } from '../src/store/cluster-jobs.ts';
 import { specHash } from '../src/api/spec-hash.ts';
-import { buildArchitecture, type ModelName } from '../src/engine/architectures.ts';
 import { kernelThreads, workerThreads } from '../src/engine/native-blas.ts';
 import { denseTrainedAlready } from '../src/jobs/dense-reuse.ts';
 import { RESUMABLE } from '../src/jobs/scheduler.ts';
-import { getDatasetRow } from '../src/services/datasets.ts';
 import { Lab } from '../src/services/lab.ts';
+import { ticketArchitecture } from '../src/services/ticket-architecture.ts';
 import { Store } from '../src/store/store.ts';
 import { findPart, partExperiments, PARTS, type Budget } from './campaign/parts.ts';
 import {
@@ -226,10 +225,7 @@ const layersOf = (t: MethodOutput<'experiments.get'>['tickets'][number]): LayerR
 function reachesOutput(store: Store, ticketId: string): boolean | undefined {
   const row = store.getTicket(ticketId);
   if (!row?.maskBlob) return undefined;
-  const dataset = getDatasetRow(store, row.datasetId);
-  const arch =
-    row.structure?.architecture ??
-    buildArchitecture(row.architecture as ModelName, dataset.inputShape, dataset.classNames.length);
+  const { arch, dataset } = ticketArchitecture(store, row);
   const mask = store.getTensors(row.maskBlob);
   return unitsReachOutput(
     arch.layers,

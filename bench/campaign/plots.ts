@@ -124,14 +124,9 @@ export function campaignPlots(part: CampaignPart, records: CampaignRecord[]): Ca
   const of = (label: string) => records.filter((r) => r.label === label);
   // a plot whose records hold several budgets draws a line per budget, named by it: one mean
   // over budgets would mix networks trained for different lengths
-  const lines = (
-    plotted: CampaignRecord[],
-    name: string,
-    recorded: CampaignRecord[],
-    method?: string,
-  ) => {
-    const budgets = [...new Set(plotted.map(budgetName))];
-    return budgets.length === 1
+  const budgetsOf = (plotted: CampaignRecord[]) => [...new Set(plotted.map(budgetName))];
+  const lines = (budgets: string[], name: string, recorded: CampaignRecord[], method?: string) =>
+    budgets.length === 1
       ? [series(name, recorded, method)]
       : budgets.map((b) =>
           series(
@@ -140,26 +135,30 @@ export function campaignPlots(part: CampaignPart, records: CampaignRecord[]): Ca
             method,
           ),
         );
-  };
   if (part.table === 'imp')
-    return labels.flatMap((label) => [
-      {
-        file: `${part.name}-${label}.svg`,
-        caption: caption(`${part.title} — ${label}`, of(label)),
-        // the controls a part trains
-        series: ['imp', 'random-reinit', 'random-prune']
-          .flatMap((m) => lines(of(label), ticketLine(m), of(label), m))
-          .filter((s) => s.points.length > 0),
-      },
-      ...instabilityPlots(part, label, of(label)),
-    ]);
+    return labels.flatMap((label) => {
+      const recorded = of(label);
+      const budgets = budgetsOf(recorded);
+      return [
+        {
+          file: `${part.name}-${label}.svg`,
+          caption: caption(`${part.title} — ${label}`, recorded),
+          // the controls a part trains
+          series: ['imp', 'random-reinit', 'random-prune']
+            .flatMap((m) => lines(budgets, ticketLine(m), recorded, m))
+            .filter((s) => s.points.length > 0),
+        },
+        ...instabilityPlots(part, label, recorded),
+      ];
+    });
+  const budgets = budgetsOf(records);
   return [
     {
       file: `${part.name}.svg`,
       caption: caption(part.title, records),
       series: labels
         // a label's pruned tickets, whatever their method (early-bird's are slimming's)
-        .flatMap((label) => lines(records, label, of(label)))
+        .flatMap((label) => lines(budgets, label, of(label)))
         .filter((s) => s.points.length > 0),
     },
   ];

@@ -4,7 +4,6 @@ import { resolveSpec } from '../api/spec.ts';
 import { TicketLabError } from '../core/errors.ts';
 import { writeFilesAtomically, type OutputFile } from '../core/files.ts';
 import { sha256Hex } from '../core/hash.ts';
-import { buildArchitecture } from '../engine/architectures.ts';
 import { bundleToWeights } from '../engine/weights.ts';
 import { lineageTree, resultsCsv, resultsJson } from '../export/results.ts';
 import { MODEL_EXPORTERS, type ModelFormat } from '../export/registry.ts';
@@ -12,8 +11,9 @@ import { bundleToMask } from '../pruning/mask.ts';
 import { inputNormalisation } from '../data/split.ts';
 import type { ExportModel } from '../export/model.ts';
 import type { ExportRow, Store } from '../store/store.ts';
-import { getDatasetRow, loadDataset } from './datasets.ts';
+import { loadDataset } from './datasets.ts';
 import { showExperiment } from './experiments.ts';
+import { ticketArchitecture } from './ticket-architecture.ts';
 
 export type { ModelFormat };
 export type ResultFormat = (typeof RESULT_FORMATS)[number];
@@ -64,11 +64,8 @@ export function exportTicket(store: Store, o: TicketExportOptions): ExportRow[] 
   if (!ticket) throw new TicketLabError('NOT_FOUND', `No ticket ${o.ticketId}.`);
   const experiment = store.getExperiment(ticket.experimentId)!;
   const spec = resolveSpec(JSON.parse(experiment.specJson));
-  const dataset = getDatasetRow(store, ticket.datasetId);
   // a structured ticket's weights belong to its compacted architecture
-  const arch =
-    ticket.structure?.architecture ??
-    buildArchitecture(spec.model, dataset.inputShape, dataset.classNames.length);
+  const { arch, dataset } = ticketArchitecture(store, ticket);
   const blob = o.weights === 'trained' ? ticket.trainedBlob : ticket.initBlob;
   if (!blob || !ticket.maskBlob) {
     throw new TicketLabError(

@@ -2,13 +2,7 @@ import type { z } from 'zod';
 import type { MaskTicket, TicketMasks } from '../api/contract.ts';
 import { TicketLabError } from '../core/errors.ts';
 import type { TensorBundle } from '../core/tensorfile.ts';
-import {
-  buildArchitecture,
-  describeParams,
-  type ModelName,
-  type ParamSpec,
-  type Shape3,
-} from '../engine/architectures.ts';
+import { describeParams, type ParamSpec, type Shape3 } from '../engine/architectures.ts';
 import {
   describeMaskShapes,
   inputPixelMap,
@@ -18,7 +12,7 @@ import {
 } from '../pruning/mask-views.ts';
 import type { Store, TicketRow } from '../store/store.ts';
 import { ticketsOfArchitecture } from '../store/tickets-of-architecture.ts';
-import { getDatasetRow } from './datasets.ts';
+import { ticketArchitecture } from './ticket-architecture.ts';
 
 /** A ticket's stored mask with what it takes to read it; only the mask blob is read. */
 interface LoadedMask {
@@ -39,11 +33,8 @@ function loadMask(store: Store, id: string): LoadedMask {
     );
   }
   const experiment = store.getExperiment(row.experimentId)!;
-  const dataset = getDatasetRow(store, row.datasetId);
   // a compacted structured ticket's mask is over its own, smaller architecture
-  const arch =
-    row.structure?.architecture ??
-    buildArchitecture(row.architecture as ModelName, dataset.inputShape, dataset.classNames.length);
+  const { arch, dataset } = ticketArchitecture(store, row);
   return {
     row,
     ticket: {
