@@ -1,18 +1,6 @@
 /**
  * Runs a part of the reproduction campaign (bench/campaign/parts.ts) and keeps its raw
- * results in the repository:
- *
- *   npm run bench:campaign -- --part fc2019-lenet [--seeds 5] [--hours 2.5] [--concurrency 2]
- *                             [--iterations N] [--levels N] [--compressions C[,C…]]
- *                             [--only LABEL[,LABEL…]] [--data-dir DIR]
- *                             [--records DIR (default bench/records)] [--dataset FOLDER[,FOLDER…]]
- *                             [--datasets-dir DIR (default ../shared/datasets)]
- *                             [--target slurm-target.json | local]
- *   npm run bench:campaign -- --plan [--part P] [--seeds N] [--iterations N] [--levels N]
- *                             [--compressions C[,C…]] [--only LABEL[,LABEL…]]
- *                             [--concurrency 2] [--dataset FOLDER[,FOLDER…]]
- *                             [--target slurm-target.json]
- *   npm run bench:campaign -- --complete-records --part P [--records DIR] [--data-dir DIR]
+ * results in the repository; `npm run bench:campaign -- --help` prints the usage (USAGE).
  *
  * One experiment per seed (and per model or score the part compares) runs through the app's
  * own scheduler. Each finished experiment writes bench/records/campaign/<part>/<label>-seed<s>-
@@ -92,6 +80,25 @@ import {
 import { unitsReachOutput } from './layer-path.ts';
 import { RECORDS, SHARED_DATASETS, theseVersions, thisCommand, thisMachine } from './records.ts';
 
+const USAGE = `usage:
+  npm run bench:campaign -- --part P [--seeds 5] [--hours 2.5] [--concurrency 2]
+                            [--iterations N] [--levels N] [--compressions C[,C…]]
+                            [--only LABEL[,LABEL…]] [--data-dir DIR]
+                            [--records DIR (default bench/records)] [--dataset FOLDER[,FOLDER…]]
+                            [--datasets-dir DIR (default ../shared/datasets)]
+                            [--target slurm-target.json | local]
+  npm run bench:campaign -- --plan [--part P] [--seeds N] [--iterations N] [--levels N]
+                            [--compressions C[,C…]] [--only LABEL[,LABEL…]]
+                            [--concurrency 2] [--dataset FOLDER[,FOLDER…]]
+                            [--target slurm-target.json]
+  npm run bench:campaign -- --complete-records --part P [--records DIR] [--data-dir DIR]
+the parts: ${PARTS.map((p) => p.name).join(', ')}
+`;
+if (process.argv.includes('--help')) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
+
 const { options } = parseArgs(process.argv.slice(2), [
   'part',
   'seeds',
@@ -120,11 +127,14 @@ const budget: Budget = {
 };
 const concurrency = num('concurrency') ?? Math.max(1, cpus().length);
 // each job's threads as the scheduler sets them (TICKETLAB_THREADS, where set, for all)
-const localWorkers: Workers = {
-  cores: availableParallelism(),
-  concurrency,
-  threads: process.env.TICKETLAB_THREADS ? kernelThreads() : workerThreads(concurrency),
-};
+const localWorkers: Workers = process.env.TICKETLAB_THREADS
+  ? { cores: availableParallelism(), concurrency, threads: kernelThreads() }
+  : {
+      cores: availableParallelism(),
+      concurrency,
+      threads: workerThreads(concurrency),
+      sharesCores: true,
+    };
 const measured = readEngineSpeeds(RECORDS);
 
 /** `--target`: a Slurm target's JSON file (as `ticketlab target` takes it), or `local`. */
@@ -206,7 +216,11 @@ if (options.has('plan')) {
   process.exit(0);
 }
 
-const part = findPart(text('part') ?? '');
+if (!text('part')) {
+  process.stderr.write(`bench:campaign: which part? --part P names it.\n${USAGE}`);
+  process.exit(2);
+}
+const part = findPart(text('part')!);
 const seeds = num('seeds') ?? part.seeds;
 const hours = num('hours') ?? 2.5;
 const records = join(resolve(text('records') ?? RECORDS), 'campaign');

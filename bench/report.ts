@@ -226,7 +226,13 @@ function trainingTime(group: CampaignRecord[]): string {
   const withAnalyses = group.some((r) => r.instability)
     ? ` (${formatHours(analyses / 3_600_000)} of it the instability analyses${unmeasured > 0 ? `, without ${unmeasured} experiment${unmeasured === 1 ? "'s" : "s'"} analyses, whose time was not measured whole` : ''})`
     : '';
-  return `${estimated}, measured ${formatHours((tickets + analyses) / 3_600_000)}${withAnalyses}`;
+  // the estimate prices each job at its share of the cores; a job left running alone took more
+  const shared = group.filter((r) => r.estimate?.workers?.sharesCores).length;
+  const sharing =
+    shared === 0
+      ? ''
+      : `; a job running with fewer beside it took the cores they left free (${shared} of ${group.length} experiments), which the estimate does not count`;
+  return `${estimated}, measured ${formatHours((tickets + analyses) / 3_600_000)}${withAnalyses}${sharing}`;
 }
 
 /** The records grouped by `key` (of one budget, by default), in the order first met. */
@@ -681,6 +687,7 @@ function planTable(name: string, records: string): string[] {
     cores: engine.cores,
     concurrency: engine.cores,
     threads: workerThreads(engine.cores, engine.cores),
+    sharesCores: true as const,
   };
   const plans = PARTS.map((part) =>
     planPart(part, {
@@ -692,7 +699,7 @@ function planTable(name: string, records: string): string[] {
     }),
   );
   const lines = [
-    `Estimates, not measurements: every part at the paper's budget with its seeds, on ${engine.cores} cores of ${engine.cpu}, ${workers.concurrency} experiments at a time on ${workers.threads} thread${workers.threads === 1 ? '' : 's'} each, as \`npm run bench:campaign\` runs them. A job gets the speed bench:engine measured at its threads where it did, else its threads' share of a speed measured at more threads (linear in threads: an assumption); evaluation (the validation and test sets at every \`evalEvery\`) counts at a third of a training step per example; a training with unit gates (l0, bayesian) at the share of the native step bench:engine measured for the model with those gates (\`gated\`), else at tfjs's kernels' share without them, else at the native step's speed (both too fast); pruned and compacted models at the dense model's speed. Hours from the first experiment's start to the last one's end, and (in brackets) the experiments' jobs summed. "Recorded": each budget a part has records of, with the estimate its records keep beside the training time measured, both summed over the experiments' jobs.`,
+    `Estimates, not measurements: every part at the paper's budget with its seeds, on ${engine.cores} cores of ${engine.cpu}, ${workers.concurrency} experiments at a time on ${workers.threads} thread${workers.threads === 1 ? '' : 's'} each, fewer sharing the cores, as \`npm run bench:campaign\` runs them. A job gets the speed bench:engine measured at its threads where it did, else its threads' share of a speed measured at more threads (linear in threads: an assumption); evaluation (the validation and test sets at every \`evalEvery\`) counts at a third of a training step per example; a training with unit gates (l0, bayesian) at the share of the native step bench:engine measured for the model with those gates (\`gated\`), else at tfjs's kernels' share without them, else at the native step's speed (both too fast); pruned and compacted models at the dense model's speed. Hours from the first experiment's start to the last one's end, and (in brackets) the experiments' jobs summed. "Recorded": each budget a part has records of, with the estimate its records keep beside the training time measured, both summed over the experiments' jobs.`,
     '',
     "| part | dataset | seeds | experiments | trainings | iterations | evaluated examples | estimated hours at the paper's budget | recorded |",
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',

@@ -83,7 +83,9 @@ static bool read_args(napi_env env, napi_callback_info info, const char *name, s
  * A pool of helper threads, started on first use and asleep between jobs: unlike OpenBLAS's
  * own threads they do not spin after a call on the cores the WebAssembly kernels need.
  * run_parts(fn, arg, parts) runs fn(arg, part) for every part on the calling thread and the
- * helpers, and returns when all are done. setThreads caps how many parts a job has.
+ * helpers, and returns when all are done. setThreads caps how many threads work on a job:
+ * helpers started while it allowed more sit out the jobs it no longer gives them (the
+ * scheduler lowers it when another job starts beside this one).
  */
 int threads = 1;
 bool flush_denormals = false;
@@ -92,6 +94,7 @@ static struct {
   pthread_mutex_t lock;
   pthread_cond_t wake, done;
   int helpers;
+  int working;  /* helpers that take parts of the current job: those indexed below it */
   unsigned job; /* bumped per job: sleeping helpers wake on a change */
   part_fn *fn;
   void *arg;
@@ -113,13 +116,15 @@ static void work_on_job(void) {
   }
 }
 
-static void *helper(void *first_job) {
-  unsigned seen = (unsigned)(uintptr_t)first_job - 1;
+static void *helper(void *index_arg) {
+  int index = (int)(uintptr_t)index_arg;
   pthread_mutex_lock(&pool.lock);
+  /* the job it was started for (done already, if it started late: then nothing is left) */
+  unsigned seen = pool.job - 1;
   for (;;) {
     while (pool.job == seen) pthread_cond_wait(&pool.wake, &pool.lock);
     seen = pool.job;
-    work_on_job();
+    if (index < pool.working) work_on_job();
   }
   return NULL;
 }
@@ -132,18 +137,19 @@ void run_parts(part_fn *fn, void *arg, int parts) {
   if (onednn_run_parts(fn, arg, parts)) return;
   pthread_mutex_lock(&one_job_at_a_time);
   pthread_mutex_lock(&pool.lock);
-  unsigned job = pool.job + 1;
+  int working = (parts < threads ? parts : threads) - 1;
   /* Where a helper cannot start, the calling thread runs more of the parts. */
-  for (pthread_t id; pool.helpers < (parts < threads ? parts : threads) - 1; pool.helpers++) {
-    if (pthread_create(&id, NULL, helper, (void *)(uintptr_t)job) != 0) break;
+  for (pthread_t id; pool.helpers < working; pool.helpers++) {
+    if (pthread_create(&id, NULL, helper, (void *)(uintptr_t)pool.helpers) != 0) break;
     pthread_detach(id);
   }
+  pool.working = working;
   pool.fn = fn;
   pool.arg = arg;
   pool.parts = parts;
   pool.next = 0;
   pool.finished = 0;
-  pool.job = job;
+  pool.job++;
   pthread_cond_broadcast(&pool.wake);
   work_on_job();
   while (pool.finished < pool.parts) pthread_cond_wait(&pool.done, &pool.lock);

@@ -8,6 +8,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { methodsPerLevel, plannedRuns, prunedLevels } from '../../src/api/methods.ts';
+import { workerThreads } from '../../src/engine/native-blas.ts';
 import { denseTrainingKey } from '../../src/jobs/dense-reuse.ts';
 import { checkDurations, resolveSpec, type ResolvedSpec } from '../../src/api/spec.ts';
 import { durationToIterations } from '../../src/core/duration.ts';
@@ -274,6 +275,12 @@ export interface Workers {
   cores: number;
   concurrency: number;
   threads: number;
+  /**
+   * `threads` is a job's share while `concurrency` jobs run: fewer running share the cores
+   * among them (src/jobs/scheduler.ts `shareCores`). Absent where TICKETLAB_THREADS fixes the
+   * threads, on a cluster, and in records made before the scheduler shared them.
+   */
+  sharesCores?: true;
 }
 
 /** Where an experiment's dense network comes from when it copies one (src/jobs/dense-reuse.ts). */
@@ -305,6 +312,11 @@ export interface ExperimentPlan {
   evaluatedExamples: number;
   /** estimated hours of this experiment's job on its share of the cores; null without a speed */
   hours: number | null;
+  /**
+   * how many times faster than on its share its job runs while n jobs run (index n − 1),
+   * where the workers share the cores among the jobs running; null where they do not
+   */
+  speedups: number[] | null;
   /** trainings off the native step: a loss with unit gates' penalty, on tfjs's kernels */
   tfjsKernelRuns: number;
 }
@@ -463,6 +475,14 @@ export function planExperiment(
     analyses: lines,
     ...plan,
     hours: perJob ? seconds / 3600 : null,
+    speedups:
+      perJob && speed && workers.sharesCores
+        ? Array.from({ length: workers.concurrency }, (_, i) => {
+            const running = { ...workers, concurrency: i + 1 };
+            const threads = workerThreads(i + 1, workers.cores);
+            return jobSpeed(speed, { ...running, threads }) / perJob;
+          })
+        : null,
     denseHours: perJob ? denseSeconds / 3600 : null,
     tfjsKernelRuns: trainings.filter((t) => t.gates).length,
   };
@@ -494,12 +514,15 @@ export function partAnalyses(
 
 /** A job as the wall-clock simulation sees it. */
 interface SimulatedJob {
+  /** at its share of the cores */
   hours: number;
+  /** how many times faster it runs while n jobs run (index n − 1); null: never faster */
+  speedups: number[] | null;
   /** queued when that job ends (a transfer, once its source experiment is done) */
   after?: number;
   /** it copies that job's dense network, so waits while that job is training it */
   denseFrom?: number;
-  /** hours until its own dense network is trained, from its start */
+  /** hours until its own dense network is trained, from its start, at its share */
   denseHours: number;
 }
 
@@ -507,26 +530,42 @@ interface SimulatedJob {
  * Hours until the last job ends when they start as the scheduler starts them
  * (src/jobs/scheduler.ts): in queue order, each as soon as a worker is free, passing over a
  * job whose dense network a running job is still training (it starts once that is trained);
- * a job with `after` joins the end of the queue when that one ends.
+ * a job with `after` joins the end of the queue when that one ends. While fewer jobs run than
+ * workers, each runs as many times faster as its `speedups` say (the cores shared among them).
  */
 function wallHours(jobs: SimulatedJob[], concurrency: number): number {
   const queue = jobs.flatMap((job, i) => (job.after === undefined ? [i] : []));
-  const running: { job: number; end: number; denseEnd: number }[] = [];
-  const waits = (job: SimulatedJob, now: number) =>
-    running.some((r) => r.job === job.denseFrom && now < r.denseEnd);
+  // `done`: hours of its work at its share of the cores
+  const running: { job: number; done: number }[] = [];
+  const denseTrained = (r: { job: number; done: number }) => r.done >= jobs[r.job]!.denseHours;
+  const waits = (job: SimulatedJob) =>
+    running.some((r) => r.job === job.denseFrom && !denseTrained(r));
   let now = 0;
   while (queue.length > 0 || running.length > 0) {
     for (let q = 0; q < queue.length && running.length < concurrency;) {
       const job = queue[q]!;
-      if (waits(jobs[job]!, now)) q++;
+      if (waits(jobs[job]!)) q++;
       else {
         queue.splice(q, 1);
-        running.push({ job, end: now + jobs[job]!.hours, denseEnd: now + jobs[job]!.denseHours });
+        running.push({ job, done: 0 });
       }
     }
+    const rate = (r: { job: number }) => {
+      const speedup = jobs[r.job]!.speedups?.[running.length - 1];
+      return speedup !== undefined && Number.isFinite(speedup) && speedup > 0 ? speedup : 1;
+    };
+    // the work each job has left to its next event: its dense network trained, or its end
+    const targets = (r: { job: number; done: number }) => {
+      const job = jobs[r.job]!;
+      return denseTrained(r) ? [job.hours] : [job.denseHours, job.hours];
+    };
     // the next moment the scheduler looks again: a job ends, or a dense network is trained
-    now = Math.min(...running.flatMap((r) => (r.denseEnd > now ? [r.end, r.denseEnd] : [r.end])));
-    for (const done of running.filter((r) => r.end === now)) {
+    const step = Math.min(...running.flatMap((r) => targets(r).map((t) => (t - r.done) / rate(r))));
+    now += step;
+    // a job whose next event this step reaches is there exactly (no rounding left short)
+    for (const r of running)
+      r.done = targets(r).find((t) => (t - r.done) / rate(r) <= step) ?? r.done + step * rate(r);
+    for (const done of running.filter((r) => r.done >= jobs[r.job]!.hours)) {
       running.splice(running.indexOf(done), 1);
       jobs.forEach((job, i) => {
         if (job.after === done.job) queue.push(i);
@@ -648,6 +687,7 @@ export function planPart(
       ? wallHours(
           experiments.map((e) => ({
             hours: e.hours!,
+            speedups: e.speedups,
             after: e.after,
             // one in the data folder is there from the start
             denseFrom: typeof e.denseFrom === 'number' ? e.denseFrom : undefined,
@@ -740,7 +780,7 @@ export function formatPlan(plan: PartPlan): string[] {
     lines.push('  no bench:engine record measures any model: no time estimate');
   else
     lines.push(
-      `  estimate: ${formatHours(t.jobHours)} of jobs, ${formatHours(plan.wallHours)} from start to end with ${workers.concurrency} at a time on ${workers.threads} of ${workers.cores} cores each; evaluation counted at ${FORWARD_SHARE.toFixed(2)} of a training step per example (a forward pass); compacted and pruned models at the dense model's speed`,
+      `  estimate: ${formatHours(t.jobHours)} of jobs, ${formatHours(plan.wallHours)} from start to end with ${workers.concurrency} at a time on ${workers.threads} of ${workers.cores} cores each${workers.sharesCores ? ' (fewer share the cores)' : ''}; evaluation counted at ${FORWARD_SHARE.toFixed(2)} of a training step per example (a forward pass); compacted and pruned models at the dense model's speed`,
     );
   return lines;
 }

@@ -205,20 +205,33 @@ export function nativeKernelsOn(): boolean {
 
 /**
  * A local worker's share of the cores when `workers` run at once (one thread at least): the
- * TICKETLAB_THREADS the scheduler gives each worker it starts.
+ * threads the scheduler gives each worker (TICKETLAB_THREADS as it starts, for every slot
+ * busy; then as many as the jobs running at the time share).
  */
 export function workerThreads(workers: number, cores = availableParallelism()): number {
   return Math.max(1, Math.floor(cores / workers));
 }
 
 /**
- * Threads for the native kernels: TICKETLAB_THREADS (the scheduler gives each worker
- * its share of the cores), else every core.
+ * Threads for the native kernels: TICKETLAB_THREADS (a worker's share of the cores, which the
+ * scheduler sets and changes through setKernelThreads), else every core.
  */
 export function kernelThreads(): number {
   const asked = Number(process.env.TICKETLAB_THREADS);
   const threads = Number.isInteger(asked) && asked >= 1 ? asked : availableParallelism();
   return Math.min(64, threads);
+}
+
+/**
+ * Changes this process's kernel threads from here on (a worker's share of the cores, as the
+ * scheduler divides them again when a job starts or ends). Returns the threads the native
+ * kernels now take, or null where none are loaded or in use.
+ */
+export function setKernelThreads(count: number): number | null {
+  process.env.TICKETLAB_THREADS = String(count);
+  if (!loaded || !useNative) return null;
+  loaded.setThreads(kernelThreads());
+  return kernelThreads();
 }
 
 let loaded: NativeBlas | null | undefined;

@@ -80,8 +80,18 @@ export interface TransferRef {
   classes: number;
 }
 
+/**
+ * A local worker's share of the host's cores changed: `jobs` run at once now (one ended, or
+ * another started), and this worker's native kernels take `count` threads from here on.
+ */
+export interface ShareCores {
+  type: 'threads';
+  count: number;
+  jobs: number;
+}
+
 export type HostMessage =
-  StartJob | { type: 'pause'; jobId: string } | { type: 'cancel'; jobId: string };
+  StartJob | ShareCores | { type: 'pause'; jobId: string } | { type: 'cancel'; jobId: string };
 
 export interface RunRef {
   level: number;
@@ -194,7 +204,7 @@ const WORKER_TYPES = new Set([
   'log',
   'finished',
 ]);
-const HOST_TYPES = new Set(['start', 'pause', 'cancel']);
+const HOST_TYPES = new Set(['start', 'threads', 'pause', 'cancel']);
 
 export function asWorkerMessage(m: unknown): WorkerMessage {
   const type = (m as { type?: unknown } | null)?.type;

@@ -81,6 +81,8 @@ interface Slot {
   pending: StartJob | null;
   /** a slot of the remote target: one per job, made when it starts and dropped when it ends */
   remote: boolean;
+  /** the kernel threads its worker was last given (null: none started, or a remote slot) */
+  threads: number | null;
 }
 
 /**
@@ -203,6 +205,7 @@ export class Scheduler {
       jobId: null,
       pending: null,
       remote: false,
+      threads: null,
     }));
     this.heartbeat = setInterval(() => this.beat(), HEARTBEAT_MS);
     this.heartbeat.unref();
@@ -440,7 +443,8 @@ export class Scheduler {
       this.setState(job, 'paused');
       this.experimentStatus(job, 'paused', 'Paused.');
     } else if (job.state === 'running') {
-      this.slots.find((s) => s.jobId === id)?.worker?.send({ type: 'pause', jobId: id });
+      if (!this.stopWhileWarmingUp(job, 'paused'))
+        this.slots.find((s) => s.jobId === id)?.worker?.send({ type: 'pause', jobId: id });
     } else if (job.state === 'queued') {
       this.setState(job, 'paused');
     } else {
@@ -490,7 +494,8 @@ export class Scheduler {
   cancel(id: string): JobRow {
     const job = this.takeOverIfOrphaned(this.job(id));
     if (job.state === 'running') {
-      this.slots.find((s) => s.jobId === id)?.worker?.send({ type: 'cancel', jobId: id });
+      if (!this.stopWhileWarmingUp(job, 'cancelled'))
+        this.slots.find((s) => s.jobId === id)?.worker?.send({ type: 'cancel', jobId: id });
     } else if (!TERMINAL.includes(job.state)) {
       // A cluster job whose host died may still run there, unattended.
       if (this.options.remote?.runs(id)) this.options.remote.stopDetached(id);
@@ -499,6 +504,28 @@ export class Scheduler {
       this.experimentStatus(job, 'cancelled', 'Stopped by the user; finished levels are kept.');
     }
     return this.store.getJob(id)!;
+  }
+
+  /**
+   * Stops a job that waits for its worker to load the backend: it has not started there, and
+   * the worker would not hear a pause or cancel until loaded (it would then start the job
+   * anyway). So the host ends it itself, as the worker's 'finished' would; false where the
+   * job is not waiting so.
+   */
+  private stopWhileWarmingUp(job: JobRow, outcome: 'paused' | 'cancelled'): boolean {
+    const slot = this.slots.find((s) => s.pending?.jobId === job.id);
+    if (!slot) return false;
+    slot.pending = null;
+    slot.jobId = null;
+    this.live.delete(job.id);
+    this.store.updateJob(job.id, { phase: null });
+    if (outcome === 'cancelled') this.dropCheckpoint(job);
+    const note =
+      outcome === 'paused' ? 'Paused.' : 'Stopped by the user; finished levels are kept.';
+    this.experimentStatus(job, outcome, note);
+    this.setState(job, outcome);
+    this.pump();
+    return true;
   }
 
   /** Resolves when the job is done, failed, cancelled or paused. */
@@ -573,9 +600,10 @@ export class Scheduler {
         this.release(slot);
         this.live.delete(next.id);
         this.settle(next, 'paused', diskFullError(this.store.dataDir).message);
-        return;
+        break;
       }
     }
+    this.shareCores();
   }
 
   /**
@@ -600,6 +628,7 @@ export class Scheduler {
       jobId: null,
       pending: null,
       remote: true,
+      threads: null,
     };
     this.slots.push(slot);
     return slot;
@@ -747,12 +776,31 @@ export class Scheduler {
   }
 
   private startWorker(slot: Slot) {
+    // its share if every slot were busy; shareCores gives it more once it is ready
     const threads = workerThreads(this.slots.filter((s) => !s.remote).length);
     const worker = this.factory({
       TICKETLAB_BLOBS: this.store.blobs.root,
       TICKETLAB_THREADS: process.env.TICKETLAB_THREADS ?? String(threads),
     });
     this.attach(slot, worker);
+    slot.threads = threads;
+  }
+
+  /**
+   * Divides this host's cores among the local jobs running now, so that a job left running
+   * alone takes the cores the others freed (a campaign's last seed, the end of a queue), and
+   * gives them back when another starts. A worker still loading its backend counts, and is
+   * told once it is ready. TICKETLAB_THREADS, where set, fixes every worker's threads instead.
+   */
+  private shareCores() {
+    if (this.closing || process.env.TICKETLAB_THREADS) return;
+    const busy = this.slots.filter((s) => !s.remote && s.jobId);
+    const count = workerThreads(busy.length);
+    for (const slot of busy) {
+      if (!slot.ready || !slot.worker || slot.threads === count) continue;
+      slot.worker.send({ type: 'threads', count, jobs: busy.length });
+      slot.threads = count;
+    }
   }
 
   private attach(slot: Slot, worker: WorkerProcess) {
@@ -875,6 +923,7 @@ export class Scheduler {
       });
       if (slot.pending) slot.worker!.send(slot.pending);
       slot.pending = null;
+      this.shareCores();
       return;
     }
     const job = this.store.getJob(m.jobId);

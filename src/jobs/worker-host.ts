@@ -18,7 +18,8 @@ export interface WorkerProcess {
 
 /**
  * What a worker is started with, as environment variables: TICKETLAB_BLOBS (the blob store's
- * root) and TICKETLAB_THREADS (its share of the cores, for the native kernels).
+ * root) and TICKETLAB_THREADS (its share of the cores for the native kernels, until the
+ * scheduler's `threads` message changes it).
  */
 export type WorkerEnv = Record<'TICKETLAB_BLOBS' | 'TICKETLAB_THREADS', string>;
 

@@ -3,7 +3,9 @@
  * the runner of each job's kind (kinds/registry.ts). It loads the tfjs backend once and runs one job at a time. Started by the
  * host as a forked Node process (browser mode, CLI) or an Electron utilityProcess.
  */
+import { availableParallelism } from 'node:os';
 import { initBackend } from '../engine/backend.ts';
+import { setKernelThreads } from '../engine/native-blas.ts';
 import { BlobStore } from '../store/blobs.ts';
 import { JOB_RUNNERS } from './kinds/registry.ts';
 import { asHostMessage, type StartJob, type WorkerMessage } from './protocol.ts';
@@ -64,6 +66,18 @@ onHostMessage((raw) => {
   if (m.type === 'start') {
     queue.push(m);
     void drain();
+  } else if (m.type === 'threads') {
+    // the native kernels run under the WebAssembly backend only
+    const threads = setKernelThreads(m.count);
+    if (threads !== null && backend.name === 'wasm' && current) {
+      const jobs = m.jobs === 1 ? '1 running job' : `${m.jobs} running jobs`;
+      post({
+        type: 'log',
+        jobId: current.jobId,
+        level: 'info',
+        message: `The native kernels now run on ${threads} thread${threads === 1 ? '' : 's'}: ${availableParallelism()} cores shared by ${jobs}.`,
+      });
+    }
   } else if (current?.jobId === m.jobId) {
     (m.type === 'pause' ? current.pause : current.cancel).abort();
   }

@@ -116,6 +116,44 @@ describe("a campaign part's plan", () => {
     expect(three.wallHours).toBeCloseTo(2 * plan.experiments[0]!.hours!, 10);
   });
 
+  it('prices a job running with fewer beside it at the threads the scheduler then gives it', () => {
+    const part = findPart('fc2019-lenet');
+    const budget = { iterations: 250, levels: 2 };
+    const options = { budget, datasets: [datasetSize('mnist-10k')], measured };
+    const sharing = { ...TWO_CORES, sharesCores: true as const };
+    const fixed = planPart(part, { ...options, seeds: 3, workers: TWO_CORES });
+    const shared = planPart(part, { ...options, seeds: 3, workers: sharing });
+    const h = fixed.experiments[0]!.hours!;
+    // a job's own hours are at its share either way
+    expect(shared.experiments.map((e) => e.hours)).toEqual(fixed.experiments.map((e) => e.hours));
+    // alone on both of the record's two threads it trains twice as fast (linear in threads)
+    expect(shared.experiments[0]!.speedups).toEqual([2, 1]);
+    expect(fixed.experiments[0]!.speedups).toBeNull();
+    // two at a time to h, then the third alone on both cores: half of h more
+    expect(fixed.wallHours).toBeCloseTo(2 * h, 10);
+    expect(shared.wallHours).toBeCloseTo(1.5 * h, 10);
+    expect(formatPlan(shared).join('\n')).toContain(
+      'with 2 at a time on 1 of 2 cores each (fewer share the cores)',
+    );
+
+    // snip trains the dense network grasp copies: alone until it is trained (at twice the
+    // speed), then beside grasp; random last, alone
+    const scores = findPart('tanaka2020-conv4');
+    const plan = planPart(scores, {
+      budget: { iterations: 500, compressions: [0.5], labels: ['snip', 'grasp', 'random'] },
+      seeds: 1,
+      datasets: [datasetSize('cifar10-jpeg')],
+      measured,
+      workers: sharing,
+    });
+    const [snip, grasp, random] = plan.experiments;
+    const training = random!.hours!;
+    expect(snip!.denseHours).toBeCloseTo(training, 10);
+    expect(grasp!.hours).toBeCloseTo(training, 10);
+    // snip's dense network to 0.5, snip's and grasp's compressions to 1.5, random's to 2
+    expect(plan.wallHours).toBeCloseTo(2 * training, 10);
+  });
+
   it("checks every part's specs as the app does, at the paper's budget and a shorter one, and refuses one too short", () => {
     // on `folder` (a transfer part: from it to the others)
     const plan = (part: (typeof PARTS)[number], folder: string, budget: Budget) =>

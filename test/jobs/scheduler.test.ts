@@ -1,6 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import type { SequencedEvent } from '../../src/api/events.ts';
+import { nativeBlas } from '../../src/engine/native-blas.ts';
 import { WARMING_UP } from '../../src/jobs/scheduler.ts';
 import { Lab } from '../../src/services/lab.ts';
 import { tempDir } from '../helpers.ts';
@@ -176,6 +178,92 @@ describe('job scheduler with a real compute worker', () => {
       await lab.close();
     }
   });
+
+  it('stops a job paused or cancelled while its worker still loads the backend, before it starts', async () => {
+    const dataDir = tempDir();
+    const lab = Lab.open({ dataDir, runAll: true });
+    try {
+      // the worker would hear neither message until loaded, and would then start the job
+      const paused = await lab.invoke('experiments.create', { spec: SMALL_SPEC, start: true });
+      expect(lab.store.getJob(paused.job!.id)!.phase).toBe(WARMING_UP);
+      await lab.invoke('jobs.pause', { jobId: paused.job!.id });
+      expect(lab.store.getJob(paused.job!.id)!).toMatchObject({ state: 'paused', phase: null });
+      const cancelled = await lab.invoke('experiments.create', {
+        spec: { ...SMALL_SPEC, seed: 2 },
+        start: true,
+      });
+      expect(lab.store.getJob(cancelled.job!.id)!.phase).toBe(WARMING_UP);
+      await lab.invoke('jobs.cancel', { jobId: cancelled.job!.id });
+      expect(lab.store.getJob(cancelled.job!.id)!.state).toBe('cancelled');
+      // The same worker, once loaded, runs the paused job resumed, and nothing of the other:
+      // it runs one job at a time, in the order they reach it.
+      await lab.invoke('jobs.resume', { jobId: paused.job!.id });
+      expect((await lab.scheduler.wait(paused.job!.id)).state).toBe('done');
+      expectCompleteExperiment(dataDir, paused.experiment.id, EXPECTED);
+      expect(lab.store.getJob(cancelled.job!.id)!.state).toBe('cancelled');
+      expect(lab.store.listTickets(cancelled.experiment.id)).toEqual([]);
+    } finally {
+      await lab.close();
+    }
+  });
+
+  // Only the native kernels (under the WebAssembly backend) take a new thread count, and only
+  // where there are cores to share.
+  it.skipIf(!!process.env.TICKETLAB_THREADS || !nativeBlas() || availableParallelism() < 2)(
+    'gives a job left running alone the cores another job freed, and takes them back when another starts',
+    { timeout: 300_000 },
+    async (context) => {
+      const cores = availableParallelism();
+      const lab = Lab.open({ dataDir: tempDir(), runAll: true, concurrency: 2 });
+      const logs: SequencedEvent[] = [];
+      lab.subscribe((e) => {
+        if (e.type === 'log') logs.push(e);
+      });
+      // the worker's own word that its kernels changed threads, since the log's `from`th event
+      const told = (jobId: string, threads: number, from: number) =>
+        vi.waitFor(
+          () =>
+            expect(
+              logs
+                .slice(from)
+                .some(
+                  (e) =>
+                    e.type === 'log' &&
+                    e.jobId === jobId &&
+                    e.message.startsWith(`The native kernels now run on ${threads} thread`),
+                ),
+            ).toBe(true),
+          { timeout: 120_000, interval: 50 },
+        );
+      try {
+        // long enough to run through all of it; different seeds, so neither waits to copy
+        // the other's dense network
+        const long = (seed: number) => ({
+          ...SMALL_SPEC,
+          seed,
+          training: { duration: '100000it', evalEvery: 10000 },
+        });
+        const a = (await lab.invoke('experiments.create', { spec: long(1), start: true })).job!;
+        await waitForEvent(lab, (e) => e.type === 'job.progress' && e.jobId === a.id);
+        if (lab.scheduler.backend?.name !== 'wasm') context.skip();
+        // started with half the cores (its share were both slots busy), then given them all
+        await told(a.id, cores, 0);
+        let mark = logs.length;
+        const b = (await lab.invoke('experiments.create', { spec: long(2), start: true })).job!;
+        await told(a.id, Math.floor(cores / 2), mark);
+        await waitForEvent(lab, (e) => e.type === 'job.progress' && e.jobId === b.id);
+        mark = logs.length;
+        await lab.invoke('jobs.cancel', { jobId: b.id });
+        expect((await lab.scheduler.wait(b.id)).state).toBe('cancelled');
+        await told(a.id, cores, mark);
+        expect(lab.store.getJob(a.id)!.state).toBe('running');
+        await lab.invoke('jobs.cancel', { jobId: a.id });
+        expect((await lab.scheduler.wait(a.id)).state).toBe('cancelled');
+      } finally {
+        await lab.close();
+      }
+    },
+  );
 
   it('cancel stops a job and keeps its finished levels', async () => {
     const dataDir = tempDir();
