@@ -231,7 +231,7 @@ function trainingTime(group: CampaignRecord[]): string {
   const sharing =
     shared === 0
       ? ''
-      : `; a job running with fewer beside it took the cores they left free (${shared} of ${group.length} experiments), which the estimate does not count`;
+      : `; ${shared} of ${group.length} experiments ran where the scheduler gives a job the cores that fewer jobs beside it leave free, which the estimate does not count`;
   return `${estimated}, measured ${formatHours((tickets + analyses) / 3_600_000)}${withAnalyses}${sharing}`;
 }
 
