@@ -72,6 +72,11 @@ export interface RemoteTarget {
 
 const HEARTBEAT_MS = 2000;
 const TERMINAL: JobRow['state'][] = ['done', 'failed', 'cancelled'];
+/** The experiment's note when its job is paused or cancelled. */
+const STOPPED_NOTES = {
+  paused: 'Paused.',
+  cancelled: 'Stopped by the user; finished levels are kept.',
+} as const;
 
 interface Slot {
   worker: WorkerProcess | null;
@@ -441,7 +446,7 @@ export class Scheduler {
       // A cluster job whose host died may still run there, unattended: it stops with a checkpoint.
       if (this.options.remote?.runs(id)) this.options.remote.stopDetached(id);
       this.setState(job, 'paused');
-      this.experimentStatus(job, 'paused', 'Paused.');
+      this.experimentStatus(job, 'paused', STOPPED_NOTES.paused);
     } else if (job.state === 'running') {
       if (!this.stopWhileWarmingUp(job, 'paused'))
         this.slots.find((s) => s.jobId === id)?.worker?.send({ type: 'pause', jobId: id });
@@ -501,7 +506,7 @@ export class Scheduler {
       if (this.options.remote?.runs(id)) this.options.remote.stopDetached(id);
       this.dropCheckpoint(job);
       this.setState(job, 'cancelled');
-      this.experimentStatus(job, 'cancelled', 'Stopped by the user; finished levels are kept.');
+      this.experimentStatus(job, 'cancelled', STOPPED_NOTES.cancelled);
     }
     return this.store.getJob(id)!;
   }
@@ -520,9 +525,7 @@ export class Scheduler {
     this.live.delete(job.id);
     this.store.updateJob(job.id, { phase: null });
     if (outcome === 'cancelled') this.dropCheckpoint(job);
-    const note =
-      outcome === 'paused' ? 'Paused.' : 'Stopped by the user; finished levels are kept.';
-    this.experimentStatus(job, outcome, note);
+    this.experimentStatus(job, outcome, STOPPED_NOTES[outcome]);
     this.setState(job, outcome);
     this.pump();
     return true;
@@ -1143,8 +1146,7 @@ export class Scheduler {
         if (m.outcome === 'cancelled') this.dropCheckpoint(this.store.getJob(job.id)!);
         const note = {
           done: null,
-          paused: 'Paused.',
-          cancelled: 'Stopped by the user; finished levels are kept.',
+          ...STOPPED_NOTES,
           failed: m.error?.message ?? 'failed',
         }[m.outcome];
         this.experimentStatus(job, m.outcome, note);
