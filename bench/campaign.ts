@@ -99,7 +99,7 @@ if (process.argv.includes('--help')) {
   process.exit(0);
 }
 
-const { options } = parseArgs(process.argv.slice(2), [
+const VALUED = [
   'part',
   'seeds',
   'hours',
@@ -113,7 +113,18 @@ const { options } = parseArgs(process.argv.slice(2), [
   'dataset',
   'datasets-dir',
   'target',
-]);
+];
+const { options } = parseArgs(process.argv.slice(2), VALUED);
+// a mistyped option must not start a run of hours at another budget than the one meant
+const unknown = [...options.keys()].filter(
+  (k) => !VALUED.includes(k) && k !== 'plan' && k !== 'complete-records',
+);
+if (unknown.length > 0) {
+  process.stderr.write(
+    `bench:campaign: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `--${k}`).join(', ')}.\n${USAGE}`,
+  );
+  process.exit(2);
+}
 const text = (k: string) =>
   typeof options.get(k) === 'string' ? String(options.get(k)) : undefined;
 const num = (k: string) => (text(k) === undefined ? undefined : Number(text(k)));

@@ -26,7 +26,10 @@
  * median of its adjacent pairs) and
  * tfjs's kernels on that backend (the native step switched off; VGG-11 and ResNet-20 only with
  * --all), the training with unit gates where a campaign trains the model with them (`gated`,
- * bench/engine-models.ts); and the pure-JS cpu backend (LeNet only; Conv-4 with --all). --quickstart also times the README's quickstart
+ * bench/engine-models.ts), and evaluation (`evaluate`: examples per second through the native
+ * forward pass in inference mode, as training's evaluations and the instability analyses'
+ * lines run it; the campaign's plan prices evaluation by it); and the pure-JS cpu backend
+ * (LeNet only; Conv-4 with --all). --quickstart also times the README's quickstart
  * (`bin/ticketlab.mjs run examples/quickstart.json`, a fresh data directory) in every state,
  * every round.
  *
@@ -48,8 +51,8 @@ import { buildArchitecture, describeParams, type ModelName } from '../src/engine
 import { initBackend, type BackendName } from '../src/engine/backend.ts';
 import { Model } from '../src/engine/model.ts';
 import { kernelThreads, nativeBlas } from '../src/engine/native-blas.ts';
-import { setNativeTrainingStep } from '../src/engine/native-step.ts';
-import { train } from '../src/engine/train.ts';
+import { NativeTrainingStep, setNativeTrainingStep } from '../src/engine/native-step.ts';
+import { evaluate, train } from '../src/engine/train.ts';
 import { initWeights } from '../src/engine/weights.ts';
 import { denseMask, maskToFloat } from '../src/pruning/mask.ts';
 import {
@@ -63,7 +66,7 @@ import { randomTrainingData } from './random-data.ts';
 import { engineLabel, median, recordPath } from './records.ts';
 
 const BATCH = 60;
-type Variant = 'default' | 'unmasked' | 'tfjs-kernels' | 'gated';
+type Variant = 'default' | 'unmasked' | 'tfjs-kernels' | 'gated' | 'evaluate';
 /** the variants that train on tfjs's kernels: slower steps, so half as many are timed */
 const onTfjsKernels = (v: Variant) => v === 'tfjs-kernels' || v === 'gated';
 
@@ -89,7 +92,11 @@ interface Measured {
 
 /** One measurement, in this (child) process. */
 async function measure(m: Measurement): Promise<Measured> {
-  const step = m.variants.some(onTfjsKernels) ? 'tfjs kernels' : 'native training step';
+  const step = m.variants.some(onTfjsKernels)
+    ? 'tfjs kernels'
+    : m.variants.includes('evaluate')
+      ? 'native forward pass in inference mode'
+      : 'native training step';
   const info = await initBackend(m.backend);
   setNativeTrainingStep(!m.variants.includes('tfjs-kernels'));
   const { shape, gates } = ENGINE_MODELS.find((c) => c.model === m.model)!;
@@ -126,10 +133,28 @@ async function measure(m: Measurement): Promise<Measured> {
     model.dispose();
     return performance.now() - started;
   };
+  // Evaluation as train() and the instability analyses run it (the native forward pass in
+  // inference mode), over as many examples as the timed steps train, after one pass to warm up.
+  const evaluated = async () => {
+    const model = new Model(arch, initWeights(specs, 'glorot-normal', 0));
+    const native = NativeTrainingStep.forEvaluation(model, BATCH);
+    await evaluate(model, data.train, native);
+    const passes = Math.max(1, Math.round((m.steps * BATCH) / data.train.count));
+    const started = performance.now();
+    for (let p = 0; p < passes; p++) await evaluate(model, data.train, native);
+    const seconds = (performance.now() - started) / 1000;
+    native?.dispose();
+    model.dispose();
+    return (passes * data.train.count) / seconds;
+  };
   const warm = Math.max(2, Math.ceil(m.steps / 10));
   const samples: Measured['samples'] = {};
   for (let r = 0; r < m.repeats; r++)
     for (const variant of r % 2 ? [...m.variants].reverse() : m.variants) {
+      if (variant === 'evaluate') {
+        (samples.evaluate ??= []).push(await evaluated());
+        continue;
+      }
       const tWarm = await run(variant, warm);
       const tFull = await run(variant, warm + m.steps);
       (samples[variant] ??= []).push((m.steps * BATCH) / ((tFull - tWarm) / 1000));
@@ -391,6 +416,7 @@ for (let round = 1; round <= rounds; round++) {
               { variants: ['default', 'unmasked'] },
               ...oneThread.map((variants) => ({ variants, threads: 1 })),
               ...[...tfjsKernels, ...gated].map((variants) => ({ variants })),
+              { variants: ['evaluate' as const] },
             ]
           : [{ variants: ['default'] }];
       for (const { variants, threads } of groups) {

@@ -51,6 +51,7 @@ import {
 import {
   commitOf,
   median,
+  parseEngineLabel,
   RECORDS,
   type EngineRecord,
   type GpuBackend,
@@ -699,7 +700,7 @@ function planTable(name: string, records: string): string[] {
     }),
   );
   const lines = [
-    `Estimates, not measurements: every part at the paper's budget with its seeds, on ${engine.cores} cores of ${engine.cpu}, ${workers.concurrency} experiments at a time on ${workers.threads} thread${workers.threads === 1 ? '' : 's'} each, fewer sharing the cores, as \`npm run bench:campaign\` runs them. A job gets the speed bench:engine measured at its threads where it did, else its threads' share of a speed measured at more threads (linear in threads: an assumption); evaluation (the validation and test sets at every \`evalEvery\`) counts at a third of a training step per example; a training with unit gates (l0, bayesian) at the share of the native step bench:engine measured for the model with those gates (\`gated\`), else at tfjs's kernels' share without them, else at the native step's speed (both too fast); pruned and compacted models at the dense model's speed. Hours from the first experiment's start to the last one's end, and (in brackets) the experiments' jobs summed. "Recorded": each budget a part has records of, with the estimate its records keep beside the training time measured, both summed over the experiments' jobs.`,
+    `Estimates, not measurements: every part at the paper's budget with its seeds, on ${engine.cores} cores of ${engine.cpu}, ${workers.concurrency} experiments at a time on ${workers.threads} thread${workers.threads === 1 ? '' : 's'} each, fewer sharing the cores, as \`npm run bench:campaign\` runs them. A job gets the speed bench:engine measured at its threads where it did, else its threads' share of a speed measured at more threads (linear in threads: an assumption); evaluation (the validation and test sets at every \`evalEvery\`, and the instability analyses' lines) at the cost per example bench:engine measured for the model (\`evaluate\`), else at a third of a training step per example (a forward pass); a training with unit gates (l0, bayesian) at the share of the native step bench:engine measured for the model with those gates (\`gated\`), else at tfjs's kernels' share without them, else at the native step's speed (both too fast), and its evaluation at a third of its own step; pruned and compacted models at the dense model's speed. Hours from the first experiment's start to the last one's end, and (in brackets) the experiments' jobs summed. "Recorded": each budget a part has records of, with the estimate its records keep beside the training time measured, both summed over the experiments' jobs.`,
     '',
     "| part | dataset | seeds | experiments | trainings | iterations | evaluated examples | estimated hours at the paper's budget | recorded |",
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
@@ -754,6 +755,11 @@ function engineTable(r: EngineRecord): string[] {
     });
     lines.push(`| ${label} | ${cells.join(' | ')} |`);
   }
+  if (labels.some((label) => parseEngineLabel(label)?.variant === 'evaluate'))
+    lines.push(
+      '',
+      '`wasm evaluate`: examples evaluated per second (the native forward pass in inference mode, as training and the instability analyses evaluate), not trained.',
+    );
   lines.push(
     '',
     'Against the best PyTorch in the same round (any version, any thread count), median (min–max) over rounds:',

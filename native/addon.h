@@ -7,12 +7,12 @@
 /* The version of the functions this module exports, as exports.interfaceVersion. Bumped
    whenever one's arguments or results change: src/engine/native-blas.ts refuses a build of
    another version (an addon built before a `git pull`) rather than call it wrongly. */
-#define TICKETLAB_ADDON_INTERFACE 2
+#define TICKETLAB_ADDON_INTERFACE 3
 
 /* exports[name] = fn */
 void export_function(napi_env env, napi_value exports, const char *name, napi_callback fn);
 
-/* trainer.c's createTrainer, trainStep, freeTrainer and trainerProfile. */
+/* trainer.c's createTrainer, trainStep, trainerEvaluate, freeTrainer and trainerProfile. */
 void register_trainer(napi_env env, napi_value exports);
 
 #endif

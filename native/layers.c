@@ -78,6 +78,19 @@ void batch_norm_forward(const float *x, float *y, int64_t rows, int64_t c, const
   run_parts(normalise_part, &job, job.parts);
 }
 
+void batch_norm_inference(const float *x, float *y, int64_t rows, int64_t c, const float *gamma,
+                          const float *beta, const float *moving_mean,
+                          const float *moving_variance, float epsilon, bool relu) {
+  float a[MAX_CHANNELS], b[MAX_CHANNELS];
+  for (int64_t q = 0; q < c; q++) {
+    a[q] = (float)(gamma[q] / sqrt((double)moving_variance[q] + epsilon));
+    b[q] = beta[q] - moving_mean[q] * a[q];
+  }
+  bn_job job = {.x = x, .out = y, .rows = rows, .c = c, .a = a, .b = b, .relu = relu,
+                .parts = parts_for(rows * c, rows)};
+  run_parts(normalise_part, &job, job.parts);
+}
+
 /* Per part: the ReLU's mask applied to dy, then Σdy and Σdy·(x − mean) per channel. */
 VECTOR_CLONES static void gradient_sums_part(void *arg, int p) {
   const bn_job *j = arg;

@@ -24,6 +24,11 @@ void batch_norm_forward(const float *x, float *y, int64_t rows, int64_t c, const
                         const float *beta, float epsilon, bool relu, float *mean, float *invstd,
                         double *variance, double *partials);
 
+/* Batch norm in inference mode: the moving statistics in place of the batch's, then the ReLU. */
+void batch_norm_inference(const float *x, float *y, int64_t rows, int64_t c, const float *gamma,
+                          const float *beta, const float *moving_mean,
+                          const float *moving_variance, float epsilon, bool relu);
+
 /*
  * Its gradient, through the batch's statistics: dy becomes the gradient at the normalised
  * output before the ReLU (masked by y > 0 when relu), dgamma and dbeta are written, and dx

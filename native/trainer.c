@@ -13,9 +13,11 @@
  * where its loss has one (freeTrainer releases them).
  * trainStep(trainer, memory, offsets, x, labels, step) then runs one step on parameters and
  * optimiser slots that live on the WebAssembly heap (`memory`, at byte `offsets`), updating
- * them in place, and returns the batch's mean loss. trainerProfile says where the time went.
+ * them in place, and returns the batch's mean loss. trainerEvaluate runs the forward pass alone,
+ * in inference mode, and scores it; trainerProfile says where the time went.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -375,19 +377,17 @@ static void update(trainer *t, const parameters *p, int first, int last, adam_se
   }
 }
 
-/*
- * One step: the forward pass, the loss, then the backward pass layer by layer, each layer's
- * parameters updated as soon as its gradients (and the gradient it passes back, which needs
- * its old weights) are computed: the gradients are then still in cache, and the update,
- * which is bound by memory bandwidth (LeNet-300-100: 7.7 MB a step), reads them from there.
- */
-static bool train_step_native(trainer *t, const parameters *p, const float *x,
-                              const int32_t *labels, double step, double lr, double *loss) {
-  const adam_settings adam = adam_settings_for(lr, t->beta1, t->beta2, t->epsilon,
-                                               t->decoupled ? 0 : t->weight_decay, step);
-  const int64_t n = t->batch;
-  /* a layer's output by index (-1: the batch) */
+/* A layer's output by index (-1: the batch x). */
 #define OUTPUT(i) ((i) < 0 ? x : t->layers[(i)].y)
+
+/*
+ * The forward pass over the trainer's batch; false when out of memory. In training, batch norm
+ * normalises by the batch's statistics and updates its moving averages, and each layer's time
+ * is added to the profile; in inference, it normalises by the moving averages and nothing is
+ * written but the layers' outputs.
+ */
+static bool forward(trainer *t, const parameters *p, const float *x, bool training) {
+  const int64_t n = t->batch;
   double started = now_ns();
   for (int l = 0; l < t->layers_count; l++) {
     layer *L = &t->layers[l];
@@ -401,6 +401,10 @@ static bool train_step_native(trainer *t, const parameters *p, const float *x,
       if (!run_conv(CONV_FORWARD, &L->g, (float *)in, w, L->y, bias, L->relu)) return false;
     } else if (L->kind == LAYER_MAXPOOL) {
       max_pool(&L->g, in, L->y, NULL, NULL);
+    } else if (L->kind == LAYER_BATCHNORM && !training) {
+      batch_norm_inference(in, L->y, n * L->in / L->g.co, L->g.co, w, bias,
+                           t->moving[2 * L->moving], t->moving[2 * L->moving + 1], L->epsilon,
+                           L->relu);
     } else if (L->kind == LAYER_BATCHNORM) {
       const int64_t c = L->g.co, rows = n * L->in / c;
       batch_norm_forward(in, L->y, rows, c, w, bias, L->epsilon, L->relu, L->mean, L->invstd,
@@ -417,12 +421,34 @@ static bool train_step_native(trainer *t, const parameters *p, const float *x,
     } else if (L->kind == LAYER_RESIDUAL_END) {
       add_relu(in, OUTPUT(L->shortcut), L->y, n * L->out);
     } /* LAYER_RESIDUAL and LAYER_BODY only route */
-    const double done = now_ns();
-    t->forward_ns[l] += done - started;
-    started = done;
+    if (training) {
+      const double done = now_ns();
+      t->forward_ns[l] += done - started;
+      started = done;
+    }
   }
-  *loss = softmax_cross_entropy(OUTPUT(t->layers[t->layers_count - 1].out_of), labels, n,
-                                t->classes, t->dy);
+  return true;
+}
+
+/* The network's output for the batch x (after forward). */
+static const float *logits_of(const trainer *t, const float *x) {
+  return OUTPUT(t->layers[t->layers_count - 1].out_of);
+}
+
+/*
+ * One step: the forward pass, the loss, then the backward pass layer by layer, each layer's
+ * parameters updated as soon as its gradients (and the gradient it passes back, which needs
+ * its old weights) are computed: the gradients are then still in cache, and the update,
+ * which is bound by memory bandwidth (LeNet-300-100: 7.7 MB a step), reads them from there.
+ */
+static bool train_step_native(trainer *t, const parameters *p, const float *x,
+                              const int32_t *labels, double step, double lr, double *loss) {
+  const adam_settings adam = adam_settings_for(lr, t->beta1, t->beta2, t->epsilon,
+                                               t->decoupled ? 0 : t->weight_decay, step);
+  const int64_t n = t->batch;
+  if (!forward(t, p, x, true)) return false;
+  double started = now_ns();
+  *loss = softmax_cross_entropy(logits_of(t, x), labels, n, t->classes, t->dy);
   const double scored = now_ns();
   t->loss_ns += scored - started;
   started = scored;
@@ -814,6 +840,51 @@ static napi_value free_trainer_now(napi_env env, napi_callback_info info) {
 }
 
 /*
+ * Points p's parameters and the trainer's moving statistics at their places in memory
+ * (`bytes` long), by byte offsets laid out as trainStep's; returns NULL, or what is wrong.
+ * weights_only: the optimiser's slots are not read (-1 accepted for any of them).
+ */
+static const char *bind_memory(trainer *t, void *memory, size_t bytes, const double *offsets,
+                               size_t offsets_length, bool weights_only, parameters *p) {
+  if (offsets_length != 3 * (size_t)t->params_count + 2 * (size_t)t->moving_count)
+    return "expected three offsets per parameter and two per batch-norm layer";
+  for (int i = 0; i < t->params_count; i++) {
+    float **slot[3] = {&p->w[i], &p->m[i], &p->v[i]};
+    for (int s = 0; s < 3; s++) {
+      const double o = offsets[3 * i + s];
+      const bool optional = s > 0 && (weights_only || t->optimizer == OPT_SGD);
+      if (optional && o == -1) {
+        *slot[s] = NULL;
+        continue;
+      }
+      if (o < 0 || o != floor(o) || (int64_t)o % 4 != 0 ||
+          (int64_t)o + 4 * t->sizes[i] > (int64_t)bytes)
+        return "a parameter lies outside the memory";
+      *slot[s] = (float *)((char *)memory + (int64_t)o);
+    }
+  }
+  for (int b = 0; b < t->moving_count; b++)
+    for (int s = 0; s < 2; s++) {
+      const double o = offsets[3 * t->params_count + 2 * b + s];
+      int64_t channels = 0;
+      for (int l = 0; l < t->layers_count; l++)
+        if (t->layers[l].kind == LAYER_BATCHNORM && t->layers[l].moving == b)
+          channels = t->layers[l].g.co;
+      if (o < 0 || o != floor(o) || (int64_t)o % 4 != 0 ||
+          (int64_t)o + 4 * channels > (int64_t)bytes)
+        return "a moving statistic lies outside the memory";
+      t->moving[2 * b + s] = (float *)((char *)memory + (int64_t)o);
+    }
+  return NULL;
+}
+
+static napi_value throw_prefixed(napi_env env, const char *who, const char *what) {
+  char message[160];
+  snprintf(message, sizeof message, "%s%s", who, what);
+  return throw_error(env, message);
+}
+
+/*
  * trainStep(trainer, memory: ArrayBuffer, offsets: Float64Array, x: Float32Array,
  * labels: Int32Array, step, lr?): one step on the batch x (batch × input floats, NHWC) with
  * integer labels, at learning rate lr (the trainer's own where left out: schedules pass each
@@ -844,41 +915,14 @@ static napi_value train_step(napi_env env, napi_callback_info info) {
     lr = t->lr;
   else if (napi_get_value_double(env, argv[6], &lr) != napi_ok || !(lr >= 0))
     return throw_error(env, "trainStep: the learning rate must be a number ≥ 0");
-  if (offsets_length != 3 * (size_t)t->params_count + 2 * (size_t)t->moving_count)
-    return throw_error(env, "trainStep: expected three offsets per parameter and two per "
-                            "batch-norm layer");
   if ((int64_t)x_length != t->batch * t->in || (int64_t)labels_length != t->batch)
     return throw_error(env, "trainStep: the batch's size differs from the trainer's");
   for (int64_t i = 0; i < t->batch; i++)
     if (labels[i] < 0 || labels[i] >= t->classes)
       return throw_error(env, "trainStep: a label is outside the classes");
   parameters p;
-  for (int i = 0; i < t->params_count; i++) {
-    float **slot[3] = {&p.w[i], &p.m[i], &p.v[i]};
-    for (int s = 0; s < 3; s++) {
-      const double o = offsets[3 * i + s];
-      const bool optional = s > 0 && t->optimizer == OPT_SGD;
-      if (optional && o == -1) {
-        *slot[s] = NULL;
-        continue;
-      }
-      if (o < 0 || o != floor(o) || (int64_t)o % 4 != 0 ||
-          (int64_t)o + 4 * t->sizes[i] > (int64_t)bytes)
-        return throw_error(env, "trainStep: a parameter lies outside the memory");
-      *slot[s] = (float *)((char *)memory + (int64_t)o);
-    }
-  }
-  for (int b = 0; b < t->moving_count; b++)
-    for (int s = 0; s < 2; s++) {
-      const double o = offsets[3 * t->params_count + 2 * b + s];
-      int64_t channels = 0;
-      for (int l = 0; l < t->layers_count; l++)
-        if (t->layers[l].kind == LAYER_BATCHNORM && t->layers[l].moving == b)
-          channels = t->layers[l].g.co;
-      if (o < 0 || o != floor(o) || (int64_t)o % 4 != 0 || (int64_t)o + 4 * channels > (int64_t)bytes)
-        return throw_error(env, "trainStep: a moving statistic lies outside the memory");
-      t->moving[2 * b + s] = (float *)((char *)memory + (int64_t)o);
-    }
+  const char *unbound = bind_memory(t, memory, bytes, offsets, offsets_length, false, &p);
+  if (unbound) return throw_prefixed(env, "trainStep: ", unbound);
   double loss;
   const unsigned saved = denormals_flushed();
   flush_denormals = true;
@@ -888,6 +932,70 @@ static napi_value train_step(napi_env env, napi_callback_info info) {
   if (!done) return throw_error(env, "trainStep: out of memory");
   napi_value out;
   napi_create_double(env, loss, &out);
+  return out;
+}
+
+/*
+ * trainerEvaluate(trainer, memory, offsets, x, labels, count): the forward pass in inference
+ * mode (batch norm on its moving statistics) on the batch x, laid out as trainStep's; the
+ * slots' offsets may be -1. Returns a Float64Array [summed softmax cross-entropy, examples
+ * whose largest logit is their label (the first largest, as tf.argMax)] over the first
+ * `count` examples: the rest pad a last, smaller batch to the trainer's size. Writes nothing
+ * but the layers' outputs.
+ */
+static napi_value trainer_evaluate(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  trainer *t;
+  void *memory;
+  size_t bytes, offsets_length, x_length, labels_length;
+  double *offsets;
+  float *x;
+  int32_t *labels;
+  int64_t count;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 6 ||
+      !(t = unwrap(env, argv[0])) ||
+      napi_get_arraybuffer_info(env, argv[1], &memory, &bytes) != napi_ok ||
+      !typed_array(env, argv[2], napi_float64_array, (void **)&offsets, &offsets_length) ||
+      !typed_array(env, argv[3], napi_float32_array, (void **)&x, &x_length) ||
+      !typed_array(env, argv[4], napi_int32_array, (void **)&labels, &labels_length) ||
+      napi_get_value_int64(env, argv[5], &count) != napi_ok)
+    return throw_error(env, "trainerEvaluate: expected trainer, memory, offsets, x, labels, count");
+  if ((int64_t)x_length != t->batch * t->in || (int64_t)labels_length != t->batch)
+    return throw_error(env, "trainerEvaluate: the batch's size differs from the trainer's");
+  if (count < 1 || count > t->batch)
+    return throw_error(env, "trainerEvaluate: count must be 1 to the trainer's batch size");
+  for (int64_t i = 0; i < count; i++)
+    if (labels[i] < 0 || labels[i] >= t->classes)
+      return throw_error(env, "trainerEvaluate: a label is outside the classes");
+  parameters p;
+  const char *unbound = bind_memory(t, memory, bytes, offsets, offsets_length, true, &p);
+  if (unbound) return throw_prefixed(env, "trainerEvaluate: ", unbound);
+  const unsigned saved = denormals_flushed();
+  flush_denormals = true;
+  const bool done = forward(t, &p, x, false);
+  flush_denormals = false;
+  denormals_restored(saved);
+  if (!done) return throw_error(env, "trainerEvaluate: out of memory");
+  const float *logits = logits_of(t, x);
+  double loss = 0, correct = 0;
+  for (int64_t i = 0; i < count; i++) {
+    const float *z = logits + i * t->classes;
+    int64_t top = 0;
+    for (int64_t c = 1; c < t->classes; c++)
+      if (z[c] > z[top]) top = c;
+    double sum = 0;
+    for (int64_t c = 0; c < t->classes; c++) sum += exp((double)z[c] - z[top]);
+    loss += log(sum) + z[top] - z[labels[i]];
+    correct += top == labels[i];
+  }
+  napi_value buffer, out;
+  double *values;
+  if (napi_create_arraybuffer(env, 2 * sizeof(double), (void **)&values, &buffer) != napi_ok ||
+      napi_create_typedarray(env, napi_float64_array, 2, buffer, 0, &out) != napi_ok)
+    return throw_error(env, "trainerEvaluate: out of memory");
+  values[0] = loss;
+  values[1] = correct;
   return out;
 }
 
@@ -924,4 +1032,5 @@ void register_trainer(napi_env env, napi_value exports) {
   export_function(env, exports, "trainStep", train_step);
   export_function(env, exports, "freeTrainer", free_trainer_now);
   export_function(env, exports, "trainerProfile", trainer_profile);
+  export_function(env, exports, "trainerEvaluate", trainer_evaluate);
 }

@@ -36,9 +36,10 @@ import { median, parseEngineLabel, type EngineRecord } from '../records.ts';
 import { partExperiments, type Budget, type CampaignPart } from './parts.ts';
 
 /**
- * Evaluating an example costs this share of training on it: a forward pass, where a training
- * step adds a backward pass that computes two products per layer as large as the forward one
- * (the gradients of the layer's inputs and of its weights).
+ * Evaluating an example costs this share of training on it where bench:engine did not measure
+ * evaluation: a forward pass, where a training step adds a backward pass that computes two
+ * products per layer as large as the forward one (the gradients of the layer's inputs and of
+ * its weights). Where measured (`wasm evaluate`), the measured share is used instead.
  */
 export const FORWARD_SHARE = 1 / 3;
 
@@ -96,6 +97,11 @@ export interface MeasuredSpeed {
   tfjsKernelsShare: number | null;
   /** a training with the model's unit gates (bench:engine's `gated`) against the native step, where measured */
   gated: GatedShare | null;
+  /**
+   * What evaluating an example costs in training steps' examples: the native default's
+   * samples/s over bench:engine's `evaluate` examples/s in the same state, where measured
+   */
+  evaluationShare: number | null;
 }
 
 /** How fast a model trains with `method`'s unit gates, as a share of its native step. */
@@ -145,6 +151,8 @@ export function readEngineSpeeds(records: string, upTo?: string): MeasuredSpeed[
         );
       const kernels = ofModel.find((row) => row.variant === 'tfjs-kernels');
       const kernelsDefault = kernels && beside(kernels);
+      const evaluation = ofModel.find((row) => row.variant === 'evaluate' && !row.threads);
+      const evaluationDefault = evaluation && beside(evaluation);
       const gated = ofModel.find((row) => row.variant === 'gated' && !row.threads);
       const gatedDefault = gated && beside(gated);
       // the gated training at fewer threads, as a share of the default at as many: its
@@ -183,6 +191,9 @@ export function readEngineSpeeds(records: string, upTo?: string): MeasuredSpeed[
                 atThreads: gatedAt,
               }
             : null,
+        evaluationShare: evaluationDefault
+          ? median(evaluationDefault.samples) / median(evaluation.samples)
+          : null,
       });
     }
   }
@@ -220,6 +231,8 @@ export interface ModelSpeed {
   source: string;
   tfjsKernelsShare: number | null;
   gated: GatedShare | null;
+  /** measured (MeasuredSpeed's), else null: FORWARD_SHARE is counted */
+  evaluationShare: number | null;
 }
 
 /**
@@ -265,6 +278,8 @@ export function modelSpeed(
           : `measured (${measuredAt})`,
     tfjsKernelsShare: from.tfjsKernelsShare,
     gated: from.gated,
+    // a ratio of two speeds on the same model: the FLOPs scaling cancels
+    evaluationShare: from.evaluationShare,
   };
 }
 
@@ -439,7 +454,10 @@ export function planExperiment(
   // each line's points, on the test set
   const curveExamples = analyses ? lines * analyses.points * dataset.test : 0;
   const perJob = speed && jobSpeed(speed, workers);
-  let seconds = perJob ? (curveExamples * FORWARD_SHARE) / perJob : 0;
+  // the lines' points and the native trainings evaluate on the native forward pass; a gated
+  // training evaluates on tfjs's kernels, as it trains
+  const nativeEvaluation = speed?.evaluationShare ?? FORWARD_SHARE;
+  let seconds = perJob ? (curveExamples * nativeEvaluation) / perJob : 0;
   let denseSeconds = 0;
   let plan = {
     iterations: 0,
@@ -459,8 +477,8 @@ export function planExperiment(
     };
     if (perJob && speed) {
       const share = t.gates ? gatedShare(speed, t.gates, workers.threads) : 1;
-      const training =
-        (iterations * batch) / (perJob * share) + (examples * FORWARD_SHARE) / perJob;
+      const evaluation = t.gates ? FORWARD_SHARE / share : nativeEvaluation;
+      const training = (iterations * batch) / (perJob * share) + (examples * evaluation) / perJob;
       seconds += training;
       if (t.dense) denseSeconds += training;
     }
@@ -738,7 +756,11 @@ export function describeSpeed(s: ModelSpeed): string {
     ? `; training with ${s.gated.method} gates at ${percent(s.gated.share)} of it${gatedFewer.join('')}`
     : '';
   const fewer = Object.entries(s.atThreads).map(([n, sps]) => `, ${int(sps)} at ${threads(+n)}`);
-  return `${s.model}: ${int(s.samplesPerSecond)} samples/s at ${threads(s.threads)}${fewer.join('')}, ${s.source} (${(s.flops / 1e6).toFixed(2)} MFLOPs per example; ${kernels}${gated})`;
+  const evaluation =
+    s.evaluationShare === null
+      ? `evaluating an example counted at ${FORWARD_SHARE.toFixed(2)} of training on it (a forward pass, not measured)`
+      : `evaluating an example at ${s.evaluationShare.toFixed(2)} of training on it, measured`;
+  return `${s.model}: ${int(s.samplesPerSecond)} samples/s at ${threads(s.threads)}${fewer.join('')}, ${s.source} (${(s.flops / 1e6).toFixed(2)} MFLOPs per example; ${kernels}${gated}; ${evaluation})`;
 }
 
 /** The plan as bench:campaign prints it. */
@@ -780,7 +802,7 @@ export function formatPlan(plan: PartPlan): string[] {
     lines.push('  no bench:engine record measures any model: no time estimate');
   else
     lines.push(
-      `  estimate: ${formatHours(t.jobHours)} of jobs, ${formatHours(plan.wallHours)} from start to end with ${workers.concurrency} at a time on ${workers.threads} of ${workers.cores} cores each${workers.sharesCores ? ' (fewer share the cores)' : ''}; evaluation counted at ${FORWARD_SHARE.toFixed(2)} of a training step per example (a forward pass); compacted and pruned models at the dense model's speed`,
+      `  estimate: ${formatHours(t.jobHours)} of jobs, ${formatHours(plan.wallHours)} from start to end with ${workers.concurrency} at a time on ${workers.threads} of ${workers.cores} cores each${workers.sharesCores ? ' (fewer share the cores)' : ''}; evaluation as the speed says, and trainings with unit gates evaluate at ${FORWARD_SHARE.toFixed(2)} of their step per example; compacted and pruned models at the dense model's speed`,
     );
   return lines;
 }

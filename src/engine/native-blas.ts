@@ -178,6 +178,20 @@ export interface NativeBlas {
     step: number,
     lr?: number,
   ): number;
+  /**
+   * The forward pass in inference mode (batch norm on its moving statistics) on a batch of
+   * the trainer's size, offsets as trainStep's (the slots' may be −1), writing nothing back:
+   * [summed cross-entropy, correct predictions] over its first `count` examples (the rest
+   * pad a last, smaller batch).
+   */
+  trainerEvaluate(
+    trainer: NativeTrainer,
+    memory: ArrayBuffer,
+    offsets: Float64Array,
+    x: Float32Array,
+    labels: Int32Array,
+    count: number,
+  ): Float64Array;
   /** Frees a trainer's buffers now (they are freed at garbage collection otherwise). */
   freeTrainer(trainer: NativeTrainer): void;
   /**
@@ -272,7 +286,7 @@ export function nativeBlasStale(): boolean {
 }
 
 /** The version of the addon's functions this code calls: native/addon.h's TICKETLAB_ADDON_INTERFACE. */
-export const ADDON_INTERFACE = 2;
+export const ADDON_INTERFACE = 3;
 
 /**
  * Why an addon cannot be used, when it was built from other sources than this code's (say,

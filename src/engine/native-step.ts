@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { backend_util } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { exampleSize } from '../data/dataset.ts';
+import type { Split } from '../data/split.ts';
 import type { Architecture, LayerDef } from './architectures.ts';
 import { BN_EPSILON, BN_MOMENTUM, type Model } from './model.ts';
 import { nativeBlas, nativeKernelsOn, type NativeTrainer } from './native-blas.ts';
@@ -149,6 +151,21 @@ export function nativeLayers(
   return plan(arch.layers, false) ? { layers, params, moving, labels } : null;
 }
 
+/**
+ * The native layer plan for this model at this batch size, or null where the native step
+ * does not apply: switched off, another backend than wasm, the native kernels off, or an
+ * architecture it does not cover (every trainable parameter must be one of its layers').
+ */
+function planFor(model: Model, batch: number): ReturnType<typeof nativeLayers> {
+  if (!enabled || !nativeKernelsOn() || tf.getBackend() !== 'wasm') return null;
+  const plan = nativeLayers(model.arch, batch);
+  if (!plan) return null;
+  const trainable = new Set(model.specs.filter((p) => p.trainable).map((p) => p.name));
+  if (plan.params.length !== trainable.size || plan.params.some((p) => !trainable.has(p)))
+    return null;
+  return plan;
+}
+
 /** Mean milliseconds per step of each part of the native step. */
 export interface NativeStepProfile {
   steps: number;
@@ -163,12 +180,14 @@ export class NativeTrainingStep {
   private constructor(
     private trainer: NativeTrainer | null,
     private readonly model: Model,
-    private readonly optimizer: Optimizer,
+    /** null: planned for evaluation only (forEvaluation) */
+    private readonly optimizer: Optimizer | null,
     private readonly params: string[],
     private readonly slots: ('m' | 'v' | 'momentum' | null)[],
     /** batch norm's moving means and variances, updated in place too */
     private readonly moving: string[],
     private readonly labels: string[],
+    private readonly batchSize: number,
   ) {
     this.offsets = new Float64Array(3 * params.length + moving.length);
   }
@@ -190,12 +209,8 @@ export class NativeTrainingStep {
     sparsity?: { params: string[]; lambda: number };
   }): NativeTrainingStep | null {
     const blas = nativeBlas();
-    if (!enabled || !blas || !nativeKernelsOn() || tf.getBackend() !== 'wasm') return null;
-    const plan = nativeLayers(opts.model.arch, opts.batchSize);
+    const plan = blas && planFor(opts.model, opts.batchSize);
     if (!plan) return null;
-    const trainable = new Set(opts.model.specs.filter((p) => p.trainable).map((p) => p.name));
-    if (plan.params.length !== trainable.size || plan.params.some((p) => !trainable.has(p)))
-      return null;
     const s = opts.settings;
     const adam = s.optimizer === 'adam';
     const decoupled = s.weightDecayMode === 'decoupled' ? 1 : 0;
@@ -227,6 +242,35 @@ export class NativeTrainingStep {
       [...slots, ...Array<null>(2 - slots.length).fill(null)],
       plan.moving,
       plan.labels,
+      opts.batchSize,
+    );
+  }
+
+  /**
+   * The native forward pass for evaluating `model` in batches of `batchSize` (evaluate), or
+   * null where the native step does not apply (as create).
+   */
+  static forEvaluation(model: Model, batchSize: number): NativeTrainingStep | null {
+    const blas = nativeBlas();
+    const plan = blas && planFor(model, batchSize);
+    if (!plan) return null;
+    const trainer = blas.createTrainer(
+      Float64Array.from(plan.layers),
+      batchSize,
+      model.arch.classes,
+      plan.params.map(() => null),
+      // never used: an evaluation takes no step
+      Float64Array.from([1, 0, 0, 0]),
+    );
+    return new NativeTrainingStep(
+      trainer,
+      model,
+      null,
+      plan.params,
+      [null, null],
+      plan.moving,
+      plan.labels,
+      batchSize,
     );
   }
 
@@ -237,10 +281,12 @@ export class NativeTrainingStep {
   step(x: Float32Array, labels: Int32Array, learningRate?: number): number {
     const blas = nativeBlas()!;
     if (!this.trainer) throw new Error('the native training step was disposed');
+    const optimizer = this.optimizer;
+    if (!optimizer) throw new Error('a native step planned for evaluation takes no step');
     const wasm = tf.backend() as BackendWasm;
     const variables = this.params.map((name) => [
       this.model.v(name),
-      ...this.slots.map((slot) => (slot ? this.optimizer.slot(name, slot)! : null)),
+      ...this.slots.map((slot) => (slot ? optimizer.slot(name, slot)! : null)),
     ]);
     const moving = this.moving.map((name) => this.model.v(name));
     // Own data first (a copy may grow the heap, so offsets are read after).
@@ -251,10 +297,47 @@ export class NativeTrainingStep {
     );
     moving.forEach((v, i) => (this.offsets[3 * variables.length + i] = heapOffset(wasm, v)));
     const memory = wasm.typedArrayFromHeap(variables[0]![0]!).buffer as ArrayBuffer;
-    const step = this.optimizer.nextStep();
+    const step = optimizer.nextStep();
     return learningRate === undefined
       ? blas.trainStep(this.trainer, memory, this.offsets, x, labels, step)
       : blas.trainStep(this.trainer, memory, this.offsets, x, labels, step, learningRate);
+  }
+
+  /**
+   * Loss and accuracy of the model as it is now on a split, through the native forward pass
+   * in inference mode (what train.ts's tfjs `evaluate` computes). Reads the weights where
+   * they are on the wasm heap and writes nothing.
+   */
+  evaluate(split: Split): { loss: number; accuracy: number } {
+    const blas = nativeBlas()!;
+    if (!this.trainer) throw new Error('the native training step was disposed');
+    const wasm = tf.backend() as BackendWasm;
+    const offsets = new Float64Array(this.offsets.length).fill(-1);
+    this.params.forEach((name, i) => (offsets[3 * i] = heapOffset(wasm, this.model.v(name))));
+    this.moving.forEach(
+      (name, i) => (offsets[3 * this.params.length + i] = heapOffset(wasm, this.model.v(name))),
+    );
+    const memory = wasm.typedArrayFromHeap(this.model.v(this.params[0]!)).buffer as ArrayBuffer;
+    const batch = this.batchSize;
+    const size = exampleSize(split.shape);
+    const x = new Float32Array(batch * size);
+    const labels = new Int32Array(batch);
+    let lossSum = 0;
+    let correct = 0;
+    for (let start = 0; start < split.count; start += batch) {
+      const n = Math.min(batch, split.count - start);
+      // a last, smaller batch is padded with zeros, which the count leaves out
+      if (n < batch) {
+        x.fill(0);
+        labels.fill(0);
+      }
+      x.set(split.x.subarray(start * size, (start + n) * size));
+      labels.set(split.y.subarray(start, start + n));
+      const [loss, hits] = blas.trainerEvaluate(this.trainer, memory, offsets, x, labels, n);
+      lossSum += loss!;
+      correct += hits!;
+    }
+    return { loss: lossSum / split.count, accuracy: correct / split.count };
   }
 
   /** Where this step's time went so far (bench:profile). */

@@ -4,6 +4,7 @@ import { exampleSize } from '../data/dataset.ts';
 import { BatchSampler, gatherExamples, type PreparedData } from '../data/split.ts';
 import { describeParams, type Architecture } from '../engine/architectures.ts';
 import { BN_MOMENTUM, Model } from '../engine/model.ts';
+import { NativeTrainingStep } from '../engine/native-step.ts';
 import {
   evaluate,
   train,
@@ -12,6 +13,7 @@ import {
   type TrainingSettings,
 } from '../engine/train.ts';
 import type { Weights } from '../engine/weights.ts';
+import { TicketLabError } from '../core/errors.ts';
 import { applyMask, maskToFloat, type Mask } from './mask.ts';
 
 /**
@@ -145,6 +147,10 @@ export function alphas(points: number): number[] {
  * are masked, so every point is). Batch-norm moving statistics are recomputed at each point
  * on BN_RECOMPUTE_BATCHES training batches (a cumulative average, as PyTorch's
  * momentum=None), since the averaged statistics of the ends describe neither network.
+ *
+ * The signals are checked before each point: a line on ResNet-20 takes minutes, and a pause
+ * or cancel must not wait for it. Nothing of a line is stored until it is complete, so a
+ * paused line starts again from its first point on resume (its copies are stored).
  */
 export async function interpolationCurve(o: {
   arch: Architecture;
@@ -154,13 +160,26 @@ export async function interpolationCurve(o: {
   b: Weights;
   points: number;
   batchSize: number;
+  signal?: AbortSignal;
+  pauseSignal?: AbortSignal;
 }): Promise<CurvePoint[]> {
   const specs = describeParams(o.arch);
   const statistics = specs.filter((p) => p.role === 'movingMean' || p.role === 'movingVariance');
   const curve: CurvePoint[] = [];
   const model = new Model(o.arch, o.a);
+  // the line's evaluations are most of an analysis's time: the native forward pass where it runs
+  const native = NativeTrainingStep.forEvaluation(model, o.batchSize);
   try {
     for (const alpha of alphas(o.points)) {
+      // evaluation awaits only microtasks on wasm: a macrotask lets the worker hear a signal
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (o.signal?.aborted) throw new TicketLabError('CANCELLED', 'The analysis was cancelled.');
+      if (o.pauseSignal?.aborted) {
+        throw new TicketLabError(
+          'PAUSED',
+          `Paused on the line at point ${curve.length + 1} of ${o.points}; it starts again from its first point on resume.`,
+        );
+      }
       const mixed: Weights = new Map();
       for (const p of specs) {
         const wa = o.a.get(p.name)!;
@@ -171,10 +190,11 @@ export async function interpolationCurve(o: {
       }
       model.setWeights(applyMask(mixed, o.mask));
       if (statistics.length > 0) await recomputeBatchNorm(model, o.data, o.batchSize);
-      const { accuracy } = await evaluate(model, o.data.test);
+      const { accuracy } = await evaluate(model, o.data.test, native);
       curve.push({ alpha, testError: 1 - accuracy });
     }
   } finally {
+    native?.dispose();
     model.dispose();
   }
   return curve;

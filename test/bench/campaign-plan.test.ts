@@ -116,6 +116,32 @@ describe("a campaign part's plan", () => {
     expect(three.wallHours).toBeCloseTo(2 * plan.experiments[0]!.hours!, 10);
   });
 
+  it('prices evaluation at the cost bench:engine measured for the model, where it did', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ticketlab-engine-'));
+    // evaluating an example at a fifth of training on it, where a forward pass would be a third
+    engineRecord(dir, 'engine-2026-12-02T0700', [
+      { model: 'lenet-300-100', samplesPerSecond: LENET_SPEED },
+      { model: 'lenet-300-100', samplesPerSecond: 5 * LENET_SPEED, label: 'wasm evaluate, onednn' },
+    ]);
+    const [speed] = readEngineSpeeds(dir);
+    expect(speed!.evaluationShare).toBeCloseTo(1 / 5, 12);
+    const part = findPart('fc2019-lenet');
+    const budget = { iterations: 250, levels: 2 };
+    const dataset = datasetSize('mnist-10k');
+    const plans = [readEngineSpeeds(dir), measured].map((m) =>
+      planPart(part, { budget, seeds: 1, datasets: [dataset], measured: m, workers: TWO_CORES }),
+    );
+    const [e, unmeasured] = plans.map((p) => p.experiments[0]!);
+    const seconds = (share: number) =>
+      (e!.trainingSamples + e!.evaluatedExamples * share) / (LENET_SPEED * (1 / 2));
+    expect(e!.hours).toBeCloseTo(seconds(1 / 5) / 3600, 10);
+    expect(unmeasured!.hours).toBeCloseTo(seconds(FORWARD_SHARE) / 3600, 10);
+    expect(formatPlan(plans[0]!).join('\n')).toMatch(
+      /evaluating an example at 0\.20 of training on it, measured/,
+    );
+    expect(formatPlan(plans[1]!).join('\n')).toMatch(/counted at 0\.33 of training on it/);
+  });
+
   it('prices a job running with fewer beside it at the threads the scheduler then gives it', () => {
     const part = findPart('fc2019-lenet');
     const budget = { iterations: 250, levels: 2 };
@@ -479,13 +505,14 @@ describe("a campaign part's plan", () => {
     const val = Math.round(dataset.train * spec.validationFraction);
     const batch = spec.training.batchSize;
     const evaluated = evaluationPoints(0, 200, spec.training.evalEvery) * (val + dataset.test);
-    // the gated training on tfjs's kernels at a quarter of the speed; one compacted model
-    // (one level) fine-tuned for as long on the native step; a job at half the record's speed
+    // the gated training on tfjs's kernels at a quarter of the speed, evaluating on them too
+    // (a forward pass of its own step); one compacted model (one level) fine-tuned for as
+    // long on the native step; a job at half the record's speed
     const perJob = 2000 / 2;
-    const seconds =
-      (200 * batch) / (perJob / 4) +
-      (200 * batch) / perJob +
-      (2 * evaluated * FORWARD_SHARE) / perJob;
+    const training = (samplesPerSecond: number) =>
+      (200 * batch + evaluated * FORWARD_SHARE) / samplesPerSecond;
+    const compacted = training(perJob);
+    const seconds = training(perJob / 4) + compacted;
     const [experiment] = plan.experiments;
     expect(experiment!.runs).toBe(2);
     expect(experiment!.tfjsKernelRuns).toBe(1);
@@ -515,10 +542,7 @@ describe("a campaign part's plan", () => {
       measured,
       workers: TWO_CORES,
     });
-    expect(gated.experiments[0]!.hours).toBeCloseTo(
-      (seconds + (200 * batch) / (perJob / 5) - (200 * batch) / (perJob / 4)) / 3600,
-      10,
-    );
+    expect(gated.experiments[0]!.hours).toBeCloseTo((training(perJob / 5) + compacted) / 3600, 10);
     const otherGates = {
       ...measured[0]!,
       gated: { method: 'bayesian' as const, share: 0.2, atThreads: {} },
@@ -550,7 +574,7 @@ describe("a campaign part's plan", () => {
       workers: TWO_CORES,
     });
     expect(oneThread.experiments[0]!.hours).toBeCloseTo(
-      ((200 * batch) / 600 + (200 * batch) / 1500 + (2 * evaluated * FORWARD_SHARE) / 1500) / 3600,
+      (training(600) + training(1500)) / 3600,
       10,
     );
   });
@@ -697,6 +721,18 @@ describe('bench:campaign --plan', () => {
     const unknown = some('grasp,imp');
     expect(unknown.status).toBe(1);
     expect(unknown.stderr).toContain('tanaka2020-conv4 has no experiment "imp"');
+    // a mistyped option (--labels for --only) is refused, not ignored for the whole part
+    const mistyped = spawnSync(
+      process.execPath,
+      [
+        ...['--import', 'tsx', 'bench/campaign.ts', '--plan', '--part', 'tanaka2020-conv4'],
+        ...['--labels', 'grasp', '--seed', '2'],
+      ],
+      { cwd: ROOT, encoding: 'utf8', timeout: 120_000 },
+    );
+    expect(mistyped.status).toBe(2);
+    expect(mistyped.stderr).toMatch(/^bench:campaign: unknown options --labels, --seed\./);
+    expect(mistyped.stdout).toBe('');
 
     // every part when none is named
     const all = spawnSync(process.execPath, ['--import', 'tsx', 'bench/campaign.ts', '--plan'], {

@@ -21,8 +21,13 @@ import {
   setNativeTrainingStep,
 } from '../../src/engine/native-step.ts';
 import { Optimizer } from '../../src/engine/optimizer.ts';
-import { train, type TrainCheckpoint, type TrainingSettings } from '../../src/engine/train.ts';
-import { initWeights } from '../../src/engine/weights.ts';
+import {
+  evaluate,
+  train,
+  type TrainCheckpoint,
+  type TrainingSettings,
+} from '../../src/engine/train.ts';
+import { initWeights, type Weights } from '../../src/engine/weights.ts';
 import { maxRelativeError } from '../helpers.ts';
 import { randomImages, tinyMnist } from './fixtures.ts';
 
@@ -522,6 +527,44 @@ describe.skipIf(!built)('the native training step against tfjs on the cpu backen
     expect(native.testLoss).toBeCloseTo(cpu.testLoss, 4);
   });
 
+  for (const c of CASES)
+    it(`${c.name}: evaluates in inference mode as tfjs on cpu does, a last smaller batch padded`, async () => {
+      const { arch, specs, data } = setup(c);
+      // batch norm's moving statistics and scales away from their initial 0, 1, 1, 0, so
+      // that evaluating on the batch's statistics instead would show
+      let state = 11;
+      const uniform = () => ((state = Math.imul(state, 1103515245) + 12345) >>> 8) / 2 ** 24;
+      const weights: Weights = new Map(
+        [...initWeights(specs, 'glorot-normal', 5)].map(([name, w]) => [
+          name,
+          /\.(gamma|movingVariance)$/.test(name)
+            ? w.map(() => 0.5 + uniform())
+            : /\.(beta|movingMean)$/.test(name)
+              ? w.map(() => uniform() - 0.5)
+              : w,
+        ]),
+      );
+      await initBackend('cpu');
+      const cpuModel = new Model(arch, weights);
+      const reference = await evaluate(cpuModel, data.train);
+      cpuModel.dispose();
+
+      await initBackend('wasm');
+      const model = new Model(arch, weights);
+      // 12 examples in batches of 5: the last batch holds 2 and 3 of padding
+      const native = NativeTrainingStep.forEvaluation(model, 5)!;
+      expect(native).not.toBeNull();
+      const got = native.evaluate(data.train);
+      expect(got.loss).toBeCloseTo(reference.loss, 4);
+      expect(got.accuracy).toBe(reference.accuracy);
+      // evaluate() takes the native pass when given it, and nothing was written back
+      expect(await evaluate(model, data.train, native)).toEqual(got);
+      const after = await model.readWeights();
+      for (const [name, w] of weights) expect([...after.get(name)!], name).toEqual([...w]);
+      native.dispose();
+      model.dispose();
+    });
+
   it('updates its variables in place but never a tensor that shares their data', async () => {
     await initBackend('wasm');
     const { arch, specs, data, masks } = setup(CASES[0]!);
@@ -572,6 +615,24 @@ describe.skipIf(!built)('the native training step against tfjs on the cpu backen
       Math.log(4),
       5,
     );
+    const noSlots = Float64Array.from([0, -1, -1, 288, -1, -1]);
+    expect(() =>
+      blas.trainerEvaluate(trainer, memory, noSlots, x, Int32Array.from([0, 1]), 3),
+    ).toThrow(/count must be 1 to the trainer's batch size/);
+    expect(() =>
+      blas.trainerEvaluate(trainer, memory, outside, x, Int32Array.from([0, 1]), 2),
+    ).toThrow(/outside the memory/);
+    // zero weights: every logit equal, so the loss is ln 4 and class 0 is the prediction
+    const scores = blas.trainerEvaluate(
+      trainer,
+      new ArrayBuffer(4 * 100),
+      noSlots,
+      x,
+      Int32Array.from([0, 1]),
+      2,
+    );
+    expect(scores[0]).toBeCloseTo(2 * Math.log(4), 5);
+    expect(scores[1]).toBe(1);
     blas.freeTrainer(trainer);
     expect(() => blas.trainStep(trainer, memory, offsets, x, Int32Array.from([0, 1]), 1)).toThrow(
       /expected trainer/,

@@ -213,4 +213,63 @@ describe('instability analysis as a job', () => {
       await lab.close();
     }
   });
+
+  it('pauses or cancels while it evaluates the line, and starts the line again on resume', async () => {
+    const lab = Lab.open({ dataDir: tempDir(), runAll: true });
+    try {
+      const { experiment, job } = await lab.invoke('experiments.create', {
+        spec: { ...SPEC, training: { duration: '40it', evalEvery: 40 } },
+        start: true,
+      });
+      expect((await lab.scheduler.wait(job!.id)).state).toBe('done');
+      const ticket = (await lab.invoke('experiments.lineage', { id: experiment.id })).tickets.find(
+        (t) => t.method === 'imp',
+      )!;
+      // the longest line allowed: many seconds, where a stop is heard in milliseconds
+      const analyse = (rewind: string) =>
+        lab.invoke('tickets.instability', { ticketId: ticket.id, rewinds: [rewind], points: 200 });
+      // subscribed before the job is queued, so that its report cannot come first
+      const onTheLine = (rewind: string) =>
+        waitForEvent(
+          lab,
+          (e) => e.type === 'log' && e.message.startsWith(`instability at ${rewind}: evaluating`),
+        );
+      const row = async (rewind: string) =>
+        (await lab.invoke('tickets.instabilityResults', { ticketId: ticket.id })).find(
+          (r) => r.rewind === rewind,
+        )!;
+      const copiesOf = (id: string) =>
+        lab.store.db
+          .prepare('SELECT copy_a_blob, copy_b_blob FROM instability WHERE id = ?')
+          .get(id);
+
+      const pausedOnTheLine = onTheLine('0it');
+      const paused = (await analyse('0it')).job!.id;
+      await pausedOnTheLine;
+      await lab.invoke('jobs.pause', { jobId: paused });
+      expect((await lab.scheduler.wait(paused)).state).toBe('paused');
+      const beforeResume = await row('0it');
+      expect(beforeResume.curve).toBeNull();
+      const copies = copiesOf(beforeResume.id);
+      expect(copies).toMatchObject({
+        copy_a_blob: expect.any(String),
+        copy_b_blob: expect.any(String),
+      });
+      await lab.invoke('jobs.resume', { jobId: paused });
+      expect((await lab.scheduler.wait(paused)).state).toBe('done');
+      const resumed = await row('0it');
+      expect(resumed.curve).toHaveLength(200);
+      // the copies stored before the pause are the ones the line was drawn between
+      expect(copiesOf(resumed.id)).toEqual(copies);
+
+      const cancelledOnTheLine = onTheLine('20it');
+      const cancelled = (await analyse('20it')).job!.id;
+      await cancelledOnTheLine;
+      await lab.invoke('jobs.cancel', { jobId: cancelled });
+      expect((await lab.scheduler.wait(cancelled)).state).toBe('cancelled');
+      expect((await row('20it')).curve).toBeNull();
+    } finally {
+      await lab.close();
+    }
+  });
 });

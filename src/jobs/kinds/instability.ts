@@ -126,6 +126,12 @@ export async function executeInstability(
         });
         copies.push(weights);
       }
+      post({
+        type: 'log',
+        jobId,
+        level: 'info',
+        message: `instability at ${point.rewind}: evaluating the test error at ${plan.points} points on the line between the copies.`,
+      });
       const curve = await interpolationCurve({
         arch,
         data,
@@ -134,6 +140,7 @@ export async function executeInstability(
         b: copies[1]!,
         points: plan.points,
         batchSize,
+        ...signalOptions,
       });
       const barrier = errorBarrier(curve);
       post({ type: 'instability-curve', jobId, id: point.id, curve, barrier });
