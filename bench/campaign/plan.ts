@@ -759,7 +759,7 @@ export function describeSpeed(s: ModelSpeed): string {
   const evaluation =
     s.evaluationShare === null
       ? `evaluating an example counted at ${FORWARD_SHARE.toFixed(2)} of training on it (a forward pass, not measured)`
-      : `evaluating an example at ${s.evaluationShare.toFixed(2)} of training on it, measured`;
+      : `evaluating an example at ${s.evaluationShare.toFixed(2)} of training on it, ${s.source.startsWith('scaled from') ? 'as measured for that model' : 'measured'}`;
   return `${s.model}: ${int(s.samplesPerSecond)} samples/s at ${threads(s.threads)}${fewer.join('')}, ${s.source} (${(s.flops / 1e6).toFixed(2)} MFLOPs per example; ${kernels}${gated}; ${evaluation})`;
 }
 
