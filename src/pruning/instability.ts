@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { TicketLabError } from '../core/errors.ts';
 import { deriveSeed } from '../core/random.ts';
 import { exampleSize } from '../data/dataset.ts';
 import { BatchSampler, gatherExamples, type PreparedData } from '../data/split.ts';
@@ -13,7 +14,6 @@ import {
   type TrainingSettings,
 } from '../engine/train.ts';
 import type { Weights } from '../engine/weights.ts';
-import { TicketLabError } from '../core/errors.ts';
 import { applyMask, maskToFloat, type Mask } from './mask.ts';
 
 /**
@@ -167,9 +167,10 @@ export async function interpolationCurve(o: {
   const statistics = specs.filter((p) => p.role === 'movingMean' || p.role === 'movingVariance');
   const curve: CurvePoint[] = [];
   const model = new Model(o.arch, o.a);
-  // the line's evaluations are most of an analysis's time: the native forward pass where it runs
-  const native = NativeTrainingStep.forEvaluation(model, o.batchSize);
+  let native: NativeTrainingStep | null = null;
   try {
+    // the line's evaluations are most of an analysis's time: the native forward pass where it runs
+    native = NativeTrainingStep.forEvaluation(model, o.batchSize);
     for (const alpha of alphas(o.points)) {
       // evaluation awaits only microtasks on wasm: a macrotask lets the worker hear a signal
       await new Promise<void>((resolve) => setImmediate(resolve));
