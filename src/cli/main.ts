@@ -88,6 +88,8 @@ const VALUED = [
   'against',
   'target',
 ] as const;
+/** the options that take no value */
+const FLAGS = ['dry-run', 'force', 'help', 'json', 'new-replicate'] as const;
 const COMMANDS = [
   'run',
   'resume',
@@ -896,6 +898,15 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (!COMMANDS.includes(command)) {
     process.stderr.write(`Unknown command "${command}".\n\n${USAGE}\n`);
+    return 1;
+  }
+  // a mistyped option (--concurency) would otherwise run as if it were absent
+  const known: readonly string[] = [...VALUED, ...FLAGS];
+  const unknown = [...options.keys()].filter((k) => !known.includes(k));
+  if (unknown.length > 0) {
+    process.stderr.write(
+      `Unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `--${k}`).join(', ')}.\n\n${USAGE}\n`,
+    );
     return 1;
   }
   // `serve` is a long-lived host: it runs every queued job and resumes interrupted ones.

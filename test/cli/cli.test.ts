@@ -160,6 +160,20 @@ describe('ticketlab CLI', () => {
       ),
     });
   });
+
+  it('refuses a mistyped option before it runs anything', () => {
+    const data = tempDir();
+    expect(
+      cli(['run', 'examples/quickstart.json', '--concurency', '2', '--jsn'], data),
+    ).toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/^Unknown options --concurency, --jsn\.[\s\S]*ticketlab run/),
+    });
+    // nothing was stored: `ls` (its --json a known flag) lists no experiment
+    const listed = cli(['ls', '--json'], data);
+    expect(listed.code).toBe(0);
+    expect(JSON.parse(listed.stdout)).toEqual([]);
+  });
 });
 
 describe('examples/quickstart.json', () => {
