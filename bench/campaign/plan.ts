@@ -229,6 +229,8 @@ export interface ModelSpeed {
   atThreads: Record<number, number>;
   /** e.g. `measured (engine-2026-12-02T0131, onednn)` or `scaled from conv-4 by FLOPs` */
   source: string;
+  /** the model bench:engine measured: this one, or the one it is scaled from */
+  measuredModel: ModelName;
   tfjsKernelsShare: number | null;
   gated: GatedShare | null;
   /** measured (MeasuredSpeed's), else null: FORWARD_SHARE is counted */
@@ -276,6 +278,7 @@ export function modelSpeed(
         : Math.abs(ratio - 1) > 1e-9
           ? `measured (${measuredAt}) on bench:engine's input, scaled by FLOPs per example`
           : `measured (${measuredAt})`,
+    measuredModel: from.model,
     tfjsKernelsShare: from.tfjsKernelsShare,
     gated: from.gated,
     // a ratio of two speeds on the same model: the FLOPs scaling cancels
@@ -759,7 +762,7 @@ export function describeSpeed(s: ModelSpeed): string {
   const evaluation =
     s.evaluationShare === null
       ? `evaluating an example counted at ${FORWARD_SHARE.toFixed(2)} of training on it (a forward pass, not measured)`
-      : `evaluating an example at ${s.evaluationShare.toFixed(2)} of training on it, ${s.source.startsWith('scaled from') ? 'as measured for that model' : 'measured'}`;
+      : `evaluating an example at ${s.evaluationShare.toFixed(2)} of training on it, ${s.measuredModel === s.model ? 'measured' : `as measured for ${s.measuredModel}`}`;
   return `${s.model}: ${int(s.samplesPerSecond)} samples/s at ${threads(s.threads)}${fewer.join('')}, ${s.source} (${(s.flops / 1e6).toFixed(2)} MFLOPs per example; ${kernels}${gated}; ${evaluation})`;
 }
 
