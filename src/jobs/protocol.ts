@@ -110,6 +110,12 @@ export const instabilityStep = (id: string, copy: 0 | 1): StepRef => ({
   method: `instability:${id}`,
 });
 
+/** The step that evaluates a rewind point's line between its copies: progress only, never checkpointed. */
+export const instabilityLineStep = (id: string): StepRef => ({
+  level: 2,
+  method: `instability:${id}`,
+});
+
 /** A cluster node as its worker reports it: what a job's wall times were measured on. */
 export interface NodeMachine {
   hostname: string;
@@ -150,7 +156,8 @@ export type WorkerMessage =
       iteration: number;
       iterations: number;
       epoch: number;
-      loss: number;
+      /** the training loss; null for a step that trains nothing (an analysis's line) */
+      loss: number | null;
     }
   | { type: 'checkpoint'; jobId: string; run: StepRef; iteration: number; blob: string }
   | {

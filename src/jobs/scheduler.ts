@@ -6,6 +6,7 @@ import { replicateSeed, resolveSpec, type ResolvedSpec } from '../api/spec.ts';
 import type { ComputeTargetSpec } from '../api/sweep.ts';
 import { isTicketLabError, TicketLabError } from '../core/errors.ts';
 import { runKey } from '../core/run-key.ts';
+import { durationToIterations } from '../core/duration.ts';
 import { specIterationsPerEpoch } from '../core/split-counts.ts';
 import type { JobKind, TicketMethod } from '../core/vocabulary.ts';
 import { workerThreads } from '../engine/native-blas.ts';
@@ -16,6 +17,7 @@ import type { DatasetRow, JobRow, Store } from '../store/store.ts';
 import { denseTrainingElsewhere, reuseTrainedDense } from './dense-reuse.ts';
 import { instabilityRef } from './kinds/instability-host.ts';
 import {
+  instabilityLineStep,
   instabilityStep,
   type InstabilityRef,
   type ResumeRef,
@@ -135,26 +137,44 @@ function jobProgress(live: Live, run: StepRef, done: number): number | null {
 }
 
 /**
- * Each run's place in a job: an experiment's runs by planned iterations (runShares), an
- * analysis's copies alike, each from its rewind point.
+ * What evaluating an example costs against training on it, for an analysis's progress: about
+ * a third (bench:engine's evaluate rows measure 0.26–0.41 of a training step, by model).
+ */
+const EVALUATION_COST = 1 / 3;
+
+/**
+ * Each run's place in a job: an experiment's runs by planned iterations (runShares). An
+ * analysis's copies count their iterations from their rewind point, and its line as many
+ * iterations' worth as its evaluations of the test set cost.
  */
 function jobShares(
   spec: ResolvedSpec,
   dataset: DatasetRow,
   instability: InstabilityRef | null,
 ): Live['shares'] {
+  const perEpoch = specIterationsPerEpoch(spec, dataset.trainCount, dataset.name);
   if (instability) {
-    const copies = instability.rewinds.flatMap((point) =>
-      ([0, 1] as const).map((copy) => ({ step: instabilityStep(point.id, copy), point })),
-    );
+    const end = durationToIterations(spec.training.duration, perEpoch);
+    const lineIterations =
+      (instability.points * dataset.testCount * EVALUATION_COST) / spec.training.batchSize;
+    const steps = instability.rewinds.flatMap((point) => [
+      ...([0, 1] as const).map((copy) => ({
+        step: instabilityStep(point.id, copy),
+        start: point.rewindIteration,
+        iterations: Math.max(1, end - point.rewindIteration),
+      })),
+      { step: instabilityLineStep(point.id), start: 0, iterations: lineIterations },
+    ]);
+    const total = steps.reduce((sum, s) => sum + s.iterations, 0);
+    let before = 0;
     return new Map(
-      copies.map(({ step, point }, i) => [
-        runKey(step),
-        { before: i / copies.length, share: 1 / copies.length, start: point.rewindIteration },
-      ]),
+      steps.map(({ step, start, iterations }) => {
+        const share = iterations / total;
+        before += share;
+        return [runKey(step), { before: before - share, share, start }];
+      }),
     );
   }
-  const perEpoch = specIterationsPerEpoch(spec, dataset.trainCount, dataset.name);
   return new Map(
     runShares(spec, perEpoch).map((r) => [
       runKey(r),
@@ -524,11 +544,26 @@ export class Scheduler {
     slot.jobId = null;
     this.live.delete(job.id);
     this.store.updateJob(job.id, { phase: null });
-    if (outcome === 'cancelled') this.dropCheckpoint(job);
-    this.experimentStatus(job, outcome, STOPPED_NOTES[outcome]);
-    this.setState(job, outcome);
-    this.pump();
+    this.end(job, outcome);
     return true;
+  }
+
+  /**
+   * Ends a job as its worker reported (or, for one stopped while warming up, as it would
+   * have): a cancelled job's checkpoint goes, the experiment and the job take the outcome,
+   * and the next queued job may start.
+   */
+  private end(
+    job: JobRow,
+    outcome: 'done' | 'paused' | 'cancelled' | 'failed',
+    error?: { code: string; message: string },
+  ) {
+    if (outcome === 'cancelled') this.dropCheckpoint(this.store.getJob(job.id)!);
+    const note = { done: null, ...STOPPED_NOTES, failed: error?.message ?? 'failed' }[outcome];
+    this.experimentStatus(job, outcome, note);
+    if (outcome === 'done') this.store.updateJob(job.id, { progress: 1 });
+    this.setState(job, outcome, outcome === 'failed' ? `${error?.code}: ${error?.message}` : null);
+    this.pump();
   }
 
   /** Resolves when the job is done, failed, cancelled or paused. */
@@ -1143,20 +1178,7 @@ export class Scheduler {
               error: m.error?.message ?? null,
             });
         }
-        if (m.outcome === 'cancelled') this.dropCheckpoint(this.store.getJob(job.id)!);
-        const note = {
-          done: null,
-          ...STOPPED_NOTES,
-          failed: m.error?.message ?? 'failed',
-        }[m.outcome];
-        this.experimentStatus(job, m.outcome, note);
-        if (m.outcome === 'done') this.store.updateJob(job.id, { progress: 1 });
-        this.setState(
-          job,
-          m.outcome,
-          m.outcome === 'failed' ? `${m.error?.code}: ${m.error?.message}` : null,
-        );
-        this.pump();
+        this.end(job, m.outcome, m.error);
         return;
       }
     }

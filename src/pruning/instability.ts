@@ -162,6 +162,8 @@ export async function interpolationCurve(o: {
   batchSize: number;
   signal?: AbortSignal;
   pauseSignal?: AbortSignal;
+  /** after each point, with how many are done */
+  onPoint?: (done: number) => void;
 }): Promise<CurvePoint[]> {
   const specs = describeParams(o.arch);
   const statistics = specs.filter((p) => p.role === 'movingMean' || p.role === 'movingVariance');
@@ -193,6 +195,7 @@ export async function interpolationCurve(o: {
       if (statistics.length > 0) await recomputeBatchNorm(model, o.data, o.batchSize);
       const { accuracy } = await evaluate(model, o.data.test, native);
       curve.push({ alpha, testError: 1 - accuracy });
+      o.onPoint?.(curve.length);
     }
   } finally {
     native?.dispose();

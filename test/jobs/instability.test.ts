@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { ApiEvent } from '../../src/api/events.ts';
 import { alphas, errorBarrier } from '../../src/pruning/instability.ts';
 import { Lab } from '../../src/services/lab.ts';
 import { cli, tempDir } from '../helpers.ts';
@@ -73,16 +74,23 @@ describe('instability analysis as a job', () => {
       await lab.invoke('jobs.resume', { jobId });
       const done = await lab.scheduler.wait(jobId);
       expect(done).toMatchObject({ state: 'done', progress: 1 });
-      // four copies, a quarter of the job each, in order, across the pause
+      // in order across the pause: each rewind point's copies, then its line
       const values = progress.map((p) => p.progress);
       expect(values).toEqual([...values].sort((a, b) => a - b));
-      for (const p of progress) {
-        const [, rewind, copy] = /^instability (\S+): copy (\d) of 2$/.exec(p.phase)!;
-        const quarter = ['0it', '20it'].indexOf(rewind!) * 2 + Number(copy) - 1;
-        expect(p.progress).toBeGreaterThanOrEqual(quarter / 4);
-        expect(p.progress).toBeLessThanOrEqual((quarter + 1) / 4);
-      }
-      expect(new Set(progress.map((p) => p.phase)).size).toBeGreaterThan(1);
+      const steps = ['0it', '20it'].flatMap((k) =>
+        ['copy 1 of 2', 'copy 2 of 2', 'the line between the copies'].map(
+          (step) => `instability ${k}: ${step}`,
+        ),
+      );
+      expect([...new Set(progress.map((p) => p.phase))]).toEqual(steps);
+      // where each step ends: a copy's share is the iterations it trains from its rewind point
+      const end = (step: number) =>
+        Math.max(...progress.filter((p) => p.phase === steps[step]).map((p) => p.progress));
+      const fromZero = end(0);
+      expect(end(1)).toBeCloseTo(2 * fromZero, 9);
+      expect(end(3) - end(2)).toBeCloseTo((fromZero * (160 - 20)) / 160, 9);
+      expect(end(4) - end(3)).toBeCloseTo((fromZero * (160 - 20)) / 160, 9);
+      expect(end(5)).toBeCloseTo(1, 9);
     } finally {
       await lab.close();
     }
@@ -214,7 +222,7 @@ describe('instability analysis as a job', () => {
     }
   });
 
-  it('pauses or cancels while it evaluates the line, and starts the line again on resume', async () => {
+  it('pauses or cancels while it evaluates the line, shows its progress point by point, and starts the line again on resume', async () => {
     const lab = Lab.open({ dataDir: tempDir(), runAll: true });
     try {
       const { experiment, job } = await lab.invoke('experiments.create', {
@@ -255,10 +263,30 @@ describe('instability analysis as a job', () => {
         copy_a_blob: expect.any(String),
         copy_b_blob: expect.any(String),
       });
+      const lineProgress: Extract<ApiEvent, { type: 'job.progress' }>[] = [];
+      const unsubscribe = lab.subscribe((e) => {
+        if (e.type === 'job.progress' && e.jobId === paused) lineProgress.push(e);
+      });
       await lab.invoke('jobs.resume', { jobId: paused });
       expect((await lab.scheduler.wait(paused)).state).toBe('done');
+      unsubscribe();
       const resumed = await row('0it');
       expect(resumed.curve).toHaveLength(200);
+      // the monitor follows the line point by point, in one phase, with no training loss
+      expect(lineProgress.map((e) => e.step)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+      for (const e of lineProgress) {
+        expect(e).toMatchObject({
+          phase: 'instability 0it: the line between the copies',
+          steps: 200,
+          loss: null,
+        });
+      }
+      // and the job's progress moves with it, the line being the job's last share
+      const progress = lineProgress.map((e) => e.progress);
+      for (let i = 1; i < progress.length; i++)
+        expect(progress[i]).toBeGreaterThan(progress[i - 1]!);
+      expect(progress[0]).toBeLessThan(0.99);
+      expect(progress.at(-1)).toBeCloseTo(1, 9);
       // the copies stored before the pause are the ones the line was drawn between
       expect(copiesOf(resumed.id)).toEqual(copies);
 

@@ -110,12 +110,15 @@ export function MonitorPage() {
           <h2 title={`job ${j.id}`}>
             {jobLabel(j)} · {curves[j.id]!.phase}
           </h2>
-          <Chart
-            series={[{ label: 'training loss', points: curves[j.id]!.loss }]}
-            xLabel="iteration"
-            yLabel="loss"
-            format={(y) => y.toFixed(2)}
-          />
+          {/* a step that trains nothing (an instability analysis's line) reports no loss */}
+          {curves[j.id]!.loss.length > 0 && (
+            <Chart
+              series={[{ label: 'training loss', points: curves[j.id]!.loss }]}
+              xLabel="iteration"
+              yLabel="loss"
+              format={(y) => y.toFixed(2)}
+            />
+          )}
           {curves[j.id]!.acc.length > 0 && (
             <Chart
               series={[{ label: 'test accuracy', points: curves[j.id]!.acc }]}

@@ -11,7 +11,12 @@ import { bundleToMask } from '../../pruning/mask.ts';
 import type { BlobStore } from '../../store/blobs.ts';
 import type { ThetaKSource } from '../../core/vocabulary.ts';
 import { decodeCheckpoint, encodeCheckpoint } from '../checkpoint.ts';
-import { instabilityStep, type StartJob, type WorkerMessage } from '../protocol.ts';
+import {
+  instabilityLineStep,
+  instabilityStep,
+  type StartJob,
+  type WorkerMessage,
+} from '../protocol.ts';
 import { finishJob, jobSetting } from '../setting.ts';
 
 const PROGRESS_INTERVAL_MS = 250;
@@ -132,6 +137,7 @@ export async function executeInstability(
         level: 'info',
         message: `instability at ${point.rewind}: evaluating the test error at ${plan.points} points on the line between the copies.`,
       });
+      const line = instabilityLineStep(point.id);
       const curve = await interpolationCurve({
         arch,
         data,
@@ -140,6 +146,17 @@ export async function executeInstability(
         b: copies[1]!,
         points: plan.points,
         batchSize,
+        onPoint: (done) =>
+          post({
+            type: 'progress',
+            jobId,
+            run: line,
+            phase: `instability ${point.rewind}: the line between the copies`,
+            iteration: done,
+            iterations: plan.points,
+            epoch: 0,
+            loss: null,
+          }),
         ...signalOptions,
       });
       const barrier = errorBarrier(curve);
