@@ -90,25 +90,34 @@ const VALUED = [
 ] as const;
 /** the options that take no value */
 const FLAGS = ['dry-run', 'force', 'help', 'json', 'new-replicate'] as const;
-const COMMANDS = [
-  'run',
-  'resume',
-  'jobs',
-  'ls',
-  'show',
-  'datasets',
-  'transfer',
-  'instability',
-  'masks',
-  'export',
-  'report',
-  'serve',
-  'doctor',
-  'sweep',
-  'sweeps',
-  'worker',
-  'target',
-];
+type OptionName = (typeof VALUED)[number] | (typeof FLAGS)[number];
+
+/**
+ * Each command's options, as USAGE gives them (every command but `worker` also takes
+ * --data-dir, and all take --help): one given to a command that does not read it would
+ * otherwise run as if it were absent.
+ */
+const COMMAND_OPTIONS: Record<string, readonly OptionName[]> = {
+  run: ['new-replicate'],
+  resume: [],
+  jobs: ['json'],
+  ls: ['json'],
+  show: ['json'],
+  datasets: ['json', 'name', 'classes'],
+  transfer: ['to', 'duration', 'json'],
+  instability: ['rewind', 'points', 'target', 'json'],
+  masks: ['against', 'json'],
+  export: ['format', 'out', 'weights', 'force'],
+  report: ['out', 'force'],
+  serve: ['port', 'concurrency'],
+  doctor: ['json'],
+  sweep: ['dry-run', 'concurrency'],
+  sweeps: ['json'],
+  worker: ['job'],
+  target: [],
+};
+const COMMANDS = Object.keys(COMMAND_OPTIONS);
+
 /** Rows are printed as tickets finish, so the level table has fixed column widths. */
 const RUN_WIDTHS = [5, 13, 8, 9, 10, 9];
 
@@ -900,13 +909,25 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`Unknown command "${command}".\n\n${USAGE}\n`);
     return 1;
   }
-  // a mistyped option (--concurency) would otherwise run as if it were absent
+  // a mistyped option (--concurency), or one this command does not read, would otherwise
+  // run as if it were absent
+  const accepted: readonly string[] = [
+    ...COMMAND_OPTIONS[command]!,
+    'help',
+    ...(command === 'worker' ? [] : ['data-dir']),
+  ];
   const known: readonly string[] = [...VALUED, ...FLAGS];
-  const unknown = [...options.keys()].filter((k) => !known.includes(k));
-  if (unknown.length > 0) {
-    process.stderr.write(
-      `Unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `--${k}`).join(', ')}.\n\n${USAGE}\n`,
-    );
+  const refused = [...options.keys()].filter((k) => !accepted.includes(k));
+  if (refused.length > 0) {
+    const names = (keys: string[]) => keys.map((k) => `--${k}`).join(', ');
+    const unknown = refused.filter((k) => !known.includes(k));
+    const elsewhere = refused.filter((k) => known.includes(k));
+    const sentences = [
+      unknown.length > 0 && `Unknown option${unknown.length > 1 ? 's' : ''} ${names(unknown)}.`,
+      elsewhere.length > 0 &&
+        `\`ticketlab ${command}\` does not take ${names(elsewhere)} (it takes ${names(accepted.filter((k) => k !== 'help'))}).`,
+    ].filter(Boolean);
+    process.stderr.write(`${sentences.join(' ')}\n\n${USAGE}\n`);
     return 1;
   }
   // `serve` is a long-lived host: it runs every queued job and resumes interrupted ones.

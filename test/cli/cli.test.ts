@@ -161,7 +161,7 @@ describe('ticketlab CLI', () => {
     });
   });
 
-  it('refuses a mistyped option before it runs anything', () => {
+  it('refuses a mistyped option, or one its command does not take, before it runs anything', () => {
     const data = tempDir();
     expect(
       cli(['run', 'examples/quickstart.json', '--concurency', '2', '--jsn'], data),
@@ -169,7 +169,20 @@ describe('ticketlab CLI', () => {
       code: 1,
       stderr: expect.stringMatching(/^Unknown options --concurency, --jsn\.[\s\S]*ticketlab run/),
     });
-    // nothing was stored: `ls` (its --json a known flag) lists no experiment
+    // an option of another command is refused too: `ls` does not overwrite anything
+    expect(cli(['ls', '--force', '--json'], data)).toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(
+        /^`ticketlab ls` does not take --force \(it takes --json, --data-dir\)\./,
+      ),
+    });
+    expect(cli(['run', 'examples/quickstart.json', '--port', '1', '--nope'], data)).toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(
+        /^Unknown option --nope\. `ticketlab run` does not take --port \(it takes --new-replicate, --data-dir\)\./,
+      ),
+    });
+    // nothing was stored: `ls` (its --json its own flag) lists no experiment
     const listed = cli(['ls', '--json'], data);
     expect(listed.code).toBe(0);
     expect(JSON.parse(listed.stdout)).toEqual([]);
