@@ -7,7 +7,12 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { methodsPerLevel, plannedRuns, prunedLevels } from '../../src/api/methods.ts';
+import {
+  FORWARD_SHARE,
+  methodsPerLevel,
+  plannedRuns,
+  prunedLevels,
+} from '../../src/api/methods.ts';
 import { workerThreads } from '../../src/engine/native-blas.ts';
 import { denseTrainingKey } from '../../src/jobs/dense-reuse.ts';
 import { checkDurations, resolveSpec, type ResolvedSpec } from '../../src/api/spec.ts';
@@ -34,14 +39,6 @@ import { transferSpec } from '../../src/services/transfer.ts';
 import { ENGINE_CLASSES, ENGINE_MODELS } from '../engine-models.ts';
 import { median, parseEngineLabel, type EngineRecord } from '../records.ts';
 import { partExperiments, type Budget, type CampaignPart } from './parts.ts';
-
-/**
- * Evaluating an example costs this share of training on it where bench:engine did not measure
- * evaluation: a forward pass, where a training step adds a backward pass that computes two
- * products per layer as large as the forward one (the gradients of the layer's inputs and of
- * its weights). Where measured (`wasm evaluate`), the measured share is used instead.
- */
-export const FORWARD_SHARE = 1 / 3;
 
 /** A dataset's sizes, all a plan needs of it. */
 export interface DatasetSize {

@@ -138,6 +138,15 @@ export function plannedRuns(spec: ResolvedSpec, iterationsPerEpoch: number): Pla
   return runs;
 }
 
+/**
+ * Evaluating an example costs about this share of training on it: a forward pass, where a
+ * training step adds a backward pass that computes two products per layer as large as the
+ * forward one (the gradients of the layer's inputs and of its weights). bench:engine's
+ * `evaluate` rows measure 0.26–0.41 by model; the campaign's plan uses a model's measured
+ * share where there is one, a job's progress this one.
+ */
+export const FORWARD_SHARE = 1 / 3;
+
 /** A planned run's place in its job: the job's progress when it starts, and its share. */
 export interface RunShare extends PlannedRun {
   before: number;

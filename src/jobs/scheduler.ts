@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { ApiEvent } from '../api/events.ts';
-import { runShares } from '../api/methods.ts';
+import { FORWARD_SHARE, runShares } from '../api/methods.ts';
 import { replicateSeed, resolveSpec, type ResolvedSpec } from '../api/spec.ts';
 import type { ComputeTargetSpec } from '../api/sweep.ts';
 import { isTicketLabError, TicketLabError } from '../core/errors.ts';
@@ -137,12 +137,6 @@ function jobProgress(live: Live, run: StepRef, done: number): number | null {
 }
 
 /**
- * What evaluating an example costs against training on it, for an analysis's progress: about
- * a third (bench:engine's evaluate rows measure 0.26–0.41 of a training step, by model).
- */
-const EVALUATION_COST = 1 / 3;
-
-/**
  * Each run's place in a job: an experiment's runs by planned iterations (runShares). An
  * analysis's copies count their iterations from their rewind point, and its line as many
  * iterations' worth as its evaluations of the test set cost.
@@ -156,7 +150,7 @@ function jobShares(
   if (instability) {
     const end = durationToIterations(spec.training.duration, perEpoch);
     const lineIterations =
-      (instability.points * dataset.testCount * EVALUATION_COST) / spec.training.batchSize;
+      (instability.points * dataset.testCount * FORWARD_SHARE) / spec.training.batchSize;
     const steps = instability.rewinds.flatMap((point) => [
       ...([0, 1] as const).map((copy) => ({
         step: instabilityStep(point.id, copy),

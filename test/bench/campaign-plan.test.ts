@@ -6,7 +6,6 @@ import { describe, expect, it } from 'vitest';
 import { findPart, partExperiments, PARTS, type Budget } from '../../bench/campaign/parts.ts';
 import {
   DATASET_SIZES,
-  FORWARD_SHARE,
   datasetSize,
   flopsPerExample,
   formatPlan,
@@ -15,6 +14,7 @@ import {
   readEngineSpeeds,
   type Workers,
 } from '../../bench/campaign/plan.ts';
+import { FORWARD_SHARE } from '../../src/api/methods.ts';
 import { resolveSpec, type ResolvedSpec } from '../../src/api/spec.ts';
 import { importDatasetFolder } from '../../src/data/import.ts';
 
