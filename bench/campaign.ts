@@ -60,6 +60,7 @@ import {
   formatPlan,
   partAnalyses,
   planPart,
+  readCompactedSpeedups,
   readEngineSpeeds,
   sourceLabel,
   transferLabel,
@@ -147,6 +148,9 @@ const localWorkers: Workers = process.env.TICKETLAB_THREADS
       sharesCores: true,
     };
 const measured = readEngineSpeeds(RECORDS);
+const records = join(resolve(text('records') ?? RECORDS), 'campaign');
+// the compacted models' speed-ups the records measured, for the plan's structured parts
+const compacted = readCompactedSpeedups(records);
 
 /** `--target`: a Slurm target's JSON file (as `ticketlab target` takes it), or `local`. */
 function targetOption(): ComputeTargetSpec | undefined {
@@ -216,6 +220,7 @@ if (options.has('plan')) {
       seeds,
       datasets,
       measured,
+      compacted,
       denseTrainedAlready: (spec) =>
         imported
           .filter((d) => d.sourcePath === join(SHARED, spec.dataset))
@@ -234,7 +239,6 @@ if (!text('part')) {
 const part = findPart(text('part')!);
 const seeds = num('seeds') ?? part.seeds;
 const hours = num('hours') ?? 2.5;
-const records = join(resolve(text('records') ?? RECORDS), 'campaign');
 // the commit this run started from: one made while it trains is not the code its jobs run
 const versions = theseVersions();
 
@@ -359,6 +363,7 @@ const plan = planOn(part, target, {
   seeds,
   datasets: datasets.map((d) => d.size),
   measured,
+  compacted,
   denseTrainedAlready: (spec) =>
     denseTrainedAlready(lab.store, { ...spec, dataset: datasetIds.get(spec.dataset)! }),
 });

@@ -22,6 +22,7 @@ import {
   isGateMethod,
   METHOD_NAMES,
   STRUCTURED_METHOD_FIELDS,
+  structuredLevelValue,
   type ScoringIteration,
   type ScoringStatistics,
   type StructuredName,
@@ -35,6 +36,7 @@ import {
   formatHours,
   planPart,
   planTotals,
+  readCompactedSpeedups,
   readEngineSpeeds,
 } from './campaign/plan.ts';
 import { campaignPlots } from './campaign/plots.ts';
@@ -570,22 +572,17 @@ function architecture(units: number[][]): string {
 
 /** What a structured level removes, from the spec's lists (one entry per level). */
 function structuredSetting(spec: Record<string, unknown>, level: number): string {
-  const s = spec.structured as {
-    method: string;
-    rates: number[];
-    l0Lambda: number;
-    logAlphaThresholds: number[];
-    energies: number[];
-  };
+  const s = spec.structured as Parameters<typeof structuredLevelValue>[0];
   // level 0 is the search: the dense network trained with its gates (or its L1 penalty)
   if (level === 0)
     return isGateMethod(s.method)
       ? 'none (the dense network, trained with its gates)'
       : 'none (the dense network)';
-  if (s.method === 'l0') return `λ = ${s.l0Lambda}`;
-  if (s.method === 'bayesian') return `log α > ${s.logAlphaThresholds[level - 1]}`;
-  if (s.method === 'pca') return `${pct(s.energies[level - 1]!)}% of the variance`;
-  return `${pct(s.rates[level - 1]!)}% of the ${s.method === 'slimming' ? 'channels' : 'units'}`;
+  const value = structuredLevelValue(s, level);
+  if (s.method === 'l0') return `λ = ${value}`;
+  if (s.method === 'bayesian') return `log α > ${value}`;
+  if (s.method === 'pca') return `${pct(value)}% of the variance`;
+  return `${pct(value)}% of the ${s.method === 'slimming' ? 'channels' : 'units'}`;
 }
 
 function structuredTable(part: CampaignPart, group: CampaignRecord[]): string[] {
@@ -684,6 +681,7 @@ function structuredTable(part: CampaignPart, group: CampaignRecord[]): string[] 
 function planTable(name: string, records: string): string[] {
   const engine = readJson(join(records, `${name}.json`)) as EngineRecord;
   const measured = readEngineSpeeds(records, name);
+  const compacted = readCompactedSpeedups(join(records, 'campaign'));
   const workers = {
     cores: engine.cores,
     concurrency: engine.cores,
@@ -696,11 +694,12 @@ function planTable(name: string, records: string): string[] {
       seeds: part.seeds,
       datasets: part.datasets.map(datasetSize),
       measured,
+      compacted,
       workers,
     }),
   );
   const lines = [
-    `Estimates, not measurements: every part at the paper's budget with its seeds, on ${engine.cores} cores of ${engine.cpu}, ${workers.concurrency} experiments at a time on ${workers.threads} thread${workers.threads === 1 ? '' : 's'} each, fewer sharing the cores, as \`npm run bench:campaign\` runs them. A job gets the speed bench:engine measured at its threads where it did, else its threads' share of a speed measured at more threads (linear in threads: an assumption); evaluation (the validation and test sets at every \`evalEvery\`, and the instability analyses' lines) at the cost per example bench:engine measured for the model (\`evaluate\`), else at a third of a training step per example (a forward pass); a training with unit gates (l0, bayesian) at the share of the native step bench:engine measured for the model with those gates (\`gated\`), else at tfjs's kernels' share without them, else at the native step's speed (both too fast), and its evaluation at a third of its own step; pruned and compacted models at the dense model's speed. Hours from the first experiment's start to the last one's end, and (in brackets) the experiments' jobs summed. "Recorded": each budget a part has records of, with the estimate its records keep beside the training time measured, both summed over the experiments' jobs.`,
+    `Estimates, not measurements: every part at the paper's budget with its seeds, on ${engine.cores} cores of ${engine.cpu}, ${workers.concurrency} experiments at a time on ${workers.threads} thread${workers.threads === 1 ? '' : 's'} each, fewer sharing the cores, as \`npm run bench:campaign\` runs them. A job gets the speed bench:engine measured at its threads where it did, else its threads' share of a speed measured at more threads (linear in threads: an assumption); evaluation (the validation and test sets at every \`evalEvery\`, and the instability analyses' lines) at the cost per example bench:engine measured for the model (\`evaluate\`), else at a third of a training step per example (a forward pass); a training with unit gates (l0, bayesian) at the share of the native step bench:engine measured for the model with those gates (\`gated\`), else at tfjs's kernels' share without them, else at the native step's speed (both too fast), and its evaluation at a third of its own step; pruned models at the dense model's speed; a structured level's compacted model, retrained and evaluated, at the inference speed-up the campaign's records measured for the same model, method and setting (their median; an estimate of its training's speed-up), else at the dense model's speed. Hours from the first experiment's start to the last one's end, and (in brackets) the experiments' jobs summed. "Recorded": each budget a part has records of, with the estimate its records keep beside the training time measured, both summed over the experiments' jobs.`,
     '',
     "| part | dataset | seeds | experiments | trainings | iterations | evaluated examples | estimated hours at the paper's budget | recorded |",
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',

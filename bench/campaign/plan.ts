@@ -5,7 +5,7 @@
  * on this machine, estimated from the samples/s that `npm run bench:engine` recorded. The
  * hours are an estimate and every line that shows them says so.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   FORWARD_SHARE,
@@ -24,6 +24,7 @@ import {
 } from '../../src/core/split-counts.ts';
 import {
   isGateMethod,
+  structuredLevelValue,
   type GateMethod,
   type ModelName,
   type TicketMethod,
@@ -39,6 +40,7 @@ import { transferSpec } from '../../src/services/transfer.ts';
 import { ENGINE_CLASSES, ENGINE_MODELS } from '../engine-models.ts';
 import { median, parseEngineLabel, type EngineRecord } from '../records.ts';
 import { partExperiments, type Budget, type CampaignPart } from './parts.ts';
+import type { CampaignRecord } from './record.ts';
 
 /** A dataset's sizes, all a plan needs of it. */
 export interface DatasetSize {
@@ -283,6 +285,56 @@ export function modelSpeed(
   };
 }
 
+// ── compacted models' speed, from the campaign's records ──
+
+/**
+ * Structured levels' compacted models as a plan prices their retraining: the speed-up over the
+ * dense model, by `compactedKey`.
+ */
+export type CompactedSpeedups = Map<string, number>;
+
+type StructuredSettings = Parameters<typeof structuredLevelValue>[0];
+
+/** A compacted model's key: the model, its input, the structured method and the level's setting. */
+function compactedKey(
+  model: string,
+  inputShape: readonly number[],
+  structured: StructuredSettings,
+  level: number,
+): string {
+  return `${model} ${inputShape.join('×')} ${structured.method} ${structuredLevelValue(structured, level)}`;
+}
+
+/**
+ * The inference speed-ups the campaign's records (`campaignRecords`, one folder per part)
+ * measured for structured levels' compacted models (a ticket's `structure.speedup`: batch-64
+ * inference against the dense network), the median over every record of the same model,
+ * input, method and setting. A retraining runs the compacted model forward and backward at a
+ * batch size of its own, so the speed-up of its training is estimated by that of its
+ * inference: nearer than the dense model's speed, which liu2017-slimming's compacted VGG-16s
+ * at 50% and 70% of the channels trained 2.6–8.7 times faster than (their inference: 2.7–5.1).
+ */
+export function readCompactedSpeedups(campaignRecords: string): CompactedSpeedups {
+  const found = new Map<string, number[]>();
+  if (!existsSync(campaignRecords)) return new Map();
+  for (const part of readdirSync(campaignRecords)) {
+    const folder = join(campaignRecords, part);
+    for (const file of readdirSync(folder).filter((f) => f.endsWith('.json'))) {
+      const r = JSON.parse(readFileSync(join(folder, file), 'utf8')) as CampaignRecord;
+      const size = DATASET_SIZES[r.dataset.folder];
+      if (!size || r.spec.method !== 'structured') continue;
+      const structured = r.spec.structured as StructuredSettings;
+      for (const t of r.tickets) {
+        const speedup = t.structure?.speedup;
+        if (t.level === 0 || speedup == null || !(speedup > 0)) continue;
+        const key = compactedKey(String(r.spec.model), size.inputShape, structured, t.level);
+        found.set(key, [...(found.get(key) ?? []), speedup]);
+      }
+    }
+  }
+  return new Map([...found].map(([key, speedups]) => [key, median(speedups)]));
+}
+
 // ── plans ──
 
 /** How the campaign runs its jobs: `concurrency` at a time, each on `threads` of `cores`. */
@@ -334,6 +386,8 @@ export interface ExperimentPlan {
   speedups: number[] | null;
   /** trainings off the native step: a loss with unit gates' penalty, on tfjs's kernels */
   tfjsKernelRuns: number;
+  /** retrainings of compacted models priced at a recorded speed-up (the others at the dense speed) */
+  compactedRuns: { priced: number; all: number };
 }
 
 export interface PartPlan {
@@ -400,6 +454,11 @@ interface Training {
   every: number;
   /** the unit gates it trains with, on tfjs's kernels; null on the native step */
   gates: GateMethod | null;
+  /**
+   * a structured level's compacted model: its speed-up over the dense model where the
+   * campaign's records measured one (`readCompactedSpeedups`), else null (the dense speed)
+   */
+  compacted?: { speedup: number | null };
   /** the experiment's dense network (level 0), which other experiments may copy */
   dense: boolean;
 }
@@ -428,10 +487,15 @@ export function planExperiment(
   dataset: DatasetSize,
   speed: ModelSpeed | null,
   workers: Workers,
-  analyses?: PlannedAnalyses,
-  /** where the dense network it copies comes from */
-  denseFrom?: DenseSource,
+  options: {
+    analyses?: PlannedAnalyses;
+    /** where the dense network it copies comes from */
+    denseFrom?: DenseSource;
+    /** compacted models' recorded speed-ups; without them, each at the dense speed */
+    compacted?: CompactedSpeedups;
+  } = {},
 ): ExperimentPlan {
+  const { analyses, denseFrom } = options;
   const denseReused = denseFrom !== undefined;
   const { train, val } = splitCounts(dataset.train, spec.validationFraction, dataset.folder);
   const batch = Math.min(spec.training.batchSize, train);
@@ -445,6 +509,16 @@ export function planExperiment(
       every: spec.training.evalEvery,
       gates: gatesOf(spec, run.level),
       dense: run.level === 0,
+      ...(spec.method === 'structured' && run.level > 0
+        ? {
+            compacted: {
+              speedup:
+                options.compacted?.get(
+                  compactedKey(spec.model, dataset.inputShape, spec.structured, run.level),
+                ) ?? null,
+            },
+          }
+        : {}),
     })),
     ...(analyses
       ? analysisTrainings(analyses, end, durationToIterations(spec.pruning.rewind, perEpoch))
@@ -476,9 +550,13 @@ export function planExperiment(
       evaluatedExamples: plan.evaluatedExamples + examples,
     };
     if (perJob && speed) {
-      const share = t.gates ? gatedShare(speed, t.gates, workers.threads) : 1;
-      const evaluation = t.gates ? FORWARD_SHARE / share : nativeEvaluation;
-      const training = (iterations * batch) / (perJob * share) + (examples * evaluation) / perJob;
+      // a gated training evaluates at a third of its own step; a compacted model runs its
+      // training and its evaluation at its inference speed-up
+      const gated = t.gates ? gatedShare(speed, t.gates, workers.threads) : 1;
+      const compacted = t.compacted?.speedup ?? 1;
+      const evaluation = t.gates ? FORWARD_SHARE / gated : nativeEvaluation / compacted;
+      const training =
+        (iterations * batch) / (perJob * gated * compacted) + (examples * evaluation) / perJob;
       seconds += training;
       if (t.dense) denseSeconds += training;
     }
@@ -503,6 +581,10 @@ export function planExperiment(
         : null,
     denseHours: perJob ? denseSeconds / 3600 : null,
     tfjsKernelRuns: trainings.filter((t) => t.gates).length,
+    compactedRuns: {
+      priced: trainings.filter((t) => t.compacted?.speedup != null).length,
+      all: trainings.filter((t) => t.compacted).length,
+    },
   };
 }
 
@@ -621,6 +703,8 @@ export function planPart(
     datasets: DatasetSize[];
     measured: MeasuredSpeed[];
     workers: Workers;
+    /** compacted models' speed-ups the campaign's records measured; without them, the dense speed */
+    compacted?: CompactedSpeedups;
     /**
      * whether the data folder the part trains into holds a dense network that an experiment of
      * this spec copies (an earlier run's); without it the plan counts every dense training
@@ -662,15 +746,11 @@ export function planPart(
               ? 'data folder'
               : denseTrained.get(dense);
         experiments.push(
-          planExperiment(
-            label,
-            resolved,
-            dataset,
-            speedOf(resolved.model, dataset),
-            workers,
-            partAnalyses(part, resolved, dataset),
+          planExperiment(label, resolved, dataset, speedOf(resolved.model, dataset), workers, {
+            analyses: partAnalyses(part, resolved, dataset),
             denseFrom,
-          ),
+            compacted: options.compacted,
+          }),
         );
         if (dense !== null && denseFrom === undefined) denseTrained.set(dense, source);
         for (const level of part.transferLevels?.(resolved.pruning.levels) ?? [])
@@ -763,6 +843,19 @@ export function describeSpeed(s: ModelSpeed): string {
   return `${s.model}: ${int(s.samplesPerSecond)} samples/s at ${threads(s.threads)}${fewer.join('')}, ${s.source} (${(s.flops / 1e6).toFixed(2)} MFLOPs per example; ${kernels}${gated}; ${evaluation})`;
 }
 
+/** How a plan priced its models off the dense network: pruned ones, and compacted ones. */
+function compactedPricing(experiments: ExperimentPlan[]): string {
+  const priced = sum(experiments.map((e) => e.compactedRuns.priced));
+  const all = sum(experiments.map((e) => e.compactedRuns.all));
+  if (all === 0) return "pruned models at the dense model's speed";
+  const recorded =
+    "at the inference speed-up the campaign's records measured for the same model, method and setting (an estimate of their training's)";
+  if (priced === 0)
+    return "compacted models at the dense model's speed (no record has measured one at these settings)";
+  if (priced === all) return `compacted models ${recorded}`;
+  return `${priced} of ${all} compacted models ${recorded}, the others at the dense model's speed (no record has measured them)`;
+}
+
 /** The plan as bench:campaign prints it. */
 export function formatPlan(plan: PartPlan): string[] {
   const t = planTotals(plan);
@@ -802,7 +895,7 @@ export function formatPlan(plan: PartPlan): string[] {
     lines.push('  no bench:engine record measures any model: no time estimate');
   else
     lines.push(
-      `  estimate: ${formatHours(t.jobHours)} of jobs, ${formatHours(plan.wallHours)} from start to end with ${workers.concurrency} at a time on ${workers.threads} of ${workers.cores} cores each${workers.sharesCores ? ' (fewer share the cores)' : ''}; evaluation as the speed says, and trainings with unit gates evaluate at ${FORWARD_SHARE.toFixed(2)} of their step per example; compacted and pruned models at the dense model's speed`,
+      `  estimate: ${formatHours(t.jobHours)} of jobs, ${formatHours(plan.wallHours)} from start to end with ${workers.concurrency} at a time on ${workers.threads} of ${workers.cores} cores each${workers.sharesCores ? ' (fewer share the cores)' : ''}; evaluation as the speed says, and trainings with unit gates evaluate at ${FORWARD_SHARE.toFixed(2)} of their step per example; ${compactedPricing(plan.experiments)}`,
     );
   return lines;
 }

@@ -132,3 +132,25 @@ export function structuredLevels(s: {
     bayesian: s.logAlphaThresholds.length,
   }[s.method];
 }
+
+/**
+ * What a structured experiment's pruned level (1 and up) sets: its rate, energy or
+ * threshold, or l0's λ for its one level.
+ */
+export function structuredLevelValue(
+  s: {
+    method: StructuredName;
+    rates: number[];
+    energies: number[];
+    logAlphaThresholds: number[];
+    l0Lambda: number;
+  },
+  level: number,
+): number {
+  if (s.method === 'l0') return s.l0Lambda;
+  const values =
+    s.method === 'pca' ? s.energies : s.method === 'bayesian' ? s.logAlphaThresholds : s.rates;
+  const value = values[level - 1];
+  if (value === undefined) throw new Error(`a ${s.method} experiment has no level ${level}`);
+  return value;
+}

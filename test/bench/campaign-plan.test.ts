@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -11,6 +11,7 @@ import {
   formatPlan,
   planExperiment,
   planPart,
+  readCompactedSpeedups,
   readEngineSpeeds,
   type Workers,
 } from '../../bench/campaign/plan.ts';
@@ -355,7 +356,7 @@ describe("a campaign part's plan", () => {
         dataset,
         null,
         TWO_CORES,
-        analyses,
+        { analyses },
       );
     // 2 IMP trainings; per ticket: 2 copies from 0, θ_100 and 2 copies, θ_400 and 2 copies
     const reset = plan('0it');
@@ -586,6 +587,86 @@ describe("a campaign part's plan", () => {
     expect(fineTune(22_000)).toBe('2ep');
     expect(fineTune(1_100)).toBe('2ep');
     expect(fineTune(1_099)).toBe('1099it');
+  });
+
+  it("prices a compacted model's retraining at the speed-up the campaign's records measured for its model, method and setting", () => {
+    const part = findPart('liu2017-slimming');
+    const budget = { iterations: 250 };
+    const dataset = datasetSize('cifar10-jpeg');
+    const spec = resolveSpec(partExperiments(part, 0, dataset.folder, budget)[0]!.spec);
+    expect(spec.structured.rates).toEqual([0.5, 0.7]);
+    const campaign = mkdtempSync(join(tmpdir(), 'ticketlab-campaign-'));
+    /** a record of the part's experiment (or of `other`'s changes to it): its levels' speed-ups */
+    const record = (name: string, speedups: number[], other: Record<string, unknown> = {}) => {
+      mkdirSync(join(campaign, part.name), { recursive: true });
+      const tickets = [1, ...speedups].map((speedup, level) => ({
+        level,
+        method: level === 0 ? 'dense' : 'slimming',
+        structure: level === 0 ? undefined : { speedup },
+      }));
+      const r = { dataset: { folder: dataset.folder }, spec: { ...spec, ...other }, tickets };
+      writeFileSync(join(campaign, part.name, `${name}.json`), JSON.stringify(r));
+    };
+    // three seeds at both rates: the medians are 3 at 50% and 5 at 70%
+    record('seed0', [2, 5]);
+    record('seed1', [4, 6]);
+    record('seed2', [3, 4]);
+    // another model's and another rate's compacted models say nothing of these
+    record('vgg-11', [100, 100], { model: 'vgg-11' });
+    record('rates', [100, 100], { structured: { ...spec.structured, rates: [0.3, 0.4] } });
+    const plan = (compacted?: Map<string, number>) =>
+      planPart(part, {
+        budget,
+        seeds: 1,
+        datasets: [dataset],
+        measured,
+        workers: TWO_CORES,
+        compacted,
+      }).experiments[0]!;
+    const dense = plan();
+    const priced = plan(readCompactedSpeedups(campaign));
+    // the dense training and each retraining are 250 iterations evaluated at their start and end:
+    // a third of the experiment each at the dense speed, that third over the speed-up compacted
+    const third = dense.hours! / 3;
+    expect(priced.hours).toBeCloseTo(third * (1 + 1 / 3 + 1 / 5), 10);
+    expect(priced.compactedRuns).toEqual({ priced: 2, all: 2 });
+    expect(dense.compactedRuns).toEqual({ priced: 0, all: 2 });
+    // what is counted stays as it was
+    expect({ ...priced, hours: 0, compactedRuns: 0 }).toEqual({
+      ...dense,
+      hours: 0,
+      compactedRuns: 0,
+    });
+    const line = (compacted?: Map<string, number>) =>
+      formatPlan(
+        planPart(part, {
+          budget,
+          seeds: 1,
+          datasets: [dataset],
+          measured,
+          workers: TWO_CORES,
+          compacted,
+        }),
+      ).join('\n');
+    expect(line(readCompactedSpeedups(campaign))).toMatch(
+      /compacted models at the inference speed-up the campaign's records measured/,
+    );
+    expect(line()).toMatch(/compacted models at the dense model's speed \(no record/);
+    // with a record at 50% only, the 70% model is priced at the dense speed, and the line says so
+    const half = mkdtempSync(join(tmpdir(), 'ticketlab-campaign-'));
+    mkdirSync(join(half, part.name));
+    writeFileSync(
+      join(half, part.name, 'seed0.json'),
+      JSON.stringify({
+        dataset: { folder: dataset.folder },
+        spec: { ...spec, structured: { ...spec.structured, rates: [0.5] } },
+        tickets: [{ level: 1, method: 'slimming', structure: { speedup: 3 } }],
+      }),
+    );
+    expect(plan(readCompactedSpeedups(half)).hours).toBeCloseTo(third * (1 + 1 / 3 + 1), 10);
+    expect(line(readCompactedSpeedups(half))).toMatch(
+      /1 of 2 compacted models at the inference speed-up .*, the others at the dense model's speed/,
+    );
   });
 
   it("plans a transfer part's experiments on each dataset, and their tickets' transfers to the other, each queued when its source ends", () => {
