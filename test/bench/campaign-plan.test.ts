@@ -595,9 +595,16 @@ describe("a campaign part's plan", () => {
     const dataset = datasetSize('cifar10-jpeg');
     const spec = resolveSpec(partExperiments(part, 0, dataset.folder, budget)[0]!.spec);
     expect(spec.structured.rates).toEqual([0.5, 0.7]);
-    const campaign = mkdtempSync(join(tmpdir(), 'ticketlab-campaign-'));
-    /** a record of the part's experiment (or of `other`'s changes to it): its levels' speed-ups */
-    const record = (name: string, speedups: number[], other: Record<string, unknown> = {}) => {
+    /**
+     * A record in the campaign folder `campaign` of the part's experiment (with `other`'s
+     * changes to its spec): its levels' speed-ups.
+     */
+    const record = (
+      campaign: string,
+      name: string,
+      speedups: number[],
+      other: Record<string, unknown> = {},
+    ) => {
       mkdirSync(join(campaign, part.name), { recursive: true });
       const tickets = [1, ...speedups].map((speedup, level) => ({
         level,
@@ -607,14 +614,16 @@ describe("a campaign part's plan", () => {
       const r = { dataset: { folder: dataset.folder }, spec: { ...spec, ...other }, tickets };
       writeFileSync(join(campaign, part.name, `${name}.json`), JSON.stringify(r));
     };
+    const campaign = mkdtempSync(join(tmpdir(), 'ticketlab-campaign-'));
     // three seeds at both rates: the medians are 3 at 50% and 5 at 70%
-    record('seed0', [2, 5]);
-    record('seed1', [4, 6]);
-    record('seed2', [3, 4]);
+    record(campaign, 'seed0', [2, 5]);
+    record(campaign, 'seed1', [4, 6]);
+    record(campaign, 'seed2', [3, 4]);
     // another model's and another rate's compacted models say nothing of these
-    record('vgg-11', [100, 100], { model: 'vgg-11' });
-    record('rates', [100, 100], { structured: { ...spec.structured, rates: [0.3, 0.4] } });
-    const plan = (compacted?: Map<string, number>) =>
+    record(campaign, 'vgg-11', [100, 100], { model: 'vgg-11' });
+    const rates = (r: number[]) => ({ structured: { ...spec.structured, rates: r } });
+    record(campaign, 'rates', [100, 100], rates([0.3, 0.4]));
+    const partPlan = (compacted?: Map<string, number>) =>
       planPart(part, {
         budget,
         seeds: 1,
@@ -622,7 +631,9 @@ describe("a campaign part's plan", () => {
         measured,
         workers: TWO_CORES,
         compacted,
-      }).experiments[0]!;
+      });
+    const plan = (compacted?: Map<string, number>) => partPlan(compacted).experiments[0]!;
+    const line = (compacted?: Map<string, number>) => formatPlan(partPlan(compacted)).join('\n');
     const dense = plan();
     const priced = plan(readCompactedSpeedups(campaign));
     // the dense training and each retraining are 250 iterations evaluated at their start and end:
@@ -637,32 +648,13 @@ describe("a campaign part's plan", () => {
       hours: 0,
       compactedRuns: 0,
     });
-    const line = (compacted?: Map<string, number>) =>
-      formatPlan(
-        planPart(part, {
-          budget,
-          seeds: 1,
-          datasets: [dataset],
-          measured,
-          workers: TWO_CORES,
-          compacted,
-        }),
-      ).join('\n');
     expect(line(readCompactedSpeedups(campaign))).toMatch(
       /compacted models at the inference speed-up the campaign's records measured/,
     );
     expect(line()).toMatch(/compacted models at the dense model's speed \(no record/);
     // with a record at 50% only, the 70% model is priced at the dense speed, and the line says so
     const half = mkdtempSync(join(tmpdir(), 'ticketlab-campaign-'));
-    mkdirSync(join(half, part.name));
-    writeFileSync(
-      join(half, part.name, 'seed0.json'),
-      JSON.stringify({
-        dataset: { folder: dataset.folder },
-        spec: { ...spec, structured: { ...spec.structured, rates: [0.5] } },
-        tickets: [{ level: 1, method: 'slimming', structure: { speedup: 3 } }],
-      }),
-    );
+    record(half, 'seed0', [3], rates([0.5]));
     expect(plan(readCompactedSpeedups(half)).hours).toBeCloseTo(third * (1 + 1 / 3 + 1), 10);
     expect(line(readCompactedSpeedups(half))).toMatch(
       /1 of 2 compacted models at the inference speed-up .*, the others at the dense model's speed/,
