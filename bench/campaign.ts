@@ -27,7 +27,8 @@
  *
  * Every run first prints the part's plan (bench/campaign/plan.ts): its experiments, trainings,
  * iterations, training samples and evaluated examples, and its hours estimated from the newest
- * bench:engine records in bench/records; each record keeps its experiment's estimate beside
+ * bench:engine records in bench/records (a structured part's compacted models at the speed-ups
+ * the campaign's records measured for them); each record keeps its experiment's estimate beside
  * the training time measured. A dense network an earlier run trained into the data folder is
  * priced as copied, as the app copies it (src/jobs/dense-reuse.ts), by `--plan` too, which
  * prints the plan of one part (or all) and trains nothing.

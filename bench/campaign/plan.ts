@@ -2,8 +2,9 @@
  * What a campaign part costs before it runs (`npm run bench:campaign -- --plan`): its
  * experiments, trainings, iterations, training samples and evaluated examples, counted from
  * its specs as the app's runners train them (`plannedRuns`, src/api/methods.ts), and its hours
- * on this machine, estimated from the samples/s that `npm run bench:engine` recorded. The
- * hours are an estimate and every line that shows them says so.
+ * on this machine, estimated from the samples/s that `npm run bench:engine` recorded (and a
+ * structured level's compacted model from the speed-up the campaign's records measured for
+ * it). The hours are an estimate and every line that shows them says so.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
