@@ -505,6 +505,23 @@ async function cmdShow(
   );
   for (const t of view.tickets)
     if (t.earlyStopNote) out(`note: level ${t.level} ${t.method} (${t.id}): ${t.earlyStopNote}`);
+  // a slimming search keeps every ratio's Early-Bird record on its dense network
+  const search = structured ? view.tickets.find((t) => t.level === 0) : undefined;
+  const birds = search
+    ? ((await lab.invoke('tickets.get', { id: search.id })).structure?.earlyBird ?? [])
+    : [];
+  if (birds.length > 0) {
+    out('');
+    const stops = (view.spec.structured as { earlyBird?: { enabled?: boolean } } | undefined)
+      ?.earlyBird?.enabled;
+    out(
+      `Early-Bird (You et al. 2020): per pruning ratio, the epoch its rule fired and the epoch pruned${stops === false ? ' (earlyBird.enabled is false: the search trained to its end)' : ''}`,
+    );
+    for (const bird of birds)
+      out(
+        `  ${percent(bird.ratio)} of the channels: ${bird.detectedEpoch === null ? 'the rule never fired' : `the rule fired at epoch ${bird.detectedEpoch}`}; pruned at epoch ${Number(bird.prunedEpoch.toFixed(2))}`,
+      );
+  }
   const analyses = (
     await Promise.all(
       view.tickets.map((t) => lab.invoke('tickets.instabilityResults', { ticketId: t.id })),

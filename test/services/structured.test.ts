@@ -203,6 +203,11 @@ describe('structured pruning jobs', () => {
       expect(run.stderr).toContain(
         `Early-Bird ticket at pruning ratio 0.4 drawn at epoch ${first}.`,
       );
+      // and `show` says so afterwards
+      const [experiment] = JSON.parse(cli(['ls', '--json'], data).stdout);
+      expect(cli(['show', experiment.id], data).stdout).toContain(
+        `40.0% of the channels: the rule fired at epoch ${first}; pruned at epoch ${first}`,
+      );
       expect(stored.store.getRun(dense.runId)!.iterations).toBe(first); // one iteration per epoch
 
       // the stored network is plain ResNet-20: nothing added for the search
