@@ -149,9 +149,10 @@ const localWorkers: Workers = process.env.TICKETLAB_THREADS
       sharesCores: true,
     };
 const measured = readEngineSpeeds(RECORDS);
-const records = join(resolve(text('records') ?? RECORDS), 'campaign');
+const recordsRoot = resolve(text('records') ?? RECORDS);
+const records = join(recordsRoot, 'campaign');
 // the compacted models' speed-ups the records measured, for the plan's structured parts
-const compacted = readCompactedSpeedups(records);
+const compacted = readCompactedSpeedups(recordsRoot);
 
 /** `--target`: a Slurm target's JSON file (as `ticketlab target` takes it), or `local`. */
 function targetOption(): ComputeTargetSpec | undefined {

@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { plotSvg } from './campaign/plot-svg.tsx';
 import { campaignPlots } from './campaign/plots.ts';
 import { PARTS } from './campaign/parts.ts';
+import { readCampaign } from './campaign/record.ts';
 import { RECORDS } from './records.ts';
-import { readCampaign } from './report.ts';
 
 const PLOTS = join(import.meta.dirname, '..', 'docs', 'plots');
 mkdirSync(PLOTS, { recursive: true });

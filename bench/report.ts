@@ -15,7 +15,7 @@
  * the blocks is prose, written by hand. test/bench/report.test.ts holds that the committed
  * BENCHMARKS.md equals what this produces.
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as prettier from 'prettier';
 import {
@@ -45,6 +45,7 @@ import {
   analysedTicket,
   budgetName,
   byAnalysedTicket,
+  readCampaign,
   transferComparisons,
   type CampaignRecord,
   type InstabilityRecord,
@@ -100,15 +101,6 @@ function renderBlock(kind: string, name: string, records: string): string[] {
 function readJson(file: string): unknown {
   if (!existsSync(file)) throw new Error(`BENCHMARKS.md cites ${file}, which does not exist`);
   return JSON.parse(readFileSync(file, 'utf8'));
-}
-
-export function readCampaign(records: string, part: string): CampaignRecord[] {
-  const folder = join(records, 'campaign', part);
-  if (!existsSync(folder)) return [];
-  return readdirSync(folder)
-    .filter((f) => f.endsWith('.json'))
-    .sort()
-    .map((f) => readJson(join(folder, f)) as CampaignRecord);
 }
 
 // ── statistics over seeds ──
@@ -681,7 +673,7 @@ function structuredTable(part: CampaignPart, group: CampaignRecord[]): string[] 
 function planTable(name: string, records: string): string[] {
   const engine = readJson(join(records, `${name}.json`)) as EngineRecord;
   const measured = readEngineSpeeds(records, name);
-  const compacted = readCompactedSpeedups(join(records, 'campaign'));
+  const compacted = readCompactedSpeedups(records);
   const workers = {
     cores: engine.cores,
     concurrency: engine.cores,

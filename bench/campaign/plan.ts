@@ -6,7 +6,7 @@
  * structured level's compacted model from the speed-up the campaign's records measured for
  * it). The hours are an estimate and every line that shows them says so.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   FORWARD_SHARE,
@@ -40,8 +40,8 @@ import { analysableRewinds } from '../../src/services/instability.ts';
 import { transferSpec } from '../../src/services/transfer.ts';
 import { ENGINE_CLASSES, ENGINE_MODELS } from '../engine-models.ts';
 import { median, parseEngineLabel, type EngineRecord } from '../records.ts';
-import { partExperiments, type Budget, type CampaignPart } from './parts.ts';
-import type { CampaignRecord } from './record.ts';
+import { PARTS, partExperiments, type Budget, type CampaignPart } from './parts.ts';
+import { readCampaign } from './record.ts';
 
 /** A dataset's sizes, all a plan needs of it. */
 export interface DatasetSize {
@@ -307,21 +307,18 @@ function compactedKey(
 }
 
 /**
- * The inference speed-ups the campaign's records (`campaignRecords`, one folder per part)
- * measured for structured levels' compacted models (a ticket's `structure.speedup`: batch-64
+ * The inference speed-ups the campaign's records in `records` (bench/records, or a folder of
+ * the same layout) measured for structured levels' compacted models (a ticket's `structure.speedup`: batch-64
  * inference against the dense network), the median over every record of the same model,
  * input, method and setting. A retraining runs the compacted model forward and backward at a
  * batch size of its own, so the speed-up of its training is estimated by that of its
  * inference: nearer than the dense model's speed, which liu2017-slimming's compacted VGG-16s
  * at 50% and 70% of the channels trained 2.6–8.7 times faster than (their inference: 2.7–5.1).
  */
-export function readCompactedSpeedups(campaignRecords: string): CompactedSpeedups {
+export function readCompactedSpeedups(records: string): CompactedSpeedups {
   const found = new Map<string, number[]>();
-  if (!existsSync(campaignRecords)) return new Map();
-  for (const part of readdirSync(campaignRecords)) {
-    const folder = join(campaignRecords, part);
-    for (const file of readdirSync(folder).filter((f) => f.endsWith('.json'))) {
-      const r = JSON.parse(readFileSync(join(folder, file), 'utf8')) as CampaignRecord;
+  for (const part of PARTS) {
+    for (const r of readCampaign(records, part.name)) {
       const size = DATASET_SIZES[r.dataset.folder];
       if (!size || r.spec.method !== 'structured') continue;
       const structured = r.spec.structured as StructuredSettings;

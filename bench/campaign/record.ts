@@ -1,3 +1,4 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SlurmTargetSpec } from '../../src/api/sweep.ts';
 import type { NodeMachine } from '../../src/jobs/protocol.ts';
@@ -173,6 +174,16 @@ export interface StructureRecord {
     /** mask distance from each epoch's channel mask to the last epoch's (the pruned one) */
     distancesToLast: number[];
   }[];
+}
+
+/** A part's records in `records` (bench/records, or another folder of the same layout), by file name. */
+export function readCampaign(records: string, part: string): CampaignRecord[] {
+  const folder = join(records, 'campaign', part);
+  if (!existsSync(folder)) return [];
+  return readdirSync(folder)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .map((f) => JSON.parse(readFileSync(join(folder, f), 'utf8')) as CampaignRecord);
 }
 
 export function campaignRecordPath(

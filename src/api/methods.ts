@@ -147,11 +147,25 @@ export function plannedRuns(spec: ResolvedSpec, iterationsPerEpoch: number): Pla
  */
 export const FORWARD_SHARE = 1 / 3;
 
-/** A planned run's place in its job: the job's progress when it starts, and its share. */
-export interface RunShare extends PlannedRun {
+/** A step's place in its job: the job's progress when it starts, and its share. */
+export interface JobShare {
   before: number;
   share: number;
 }
+
+/** Consecutive steps' places in their job, in order: each one's length over all of theirs. */
+export function consecutiveShares(lengths: number[]): JobShare[] {
+  const total = lengths.reduce((a, b) => a + b, 0);
+  let before = 0;
+  return lengths.map((length) => {
+    const share = length / total;
+    before += share;
+    return { before: before - share, share };
+  });
+}
+
+/** A planned run's place in its job. */
+export interface RunShare extends PlannedRun, JobShare {}
 
 /**
  * Each run's share of its job, in the order the runners train them: its planned iterations
@@ -160,12 +174,6 @@ export interface RunShare extends PlannedRun {
  */
 export function runShares(spec: ResolvedSpec, iterationsPerEpoch: number): RunShare[] {
   const runs = plannedRuns(spec, iterationsPerEpoch);
-  const lengths = runs.map((r) => Math.max(1, r.end - r.start));
-  const total = lengths.reduce((a, b) => a + b, 0);
-  let before = 0;
-  return runs.map((run, i) => {
-    const share = lengths[i]! / total;
-    before += share;
-    return { ...run, before: before - share, share };
-  });
+  const shares = consecutiveShares(runs.map((r) => Math.max(1, r.end - r.start)));
+  return runs.map((run, i) => ({ ...run, ...shares[i]! }));
 }

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { ApiEvent } from '../api/events.ts';
-import { FORWARD_SHARE, runShares } from '../api/methods.ts';
+import { consecutiveShares, FORWARD_SHARE, runShares } from '../api/methods.ts';
 import { replicateSeed, resolveSpec, type ResolvedSpec } from '../api/spec.ts';
 import type { ComputeTargetSpec } from '../api/sweep.ts';
 import { isTicketLabError, TicketLabError } from '../core/errors.ts';
@@ -159,15 +159,8 @@ function jobShares(
       })),
       { step: instabilityLineStep(point.id), start: 0, iterations: lineIterations },
     ]);
-    const total = steps.reduce((sum, s) => sum + s.iterations, 0);
-    let before = 0;
-    return new Map(
-      steps.map(({ step, start, iterations }) => {
-        const share = iterations / total;
-        before += share;
-        return [runKey(step), { before: before - share, share, start }];
-      }),
-    );
+    const shares = consecutiveShares(steps.map((s) => s.iterations));
+    return new Map(steps.map(({ step, start }, i) => [runKey(step), { ...shares[i]!, start }]));
   }
   return new Map(
     runShares(spec, perEpoch).map((r) => [

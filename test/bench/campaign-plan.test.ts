@@ -596,23 +596,24 @@ describe("a campaign part's plan", () => {
     const spec = resolveSpec(partExperiments(part, 0, dataset.folder, budget)[0]!.spec);
     expect(spec.structured.rates).toEqual([0.5, 0.7]);
     /**
-     * A record in the campaign folder `campaign` of the part's experiment (with `other`'s
+     * A record in the records folder `root` of the part's experiment (with `other`'s
      * changes to its spec): its levels' speed-ups.
      */
     const record = (
-      campaign: string,
+      root: string,
       name: string,
       speedups: number[],
       other: Record<string, unknown> = {},
     ) => {
-      mkdirSync(join(campaign, part.name), { recursive: true });
+      const folder = join(root, 'campaign', part.name);
+      mkdirSync(folder, { recursive: true });
       const tickets = [1, ...speedups].map((speedup, level) => ({
         level,
         method: level === 0 ? 'dense' : 'slimming',
         structure: level === 0 ? undefined : { speedup },
       }));
       const r = { dataset: { folder: dataset.folder }, spec: { ...spec, ...other }, tickets };
-      writeFileSync(join(campaign, part.name, `${name}.json`), JSON.stringify(r));
+      writeFileSync(join(folder, `${name}.json`), JSON.stringify(r));
     };
     const campaign = mkdtempSync(join(tmpdir(), 'ticketlab-campaign-'));
     // three seeds at both rates: the medians are 3 at 50% and 5 at 70%

@@ -18,13 +18,16 @@ import { findPart, PARTS } from '../../bench/campaign/parts.ts';
 import { formatHours } from '../../bench/campaign/plan.ts';
 import { plotSvg } from '../../bench/campaign/plot-svg.tsx';
 import { campaignPlots } from '../../bench/campaign/plots.ts';
-import type { CampaignRecord, TicketRecord } from '../../bench/campaign/record.ts';
+import {
+  readCampaign,
+  type CampaignRecord,
+  type TicketRecord,
+} from '../../bench/campaign/record.ts';
 import { resolveSpec, StructuredSpec, type ResolvedSpec } from '../../src/api/spec.ts';
 import { STRUCTURED_METHOD_FIELDS } from '../../src/core/vocabulary.ts';
 import {
   BENCHMARKS,
   compare,
-  readCampaign,
   renderBenchmarks,
   type CollapseRecord,
   type GraspRecord,
