@@ -6,13 +6,16 @@
  *
  *   npm run bench:profile [-- --backend wasm|cpu|webgpu] [-- --steps N (LeNet's; Conv-4 and ResNet-20
  *                         a 20th, VGG-11 a 40th, at least 1)] [-- --models vgg-11,resnet-20]
- *                         [-- --batch 60] [-- --record]
+ *                         [-- --batch 60] [-- --line-batch 128] [-- --record]
  *
  * LeNet-300-100 (28×28×1), Conv-4, VGG-11 and ResNet-20 (32×32×3) at batch 60 (--batch) on random
  * data (--models: some of them); the validation
  * and test splits hold one example each so evaluation adds nothing measurable. For tfjs's
  * kernels: the wall time per step, each kernel's share of it, and the time outside any
- * kernel (tfjs's dispatch, tensor bookkeeping, the loop itself). Writes
+ * kernel (tfjs's dispatch, tensor bookkeeping, the loop itself). For the models with batch
+ * norm, one point of an instability analysis's line at --line-batch: its batch-norm
+ * recompute on the native forward pass and on tfjs's kernels, and its test set's evaluation.
+ * Writes
  * bench/results/profile.md; --record also bench/records/profile-<date>.md, its first line
  * the command, machine, date and commit.
  */
@@ -25,14 +28,31 @@ import { initBackend, type BackendName } from '../src/engine/backend.ts';
 import { Model } from '../src/engine/model.ts';
 import { NativeTrainingStep, setNativeTrainingStep } from '../src/engine/native-step.ts';
 import { Optimizer } from '../src/engine/optimizer.ts';
-import { train } from '../src/engine/train.ts';
+import { evaluate, train } from '../src/engine/train.ts';
 import { initWeights } from '../src/engine/weights.ts';
+import { recomputeBatchNorm } from '../src/pruning/instability.ts';
+import { BN_RECOMPUTE_BATCHES } from '../src/pruning/line-examples.ts';
 import { denseMask, maskToFloat } from '../src/pruning/mask.ts';
 import { randomTrainingData } from './random-data.ts';
-import { commitOf, recordPath, theseVersions, thisCommand, thisMachine } from './records.ts';
+import {
+  commitOf,
+  median,
+  recordPath,
+  theseVersions,
+  thisCommand,
+  thisMachine,
+} from './records.ts';
 
-const { options } = parseArgs(process.argv.slice(2), ['backend', 'steps', 'models', 'batch']);
+const { options } = parseArgs(process.argv.slice(2), [
+  'backend',
+  'steps',
+  'models',
+  'batch',
+  'line-batch',
+]);
 const BATCH = Number(options.get('batch') ?? 60);
+// an instability line runs at its training's batch size: Frankle et al.'s 128 on CIFAR-10
+const LINE_BATCH = Number(options.get('line-batch') ?? 128);
 // the commit this run started from (a commit made while it runs is not what it measured)
 const versions = theseVersions();
 const backend = await initBackend(options.get('backend') as BackendName | undefined);
@@ -159,6 +179,52 @@ for (const [name, shape, steps] of cases) {
   );
   process.stdout.write(lines.slice(-20).join('\n') + '\n');
   setNativeTrainingStep(true);
+  if (specs.some((p) => p.role === 'movingMean')) await profileLinePoint(name, shape);
+}
+
+/**
+ * One point of an instability analysis's line (src/pruning/instability.ts): batch norm's
+ * statistics recomputed on BN_RECOMPUTE_BATCHES training batches, on the native forward pass
+ * in training mode and on tfjs's kernels, beside the point's evaluation of a 10,000-example
+ * test set (CIFAR-10's) on the native forward pass, all at the line's batch size.
+ */
+async function profileLinePoint(name: ModelName, shape: [number, number, number]) {
+  const arch = buildArchitecture(name, shape, 10);
+  const data = randomTrainingData(shape, LINE_BATCH * BN_RECOMPUTE_BATCHES);
+  const test = randomTrainingData(shape, 10_000).train;
+  const model = new Model(arch, initWeights(describeParams(arch), 'glorot-normal', 1));
+  const native = NativeTrainingStep.forEvaluation(model, LINE_BATCH);
+  const timed = async (f: () => Promise<unknown>) => {
+    await f(); // warm-up
+    const ms: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const t0 = performance.now();
+      await f();
+      ms.push(performance.now() - t0);
+    }
+    return median(ms);
+  };
+  const onTfjs = await timed(() => recomputeBatchNorm(model, data, LINE_BATCH, null));
+  const rows = [`| batch-norm recompute, tfjs kernels | ${onTfjs.toFixed(0)} |`];
+  if (native) {
+    const onNative = await timed(() => recomputeBatchNorm(model, data, LINE_BATCH, native));
+    const evaluation = await timed(() => evaluate(model, test, native));
+    rows.unshift(
+      `| batch-norm recompute, native forward pass | ${onNative.toFixed(0)} |`,
+      `| evaluation of 10,000 test examples, native forward pass | ${evaluation.toFixed(0)} |`,
+    );
+    native.dispose();
+  }
+  model.dispose();
+  lines.push(
+    '',
+    `### ${name}, one point of an instability line: batch ${LINE_BATCH}, ${BN_RECOMPUTE_BATCHES} recompute batches, median of 3`,
+    '',
+    '| part | ms |',
+    '|---|---|',
+    ...rows,
+  );
+  process.stdout.write(lines.slice(-(rows.length + 4)).join('\n') + '\n');
 }
 const out = join(import.meta.dirname, 'results');
 mkdirSync(out, { recursive: true });

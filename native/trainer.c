@@ -14,7 +14,8 @@
  * trainStep(trainer, memory, offsets, x, labels, step) then runs one step on parameters and
  * optimiser slots that live on the WebAssembly heap (`memory`, at byte `offsets`), updating
  * them in place, and returns the batch's mean loss. trainerEvaluate runs the forward pass alone,
- * in inference mode, and scores it; trainerProfile says where the time went.
+ * in inference mode, and scores it; trainerForwardTraining runs it in training mode, to
+ * recompute batch norm's statistics; trainerProfile says where the time went.
  */
 #include <math.h>
 #include <stdio.h>
@@ -382,11 +383,13 @@ static void update(trainer *t, const parameters *p, int first, int last, adam_se
 
 /*
  * The forward pass over the trainer's batch; false when out of memory. In training, batch norm
- * normalises by the batch's statistics and updates its moving averages, and each layer's time
- * is added to the profile; in inference, it normalises by the moving averages and nothing is
- * written but the layers' outputs.
+ * normalises by the batch's statistics and moves its moving averages toward them by
+ * `momentum` (each layer's own where negative), and each layer's time is added to the
+ * profile; in inference, it normalises by the moving averages and nothing is written but the
+ * layers' outputs.
  */
-static bool forward(trainer *t, const parameters *p, const float *x, bool training) {
+static bool forward(trainer *t, const parameters *p, const float *x, bool training,
+                    float momentum) {
   const int64_t n = t->batch;
   double started = now_ns();
   for (int l = 0; l < t->layers_count; l++) {
@@ -411,10 +414,10 @@ static bool forward(trainer *t, const parameters *p, const float *x, bool traini
                          t->variance, t->partials);
       /* the moving averages, as model.ts updates them after tfjs's step */
       float *mean = t->moving[2 * L->moving], *variance = t->moving[2 * L->moving + 1];
-      const float keep = 1 - L->momentum;
+      const float m = momentum < 0 ? L->momentum : momentum, keep = 1 - m;
       for (int64_t q = 0; q < c; q++) {
-        mean[q] = mean[q] * keep + L->mean[q] * L->momentum;
-        variance[q] = variance[q] * keep + (float)t->variance[q] * L->momentum;
+        mean[q] = mean[q] * keep + L->mean[q] * m;
+        variance[q] = variance[q] * keep + (float)t->variance[q] * m;
       }
     } else if (L->kind == LAYER_AVGPOOL) {
       global_avg_pool(in, L->y, n, L->g.h * L->g.w, L->g.co);
@@ -446,7 +449,7 @@ static bool train_step_native(trainer *t, const parameters *p, const float *x,
   const adam_settings adam = adam_settings_for(lr, t->beta1, t->beta2, t->epsilon,
                                                t->decoupled ? 0 : t->weight_decay, step);
   const int64_t n = t->batch;
-  if (!forward(t, p, x, true)) return false;
+  if (!forward(t, p, x, true, -1)) return false;
   double started = now_ns();
   *loss = softmax_cross_entropy(logits_of(t, x), labels, n, t->classes, t->dy);
   const double scored = now_ns();
@@ -973,7 +976,7 @@ static napi_value trainer_evaluate(napi_env env, napi_callback_info info) {
   if (unbound) return throw_prefixed(env, "trainerEvaluate: ", unbound);
   const unsigned saved = denormals_flushed();
   flush_denormals = true;
-  const bool done = forward(t, &p, x, false);
+  const bool done = forward(t, &p, x, false, -1);
   flush_denormals = false;
   denormals_restored(saved);
   if (!done) return throw_error(env, "trainerEvaluate: out of memory");
@@ -997,6 +1000,49 @@ static napi_value trainer_evaluate(napi_env env, napi_callback_info info) {
   values[0] = loss;
   values[1] = correct;
   return out;
+}
+
+/*
+ * trainerForwardTraining(trainer, memory, offsets, x, momentum): the forward pass in training
+ * mode on the batch x, laid out as trainStep's (the slots' offsets may be -1): batch norm
+ * normalises by the batch's statistics and moves each moving mean and variance toward them by
+ * `momentum` (0 to 1) in place. Momentum 1/b on the b-th of several batches leaves their
+ * cumulative average (src/pruning/instability.ts recomputes the statistics of an interpolated
+ * network so). Writes nothing else but the layers' outputs; takes no step and is not profiled
+ * as one.
+ */
+static napi_value trainer_forward_training(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  trainer *t;
+  void *memory;
+  size_t bytes, offsets_length, x_length;
+  double *offsets, momentum;
+  float *x;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 5 ||
+      !(t = unwrap(env, argv[0])) ||
+      napi_get_arraybuffer_info(env, argv[1], &memory, &bytes) != napi_ok ||
+      !typed_array(env, argv[2], napi_float64_array, (void **)&offsets, &offsets_length) ||
+      !typed_array(env, argv[3], napi_float32_array, (void **)&x, &x_length) ||
+      napi_get_value_double(env, argv[4], &momentum) != napi_ok)
+    return throw_error(env, "trainerForwardTraining: expected trainer, memory, offsets, x, momentum");
+  if (!(momentum >= 0 && momentum <= 1))
+    return throw_error(env, "trainerForwardTraining: the momentum must be 0 to 1");
+  if ((int64_t)x_length != t->batch * t->in)
+    return throw_error(env, "trainerForwardTraining: the batch's size differs from the trainer's");
+  parameters p;
+  const char *unbound = bind_memory(t, memory, bytes, offsets, offsets_length, true, &p);
+  if (unbound) return throw_prefixed(env, "trainerForwardTraining: ", unbound);
+  double forward_ns[MAX_LAYERS];
+  memcpy(forward_ns, t->forward_ns, sizeof forward_ns);
+  const unsigned saved = denormals_flushed();
+  flush_denormals = true;
+  const bool done = forward(t, &p, x, true, (float)momentum);
+  flush_denormals = false;
+  denormals_restored(saved);
+  memcpy(t->forward_ns, forward_ns, sizeof forward_ns);
+  if (!done) return throw_error(env, "trainerForwardTraining: out of memory");
+  return NULL;
 }
 
 /*
@@ -1033,4 +1079,5 @@ void register_trainer(napi_env env, napi_value exports) {
   export_function(env, exports, "freeTrainer", free_trainer_now);
   export_function(env, exports, "trainerProfile", trainer_profile);
   export_function(env, exports, "trainerEvaluate", trainer_evaluate);
+  export_function(env, exports, "trainerForwardTraining", trainer_forward_training);
 }

@@ -37,6 +37,7 @@ import {
   type Shape3,
 } from '../../src/engine/architectures.ts';
 import { analysableRewinds } from '../../src/services/instability.ts';
+import { linePointExamples } from '../../src/pruning/line-examples.ts';
 import { transferSpec } from '../../src/services/transfer.ts';
 import { ENGINE_CLASSES, ENGINE_MODELS } from '../engine-models.ts';
 import { median, parseEngineLabel, type EngineRecord } from '../records.ts';
@@ -523,8 +524,16 @@ export function planExperiment(
       : []),
   ];
   const lines = analyses ? sum(analyses.tickets.map((t) => t.rewinds.length)) : 0;
-  // each line's points, on the test set
-  const curveExamples = analyses ? lines * analyses.points * dataset.test : 0;
+  // each line's points: the test set, and a batch-norm model's recompute batches
+  const curveExamples = analyses
+    ? lines *
+      analyses.points *
+      linePointExamples(
+        buildArchitecture(spec.model, dataset.inputShape, dataset.classes),
+        { train, test: dataset.test },
+        spec.training.batchSize,
+      )
+    : 0;
   const perJob = speed && jobSpeed(speed, workers);
   // the lines' points and the native trainings evaluate on the native forward pass; a gated
   // training evaluates on tfjs's kernels, as it trains

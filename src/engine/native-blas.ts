@@ -192,6 +192,19 @@ export interface NativeBlas {
     labels: Int32Array,
     count: number,
   ): Float64Array;
+  /**
+   * The forward pass in training mode on a batch of the trainer's size, offsets as
+   * trainerEvaluate's: batch norm normalises by the batch's statistics and moves each moving
+   * mean and variance toward them by `momentum` (0 to 1) in place; nothing else is written
+   * back. No step is taken.
+   */
+  trainerForwardTraining(
+    trainer: NativeTrainer,
+    memory: ArrayBuffer,
+    offsets: Float64Array,
+    x: Float32Array,
+    momentum: number,
+  ): void;
   /** Frees a trainer's buffers now (they are freed at garbage collection otherwise). */
   freeTrainer(trainer: NativeTrainer): void;
   /**

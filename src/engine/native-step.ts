@@ -174,6 +174,15 @@ export interface NativeStepProfile {
   updateMs: number;
 }
 
+/**
+ * Gives each variable data of its own where it shares it with another tensor, so that the
+ * native step can write it in place without changing that tensor.
+ */
+function ownData(wasm: BackendWasm, variables: (tf.Variable | null)[]): void {
+  for (const v of variables)
+    if (v && wasm.refCount(v.dataId) > 1) tf.tidy(() => v.assign(tf.mul(v, 1)));
+}
+
 export class NativeTrainingStep {
   private readonly offsets: Float64Array;
 
@@ -290,8 +299,7 @@ export class NativeTrainingStep {
     ]);
     const moving = this.moving.map((name) => this.model.v(name));
     // Own data first (a copy may grow the heap, so offsets are read after).
-    for (const v of [...variables.flat(), ...moving])
-      if (v && wasm.refCount(v.dataId) > 1) tf.tidy(() => v.assign(tf.mul(v, 1)));
+    ownData(wasm, [...variables.flat(), ...moving]);
     variables.forEach((vs, i) =>
       vs.forEach((v, j) => (this.offsets[3 * i + j] = v ? heapOffset(wasm, v) : -1)),
     );
@@ -311,13 +319,7 @@ export class NativeTrainingStep {
   evaluate(split: Split): { loss: number; accuracy: number } {
     const blas = nativeBlas()!;
     if (!this.trainer) throw new Error('the native training step was disposed');
-    const wasm = tf.backend() as BackendWasm;
-    const offsets = new Float64Array(this.offsets.length).fill(-1);
-    this.params.forEach((name, i) => (offsets[3 * i] = heapOffset(wasm, this.model.v(name))));
-    this.moving.forEach(
-      (name, i) => (offsets[3 * this.params.length + i] = heapOffset(wasm, this.model.v(name))),
-    );
-    const memory = wasm.typedArrayFromHeap(this.model.v(this.params[0]!)).buffer as ArrayBuffer;
+    const { memory, offsets } = this.weightsOnHeap();
     const batch = this.batchSize;
     const size = exampleSize(split.shape);
     const x = new Float32Array(batch * size);
@@ -338,6 +340,41 @@ export class NativeTrainingStep {
       correct += hits!;
     }
     return { loss: lossSum / split.count, accuracy: correct / split.count };
+  }
+
+  /**
+   * The forward pass in training mode on a batch of the step's size (NHWC floats): batch
+   * norm normalises by the batch's statistics and moves the model's moving means and
+   * variances toward them by `momentum` (0 to 1), in place; nothing else changes and no
+   * step is taken. Momentum 1/b on the b-th of several batches leaves their statistics'
+   * cumulative average.
+   */
+  forwardTraining(x: Float32Array, momentum: number): void {
+    if (!this.trainer) throw new Error('the native training step was disposed');
+    // written in place: the moving statistics own their data first (as in step)
+    ownData(
+      tf.backend() as BackendWasm,
+      this.moving.map((name) => this.model.v(name)),
+    );
+    const { memory, offsets } = this.weightsOnHeap();
+    nativeBlas()!.trainerForwardTraining(this.trainer, memory, offsets, x, momentum);
+  }
+
+  /** The batch size the step was planned for. */
+  get batch(): number {
+    return this.batchSize;
+  }
+
+  /** The wasm heap and the model's weights' and moving statistics' offsets on it (no slots). */
+  private weightsOnHeap(): { memory: ArrayBuffer; offsets: Float64Array } {
+    const wasm = tf.backend() as BackendWasm;
+    const offsets = new Float64Array(this.offsets.length).fill(-1);
+    this.params.forEach((name, i) => (offsets[3 * i] = heapOffset(wasm, this.model.v(name))));
+    this.moving.forEach(
+      (name, i) => (offsets[3 * this.params.length + i] = heapOffset(wasm, this.model.v(name))),
+    );
+    const memory = wasm.typedArrayFromHeap(this.model.v(this.params[0]!)).buffer as ArrayBuffer;
+    return { memory, offsets };
   }
 
   /** Where this step's time went so far (bench:profile). */

@@ -7,9 +7,11 @@ import type { ComputeTargetSpec } from '../api/sweep.ts';
 import { isTicketLabError, TicketLabError } from '../core/errors.ts';
 import { runKey } from '../core/run-key.ts';
 import { durationToIterations } from '../core/duration.ts';
-import { specIterationsPerEpoch } from '../core/split-counts.ts';
+import { specIterationsPerEpoch, splitCounts } from '../core/split-counts.ts';
 import type { JobKind, TicketMethod } from '../core/vocabulary.ts';
+import { buildArchitecture } from '../engine/architectures.ts';
 import { workerThreads } from '../engine/native-blas.ts';
+import { linePointExamples } from '../pruning/line-examples.ts';
 import { diskFullError, isDiskFull } from '../store/disk.ts';
 import { HostLock } from '../store/host-lock.ts';
 import { setInstabilityCopy, setInstabilityCurve } from '../store/instability.ts';
@@ -139,7 +141,8 @@ function jobProgress(live: Live, run: StepRef, done: number): number | null {
 /**
  * Each run's place in a job: an experiment's runs by planned iterations (runShares). An
  * analysis's copies count their iterations from their rewind point, and its line as many
- * iterations' worth as its evaluations of the test set cost.
+ * iterations' worth as its points' forward passes cost (the test set, and a batch-norm
+ * model's recompute batches).
  */
 function jobShares(
   spec: ResolvedSpec,
@@ -149,8 +152,16 @@ function jobShares(
   const perEpoch = specIterationsPerEpoch(spec, dataset.trainCount, dataset.name);
   if (instability) {
     const end = durationToIterations(spec.training.duration, perEpoch);
+    const pointExamples = linePointExamples(
+      buildArchitecture(spec.model, dataset.inputShape, dataset.classNames.length),
+      {
+        train: splitCounts(dataset.trainCount, spec.validationFraction, dataset.name).train,
+        test: dataset.testCount,
+      },
+      spec.training.batchSize,
+    );
     const lineIterations =
-      (instability.points * dataset.testCount * FORWARD_SHARE) / spec.training.batchSize;
+      (instability.points * pointExamples * FORWARD_SHARE) / spec.training.batchSize;
     const steps = instability.rewinds.flatMap((point) => [
       ...([0, 1] as const).map((copy) => ({
         step: instabilityStep(point.id, copy),

@@ -14,6 +14,7 @@ import {
   type TrainingSettings,
 } from '../engine/train.ts';
 import type { Weights } from '../engine/weights.ts';
+import { BN_RECOMPUTE_BATCHES } from './line-examples.ts';
 import { applyMask, maskToFloat, type Mask } from './mask.ts';
 
 /**
@@ -28,13 +29,6 @@ import { applyMask, maskToFloat, type Mask } from './mask.ts';
 
 /** Points on the line by default: the paper evaluates 30. */
 export const DEFAULT_POINTS = 30;
-
-/**
- * Training batches whose statistics replace a batch-norm layer's moving averages at each
- * point on the line (the averaged weights' own statistics, not the averaged statistics of
- * the two ends, which belong to neither network).
- */
-export const BN_RECOMPUTE_BATCHES = 10;
 
 export interface CurvePoint {
   /** 0 is the first copy, 1 the second */
@@ -192,7 +186,7 @@ export async function interpolationCurve(o: {
         mixed.set(p.name, out);
       }
       model.setWeights(applyMask(mixed, o.mask));
-      if (statistics.length > 0) await recomputeBatchNorm(model, o.data, o.batchSize);
+      if (statistics.length > 0) await recomputeBatchNorm(model, o.data, o.batchSize, native);
       const { accuracy } = await evaluate(model, o.data.test, native);
       curve.push({ alpha, testError: 1 - accuracy });
       o.onPoint?.(curve.length);
@@ -204,14 +198,31 @@ export async function interpolationCurve(o: {
   return curve;
 }
 
-/** Batch norm's moving averages set to the mean of their values over training batches. */
-async function recomputeBatchNorm(model: Model, data: PreparedData, batchSize: number) {
+/**
+ * Batch norm's moving averages set to the mean of their values over BN_RECOMPUTE_BATCHES
+ * training batches: on the native forward pass in training mode where `native` was planned
+ * for batches of this size (each batch moving them by 1/b, which leaves the cumulative
+ * average), else on tfjs's.
+ */
+export async function recomputeBatchNorm(
+  model: Model,
+  data: PreparedData,
+  batchSize: number,
+  native: NativeTrainingStep | null,
+) {
   const n = Math.min(batchSize, data.train.count);
   const sampler = new BatchSampler(data.train.count, n, 0);
   const x = new Float32Array(n * exampleSize(data.train.shape));
   const y = new Int32Array(n);
-  const sums = new Map<tf.Variable, Float32Array>();
   const batches = Math.min(BN_RECOMPUTE_BATCHES, sampler.batchesPerEpoch);
+  if (native?.batch === n) {
+    for (let b = 1; b <= batches; b++) {
+      gatherExamples(data.train, sampler.batchAt(b), x, y);
+      native.forwardTraining(x, 1 / b);
+    }
+    return;
+  }
+  const sums = new Map<tf.Variable, Float32Array>();
   for (let b = 1; b <= batches; b++) {
     gatherExamples(data.train, sampler.batchAt(b), x, y);
     const updates: [tf.Variable, tf.Tensor][] = [];

@@ -18,6 +18,7 @@ import {
 import { FORWARD_SHARE } from '../../src/api/methods.ts';
 import { resolveSpec, type ResolvedSpec } from '../../src/api/spec.ts';
 import { importDatasetFolder } from '../../src/data/import.ts';
+import { BN_RECOMPUTE_BATCHES } from '../../src/pruning/line-examples.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const SHARED = join(ROOT, '..', 'shared', 'datasets');
@@ -371,6 +372,28 @@ describe("a campaign part's plan", () => {
     // θ_400 retrainings twice each (their start and end)
     const val = Math.round(dataset.train * 0.1);
     expect(reset.evaluatedExamples - rewound.evaluatedExamples).toBe(2 * 2 * (val + dataset.test));
+  });
+
+  it("counts a line's points as its test set, and a batch-norm model's also as its statistics' recompute batches", () => {
+    const dataset = datasetSize('cifar10-jpeg');
+    const examplesOfTwoMorePoints = (model: 'conv-2' | 'resnet-20') => {
+      const spec = resolveSpec({
+        model,
+        dataset: 'cifar10-jpeg',
+        training: { duration: '200it', evalEvery: 100, batchSize: 64 },
+        pruning: { levels: 1 },
+      });
+      const plan = (points: number) =>
+        planExperiment('imp', spec, dataset, null, TWO_CORES, {
+          analyses: { tickets: [{ level: 1, method: 'imp' as const, rewinds: [0, 50] }], points },
+        });
+      return plan(5).evaluatedExamples - plan(3).evaluatedExamples;
+    };
+    // two lines, two more points each
+    expect(examplesOfTwoMorePoints('conv-2')).toBe(2 * 2 * dataset.test);
+    expect(examplesOfTwoMorePoints('resnet-20')).toBe(
+      2 * 2 * (dataset.test + BN_RECOMPUTE_BATCHES * 64),
+    );
   });
 
   it("scales with the record's samples/s, and from a measured model by FLOPs where a model was not measured", () => {
