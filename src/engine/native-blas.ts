@@ -299,7 +299,7 @@ export function nativeBlasStale(): boolean {
 }
 
 /** The version of the addon's functions this code calls: native/addon.h's TICKETLAB_ADDON_INTERFACE. */
-export const ADDON_INTERFACE = 3;
+export const ADDON_INTERFACE = 4;
 
 /**
  * Why an addon cannot be used, when it was built from other sources than this code's (say,
