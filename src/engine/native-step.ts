@@ -196,7 +196,8 @@ export class NativeTrainingStep {
     /** batch norm's moving means and variances, updated in place too */
     private readonly moving: string[],
     private readonly labels: string[],
-    private readonly batchSize: number,
+    /** the batch size the step was planned for */
+    readonly batchSize: number,
   ) {
     this.offsets = new Float64Array(3 * params.length + moving.length);
   }
@@ -358,11 +359,6 @@ export class NativeTrainingStep {
     );
     const { memory, offsets } = this.weightsOnHeap();
     nativeBlas()!.trainerForwardTraining(this.trainer, memory, offsets, x, momentum);
-  }
-
-  /** The batch size the step was planned for. */
-  get batch(): number {
-    return this.batchSize;
   }
 
   /** The wasm heap and the model's weights' and moving statistics' offsets on it (no slots). */

@@ -215,7 +215,7 @@ export async function recomputeBatchNorm(
   const x = new Float32Array(n * exampleSize(data.train.shape));
   const y = new Int32Array(n);
   const batches = Math.min(BN_RECOMPUTE_BATCHES, sampler.batchesPerEpoch);
-  if (native?.batch === n) {
+  if (native?.batchSize === n) {
     for (let b = 1; b <= batches; b++) {
       gatherExamples(data.train, sampler.batchAt(b), x, y);
       native.forwardTraining(x, 1 / b);
