@@ -228,7 +228,7 @@ if (options.has('plan')) {
           .filter((d) => d.sourcePath === join(SHARED, spec.dataset))
           .some((d) => denseTrainedAlready(store!, { ...spec, dataset: d.id })),
     });
-    process.stdout.write(`${formatPlan(plan).join('\n')}\n`);
+    process.stdout.write(`${formatPlan(plan, thisMachine().cpu).join('\n')}\n`);
   }
   store?.close();
   process.exit(0);
@@ -369,7 +369,7 @@ const plan = planOn(part, target, {
   denseTrainedAlready: (spec) =>
     denseTrainedAlready(lab.store, { ...spec, dataset: datasetIds.get(spec.dataset)! }),
 });
-process.stdout.write(`${formatPlan(plan).join('\n')}\n`);
+process.stdout.write(`${formatPlan(plan, thisMachine().cpu).join('\n')}\n`);
 
 /** The plan's estimate of one experiment, as its record keeps it. */
 function estimateOf(label: string, seed: number): EstimateRecord | undefined {

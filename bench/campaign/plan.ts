@@ -94,6 +94,8 @@ export interface MeasuredSpeed {
   /** the record's name (`engine-<date>`) and machine state */
   record: string;
   state: string;
+  /** the CPU the record measured on, as Node names it */
+  cpu: string;
   /** tfjs's kernels (the training of a penalised loss) against the native step, where measured */
   tfjsKernelsShare: number | null;
   /** a training with the model's unit gates (bench:engine's `gated`) against the native step, where measured */
@@ -181,6 +183,7 @@ export function readEngineSpeeds(records: string, upTo?: string): MeasuredSpeed[
         atThreads,
         record: name,
         state: best.state,
+        cpu: r.cpu.trim(),
         tfjsKernelsShare: kernelsDefault
           ? median(kernels.samples) / median(kernelsDefault.samples)
           : null,
@@ -232,6 +235,8 @@ export interface ModelSpeed {
   source: string;
   /** the model bench:engine measured: this one, or the one it is scaled from */
   measuredModel: ModelName;
+  /** the CPU bench:engine measured it on */
+  cpu: string;
   tfjsKernelsShare: number | null;
   gated: GatedShare | null;
   /** measured (MeasuredSpeed's), else null: FORWARD_SHARE is counted */
@@ -280,6 +285,7 @@ export function modelSpeed(
           ? `measured (${measuredAt}) on bench:engine's input, scaled by FLOPs per example`
           : `measured (${measuredAt})`,
     measuredModel: from.model,
+    cpu: from.cpu,
     tfjsKernelsShare: from.tfjsKernelsShare,
     gated: from.gated,
     // a ratio of two speeds on the same model: the FLOPs scaling cancels
@@ -863,8 +869,12 @@ function compactedPricing(experiments: ExperimentPlan[]): string {
   return `${priced} of ${all} compacted models ${recorded}, the others at the dense model's speed (no record has measured them)`;
 }
 
-/** The plan as bench:campaign prints it. */
-export function formatPlan(plan: PartPlan): string[] {
+/**
+ * The plan as bench:campaign prints it; `here`, the CPU its jobs run on, where known: speeds
+ * measured on another are named as such, since the estimate holds only as far as the CPUs are
+ * alike.
+ */
+export function formatPlan(plan: PartPlan, here?: string): string[] {
   const t = planTotals(plan);
   const { workers, datasets } = plan;
   const { iterations, levels, compressions, labels: only } = plan.budget;
@@ -891,6 +901,13 @@ export function formatPlan(plan: PartPlan): string[] {
     lines.push(
       `  speed: ${describeSpeed(s)}; a job here: ${int(jobSpeed(s, workers))} samples/s (estimate)`,
     );
+  const elsewhere = plan.speeds.filter((s) => here !== undefined && s.cpu !== here);
+  for (const cpu of new Set(elsewhere.map((s) => s.cpu))) {
+    const models = elsewhere.filter((s) => s.cpu === cpu).map((s) => s.model);
+    lines.push(
+      `  ${models.join(', ')}: priced from bench:engine on ${cpu}, not on this machine (${here}); \`npm run bench:engine\` here measures this one (the newest record of a model prices it)`,
+    );
+  }
   for (const s of plan.speeds.filter((x) => x.gated === null))
     if (plan.experiments.some((e) => e.model === s.model && e.tfjsKernelRuns > 0))
       lines.push(

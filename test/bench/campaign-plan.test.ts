@@ -30,10 +30,11 @@ function engineRecord(
   dir: string,
   name: string,
   rows: { model: string; samplesPerSecond: number; label?: string }[],
+  cpu = 'test cpu',
 ): void {
   const record = {
     date: '2026-12-02T07:00:00.000Z',
-    cpu: 'test cpu',
+    cpu,
     cores: 2,
     rows: rows.map((r) => ({
       label: r.label ?? 'wasm default, onednn',
@@ -507,6 +508,45 @@ describe("a campaign part's plan", () => {
     );
     expect(speed('engine-2026-12-01T2200').get('conv-4')).toEqual([50, 'engine-2026-12-01T2200']);
     expect(() => readEngineSpeeds(dir, 'engine-2026-12-01T2300')).toThrow(/no bench:engine record/);
+  });
+
+  it('names the speeds measured on another CPU than the one the plan is for', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ticketlab-engine-'));
+    engineRecord(
+      dir,
+      'engine-2026-12-01T2200',
+      [{ model: 'conv-2', samplesPerSecond: 80 }],
+      'CPU A',
+    );
+    engineRecord(
+      dir,
+      'engine-2026-12-02T0100',
+      [{ model: 'conv-4', samplesPerSecond: 50 }],
+      'CPU B',
+    );
+    const plan = planPart(findPart('fc2019-conv'), {
+      budget: { iterations: 100, levels: 1 },
+      seeds: 1,
+      datasets: [datasetSize('cifar10-jpeg')],
+      measured: readEngineSpeeds(dir),
+      workers: TWO_CORES,
+    });
+    const notes = (here?: string) =>
+      formatPlan(plan, here).filter((line) => line.includes('not on this machine'));
+    // conv-6 is scaled from conv-4, so measured where conv-4 was
+    expect(notes('CPU B')).toEqual([
+      '  conv-2: priced from bench:engine on CPU A, not on this machine (CPU B); `npm run bench:engine` here measures this one (the newest record of a model prices it)',
+    ]);
+    expect(notes('CPU C')).toEqual([
+      expect.stringMatching(
+        /^ {2}conv-2: priced from bench:engine on CPU A, not on this machine \(CPU C\);/,
+      ),
+      expect.stringMatching(
+        /^ {2}conv-4, conv-6: priced from bench:engine on CPU B, not on this machine \(CPU C\);/,
+      ),
+    ]);
+    expect(notes('CPU A')).toHaveLength(1);
+    expect(notes()).toEqual([]);
   });
 
   it("counts a gated training at the measured share of its gates' training (at a job's threads where measured), else tfjs's kernels', a slimming search at the native step's", () => {
