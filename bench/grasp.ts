@@ -41,6 +41,7 @@ import { prepareData, type PreparedData } from '../src/data/split.ts';
 import {
   buildArchitecture,
   describeParams,
+  hasBatchNorm,
   type Architecture,
   type ModelName,
 } from '../src/engine/architectures.ts';
@@ -153,7 +154,7 @@ for (const model of models) {
   const data = prepareData(decoded, spec.validationFraction);
   const arch = buildArchitecture(model, data.train.shape, data.classes);
   const specs = describeParams(arch);
-  const batchNorm = specs.some((p) => p.role === 'gamma');
+  const batchNorm = hasBatchNorm(specs);
   const batch = spec.training.batchSize;
   // as the app's pruning at initialisation draws them (src/jobs/methods/pai.ts)
   scoringExamples = spec.pai.samplesPerClass * data.classes;

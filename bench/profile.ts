@@ -23,7 +23,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { parseArgs } from '../src/cli/args.ts';
-import { buildArchitecture, describeParams, type ModelName } from '../src/engine/architectures.ts';
+import {
+  buildArchitecture,
+  describeParams,
+  hasBatchNorm,
+  type ModelName,
+} from '../src/engine/architectures.ts';
 import { initBackend, type BackendName } from '../src/engine/backend.ts';
 import { Model } from '../src/engine/model.ts';
 import { NativeTrainingStep, setNativeTrainingStep } from '../src/engine/native-step.ts';
@@ -179,7 +184,7 @@ for (const [name, shape, steps] of cases) {
   );
   process.stdout.write(lines.slice(-20).join('\n') + '\n');
   setNativeTrainingStep(true);
-  if (specs.some((p) => p.role === 'movingMean')) await profileLinePoint(name, shape);
+  if (hasBatchNorm(specs)) await profileLinePoint(name, shape);
 }
 
 /**

@@ -33,6 +33,7 @@ import {
 import {
   buildArchitecture,
   describeParams,
+  hasBatchNorm,
   measureSize,
   type Shape3,
 } from '../../src/engine/architectures.ts';
@@ -218,7 +219,7 @@ export function flopsPerExample(model: ModelName, inputShape: Shape3, classes: n
 function layerKinds(model: ModelName, inputShape: Shape3): string {
   const specs = describeParams(buildArchitecture(model, inputShape, ENGINE_CLASSES));
   const conv = specs.some((p) => p.role === 'kernel' && p.shape.length === 4);
-  const batchNorm = specs.some((p) => p.role === 'gamma');
+  const batchNorm = hasBatchNorm(specs);
   return `${conv}/${batchNorm}`;
 }
 

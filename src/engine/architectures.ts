@@ -292,6 +292,11 @@ const unitParam = (layer: string, units: number, role: ParamRole): ParamSpec => 
 });
 
 /** Walks the layers, inferring shapes, and lists every parameter in forward order. */
+/** Whether the parameters are of a network with batch norm (its moving statistics among them). */
+export function hasBatchNorm(specs: ParamSpec[]): boolean {
+  return specs.some((p) => p.role === 'movingMean');
+}
+
 export function describeParams(arch: Architecture): ParamSpec[] {
   const params: ParamSpec[] = [];
   const lastDense = [...arch.layers].reverse().find((l) => l.kind === 'dense');

@@ -1,5 +1,5 @@
 import { iterationsPerEpoch } from '../core/split-counts.ts';
-import { describeParams, type Architecture } from '../engine/architectures.ts';
+import { describeParams, hasBatchNorm, type Architecture } from '../engine/architectures.ts';
 
 /**
  * Training batches whose statistics replace a batch-norm layer's moving averages at each
@@ -19,7 +19,7 @@ export function linePointExamples(
   counts: { train: number; test: number },
   batchSize: number,
 ): number {
-  if (!describeParams(arch).some((p) => p.role === 'movingMean')) return counts.test;
+  if (!hasBatchNorm(describeParams(arch))) return counts.test;
   const batch = Math.min(batchSize, counts.train);
   return (
     counts.test + Math.min(BN_RECOMPUTE_BATCHES, iterationsPerEpoch(counts.train, batch)) * batch
