@@ -83,7 +83,7 @@ import { unitsReachOutput } from './layer-path.ts';
 import { RECORDS, SHARED_DATASETS, theseVersions, thisCommand, thisMachine } from './records.ts';
 
 const USAGE = `usage:
-  npm run bench:campaign -- --part P [--seeds 5] [--hours 2.5] [--concurrency 2]
+  npm run bench:campaign -- --part P [--seeds 5] [--hours 2.5] [--concurrency N (default: the cores)]
                             [--iterations N] [--levels N] [--compressions C[,C…]]
                             [--only LABEL[,LABEL…]] [--data-dir DIR]
                             [--records DIR (default bench/records)] [--dataset FOLDER[,FOLDER…]]
@@ -91,7 +91,7 @@ const USAGE = `usage:
                             [--target slurm-target.json | local]
   npm run bench:campaign -- --plan [--part P] [--seeds N] [--iterations N] [--levels N]
                             [--compressions C[,C…]] [--only LABEL[,LABEL…]]
-                            [--concurrency 2] [--dataset FOLDER[,FOLDER…]]
+                            [--concurrency N] [--dataset FOLDER[,FOLDER…]]
                             [--target slurm-target.json]
   npm run bench:campaign -- --complete-records --part P [--records DIR] [--data-dir DIR]
 the parts: ${PARTS.map((p) => p.name).join(', ')}

@@ -17,7 +17,7 @@
 # the oneDNN it opens (and that library's own needs), Dawn (the npm package webgpu) for
 # Linux x64, Debian's Vulkan loader and the GL dispatch libraries an NVIDIA driver's Vulkan
 # ICD loads, bench/engine_torch.py, package.json, and COMMIT (the packed commit, for the
-# record). `run` measures the five bench:engine models at batch 128 on WebGPU, on the CPU
+# record). `run` measures the six bench:engine models at batch 128 on WebGPU, on the CPU
 # path (wasm with the native addon, every core) and, where its python3 has PyTorch, on CUDA
 # and the CPU; it writes bench/records/gpu-<date>.json and a log to $OUT (else
 # .gpu-check/out), for `npm run bench:report`.

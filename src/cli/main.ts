@@ -24,9 +24,10 @@ Usage:
   ticketlab show <experiment-id> [--json] [--data-dir DIR]
   ticketlab datasets ls [--json] [--data-dir DIR]
   ticketlab datasets import <folder> [--name NAME] [--classes N] [--data-dir DIR]
-  ticketlab transfer <ticket-id> --to DATASET[,DATASET…] [--duration 2000it] [--data-dir DIR]
+  ticketlab transfer <ticket-id> --to DATASET[,DATASET…] [--duration D] [--data-dir DIR]
       Train a ticket on other datasets (same input shape; another class count
       re-initialises the output layer), each beside a random ticket of the same sparsity.
+      --duration (e.g. 2000it) defaults to the source experiment's training length.
   ticketlab transfer matrix [--json] [--data-dir DIR]
       Transferred minus random ticket, and minus the ticket found on the target.
   ticketlab instability <ticket-id> --rewind 0it,100it,500it [--points 30] [--json]
@@ -49,7 +50,8 @@ Usage:
       json and lineage a file. Existing files are only replaced with --force.
   ticketlab report <experiment-id>… [--out FILE] [--force] [--data-dir DIR]
       One self-contained HTML file (spec, levels, lineage, accuracy chart, machine)
-      that opens in any browser offline; default ./ticketlab-report-<id>.html.
+      that opens in any browser offline; default ./ticketlab-report-<id>.html
+      (./ticketlab-report-<N>-experiments-<date>.html for several).
 
   ticketlab sweep <sweep.json> [--dry-run] [--concurrency N] [--data-dir DIR]
       A base spec and axes ({"base": {...}, "axes": {"seed": [0, 1, 2]}}): prints what it
@@ -69,7 +71,7 @@ Usage:
       threads, Electron, Chromium, GPU, the data folder and its free disk.
 
 Data folder: --data-dir, else $TICKETLAB_HOME, else ~/.ticketlab.
-Backend: $TICKETLAB_BACKEND (tensorflow-gpu, tensorflow, wasm, cpu) forces one.`;
+Backend: $TICKETLAB_BACKEND (tensorflow-gpu, webgpu, tensorflow, wasm, cpu) forces one.`;
 
 const VALUED = [
   'data-dir',
