@@ -169,12 +169,13 @@ export const SweepCost = z.object({
   runs: z.number().int(),
   runsLeft: z.number().int(),
   /**
-   * training iterations, counting each run at its spec's full training duration: an
-   * estimate (an upper bound), since runs rewound to iteration k train T−k
+   * training iterations as the runners train them (src/api/methods.ts plannedRuns: a run
+   * rewound to iteration k trains T−k, a structured level its fine-tuning), and those left
    */
   iterations: z.number().int(),
   iterationsLeft: z.number().int(),
-  iterationsAreEstimate: z.boolean(),
+  /** true where a slimming search may stop sooner, at its Early-Bird ticket */
+  iterationsAreUpperBound: z.boolean(),
 });
 
 export const SweepView = z.object({
@@ -266,14 +267,20 @@ export const TransferMatrix = z.object({
       vsTargetTicket: z.number().nullable(),
     }),
   ),
-  /** source dataset × target dataset: mean differences over the rows of the pair */
+  /**
+   * source dataset × target dataset: mean differences over the rows of the pair, each over
+   * the rows that have it (`nVsRandom`, `nVsTargetTicket`); `n` counts every transfer of the
+   * pair, those still training included
+   */
   cells: z.array(
     z.object({
       sourceDataset: z.string(),
       targetDataset: z.string(),
       n: z.number().int(),
       vsRandom: z.number().nullable(),
+      nVsRandom: z.number().int(),
       vsTargetTicket: z.number().nullable(),
+      nVsTargetTicket: z.number().int(),
     }),
   ),
 });
@@ -509,7 +516,16 @@ export const METHODS = {
       split: z.enum(['train', 'val', 'test']),
       maxPoints: z.number().int().min(2).max(10_000).default(500),
     }),
-    z.object({ runId: z.string(), split: z.string(), points: z.array(MetricPoint) }),
+    z.object({
+      runId: z.string(),
+      split: z.string(),
+      /** at most maxPoints: above that, the mean of each bucket of steps */
+      points: z.array(MetricPoint),
+      /** over every point stored, however many `points` shows */
+      count: z.number().int(),
+      bestAccuracy: z.number().nullable(),
+      lowestLoss: z.number().nullable(),
+    }),
   ),
   compare: method(
     z.strictObject({ experimentIds: z.array(id).min(1).max(100) }),

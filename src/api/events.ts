@@ -36,8 +36,9 @@ export const JobProgressEvent = z.object({
   epoch: z.number(),
   step: z.number().int(),
   steps: z.number().int(),
+  /** training loss at `step`; null on an evaluation's event */
   loss: z.number().nullable(),
-  /** test accuracy at the latest evaluation, when this event reports one */
+  /** test accuracy of the evaluation at `step`, on the one event that reports it; else null */
   accuracy: z.number().nullable(),
   /** 0–1 of the whole job */
   progress: z.number(),
@@ -88,4 +89,5 @@ export const ApiEventSchema = z.discriminatedUnion('type', [
 /** Every event's type (what an SSE client listens for). */
 export const API_EVENT_TYPES = ApiEventSchema.options.map((o) => o.shape.type.value);
 export type ApiEvent = z.infer<typeof ApiEventSchema>;
+export type JobProgressEvent = z.infer<typeof JobProgressEvent>;
 export type SequencedEvent = ApiEvent & { seq: number };

@@ -1,5 +1,6 @@
 import { durationToIterations } from '../core/duration.ts';
 import { TicketLabError } from '../core/errors.ts';
+import { specIterationsPerEpoch } from '../core/split-counts.ts';
 import {
   controlsAt,
   structuredLevels,
@@ -136,6 +137,33 @@ export function plannedRuns(spec: ResolvedSpec, iterationsPerEpoch: number): Pla
     }
   }
   return runs;
+}
+
+/**
+ * The iterations a job trains, summed over its planned runs, from the `skip` first on (those
+ * already trained); an upper bound where a slimming search can stop at its Early-Bird ticket.
+ */
+export function jobIterations(
+  spec: ResolvedSpec,
+  iterationsPerEpoch: number,
+  skip = 0,
+): { iterations: number; upperBound: boolean } {
+  const iterations = plannedRuns(spec, iterationsPerEpoch)
+    .slice(skip)
+    .reduce((n, r) => n + r.end - r.start, 0);
+  const upperBound =
+    spec.method === 'structured' &&
+    spec.structured.method === 'slimming' &&
+    spec.structured.earlyBird.enabled;
+  return { iterations, upperBound };
+}
+
+/** jobIterations on a dataset of `trainCount` training examples (before the validation split). */
+export function specJobIterations(
+  spec: ResolvedSpec,
+  trainCount: number,
+): { iterations: number; upperBound: boolean } {
+  return jobIterations(spec, specIterationsPerEpoch(spec, trainCount, spec.dataset));
 }
 
 /**

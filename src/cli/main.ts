@@ -157,7 +157,7 @@ async function watchJob(
   process.on('SIGINT', onSigint);
   const unsubscribe = lab.subscribe((e) => {
     if (e.jobId !== jobId) return;
-    if (e.type === 'job.progress' && tty && Date.now() - lastDraw > 200) {
+    if (e.type === 'job.progress' && e.loss !== null && tty && Date.now() - lastDraw > 200) {
       lastDraw = Date.now();
       process.stderr.write(
         `\r${bar(e.progress)} ${percent(e.progress, 0).padStart(4)}  ${e.phase}  it ${e.step}/${e.steps}  loss ${e.loss?.toFixed(4) ?? '-'}  ETA ${formatDuration(e.etaMs ?? NaN)}   `,
@@ -282,7 +282,7 @@ async function cmdSweep(
     `Sweep of ${c.experiments} experiments (${c.stored} already stored): ${c.runs} trainings, ${c.runsLeft} left.`,
   );
   out(
-    `Training iterations: ${c.iterationsLeft} left of ${c.iterations}${c.iterationsAreEstimate ? ' (an estimate, an upper bound: rewound levels train fewer)' : ''}.`,
+    `Training iterations: ${c.iterationsLeft} left of ${c.iterations}${c.iterationsAreUpperBound ? ' (at most: a slimming search stops at its Early-Bird ticket)' : ''}.`,
   );
   if (options.has('dry-run')) {
     out('');
@@ -804,7 +804,7 @@ async function cmdMasks(
   const map = m.inputMap;
   if (map) {
     out(
-      `\n${map.layer}: kept weights per input pixel (of ${map.perPixel}; ' ' under 10% … '@' all, in tenths):`,
+      `\n${map.layer}: kept weights per input pixel (of ${map.perPixel}; ' ' under 10% … '@' 90% or more, in tenths):`,
     );
     for (let y = 0; y < map.height; y++) {
       const row = map.kept.slice(y * map.width, (y + 1) * map.width);

@@ -88,13 +88,22 @@ function levelsTable(r: ReportExperiment): string {
       `<td>${percent(t.remainingWeights)}</td><td>${count(t.remainingParams)} / ${count(t.totalParams)}</td>` +
       `<td${t.earlyStopNote ? ` title="${esc(t.earlyStopNote)}"` : ''}>${percent(t.testAccuracy, 2)}${t.earlyStopNote ? ' *' : ''}</td>` +
       `<td>${percent(t.finalTestAccuracy, 2)}</td><td>${count(t.earlyStopIteration)}</td>` +
-      `<td>${count(r.iterations.get(t.id))}</td><td>${duration(t.wallTimeMs)}</td><td>${esc(t.backend ?? '–')}</td></tr>`,
+      `<td>${count(r.iterations.get(t.id))}</td><td>${duration(t.wallTimeMs)}${t.reusedFromRunId ? ' †' : ''}</td><td>${esc(t.backend ?? '–')}</td></tr>`,
   );
-  const notes = r.experiment.tickets
-    .filter((t) => t.earlyStopNote)
-    .map(
-      (t) => `<p class="muted">* level ${t.level}, ${esc(t.method)}: ${esc(t.earlyStopNote!)}.</p>`,
-    );
+  const notes = [
+    ...r.experiment.tickets
+      .filter((t) => t.earlyStopNote)
+      .map(
+        (t) =>
+          `<p class="muted">* level ${t.level}, ${esc(t.method)}: ${esc(t.earlyStopNote!)}.</p>`,
+      ),
+    ...r.experiment.tickets
+      .filter((t) => t.reusedFromRunId)
+      .map(
+        (t) =>
+          `<p class="muted">† level ${t.level}, ${esc(t.method)}: reused from run ${esc(t.reusedFromRunId!)} of another experiment, an identical training; its wall time is that training's, spent once.</p>`,
+      ),
+  ];
   return (
     `<table class="levels" data-experiment="${esc(r.experiment.id)}"><thead><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr></thead>` +
     `<tbody>${rows.join('')}</tbody></table>${notes.join('')}`
@@ -209,7 +218,7 @@ ${summary}
 <p class="muted">Each experiment's line runs from its dense network (100%) through its pruned levels; its controls are dashed (random re-initialisation) and dotted (random pruning). Accuracy is measured on the test set at the early-stop iteration (lowest validation loss).</p>
 </section>
 ${experiments.map(experimentSection).join('\n')}
-<footer><h2>Machine and versions</h2>${dl(input.machine)}</footer>
+<footer><h2>Machine and versions that wrote this report</h2>${dl(input.machine)}</footer>
 </body>
 </html>
 `;

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { ApiEvent } from '../api/events.ts';
+import type { ApiEvent, JobProgressEvent } from '../api/events.ts';
 import { consecutiveShares, FORWARD_SHARE, runShares } from '../api/methods.ts';
 import { replicateSeed, resolveSpec, type ResolvedSpec } from '../api/spec.ts';
 import type { ComputeTargetSpec } from '../api/sweep.ts';
@@ -120,7 +120,11 @@ interface Live {
   startedAt: number;
   progressAtStart: number;
   lastWrite: number;
-  lastAccuracy: number | null;
+  /**
+   * The last progress event sent. The worker reports an iteration's progress before its
+   * evaluation, so an evaluation is sent as a copy of it that carries the test accuracy.
+   */
+  lastProgress: JobProgressEvent | null;
   /**
    * Set when a report of the worker could not be stored (a full disk above all): later
    * reports are dropped, since storing them would skip past the lost one, and the job ends
@@ -794,7 +798,7 @@ export class Scheduler {
       startedAt: Date.now(),
       progressAtStart: job.progress,
       lastWrite: 0,
-      lastAccuracy: null,
+      lastProgress: null,
       halted: null,
     });
     if (slot.remote) {
@@ -1018,7 +1022,9 @@ export class Scheduler {
       case 'eval': {
         const p = m.point;
         const { runId } = this.startedRun(job, live, m.run);
-        live.lastAccuracy = p.testAccuracy;
+        const shown = live.lastProgress;
+        if (shown && shown.level === m.run.level && shown.method === m.run.method)
+          this.emit({ ...shown, step: p.iteration, loss: null, accuracy: p.testAccuracy });
         this.store.insertMetrics([
           ...(p.trainLoss !== null
             ? [
@@ -1064,7 +1070,7 @@ export class Scheduler {
           live.lastWrite = Date.now();
           this.store.updateJob(job.id, { progress, phase, heartbeatAt: new Date().toISOString() });
         }
-        this.emit({
+        live.lastProgress = {
           type: 'job.progress',
           jobId: job.id,
           experimentId: job.experimentId,
@@ -1075,10 +1081,11 @@ export class Scheduler {
           step: m.iteration,
           steps: m.iterations,
           loss: m.loss,
-          accuracy: live.lastAccuracy,
+          accuracy: null,
           progress,
           etaMs,
-        });
+        };
+        this.emit(live.lastProgress);
         return;
       }
       case 'checkpoint': {

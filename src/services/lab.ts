@@ -277,7 +277,7 @@ export class Lab {
         const points = store
           .metricSeries(runId, split, maxPoints)
           .map(({ step, epoch, loss, accuracy }) => ({ step, epoch, loss, accuracy }));
-        return { runId, split, points };
+        return { runId, split, points, ...store.metricExtremes(runId, split) };
       },
       compare: ({ experimentIds }) => ({
         rows: experimentIds.flatMap((id) => {

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { SweepCost, SweepView } from '../api/contract.ts';
-import { runsInJob } from '../api/methods.ts';
-import { durationToIterations } from '../api/spec.ts';
+import { jobIterations, runsInJob } from '../api/methods.ts';
+import type { ResolvedSpec } from '../api/spec.ts';
 import {
   ComputeTarget,
   expandSweep,
@@ -33,7 +33,8 @@ interface PlannedExperiment {
   name: string;
   spec: unknown;
   runs: number;
-  iterationsPerRun: number;
+  resolved: ResolvedSpec;
+  iterationsPerEpoch: number;
   /** the stored experiment with this spec (replicate 0), if any */
   existingId: string | null;
 }
@@ -84,10 +85,8 @@ export function planSweep(store: Store, input: unknown): SweepPlan {
       name: named.name ?? '',
       spec: named,
       runs: runsInJob(checked.spec),
-      iterationsPerRun: durationToIterations(
-        checked.spec.training.duration,
-        checked.iterationsPerEpoch,
-      ),
+      resolved: checked.spec,
+      iterationsPerEpoch: checked.iterationsPerEpoch,
       existingId: store.findExperimentsByHash(checked.hash)[0]?.id ?? null,
     };
   });
@@ -98,11 +97,17 @@ export function planSweep(store: Store, input: unknown): SweepPlan {
       `Invalid sweep: ${experiments.length - unique.size} of its ${experiments.length} combinations are the same experiment as another (an axis whose values resolve alike, or that the method ignores). Remove the repeated values.`,
     );
   let runsLeft = 0;
+  let iterations = 0;
   let iterationsLeft = 0;
+  let upperBound = false;
   for (const e of experiments) {
     const done = e.existingId ? Math.min(e.runs, trainedRuns(store, e.existingId)) : 0;
     runsLeft += e.runs - done;
-    iterationsLeft += (e.runs - done) * e.iterationsPerRun;
+    const all = jobIterations(e.resolved, e.iterationsPerEpoch);
+    iterations += all.iterations;
+    // the runners train a job's runs in the planned order, so the first `done` are stored
+    iterationsLeft += jobIterations(e.resolved, e.iterationsPerEpoch, done).iterations;
+    upperBound ||= all.upperBound;
   }
   return {
     sweep,
@@ -113,9 +118,9 @@ export function planSweep(store: Store, input: unknown): SweepPlan {
       stored: experiments.filter((e) => e.existingId).length,
       runs: experiments.reduce((n, e) => n + e.runs, 0),
       runsLeft,
-      iterations: experiments.reduce((n, e) => n + e.runs * e.iterationsPerRun, 0),
+      iterations,
       iterationsLeft,
-      iterationsAreEstimate: true,
+      iterationsAreUpperBound: upperBound,
     },
   };
 }

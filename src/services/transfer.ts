@@ -138,7 +138,9 @@ export function transferMatrix(store: Store): z.output<typeof TransferMatrix> {
       targetDataset: group[0]!.targetDataset,
       n: group.length,
       vsRandom: mean(group.map((r) => r.vsRandom)),
+      nVsRandom: group.filter((r) => r.vsRandom !== null).length,
       vsTargetTicket: mean(group.map((r) => r.vsTargetTicket)),
+      nVsTargetTicket: group.filter((r) => r.vsTargetTicket !== null).length,
     })),
   };
 }

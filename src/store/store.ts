@@ -852,6 +852,22 @@ export class Store {
     }));
   }
 
+  /**
+   * Over a run's whole history of one split, not its downsampled series: how many points,
+   * the highest accuracy and the lowest loss.
+   */
+  metricExtremes(
+    runId: string,
+    split: MetricRow['split'],
+  ): { count: number; bestAccuracy: number | null; lowestLoss: number | null } {
+    const r = this.db
+      .prepare(
+        'SELECT count(*) AS n, max(accuracy) AS best, min(loss) AS lowest FROM metrics WHERE run_id = ? AND split = ?',
+      )
+      .get(runId, split) as { n: number; best: number | null; lowest: number | null };
+    return { count: r.n, bestAccuracy: r.best, lowestLoss: r.lowest };
+  }
+
   /** Lowest and highest test accuracy over every evaluation of each run of an experiment. */
   testAccuracyRanges(experimentId: string): Map<string, { min: number; max: number }> {
     const rows = this.db

@@ -51,6 +51,10 @@ describe('one dense training per θ0', () => {
         (await lab.invoke('runs.metrics', { runId, split: 'val' })).points;
       expect((await curve(copy.runId!)).length).toBeGreaterThan(1);
       expect(await curve(copy.runId!)).toEqual(await curve(original!.runId!));
+      // the report marks the copy's wall time as the original's, not a second training's
+      const copied = done.find((e) => denseOf(e) === copy)!;
+      const { html } = await lab.invoke('experiments.report', { ids: [copied.id] });
+      expect(html).toContain(`level 0, dense: reused from run ${original!.runId}`);
 
       // the original's experiment deleted, the copies keep their weights
       const owner = done.find((e) => denseOf(e) === original)!;

@@ -142,6 +142,37 @@ describe('job scheduler with a real compute worker', () => {
     }
   });
 
+  it("reports each evaluation's test accuracy once, at its iteration, as stored (the live charts' points)", async () => {
+    const dataDir = tempDir();
+    const lab = Lab.open({ dataDir, runAll: true });
+    try {
+      const events: SequencedEvent[] = [];
+      const unsubscribe = lab.subscribe((e) => void events.push(e));
+      const { experiment, job } = await lab.invoke('experiments.create', {
+        spec: { ...SMALL_SPEC, pruning: { levels: 1 } },
+        start: true,
+      });
+      expect((await lab.scheduler.wait(job!.id)).state).toBe('done');
+      unsubscribe();
+      const progress = events.flatMap((e) => (e.type === 'job.progress' ? [e] : []));
+      // every training step's event carries no accuracy: a stale one would draw a point there
+      expect(progress.filter((e) => e.loss !== null).every((e) => e.accuracy === null)).toBe(true);
+      const tickets = (await lab.invoke('experiments.lineage', { id: experiment.id })).tickets;
+      expect(tickets.map((t) => `${t.level}/${t.method}`)).toEqual(['0/dense', '1/imp']);
+      for (const t of tickets) {
+        const shown = progress
+          .filter((e) => e.accuracy !== null && e.level === t.level && e.method === t.method)
+          .map((e) => [e.step, e.accuracy]);
+        const { points } = await lab.invoke('runs.metrics', { runId: t.runId!, split: 'test' });
+        // the evaluation before the first step (iteration 0) has no progress to go with it
+        expect(shown).toEqual(points.filter((p) => p.step > 0).map((p) => [p.step, p.accuracy]));
+        expect(shown.map(([step]) => step)).toEqual([50, 100, 150, 200, 250, 300]);
+      }
+    } finally {
+      await lab.close();
+    }
+  });
+
   it('runs jobs side by side in separate workers when concurrency allows, sharing identical checkpoints safely', async () => {
     const lab = Lab.open({ dataDir: tempDir(), runAll: true, concurrency: 2 });
     try {

@@ -18,6 +18,8 @@ import {
 } from '../../renderer/src/lib/lineage.ts';
 import { cellColour, heatmapGrid, type TransferMatrix } from '../../renderer/src/lib/heatmap.ts';
 import { TEMPLATES, validateSpec } from '../../renderer/src/lib/templates.ts';
+import { resolveSpec } from '../../src/api/spec.ts';
+import { specIterationsPerEpoch } from '../../src/core/split-counts.ts';
 import { listAllExperiments } from '../../renderer/src/lib/experiments.ts';
 import { appWording } from '../../renderer/src/lib/errors.ts';
 import { writeFilesAtomically } from '../../src/core/files.ts';
@@ -197,15 +199,58 @@ describe('compare data shaping', () => {
     expect(wrapText('averyveryverylongword', 8).join('')).toBe('averyveryverylongword');
   });
 
-  it('summarises one value with zero spread', () => {
-    expect(summarise([0.7])).toEqual({ n: 1, mean: 0.7, min: 0.7, max: 0.7, std: 0 });
+  it('summarises one value with no spread: its std is unknown, not 0', () => {
+    expect(summarise([0.7])).toEqual({ n: 1, mean: 0.7, min: 0.7, max: 0.7, std: null });
+    expect(
+      seriesCsv(
+        [
+          {
+            key: 'k',
+            specHash: 'h',
+            method: 'imp',
+            label: 'one',
+            points: [
+              { level: 1, method: 'imp', remainingWeights: 0.8, x: 0.8, ...summarise([0.7]) },
+            ],
+          },
+        ],
+        'acc',
+        '',
+        'std',
+      ).split('\n')[1],
+    ).toBe('"one",h,imp,1,0.8,1,0.7,0.7,0.7,,"","± std",,');
   });
 });
 
 describe('new-experiment validation', () => {
   it('accepts every template and counts its trainings', () => {
     for (const t of TEMPLATES) expect(validateSpec(t.spec).ok, t.id).toBe(true);
-    expect(validateSpec(TEMPLATES[0]!.spec).cost).toEqual({ runs: 11, iterationsPerRun: '2000' });
+    expect(validateSpec(TEMPLATES[0]!.spec).cost).toEqual({
+      runs: 11,
+      duration: '2000it',
+      iterations: 22_000,
+      upperBound: false,
+    });
+  });
+
+  it('counts the iterations as the runners train them: rewound levels from k, fine-tuning, epochs', () => {
+    // dense 1000; each IMP level from the rewind point (900); each re-init from 0 (1000)
+    const rewound = validateSpec({
+      model: 'lenet-300-100',
+      training: { duration: '1000it' },
+      pruning: { levels: 2, rewind: '100it' },
+      controls: { randomReinit: true },
+    });
+    expect(rewound.cost).toMatchObject({ runs: 5, iterations: 4_800, upperBound: false });
+    const slimming = TEMPLATES.find((t) => t.id === 'slimming-early-bird')!.spec;
+    // 20 epochs of search and a 2-epoch retraining: no count until the epoch's size is known
+    expect(validateSpec(slimming).cost).toMatchObject({ runs: 2, iterations: null });
+    const perEpoch = specIterationsPerEpoch(resolveSpec(slimming), 60_000, 'mnist');
+    expect(validateSpec(slimming, 60_000).cost).toMatchObject({
+      runs: 2,
+      iterations: 22 * perEpoch,
+      upperBound: true,
+    });
   });
 
   it('names the field of every error, as the core does', () => {
@@ -225,7 +270,9 @@ describe('transfer heatmap', () => {
       targetDataset,
       n: 2,
       vsRandom,
+      nVsRandom: vsRandom === null ? 0 : 2,
       vsTargetTicket: null,
+      nVsTargetTicket: 0,
     });
     const grid = heatmapGrid(
       {
@@ -247,7 +294,7 @@ describe('transfer heatmap', () => {
 });
 
 describe('transfer heatmap spread', () => {
-  const row = (source: string, target: string, vsRandom: number) =>
+  const row = (source: string, target: string, vsRandom: number | null) =>
     ({
       sourceDataset: source,
       targetDataset: target,
@@ -255,21 +302,26 @@ describe('transfer heatmap spread', () => {
       vsTargetTicket: null,
     }) as TransferMatrix['rows'][number];
   const matrix = (rows: TransferMatrix['rows']): TransferMatrix => {
-    const pairs = new Map<string, number[]>();
+    const pairs = new Map<string, (number | null)[]>();
     for (const r of rows)
       pairs.set(`${r.sourceDataset}|${r.targetDataset}`, [
         ...(pairs.get(`${r.sourceDataset}|${r.targetDataset}`) ?? []),
-        r.vsRandom!,
+        r.vsRandom,
       ]);
     return {
       rows,
-      cells: [...pairs].map(([k, vs]) => ({
-        sourceDataset: k.split('|')[0]!,
-        targetDataset: k.split('|')[1]!,
-        n: vs.length,
-        vsRandom: vs.reduce((a, b) => a + b, 0) / vs.length,
-        vsTargetTicket: null,
-      })),
+      cells: [...pairs].map(([k, all]) => {
+        const vs = all.filter((v): v is number => v !== null);
+        return {
+          sourceDataset: k.split('|')[0]!,
+          targetDataset: k.split('|')[1]!,
+          n: all.length,
+          vsRandom: vs.reduce((a, b) => a + b, 0) / vs.length,
+          nVsRandom: vs.length,
+          vsTargetTicket: null,
+          nVsTargetTicket: 0,
+        };
+      }),
     };
   };
 
@@ -298,6 +350,14 @@ describe('transfer heatmap spread', () => {
     expect(cellColour(single, grid.extent)).toBe(
       'color-mix(in srgb, var(--acc-high) 29%, var(--bg))',
     );
+  });
+
+  it('counts in N only the transfers behind the difference, not those still training', () => {
+    const grid = heatmapGrid(
+      matrix([row('a', 'b', -0.01), row('a', 'b', 0.005), row('a', 'b', null)]),
+      'vsRandom',
+    );
+    expect(grid.value('a', 'b')).toMatchObject({ n: 2, tie: true });
   });
 });
 

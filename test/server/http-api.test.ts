@@ -89,15 +89,30 @@ describe('browser mode: the contract over HTTP and SSE (ticketlab serve)', () =>
       expect(lineage.tickets.map((t) => t.level)).toEqual([0, 1, 2]);
       expect(lineage.tickets[1]!.parentId).toBe(lineage.tickets[0]!.id);
       expect(lineage.tickets.every((t) => t.trained && t.testAccuracy > 0.5)).toBe(true);
-      const series = (
-        await s.call<{ points: { step: number }[] }>('runs.metrics', {
-          runId: lineage.tickets[1]!.runId,
-          split: 'val',
-          maxPoints: 3,
-        })
-      ).body.result;
+      type Series = {
+        points: { step: number; loss: number; accuracy: number }[];
+        count: number;
+        bestAccuracy: number;
+        lowestLoss: number;
+      };
+      const metrics = async (maxPoints: number) =>
+        (
+          await s.call<Series>('runs.metrics', {
+            runId: lineage.tickets[1]!.runId,
+            split: 'val',
+            maxPoints,
+          })
+        ).body.result;
+      const [series, whole] = [await metrics(3), await metrics(500)];
       expect(series.points.length).toBeLessThanOrEqual(3); // downsampled in SQL
       expect(series.points.at(-1)!.step).toBe(300);
+      expect(whole.points.map((p) => p.step)).toEqual([0, 50, 100, 150, 200, 250, 300]);
+      // the extremes are of every evaluation, not of the downsampled series' bucket means
+      expect(series).toMatchObject({
+        count: 7,
+        bestAccuracy: Math.max(...whole.points.map((p) => p.accuracy)),
+        lowestLoss: Math.min(...whole.points.map((p) => p.loss)),
+      });
 
       const compared = (
         await s.call<{ rows: { level: number; remainingWeights: number; testAccuracy: number }[] }>(

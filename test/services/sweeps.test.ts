@@ -26,15 +26,16 @@ describe('sweeps', () => {
         { seed: 2, 'pruning.rewind': '5it' },
       ]);
       expect(new Set(plan.experiments.map((e) => e.specHash)).size).toBe(6);
-      // Each experiment: the dense level and one pruned level, 20 iterations each at most.
+      // Each experiment: the dense level (20 iterations) and one pruned level, which trains
+      // 20 from θ0 or 15 from iteration 5: 3 × 40 + 3 × 35.
       expect(plan.cost).toEqual({
         experiments: 6,
         stored: 0,
         runs: 12,
         runsLeft: 12,
-        iterations: 240,
-        iterationsLeft: 240,
-        iterationsAreEstimate: true,
+        iterations: 225,
+        iterationsLeft: 225,
+        iterationsAreUpperBound: false,
       });
       expect((await lab.invoke('experiments.list', {})).total).toBe(0);
       expect(await lab.invoke('sweeps.list', {})).toEqual([]);

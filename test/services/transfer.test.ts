@@ -101,7 +101,13 @@ describe('ticket transfer', () => {
       expect(row.vsRandom).toBeCloseTo(ticket!.testAccuracy! - random!.testAccuracy!, 10);
       expect(row.targetTicketId).toBeNull(); // no IMP run on the five digits yet
       expect(matrix.cells).toEqual([
-        expect.objectContaining({ sourceDataset: 'builtin:mnist', targetDataset: fiveId, n: 1 }),
+        expect.objectContaining({
+          sourceDataset: 'builtin:mnist',
+          targetDataset: fiveId,
+          n: 1,
+          nVsRandom: 1,
+          nVsTargetTicket: 0, // no target ticket to set it against
+        }),
       ]);
 
       // The same transfer again is the same experiment, already done.

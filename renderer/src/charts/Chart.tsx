@@ -20,6 +20,18 @@ export interface ChartMarker {
   x: number;
 }
 
+/** A point's hover text: its value, its band where it has one, and N (one has no spread). */
+function pointTitle(
+  label: string,
+  p: ChartSeries['points'][number],
+  format: (y: number) => string,
+) {
+  const band = p.lo !== undefined && p.hi !== undefined ? `${format(p.lo)}–${format(p.hi)}` : null;
+  const n = p.n === undefined ? null : p.n === 1 ? 'N=1, no spread' : `N=${p.n}`;
+  const details = [band, n].filter((d) => d !== null).join(', ');
+  return `${label}: ${format(p.y)}${details ? ` (${details})` : ''}`;
+}
+
 /** Height of the plot area; the legend and the caption add to it. */
 const PLOT_H = 300;
 /** Average advance of an 11-pixel system-ui character, to size margins and wrap legends. */
@@ -225,7 +237,7 @@ export const Chart = forwardRef<
               <path className="line" d={path(pts) ?? ''} />
               {pts.map((p) => (
                 <circle key={p.x} cx={x(p.x)} cy={y(p.y)} r={3}>
-                  <title>{`${s.label}: ${format(p.y)}${p.n !== undefined ? ` (N=${p.n})` : ''}`}</title>
+                  <title>{pointTitle(s.label, p, format)}</title>
                 </circle>
               ))}
             </g>

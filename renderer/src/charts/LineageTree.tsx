@@ -121,7 +121,7 @@ export function LineageTree(props: {
               >
                 <a href={`#/experiment/${edge.experimentId}`}>
                   <text>
-                    ↗ {edge.datasetName} {pct(edge.testAccuracy)}
+                    ↗ {edge.datasetName} test {pct(edge.testAccuracy)}
                   </text>
                 </a>
               </g>

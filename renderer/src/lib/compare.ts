@@ -30,7 +30,8 @@ export interface SeriesPoint {
   mean: number;
   min: number;
   max: number;
-  std: number;
+  /** sample standard deviation; null for a single replicate, which has no spread */
+  std: number | null;
 }
 
 export interface Series {
@@ -46,8 +47,8 @@ export function summarise(
 ): Omit<SeriesPoint, 'level' | 'method' | 'remainingWeights' | 'x'> {
   const n = values.length;
   const mean = values.reduce((a, b) => a + b, 0) / n;
-  const variance = n > 1 ? values.reduce((a, v) => a + (v - mean) ** 2, 0) / (n - 1) : 0;
-  return { n, mean, min: Math.min(...values), max: Math.max(...values), std: Math.sqrt(variance) };
+  const std = n > 1 ? Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / (n - 1)) : null;
+  return { n, mean, min: Math.min(...values), max: Math.max(...values), std };
 }
 
 /**
@@ -154,11 +155,11 @@ export function seriesCsv(
           p.mean,
           p.min,
           p.max,
-          p.std,
+          p.std ?? '',
           JSON.stringify(reducer),
           JSON.stringify(bandName),
-          band === 'std' ? p.mean - p.std : p.min,
-          band === 'std' ? p.mean + p.std : p.max,
+          band === 'minmax' ? p.min : p.std === null ? '' : p.mean - p.std,
+          band === 'minmax' ? p.max : p.std === null ? '' : p.mean + p.std,
         ].join(','),
       );
   return lines.join('\n') + '\n';

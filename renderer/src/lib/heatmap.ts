@@ -43,7 +43,13 @@ export function heatmapGrid(
       const spread = standardDeviation(values.get(k) ?? []);
       return [
         k,
-        { v, n: c.n, spread, tie: v !== null && spread !== null && Math.abs(v) <= spread },
+        {
+          v,
+          // the transfers behind this difference, not those still training
+          n: metric === 'vsRandom' ? c.nVsRandom : c.nVsTargetTicket,
+          spread,
+          tie: v !== null && spread !== null && Math.abs(v) <= spread,
+        },
       ];
     }),
   );

@@ -1,9 +1,5 @@
-import { runsInJob } from '../../../src/api/methods.ts';
-import {
-  resolveSpec,
-  durationToIterations,
-  type ExperimentSpecInput,
-} from '../../../src/api/spec.ts';
+import { jobIterations, runsInJob, specJobIterations } from '../../../src/api/methods.ts';
+import { resolveSpec, type ExperimentSpecInput } from '../../../src/api/spec.ts';
 
 /** The classic setups, ready to edit (issue 4: templates for the new-experiment form). */
 export interface Template {
@@ -86,18 +82,41 @@ export interface Validation {
   ok: boolean;
   /** one message per line, naming the field */
   errors: string[];
-  /** trainings × iterations, before the dataset size is known for epoch durations */
-  cost: { runs: number; iterationsPerRun: string } | null;
+  cost: {
+    runs: number;
+    /** the training length resolved (the preset's where the spec names none) */
+    duration: string;
+    /** summed over the runs as the runners train them; null until the dataset's size is known */
+    iterations: number | null;
+    upperBound: boolean;
+  } | null;
 }
 
-/** Validates as the core will (the same schema), with a cost summary for the form. */
-export function validateSpec(spec: unknown): Validation {
+/**
+ * Validates as the core will (the same schema), with a cost summary for the form: its
+ * iterations need the dataset's `trainCount` where a length is in epochs.
+ */
+export function validateSpec(spec: unknown, trainCount?: number): Validation {
   try {
     const resolved = resolveSpec(spec);
-    const it = /^\d+it$/.test(resolved.training.duration)
-      ? String(durationToIterations(resolved.training.duration, 1))
-      : resolved.training.duration;
-    return { ok: true, errors: [], cost: { runs: runsInJob(resolved), iterationsPerRun: it } };
+    let total: { iterations: number; upperBound: boolean } | null;
+    if (trainCount !== undefined) total = specJobIterations(resolved, trainCount);
+    else {
+      // The sum is linear in the iterations per epoch: where it is the same at 1 and 2, no
+      // length is in epochs, and it needs no dataset size.
+      const [one, two] = [jobIterations(resolved, 1), jobIterations(resolved, 2)];
+      total = one.iterations === two.iterations ? one : null;
+    }
+    return {
+      ok: true,
+      errors: [],
+      cost: {
+        runs: runsInJob(resolved),
+        duration: resolved.training.duration,
+        iterations: total?.iterations ?? null,
+        upperBound: total?.upperBound ?? false,
+      },
+    };
   } catch (e) {
     const message = (e as Error).message.replace(/^Invalid spec:\n/, '');
     return { ok: false, errors: message.split('\n'), cost: null };

@@ -74,8 +74,8 @@ export function ComparePage({ initial }: { initial: string[] }) {
       points: x.points.map((p) => ({
         x: p.x,
         y: p.mean,
-        lo: band === 'minmax' ? p.min : p.mean - p.std,
-        hi: band === 'minmax' ? p.max : p.mean + p.std,
+        lo: band === 'minmax' ? p.min : p.std === null ? undefined : p.mean - p.std,
+        hi: band === 'minmax' ? p.max : p.std === null ? undefined : p.mean + p.std,
         n: p.n,
       })),
     }));
@@ -205,7 +205,7 @@ export function ComparePage({ initial }: { initial: string[] }) {
                     <td>{(p.mean * 100).toFixed(2)}%</td>
                     <td>{(p.min * 100).toFixed(2)}%</td>
                     <td>{(p.max * 100).toFixed(2)}%</td>
-                    <td>{(p.std * 100).toFixed(2)}</td>
+                    <td>{p.std === null ? '–' : (p.std * 100).toFixed(2)}</td>
                   </tr>
                 )),
               )}

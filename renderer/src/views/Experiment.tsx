@@ -236,7 +236,16 @@ export function ExperimentPage({ id }: { id: string }) {
                   ? `${t.earlyStopIteration} (untrained)`
                   : (t.earlyStopIteration ?? '–')}
               </td>
-              <td>{duration(t.wallTimeMs)}</td>
+              <td
+                title={
+                  t.reusedFromRunId
+                    ? `the training this one reuses (run ${t.reusedFromRunId}): not trained again here`
+                    : undefined
+                }
+              >
+                {duration(t.wallTimeMs)}
+                {t.reusedFromRunId ? ' (reused)' : ''}
+              </td>
             </tr>
           ))}
         </tbody>

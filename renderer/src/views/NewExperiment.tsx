@@ -27,8 +27,11 @@ export function NewExperimentPage() {
       return { spec: null, error: `Not JSON: ${(e as Error).message}` };
     }
   }, [text]);
-  const validation = parsed.spec ? validateSpec(parsed.spec) : null;
   const spec = parsed.spec ?? {};
+  const trainCount = datasets.data?.find(
+    (d) => d.id === ((spec.dataset as string) ?? 'builtin:mnist'),
+  )?.trainCount;
+  const validation = parsed.spec ? validateSpec(parsed.spec, trainCount) : null;
   const set = (path: string[], value: unknown) => {
     const next = structuredClone(spec) as Record<string, unknown>;
     let at = next;
@@ -44,9 +47,6 @@ export function NewExperimentPage() {
   const training = spec.training ?? {};
   const augmentation = (training.augmentation as Record<string, unknown> | undefined) ?? {};
   const numberOrEmpty = (v: string) => (v === '' ? '' : Number(v));
-  const trainCount = datasets.data?.find(
-    (d) => d.id === ((spec.dataset as string) ?? 'builtin:mnist'),
-  )?.trainCount;
   const schedule =
     validation?.ok && trainCount !== undefined ? specScheduleOrNull(spec, trainCount) : null;
 
@@ -142,9 +142,7 @@ export function NewExperimentPage() {
             value={(spec.training?.duration as string) ?? ''}
             onChange={(e) => set(['training', 'duration'], e.target.value)}
             placeholder={
-              validation?.cost
-                ? `default: ${validation.cost.iterationsPerRun}${/^\d+$/.test(validation.cost.iterationsPerRun) ? 'it' : ''}`
-                : 'e.g. 2000it or 10ep'
+              validation?.cost ? `default: ${validation.cost.duration}` : 'e.g. 2000it or 10ep'
             }
             aria-label="Training length"
           />
@@ -308,7 +306,10 @@ export function NewExperimentPage() {
       )}
       {validation?.cost && (
         <p className="summary" aria-label="Cost">
-          {validation.cost.runs} trainings × {validation.cost.iterationsPerRun} iterations each
+          {validation.cost.runs} trainings,{' '}
+          {validation.cost.iterations === null
+            ? 'iterations counted once the dataset is known'
+            : `${validation.cost.iterations.toLocaleString('en')} iterations in all${validation.cost.upperBound ? ' at most (the search stops at its Early-Bird ticket)' : ''}`}
         </p>
       )}
       {schedule && (

@@ -25,9 +25,12 @@ function LearningRateSection({ training }: { training: TicketDetail['training'] 
   );
 }
 
-/** A masked model runs at the dense model's speed: only structured tickets are faster. */
+/** Only structured tickets are timed: a masked one keeps the dense shape, and its speed. */
 const speedups = (s: TicketDetail['ticket']['speedup']) =>
-  s ? `${s.batch1.toFixed(2)}× / ${s.batch64.toFixed(2)}×` : '1× (dense speed)';
+  s ? `${s.batch1.toFixed(2)}× / ${s.batch64.toFixed(2)}×` : 'not measured (dense shape)';
+
+/** What `flops` counts (measureSize, src/engine/architectures.ts): not a timing. */
+const FLOPS_LABEL = 'forward FLOPs per example (kept weights, counted)';
 
 const bytes = (n: number) =>
   n >= 1e6 ? `${(n / 1e6).toFixed(2)} MB` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} kB` : `${n} B`;
@@ -195,7 +198,7 @@ function Diff({ here, there }: { here: TicketDetail; there: TicketDetail }) {
           </td>
         </tr>
         <tr>
-          <td>FLOPs per example</td>
+          <td>{FLOPS_LABEL}</td>
           <td>{a.flops.toLocaleString()}</td>
           <td>{b.flops.toLocaleString()}</td>
           <td>
@@ -309,7 +312,7 @@ export function TicketPage({ id }: { id: string }) {
         {pct(ticket.remainingWeights)} of prunable weights · test {pct(ticket.testAccuracy, 2)}{' '}
         (final {pct(ticket.finalTestAccuracy, 2)}) · early stop {ticket.earlyStopIteration ?? '–'} ·{' '}
         {ticket.remainingParams.toLocaleString()} / {ticket.totalParams.toLocaleString()} parameters
-        · {ticket.flops.toLocaleString()} FLOPs
+        · {ticket.flops.toLocaleString()} forward FLOPs
       </p>
       {ticket.earlyStopNote && (
         <p className="error" role="note" aria-label="Early stop">
@@ -394,17 +397,13 @@ export function TicketPage({ id }: { id: string }) {
           {[
             ['test accuracy at early stop', pct(ticket.testAccuracy, 2)],
             ['test accuracy at the last iteration', pct(ticket.finalTestAccuracy, 2)],
+            // over every evaluation stored: the curves are downsampled to bucket means
             ...(['val', 'test'] as const).flatMap((split) => {
-              const points = curves.data?.find((c) => c.split === split)?.points ?? [];
-              const acc = points.map((p) => p.accuracy).filter((a): a is number => a !== null);
-              const loss = points.map((p) => p.loss);
-              return acc.length
+              const c = curves.data?.find((c) => c.split === split);
+              return c && c.bestAccuracy !== null && c.lowestLoss !== null
                 ? [
-                    [
-                      `best ${split} accuracy (of ${acc.length} evaluations)`,
-                      pct(Math.max(...acc), 2),
-                    ],
-                    [`lowest ${split} loss`, Math.min(...loss).toFixed(4)],
+                    [`best ${split} accuracy (of ${c.count} evaluations)`, pct(c.bestAccuracy, 2)],
+                    [`lowest ${split} loss`, c.lowestLoss.toFixed(4)],
                   ]
                 : [];
             }),
@@ -419,7 +418,7 @@ export function TicketPage({ id }: { id: string }) {
               'parameters',
               `${ticket.remainingParams.toLocaleString()} of ${ticket.totalParams.toLocaleString()}`,
             ],
-            ['FLOPs per example', ticket.flops.toLocaleString()],
+            [FLOPS_LABEL, ticket.flops.toLocaleString()],
             [
               'wall time',
               ticket.reusedFromRunId
