@@ -1,3 +1,4 @@
+import { runKey } from '../core/run-key.ts';
 import { describeParams, type Architecture } from '../engine/architectures.ts';
 import { weightsToBundle } from '../engine/weights.ts';
 import type { ImpHooks, InFlight, RunInfo } from '../pruning/imp.ts';
@@ -49,6 +50,8 @@ export async function executeJob(
     };
     const ref_ = (run: RunInfo): RunRef => ({ level: run.level, method: run.method });
     let lastProgress = 0;
+    /** the last step's progress, when the interval held it back */
+    let held: Extract<WorkerMessage, { type: 'progress' }> | null = null;
 
     const hooks: ImpHooks = {
       onRunStart: (run) =>
@@ -65,14 +68,26 @@ export async function executeJob(
           startIteration: run.startIteration,
           hyperparams,
         }),
-      onEval: (run, point) => post({ type: 'eval', jobId, run: ref_(run), point }),
+      onEval: (run, point) => {
+        // the evaluated step's progress first, even when the interval held it back: the host
+        // shows the evaluation at that step (src/jobs/scheduler.ts)
+        const ref = ref_(run);
+        if (held?.iteration === point.iteration && runKey(held.run) === runKey(ref)) post(held);
+        held = null;
+        post({ type: 'eval', jobId, run: ref, point });
+      },
       onWarning: (message) => post({ type: 'log', jobId, level: 'warn', message }),
       onInfo: (message) => post({ type: 'log', jobId, level: 'info', message }),
       onProgress: (run, p) => {
         const now = Date.now();
-        if (now - lastProgress < PROGRESS_INTERVAL_MS && p.iteration !== p.iterations) return;
+        const message = { type: 'progress' as const, jobId, run: ref_(run), ...p };
+        held = null;
+        if (now - lastProgress < PROGRESS_INTERVAL_MS && p.iteration !== p.iterations) {
+          held = message;
+          return;
+        }
         lastProgress = now;
-        post({ type: 'progress', jobId, run: ref_(run), ...p });
+        post(message);
       },
       onCheckpoint: (run, c) =>
         post({

@@ -121,8 +121,9 @@ interface Live {
   progressAtStart: number;
   lastWrite: number;
   /**
-   * The last progress event sent. The worker reports an iteration's progress before its
-   * evaluation, so an evaluation is sent as a copy of it that carries the test accuracy.
+   * The last progress event sent. The worker reports an evaluated step's progress just
+   * before its evaluation (src/jobs/execute.ts), so the evaluation is sent as a copy of it
+   * that carries the test accuracy.
    */
   lastProgress: JobProgressEvent | null;
   /**
@@ -1022,9 +1023,13 @@ export class Scheduler {
       case 'eval': {
         const p = m.point;
         const { runId } = this.startedRun(job, live, m.run);
-        const shown = live.lastProgress;
-        if (shown && shown.level === m.run.level && shown.method === m.run.method)
-          this.emit({ ...shown, step: p.iteration, loss: null, accuracy: p.testAccuracy });
+        const step = live.lastProgress;
+        if (
+          step?.level === m.run.level &&
+          step.method === m.run.method &&
+          step.step === p.iteration
+        )
+          this.emit({ ...step, loss: null, accuracy: p.testAccuracy });
         this.store.insertMetrics([
           ...(p.trainLoss !== null
             ? [
