@@ -34,7 +34,8 @@ describe('ticketlab sweep', async () => {
     expect(dry.stdout).toMatch(
       /Sweep of 2 experiments \(0 already stored\): 2 trainings, 2 left\./,
     );
-    expect(dry.stdout).toMatch(/Training iterations: 20 left of 20 \(an estimate/);
+    // counted as the runners train them: exact, no Early-Bird search to stop sooner
+    expect(dry.stdout).toMatch(/^Training iterations: 20 left of 20\.$/m);
     expect(dry.stdout).toMatch(/seed=1/);
     expect(dry.stdout).toMatch(/Dry run: nothing was stored or started\./);
     expect(JSON.parse((await cli(['sweeps', '--json'], data)).stdout)).toEqual([]);
