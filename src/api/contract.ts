@@ -88,9 +88,10 @@ export const TicketView = z.object({
   reusedFromRunId: z.string().nullable(),
   /**
    * Structured tickets: measured inference speed-up of the compacted model over the dense
-   * one (ratio of median latencies) at batch 1 and 64; null for masked tickets.
+   * one (ratio of median latencies) at batch 1 and 64, and the backend both ran on; null for
+   * masked tickets.
    */
-  speedup: z.object({ batch1: z.number(), batch64: z.number() }).nullable(),
+  speedup: z.object({ batch1: z.number(), batch64: z.number(), backend: z.string() }).nullable(),
   /**
    * Structured tickets: the compacted model's widths as the papers write them, input
    * features first (`219-214-100-10`: an L0 LeNet-300-100 reading 219 pixels); null for
@@ -551,6 +552,8 @@ export const METHODS = {
            * 1 for the dense network of a structured experiment, null for masked tickets
            */
           speedup: z.number().nullable(),
+          /** the backend the speed-up was measured on; null where none was */
+          speedupBackend: z.string().nullable(),
         }),
       ),
     }),

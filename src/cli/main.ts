@@ -505,6 +505,13 @@ async function cmdShow(
       ]),
     ),
   );
+  const backends = [
+    ...new Set(view.tickets.flatMap((t) => (t.speedup ? [t.speedup.backend] : []))),
+  ];
+  if (backends.length > 0)
+    out(
+      `speed-up: the dense model's median inference latency over the compacted one's, at batch 1 and 64, measured on ${backends.join(', ')}`,
+    );
   for (const t of view.tickets)
     if (t.earlyStopNote) out(`note: level ${t.level} ${t.method} (${t.id}): ${t.earlyStopNote}`);
   // a slimming search keeps every ratio's Early-Bird record on its dense network

@@ -112,7 +112,7 @@ function speedupOf(m: InferenceMeasurement | null): TicketViewT['speedup'] {
   };
   const batch1 = at(1);
   const batch64 = at(64);
-  return batch1 !== null && batch64 !== null ? { batch1, batch64 } : null;
+  return m && batch1 !== null && batch64 !== null ? { batch1, batch64, backend: m.backend } : null;
 }
 
 /**

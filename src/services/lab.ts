@@ -300,6 +300,7 @@ export class Lab {
               earlyStopIteration: t.earlyStopIteration,
               speedup:
                 t.speedup?.batch64 ?? (e.method === 'structured' && t.level === 0 ? 1 : null),
+              speedupBackend: t.speedup?.backend ?? null,
             }));
         }),
       }),

@@ -641,6 +641,8 @@ describe('workbench UI in Chromium', () => {
     await expect
       .poll(() => page.getByRole('table', { name: 'Accuracy vs speed-up' }).textContent())
       .toMatch(/· slimming01\.00×100\.0%.*· slimming1\d+\.\d\d×/);
+    // the backend the speed-ups were measured on is named beside them
+    expect(await page.getByText(/measured at batch 64 on wasm/).count()).toBe(1);
     await shot('compare-speed');
   }, 180_000);
 

@@ -114,6 +114,7 @@ describe('compare data shaping', () => {
     maxTestAccuracy: acc,
     earlyStopIteration: 100,
     speedup,
+    speedupBackend: speedup === null ? null : 'wasm',
   });
 
   it('pools replicates of one spec per level with mean, min, max, std and N', () => {

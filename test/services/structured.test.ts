@@ -42,7 +42,7 @@ type Ticket = {
   runId: string;
   remainingParams: number;
   finalTestAccuracy: number;
-  speedup: { batch1: number; batch64: number } | null;
+  speedup: { batch1: number; batch64: number; backend: string } | null;
 };
 
 /** The tickets of the (only) experiment in a data folder, as `ticketlab show --json` lists them. */
@@ -76,6 +76,11 @@ describe('structured pruning jobs', () => {
     const cut = tickets.filter((t) => t.method === 'l1-filter').sort((a, b) => a.level - b.level);
     expect(cut.map((t) => t.parentId)).toEqual([dense.id, dense.id]);
     expect(dense.speedup).toBeNull();
+    // `show` says what its speed-up columns are and where they were measured
+    const [experiment] = JSON.parse(cli(['ls', '--json'], data).stdout);
+    expect(cli(['show', experiment.id], data).stdout).toContain(
+      `at batch 1 and 64, measured on ${cut[0]!.speedup!.backend}`,
+    );
 
     const lab = Lab.open({ dataDir: data });
     try {
@@ -110,6 +115,7 @@ describe('structured pruning jobs', () => {
         inference.latency[1]!.denseMs / inference.latency[1]!.compactMs,
         10,
       );
+      expect(cut[0]!.speedup!.backend).toBe(inference.backend);
       // the fine-tuning trained the compacted weights (it starts from the cut ones)
       expect(row.initBlob).not.toBe(row.trainedBlob);
       expect(lab.store.getRun(cut[0]!.runId)!.iterations).toBe(18);

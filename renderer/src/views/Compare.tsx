@@ -59,6 +59,9 @@ export function ComparePage({ initial }: { initial: string[] }) {
     () => groupSeries(rows.data ?? [], names, ACCURACY[reducer], (r) => r.speedup),
     [rows.data, names, reducer],
   );
+  const speedBackends = [
+    ...new Set((rows.data ?? []).flatMap((r) => (r.speedupBackend ? [r.speedupBackend] : []))),
+  ];
   const chart = useRef<SVGSVGElement>(null);
   // Named in the chart's caption and the saved files, so a figure says how it was made.
   const bandName = band === 'minmax' ? 'min–max' : '± std';
@@ -216,7 +219,7 @@ export function ComparePage({ initial }: { initial: string[] }) {
               <h2>Accuracy vs measured speed-up</h2>
               <p className="muted">
                 Structured tickets: inference speed-up of the compacted model over the dense one,
-                measured at batch 64 (the dense network at 1×).
+                measured at batch 64 on {speedBackends.join(', ')} (the dense network at 1×).
               </p>
               <Chart
                 series={toChart(speed)}
