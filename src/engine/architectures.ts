@@ -291,12 +291,12 @@ const unitParam = (layer: string, units: number, role: ParamRole): ParamSpec => 
   isOutput: false,
 });
 
-/** Walks the layers, inferring shapes, and lists every parameter in forward order. */
 /** Whether the parameters are of a network with batch norm (its moving statistics among them). */
 export function hasBatchNorm(specs: ParamSpec[]): boolean {
   return specs.some((p) => p.role === 'movingMean');
 }
 
+/** Walks the layers, inferring shapes, and lists every parameter in forward order. */
 export function describeParams(arch: Architecture): ParamSpec[] {
   const params: ParamSpec[] = [];
   const lastDense = [...arch.layers].reverse().find((l) => l.kind === 'dense');

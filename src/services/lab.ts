@@ -274,10 +274,18 @@ export class Lab {
       'experiments.genealogy': ({ id, ...filter }) => genealogy(store, id, filter),
       'runs.metrics': ({ runId, split, maxPoints }) => {
         if (!store.getRun(runId)) throw new TicketLabError('NOT_FOUND', `No run ${runId}.`);
-        const points = store
-          .metricSeries(runId, split, maxPoints)
-          .map(({ step, epoch, loss, accuracy }) => ({ step, epoch, loss, accuracy }));
-        return { runId, split, points, ...store.metricExtremes(runId, split) };
+        const { points, ...whole } = store.metricSeries(runId, split, maxPoints);
+        return {
+          runId,
+          split,
+          points: points.map(({ step, epoch, loss, accuracy }) => ({
+            step,
+            epoch,
+            loss,
+            accuracy,
+          })),
+          ...whole,
+        };
       },
       compare: ({ experimentIds }) => ({
         rows: experimentIds.flatMap((id) => {

@@ -826,15 +826,33 @@ export class Store {
 
   /**
    * A metric series downsampled in SQL to at most `maxPoints` buckets of equal step width
-   * (mean loss and accuracy per bucket, its last step), so plots never load a whole history.
+   * (mean loss and accuracy per bucket, its last step), so plots never load a whole history;
+   * with the whole history's count, highest accuracy and lowest loss, which bucket means hide.
    */
-  metricSeries(runId: string, split: MetricRow['split'], maxPoints: number): MetricRow[] {
+  metricSeries(
+    runId: string,
+    split: MetricRow['split'],
+    maxPoints: number,
+  ): {
+    points: MetricRow[];
+    count: number;
+    bestAccuracy: number | null;
+    lowestLoss: number | null;
+  } {
     const span = this.db
       .prepare(
-        'SELECT min(step) AS lo, max(step) AS hi, count(*) AS n FROM metrics WHERE run_id = ? AND split = ?',
+        `SELECT min(step) AS lo, max(step) AS hi, count(*) AS n, max(accuracy) AS best, min(loss) AS lowest
+         FROM metrics WHERE run_id = ? AND split = ?`,
       )
-      .get(runId, split) as { lo: number | null; hi: number | null; n: number };
-    if (span.n === 0) return [];
+      .get(runId, split) as {
+      lo: number | null;
+      hi: number | null;
+      n: number;
+      best: number | null;
+      lowest: number | null;
+    };
+    const whole = { count: span.n, bestAccuracy: span.best, lowestLoss: span.lowest };
+    if (span.n === 0) return { points: [], ...whole };
     const width = span.n <= maxPoints ? 1 : Math.ceil((span.hi! - span.lo! + 1) / maxPoints);
     const rows = this.db
       .prepare(
@@ -842,7 +860,7 @@ export class Store {
          FROM metrics WHERE run_id = ? AND split = ? GROUP BY CAST((step - ?) / ? AS INTEGER) ORDER BY step`,
       )
       .all(runId, split, span.lo, width) as Row[];
-    return rows.map((r) => ({
+    const points = rows.map((r) => ({
       runId,
       split,
       step: r.step as number,
@@ -850,22 +868,7 @@ export class Store {
       loss: r.loss as number,
       accuracy: r.accuracy as number | null,
     }));
-  }
-
-  /**
-   * Over a run's whole history of one split, not its downsampled series: how many points,
-   * the highest accuracy and the lowest loss.
-   */
-  metricExtremes(
-    runId: string,
-    split: MetricRow['split'],
-  ): { count: number; bestAccuracy: number | null; lowestLoss: number | null } {
-    const r = this.db
-      .prepare(
-        'SELECT count(*) AS n, max(accuracy) AS best, min(loss) AS lowest FROM metrics WHERE run_id = ? AND split = ?',
-      )
-      .get(runId, split) as { n: number; best: number | null; lowest: number | null };
-    return { count: r.n, bestAccuracy: r.best, lowestLoss: r.lowest };
+    return { points, ...whole };
   }
 
   /** Lowest and highest test accuracy over every evaluation of each run of an experiment. */
