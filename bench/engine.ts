@@ -47,6 +47,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from '../src/cli/args.ts';
+import { cpuDescription } from '../src/core/cpu.ts';
 import { buildArchitecture, describeParams, type ModelName } from '../src/engine/architectures.ts';
 import { initBackend, type BackendName } from '../src/engine/backend.ts';
 import { Model } from '../src/engine/model.ts';
@@ -372,7 +373,7 @@ function save(roundsDone: number) {
       roundsDone,
       date: new Date().toISOString(),
       command: `npm run bench:engine -- ${process.argv.slice(2).join(' ')}`.trim(),
-      cpu: cpus()[0]?.model,
+      cpu: cpuDescription(),
       cores: cpus().length,
       rounds,
       states: states.map((st) => ({ name: st.name, kernels: st.kernels })),
@@ -525,6 +526,6 @@ for (const [state, qs] of quickstarts)
   );
 for (const note of torchNotes) process.stdout.write(note + '\n');
 process.stdout.write(
-  `${cpus().length} cores: ${cpus()[0]?.model}; load average at each round's start: ${loads.map((l) => l.loadavg.map((x) => x.toFixed(2)).join('/')).join(', ')}\n`,
+  `${cpus().length} cores: ${cpuDescription()}; load average at each round's start: ${loads.map((l) => l.loadavg.map((x) => x.toFixed(2)).join('/')).join(', ')}\n`,
 );
 save(rounds);

@@ -7,6 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, release, platform } from 'node:os';
+import { cpuDescription } from '../src/core/cpu.ts';
 import { join, resolve } from 'node:path';
 
 export const RECORDS = join(import.meta.dirname, 'records');
@@ -30,7 +31,7 @@ export function datasetFolder(given: string | true | undefined, shared: string):
 
 export function thisMachine(): Machine {
   return {
-    cpu: cpus()[0]?.model.trim() ?? 'unknown',
+    cpu: cpuDescription(),
     cores: cpus().length,
     memoryGiB: Math.round(totalmem() / 2 ** 30),
     os: `${platform()} ${release()}`,

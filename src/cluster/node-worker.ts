@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { cpus, hostname } from 'node:os';
+import { cpuDescription } from '../core/cpu.ts';
 import { initBackend } from '../engine/backend.ts';
 import { JOB_RUNNERS } from '../jobs/kinds/registry.ts';
 import type { NodeMachine, WorkerMessage } from '../jobs/protocol.ts';
@@ -12,7 +13,7 @@ function thisNode(): NodeMachine {
   const given = Number(process.env.SLURM_CPUS_PER_TASK);
   return {
     hostname: hostname(),
-    cpu: cpus()[0]?.model.trim() ?? 'unknown',
+    cpu: cpuDescription(),
     cores: Number.isInteger(given) && given > 0 ? given : cpus().length,
   };
 }

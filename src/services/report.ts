@@ -1,4 +1,5 @@
 import { arch, cpus, release, totalmem, type } from 'node:os';
+import { cpuDescription } from '../core/cpu.ts';
 import { reportHtml, type ReportExperiment } from '../export/report-html.ts';
 import type { Store } from '../store/store.ts';
 import { showExperiment } from './experiments.ts';
@@ -33,10 +34,9 @@ export function buildReport(
   const backends = [
     ...new Set(experiments.flatMap((e) => e.experiment.tickets.map((t) => t.backend))),
   ].filter((b): b is string => b !== null);
-  const cpu = cpus();
   const machine: [string, string][] = [
     ['Operating system', `${type()} ${release()} (${arch()})`],
-    ['CPU', cpu.length ? `${cpu[0]!.model.trim()} × ${cpu.length}` : 'unknown'],
+    ['CPU', `${cpuDescription()} × ${cpus().length}`],
     ['Memory', `${(totalmem() / 2 ** 30).toFixed(1)} GiB`],
     ['Backends of these runs', backends.join(', ') || 'none yet'],
     ...Object.entries(versions).map(([k, v]): [string, string] => [k, v]),

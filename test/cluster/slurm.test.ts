@@ -8,6 +8,7 @@ import type { CampaignRecord } from '../../bench/campaign/record.ts';
 import { renderBenchmarks } from '../../bench/report.ts';
 import { SlurmTarget } from '../../src/api/sweep.ts';
 import { readReports } from '../../src/cluster/job-folder.ts';
+import { cpuDescription } from '../../src/core/cpu.ts';
 import { isPreempted } from '../../src/cluster/slurm.ts';
 import type { WorkerMessage } from '../../src/jobs/protocol.ts';
 import { Lab } from '../../src/services/lab.ts';
@@ -483,7 +484,7 @@ describe.skipIf(unavailable)(
             expect.stringMatching(new RegExp(`^rewind-${k}it-seed0-[0-9a-f]{12}\\.json$`)),
           ),
         );
-        const node = { hostname: hostname(), cpu: cpus()[0]!.model.trim(), cores: 1 };
+        const node = { hostname: hostname(), cpu: cpuDescription(), cores: 1 };
         for (const file of files) {
           const r = JSON.parse(readFileSync(join(folder, file), 'utf8')) as CampaignRecord;
           expect(r.cluster).toEqual({ target: SLURM_RESOLVED, nodes: [node] });
