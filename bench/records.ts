@@ -92,7 +92,12 @@ export function compressionGrid(
 
 /** `commit abc1234`, marked where the tree had uncommitted changes. */
 export function commitOf(v: Versions): string {
-  return `commit ${(v.commit ?? '?').slice(0, 7)}${v.dirty ? ' (with uncommitted changes)' : ''}`;
+  return `commit ${shortCommit(v)}`;
+}
+
+/** The commit's short hash, marked where the tree had uncommitted changes. */
+export function shortCommit(v: Versions): string {
+  return `${(v.commit ?? '?').slice(0, 7)}${v.dirty ? ' (with uncommitted changes)' : ''}`;
 }
 
 /** Tracked paths that hold results, not code: what `dirty` leaves out. */

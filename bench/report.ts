@@ -53,6 +53,7 @@ import {
 } from './campaign/record.ts';
 import {
   commitOf,
+  shortCommit,
   median,
   parseEngineLabel,
   RECORDS,
@@ -178,15 +179,15 @@ function describeBudget(part: CampaignPart, group: CampaignRecord[]): string {
   const seeds = [...new Set(group.map((r) => r.seed))].sort((a, b) => a - b);
   const dates = group.map((r) => r.date.slice(0, 10)).sort();
   const machines = [...new Set(group.map(trainedOn))];
-  const commits = [...new Set(group.map((r) => (r.versions.commit ?? '?').slice(0, 7)))];
-  const dirty = group.some((r) => r.versions.dirty) ? ' (with uncommitted changes)' : '';
+  // each commit marked where it ran with uncommitted changes, not the list as a whole
+  const commits = [...new Set(group.map((r) => shortCommit(r.versions)))];
   return [
     `${datasets.map((d) => `${d.folder} (${int(d.train)} training / ${int(d.test)} test images)`).join(', ')};`,
     `${spec.training.duration} per training${levelsAndRewind(part.table, spec.pruning)}${part.table === 'structured' ? `, ${spec.structured.fineTune} of retraining per compacted model` : ''};`,
     `${seeds.length} seed${seeds.length === 1 ? '' : 's'} (${seeds.join(', ')});`,
     `paper: ${part.paperBudget}.`,
     `Recorded ${dates[0]}${dates.at(-1) !== dates[0] ? ` to ${dates.at(-1)}` : ''} on ${machines.join(', ')},`,
-    `commit ${commits.join(', ')}${dirty}; training, the experiments' jobs summed: ${trainingTime(group)};`,
+    `commit ${commits.join(', ')}; training, the experiments' jobs summed: ${trainingTime(group)};`,
     `${[...new Set([...group].sort((a, b) => a.date.localeCompare(b.date)).map((r) => `\`${r.command}\``))].join(', then ')}.`,
   ].join(' ');
 }

@@ -556,6 +556,16 @@ describe('a scores table', () => {
     expect(one.rendered).not.toContain('Prunable layers each mask keeps no weight of');
   });
 
+  it('marks only the commits that ran with uncommitted changes', async () => {
+    const records = scoresRecords({ synflow: [0.97, 0.96] });
+    const file = join(records, 'campaign', 'tanaka2020-lenet', 'synflow-seed1.json');
+    const record = JSON.parse(readFileSync(file, 'utf8')) as CampaignRecord;
+    record.versions = { ...record.versions, commit: 'b'.repeat(40), dirty: true };
+    writeFileSync(file, JSON.stringify(record));
+    const { rendered } = await bestAtLevel1(records);
+    expect(rendered).toContain('commit aaaaaaa, bbbbbbb (with uncommitted changes); training,');
+  });
+
   it("counts each seed's emptied layers and says where a mask cuts the input off", async () => {
     const records = scoresRecords({ synflow: [0.97, 0.96], snip: [0.9, 0.91] });
     const folder = join(records, 'campaign', 'tanaka2020-lenet');
