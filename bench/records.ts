@@ -7,8 +7,8 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, release, platform } from 'node:os';
-import { cpuDescription } from '../src/core/cpu.ts';
 import { join, resolve } from 'node:path';
+import { cpuDescription } from '../src/core/cpu.ts';
 
 export const RECORDS = join(import.meta.dirname, 'records');
 
