@@ -557,13 +557,22 @@ describe('a scores table', () => {
   });
 
   it('marks only the commits that ran with uncommitted changes', async () => {
+    // seed 0 ran on aaaaaaa with changes, seed 1 on a clean bbbbbbb: the marker belongs to
+    // the first commit, not after the list
     const records = scoresRecords({ synflow: [0.97, 0.96] });
-    const file = join(records, 'campaign', 'tanaka2020-lenet', 'synflow-seed1.json');
-    const record = JSON.parse(readFileSync(file, 'utf8')) as CampaignRecord;
-    record.versions = { ...record.versions, commit: 'b'.repeat(40), dirty: true };
-    writeFileSync(file, JSON.stringify(record));
+    const folder = join(records, 'campaign', 'tanaka2020-lenet');
+    const versions = [
+      { commit: 'a'.repeat(40), dirty: true },
+      { commit: 'b'.repeat(40), dirty: false },
+    ];
+    versions.forEach((v, seed) => {
+      const file = join(folder, `synflow-seed${seed}.json`);
+      const record = JSON.parse(readFileSync(file, 'utf8')) as CampaignRecord;
+      record.versions = { ...record.versions, ...v };
+      writeFileSync(file, JSON.stringify(record));
+    });
     const { rendered } = await bestAtLevel1(records);
-    expect(rendered).toContain('commit aaaaaaa, bbbbbbb (with uncommitted changes); training,');
+    expect(rendered).toContain('commit aaaaaaa (with uncommitted changes), bbbbbbb; training,');
   });
 
   it("counts each seed's emptied layers and says where a mask cuts the input off", async () => {
