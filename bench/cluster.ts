@@ -19,7 +19,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from '../src/cli/args.ts';
 import { cancel, submit } from '../src/cluster/slurm.ts';
-import { cpuDescription } from '../src/core/cpu.ts';
+import { machineDescription } from '../src/core/cpu.ts';
 import { Lab } from '../src/services/lab.ts';
 import { slurmUnavailable, startOneNodeSlurm } from '../test/cluster/one-node-slurm.ts';
 import { recordPath } from './records.ts';
@@ -83,7 +83,7 @@ try {
   const result = {
     command: `npm run bench:cluster -- --experiments ${EXPERIMENTS} --singles ${SINGLES}`,
     startedAt,
-    machine: `${cpuDescription()}, ${cpus().length} cores`,
+    machine: machineDescription(),
     // other work shares these cores: the 1-minute load average before and after
     loadAtStart,
     loadAtEnd: loadavg()[0],

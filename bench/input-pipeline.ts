@@ -13,9 +13,9 @@
  * bench/records/input-pipeline-<date>.json (BENCHMARKS.md cites those).
  */
 import { writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { loadavg } from 'node:os';
 import { parseArgs } from '../src/cli/args.ts';
-import { cpuDescription } from '../src/core/cpu.ts';
+import { machineDescription } from '../src/core/cpu.ts';
 import { deriveSeed, Rng } from '../src/core/random.ts';
 import { BatchSampler, blackPixel, gatherAugmented, gatherExamples } from '../src/data/split.ts';
 import { buildArchitecture, describeParams, type ModelName } from '../src/engine/architectures.ts';
@@ -105,7 +105,7 @@ const models: { model: ModelName; steps: number }[] =
     : [];
 const result = {
   date: new Date().toISOString(),
-  machine: `${cpus().length} × ${cpuDescription()}`,
+  machine: machineDescription(),
   loadAverageAtStart: loadavg()[0],
   backend: `${backend.name} (${backend.device})`,
   batch: BATCH,

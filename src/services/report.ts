@@ -1,5 +1,5 @@
-import { arch, cpus, release, totalmem, type } from 'node:os';
-import { cpuDescription } from '../core/cpu.ts';
+import { arch, release, totalmem, type } from 'node:os';
+import { machineDescription } from '../core/cpu.ts';
 import { reportHtml, type ReportExperiment } from '../export/report-html.ts';
 import type { Store } from '../store/store.ts';
 import { showExperiment } from './experiments.ts';
@@ -36,7 +36,7 @@ export function buildReport(
   ].filter((b): b is string => b !== null);
   const machine: [string, string][] = [
     ['Operating system', `${type()} ${release()} (${arch()})`],
-    ['CPU', `${cpuDescription()} × ${cpus().length}`],
+    ['CPU', machineDescription()],
     ['Memory', `${(totalmem() / 2 ** 30).toFixed(1)} GiB`],
     ['Backends of these runs', backends.join(', ') || 'none yet'],
     ...Object.entries(versions).map(([k, v]): [string, string] => [k, v]),

@@ -1,7 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { cpus, platform } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { cpuDescription, describeCpu } from '../../src/core/cpu.ts';
+import {
+  cpuDescription,
+  describeCpu,
+  describeMachine,
+  machineDescription,
+} from '../../src/core/cpu.ts';
 
 /** One processor's block as Linux prints it, with the flags that matter here. */
 const block = (family: number, model: number, flags: string) =>
@@ -36,5 +41,14 @@ describe('cpuDescription', () => {
     expect(described.startsWith(name)).toBe(true);
     if (platform() === 'linux')
       expect(described).toBe(describeCpu(name, readFileSync('/proc/cpuinfo', 'utf8')));
+  });
+});
+
+describe('machineDescription', () => {
+  it('names this machine by its cores and its described CPU, as records do', () => {
+    expect(describeMachine(2, 'AMD EPYC (family 25 model 17, AVX-512)')).toBe(
+      '2 × AMD EPYC (family 25 model 17, AVX-512)',
+    );
+    expect(machineDescription()).toBe(`${cpus().length} × ${cpuDescription()}`);
   });
 });

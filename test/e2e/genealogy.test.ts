@@ -2,6 +2,7 @@ import type { Browser } from 'playwright-core';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MethodOutput } from '../../src/api/contract.ts';
+import { machineDescription } from '../../src/core/cpu.ts';
 import type { Served } from '../server/serve.ts';
 import { startServedBrowser, type ServedBrowser } from './served-browser.ts';
 
@@ -96,6 +97,8 @@ describe('the genealogy page', () => {
     expect(one.suggestedFilename()).toBe(`ticketlab-report-${imp}.html`);
     const html = readFileSync((await one.path())!, 'utf8');
     expect(html).toContain(`<table class="levels" data-experiment="${imp}">`);
+    // the machine as every record names one: cores × CPU
+    expect(html).toContain(machineDescription());
     await page.goto(new URL(`#/compare/${imp},${snip}`, server.url).toString());
     const [both] = await Promise.all([
       page.waitForEvent('download'),
