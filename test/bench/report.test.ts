@@ -493,7 +493,7 @@ describe('BENCHMARKS.md', () => {
 
 describe('a scores table', () => {
   /** records as bench:campaign writes them: tanaka2020-lenet, one level, each score's accuracy per seed */
-  const scoresRecords = (accuracy: Record<string, number[]>) => {
+  const scoresRecords = (accuracy: Record<string, number[]>, dense = (_seed: number) => 0.98) => {
     const records = mkdtempSync(join(tmpdir(), 'ticketlab-records-'));
     const folder = join(records, 'campaign', 'tanaka2020-lenet');
     mkdirSync(folder, { recursive: true });
@@ -520,7 +520,7 @@ describe('a scores table', () => {
           specHash: `${label}${seed}`,
           spec: resolveSpec(spec) as unknown as Record<string, unknown>,
           dataset: { id: 'ds_000000000000', folder: 'mnist', train: 60000, test: 10000 },
-          tickets: [ticket(0, 0.98), ticket(1, acc)],
+          tickets: [ticket(0, dense(seed)), ticket(1, acc)],
           machine: { cpu: 'cpu', cores: 2 },
           versions: { commit: 'a'.repeat(40), dirty: false },
           date: '2026-12-05T03:00:00.000Z',
@@ -554,6 +554,18 @@ describe('a scores table', () => {
     );
     // records without their tickets' layers (older ones) have no table of emptied layers
     expect(one.rendered).not.toContain('Prunable layers each mask keeps no weight of');
+  });
+
+  it("gives the dense network's spread over seeds, each seed once however many of its experiments are recorded", async () => {
+    // seed 0's dense network in three experiments, seed 1's in one (the others not yet run)
+    const { rendered } = await bestAtLevel1(
+      scoresRecords({ synflow: [0.5, 0.6], snip: [0.4], grasp: [0.3] }, (seed) =>
+        seed === 0 ? 0.98 : 0.9,
+      ),
+    );
+    expect(rendered).toContain(
+      'Dense network (level 0), mean (min–max) over seeds: 94.00 (90.00–98.00).',
+    );
   });
 
   it('marks only the commits that ran with uncommitted changes', async () => {
