@@ -18,6 +18,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as prettier from 'prettier';
+import { describeMachine } from '../src/core/cpu.ts';
 import {
   isGateMethod,
   METHOD_NAMES,
@@ -27,7 +28,6 @@ import {
   type ScoringStatistics,
   type StructuredName,
 } from '../src/core/vocabulary.ts';
-import { describeMachine } from '../src/core/cpu.ts';
 import { buildArchitecture, type ModelName } from '../src/engine/architectures.ts';
 import { workerThreads } from '../src/engine/native-blas.ts';
 import { findPart, PARTS, type CampaignPart, type TableKind } from './campaign/parts.ts';
