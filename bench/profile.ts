@@ -240,7 +240,7 @@ if (options.has('record')) {
   const date = new Date().toISOString();
   const machine = thisMachine();
   const file = recordPath('profile', date, 'md');
-  const provenance = `<!-- \`${thisCommand('bench:profile')}\` on ${describeMachine(machine.cores, machine.cpu)}, ${date.slice(0, 16).replace('T', ' ')} UTC, ${commitOf(versions)}. -->`;
+  const provenance = `<!-- \`${thisCommand('bench:profile')}\` on ${describeMachine(machine)}, ${date.slice(0, 16).replace('T', ' ')} UTC, ${commitOf(versions)}. -->`;
   writeFileSync(file, `${provenance}\n\n${lines.join('\n')}\n`);
   console.log(`recorded ${file}`);
 }

@@ -19,10 +19,12 @@ export function cpuDescription(): string {
 }
 
 /** A machine as records and reports name it: its cores and their CPU, "2 × AMD EPYC (…)". */
-export const describeMachine = (cores: number, cpu: string): string => `${cores} × ${cpu}`;
+export const describeMachine = ({ cores, cpu }: { cores: number; cpu: string }): string =>
+  `${cores} × ${cpu}`;
 
 /** This machine, named as {@link describeMachine} names one. */
-export const machineDescription = (): string => describeMachine(cpus().length, cpuDescription());
+export const machineDescription = (): string =>
+  describeMachine({ cores: cpus().length, cpu: cpuDescription() });
 
 /** `model` with the family, model and vector extension of the first processor in `cpuinfo`. */
 export function describeCpu(model: string, cpuinfo: string): string {

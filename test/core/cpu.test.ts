@@ -46,7 +46,7 @@ describe('cpuDescription', () => {
 
 describe('machineDescription', () => {
   it('names this machine by its cores and its described CPU, as records do', () => {
-    expect(describeMachine(2, 'AMD EPYC (family 25 model 17, AVX-512)')).toBe(
+    expect(describeMachine({ cores: 2, cpu: 'AMD EPYC (family 25 model 17, AVX-512)' })).toBe(
       '2 × AMD EPYC (family 25 model 17, AVX-512)',
     );
     expect(machineDescription()).toBe(`${cpus().length} × ${cpuDescription()}`);
