@@ -24,6 +24,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { parseArgs } from '../src/cli/args.ts';
 import { describeMachine } from '../src/core/cpu.ts';
+import { isoMinute } from '../src/core/timestamp.ts';
 import {
   buildArchitecture,
   describeParams,
@@ -240,7 +241,7 @@ if (options.has('record')) {
   const date = new Date().toISOString();
   const machine = thisMachine();
   const file = recordPath('profile', date, 'md');
-  const provenance = `<!-- \`${thisCommand('bench:profile')}\` on ${describeMachine(machine)}, ${date.slice(0, 16).replace('T', ' ')} UTC, ${commitOf(versions)}. -->`;
+  const provenance = `<!-- \`${thisCommand('bench:profile')}\` on ${describeMachine(machine)}, ${isoMinute(date)} UTC, ${commitOf(versions)}. -->`;
   writeFileSync(file, `${provenance}\n\n${lines.join('\n')}\n`);
   console.log(`recorded ${file}`);
 }

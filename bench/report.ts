@@ -19,6 +19,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as prettier from 'prettier';
 import { describeMachine } from '../src/core/cpu.ts';
+import { isoMinute } from '../src/core/timestamp.ts';
 import {
   isGateMethod,
   METHOD_NAMES,
@@ -745,7 +746,7 @@ function engineTable(r: EngineRecord): string[] {
   const models = [...new Set(r.rows.map((x) => x.model))];
   const labels = [...new Set(r.rows.map((x) => x.label))];
   const lines = [
-    `${describeMachine(r)}; ${r.date.slice(0, 16).replace('T', ' ')} UTC; load average at each round's start ${r.loads.map((l) => l.loadavg[0]!.toFixed(1)).join(', ')}; \`${r.command}\`.`,
+    `${describeMachine(r)}; ${isoMinute(r.date)} UTC; load average at each round's start ${r.loads.map((l) => l.loadavg[0]!.toFixed(1)).join(', ')}; \`${r.command}\`.`,
     '',
     'Samples/s, median (min–max) over rounds:',
     '',
@@ -814,7 +815,7 @@ function gpuTable(r: GpuRecord): string[] {
     return `${name}: ${found.join('; ')}`;
   });
   return [
-    `${describeMachine(r.machine)}; ${r.date.slice(0, 16).replace('T', ' ')} UTC; ${commitOf(r.versions)}; \`${r.command}\`.`,
+    `${describeMachine(r.machine)}; ${isoMinute(r.date)} UTC; ${commitOf(r.versions)}; \`${r.command}\`.`,
     '',
     `Training samples/s at batch ${r.batch} (SGD with momentum, random data), median (min–max) over ${r.steps}-step rounds after ${r.warmupSteps} warm-up steps; the ratio is of medians, a tie where the rounds overlap.`,
     '',
@@ -845,7 +846,7 @@ interface InputRecord {
 function inputTables(r: InputRecord): string[] {
   const ms = (x: number) => x.toFixed(1);
   return [
-    `${r.machine}; ${r.date.slice(0, 16).replace('T', ' ')} UTC; load average ${r.loadAverageAtStart} at the start.`,
+    `${r.machine}; ${isoMinute(r.date)} UTC; load average ${r.loadAverageAtStart} at the start.`,
     '',
     `| gathering a batch of ${r.batch} (${r.shape.join('×')}) | ms |`,
     '| --- | --- |',
@@ -888,7 +889,7 @@ function clusterTable(r: ClusterRecord): string[] {
   const ms = (x: number) => `${x.toFixed(1)} ms`;
   const single = r.singleSubmitMs.all;
   return [
-    `${r.machine}, ${r.slurm}; ${r.startedAt.slice(0, 16).replace('T', ' ')} UTC; load average ${r.loadAtStart} at the start, ${r.loadAtEnd} at the end; \`${r.command}\`.`,
+    `${r.machine}, ${r.slurm}; ${isoMinute(r.startedAt)} UTC; load average ${r.loadAtStart} at the start, ${r.loadAtEnd} at the end; \`${r.command}\`.`,
     '',
     '| what | measured |',
     '| --- | --- |',
@@ -972,7 +973,7 @@ function graspTable(r: GraspRecord): string[] {
     return xs.length ? range(xs, (x) => x.toFixed(1), mean) : '–';
   };
   const lines = [
-    `${describeMachine(r.machine)}; ${r.date.slice(0, 16).replace('T', ' ')} UTC; ${r.backend}; ${commitOf(r.versions)}; \`${r.command}\`.`,
+    `${describeMachine(r.machine)}; ${isoMinute(r.date)} UTC; ${r.backend}; ${commitOf(r.versions)}; \`${r.command}\`.`,
     '',
     `θ0 pruned to 10^−${r.compression} of its prunable weights (global; scores on ${r.scoringExamples} training examples), then measured on ${r.dataset.examples} training images of \`${r.dataset.folder}\` in training mode, in batches of the model's training batch size (batch norm on each batch's statistics, as the first step sees them), before any training; mean (min–max) over ${seeds} seed${seeds === 1 ? '' : 's'}. Per layer, in order, mean over seeds: the share of its weights kept, and the share of those kept that are positive.${evaluated ? ' "Loss, evaluation mode": the same images with batch norm on its running statistics (the identity at θ0, as a running-statistics score sees the network).' : ''}${timed ? ' Scoring: wall-clock seconds to score and rank the mask.' : ''}`,
     '',
@@ -1082,7 +1083,7 @@ function collapseTable(records: CollapseRecord[]): string[] {
   const lines = [
     ...records.map((x) => {
       const scores = [...new Set(x.models.flatMap((m) => m.rows.map((row) => row.score)))];
-      return `${describeMachine(x.machine)}; ${x.date.slice(0, 16).replace('T', ' ')} UTC; ${x.backend}; ${commitOf(x.versions)}; ${Math.round(x.wallSeconds / 60)} min; \`${x.command}\`: ${scores.join(', ')} on ${x.models.map((m) => m.model).join(', ')}, ${steps(x.grid)}.`;
+      return `${describeMachine(x.machine)}; ${isoMinute(x.date)} UTC; ${x.backend}; ${commitOf(x.versions)}; ${Math.round(x.wallSeconds / 60)} min; \`${x.command}\`: ${scores.join(', ')} on ${x.models.map((m) => m.model).join(', ')}, ${steps(x.grid)}.`;
     }),
     '',
     `Masks only, no training: θ0 of each of ${seeds} seed${seeds === 1 ? '' : 's'} (where a score names fewer, of those) pruned globally to 10^−c of its prunable weights for each c of the grid above (SynFlow: ${r!.rounds} rounds for each c; SNIP and GraSP: one ranking per seed on ${r!.samplesPerClass} examples per class of \`${r!.dataset}\`, cut at each c, with batch norm on the sample's statistics; a row labelled "${r!.rounds} rounds" re-scores over that many rounds for each c, as SynFlow, ranking the weights still kept each round, or, where also "reviving", every weight, so that a pruned one can return; "running statistics": batch norm on its running statistics, the identity at θ0). "A layer emptied": the first c at which the mask keeps none of some layer's weights, over seeds; "which": the layers empty there, in any seed; "cut through": the first c at which no path from the input to the output is left (a residual block passes where its body or its shortcut does); "none up to" names the end of that score's grid. The bound: with fewer weights than prunable layers some layer must be empty, from 10^(log10 of weights per layer).`,
@@ -1157,7 +1158,7 @@ function uiTable(r: UiRecord): string[] {
   };
   const m = r.machine;
   return [
-    `${describeMachine(m)}, ${r.browser}, ${r.viewport.width}×${r.viewport.height}; ${r.date.slice(0, 16).replace('T', ' ')} UTC; ${commitOf(r.versions)}; \`${r.command}\`. Synthetic records: ${int(r.experiments)} experiments and ${int(r.tickets)} tickets written into the store in ${(r.seedMs / 1000).toFixed(1)} s, not trained.`,
+    `${describeMachine(m)}, ${r.browser}, ${r.viewport.width}×${r.viewport.height}; ${isoMinute(r.date)} UTC; ${commitOf(r.versions)}; \`${r.command}\`. Synthetic records: ${int(r.experiments)} experiments and ${int(r.tickets)} tickets written into the store in ${(r.seedMs / 1000).toFixed(1)} s, not trained.`,
     '',
     '| what | median (min–max) or frame times |',
     '| --- | --- |',

@@ -6,6 +6,7 @@ import { describeTrainingRecipe, TrainingSpec } from '../api/spec.ts';
 import { Lab } from '../services/lab.ts';
 import { TicketLabError } from '../core/errors.ts';
 import { writeFilesAtomically } from '../core/files.ts';
+import { isoMinute } from '../core/timestamp.ts';
 import { parseArgs } from './args.ts';
 import { bar, formatDuration, formatRow, percent, table } from './format.ts';
 
@@ -444,7 +445,7 @@ async function cmdLs(lab: Lab, options: Map<string, string | true>): Promise<num
         e.dataset,
         String(e.levels),
         percent(e.minRemainingWeights),
-        e.createdAt.slice(0, 16).replace('T', ' '),
+        isoMinute(e.createdAt),
         e.name,
       ]),
     ),
