@@ -3,13 +3,14 @@
  * networks, measured before any training:
  *
  *   npm run bench:grasp [-- --seeds 3] [--models conv-4,resnet-20] [--examples 480]
- *                       [--statistics batch[,running]] [--dataset DIR (default
- *                       ../shared/datasets/cifar10)] [--record]
+ *                       [--statistics batch[,running]] [--compression 0.5]
+ *                       [--dataset DIR (default ../shared/datasets/cifar10)] [--record]
  *
  * For each model (Conv-4, no batch norm, Frankle & Carbin's Glorot init; ResNet-20, VGG-11 or
- * VGG-16, with batch norm, OpenLTH's Kaiming init) and seed, θ0 is pruned to 10^−0.5 of its
- * prunable weights (global scope, on as many scoring examples as the app's pruning at
- * initialisation draws) by:
+ * VGG-16, with batch norm, OpenLTH's Kaiming init) and seed, θ0 is pruned to 10^−c of its
+ * prunable weights, c the log10 `--compression` (0.5 by default, the compression of the
+ * campaign's GraSP question on Conv-4; global scope, on as many scoring examples as the app's
+ * pruning at initialisation draws), by:
  * - `grasp`: the app's GraSP, Hg ⊙ θ0 with the highest kept, as Tanaka et al. 2020's code
  *   (Synaptic-Flow) computes it;
  * - `grasp, dense re-drawn`: the same with every fully connected kernel re-drawn (Glorot normal)
@@ -53,7 +54,6 @@ import { graspScores, keepTop, snipScores, type Scores } from '../src/pruning/sc
 import { datasetFolder, saveResult, theseVersions, thisCommand, thisMachine } from './records.ts';
 import type { GraspRecord, GraspRow } from './report.ts';
 
-const COMPRESSION = 0.5;
 const PRESETS: Partial<Record<ModelName, string>> = {
   'conv-4': 'frankle-carbin-2019',
   'resnet-20': 'openlth',
@@ -66,12 +66,16 @@ const { options } = parseArgs(process.argv.slice(2), [
   'models',
   'examples',
   'statistics',
+  'compression',
   'dataset',
 ]);
 const seeds = Number(options.get('seeds') ?? 3);
 const examples = Number(options.get('examples') ?? 480);
 if (!(Number.isInteger(seeds) && seeds >= 1 && Number.isInteger(examples) && examples >= 1))
   throw new Error('--seeds and --examples take whole numbers from 1');
+const compression = Number(options.get('compression') ?? 0.5);
+if (!(Number.isFinite(compression) && compression > 0))
+  throw new Error('--compression takes a log10 above 0: 2 keeps 1% of the weights');
 const models = String(options.get('models') ?? 'conv-4,resnet-20').split(',') as ModelName[];
 for (const model of models)
   if (!PRESETS[model])
@@ -202,7 +206,7 @@ for (const model of models) {
       const start = performance.now();
       try {
         const scores = await score(scored, s);
-        mask = keepTop(scores, dense, 10 ** -COMPRESSION, 'global');
+        mask = keepTop(scores, dense, 10 ** -compression, 'global');
       } finally {
         scored.dispose();
       }
@@ -231,7 +235,7 @@ const record: GraspRecord = {
   versions,
   backend: backend.device,
   dataset: { folder: basename(folder), examples: Math.min(examples, decoded.train.count) },
-  compression: COMPRESSION,
+  compression,
   scoringExamples,
   rows,
 };

@@ -945,9 +945,9 @@ export interface GraspRecord {
 
 function graspTable(r: GraspRecord): string[] {
   const seeds = new Set(r.rows.map((x) => x.seed)).size;
-  // a million and more (a blown-up loss) as a power of ten: 4.7·10^12
+  // ten thousand and more (a blown-up loss) as a power of ten: 4.7·10^12, 1.5·10^5
   const twoDigits = (x: number) => {
-    if (Math.abs(x) < 1e6)
+    if (Math.abs(x) < 1e4)
       return x.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
     const exponent = Math.floor(Math.log10(Math.abs(x)));
     return `${(x / 10 ** exponent).toFixed(1)}·10^${exponent}`;
@@ -959,7 +959,10 @@ function graspTable(r: GraspRecord): string[] {
     group[0]!.layers
       .map((_, i) => {
         const xs = group.flatMap((g) => share(g.layers[i]!) ?? []);
-        return xs.length ? (mean(xs) * 100).toFixed(0) : '–';
+        if (!xs.length) return '–';
+        // whole percents, but two significant digits below 10: a layer at 10^2 keeps 0.28%
+        const percent = mean(xs) * 100;
+        return percent >= 9.5 || percent === 0 ? percent.toFixed(0) : percent.toPrecision(2);
       })
       .join(' / ') || '–';
   const timed = r.rows.some((x) => x.scoringSeconds !== undefined);

@@ -226,7 +226,11 @@ describe('BENCHMARKS.md', () => {
           [0.9, 0.5],
           [0, null],
         ]),
-        row('vgg-16', 'grasp', 0, 2.5, 1.5, [[0.3, 0.6]]),
+        // a layer kept at well under 1% (as at 10^2): two significant digits, not a 0
+        row('vgg-16', 'grasp', 0, 2.5, 1.5, [
+          [0.3, 0.6],
+          [0.0032, 0.97],
+        ]),
       ],
     };
     const file = join(records, 'grasp-test.json');
@@ -260,7 +264,7 @@ describe('BENCHMARKS.md', () => {
       '50 / 50',
     ]);
     // one seed: its value alone; the model marked as having batch norm
-    expect(line('vgg-16 (batch norm)', 'grasp')).toEqual(['2.50', '1.50', '30', '60']);
+    expect(line('vgg-16 (batch norm)', 'grasp')).toEqual(['2.50', '1.50', '30 / 0.32', '60 / 97']);
     // a record from before masks were timed has no scoring column
     expect(rendered).not.toContain('scoring, s');
 
@@ -308,7 +312,7 @@ describe('BENCHMARKS.md', () => {
         .map((c) => c.trim());
     expect(evaluatedLine('conv-4', 'grasp')).toEqual([
       '1,200.00 (700.00–1,700.00)',
-      '12,000.00 (7,000.00–17,000.00)',
+      '1.2·10^4 (7,000.00–1.7·10^4)',
       '600.00 (300.00–900.00)',
     ]);
     // a row without it (here the VGG's): a dash
