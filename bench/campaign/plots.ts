@@ -51,11 +51,23 @@ const INSTABILITY_AXES: PlotAxes = {
   xReverse: false,
 };
 
-/** A point of a series: the tickets' mean remaining weights, and their accuracies' mean and range. */
-function point(tickets: TicketRecord[]): ChartSeries['points'] {
-  const acc = tickets.map((t) => t.testAccuracy).filter((a): a is number => a !== null);
-  if (acc.length === 0) return [];
-  const s = summarise(acc);
+/**
+ * A point of a series: the tickets' mean remaining weights, and their accuracies' mean and
+ * range, where the tickets `sample` puts together count once, by their mean (every ticket on
+ * its own where not given).
+ */
+function point(
+  tickets: TicketRecord[],
+  sample: (t: TicketRecord, i: number) => unknown = (_, i) => i,
+): ChartSeries['points'] {
+  const samples = new Map<unknown, number[]>();
+  tickets.forEach((t, i) => {
+    if (t.testAccuracy === null) return;
+    const key = sample(t, i);
+    samples.set(key, [...(samples.get(key) ?? []), t.testAccuracy]);
+  });
+  if (samples.size === 0) return [];
+  const s = summarise([...samples.values()].map((a) => summarise(a).mean));
   const x = tickets.reduce((sum, t) => sum + t.remainingWeights, 0) / tickets.length;
   return [{ x, y: s.mean, lo: s.min, hi: s.max, n: s.n }];
 }
@@ -64,23 +76,40 @@ function point(tickets: TicketRecord[]): ChartSeries['points'] {
 const ticketLine = (method: string) => CONTROL_NAMES[method] ?? 'IMP ticket';
 
 /**
+ * Where a ticket's point lies along a series: its level, or for pruning at initialisation
+ * the log10 compression its level prunes to, since a part run at several compressions records
+ * each as level 1 of its own experiments. The dense network is 0 either way (10^0).
+ */
+function position(r: CampaignRecord, t: TicketRecord): number {
+  if (t.level === 0 || r.spec.method !== 'pai') return t.level;
+  return (r.spec.pai as { compressions: number[] }).compressions[t.level - 1]!;
+}
+
+/**
  * One series: test accuracy at early stop of `method`'s tickets (every pruned ticket's where
- * no method is named), by level, from the dense point where it has a ticket at level 1
- * (controls trained at a few levels only are points of their own, not a line from the dense
- * network).
+ * no method is named), by level (by compression for pruning at initialisation), from the
+ * dense point where it has a ticket at level 1 (controls trained at a few levels only are
+ * points of their own, not a line from the dense network). The dense point counts each seed
+ * once: a seed's experiments copy one dense network, as the report's tables count it.
  */
 function series(label: string, records: CampaignRecord[], method?: string): ChartSeries {
-  const tickets = records.flatMap((r) => r.tickets);
-  const pruned = (t: TicketRecord) => t.method !== 'dense' && (!method || t.method === method);
-  const levels = [...new Set(tickets.map((t) => t.level))].sort((a, b) => a - b);
-  const fromDense = tickets.some((t) => t.level === 1 && pruned(t));
-  const points = levels.flatMap((level) =>
-    point(
-      tickets.filter((t) =>
-        level === 0 ? fromDense && t.method === 'dense' : t.level === level && pruned(t),
-      ),
-    ),
+  const tickets = records.flatMap((r) =>
+    r.tickets.map((t) => ({ t, seed: r.seed, at: position(r, t) })),
   );
+  const pruned = (t: TicketRecord) => t.method !== 'dense' && (!method || t.method === method);
+  const positions = [...new Set(tickets.map((x) => x.at))].sort((a, b) => a - b);
+  const fromDense = tickets.some(({ t }) => t.level === 1 && pruned(t));
+  const points = positions.flatMap((at) => {
+    if (at === 0) {
+      const dense = fromDense ? tickets.filter(({ t }) => t.method === 'dense') : [];
+      const seedOf = new Map(dense.map((x) => [x.t, x.seed]));
+      return point(
+        dense.map((x) => x.t),
+        (t) => seedOf.get(t),
+      );
+    }
+    return point(tickets.filter((x) => x.at === at && pruned(x.t)).map((x) => x.t));
+  });
   return { label, points };
 }
 

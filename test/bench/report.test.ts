@@ -888,6 +888,42 @@ describe("an IMP part's plots", () => {
   });
 });
 
+describe("a scores part's plot", () => {
+  it('draws a point per compression, each of its own runs at level 1, and counts a seed’s dense network once', () => {
+    // SynFlow at 10^2 and at 10^3 as two experiments per seed, each with its copy of the
+    // seed's dense network
+    const record = (seed: number, compression: number, accuracy: number) =>
+      ({
+        part: 'tanaka2020-vgg16',
+        label: 'synflow',
+        seed,
+        spec: {
+          method: 'pai',
+          training: { duration: '200it' },
+          pruning: { levels: 1 },
+          pai: { compressions: [compression] },
+        },
+        tickets: [
+          { level: 0, method: 'dense', remainingWeights: 1, testAccuracy: 0.4 + seed / 100 },
+          {
+            level: 1,
+            method: 'synflow',
+            remainingWeights: 10 ** -compression,
+            testAccuracy: accuracy + seed / 100,
+          },
+        ],
+      }) as unknown as CampaignRecord;
+    const records = [0, 1, 2].flatMap((seed) => [record(seed, 2, 0.45), record(seed, 3, 0.35)]);
+    const [plot] = campaignPlots(findPart('tanaka2020-vgg16'), records);
+    const [line] = plot!.series;
+    expect(line!.points.map((p) => [p.x, +p.y.toFixed(6), p.n])).toEqual([
+      [1, 0.41, 3],
+      [0.01, 0.46, 3],
+      [0.001, 0.36, 3],
+    ]);
+  });
+});
+
 describe('the plan table', () => {
   /** a bench:engine record of the four models bench:engine measures, at `factor` × these speeds */
   const engine = (factor: number) => {
