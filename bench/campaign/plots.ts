@@ -102,10 +102,9 @@ function series(label: string, records: CampaignRecord[], method?: string): Char
   const points = positions.flatMap((at) => {
     if (at === 0) {
       const dense = fromDense ? tickets.filter(({ t }) => t.method === 'dense') : [];
-      const seedOf = new Map(dense.map((x) => [x.t, x.seed]));
       return point(
         dense.map((x) => x.t),
-        (t) => seedOf.get(t),
+        (_, i) => dense[i]!.seed,
       );
     }
     return point(tickets.filter((x) => x.at === at && pruned(x.t)).map((x) => x.t));
