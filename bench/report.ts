@@ -47,6 +47,7 @@ import {
   analysedTicket,
   budgetName,
   byAnalysedTicket,
+  denseAccuracyPerSeed,
   readCampaign,
   transferComparisons,
   type CampaignRecord,
@@ -429,15 +430,7 @@ function scoresTable(part: CampaignPart, group: CampaignRecord[]): string[] {
       `| ${level} | ${pct(mean(remaining))}% | ${accs.map((a) => spread(a, seeds)).join(' | ')} | ${seeds < 2 ? '–' : `${labels[top]}${ties.length ? ` (tie: ${ties.join(', ')})` : ''}`} |`,
     );
   }
-  // One value per seed: a seed's experiments copy one dense network, and a mean over
-  // experiments would weigh a seed by how many of its experiments are recorded.
-  const dense = [...new Set(group.map((r) => r.seed))].map((seed) =>
-    mean(
-      accuracies(
-        group.filter((r) => r.seed === seed).flatMap((r) => r.tickets.filter((t) => t.level === 0)),
-      ),
-    ),
-  );
+  const dense = denseAccuracyPerSeed(group);
   lines.push(
     '',
     `Dense network (level 0), mean (min–max) over seeds: ${spread(dense, dense.length)}.`,

@@ -13,6 +13,7 @@ import {
   budgetName,
   byAnalysedTicket,
   CONTROL_NAMES,
+  denseAccuracyPerSeed,
   transferComparisons,
   type CampaignRecord,
   type InstabilityRecord,
@@ -51,25 +52,18 @@ const INSTABILITY_AXES: PlotAxes = {
   xReverse: false,
 };
 
-/**
- * A point of a series: the tickets' mean remaining weights, and their accuracies' mean and
- * range, where the tickets `sample` puts together count once, by their mean (every ticket on
- * its own where not given).
- */
-function point(
-  tickets: TicketRecord[],
-  sample: (t: TicketRecord, i: number) => unknown = (_, i) => i,
-): ChartSeries['points'] {
-  const samples = new Map<unknown, number[]>();
-  tickets.forEach((t, i) => {
-    if (t.testAccuracy === null) return;
-    const key = sample(t, i);
-    samples.set(key, [...(samples.get(key) ?? []), t.testAccuracy]);
-  });
-  if (samples.size === 0) return [];
-  const s = summarise([...samples.values()].map((a) => summarise(a).mean));
-  const x = tickets.reduce((sum, t) => sum + t.remainingWeights, 0) / tickets.length;
+/** A point of a series at `x`: the accuracies' mean and range. */
+function pointAt(x: number, accuracies: number[]): ChartSeries['points'] {
+  if (accuracies.length === 0) return [];
+  const s = summarise(accuracies);
   return [{ x, y: s.mean, lo: s.min, hi: s.max, n: s.n }];
+}
+
+/** A point of a series: the tickets' mean remaining weights, and their accuracies' mean and range. */
+function point(tickets: TicketRecord[]): ChartSeries['points'] {
+  const acc = tickets.map((t) => t.testAccuracy).filter((a): a is number => a !== null);
+  const x = tickets.reduce((sum, t) => sum + t.remainingWeights, 0) / tickets.length;
+  return pointAt(x, acc);
 }
 
 /** A line's name for an IMP part's ticket or one of its controls. */
@@ -93,22 +87,15 @@ function position(r: CampaignRecord, t: TicketRecord): number {
  * once: a seed's experiments copy one dense network, as the report's tables count it.
  */
 function series(label: string, records: CampaignRecord[], method?: string): ChartSeries {
-  const tickets = records.flatMap((r) =>
-    r.tickets.map((t) => ({ t, seed: r.seed, at: position(r, t) })),
-  );
+  const tickets = records.flatMap((r) => r.tickets.map((t) => ({ t, at: position(r, t) })));
   const pruned = (t: TicketRecord) => t.method !== 'dense' && (!method || t.method === method);
   const positions = [...new Set(tickets.map((x) => x.at))].sort((a, b) => a - b);
   const fromDense = tickets.some(({ t }) => t.level === 1 && pruned(t));
-  const points = positions.flatMap((at) => {
-    if (at === 0) {
-      const dense = fromDense ? tickets.filter(({ t }) => t.method === 'dense') : [];
-      return point(
-        dense.map((x) => x.t),
-        (_, i) => dense[i]!.seed,
-      );
-    }
-    return point(tickets.filter((x) => x.at === at && pruned(x.t)).map((x) => x.t));
-  });
+  const points = positions.flatMap((at) =>
+    at === 0
+      ? pointAt(1, fromDense ? denseAccuracyPerSeed(records) : [])
+      : point(tickets.filter((x) => x.at === at && pruned(x.t)).map((x) => x.t)),
+  );
   return { label, points };
 }
 

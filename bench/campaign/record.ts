@@ -255,3 +255,18 @@ export function budgetName(r: CampaignRecord): string {
   const levels = spec.pruning.levels;
   return `${spec.training.duration}${spec.method === 'imp' ? `, ${levels} level${levels === 1 ? '' : 's'}` : ''}`;
 }
+
+/**
+ * The dense network's test accuracy once per seed, in the order the seeds first appear: a
+ * seed's experiments each copy its one dense network, so a value per experiment would weigh
+ * a seed by how many of its experiments are recorded (a part run in pieces). A seed whose
+ * copies hold no accuracy is left out.
+ */
+export function denseAccuracyPerSeed(records: CampaignRecord[]): number[] {
+  const bySeed = new Map<number, number[]>();
+  for (const r of records)
+    for (const t of r.tickets)
+      if (t.level === 0 && t.testAccuracy !== null)
+        bySeed.set(r.seed, [...(bySeed.get(r.seed) ?? []), t.testAccuracy]);
+  return [...bySeed.values()].map((xs) => xs.reduce((a, b) => a + b, 0) / xs.length);
+}
