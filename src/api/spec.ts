@@ -218,6 +218,17 @@ export const TrainingSpec = z.strictObject({
     .max(SPEC_LIMITS.evalEvery, atMost(SPEC_LIMITS.evalEvery, ' iterations'))
     .default(100),
   /**
+   * Iterations between training-loss points: each the mean training loss of the steps since
+   * the previous point or evaluation, so the loss's course is kept without evaluating. At
+   * evaluations only when absent (which keeps the spec hashes of experiments made before it).
+   */
+  lossEvery: z
+    .number()
+    .int()
+    .positive()
+    .max(SPEC_LIMITS.evalEvery, atMost(SPEC_LIMITS.evalEvery, ' iterations'))
+    .optional(),
+  /**
    * The learning rate over training (src/core/schedule.ts): constant; multistep (× the
    * factor at each milestone, PyTorch's MultiStepLR); cosine (to 0 at the end of training,
    * CosineAnnealingLR stepped per iteration).

@@ -28,18 +28,31 @@ export interface TrainingSettings
   /** The iteration training ends at (counted from 0, including any rewind start). */
   iterations: number;
   evalEvery: number;
+  /** Iterations between training-loss points (`TrainLossPoint`); at evaluations only when absent. */
+  lossEvery?: number;
   augmentation?: Augmentation;
 }
 
 export interface EvalPoint {
   iteration: number;
   epoch: number;
-  /** mean training loss since the previous evaluation (null at the first) */
+  /** mean training loss since the previous evaluation or training-loss point (null at the first) */
   trainLoss: number | null;
   valLoss: number;
   valAccuracy: number;
   testLoss: number;
   testAccuracy: number;
+}
+
+/**
+ * The mean training loss of the steps since the previous evaluation or training-loss point,
+ * taken every `lossEvery` iterations between evaluations: with the evaluations' `trainLoss`,
+ * the training's loss course in consecutive windows, without evaluating.
+ */
+export interface TrainLossPoint {
+  iteration: number;
+  epoch: number;
+  loss: number;
 }
 
 export interface TrainProgress {
@@ -55,6 +68,7 @@ export interface TrainCheckpoint {
   weights: Weights;
   optimizer: OptimizerState;
   evals: EvalPoint[];
+  /** the loss summed over the steps since the previous evaluation or training-loss point */
   lossSinceEval: number;
   stepsSinceEval: number;
   captured: Weights | null;
@@ -96,6 +110,8 @@ export interface TrainOptions {
   /** Continue a training from its checkpoint instead of from `model`'s weights. */
   resumeFrom?: TrainCheckpoint;
   onEval?: (point: EvalPoint) => void;
+  /** Called every `settings.lossEvery` iterations that do not evaluate. */
+  onTrainLoss?: (point: TrainLossPoint) => void;
   onProgress?: (p: TrainProgress) => void;
   /** Called at the end of every epoch and when pausing; training waits for it. */
   onCheckpoint?: (checkpoint: TrainCheckpoint) => void | Promise<void>;
@@ -185,7 +201,8 @@ export async function evaluate(
 /**
  * The masked training loop. After every step the pruned weights are exactly zero: the
  * optimiser masks the gradients before the update and the weights after it. Evaluates on the
- * validation and test splits every `evalEvery` iterations and at the end, checkpoints at
+ * validation and test splits every `evalEvery` iterations and at the end, reports the mean
+ * training loss every `lossEvery` iterations between evaluations, checkpoints at
  * every epoch's end, and stops with TRAINING_DIVERGED on a NaN or infinite loss.
  */
 export async function train(opts: TrainOptions): Promise<TrainResult> {
@@ -359,6 +376,15 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       last = it;
       const evaluated = it % settings.evalEvery === 0 || it === end;
       if (evaluated) await evalAt(it);
+      else if (settings.lossEvery && it % settings.lossEvery === 0) {
+        opts.onTrainLoss?.({
+          iteration: it,
+          epoch: it / itersPerEpoch,
+          loss: lossSinceEval / stepsSinceEval,
+        });
+        lossSinceEval = 0;
+        stepsSinceEval = 0;
+      }
       if (it % itersPerEpoch === 0) {
         const stop = (await opts.onEpochEnd?.(it / itersPerEpoch, model)) === true;
         if (it === end) break;

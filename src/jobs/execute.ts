@@ -76,6 +76,7 @@ export async function executeJob(
         held = null;
         post({ type: 'eval', jobId, run: ref, point });
       },
+      onTrainLoss: (run, point) => post({ type: 'train-loss', jobId, run: ref_(run), point }),
       onWarning: (message) => post({ type: 'log', jobId, level: 'warn', message }),
       onInfo: (message) => post({ type: 'log', jobId, level: 'info', message }),
       onProgress: (run, p) => {

@@ -1,6 +1,6 @@
 import type { ResolvedSpec } from '../api/spec.ts';
 import type { Size } from '../engine/architectures.ts';
-import type { EvalPoint } from '../engine/train.ts';
+import type { EvalPoint, TrainLossPoint } from '../engine/train.ts';
 import type { JobKind, ThetaKSource, TicketMethod } from '../core/vocabulary.ts';
 import type { CurvePoint } from '../pruning/instability.ts';
 import type { InferenceMeasurement, TicketStructure } from '../pruning/structured/record.ts';
@@ -147,6 +147,7 @@ export type WorkerMessage =
       hyperparams: Record<string, unknown>;
     }
   | { type: 'eval'; jobId: string; run: RunRef; point: EvalPoint }
+  | { type: 'train-loss'; jobId: string; run: RunRef; point: TrainLossPoint }
   | {
       type: 'progress';
       jobId: string;
@@ -205,6 +206,7 @@ const WORKER_TYPES = new Set([
   'instability-curve',
   'run-start',
   'eval',
+  'train-loss',
   'progress',
   'checkpoint',
   'ticket',

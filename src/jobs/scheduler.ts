@@ -1062,6 +1062,21 @@ export class Scheduler {
         ]);
         return;
       }
+      case 'train-loss': {
+        const { runId } = this.startedRun(job, live, m.run);
+        const p = m.point;
+        this.store.insertMetrics([
+          {
+            runId,
+            split: 'train',
+            step: p.iteration,
+            epoch: p.epoch,
+            loss: p.loss,
+            accuracy: null,
+          },
+        ]);
+        return;
+      }
       case 'progress': {
         const start = live.shares.get(runKey(m.run))?.start ?? 0;
         const progress =

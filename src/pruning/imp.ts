@@ -17,6 +17,7 @@ import {
   train,
   type TrainOptions,
   type EvalPoint,
+  type TrainLossPoint,
   type TrainCheckpoint,
   type TrainProgress,
   type TrainResult,
@@ -93,6 +94,7 @@ export interface RunStart extends RunInfo {
 export interface ImpHooks {
   onRunStart?(run: RunStart): void | Promise<void>;
   onEval?(run: RunInfo, point: EvalPoint): void;
+  onTrainLoss?(run: RunInfo, point: TrainLossPoint): void;
   onProgress?(run: RunInfo, p: TrainProgress): void;
   onCheckpoint?(run: RunInfo, checkpoint: TrainCheckpoint): void | Promise<void>;
   /** Called when a ticket is trained; the next run starts only after it resolves. */
@@ -245,6 +247,7 @@ export function ticketTrainer(config: TrainerConfig, hooks: ImpHooks, options: R
         signal: options.signal,
         pauseSignal: options.pauseSignal,
         onEval: (p) => hooks.onEval?.(info, p),
+        onTrainLoss: (p) => hooks.onTrainLoss?.(info, p),
         onProgress: (p) => hooks.onProgress?.(info, p),
         onCheckpoint: (c) => hooks.onCheckpoint?.(info, c),
         ...run.train,

@@ -189,6 +189,39 @@ describe('training', () => {
     expect(resumed.result.evals).toEqual(straight.result.evals);
   });
 
+  it('reports the training loss every lossEvery iterations between evaluations, in consecutive windows', async () => {
+    await initBackend('wasm');
+    const { specs, model } = setup();
+    const stepLosses: number[] = [];
+    const points: { iteration: number; loss: number }[] = [];
+    const result = await train({
+      model,
+      masks: halfMasks(specs),
+      data: tinyMnist(),
+      seed: 3,
+      settings: settings({ iterations: 25, evalEvery: 10, lossEvery: 4 }),
+      onProgress: (p) => void stepLosses.push(p.loss),
+      onTrainLoss: (p) => void points.push({ iteration: p.iteration, loss: p.loss }),
+    });
+    model.dispose();
+    // iterations 20 and 25 evaluate, and their evaluation carries the window's loss instead
+    expect(points.map((p) => p.iteration)).toEqual([4, 8, 12, 16, 24]);
+    expect(result.evals.map((e) => e.iteration)).toEqual([0, 10, 20, 25]);
+    // every point and evaluation averages the steps since the one before: together they
+    // cover each step once
+    const windows = [
+      ...points.map((p) => ({ end: p.iteration, loss: p.loss })),
+      ...result.evals.slice(1).map((e) => ({ end: e.iteration, loss: e.trainLoss! })),
+    ].sort((a, b) => a.end - b.end);
+    let start = 0;
+    for (const w of windows) {
+      const steps = stepLosses.slice(start, w.end);
+      expect(w.loss).toBeCloseTo(steps.reduce((a, b) => a + b) / steps.length, 6);
+      start = w.end;
+    }
+    expect(start).toBe(25);
+  });
+
   it('is cancelled by its signal', async () => {
     await initBackend('wasm');
     const { specs, data, model } = setup();

@@ -142,14 +142,18 @@ describe('job scheduler with a real compute worker', () => {
     }
   });
 
-  it("reports each evaluation's test accuracy once, at its iteration, as stored (the live charts' points)", async () => {
+  it("reports each evaluation's test accuracy once, at its iteration, as stored (the live charts' points), and stores the training loss between evaluations", async () => {
     const dataDir = tempDir();
     const lab = Lab.open({ dataDir, runAll: true });
     try {
       const events: SequencedEvent[] = [];
       const unsubscribe = lab.subscribe((e) => void events.push(e));
       const { experiment, job } = await lab.invoke('experiments.create', {
-        spec: { ...SMALL_SPEC, pruning: { levels: 1 } },
+        spec: {
+          ...SMALL_SPEC,
+          training: { ...SMALL_SPEC.training, lossEvery: 20 },
+          pruning: { levels: 1 },
+        },
         start: true,
       });
       expect((await lab.scheduler.wait(job!.id)).state).toBe('done');
@@ -167,6 +171,13 @@ describe('job scheduler with a real compute worker', () => {
         // the evaluation before the first step (iteration 0) has no progress to go with it
         expect(shown).toEqual(points.filter((p) => p.step > 0).map((p) => [p.step, p.accuracy]));
         expect(shown.map(([step]) => step)).toEqual([50, 100, 150, 200, 250, 300]);
+        // the training loss is stored every 20 iterations and at every evaluation
+        const train = await lab.invoke('runs.metrics', { runId: t.runId!, split: 'train' });
+        const steps = Array.from({ length: 300 }, (_, i) => i + 1);
+        expect(train.points.map((p) => p.step)).toEqual(
+          steps.filter((step) => step % 20 === 0 || step % 50 === 0),
+        );
+        expect(train.points.every((p) => Number.isFinite(p.loss) && p.loss > 0)).toBe(true);
       }
     } finally {
       await lab.close();
