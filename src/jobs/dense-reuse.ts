@@ -4,8 +4,10 @@ import type { ExperimentRow, Store, TicketRow } from '../store/store.ts';
 /**
  * One dense training per θ0. Pruning at initialisation by five scores, one-shot pruning and
  * IMP from the same seed each begin by training the same dense network from the same θ0 on
- * the same data in the same way, and training is deterministic: the campaign's records show
- * those dense networks equal to the last digit. So an experiment whose level 0 matches a
+ * the same data in the same way, and training is deterministic at a given number of threads:
+ * the campaign's records show those dense networks equal to the last digit (on another
+ * number they differ a little, BENCHMARKS.md: a copy is the training the original's threads
+ * gave). So an experiment whose level 0 matches a
  * trained one's gets a copy of it (src/store/store.ts, copyTrainedTicket) and trains from
  * level 1; the scheduler also holds such an experiment back while the matching dense network
  * is still training elsewhere, rather than train it twice at once.
