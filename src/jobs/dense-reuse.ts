@@ -7,10 +7,10 @@ import type { ExperimentRow, Store, TicketRow } from '../store/store.ts';
  * the same data in the same way, and training is deterministic at a given number of threads:
  * the campaign's records show those dense networks equal to the last digit (on another
  * number they differ a little, BENCHMARKS.md: a copy is the training the original's threads
- * gave). So an experiment whose level 0 matches a
- * trained one's gets a copy of it (src/store/store.ts, copyTrainedTicket) and trains from
- * level 1; the scheduler also holds such an experiment back while the matching dense network
- * is still training elsewhere, rather than train it twice at once.
+ * gave). So an experiment whose level 0 matches a trained one's gets a copy of it
+ * (src/store/store.ts, copyTrainedTicket) and trains from level 1; the scheduler also holds
+ * such an experiment back while the matching dense network is still training elsewhere,
+ * rather than train it twice at once.
  *
  * Only the methods whose level 0 is that plain training take part: structured methods train
  * theirs with penalties or gates, and a transfer has no dense level.
