@@ -275,20 +275,25 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const end = Math.min(opts.stopAt ?? settings.iterations, settings.iterations);
   let last = first - 1;
 
+  /** The mean training loss of the window since the previous point (null when empty), which it closes. */
+  const closeLossWindow = (): number | null => {
+    const mean = stepsSinceEval > 0 ? lossSinceEval / stepsSinceEval : null;
+    lossSinceEval = 0;
+    stepsSinceEval = 0;
+    return mean;
+  };
   const evalAt = async (iteration: number) => {
     const val = await evaluate(model, data.val, nativeStep);
     const test = await evaluate(model, data.test, nativeStep);
     const point: EvalPoint = {
       iteration,
       epoch: iteration / itersPerEpoch,
-      trainLoss: stepsSinceEval > 0 ? lossSinceEval / stepsSinceEval : null,
+      trainLoss: closeLossWindow(),
       valLoss: val.loss,
       valAccuracy: val.accuracy,
       testLoss: test.loss,
       testAccuracy: test.accuracy,
     };
-    lossSinceEval = 0;
-    stepsSinceEval = 0;
     evals.push(point);
     opts.onEval?.(point);
   };
@@ -377,13 +382,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       const evaluated = it % settings.evalEvery === 0 || it === end;
       if (evaluated) await evalAt(it);
       else if (settings.lossEvery && it % settings.lossEvery === 0) {
-        opts.onTrainLoss?.({
-          iteration: it,
-          epoch: it / itersPerEpoch,
-          loss: lossSinceEval / stepsSinceEval,
-        });
-        lossSinceEval = 0;
-        stepsSinceEval = 0;
+        // this step is in the window, so it is never empty here
+        opts.onTrainLoss?.({ iteration: it, epoch: it / itersPerEpoch, loss: closeLossWindow()! });
       }
       if (it % itersPerEpoch === 0) {
         const stop = (await opts.onEpochEnd?.(it / itersPerEpoch, model)) === true;
