@@ -615,6 +615,7 @@ async function record(experimentId: string): Promise<void> {
           earlyStopIteration: t.earlyStopIteration,
           wallTimeMs: t.wallTimeMs,
           backend: t.backend,
+          ...(t.kernelThreads ? { kernelThreads: t.kernelThreads } : {}),
           ...(t.reusedFromRunId ? { reused: true as const } : {}),
           ...(detail.spec.method === 'structured' ? { structure: await structure(t.id) } : {}),
           ...maskOf(lab.store, t),

@@ -77,6 +77,11 @@ export interface TicketRecord {
   /** the training's, where it ran: for a `reused` dense network, in another experiment */
   wallTimeMs: number | null;
   backend: string | null;
+  /**
+   * the native kernels' threads while it trained, span by span (records from 2026-12-08 on;
+   * absent before, and where not recorded): src/store/store.ts ThreadSpan
+   */
+  kernelThreads?: { fromIteration: number; threads: number }[];
   /** a dense network copied from another experiment's identical training (src/jobs/dense-reuse.ts) */
   reused?: true;
   /** structured experiments' tickets (records from 2026-12-02 05:00 on) */

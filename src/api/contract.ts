@@ -87,6 +87,14 @@ export const TicketView = z.object({
    */
   reusedFromRunId: z.string().nullable(),
   /**
+   * The native kernels' threads while it trained: from step `fromIteration` on (to the next
+   * span's start), `threads`. Training repeats to the digit only at the same threads; the
+   * scheduler changes them when another job starts or ends. Null: not recorded.
+   */
+  kernelThreads: z
+    .array(z.object({ fromIteration: z.number().int(), threads: z.number().int() }))
+    .nullable(),
+  /**
    * Structured tickets: measured inference speed-up of the compacted model over the dense
    * one (ratio of median latencies) at batch 1 and 64, and the backend both ran on; null for
    * masked tickets.

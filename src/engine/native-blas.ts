@@ -249,6 +249,11 @@ export function kernelThreads(): number {
   return Math.min(64, threads);
 }
 
+/** The threads the native kernels take now; null where none are loaded or in use. */
+export function nativeKernelThreads(): number | null {
+  return loaded && useNative ? kernelThreads() : null;
+}
+
 /**
  * Changes this process's kernel threads from here on (a worker's share of the cores, as the
  * scheduler divides them again when a job starts or ends). Returns the threads the native
@@ -256,9 +261,9 @@ export function kernelThreads(): number {
  */
 export function setKernelThreads(count: number): number | null {
   process.env.TICKETLAB_THREADS = String(count);
-  if (!loaded || !useNative) return null;
-  loaded.setThreads(kernelThreads());
-  return kernelThreads();
+  const threads = nativeKernelThreads();
+  if (threads !== null) loaded!.setThreads(threads);
+  return threads;
 }
 
 let loaded: NativeBlas | null | undefined;

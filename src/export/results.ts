@@ -19,6 +19,8 @@ export interface RunRecord {
   testAccuracy: number | null;
   finalTestAccuracy: number | null;
   wallTimeMs: number | null;
+  /** the native kernels' threads while it trained: src/store/store.ts ThreadSpan */
+  kernelThreads: { fromIteration: number; threads: number }[] | null;
   startedAt: string;
   finishedAt: string | null;
   error: string | null;
@@ -102,6 +104,7 @@ export function resultsCsv(r: ExperimentResults): Record<string, string> {
         'test_accuracy',
         'final_test_accuracy',
         'wall_time_ms',
+        'kernel_threads',
         'started_at',
         'finished_at',
         'error',
@@ -119,6 +122,7 @@ export function resultsCsv(r: ExperimentResults): Record<string, string> {
         run.testAccuracy,
         run.finalTestAccuracy,
         run.wallTimeMs,
+        run.kernelThreads && JSON.stringify(run.kernelThreads),
         run.startedAt,
         run.finishedAt,
         run.error,

@@ -1,5 +1,6 @@
 import { runKey } from '../core/run-key.ts';
 import { describeParams, type Architecture } from '../engine/architectures.ts';
+import { nativeKernelThreads } from '../engine/native-blas.ts';
 import { weightsToBundle } from '../engine/weights.ts';
 import type { ImpHooks, InFlight, RunInfo } from '../pruning/imp.ts';
 import { maskToBundle } from '../pruning/mask.ts';
@@ -50,6 +51,8 @@ export async function executeJob(
     };
     const ref_ = (run: RunInfo): RunRef => ({ level: run.level, method: run.method });
     let lastProgress = 0;
+    /** the run whose kernel threads were last reported, and what they were */
+    let threadsOf: { run: string; threads: number } | null = null;
     /** the last step's progress, when the interval held it back */
     let held: Extract<WorkerMessage, { type: 'progress' }> | null = null;
 
@@ -80,6 +83,20 @@ export async function executeJob(
       onWarning: (message) => post({ type: 'log', jobId, level: 'warn', message }),
       onInfo: (message) => post({ type: 'log', jobId, level: 'info', message }),
       onProgress: (run, p) => {
+        // A thread change takes effect between steps (a worker's messages are handled as
+        // train() yields before each step), so the step just taken ran on these threads.
+        const threads = nativeKernelThreads();
+        const key = runKey(ref_(run));
+        if (threads !== null && (threadsOf?.run !== key || threadsOf.threads !== threads)) {
+          threadsOf = { run: key, threads };
+          post({
+            type: 'kernel-threads',
+            jobId,
+            run: ref_(run),
+            fromIteration: p.iteration,
+            threads,
+          });
+        }
         const now = Date.now();
         const message = { type: 'progress' as const, jobId, run: ref_(run), ...p };
         held = null;

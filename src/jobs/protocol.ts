@@ -148,6 +148,8 @@ export type WorkerMessage =
     }
   | { type: 'eval'; jobId: string; run: RunRef; point: EvalPoint }
   | { type: 'train-loss'; jobId: string; run: RunRef; point: TrainLossPoint }
+  /** from step `fromIteration` on, the run's native kernels take `threads` (its first step's, then each change) */
+  | { type: 'kernel-threads'; jobId: string; run: RunRef; fromIteration: number; threads: number }
   | {
       type: 'progress';
       jobId: string;
@@ -207,6 +209,7 @@ const WORKER_TYPES = new Set([
   'run-start',
   'eval',
   'train-loss',
+  'kernel-threads',
   'progress',
   'checkpoint',
   'ticket',

@@ -1077,6 +1077,11 @@ export class Scheduler {
         ]);
         return;
       }
+      case 'kernel-threads': {
+        const { runId } = this.startedRun(job, live, m.run);
+        this.store.noteKernelThreads(runId, m.fromIteration, m.threads);
+        return;
+      }
       case 'progress': {
         const start = live.shares.get(runKey(m.run))?.start ?? 0;
         const progress =

@@ -154,6 +154,7 @@ export function toTicketView(t: TicketRow, run: RunRow | undefined): TicketViewT
     wallTimeMs: run?.wallTimeMs ?? null,
     backend: run?.backend ?? null,
     reusedFromRunId: run?.reusedFrom ?? null,
+    kernelThreads: run?.kernelThreads ?? null,
     speedup: speedupOf(t.inference),
     widths: t.structure?.architecture ? layerWidths(t.structure.architecture) : null,
   };

@@ -165,6 +165,14 @@ export interface RunRow {
   finishedAt: string | null;
   /** the run (of another experiment's ticket) this one is a copy of: src/jobs/dense-reuse.ts */
   reusedFrom: string | null;
+  /** the native kernels' threads while it trained, span by span; null: not recorded */
+  kernelThreads: ThreadSpan[] | null;
+}
+
+/** From step `fromIteration` on (to the next span's start), the native kernels took `threads`. */
+export interface ThreadSpan {
+  fromIteration: number;
+  threads: number;
 }
 
 export interface MetricRow {
@@ -299,6 +307,9 @@ function toRun(r: Row): RunRow {
     startedAt: r.started_at as string,
     finishedAt: r.finished_at as string | null,
     reusedFrom: r.reused_from as string | null,
+    kernelThreads: r.kernel_threads
+      ? (JSON.parse(r.kernel_threads as string) as ThreadSpan[])
+      : null,
   };
 }
 
@@ -759,10 +770,11 @@ export class Store {
         .prepare(
           `INSERT INTO runs (id, ticket_id, seed, start_iteration, hyperparams, backend, status,
              iterations, early_stop_iteration, best_val_loss, val_accuracy, test_accuracy,
-             final_test_accuracy, wall_time_ms, error, started_at, finished_at, reused_from)
+             final_test_accuracy, wall_time_ms, error, started_at, finished_at, reused_from,
+             kernel_threads)
            SELECT ?, ?, seed, start_iteration, hyperparams, backend, status, iterations,
              early_stop_iteration, best_val_loss, val_accuracy, test_accuracy, final_test_accuracy,
-             wall_time_ms, error, started_at, finished_at, COALESCE(reused_from, id)
+             wall_time_ms, error, started_at, finished_at, COALESCE(reused_from, id), kernel_threads
            FROM runs WHERE id = ?`,
         )
         .run(runId, copy.id, run.id);
@@ -786,6 +798,23 @@ export class Store {
   getRun(id: string): RunRow | undefined {
     const r = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as Row | undefined;
     return r && toRun(r);
+  }
+
+  /**
+   * Notes that a run's steps from `fromIteration` on took `threads` kernel threads. A span
+   * that starts at or after it is dropped first: those steps were taken again after a resume
+   * from an earlier checkpoint, and this span is how they were taken.
+   */
+  noteKernelThreads(runId: string, fromIteration: number, threads: number): void {
+    this.transaction(() => {
+      const spans = (this.getRun(runId)?.kernelThreads ?? []).filter(
+        (s) => s.fromIteration < fromIteration,
+      );
+      if (spans.at(-1)?.threads !== threads) spans.push({ fromIteration, threads });
+      this.db
+        .prepare('UPDATE runs SET kernel_threads = ? WHERE id = ?')
+        .run(JSON.stringify(spans), runId);
+    });
   }
 
   finishRun(

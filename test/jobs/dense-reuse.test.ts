@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { resolveSpec } from '../../src/api/spec.ts';
+import { nativeBlas } from '../../src/engine/native-blas.ts';
 import { denseTrainedAlready } from '../../src/jobs/dense-reuse.ts';
 import { Lab } from '../../src/services/lab.ts';
 import { tempDir, tinyDigits } from '../helpers.ts';
@@ -41,7 +42,10 @@ describe('one dense training per θ0', () => {
         expect(t.trained).toBe(true);
         expect(t.testAccuracy).toBe(original!.testAccuracy);
         if (t !== original) expect(t.reusedFromRunId).toBe(original!.runId);
+        // and the threads it trained on: the original's (recorded where the native kernels ran)
+        expect(t.kernelThreads).toEqual(original!.kernelThreads);
       }
+      if (nativeBlas()) expect(original!.kernelThreads).not.toBeNull();
       // each went on to prune and train its own level 1
       for (const e of done)
         expect(e.tickets.filter((t) => t.level === 1 && t.trained)).toHaveLength(1);

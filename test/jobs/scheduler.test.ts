@@ -285,20 +285,48 @@ describe('job scheduler with a real compute worker', () => {
           seed,
           training: { duration: '100000it', evalEvery: 10000 },
         });
+        const half = Math.floor(cores / 2);
+        // the threads each run recorded, span by span
+        const spans = (jobId: string) =>
+          lab.store.listRunsOfExperiment(lab.store.getJob(jobId)!.experimentId)[0]?.kernelThreads ??
+          [];
+        const recorded = (jobId: string, threads: number) =>
+          vi.waitFor(() => expect(spans(jobId).at(-1)?.threads).toBe(threads), {
+            timeout: 120_000,
+            interval: 50,
+          });
         const a = (await lab.invoke('experiments.create', { spec: long(1), start: true })).job!;
         await waitForEvent(lab, (e) => e.type === 'job.progress' && e.jobId === a.id);
         if (lab.scheduler.backend?.name !== 'wasm') context.skip();
         // started with half the cores (its share were both slots busy), then given them all
         await told(a.id, cores, 0);
+        await recorded(a.id, cores);
         let mark = logs.length;
         const b = (await lab.invoke('experiments.create', { spec: long(2), start: true })).job!;
-        await told(a.id, Math.floor(cores / 2), mark);
+        await told(a.id, half, mark);
+        await recorded(a.id, half);
         await waitForEvent(lab, (e) => e.type === 'job.progress' && e.jobId === b.id);
+        // b started beside a, on its share from its first step on
+        expect(spans(b.id)).toEqual([{ fromIteration: 1, threads: half }]);
         mark = logs.length;
         await lab.invoke('jobs.cancel', { jobId: b.id });
         expect((await lab.scheduler.wait(b.id)).state).toBe('cancelled');
         await told(a.id, cores, mark);
+        await recorded(a.id, cores);
         expect(lab.store.getJob(a.id)!.state).toBe('running');
+        // a's run: all the cores, half beside b, all again (and half for its first steps
+        // where they came before the worker was given all of them)
+        const ofA = spans(a.id);
+        expect(ofA.map((s) => s.threads).slice(-3)).toEqual([cores, half, cores]);
+        expect(ofA.length).toBeLessThanOrEqual(4);
+        expect(ofA[0]!.fromIteration).toBe(1);
+        for (let i = 1; i < ofA.length; i++)
+          expect(ofA[i]!.fromIteration).toBeGreaterThan(ofA[i - 1]!.fromIteration);
+        // as the API gives them (the ticket page, the exports)
+        const shown = await lab.invoke('experiments.get', {
+          id: lab.store.getJob(a.id)!.experimentId,
+        });
+        expect(shown.tickets.find((t) => t.level === 0)!.kernelThreads).toEqual(ofA);
         await lab.invoke('jobs.cancel', { jobId: a.id });
         expect((await lab.scheduler.wait(a.id)).state).toBe('cancelled');
       } finally {

@@ -24,6 +24,7 @@ import { listAllExperiments } from '../../renderer/src/lib/experiments.ts';
 import { appWording } from '../../renderer/src/lib/errors.ts';
 import { writeFilesAtomically } from '../../src/core/files.ts';
 import { writeFileSync } from 'node:fs';
+import { threadSpans } from '../../renderer/src/lib/format.ts';
 import { join } from 'node:path';
 import { createClient } from '../../src/api/client.ts';
 import { createExperiment } from '../../src/services/experiments.ts';
@@ -56,6 +57,7 @@ const ticket = (
   wallTimeMs: null,
   backend: null,
   reusedFromRunId: null,
+  kernelThreads: null,
   speedup: null,
   widths: null,
 });
@@ -451,5 +453,19 @@ describe('appWording', () => {
     } finally {
       await lab.close();
     }
+  });
+});
+
+describe("a run's kernel threads, as the ticket view says them", () => {
+  it('names one count for a run that kept its threads, and each span where they changed', () => {
+    expect(threadSpans(null)).toBe('not recorded');
+    expect(threadSpans([{ fromIteration: 1, threads: 2 }])).toBe('2');
+    expect(
+      threadSpans([
+        { fromIteration: 1, threads: 2 },
+        { fromIteration: 2, threads: 1 },
+        { fromIteration: 58, threads: 2 },
+      ]),
+    ).toBe('2 (step 1), then 1 (steps 2–57), then 2 (from step 58)');
   });
 });

@@ -9,6 +9,23 @@ export function duration(ms: number | null | undefined): string {
   return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
 }
 
+/**
+ * A run's kernel threads, span by span: "2", or "2 (steps 1–57), then 1 (from step 58)" where
+ * the scheduler changed them while it trained.
+ */
+export function threadSpans(spans: { fromIteration: number; threads: number }[] | null): string {
+  if (!spans || spans.length === 0) return 'not recorded';
+  return spans
+    .map((s, i) => {
+      if (spans.length === 1) return String(s.threads);
+      const next = spans[i + 1];
+      if (!next) return `${s.threads} (from step ${s.fromIteration})`;
+      const to = next.fromIteration - 1;
+      return `${s.threads} (${to === s.fromIteration ? 'step' : 'steps'} ${s.fromIteration}${to === s.fromIteration ? '' : `–${to}`})`;
+    })
+    .join(', then ');
+}
+
 // one formatter for every date shown: toLocaleString with options builds a new one per call,
 // which a scrolled list of thousands of rows paid on every frame
 const DATE_TIME = new Intl.DateTimeFormat(undefined, { dateStyle: 'short', timeStyle: 'short' });

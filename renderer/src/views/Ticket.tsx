@@ -8,7 +8,7 @@ import { useClient, useExportDir, useLoad, useTitle } from '../hooks.ts';
 import { InstabilitySection } from './Instability.tsx';
 import { MaskSection } from './TicketMasks.tsx';
 import { ExportDialog } from './ExportDialog.tsx';
-import { duration, fileName, pct } from '../lib/format.ts';
+import { duration, fileName, pct, threadSpans } from '../lib/format.ts';
 import { runSchedule } from '../lib/schedule.ts';
 
 type TicketDetail = MethodOutput<'tickets.get'>;
@@ -426,6 +426,7 @@ export function TicketPage({ id }: { id: string }) {
                 : duration(ticket.wallTimeMs),
             ],
             ['backend', ticket.backend ?? '–'],
+            ['kernel threads', threadSpans(ticket.kernelThreads)],
           ].map(([k, v]) => (
             <tr key={k}>
               <th>{k}</th>
