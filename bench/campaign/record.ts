@@ -1,5 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { z } from 'zod';
+import type { ThreadSpan } from '../../src/api/contract.ts';
 import type { SlurmTargetSpec } from '../../src/api/sweep.ts';
 import type { NodeMachine } from '../../src/jobs/protocol.ts';
 import type { Machine, Versions } from '../records.ts';
@@ -79,9 +81,9 @@ export interface TicketRecord {
   backend: string | null;
   /**
    * the native kernels' threads while it trained, span by span (records from 2026-12-08 on;
-   * absent before, and where not recorded): src/store/store.ts ThreadSpan
+   * absent before, and where not recorded)
    */
-  kernelThreads?: { fromIteration: number; threads: number }[];
+  kernelThreads?: z.output<typeof ThreadSpan>[];
   /** a dense network copied from another experiment's identical training (src/jobs/dense-reuse.ts) */
   reused?: true;
   /** structured experiments' tickets (records from 2026-12-02 05:00 on) */

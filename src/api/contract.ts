@@ -53,6 +53,9 @@ export const LayerRemaining = z.object({
   remaining: fraction,
 });
 
+/** From step `fromIteration` on (to the next span's start), the native kernels took `threads`. */
+export const ThreadSpan = z.object({ fromIteration: z.number().int(), threads: z.number().int() });
+
 export const TicketView = z.object({
   id: z.string(),
   parentId: z.string().nullable(),
@@ -91,9 +94,7 @@ export const TicketView = z.object({
    * span's start), `threads`. Training repeats to the digit only at the same threads; the
    * scheduler changes them when another job starts or ends. Null: not recorded.
    */
-  kernelThreads: z
-    .array(z.object({ fromIteration: z.number().int(), threads: z.number().int() }))
-    .nullable(),
+  kernelThreads: z.array(ThreadSpan).nullable(),
   /**
    * Structured tickets: measured inference speed-up of the compacted model over the dense
    * one (ratio of median latencies) at batch 1 and 64, and the backend both ran on; null for

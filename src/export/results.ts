@@ -1,4 +1,4 @@
-import type { ExperimentDetail, TicketView } from '../api/contract.ts';
+import type { ExperimentDetail, ThreadSpan, TicketView } from '../api/contract.ts';
 import type { z } from 'zod';
 
 /**
@@ -19,8 +19,8 @@ export interface RunRecord {
   testAccuracy: number | null;
   finalTestAccuracy: number | null;
   wallTimeMs: number | null;
-  /** the native kernels' threads while it trained: src/store/store.ts ThreadSpan */
-  kernelThreads: { fromIteration: number; threads: number }[] | null;
+  /** the native kernels' threads while it trained, span by span */
+  kernelThreads: z.output<typeof ThreadSpan>[] | null;
   startedAt: string;
   finishedAt: string | null;
   error: string | null;

@@ -1,3 +1,5 @@
+import type { MethodOutput } from '../../../src/api/contract.ts';
+
 export const pct = (x: number | null | undefined, digits = 1) =>
   x === null || x === undefined ? '–' : `${(x * 100).toFixed(digits)}%`;
 
@@ -13,7 +15,7 @@ export function duration(ms: number | null | undefined): string {
  * A run's kernel threads, span by span: "2", or "2 (steps 1–57), then 1 (from step 58)" where
  * the scheduler changed them while it trained.
  */
-export function threadSpans(spans: { fromIteration: number; threads: number }[] | null): string {
+export function threadSpans(spans: MethodOutput<'tickets.get'>['ticket']['kernelThreads']): string {
   if (!spans || spans.length === 0) return 'not recorded';
   return spans
     .map((s, i) => {
@@ -21,7 +23,8 @@ export function threadSpans(spans: { fromIteration: number; threads: number }[] 
       const next = spans[i + 1];
       if (!next) return `${s.threads} (from step ${s.fromIteration})`;
       const to = next.fromIteration - 1;
-      return `${s.threads} (${to === s.fromIteration ? 'step' : 'steps'} ${s.fromIteration}${to === s.fromIteration ? '' : `–${to}`})`;
+      const steps = to === s.fromIteration ? `step ${to}` : `steps ${s.fromIteration}–${to}`;
+      return `${s.threads} (${steps})`;
     })
     .join(', then ');
 }
