@@ -8,6 +8,7 @@ import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../chromium.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadBuiltinMnist } from '../../src/data/builtin.ts';
+import { nativeBlas } from '../../src/engine/native-blas.ts';
 import { ROOT, tinyDigits, writeIdxDataset } from '../helpers.ts';
 import { serve, type Served } from '../server/serve.ts';
 
@@ -174,6 +175,10 @@ describe('workbench UI in Chromium', () => {
     expect(await page.getByRole('img', { name: 'Learning rate over training' }).count()).toBe(1);
     expect(await page.getByRole('table', { name: 'Metrics' }).textContent()).toMatch(
       /test accuracy at early stop\d+\.\d\d%.*best val accuracy \(of \d+ evaluations\)/,
+    );
+    // the threads its training took, where the native kernels ran it
+    expect(await page.getByRole('table', { name: 'Metrics' }).textContent()).toMatch(
+      nativeBlas() ? /kernel threads\d/ : /kernel threadsnot recorded$/,
     );
     await shot('ticket');
   }, 150_000);
