@@ -231,7 +231,33 @@ function trainingTime(group: CampaignRecord[]): string {
     shared === 0
       ? ''
       : `; ${shared} of ${group.length} experiments ran where the scheduler gives a job the cores that fewer jobs beside it leave free, which the estimate does not count`;
-  return `${estimated}, measured ${formatHours((tickets + analyses) / 3_600_000)}${withAnalyses}${sharing}`;
+  return `${estimated}, measured ${formatHours((tickets + analyses) / 3_600_000)}${withAnalyses}${sharing}${threadsOf(group)}`;
+}
+
+/**
+ * The kernel threads the trainings took, from the records that hold them (from 2026-12-08
+ * on): how many kept one count throughout, by count, and how many the scheduler changed.
+ */
+function threadsOf(group: CampaignRecord[]): string {
+  const trained = group.flatMap((r) => r.tickets.filter((t) => !t.reused));
+  const recorded = trained.flatMap((t) => (t.kernelThreads ? [t.kernelThreads] : []));
+  if (recorded.length === 0) return '';
+  const throughout = new Map<number, number>();
+  for (const spans of recorded)
+    if (spans.length === 1)
+      throughout.set(spans[0]!.threads, (throughout.get(spans[0]!.threads) ?? 0) + 1);
+  const changed = recorded.filter((spans) => spans.length > 1).length;
+  const counts = [
+    ...[...throughout]
+      .sort(([a], [b]) => a - b)
+      .map(([threads, n]) => `${n} on ${threads} thread${threads === 1 ? '' : 's'} throughout`),
+    ...(changed > 0
+      ? [
+          `${changed} on threads the scheduler changed while ${changed === 1 ? 'it' : 'they'} trained`,
+        ]
+      : []),
+  ];
+  return `; kernel threads recorded for ${recorded.length} of ${trained.length} trainings: ${counts.join(', ')}`;
 }
 
 /** The records grouped by `key` (of one budget, by default), in the order first met. */

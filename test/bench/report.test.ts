@@ -572,6 +572,33 @@ describe('a scores table', () => {
     );
   });
 
+  it('says how many trainings kept one thread count throughout, and how many had theirs changed', async () => {
+    const records = scoresRecords({ synflow: [0.97, 0.96], snip: [0.9, 0.91] });
+    expect((await bestAtLevel1(records)).rendered).not.toContain('kernel threads');
+    // three level-1 trainings recorded their threads; the dense networks and snip's seed 1,
+    // as records from before 2026-12-08, did not
+    const folder = join(records, 'campaign', 'tanaka2020-lenet');
+    const threads: Record<string, [number, number][]> = {
+      'synflow-seed0.json': [[1, 1]],
+      'synflow-seed1.json': [[1, 2]],
+      'snip-seed0.json': [
+        [1, 1],
+        [30, 2],
+      ],
+    };
+    for (const [file, spans] of Object.entries(threads)) {
+      const record = JSON.parse(readFileSync(join(folder, file), 'utf8')) as CampaignRecord;
+      record.tickets[1]!.kernelThreads = spans.map(([fromIteration, threads]) => ({
+        fromIteration,
+        threads,
+      }));
+      writeFileSync(join(folder, file), JSON.stringify(record));
+    }
+    expect((await bestAtLevel1(records)).rendered).toContain(
+      '; kernel threads recorded for 3 of 8 trainings: 1 on 1 thread throughout, 1 on 2 threads throughout, 1 on threads the scheduler changed while it trained',
+    );
+  });
+
   it('marks only the commits that ran with uncommitted changes', async () => {
     // seed 0 ran on aaaaaaa with changes, seed 1 on a clean bbbbbbb: the marker belongs to
     // the first commit, not after the list
