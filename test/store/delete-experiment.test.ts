@@ -1,13 +1,10 @@
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { TensorBundle } from '../../src/core/tensorfile.ts';
 import { insertClusterJob } from '../../src/store/cluster-jobs.ts';
 import { Store } from '../../src/store/store.ts';
 import { tempDir } from '../helpers.ts';
-
-const tensors = (...values: number[]): TensorBundle =>
-  new Map([['w', { dtype: 'F32', shape: [values.length], data: Float32Array.from(values) }]]);
+import { insertDenseTicket, insertTestDataset, insertTestExperiment, tensors } from './fixtures.ts';
 
 /** Every blob file in the folder (the two-letter shards), as sha256 hashes. */
 function blobFiles(store: Store): string[] {
@@ -21,48 +18,16 @@ describe('deleting an experiment', () => {
   it('removes the blobs only it referred to, and keeps those another row still uses', () => {
     const store = Store.open(tempDir());
     try {
-      const dataset = store.insertDataset({
-        id: 'ds_test',
-        name: 'test',
-        format: 'idx',
-        inputShape: [1, 1, 1],
-        classNames: ['a', 'b'],
-        trainCount: 1,
-        testCount: 1,
-        contentHash: 'x',
-        sourcePath: null,
-        tensorsBlob: store.putTensors(tensors(42)),
-      });
+      const dataset = insertTestDataset(store);
       // The dense mask is all ones in every experiment of a model: one shared blob.
       const sharedMask = store.putTensors(tensors(1, 1, 1));
       const experiment = (seed: number) => {
-        const e = store.insertExperiment({
-          name: `seed ${seed}`,
-          specJson: '{}',
-          specHash: `hash${seed}`,
-          replicate: 0,
-          method: 'imp',
-          datasetId: dataset.id,
-          model: 'lenet-300-100',
-        });
+        const e = insertTestExperiment(store, dataset.id, seed);
         const own = [store.putTensors(tensors(seed, 0)), store.putTensors(tensors(seed, 1))];
-        store.insertTicket({
-          experimentId: e.id,
-          parentId: null,
-          method: 'dense',
-          level: 0,
-          datasetId: dataset.id,
-          architecture: 'lenet-300-100',
-          remainingFraction: 1,
-          remainingParams: 3,
-          totalParams: 3,
-          flops: 3,
-          layerRemaining: [],
-          maskBlob: sharedMask,
-          initBlob: own[0]!,
-          rewindBlob: null,
-          trainedBlob: own[1]!,
-          sourceTicketId: null,
+        insertDenseTicket(store, e.id, dataset.id, {
+          mask: sharedMask,
+          init: own[0]!,
+          trained: own[1]!,
         });
         // a paused job's checkpoint belongs to the experiment too
         const checkpoint = store.putTensors(tensors(seed, 2));
@@ -91,28 +56,8 @@ describe('deleting an experiment', () => {
     const dataDir = tempDir();
     const store = Store.open(dataDir);
     try {
-      const dataset = store.insertDataset({
-        id: 'ds_test',
-        name: 'test',
-        format: 'idx',
-        inputShape: [1, 1, 1],
-        classNames: ['a', 'b'],
-        trainCount: 1,
-        testCount: 1,
-        contentHash: 'x',
-        sourcePath: null,
-        tensorsBlob: store.putTensors(tensors(42)),
-      });
-      const experiment = (seed: number) =>
-        store.insertExperiment({
-          name: `seed ${seed}`,
-          specJson: '{}',
-          specHash: `hash${seed}`,
-          replicate: 0,
-          method: 'imp',
-          datasetId: dataset.id,
-          model: 'lenet-300-100',
-        }).id;
+      const dataset = insertTestDataset(store);
+      const experiment = (seed: number) => insertTestExperiment(store, dataset.id, seed).id;
       /** A job of the experiment on Slurm, with what its folder holds after a run. */
       const clusterJob = (
         experimentId: string,

@@ -1,52 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import type { TensorBundle } from '../../src/core/tensorfile.ts';
 import { Store } from '../../src/store/store.ts';
 import { tempDir } from '../helpers.ts';
-
-const tensors = (...values: number[]): TensorBundle =>
-  new Map([['w', { dtype: 'F32', shape: [values.length], data: Float32Array.from(values) }]]);
+import { insertDenseTicket, insertTestDataset, insertTestExperiment, tensors } from './fixtures.ts';
 
 /** A store with one experiment's dense ticket and its run, started. */
 function oneRun(store: Store) {
-  const dataset = store.insertDataset({
-    id: 'ds_test',
-    name: 'test',
-    format: 'idx',
-    inputShape: [1, 1, 1],
-    classNames: ['a', 'b'],
-    trainCount: 1,
-    testCount: 1,
-    contentHash: 'x',
-    sourcePath: null,
-    tensorsBlob: store.putTensors(tensors(42)),
-  });
-  const experiment = (seed: number) =>
-    store.insertExperiment({
-      name: `seed ${seed}`,
-      specJson: '{}',
-      specHash: `hash${seed}`,
-      replicate: 0,
-      method: 'imp',
-      datasetId: dataset.id,
-      model: 'lenet-300-100',
-    });
-  const ticket = store.insertTicket({
-    experimentId: experiment(1).id,
-    parentId: null,
-    method: 'dense',
-    level: 0,
-    datasetId: dataset.id,
-    architecture: 'lenet-300-100',
-    remainingFraction: 1,
-    remainingParams: 3,
-    totalParams: 3,
-    flops: 3,
-    layerRemaining: [],
-    maskBlob: store.putTensors(tensors(1, 1, 1)),
-    initBlob: store.putTensors(tensors(1, 2, 3)),
-    rewindBlob: null,
-    trainedBlob: store.putTensors(tensors(4, 5, 6)),
-    sourceTicketId: null,
+  const dataset = insertTestDataset(store);
+  const experiment = (seed: number) => insertTestExperiment(store, dataset.id, seed);
+  const ticket = insertDenseTicket(store, experiment(1).id, dataset.id, {
+    mask: store.putTensors(tensors(1, 1, 1)),
+    init: store.putTensors(tensors(1, 2, 3)),
+    trained: store.putTensors(tensors(4, 5, 6)),
   });
   const run = store.startRun({
     ticketId: ticket.id,
