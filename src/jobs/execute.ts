@@ -85,20 +85,15 @@ export async function executeJob(
       onProgress: (run, p) => {
         // A thread change takes effect between steps (a worker's messages are handled as
         // train() yields before each step), so the step just taken ran on these threads.
+        const ref = ref_(run);
         const threads = nativeKernelThreads();
-        const key = runKey(ref_(run));
+        const key = runKey(ref);
         if (threads !== null && (threadsOf?.run !== key || threadsOf.threads !== threads)) {
           threadsOf = { run: key, threads };
-          post({
-            type: 'kernel-threads',
-            jobId,
-            run: ref_(run),
-            fromIteration: p.iteration,
-            threads,
-          });
+          post({ type: 'kernel-threads', jobId, run: ref, fromIteration: p.iteration, threads });
         }
         const now = Date.now();
-        const message = { type: 'progress' as const, jobId, run: ref_(run), ...p };
+        const message = { type: 'progress' as const, jobId, run: ref, ...p };
         held = null;
         if (now - lastProgress < PROGRESS_INTERVAL_MS && p.iteration !== p.iterations) {
           held = message;

@@ -17,9 +17,9 @@ export function duration(ms: number | null | undefined): string {
  */
 export function threadSpans(spans: MethodOutput<'tickets.get'>['ticket']['kernelThreads']): string {
   if (!spans || spans.length === 0) return 'not recorded';
+  if (spans.length === 1) return String(spans[0]!.threads);
   return spans
     .map((s, i) => {
-      if (spans.length === 1) return String(s.threads);
       const next = spans[i + 1];
       if (!next) return `${s.threads} (from step ${s.fromIteration})`;
       const to = next.fromIteration - 1;
